@@ -1,0 +1,34 @@
+/**
+ * Contract: train a policy. SFT on the rules-free corpus view, RFT on self-generated correct routes, and RL
+ * (GRPO family) with prompts and rewards from the Verifier and guidance from the Curriculum.
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+import type { CheckpointRef } from "./Checkpoint.ts"
+
+/** A training run failed: non-finite values, bad config, unreadable data or checkpoint. */
+export class TrainerError extends Schema.TaggedError<TrainerError>()("TrainerError", {
+  phase: Schema.Literals(["sft", "rft", "rl"]),
+  reason: Schema.String,
+  detail: Schema.String,
+  step: Schema.optionalKey(Schema.Int)
+}) {}
+
+/** What every training entry point needs: where to start, what data, where to write, whether to resume. */
+export interface TrainRequest {
+  /** Checkpoint directory to start from (Hugging Face layout). */
+  readonly init: string
+  /** Corpus JSONL (CorpusRecord lines). */
+  readonly corpus: string
+  /** Output directory for checkpoints, metrics and logs. */
+  readonly outDir: string
+  /** Continue from the latest checkpoint in `outDir`. */
+  readonly resume: boolean
+}
+
+/** Trains policies; hyper-parameters come from the implementation's own config. */
+export class PolicyTrainer extends Context.Service<PolicyTrainer, {
+  readonly sft: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
+  readonly rft: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
+  readonly rl: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
+}>()("@realm-lm/core/PolicyTrainer") {}

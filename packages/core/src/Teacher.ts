@@ -1,0 +1,50 @@
+/**
+ * Contract: a teacher writes step-by-step reasoning routes for a problem, guided by its rulebook. The corpus
+ * builder labels routes against gold; a teacher may also say which routes it meant to be wrong and where.
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+import type { Problem } from "./Problem.ts"
+import { RouteLabel } from "./Route.ts"
+
+/** A route as a teacher wrote it, before labelling. */
+export const TeacherRoute = Schema.Struct({
+  steps: Schema.Array(Schema.String),
+  answer: Schema.String,
+  /** Raw text the teacher produced (for audits), when different from the rendered steps. */
+  raw: Schema.optionalKey(Schema.String),
+  /** Set by teachers that deliberately write wrong routes. */
+  intendedLabel: Schema.optionalKey(RouteLabel),
+  decisiveStep: Schema.optionalKey(Schema.Int),
+  decisiveNote: Schema.optionalKey(Schema.String)
+})
+export type TeacherRoute = typeof TeacherRoute.Type
+
+/** What is asked of a teacher for one problem. */
+export interface RouteRequest {
+  readonly problem: Problem
+  /** Number of routes wanted. */
+  readonly count: number
+  /** How many of them should be deliberately wrong, for teachers that can (others ignore it). */
+  readonly negatives: number
+  /** Seed for any sampling, so that re-runs reproduce. */
+  readonly seed: number
+}
+
+/** Why a teacher failed on a problem. */
+export const TeacherFailure = Schema.Literals(["rate-limited", "timeout", "server", "malformed", "budget", "unavailable"])
+
+/** A teacher could not produce routes for a problem after its retries. */
+export class TeacherError extends Schema.TaggedError<TeacherError>()("TeacherError", {
+  teacher: Schema.String,
+  problemId: Schema.String,
+  reason: TeacherFailure,
+  detail: Schema.String
+}) {}
+
+/** Writes routes for problems. */
+export class Teacher extends Context.Service<Teacher, {
+  /** Identifier recorded in corpus records, e.g. `"rule-teacher"`, `"openai:gpt-4o-mini"`. */
+  readonly name: string
+  readonly routes: (request: RouteRequest) => Effect.Effect<ReadonlyArray<TeacherRoute>, TeacherError>
+}>()("@realm-lm/core/Teacher") {}

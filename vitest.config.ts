@@ -1,0 +1,34 @@
+/**
+ * One vitest run over every workspace package, so the suite prints a single set of totals.
+ * Tiers by file suffix: `*.test.ts` always; `*.gpu.test.ts` only with REALM_GPU=1.
+ */
+import { existsSync, readdirSync } from "node:fs"
+import { basename, join } from "node:path"
+import { defineConfig } from "vitest/config"
+
+const here = import.meta.dirname
+const projectDirs = [
+  ...readdirSync(join(here, "packages")).map((d) => join("packages", d)),
+  join("apps", "runner"),
+  "test"
+].filter((dir) => existsSync(join(here, dir, "package.json")))
+
+const gpu = process.env.REALM_GPU === "1"
+
+export default defineConfig({
+  test: {
+    passWithNoTests: false,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ["default", join(here, "scripts", "vitest-totals.ts")],
+    projects: projectDirs.map((dir) => ({
+      extends: true,
+      test: {
+        name: dir === "test" ? "e2e" : basename(dir),
+        root: join(here, dir),
+        include: dir === "test" ? ["**/*.test.ts"] : ["test/**/*.test.ts"],
+        exclude: ["**/node_modules/**", ...(gpu ? [] : ["**/*.gpu.test.ts"])]
+      }
+    }))
+  }
+})
