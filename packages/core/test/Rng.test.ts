@@ -67,7 +67,7 @@ describe("Rng", () => {
 
   it("int(n) is uniform (chi-square over 10 buckets) and float() is in [0, 1)", () => {
     const rng = Rng.make("uniform")
-    const counts = new Array(10).fill(0)
+    const counts = Array.from({ length: 10 }, () => 0)
     const n = 100_000
     for (let i = 0; i < n; i++) counts[rng.int(10)]++
     const chi2 = counts.reduce((acc, c) => acc + (c - n / 10) ** 2 / (n / 10), 0)
@@ -80,10 +80,10 @@ describe("Rng", () => {
 
   it("shuffle is a permutation and uniform over positions", () => {
     const rng = Rng.make(5)
-    const firstPosition = new Array(4).fill(0)
+    const firstPosition = Array.from({ length: 4 }, () => 0)
     for (let i = 0; i < 40_000; i++) {
       const s = rng.shuffle([0, 1, 2, 3])
-      expect([...s].sort()).toEqual([0, 1, 2, 3])
+      expect(s.toSorted()).toEqual([0, 1, 2, 3])
       firstPosition[s[0] as number]++
     }
     for (const c of firstPosition) expect(Math.abs(c - 10_000)).toBeLessThan(500)

@@ -1,0 +1,38 @@
+/**
+ * The `realm` command tree. Commands parse flags, load config, provide layers and run; no logic lives here.
+ */
+import { Console, Effect } from "effect"
+import { Argument, Command } from "effect/cli"
+import packageJson from "../package.json" with { type: "json" }
+import * as ConfigFile from "./ConfigFile.ts"
+import { ConfigFileSchema } from "./Sections.ts"
+
+/** `realm config check <file>`: validate a JSON/YAML config file against every section's schema. */
+const configCheck = Command.make(
+  "check",
+  { file: Argument.File("file", { mustExist: false }).pipe(Argument.withDescription("config file (.json, .yaml)")) },
+  ({ file }) =>
+    Effect.gen(function*() {
+      const config = yield* ConfigFile.load(file, ConfigFileSchema)
+      yield* Console.log(`${file}: valid (${Object.keys(config).join(", ") || "empty"})`)
+    })
+).pipe(Command.withDescription("Validate a config file and report problems with their field paths"))
+
+const config = Command.make("config").pipe(
+  Command.withDescription("Config file tools"),
+  Command.withSubcommands([configCheck])
+)
+
+/** The root command. */
+export const realm = Command.make("realm").pipe(
+  Command.withDescription(
+    "ReaLM for TypeScript: build a multi-route reasoning corpus, train small language models with MRPV rewards and asymptotically fading guidance on ONNX Runtime, and evaluate them assisted and autonomous."
+  ),
+  Command.withSubcommands([config])
+)
+
+/** Version printed by `realm --version`. */
+export const version: string = packageJson.version
+
+/** Run the CLI on an argument list (without `node` and the script path). */
+export const run = Command.runWith(realm, { version })

@@ -1,0 +1,8 @@
+/**
+ * @realm-lm/runner: the `realm` command line as a library (for tests and embedding).
+ */
+export * as Cli from "./Cli.ts"
+export * as ConfigFile from "./ConfigFile.ts"
+export * as Failure from "./Failure.ts"
+export * as RunnerConfig from "./RunnerConfig.ts"
+export * as Sections from "./Sections.ts"

@@ -1,0 +1,41 @@
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import packageJson from "../package.json" with { type: "json" }
+
+const bin = join(import.meta.dirname, "..", "src", "bin.ts")
+const realm = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 })
+
+describe("realm CLI (spawned)", () => {
+  it("--version prints the package version and --help lists subcommands", () => {
+    const version = realm("--version")
+    expect(version.status).toBe(0)
+    expect(version.stdout).toContain(packageJson.version)
+    const help = realm("--help")
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain("SUBCOMMANDS")
+    expect(help.stdout).toContain("config")
+  })
+
+  it("config check exits 0 on a valid file and 1 with a one-line field-path error on an invalid one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
+    writeFileSync(join(dir, "ok.yaml"), "run:\n  seed: 7\n")
+    writeFileSync(join(dir, "bad.yaml"), "run:\n  threads: -2\n")
+    const ok = realm("config", "check", join(dir, "ok.yaml"))
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toContain("valid")
+    const bad = realm("config", "check", join(dir, "bad.yaml"))
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain('realm: ConfigFileError')
+    expect(bad.stderr).toContain('["run"]["threads"]')
+    expect(bad.stderr).not.toContain("    at ") // no stack trace for expected errors
+  })
+
+  it("an unknown subcommand fails with a non-zero status", () => {
+    const r = realm("bogus")
+    expect(r.status).not.toBe(0)
+    expect(r.stdout + r.stderr).toContain('Unknown subcommand "bogus"')
+  })
+})

@@ -1,0 +1,63 @@
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeServices } from "@effect/platform-node"
+import { Effect, Schema, Stream } from "effect"
+import { describe, expect, it } from "vitest"
+import * as Jsonl from "../src/Jsonl.ts"
+
+const fixture = (name: string) => join(import.meta.dirname, "fixtures", name)
+const dir = () => mkdtempSync(join(tmpdir(), "realm-jsonl-int-"))
+
+describe("Jsonl in separate processes", () => {
+  it("reads 1,000,000 lines with a 96 MB heap cap (memory stays flat; holding the file would need several times that)", () => {
+    const path = join(dir(), "million.jsonl")
+    const run = spawnSync(process.execPath, ["--max-old-space-size=96", fixture("read-million.ts"), path, "1000000"], {
+      encoding: "utf8",
+      timeout: 120_000
+    })
+    expect(run.stderr).not.toMatch(/heap out of memory/)
+    expect(run.status).toBe(0)
+    const match = /count=(\d+) sum=(\d+) maxHeapMB=([\d.]+)/.exec(run.stdout)
+    expect(match).not.toBeNull()
+    expect(Number(match?.[1])).toBe(1_000_000)
+    expect(Number(match?.[2])).toBe((999_999 * 1_000_000) / 2)
+    expect(Number(match?.[3])).toBeLessThan(96)
+  })
+
+  it("a writer killed with SIGKILL mid-write leaves a file that reads cleanly and accepts further appends", async () => {
+    const path = join(dir(), "killed.jsonl")
+    const child = spawn(process.execPath, [fixture("append-forever.ts"), path], { stdio: ["ignore", "pipe", "inherit"] })
+    await new Promise<void>((resolve, reject) => {
+      let seen = ""
+      child.stdout.on("data", (d: Buffer) => {
+        seen += d.toString()
+        if (seen.includes("batch 20")) {
+          child.kill("SIGKILL")
+          resolve()
+        }
+      })
+      child.on("exit", (code) => code !== null && reject(new Error(`writer exited early with ${code}`)))
+    })
+    await new Promise((resolve) => child.on("close", resolve))
+    const Rec = Schema.Struct({ id: Schema.String, payload: Schema.String })
+    const before = readFileSync(path, "utf8")
+    const records = await Effect.runPromise(
+      Stream.runCollect(Jsonl.read(path, Rec)).pipe(Effect.provide(NodeServices.layer))
+    )
+    expect(records.length).toBeGreaterThanOrEqual(21 * 200)
+    expect(new Set(records.map((r) => r.id)).size).toBe(records.length)
+    // Appending after the crash repairs any torn tail and keeps every line valid.
+    const after = await Effect.runPromise(
+      Effect.scoped(Effect.gen(function*() {
+        const out = yield* Jsonl.appender(path, Rec)
+        yield* out.append([{ id: "after-crash", payload: "ok" }])
+        return yield* Stream.runCollect(Jsonl.read(path, Rec))
+      })).pipe(Effect.provide(NodeServices.layer))
+    )
+    expect(after.length).toBe(records.length + 1)
+    expect(after.at(-1)?.id).toBe("after-crash")
+    expect(before.length).toBeGreaterThan(0)
+  })
+})

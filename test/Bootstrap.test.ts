@@ -1,0 +1,21 @@
+import { spawnSync } from "node:child_process"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "..")
+const bootstrap = () =>
+  spawnSync("bash", ["-c", `. "${join(root, "scripts", "bootstrap.sh")}" && node -p process.versions.node`], {
+    encoding: "utf8",
+    timeout: 60_000
+  })
+
+describe("bootstrap", () => {
+  it("is idempotent: when already bootstrapped it installs nothing, prints nothing and selects Node >= 22.18", () => {
+    bootstrap()
+    const again = bootstrap()
+    expect(again.status).toBe(0)
+    expect(again.stderr).toBe("")
+    const [major, minor] = again.stdout.trim().split(".").map(Number) as [number, number]
+    expect(major > 22 || (major === 22 && minor >= 18)).toBe(true)
+  })
+})
