@@ -1,5 +1,6 @@
 /**
- * One vitest run over every workspace package, so the suite prints a single set of totals.
+ * One vitest run over every workspace package that has source (`src/index.ts`), so the suite prints a single
+ * set of totals.
  * Tiers by file suffix: `*.test.ts` always; `*.gpu.test.ts` only with REALM_GPU=1.
  */
 import { existsSync, readdirSync } from "node:fs"
@@ -11,7 +12,7 @@ const projectDirs = [
   ...readdirSync(join(here, "packages")).map((d) => join("packages", d)),
   join("apps", "runner"),
   "test"
-].filter((dir) => existsSync(join(here, dir, "package.json")))
+].filter((dir) => existsSync(join(here, dir, dir === "test" ? "package.json" : join("src", "index.ts"))))
 
 const gpu = process.env.REALM_GPU === "1"
 
