@@ -1,0 +1,90 @@
+/**
+ * Bootstrap confidence intervals: percentile intervals for a mean, and paired comparisons of two methods
+ * evaluated on the same problems (resampling problems, keeping pairs together). Seeded by core's Rng.
+ */
+import { Rng } from "@realm-lm/core"
+import type { EvalResult } from "@realm-lm/core"
+
+/** Default number of bootstrap resamples. */
+export const defaultResamples = 2000
+
+const mean = (xs: ArrayLike<number>): number => {
+  let s = 0
+  for (let i = 0; i < xs.length; i++) s += xs[i] as number
+  return xs.length === 0 ? 0 : s / xs.length
+}
+
+const quantile = (sorted: Float64Array, q: number): number => {
+  if (sorted.length === 0) return Number.NaN
+  const pos = (sorted.length - 1) * q
+  const lo = Math.floor(pos)
+  const hi = Math.ceil(pos)
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo)
+}
+
+/** Mean of `values` with a percentile bootstrap interval at `level` (default 95%). */
+export const meanCi = (
+  values: ArrayLike<number>,
+  options: { readonly seed?: number; readonly resamples?: number; readonly level?: number } = {}
+): EvalResult.Estimate => {
+  const n = values.length
+  const value = mean(values)
+  if (n < 2) return { value, low: value, high: value }
+  const resamples = options.resamples ?? defaultResamples
+  const rng = Rng.Rng.make(options.seed ?? 0, "bootstrap", n)
+  const means = new Float64Array(resamples)
+  for (let r = 0; r < resamples; r++) {
+    let s = 0
+    for (let i = 0; i < n; i++) s += values[rng.int(n)] as number
+    means[r] = s / n
+  }
+  means.sort()
+  const alpha = (1 - (options.level ?? 0.95)) / 2
+  return { value, low: quantile(means, alpha), high: quantile(means, 1 - alpha) }
+}
+
+/** Paired comparison of method B against method A on the same problems. */
+export interface PairedComparison {
+  /** Mean of (b - a) with its bootstrap interval. */
+  readonly difference: EvalResult.Estimate
+  /** Two-sided bootstrap p-value for "no difference" (share of resampled differences on the other side of 0, doubled). */
+  readonly pValue: number
+  /** Problems where only A was right / only B was right. */
+  readonly onlyA: number
+  readonly onlyB: number
+  readonly n: number
+}
+
+/** Compare per-problem scores of two methods on the same problems, aligned by problem id. */
+export const paired = (
+  a: ReadonlyMap<string, number>,
+  b: ReadonlyMap<string, number>,
+  options: { readonly seed?: number; readonly resamples?: number; readonly level?: number } = {}
+): PairedComparison => {
+  const ids = [...a.keys()].filter((id) => b.has(id)).toSorted()
+  const diffs = new Float64Array(ids.length)
+  let onlyA = 0
+  let onlyB = 0
+  ids.forEach((id, i) => {
+    const x = a.get(id) as number
+    const y = b.get(id) as number
+    diffs[i] = y - x
+    if (x > y) onlyA++
+    if (y > x) onlyB++
+  })
+  const difference = meanCi(diffs, options)
+  const n = ids.length
+  if (n < 2) return { difference, pValue: 1, onlyA, onlyB, n }
+  const resamples = options.resamples ?? defaultResamples
+  const rng = Rng.Rng.make(options.seed ?? 0, "paired", n)
+  let below = 0
+  let above = 0
+  for (let r = 0; r < resamples; r++) {
+    let s = 0
+    for (let i = 0; i < n; i++) s += diffs[rng.int(n)] as number
+    if (s <= 0) below++
+    if (s >= 0) above++
+  }
+  const pValue = Math.min(1, (2 * Math.min(below, above)) / resamples)
+  return { difference, pValue, onlyA, onlyB, n }
+}
