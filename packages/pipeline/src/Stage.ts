@@ -1,0 +1,50 @@
+/**
+ * A pipeline stage as data: its name, the implementation that runs it, its config schema, which files of the
+ * run directory it reads and which it writes, and the Effect that does the work. Stages resume their own
+ * partial work (corpus appends, trainer checkpoints); the stage runner decides whether to run them at all.
+ */
+import { Schema } from "effect"
+import type { Effect } from "effect"
+
+/** Progress of a long stage, for progress bars. */
+export interface Progress {
+  readonly stage: string
+  readonly done: number
+  readonly total: number
+  /** Short extra text, e.g. `pos 120 neg 80 retries 2`. */
+  readonly detail?: string
+}
+
+/** What a running stage is given. */
+export interface StageContext<C> {
+  readonly runDir: string
+  /** `<runDir>/<stage name>`, created before the stage runs. */
+  readonly stageDir: string
+  readonly config: C
+  /** Root seed of the run; stages derive their own streams with `Rng.make(seed, stageName, ...)`. */
+  readonly seed: number
+  readonly progress: (progress: Progress) => Effect.Effect<void>
+}
+
+/** A stage failed for a reason of its own (bad data, a trainer error...). */
+export class StageFailed extends Schema.TaggedError<StageFailed>()("StageFailed", {
+  stage: Schema.String,
+  detail: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect())
+}) {}
+
+/** Definition of a stage. `R` is the services its `run` needs (provided by the pipeline's layers). */
+export interface StageDefinition<C, R> {
+  readonly name: string
+  /** Implementation id recorded in manifests, e.g. `"@realm-lm/corpus/rule-teacher"`. */
+  readonly implementation: string
+  readonly config: Schema.Codec<C, unknown>
+  /** Files it reads, relative to the run directory (usually other stages' outputs). */
+  readonly inputs: (config: C) => ReadonlyArray<string>
+  /** Files it writes, relative to its stage directory; hashed into the manifest when it completes. */
+  readonly outputs: (config: C) => ReadonlyArray<string>
+  readonly run: (context: StageContext<C>) => Effect.Effect<void, StageFailed, R>
+}
+
+/** Build a stage definition with its types inferred. */
+export const define = <C, R>(definition: StageDefinition<C, R>): StageDefinition<C, R> => definition

@@ -1,0 +1,128 @@
+/**
+ * Runs one stage inside a run directory with a manifest. A stage whose last manifest is complete, with the same
+ * config hash, the same input hashes and untouched outputs, is skipped. Otherwise the manifest is marked
+ * `running`, the stage runs (resuming its own partial work), and the manifest ends `complete`, `failed` or
+ * `interrupted` (Ctrl-C), so the next run knows to resume.
+ */
+import { Cause, Clock, Effect, Exit, FileSystem, Path, Schema } from "effect"
+import { Hash, RunDir } from "@realm-lm/core"
+import type { RunManifest } from "@realm-lm/core"
+import type { Progress, StageDefinition } from "./Stage.ts"
+import { StageFailed } from "./Stage.ts"
+
+/** The stage's config does not match its schema. */
+export class StageConfigInvalid extends Schema.TaggedError<StageConfigInvalid>()("StageConfigInvalid", {
+  stage: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `config of stage "${this.stage}" is invalid:\n${this.detail}`
+  }
+}
+
+/** A stage's input file is missing: an earlier stage has not produced it. */
+export class StageInputMissing extends Schema.TaggedError<StageInputMissing>()("StageInputMissing", {
+  stage: Schema.String,
+  path: Schema.String
+}) {
+  override get message(): string {
+    return `stage "${this.stage}" needs ${this.path}, which does not exist: run the stage that produces it first`
+  }
+}
+
+/** What happened to a stage. */
+export type StageOutcome = "skipped" | "ran"
+
+/** Run-wide facts recorded in every manifest. */
+export interface RunInfo {
+  readonly runDir: string
+  readonly seed: number
+  readonly packages: Record<string, string>
+  readonly gitRevision?: string
+  readonly progress?: (progress: Progress) => Effect.Effect<void>
+}
+
+const isoNow = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+/** Whether an existing manifest means the stage is up to date for this config and these inputs. */
+const upToDate = (
+  runDir: string,
+  previous: RunManifest.RunManifest | undefined,
+  configHash: string,
+  inputs: ReadonlyArray<RunManifest.FileHash>
+) =>
+  Effect.gen(function*() {
+    if (previous === undefined || previous.status !== "complete" || previous.configHash !== configHash) return false
+    const before = new Map(previous.inputs.map((i) => [i.path, i.sha256]))
+    if (before.size !== inputs.length || inputs.some((i) => before.get(i.path) !== i.sha256)) return false
+    return yield* RunDir.verify(runDir, previous).pipe(Effect.as(true), Effect.catchTag("HashMismatch", () => Effect.succeed(false)))
+  })
+
+/** Run (or skip) one stage. */
+export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawConfig: unknown) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const config = yield* Schema.decodeUnknownEffect(stage.config)(rawConfig, { errors: "all" }).pipe(
+      Effect.mapError((e) => new StageConfigInvalid({ stage: stage.name, detail: e.message }))
+    )
+    const encodedConfig = Schema.encodeSync(stage.config)(config) as Schema.Json
+    const configHash = Hash.hashJson(encodedConfig)
+    const inputs: Array<RunManifest.FileHash> = []
+    for (const input of stage.inputs(config)) {
+      const full = path.join(info.runDir, input)
+      if (!(yield* fs.exists(full))) return yield* new StageInputMissing({ stage: stage.name, path: full })
+      inputs.push(yield* Hash.hashFile(full, input))
+    }
+    const previous = yield* RunDir.readManifest(info.runDir, stage.name).pipe(
+      Effect.catchTag("ManifestError", () => Effect.succeed(undefined))
+    )
+    if (yield* upToDate(info.runDir, previous, configHash, inputs)) return "skipped" as StageOutcome
+
+    const stageDir = path.join(info.runDir, stage.name)
+    yield* fs.makeDirectory(stageDir, { recursive: true })
+    const startedAt = yield* isoNow
+    const startMs = yield* Clock.currentTimeMillis
+    const base: RunManifest.RunManifest = {
+      version: 1,
+      stage: stage.name,
+      implementation: stage.implementation,
+      status: "running",
+      config: encodedConfig,
+      configHash,
+      packages: info.packages,
+      ...(info.gitRevision === undefined ? {} : { gitRevision: info.gitRevision }),
+      inputs,
+      outputs: [],
+      startedAt,
+      timings: {}
+    }
+    yield* RunDir.writeManifest(info.runDir, base)
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => ({ totalMs: now - startMs }))
+    // A finalizer, so that interruption (Ctrl-C) also records its status for the next run to resume from.
+    const recordFailure = (exit: Exit.Exit<void, StageFailed>) =>
+      Exit.isSuccess(exit) ? Effect.void : Effect.gen(function*() {
+        const status = Cause.hasInterruptsOnly(exit.cause) ? "interrupted" as const : "failed" as const
+        yield* RunDir.writeManifest(info.runDir, { ...base, status, finishedAt: yield* isoNow, timings: yield* elapsed })
+      }).pipe(Effect.catch((e) => Effect.logWarning(`could not record the status of stage ${stage.name}: ${e.message}`)))
+    yield* stage.run({
+      runDir: info.runDir,
+      stageDir,
+      config,
+      seed: info.seed,
+      progress: info.progress ?? (() => Effect.void)
+    }).pipe(Effect.onExit(recordFailure))
+    const finishedAt = yield* isoNow
+    const timings = yield* elapsed
+    const outputs: Array<RunManifest.FileHash> = []
+    for (const output of stage.outputs(config)) {
+      const full = path.join(stageDir, output)
+      if (!(yield* fs.exists(full))) {
+        yield* RunDir.writeManifest(info.runDir, { ...base, status: "failed", finishedAt, timings })
+        return yield* new StageFailed({ stage: stage.name, detail: `finished without writing its output ${output}` })
+      }
+      outputs.push(yield* Hash.hashFile(full, output))
+    }
+    yield* RunDir.writeManifest(info.runDir, { ...base, status: "complete", outputs, finishedAt, timings })
+    return "ran" as StageOutcome
+  })
