@@ -1,0 +1,91 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { crc32c, maskedCrc32c } from "../src/internal/crc32c.ts"
+import * as TensorBoard from "../src/TensorBoard.ts"
+
+/** Independent reader for the test: TFRecord frames and the few protobuf fields an Event uses. */
+const readRecords = (bytes: Uint8Array): Array<Uint8Array> => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const out: Array<Uint8Array> = []
+  let at = 0
+  while (at < bytes.length) {
+    const len = Number(view.getBigUint64(at, true))
+    if (view.getUint32(at + 8, true) !== maskedCrc32c(bytes.subarray(at, at + 8))) throw new Error("length crc")
+    const payload = bytes.subarray(at + 12, at + 12 + len)
+    if (view.getUint32(at + 12 + len, true) !== maskedCrc32c(payload)) throw new Error("payload crc")
+    out.push(payload)
+    at += 16 + len
+  }
+  return out
+}
+
+type Field = { field: number; wire: number; value: number | bigint | Uint8Array }
+const fields = (b: Uint8Array): Array<Field> => {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const out: Array<Field> = []
+  let i = 0
+  const varint = () => {
+    let result = 0n
+    let shift = 0n
+    for (;;) {
+      const byte = b[i++] as number
+      result |= BigInt(byte & 0x7f) << shift
+      if ((byte & 0x80) === 0) return result
+      shift += 7n
+    }
+  }
+  while (i < b.length) {
+    const key = Number(varint())
+    const field = key >> 3
+    const wire = key & 7
+    if (wire === 0) out.push({ field, wire, value: varint() })
+    else if (wire === 1) { out.push({ field, wire, value: view.getFloat64(i, true) }); i += 8 }
+    else if (wire === 5) { out.push({ field, wire, value: view.getFloat32(i, true) }); i += 4 }
+    else if (wire === 2) { const n = Number(varint()); out.push({ field, wire, value: b.subarray(i, i + n) }); i += n }
+    else throw new Error(`wire type ${wire}`)
+  }
+  return out
+}
+
+describe("TensorBoard event files", () => {
+  it("CRC-32C matches the standard check value (RFC 3720: '123456789' -> 0xE3069283)", () => {
+    assert.strictEqual(crc32c(new TextEncoder().encode("123456789")), 0xe3069283)
+  })
+
+  it.effect("writes a version record then scalar events that decode to the same tags, steps and values", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "realm-tb-"))
+      const writer = yield* TensorBoard.open(dir, 1_700_000_000.5)
+      yield* writer.scalars(0, { "rl/reward_mean": 0.25, "rl/kl": 0.001 })
+      yield* writer.scalars(1234567, { "rl/reward_mean": 0.5, "rl/bad": Number.NaN })
+      const files = readdirSync(dir)
+      assert.strictEqual(files.length, 1)
+      assert.match(files[0] as string, /^events\.out\.tfevents\.1700000000\./)
+      const records = readRecords(new Uint8Array(readFileSync(join(dir, files[0] as string))))
+      assert.strictEqual(records.length, 3)
+      const version = fields(records[0] as Uint8Array)
+      assert.strictEqual(version[0]?.value, 1_700_000_000.5)
+      assert.strictEqual(new TextDecoder().decode(version[1]?.value as Uint8Array), "brain.Event:2")
+      const decodeScalars = (rec: Uint8Array) => {
+        const f = fields(rec)
+        const step = Number(f.find((x) => x.field === 2)?.value)
+        const summary = fields(f.find((x) => x.field === 5)?.value as Uint8Array)
+        const values = summary.map((v) => {
+          const inner = fields(v.value as Uint8Array)
+          return [new TextDecoder().decode(inner[0]?.value as Uint8Array), inner[1]?.value] as const
+        })
+        return { step, values }
+      }
+      const first = decodeScalars(records[1] as Uint8Array)
+      assert.strictEqual(first.step, 0)
+      assert.deepStrictEqual(first.values.map(([t]) => t), ["rl/reward_mean", "rl/kl"])
+      assert.closeTo(first.values[1]?.[1] as number, 0.001, 1e-9)
+      const second = decodeScalars(records[2] as Uint8Array)
+      assert.strictEqual(second.step, 1234567)
+      assert.deepStrictEqual(second.values, [["rl/reward_mean", 0.5]]) // NaN skipped
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
