@@ -4,5 +4,6 @@
 export * as Cli from "./Cli.ts"
 export * as ConfigFile from "./ConfigFile.ts"
 export * as Failure from "./Failure.ts"
+export * as ProgressBar from "./ProgressBar.ts"
 export * as RunnerConfig from "./RunnerConfig.ts"
 export * as Sections from "./Sections.ts"

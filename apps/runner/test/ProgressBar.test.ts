@@ -1,0 +1,26 @@
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import * as ProgressBar from "../src/ProgressBar.ts"
+
+describe("ProgressBar", () => {
+  it("formats done/total, rate, ETA and detail", () => {
+    const line = ProgressBar.formatLine({ label: "corpus", done: 100, total: 400, detail: "pos 60 neg 40" }, 10, 8)
+    expect(line).toBe("corpus    [##......]  100/400  10.0/s  ETA 0:30  pos 60 neg 40")
+  })
+
+  it("says done with the elapsed time at the end, and handles unknown rates", () => {
+    expect(ProgressBar.formatLine({ label: "sft", done: 50, total: 50 }, 3725, 4)).toBe("sft       [####]  50/50  0.0/s  done in 1:02:05")
+    expect(ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4)).toBe("rl        [....]  0/10  0.0/s  ETA --:--")
+  })
+
+  it("in non-interactive mode prints at most one line per interval, then the final state on finish", async () => {
+    const lines: Array<string> = []
+    await Effect.runPromise(Effect.gen(function*() {
+      const bar = yield* ProgressBar.make({ interactive: false, write: (t) => void lines.push(t) })
+      for (let i = 1; i <= 500; i++) yield* bar.update({ label: "x", done: i, total: 500 })
+      yield* bar.finish
+    }))
+    expect(lines.length).toBe(2) // the first update, then the final state
+    expect(lines[1]).toContain("500/500")
+  })
+})
