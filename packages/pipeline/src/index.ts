@@ -1,5 +1,7 @@
 /**
  * @realm-lm/pipeline: typed composition of realm-lm stages with run directories and manifests.
  */
+export * as CustomModule from "./CustomModule.ts"
+export * as Implementation from "./Implementation.ts"
 export * as Stage from "./Stage.ts"
 export * as StageRunner from "./StageRunner.ts"

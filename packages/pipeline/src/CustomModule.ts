@@ -1,0 +1,69 @@
+/**
+ * Load a user's own stage implementation from a TypeScript or JavaScript module named in a pipeline config
+ * (`verifier: { use: ./my-verifier.ts }`). The module exports `implementation` made with `Implementation.define`;
+ * it is checked before any work starts: right slot, a config schema, a layer that really provides the service.
+ */
+import { isAbsolute, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import { Context, Effect, Layer, Predicate, Schema } from "effect"
+import type { AnySlotIdentifier, Implementation, Slot, SlotIdentifier } from "./Implementation.ts"
+import { slotServices } from "./Implementation.ts"
+
+/** A custom stage module is missing, throws on import, or does not export a valid implementation. */
+export class CustomStageInvalid extends Schema.TaggedError<CustomStageInvalid>()("CustomStageInvalid", {
+  module: Schema.String,
+  slot: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `custom ${this.slot} module ${this.module}: ${this.detail}`
+  }
+}
+
+/** Whether a `use:` value names a module file rather than a built-in implementation. */
+export const isModulePath = (use: string): boolean => use.startsWith(".") || isAbsolute(use) || /\.(ts|js|mjs)$/.test(use)
+
+/** Import `modulePath` (relative to `baseDir`) and check that it exports an implementation of `slot`. */
+export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: string) =>
+  Effect.gen(function*() {
+    const file = isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath)
+    const fail = (detail: string) => new CustomStageInvalid({ module: file, slot, detail })
+    const mod = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(file).href) as Promise<Record<string, unknown>>,
+      catch: (cause) => fail(`cannot import: ${cause instanceof Error ? cause.message : String(cause)}`)
+    })
+    const impl = mod.implementation
+    if (!Predicate.isObject(impl)) {
+      return yield* fail("exports no `implementation`; export one made with Implementation.define({ slot, id, config, layer })")
+    }
+    if (impl.slot !== slot) return yield* fail(`implements slot "${String(impl.slot)}", but is configured as "${slot}"`)
+    if (!Schema.isSchema(impl.config)) return yield* fail("`implementation.config` is not an Effect Schema")
+    if (!Predicate.isFunction(impl.layer)) return yield* fail("`implementation.layer` is not a function of the config")
+    return impl as unknown as Implementation<S, unknown>
+  })
+
+/**
+ * The layer of an implementation for the given raw settings. Settings are decoded when the layer is built, and
+ * the built context is checked to really contain the slot's service (custom modules are untyped at run time).
+ */
+export const toLayer = <S extends Slot>(
+  implementation: Implementation<S, unknown>,
+  rawConfig: unknown
+): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, AnySlotIdentifier> => {
+  const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
+  return Layer.effectContext(Effect.gen(function*() {
+    const config = yield* Schema.decodeUnknownEffect(implementation.config)(rawConfig ?? {}, { errors: "all" }).pipe(
+      Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
+    )
+    const layer = implementation.layer(config)
+    if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
+    const context = yield* Layer.build(layer).pipe(
+      Effect.mapError((e) => (e instanceof CustomStageInvalid ? e : fail(`layer failed to build: ${Predicate.hasProperty(e, "message") ? String(e.message) : String(e)}`)))
+    )
+    const service: Context.Key<unknown, unknown> = slotServices[implementation.slot]
+    if (Context.getOption(context, service)._tag === "None") {
+      return yield* fail(`its layer does not provide ${service.key}`)
+    }
+    return context as Context.Context<SlotIdentifier<S>>
+  }))
+}

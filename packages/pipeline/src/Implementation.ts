@@ -1,0 +1,46 @@
+/**
+ * How a stage implementation plugs into a pipeline: the contract slot it fills (a core service), the schema of
+ * its settings, and a function from settings to the Layer that provides the service. Built-in implementations
+ * and users' own TypeScript modules are described the same way.
+ */
+import { AnswerJudge, Curriculum, Evaluator, PolicyTrainer, TaskSource, Teacher, Verifier } from "@realm-lm/core"
+import type { Layer, Schema } from "effect"
+
+/** The service each slot must provide. */
+export const slotServices = {
+  tasks: TaskSource.TaskSource,
+  judge: AnswerJudge.AnswerJudge,
+  teacher: Teacher.Teacher,
+  verifier: Verifier.Verifier,
+  curriculum: Curriculum.Curriculum,
+  trainer: PolicyTrainer.PolicyTrainer,
+  evaluator: Evaluator.Evaluator
+} as const
+
+/** A swappable slot of the pipeline. */
+export type Slot = keyof typeof slotServices
+
+/** All slot names, in pipeline order. */
+export const slots: ReadonlyArray<Slot> = ["tasks", "judge", "teacher", "verifier", "curriculum", "trainer", "evaluator"]
+
+/** Service type of a slot. */
+export type SlotService<S extends Slot> = (typeof slotServices)[S]["Service"]
+/** Service identifier of a slot. */
+export type SlotIdentifier<S extends Slot> = (typeof slotServices)[S]["Identifier"]
+/** Any slot's service identifier: what an implementation's layer may require from the pipeline. */
+export type AnySlotIdentifier = SlotIdentifier<Slot>
+
+/**
+ * An implementation of a slot. `layer` may require other slots' services (e.g. a Verifier needs an
+ * AnswerJudge); the pipeline provides them.
+ */
+export interface Implementation<S extends Slot, C> {
+  readonly slot: S
+  /** Id recorded in manifests, e.g. `"@realm-lm/mrpv"` or `"./stages/my-verifier.ts"`. */
+  readonly id: string
+  readonly config: Schema.Codec<C, unknown>
+  readonly layer: (config: C) => Layer.Layer<SlotIdentifier<S>, unknown, AnySlotIdentifier>
+}
+
+/** Describe an implementation with its types inferred (what a custom module exports as `implementation`). */
+export const define = <S extends Slot, C>(implementation: Implementation<S, C>): Implementation<S, C> => implementation
