@@ -1,0 +1,120 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Curriculum as CoreCurriculum } from "@realm-lm/core"
+import type { Problem } from "@realm-lm/core"
+import { Effect, Result } from "effect"
+import fc from "fast-check"
+import * as AdaptiveState from "../src/AdaptiveState.ts"
+import * as Curriculum from "../src/Curriculum.ts"
+import { decodeSync } from "../src/EaaiConfig.ts"
+import { zeroFrom } from "../src/Schedule.ts"
+import { configArb, outcome, outcomesArb, params } from "./fixtures/arbitraries.ts"
+
+const problem = (id: string): Problem.Problem => ({
+  id, domain: "d", question: "q", gold: "1", answerType: "number", difficulty: 1, split: "train", metadata: {}
+})
+const config = decodeSync({ schedule: { totalSteps: 100, kind: "cosine" } })
+
+describe("AdaptiveState", () => {
+  it("rescues exactly the groups where every sample failed (property)", () => {
+    fc.assert(fc.property(outcomesArb(["autonomous", "hint"]), fc.integer({ min: 0, max: 70 }), (outcomes, step) => {
+      const { rescues } = AdaptiveState.observe(config, AdaptiveState.empty, step, outcomes)
+      const failed = outcomes.filter((o) => o.correct.every((c) => !c)).map((o) => o.problemId)
+      assert.deepStrictEqual(rescues.map((r) => r.problemId), failed)
+      for (const r of rescues) {
+        const from = outcomes.find((o) => o.problemId === r.problemId)!.guidance.mode
+        assert.isTrue(r.rescue)
+        assert.deepStrictEqual([r.routeCount, r.hintFraction], from === "autonomous" ? [0, 0.5] : [2, 0])
+      }
+    }), params(300))
+  })
+
+  it("never rescues in the autonomous phase, after routes, when disabled, or past maxRounds", () => {
+    const fail = (id: string, mode: "assisted" | "hint" | "autonomous") => outcome(id, mode, [false, false, false])
+    assert.strictEqual(AdaptiveState.observe(config, AdaptiveState.empty, zeroFrom(config.schedule), [fail("a", "autonomous")]).rescues.length, 0)
+    assert.strictEqual(AdaptiveState.observe(config, AdaptiveState.empty, 3, [fail("a", "assisted")]).rescues.length, 0)
+    const off = { ...config, rescue: { ...config.rescue, enabled: false } }
+    assert.strictEqual(AdaptiveState.observe(off, AdaptiveState.empty, 3, [fail("a", "autonomous")]).rescues.length, 0)
+    // Two rounds at step 3 (autonomous → hint → routes); a third failure at the same step is not rescued; the next step resets.
+    const one = { ...config, rescue: { ...config.rescue, maxRounds: 1 } }
+    const r1 = AdaptiveState.observe(one, AdaptiveState.empty, 3, [fail("a", "autonomous")])
+    assert.strictEqual(r1.rescues.length, 1)
+    assert.strictEqual(AdaptiveState.observe(one, r1.state, 3, [fail("a", "hint")]).rescues.length, 0)
+    assert.strictEqual(AdaptiveState.observe(one, r1.state, 4, [fail("a", "hint")]).rescues.length, 1)
+  })
+
+  it("fades faster on problems solved without help, and never gives guidance in the final phase", () => {
+    let state = AdaptiveState.empty
+    for (let step = 0; step < 3; step++) {
+      state = AdaptiveState.observe(config, state, step, [outcome("easy", "autonomous", [true, true, true, true])]).state
+    }
+    const s = (id: string, step: number) => AdaptiveState.problemStrength(config, state, step, id)
+    assert.closeTo(s("easy", 10), s("fresh", 10) * 0.25, 1e-12) // pass rate 1 → 1 - 0.75
+    // One failed autonomous group pulls the rate (EMA 0.3) back down, so guidance comes back.
+    const after = AdaptiveState.observe(config, state, 3, [outcome("easy", "autonomous", [false, false])]).state
+    assert.closeTo(AdaptiveState.problemStrength(config, after, 10, "easy"), s("fresh", 10) * (1 - 0.75 * 0.7), 1e-12)
+    for (let step = zeroFrom(config.schedule); step < 130; step++) {
+      const d = AdaptiveState.decideFor(config, state, step, "fresh")
+      assert.deepStrictEqual([d.strength, d.routeCount, d.hintFraction], [0, 0, 0])
+    }
+  })
+
+  it("rejects snapshots of another version, a bad shape or duplicate ids", () => {
+    const detail = (json: unknown) => {
+      const r = AdaptiveState.decode(json)
+      return Result.isFailure(r) ? r.failure.detail : "decoded"
+    }
+    assert.match(detail({ version: 2, problems: [] }), /version 2 is not supported/)
+    assert.match(detail(null), /version undefined is not supported/)
+    assert.match(detail({ version: 1, problems: [{ id: "a", stats: { ...AdaptiveState.emptyStats, autoRate: 2 } }] }), /malformed/)
+    assert.match(detail({ version: 1, problems: [{ id: "a", stats: AdaptiveState.emptyStats }, { id: "a", stats: AdaptiveState.emptyStats }] }), /duplicate problem id "a"/)
+  })
+})
+
+describe("Curriculum", () => {
+  it.effect("implements the core contract: strength, decide, observe", () =>
+    Effect.gen(function*() {
+      const curriculum = yield* CoreCurriculum.Curriculum
+      assert.strictEqual(curriculum.strength(0), 1)
+      assert.strictEqual(curriculum.strength(75), 0)
+      const decisions = yield* curriculum.decide(5, [problem("a"), problem("b")])
+      assert.deepStrictEqual(decisions.map((d) => d.problemId), ["a", "b"])
+      assert.deepStrictEqual(yield* curriculum.decide(5, [problem("b")]), [decisions[1]!])
+      const rescues = yield* curriculum.observe(5, [outcome("a", "autonomous", [false, false])])
+      assert.deepStrictEqual(rescues.map((r) => [r.problemId, r.rescue, r.hintFraction]), [["a", true, 0.5]])
+    }).pipe(Effect.provide(Curriculum.layerTest)))
+
+  it.effect("restores exactly from a JSON round trip of its snapshot (property)", () =>
+    Effect.promise(() =>
+      fc.assert(fc.asyncProperty(configArb, fc.array(outcomesArb(["autonomous", "hint", "assisted"]), { maxLength: 6 }), (cfg, batches) =>
+        Effect.runPromise(Effect.gen(function*() {
+          const original = yield* Curriculum.make(cfg)
+          for (const [step, batch] of batches.entries()) yield* original.observe(step, batch)
+          const snapshot = yield* original.snapshot
+          const restored = yield* Curriculum.make(cfg)
+          yield* restored.restore(JSON.parse(JSON.stringify(snapshot)))
+          assert.deepStrictEqual(yield* restored.snapshot, snapshot)
+          const probe = ["p0", "p1", "p5", "p11", "new"].map(problem)
+          const step = batches.length
+          assert.deepStrictEqual(yield* restored.decide(step, probe), yield* original.decide(step, probe))
+          // Failures at the last observed step exercise the rescue rounds already used there; then a fresh step.
+          const next = [
+            outcome("p0", "autonomous", [false]), outcome("p1", "hint", [false, false]), outcome("p2", "autonomous", [true, false]),
+            outcome("p3", "hint", [false])
+          ]
+          const last = Math.max(0, step - 1)
+          assert.deepStrictEqual(yield* restored.observe(last, next), yield* original.observe(last, next))
+          assert.deepStrictEqual(yield* restored.observe(step, next), yield* original.observe(step, next))
+          assert.deepStrictEqual(yield* restored.snapshot, yield* original.snapshot)
+        }))), params(150))
+    ))
+
+  it.effect("fails restore with CurriculumStateError and keeps its state", () =>
+    Effect.gen(function*() {
+      const curriculum = yield* CoreCurriculum.Curriculum
+      yield* curriculum.observe(1, [outcome("a", "autonomous", [true])])
+      const before = yield* curriculum.snapshot
+      const error = yield* Effect.flip(curriculum.restore({ version: 1, problems: "nope" }))
+      assert.strictEqual(error._tag, "CurriculumStateError")
+      assert.deepStrictEqual(yield* curriculum.snapshot, before)
+    }).pipe(Effect.provide(Curriculum.layerTest)))
+})

@@ -1,0 +1,88 @@
+/**
+ * The MRPV stage config (config path `verifier`): prompt style, how many routes and which positive/negative
+ * mix to show, reward weights and the optional length penalty. Every field has a default; cross-field checks
+ * reject nonsense before any work starts, naming the field path.
+ */
+import { Config, Effect, Schema } from "effect"
+
+const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+
+const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Weight = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** Prompt style: `compact` for tiny character-level models, `verbose` natural-language instructions for chat models. */
+export const PromptStyle = Schema.Literals(["compact", "verbose"])
+export type PromptStyle = typeof PromptStyle.Type
+
+/**
+ * Positive/negative composition of the routes shown. For each prompt: with probability `allNegative` every
+ * route shown is negative, with probability `allPositive` every one is positive, otherwise each slot is
+ * positive with probability `positiveRatio`. Availability wins: the requested route count is filled from the
+ * other label when one runs short.
+ */
+export const MixConfig = Schema.Struct({
+  /** Per-slot probability of a positive route in mixed prompts. Default 0.5. */
+  positiveRatio: Probability.pipe(withDefault(0.5)),
+  /** Probability of an all-positive prompt. Default 0.15. */
+  allPositive: Probability.pipe(withDefault(0.15)),
+  /** Probability of an all-negative prompt. Default 0.15. */
+  allNegative: Probability.pipe(withDefault(0.15))
+}).check(Schema.makeFilter((m) =>
+  m.allPositive + m.allNegative <= 1
+    ? undefined
+    : { path: ["allPositive"], issue: `allPositive + allNegative must be at most 1, got ${m.allPositive} + ${m.allNegative}` }
+))
+export type MixConfig = typeof MixConfig.Type
+
+/** Reward weights; each component is its score in [0, 1] times its weight. */
+export const WeightsConfig = Schema.Struct({
+  /** Final answer correct against gold (the truth check). Default 1. */
+  answer: Weight.pipe(withDefault(1)),
+  /** Fraction of shown routes given the right verdict (assisted prompts only). Default 0.5. */
+  verdict: Weight.pipe(withDefault(0.5)),
+  /** Fraction of negative routes with a known decisive step whose first wrong step is named. Default 0.5. */
+  decisive: Weight.pipe(withDefault(0.5)),
+  /** Fraction of format checks passed. Default 0.2. */
+  format: Weight.pipe(withDefault(0.2))
+}).check(Schema.makeFilter((w) =>
+  w.answer + w.verdict + w.decisive + w.format > 0
+    ? undefined
+    : { path: ["answer"], issue: "at least one reward weight must be positive (all are 0, so every completion scores 0)" }
+))
+export type WeightsConfig = typeof WeightsConfig.Type
+
+/** Length penalty: `-weight * clamp((chars - targetChars) / spanChars, 0, 1)`, so it lies in [-weight, 0]. */
+export const LengthConfig = Schema.Struct({
+  /** Penalty weight; 0 (default) turns the penalty off. */
+  weight: Weight.pipe(withDefault(0)),
+  /** Completion length in characters below which there is no penalty. Default 1000. */
+  targetChars: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).pipe(withDefault(1000)),
+  /** Characters past `targetChars` at which the penalty reaches its full weight. Default 1000. */
+  spanChars: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).pipe(withDefault(1000))
+})
+export type LengthConfig = typeof LengthConfig.Type
+
+/** The MRPV verifier config. */
+export const MrpvConfig = Schema.Struct({
+  /** Prompt style. Default `compact`. */
+  style: PromptStyle.pipe(withDefault("compact")),
+  /** Most routes shown in one prompt (1-26, lettered A-Z); the curriculum's route count is capped here. Default 4. */
+  maxRoutes: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(4)),
+  mix: MixConfig.pipe(withDefault({})),
+  /** When guidance is requested but the problem has no route (or hint source) for it: `fallback` builds the prompt with the guidance that is available and records it; `fail` raises VerifierError. Default `fallback`. */
+  missingRoutes: Schema.Literals(["fallback", "fail"]).pipe(withDefault("fallback")),
+  weights: WeightsConfig.pipe(withDefault({})),
+  /** How far (in steps) a named first wrong step may be from the known one and still count. Default 0 (exact). */
+  decisiveTolerance: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
+  length: LengthConfig.pipe(withDefault({}))
+})
+export type MrpvConfig = typeof MrpvConfig.Type
+
+/** The config with every default applied. */
+export const defaults: MrpvConfig = Schema.decodeUnknownSync(MrpvConfig)({})
+
+/** Decode a config object (missing fields take defaults); fails with a SchemaError naming the field path. */
+export const decode = Schema.decodeUnknownEffect(MrpvConfig)
+
+/** The config read from config path `verifier`; all defaults when the path is absent. */
+export const config: Config.Config<MrpvConfig> = Config.schema(MrpvConfig, "verifier").pipe(Config.withDefault(defaults))

@@ -1,0 +1,104 @@
+/**
+ * The ideal MRPV completion for a problem and the routes a prompt shows: the right verdict per route (with the
+ * first wrong step of each negative route), a one-line reflection naming the decisive pattern, the gold steps
+ * and the gold answer. The trainer uses it as the SFT warm-start target in exactly the format the parser reads.
+ */
+import type { Curriculum, Problem, Prompt, Route, Verifier } from "@realm-lm/core"
+import { Result } from "effect"
+import { decisivePattern, decisiveStepOf, goldReference } from "./DecisivePattern.ts"
+import type { Reference } from "./DecisivePattern.ts"
+import type { MrpvConfig } from "./MrpvConfig.ts"
+import { buildPrompt } from "./PromptBuilder.ts"
+import { oneLine, routeLetter } from "./internal/text.ts"
+
+/** Longest reflection line written, in characters after `Reflection: `. */
+export const REFLECTION_MAX = 140
+
+/** Options for {@link renderTarget}. */
+export interface TargetOptions {
+  /** Solution steps to write. Default: the problem's gold steps, else the first positive route shown. */
+  readonly solution?: ReadonlyArray<string>
+  /** Extra positive references for decisive-step alignment, besides the positive routes shown and gold steps. */
+  readonly references?: ReadonlyArray<Reference>
+  /** Answer equality used by alignment (default: canonical token equality). */
+  readonly sameAnswer?: (a: string, b: string) => boolean
+}
+
+/** The references negative routes are aligned against: positive routes shown, then gold steps, then extras. */
+export const referencesFor = (
+  problem: Problem.Problem,
+  shown: ReadonlyArray<Route.Route>,
+  extra: ReadonlyArray<Reference> = []
+): Array<Reference> => {
+  const gold = goldReference(problem)
+  return [...shown.filter((r) => r.label === "positive"), ...(gold === undefined ? [] : [gold]), ...extra]
+}
+
+/** The verdict line the target writes for the route shown at `index`. */
+export const verdictLine = (
+  route: Route.Route,
+  index: number,
+  references: ReadonlyArray<Reference>,
+  sameAnswer?: (a: string, b: string) => boolean
+): string => {
+  if (route.label === "positive") return `Route ${routeLetter(index)}: correct`
+  const step = decisiveStepOf(route, references, sameAnswer)
+  return step === undefined ? `Route ${routeLetter(index)}: wrong` : `Route ${routeLetter(index)}: wrong at step ${step + 1}`
+}
+
+/** The reflection text (without the `Reflection: ` marker) for the routes shown. */
+export const reflectionText = (
+  shown: ReadonlyArray<Route.Route>,
+  references: ReadonlyArray<Reference>,
+  sameAnswer?: (a: string, b: string) => boolean
+): string => {
+  const index = shown.findIndex((r) => r.label === "negative")
+  const route = shown[index]
+  if (route === undefined) return "every route checks out."
+  const name = `Route ${routeLetter(index)}`
+  const step = decisiveStepOf(route, references, sameAnswer)
+  if (step === undefined) return oneLine(`${name} reaches a wrong answer.`, REFLECTION_MAX)
+  if (route.decisiveNote !== undefined && route.decisiveNote.trim().length > 0) {
+    return oneLine(`${name} step ${step + 1}: ${route.decisiveNote}`, REFLECTION_MAX)
+  }
+  const pattern = decisivePattern(route, references, sameAnswer)
+  if (pattern !== undefined && Math.min(pattern.step, route.steps.length - 1) === step) {
+    return oneLine(`${name} step ${step + 1}: ${pattern.summary}`, REFLECTION_MAX)
+  }
+  return oneLine(`${name} goes wrong at step ${step + 1}.`, REFLECTION_MAX)
+}
+
+/**
+ * The ideal completion for `problem` given the routes shown in order (empty for hint and autonomous prompts,
+ * where the target is just steps and answer). Lines are joined with `\n`; there is no trailing newline.
+ */
+export const renderTarget = (
+  problem: Problem.Problem,
+  shown: ReadonlyArray<Route.Route>,
+  options: TargetOptions = {}
+): string => {
+  const references = referencesFor(problem, shown, options.references)
+  const lines: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer))
+  if (shown.length > 0) lines.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
+  const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
+  const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
+  solution.forEach((s, i) => lines.push(`Step ${i + 1}: ${oneLine(s, Number.MAX_SAFE_INTEGER)}`))
+  lines.push(`Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`)
+  return lines.join("\n")
+}
+
+/**
+ * An SFT warm-start pair in the MRPV format: the prompt built for `decision` and the ideal completion for the
+ * routes it shows (steps and answer only when it shows none).
+ */
+export const sftPair = (
+  config: MrpvConfig,
+  problem: Problem.Problem,
+  routes: ReadonlyArray<Route.Route>,
+  decision: Curriculum.GuidanceDecision,
+  options: TargetOptions = {}
+): Result.Result<{ readonly prompt: Prompt.Prompt; readonly completion: string }, Verifier.VerifierError> =>
+  Result.map(buildPrompt(config, problem, routes, decision), (built) => ({
+    prompt: built.prompt,
+    completion: renderTarget(problem, built.shown, options)
+  }))

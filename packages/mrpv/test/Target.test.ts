@@ -1,0 +1,60 @@
+import { Result } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { formatScore, parseCompletion } from "../src/CompletionParser.ts"
+import { defaults } from "../src/MrpvConfig.ts"
+import { renderTarget, sftPair } from "../src/Target.ts"
+import { params, routesArb } from "./fixtures/arbitraries.ts"
+import { claim, claimRoutes, triage, triageRoutes } from "./fixtures/problems.ts"
+
+describe("renderTarget", () => {
+  it("writes verdicts, the decisive pattern, gold steps and gold answer (README example)", () => {
+    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!])).toBe([
+      "Route A: correct",
+      "Route B: wrong at step 2",
+      "Route C: wrong at step 1",
+      "Reflection: Route B step 2: 900 instead of 800",
+      "Step 1: claim after deductible = 1200 - 200 = 1000",
+      "Step 2: payout = 1000 * 80% = 800",
+      "Answer: 800"
+    ].join("\n"))
+  })
+
+  it("prefers the corpus note, handles all-positive sets and prompts without routes", () => {
+    expect(renderTarget(claim, [claimRoutes[3]!])).toContain("Reflection: Route A step 1: applies a copay instead of the deductible")
+    expect(renderTarget(claim, [claimRoutes[0]!, claimRoutes[1]!])).toContain("Reflection: every route checks out.")
+    expect(renderTarget(claim, [])).toBe("Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800\nAnswer: 800")
+    // No gold steps: the first positive route shown supplies the solution.
+    expect(renderTarget(triage, triageRoutes)).toBe([
+      "Route A: correct",
+      "Route B: wrong at step 1",
+      "Reflection: Route B step 1: \"covers water damage\" instead of \"excludes floods\"",
+      "Step 1: the policy excludes floods",
+      "Step 2: an excluded peril is denied",
+      "Answer: deny"
+    ].join("\n"))
+  })
+
+  it("always parses back with a perfect format score and the right verdicts", () => {
+    fc.assert(fc.property(routesArb(), (routes) => {
+      const target = renderTarget(claim, routes)
+      const parsed = parseCompletion(target)
+      expect(formatScore(parsed, routes.length)).toBe(1)
+      expect(parsed.verdicts.map((v) => v.verdict)).toEqual(routes.map((r) => (r.label === "positive" ? "correct" : "wrong")))
+      expect(parsed.answer).toBe(claim.gold)
+    }), params(300))
+  })
+})
+
+describe("sftPair", () => {
+  it("pairs the built prompt with the target for exactly the routes it shows", () => {
+    const decision = { problemId: claim.id, strength: 1, routeCount: 3, hintFraction: 0, rescue: false, seed: 4 }
+    const pair = Result.getOrThrow(sftPair(defaults, claim, claimRoutes, decision))
+    const shown = pair.prompt.guidance.routeIds.map((id) => claimRoutes.find((r) => r.id === id)!)
+    expect(shown).toHaveLength(3)
+    expect(pair.completion).toBe(renderTarget(claim, shown))
+    const bare = Result.getOrThrow(sftPair(defaults, claim, claimRoutes, { ...decision, routeCount: 0 }))
+    expect(bare.prompt.guidance.mode).toBe("autonomous")
+    expect(bare.completion).toBe(renderTarget(claim, []))
+  })
+})
