@@ -1,0 +1,119 @@
+/**
+ * Choosing the next token from logits: greedy, temperature, top-k and top-p (nucleus), as pure functions over a
+ * logits vector `[vocab]` and one uniform "coin" in [0, 1). Randomness stays outside: pass `rng.float()` from a
+ * core `Rng` (see `draw`), so every sample is reproducible from its seed path.
+ */
+import { Schema } from "effect"
+import type { Rng } from "@realm-lm/core"
+
+/**
+ * Sampling settings. `temperature` (default 1): logits are divided by it; 0 means greedy. `topK` (default 0 = off):
+ * keep the k most probable tokens. `topP` (default 1 = off): keep the smallest most-probable set whose probability
+ * exceeds p. Filters apply in that order, each renormalising.
+ */
+export const SamplingConfig = Schema.Struct({
+  temperature: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)),
+  topK: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  topP: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1))
+})
+/** Validated sampling settings. */
+export type SamplingConfig = typeof SamplingConfig.Type
+
+/** Greedy decoding. */
+export const greedy: SamplingConfig = { temperature: 0, topK: 0, topP: 1 }
+/** Plain sampling from the model's distribution. */
+export const pure: SamplingConfig = { temperature: 1, topK: 0, topP: 1 }
+
+/** Index of the largest logit; the first one on ties (as llama2.c's `sample_argmax`). */
+export const argmax = (logits: ArrayLike<number>): number => {
+  let best = 0
+  let max = logits[0] as number
+  for (let i = 1; i < logits.length; i++) {
+    if ((logits[i] as number) > max) {
+      max = logits[i] as number
+      best = i
+    }
+  }
+  return best
+}
+
+/** log-softmax of `logits / temperature` `[vocab]`, in float64 (max-subtracted, so stable for any logits). */
+export const logSoftmax = (logits: ArrayLike<number>, temperature = 1): Float64Array => {
+  const out = new Float64Array(logits.length)
+  let max = -Infinity
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, (logits[i] as number) / temperature)
+  let sum = 0
+  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i] as number) / temperature - max)
+  const logZ = max + Math.log(sum)
+  for (let i = 0; i < logits.length; i++) out[i] = (logits[i] as number) / temperature - logZ
+  return out
+}
+
+/** Log-probability of `token` under softmax(logits): what scoring and policy-gradient ratios use. */
+export const logProb = (logits: ArrayLike<number>, token: number): number => {
+  let max = -Infinity
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] as number)
+  let sum = 0
+  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i] as number) - max)
+  return (logits[token] as number) - max - Math.log(sum)
+}
+
+/** Candidate tokens in the order the coin walks them, with their (renormalised) probabilities. */
+export interface Candidates {
+  readonly ids: Int32Array
+  readonly probs: Float64Array
+}
+
+/**
+ * The distribution `sample` draws from. Without top-k/top-p the candidates are every token in id order (as
+ * llama2.c's `sample_mult`); with a filter they are sorted by probability, descending, ties by lower id (as
+ * `sample_topp`). For temperature 0 it is the argmax with probability 1.
+ */
+export const candidates = (logits: ArrayLike<number>, config: SamplingConfig): Candidates => {
+  const n = logits.length
+  if (config.temperature === 0) return { ids: Int32Array.of(argmax(logits)), probs: Float64Array.of(1) }
+  const logp = logSoftmax(logits, config.temperature)
+  const filtered = config.topK > 0 || config.topP < 1
+  let ids: Int32Array = Int32Array.from({ length: n }, (_, i) => i)
+  if (filtered) ids = ids.toSorted((a, b) => (logp[b] as number) - (logp[a] as number) || a - b)
+  let probs: Float64Array = Float64Array.from(ids, (i) => Math.exp(logp[i] as number))
+  if (config.topK > 0 && config.topK < n) {
+    ids = ids.subarray(0, config.topK)
+    probs = renormalise(probs.subarray(0, config.topK))
+  }
+  if (config.topP < 1) {
+    let cumulative = 0
+    let keep = probs.length
+    for (let i = 0; i < probs.length; i++) {
+      cumulative += probs[i] as number
+      if (cumulative > config.topP) {
+        keep = i + 1
+        break
+      }
+    }
+    ids = ids.subarray(0, keep)
+    probs = renormalise(probs.subarray(0, keep))
+  }
+  return { ids, probs }
+}
+
+const renormalise = (p: Float64Array): Float64Array => {
+  let sum = 0
+  for (const x of p) sum += x
+  return p.map((x) => x / sum)
+}
+
+/** Sample a token with a uniform coin in [0, 1): the first candidate whose cumulative probability exceeds it. */
+export const sample = (logits: ArrayLike<number>, config: SamplingConfig, coin: number): number => {
+  const { ids, probs } = candidates(logits, config)
+  let cdf = 0
+  for (let i = 0; i < ids.length; i++) {
+    cdf += probs[i] as number
+    if (coin < cdf) return ids[i] as number
+  }
+  return ids[ids.length - 1] as number // rounding: coin ≥ the summed probabilities
+}
+
+/** Sample with a core `Rng` (one `float()` per token; greedy draws nothing). */
+export const draw = (logits: ArrayLike<number>, config: SamplingConfig, rng: Rng.Rng): number =>
+  config.temperature === 0 ? argmax(logits) : sample(logits, config, rng.float())

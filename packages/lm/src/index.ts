@@ -1,0 +1,17 @@
+/**
+ * @realm-lm/lm: Llama-family small language models. Architecture from a Hugging Face `config.json`, weights by
+ * Hugging Face names, safetensors and llama2.c checkpoints, tokenizers and chat templates (transformers.js, offline)
+ * plus a built-in byte-level BPE, and an independent plain-TypeScript reference forward with sampling utilities.
+ */
+export * as BuiltinTokenizer from "./BuiltinTokenizer.ts"
+export * as Llama2c from "./Llama2c.ts"
+export * as Llama2cTokenizer from "./Llama2cTokenizer.ts"
+export * as ModelConfig from "./ModelConfig.ts"
+export * as ModelSize from "./ModelSize.ts"
+export * as Pretrained from "./Pretrained.ts"
+export * as ReferenceModel from "./ReferenceModel.ts"
+export * as Rope from "./Rope.ts"
+export * as Safetensors from "./Safetensors.ts"
+export * as Sampling from "./Sampling.ts"
+export * as Tokenizer from "./Tokenizer.ts"
+export * as Weights from "./Weights.ts"

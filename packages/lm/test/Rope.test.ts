@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest"
+import { Rng } from "@realm-lm/core"
+import * as Rope from "../src/Rope.ts"
+
+const base = { headDim: 64, ropeTheta: 500000, ropeScaling: null } as const
+const llama3 = { type: "llama3", factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } as const
+
+// Meta's llama-models `apply_scaling`, restated as a loop over wavelengths (scale_factor 32 for Llama 3.2).
+const metaApplyScaling = (freqs: ReadonlyArray<number>): Array<number> => {
+  const scaleFactor = 32, lowFreqFactor = 1, highFreqFactor = 4, oldContextLen = 8192
+  const lowFreqWavelen = oldContextLen / lowFreqFactor
+  const highFreqWavelen = oldContextLen / highFreqFactor
+  const out: Array<number> = []
+  for (const freq of freqs) {
+    const wavelen = (2 * Math.PI) / freq
+    if (wavelen < highFreqWavelen) out.push(freq)
+    else if (wavelen > lowFreqWavelen) out.push(freq / scaleFactor)
+    else {
+      const smooth = (oldContextLen / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor)
+      out.push((1 - smooth) * freq / scaleFactor + smooth * freq)
+    }
+  }
+  return out
+}
+
+describe("Rope.inverseFrequencies", () => {
+  it("is theta^(-2i/d) without scaling", () => {
+    const f = Rope.inverseFrequencies({ headDim: 8, ropeTheta: 10000, ropeScaling: null })
+    expect(Array.from(f)).toEqual([1, 10000 ** -0.25, 10000 ** -0.5, 10000 ** -0.75].map((x) => expect.closeTo(x, 15)))
+  })
+
+  it("llama3 scaling equals Meta's apply_scaling and has all three regimes for Llama 3.2 (d=64, theta=5e5)", () => {
+    const plain = Array.from(Rope.inverseFrequencies(base))
+    const scaled = Array.from(Rope.inverseFrequencies({ ...base, ropeScaling: llama3 }))
+    const meta = metaApplyScaling(plain)
+    scaled.forEach((x, i) => expect(x).toBeCloseTo(meta[i] as number, 15))
+    const kept = scaled.filter((x, i) => x === plain[i]).length
+    const divided = scaled.filter((x, i) => Math.abs(x - (plain[i] as number) / 32) < 1e-18).length
+    expect(kept).toBeGreaterThan(0)
+    expect(divided).toBeGreaterThan(0)
+    expect(kept + divided).toBeLessThan(32) // some frequencies fall in the smoothed band
+    // Scaled frequencies never increase and stay monotone decreasing in i.
+    scaled.forEach((x, i) => {
+      expect(x).toBeLessThanOrEqual(plain[i] as number)
+      if (i > 0) expect(x).toBeLessThan(scaled[i - 1] as number)
+    })
+  })
+
+  it("linear scaling divides every frequency by the factor", () => {
+    const plain = Rope.inverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: null })
+    const lin = Rope.inverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: { type: "linear", factor: 4 } })
+    lin.forEach((x, i) => expect(x).toBeCloseTo((plain[i] as number) / 4, 15))
+  })
+})
+
+describe("Rope.rotateHalf", () => {
+  const d = 16
+  const inv = Rope.inverseFrequencies({ headDim: d, ropeTheta: 10000, ropeScaling: null })
+  const { cos, sin } = Rope.table(inv, 64)
+  const rotated = (v: Float64Array, p: number) => {
+    const x = Float64Array.from(v)
+    Rope.rotateHalf(x, 0, 1, d, cos, sin, p * (d / 2))
+    return x
+  }
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * (b[i] as number), 0)
+  const rng = Rng.Rng.make("rope")
+  const q = Float64Array.from({ length: d }, () => rng.normal())
+  const k = Float64Array.from({ length: d }, () => rng.normal())
+
+  it("rotates component i with i + d/2 (transformers' rotate_half) and preserves the norm", () => {
+    const x = rotated(q, 5)
+    const angle = 5 * (inv[1] as number)
+    expect(x[1]).toBeCloseTo((q[1] as number) * Math.cos(angle) - (q[1 + d / 2] as number) * Math.sin(angle), 12)
+    expect(x[1 + d / 2]).toBeCloseTo((q[1 + d / 2] as number) * Math.cos(angle) + (q[1] as number) * Math.sin(angle), 12)
+    expect(dot(x, x)).toBeCloseTo(dot(q, q), 10)
+  })
+
+  it("makes q·k depend only on the relative position", () => {
+    const a = dot(rotated(q, 10), rotated(k, 3))
+    const b = dot(rotated(q, 40), rotated(k, 33))
+    expect(a).toBeCloseTo(b, 10)
+    expect(Math.abs(a - dot(rotated(q, 10), rotated(k, 4)))).toBeGreaterThan(1e-6)
+  })
+})
