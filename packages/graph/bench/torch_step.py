@@ -1,0 +1,115 @@
+"""PyTorch (CPU) reference for bench/train.ts: the same Llama-style decoder as test/support/transformer.ts
+(embedding, pre-RMSNorm blocks with RoPE + causal GQA attention and a SwiGLU MLP, final norm, tied
+logits, cross entropy with ignore index -100), AdamW with global-norm clipping at 1.0, float32.
+
+Usage: python3 bench/torch_step.py '{"sizes": [...], "reps": 10, "threads": 2}'  -> JSON on stdout.
+Needs Debian's python3-torch (apt-get install python3-torch); run with /usr/bin/python3.
+"""
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def rope_tables(seq, head_dim, theta=10000.0):
+    half = head_dim // 2
+    freqs = theta ** (-2.0 * torch.arange(half, dtype=torch.float64) / head_dim)
+    angles = torch.arange(seq, dtype=torch.float64)[:, None] * freqs[None, :]
+    angles = torch.cat([angles, angles], dim=-1)
+    return torch.cos(angles).float(), torch.sin(angles).float()
+
+
+def rms_norm(x, gamma, eps=1e-6):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * gamma
+
+
+def rope(x, cos, sin):
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos + rotated * sin
+
+
+class Decoder(torch.nn.Module):
+    def __init__(self, vocab, dim, heads, kv_heads, hidden, layers):
+        super().__init__()
+        self.heads, self.kv_heads, self.hd = heads, kv_heads, dim // heads
+        std = 0.5 / math.sqrt(dim)
+        self.embed = torch.nn.Parameter(torch.randn(vocab, dim) / math.sqrt(dim))
+        self.blocks = torch.nn.ModuleList()
+        for _ in range(layers):
+            b = torch.nn.ParameterDict({
+                "attn_norm": torch.nn.Parameter(torch.ones(dim)),
+                "wq": torch.nn.Parameter(torch.randn(dim, dim) * std),
+                "wk": torch.nn.Parameter(torch.randn(dim, kv_heads * self.hd) * std),
+                "wv": torch.nn.Parameter(torch.randn(dim, kv_heads * self.hd) * std),
+                "wo": torch.nn.Parameter(torch.randn(dim, dim) * std),
+                "mlp_norm": torch.nn.Parameter(torch.ones(dim)),
+                "w_gate": torch.nn.Parameter(torch.randn(dim, hidden) * std),
+                "w_up": torch.nn.Parameter(torch.randn(dim, hidden) * std),
+                "w_down": torch.nn.Parameter(torch.randn(hidden, dim) * std),
+            })
+            self.blocks.append(b)
+        self.final_norm = torch.nn.Parameter(torch.ones(dim))
+
+    def forward(self, tokens, targets, cos, sin, mask):
+        b, t = tokens.shape
+        x = self.embed[tokens]
+        rep = self.heads // self.kv_heads
+        for p in self.blocks:
+            h = rms_norm(x, p["attn_norm"])
+            q = rope((h @ p["wq"]).view(b, t, self.heads, self.hd).transpose(1, 2), cos, sin)
+            k = rope((h @ p["wk"]).view(b, t, self.kv_heads, self.hd).transpose(1, 2), cos, sin)
+            v = (h @ p["wv"]).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
+            k = k[:, :, None].expand(b, self.kv_heads, rep, t, self.hd).reshape(b, self.heads, t, self.hd)
+            v = v[:, :, None].expand(b, self.kv_heads, rep, t, self.hd).reshape(b, self.heads, t, self.hd)
+            scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
+            scores = scores.masked_fill(~mask, -1e9)
+            att = torch.softmax(scores, dim=-1) @ v
+            x = x + att.transpose(1, 2).reshape(b, t, -1) @ p["wo"]
+            h2 = rms_norm(x, p["mlp_norm"])
+            x = x + (F.silu(h2 @ p["w_gate"]) * (h2 @ p["w_up"])) @ p["w_down"]
+        logits = rms_norm(x, self.final_norm) @ self.embed.t()
+        return F.cross_entropy(logits.reshape(b * t, -1), targets.reshape(-1), ignore_index=-100)
+
+
+def bench(entry, reps):
+    s, bk = entry["size"], entry["bucket"]
+    torch.manual_seed(0)
+    model = Decoder(s["vocab"], s["dim"], s["heads"], s["kvHeads"], s["hidden"], s["layers"])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    tokens = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"]))
+    targets = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"]))
+    cos, sin = rope_tables(bk["seq"], s["dim"] // s["heads"])
+    mask = torch.tril(torch.ones(bk["seq"], bk["seq"], dtype=torch.bool))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = model(tokens, targets, cos, sin, mask)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss.item()
+
+    for _ in range(2):
+        step()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {"name": entry["name"], "stepMs": times[len(times) // 2]}
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    torch.set_num_threads(args["threads"])
+    rows = [bench(e, args["reps"]) for e in args["sizes"]]
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

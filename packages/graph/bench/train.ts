@@ -1,0 +1,137 @@
+/**
+ * Training-step throughput of Llama-style decoder blocks on the CPU provider, against a same-run ceiling:
+ * a plain ORT MatMul chain with the step's FLOPs and the model's GEMM shape ([tokens, dim] x [dim, dim]).
+ * Also the per-step cost of moving state (params, Adam m and v) in and out, measured with a graph that
+ * passes the same tensors through Identity. Prints a table and writes JSON to bench/results/.
+ * With `--torch`, the same model and step in PyTorch (bench/torch_step.py, Debian python3-torch) for a ratio.
+ * Run: `npm run bench -w @realm-lm/graph` (or `node bench/train.ts [--quick] [--spin] [--torch]` from packages/graph).
+ */
+import { Rng } from "@realm-lm/core"
+import { Effect } from "effect"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
+import { join } from "node:path"
+import { Executor, Graph, Ops, Trainer } from "../src/index.ts"
+import * as Transformer from "../test/support/transformer.ts"
+
+const quick = process.argv.includes("--quick")
+const spinning = process.argv.includes("--spin")
+const withTorch = process.argv.includes("--torch")
+const sizes: Array<{ name: string; size: Transformer.TransformerSize; bucket: Transformer.Bucket }> = [
+  { name: "S d128 L2", size: { vocab: 512, dim: 128, heads: 4, kvHeads: 2, hidden: 384, layers: 2 }, bucket: { batch: 8, seq: 64 } },
+  { name: "M d256 L2", size: { vocab: 1024, dim: 256, heads: 8, kvHeads: 4, hidden: 768, layers: 2 }, bucket: { batch: 8, seq: 128 } },
+  { name: "L d512 L4", size: { vocab: 2048, dim: 512, heads: 8, kvHeads: 4, hidden: 1536, layers: 4 }, bucket: { batch: 4, seq: 128 } }
+]
+
+/** Median of timed repetitions (ms) of an effect, after warm-up. */
+const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < warmup; i++) yield* run
+    const ms: Array<number> = []
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now()
+      yield* run
+      ms.push(performance.now() - t0)
+    }
+    return ms.toSorted((a, b) => a - b)[Math.floor(ms.length / 2)] as number
+  })
+
+const benchSize = (entry: (typeof sizes)[number], reps: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const { size, bucket } = entry
+    const exec = yield* Executor.make({ device: "cpu", spinning })
+    const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
+    yield* trainer.initialize(Rng.Rng.make(1))
+    const rng = Rng.Rng.make(2)
+    const n = bucket.batch * bucket.seq
+    const tokens = Int32Array.from({ length: n }, () => rng.int(size.vocab))
+    const targets = Int32Array.from({ length: n }, () => rng.int(size.vocab))
+    const stepMs = yield* time(trainer.step({ tokens, targets }, { lr: 1e-4 }), reps)
+    const flops = Transformer.trainFlops(size, bucket)
+    const paramCount = trainer.params.reduce((s, p) => s + Graph.sizeOf(p.shape), 0)
+
+    // Ceiling: X [n, dim] through k matmuls with [dim, dim] weights, k chosen to match the step's FLOPs.
+    const k = Math.max(1, Math.round(flops / (2 * n * size.dim * size.dim)))
+    const g = Graph.make("ceiling")
+    let x = g.input("x", "float32", [n, size.dim])
+    const w = g.input("w", "float32", [size.dim, size.dim])
+    for (let i = 0; i < k; i++) x = Ops.matmul(x, w)
+    g.output("y", Ops.reduceSum(x))
+    const ceilingSession = yield* exec.compile(g)
+    const xs = Float32Array.from({ length: n * size.dim }, () => rng.normal() * 0.01)
+    const ws = Float32Array.from({ length: size.dim * size.dim }, () => rng.normal() / Math.sqrt(size.dim))
+    const ceilMs = yield* time(ceilingSession.run({ x: xs, w: ws }), reps)
+    const ceilFlops = 2 * n * size.dim * size.dim * k
+
+    // State round trip: every param, m and v fed in and returned, as in a step, with no compute.
+    const sg = Graph.make("state_io")
+    const state = yield* exec.read()
+    for (const name of Object.keys(state)) sg.output(`${name}::out`, Ops.identity(sg.input(name, "float32", exec.state.get(name)?.dims ?? [])))
+    const ioSession = yield* exec.compile(sg)
+    const ioMs = yield* time(ioSession.run({}), reps)
+    return {
+      name: entry.name,
+      size,
+      bucket,
+      params: paramCount,
+      stateFloats: Object.values(state).reduce((s, d) => s + d.length, 0),
+      stepMs,
+      tokensPerSec: n / (stepMs / 1000),
+      gflops: flops / (stepMs / 1000) / 1e9,
+      ceilingMatmuls: k,
+      ceilingGflops: ceilFlops / (ceilMs / 1000) / 1e9,
+      ratio: flops / (stepMs / 1000) / (ceilFlops / (ceilMs / 1000)),
+      stateIoMs: ioMs,
+      stateIoShare: ioMs / stepMs
+    }
+  }))
+
+/** The same model and step in PyTorch (Debian python3-torch), same thread count; undefined when unavailable. */
+const torchTimes = (entries: typeof sizes, reps: number): { version: string; ms: Record<string, number> } | undefined => {
+  const python = "/usr/bin/python3"
+  if (!existsSync(python)) return undefined
+  try {
+    const out = execFileSync(python, [join(import.meta.dirname, "torch_step.py"), JSON.stringify({ sizes: entries, reps, threads: cpus().length })], { encoding: "utf8" })
+    const parsed = JSON.parse(out) as { torch: string; rows: Array<{ name: string; stepMs: number }> }
+    return { version: parsed.torch, ms: Object.fromEntries(parsed.rows.map((r) => [r.name, r.stepMs])) }
+  } catch (e) {
+    console.error(`PyTorch comparison skipped: ${String(e).split("\n")[0]}`)
+    return undefined
+  }
+}
+
+const main = Effect.gen(function*() {
+  const rows = []
+  const entries = quick ? sizes.slice(0, 1) : sizes
+  let torch: { version: string; ms: Record<string, number> } | undefined
+  for (const entry of entries) {
+    rows.push(yield* benchSize(entry, quick ? 3 : 10))
+    // Right after the ORT run of the same size, so both see the same machine load.
+    const t = withTorch ? torchTimes([entry], quick ? 3 : 10) : undefined
+    if (t !== undefined) torch = { version: t.version, ms: { ...torch?.ms, ...t.ms } }
+  }
+  const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, CPU EP, spinning ${spinning ? "on" : "off"}`)
+  const torchHead = torch === undefined ? "" : ` PyTorch ${torch.version} step ms | ORT/PyTorch speed |`
+  console.log(`| model | params | tokens/step | step ms | tokens/s | GFLOP/s | MatMul ceiling GFLOP/s | ratio | state in/out ms (share) |${torchHead}`)
+  console.log(`|---|---|---|---|---|---|---|---|---|${torch === undefined ? "" : "---|---|"}`)
+  for (const r of rows) {
+    const t = torch?.ms[r.name]
+    const torchCols = torch === undefined ? "" : ` ${t?.toFixed(1) ?? "n/a"} | ${t === undefined ? "n/a" : (t / r.stepMs).toFixed(2)}x |`
+    console.log(
+      `| ${r.name} | ${(r.params / 1e6).toFixed(2)}M | ${r.bucket.batch * r.bucket.seq} | ${r.stepMs.toFixed(1)} | ${r.tokensPerSec.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.ceilingGflops.toFixed(1)} | ${(100 * r.ratio).toFixed(0)}% | ${r.stateIoMs.toFixed(1)} (${(100 * r.stateIoShare).toFixed(0)}%) |${torchCols}`
+    )
+  }
+  const dir = join(import.meta.dirname, "results")
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+  writeFileSync(file, JSON.stringify({ machine, spinning, rows, torch }, null, 2))
+  console.log(`wrote ${file}`)
+})
+
+// A benchmark script is an entry point, like the CLI.
+Effect.runPromise(main).catch((e: unknown) => {
+  console.error(e)
+  process.exitCode = 1
+})

@@ -1,0 +1,115 @@
+/**
+ * Serialization: protobuf wire format, the ModelProto header (IR 8, opset 17), initializers for
+ * float32/float64/int32/int64/bool, baked params, external data, and ORT loading what we write.
+ */
+import { describe, it } from "@effect/vitest"
+import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node"
+import { Effect } from "effect"
+import { expect } from "vitest"
+import * as G from "../src/Graph.ts"
+import * as L from "../src/Layout.ts"
+import * as Onnx from "../src/Onnx.ts"
+import * as O from "../src/Ops.ts"
+import { ProtoWriter } from "../src/internal/proto.ts"
+
+/** Top-level fields of a protobuf message: field number → list of (varint value | bytes). */
+const readFields = (buf: Uint8Array): Map<number, Array<bigint | Uint8Array>> => {
+  const out = new Map<number, Array<bigint | Uint8Array>>()
+  let i = 0
+  const varint = (): bigint => {
+    let v = 0n
+    let shift = 0n
+    for (;;) {
+      const b = buf[i++] as number
+      v |= BigInt(b & 0x7f) << shift
+      if ((b & 0x80) === 0) return v
+      shift += 7n
+    }
+  }
+  while (i < buf.length) {
+    const tag = Number(varint())
+    const [field, wire] = [tag >> 3, tag & 7]
+    const list = out.get(field) ?? []
+    out.set(field, list)
+    if (wire === 0) list.push(varint())
+    else if (wire === 2) {
+      const n = Number(varint())
+      list.push(buf.subarray(i, i + n))
+      i += n
+    } else if (wire === 5) {
+      list.push(buf.subarray(i, i + 4))
+      i += 4
+    } else throw new Error(`wire type ${wire}`)
+  }
+  return out
+}
+
+describe("protobuf writer", () => {
+  it("encodes varints, negative int64 as 10 bytes, floats and nested messages", () => {
+    const w = new ProtoWriter()
+    w.int(1, 300)
+    w.int(2, -1)
+    w.float(3, 1.5)
+    w.message(4, (m) => m.string(1, "hé"))
+    expect(Array.from(w.finish())).toEqual([
+      0x08, 0xac, 0x02,
+      0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+      0x1d, 0x00, 0x00, 0xc0, 0x3f,
+      0x22, 0x05, 0x0a, 0x03, 0x68, 0xc3, 0xa9
+    ])
+  })
+})
+
+describe("ModelProto", () => {
+  it("declares IR version 8 and default-domain opset 17", () => {
+    const g = G.make("hdr")
+    g.output("y", O.exp(g.input("x", "float32", [2])))
+    const fields = readFields(Onnx.encode(g).model)
+    expect(fields.get(1)).toEqual([8n])
+    const opsets = (fields.get(8) ?? []).map((b) => readFields(b as Uint8Array))
+    const onnxDomain = opsets.find((o) => ((o.get(1) ?? [])[0] as Uint8Array).length === 0)
+    expect(onnxDomain?.get(2)).toEqual([BigInt(Onnx.OPSET)])
+    expect(Onnx.OPSET).toBe(17)
+  })
+
+  it.effect("ORT runs constants of every supported dtype", () =>
+    Effect.gen(function*() {
+      const g = G.make("dtypes")
+      const x = g.input("x", "float32", [3])
+      const f64 = O.cast(g.constant(Float64Array.of(0.5, 1.5, 2.5), [3]), "float32")
+      const i32 = O.cast(g.constant(Int32Array.of(-1, 0, 7), [3]), "float32")
+      const i64 = O.cast(g.constant(BigInt64Array.of(-3n, 4n, 2n ** 40n), [3]), "float32")
+      const b = g.constant(Uint8Array.of(1, 0, 1), [3], "bool")
+      g.output("y", O.where(b, O.add(O.add(x, f64), i32), i64))
+      const s = yield* Effect.promise(() => InferenceSession.create(Onnx.encode(g).model))
+      const out = yield* Effect.promise(() => s.run({ x: new OrtTensor("float32", Float32Array.of(1, 1, 1), [3]) }))
+      expect(Array.from(out["y"]?.data as Float32Array)).toEqual([0.5, 4, 10.5])
+    }))
+
+  it.effect("baked params become initializers and large constants can go to external data", () =>
+    Effect.gen(function*() {
+      const g = G.make("ext")
+      const x = g.input("x", "float32", [4])
+      const w = g.param("w", [4])
+      const big = g.constant(Float32Array.from({ length: 4096 }, (_, i) => i), [4096])
+      g.output("y", O.add(O.mul(x, w), L.slice(big, 0, 10, 14)))
+      const enc = Onnx.encode(g, { bake: { w: Float32Array.of(1, 2, 3, 4) }, externalDataThreshold: 1024, externalDataPath: "weights.bin" })
+      expect(enc.inputs).toEqual(["x"])
+      expect(enc.externalData?.path).toBe("weights.bin")
+      expect(enc.externalData?.data.byteLength).toBe(4096 * 4)
+      expect(enc.model.byteLength).toBeLessThan(2000)
+      const s = yield* Effect.promise(() =>
+        InferenceSession.create(enc.model, { externalData: [{ path: "weights.bin", data: enc.externalData?.data as Uint8Array }] })
+      )
+      const out = yield* Effect.promise(() => s.run({ x: new OrtTensor("float32", Float32Array.of(1, 1, 1, 1), [4]) }))
+      expect(Array.from(out["y"]?.data as Float32Array)).toEqual([11, 13, 15, 17])
+    }))
+
+  it("refuses graphs without outputs and baked values of the wrong size", () => {
+    const g = G.make("bad")
+    const w = g.param("w", [2])
+    expect(() => Onnx.encode(g)).toThrow(/has no outputs/)
+    g.output("y", O.exp(w))
+    expect(() => Onnx.encode(g, { bake: { w: Float32Array.of(1) } })).toThrow(/baked value/)
+  })
+})
