@@ -35,6 +35,8 @@ export const RunManifest = Schema.Struct({
   startedAt: Schema.String,
   finishedAt: Schema.optionalKey(Schema.String),
   /** Named wall-clock timings in milliseconds. */
-  timings: Schema.Record(Schema.String, Schema.Finite)
+  timings: Schema.Record(Schema.String, Schema.Finite),
+  /** Stage-specific summary (counts, label balance, final metrics), small enough to read at a glance. */
+  summary: Schema.optionalKey(Schema.Json)
 })
 export type RunManifest = typeof RunManifest.Type

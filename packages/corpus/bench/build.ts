@@ -1,0 +1,40 @@
+/**
+ * Benchmark: build a rule-teacher corpus from a problems JSONL file and print throughput.
+ * `node packages/corpus/bench/build.ts <problems.jsonl> <runDir> [concurrency]`; writes bench/results/build.json.
+ * Answers of the built-in domains are integers, so a plain numeric judge labels exactly as @realm-lm/tasks would.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { AnswerJudge, Teacher } from "@realm-lm/core"
+import { Effect, Layer } from "effect"
+import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { cpus } from "node:os"
+import { join } from "node:path"
+import * as Corpus from "../src/Corpus.ts"
+import * as Input from "../src/Input.ts"
+import * as RuleTeacher from "../src/RuleTeacher.ts"
+
+const [problemsPath = "", runDir = "", concurrency = "4"] = process.argv.slice(2)
+const numeric = (text: string) => [...text.matchAll(/-?\d+/g)].at(-1)?.[0]
+const judge = AnswerJudge.AnswerJudge.of({
+  extract: (_p, text) => numeric(text),
+  equivalent: (_p, a, b) => a.trim() !== "" && Number(a) === Number(b),
+  judge: (p, text) => ({ extracted: numeric(text), correct: Number(numeric(text)) === Number(p.gold) })
+})
+
+rmSync(runDir, { recursive: true, force: true })
+const program = Effect.gen(function*() {
+  const total = yield* Input.countLines(problemsPath)
+  const config = yield* Corpus.decodeConfig({ runDir, concurrency: Number(concurrency) })
+  const t0 = performance.now()
+  const summary = yield* Corpus.build(config, { problems: Input.readProblems(problemsPath, "strict"), total })
+  const seconds = (performance.now() - t0) / 1000
+  const row = { problems: summary.records, routes: summary.routes, positives: summary.positives, negatives: summary.negatives, seconds: Number(seconds.toFixed(2)), problemsPerSecond: Number((summary.records / seconds).toFixed(1)), cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version }
+  console.table([row])
+  mkdirSync(join(import.meta.dirname, "results"), { recursive: true })
+  writeFileSync(join(import.meta.dirname, "results", "build.json"), `${JSON.stringify(row, null, 2)}\n`)
+}).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(AnswerJudge.AnswerJudge, judge), Layer.succeed(Teacher.Teacher, RuleTeacher.make()))))
+
+Effect.runPromise(program).catch((error: unknown) => {
+  console.error(String(error))
+  process.exit(1)
+})

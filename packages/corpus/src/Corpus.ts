@@ -1,0 +1,298 @@
+/**
+ * The guided chain-of-thought distillation corpus builder. For each problem it asks the teacher for K routes,
+ * labels them against gold, deduplicates, enforces balance, finds decisive steps, and appends one
+ * `CorpusRecord` per problem to `<runDir>/corpus/corpus.jsonl`. Re-running continues where a run stopped
+ * (finished problems are skipped; a torn final line is cut off), so a `kill -9` loses only in-flight problems.
+ * At the end it writes the rules-free SFT view, a summary and the stage manifest.
+ */
+import { AnswerJudge, CorpusRecord, Hash, Jsonl, Rng, RunDir, Teacher } from "@realm-lm/core"
+import type { Problem, RunManifest } from "@realm-lm/core"
+import { Clock, DateTime, Effect, FileSystem, Option, Path, Schema, Stream } from "effect"
+import type { PlatformError } from "effect"
+import pkg from "../package.json" with { type: "json" }
+import * as Assemble from "./internal/assemble.ts"
+import type { Progress } from "./Progress.ts"
+import { completion, studentPrompt } from "./Prompts.ts"
+import { TeacherEvent, TeacherMetrics } from "./TeacherMetrics.ts"
+
+const NonNegative = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+/** Configuration of a corpus build (config path `corpus`). */
+export const CorpusConfig = Schema.Struct({
+  /** Run directory; files go to `<runDir>/corpus/`. */
+  runDir: Schema.NonEmptyString,
+  /** Routes kept per problem (K). Default 4. */
+  routesPerProblem: withDefault(Schema.Int.check(Schema.isGreaterThan(0)), 4),
+  /** Deliberately wrong routes asked of teachers that can write them (rule teacher). Default 2. */
+  negativesPerProblem: withDefault(NonNegative, 2),
+  /** Balance: wanted positives and negatives per problem. Defaults 1 and 1. */
+  minPositives: withDefault(NonNegative, 1),
+  minNegatives: withDefault(NonNegative, 1),
+  /** Extra teacher calls (new seeds) to reach the balance minimums. Default 2. */
+  balanceAttempts: withDefault(NonNegative, 2),
+  /** A problem still short of the minimums is kept (`keep`) or dropped to `dropped.jsonl` (`drop`). Default keep. */
+  onUnbalanced: withDefault(Schema.Literals(["keep", "drop"]), "keep"),
+  /** Routes with the same answer and text similarity (trigram Jaccard) at or above this are duplicates. Default 0.95. */
+  dedupThreshold: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true })), 0.95),
+  /** Problems in flight at once. Default 4. Does not change the corpus content. */
+  concurrency: withDefault(Schema.Int.check(Schema.isGreaterThan(0)), 4),
+  /** Root seed of teacher sampling; each problem's seed derives from it and the problem id. Default 0. */
+  seed: withDefault(Schema.Int, 0),
+  /** Positive routes per problem in the SFT view. Default 1. */
+  sftRoutesPerProblem: withDefault(NonNegative, 1),
+  /** fsync after every record (survives power loss, slower). Default false. */
+  durable: withDefault(Schema.Boolean, false)
+}).check(Schema.makeFilter((c) => {
+  const issues: Array<Schema.FilterIssue> = []
+  if (c.negativesPerProblem > c.routesPerProblem) issues.push({ path: ["negativesPerProblem"], issue: `at most routesPerProblem (${c.routesPerProblem})` })
+  if (c.minPositives + c.minNegatives > c.routesPerProblem) issues.push({ path: ["minNegatives"], issue: `minPositives + minNegatives must not exceed routesPerProblem (${c.routesPerProblem})` })
+  return issues
+}))
+export type CorpusConfig = typeof CorpusConfig.Type
+
+/** Decode a config object, failing with the field path. */
+export const decodeConfig = Schema.decodeUnknownEffect(CorpusConfig)
+
+/** The output directory holds a build with different content settings or another teacher. */
+export class ResumeMismatch extends Schema.TaggedError<ResumeMismatch>()("ResumeMismatch", {
+  path: Schema.String,
+  expected: Schema.String,
+  actual: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path} was built with other settings (config hash ${this.expected.slice(0, 12)}…, now ${this.actual.slice(0, 12)}…): use a fresh run directory, or delete it to start over`
+  }
+}
+
+/** A problem the teacher failed on (retried by the next run). */
+export const Failure = Schema.Struct({ problemId: Schema.String, reason: Schema.String, detail: Schema.String })
+/** A problem dropped for missing the balance minimums (not retried). */
+export const Dropped = Schema.Struct({ problemId: Schema.String, positives: Schema.Int, negatives: Schema.Int })
+
+/** What a build did. Route counts cover the whole corpus; the others this run. */
+export interface Summary {
+  readonly status: "complete" | "interrupted"
+  readonly stoppedBy?: "budget"
+  readonly records: number
+  readonly resumed: number
+  readonly built: number
+  readonly failed: number
+  readonly dropped: number
+  readonly duplicates: number
+  readonly unbalanced: number
+  readonly routes: number
+  readonly positives: number
+  readonly negatives: number
+  /** positives / routes. */
+  readonly positiveShare: number
+  readonly deduplicated: number
+  readonly decisive: Assemble.DecisiveCounts
+  readonly sftExamples: number
+  readonly teacher: string
+}
+
+/** Inputs of a build besides its config. */
+export interface BuildOptions<E, R = never> {
+  readonly problems: Stream.Stream<Problem.Problem, E, R>
+  /** Number of input problems, for the progress bar's total and ETA. */
+  readonly total?: number
+  /** Called at start and after every finished problem. */
+  readonly onProgress?: (progress: Progress) => Effect.Effect<void>
+  /** Hashes of the input files, recorded in the manifest. */
+  readonly inputs?: ReadonlyArray<RunManifest.FileHash>
+  /** Teacher settings and prompts for the manifest (never credentials), e.g. `HttpTeacher.describe(config)`. */
+  readonly teacherConfig?: Schema.Json
+  /** Teacher settings that change what it writes (part of the resume check), e.g. `HttpTeacher.settings(config)`. */
+  readonly teacherSettings?: Schema.Json
+}
+
+/** File names inside `<runDir>/corpus/`. */
+export const files = {
+  corpus: "corpus.jsonl", sft: "sft.jsonl", failures: "failures.jsonl", dropped: "dropped.jsonl",
+  events: "events.jsonl", summary: "summary.json", build: "build.json"
+} as const
+
+const contentConfig = (config: CorpusConfig, teacher: string, teacherSettings: Schema.Json | undefined) => {
+  const { runDir: _r, concurrency: _c, durable: _d, ...content } = config
+  return { ...content, teacher, teacherSettings: teacherSettings ?? null }
+}
+
+/** The SFT examples of a record: the rules-free prompt and up to `n` positive routes as completions. */
+export const sftExamples = (record: CorpusRecord.CorpusRecord, n: number): Array<CorpusRecord.SftExample> =>
+  record.routes.filter((r) => r.label === "positive").slice(0, n)
+    .map((r) => ({ problemId: record.problem.id, prompt: studentPrompt(record.problem), completion: completion(r) }))
+
+/** What `run` needs from `build`'s setup. */
+interface RunContext {
+  readonly at: (name: string) => string
+  readonly manifest: (status: RunManifest.StageStatus, outputs: ReadonlyArray<RunManifest.FileHash>, extra: { finishedAt?: string; timings?: Record<string, number>; summary?: Schema.Json }) => Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path>
+  readonly teacher: Teacher.Teacher["Service"]
+  readonly judge: AnswerJudge.AnswerJudge["Service"]
+  readonly metrics: TeacherMetrics["Service"] | undefined
+}
+
+/** The build proper, once the output directory, resume check and running manifest are in place. */
+const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, manifest, teacher, judge, metrics }: RunContext) =>
+  Effect.gen(function*() {
+    const t0 = yield* Clock.currentTimeMillis
+    const decisive: Assemble.DecisiveCounts = { teacher: 0, alignment: 0, unknown: 0 }
+    const tally = { resumed: 0, built: 0, failed: 0, dropped: 0, duplicates: 0, unbalanced: 0, positives: 0, negatives: 0, deduplicated: 0 }
+    let stoppedBy: "budget" | undefined
+
+    const progress = Effect.gen(function*() {
+      if (options.onProgress === undefined) return
+      const elapsedMs = (yield* Clock.currentTimeMillis) - t0
+      const snapshot = metrics === undefined ? undefined : yield* metrics.snapshot
+      const done = tally.built + tally.failed + tally.dropped
+      const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0
+      const left = options.total === undefined ? undefined : Math.max(0, options.total - done - tally.resumed - tally.duplicates)
+      yield* options.onProgress({
+        done, total: options.total, resumed: tally.resumed, records: tally.resumed + tally.built, failed: tally.failed,
+        dropped: tally.dropped, duplicates: tally.duplicates, positives: tally.positives, negatives: tally.negatives,
+        retries: snapshot?.retries ?? 0, malformed: snapshot?.malformed ?? 0, elapsedMs, rate,
+        etaMs: left === undefined || rate <= 0 ? undefined : (left / rate) * 1000
+      })
+    })
+
+    const processProblem = (problem: Problem.Problem) =>
+      Effect.gen(function*() {
+        const baseSeed = Rng.Rng.make(config.seed, "corpus", problem.id).seed()
+        let routes: Array<Assemble.Labelled> = []
+        let deduplicated = 0
+        for (let attempt = 0; attempt <= config.balanceAttempts; attempt++) {
+          const have = Assemble.balance(routes)
+          const missingPos = Math.max(0, config.minPositives - have.positives)
+          const missingNeg = Math.max(0, config.minNegatives - have.negatives)
+          if (attempt > 0 && missingPos === 0 && missingNeg === 0) break
+          const request = attempt === 0
+            ? { count: config.routesPerProblem, negatives: config.negativesPerProblem, seed: baseSeed }
+            : { count: Math.max(1, missingPos + missingNeg), negatives: missingNeg, seed: Rng.Rng.make(baseSeed, "balance", attempt).seed() }
+          const written = yield* teacher.routes({ problem, ...request })
+          const merged = Assemble.dedupLabelled([...routes, ...Assemble.label(judge, problem, written)], config.dedupThreshold)
+          deduplicated += merged.dropped
+          routes = merged.kept
+        }
+        return { problem, routes: Assemble.select(routes, config.routesPerProblem, config.minPositives, config.minNegatives), deduplicated }
+      })
+
+    yield* Effect.scoped(Effect.gen(function*() {
+      const corpusOut = yield* Jsonl.appender(at(files.corpus), CorpusRecord.CorpusRecord, { durable: config.durable })
+      const failuresOut = yield* Jsonl.appender(at(files.failures), Failure)
+      const droppedOut = yield* Jsonl.appender(at(files.dropped), Dropped)
+      const eventsOut = yield* Jsonl.appender(at(files.events), TeacherEvent)
+      const done = new Set<string>()
+      yield* Stream.runForEach(Jsonl.read(at(files.corpus), CorpusRecord.CorpusRecord), (record) =>
+        Effect.sync(() => {
+          done.add(record.problem.id)
+          for (const r of record.routes) {
+            if (r.label === "positive") tally.positives++
+            else tally.negatives++
+          }
+        }))
+      yield* Stream.runForEach(Jsonl.read(at(files.dropped), Dropped), (d) => Effect.sync(() => void done.add(d.problemId)))
+      const seen = new Set<string>()
+      yield* progress
+      yield* options.problems.pipe(
+        Stream.filter((p) => {
+          if (seen.has(p.id)) {
+            tally.duplicates++
+            return false
+          }
+          seen.add(p.id)
+          if (done.has(p.id)) {
+            tally.resumed++
+            return false
+          }
+          return true
+        }),
+        Stream.takeWhile(() => stoppedBy === undefined),
+        Stream.mapEffect((p) => Effect.result(processProblem(p)), { concurrency: config.concurrency, unordered: true }),
+        Stream.runForEach((result) =>
+          Effect.gen(function*() {
+            if (result._tag === "Failure") {
+              const e = result.failure
+              if (e.reason === "budget") stoppedBy = "budget"
+              tally.failed++
+              yield* failuresOut.append([{ problemId: e.problemId, reason: e.reason, detail: e.detail }])
+            } else {
+              const { problem, routes, deduplicated } = result.success
+              const counts = Assemble.balance(routes)
+              const short = counts.positives < config.minPositives || counts.negatives < config.minNegatives
+              tally.deduplicated += deduplicated
+              if (short && config.onUnbalanced === "drop") {
+                tally.dropped++
+                yield* droppedOut.append([{ problemId: problem.id, ...counts }])
+              } else {
+                if (short) tally.unbalanced++
+                tally.built++
+                tally.positives += counts.positives
+                tally.negatives += counts.negatives
+                yield* corpusOut.append([{ problem, routes: Assemble.toRoutes(problem, routes, teacher.name, decisive), teacher: teacher.name }])
+              }
+            }
+            if (metrics !== undefined) yield* Effect.flatMap(metrics.drain, eventsOut.append)
+            yield* progress
+          }))
+      )
+    }))
+
+    const sftCount = yield* Jsonl.writeAll(at(files.sft), CorpusRecord.SftExample,
+      Jsonl.read(at(files.corpus), CorpusRecord.CorpusRecord).pipe(Stream.flatMap((r) => Stream.fromIterable(sftExamples(r, config.sftRoutesPerProblem)))))
+    const routes = tally.positives + tally.negatives
+    const summary: Summary = {
+      status: stoppedBy === undefined ? "complete" : "interrupted", ...(stoppedBy === undefined ? {} : { stoppedBy }),
+      records: tally.resumed + tally.built, ...tally, routes, positiveShare: routes === 0 ? 0 : tally.positives / routes,
+      decisive, sftExamples: sftCount, teacher: teacher.name
+    }
+    yield* RunDir.writeJsonAtomic(at(files.summary), { ...summary, teacherMetrics: metrics === undefined ? null : yield* metrics.snapshot })
+    const outputs = yield* Effect.forEach([files.corpus, files.sft, files.summary, files.failures, files.dropped, files.events], (name) => Hash.hashFile(at(name), name))
+    const elapsed = (yield* Clock.currentTimeMillis) - t0
+    yield* manifest(summary.status, outputs, { finishedAt: DateTime.formatIso(yield* DateTime.now), timings: { buildMs: elapsed }, summary: summary as unknown as Schema.Json })
+    return summary
+  })
+
+/**
+ * Build (or resume) a corpus. Needs a `Teacher`, an `AnswerJudge`, `FileSystem` and `Path`; reads
+ * `TeacherMetrics` when provided (retries and malformed responses in progress and `events.jsonl`).
+ */
+export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<E, R>): Effect.Effect<
+  Summary,
+  E | ResumeMismatch | Jsonl.MalformedLine | PlatformError.PlatformError,
+  Teacher.Teacher | AnswerJudge.AnswerJudge | FileSystem.FileSystem | Path.Path | R
+> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const teacher = yield* Teacher.Teacher
+    const judge = yield* AnswerJudge.AnswerJudge
+    const metrics = Option.getOrUndefined(yield* Effect.serviceOption(TeacherMetrics))
+    const dir = path.join(config.runDir, "corpus")
+    const at = (name: string) => path.join(dir, name)
+    yield* fs.makeDirectory(dir, { recursive: true })
+
+    const content = contentConfig(config, teacher.name, options.teacherSettings)
+    const configHash = Hash.hashJson(content)
+    if (yield* fs.exists(at(files.build))) {
+      const previous = JSON.parse(yield* fs.readFileString(at(files.build))) as { configHash?: string }
+      if (previous.configHash !== configHash) return yield* new ResumeMismatch({ path: dir, expected: previous.configHash ?? "none", actual: configHash })
+    } else {
+      yield* RunDir.writeJsonAtomic(at(files.build), { configHash, content })
+    }
+    const startedAt = DateTime.formatIso(yield* DateTime.now)
+    const manifest = (status: RunManifest.StageStatus, outputs: ReadonlyArray<RunManifest.FileHash>, extra: { finishedAt?: string; timings?: Record<string, number>; summary?: Schema.Json }) =>
+      RunDir.writeManifest(config.runDir, {
+        version: 1, stage: "corpus", implementation: "@realm-lm/corpus/Corpus", status,
+        config: { corpus: content, teacher: options.teacherConfig ?? teacher.name, prompts: { student: "problem question only (rules-free)", completion: "Step n: ... lines, then Answer: <answer>" } },
+        configHash, packages: { [pkg.name]: pkg.version }, inputs: options.inputs ?? [], outputs, startedAt,
+        ...(extra.finishedAt === undefined ? {} : { finishedAt: extra.finishedAt }), timings: extra.timings ?? {},
+        ...(extra.summary === undefined ? {} : { summary: extra.summary })
+      })
+    yield* manifest("running", [], {})
+    const finishedAs = (status: RunManifest.StageStatus) =>
+      Effect.flatMap(DateTime.now, (now) => manifest(status, [], { finishedAt: DateTime.formatIso(now) })).pipe(Effect.ignore)
+    return yield* run(config, options, { at, manifest, teacher, judge, metrics }).pipe(
+      Effect.tapError(() => finishedAs("failed")),
+      Effect.onInterrupt(() => finishedAs("interrupted"))
+    )
+  })

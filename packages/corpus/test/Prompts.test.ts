@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest"
+import type { Problem } from "@realm-lm/core"
+import * as HttpTeacher from "../src/HttpTeacher.ts"
+import * as Progress from "../src/Progress.ts"
+import * as Prompts from "../src/Prompts.ts"
+
+const problem: Problem.Problem = {
+  id: "parcel/train/1", domain: "parcel", question: "Parcel: zone B, 7kg, fragile. Fee?", rulebook: "R1 Base fee by zone: ...",
+  gold: "25", answerType: "number", difficulty: 1, split: "train", metadata: {}
+}
+
+describe("Prompts", () => {
+  it("guides the teacher with the rulebook and hints, and keeps the student prompt rules-free", () => {
+    const [system, user] = Prompts.guidedMessages(problem, { hints: "Surcharges before discounts." })
+    expect(system?.role).toBe("system")
+    expect(system?.content).toContain("Rulebook:\nR1 Base fee by zone")
+    expect(system?.content).toContain("Expert hints:\nSurcharges before discounts.")
+    expect(user).toEqual({ role: "user", content: problem.question })
+    expect(Prompts.studentPrompt(problem)).toBe(problem.question)
+    expect(Prompts.completion({ steps: ["base zone B = 12", "fragile +5 = 17"], answer: "17" })).toBe("Step 1: base zone B = 12\nStep 2: fragile +5 = 17\nAnswer: 17")
+  })
+
+  it("parses steps from the ways models write them", () => {
+    expect(Prompts.parseSteps("Step 1: a = 1\n**Step 2:** b = 2\nAnswer: 2")).toEqual(["a = 1", "b = 2"])
+    expect(Prompts.parseSteps("1. first = 3\n2) second = 4\nAnswer: 4")).toEqual(["first = 3", "second = 4"])
+    expect(Prompts.parseSteps("We add 3.\nThen 4.\n\nFinal answer: 7")).toEqual(["We add 3.", "Then 4."])
+  })
+})
+
+describe("HttpTeacher response parsing", () => {
+  it("reads contents and usage, and calls truncated JSON, empty choices and empty content malformed", () => {
+    expect(HttpTeacher.parseBody(JSON.stringify({ choices: [{ message: { content: "Answer: 1" } }], usage: { prompt_tokens: 7, completion_tokens: 3 } }), 1))
+      .toEqual({ ok: true, contents: ["Answer: 1"], promptTokens: 7, completionTokens: 3 })
+    for (const body of ['{"choices": [{"mess', JSON.stringify({ choices: [] }), JSON.stringify({ choices: [{ message: { content: "" } }] }), "null"]) {
+      const outcome = HttpTeacher.parseBody(body, 1)
+      expect(outcome.ok).toBe(false)
+      expect(outcome.ok === false && outcome.reason).toBe("malformed")
+    }
+  })
+
+  it("reads Retry-After in seconds (fractional) or as an HTTP date", () => {
+    expect(HttpTeacher.parseRetryAfter("2", 0)).toBe(2000)
+    expect(HttpTeacher.parseRetryAfter("0.05", 0)).toBe(50)
+    expect(HttpTeacher.parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000)).toBe(6000)
+    expect(HttpTeacher.parseRetryAfter("soon", 0)).toBeUndefined()
+    expect(HttpTeacher.parseRetryAfter(undefined, 0)).toBeUndefined()
+  })
+})
+
+describe("Progress", () => {
+  it("renders a bar with done/total, rate, ETA, labels and retries", () => {
+    const line = Progress.render({
+      done: 100, total: 240, resumed: 20, records: 118, failed: 2, dropped: 0, duplicates: 0, positives: 300, negatives: 172,
+      retries: 3, malformed: 1, elapsedMs: 4000, rate: 25, etaMs: 4800
+    }, 10)
+    expect(line).toBe("[#####-----] 120/240 (50%) 25.0/s ETA 5s | +300 -172 | failed 2 | retries 3 malformed 1 | resumed 20")
+  })
+})

@@ -1,0 +1,202 @@
+/**
+ * Synthetic multi-step arithmetic word problems, the general-reasoning analogue of the parcel domain: short
+ * stories over a closed vocabulary (`Ann has 12 pens. She buys 3 packs of 4. She gives away 5. How many pens
+ * now?`), one sentence per operation, integer answers, a held-out split of operation combinations.
+ */
+import { TaskSource } from "@realm-lm/core"
+import type { Problem, Rng } from "@realm-lm/core"
+import { Config, Effect, Layer, Schema } from "effect"
+import type { Result, Stream } from "effect"
+import * as Generated from "./internal/generated.ts"
+import { StepProgram as Program } from "@realm-lm/core"
+const { apply } = Program
+type ProgramStep = Program.ProgramStep
+type StepProgram = Program.StepProgram
+
+/** The counting rules, written as guidance for teachers (students never see them). */
+export const rulebook = [
+  "Counting rules. Apply the sentences in order, one step each, on a running count.",
+  "A1 'X has N' starts the count at N.",
+  "A2 'gets N more' adds N.",
+  "A3 'gives away N' subtracts N.",
+  "A4 'buys K packs of M' adds K times M.",
+  "A5 'loses half' divides the count by 2.",
+  "A6 'doubles them' multiplies the count by 2.",
+  "A7 'sells P% of them' subtracts P% of the count, rounded down.",
+  "A2 and A4 only add, so neighbouring ones may be applied in any order."
+].join("\n")
+
+const people = [["Ann", "She"], ["Ben", "He"], ["Cal", "He"], ["Dee", "She"], ["Eva", "She"], ["Gus", "He"], ["Ivy", "She"], ["Max", "He"]] as const
+const items = ["pens", "cards", "eggs", "books", "coins", "shells", "stamps", "beads"] as const
+
+/** Operation kinds by rule id. */
+export type Kind = "A2" | "A3" | "A4" | "A5" | "A6" | "A7"
+
+/** What a difficulty level allows. */
+export interface LevelSpec {
+  /** Number of operations after the start, inclusive range. */
+  readonly ops: readonly [number, number]
+  readonly kinds: ReadonlyArray<Kind>
+  readonly startMax: number
+  /** Largest operand of gets/gives. */
+  readonly operandMax: number
+  /** Largest value the count may reach at any step. */
+  readonly valueMax: number
+}
+
+/** Levels 1-5: from one addition or subtraction under 30 to seven mixed operations in the thousands. */
+export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
+  1: { ops: [1, 1], kinds: ["A2", "A3"], startMax: 20, operandMax: 9, valueMax: 30 },
+  2: { ops: [2, 2], kinds: ["A2", "A3", "A4"], startMax: 30, operandMax: 15, valueMax: 80 },
+  3: { ops: [3, 3], kinds: ["A2", "A3", "A4", "A5", "A6"], startMax: 50, operandMax: 30, valueMax: 200 },
+  4: { ops: [4, 5], kinds: ["A2", "A3", "A4", "A5", "A6", "A7"], startMax: 100, operandMax: 60, valueMax: 1000 },
+  5: { ops: [6, 7], kinds: ["A2", "A3", "A4", "A5", "A6", "A7"], startMax: 500, operandMax: 200, valueMax: 5000 }
+}
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** Configuration of the arithmetic suite (config path `tasks.arithmetic`). */
+export const ArithmeticConfig = Schema.Struct({
+  /** Root seed. Default 0. */
+  seed: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
+  /** Difficulty levels 1-5, cycled over problem indices. Default [1, 2, 3]. The held-out split starts at level 3 (lower levels have no held-out combination). */
+  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 }))).check(Schema.isMinLength(1))
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed([1, 2, 3]))),
+  /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200. There is no transfer split. */
+  counts: Schema.Struct({
+    train: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(2000))),
+    validation: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
+    test: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
+    heldout: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200)))
+  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  /** Percent of the question-hash space in validation and in test. Default 10 each. */
+  validationPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  testPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
+  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(15))),
+  /** Draws allowed per problem before generation fails. Default 20000. */
+  maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000)))
+}).check(Schema.makeFilter((c) => {
+  const issues: Array<Schema.FilterIssue> = []
+  if (c.counts.heldout > 0 && c.heldoutPercent === 0) issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
+  if (c.validationPercent + c.testPercent >= 100) issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
+  return issues
+}))
+export type ArithmeticConfig = typeof ArithmeticConfig.Type
+
+/** Decode a config object (missing keys take their defaults). */
+export const decodeConfig = Schema.decodeUnknownSync(ArithmeticConfig)
+
+interface Drawn {
+  readonly sentence: string
+  readonly step: ProgramStep
+}
+
+/** One operation applicable to count `v`, or `undefined` when the kind does not fit (odd count to halve…). */
+const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: string): Drawn | undefined => {
+  switch (kind) {
+    case "A2": {
+      const n = rng.intBetween(1, spec.operandMax)
+      return { sentence: `${pronoun} gets ${n} more.`, step: { rule: "A2", label: "gets", op: "add", arg: n, alternatives: [{ kind: "misapply", rule: "A2", label: "gets", op: "sub", arg: n, note: "A2 misapplied: subtracted instead of adding" }] } }
+    }
+    case "A3": {
+      if (v < 1) return undefined
+      const n = rng.intBetween(1, Math.min(v, spec.operandMax))
+      return { sentence: `${pronoun} gives away ${n}.`, step: { rule: "A3", label: "gives", op: "sub", arg: n, alternatives: [{ kind: "misapply", rule: "A3", label: "gives", op: "add", arg: n, note: "A3 misapplied: added instead of subtracting" }] } }
+    }
+    case "A4": {
+      const k = rng.intBetween(2, Math.max(2, Math.min(9, Math.floor(spec.operandMax / 3))))
+      const m = rng.intBetween(2, Math.max(2, Math.min(12, Math.floor(spec.operandMax / 2))))
+      const label = `buys ${k}x${m}`
+      return { sentence: `${pronoun} buys ${k} packs of ${m}.`, step: { rule: "A4", label, op: "add", arg: k * m, alternatives: [{ kind: "misapply", rule: "A4", label, op: "add", arg: k + m, note: "A4 misapplied: added pack count and size instead of multiplying" }] } }
+    }
+    case "A5":
+      if (v < 2 || v % 2 !== 0) return undefined
+      return { sentence: `${pronoun} loses half.`, step: { rule: "A5", label: "half", op: "div", arg: 2, alternatives: [{ kind: "misapply", rule: "A5", label: "half", op: "sub", arg: 2, note: "A5 misapplied: subtracted 2 instead of halving" }] } }
+    case "A6":
+      return { sentence: `${pronoun} doubles them.`, step: { rule: "A6", label: "double", op: "mul", arg: 2, alternatives: [{ kind: "misapply", rule: "A6", label: "double", op: "add", arg: 2, note: "A6 misapplied: added 2 instead of doubling" }] } }
+    case "A7": {
+      const pct = rng.pick([10, 20, 25, 50])
+      if (v < 4) return undefined
+      const label = "sells"
+      return { sentence: `${pronoun} sells ${pct}% of them.`, step: { rule: "A7", label, op: "pctOff", arg: pct, alternatives: [{ kind: "misapply", rule: "A7", label, op: "sub", arg: pct, note: `A7 misapplied: subtracted ${pct} instead of ${pct}%` }] } }
+    }
+  }
+}
+
+/** Mark maximal runs (length >= 2) of additive steps as commuting blocks. */
+const markBlocks = (steps: ReadonlyArray<ProgramStep>): Array<ProgramStep> => {
+  const out = steps.map((s) => ({ ...s }))
+  let block = 0
+  for (let i = 0; i < out.length;) {
+    let j = i
+    while (j < out.length && (out[j] as ProgramStep).op === "add" && (out[j] as ProgramStep).rule !== "A1") j++
+    if (j - i >= 2) {
+      block++
+      for (let k = i; k < j; k++) out[k] = { ...(out[k] as ProgramStep), block }
+    }
+    i = j > i ? j : i + 1
+  }
+  return out
+}
+
+/** Draw one story at a level, or `undefined` when it leaves the level's value range. */
+const sampleStory = (rng: Rng.Rng, spec: LevelSpec): { question: string; program: StepProgram } | undefined => {
+  const [name, pronoun] = rng.pick(people)
+  const item = rng.pick(items)
+  const start = rng.intBetween(2, spec.startMax)
+  const sentences = [`${name} has ${start} ${item}.`]
+  const steps: Array<ProgramStep> = [{ rule: "A1", label: "start", op: "set", arg: start }]
+  let v = start
+  const n = rng.intBetween(spec.ops[0], spec.ops[1])
+  for (let i = 0; i < n; i++) {
+    const drawn = drawOp(rng, rng.pick(spec.kinds), v, spec, pronoun)
+    if (drawn === undefined) return undefined
+    v = apply(drawn.step.op, v, drawn.step.arg)
+    if (v < 0 || v > spec.valueMax) return undefined
+    sentences.push(drawn.sentence)
+    steps.push(drawn.step)
+  }
+  sentences.push(`How many ${item} now?`)
+  return { question: sentences.join(" "), program: { version: 1, steps: markBlocks(steps) } }
+}
+
+/** The generic-generator spec of a configured arithmetic suite. */
+export const spec = (config: ArithmeticConfig): Generated.DomainSpec => ({
+  domain: "arith",
+  seed: config.seed,
+  levels: config.levels,
+  counts: config.counts,
+  validationPercent: config.validationPercent,
+  testPercent: config.testPercent,
+  heldoutPercent: config.heldoutPercent,
+  baseRules: ["A1"],
+  maxAttempts: config.maxAttempts,
+  minLevel: { heldout: 3 },
+  sample: (rng, level) => {
+    const story = sampleStory(rng, levels[level as 1 | 2 | 3 | 4 | 5])
+    return story === undefined ? undefined : { ...story, rulebook, metadata: {} }
+  }
+})
+
+/** Problem `index` of a split, generated synchronously. */
+export const generate = (config: ArithmeticConfig, split: Problem.Split, index: number): Result.Result<Problem.Problem, TaskSource.TaskSourceError> =>
+  Generated.generateOne(spec(config), split, index)
+
+/** The problems of a split as a stream. */
+export const problems = (config: ArithmeticConfig, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> =>
+  Generated.problems(spec(config), split)
+
+/** A `TaskSource` over an arithmetic config. */
+export const make = (config: ArithmeticConfig): TaskSource.TaskSource["Service"] =>
+  TaskSource.TaskSource.of({ name: "arith", problems: (split) => problems(config, split) })
+
+/** `TaskSource` layer over an explicit config object. */
+export const layerWith = (input: unknown) =>
+  Layer.effect(TaskSource.TaskSource, Effect.map(Schema.decodeUnknownEffect(ArithmeticConfig)(input), make))
+
+/** `TaskSource` layer reading its config from the config path `tasks.arithmetic` (defaults when absent). */
+export const layer = Layer.effect(
+  TaskSource.TaskSource,
+  Effect.map(Config.schema(ArithmeticConfig, ["tasks", "arithmetic"]).pipe(Config.withDefault(decodeConfig({}))), make)
+)

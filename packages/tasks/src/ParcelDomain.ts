@@ -1,0 +1,141 @@
+/**
+ * The parcel-fee domain as a task source: problems generated from a seed at difficulty levels 1-5, split into
+ * train/validation/test by question hash, a held-out split of rule combinations never seen in training, and a
+ * transfer split under the related tariff T2.
+ */
+import { TaskSource } from "@realm-lm/core"
+import type { Problem, Rng } from "@realm-lm/core"
+import { Config, Effect, Layer, Schema } from "effect"
+import type { Result, Stream } from "effect"
+import * as Generated from "./internal/generated.ts"
+import type { Flag, Parcel, Tariff } from "./ParcelRulebook.ts"
+import { baseRule, question, rulebook, solve, T1, T2, zones } from "./ParcelRulebook.ts"
+
+/** What a difficulty level allows. */
+export interface LevelSpec {
+  /** Heaviest parcel in kg (weights are drawn from 1..maxKg). */
+  readonly maxKg: number
+  /** How many options (flags and insurance) a parcel has, inclusive range. */
+  readonly options: readonly [number, number]
+  readonly pool: ReadonlyArray<Flag | "insured">
+  /** How many exception rules must fire, inclusive range. */
+  readonly exceptions: readonly [number, number]
+  readonly insuredMax: number
+  readonly countMax: number
+}
+
+const ALL: ReadonlyArray<Flag | "insured"> = ["long", "fragile", "remote", "insured", "express", "member", "coupon"]
+
+/**
+ * Difficulty levels. 1: one or two surcharges, no exceptions, fees under 40 (1-3 steps). 5: up to 14 steps with
+ * two to four interacting exceptions, caps, several parcels and bulk discounts, numbers in the hundreds.
+ */
+export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
+  1: { maxKg: 6, options: [0, 1], pool: ["long", "fragile", "remote"], exceptions: [0, 0], insuredMax: 0, countMax: 1 },
+  2: { maxKg: 12, options: [1, 2], pool: ["long", "fragile", "remote", "express", "member", "coupon"], exceptions: [0, 0], insuredMax: 0, countMax: 1 },
+  3: { maxKg: 24, options: [2, 3], pool: ALL, exceptions: [1, 1], insuredMax: 150, countMax: 1 },
+  4: { maxKg: 30, options: [3, 5], pool: ALL, exceptions: [1, 2], insuredMax: 400, countMax: 3 },
+  5: { maxKg: 40, options: [5, 7], pool: ALL, exceptions: [2, 4], insuredMax: 1000, countMax: 9 }
+}
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Percent = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 }))
+
+/** Configuration of the parcel domain (config path `tasks.parcel`). */
+export const ParcelConfig = Schema.Struct({
+  /** Root seed; the same seed gives the same problems in the same order. Default 0. */
+  seed: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
+  /** Difficulty levels 1-5, cycled over problem indices. Default [1, 2, 3]. The held-out split starts at level 2. */
+  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 }))).check(Schema.isMinLength(1))
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed([1, 2, 3]))),
+  /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200, transfer 200. */
+  counts: Schema.Struct({
+    train: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(2000))),
+    validation: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
+    test: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
+    heldout: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
+    transfer: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200)))
+  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  /** Share of non-held-out questions in validation and in test, percent of the question-hash space. Default 10 each. */
+  validationPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  testPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
+  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(15))),
+  /** Draws allowed per problem before generation fails. Default 20000. */
+  maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000)))
+}).check(Schema.makeFilter((c) => {
+  const issues: Array<Schema.FilterIssue> = []
+  if (c.counts.heldout > 0 && c.heldoutPercent === 0) issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
+  if (c.validationPercent + c.testPercent >= 100) issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
+  return issues
+}))
+export type ParcelConfig = typeof ParcelConfig.Type
+
+/** Decode a config object (missing keys take their defaults). */
+export const decodeConfig = Schema.decodeUnknownSync(ParcelConfig)
+
+/** Draw a parcel for a level, or `undefined` when it misses the level's exception range. */
+const sampleParcel = (rng: Rng.Rng, spec: LevelSpec, tariff: Tariff): { parcel: Parcel; exceptions: number } | undefined => {
+  const n = rng.intBetween(spec.options[0], spec.options[1])
+  const chosen = rng.shuffle(spec.pool).slice(0, n)
+  const parcel: Parcel = {
+    zone: rng.pick(zones),
+    kg: rng.intBetween(1, spec.maxKg),
+    flags: new Set(chosen.filter((f): f is Flag => f !== "insured")),
+    insured: chosen.includes("insured") ? 10 * rng.intBetween(1, Math.max(1, spec.insuredMax / 10)) : 0,
+    count: spec.countMax > 1 && rng.bernoulli(0.5) ? rng.intBetween(2, spec.countMax) : 1
+  }
+  const exceptions = solve(parcel, tariff).steps.filter((s) => s.exception === true).length
+  return exceptions >= spec.exceptions[0] && exceptions <= spec.exceptions[1] ? { parcel, exceptions } : undefined
+}
+
+/** The generic-generator spec of a configured parcel domain. */
+export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
+  domain: "parcel",
+  seed: config.seed,
+  levels: config.levels,
+  counts: config.counts,
+  validationPercent: config.validationPercent,
+  testPercent: config.testPercent,
+  heldoutPercent: config.heldoutPercent,
+  baseRules: [baseRule],
+  maxAttempts: config.maxAttempts,
+  minLevel: { heldout: 2 },
+  sample: (rng, level, split) => {
+    const tariff = split === "transfer" ? T2 : T1
+    const drawn = sampleParcel(rng, levels[level as 1 | 2 | 3 | 4 | 5], tariff)
+    if (drawn === undefined) return undefined
+    return {
+      question: question(drawn.parcel, tariff),
+      program: solve(drawn.parcel, tariff),
+      rulebook: rulebook(tariff),
+      metadata: { tariff: tariff.id, exceptions: drawn.exceptions }
+    }
+  }
+})
+
+/** Problem `index` of a split, generated synchronously (for tests, benches and demos). */
+export const generate = (config: ParcelConfig, split: Problem.Split, index: number): Result.Result<Problem.Problem, TaskSource.TaskSourceError> =>
+  Generated.generateOne(spec(config), split, index)
+
+/** The problems of a split as a stream. */
+export const problems = (config: ParcelConfig, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> =>
+  Generated.problems(spec(config), split)
+
+/** A `TaskSource` over a parcel config. */
+export const make = (config: ParcelConfig): TaskSource.TaskSource["Service"] =>
+  TaskSource.TaskSource.of({ name: "parcel", problems: (split) => problems(config, split) })
+
+/** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
+export const layerWith = (input: unknown) =>
+  Layer.effect(TaskSource.TaskSource, Effect.map(Schema.decodeUnknownEffect(ParcelConfig)(input), make))
+
+/** `TaskSource` layer reading its config from the config path `tasks.parcel`. */
+export const layer = Layer.effect(TaskSource.TaskSource, Effect.map(Config.schema(ParcelConfig, ["tasks", "parcel"]).pipe(Config.withDefault(decodeConfig({}))), make))
+
+/** A small deterministic domain for tests: levels 1-2, 50 train and 20 of every other split. */
+export const layerTest = Layer.succeed(
+  TaskSource.TaskSource,
+  make(decodeConfig({ levels: [1, 2], counts: { train: 50, validation: 20, test: 20, heldout: 20, transfer: 20 } }))
+)
+

@@ -1,0 +1,109 @@
+/**
+ * Shared machinery of the procedurally generated domains: deterministic per-index generation by rejection
+ * sampling, split assignment by question hash, and the held-out split of rule combinations.
+ *
+ * Definitions (documented in the README):
+ * - the *combination* of a problem is the sorted set of rule ids that fire in its gold solution, minus the
+ *   always-firing base rule;
+ * - a combination of two or more rules is *held out* when the first 8 hex digits of
+ *   sha256(`heldout:<domain>:<rules joined by +>`), mod 100, fall below `heldoutPercent` (a fixed pseudo-random
+ *   subset, independent of the seed, so every run holds out the same compositions; single rules never are);
+ * - train/validation/test take only problems whose combination is not held out, partitioned by a hash of the
+ *   question text (so the same question never lands in two of them); `heldout` takes only held-out ones.
+ */
+import { Hash, Rng, TaskSource } from "@realm-lm/core"
+import type { Problem } from "@realm-lm/core"
+import { Effect, Result, Stream } from "effect"
+import type { Schema } from "effect"
+import { combination, solve } from "../StepProgram.ts"
+import type { StepProgram as Program } from "@realm-lm/core"
+type StepProgram = Program.StepProgram
+
+/** A freshly sampled instance, before split filtering. */
+export interface Candidate {
+  readonly question: string
+  readonly program: StepProgram
+  readonly rulebook: string
+  readonly metadata: Record<string, Schema.Json>
+}
+
+/** Everything the generic generator needs from a domain. */
+export interface DomainSpec {
+  readonly domain: string
+  readonly seed: number
+  readonly levels: ReadonlyArray<number>
+  readonly counts: Readonly<Partial<Record<Problem.Split, number>>>
+  readonly validationPercent: number
+  readonly testPercent: number
+  readonly heldoutPercent: number
+  readonly baseRules: ReadonlyArray<string>
+  readonly maxAttempts: number
+  /** Lowest level a split is drawn at (levels below are raised), e.g. where held-out pairs first co-occur. */
+  readonly minLevel?: Readonly<Partial<Record<Problem.Split, number>>>
+  /** Draw one instance at a level, or `undefined` when the draw misses the level's constraints. */
+  readonly sample: (rng: Rng.Rng, level: number, split: Problem.Split) => Candidate | undefined
+}
+
+/** Whether a rule combination (sorted rule ids) is held out of train/validation/test. */
+export const isHeldout = (domain: string, combo: ReadonlyArray<string>, heldoutPercent: number): boolean =>
+  combo.length >= 2 && bucketOf(`heldout:${domain}:${combo.join("+")}`) < heldoutPercent
+
+/** Bucket 0..99 of a question, from its sha256 (stable across machines and runs). */
+export const bucketOf = (question: string): number => Number.parseInt(Hash.sha256(question).slice(0, 8), 16) % 100
+
+/** Which non-transfer split a candidate belongs to. */
+export const splitOf = (question: string, combo: ReadonlyArray<string>, spec: Pick<DomainSpec, "domain" | "heldoutPercent" | "validationPercent" | "testPercent">): Problem.Split => {
+  if (isHeldout(spec.domain, combo, spec.heldoutPercent)) return "heldout"
+  const bucket = bucketOf(question)
+  if (bucket < spec.testPercent) return "test"
+  if (bucket < spec.testPercent + spec.validationPercent) return "validation"
+  return "train"
+}
+
+const noSplit = (spec: DomainSpec, split: Problem.Split) =>
+  new TaskSource.TaskSourceError({ source: spec.domain, detail: `${spec.domain} has no ${split} split` })
+
+const toJson = (value: unknown): Schema.Json => JSON.parse(JSON.stringify(value)) as Schema.Json
+
+/** Problem `index` of a split, or why it could not be generated. Pure and deterministic. */
+export const generateOne = (spec: DomainSpec, split: Problem.Split, index: number): Result.Result<Problem.Problem, TaskSource.TaskSourceError> => {
+  if (spec.counts[split] === undefined) return Result.fail(noSplit(spec, split))
+  const level = Math.max(spec.levels[index % spec.levels.length] as number, spec.minLevel?.[split] ?? 0)
+  const rng = Rng.Rng.make(spec.seed, spec.domain, split, index)
+  for (let attempt = 0; attempt < spec.maxAttempts; attempt++) {
+    const candidate = spec.sample(rng, level, split)
+    if (candidate === undefined) continue
+    const combo = combination(candidate.program, spec.baseRules)
+    if (split !== "transfer" && splitOf(candidate.question, combo, spec) !== split) continue
+    const solved = solve(candidate.program)
+    return Result.succeed({
+      id: `${spec.domain}/${split}/${index}`,
+      domain: spec.domain,
+      question: candidate.question,
+      rulebook: candidate.rulebook,
+      gold: String(solved.answer),
+      answerType: "number",
+      goldSteps: solved.steps,
+      difficulty: level,
+      split,
+      metadata: { ...candidate.metadata, level, combination: combo.join("+"), program: toJson(candidate.program) }
+    })
+  }
+  return Result.fail(new TaskSource.TaskSourceError({
+    source: spec.domain,
+    detail: `no ${split} problem found at level ${level} after ${spec.maxAttempts} attempts; ` +
+      (split === "heldout" ? "this level may have no held-out rule combination: use higher levels or a larger heldoutPercent" : "raise maxAttempts or change the levels")
+  }))
+}
+
+/** The problems of a split as a stream (lazy, one at a time). */
+export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> => {
+  const count = spec.counts[split]
+  if (count === undefined) {
+    return Stream.fail(noSplit(spec, split))
+  }
+  if (count === 0) return Stream.empty
+  return Stream.range(0, count - 1).pipe(
+    Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i)))
+  )
+}

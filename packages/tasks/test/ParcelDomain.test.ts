@@ -1,0 +1,109 @@
+import { assert, describe, it } from "@effect/vitest"
+import { StepProgram as Format, TaskSource } from "@realm-lm/core"
+import type { Problem } from "@realm-lm/core"
+import { ConfigProvider, Effect, Result, Schema, Stream } from "effect"
+import { expect } from "vitest"
+import * as Generated from "../src/internal/generated.ts"
+import * as ParcelDomain from "../src/ParcelDomain.ts"
+import * as StepProgram from "../src/StepProgram.ts"
+
+const config = ParcelDomain.decodeConfig({ levels: [1, 2, 3, 4, 5] })
+const gen = (split: Problem.Split, n: number, c = config): Array<Problem.Problem> =>
+  Array.from({ length: n }, (_, i) => Result.getOrThrow(ParcelDomain.generate(c, split, i)))
+
+const combos = (problems: ReadonlyArray<Problem.Problem>) => new Set(problems.map((p) => p.metadata.combination as string))
+
+describe("ParcelDomain", () => {
+  const train = gen("train", 1500)
+  const heldout = gen("heldout", 400)
+
+  it("is deterministic in the seed and changes with it", () => {
+    expect(gen("train", 20)).toEqual(train.slice(0, 20))
+    const other = gen("train", 20, ParcelDomain.decodeConfig({ levels: [1, 2, 3, 4, 5], seed: 1 }))
+    expect(other.map((p) => p.question)).not.toEqual(train.slice(0, 20).map((p) => p.question))
+  })
+
+  it("gold answers and steps are the solver's: re-evaluating the stored program reproduces them", () => {
+    for (const p of [...train.slice(0, 300), ...heldout.slice(0, 100)]) {
+      const program = Schema.decodeUnknownSync(Format.StepProgram)(p.metadata.program)
+      const solved = StepProgram.solve(program)
+      expect(String(solved.answer)).toBe(p.gold)
+      expect(solved.steps).toEqual(p.goldSteps)
+      expect(Number.isInteger(Number(p.gold))).toBe(true)
+    }
+  })
+
+  it("keeps level 1 compact and learnable: short questions and steps, small integers, no exceptions", () => {
+    const level1 = train.filter((p) => p.difficulty === 1)
+    expect(level1.length).toBeGreaterThan(200)
+    for (const p of level1) {
+      expect(p.question.length).toBeLessThanOrEqual(60)
+      expect(p.goldSteps?.length).toBeLessThanOrEqual(3)
+      expect(Number(p.gold)).toBeLessThan(40)
+      expect(p.metadata.exceptions).toBe(0)
+      for (const step of p.goldSteps ?? []) expect(step.length).toBeLessThanOrEqual(24)
+    }
+  })
+
+  it("makes the difficulty knobs real: more rules, more exceptions and bigger numbers at each level", () => {
+    const stats = [1, 2, 3, 4, 5].map((level) => {
+      const ps = train.filter((p) => p.difficulty === level)
+      const mean = (f: (p: Problem.Problem) => number) => ps.reduce((s, p) => s + f(p), 0) / ps.length
+      return { steps: mean((p) => p.goldSteps?.length ?? 0), exceptions: mean((p) => p.metadata.exceptions as number), gold: mean((p) => Number(p.gold)) }
+    })
+    for (let i = 1; i < stats.length; i++) {
+      expect(stats[i]!.steps).toBeGreaterThan(stats[i - 1]!.steps)
+      expect(stats[i]!.gold).toBeGreaterThan(stats[i - 1]!.gold)
+      expect(stats[i]!.exceptions).toBeGreaterThanOrEqual(stats[i - 1]!.exceptions)
+    }
+    expect(stats[4]!.exceptions).toBeGreaterThanOrEqual(2)
+    expect(stats[4]!.steps).toBeGreaterThan(8)
+  })
+
+  it("holds out rule combinations: no held-out combination in train/validation/test, every held-out rule seen in train", () => {
+    const seen = new Set([...combos(train), ...combos(gen("validation", 300)), ...combos(gen("test", 300))])
+    const held = combos(heldout)
+    expect(held.size).toBeGreaterThan(40)
+    for (const combo of held) {
+      expect(seen.has(combo)).toBe(false)
+      expect(combo.split("+").length).toBeGreaterThanOrEqual(2)
+    }
+    // The definition is a fixed hash of the combination, the same for every seed.
+    for (const combo of [...held].slice(0, 10)) expect(Generated.isHeldout("parcel", combo.split("+"), 15)).toBe(true)
+    for (const combo of [...seen].slice(0, 50)) expect(Generated.isHeldout("parcel", combo.split("+"), 15)).toBe(false)
+    const trainRules = new Set(train.flatMap((p) => (p.metadata.combination as string).split("+")))
+    for (const combo of held) for (const rule of combo.split("+")) expect(trainRules.has(rule)).toBe(true)
+    expect(heldout.every((p) => p.difficulty >= 2)).toBe(true)
+  })
+
+  it("never puts the same question in two of train/validation/test", () => {
+    const trainQ = new Set(train.map((p) => p.question))
+    for (const p of [...gen("validation", 300), ...gen("test", 300)]) expect(trainQ.has(p.question)).toBe(false)
+  })
+
+  it("builds the transfer split under tariff T2, with its own rulebook and question prefix", () => {
+    for (const p of gen("transfer", 50)) {
+      expect(p.question.startsWith("Parcel T2:")).toBe(true)
+      expect(p.metadata.tariff).toBe("T2")
+      expect(p.rulebook).toContain("Parcel tariff T2")
+    }
+    expect(train[0]?.rulebook).toContain("Parcel tariff T1")
+  })
+
+  it("rejects bad configs with the field path", () => {
+    expect(() => ParcelDomain.decodeConfig({ levels: [6] })).toThrow(/levels/)
+    expect(() => ParcelDomain.decodeConfig({ heldoutPercent: 0 })).toThrow(/heldoutPercent/)
+    expect(() => ParcelDomain.decodeConfig({ validationPercent: 50, testPercent: 50 })).toThrow(/testPercent/)
+  })
+
+  it.effect("serves a TaskSource from config (tasks.parcel) and streams each split", () =>
+    Effect.gen(function*() {
+      const source = yield* TaskSource.TaskSource
+      const problems = yield* Stream.runCollect(source.problems("test"))
+      assert.strictEqual(problems.length, 7)
+      assert.isTrue(problems.every((p) => p.split === "test" && p.id.startsWith("parcel/test/")))
+    }).pipe(
+      Effect.provide(ParcelDomain.layer),
+      Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ tasks: { parcel: { counts: { test: 7 } } } })))
+    ))
+})
