@@ -33,8 +33,16 @@ export interface ScoreRequest {
   readonly completion: string
 }
 
+/** A prompt with the ideal completion for it (verdicts, decisive steps, gold steps, answer): warm-start data. */
+export interface Example {
+  readonly prompt: Prompt
+  readonly completion: string
+}
+
 /** Builds prompts and scores completions. */
 export class Verifier extends Context.Service<Verifier, {
   readonly prompt: (request: PromptRequest) => Effect.Effect<Prompt, VerifierError>
+  /** The prompt for a request and the ideal completion in the verifier's output format (for SFT warm starts). */
+  readonly example: (request: PromptRequest) => Effect.Effect<Example, VerifierError>
   readonly score: (request: ScoreRequest) => Effect.Effect<Reward, VerifierError>
 }>()("@realm-lm/core/Verifier") {}

@@ -9,6 +9,7 @@ import type { Config } from "effect"
 import * as MrpvConfig from "./MrpvConfig.ts"
 import { buildPrompt } from "./PromptBuilder.ts"
 import { scoreCompletion } from "./Rewards.ts"
+import { sftPair } from "./Target.ts"
 
 /** The routes behind a prompt's `guidance.routeIds`, in display order; fails when one is missing. */
 export const shownRoutes = (
@@ -42,6 +43,7 @@ export const make = (
         Effect.fromResult(buildPrompt(config, request.problem, request.routes, request.decision)).pipe(
           Effect.map((built) => built.prompt)
         ),
+      example: (request) => Effect.fromResult(sftPair(config, request.problem, request.routes, request.decision)),
       score: (request) =>
         request.prompt.problemId !== request.problem.id
           ? Effect.fail(new CoreVerifier.VerifierError({

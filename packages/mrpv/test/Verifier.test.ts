@@ -24,6 +24,16 @@ describe("Verifier", () => {
       assert.isTrue(Result.isFailure(other) && other.failure.detail.includes("built for problem"))
     }).pipe(Effect.provide(Verifier.layerTest.pipe(Layer.provide(testJudgeLayer)))))
 
+  it.effect("example gives the same prompt as prompt() and an ideal completion that scores full marks", () =>
+    Effect.gen(function*() {
+      const verifier = yield* CoreVerifier.Verifier
+      const example = yield* verifier.example({ problem: claim, routes: claimRoutes, decision })
+      assert.deepStrictEqual(example.prompt, yield* verifier.prompt({ problem: claim, routes: claimRoutes, decision }))
+      const reward = yield* verifier.score({ problem: claim, prompt: example.prompt, routes: claimRoutes, completion: example.completion })
+      assert.isTrue(reward.correct)
+      assert.strictEqual(reward.components.format, 0.2)
+    }).pipe(Effect.provide(Verifier.layerTest.pipe(Layer.provide(testJudgeLayer)))))
+
   it.effect("reads its config from path `verifier` and fails on bad config with the field path", () =>
     Effect.gen(function*() {
       const withProvider = (root: unknown) =>
