@@ -70,11 +70,19 @@ realm_ensure_deps() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
     return
   fi
-  realm_log "installing npm dependencies (npm ci, registry only)"
+  realm_log "installing npm dependencies from package-lock.json (npm registry only)"
+  # `npm install`, not `npm ci`: registries that do not mirror every platform's optional binaries (other
+  # platforms' builds of turbo and oxlint) make `npm ci` reject the lockfile; `npm install` skips those optional
+  # packages and still installs exactly the locked versions. The lockfile must come out unchanged.
   (
     cd "$REALM_ROOT"
     export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
-    npm ci --no-audit --no-fund --loglevel=error
+    local before
+    before="$(sha256sum package-lock.json)"
+    npm install --no-audit --no-fund --loglevel=error
+    if [ "$(sha256sum package-lock.json)" != "$before" ]; then
+      realm_log "warning: npm install changed package-lock.json; commit it if you changed dependencies"
+    fi
   )
   if [ "${ONNXRUNTIME_NODE_INSTALL:-skip}" = "cuda12" ] && ! realm_cuda_provider_present; then
     (cd "$REALM_ROOT/node_modules/onnxruntime-node" && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js) \
