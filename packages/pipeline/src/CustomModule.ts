@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Context, Effect, Layer, Predicate, Schema } from "effect"
-import type { AnySlotIdentifier, Implementation, Slot, SlotIdentifier } from "./Implementation.ts"
+import type { Implementation, Requirements, Slot, SlotIdentifier } from "./Implementation.ts"
 import { slotServices } from "./Implementation.ts"
 
 /** A custom stage module is missing, throws on import, or does not export a valid implementation. */
@@ -49,7 +49,7 @@ export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: strin
 export const toLayer = <S extends Slot>(
   implementation: Implementation<S, unknown>,
   rawConfig: unknown
-): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, AnySlotIdentifier> => {
+): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
   const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
   return Layer.effectContext(Effect.gen(function*() {
     const config = yield* Schema.decodeUnknownEffect(implementation.config)(rawConfig ?? {}, { errors: "all" }).pipe(

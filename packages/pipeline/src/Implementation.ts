@@ -4,7 +4,7 @@
  * and users' own TypeScript modules are described the same way.
  */
 import { AnswerJudge, Curriculum, Evaluator, PolicyTrainer, TaskSource, Teacher, Verifier } from "@realm-lm/core"
-import type { Layer, Schema } from "effect"
+import type { FileSystem, Layer, Path, Schema } from "effect"
 
 /** The service each slot must provide. */
 export const slotServices = {
@@ -27,8 +27,10 @@ export const slots: ReadonlyArray<Slot> = ["tasks", "judge", "teacher", "verifie
 export type SlotService<S extends Slot> = (typeof slotServices)[S]["Service"]
 /** Service identifier of a slot. */
 export type SlotIdentifier<S extends Slot> = (typeof slotServices)[S]["Identifier"]
-/** Any slot's service identifier: what an implementation's layer may require from the pipeline. */
+/** Any slot's service identifier. */
 export type AnySlotIdentifier = SlotIdentifier<Slot>
+/** What an implementation's layer may require: other slots' services and the platform's file system. */
+export type Requirements = AnySlotIdentifier | FileSystem.FileSystem | Path.Path
 
 /**
  * An implementation of a slot. `layer` may require other slots' services (e.g. a Verifier needs an
@@ -39,8 +41,15 @@ export interface Implementation<S extends Slot, C> {
   /** Id recorded in manifests, e.g. `"@realm-lm/mrpv"` or `"./stages/my-verifier.ts"`. */
   readonly id: string
   readonly config: Schema.Codec<C, unknown>
-  readonly layer: (config: C) => Layer.Layer<SlotIdentifier<S>, unknown, AnySlotIdentifier>
+  readonly layer: (config: C) => Layer.Layer<SlotIdentifier<S>, unknown, Requirements>
 }
 
 /** Describe an implementation with its types inferred (what a custom module exports as `implementation`). */
 export const define = <S extends Slot, C>(implementation: Implementation<S, C>): Implementation<S, C> => implementation
+
+/**
+ * Forget an implementation's settings type, for registries holding several. Sound because settings only ever
+ * reach `layer` after `config` decoded them (see `CustomModule.toLayer`).
+ */
+export const erase = <S extends Slot, C>(implementation: Implementation<S, C>): Implementation<S, unknown> =>
+  implementation as unknown as Implementation<S, unknown>

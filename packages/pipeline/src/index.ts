@@ -3,5 +3,6 @@
  */
 export * as CustomModule from "./CustomModule.ts"
 export * as Implementation from "./Implementation.ts"
+export * as Registry from "./Registry.ts"
 export * as Stage from "./Stage.ts"
 export * as StageRunner from "./StageRunner.ts"

@@ -1,0 +1,50 @@
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Stream } from "effect"
+import { AnswerJudge, Curriculum, TaskSource, Teacher, Verifier } from "@realm-lm/core"
+import * as CustomModule from "../src/CustomModule.ts"
+import { builtins } from "../src/Registry.ts"
+
+/** Every built-in here needs only other slots and the platform, so the composed layer is closed. */
+const closed = <A, E>(layer: Layer.Layer<A, E, unknown>) => layer as Layer.Layer<A, E>
+
+describe("Registry", () => {
+  it.effect("the default built-ins compose: parcel tasks, answer judge, rule teacher, MRPV verifier, EAAI curriculum", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskSource.TaskSource
+      const [problem] = yield* Stream.runCollect(Stream.take(tasks.problems("train"), 1))
+      assert.isDefined(problem)
+      if (problem === undefined) return
+      const teacher = yield* Teacher.Teacher
+      const routes = yield* teacher.routes({ problem, count: 3, negatives: 1, seed: 1 })
+      assert.strictEqual(routes.length, 3)
+      const judge = yield* AnswerJudge.AnswerJudge
+      assert.isTrue(judge.judge(problem, `Answer: ${problem.gold}`).correct)
+      const curriculum = yield* Curriculum.Curriculum
+      const [decision] = yield* curriculum.decide(0, [problem])
+      assert.isDefined(decision)
+      if (decision === undefined) return
+      const verifier = yield* Verifier.Verifier
+      const labelled = routes.map((r, i) => ({
+        id: `r${i}`, steps: r.steps, answer: r.answer, source: "rule",
+        label: judge.equivalent(problem, r.answer, problem.gold) ? "positive" as const : "negative" as const
+      }))
+      const example = yield* verifier.example({ problem, routes: labelled, decision })
+      const reward = yield* verifier.score({ problem, prompt: example.prompt, routes: labelled, completion: example.completion })
+      assert.isTrue(reward.correct)
+    }).pipe(Effect.provide(closed(
+      Layer.mergeAll(
+        CustomModule.toLayer(builtins.tasks.parcel!, { counts: { train: 4, validation: 1, test: 1, heldout: 1, transfer: 1 } }),
+        CustomModule.toLayer(builtins.teacher.rule!, {}),
+        CustomModule.toLayer(builtins.curriculum.eaai!, { schedule: { totalSteps: 100 } }),
+        CustomModule.toLayer(builtins.verifier.mrpv!, {})
+      ).pipe(Layer.provideMerge(CustomModule.toLayer(builtins.judge.answer!, {})), Layer.provide(NodeServices.layer))
+    ))))
+
+  it.effect("a built-in rejects bad settings with the field path before doing any work", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(closed(CustomModule.toLayer(builtins.tasks.parcel!, { levels: [9] }))).pipe(Effect.scoped))
+      assert.strictEqual(error._tag, "CustomStageInvalid")
+      assert.include(error.message, '["levels"]')
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
