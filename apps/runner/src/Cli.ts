@@ -5,6 +5,7 @@ import { Console, Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
+import { corpus } from "./CorpusCommand.ts"
 import { ConfigFileSchema } from "./Sections.ts"
 
 /** `realm config check <file>`: validate a JSON/YAML config file against every section's schema. */
@@ -28,7 +29,7 @@ export const realm = Command.make("realm").pipe(
   Command.withDescription(
     "ReaLM for TypeScript: build a multi-route reasoning corpus, train small language models with MRPV rewards and asymptotically fading guidance on ONNX Runtime, and evaluate them assisted and autonomous."
   ),
-  Command.withSubcommands([config])
+  Command.withSubcommands([config, corpus])
 )
 
 /** Version printed by `realm --version`. */

@@ -3,6 +3,7 @@
  */
 export * as Cli from "./Cli.ts"
 export * as ConfigFile from "./ConfigFile.ts"
+export * as CorpusCommand from "./CorpusCommand.ts"
 export * as Failure from "./Failure.ts"
 export * as ProgressBar from "./ProgressBar.ts"
 export * as RunnerConfig from "./RunnerConfig.ts"

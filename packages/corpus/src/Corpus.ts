@@ -236,6 +236,8 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
           }))
       )
     }))
+    // A final report, so a run that only skipped (resumed) problems still shows its totals.
+    yield* progress
 
     const sftCount = yield* Jsonl.writeAll(at(files.sft), CorpusRecord.SftExample,
       Jsonl.read(at(files.corpus), CorpusRecord.CorpusRecord).pipe(Stream.flatMap((r) => Stream.fromIterable(sftExamples(r, config.sftRoutesPerProblem)))))

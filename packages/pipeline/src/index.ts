@@ -1,8 +1,10 @@
 /**
  * @realm-lm/pipeline: typed composition of realm-lm stages with run directories and manifests.
  */
+export * as CorpusJob from "./CorpusJob.ts"
 export * as CustomModule from "./CustomModule.ts"
 export * as Implementation from "./Implementation.ts"
 export * as Registry from "./Registry.ts"
+export * as Resolve from "./Resolve.ts"
 export * as Stage from "./Stage.ts"
 export * as StageRunner from "./StageRunner.ts"

@@ -1,0 +1,81 @@
+/**
+ * `realm corpus build`: build (or resume) a labelled multi-route corpus from a problems file or a task source,
+ * with a progress bar and a final summary.
+ */
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { CorpusJob } from "@realm-lm/pipeline"
+import * as ConfigFile from "./ConfigFile.ts"
+import * as ProgressBar from "./ProgressBar.ts"
+import { Schema } from "effect"
+
+const settingsFile = (path: Option.Option<string>) =>
+  Option.match(path, {
+    onNone: () => Effect.succeed(undefined as unknown),
+    onSome: (file) => ConfigFile.load(file, Schema.Unknown)
+  })
+
+const optionalInt = (name: string, description: string) =>
+  Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+
+/** The `corpus build` command. */
+export const build = Command.make(
+  "build",
+  {
+    tasks: Flag.String("tasks").pipe(Flag.withDescription(
+      "problems: a JSONL file of Problem records, a built-in task source (parcel, arithmetic, benchmark, files) or ./your-tasks.ts"
+    )),
+    tasksConfig: Flag.File("tasks-config").pipe(Flag.withDescription("settings (JSON/YAML) of the task source"), Flag.optional),
+    split: Flag.Literals("split", ["train", "validation", "test", "heldout", "transfer"]).pipe(Flag.withDefault("train" as const)),
+    teacher: Flag.String("teacher").pipe(Flag.withDescription("rule, http, or ./your-teacher.ts"), Flag.withDefault("rule")),
+    teacherConfig: Flag.File("teacher-config").pipe(Flag.withDescription("settings (JSON/YAML) of the teacher, e.g. baseUrl, model, apiKeyEnv"), Flag.optional),
+    out: Flag.Directory("out").pipe(Flag.withDescription("run directory; the corpus goes to <out>/corpus/")),
+    routes: optionalInt("routes", "routes kept per problem (default 4)"),
+    negatives: optionalInt("negatives", "deliberately wrong routes asked of the rule teacher (default 2)"),
+    seed: optionalInt("seed", "root seed of teacher sampling (default 0)"),
+    concurrency: optionalInt("concurrency", "problems in flight (default 4)"),
+    policy: Flag.Literals("policy", ["strict", "lenient"]).pipe(
+      Flag.withDescription("bad input lines: fail (strict) or skip and count (lenient)"),
+      Flag.withDefault("strict" as const)
+    )
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const isFile = /\.jsonl?$/i.test(flags.tasks)
+      const tasksSettings = yield* settingsFile(flags.tasksConfig)
+      const teacherSettings = yield* settingsFile(flags.teacherConfig)
+      const settings: Record<string, unknown> = {}
+      for (const [key, value] of [["routesPerProblem", flags.routes], ["negativesPerProblem", flags.negatives], ["seed", flags.seed], ["concurrency", flags.concurrency]] as const) {
+        if (Option.isSome(value)) settings[key] = value.value
+      }
+      const bar = yield* ProgressBar.make()
+      const summary = yield* CorpusJob.run({
+        out: flags.out,
+        problems: isFile
+          ? { file: flags.tasks, policy: flags.policy }
+          : { tasks: { use: flags.tasks, with: tasksSettings }, split: flags.split },
+        teacher: { use: flags.teacher, with: teacherSettings },
+        settings,
+        baseDir: process.cwd(),
+        onProgress: (p) =>
+          bar.update({
+            label: "corpus",
+            done: p.done + p.resumed + p.duplicates,
+            total: p.total ?? p.done + p.resumed,
+            detail: `+${p.positives} -${p.negatives}${p.failed > 0 ? ` failed ${p.failed}` : ""}${p.retries > 0 ? ` retries ${p.retries}` : ""}`
+          })
+      })
+      yield* bar.finish
+      yield* Console.log(
+        `corpus ${summary.status}: ${summary.records} problems (${summary.built} built, ${summary.resumed} resumed), ` +
+          `${summary.positives} positive / ${summary.negatives} negative routes, ${summary.sftExamples} SFT examples, ` +
+          `${summary.failed} failed, ${summary.dropped} dropped -> ${flags.out}/corpus/corpus.jsonl`
+      )
+    })
+).pipe(Command.withDescription("Build or resume a labelled multi-route reasoning corpus"))
+
+/** `realm corpus`. */
+export const corpus = Command.make("corpus").pipe(
+  Command.withDescription("Distillation corpus tools"),
+  Command.withSubcommands([build])
+)

@@ -1,0 +1,71 @@
+/**
+ * The `realm corpus build` job: problems (a JSONL file, or a task source's split) and a teacher (built-in or
+ * the user's own module) into a labelled multi-route corpus under `<out>/corpus/`, resumable.
+ */
+import { Effect, Layer, Stream } from "effect"
+import type { FileSystem, Path } from "effect"
+import { Hash, TaskSource } from "@realm-lm/core"
+import type { AnswerJudge, Teacher } from "@realm-lm/core"
+import type { Problem } from "@realm-lm/core"
+import { Corpus, HttpTeacher, Input } from "@realm-lm/corpus"
+import type { Progress } from "@realm-lm/corpus"
+import type { CustomStageInvalid } from "./CustomModule.ts"
+import * as Resolve from "./Resolve.ts"
+
+/** Where the problems come from. */
+export type ProblemInput =
+  | { readonly file: string; readonly policy: Input.Policy }
+  | { readonly tasks: Resolve.Choice; readonly split: Problem.Split }
+
+/** Everything a corpus build needs. */
+export interface CorpusJob {
+  readonly out: string
+  readonly problems: ProblemInput
+  readonly teacher: Resolve.Choice
+  /** Answer judge; default the built-in `answer`. */
+  readonly judge?: Resolve.Choice
+  /** Corpus settings (`CorpusConfig` without `runDir`). */
+  readonly settings: Record<string, unknown>
+  /** Directory that relative module paths are resolved against. */
+  readonly baseDir: string
+  readonly onProgress?: (progress: Progress.Progress) => Effect.Effect<void>
+}
+
+/** Run (or resume) a corpus build; returns the build summary. */
+export const run = (job: CorpusJob) =>
+  Effect.gen(function*() {
+    const config = yield* Corpus.decodeConfig({ ...job.settings, runDir: job.out })
+    const teacherLayer = yield* Resolve.layer("teacher", job.teacher, job.baseDir)
+    const judgeLayer = yield* Resolve.layer("judge", job.judge ?? { use: "answer" }, job.baseDir)
+    const http = job.teacher.use === "http" ? yield* HttpTeacher.decodeConfig(job.teacher.with ?? {}) : undefined
+    const teacherInfo = http === undefined
+      ? {}
+      : { teacherConfig: HttpTeacher.describe(http), teacherSettings: HttpTeacher.settings(http) }
+    const source = "file" in job.problems
+      ? {
+        problems: Input.readProblems(job.problems.file, job.problems.policy),
+        total: yield* Input.countLines(job.problems.file),
+        inputs: [yield* Hash.hashFile(job.problems.file)]
+      }
+      : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)
+    // In a corpus build a teacher may use the judge and the platform; no other slot exists yet.
+    const services = teacherLayer.pipe(Layer.provideMerge(judgeLayer)) as Layer.Layer<
+      Teacher.Teacher | AnswerJudge.AnswerJudge,
+      CustomStageInvalid,
+      FileSystem.FileSystem | Path.Path
+    >
+    return yield* Corpus.build(config, { ...source, ...teacherInfo, ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress }) }).pipe(
+      Effect.provide(services)
+    )
+  })
+
+/** Problems of one split of a task source, collected first so the progress bar knows the total. */
+const fromTaskSource = (choice: Resolve.Choice, split: Problem.Split, baseDir: string) =>
+  Effect.gen(function*() {
+    const layer = yield* Resolve.layer("tasks", choice, baseDir)
+    const problems = yield* Effect.gen(function*() {
+      const tasks = yield* TaskSource.TaskSource
+      return yield* Stream.runCollect(tasks.problems(split))
+    }).pipe(Effect.provide(layer as Layer.Layer<TaskSource.TaskSource, unknown, FileSystem.FileSystem | Path.Path>))
+    return { problems: Stream.fromIterable(problems), total: problems.length }
+  })

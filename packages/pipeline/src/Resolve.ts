@@ -1,0 +1,33 @@
+/**
+ * Turn a slot's `use:` (a built-in name or a path to the user's own module) and `with:` settings into the
+ * layer that provides the slot's service, failing with the available names when the name is unknown.
+ */
+import { Effect } from "effect"
+import * as CustomModule from "./CustomModule.ts"
+import type { Slot } from "./Implementation.ts"
+import { builtins } from "./Registry.ts"
+
+/** The choice of an implementation for a slot, as written in a pipeline config or on the command line. */
+export interface Choice {
+  readonly use: string
+  readonly with?: unknown
+}
+
+/** The implementation a choice names. Module paths are resolved against `baseDir`. */
+export const implementation = <S extends Slot>(slot: S, use: string, baseDir: string) =>
+  CustomModule.isModulePath(use)
+    ? CustomModule.load(slot, use, baseDir)
+    : Effect.suspend(() => {
+      const found = builtins[slot][use]
+      return found !== undefined
+        ? Effect.succeed(found)
+        : Effect.fail(new CustomModule.CustomStageInvalid({
+          module: use,
+          slot,
+          detail: `no built-in ${slot} named "${use}"; built-ins: ${Object.keys(builtins[slot]).join(", ") || "none"}, or give a path to your own module (./my-${slot}.ts)`
+        }))
+    })
+
+/** The layer of a choice for a slot. */
+export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
+  Effect.map(implementation(slot, choice.use, baseDir), (impl) => CustomModule.toLayer(impl, choice.with))
