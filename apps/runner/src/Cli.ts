@@ -6,18 +6,26 @@ import { Argument, Command } from "effect/cli"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import { corpus } from "./CorpusCommand.ts"
-import { ConfigFileSchema } from "./Sections.ts"
+import { dirname } from "node:path"
+import { PipelineConfig } from "@realm-lm/pipeline"
 
-/** `realm config check <file>`: validate a JSON/YAML config file against every section's schema. */
+/** `realm config check <file>`: validate a JSON/YAML pipeline config, each slot against its implementation. */
 const configCheck = Command.make(
   "check",
   { file: Argument.File("file", { mustExist: false }).pipe(Argument.withDescription("config file (.json, .yaml)")) },
   ({ file }) =>
     Effect.gen(function*() {
-      const config = yield* ConfigFile.load(file, ConfigFileSchema)
+      const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
+      const problems = yield* PipelineConfig.validate(config, dirname(file))
+      if (problems.length > 0) {
+        return yield* new ConfigFile.ConfigFileError({
+          path: file,
+          detail: `invalid config:\n${problems.map((p) => `${p.path}: ${p.detail}`).join("\n")}`
+        })
+      }
       yield* Console.log(`${file}: valid (${Object.keys(config).join(", ") || "empty"})`)
     })
-).pipe(Command.withDescription("Validate a config file and report problems with their field paths"))
+).pipe(Command.withDescription("Validate a pipeline config file and report problems with their field paths"))
 
 const config = Command.make("config").pipe(
   Command.withDescription("Config file tools"),

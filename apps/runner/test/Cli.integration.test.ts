@@ -39,3 +39,34 @@ describe("realm CLI (spawned)", () => {
     expect(r.stdout + r.stderr).toContain('Unknown subcommand "bogus"')
   })
 })
+
+describe("realm config check against stage schemas (spawned)", () => {
+  it("checks each slot's settings against the implementation it uses, with paths", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
+    writeFileSync(join(dir, "good.yaml"), [
+      "run: { seed: 1 }",
+      "tasks: { use: parcel, with: { levels: [1, 2] } }",
+      "teacher: { use: rule }",
+      "verifier: { use: mrpv }",
+      "curriculum: { use: eaai, with: { schedule: { totalSteps: 50 } } }",
+      "corpus: { routesPerProblem: 4 }"
+    ].join("\n"))
+    const good = realm("config", "check", join(dir, "good.yaml"))
+    expect(good.stderr).toBe("")
+    expect(good.status).toBe(0)
+    writeFileSync(join(dir, "bad.yaml"), [
+      "tasks: { use: parcel, with: { levels: [7] } }",
+      "teacher: { use: oracle }",
+      "curriculum: { use: eaai, with: {} }",
+      "corpus: { routesPerProblem: 2, negativesPerProblem: 5 }"
+    ].join("\n"))
+    const bad = realm("config", "check", join(dir, "bad.yaml"))
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain('tasks.with: ')
+    expect(bad.stderr).toContain('["levels"]')
+    expect(bad.stderr).toContain('teacher.use: no built-in teacher named "oracle"')
+    expect(bad.stderr).toContain('curriculum.with: ')
+    expect(bad.stderr).toContain('["schedule"]')
+    expect(bad.stderr).toContain('["negativesPerProblem"]')
+  })
+})

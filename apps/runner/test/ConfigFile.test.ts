@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ConfigFile from "../src/ConfigFile.ts"
-import { ConfigFileSchema } from "../src/Sections.ts"
+import { PipelineConfig } from "@realm-lm/pipeline"
+
+const ConfigFileSchema = PipelineConfig.PipelineConfig
 
 const file = (name: string, text: string) => {
   const path = join(mkdtempSync(join(tmpdir(), "realm-cfg-")), name)

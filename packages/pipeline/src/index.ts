@@ -4,6 +4,7 @@
 export * as CorpusJob from "./CorpusJob.ts"
 export * as CustomModule from "./CustomModule.ts"
 export * as Implementation from "./Implementation.ts"
+export * as PipelineConfig from "./PipelineConfig.ts"
 export * as Registry from "./Registry.ts"
 export * as Resolve from "./Resolve.ts"
 export * as Stage from "./Stage.ts"

@@ -1,0 +1,74 @@
+/**
+ * The pipeline config file: run settings, the corpus settings, and per slot the implementation to `use` (a
+ * built-in name or a path to the user's own module) with its settings under `with`. Validation resolves each
+ * slot and checks its settings against that implementation's schema, reporting every problem with its path.
+ */
+import { Effect, Schema } from "effect"
+import { Corpus } from "@realm-lm/corpus"
+import { slots } from "./Implementation.ts"
+import type { Slot } from "./Implementation.ts"
+import * as Resolve from "./Resolve.ts"
+
+/** `use` + `with` for one slot. */
+export const Choice = Schema.Struct({
+  /** A built-in implementation name (see `Registry.builtins`) or a path to a module exporting `implementation`. */
+  use: Schema.NonEmptyString,
+  /** Settings of that implementation, validated by its own schema. */
+  with: Schema.optionalKey(Schema.Unknown)
+})
+
+/** `run:` section. */
+export const RunSettings = Schema.Struct({
+  /** Root seed for every random choice in the run. Default 0. */
+  seed: Schema.optionalKey(Schema.Int),
+  /** Directory where stages write artifacts and manifests. Default `runs/<name>`. */
+  runDir: Schema.optionalKey(Schema.String),
+  /** Execution device for ONNX Runtime. Default `cpu`. */
+  device: Schema.optionalKey(Schema.Literals(["cpu", "webgpu", "cuda"])),
+  /** CPU threads for ONNX Runtime; 0 = one per core. Default 0. */
+  threads: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+})
+
+/** A whole pipeline config file (structure only; slot settings are checked by `validate`). */
+export const PipelineConfig = Schema.Struct({
+  name: Schema.optionalKey(Schema.NonEmptyString),
+  run: Schema.optionalKey(RunSettings),
+  /** Corpus build settings (`CorpusConfig` without `runDir`). */
+  corpus: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  tasks: Schema.optionalKey(Choice),
+  judge: Schema.optionalKey(Choice),
+  teacher: Schema.optionalKey(Choice),
+  verifier: Schema.optionalKey(Choice),
+  curriculum: Schema.optionalKey(Choice),
+  trainer: Schema.optionalKey(Choice),
+  evaluator: Schema.optionalKey(Choice)
+})
+export type PipelineConfig = typeof PipelineConfig.Type
+
+/** One problem found in a config, with the path of the offending value. */
+export interface ConfigProblem {
+  readonly path: string
+  readonly detail: string
+}
+
+/** Check every present slot's settings against its implementation, and the corpus section. */
+export const validate = (config: PipelineConfig, baseDir: string) =>
+  Effect.gen(function*() {
+    const problems: Array<ConfigProblem> = []
+    for (const slot of slots) {
+      const choice = config[slot as Slot]
+      if (choice === undefined) continue
+      const found = yield* Effect.result(Resolve.implementation(slot, choice.use, baseDir))
+      if (found._tag === "Failure") {
+        problems.push({ path: `${slot}.use`, detail: found.failure.detail })
+        continue
+      }
+      const decoded = Schema.decodeUnknownResult(found.success.config)(choice.with ?? {}, { errors: "all" })
+      if (decoded._tag === "Failure") problems.push({ path: `${slot}.with`, detail: decoded.failure.message })
+    }
+    if (config.corpus !== undefined) {
+      const decoded = Schema.decodeUnknownResult(Corpus.CorpusConfig)({ ...config.corpus, runDir: "." }, { errors: "all" })
+      if (decoded._tag === "Failure") problems.push({ path: "corpus", detail: decoded.failure.message })
+    }
+    return problems
+  })
