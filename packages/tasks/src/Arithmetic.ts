@@ -3,10 +3,8 @@
  * stories over a closed vocabulary (`Ann has 12 pens. She buys 3 packs of 4. She gives away 5. How many pens
  * now?`), one sentence per operation, integer answers, a held-out split of operation combinations.
  */
-import { TaskSource } from "@realm-lm/core"
-import type { Problem, Rng } from "@realm-lm/core"
-import { Config, Effect, Layer, Schema } from "effect"
-import type { Result, Stream } from "effect"
+import type { Rng } from "@realm-lm/core"
+import { Effect, Schema } from "effect"
 import * as Generated from "./internal/generated.ts"
 import { StepProgram as Program } from "@realm-lm/core"
 const { apply } = Program
@@ -179,24 +177,21 @@ export const spec = (config: ArithmeticConfig): Generated.DomainSpec => ({
   }
 })
 
-/** Problem `index` of a split, generated synchronously. */
-export const generate = (config: ArithmeticConfig, split: Problem.Split, index: number): Result.Result<Problem.Problem, TaskSource.TaskSourceError> =>
-  Generated.generateOne(spec(config), split, index)
+const domain = Generated.source({
+  name: "arith",
+  schema: ArithmeticConfig,
+  spec,
+  configPath: ["tasks", "arithmetic"],
+  defaults: decodeConfig({})
+})
 
+/** Problem `index` of a split, generated synchronously (for tests, benches and demos). */
+export const generate = domain.generate
 /** The problems of a split as a stream. */
-export const problems = (config: ArithmeticConfig, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> =>
-  Generated.problems(spec(config), split)
-
-/** A `TaskSource` over an arithmetic config. */
-export const make = (config: ArithmeticConfig): TaskSource.TaskSource["Service"] =>
-  TaskSource.TaskSource.of({ name: "arith", problems: (split) => problems(config, split) })
-
-/** `TaskSource` layer over an explicit config object. */
-export const layerWith = (input: unknown) =>
-  Layer.effect(TaskSource.TaskSource, Effect.map(Schema.decodeUnknownEffect(ArithmeticConfig)(input), make))
-
+export const problems = domain.problems
+/** A `TaskSource` over a decoded config. */
+export const make = domain.make
+/** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
+export const layerWith = domain.layerWith
 /** `TaskSource` layer reading its config from the config path `tasks.arithmetic` (defaults when absent). */
-export const layer = Layer.effect(
-  TaskSource.TaskSource,
-  Effect.map(Config.schema(ArithmeticConfig, ["tasks", "arithmetic"]).pipe(Config.withDefault(decodeConfig({}))), make)
-)
+export const layer = domain.layer

@@ -4,9 +4,8 @@
  * transfer split under the related tariff T2.
  */
 import { TaskSource } from "@realm-lm/core"
-import type { Problem, Rng } from "@realm-lm/core"
-import { Config, Effect, Layer, Schema } from "effect"
-import type { Result, Stream } from "effect"
+import type { Rng } from "@realm-lm/core"
+import { Effect, Layer, Schema } from "effect"
 import * as Generated from "./internal/generated.ts"
 import type { Flag, Parcel, Tariff } from "./ParcelRulebook.ts"
 import { baseRule, question, rulebook, solve, T1, T2, zones } from "./ParcelRulebook.ts"
@@ -114,24 +113,24 @@ export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
   }
 })
 
+const domain = Generated.source({
+  name: "parcel",
+  schema: ParcelConfig,
+  spec,
+  configPath: ["tasks", "parcel"],
+  defaults: decodeConfig({})
+})
+
 /** Problem `index` of a split, generated synchronously (for tests, benches and demos). */
-export const generate = (config: ParcelConfig, split: Problem.Split, index: number): Result.Result<Problem.Problem, TaskSource.TaskSourceError> =>
-  Generated.generateOne(spec(config), split, index)
-
+export const generate = domain.generate
 /** The problems of a split as a stream. */
-export const problems = (config: ParcelConfig, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> =>
-  Generated.problems(spec(config), split)
-
-/** A `TaskSource` over a parcel config. */
-export const make = (config: ParcelConfig): TaskSource.TaskSource["Service"] =>
-  TaskSource.TaskSource.of({ name: "parcel", problems: (split) => problems(config, split) })
-
+export const problems = domain.problems
+/** A `TaskSource` over a decoded config. */
+export const make = domain.make
 /** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
-export const layerWith = (input: unknown) =>
-  Layer.effect(TaskSource.TaskSource, Effect.map(Schema.decodeUnknownEffect(ParcelConfig)(input), make))
-
-/** `TaskSource` layer reading its config from the config path `tasks.parcel`. */
-export const layer = Layer.effect(TaskSource.TaskSource, Effect.map(Config.schema(ParcelConfig, ["tasks", "parcel"]).pipe(Config.withDefault(decodeConfig({}))), make))
+export const layerWith = domain.layerWith
+/** `TaskSource` layer reading its config from the config path `tasks.parcel` (defaults when absent). */
+export const layer = domain.layer
 
 /** A small deterministic domain for tests: levels 1-2, 50 train and 20 of every other split. */
 export const layerTest = Layer.succeed(

@@ -13,8 +13,7 @@
  */
 import { Hash, Rng, TaskSource } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
-import { Effect, Result, Stream } from "effect"
-import type { Schema } from "effect"
+import { Config, Effect, Layer, Result, Schema, Stream } from "effect"
 import { combination, solve } from "../StepProgram.ts"
 import type { StepProgram as Program } from "@realm-lm/core"
 type StepProgram = Program.StepProgram
@@ -106,4 +105,30 @@ export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<
   return Stream.range(0, count - 1).pipe(
     Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i)))
   )
+}
+
+/** The task-source surface of a generated domain, derived once from its config schema and spec. */
+export const source = <C, I>(options: {
+  readonly name: string
+  readonly schema: Schema.Codec<C, I>
+  readonly spec: (config: C) => DomainSpec
+  /** Config path read by `layer`, e.g. `["tasks", "parcel"]`. */
+  readonly configPath: ReadonlyArray<string>
+  readonly defaults: C
+}) => {
+  const problemsOf = (config: C, split: Problem.Split) => problems(options.spec(config), split)
+  const make = (config: C): TaskSource.TaskSource["Service"] =>
+    TaskSource.TaskSource.of({ name: options.name, problems: (split) => problemsOf(config, split) })
+  return {
+    /** Problem `index` of a split, generated synchronously (for tests, benches and demos). */
+    generate: (config: C, split: Problem.Split, index: number) => generateOne(options.spec(config), split, index),
+    /** The problems of a split as a stream. */
+    problems: problemsOf,
+    /** A `TaskSource` over a decoded config. */
+    make,
+    /** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
+    layerWith: (input: unknown) => Layer.effect(TaskSource.TaskSource, Effect.map(Schema.decodeUnknownEffect(options.schema)(input), make)),
+    /** `TaskSource` layer reading its config from `configPath` (defaults when absent). */
+    layer: Layer.effect(TaskSource.TaskSource, Effect.map(Config.schema(options.schema, options.configPath).pipe(Config.withDefault(options.defaults)), make))
+  }
 }
