@@ -19,3 +19,14 @@ describe("bootstrap", () => {
     expect(major > 22 || (major === 22 && minor >= 18)).toBe(true)
   })
 })
+
+describe("examples", () => {
+  it("the README's pipeline config example is valid", () => {
+    const r = spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "config", "check", join(root, "examples", "parcel-pipeline.yaml")], {
+      encoding: "utf8",
+      timeout: 60_000
+    })
+    expect(r.stderr).toBe("")
+    expect(r.status).toBe(0)
+  })
+})
