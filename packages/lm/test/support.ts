@@ -3,7 +3,9 @@ import { Effect } from "effect"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Executor } from "@realm-lm/graph"
 import * as ModelConfig from "../src/ModelConfig.ts"
+import type * as Weights from "../src/Weights.ts"
 
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "realm-lm-"): string => mkdtempSync(join(tmpdir(), prefix))
@@ -31,3 +33,21 @@ export const tinyConfig = (overrides: Partial<ModelConfig.ModelConfig> = {}): Mo
     padTokenId: null,
     ...overrides
   }))
+
+/** A CPU executor whose state holds `weights` by Hugging Face name (wrapped, not copied). */
+export const executorWith = (weights: Weights.Weights) =>
+  Effect.map(Executor.make({ device: "cpu" }), (exec) => {
+    for (const [name, t] of weights) exec.state.setData(name, t.data, t.shape)
+    return exec
+  })
+
+/** Largest |a − b| / max(1, |b|) over two equally long arrays. */
+export const maxRelError = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  if (a.length !== b.length) throw new RangeError(`maxRelError: lengths ${a.length} and ${b.length} differ`)
+  let worst = 0
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)) / Math.max(1, Math.abs(b[i] as number)))
+  return worst
+}
+
+/** The committed fixture directories. */
+export const fixtureDir = (name: string): string => join(import.meta.dirname, "fixtures", name)

@@ -1,0 +1,68 @@
+/**
+ * Right-padded training batches from (prompt, completion) pairs: `inputs`/`targets` `[batch, length]` with a loss
+ * mask on completion targets only, and for policy-gradient steps the per-token advantages and old/reference
+ * log-probs aligned with those targets. Positions start at 0 in every row, as in generation.
+ */
+import type { PolicyBatch, TokenBatch } from "./Policy.ts"
+
+/** A tokenized example. */
+export interface Example {
+  readonly prompt: ReadonlyArray<number>
+  readonly completion: ReadonlyArray<number>
+}
+
+/** A sampled completion with its reward signal. */
+export interface Rollout extends Example {
+  /** Advantage of the whole completion (broadcast over its tokens), or one per completion token. */
+  readonly advantage: number | ArrayLike<number>
+  /** log π_old of each completion token (e.g. `Completion.logProbs`). */
+  readonly oldLogProbs: ArrayLike<number>
+  /** log π_ref of each completion token (e.g. a reference policy's `score`). */
+  readonly refLogProbs?: ArrayLike<number>
+}
+
+/** Row length that fits every example: max(prompt + completion) − 1. */
+export const lengthOf = (examples: ReadonlyArray<Example>): number => Math.max(1, ...examples.map((e) => e.prompt.length + e.completion.length - 1))
+
+/**
+ * A causal-LM batch: row r holds prompt ++ completion shifted by one (`targets[t] = sequence[t + 1]`), padded with
+ * `pad` to `length` (default `lengthOf`); the mask is 1 exactly on targets that are completion tokens.
+ */
+export const tokenBatch = (examples: ReadonlyArray<Example>, length = lengthOf(examples), pad = 0): TokenBatch => {
+  const batch = examples.length
+  const inputs = new Int32Array(batch * length).fill(pad)
+  const targets = new Int32Array(batch * length).fill(pad)
+  const lossMask = new Float32Array(batch * length)
+  examples.forEach((e, r) => {
+    if (e.prompt.length === 0) throw new RangeError(`tokenBatch: example ${r} has an empty prompt`)
+    const seq = [...e.prompt, ...e.completion]
+    if (seq.length - 1 > length) throw new RangeError(`tokenBatch: example ${r} needs ${seq.length - 1} positions, the batch has ${length}`)
+    inputs.set(seq.slice(0, -1), r * length)
+    targets.set(seq.slice(1), r * length)
+    lossMask.fill(1, r * length + e.prompt.length - 1, r * length + seq.length - 1)
+  })
+  return { batch, length, inputs, targets, lossMask }
+}
+
+/** A policy-gradient batch: `tokenBatch` plus advantages and log-probs at each completion target (0 elsewhere). */
+export const policyBatch = (rollouts: ReadonlyArray<Rollout>, length = lengthOf(rollouts), pad = 0): PolicyBatch => {
+  const base = tokenBatch(rollouts, length, pad)
+  const advantages = new Float32Array(base.batch * length)
+  const oldLogProbs = new Float32Array(base.batch * length)
+  const withRef = rollouts.some((r) => r.refLogProbs !== undefined)
+  const refLogProbs = new Float32Array(withRef ? base.batch * length : 0)
+  rollouts.forEach((r, row) => {
+    const at = row * length + r.prompt.length - 1
+    const n = r.completion.length
+    if (r.oldLogProbs.length !== n) throw new RangeError(`policyBatch: rollout ${row} has ${r.oldLogProbs.length} old log-probs for ${n} tokens`)
+    for (let k = 0; k < n; k++) {
+      advantages[at + k] = typeof r.advantage === "number" ? r.advantage : (r.advantage[k] as number)
+      oldLogProbs[at + k] = r.oldLogProbs[k] as number
+    }
+    if (withRef) {
+      if (r.refLogProbs === undefined || r.refLogProbs.length !== n) throw new RangeError(`policyBatch: rollout ${row} needs ${n} reference log-probs`)
+      for (let k = 0; k < n; k++) refLogProbs[at + k] = r.refLogProbs[k] as number
+    }
+  })
+  return { ...base, advantages, oldLogProbs, ...(withRef ? { refLogProbs } : {}) }
+}

@@ -1,0 +1,280 @@
+/**
+ * The Llama-family decoder (RMSNorm, RoPE with the config's scaling, grouped-query attention, SwiGLU, tied or
+ * untied head, Qwen2 q/k/v biases) as @realm-lm/graph graphs built from a `ModelConfig`. Every parameter is a graph
+ * input named and shaped as in Hugging Face checkpoints (`[out, in]`, used through Gemm with transB, never
+ * re-laid out), so one compiled session per shape bucket serves every new set of weights.
+ */
+import { Graph, Init, Layout, Nn, Ops } from "@realm-lm/graph"
+import type { ModelConfig } from "./ModelConfig.ts"
+import * as Rope from "./Rope.ts"
+import * as Weights from "./Weights.ts"
+import * as A from "./internal/graphOps.ts"
+
+type T = Graph.Tensor
+
+/** The decoder's parameters inside one graph, by Hugging Face name. */
+export type Params = ReadonlyMap<string, T>
+
+/** Large negative score for masked attention slots (finite: a fully masked row gives a uniform, not NaN, softmax). */
+export const maskValue = -1e9
+
+/** How `Trainer.initialize` fills a parameter (the same rule as `Weights.init` with std 0.02). */
+const initOf = (config: ModelConfig, p: Weights.ParameterSpec): Init.Init => {
+  if (p.kind === "norm") return Init.ones
+  if (p.kind === "bias") return Init.zeros
+  const residual = p.name.endsWith("o_proj.weight") || p.name.endsWith("down_proj.weight")
+  return Init.normal(residual ? 0.02 / Math.sqrt(2 * config.numLayers) : 0.02)
+}
+
+/** Declare every parameter of `Weights.spec(config)` as a graph param (decay on matrices and embeddings only). */
+export const declareParams = (g: Graph.Graph, config: ModelConfig): Params => {
+  const out = new Map<string, T>()
+  for (const p of Weights.spec(config)) out.set(p.name, g.param(p.name, p.shape, { init: initOf(config, p) }))
+  return out
+}
+
+const param = (params: Params, name: string): T => {
+  const t = params.get(name)
+  if (t === undefined) throw new Graph.InvalidGraph({ detail: `Model: parameter ${name} was not declared`, fix: "declare parameters with Model.declareParams" })
+  return t
+}
+
+/** RoPE tables `{ cos, sin }`, each `[rows, headDim]` (halves duplicated, rotate_half layout) in the graph's float type. */
+export const ropeTables = (g: Graph.Graph, config: ModelConfig, rows: number): RopeTables => {
+  const inv = Rope.inverseFrequencies(config)
+  const d = config.headDim
+  const half = d / 2
+  const make = (f: (x: number) => number) => {
+    const data = g.float === "float64" ? new Float64Array(rows * d) : new Float32Array(rows * d)
+    for (let p = 0; p < rows; p++) {
+      for (let i = 0; i < half; i++) data[p * d + i] = data[p * d + i + half] = f(p * (inv[i] as number))
+    }
+    return g.constant(data, [rows, d])
+  }
+  return { cos: make(Math.cos), sin: make(Math.sin) }
+}
+
+/**
+ * RoPE tables `[rows, headDim]`. `inference: true` marks a sign-folded sin (`[−sin, sin]` halves) and selects the
+ * inference-only forms of RoPE and RMSNorm (no gradients through them).
+ */
+export interface RopeTables {
+  readonly cos: T
+  readonly sin: T
+  readonly inference?: boolean
+}
+
+/** `ropeTables` with the sign of rotate_half folded into sin, for inference graphs. */
+export const inferenceRopeTables = (g: Graph.Graph, config: ModelConfig, rows: number): RopeTables => {
+  const inv = Rope.inverseFrequencies(config)
+  const d = config.headDim
+  const half = d / 2
+  const cos = new Float32Array(rows * d)
+  const sin = new Float32Array(rows * d)
+  for (let p = 0; p < rows; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p * (inv[i] as number)
+      cos[p * d + i] = cos[p * d + i + half] = Math.cos(angle)
+      sin[p * d + i] = -(sin[p * d + i + half] = Math.sin(angle))
+    }
+  }
+  return { cos: g.constant(cos, [rows, d]), sin: g.constant(sin, [rows, d]), inference: true }
+}
+
+/** An additive causal mask `[queries, keys]` (0 where key ≤ query, `maskValue` above the diagonal). */
+export const causalMask = (g: Graph.Graph, length: number): T => {
+  const data = g.float === "float64" ? new Float64Array(length * length) : new Float32Array(length * length)
+  for (let i = 0; i < length; i++) for (let j = i + 1; j < length; j++) data[i * length + j] = maskValue
+  return g.constant(data, [length, length])
+}
+
+/** Which attention the layers run. */
+export type Attention =
+  | {
+    /** Whole sequences `[batch, seq]`, optionally after past keys/values; mask additive, broadcast to `[b, 1, 1, seq, keys]`. */
+    readonly kind: "sequence"
+    readonly dims: A.Dims
+    readonly mask?: T
+    readonly past?: (layer: number) => A.KeyValue
+  }
+  | {
+    /** One new token per row over a cache: keys `[B, kv, d, C]` (transposed), values `[B, kv, C, d]`, mask `[B, 1, 1, C]`. */
+    readonly kind: "decode"
+    readonly mask: T
+    readonly pastKeyT: (layer: number) => T
+    readonly pastValue: (layer: number) => T
+  }
+
+/** Result of `forward`: the residual stream `[N, hidden]` before the final norm and each layer's keys/values. */
+export interface Forward {
+  readonly x: T
+  /** `sequence`: present keys/values `[b, kv, keys, d]`; `decode`: the new token's `[B, kv, d]` (after RoPE for keys). */
+  readonly kv: ReadonlyArray<A.KeyValue>
+  /** Built with inference-only forms (from `inferenceRopeTables`): no gradients through it. */
+  readonly inference: boolean
+}
+
+/**
+ * Rotary embedding on the last axis, `x·cos + rotate_half(x)·sin`. Inference graphs fold rotate_half's sign into
+ * the sin table (`[−sin, sin]`) and only swap halves, the same products bit for bit as `Nn.rope`'s
+ * split/neg/concat form that training graphs differentiate.
+ */
+const rope = (x: T, cos: T, sin: T, inference: boolean): T => {
+  if (!inference) return Nn.rope(x, cos, sin)
+  const d = x.shape[x.rank - 1] as number
+  const [a, b] = Layout.split(x, -1, [d / 2, d / 2]) as [T, T]
+  return Ops.add(Ops.mul(x, cos), Ops.mul(Layout.concat([b, a], -1), sin))
+}
+
+/**
+ * RMSNorm. Inference graphs spell it `x / √(mean(x²) + eps) · γ` with Pow and Div, the pattern ONNX Runtime fuses
+ * into one SimplifiedLayerNormalization kernel; training graphs use `Nn.rmsNorm` and its closed-form backward.
+ */
+const rmsNorm = (x: T, gamma: T, eps: number, inference: boolean): T =>
+  inference ? Ops.mul(Ops.div(x, Ops.sqrt(Ops.add(Ops.reduceMean(Ops.pow(x, 2), [-1], true), eps))), gamma) : Nn.rmsNorm(x, gamma, eps)
+
+/** `x W^T (+ b)` for `x [N, in]`, `W [out, in]` (Hugging Face layout). */
+const proj = (x: T, w: T, b?: T): T => Ops.gemm(x, w, b, { transB: true })
+
+/**
+ * The decoder over N token rows: `ids [N]` and `positions [N]` (int32 or int64), RoPE `tables` with at least
+ * max(position) + 1 rows. Returns the pre-norm residual stream; apply `head` for logits.
+ */
+export const forward = (
+  config: ModelConfig,
+  params: Params,
+  ids: T,
+  positions: T,
+  tables: RopeTables,
+  attention: Attention
+): Forward => {
+  const { numHeads: heads, numKvHeads: kvHeads, headDim: d, rmsNormEps: eps } = config
+  const p = (name: string) => param(params, name)
+  const bias = (name: string) => params.get(name)
+  const cos = Layout.unsqueeze(Layout.gather(tables.cos, positions), [1]) // [N, 1, d]
+  const sin = Layout.unsqueeze(Layout.gather(tables.sin, positions), [1])
+  const inference = tables.inference === true
+  let x = Layout.gather(p(Weights.embedTokens), ids) // [N, hidden]
+  const kv: Array<A.KeyValue> = []
+  for (let l = 0; l < config.numLayers; l++) {
+    const w = Weights.layer(l)
+    const h = rmsNorm(x, p(w.inputNorm), eps, inference)
+    const q = rope(A.reshape(Ops.mul(proj(h, p(w.q), bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]), cos, sin, inference)
+    const k = rope(A.reshape(proj(h, p(w.k), bias(w.kBias)), [-1, kvHeads, d]), cos, sin, inference)
+    const v = A.reshape(proj(h, p(w.v), bias(w.vBias)), [-1, kvHeads, d])
+    let attended: T
+    if (attention.kind === "sequence") {
+      const r = A.sequenceAttention(attention.dims, q, k, v, attention.mask, attention.past?.(l))
+      attended = r.out
+      kv.push(r.present)
+    } else {
+      attended = A.decodeAttention(q, k, v, attention.pastKeyT(l), attention.pastValue(l), attention.mask)
+      kv.push({ key: k, value: v })
+    }
+    x = Ops.add(x, proj(attended, p(w.o), bias(w.oBias)))
+    const m = rmsNorm(x, p(w.postNorm), eps, inference)
+    x = Ops.add(x, proj(Ops.mul(Nn.silu(proj(m, p(w.gate))), proj(m, p(w.up))), p(w.down)))
+  }
+  return { x, kv, inference }
+}
+
+/** Final RMSNorm and LM head: `x [N, hidden]` → logits `[N, vocab]` (`inference` as `Forward.inference`). */
+export const head = (config: ModelConfig, params: Params, x: T, inference = false): T =>
+  proj(rmsNorm(x, param(params, Weights.finalNorm), config.rmsNormEps, inference), param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead))
+
+/** Row-major position ids `[batch · length]` = 0..length-1 for every row, as an int32 constant. */
+const rowPositions = (g: Graph.Graph, batch: number, length: number): T =>
+  g.constant(Int32Array.from({ length: batch * length }, (_, i) => i % length), [batch * length])
+
+/**
+ * Teacher-forced logits `[batch, length, vocab]` of right-padded sequences `ids [batch, length]` (positions 0..length-1,
+ * causal mask): the forward of scoring and training. Declares the parameters unless `params` is given.
+ */
+export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = declareParams(ids.graph, config)): T => {
+  const g = ids.graph
+  const [batch, length] = ids.shape as [number, number]
+  const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
+  const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention)
+  return Layout.reshape(head(config, params, f.x), [batch, length, config.vocabSize])
+}
+
+/** A prefill bucket: prompts left-padded to `length`, `batch` rows. */
+export interface PrefillBucket {
+  readonly batch: number
+  readonly length: number
+}
+
+/** Input and output names of the generation graphs (the same in every bucket). */
+export const names = {
+  inputIds: "input_ids",
+  positions: "positions",
+  keyMask: "key_mask",
+  cacheMask: "cache_mask",
+  logits: "logits",
+  pastKey: (l: number) => `past.${l}.key`,
+  pastValue: (l: number) => `past.${l}.value`,
+  key: (l: number) => `kv.${l}.key`,
+  value: (l: number) => `kv.${l}.value`,
+  newKeys: "new_keys",
+  newValues: "new_values"
+} as const
+
+/**
+ * Prefill graph for left-padded prompts. Inputs: `input_ids` int32 `[B, P]`, `positions` int32 `[B, P]` (0 at each
+ * row's first real token), `key_mask` float `[B, P]` (0 for real tokens, `maskValue` for padding). Outputs: `logits`
+ * `[B, vocab]` at the last position and `kv.L.key` / `kv.L.value` `[B, kvHeads, P, headDim]` (keys after RoPE).
+ */
+export const prefillGraph = (config: ModelConfig, bucket: PrefillBucket): Graph.Graph => {
+  const { batch: b, length: n } = bucket
+  const g = Graph.make(`prefill_b${b}_p${n}`)
+  const ids = g.input(names.inputIds, "int32", [b, n])
+  const positions = g.input(names.positions, "int32", [b, n])
+  const keyMask = g.input(names.keyMask, "float32", [b, n])
+  const params = declareParams(g, config)
+  const mask = Ops.add(causalMask(g, n), Layout.reshape(keyMask, [b, 1, 1, 1, n])) // [b, 1, 1, n, n]
+  const attention: Attention = { kind: "sequence", dims: A.staticDims(g, b, n), mask }
+  const f = forward(config, params, Layout.reshape(ids, [b * n]), Layout.reshape(positions, [b * n]), inferenceRopeTables(g, config, n), attention)
+  const last = Layout.reshape(Layout.slice(Layout.reshape(f.x, [b, n, config.hiddenSize]), 1, n - 1, n), [b, config.hiddenSize])
+  g.output(names.logits, head(config, params, last, true))
+  f.kv.forEach((entry, l) => {
+    g.output(names.key(l), entry.key)
+    g.output(names.value(l), entry.value)
+  })
+  return g
+}
+
+/** A decode bucket: `batch` rows, cache `capacity` slots. */
+export interface DecodeBucket {
+  readonly batch: number
+  readonly capacity: number
+}
+
+/**
+ * One decode step. Inputs: `input_ids` int32 `[B]`, `positions` int32 `[B]` (< capacity), `cache_mask` float `[B, C]`
+ * (0 for filled slots, `maskValue` otherwise), `past.L.key` `[B, kv, d, C]` (keys transposed) and `past.L.value`
+ * `[B, kv, C, d]`. Outputs: `logits` `[B, vocab]` and the new token's keys / values of every layer, `new_keys` /
+ * `new_values` `[layers · B, kv, d]`, which the caller writes into the cache (the graph never copies the cache).
+ */
+export const decodeGraph = (config: ModelConfig, bucket: DecodeBucket): Graph.Graph => {
+  const { batch: b, capacity: c } = bucket
+  const { numKvHeads: kv, headDim: d } = config
+  const g = Graph.make(`decode_b${b}_c${c}`)
+  const ids = g.input(names.inputIds, "int32", [b])
+  const positions = g.input(names.positions, "int32", [b])
+  const cacheMask = g.input(names.cacheMask, "float32", [b, c])
+  const keys = Array.from({ length: config.numLayers }, (_, l) => g.input(names.pastKey(l), "float32", [b, kv, d, c]))
+  const values = Array.from({ length: config.numLayers }, (_, l) => g.input(names.pastValue(l), "float32", [b, kv, c, d]))
+  const params = declareParams(g, config)
+  const attention: Attention = {
+    kind: "decode",
+    mask: Layout.reshape(cacheMask, [b, 1, 1, c]),
+    pastKeyT: (l) => keys[l] as T,
+    pastValue: (l) => values[l] as T
+  }
+  const f = forward(config, params, ids, positions, inferenceRopeTables(g, config, c), attention)
+  g.output(names.logits, head(config, params, f.x, true))
+  // Two outputs instead of 2·layers: each output costs a conversion in the Node binding every step.
+  g.output(names.newKeys, Layout.concat(f.kv.map((e) => e.key), 0))
+  g.output(names.newValues, Layout.concat(f.kv.map((e) => e.value), 0))
+  return g
+}

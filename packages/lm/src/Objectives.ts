@@ -1,0 +1,116 @@
+/**
+ * Training objectives of the decoder as @realm-lm/graph models: causal-LM SFT (cross entropy on completion tokens
+ * only) and the clipped-ratio policy-gradient objective of the GRPO/DAPO family (separate low/high clip, per-token
+ * advantages, old-policy log-probs, optional k3 KL to a reference with weight β, token- or sequence-level
+ * aggregation, a mask for padding and truncated completions). Batches are right-padded `[batch, length]` rows.
+ */
+import type { Training } from "@realm-lm/graph"
+import { Graph, Loss, Ops } from "@realm-lm/graph"
+import { Schema } from "effect"
+import * as Model from "./Model.ts"
+import type { ModelConfig } from "./ModelConfig.ts"
+
+type T = Graph.Tensor
+
+/** A training shape bucket. */
+export interface Bucket {
+  readonly batch: number
+  readonly length: number
+}
+
+/** Graph input names (what `Policy.sftStep` / `policyStep` feed). */
+export const inputNames = {
+  inputs: "inputs",
+  targets: "targets",
+  lossMask: "loss_mask",
+  advantages: "advantages",
+  oldLogProbs: "old_logprobs",
+  refLogProbs: "ref_logprobs"
+} as const
+
+/** Tensors of a causal-LM batch: `inputs`, `targets` int32 `[B, L]`, `mask` `[B, L]` (1 on tokens that count). */
+export interface TokenTensors {
+  readonly inputs: T
+  readonly targets: T
+  readonly mask: T
+}
+
+/** SFT loss `[]`: mean of −log π(target) over masked positions (completion tokens only). */
+export const sftLoss = (config: ModelConfig, t: TokenTensors): T =>
+  Loss.crossEntropy(Model.sequenceLogits(config, t.inputs), t.targets, { mask: t.mask })
+
+/** The SFT model for `Trainer.make`: inputs `inputs`, `targets` (int32) and `loss_mask` (float32), all `[B, L]`. */
+export const sftModel = (config: ModelConfig): Training.Model<Bucket> => (g, b) => {
+  const inputs = g.input(inputNames.inputs, "int32", [b.batch, b.length])
+  const targets = g.input(inputNames.targets, "int32", [b.batch, b.length])
+  const mask = g.input(inputNames.lossMask, g.float, [b.batch, b.length])
+  return { loss: sftLoss(config, { inputs, targets, mask }), metrics: { tokens: Ops.reduceSum(mask) } }
+}
+
+/** Hyper-parameters of the policy-gradient objective. */
+export const PolicyObjective = Schema.Struct({
+  /** ε_low: the ratio is clipped below at 1 − ε_low. Default 0.2. */
+  clipLow: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true }))),
+  /** ε_high: clipped above at 1 + ε_high (DAPO "clip higher" uses e.g. 0.28). Default = clipLow. */
+  clipHigh: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))),
+  /** β of the k3 KL(π‖π_ref) penalty; > 0 makes `refLogProbs` required. Default 0. */
+  klCoef: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** `token`: mean over all valid tokens of the batch (DAPO); `sequence`: mean per sequence, then over sequences (GRPO). Default token. */
+  aggregate: Schema.optionalKey(Schema.Literals(["token", "sequence"]))
+})
+/** Policy objective settings. */
+export type PolicyObjective = typeof PolicyObjective.Type
+
+/** Tensors of a policy-gradient batch (all `[B, L]`; per-token rows aligned with `targets`). */
+export interface PolicyTensors extends TokenTensors {
+  /** Advantage of each target token (broadcast a sequence's advantage over its tokens). */
+  readonly advantages: T
+  /** log π_old(target) recorded when the completion was sampled (raw distribution). */
+  readonly oldLogProbs: T
+  /** log π_ref(target), needed when klCoef > 0. */
+  readonly refLogProbs?: T
+}
+
+/** The policy loss and its diagnostics (scalars). */
+export interface PolicyOutputs {
+  readonly loss: T
+  readonly clipFraction: T
+  readonly kl: T
+  readonly ratioMean: T
+}
+
+/** Per token `−min(r·A, clip(r, 1−ε_low, 1+ε_high)·A) + β·k3`, `r = exp(log π − log π_old)`, aggregated over the mask. */
+export const policyLoss = (config: ModelConfig, t: PolicyTensors, objective: PolicyObjective = {}): PolicyOutputs => {
+  if ((objective.klCoef ?? 0) > 0 && t.refLogProbs === undefined) {
+    throw new Graph.InvalidGraph({ detail: "policyLoss: klCoef > 0 needs refLogProbs", fix: "score the completions with the reference model and feed them" })
+  }
+  const logp = Loss.tokenLogProbs(Model.sequenceLogits(config, t.inputs), t.targets)
+  const out = Loss.policyLoss(
+    { logp, oldLogp: t.oldLogProbs, advantages: t.advantages, mask: t.mask, ...(t.refLogProbs === undefined ? {} : { refLogp: t.refLogProbs }) },
+    {
+      clipLow: objective.clipLow ?? 0.2,
+      clipHigh: objective.clipHigh ?? objective.clipLow ?? 0.2,
+      klCoef: objective.klCoef ?? 0,
+      aggregate: objective.aggregate ?? "token"
+    }
+  )
+  return { loss: out.loss, clipFraction: out.clipFraction, kl: out.kl, ratioMean: out.ratioMean }
+}
+
+/**
+ * The policy model for `Trainer.make`: inputs `inputs`, `targets` (int32), `loss_mask`, `advantages`, `old_logprobs`
+ * and, when klCoef > 0, `ref_logprobs` (float32), all `[B, L]`. Metrics: `clip_fraction`, `kl`, `ratio_mean`.
+ */
+export const policyModel = (config: ModelConfig, objective: PolicyObjective = {}): Training.Model<Bucket> => (g, b) => {
+  const shape = [b.batch, b.length]
+  const t: PolicyTensors = {
+    inputs: g.input(inputNames.inputs, "int32", shape),
+    targets: g.input(inputNames.targets, "int32", shape),
+    mask: g.input(inputNames.lossMask, g.float, shape),
+    advantages: g.input(inputNames.advantages, g.float, shape),
+    oldLogProbs: g.input(inputNames.oldLogProbs, g.float, shape),
+    ...((objective.klCoef ?? 0) > 0 ? { refLogProbs: g.input(inputNames.refLogProbs, g.float, shape) } : {})
+  }
+  const out = policyLoss(config, t, objective)
+  return { loss: out.loss, metrics: { clip_fraction: out.clipFraction, kl: out.kl, ratio_mean: out.ratioMean } }
+}

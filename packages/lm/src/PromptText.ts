@@ -1,0 +1,19 @@
+/**
+ * How a core `Prompt` (chat messages plus the guidance they carry) becomes the token ids a model sees: through
+ * the tokenizer's chat template with the assistant header appended, or as plain `role: content` text for
+ * tokenizers without one. Trainers, evaluators and servers all encode prompts here, so a completion is always
+ * scored on exactly the text it was sampled from.
+ */
+import { Prompt } from "@realm-lm/core"
+import { Effect } from "effect"
+import type { ChatMessage, ChatTemplateFailed, Tokenizer } from "./Tokenizer.ts"
+
+/** The prompt text for chat messages, ending where the assistant's reply starts. */
+export const render = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<string, ChatTemplateFailed> =>
+  tokenizer.chatTemplate === undefined
+    ? Effect.succeed(Prompt.plainText(messages))
+    : tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })
+
+/** Token ids of a prompt (no special tokens added beyond what the chat template writes). */
+export const encode = (tokenizer: Tokenizer, prompt: Prompt.Prompt): Effect.Effect<Array<number>, ChatTemplateFailed> =>
+  Effect.map(render(tokenizer, prompt.messages), (text) => tokenizer.encode(text))

@@ -1,0 +1,91 @@
+/**
+ * Per-sequence decoding state and the token choice of one step: sample (or argmax) from one logits row, record
+ * raw and sampling log-probs, and decide whether the sequence is finished (stop token, stop string, token or
+ * context limit). Plain synchronous code over typed arrays.
+ */
+import type { Rng } from "@realm-lm/core"
+import type { FinishReason, GenerateOptions } from "../Generator.ts"
+import * as Sampling from "../Sampling.ts"
+
+/** A sequence being generated. */
+export interface SequenceState {
+  readonly prompt: ReadonlyArray<number>
+  readonly maxNew: number
+  /** Uniform [0, 1) draws, one per sampled token. */
+  readonly coin: () => number
+  readonly stopTokens: ReadonlySet<number>
+  readonly stopStrings: ReadonlyArray<string>
+  /** Trailing tokens decoded to look for stop strings (each token is at least one byte of text). */
+  readonly window: number
+  readonly tokens: Array<number>
+  readonly logProbs: Array<number>
+  readonly samplingLogProbs: Array<number>
+  done: boolean
+  finishReason: FinishReason
+}
+
+const utf8 = new TextEncoder()
+
+/** The coin source of a core `Rng` stream. */
+export const rngCoin = (rng: Rng.Rng): (() => number) => () => rng.float()
+
+/** A fresh sequence. */
+export const startSequence = (
+  prompt: ReadonlyArray<number>,
+  maxNew: number,
+  coin: () => number,
+  stopTokens: ReadonlySet<number>,
+  stopStrings: ReadonlyArray<string>
+): SequenceState => ({
+  prompt,
+  maxNew,
+  coin,
+  stopTokens,
+  stopStrings,
+  window: Math.max(0, ...stopStrings.map((s) => utf8.encode(s).length)) + 1,
+  tokens: [],
+  logProbs: [],
+  samplingLogProbs: [],
+  done: false,
+  finishReason: "length"
+})
+
+/**
+ * Choose the next token of `s` from its logits row `[vocab]` and update its state. The coin walks the candidates
+ * as `Sampling.sample` does; the recorded sampling log-prob is that candidate's renormalised probability.
+ */
+export const pick = (s: SequenceState, logits: Float32Array, sampling: Sampling.SamplingConfig, options: GenerateOptions, maxContext: number): void => {
+  let token: number
+  let samplingLogProb = 0
+  if (sampling.temperature === 0) token = Sampling.argmax(logits)
+  else {
+    const { ids, probs } = Sampling.candidates(logits, sampling)
+    const coin = s.coin()
+    let k = ids.length - 1
+    let cdf = 0
+    for (let i = 0; i < ids.length; i++) {
+      cdf += probs[i] as number
+      if (coin < cdf) {
+        k = i
+        break
+      }
+    }
+    token = ids[k] as number
+    samplingLogProb = Math.log(probs[k] as number)
+  }
+  s.tokens.push(token)
+  s.logProbs.push(Sampling.logProb(logits, token))
+  s.samplingLogProbs.push(samplingLogProb)
+  if (s.stopTokens.has(token)) return finish(s, "eos")
+  if (s.stopStrings.length > 0 && options.decode !== undefined) {
+    const tail = options.decode(s.tokens.slice(-s.window))
+    if (s.stopStrings.some((stop) => tail.includes(stop))) return finish(s, "stop")
+  }
+  // The last token must still fit at a position < maxContext to be fed back, as in ReferenceModel.generate.
+  if (s.tokens.length >= s.maxNew || s.prompt.length + s.tokens.length > maxContext) finish(s, "length")
+}
+
+const finish = (s: SequenceState, reason: FinishReason): void => {
+  s.done = true
+  s.finishReason = reason
+}

@@ -1,0 +1,161 @@
+/**
+ * Training objectives: gradients of the whole decoder + loss against central finite differences in float64, and
+ * loss values against a plain-TypeScript computation from ReferenceModel log-probs (completion-only SFT; the
+ * clipped policy objective with separate clip bounds, k3 KL, token and sequence aggregation, clip fraction).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Rng } from "@realm-lm/core"
+import { Graph, GradCheck, Session } from "@realm-lm/graph"
+import type * as ModelConfig from "../src/ModelConfig.ts"
+import * as Objectives from "../src/Objectives.ts"
+import * as ReferenceModel from "../src/ReferenceModel.ts"
+import * as Sampling from "../src/Sampling.ts"
+import * as Weights from "../src/Weights.ts"
+import { executorWith, tinyConfig } from "./support.ts"
+
+const B = 2
+const L = 5
+const inputs = Int32Array.of(1, 7, 3, 19, 4, 1, 12, 0, 0, 0)
+const targets = Int32Array.of(7, 3, 19, 4, 11, 12, 9, 0, 0, 0)
+/** Completion tokens: positions 1.. of row 0, positions 0..1 of row 1 (the rest is padding). */
+const mask = Uint8Array.of(0, 1, 1, 1, 1, 1, 1, 0, 0, 0)
+
+const gradConfigs: ReadonlyArray<readonly [string, ModelConfig.ModelConfig]> = [
+  ["Llama, untied, GQA", tinyConfig({ vocabSize: 20, hiddenSize: 8, intermediateSize: 12, numHeads: 4, numKvHeads: 2, headDim: 2 })],
+  [
+    "Qwen2, tied, q/k/v biases, llama3 RoPE",
+    tinyConfig({
+      architecture: "Qwen2ForCausalLM",
+      qkvBias: true,
+      tieWordEmbeddings: true,
+      vocabSize: 20,
+      hiddenSize: 8,
+      intermediateSize: 12,
+      numHeads: 2,
+      numKvHeads: 1,
+      headDim: 4,
+      ropeScaling: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8 }
+    })
+  ]
+]
+
+describe("Objectives: gradients against finite differences (float64)", () => {
+  const sample = (name: string, rng: Rng.Rng) =>
+    name === "old" || name === "ref" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
+  for (const [name, config] of gradConfigs) {
+    it.effect(`SFT loss, ${name}`, () =>
+      Effect.gen(function*() {
+        const report = yield* GradCheck.check((g) =>
+          Objectives.sftLoss(config, {
+            inputs: g.input("inputs", "int32", [B, L]),
+            targets: g.input("targets", "int32", [B, L]),
+            mask: g.constant(mask, [B, L], "bool")
+          }), { feeds: { inputs, targets }, sample })
+        assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
+        assert.isAbove(report.checked, 200)
+      }))
+    for (const aggregate of ["token", "sequence"] as const) {
+      it.effect(`policy loss (clip 0.2/0.28, β 0.1, ${aggregate} aggregation), ${name}`, () =>
+        Effect.gen(function*() {
+          const report = yield* GradCheck.check((g) =>
+            Objectives.policyLoss(config, {
+              inputs: g.input("inputs", "int32", [B, L]),
+              targets: g.input("targets", "int32", [B, L]),
+              mask: g.constant(mask, [B, L], "bool"),
+              advantages: g.input("adv", "float64", [B, L]),
+              oldLogProbs: g.input("old", "float64", [B, L]),
+              refLogProbs: g.input("ref", "float64", [B, L])
+            }, { clipLow: 0.2, clipHigh: 0.28, klCoef: 0.1, aggregate }).loss, { feeds: { inputs, targets }, sample })
+          assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
+          assert.isAbove(report.checked, 200)
+        }))
+    }
+  }
+})
+
+describe("Objectives: values against a plain-TypeScript computation", () => {
+  const config = tinyConfig()
+  const weights = Weights.init(config, Rng.Rng.make("objectives"), { std: 0.3 })
+  const ref = ReferenceModel.make(config, weights)
+  const logp: Array<number> = []
+  for (let b = 0; b < B; b++) {
+    const logits = ReferenceModel.logits(ref, Array.from(inputs.subarray(b * L, (b + 1) * L)))
+    for (let t = 0; t < L; t++) logp.push(Sampling.logProb(logits.subarray(t * config.vocabSize, (t + 1) * config.vocabSize), targets[b * L + t] as number))
+  }
+  const rng = Rng.Rng.make("objective-values")
+  const old = Float32Array.from(logp, (x) => x + 0.5 * rng.normal())
+  const refLp = Float32Array.from(logp, (x) => x + 0.3 * rng.normal())
+  const adv = Float32Array.from(logp, () => rng.normal())
+  const maskF = Float32Array.from(mask)
+
+  const evaluate = (model: (g: Graph.Graph) => Record<string, Graph.Tensor>, feeds: Record<string, Float32Array | Int32Array>) =>
+    Effect.scoped(Effect.gen(function*() {
+      const exec = yield* executorWith(weights)
+      const g = Graph.make("objective")
+      for (const [n, t] of Object.entries(model(g))) g.output(n, t)
+      const out = yield* (yield* exec.compile(g)).run(feeds)
+      return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, Session.scalar(t)]))
+    }))
+
+  const expected = (aggregate: "token" | "sequence", lo: number, hi: number, beta: number) => {
+    const perToken = logp.map((lp, i) => {
+      const r = Math.exp(lp - (old[i] as number))
+      const a = adv[i] as number
+      const d = (refLp[i] as number) - lp
+      return { value: -Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) + beta * (Math.exp(d) - d - 1), clipped: Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) !== r * a }
+    })
+    const m = Array.from(mask)
+    const tokens = m.reduce((s, v) => s + v, 0)
+    const clipFraction = perToken.reduce((s, p, i) => s + (m[i] as number) * (p.clipped ? 1 : 0), 0) / tokens
+    if (aggregate === "token") return { loss: perToken.reduce((s, p, i) => s + (m[i] as number) * p.value, 0) / tokens, clipFraction }
+    let sum = 0
+    for (let b = 0; b < B; b++) {
+      let s = 0
+      let n = 0
+      for (let t = 0; t < L; t++) {
+        s += (m[b * L + t] as number) * (perToken[b * L + t] as { value: number }).value
+        n += m[b * L + t] as number
+      }
+      sum += s / Math.max(n, 1)
+    }
+    return { loss: sum / B, clipFraction }
+  }
+
+  it.effect("SFT loss = mean −log π(target) over completion tokens", () =>
+    Effect.gen(function*() {
+      const out = yield* evaluate((g) => {
+        const t = { inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.input("mask", "float32", [B, L]) }
+        return { loss: Objectives.sftLoss(config, t) }
+      }, { inputs, targets, mask: maskF })
+      const want = -logp.reduce((s, lp, i) => s + lp * (mask[i] as number), 0) / 6
+      assert.approximately(out["loss"] as number, want, 1e-5)
+    }))
+
+  for (const [aggregate, lo, hi, beta] of [["token", 0.2, 0.28, 0], ["sequence", 0.1, 0.3, 0.05]] as const) {
+    it.effect(`policy loss and clip fraction (${aggregate}, ε ${lo}/${hi}, β ${beta})`, () =>
+      Effect.gen(function*() {
+        const out = yield* evaluate((g) => {
+          const r = Objectives.policyLoss(config, {
+            inputs: g.input("inputs", "int32", [B, L]),
+            targets: g.input("targets", "int32", [B, L]),
+            mask: g.input("mask", "float32", [B, L]),
+            advantages: g.input("adv", "float32", [B, L]),
+            oldLogProbs: g.input("old", "float32", [B, L]),
+            refLogProbs: g.input("ref", "float32", [B, L])
+          }, { clipLow: lo, clipHigh: hi, klCoef: beta, aggregate })
+          return { loss: r.loss, clip: r.clipFraction }
+        }, { inputs, targets, mask: maskF, adv, old, ref: refLp })
+        const want = expected(aggregate, lo, hi, beta)
+        assert.approximately(out["loss"] as number, want.loss, 1e-5)
+        assert.approximately(out["clip"] as number, want.clipFraction, 1e-6)
+        assert.isTrue(want.clipFraction > 0 && want.clipFraction < 1, "both branches are exercised")
+      }))
+  }
+
+  it("klCoef > 0 without reference log-probs is rejected while building", () => {
+    const g = Graph.make("bad")
+    const t = { inputs: g.input("i", "int32", [1, 2]), targets: g.input("t", "int32", [1, 2]), mask: g.input("m", "float32", [1, 2]) }
+    assert.throws(() => Objectives.policyLoss(config, { ...t, advantages: g.input("a", "float32", [1, 2]), oldLogProbs: g.input("o", "float32", [1, 2]) }, { klCoef: 0.1 }), /needs refLogProbs/)
+  })
+})
