@@ -1,0 +1,108 @@
+/**
+ * Supervised fine-tuning on the corpus' rules-free view (guided-CoT distillation): each positive route is a target
+ * completion for the problem's prompt without the rulebook, optionally mixed with MRPV-style warm-start examples
+ * from `Verifier.example` so a model learns the verdict format before RL. Loss on completion tokens only, length
+ * buckets, warmup + cosine/linear LR, clipping, accumulation over micro-batches, periodic held-out loss,
+ * checkpoints and exact resume.
+ */
+import type { Checkpoint as CoreCheckpoint, PolicyTrainer } from "@realm-lm/core"
+import { Rng, Verifier } from "@realm-lm/core"
+import { Effect, Schema } from "effect"
+import type { FileSystem, Path } from "effect"
+import * as Data from "./internal/data.ts"
+import * as Run from "./internal/run.ts"
+import * as Steps from "./internal/steps.ts"
+import * as Supervised from "./internal/supervised.ts"
+import type { TrainerConfig } from "./TrainerConfig.ts"
+import type { CheckpointCorrupted, CheckpointMismatch, EngineFailed, NonFiniteValue } from "./TrainerErrors.ts"
+import { TrainingDataError } from "./TrainerErrors.ts"
+
+/** Everything SFT can fail with. */
+export type SftError = TrainingDataError | EngineFailed | NonFiniteValue | CheckpointCorrupted | CheckpointMismatch | Verifier.VerifierError
+
+const SftData = Schema.Struct({ position: Data.PositionSchema })
+
+/** The examples of an SFT run, split into training and held-out sets by problem id. */
+export const examples = (
+  verifier: Verifier.Verifier["Service"],
+  corpus: Data.Corpus,
+  config: TrainerConfig
+): Effect.Effect<{ readonly train: Array<Data.TextExample>; readonly heldOut: Array<Data.TextExample> }, Verifier.VerifierError> =>
+  Effect.gen(function*() {
+    const c = config.sft
+    const held = (id: string) => Data.isHeldOut(config.seed, id, c.heldOutFraction)
+    const options = { prompt: c.prompt, routesPerProblem: c.routesPerProblem, warm: c.warmStart, rng: Rng.Rng.make(config.seed, "sft", "warm-start") }
+    const train = yield* Data.sftExamples(verifier, {
+      records: corpus.records.filter((r) => !held(r.problem.id)),
+      pairs: corpus.pairs.filter((p) => !held(p.problemId))
+    }, options)
+    const heldOut = yield* Data.sftExamples(verifier, {
+      records: corpus.records.filter((r) => held(r.problem.id)),
+      pairs: corpus.pairs.filter((p) => held(p.problemId))
+    }, { ...options, warm: { ...options.warm, ratio: 0 } })
+    return { train, heldOut: heldOut.slice(0, c.heldOutMax) }
+  })
+
+/**
+ * Run SFT: from `request.init` (or the newest checkpoint in `request.outDir` when `request.resume`), on
+ * `request.corpus`, writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`. Returns the
+ * final checkpoint (`<outDir>/final`, a Hugging Face directory with `onnx/model.onnx`).
+ */
+export const train = (
+  request: PolicyTrainer.TrainRequest,
+  config: TrainerConfig
+): Effect.Effect<CoreCheckpoint.CheckpointRef, SftError, Verifier.Verifier | FileSystem.FileSystem | Path.Path> =>
+  Effect.scoped(Effect.gen(function*() {
+    const verifier = yield* Verifier.Verifier
+    const corpus = yield* Data.read(request.corpus)
+    const texts = yield* examples(verifier, corpus, config)
+    const run = yield* Run.open("sft", request, config, { kind: "sft" })
+    const { engine } = run
+    const buckets = config.batching.buckets
+    const maxTokens = buckets.at(-1) as number
+    const trainSet = yield* Supervised.tokenize(engine, texts.train, maxTokens)
+    if (trainSet.examples.length === 0) {
+      return yield* new TrainingDataError({
+        path: request.corpus,
+        detail: `no training example fits the largest bucket (${maxTokens} tokens); ${trainSet.tooLong} are longer`,
+        fix: "raise batching.buckets or shorten the data"
+      })
+    }
+    const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
+    const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, config.batching.microBatchTokens)
+    const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
+    const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
+    const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
+    let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
+    const evalEvery = config.sft.evalEvery
+    return yield* Run.loop(run, {
+      total,
+      label: "sft",
+      detailKeys: ["loss", "heldout_loss", "lr"],
+      step: (n) =>
+        Effect.gen(function*() {
+          const r = yield* Supervised.step(engine, {
+            phase: "sft",
+            seed: config.seed,
+            stream: "sft-order",
+            examples: trainSet.examples,
+            section: config.sft,
+            buckets,
+            microBatch: config.batching.microBatch,
+            microBatchTokens: config.batching.microBatchTokens,
+            guard: skipped < config.guards.maxSkips ? config.guards : { ...config.guards, nonFinite: "fail" },
+            scheduleTotal: total,
+            stepNumber: n,
+            skipped
+          }, cursor)
+          if (r.skipped) skipped += 1
+          const metrics: Record<string, number> = { ...r.metrics, skipped_steps: skipped, too_long: trainSet.tooLong, train_examples: trainSet.examples.length }
+          if (heldBatches.length > 0 && ((evalEvery > 0 && n % evalEvery === 0) || n === total)) {
+            metrics["heldout_loss"] = yield* Steps.evaluate(engine.trainer(), heldBatches)
+          }
+          return metrics
+        }),
+      snapshot: (n, metrics) =>
+        Effect.succeed({ step: n, data: { position: { ...cursor.position } }, metrics, counters: { skipped_steps: skipped } })
+    })
+  }))

@@ -1,0 +1,242 @@
+/**
+ * The trainer's settings (config path `trainer`): one schema with a section per phase (`sft`, `rft`, `rl`) and the
+ * shared sections they use (runtime, optimizer, generation, batching, checkpoints, guards). Every field has a
+ * default and cross-field rules (batch divisible by the group size, buckets increasing, ...) fail before any work
+ * with the field path in the message.
+ */
+import { Device } from "@realm-lm/graph"
+import type { Training } from "@realm-lm/graph"
+import { Config, Effect, Schema } from "effect"
+import { LrScheduleConfig } from "./LrSchedule.ts"
+
+const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+const Increasing = Schema.Array(PositiveInt).check(Schema.makeFilter((a) =>
+  a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number)) ? undefined : "must be a non-empty increasing list of token counts"
+))
+
+/** A learning-rate schedule with defaults (peak 1e-3, no warmup, cosine to 10%). */
+const Lr = Schema.Struct({
+  peak: LrScheduleConfig.fields.peak.pipe(withDefault(1e-3)),
+  warmupSteps: LrScheduleConfig.fields.warmupSteps.pipe(withDefault(0)),
+  decay: LrScheduleConfig.fields.decay.pipe(withDefault("cosine")),
+  floor: LrScheduleConfig.fields.floor.pipe(withDefault(0.1))
+})
+
+/** AdamW and clipping (the graph package's optimizer, fields as there). */
+export const OptimizerSection = Schema.Struct({
+  /** First-moment decay. Default 0.9. */
+  beta1: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).pipe(withDefault(0.9)),
+  /** Second-moment decay. Default 0.99 (small models, short runs). */
+  beta2: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).pipe(withDefault(0.99)),
+  /** Adam epsilon. Default 1e-8. */
+  eps: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1e-8)),
+  /** Decoupled weight decay on matrices and embeddings. Default 0.01. */
+  weightDecay: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0.01)),
+  /** Global gradient-norm clip; 0 turns clipping off. Default 1. */
+  clipNorm: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(1)),
+  /** Frozen parameters (exact Hugging Face names or `prefix*`). Default none. */
+  freeze: Schema.Array(Schema.String).pipe(withDefault([])),
+  /** Embedding backward: `scatter` (scatter-add, fast) or `matmul` (one-hot GEMM, order-independent on every device). Default `scatter`. */
+  embeddingGrad: Schema.Literals(["scatter", "matmul"]).pipe(withDefault("scatter"))
+})
+export type OptimizerSection = typeof OptimizerSection.Type
+
+/** Sampling settings for RFT and RL rollouts. */
+export const GenerationSection = Schema.Struct({
+  /** Softmax temperature (> 0 for RL: GRPO needs diverse samples). Default 1. */
+  temperature: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1)),
+  /** Keep the k most probable tokens (0 = off). Default 0. */
+  topK: NonNegativeInt.pipe(withDefault(0)),
+  /** Nucleus mass (1 = off). Default 1. */
+  topP: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true })).pipe(withDefault(1)),
+  /** Most tokens per completion; longer completions end with finish reason `length`. Default 160. */
+  maxNewTokens: PositiveInt.pipe(withDefault(160)),
+  /** Longest prompt in tokens; longer prompts are skipped and counted (`prompts_too_long`). Default 768. */
+  maxPromptTokens: PositiveInt.pipe(withDefault(768))
+})
+export type GenerationSection = typeof GenerationSection.Type
+
+/** How sequences become fixed-shape batches. */
+export const BatchingSection = Schema.Struct({
+  /** Sequence-length buckets (tokens); one compiled session per (rows, bucket). Default 64, 128, 256, 512, 1024. */
+  buckets: Increasing.pipe(withDefault([64, 128, 256, 512, 1024])),
+  /** Most rows per forward/backward run; a step's batch is split into such micro-batches and accumulated. Default 16. */
+  microBatch: PositiveInt.pipe(withDefault(16)),
+  /** Most padded tokens (rows × bucket length) per run: long buckets get fewer rows, bounding activation memory. Default 4096. */
+  microBatchTokens: PositiveInt.pipe(withDefault(4096))
+})
+export type BatchingSection = typeof BatchingSection.Type
+
+/** Checkpoint policy. */
+export const CheckpointSection = Schema.Struct({
+  /** Write a checkpoint every this many optimizer steps (0 = only at the end and on interrupt). Default 50. */
+  every: NonNegativeInt.pipe(withDefault(50)),
+  /** Periodic checkpoints kept (the best one is kept in addition). Default 2. */
+  keepLast: PositiveInt.pipe(withDefault(2)),
+  /** Metric that picks the best checkpoint (a key of the step metrics, e.g. `heldout_loss`, `truth_accuracy`); none = no best. */
+  bestMetric: Schema.optionalKey(Schema.String),
+  /** Whether a larger best metric is better. Default: false for names containing `loss`, else true. */
+  bestMaximize: Schema.optionalKey(Schema.Boolean),
+  /** Where `onnx/model.onnx` (transformers.js) is written: the final checkpoint only, every checkpoint, or never. Default `final`. */
+  onnx: Schema.Literals(["final", "every", "never"]).pipe(withDefault("final"))
+})
+export type CheckpointSection = typeof CheckpointSection.Type
+
+/** What a non-finite loss or gradient does. */
+export const GuardSection = Schema.Struct({
+  /** `fail`: stop with `NonFiniteValue` naming step and tensor; `skip`: withhold the update, count it, go on. Default `fail`. */
+  nonFinite: Schema.Literals(["fail", "skip"]).pipe(withDefault("fail")),
+  /** With `skip`, fail anyway after this many skipped steps in a run. Default 20. */
+  maxSkips: PositiveInt.pipe(withDefault(20))
+})
+export type GuardSection = typeof GuardSection.Type
+
+/** Logging. */
+export const LogSection = Schema.Struct({
+  /** Write TensorBoard event files under `<outDir>/tensorboard`. Default true. */
+  tensorboard: Schema.Boolean.pipe(withDefault(true))
+})
+
+/** MRPV-style warm-start pairs mixed into SFT (prompt with routes + ideal verdicts, from `Verifier.example`). */
+export const WarmStartSection = Schema.Struct({
+  /** Warm-start examples per plain SFT example (0 = none). Default 0. */
+  ratio: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
+  /** Fewest routes shown per warm-start prompt. Default 1. */
+  minRoutes: PositiveInt.pipe(withDefault(1)),
+  /** Most routes shown per warm-start prompt. Default 3. */
+  maxRoutes: PositiveInt.pipe(withDefault(3))
+}).check(Schema.makeFilter((w) => (w.minRoutes <= w.maxRoutes ? undefined : { path: ["minRoutes"], issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})` })))
+
+/** Supervised fine-tuning (guided-CoT distillation on the rules-free view). */
+export const SftSection = Schema.Struct({
+  /** Optimizer steps; absent = `epochs` passes over the training examples. */
+  steps: Schema.optionalKey(PositiveInt),
+  /** Passes over the data when `steps` is absent. Default 1. */
+  epochs: PositiveInt.pipe(withDefault(1)),
+  /** Examples per optimizer step. Default 32. */
+  batchSize: PositiveInt.pipe(withDefault(32)),
+  lr: Lr.pipe(withDefault({})),
+  /** Prompts of corpus records: `verifier` = the verifier's autonomous prompt (what RL and evaluation show); `question` = the bare question. Default `verifier`. */
+  prompt: Schema.Literals(["verifier", "question"]).pipe(withDefault("verifier")),
+  /** Positive routes per corpus record used as targets. Default 1. */
+  routesPerProblem: PositiveInt.pipe(withDefault(1)),
+  /** Fraction of problems held out for the held-out loss (by problem id). Default 0.05. */
+  heldOutFraction: Fraction.pipe(withDefault(0.05)),
+  /** Most held-out examples evaluated. Default 128. */
+  heldOutMax: NonNegativeInt.pipe(withDefault(128)),
+  /** Held-out loss every this many steps (0 = only at the end). Default 25. */
+  evalEvery: NonNegativeInt.pipe(withDefault(25)),
+  warmStart: WarmStartSection.pipe(withDefault({}))
+})
+export type SftSection = typeof SftSection.Type
+
+/** Rejection-sampling fine-tuning: sample, keep self-generated correct completions, fine-tune on them. */
+export const RftSection = Schema.Struct({
+  /** Sample-filter-train rounds. Default 1. */
+  rounds: PositiveInt.pipe(withDefault(1)),
+  /** Samples per problem per round. Default 8. */
+  samples: PositiveInt.pipe(withDefault(8)),
+  /** Problems sampled per round (absent = all training problems). */
+  problems: Schema.optionalKey(PositiveInt),
+  /** Distinct correct completions kept per problem. Default 2. */
+  keepPerProblem: PositiveInt.pipe(withDefault(2)),
+  /** Fine-tuning on the kept completions (same keys as `sft`; `prompt` decides the sampling prompt too). */
+  train: SftSection.pipe(withDefault({ heldOutFraction: 0, evalEvery: 0 }))
+})
+export type RftSection = typeof RftSection.Type
+
+/** GRPO-family reinforcement learning. */
+export const RlSection = Schema.Struct({
+  /** RL steps (each: rollouts for `batchSize / groupSize` prompts, then `innerSteps` updates). Default 100. */
+  steps: PositiveInt.pipe(withDefault(100)),
+  /** Completions per step (B prompts × G samples). Default 64. */
+  batchSize: PositiveInt.pipe(withDefault(64)),
+  /** Samples per prompt, G (≥ 2: advantages compare samples of one prompt). Default 8. */
+  groupSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)).pipe(withDefault(8)),
+  lr: Lr.pipe(withDefault({ peak: 5e-4, decay: "constant" })),
+  /** μ: optimizer updates per batch of rollouts, all against the sampling-time log-probs. Default 1. */
+  innerSteps: PositiveInt.pipe(withDefault(1)),
+  /** ε_low of the clipped ratio. Default 0.2. */
+  clipLow: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })).pipe(withDefault(0.2)),
+  /** ε_high (DAPO "clip higher"). Default 0.28. */
+  clipHigh: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(0.28)),
+  /** β of the k3 KL to the frozen initial policy; 0 loads no reference. Default 0. */
+  klCoef: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
+  /** `token`: mean over all completion tokens (DAPO); `sequence`: per-sequence mean, then over sequences (GRPO). Default `token`. */
+  aggregate: Schema.Literals(["token", "sequence"]).pipe(withDefault("token")),
+  /** Advantage scaling: `std` (GRPO) or `none` (Dr. GRPO, centred only). Default `std`. */
+  advantage: Schema.Literals(["std", "none"]).pipe(withDefault("std")),
+  /**
+   * Exclude completions cut at `maxNewTokens` from the loss (their reward still counts in the group). Default false:
+   * with a weak policy, masking them spares overlong completions their negative advantage while short ones are pushed
+   * down, and lengths run to the cap.
+   */
+  maskTruncated: Schema.Boolean.pipe(withDefault(false)),
+  /** Zero-variance groups: `rescue` re-samples them with the curriculum's rescue decision; `drop` only counts them. Default `rescue`. */
+  zeroVariance: Schema.Literals(["rescue", "drop"]).pipe(withDefault("rescue")),
+  /** Most rescue rounds per step (the curriculum caps rounds per problem too). Default 2. */
+  maxRescueRounds: NonNegativeInt.pipe(withDefault(2)),
+  /** Old-policy log-probs: `sampler` (recorded while sampling, on the same prompt) or `rescore` (a teacher-forced pass before the update). Default `sampler`. */
+  oldLogProbs: Schema.Literals(["sampler", "rescore"]).pipe(withDefault("sampler")),
+  /** Metrics on a fixed set of training problems every this many steps with no guidance, greedy (0 = off). Default 0. */
+  evalEvery: NonNegativeInt.pipe(withDefault(0)),
+  /** Problems in that evaluation. Default 32. */
+  evalProblems: PositiveInt.pipe(withDefault(32))
+}).check(Schema.makeFilter((r) => {
+  const issues: Array<Schema.FilterIssue> = []
+  if (r.batchSize % r.groupSize !== 0) {
+    issues.push({ path: ["batchSize"], issue: `batchSize (${r.batchSize}) must be divisible by groupSize (${r.groupSize}): each step samples batchSize / groupSize prompts` })
+  }
+  if (r.clipHigh < r.clipLow * 0.5) issues.push({ path: ["clipHigh"], issue: `clipHigh (${r.clipHigh}) is far below clipLow (${r.clipLow}); the usual choice is clipHigh ≥ clipLow` })
+  return issues
+}))
+export type RlSection = typeof RlSection.Type
+
+/** The whole trainer config. */
+export const TrainerConfig = Schema.Struct({
+  /** Root seed of data order, sampling and initialisation. Default 0. */
+  seed: Schema.Int.pipe(withDefault(0)),
+  /** Device and threads (`@realm-lm/graph` RuntimeConfig: `device` cpu|webgpu|cuda, `intraOpThreads`, ...). Default CPU, all cores. */
+  runtime: Device.RuntimeConfig.pipe(withDefault({})),
+  optimizer: OptimizerSection.pipe(withDefault({})),
+  generation: GenerationSection.pipe(withDefault({})),
+  batching: BatchingSection.pipe(withDefault({})),
+  checkpoint: CheckpointSection.pipe(withDefault({})),
+  guards: GuardSection.pipe(withDefault({})),
+  log: LogSection.pipe(withDefault({})),
+  sft: SftSection.pipe(withDefault({})),
+  rft: RftSection.pipe(withDefault({})),
+  rl: RlSection.pipe(withDefault({}))
+}).check(Schema.makeFilter((c) => {
+  const longest = c.batching.buckets.at(-1) as number
+  return c.generation.maxPromptTokens + c.generation.maxNewTokens - 1 <= longest
+    ? undefined
+    : { path: ["batching", "buckets"], issue: `the largest bucket (${longest}) must hold generation.maxPromptTokens + maxNewTokens - 1 = ${c.generation.maxPromptTokens + c.generation.maxNewTokens - 1} tokens` }
+}))
+export type TrainerConfig = typeof TrainerConfig.Type
+/** The config as written in files (every key optional). */
+export type TrainerConfigInput = typeof TrainerConfig.Encoded
+
+/** Decode a config object; errors carry the field path. */
+export const decode = (input: unknown): Effect.Effect<TrainerConfig, Schema.SchemaError> => Schema.decodeUnknownEffect(TrainerConfig)(input)
+
+/** Decode synchronously (throws on bad input): for tests and constants. */
+export const decodeSync = (input: unknown): TrainerConfig => Schema.decodeUnknownSync(TrainerConfig)(input)
+
+/** The config read from config path `trainer`. */
+export const config: Config.Config<TrainerConfig> = Config.schema(TrainerConfig, "trainer")
+
+/** The graph package's training config for the optimizer section. */
+export const trainingConfig = (o: OptimizerSection): typeof Training.TrainingConfig.Encoded => ({
+  optimizer: { kind: "adamw", beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay },
+  ...(o.clipNorm > 0 ? { clipNorm: o.clipNorm } : {}),
+  ...(o.freeze.length > 0 ? { freeze: o.freeze } : {}),
+  embeddingGrad: o.embeddingGrad
+})
+
+/** Whether a larger value of the best metric is better. */
+export const bestMaximize = (c: CheckpointSection): boolean => c.bestMaximize ?? !(c.bestMetric ?? "").includes("loss")

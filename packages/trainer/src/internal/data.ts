@@ -1,0 +1,144 @@
+/**
+ * Training data: the corpus JSONL (CorpusRecord lines, or SftExample lines of the rules-free view) read into
+ * memory (training shuffles and revisits it; a corpus of short problems is small), the held-out split by problem
+ * id, SFT examples as (prompt, completion) texts, and deterministic per-epoch orders.
+ */
+import type { CorpusRecord as CorpusRecordT, Problem, Prompt, Route, Verifier } from "@realm-lm/core"
+import { CorpusRecord, Hash, Jsonl, Rng } from "@realm-lm/core"
+import type { Curriculum } from "@realm-lm/core"
+import { Effect, Schema, Stream } from "effect"
+import type { FileSystem } from "effect"
+import { TrainingDataError } from "../TrainerErrors.ts"
+
+type Decision = Curriculum.GuidanceDecision
+
+/** A corpus line: a labelled record or a ready SFT pair. */
+const Line = Schema.Union([CorpusRecord.CorpusRecord, CorpusRecord.SftExample])
+
+/** The corpus in memory. */
+export interface Corpus {
+  readonly path: string
+  readonly records: ReadonlyArray<CorpusRecordT.CorpusRecord>
+  readonly pairs: ReadonlyArray<CorpusRecordT.SftExample>
+}
+
+/** Read a corpus file; malformed lines fail with their line number. */
+export const read = (path: string): Effect.Effect<Corpus, TrainingDataError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const lines = yield* Stream.runCollect(Jsonl.read(path, Line)).pipe(
+      Effect.mapError((e) =>
+        e._tag === "MalformedLine"
+          ? new TrainingDataError({ path, detail: e.message, fix: "each line must be a CorpusRecord (problem, routes, teacher) or an SftExample (problemId, prompt, completion)" })
+          : new TrainingDataError({ path, detail: e.message, fix: "check that the corpus file exists and is readable" })
+      )
+    )
+    const records: Array<CorpusRecordT.CorpusRecord> = []
+    const pairs: Array<CorpusRecordT.SftExample> = []
+    for (const l of lines) if ("problem" in l) records.push(l)
+    else pairs.push(l)
+    if (records.length + pairs.length === 0) return yield* new TrainingDataError({ path, detail: "the corpus is empty", fix: "build the corpus first (realm corpus)" })
+    return { path, records, pairs }
+  })
+
+/** Whether a problem id falls in the held-out fraction (stable hash of seed and id). */
+export const isHeldOut = (seed: number, problemId: string, fraction: number): boolean =>
+  fraction > 0 && parseInt(Hash.sha256(`heldout:${seed}:${problemId}`).slice(0, 8), 16) / 0x100000000 < fraction
+
+/** A text-level SFT example. */
+export interface TextExample {
+  readonly problemId: string
+  readonly prompt: Prompt.Prompt
+  readonly completion: string
+  /** `plain` (a route to imitate) or `warm` (a verifier example with routes and verdicts). */
+  readonly kind: "plain" | "warm"
+}
+
+/** A decision with no guidance. */
+export const autonomous = (problemId: string, seed = 0): Decision => ({ problemId, strength: 0, routeCount: 0, hintFraction: 0, rescue: false, seed })
+
+/** The completion a route teaches: numbered steps then `Answer:` (the verifier's route-less format). */
+export const routeCompletion = (route: Pick<Route.Route, "steps" | "answer">): string =>
+  route.steps.length === 0 ? `Answer: ${route.answer}` : `${route.steps.map((s, i) => `Step ${i + 1}: ${s}`).join("\n")}\nAnswer: ${route.answer}`
+
+/** A prompt holding only `text` as the user's message. */
+export const userPrompt = (problemId: string, text: string): Prompt.Prompt => ({
+  problemId,
+  messages: [{ role: "user", content: text }],
+  guidance: { mode: "autonomous", strength: 0, routeIds: [] }
+})
+
+/** The autonomous prompt of a problem: the verifier's, or the bare question. */
+export const problemPrompt = (
+  verifier: Verifier.Verifier["Service"],
+  style: "verifier" | "question",
+  problem: Problem.Problem,
+  routes: ReadonlyArray<Route.Route>
+): Effect.Effect<Prompt.Prompt, Verifier.VerifierError> =>
+  style === "question" ? Effect.succeed(userPrompt(problem.id, problem.question)) : verifier.prompt({ problem, routes, decision: autonomous(problem.id) })
+
+/**
+ * SFT examples of the corpus: per record its first `routesPerProblem` positive routes on the problem's autonomous
+ * prompt, plus ready pairs as user messages, plus `round(ratio × plain)` warm-start examples from
+ * `Verifier.example` with `minRoutes..maxRoutes` routes on records drawn with `rng`.
+ */
+export const sftExamples = (
+  verifier: Verifier.Verifier["Service"],
+  corpus: Pick<Corpus, "records" | "pairs">,
+  options: {
+    readonly prompt: "verifier" | "question"
+    readonly routesPerProblem: number
+    readonly warm: { readonly ratio: number; readonly minRoutes: number; readonly maxRoutes: number }
+    readonly rng: Rng.Rng
+  }
+): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
+  Effect.gen(function*() {
+    const out: Array<TextExample> = []
+    for (const r of corpus.records) {
+      const positives = r.routes.filter((x) => x.label === "positive").slice(0, options.routesPerProblem)
+      if (positives.length === 0) continue
+      const prompt = yield* problemPrompt(verifier, options.prompt, r.problem, r.routes)
+      for (const p of positives) out.push({ problemId: r.problem.id, prompt, completion: routeCompletion(p), kind: "plain" })
+    }
+    for (const p of corpus.pairs) out.push({ problemId: p.problemId, prompt: userPrompt(p.problemId, p.prompt), completion: p.completion, kind: "plain" })
+    const withRoutes = corpus.records.filter((r) => r.routes.length > 0)
+    const warmCount = withRoutes.length === 0 ? 0 : Math.round(options.warm.ratio * out.length)
+    for (let i = 0; i < warmCount; i++) {
+      const r = options.rng.pick(withRoutes)
+      const routeCount = options.rng.intBetween(options.warm.minRoutes, options.warm.maxRoutes)
+      const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction: 0, rescue: false, seed: options.rng.seed() }
+      const ex = yield* verifier.example({ problem: r.problem, routes: r.routes, decision })
+      out.push({ problemId: r.problem.id, prompt: ex.prompt, completion: ex.completion, kind: "warm" })
+    }
+    return out
+  })
+
+/** The order of `n` items in `epoch`: a seeded permutation. */
+export const epochOrder = (seed: number, stream: string, epoch: number, n: number): Array<number> =>
+  Rng.Rng.make(seed, stream, epoch).shuffle(Array.from({ length: n }, (_, i) => i))
+
+/** A position in an epoch-ordered stream. */
+export interface Position {
+  readonly epoch: number
+  readonly index: number
+}
+
+/** Take `count` item indices from `position` onward (crossing epochs), returning them and the next position. */
+export const take = (seed: number, stream: string, n: number, position: Position, count: number): { readonly items: Array<number>; readonly next: Position } => {
+  const items: Array<number> = []
+  if (n <= 0) return { items, next: position }
+  let { epoch, index } = position
+  let order = epochOrder(seed, stream, epoch, n)
+  while (items.length < count) {
+    if (index >= n) {
+      epoch += 1
+      index = 0
+      order = epochOrder(seed, stream, epoch, n)
+    }
+    items.push(order[index] as number)
+    index += 1
+  }
+  return { items, next: { epoch, index } }
+}
+
+/** Position as JSON for checkpoints. */
+export const PositionSchema = Schema.Struct({ epoch: Schema.Int, index: Schema.Int })

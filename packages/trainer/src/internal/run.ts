@@ -1,0 +1,176 @@
+/**
+ * What every phase shares: opening a run (resume from the newest verified checkpoint or start clean), the engine
+ * with restored optimizer state, metrics sinks, checkpoint writing with rotation, and the step loop that stops
+ * only at step boundaries: each step (with its metrics line and periodic checkpoint) is uninterruptible, and an
+ * interrupt between steps writes a checkpoint before the run ends.
+ */
+import type { Checkpoint as CoreCheckpoint, PolicyTrainer } from "@realm-lm/core"
+import { Hash, Rng } from "@realm-lm/core"
+import { Export } from "@realm-lm/lm"
+import { Effect, FileSystem, Path, Schema } from "effect"
+import type { PlatformError, Scope } from "effect"
+import * as Checkpoint from "../Checkpoint.ts"
+import * as Metrics from "../Metrics.ts"
+import * as Progress from "../Progress.ts"
+import type { TrainerConfig } from "../TrainerConfig.ts"
+import { bestMaximize, TrainerConfig as TrainerConfigSchema } from "../TrainerConfig.ts"
+import type { CheckpointCorrupted, CheckpointMismatch, Phase } from "../TrainerErrors.ts"
+import { EngineFailed } from "../TrainerErrors.ts"
+import * as Engine from "./engine.ts"
+
+/** Name of the final checkpoint directory inside `outDir`. */
+export const finalDir = "final"
+
+/** A phase's state at a step boundary, as saved in a checkpoint. */
+export interface Snapshot {
+  readonly step: number
+  readonly data: Schema.Json
+  readonly curriculum?: Schema.Json
+  readonly metrics: Readonly<Record<string, number>>
+  readonly counters: Readonly<Record<string, number>>
+}
+
+/** An open run. */
+export interface Run {
+  readonly phase: Phase
+  readonly request: PolicyTrainer.TrainRequest
+  readonly config: TrainerConfig
+  readonly engine: Engine.Engine
+  /** The checkpoint resumed from, if any. */
+  readonly resumed: Checkpoint.Loaded | undefined
+  readonly metrics: Metrics.MetricsWriter
+  /** Write a periodic checkpoint (`final: false`, rotated) or the final one (`<outDir>/final`). */
+  readonly checkpoint: (snapshot: Snapshot, final: boolean) => Effect.Effect<string, EngineFailed>
+}
+
+/** Root RNG streams recorded in checkpoints (every draw is derived from these by path, so they never advance). */
+export const rootStreams = (seed: number): Record<string, Rng.Rng> => ({ data: Rng.Rng.make(seed, "data"), sample: Rng.Rng.make(seed, "sample") })
+
+/** The part of the config a resumed run must share with the run it continues. */
+const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
+  const encoded = Schema.encodeSync(TrainerConfigSchema)(config)
+  return { seed: encoded.seed, optimizer: encoded.optimizer, batching: encoded.batching, generation: phase === "sft" ? undefined : encoded.generation, [phase]: encoded[phase] }
+}
+
+/** JSON has no NaN: non-finite metrics (e.g. an accuracy over no samples) are left out of saved state. */
+const finiteOnly = (values: Readonly<Record<string, number>>): Record<string, number> =>
+  Object.fromEntries(Object.entries(values).filter(([, v]) => Number.isFinite(v)))
+
+const platform = (operation: string) => (e: PlatformError.PlatformError) => new EngineFailed({ operation, detail: e.message })
+
+/** Open a run: resume or clean start, engine, metrics. */
+export const open = (
+  phase: Phase,
+  request: PolicyTrainer.TrainRequest,
+  config: TrainerConfig,
+  objective: Engine.Objective
+): Effect.Effect<Run, EngineFailed | CheckpointCorrupted | CheckpointMismatch, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const corpusHash = (yield* Hash.hashFile(request.corpus).pipe(Effect.mapError(platform("read corpus")))).sha256
+    const configHash = Hash.hashJson({ phase, config: compatibleConfig(config, phase), corpus: corpusHash })
+    let resumed: Checkpoint.Loaded | undefined
+    if (request.resume) {
+      resumed = yield* Checkpoint.latest(request.outDir).pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? platform("list checkpoints")(e) : e)))
+      if (resumed !== undefined) yield* Checkpoint.checkCompatible(resumed, phase, configHash)
+    }
+    if (resumed === undefined) {
+      yield* fs.remove(path.join(request.outDir, Checkpoint.checkpointsDir), { recursive: true, force: true }).pipe(Effect.mapError(platform("clean outDir")))
+      yield* fs.remove(path.join(request.outDir, finalDir), { recursive: true, force: true }).pipe(Effect.mapError(platform("clean outDir")))
+    }
+    const engine = yield* Engine.make(
+      { init: request.init, ...(resumed === undefined ? {} : { weightsFrom: resumed.dir }) },
+      config.runtime,
+      config.optimizer,
+      objective
+    )
+    if (resumed !== undefined) {
+      const slots = yield* resumed.optimizer.pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? platform("read optimizer state")(e) : new EngineFailed({ operation: "read optimizer state", detail: e.message }))))
+      engine.restoreOptimizer(slots, resumed.state.optimizerStep)
+    }
+    const metrics = yield* Metrics.open(request.outDir, phase, { keepThrough: resumed?.state.step, tensorboard: config.log.tensorboard }).pipe(Effect.mapError(platform("open metrics")))
+    const streams = rootStreams(config.seed)
+    const services = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    const checkpoint = (snapshot: Snapshot, final: boolean): Effect.Effect<string, EngineFailed> =>
+      Effect.gen(function*() {
+        const dir = final ? path.join(request.outDir, finalDir) : path.join(request.outDir, Checkpoint.checkpointsDir, Checkpoint.stepName(snapshot.step))
+        const onnx = config.checkpoint.onnx === "every" || (final && config.checkpoint.onnx === "final")
+        const weights = yield* Engine.weights(engine)
+        const optimizer = yield* engine.optimizerSlots
+        yield* Checkpoint.write(dir, {
+          phase,
+          step: snapshot.step,
+          optimizerStep: engine.trainer().steps(),
+          totalSteps: 0,
+          configHash,
+          config: Schema.encodeSync(TrainerConfigSchema)(config) as Schema.Json,
+          data: snapshot.data,
+          rng: Checkpoint.rngStates(streams),
+          ...(snapshot.curriculum === undefined ? {} : { curriculum: snapshot.curriculum }),
+          metrics: finiteOnly(snapshot.metrics),
+          counters: finiteOnly(snapshot.counters),
+          optimizer
+        }, (tmp) => Export.save(tmp, engine.config, weights, { tokenizerDir: request.init, onnx })).pipe(
+          Effect.mapError((e) => new EngineFailed({ operation: "save checkpoint", detail: `${e._tag}: ${e.message}` }))
+        )
+        if (!final) {
+          yield* Checkpoint.rotate(request.outDir, { dir, step: snapshot.step, metrics: snapshot.metrics }, {
+            keepLast: config.checkpoint.keepLast,
+            bestMetric: config.checkpoint.bestMetric,
+            maximize: bestMaximize(config.checkpoint)
+          }).pipe(Effect.mapError(platform("rotate checkpoints")))
+        }
+        return dir
+      }).pipe(Effect.provideContext(services))
+    return { phase, request, config, engine, resumed, metrics, checkpoint }
+  })
+
+/** How a phase takes steps. */
+export interface Stepper<E, R> {
+  readonly total: number
+  /** Progress label, e.g. `sft`. */
+  readonly label: string
+  /** Take step `step` (1-based), mutating the phase's state; returns the step's metrics. */
+  readonly step: (step: number) => Effect.Effect<Record<string, number>, E, R>
+  /** The phase's state after `step` completed steps. */
+  readonly snapshot: (step: number, metrics: Readonly<Record<string, number>>) => Effect.Effect<Snapshot>
+  /** Metric names shown in the progress detail line. */
+  readonly detailKeys: ReadonlyArray<string>
+}
+
+/**
+ * Run steps from the resumed step to `total`, checkpointing every `checkpoint.every` steps, on interrupt (at a
+ * step boundary) and at the end. Returns the final checkpoint's reference.
+ */
+export const loop = <E, R>(run: Run, stepper: Stepper<E, R>): Effect.Effect<CoreCheckpoint.CheckpointRef, E | EngineFailed, R> =>
+  Effect.gen(function*() {
+    const start = run.resumed?.state.step ?? 0
+    let done = start
+    let last: Record<string, number> = { ...run.resumed?.state.metrics }
+    let saved = start
+    const every = run.config.checkpoint.every
+    const one = Effect.gen(function*() {
+      const metrics = yield* stepper.step(done + 1)
+      done += 1
+      last = metrics
+      yield* Effect.mapError(run.metrics.write(done, metrics), platform("write metrics"))
+      yield* Progress.report({ phase: run.phase, label: stepper.label, done, total: stepper.total, detail: Progress.detail(metrics, stepper.detailKeys), metrics })
+      if (every > 0 && done % every === 0) {
+        yield* run.checkpoint(yield* stepper.snapshot(done, metrics), false)
+        saved = done
+      }
+    })
+    const body = Effect.gen(function*() {
+      while (done < stepper.total) yield* Effect.uninterruptible(one)
+    })
+    yield* body.pipe(Effect.onInterrupt(() =>
+      done > saved
+        ? Effect.flatMap(stepper.snapshot(done, last), (s) => Effect.asVoid(run.checkpoint(s, false))).pipe(Effect.catch((e) => Effect.logError(`checkpoint on interrupt failed: ${e.message}`)))
+        : Effect.void
+    ))
+    const snapshot = yield* stepper.snapshot(done, last)
+    if (done > saved) yield* run.checkpoint(snapshot, false)
+    const path = yield* run.checkpoint(snapshot, true)
+    return { path, kind: run.phase, step: done, metrics: finiteOnly(last) }
+  })

@@ -1,0 +1,106 @@
+/**
+ * Supervised steps shared by SFT and RFT: tokenize text examples (prompt through the chat template, completion +
+ * EOS), drop those longer than every bucket, and take optimizer steps over epoch-ordered batches with the LR
+ * schedule, the non-finite guard and an optional held-out loss.
+ */
+import { Effect } from "effect"
+import type { Position, TextExample } from "./data.ts"
+import { take } from "./data.ts"
+import type { Engine, MicroBatch } from "./engine.ts"
+import type { EngineFailed, NonFiniteValue, Phase } from "../TrainerErrors.ts"
+import type { GuardSection, SftSection } from "../TrainerConfig.ts"
+import { learningRate } from "../LrSchedule.ts"
+import * as Steps from "./steps.ts"
+
+/** A tokenized example with its origin. */
+export interface Tokenized extends Steps.Example {
+  readonly problemId: string
+  readonly kind: "plain" | "warm"
+}
+
+/** Tokenize examples; prompts shared by several examples are encoded once. Returns kept examples and the count dropped as too long. */
+export const tokenize = (
+  engine: Engine,
+  examples: ReadonlyArray<TextExample>,
+  maxTokens: number
+): Effect.Effect<{ readonly examples: Array<Tokenized>; readonly tooLong: number }, EngineFailed> =>
+  Effect.gen(function*() {
+    const cache = new Map<string, Array<number>>()
+    const out: Array<Tokenized> = []
+    let tooLong = 0
+    for (const e of examples) {
+      const key = JSON.stringify(e.prompt.messages)
+      let prompt = cache.get(key)
+      if (prompt === undefined) {
+        prompt = yield* engine.encodePrompt(e.prompt)
+        cache.set(key, prompt)
+      }
+      const completion = engine.encodeCompletion(e.completion)
+      if (prompt.length + completion.length - 1 > maxTokens) tooLong += 1
+      else out.push({ prompt, completion, problemId: e.problemId, kind: e.kind })
+    }
+    return { examples: out, tooLong }
+  })
+
+/** Steps of `epochs` passes over `n` examples in batches of `batchSize`, unless `steps` is given. */
+export const totalSteps = (section: Pick<SftSection, "steps" | "epochs" | "batchSize">, n: number): number =>
+  section.steps ?? Math.max(1, Math.ceil(n / section.batchSize) * section.epochs)
+
+/** Mutable state of a supervised stream. */
+export interface Cursor {
+  position: Position
+}
+
+/**
+ * One supervised optimizer step: the next `batchSize` examples from `cursor` (stream `stream` of the seeded order),
+ * LR at the trainer's optimizer step of `scheduleTotal`. Returns the step's metrics.
+ */
+export const step = (
+  engine: Engine,
+  options: {
+    readonly phase: Phase
+    readonly seed: number
+    readonly stream: string
+    readonly examples: ReadonlyArray<Tokenized>
+    readonly section: SftSection
+    readonly buckets: ReadonlyArray<number>
+    readonly microBatch: number
+    readonly microBatchTokens: number
+    readonly guard: GuardSection
+    readonly scheduleTotal: number
+    readonly stepNumber: number
+    readonly skipped: number
+  },
+  cursor: Cursor
+): Effect.Effect<{ readonly metrics: Record<string, number>; readonly skipped: boolean }, NonFiniteValue | EngineFailed> =>
+  Effect.gen(function*() {
+    const { items, next } = take(options.seed, options.stream, options.examples.length, cursor.position, options.section.batchSize)
+    const batch = items.map((i) => options.examples[i] as Tokenized)
+    const micro = Steps.sftMicroBatches(batch, options.buckets, options.microBatch, engine.pad, options.microBatchTokens)
+    const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
+    const t0 = performance.now()
+    const outcome = yield* Steps.step(engine.trainer(), micro, lr, { phase: options.phase, mode: options.guard.nonFinite, step: options.stepNumber, skippedSoFar: options.skipped }, engine.renewTrainer)
+    const seconds = (performance.now() - t0) / 1000
+    cursor.position = next
+    const tokens = batch.reduce((s, e) => s + e.prompt.length + e.completion.length - 1, 0)
+    const padded = micro.reduce((s, m) => s + m.bucket.batch * m.bucket.length, 0)
+    return {
+      skipped: outcome.skipped,
+      metrics: {
+        loss: outcome.loss,
+        grad_norm: outcome.gradNorm,
+        lr,
+        examples: batch.length,
+        warm_fraction: batch.filter((e) => e.kind === "warm").length / Math.max(1, batch.length),
+        completion_tokens: batch.reduce((s, e) => s + e.completion.length, 0),
+        tokens_per_second: tokens / seconds,
+        padding_fraction: 1 - tokens / Math.max(1, padded),
+        time_update: seconds,
+        epoch: next.epoch + next.index / Math.max(1, options.examples.length)
+      }
+    }
+  })
+
+/** Micro-batches of a fixed evaluation set. */
+export const evalBatches = (engine: Engine, examples: ReadonlyArray<Steps.Example>, buckets: ReadonlyArray<number>, microBatch: number, microBatchTokens: number): Array<MicroBatch> =>
+  Steps.sftMicroBatches(examples, buckets, microBatch, engine.pad, microBatchTokens)
