@@ -26,14 +26,15 @@ const clock = (seconds: number): string => {
 export const formatLine = (state: ProgressState, elapsedSeconds: number, width = 24): string => {
   const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 0
   const filled = Math.round(fraction * width)
-  const rate = elapsedSeconds > 0 ? state.done / elapsedSeconds : 0
+  // Under a second after the bar started, a rate would be noise.
+  const rate = elapsedSeconds >= 1 ? state.done / elapsedSeconds : Number.NaN
   const eta = rate > 0 ? (state.total - state.done) / rate : Number.NaN
   const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`
   const parts = [
     state.label.padEnd(8),
     bar,
     `${state.done}/${state.total}`,
-    `${rate >= 100 ? rate.toFixed(0) : rate.toFixed(1)}/s`,
+    Number.isNaN(rate) ? "--/s" : `${rate >= 100 ? rate.toFixed(0) : rate.toFixed(1)}/s`,
     state.done >= state.total ? `done in ${clock(elapsedSeconds)}` : `ETA ${clock(eta)}`
   ]
   if (state.detail !== undefined && state.detail !== "") parts.push(state.detail)

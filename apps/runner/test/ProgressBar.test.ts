@@ -10,7 +10,8 @@ describe("ProgressBar", () => {
 
   it("says done with the elapsed time at the end, and handles unknown rates", () => {
     expect(ProgressBar.formatLine({ label: "sft", done: 50, total: 50 }, 3725, 4)).toBe("sft       [####]  50/50  0.0/s  done in 1:02:05")
-    expect(ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4)).toBe("rl        [....]  0/10  0.0/s  ETA --:--")
+    expect(ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4)).toBe("rl        [....]  0/10  --/s  ETA --:--")
+    expect(ProgressBar.formatLine({ label: "rl", done: 3, total: 10 }, 0.2, 4)).toBe("rl        [#...]  3/10  --/s  ETA --:--")
   })
 
   it("in non-interactive mode prints at most one line per interval, then the final state on finish", async () => {

@@ -9,7 +9,10 @@ import { Prompt } from "./Prompt.ts"
 export const FinishReason = Schema.Literals(["eos", "stop", "length"])
 export type FinishReason = typeof FinishReason.Type
 
-/** One completion. `tokenIds[i]` was sampled with log-probability `logprobs[i]` under the sampling policy. */
+/**
+ * One completion. `logprobs[i]` is log π(tokenIds[i]) under the policy's raw distribution (temperature 1, no top-k
+ * or top-p), whatever sampling settings chose the token: what importance ratios and KL terms need.
+ */
 export const Completion = Schema.Struct({
   prompt: Prompt,
   text: Schema.String,

@@ -3,6 +3,7 @@
  * methods can be compared pairwise on the same problems.
  */
 import { Schema } from "effect"
+import { Prompt } from "./Prompt.ts"
 
 /** Evaluation mode: routes shown (assisted) or no external signal (autonomous). */
 export const EvalMode = Schema.Literals(["assisted", "autonomous"])
@@ -22,7 +23,11 @@ export const ProblemOutcome = Schema.Struct({
   difficulty: Schema.Finite,
   split: Schema.String,
   answers: Schema.Array(Schema.String),
-  correct: Schema.Array(Schema.Boolean)
+  correct: Schema.Array(Schema.Boolean),
+  /** The prompt shown, when the evaluator keeps it (for reports). */
+  prompt: Schema.optionalKey(Prompt),
+  /** Completion texts in sample order, when the evaluator keeps them. */
+  texts: Schema.optionalKey(Schema.Array(Schema.String))
 })
 export type ProblemOutcome = typeof ProblemOutcome.Type
 

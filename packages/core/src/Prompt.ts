@@ -35,6 +35,9 @@ export const Prompt = Schema.Struct({
 })
 export type Prompt = typeof Prompt.Type
 
-/** Plain-text rendering for models without a chat template: `role: content` blocks ending in `assistant:`. */
-export const toPlainText = (prompt: Prompt): string =>
-  prompt.messages.map((m) => `${m.role}: ${m.content}`).join("\n\n") + "\n\nassistant:"
+/** Plain-text rendering of messages for models without a chat template: `role: content` blocks ending in `assistant:`. */
+export const plainText = (messages: ReadonlyArray<{ readonly role: string; readonly content: string }>): string =>
+  messages.map((m) => `${m.role}: ${m.content}`).join("\n\n") + "\n\nassistant:"
+
+/** Plain-text rendering of a prompt (see `plainText`). */
+export const toPlainText = (prompt: Prompt): string => plainText(prompt.messages)

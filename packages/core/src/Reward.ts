@@ -10,6 +10,10 @@ export const Reward = Schema.Struct({
   /** Named, weighted components; by convention they sum to `total`. */
   components: Schema.Record(Schema.String, Schema.Finite),
   /** Whether the final answer is correct against gold, independent of shaping. */
-  correct: Schema.Boolean
+  correct: Schema.Boolean,
+  /** The normalised final answer the verifier found in the completion, if any (for majority votes). */
+  answer: Schema.optionalKey(Schema.String),
+  /** Unweighted diagnostics in [0, 1] for reports (e.g. `verdictAccuracy` over the routes shown); not part of `total`. */
+  metrics: Schema.optionalKey(Schema.Record(Schema.String, Schema.Finite))
 })
 export type Reward = typeof Reward.Type

@@ -11,7 +11,7 @@ const fixture = (name: string) => join(import.meta.dirname, "fixtures", name)
 const dir = () => mkdtempSync(join(tmpdir(), "realm-jsonl-int-"))
 
 describe("Jsonl in separate processes", () => {
-  it("reads 1,000,000 lines with a 96 MB heap cap (memory stays flat; holding the file would need several times that)", () => {
+  it("reads 1,000,000 lines under a 96 MB old-space cap (memory stays flat; holding the records takes about 311 MB)", () => {
     const path = join(dir(), "million.jsonl")
     const run = spawnSync(process.execPath, ["--max-old-space-size=96", fixture("read-million.ts"), path, "1000000"], {
       encoding: "utf8",
@@ -23,7 +23,9 @@ describe("Jsonl in separate processes", () => {
     expect(match).not.toBeNull()
     expect(Number(match?.[1])).toBe(1_000_000)
     expect(Number(match?.[2])).toBe((999_999 * 1_000_000) / 2)
-    expect(Number(match?.[3])).toBeLessThan(96)
+    // Collecting the same 1M records takes about 311 MB of heap (measured) and dies under this cap. heapUsed also
+    // counts the young generation, which the old-space cap does not bound, so allow it beyond 96 MB.
+    expect(Number(match?.[3])).toBeLessThan(160)
   })
 
   it("a writer killed with SIGKILL mid-write leaves a file that reads cleanly and accepts further appends", async () => {

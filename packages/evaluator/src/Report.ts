@@ -40,11 +40,11 @@ const resultsTable = (results: ReadonlyArray<EvalResult.EvalResult>): string => 
 
 const exampleBlock = (e: ReportData["examples"][number], i: number): string => {
   const verdicts = e.verdicts.map((v) => {
-    const right = (v.label === "positive") === (v.predicted === "correct")
+    const right = v.predicted !== "missing" && (v.label === "positive") === (v.predicted === "correct")
     const step = v.namedStep === undefined ? "" : ` (named step ${v.namedStep}${v.decisiveStep === undefined ? "" : `, true ${v.decisiveStep}`})`
     return `<li class="${right ? "ok" : "bad"}">Route ${escapeHtml(v.route)}: truly ${v.label}, model says ${v.predicted}${step}</li>`
   }).join("")
-  return `<section class="example" data-testid="example-${i}"><h3>${escapeHtml(e.title)} — ${e.correct ? "answer correct" : "answer wrong"}, reward ${e.reward.toFixed(3)}</h3>
+  return `<section class="example" data-testid="example-${i}"><h3>${escapeHtml(e.title)} — ${e.correct ? "answer correct" : "answer wrong"}${e.reward === undefined ? "" : `, reward ${e.reward.toFixed(3)}`}</h3>
 <details><summary>prompt</summary><pre>${escapeHtml(e.prompt)}</pre></details>
 <pre class="completion">${escapeHtml(e.completion)}</pre><ul>${verdicts}</ul></section>`
 }

@@ -32,7 +32,8 @@ export const Example = Schema.Struct({
   prompt: Schema.String,
   completion: Schema.String,
   verdicts: Schema.Array(RouteVerdict),
-  reward: Schema.Finite,
+  /** The shaped reward of this completion, when known. */
+  reward: Schema.optionalKey(Schema.Finite),
   correct: Schema.Boolean
 })
 export type Example = typeof Example.Type

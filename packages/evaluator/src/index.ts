@@ -3,6 +3,7 @@
  * and results tables.
  */
 export * as Bootstrap from "./Bootstrap.ts"
+export * as Evaluate from "./Evaluate.ts"
 export * as Metrics from "./Metrics.ts"
 export * as Report from "./Report.ts"
 export * as ReportData from "./ReportData.ts"

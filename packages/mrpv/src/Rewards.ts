@@ -94,7 +94,11 @@ export const scoreCompletion = (input: ScoreInput): Scored => {
   if (config.length.weight > 0) components.length = lengthPenalty(config.length, completion.length)
   let total = 0
   for (const value of Object.values(components)) total += value
-  return { reward: { total, components, correct: judgement.correct }, parsed, checks, routes, judgement }
+  const metrics: Record<string, number> = { format }
+  if (routes.length > 0) metrics.verdictAccuracy = mean(routes.map((r) => (r.verdictRight ? 1 : 0)))
+  if (decisive.length > 0) metrics.decisiveAccuracy = mean(decisive.map((r) => (r.stepRight === true ? 1 : 0)))
+  const answer = judgement.extracted === undefined ? {} : { answer: judgement.extracted }
+  return { reward: { total, components, correct: judgement.correct, ...answer, metrics }, parsed, checks, routes, judgement }
 }
 
 /** Bounds of the total reward for a config: `[-length.weight, sum of the other weights]`. */

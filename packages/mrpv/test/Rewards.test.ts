@@ -14,7 +14,13 @@ const score = (completion: string, routes = shown, config = defaults) =>
 describe("scoreCompletion", () => {
   it("gives the ideal target the maximum reward, with every component at its weight", () => {
     const s = score(renderTarget(claim, shown))
-    expect(s.reward).toEqual({ total: 2.2, components: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 }, correct: true })
+    expect(s.reward).toEqual({
+      total: 2.2,
+      components: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 },
+      correct: true,
+      answer: "800",
+      metrics: { format: 1, verdictAccuracy: 1, decisiveAccuracy: 1 }
+    })
     expect(s.reward.total).toBe(rewardBounds(defaults).max)
     expect(s.routes.map((r) => [r.verdict, r.expectedStep, r.statedStep, r.stepRight])).toEqual([
       ["correct", undefined, undefined, undefined], ["wrong", 1, 1, true], ["wrong", 0, 0, true]
@@ -40,7 +46,7 @@ describe("scoreCompletion", () => {
 
   it("scores prompts without routes on answer and format only (autonomous mode)", () => {
     const s = score("Step 1: 1200 - 200 = 1000\nStep 2: 1000 * 80% = 800\nAnswer: 800", [])
-    expect(s.reward).toEqual({ total: 1.2, components: { answer: 1, format: 0.2 }, correct: true })
+    expect(s.reward).toEqual({ total: 1.2, components: { answer: 1, format: 0.2 }, correct: true, answer: "800", metrics: { format: 1 } })
     expect(score("Route A: correct\nAnswer: 1,200", []).reward.components.format).toBeCloseTo(0.2 * 3 / 5, 12)
   })
 

@@ -5,7 +5,9 @@
  */
 import { Effect, Schema } from "effect"
 import { Corpus } from "@realm-lm/corpus"
+import { Problem } from "@realm-lm/core"
 import { slots } from "./Implementation.ts"
+import { MethodName } from "./Methods.ts"
 import type { Slot } from "./Implementation.ts"
 import * as Resolve from "./Resolve.ts"
 
@@ -29,8 +31,33 @@ export const RunSettings = Schema.Struct({
   threads: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 
+/** Where the policy starts: a new model trained from scratch, or a Hugging Face model directory. */
+export const ModelSource = Schema.Union([
+  Schema.Struct({
+    /** From-scratch model settings (`@realm-lm/trainer` Scratch config: vocabSize, hiddenSize, layers, ...). */
+    scratch: Schema.Record(Schema.String, Schema.Unknown)
+  }),
+  Schema.Struct({
+    /** A Hugging Face model directory (config.json, model.safetensors, tokenizer files). */
+    init: Schema.NonEmptyString
+  })
+])
+
+/** What is evaluated. */
+export const Evaluation = Schema.Struct({
+  /** Task splits evaluated (each in assisted and autonomous mode). Default [test, heldout]. */
+  splits: Schema.optionalKey(Schema.Array(Problem.Split)),
+  /** Evaluate the untrained base model too. Default false. */
+  base: Schema.optionalKey(Schema.Boolean)
+})
+
 /** A whole pipeline config file (structure only; slot settings are checked by `validate`). */
 export const PipelineConfig = Schema.Struct({
+  /** The policy's starting point. Default: a small model from scratch. */
+  model: Schema.optionalKey(ModelSource),
+  /** Methods to train and compare. Default: all of them. */
+  methods: Schema.optionalKey(Schema.Array(MethodName)),
+  evaluation: Schema.optionalKey(Evaluation),
   name: Schema.optionalKey(Schema.NonEmptyString),
   run: Schema.optionalKey(RunSettings),
   /** Corpus build settings (`CorpusConfig` without `runDir`). */

@@ -7,6 +7,8 @@ import { MrpvConfig, Verifier as Mrpv } from "@realm-lm/mrpv"
 import { HttpTeacher, RuleTeacher } from "@realm-lm/corpus"
 import { Answer, Arithmetic, Benchmarks, Loader, ParcelDomain } from "@realm-lm/tasks"
 import { TaskSource } from "@realm-lm/core"
+import { Evaluate } from "@realm-lm/evaluator"
+import { PolicyTrainer as Trainer, TrainerConfig } from "@realm-lm/trainer"
 import { Layer, Schema } from "effect"
 import type { Implementation, Slot } from "./Implementation.ts"
 import { define, erase } from "./Implementation.ts"
@@ -64,6 +66,12 @@ export const mrpv = define({ slot: "verifier", id: "@realm-lm/mrpv", config: Mrp
 /** EAAI curriculum: asymptotically fading external guidance with per-problem rescue. */
 export const eaai = define({ slot: "curriculum", id: "@realm-lm/eaai", config: EaaiConfig.EaaiConfig, layer: Eaai.layerConfig })
 
+/** SFT, RFT and GRPO-family RL on ONNX Runtime. */
+export const onnx = define({ slot: "trainer", id: "@realm-lm/trainer", config: TrainerConfig.TrainerConfig, layer: Trainer.layerConfig })
+
+/** Assisted and autonomous evaluation with sc@k, pass@k and bootstrap intervals. */
+export const evaluator = define({ slot: "evaluator", id: "@realm-lm/evaluator", config: Evaluate.EvaluatorConfig, layer: Evaluate.layerConfig })
+
 /** Built-in implementations per slot; the first of each slot is its default. */
 export const builtins: { readonly [S in Slot]: Record<string, Implementation<S, unknown>> } = {
   tasks: { parcel: erase(parcel), arithmetic: erase(arithmetic), files: erase(files), benchmark: erase(benchmark) },
@@ -71,6 +79,6 @@ export const builtins: { readonly [S in Slot]: Record<string, Implementation<S, 
   teacher: { rule: erase(rule), http: erase(http) },
   verifier: { mrpv: erase(mrpv) },
   curriculum: { eaai: erase(eaai) },
-  trainer: {},
-  evaluator: {}
+  trainer: { onnx: erase(onnx) },
+  evaluator: { default: erase(evaluator) }
 }

@@ -1,0 +1,91 @@
+/**
+ * `realm run <pipeline.yaml>` and `realm demo`: run a whole pipeline with a live display (one progress bar per
+ * stage), then print the results table. Ctrl-C interrupts at a step boundary; run the same command to resume.
+ */
+import { execFileSync } from "node:child_process"
+import { dirname, resolve } from "node:path"
+import { Console, Effect, Ref } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { Table } from "@realm-lm/evaluator"
+import { Demo, Pipeline, PipelineConfig, ReportJob } from "@realm-lm/pipeline"
+import packageJson from "../package.json" with { type: "json" }
+import * as ConfigFile from "./ConfigFile.ts"
+import * as ProgressBar from "./ProgressBar.ts"
+
+const gitRevision = (): string | undefined => {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+/** Run a pipeline config with progress bars and print the table. */
+const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
+  Effect.gen(function*() {
+    const bars = yield* Ref.make(new Map<string, ProgressBar.ProgressBar>())
+    const barFor = (key: string) =>
+      Effect.gen(function*() {
+        const existing = (yield* Ref.get(bars)).get(key)
+        if (existing !== undefined) return existing
+        const bar = yield* ProgressBar.make()
+        yield* Ref.update(bars, (m) => new Map(m).set(key, bar))
+        return bar
+      })
+    const finishBar = (key: string) => Effect.flatMap(Ref.get(bars), (m) => m.get(key)?.finish ?? Effect.void)
+    const result = yield* Pipeline.run(config, baseDir, {
+      stage: (name, outcome) =>
+        outcome === "start"
+          ? Console.error(`== ${name}`)
+          : Effect.andThen(finishBar(name), outcome === "skipped" ? Console.error(`   ${name}: up to date, skipped`) : Effect.void),
+      corpus: (split, p) =>
+        Effect.flatMap(barFor(split === "train" ? "corpus" : `routes-${split}`), (bar) =>
+          bar.update({ label: split === "train" ? "corpus" : split, done: p.done + p.resumed + p.duplicates, total: p.total ?? p.done, detail: `+${p.positives} -${p.negatives}` })),
+      evaluated: (done, total, r) =>
+        Effect.flatMap(barFor("eval"), (bar) =>
+          bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })),
+      train: (method, event) =>
+        Effect.flatMap(barFor(method), (bar) => bar.update({ label: event.label, done: event.done, total: event.total, detail: event.detail }))
+    }, { packages: { "realm-lm": packageJson.version }, ...(gitRevision() === undefined ? {} : { gitRevision: gitRevision() as string }) })
+    yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${result.runDir}/eval/results.json\n`)
+    yield* Console.log(Table.markdown(result.results))
+    const page = yield* ReportJob.write(result.runDir, `realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`)
+    yield* Console.log(`\nReport: ${page}`)
+    return result
+  })
+
+/** `realm run <config>`. */
+export const runCommand = Command.make(
+  "run",
+  { file: Argument.File("pipeline", { mustExist: false }).pipe(Argument.withDescription("pipeline config (.yaml or .json)")) },
+  ({ file }) =>
+    Effect.gen(function*() {
+      const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
+      yield* runWithDisplay(config, dirname(resolve(file)))
+    })
+).pipe(Command.withDescription("Run a pipeline: problems, corpus, training of every method, evaluation, results table (resumes where it stopped)"))
+
+/** `realm demo`. */
+export const demo = Command.make(
+  "demo",
+  {
+    quick: Flag.Boolean("quick").pipe(Flag.withDescription("a few-minute run that exercises every stage (what CI runs)"), Flag.withDefault(false)),
+    out: Flag.Directory("out").pipe(Flag.withDescription("run directory (default runs/demo or runs/demo-quick)"), Flag.optional)
+  },
+  ({ quick, out }) =>
+    Effect.gen(function*() {
+      const runDir = out._tag === "Some" ? out.value : resolve("runs", quick ? "demo-quick" : "demo")
+      yield* runWithDisplay(Demo.config(quick ? "quick" : "full", runDir), process.cwd())
+    })
+).pipe(Command.withDescription("The whole ReaLM method on the built-in parcel-fee domain with a small model trained from scratch on the CPU"))
+
+/** `realm report <run>`. */
+export const report = Command.make(
+  "report",
+  { runDir: Argument.Directory("run", { mustExist: true }).pipe(Argument.withDescription("run directory of `realm run` or `realm demo`")) },
+  ({ runDir }) =>
+    Effect.gen(function*() {
+      const file = yield* ReportJob.write(resolve(runDir), `realm-lm ${packageJson.version}${gitRevision() === undefined ? "" : ` @ ${gitRevision()?.slice(0, 10)}`}`)
+      yield* Console.log(`report written to ${file} (self-contained; open it in any browser)`)
+    })
+).pipe(Command.withDescription("Write a self-contained HTML report of a run: results, reward/accuracy curves, s(t), MRPV examples"))

@@ -1,0 +1,258 @@
+/**
+ * Run a pipeline config end to end inside a run directory: problems, teacher corpora (training split, and the
+ * evaluation splits for assisted prompts), the base model, each method's training, evaluation of every method in
+ * assisted and autonomous mode, and the results table. Every stage has a manifest: an unchanged stage is skipped
+ * and an interrupted one resumes (trainers continue from their last checkpoint).
+ */
+import { dirname, join, resolve } from "node:path"
+import { Checkpoint, CorpusRecord, EvalResult, Evaluator, Jsonl, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import type { Curriculum } from "@realm-lm/core"
+import type { Progress as CorpusProgress } from "@realm-lm/corpus"
+import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
+import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
+import type { Path } from "effect"
+import * as CorpusJob from "./CorpusJob.ts"
+import type { Method, MethodName } from "./Methods.ts"
+import { alwaysRoutesSchedule, plan } from "./Methods.ts"
+import type { PipelineConfig } from "./PipelineConfig.ts"
+import { validate } from "./PipelineConfig.ts"
+import * as Resolve from "./Resolve.ts"
+import { define, StageFailed } from "./Stage.ts"
+import type { RunInfo, StageOutcome } from "./StageRunner.ts"
+import { runStage } from "./StageRunner.ts"
+
+/** The config has problems; each names its path. */
+export class PipelineInvalid extends Schema.TaggedError<PipelineInvalid>()("PipelineInvalid", {
+  problems: Schema.Array(Schema.Struct({ path: Schema.String, detail: Schema.String }))
+}) {
+  override get message(): string {
+    return `invalid pipeline config:\n${this.problems.map((p) => `${p.path}: ${p.detail}`).join("\n")}`
+  }
+}
+
+/** Callbacks for a live display. */
+export interface Hooks {
+  readonly stage?: (name: string, outcome: "start" | StageOutcome) => Effect.Effect<void>
+  readonly corpus?: (split: string, progress: CorpusProgress.Progress) => Effect.Effect<void>
+  readonly train?: (method: MethodName, event: TrainerProgress.ProgressEvent) => Effect.Effect<void>
+  /** After each evaluation (one method, split and mode): how many of how many are done, and the result. */
+  readonly evaluated?: (done: number, total: number, result: EvalResult.EvalResult) => Effect.Effect<void>
+}
+
+/** What a finished run returns. */
+export interface RunResult {
+  readonly runDir: string
+  readonly results: ReadonlyArray<EvalResult.EvalResult>
+  /** Checkpoint of each trained method. */
+  readonly checkpoints: ReadonlyMap<MethodName | "base", Checkpoint.CheckpointRef>
+}
+
+const defaults = {
+  tasks: { use: "parcel" },
+  judge: { use: "answer" },
+  teacher: { use: "rule" },
+  verifier: { use: "mrpv" },
+  curriculum: { use: "eaai" },
+  trainer: { use: "onnx" },
+  evaluator: { use: "default" }
+} as const
+
+const jsonText = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
+const withSettings = (choice: Resolve.Choice, settings: Record<string, unknown>): Resolve.Choice => ({ use: choice.use, with: settings })
+const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
+
+/** Curriculum settings with the schedule's length taken from the trainer's RL steps when not given. */
+const curriculumFor = (config: PipelineConfig, method: Method): Resolve.Choice => {
+  const base: Resolve.Choice = config.curriculum ?? defaults.curriculum
+  const rlSteps = asRecord(asRecord(config.trainer?.with).rl).steps
+  const totalSteps = typeof rlSteps === "number" ? rlSteps : 100
+  const settings = asRecord(base.with)
+  const schedule = asRecord(settings.schedule)
+  if (method.guidance === "always-routes") return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(totalSteps) } }
+  if (base.use !== "eaai") return base
+  return withSettings(base, { ...settings, schedule: { ...schedule, totalSteps: schedule.totalSteps ?? totalSteps } })
+}
+
+const readRef = (path: string) =>
+  Effect.flatMap(FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readFileString(path))), (text) =>
+    Schema.decodeUnknownEffect(Schema.fromJsonString(Checkpoint.CheckpointRef))(text))
+
+const fail = (stage: string) => (error: { readonly message: string }) => new StageFailed({ stage, detail: error.message })
+
+/** Run the pipeline. `baseDir` resolves relative paths in the config (module paths, `model.init`, `run.runDir`). */
+export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, extra: { readonly gitRevision?: string; readonly packages?: Record<string, string> } = {}) =>
+  Effect.gen(function*() {
+    const problems = yield* validate(config, baseDir)
+    if (problems.length > 0) return yield* new PipelineInvalid({ problems })
+    const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "pipeline"))
+    const seed = config.run?.seed ?? 0
+    const info: RunInfo = { runDir, seed, packages: extra.packages ?? {}, ...(extra.gitRevision === undefined ? {} : { gitRevision: extra.gitRevision }) }
+    const choice = (slot: keyof typeof defaults): Resolve.Choice => config[slot] ?? defaults[slot]
+    const platform = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    const stage = (name: string) => hooks.stage?.(name, "start") ?? Effect.void
+    const done = (name: string) => (outcome: StageOutcome) => hooks.stage?.(name, outcome) ?? Effect.void
+    // Slot layers may require any other slot (their types say so); each composition below provides the slots a
+    // stage's implementations need, and the platform. A custom module needing a slot not composed here fails
+    // when its layer is built, naming the missing service.
+    const close = <A, E, R>(layer: Layer.Layer<A, E, R>) => Layer.provide(layer as Layer.Layer<A, E, FileSystem.FileSystem | Path.Path>, Layer.succeedContext(platform))
+    const judgeLayer = close(yield* Resolve.layer("judge", choice("judge"), baseDir))
+    const verifierLayer = Layer.provideMerge(close(yield* Resolve.layer("verifier", choice("verifier"), baseDir)), judgeLayer)
+
+    // 1. Problems of every split used.
+    const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
+    const splits = [...new Set<Problem.Split>(["train", ...evalSplits])]
+    const tasksChoice = choice("tasks")
+    const tasksLayer = close(yield* Resolve.layer("tasks", tasksChoice, baseDir))
+    yield* stage("problems")
+    yield* runStage(info, define({
+      name: "problems",
+      implementation: tasksChoice.use,
+      config: Schema.Struct({ tasks: Schema.Unknown, splits: Schema.Array(Schema.String) }),
+      inputs: () => [],
+      outputs: (c) => c.splits.map((s) => `${s}.jsonl`),
+      run: ({ stageDir }) =>
+        Effect.gen(function*() {
+          const tasks = yield* TaskSource.TaskSource
+          for (const split of splits) yield* Jsonl.writeAll(join(stageDir, `${split}.jsonl`), Problem.Problem, tasks.problems(split))
+        }).pipe(Effect.provide(tasksLayer), Effect.mapError(fail("problems")))
+    }), { tasks: tasksChoice, splits }).pipe(Effect.tap(done("problems")))
+
+    // 2. Teacher routes: the training corpus, and routes for assisted evaluation prompts.
+    for (const split of splits) {
+      const name = split === "train" ? "corpus" : `routes-${split}`
+      yield* stage(name)
+      yield* CorpusJob.run({
+        out: split === "train" ? runDir : join(runDir, name),
+        problems: { file: join(runDir, "problems", `${split}.jsonl`), policy: "strict" },
+        teacher: choice("teacher"),
+        judge: choice("judge"),
+        settings: asRecord(config.corpus),
+        baseDir,
+        ...(hooks.corpus === undefined ? {} : { onProgress: (p) => hooks.corpus?.(split, p) ?? Effect.void })
+      })
+      yield* done(name)("ran")
+    }
+    const corpusFile = join(runDir, "corpus", "corpus.jsonl")
+
+    // 3. The base model.
+    yield* stage("base")
+    const model = config.model ?? { scratch: {} }
+    yield* runStage(info, define({
+      name: "base",
+      implementation: "scratch" in model ? "@realm-lm/trainer/Scratch" : "hf-directory",
+      config: Schema.Unknown,
+      inputs: () => ["corpus/corpus.jsonl"],
+      outputs: () => ["result.json"],
+      run: ({ stageDir }) =>
+        Effect.gen(function*() {
+          const fs = yield* FileSystem.FileSystem
+          if ("init" in model) {
+            const ref: Checkpoint.CheckpointRef = { path: resolve(baseDir, model.init), kind: "base", step: 0, metrics: {} }
+            return yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
+          }
+          const texts = yield* tokenizerTexts(corpusFile, seed)
+          const created = yield* Scratch.create(join(stageDir, "model"), texts, { seed, ...model.scratch })
+          const ref: Checkpoint.CheckpointRef = { path: created.dir, kind: "base", step: 0, metrics: { parameters: created.parameters } }
+          yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
+        }).pipe(Effect.provide(verifierLayer), Effect.mapError(fail("base")))
+    }), model).pipe(Effect.tap(done("base")))
+
+    // 4. Training, one stage per method.
+    const checkpoints = new Map<MethodName | "base", Checkpoint.CheckpointRef>()
+    checkpoints.set("base", yield* readRef(join(runDir, "base", "result.json")).pipe(Effect.mapError(fail("base"))))
+    const trainerChoice = choice("trainer")
+    for (const method of plan(config.methods ?? ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"])) {
+      const curriculum = curriculumFor(config, method)
+      const layers = Layer.mergeAll(
+        close(Layer.provideMerge(yield* Resolve.layer("trainer", trainerChoice, baseDir), Layer.mergeAll(verifierLayer, yield* Resolve.layer("curriculum", curriculum, baseDir)))),
+        TrainerProgress.layer((event) => hooks.train?.(method.name, event) ?? Effect.void)
+      )
+      yield* stage(method.name)
+      yield* runStage(info, define({
+        name: method.name,
+        implementation: trainerChoice.use,
+        config: Schema.Unknown,
+        inputs: () => ["corpus/corpus.jsonl", `${method.from}/result.json`],
+        outputs: () => ["result.json"],
+        run: ({ stageDir }) =>
+          Effect.gen(function*() {
+            const init = yield* readRef(join(runDir, method.from, "result.json"))
+            const trainer = yield* PolicyTrainer.PolicyTrainer
+            const request = { init: init.path, corpus: corpusFile, outDir: stageDir, resume: true }
+            const ref = yield* trainer[method.phase](request)
+            const fs = yield* FileSystem.FileSystem
+            yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
+          }).pipe(Effect.provide(layers), Effect.mapError(fail(method.name)))
+      }), { trainer: trainerChoice, curriculum, from: method.from, phase: method.phase }).pipe(Effect.tap(done(method.name)))
+      checkpoints.set(method.name, yield* readRef(join(runDir, method.name, "result.json")).pipe(Effect.mapError(fail(method.name))))
+    }
+
+    // 5. Evaluation of every method (and optionally the base) in both modes on every evaluation split.
+    const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...plan(config.methods ?? ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]).map((m) => m.name)]
+    const labels = new Map<string, string>([["base", "Base (untrained)"], ...plan(["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]).map((m) => [m.name, m.label] as const)])
+    const evaluatorLayer = close(Layer.provideMerge(yield* Resolve.layer("evaluator", choice("evaluator"), baseDir), verifierLayer))
+    yield* stage("eval")
+    yield* runStage(info, define({
+      name: "eval",
+      implementation: choice("evaluator").use,
+      config: Schema.Unknown,
+      inputs: () => [...evaluated.map((m) => `${m}/result.json`), ...evalSplits.map((s) => `problems/${s}.jsonl`)],
+      outputs: () => ["results.json"],
+      run: ({ stageDir }) =>
+        Effect.gen(function*() {
+          const evaluator = yield* Evaluator.Evaluator
+          const results: Array<EvalResult.EvalResult> = []
+          const total = evalSplits.length * evaluated.length * 2
+          for (const split of evalSplits) {
+            const problemsOfSplit = yield* Stream.runCollect(Jsonl.read(join(runDir, "problems", `${split}.jsonl`), Problem.Problem))
+            const records = yield* Stream.runCollect(Jsonl.read(join(runDir, `routes-${split}`, "corpus", "corpus.jsonl"), CorpusRecord.CorpusRecord))
+            const routes = new Map(records.map((r) => [r.problem.id, r.routes] as const))
+            for (const name of evaluated) {
+              const ref = checkpoints.get(name) as Checkpoint.CheckpointRef
+              for (const mode of ["assisted", "autonomous"] as const) {
+                const result = yield* evaluator.evaluate({
+                  method: labels.get(name) ?? name, checkpoint: ref.path, task: tasksChoice.use, split, problems: problemsOfSplit, routes, mode
+                })
+                results.push(result)
+                if (hooks.evaluated !== undefined) yield* hooks.evaluated(results.length, total, result)
+              }
+            }
+          }
+          const fs = yield* FileSystem.FileSystem
+          yield* fs.writeFileString(join(stageDir, "results.json"), jsonText(results))
+        }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail("eval")))
+    }), { evaluator: choice("evaluator"), evaluated, splits: evalSplits }).pipe(Effect.tap(done("eval")))
+    const results = yield* readResults(join(runDir, "eval", "results.json"))
+    return { runDir, results, checkpoints } satisfies RunResult
+  })
+
+/** Read a results file written by the eval stage. */
+export const readResults = (file: string) =>
+  Effect.flatMap(FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readFileString(file))), (text) =>
+    Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Array(EvalResult.EvalResult)))(text))
+
+
+/**
+ * Texts a from-scratch tokenizer is trained on: what the model will read and write, i.e. the verifier's prompts
+ * (with and without routes) and ideal completions for a sample of corpus problems.
+ */
+const tokenizerTexts = (corpusFile: string, seed: number) =>
+  Effect.gen(function*() {
+    const verifier = yield* Verifier.Verifier
+    const records = yield* Stream.runCollect(Stream.take(Jsonl.read(corpusFile, CorpusRecord.CorpusRecord), 600))
+    const texts: Array<string> = []
+    for (const record of records) {
+      for (const routeCount of [0, 3]) {
+        const decision: Curriculum.GuidanceDecision = {
+          problemId: record.problem.id, strength: routeCount > 0 ? 1 : 0, routeCount, hintFraction: 0, rescue: false,
+          seed: Rng.Rng.make(seed, "tokenizer", record.problem.id, routeCount).seed()
+        }
+        const example = yield* verifier.example({ problem: record.problem, routes: record.routes, decision })
+        texts.push(...example.prompt.messages.map((m) => m.content), example.completion)
+      }
+    }
+    return texts
+  })
+
+/** `dirname` re-exported for callers resolving config-relative paths. */
+export const configDir = (file: string): string => dirname(resolve(file))

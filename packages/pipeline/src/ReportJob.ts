@@ -1,0 +1,101 @@
+/**
+ * `realm report <run>`: gather a finished (or partial) run into the report page: the results table, reward and
+ * accuracy curves of every RL method, ReaLM's guidance strength s(t), and example MRPV completions with the
+ * model's verdict on each route beside the route's true label. Writes `<run>/report.html`.
+ */
+import { join } from "node:path"
+import { CorpusRecord, Jsonl } from "@realm-lm/core"
+import type { EvalResult, Route } from "@realm-lm/core"
+import { Report } from "@realm-lm/evaluator"
+import type { ReportData } from "@realm-lm/evaluator"
+import { CompletionParser } from "@realm-lm/mrpv"
+import { Effect, FileSystem, Stream } from "effect"
+import { methods } from "./Methods.ts"
+import { readResults } from "./Pipeline.ts"
+
+/** `{ step, value }` points of one metric of a metrics.jsonl file. */
+const series = (text: string, key: string): Array<{ step: number; value: number }> =>
+  text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
+    const row = JSON.parse(line) as Record<string, unknown>
+    const value = row[key]
+    return typeof value === "number" && Number.isFinite(value) && typeof row.step === "number" ? [{ step: row.step, value }] : []
+  })
+
+/** The model's verdicts on the routes its prompt showed, next to their labels. */
+const verdictsOf = (completion: string, shown: ReadonlyArray<Route.Route>): Array<ReportData.ReportData["examples"][number]["verdicts"][number]> => {
+  const parsed = CompletionParser.parseCompletion(completion)
+  return shown.map((route, index) => {
+    const v = parsed.verdicts.find((p) => p.index === index)
+    const predicted = v === undefined ? "missing" as const : v.verdict === "correct" ? "correct" as const : "wrong" as const
+    return {
+      route: String.fromCharCode(65 + index),
+      label: route.label,
+      predicted,
+      ...(v?.step === undefined ? {} : { namedStep: v.step }),
+      ...(route.decisiveStep === undefined ? {} : { decisiveStep: route.decisiveStep + 1 })
+    }
+  })
+}
+
+/** Up to two examples (a correct and a wrong answer) from a method's assisted results. */
+const examplesOf = (result: EvalResult.EvalResult, routes: ReadonlyMap<string, ReadonlyArray<Route.Route>>) => {
+  const pick = [result.outcomes.find((o) => o.correct[0] === true), result.outcomes.find((o) => o.correct[0] === false)]
+  return pick.flatMap((o) => {
+    if (o?.prompt === undefined || o.texts === undefined) return []
+    const byId = new Map((routes.get(o.problemId) ?? []).map((r) => [r.id, r] as const))
+    const shown = o.prompt.guidance.routeIds.flatMap((id) => (byId.has(id) ? [byId.get(id) as Route.Route] : []))
+    const completion = o.texts[0] ?? ""
+    return [{
+      title: `${result.method}, ${result.split} ${o.problemId}`,
+      prompt: o.prompt.messages.map((m) => `${m.role}: ${m.content}`).join("\n\n"),
+      completion,
+      verdicts: verdictsOf(completion, shown),
+      correct: o.correct[0] === true
+    }]
+  })
+}
+
+/** Build the report data of a run directory. */
+export const collect = (runDir: string, provenance: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const resultsFile = join(runDir, "eval", "results.json")
+    const results = (yield* fs.exists(resultsFile)) ? yield* readResults(resultsFile) : []
+    const curves: Array<ReportData.Curve> = []
+    let guidance: Array<{ step: number; value: number }> = []
+    for (const method of methods.filter((m) => m.phase === "rl")) {
+      const file = join(runDir, method.name, "metrics.jsonl")
+      if (!(yield* fs.exists(file))) continue
+      const text = yield* fs.readFileString(file)
+      curves.push({ name: `${method.label}: reward`, points: series(text, "reward_mean") })
+      curves.push({ name: `${method.label}: truth accuracy`, points: series(text, "truth_accuracy") })
+      if (method.name === "realm") guidance = series(text, "strength")
+    }
+    const realm = results.find((r) => r.method === methods.find((m) => m.name === "realm")?.label && r.mode === "assisted")
+    const examples: Array<ReportData.Example> = []
+    if (realm !== undefined) {
+      const routesFile = join(runDir, `routes-${realm.split}`, "corpus", "corpus.jsonl")
+      const records = (yield* fs.exists(routesFile)) ? yield* Stream.runCollect(Jsonl.read(routesFile, CorpusRecord.CorpusRecord)) : []
+      examples.push(...examplesOf(realm, new Map(records.map((r) => [r.problem.id, r.routes] as const))))
+    }
+    const slim = results.map((r) => ({ ...r, outcomes: r.outcomes.map(({ prompt: _p, texts: _t, ...rest }) => rest) }))
+    return {
+      title: `ReaLM run ${runDir}`,
+      generatedAt: new Date().toISOString(),
+      provenance,
+      results: slim,
+      curves,
+      guidance,
+      examples
+    } satisfies ReportData.ReportData
+  })
+
+/** Write `<runDir>/report.html`; returns its path. */
+export const write = (runDir: string, provenance: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const data = yield* collect(runDir, provenance)
+    const file = join(runDir, "report.html")
+    yield* fs.writeFileString(file, Report.renderHtml(data))
+    return file
+  })
