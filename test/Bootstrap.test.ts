@@ -21,8 +21,8 @@ describe("bootstrap", () => {
 })
 
 describe("examples", () => {
-  it("the README's pipeline config example is valid", () => {
-    const r = spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "config", "check", join(root, "examples", "parcel-pipeline.yaml")], {
+  it.each(["parcel-pipeline.yaml", "hf-model-pipeline.yaml"])("the README's pipeline config example %s is valid", (file) => {
+    const r = spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "config", "check", join(root, "examples", file)], {
       encoding: "utf8",
       timeout: 60_000
     })

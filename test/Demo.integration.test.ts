@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
@@ -70,5 +70,21 @@ describe("realm demo --quick (end to end, every stage)", () => {
     }
     const table = (s: string) => s.split("\n").filter((l) => l.startsWith("|")).join("\n")
     expect(table(again.stdout)).toBe(table(first.stdout))
+  })
+
+  it("realm train sft runs one phase from the demo's base model and corpus, and a re-run resumes instead of retraining", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-train-"))
+    const config = join(dir, "trainer.yaml")
+    writeFileSync(config, "trainer:\n  use: onnx\n  with:\n    sft: { steps: 2, batchSize: 8, evalEvery: 0 }\n    generation: { maxNewTokens: 64, maxPromptTokens: 448 }\n    batching: { buckets: [64, 128, 256, 512] }\n")
+    const args = ["train", "sft", "--init", join(out, "base", "model"), "--corpus", join(out, "corpus", "corpus.jsonl"), "--out", join(dir, "sft"), "--config", config]
+    const first = realm(...args)
+    expect(first.stderr).not.toContain("realm: ")
+    expect(first.status).toBe(0)
+    expect(first.stdout).toMatch(/sft finished at step 2: /)
+    const metrics = () => readFileSync(join(dir, "sft", "metrics.jsonl"), "utf8").trim().split("\n").length
+    const lines = metrics()
+    const again = realm(...args)
+    expect(again.status).toBe(0)
+    expect(metrics()).toBe(lines)
   })
 })

@@ -7,7 +7,7 @@ import { dirname, resolve } from "node:path"
 import { Console, Effect, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Table } from "@realm-lm/evaluator"
-import { Demo, Pipeline, PipelineConfig, ReportJob } from "@realm-lm/pipeline"
+import { Demo, Pipeline, PipelineConfig, ReportJob, TrainJob } from "@realm-lm/pipeline"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import * as ProgressBar from "./ProgressBar.ts"
@@ -89,3 +89,43 @@ export const report = Command.make(
       yield* Console.log(`report written to ${file} (self-contained; open it in any browser)`)
     })
 ).pipe(Command.withDescription("Write a self-contained HTML report of a run: results, reward/accuracy curves, s(t), MRPV examples"))
+
+const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
+  Command.make(
+    phase,
+    {
+      init: Flag.Directory("init").pipe(Flag.withDescription("Hugging Face model directory to start from")),
+      corpus: Flag.File("corpus").pipe(Flag.withDescription("corpus JSONL from `realm corpus build` (<out>/corpus/corpus.jsonl)")),
+      out: Flag.Directory("out").pipe(Flag.withDescription("output directory: checkpoints, metrics.jsonl, tensorboard/")),
+      config: Flag.File("config").pipe(Flag.withDescription("pipeline config whose trainer/verifier/curriculum/judge slots to use"), Flag.optional),
+      fresh: Flag.Boolean("fresh").pipe(Flag.withDescription("start over instead of resuming from the latest checkpoint in --out"), Flag.withDefault(false))
+    },
+    (flags) =>
+      Effect.gen(function*() {
+        const config = flags.config._tag === "Some" ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
+        const bar = yield* ProgressBar.make()
+        const ref = yield* TrainJob.run({
+          phase,
+          init: flags.init,
+          corpus: flags.corpus,
+          outDir: flags.out,
+          resume: !flags.fresh,
+          config,
+          baseDir: flags.config._tag === "Some" ? dirname(resolve(flags.config.value)) : process.cwd(),
+          onProgress: (e) => bar.update({ label: e.label, done: e.done, total: e.total, detail: e.detail })
+        })
+        yield* bar.finish
+        const shown = ["loss", "heldout_loss", "reward_mean", "truth_accuracy"].filter((k) => ref.metrics[k] !== undefined)
+        yield* Console.log(`${phase} finished at step ${ref.step}: ${ref.path} (${shown.map((k) => `${k} ${(ref.metrics[k] as number).toFixed(4)}`).join(", ")})`)
+      })
+  ).pipe(Command.withDescription(description))
+
+/** `realm train sft|rft|rl`. */
+export const train = Command.make("train").pipe(
+  Command.withDescription("Run one training phase; Ctrl-C stops at a step boundary after a checkpoint, re-run to resume"),
+  Command.withSubcommands([
+    phaseCommand("sft", "Guided-CoT distillation: rules-free prompts -> positive routes (plus MRPV warm starts if configured)"),
+    phaseCommand("rft", "Rejection-sampling fine-tuning on the policy's own correct samples"),
+    phaseCommand("rl", "GRPO-family RL with the verifier's rewards and the curriculum's fading guidance")
+  ])
+)

@@ -12,7 +12,11 @@ export class TrainerError extends Schema.TaggedError<TrainerError>()("TrainerErr
   reason: Schema.String,
   detail: Schema.String,
   step: Schema.optionalKey(Schema.Int)
-}) {}
+}) {
+  override get message(): string {
+    return `${this.phase} failed${this.step === undefined ? "" : ` at step ${this.step}`} (${this.reason}): ${this.detail}`
+  }
+}
 
 /** What every training entry point needs: where to start, what data, where to write, whether to resume. */
 export interface TrainRequest {

@@ -10,13 +10,13 @@ import type { Curriculum } from "@realm-lm/core"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
-import type { Path } from "effect"
 import * as CorpusJob from "./CorpusJob.ts"
 import type { Method, MethodName } from "./Methods.ts"
 import { alwaysRoutesSchedule, plan } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
-import * as Resolve from "./Resolve.ts"
+import type * as Resolve from "./Resolve.ts"
+import * as Wiring from "./Wiring.ts"
 import { define, StageFailed } from "./Stage.ts"
 import type { RunInfo, StageOutcome } from "./StageRunner.ts"
 import { runStage } from "./StageRunner.ts"
@@ -47,30 +47,14 @@ export interface RunResult {
   readonly checkpoints: ReadonlyMap<MethodName | "base", Checkpoint.CheckpointRef>
 }
 
-const defaults = {
-  tasks: { use: "parcel" },
-  judge: { use: "answer" },
-  teacher: { use: "rule" },
-  verifier: { use: "mrpv" },
-  curriculum: { use: "eaai" },
-  trainer: { use: "onnx" },
-  evaluator: { use: "default" }
-} as const
-
 const jsonText = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
-const withSettings = (choice: Resolve.Choice, settings: Record<string, unknown>): Resolve.Choice => ({ use: choice.use, with: settings })
 const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
 
-/** Curriculum settings with the schedule's length taken from the trainer's RL steps when not given. */
+/** The curriculum of a method: the configured one, or a constant full-strength schedule for the always-routes baseline. */
 const curriculumFor = (config: PipelineConfig, method: Method): Resolve.Choice => {
-  const base: Resolve.Choice = config.curriculum ?? defaults.curriculum
-  const rlSteps = asRecord(asRecord(config.trainer?.with).rl).steps
-  const totalSteps = typeof rlSteps === "number" ? rlSteps : 100
-  const settings = asRecord(base.with)
-  const schedule = asRecord(settings.schedule)
-  if (method.guidance === "always-routes") return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(totalSteps) } }
-  if (base.use !== "eaai") return base
-  return withSettings(base, { ...settings, schedule: { ...schedule, totalSteps: schedule.totalSteps ?? totalSteps } })
+  if (method.guidance !== "always-routes") return Wiring.curriculum(config)
+  const settings = config.curriculum?.use === "eaai" && typeof config.curriculum.with === "object" ? config.curriculum.with : {}
+  return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(Wiring.rlSteps(config)) } }
 }
 
 const readRef = (path: string) =>
@@ -87,22 +71,17 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "pipeline"))
     const seed = config.run?.seed ?? 0
     const info: RunInfo = { runDir, seed, packages: extra.packages ?? {}, ...(extra.gitRevision === undefined ? {} : { gitRevision: extra.gitRevision }) }
-    const choice = (slot: keyof typeof defaults): Resolve.Choice => config[slot] ?? defaults[slot]
-    const platform = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    const wiring = yield* Wiring.make(config, baseDir)
+    const choice = wiring.choice
+    const verifierLayer = wiring.verifier
     const stage = (name: string) => hooks.stage?.(name, "start") ?? Effect.void
     const done = (name: string) => (outcome: StageOutcome) => hooks.stage?.(name, outcome) ?? Effect.void
-    // Slot layers may require any other slot (their types say so); each composition below provides the slots a
-    // stage's implementations need, and the platform. A custom module needing a slot not composed here fails
-    // when its layer is built, naming the missing service.
-    const close = <A, E, R>(layer: Layer.Layer<A, E, R>) => Layer.provide(layer as Layer.Layer<A, E, FileSystem.FileSystem | Path.Path>, Layer.succeedContext(platform))
-    const judgeLayer = close(yield* Resolve.layer("judge", choice("judge"), baseDir))
-    const verifierLayer = Layer.provideMerge(close(yield* Resolve.layer("verifier", choice("verifier"), baseDir)), judgeLayer)
 
     // 1. Problems of every split used.
     const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
     const splits = [...new Set<Problem.Split>(["train", ...evalSplits])]
     const tasksChoice = choice("tasks")
-    const tasksLayer = close(yield* Resolve.layer("tasks", tasksChoice, baseDir))
+    const tasksLayer = yield* wiring.slotLayer("tasks")
     yield* stage("problems")
     yield* runStage(info, define({
       name: "problems",
@@ -164,7 +143,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     for (const method of plan(config.methods ?? ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"])) {
       const curriculum = curriculumFor(config, method)
       const layers = Layer.mergeAll(
-        close(Layer.provideMerge(yield* Resolve.layer("trainer", trainerChoice, baseDir), Layer.mergeAll(verifierLayer, yield* Resolve.layer("curriculum", curriculum, baseDir)))),
+        yield* wiring.trainer(curriculum),
         TrainerProgress.layer((event) => hooks.train?.(method.name, event) ?? Effect.void)
       )
       yield* stage(method.name)
@@ -190,7 +169,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     // 5. Evaluation of every method (and optionally the base) in both modes on every evaluation split.
     const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...plan(config.methods ?? ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]).map((m) => m.name)]
     const labels = new Map<string, string>([["base", "Base (untrained)"], ...plan(["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]).map((m) => [m.name, m.label] as const)])
-    const evaluatorLayer = close(Layer.provideMerge(yield* Resolve.layer("evaluator", choice("evaluator"), baseDir), verifierLayer))
+    const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), verifierLayer)
     yield* stage("eval")
     yield* runStage(info, define({
       name: "eval",

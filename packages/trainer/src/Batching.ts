@@ -3,6 +3,7 @@
  * batch is padded only to its bucket's length, one ORT session per bucket) and next-token targets with a loss
  * mask that covers completion tokens only.
  */
+import type { Policy } from "@realm-lm/lm"
 
 /** A tokenized example: prompt ids then completion ids. */
 export interface TokenizedExample {
@@ -10,16 +11,8 @@ export interface TokenizedExample {
   readonly completion: ReadonlyArray<number>
 }
 
-/** One fixed-shape batch. Arrays are row-major [batch, length]. */
-export interface TokenBatch {
-  readonly batch: number
-  readonly length: number
-  /** [batch, length] input ids (right-padded with `pad`). */
-  readonly inputs: Int32Array
-  /** [batch, length] next-token targets (the input shifted left by one). */
-  readonly targets: Int32Array
-  /** [batch, length] 1 where the target is a completion token, else 0. */
-  readonly lossMask: Float32Array
+/** One fixed-shape batch as `@realm-lm/lm` trains on it ([batch, length] ids, targets, completion-only mask). */
+export interface TokenBatch extends Policy.TokenBatch {
   /** Number of completion tokens the loss is taken over. */
   readonly lossTokens: number
 }
