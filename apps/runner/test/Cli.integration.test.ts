@@ -57,7 +57,7 @@ describe("realm config check against stage schemas (spawned)", () => {
     writeFileSync(join(dir, "bad.yaml"), [
       "tasks: { use: parcel, with: { levels: [7] } }",
       "teacher: { use: oracle }",
-      "curriculum: { use: eaai, with: {} }",
+      "curriculum: { use: eaai, with: { schedule: { kind: sawtooth } } }",
       "corpus: { routesPerProblem: 2, negativesPerProblem: 5 }"
     ].join("\n"))
     const bad = realm("config", "check", join(dir, "bad.yaml"))
@@ -66,7 +66,7 @@ describe("realm config check against stage schemas (spawned)", () => {
     expect(bad.stderr).toContain('["levels"]')
     expect(bad.stderr).toContain('teacher.use: no built-in teacher named "oracle"')
     expect(bad.stderr).toContain('curriculum.with: ')
-    expect(bad.stderr).toContain('["schedule"]')
+    expect(bad.stderr).toContain('["schedule"]["kind"]')
     expect(bad.stderr).toContain('["negativesPerProblem"]')
   })
 })

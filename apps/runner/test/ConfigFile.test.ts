@@ -19,17 +19,17 @@ const loadError = (path: string) => Effect.flip(ConfigFile.load(path, ConfigFile
 describe("ConfigFile", () => {
   it.effect("loads YAML and JSON into the same value", () =>
     Effect.gen(function*() {
-      const yaml = yield* ConfigFile.load(file("a.yaml", "run:\n  seed: 3\n  device: cpu\n"), ConfigFileSchema)
-      const json = yield* ConfigFile.load(file("a.json", '{"run":{"seed":3,"device":"cpu"}}'), ConfigFileSchema)
-      assert.deepStrictEqual(yaml, { run: { seed: 3, device: "cpu" } })
+      const yaml = yield* ConfigFile.load(file("a.yaml", "run:\n  seed: 3\n  runDir: runs/x\n"), ConfigFileSchema)
+      const json = yield* ConfigFile.load(file("a.json", '{"run":{"seed":3,"runDir":"runs/x"}}'), ConfigFileSchema)
+      assert.deepStrictEqual(yaml, { run: { seed: 3, runDir: "runs/x" } })
       assert.deepStrictEqual(json, yaml)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("reports every invalid field with its path", () =>
     Effect.gen(function*() {
-      const error = yield* loadError(file("bad.yaml", "run:\n  seed: 1.5\n  device: tpu\n"))
+      const error = yield* loadError(file("bad.yaml", "run:\n  seed: 1.5\n  runDir: 7\n"))
       assert.include(error.message, '["run"]["seed"]')
-      assert.include(error.message, '["run"]["device"]')
+      assert.include(error.message, '["run"]["runDir"]')
       assert.include(error.message, "bad.yaml")
     }).pipe(Effect.provide(NodeServices.layer)))
 

@@ -11,7 +11,11 @@ import type { Route } from "./Route.ts"
 export class EvaluatorError extends Schema.TaggedError<EvaluatorError>()("EvaluatorError", {
   checkpoint: Schema.String,
   detail: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return `evaluating ${this.checkpoint}: ${this.detail}`
+  }
+}
 
 /** One evaluation job. */
 export interface EvalRequest {

@@ -75,9 +75,23 @@ export class MissingApiKey extends Schema.TaggedError<MissingApiKey>()("MissingA
 /** The teacher's name in corpus records. */
 export const nameOf = (config: HttpTeacherConfig): string => `openai:${config.model}`
 
-/** Settings and prompts for the manifest: everything but credentials (only the variable's name). */
+/** A base URL without what may carry credentials (user info, query, fragment), for manifests and logs. */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    u.username = ""
+    u.password = ""
+    u.search = ""
+    u.hash = ""
+    return u.toString()
+  } catch {
+    return "<unparsable url>"
+  }
+}
+
+/** Settings and prompts for the manifest: everything but credentials (only the variable's name; the URL redacted). */
 export const describe = (config: HttpTeacherConfig): Schema.Json => ({
-  kind: "openai-compatible", name: nameOf(config), baseUrl: config.baseUrl, model: config.model, temperature: config.temperature,
+  kind: "openai-compatible", name: nameOf(config), baseUrl: redactUrl(config.baseUrl), model: config.model, temperature: config.temperature,
   maxTokens: config.maxTokens, samplesPerRequest: config.samplesPerRequest, apiKeyEnv: config.apiKeyEnv ?? null,
   system: config.system ?? null, hints: config.hints ?? null
 })

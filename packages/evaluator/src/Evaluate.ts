@@ -47,7 +47,13 @@ export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalReq
       return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "the checkpoint has no tokenizer.json; evaluation needs its tokenizer" })
     }
     const assisted = request.mode === "assisted"
-    const prompts = yield* Effect.forEach(request.problems, (problem) =>
+    // Assisted accuracy is over problems that have routes to show; the others are left out, not shown nothing.
+    const problems = assisted ? request.problems.filter((p) => (request.routes.get(p.id) ?? []).length > 0) : request.problems
+    if (problems.length < request.problems.length) {
+      yield* Effect.logWarning(`${request.method} ${request.split} assisted: ${request.problems.length - problems.length} problem(s) have no routes and are left out`)
+    }
+    if (problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problem has routes for assisted mode" })
+    const prompts = yield* Effect.forEach(problems, (problem) =>
       verifier.prompt({
         problem,
         routes: request.routes.get(problem.id) ?? [],
@@ -70,9 +76,9 @@ export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalReq
         sampling: { temperature: config.temperature, topK: 0, topP: 1 },
         seed: config.seed
       }).pipe(Effect.mapError(failWith(checkpoint, "generation")))
-      : request.problems.map(() => [])
+      : problems.map(() => [])
     const verdicts: Array<number> = []
-    const outcomes = yield* Effect.forEach(request.problems, (problem: Problem.Problem, i) =>
+    const outcomes = yield* Effect.forEach(problems, (problem: Problem.Problem, i) =>
       Effect.gen(function*() {
         const prompt = prompts[i] as (typeof prompts)[number]
         const texts = [...(greedy[i] ?? []), ...(sampled[i] ?? [])].map((c) => c.text ?? "")

@@ -38,10 +38,10 @@ export const plan = (selected: ReadonlyArray<MethodName>): Array<Method> => {
 }
 
 /** Curriculum settings that show the maximum number of routes in every prompt (EAAI with a constant s = 1). */
-export const alwaysRoutesSchedule = (totalSteps: number) => ({
+export const alwaysRoutesSchedule = (totalSteps: number | undefined) => ({
   kind: "constant",
   initial: 1,
-  totalSteps,
+  ...(totalSteps === undefined ? {} : { totalSteps }),
   autonomousFraction: 0,
   allowNoAutonomousPhase: true
 })

@@ -4,15 +4,15 @@
  * assisted and autonomous mode, and the results table. Every stage has a manifest: an unchanged stage is skipped
  * and an interrupted one resumes (trainers continue from their last checkpoint).
  */
-import { dirname, join, resolve } from "node:path"
+import { dirname, join, relative, resolve } from "node:path"
 import { Checkpoint, CorpusRecord, EvalResult, Evaluator, Jsonl, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
 import type { Curriculum } from "@realm-lm/core"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
-import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
+import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import * as CorpusJob from "./CorpusJob.ts"
 import type { Method, MethodName } from "./Methods.ts"
-import { alwaysRoutesSchedule, plan } from "./Methods.ts"
+import { methods, plan } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
 import type * as Resolve from "./Resolve.ts"
@@ -48,20 +48,23 @@ export interface RunResult {
 }
 
 const jsonText = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
-const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
 
 /** The curriculum of a method: the configured one, or a constant full-strength schedule for the always-routes baseline. */
-const curriculumFor = (config: PipelineConfig, method: Method): Resolve.Choice => {
-  if (method.guidance !== "always-routes") return Wiring.curriculum(config)
-  const settings = config.curriculum?.use === "eaai" && typeof config.curriculum.with === "object" ? config.curriculum.with : {}
-  return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(Wiring.rlSteps(config)) } }
-}
+const curriculumFor = (config: PipelineConfig, method: Method): Resolve.Choice =>
+  method.guidance === "always-routes" ? Wiring.alwaysRoutesCurriculum(config) : Wiring.curriculum(config)
 
 const readRef = (path: string) =>
   Effect.flatMap(FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readFileString(path))), (text) =>
     Schema.decodeUnknownEffect(Schema.fromJsonString(Checkpoint.CheckpointRef))(text))
 
-const fail = (stage: string) => (error: { readonly message: string }) => new StageFailed({ stage, detail: error.message })
+const fail = (stage: string) => (error: { readonly message: string }) =>
+  new StageFailed({ stage, detail: `${Predicate.hasProperty(error, "_tag") ? `${String(error._tag)}: ` : ""}${error.message}`, cause: error })
+
+/** Where the teacher routes of a split live: the training corpus for `train`, `routes-<split>/corpus/` otherwise. */
+export const routesFile = (runDir: string, split: string): string =>
+  split === "train" ? join(runDir, "corpus", "corpus.jsonl") : join(runDir, `routes-${split}`, "corpus", "corpus.jsonl")
+
+const allMethods: ReadonlyArray<MethodName> = methods.map((m) => m.name)
 
 /** Run the pipeline. `baseDir` resolves relative paths in the config (module paths, `model.init`, `run.runDir`). */
 export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, extra: { readonly gitRevision?: string; readonly packages?: Record<string, string> } = {}) =>
@@ -100,16 +103,19 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     for (const split of splits) {
       const name = split === "train" ? "corpus" : `routes-${split}`
       yield* stage(name)
-      yield* CorpusJob.run({
+      const summary = yield* CorpusJob.run({
         out: split === "train" ? runDir : join(runDir, name),
         problems: { file: join(runDir, "problems", `${split}.jsonl`), policy: "strict" },
         teacher: choice("teacher"),
         judge: choice("judge"),
-        settings: asRecord(config.corpus),
+        settings: Wiring.asRecord(config.corpus),
         baseDir,
         ...(hooks.corpus === undefined ? {} : { onProgress: (p) => hooks.corpus?.(split, p) ?? Effect.void })
       })
-      yield* done(name)("ran")
+      if (summary.status !== "complete") {
+        return yield* new StageFailed({ stage: name, detail: `the corpus build stopped early (${summary.stoppedBy ?? summary.status}); raise the teacher budget and run again to resume` })
+      }
+      yield* done(name)(summary.built === 0 && summary.failed === 0 ? "skipped" : "ran")
     }
     const corpusFile = join(runDir, "corpus", "corpus.jsonl")
 
@@ -134,13 +140,13 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
           const ref: Checkpoint.CheckpointRef = { path: created.dir, kind: "base", step: 0, metrics: { parameters: created.parameters } }
           yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
         }).pipe(Effect.provide(verifierLayer), Effect.mapError(fail("base")))
-    }), model).pipe(Effect.tap(done("base")))
+    }), { model, verifier: choice("verifier"), judge: choice("judge") }).pipe(Effect.tap(done("base")))
 
     // 4. Training, one stage per method.
     const checkpoints = new Map<MethodName | "base", Checkpoint.CheckpointRef>()
     checkpoints.set("base", yield* readRef(join(runDir, "base", "result.json")).pipe(Effect.mapError(fail("base"))))
     const trainerChoice = choice("trainer")
-    for (const method of plan(config.methods ?? ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"])) {
+    for (const method of plan(config.methods ?? allMethods)) {
       const curriculum = curriculumFor(config, method)
       const layers = Layer.mergeAll(
         yield* wiring.trainer(curriculum),
@@ -162,20 +168,26 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
             const fs = yield* FileSystem.FileSystem
             yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
           }).pipe(Effect.provide(layers), Effect.mapError(fail(method.name)))
-      }), { trainer: trainerChoice, curriculum, from: method.from, phase: method.phase }).pipe(Effect.tap(done(method.name)))
+      }), { trainer: trainerChoice, curriculum, verifier: choice("verifier"), judge: choice("judge"), from: method.from, phase: method.phase }).pipe(
+        Effect.tap(done(method.name))
+      )
       checkpoints.set(method.name, yield* readRef(join(runDir, method.name, "result.json")).pipe(Effect.mapError(fail(method.name))))
     }
 
     // 5. Evaluation of every method (and optionally the base) in both modes on every evaluation split.
-    const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...plan(config.methods ?? ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]).map((m) => m.name)]
-    const labels = new Map<string, string>([["base", "Base (untrained)"], ...plan(["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]).map((m) => [m.name, m.label] as const)])
+    const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...plan(config.methods ?? allMethods).map((m) => m.name)]
+    const labels = new Map<string, string>([["base", "Base (untrained)"], ...methods.map((m) => [m.name, m.label] as const)])
     const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), verifierLayer)
     yield* stage("eval")
     yield* runStage(info, define({
       name: "eval",
       implementation: choice("evaluator").use,
       config: Schema.Unknown,
-      inputs: () => [...evaluated.map((m) => `${m}/result.json`), ...evalSplits.map((s) => `problems/${s}.jsonl`)],
+      inputs: () => [
+        ...evaluated.map((m) => `${m}/result.json`),
+        ...evalSplits.map((s) => `problems/${s}.jsonl`),
+        ...evalSplits.map((s) => relative(runDir, routesFile(runDir, s)))
+      ],
       outputs: () => ["results.json"],
       run: ({ stageDir }) =>
         Effect.gen(function*() {
@@ -184,7 +196,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
           const total = evalSplits.length * evaluated.length * 2
           for (const split of evalSplits) {
             const problemsOfSplit = yield* Stream.runCollect(Jsonl.read(join(runDir, "problems", `${split}.jsonl`), Problem.Problem))
-            const records = yield* Stream.runCollect(Jsonl.read(join(runDir, `routes-${split}`, "corpus", "corpus.jsonl"), CorpusRecord.CorpusRecord))
+            const records = yield* Stream.runCollect(Jsonl.read(routesFile(runDir, split), CorpusRecord.CorpusRecord))
             const routes = new Map(records.map((r) => [r.problem.id, r.routes] as const))
             for (const name of evaluated) {
               const ref = checkpoints.get(name) as Checkpoint.CheckpointRef
@@ -200,7 +212,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
           const fs = yield* FileSystem.FileSystem
           yield* fs.writeFileString(join(stageDir, "results.json"), jsonText(results))
         }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail("eval")))
-    }), { evaluator: choice("evaluator"), evaluated, splits: evalSplits }).pipe(Effect.tap(done("eval")))
+    }), { evaluator: choice("evaluator"), verifier: choice("verifier"), judge: choice("judge"), evaluated, splits: evalSplits }).pipe(Effect.tap(done("eval")))
     const results = yield* readResults(join(runDir, "eval", "results.json"))
     return { runDir, results, checkpoints } satisfies RunResult
   })

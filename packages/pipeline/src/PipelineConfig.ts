@@ -10,6 +10,7 @@ import { slots } from "./Implementation.ts"
 import { MethodName } from "./Methods.ts"
 import type { Slot } from "./Implementation.ts"
 import * as Resolve from "./Resolve.ts"
+import * as Wiring from "./Wiring.ts"
 
 /** `use` + `with` for one slot. */
 export const Choice = Schema.Struct({
@@ -24,11 +25,9 @@ export const RunSettings = Schema.Struct({
   /** Root seed for every random choice in the run. Default 0. */
   seed: Schema.optionalKey(Schema.Int),
   /** Directory where stages write artifacts and manifests. Default `runs/<name>`. */
-  runDir: Schema.optionalKey(Schema.String),
-  /** Execution device for ONNX Runtime. Default `cpu`. */
-  device: Schema.optionalKey(Schema.Literals(["cpu", "webgpu", "cuda"])),
-  /** CPU threads for ONNX Runtime; 0 = one per core. Default 0. */
-  threads: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+  runDir: Schema.optionalKey(Schema.String)
+  // The device and threads belong to the implementations that run models: `trainer.with.runtime` and
+  // `evaluator.with.policy.runtime` (`@realm-lm/graph` RuntimeConfig: device cpu|webgpu|cuda, threads).
 })
 
 /** Where the policy starts: a new model trained from scratch, or a Hugging Face model directory. */
@@ -82,16 +81,21 @@ export interface ConfigProblem {
 export const validate = (config: PipelineConfig, baseDir: string) =>
   Effect.gen(function*() {
     const problems: Array<ConfigProblem> = []
-    for (const slot of slots) {
-      const choice = config[slot as Slot]
+    const checked: Array<readonly [Slot, string, { readonly use: string; readonly with?: unknown } | undefined]> = slots.map((slot) =>
+      // The curriculum is checked as it will run: with its schedule length filled in from the trainer.
+      [slot, slot, slot === "curriculum" && config.curriculum !== undefined ? Wiring.curriculum(config) : config[slot]] as const)
+    if ((config.methods ?? ["cot-synthesizer"]).includes("cot-synthesizer")) {
+      checked.push(["curriculum", "curriculum (always-routes baseline)", Wiring.alwaysRoutesCurriculum(config)] as const)
+    }
+    for (const [slot, label, choice] of checked) {
       if (choice === undefined) continue
       const found = yield* Effect.result(Resolve.implementation(slot, choice.use, baseDir))
       if (found._tag === "Failure") {
-        problems.push({ path: `${slot}.use`, detail: found.failure.detail })
+        problems.push({ path: `${label}.use`, detail: found.failure.detail })
         continue
       }
       const decoded = Schema.decodeUnknownResult(found.success.config)(choice.with ?? {}, { errors: "all" })
-      if (decoded._tag === "Failure") problems.push({ path: `${slot}.with`, detail: decoded.failure.message })
+      if (decoded._tag === "Failure") problems.push({ path: `${label}.with`, detail: decoded.failure.message })
     }
     if (config.corpus !== undefined) {
       const decoded = Schema.decodeUnknownResult(Corpus.CorpusConfig)({ ...config.corpus, runDir: "." }, { errors: "all" })

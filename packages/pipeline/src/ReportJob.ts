@@ -11,12 +11,22 @@ import type { ReportData } from "@realm-lm/evaluator"
 import { CompletionParser } from "@realm-lm/mrpv"
 import { Effect, FileSystem, Stream } from "effect"
 import { methods } from "./Methods.ts"
-import { readResults } from "./Pipeline.ts"
+import { readResults, routesFile } from "./Pipeline.ts"
 
-/** `{ step, value }` points of one metric of a metrics.jsonl file. */
+/** A metrics.jsonl line, or nothing for a torn last line of a run still being written. */
+const parseLine = (line: string): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(line) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+}
+
+/** `{ step, value }` points of one metric of a metrics.jsonl file (partial runs included). */
 const series = (text: string, key: string): Array<{ step: number; value: number }> =>
   text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
-    const row = JSON.parse(line) as Record<string, unknown>
+    const row = parseLine(line)
+    if (row === undefined) return []
     const value = row[key]
     return typeof value === "number" && Number.isFinite(value) && typeof row.step === "number" ? [{ step: row.step, value }] : []
   })
@@ -74,8 +84,8 @@ export const collect = (runDir: string, provenance: string) =>
     const realm = results.find((r) => r.method === methods.find((m) => m.name === "realm")?.label && r.mode === "assisted")
     const examples: Array<ReportData.Example> = []
     if (realm !== undefined) {
-      const routesFile = join(runDir, `routes-${realm.split}`, "corpus", "corpus.jsonl")
-      const records = (yield* fs.exists(routesFile)) ? yield* Stream.runCollect(Jsonl.read(routesFile, CorpusRecord.CorpusRecord)) : []
+      const routes = routesFile(runDir, realm.split)
+      const records = (yield* fs.exists(routes)) ? yield* Stream.runCollect(Jsonl.read(routes, CorpusRecord.CorpusRecord)) : []
       examples.push(...examplesOf(realm, new Map(records.map((r) => [r.problem.id, r.routes] as const))))
     }
     const slim = results.map((r) => ({ ...r, outcomes: r.outcomes.map(({ prompt: _p, texts: _t, ...rest }) => rest) }))

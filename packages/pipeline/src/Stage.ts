@@ -31,7 +31,11 @@ export class StageFailed extends Schema.TaggedError<StageFailed>()("StageFailed"
   stage: Schema.String,
   detail: Schema.String,
   cause: Schema.optionalKey(Schema.Defect())
-}) {}
+}) {
+  override get message(): string {
+    return `stage "${this.stage}" failed: ${this.detail}`
+  }
+}
 
 /** Definition of a stage. `R` is the services its `run` needs (provided by the pipeline's layers). */
 export interface StageDefinition<C, R> {

@@ -55,8 +55,16 @@ const upToDate = (
     if (previous === undefined || previous.status !== "complete" || previous.configHash !== configHash) return false
     const before = new Map(previous.inputs.map((i) => [i.path, i.sha256]))
     if (before.size !== inputs.length || inputs.some((i) => before.get(i.path) !== i.sha256)) return false
-    return yield* RunDir.verify(runDir, previous).pipe(Effect.as(true), Effect.catchTag("HashMismatch", () => Effect.succeed(false)))
+    // A changed or deleted output means the stage must run again.
+    return yield* RunDir.verify(runDir, previous).pipe(Effect.as(true), Effect.catch(() => Effect.succeed(false)))
   })
+
+/** Whether a previous manifest describes the same work (same config and inputs), so its partial output may be resumed. */
+const sameWork = (previous: RunManifest.RunManifest | undefined, configHash: string, inputs: ReadonlyArray<RunManifest.FileHash>) => {
+  if (previous === undefined || previous.configHash !== configHash) return false
+  const before = new Map(previous.inputs.map((i) => [i.path, i.sha256]))
+  return before.size === inputs.length && inputs.every((i) => before.get(i.path) === i.sha256)
+}
 
 /** Run (or skip) one stage. */
 export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawConfig: unknown) =>
@@ -67,7 +75,8 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
       Effect.mapError((e) => new StageConfigInvalid({ stage: stage.name, detail: e.message }))
     )
     const encodedConfig = Schema.encodeSync(stage.config)(config) as Schema.Json
-    const configHash = Hash.hashJson(encodedConfig)
+    // The seed and the implementation change what a stage produces as much as its settings do.
+    const configHash = Hash.hashJson({ config: encodedConfig, seed: info.seed, implementation: stage.implementation })
     const inputs: Array<RunManifest.FileHash> = []
     for (const input of stage.inputs(config)) {
       const full = path.join(info.runDir, input)
@@ -80,6 +89,8 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
     if (yield* upToDate(info.runDir, previous, configHash, inputs)) return "skipped" as StageOutcome
 
     const stageDir = path.join(info.runDir, stage.name)
+    // Partial output is resumed only for the same work; after a config or input change it is stale, so start over.
+    if (!sameWork(previous, configHash, inputs) || previous?.status === "complete") yield* fs.remove(stageDir, { recursive: true, force: true })
     yield* fs.makeDirectory(stageDir, { recursive: true })
     const startedAt = yield* isoNow
     const startMs = yield* Clock.currentTimeMillis

@@ -3,9 +3,11 @@
  * top of it, and a trainer with the verifier and a given curriculum. Shared by `Pipeline.run` and the single-phase
  * jobs (`realm train`), so a stage is wired identically wherever it runs.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Result, Schema } from "effect"
+import { TrainerConfig } from "@realm-lm/trainer"
 import type { FileSystem, Path } from "effect"
 import type { PipelineConfig } from "./PipelineConfig.ts"
+import { alwaysRoutesSchedule } from "./Methods.ts"
 import * as Resolve from "./Resolve.ts"
 
 /** The default implementation of each slot. */
@@ -22,12 +24,21 @@ export const defaults = {
 /** A slot of the config with a default. */
 export type DefaultedSlot = keyof typeof defaults
 
-const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
+/** An object's fields, or none for anything else (settings arrive untyped from config files). */
+export const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
 
-/** RL steps the configured trainer will run (the built-in trainer's default, 100, when not set). */
-export const rlSteps = (config: PipelineConfig): number => {
+/**
+ * RL steps the configured trainer will run: for the built-in trainer, its decoded settings (defaults included);
+ * for another trainer, `with.rl.steps` when given.
+ */
+export const rlSteps = (config: PipelineConfig): number | undefined => {
+  const choice = config.trainer ?? defaults.trainer
+  if (choice.use === defaults.trainer.use) {
+    const decoded = Schema.decodeUnknownResult(TrainerConfig.TrainerConfig)(asRecord(config.trainer?.with))
+    return Result.isSuccess(decoded) ? decoded.success.rl.steps : undefined
+  }
   const steps = asRecord(asRecord(config.trainer?.with).rl).steps
-  return typeof steps === "number" ? steps : 100
+  return typeof steps === "number" ? steps : undefined
 }
 
 /**
@@ -39,7 +50,15 @@ export const curriculum = (config: PipelineConfig): Resolve.Choice => {
   if (base.use !== "eaai") return base
   const settings = asRecord(base.with)
   const schedule = asRecord(settings.schedule)
-  return { use: base.use, with: { ...settings, schedule: { ...schedule, totalSteps: schedule.totalSteps ?? rlSteps(config) } } }
+  const totalSteps = schedule.totalSteps ?? rlSteps(config)
+  return { use: base.use, with: { ...settings, schedule: totalSteps === undefined ? schedule : { ...schedule, totalSteps } } }
+}
+
+/** The always-routes baseline's curriculum: EAAI at a constant full strength over the same number of steps. */
+export const alwaysRoutesCurriculum = (config: PipelineConfig): Resolve.Choice => {
+  const settings = config.curriculum?.use === "eaai" ? asRecord(config.curriculum.with) : {}
+  const given = asRecord(settings.schedule).totalSteps
+  return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(typeof given === "number" ? given : rlSteps(config)) } }
 }
 
 /** Resolve the config's slots against `baseDir` (module paths) and return layer builders. */

@@ -2,7 +2,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, FileSystem, Schema } from "effect"
 import { RunDir } from "@realm-lm/core"
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { define, StageFailed } from "../src/Stage.ts"
@@ -67,6 +67,27 @@ describe("runStage", () => {
       assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
       assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 3 }), "ran")
       assert.strictEqual(calls.runs, 4)
+      // Changed work starts over: the output is entirely the new config's, nothing stale is resumed.
+      assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "15\n")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a deleted output makes the stage run again instead of failing", () =>
+    Effect.gen(function*() {
+      const runDir = setup()
+      const calls = { runs: 0, items: 0 }
+      const stage = makeDoubler(calls)
+      yield* runStage(info(runDir), stage, { factor: 2 })
+      rmSync(join(runDir, "double", "out.txt"))
+      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
+      assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "2\n4\n6\n8\n")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a different run seed is different work", () =>
+    Effect.gen(function*() {
+      const runDir = setup()
+      const calls = { runs: 0, items: 0 }
+      yield* runStage(info(runDir), makeDoubler(calls), { factor: 2 })
+      assert.strictEqual(yield* runStage({ ...info(runDir), seed: 2 }, makeDoubler(calls), { factor: 2 }), "ran")
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("an interrupted stage is marked interrupted and the next run resumes instead of redoing work", () =>
