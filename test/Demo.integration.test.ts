@@ -87,4 +87,19 @@ describe("realm demo --quick (end to end, every stage)", () => {
     expect(again.status).toBe(0)
     expect(metrics()).toBe(lines)
   })
+
+  it("a trained checkpoint serves as a local-model teacher for realm corpus build", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-local-teacher-"))
+    const tasks = join(dir, "tasks.yaml")
+    writeFileSync(tasks, "counts: { train: 6, validation: 1, test: 1, heldout: 1, transfer: 0 }\n")
+    const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
+    const teacher = join(dir, "teacher.yaml")
+    writeFileSync(teacher, `model: ${ref.path}\nmaxNewTokens: 48\n`)
+    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", tasks, "--teacher", "local", "--teacher-config", teacher, "--out", join(dir, "run"), "--routes", "2")
+    expect(r.stderr).not.toContain("realm: ")
+    expect(r.status).toBe(0)
+    const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as { records: number; failed: number; teacher: string }
+    expect(summary.teacher).toBe("local:final")
+    expect(summary.records + summary.failed).toBe(6)
+  })
 })

@@ -9,7 +9,7 @@ import { AnswerJudge, Rng, Teacher } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
 import { Clock, Config, Duration, Effect, Layer, Option, Redacted, Schema, Semaphore } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
-import { guidedMessages, parseSteps } from "./Prompts.ts"
+import { guidedMessages, routeFromText } from "./Prompts.ts"
 import * as TeacherMetrics from "./TeacherMetrics.ts"
 
 const Positive = Schema.Int.check(Schema.isGreaterThan(0))
@@ -232,7 +232,7 @@ export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKe
           const first = results.find((r) => r._tag === "Failure")
           return yield* (first !== undefined && first._tag === "Failure" ? first.failure : fail(request.problem, "malformed", "no completions"))
         }
-        return contents.map((text): Teacher.TeacherRoute => ({ steps: parseSteps(text), answer: judge.extract(request.problem, text) ?? "", raw: text }))
+        return contents.map((text) => routeFromText(judge, request.problem, text))
       })
   })
 })

@@ -2,7 +2,7 @@
  * The texts of guided distillation: the teacher's guided prompt (rulebook, expert hints, output format), the
  * rules-free student prompt and completion of the SFT view, and parsing of a teacher's free-text route.
  */
-import type { Problem, Prompt } from "@realm-lm/core"
+import type { AnswerJudge, Problem, Prompt, Teacher } from "@realm-lm/core"
 import { Route } from "@realm-lm/core"
 
 /** The default instruction given to guided teachers. */
@@ -48,3 +48,10 @@ export const parseSteps = (text: string): Array<string> => {
   const answerAt = lines.findIndex((l) => ANSWER.test(l))
   return (answerAt < 0 ? lines : lines.slice(0, answerAt)).map((l) => l.trim()).filter((l) => l.length > 0)
 }
+
+/** A teacher route from free model text: its steps and the answer the task's judge extracts (empty when none). */
+export const routeFromText = (judge: AnswerJudge.AnswerJudge["Service"], problem: Problem.Problem, text: string): Teacher.TeacherRoute => ({
+  steps: parseSteps(text),
+  answer: judge.extract(problem, text) ?? "",
+  raw: text
+})

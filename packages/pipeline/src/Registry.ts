@@ -4,7 +4,7 @@
  */
 import { EaaiConfig, Curriculum as Eaai } from "@realm-lm/eaai"
 import { MrpvConfig, Verifier as Mrpv } from "@realm-lm/mrpv"
-import { HttpTeacher, RuleTeacher } from "@realm-lm/corpus"
+import { HttpTeacher, LocalTeacher, RuleTeacher } from "@realm-lm/corpus"
 import { Answer, Arithmetic, Benchmarks, Loader, ParcelDomain } from "@realm-lm/tasks"
 import { TaskSource } from "@realm-lm/core"
 import { Evaluate } from "@realm-lm/evaluator"
@@ -60,6 +60,9 @@ export const rule = define({ slot: "teacher", id: "@realm-lm/corpus/rule", confi
 /** Any OpenAI-compatible chat-completions endpoint, guided by the rulebook. */
 export const http = define({ slot: "teacher", id: "@realm-lm/corpus/http", config: HttpTeacher.HttpTeacherConfig, layer: HttpTeacher.layerFetch })
 
+/** A local Hugging Face model directory as the teacher, on ONNX Runtime. */
+export const local = define({ slot: "teacher", id: "@realm-lm/corpus/local", config: LocalTeacher.LocalTeacherConfig, layer: LocalTeacher.layer })
+
 /** MRPV verifier: multi-route prompts, verdict parsing, structured rewards. */
 export const mrpv = define({ slot: "verifier", id: "@realm-lm/mrpv", config: MrpvConfig.MrpvConfig, layer: Mrpv.layerConfig })
 
@@ -76,7 +79,7 @@ export const evaluator = define({ slot: "evaluator", id: "@realm-lm/evaluator", 
 export const builtins: { readonly [S in Slot]: Record<string, Implementation<S, unknown>> } = {
   tasks: { parcel: erase(parcel), arithmetic: erase(arithmetic), files: erase(files), benchmark: erase(benchmark) },
   judge: { answer: erase(answer) },
-  teacher: { rule: erase(rule), http: erase(http) },
+  teacher: { rule: erase(rule), http: erase(http), local: erase(local) },
   verifier: { mrpv: erase(mrpv) },
   curriculum: { eaai: erase(eaai) },
   trainer: { onnx: erase(onnx) },

@@ -1,0 +1,70 @@
+/**
+ * A teacher that is a local model: any Hugging Face model directory `@realm-lm/lm` loads (for example a model an
+ * earlier realm run trained, or a bigger instruct model) writes routes from the same rulebook-guided prompt the
+ * HTTP teacher sends, sampled on ONNX Runtime with per-problem seeds. Routes are labelled by the corpus builder.
+ */
+import { basename } from "node:path"
+import { AnswerJudge, Rng, Teacher } from "@realm-lm/core"
+import { Policy, PromptText } from "@realm-lm/lm"
+import { Effect, Layer, Schema } from "effect"
+import { guidedMessages, routeFromText } from "./Prompts.ts"
+
+const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+
+/** Local-model teacher settings (`teacher: { use: local, with: ... }`). */
+export const LocalTeacherConfig = Schema.Struct({
+  /** Hugging Face model directory with `config.json`, safetensors and tokenizer files. */
+  model: Schema.NonEmptyString,
+  /** Sampling temperature (> 0: K routes of one problem should differ). Default 0.8. */
+  temperature: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(0.8)),
+  /** Most tokens per route. Default 256. */
+  maxNewTokens: Schema.Int.check(Schema.isGreaterThan(0)).pipe(withDefault(256)),
+  /** System prompt replacing the default teacher instructions. */
+  system: Schema.optionalKey(Schema.String),
+  /** Expert hints added to the guided prompt. */
+  hints: Schema.optionalKey(Schema.String),
+  /** `@realm-lm/lm` Policy settings (device, threads, generation buckets). Default `{}`. */
+  policy: Schema.Unknown.pipe(withDefault({}))
+})
+export type LocalTeacherConfig = typeof LocalTeacherConfig.Type
+
+/** The model directory cannot be used as a teacher. */
+export class LocalTeacherUnavailable extends Schema.TaggedError<LocalTeacherUnavailable>()("LocalTeacherUnavailable", {
+  model: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `local teacher ${this.model}: ${this.detail}`
+  }
+}
+
+/** The teacher for a config; the model stays loaded until the layer's scope closes. Needs an `AnswerJudge`. */
+export const make = (config: LocalTeacherConfig) =>
+  Effect.gen(function*() {
+    const judge = yield* AnswerJudge.AnswerJudge
+    const policy = yield* Policy.load(config.model, config.policy as Policy.PolicyConfig).pipe(
+      Effect.mapError((e) => new LocalTeacherUnavailable({ model: config.model, detail: e.message }))
+    )
+    const tokenizer = policy.tokenizer
+    if (tokenizer === undefined) {
+      return yield* new LocalTeacherUnavailable({ model: config.model, detail: "no tokenizer.json next to config.json; a teacher writes text" })
+    }
+    const name = `local:${basename(config.model)}`
+    return Teacher.Teacher.of({
+      name,
+      routes: (request) =>
+        Effect.gen(function*() {
+          const prompt = yield* PromptText.render(tokenizer, guidedMessages(request.problem, { system: config.system, hints: config.hints }))
+          const [completions] = yield* policy.generate(
+            [{ prompt: tokenizer.encode(prompt), samples: request.count, rng: Rng.Rng.make(request.seed, "local-teacher") }],
+            { maxNewTokens: config.maxNewTokens, sampling: { temperature: config.temperature, topK: 0, topP: 1 } }
+          )
+          return (completions ?? []).map((c) => routeFromText(judge, request.problem, c.text ?? ""))
+        }).pipe(Effect.mapError((e) =>
+          new Teacher.TeacherError({ teacher: name, problemId: request.problem.id, reason: "unavailable", detail: `${e._tag}: ${e.message}` })
+        ))
+    })
+  })
+
+/** The local teacher as a layer (needs an `AnswerJudge` and the platform's FileSystem and Path). */
+export const layer = (config: LocalTeacherConfig) => Layer.effect(Teacher.Teacher, make(config))
