@@ -176,7 +176,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
 
     // 5. Evaluation of every method (and optionally the base) in both modes on every evaluation split.
     const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...plan(config.methods ?? allMethods).map((m) => m.name)]
-    const labels = new Map<string, string>([["base", "Base (untrained)"], ...methods.map((m) => [m.name, m.label] as const)])
+    const labels = new Map<string, string>([["base", "Base model"], ...methods.map((m) => [m.name, m.label] as const)])
     const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), verifierLayer)
     yield* stage("eval")
     yield* runStage(info, define({
