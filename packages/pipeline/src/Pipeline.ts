@@ -86,7 +86,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     const tasksChoice = choice("tasks")
     const tasksLayer = yield* wiring.slotLayer("tasks")
     yield* stage("problems")
-    yield* runStage(info, define({
+    const problemsOutcome = yield* runStage(info, define({
       name: "problems",
       implementation: tasksChoice.use,
       config: Schema.Struct({ tasks: Schema.Unknown, splits: Schema.Array(Schema.String) }),
@@ -99,9 +99,12 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
         }).pipe(Effect.provide(tasksLayer), Effect.mapError(fail("problems")))
     }), { tasks: tasksChoice, splits }).pipe(Effect.tap(done("problems")))
 
-    // 2. Teacher routes: the training corpus, and routes for assisted evaluation prompts.
+    // 2. Teacher routes: the training corpus, and routes for assisted evaluation prompts. New problems make the
+    // corpora of the old ones stale: the corpus builder would resume them, so they are removed first.
+    const fs = yield* FileSystem.FileSystem
     for (const split of splits) {
       const name = split === "train" ? "corpus" : `routes-${split}`
+      if (problemsOutcome === "ran") yield* fs.remove(dirname(routesFile(runDir, split)), { recursive: true, force: true })
       yield* stage(name)
       const summary = yield* CorpusJob.run({
         out: split === "train" ? runDir : join(runDir, name),
@@ -130,7 +133,6 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
       outputs: () => ["result.json"],
       run: ({ stageDir }) =>
         Effect.gen(function*() {
-          const fs = yield* FileSystem.FileSystem
           if ("init" in model) {
             const ref: Checkpoint.CheckpointRef = { path: resolve(baseDir, model.init), kind: "base", step: 0, metrics: {} }
             return yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
@@ -165,7 +167,6 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
             const trainer = yield* PolicyTrainer.PolicyTrainer
             const request = { init: init.path, corpus: corpusFile, outDir: stageDir, resume: true }
             const ref = yield* trainer[method.phase](request)
-            const fs = yield* FileSystem.FileSystem
             yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
           }).pipe(Effect.provide(layers), Effect.mapError(fail(method.name)))
       }), { trainer: trainerChoice, curriculum, verifier: choice("verifier"), judge: choice("judge"), from: method.from, phase: method.phase }).pipe(
@@ -209,7 +210,6 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
               }
             }
           }
-          const fs = yield* FileSystem.FileSystem
           yield* fs.writeFileString(join(stageDir, "results.json"), jsonText(results))
         }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail("eval")))
     }), { evaluator: choice("evaluator"), verifier: choice("verifier"), judge: choice("judge"), evaluated, splits: evalSplits }).pipe(Effect.tap(done("eval")))
