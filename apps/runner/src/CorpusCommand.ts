@@ -2,12 +2,11 @@
  * `realm corpus build`: build (or resume) a labelled multi-route corpus from a problems file or a task source,
  * with a progress bar and a final summary.
  */
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { CorpusJob } from "@realm-lm/pipeline"
 import * as ConfigFile from "./ConfigFile.ts"
 import * as ProgressBar from "./ProgressBar.ts"
-import { Schema } from "effect"
 
 const settingsFile = (path: Option.Option<string>) =>
   Option.match(path, {

@@ -23,6 +23,7 @@ const gitRevision = (): string | undefined => {
 /** Run a pipeline config with progress bars and print the table. */
 const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
   Effect.gen(function*() {
+    const revision = gitRevision()
     const bars = yield* Ref.make(new Map<string, ProgressBar.ProgressBar>())
     const barFor = (key: string) =>
       Effect.gen(function*() {
@@ -46,7 +47,7 @@ const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) 
           bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })),
       train: (method, event) =>
         Effect.flatMap(barFor(method), (bar) => bar.update({ label: event.label, done: event.done, total: event.total, detail: event.detail }))
-    }, { packages: { "realm-lm": packageJson.version }, ...(gitRevision() === undefined ? {} : { gitRevision: gitRevision() as string }) })
+    }, { packages: { "realm-lm": packageJson.version }, ...(revision === undefined ? {} : { gitRevision: revision }) })
     yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${result.runDir}/eval/results.json\n`)
     yield* Console.log(Table.markdown(result.results))
     const page = yield* ReportJob.write(result.runDir, `realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`)
@@ -85,7 +86,8 @@ export const report = Command.make(
   { runDir: Argument.Directory("run", { mustExist: true }).pipe(Argument.withDescription("run directory of `realm run` or `realm demo`")) },
   ({ runDir }) =>
     Effect.gen(function*() {
-      const file = yield* ReportJob.write(resolve(runDir), `realm-lm ${packageJson.version}${gitRevision() === undefined ? "" : ` @ ${gitRevision()?.slice(0, 10)}`}`)
+      const revision = gitRevision()
+      const file = yield* ReportJob.write(resolve(runDir), `realm-lm ${packageJson.version}${revision === undefined ? "" : ` @ ${revision.slice(0, 10)}`}`)
       yield* Console.log(`report written to ${file} (self-contained; open it in any browser)`)
     })
 ).pipe(Command.withDescription("Write a self-contained HTML report of a run: results, reward/accuracy curves, s(t), MRPV examples"))

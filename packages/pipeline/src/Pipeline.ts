@@ -5,7 +5,7 @@
  * and an interrupted one resumes (trainers continue from their last checkpoint).
  */
 import { dirname, join, relative, resolve } from "node:path"
-import { Checkpoint, CorpusRecord, EvalResult, Evaluator, Jsonl, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { Checkpoint, CorpusRecord, EvalResult, Evaluator, Jsonl, PolicyTrainer, Problem, Rng, RunDir, TaskSource, Verifier } from "@realm-lm/core"
 import type { Curriculum } from "@realm-lm/core"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
@@ -47,15 +47,17 @@ export interface RunResult {
   readonly checkpoints: ReadonlyMap<MethodName | "base", Checkpoint.CheckpointRef>
 }
 
-const jsonText = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
 
 /** The curriculum of a method: the configured one, or a constant full-strength schedule for the always-routes baseline. */
 const curriculumFor = (config: PipelineConfig, method: Method): Resolve.Choice =>
   method.guidance === "always-routes" ? Wiring.alwaysRoutesCurriculum(config) : Wiring.curriculum(config)
 
-const readRef = (path: string) =>
-  Effect.flatMap(FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readFileString(path))), (text) =>
-    Schema.decodeUnknownEffect(Schema.fromJsonString(Checkpoint.CheckpointRef))(text))
+/** Read a JSON file written by a stage and decode it. */
+const readJson = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
+  Effect.flatMap(Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(path)), (text) =>
+    Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text))
+
+const readRef = (path: string) => readJson(path, Checkpoint.CheckpointRef)
 
 const fail = (stage: string) => (error: { readonly message: string }) =>
   new StageFailed({ stage, detail: `${Predicate.hasProperty(error, "_tag") ? `${String(error._tag)}: ` : ""}${error.message}`, cause: error })
@@ -135,12 +137,12 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
         Effect.gen(function*() {
           if ("init" in model) {
             const ref: Checkpoint.CheckpointRef = { path: resolve(baseDir, model.init), kind: "base", step: 0, metrics: {} }
-            return yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
+            return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
           }
           const texts = yield* tokenizerTexts(corpusFile, seed)
           const created = yield* Scratch.create(join(stageDir, "model"), texts, { seed, ...model.scratch })
           const ref: Checkpoint.CheckpointRef = { path: created.dir, kind: "base", step: 0, metrics: { parameters: created.parameters } }
-          yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
+          yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
         }).pipe(Effect.provide(verifierLayer), Effect.mapError(fail("base")))
     }), { model, verifier: choice("verifier"), judge: choice("judge") }).pipe(Effect.tap(done("base")))
 
@@ -148,7 +150,8 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     const checkpoints = new Map<MethodName | "base", Checkpoint.CheckpointRef>()
     checkpoints.set("base", yield* readRef(join(runDir, "base", "result.json")).pipe(Effect.mapError(fail("base"))))
     const trainerChoice = choice("trainer")
-    for (const method of plan(config.methods ?? allMethods)) {
+    const planned = plan(config.methods ?? allMethods)
+    for (const method of planned) {
       const curriculum = curriculumFor(config, method)
       const layers = Layer.mergeAll(
         yield* wiring.trainer(curriculum),
@@ -167,7 +170,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
             const trainer = yield* PolicyTrainer.PolicyTrainer
             const request = { init: init.path, corpus: corpusFile, outDir: stageDir, resume: true }
             const ref = yield* trainer[method.phase](request)
-            yield* fs.writeFileString(join(stageDir, "result.json"), jsonText(ref))
+            yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
           }).pipe(Effect.provide(layers), Effect.mapError(fail(method.name)))
       }), { trainer: trainerChoice, curriculum, verifier: choice("verifier"), judge: choice("judge"), from: method.from, phase: method.phase }).pipe(
         Effect.tap(done(method.name))
@@ -176,7 +179,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     }
 
     // 5. Evaluation of every method (and optionally the base) in both modes on every evaluation split.
-    const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...plan(config.methods ?? allMethods).map((m) => m.name)]
+    const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...planned.map((m) => m.name)]
     const labels = new Map<string, string>([["base", "Base model"], ...methods.map((m) => [m.name, m.label] as const)])
     const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), verifierLayer)
     yield* stage("eval")
@@ -210,7 +213,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
               }
             }
           }
-          yield* fs.writeFileString(join(stageDir, "results.json"), jsonText(results))
+          yield* RunDir.writeJsonAtomic(join(stageDir, "results.json"), results)
         }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail("eval")))
     }), { evaluator: choice("evaluator"), verifier: choice("verifier"), judge: choice("judge"), evaluated, splits: evalSplits }).pipe(Effect.tap(done("eval")))
     const results = yield* readResults(join(runDir, "eval", "results.json"))
@@ -218,10 +221,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
   })
 
 /** Read a results file written by the eval stage. */
-export const readResults = (file: string) =>
-  Effect.flatMap(FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.readFileString(file))), (text) =>
-    Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Array(EvalResult.EvalResult)))(text))
-
+export const readResults = (file: string) => readJson(file, Schema.Array(EvalResult.EvalResult))
 
 /**
  * Texts a from-scratch tokenizer is trained on: what the model will read and write, i.e. the verifier's prompts
@@ -244,6 +244,3 @@ const tokenizerTexts = (corpusFile: string, seed: number) =>
     }
     return texts
   })
-
-/** `dirname` re-exported for callers resolving config-relative paths. */
-export const configDir = (file: string): string => dirname(resolve(file))
