@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -101,5 +101,114 @@ describe("realm demo --quick (end to end, every stage)", () => {
     const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as { records: number; failed: number; teacher: string }
     expect(summary.teacher).toBe("local:final")
     expect(summary.records + summary.failed).toBe(6)
+  })
+
+  it("realm eval re-evaluates the SFT checkpoint outside the pipeline and reproduces the pipeline's results for it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-eval-"))
+    // The eval stage's own slots from its manifest; samples goes through --samples instead.
+    const manifest = JSON.parse(readFileSync(join(out, "eval", "manifest.json"), "utf8")) as {
+      config: { evaluator: { use: string; with?: Record<string, unknown> }; verifier: unknown; judge: unknown }
+    }
+    const { samples = 1, ...evaluatorSettings } = manifest.config.evaluator.with ?? {}
+    const config = join(dir, "eval.json")
+    writeFileSync(config, JSON.stringify({
+      evaluator: { use: manifest.config.evaluator.use, with: evaluatorSettings },
+      verifier: manifest.config.verifier,
+      judge: manifest.config.judge
+    }))
+    const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
+    const r = realm("eval", ref.path, "--problems", join(out, "problems", "test.jsonl"), "--routes", join(out, "routes-test", "corpus", "corpus.jsonl"), "--config", config, "--samples", String(samples))
+    expect(r.stderr).not.toContain("realm: ")
+    expect(r.status).toBe(0)
+    expect(r.stderr).toContain("evaluating sft on 24 test problems (parcel): assisted, autonomous")
+    expect(r.stdout).toContain(`in ${join(ref.path, "eval-test.json")}`)
+    const table = r.stdout.split("\n").filter((l) => l.startsWith("|"))
+    expect(table[0]).toBe("| method | test assisted | test autonomous |")
+    expect(table).toHaveLength(3)
+    // Same checkpoint, problems, routes, settings and evaluator seed: the same cells as the pipeline's SFT row.
+    const cells = (row: string | undefined) => (row ?? "").split("|").map((c) => c.trim()).slice(1, -1)
+    const pipelineRow = first.stdout.split("\n").find((l) => l.startsWith("| SFT"))
+    expect(cells(table[2])).toEqual(["sft", ...cells(pipelineRow).slice(1, 3)])
+    // ... and the same results, prompts (the routes each assisted prompt shows) and completions included.
+    const written = JSON.parse(readFileSync(join(ref.path, "eval-test.json"), "utf8")) as Array<Result & { checkpoint: string }>
+    const pipeline = JSON.parse(readFileSync(join(out, "eval", "results.json"), "utf8")) as Array<Result & { checkpoint: string }>
+    expect(written.map((w) => w.mode)).toEqual(["assisted", "autonomous"])
+    for (const w of written) {
+      const { method, ...rest } = w
+      expect(method).toBe("sft")
+      const p = pipeline.find((x) => x.checkpoint === ref.path && x.split === "test" && x.mode === w.mode)
+      expect(p).toBeDefined()
+      const { method: _, ...expected } = p as Result & { checkpoint: string }
+      expect(rest).toEqual(expected)
+    }
+  })
+
+  it("realm serve answers OpenAI-style requests for a run's method directory, feeds realm corpus build's HTTP teacher, and stops on Ctrl-C", async () => {
+    const server = spawn(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "serve", join(out, "sft"), "--port", "0"], { cwd: root })
+    let stdout = ""
+    let stderr = ""
+    server.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)))
+    try {
+      const baseUrl = await new Promise<string>((resolve, reject) => {
+        server.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString()
+          const m = /serving sft \(.*\) at (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(stdout)
+          if (m !== null) resolve(m[1] as string)
+        })
+        void exited.then((code) => reject(new Error(`realm serve exited with ${code}: ${stderr}`)))
+      })
+      const ask = (body: Record<string, unknown>) =>
+        fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "sft", messages: [{ role: "user", content: "A 2 kg parcel goes 10 km. Fee?" }], max_tokens: 8, ...body }) })
+      const plain = (await (await ask({ temperature: 0 })).json()) as { choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number } }
+      expect(plain.choices).toHaveLength(1)
+      expect(plain.usage.completion_tokens).toBeGreaterThan(0)
+      const streamed = await (await ask({ temperature: 0, stream: true })).text()
+      const pieces = streamed.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
+      expect(pieces.flatMap((p) => p.choices.map((c) => c.delta.content ?? "")).join("")).toBe(plain.choices[0]?.message.content)
+      expect(streamed.trimEnd().endsWith("data: [DONE]")).toBe(true)
+      expect((await ask({ model: "other" })).status).toBe(404)
+      // The corpus builder's HTTP teacher, through the CLI, against the served model.
+      const dir = mkdtempSync(join(tmpdir(), "realm-served-teacher-"))
+      // Short prompts: the quick demo's model has a 768-token context, less than the parcel rulebook takes.
+      const problems = Array.from({ length: 4 }, (_, i) => ({
+        id: `add/${i}`, domain: "add", question: `What is ${i} + ${i}?`, rulebook: "Add.", gold: String(2 * i), answerType: "number", difficulty: 1, split: "train", metadata: {}
+      }))
+      writeFileSync(join(dir, "problems.jsonl"), problems.map((p) => JSON.stringify(p)).join("\n") + "\n")
+      writeFileSync(join(dir, "teacher.json"), JSON.stringify({ baseUrl, model: "sft", system: "Solve.", maxTokens: 32, maxRetries: 0, concurrency: 4 }))
+      const built = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "corpus", "build", "--tasks", join(dir, "problems.jsonl"), "--teacher", "http", "--teacher-config", join(dir, "teacher.json"), "--out", join(dir, "run"), "--routes", "2", "--negatives", "0"], { cwd: root })
+        let err = ""
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()))
+        child.on("exit", (status) => resolve({ status, stderr: err }))
+      })
+      expect(built.stderr).not.toContain("realm: ")
+      expect(built.status).toBe(0)
+      const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as { records: number; failed: number; teacher: string; teacherMetrics: { requests: number; promptTokens: number } }
+      expect(summary.teacher).toBe("openai:sft")
+      expect(summary.records + summary.failed).toBe(4)
+      // Every request was answered (the server reports usage); the quick demo's model may write only blanks, which
+      // the teacher records as malformed, never as an HTTP failure.
+      expect(summary.teacherMetrics.promptTokens).toBeGreaterThan(0)
+      const failures = existsSync(join(dir, "run", "corpus", "failures.jsonl"))
+        ? readFileSync(join(dir, "run", "corpus", "failures.jsonl"), "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { reason: string })
+        : []
+      expect(failures.filter((f) => f.reason !== "malformed")).toEqual([])
+      const health = (await (await fetch(baseUrl.replace(/\/v1$/, "/health"))).json()) as { requests: number }
+      expect(health.requests).toBeGreaterThanOrEqual(2 + 4 * 2)
+    } finally {
+      server.kill("SIGINT")
+    }
+    expect(await exited).not.toBeNull()
+    expect(stderr).not.toContain("realm: ")
+  })
+
+  it("realm eval in assisted mode without --routes exits 1 with a one-line error naming the flag", () => {
+    const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
+    const r = realm("eval", ref.path, "--problems", join(out, "problems", "test.jsonl"), "--mode", "assisted")
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain("realm: EvalRoutesMissing: ")
+    expect(r.stderr).toContain("add --routes <corpus.jsonl>")
+    expect(r.stderr).not.toContain("    at ")
   })
 })

@@ -6,6 +6,8 @@ import { Argument, Command } from "effect/cli"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import { corpus } from "./CorpusCommand.ts"
+import { evalCommand } from "./EvalCommand.ts"
+import { serve } from "./ServeCommand.ts"
 import { demo, report, runCommand, train } from "./RunCommand.ts"
 import { dirname } from "node:path"
 import { PipelineConfig } from "@realm-lm/pipeline"
@@ -38,7 +40,7 @@ export const realm = Command.make("realm").pipe(
   Command.withDescription(
     "ReaLM for TypeScript: build a multi-route reasoning corpus, train small language models with MRPV rewards and asymptotically fading guidance on ONNX Runtime, and evaluate them assisted and autonomous."
   ),
-  Command.withSubcommands([demo, runCommand, report, corpus, train, config])
+  Command.withSubcommands([demo, runCommand, evalCommand, report, serve, corpus, train, config])
 )
 
 /** Version printed by `realm --version`. */

@@ -115,6 +115,16 @@ export const parseRetryAfter = (value: string | undefined, nowMs: number): numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs)
 }
 
+/** `: <message>` of an OpenAI-style error body (`{"error": {"message": ...}}`), or "" for any other body. */
+export const errorMessage = (text: string): string => {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message
+    return typeof message === "string" && message !== "" ? `: ${message.slice(0, 300)}` : ""
+  } catch {
+    return ""
+  }
+}
+
 /** Read an OpenAI chat-completions body: the message contents and token usage, or why it is malformed. */
 export const parseBody = (text: string, n: number): Outcome => {
   const malformed = (detail: string): Outcome => ({ ok: false, retryable: true, reason: "malformed", detail, excerpt: text.slice(0, 200) })
@@ -179,7 +189,7 @@ export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKe
       }
       if (res.status < 200 || res.status >= 300) {
         const hint = res.status === 401 || res.status === 403 ? `: check the key in ${config.apiKeyEnv ?? "(no apiKeyEnv set)"}` : ""
-        return { ok: false, retryable: false, reason: "unavailable", detail: `HTTP ${res.status}${hint}`, excerpt: res.text.slice(0, 200) } satisfies Outcome
+        return { ok: false, retryable: false, reason: "unavailable", detail: `HTTP ${res.status}${hint}${errorMessage(res.text)}`, excerpt: res.text.slice(0, 200) } satisfies Outcome
       }
       return parseBody(res.text, n)
     })

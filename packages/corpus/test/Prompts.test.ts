@@ -38,6 +38,12 @@ describe("HttpTeacher response parsing", () => {
     }
   })
 
+  it("quotes an OpenAI-style error message in a failure's detail, and nothing for other bodies", () => {
+    expect(HttpTeacher.errorMessage(JSON.stringify({ error: { message: "context too long", type: "invalid_request_error" } }))).toBe(": context too long")
+    expect(HttpTeacher.errorMessage("bad request")).toBe("")
+    expect(HttpTeacher.errorMessage(JSON.stringify({ error: "nope" }))).toBe("")
+  })
+
   it("reads Retry-After in seconds (fractional) or as an HTTP date", () => {
     expect(HttpTeacher.parseRetryAfter("2", 0)).toBe(2000)
     expect(HttpTeacher.parseRetryAfter("0.05", 0)).toBe(50)

@@ -15,7 +15,7 @@ import * as Sampling from "./Sampling.ts"
 import { KvCache } from "./internal/kvCache.ts"
 import type { CompileError } from "./internal/sessions.ts"
 import * as Sessions from "./internal/sessions.ts"
-import { pick, rngCoin, type SequenceState, startSequence } from "./internal/decoding.ts"
+import { cancelIfAborted, pick, rngCoin, type SequenceState, startSequence } from "./internal/decoding.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const Buckets = Schema.Array(PositiveInt).check(Schema.makeFilter((a) => a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number)) ? undefined : "must be a non-empty increasing list"))
@@ -64,6 +64,17 @@ export interface Request {
   readonly coin?: () => number
   /** Overrides `options.maxNewTokens` for this request. */
   readonly maxNewTokens?: number
+  /** Overrides `options.sampling` for this request (requests with different settings still share one batch). */
+  readonly sampling?: Sampling.SamplingConfig
+  /** Overrides `options.stopStrings` for this request. */
+  readonly stopStrings?: ReadonlyArray<string>
+  /**
+   * Called synchronously after each token of sample `sample` is chosen, with the completion so far and its finish
+   * reason once it ended (for streaming). Must not throw.
+   */
+  readonly onToken?: (sample: number, tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void
+  /** Once aborted, this request's samples stop at the next step (finish reason `length`); the batch goes on. */
+  readonly signal?: AbortSignal
 }
 
 /** Settings of one `generate` call. */
@@ -127,16 +138,19 @@ const resolve = (config: ModelConfig, c: typeof GeneratorConfig.Type): Resolved 
 const validate = (config: ModelConfig, requests: ReadonlyArray<Request>, options: GenerateOptions): Effect.Effect<void, InvalidGenerateRequest> =>
   Effect.gen(function*() {
     const bad = (request: number, detail: string, fix: string) => Effect.fail(new InvalidGenerateRequest({ request, detail, fix }))
-    if ((options.stopStrings?.length ?? 0) > 0 && options.decode === undefined) return yield* bad(-1, "stopStrings need a decoder", "pass options.decode (e.g. tokenizer.decode)")
-    const sampling = options.sampling ?? Sampling.greedy
     for (const [i, r] of requests.entries()) {
       const maxNew = r.maxNewTokens ?? options.maxNewTokens
+      const sampling = r.sampling ?? options.sampling ?? Sampling.greedy
+      if ((r.stopStrings ?? options.stopStrings ?? []).length > 0 && options.decode === undefined) return yield* bad(i, "stop strings need a decoder", "pass options.decode (e.g. tokenizer.decode)")
       if (r.prompt.length === 0) return yield* bad(i, "the prompt is empty", "start prompts with at least one token (e.g. BOS)")
       if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= config.vocabSize)) return yield* bad(i, `a prompt token is outside [0, ${config.vocabSize})`, "encode with the model's tokenizer")
       if (r.prompt.length > config.maxContext) return yield* bad(i, `the prompt has ${r.prompt.length} tokens, the context holds ${config.maxContext}`, "truncate the prompt")
       if (!Number.isInteger(maxNew) || maxNew < 1) return yield* bad(i, `maxNewTokens must be a positive integer, got ${maxNew}`, "ask for at least one token")
       if ((r.samples ?? 1) < 1 || !Number.isInteger(r.samples ?? 1)) return yield* bad(i, `samples must be a positive integer, got ${r.samples}`, "ask for at least one sample")
       if (r.coin !== undefined && (r.samples ?? 1) !== 1) return yield* bad(i, "a coin source serves one sample", "use rng for several samples")
+      if (!(sampling.temperature >= 0) || !(sampling.topP > 0 && sampling.topP <= 1) || !(Number.isInteger(sampling.topK) && sampling.topK >= 0)) {
+        return yield* bad(i, `sampling settings out of range (temperature ${sampling.temperature}, topK ${sampling.topK}, topP ${sampling.topP})`, "use temperature >= 0, an integer topK >= 0 and 0 < topP <= 1")
+      }
       if (sampling.temperature > 0 && r.rng === undefined && r.coin === undefined && options.seed === undefined) return yield* bad(i, "sampling needs randomness", "pass options.seed or a per-request rng")
     }
   })
@@ -158,7 +172,6 @@ export const make = (
     /** Decode one wave of at most maxBatch sequences to the end. */
     const runWave = (seqs: Array<SequenceState>, options: GenerateOptions) =>
       Effect.gen(function*() {
-        const sampling = options.sampling ?? Sampling.greedy
         // Distinct prompts, prefilled once each.
         const keyOf = (p: ReadonlyArray<number>) => p.join(",")
         const distinct = new Map<string, number>()
@@ -198,10 +211,12 @@ export const make = (
             const u = source[row] as number
             if (u < start || u >= start + part.length) return
             cache.fillFromPrefill(row, u - start, keys, values, length, s.prompt.length)
-            pick(s, logits.subarray((u - start) * config.vocabSize, (u - start + 1) * config.vocabSize), sampling, options, config.maxContext)
+            pick(s, logits.subarray((u - start) * config.vocabSize, (u - start + 1) * config.vocabSize), options, config.maxContext)
           })
         }
         for (let slot = length; rows.some((i) => !(seqs[i] as SequenceState).done); slot++) {
+          for (const i of rows) cancelIfAborted(seqs[i] as SequenceState)
+          if (rows.every((i) => (seqs[i] as SequenceState).done)) break
           const active = rows.filter((i) => !(seqs[i] as SequenceState).done)
           const smaller = batchFor(active.length)
           if (smaller < cache.batch && active.length <= r.compactAt * cache.batch) {
@@ -235,7 +250,7 @@ export const make = (
           const logits = out[Model.names.logits]?.data as Float32Array
           rows.forEach((seq, row) => {
             const s = seqs[seq] as SequenceState
-            if (!s.done) pick(s, logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize), sampling, options, config.maxContext)
+            if (!s.done) pick(s, logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize), options, config.maxContext)
           })
         }
       })
@@ -247,7 +262,16 @@ export const make = (
         const all: Array<Array<SequenceState>> = requests.map((req, i) => {
           const rng = req.rng ?? Rng.Rng.make(options.seed ?? 0, "request", i)
           return Array.from({ length: req.samples ?? 1 }, (_, j) =>
-            startSequence(req.prompt, req.maxNewTokens ?? options.maxNewTokens, req.coin ?? rngCoin(rng.split("sample", j)), stopTokens, options.stopStrings ?? []))
+            startSequence({
+              prompt: req.prompt,
+              maxNew: req.maxNewTokens ?? options.maxNewTokens,
+              coin: req.coin ?? rngCoin(rng.split("sample", j)),
+              sampling: req.sampling ?? options.sampling ?? Sampling.greedy,
+              stopTokens,
+              stopStrings: req.stopStrings ?? options.stopStrings ?? [],
+              ...(req.onToken === undefined ? {} : { onToken: (tokens, finished) => req.onToken?.(j, tokens, finished) }),
+              ...(req.signal === undefined ? {} : { signal: req.signal })
+            }))
         })
         let wave: Array<SequenceState> = []
         for (const s of all.flat()) {

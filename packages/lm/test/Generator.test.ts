@@ -115,6 +115,47 @@ describe("Generator stop criteria and validation", () => {
       assert.strictEqual(ctx.finishReason, "length")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
+  it.effect("per-request sampling and stop strings share one batch; onToken streams every token; an aborted request stops early", () =>
+    Effect.gen(function*() {
+      const { config, exec, ref } = yield* fixture("tiny-llama")
+      const gen = yield* Generator.make(exec, config, smallBuckets)
+      const sampling = { temperature: 0.9, topK: 0, topP: 0.9 }
+      const rng = Rng.Rng.make(11, "per-request")
+      const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
+      const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
+      const target = decode(free.tokens.slice(2, 4))
+      const seen: Array<[number, number, string | undefined]> = []
+      const controller = new AbortController()
+      let abortedAt = -1
+      const out = yield* gen.generate([
+        { prompt: [1, 5], stopStrings: [target] },
+        { prompt: [1, 7, 3], sampling, rng, samples: 2, onToken: (j, tokens, finished) => seen.push([j, tokens.length, finished]) },
+        {
+          prompt: [2, 9], signal: controller.signal, onToken: (_, tokens) => {
+            if (tokens.length === 3) {
+              abortedAt = 3
+              controller.abort()
+            }
+          }
+        }
+      ], { maxNewTokens: 20, stopTokens: [], decode })
+      // Greedy with its own stop string, as alone.
+      const [[alone]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [], stopStrings: [target], decode })) as [[Generator.Completion]]
+      assert.deepStrictEqual(out[0]?.[0]?.tokens, alone.tokens)
+      assert.strictEqual(out[0]?.[0]?.finishReason, "stop")
+      // Sampled with its own settings, as the reference with the same streams.
+      for (let j = 0; j < 2; j++) {
+        const expected = ReferenceModel.generate(ref, [1, 7, 3], { maxNewTokens: 20, sampling, rng: rng.split("sample", j) })
+        assert.deepStrictEqual(out[1]?.[j]?.tokens, expected.tokens, `sample ${j}`)
+        const mine = seen.filter(([k]) => k === j)
+        assert.deepStrictEqual(mine.map(([, n]) => n), Array.from({ length: 20 }, (_, k) => k + 1), "one call per token, in order")
+        assert.deepStrictEqual(mine.map(([, , f]) => f), [...Array.from({ length: 19 }, () => undefined), "length"], "the finish reason comes with the last token")
+      }
+      assert.strictEqual(abortedAt, 3)
+      assert.strictEqual(out[2]?.[0]?.tokens.length, 3, "the aborted request stopped at the next step")
+      assert.strictEqual(out[2]?.[0]?.finishReason, "length")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
   it.effect("rejects bad requests with InvalidGenerateRequest before any work", () =>
     Effect.gen(function*() {
       const { config, exec } = yield* fixture("tiny-llama")
@@ -125,6 +166,7 @@ describe("Generator stop criteria and validation", () => {
       assert.match((yield* fail([{ prompt: [1] }], { maxNewTokens: 2, sampling: Sampling.pure })).message, /needs randomness/)
       assert.match((yield* fail([{ prompt: [1] }], { maxNewTokens: 2, stopStrings: ["x"] })).message, /need a decoder/)
       assert.match((yield* fail([{ prompt: [1] }], { maxNewTokens: 0 })).message, /maxNewTokens/)
+      assert.match((yield* fail([{ prompt: [1], sampling: { temperature: 1, topK: 0, topP: 0 } }], { maxNewTokens: 2, seed: 1 })).message, /0 < topP <= 1/)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
 

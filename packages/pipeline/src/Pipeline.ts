@@ -16,6 +16,7 @@ import { methods, plan } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
 import type * as Resolve from "./Resolve.ts"
+import * as Routes from "./Routes.ts"
 import * as Wiring from "./Wiring.ts"
 import { define, StageFailed } from "./Stage.ts"
 import type { RunInfo, StageOutcome } from "./StageRunner.ts"
@@ -200,8 +201,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
           const total = evalSplits.length * evaluated.length * 2
           for (const split of evalSplits) {
             const problemsOfSplit = yield* Stream.runCollect(Jsonl.read(join(runDir, "problems", `${split}.jsonl`), Problem.Problem))
-            const records = yield* Stream.runCollect(Jsonl.read(routesFile(runDir, split), CorpusRecord.CorpusRecord))
-            const routes = new Map(records.map((r) => [r.problem.id, r.routes] as const))
+            const routes = yield* Routes.read(routesFile(runDir, split))
             for (const name of evaluated) {
               const ref = checkpoints.get(name) as Checkpoint.CheckpointRef
               for (const mode of ["assisted", "autonomous"] as const) {

@@ -4,14 +4,14 @@
  * model's verdict on each route beside the route's true label. Writes `<run>/report.html`.
  */
 import { join } from "node:path"
-import { CorpusRecord, Jsonl } from "@realm-lm/core"
 import type { EvalResult, Route } from "@realm-lm/core"
 import { Report } from "@realm-lm/evaluator"
 import type { ReportData } from "@realm-lm/evaluator"
 import { CompletionParser } from "@realm-lm/mrpv"
-import { Effect, FileSystem, Stream } from "effect"
+import { Effect, FileSystem } from "effect"
 import { methods } from "./Methods.ts"
 import { readResults, routesFile } from "./Pipeline.ts"
+import * as Routes from "./Routes.ts"
 
 /** A metrics.jsonl line, or nothing for a torn last line of a run still being written. */
 const parseLine = (line: string): Record<string, unknown> | undefined => {
@@ -85,8 +85,7 @@ export const collect = (runDir: string, provenance: string) =>
     const examples: Array<ReportData.Example> = []
     if (realm !== undefined) {
       const routes = routesFile(runDir, realm.split)
-      const records = (yield* fs.exists(routes)) ? yield* Stream.runCollect(Jsonl.read(routes, CorpusRecord.CorpusRecord)) : []
-      examples.push(...examplesOf(realm, new Map(records.map((r) => [r.problem.id, r.routes] as const))))
+      examples.push(...examplesOf(realm, (yield* fs.exists(routes)) ? yield* Routes.read(routes) : new Map()))
     }
     const slim = results.map((r) => ({ ...r, outcomes: r.outcomes.map(({ prompt: _p, texts: _t, ...rest }) => rest) }))
     return {

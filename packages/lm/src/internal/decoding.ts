@@ -13,10 +13,14 @@ export interface SequenceState {
   readonly maxNew: number
   /** Uniform [0, 1) draws, one per sampled token. */
   readonly coin: () => number
+  readonly sampling: Sampling.SamplingConfig
   readonly stopTokens: ReadonlySet<number>
   readonly stopStrings: ReadonlyArray<string>
   /** Trailing tokens decoded to look for stop strings (each token is at least one byte of text). */
   readonly window: number
+  /** Told about each chosen token (and the finish reason once done). */
+  readonly onToken: ((tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void) | undefined
+  readonly signal: AbortSignal | undefined
   readonly tokens: Array<number>
   readonly logProbs: Array<number>
   readonly samplingLogProbs: Array<number>
@@ -29,20 +33,24 @@ const utf8 = new TextEncoder()
 /** The coin source of a core `Rng` stream. */
 export const rngCoin = (rng: Rng.Rng): (() => number) => () => rng.float()
 
+/** What a sequence starts from. */
+export interface SequenceStart {
+  readonly prompt: ReadonlyArray<number>
+  readonly maxNew: number
+  readonly coin: () => number
+  readonly sampling: Sampling.SamplingConfig
+  readonly stopTokens: ReadonlySet<number>
+  readonly stopStrings: ReadonlyArray<string>
+  readonly onToken?: (tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void
+  readonly signal?: AbortSignal
+}
+
 /** A fresh sequence. */
-export const startSequence = (
-  prompt: ReadonlyArray<number>,
-  maxNew: number,
-  coin: () => number,
-  stopTokens: ReadonlySet<number>,
-  stopStrings: ReadonlyArray<string>
-): SequenceState => ({
-  prompt,
-  maxNew,
-  coin,
-  stopTokens,
-  stopStrings,
-  window: Math.max(0, ...stopStrings.map((s) => utf8.encode(s).length)) + 1,
+export const startSequence = (start: SequenceStart): SequenceState => ({
+  ...start,
+  onToken: start.onToken,
+  signal: start.signal,
+  window: Math.max(0, ...start.stopStrings.map((s) => utf8.encode(s).length)) + 1,
   tokens: [],
   logProbs: [],
   samplingLogProbs: [],
@@ -54,7 +62,21 @@ export const startSequence = (
  * Choose the next token of `s` from its logits row `[vocab]` and update its state. The coin walks the candidates
  * as `Sampling.sample` does; the recorded sampling log-prob is that candidate's renormalised probability.
  */
-export const pick = (s: SequenceState, logits: Float32Array, sampling: Sampling.SamplingConfig, options: GenerateOptions, maxContext: number): void => {
+export const pick = (s: SequenceState, logits: Float32Array, options: GenerateOptions, maxContext: number): void => {
+  choose(s, logits, options, maxContext)
+  s.onToken?.(s.tokens, s.done ? s.finishReason : undefined)
+}
+
+/** End a sequence whose request was aborted (before its next step). */
+export const cancelIfAborted = (s: SequenceState): void => {
+  if (!s.done && s.signal?.aborted === true) {
+    finish(s, "length")
+    s.onToken?.(s.tokens, s.finishReason)
+  }
+}
+
+const choose = (s: SequenceState, logits: Float32Array, options: GenerateOptions, maxContext: number): void => {
+  const sampling = s.sampling
   let token: number
   let samplingLogProb = 0
   if (sampling.temperature === 0) token = Sampling.argmax(logits)

@@ -1,0 +1,63 @@
+/**
+ * `realm eval <checkpoint>`: evaluate one checkpoint on a problems file, assisted (teacher routes shown) and/or
+ * autonomous, with the evaluator/verifier/judge slots of a pipeline config; prints the results table and writes the
+ * results JSON (the pipeline's `eval/results.json` format).
+ */
+import { dirname, resolve } from "node:path"
+import { Console, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { Table } from "@realm-lm/evaluator"
+import { EvalJob, PipelineConfig } from "@realm-lm/pipeline"
+import * as ConfigFile from "./ConfigFile.ts"
+import * as ModelDir from "./ModelDir.ts"
+import * as ProgressBar from "./ProgressBar.ts"
+
+const modesOf = { assisted: ["assisted"], autonomous: ["autonomous"], both: ["assisted", "autonomous"] } as const
+
+/** `realm eval`. */
+export const evalCommand = Command.make(
+  "eval",
+  {
+    checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(Argument.withDescription("Hugging Face model directory (e.g. runs/demo/sft/final) or a run's method directory (runs/demo/sft)")),
+    problems: Flag.File("problems").pipe(Flag.withDescription("JSONL of Problem records, e.g. runs/demo/problems/test.jsonl")),
+    routes: Flag.File("routes").pipe(
+      Flag.withDescription("corpus JSONL with the same problems' teacher routes (needed for assisted mode), e.g. runs/demo/routes-test/corpus/corpus.jsonl"),
+      Flag.optional
+    ),
+    mode: Flag.Literals("mode", ["assisted", "autonomous", "both"]).pipe(
+      Flag.withDescription("default: both when --routes is given, else autonomous"),
+      Flag.optional
+    ),
+    config: Flag.File("config").pipe(Flag.withDescription("pipeline config whose evaluator/verifier/judge slots to use (default: built-ins)"), Flag.optional),
+    samples: Flag.Int("samples").pipe(Flag.withDescription("completions per problem, k (overrides evaluator.with.samples)"), Flag.optional),
+    method: Flag.String("method").pipe(Flag.withDescription("method label in the table (default: the checkpoint directory's name; sft for runs/x/sft/final)"), Flag.optional),
+    out: Flag.File("out").pipe(Flag.withDescription("results JSON (default <checkpoint>/eval-<split>.json)"), Flag.optional)
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const config = Option.isSome(flags.config) ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
+      const checkpoint = yield* ModelDir.resolve(flags.checkpoint)
+      const bar = yield* ProgressBar.make()
+      const outcome = yield* EvalJob.run({
+        checkpoint,
+        problems: flags.problems,
+        ...Option.match(flags.routes, { onNone: () => ({}), onSome: (routes) => ({ routes }) }),
+        ...Option.match(flags.mode, { onNone: () => ({}), onSome: (mode) => ({ modes: modesOf[mode] }) }),
+        ...Option.match(flags.samples, { onNone: () => ({}), onSome: (samples) => ({ samples }) }),
+        ...Option.match(flags.method, { onNone: () => ({}), onSome: (method) => ({ method }) }),
+        ...Option.match(flags.out, { onNone: () => ({}), onSome: (out) => ({ out }) }),
+        config,
+        baseDir: Option.isSome(flags.config) ? dirname(resolve(flags.config.value)) : process.cwd(),
+        onStart: (plan) =>
+          Effect.andThen(
+            Console.error(`evaluating ${plan.method} on ${plan.problems} ${plan.split} problems (${plan.task}): ${plan.modes.join(", ")}`),
+            bar.update({ label: "eval", done: 0, total: plan.modes.length })
+          ),
+        onEvaluated: (done, total, r) =>
+          bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })
+      })
+      yield* bar.finish
+      yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${outcome.file}\n`)
+      yield* Console.log(Table.markdown(outcome.results))
+    })
+).pipe(Command.withDescription("Evaluate a checkpoint on a problems file, assisted and/or autonomous, outside a full pipeline"))

@@ -1,0 +1,165 @@
+/**
+ * Evaluation of one checkpoint outside a full pipeline (`realm eval`): the evaluator, verifier and judge slots of a
+ * pipeline config (defaults when absent), wired as the pipeline's eval stage wires them, run on a problems file in
+ * assisted and/or autonomous mode. The results are written in the format of the pipeline's `eval/results.json`.
+ */
+import { basename, dirname, join } from "node:path"
+import { EvalResult, Evaluator, Jsonl, Problem, RunDir } from "@realm-lm/core"
+import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
+import type { PipelineConfig } from "./PipelineConfig.ts"
+import { validate } from "./PipelineConfig.ts"
+import { PipelineInvalid } from "./Pipeline.ts"
+import * as Routes from "./Routes.ts"
+import * as Wiring from "./Wiring.ts"
+
+/** Assisted mode was asked for without a routes file. */
+export class EvalRoutesMissing extends Schema.TaggedError<EvalRoutesMissing>()("EvalRoutesMissing", {
+  /** The problems file that was to be evaluated. */
+  problems: Schema.String
+}) {
+  override get message(): string {
+    return `assisted evaluation shows each problem's teacher routes, and no routes file was given for ${this.problems}: ` +
+      "add --routes <corpus.jsonl> (CorpusRecord lines of the same problems, e.g. <run>/routes-test/corpus/corpus.jsonl of a pipeline run, " +
+      "or <out>/corpus/corpus.jsonl of `realm corpus build`), or evaluate with --mode autonomous"
+  }
+}
+
+/** An input of the evaluation is missing or holds nothing to evaluate. */
+export class EvalInputInvalid extends Schema.TaggedError<EvalInputInvalid>()("EvalInputInvalid", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.detail}`
+  }
+}
+
+/** One evaluation to run. */
+export interface EvalJob {
+  /** Hugging Face model directory (config.json, model.safetensors, tokenizer.json). */
+  readonly checkpoint: string
+  /** JSONL of core `Problem` records, e.g. `<run>/problems/test.jsonl`. */
+  readonly problems: string
+  /** JSONL of `CorpusRecord` lines with the problems' teacher routes, e.g. `<run>/routes-test/corpus/corpus.jsonl`. */
+  readonly routes?: string
+  /** Modes to run. Absent or empty: both when `routes` is given, else autonomous. Assisted requires `routes`. */
+  readonly modes?: ReadonlyArray<EvalResult.EvalMode>
+  /** Method label in tables. Default: the checkpoint directory's name (see `methodLabel`). */
+  readonly method?: string
+  /** Split label. Default: the problems' `split` when they share one, else the file name without extension. */
+  readonly split?: string
+  /** Completions per problem; overrides `evaluator.with.samples` of the config. */
+  readonly samples?: number
+  /** Slots and settings (evaluator, verifier, judge); an empty config uses every default. */
+  readonly config: PipelineConfig
+  /** Directory that relative module paths of the config are resolved against. */
+  readonly baseDir: string
+  /** Where the results JSON goes. Default `<checkpoint>/eval-<split>.json`. */
+  readonly out?: string
+  /** What is about to be evaluated, once the inputs are read. */
+  readonly onStart?: (plan: Plan) => Effect.Effect<void>
+  /** After each mode: how many of how many are done, and the result. */
+  readonly onEvaluated?: (done: number, total: number, result: EvalResult.EvalResult) => Effect.Effect<void>
+}
+
+/** The resolved labels and sizes of a job. */
+export interface Plan {
+  readonly method: string
+  readonly split: string
+  readonly task: string
+  readonly problems: number
+  readonly modes: ReadonlyArray<EvalResult.EvalMode>
+}
+
+/** What a finished evaluation returns: one result per mode (assisted first), and the file they were written to. */
+export interface Outcome {
+  readonly results: ReadonlyArray<EvalResult.EvalResult>
+  readonly file: string
+}
+
+/** The modes a job runs, in the pipeline's order (assisted, then autonomous). */
+export const modesOf = (job: Pick<EvalJob, "modes" | "routes">): ReadonlyArray<EvalResult.EvalMode> => {
+  const asked = job.modes ?? []
+  if (asked.length === 0) return job.routes === undefined ? ["autonomous"] : ["assisted", "autonomous"]
+  return EvalResult.EvalMode.literals.filter((m) => asked.includes(m))
+}
+
+/** The config with `evaluator.with.samples` replaced (validation then checks it against the evaluator's schema). */
+export const withSamples = (config: PipelineConfig, samples: number | undefined): PipelineConfig =>
+  samples === undefined ? config : {
+    ...config,
+    evaluator: { use: config.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(config.evaluator?.with), samples } }
+  }
+
+/**
+ * The default method label of a checkpoint: its directory's name, or for a trainer's `final` directory the name of
+ * the directory it was trained into (`runs/demo/sft/final` → `sft`).
+ */
+export const methodLabel = (checkpoint: string): string => {
+  const name = basename(checkpoint)
+  return name === "final" ? basename(dirname(checkpoint)) || name : name
+}
+
+/** The value every problem shares, or `undefined`. */
+const shared = (values: ReadonlyArray<string>): string | undefined => new Set(values).size === 1 ? values[0] : undefined
+
+const stem = (file: string): string => basename(file).replace(/\.jsonl?$/i, "")
+
+const requireFile = (path: string, detail: string) =>
+  Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.exists(path)).pipe(
+    Effect.flatMap((exists) => exists ? Effect.void : Effect.fail(new EvalInputInvalid({ path, detail })))
+  )
+
+/** Run the evaluation; writes the results JSON and returns it with its path. */
+export const run = (job: EvalJob) =>
+  Effect.gen(function*() {
+    const modes = modesOf(job)
+    if (modes.includes("assisted") && job.routes === undefined) return yield* new EvalRoutesMissing({ problems: job.problems })
+    const config = withSamples(job.config, job.samples)
+    const problems = yield* validate(config, job.baseDir)
+    if (problems.length > 0) return yield* new PipelineInvalid({ problems })
+
+    yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
+    yield* requireFile(job.problems, "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run")
+    const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem))
+    if (list.length === 0) return yield* new EvalInputInvalid({ path: job.problems, detail: "no problems in the file: give a JSONL with one Problem record per line" })
+    const routes: Routes.ById = job.routes === undefined ? new Map() : yield* Effect.andThen(
+      requireFile(job.routes, "routes file not found: give a corpus JSONL (CorpusRecord lines) of the same problems"),
+      Routes.read(job.routes)
+    )
+    if (job.routes !== undefined && modes.includes("assisted") && !list.some((p) => (routes.get(p.id) ?? []).length > 0)) {
+      return yield* new EvalInputInvalid({
+        path: job.routes,
+        detail: `none of the ${list.length} problems of ${job.problems} has routes here: give the routes of the same problems (e.g. routes-test for problems/test.jsonl)`
+      })
+    }
+
+    const split = job.split ?? shared(list.map((p) => p.split)) ?? stem(job.problems)
+    const plan: Plan = {
+      method: job.method ?? methodLabel(job.checkpoint),
+      split,
+      task: shared(list.map((p) => p.domain)) ?? stem(job.problems),
+      problems: list.length,
+      modes
+    }
+    if (job.onStart !== undefined) yield* job.onStart(plan)
+
+    // Wired as the pipeline's eval stage: the evaluator slot on top of the verifier (and judge).
+    const wiring = yield* Wiring.make(config, job.baseDir)
+    const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), wiring.verifier)
+    const results = yield* Effect.gen(function*() {
+      const evaluator = yield* Evaluator.Evaluator
+      const done: Array<EvalResult.EvalResult> = []
+      for (const mode of modes) {
+        const result = yield* evaluator.evaluate({
+          method: plan.method, checkpoint: job.checkpoint, task: plan.task, split, problems: list, routes, mode
+        })
+        done.push(result)
+        if (job.onEvaluated !== undefined) yield* job.onEvaluated(done.length, modes.length, result)
+      }
+      return done
+    }).pipe(Effect.provide(evaluatorLayer))
+    const file = job.out ?? join(job.checkpoint, `eval-${split}.json`)
+    yield* RunDir.writeJsonAtomic(file, results)
+    return { results, file } satisfies Outcome
+  })

@@ -1,0 +1,63 @@
+/**
+ * Errors in OpenAI's shape: an HTTP status and `{ "error": { message, type, param, code } }`, so clients written
+ * for OpenAI report them as they would the real thing.
+ */
+
+/** An error response. */
+export interface ApiError {
+  readonly status: number
+  readonly message: string
+  /** `invalid_request_error`, `authentication_error`, `not_found_error`, `rate_limit_error` or `server_error`. */
+  readonly type: string
+  /** The request field at fault, when there is one. */
+  readonly param: string | null
+  readonly code: string | null
+}
+
+/** The JSON body of an error response. */
+export const body = (e: ApiError) => ({ error: { message: e.message, type: e.type, param: e.param, code: e.code } })
+
+/** 400: a field is missing, mistyped or out of range. */
+export const invalid = (param: string | null, message: string, code: string | null = null): ApiError => ({
+  status: 400, message, type: "invalid_request_error", param, code
+})
+
+/** 400: the body is not JSON. */
+export const notJson = (detail: string): ApiError => invalid(null, `the request body is not valid JSON (${detail}); send a JSON object with Content-Type: application/json`, "invalid_json")
+
+/** 413: the body is larger than the server accepts. */
+export const tooLarge = (limit: number): ApiError => ({
+  status: 413, message: `the request body exceeds ${limit} bytes; send a shorter conversation (or raise maxBodyBytes in the server config)`,
+  type: "invalid_request_error", param: null, code: "request_too_large"
+})
+
+/** 401: the API key is missing or wrong. */
+export const unauthorized: ApiError = {
+  status: 401, message: "missing or incorrect API key: send it as 'Authorization: Bearer <key>'", type: "authentication_error", param: null, code: "invalid_api_key"
+}
+
+/** 404: no such route. */
+export const noRoute = (method: string, path: string): ApiError => ({
+  status: 404, message: `no route ${method} ${path}; this server offers POST /v1/chat/completions, GET /v1/models and GET /health`,
+  type: "not_found_error", param: null, code: "unknown_url"
+})
+
+/** 405: the route exists with another method. */
+export const wrongMethod = (method: string, path: string, allowed: string): ApiError => ({
+  status: 405, message: `${path} does not accept ${method}; use ${allowed}`, type: "invalid_request_error", param: null, code: "method_not_allowed"
+})
+
+/** 404: the request names another model. */
+export const unknownModel = (asked: string, served: string): ApiError => ({
+  status: 404, message: `the model '${asked}' does not exist on this server; it serves '${served}'`, type: "invalid_request_error", param: "model", code: "model_not_found"
+})
+
+/** 429: too many requests are waiting. */
+export const overloaded = (pending: number): ApiError => ({
+  status: 429, message: `the server is busy (${pending} requests waiting); retry after a short wait`, type: "rate_limit_error", param: null, code: "server_overloaded"
+})
+
+/** 500: generation failed. */
+export const internal = (detail: string): ApiError => ({
+  status: 500, message: `generation failed: ${detail}`, type: "server_error", param: null, code: null
+})

@@ -1,0 +1,46 @@
+/**
+ * Server settings (`realm serve --config`): where to listen, how long to wait to batch concurrent requests, and
+ * the limits that keep one request from starving the rest. Every key is optional.
+ */
+import { Effect, Schema } from "effect"
+
+const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/** Server settings. */
+export const ServerConfig = Schema.Struct({
+  /** Interface to listen on. Default loopback; anything else is reachable from the network. */
+  host: Schema.NonEmptyString.pipe(withDefault("127.0.0.1")),
+  /** TCP port; 0 picks a free one. Default 8000. */
+  port: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })).pipe(withDefault(8000)),
+  /** The model id clients send and `/v1/models` lists. Default the checkpoint directory's name. */
+  modelName: Schema.optionalKey(Schema.NonEmptyString),
+  /** Environment variable holding an API key clients must send as `Authorization: Bearer`. Default none. */
+  apiKeyEnv: Schema.optionalKey(Schema.NonEmptyString),
+  /** Largest request body in bytes (413 beyond). Default 1 MiB. */
+  maxBodyBytes: PositiveInt.pipe(withDefault(1_048_576)),
+  /** Completion tokens when a request sets no `max_tokens`. Default 256. */
+  defaultMaxTokens: PositiveInt.pipe(withDefault(256)),
+  /** Largest `n` (completions per request). Default 16. */
+  maxN: PositiveInt.pipe(withDefault(16)),
+  /** How long the first request of a batch waits for others to join, in ms. Default 10. */
+  batchWindowMs: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(10)),
+  /** Most sequences (sum of `n`) in one generation batch; a request is never split. Default 64. */
+  maxBatchRows: PositiveInt.pipe(withDefault(64)),
+  /** Requests waiting for a batch before new ones get 429. Default 256. */
+  maxPending: PositiveInt.pipe(withDefault(256)),
+  /** Root seed of requests without a `seed` (each gets its own stream). Default 0. */
+  seed: Schema.Int.pipe(withDefault(0)),
+  /** `@realm-lm/lm` Policy settings (device, threads, generation buckets). Default `{}`. */
+  policy: Schema.Unknown.pipe(withDefault({}))
+})
+/** Decoded server settings. */
+export type ServerConfig = typeof ServerConfig.Type
+/** Server settings as written in a file. */
+export type ServerConfigInput = typeof ServerConfig.Encoded
+
+/** Decode settings, failing with the field path. */
+export const decode = Schema.decodeUnknownEffect(ServerConfig)
+
+/** Whether a host name only accepts connections from this machine. */
+export const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || host.startsWith("127.")
