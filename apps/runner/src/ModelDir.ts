@@ -3,15 +3,14 @@
  * directory (`runs/demo/sft`) whose `result.json` points at its final checkpoint.
  */
 import { Effect, FileSystem, Path, Schema } from "effect"
+import { Pipeline } from "@realm-lm/pipeline"
 
 /** Neither a model directory nor a method directory. */
-export class NotAModelDir extends Schema.TaggedError<NotAModelDir>()("NotAModelDir", { dir: Schema.String }) {
+export class NotAModelDir extends Schema.TaggedError<NotAModelDir>()("NotAModelDir", { dir: Schema.String, detail: Schema.String }) {
   override get message(): string {
-    return `${this.dir} holds no config.json and no result.json: pass a Hugging Face model directory (e.g. runs/demo/sft/final) or a method directory of a run (e.g. runs/demo/sft)`
+    return `${this.dir}: ${this.detail}`
   }
 }
-
-const Pointer = Schema.Struct({ path: Schema.String })
 
 /** The model directory `dir` names. */
 export const resolve = (dir: string) =>
@@ -19,9 +18,16 @@ export const resolve = (dir: string) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const absolute = path.resolve(dir)
-    if (yield* fs.exists(path.join(absolute, "config.json")).pipe(Effect.orElseSucceed(() => false))) return absolute
-    const pointer = path.join(absolute, "result.json")
-    const text = yield* fs.readFileString(pointer).pipe(Effect.mapError(() => new NotAModelDir({ dir })))
-    const ref = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(Pointer))(text).pipe(Effect.mapError(() => new NotAModelDir({ dir })))
+    const exists = (file: string) => fs.exists(path.join(absolute, file)).pipe(Effect.orElseSucceed(() => false))
+    if (yield* exists("config.json")) return absolute
+    if (!(yield* exists("result.json"))) {
+      return yield* new NotAModelDir({
+        dir,
+        detail: "no config.json and no result.json here: pass a Hugging Face model directory (e.g. runs/demo/sft/final) or a method directory of a run (e.g. runs/demo/sft)"
+      })
+    }
+    const ref = yield* Pipeline.readRef(path.join(absolute, "result.json")).pipe(
+      Effect.mapError((e) => new NotAModelDir({ dir, detail: `result.json does not name a checkpoint (${e.message}); pass the model directory itself` }))
+    )
     return path.resolve(absolute, ref.path)
   })

@@ -13,7 +13,7 @@ import * as ModelDir from "./ModelDir.ts"
 export const serve = Command.make(
   "serve",
   {
-    checkpoint: Argument.Directory("checkpoint", { mustExist: true }).pipe(Argument.withDescription("Hugging Face model directory (e.g. runs/demo/realm/final) or a run's method directory (runs/demo/realm)")),
+    checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(Argument.withDescription("Hugging Face model directory (e.g. runs/demo/realm/final) or a run's method directory (runs/demo/realm)")),
     config: Flag.File("config").pipe(Flag.withDescription("server settings (JSON/YAML): host, port, modelName, apiKeyEnv, limits, batching, policy"), Flag.optional),
     host: Flag.String("host").pipe(Flag.withDescription("interface to listen on (default 127.0.0.1)"), Flag.optional),
     port: Flag.Int("port").pipe(Flag.withDescription("TCP port (default 8000; 0 = any free port)"), Flag.optional),

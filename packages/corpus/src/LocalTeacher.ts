@@ -54,9 +54,9 @@ export const make = (config: LocalTeacherConfig) =>
       name,
       routes: (request) =>
         Effect.gen(function*() {
-          const prompt = yield* PromptText.render(tokenizer, guidedMessages(request.problem, { system: config.system, hints: config.hints }))
+          const prompt = yield* PromptText.encodeMessages(tokenizer, guidedMessages(request.problem, { system: config.system, hints: config.hints }))
           const [completions] = yield* policy.generate(
-            [{ prompt: tokenizer.encode(prompt), samples: request.count, rng: Rng.Rng.make(request.seed, "local-teacher") }],
+            [{ prompt, samples: request.count, rng: Rng.Rng.make(request.seed, "local-teacher") }],
             { maxNewTokens: config.maxNewTokens, sampling: { temperature: config.temperature, topK: 0, topP: 1 } }
           )
           return (completions ?? []).map((c) => routeFromText(judge, request.problem, c.text ?? ""))

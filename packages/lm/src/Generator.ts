@@ -70,7 +70,8 @@ export interface Request {
   readonly stopStrings?: ReadonlyArray<string>
   /**
    * Called synchronously after each token of sample `sample` is chosen, with the completion so far and its finish
-   * reason once it ended (for streaming). Must not throw.
+   * reason once it ended (for streaming). If it throws, it is not called again and that sample ends (`length`);
+   * the rest of the batch is unaffected.
    */
   readonly onToken?: (sample: number, tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void
   /** Once aborted, this request's samples stop at the next step (finish reason `length`); the batch goes on. */

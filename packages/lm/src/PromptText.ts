@@ -14,6 +14,10 @@ export const render = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage
     ? Effect.succeed(Prompt.plainText(messages))
     : tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })
 
+/** Token ids of chat messages (no special tokens added beyond what the chat template writes). */
+export const encodeMessages = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<Array<number>, ChatTemplateFailed> =>
+  Effect.map(render(tokenizer, messages), (text) => tokenizer.encode(text))
+
 /** Token ids of a prompt (no special tokens added beyond what the chat template writes). */
 export const encode = (tokenizer: Tokenizer, prompt: Prompt.Prompt): Effect.Effect<Array<number>, ChatTemplateFailed> =>
-  Effect.map(render(tokenizer, prompt.messages), (text) => tokenizer.encode(text))
+  encodeMessages(tokenizer, prompt.messages)

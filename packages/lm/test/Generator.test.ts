@@ -152,6 +152,15 @@ describe("Generator stop criteria and validation", () => {
         assert.deepStrictEqual(mine.map(([, , f]) => f), [...Array.from({ length: 19 }, () => undefined), "length"], "the finish reason comes with the last token")
       }
       assert.strictEqual(abortedAt, 3)
+      // A listener that throws ends its own sample only.
+      const [[thrown], [calm]] = (yield* gen.generate([
+        { prompt: [1, 5], onToken: (_, tokens) => {
+          if (tokens.length === 2) throw new Error("listener bug")
+        } },
+        { prompt: [1, 5] }
+      ], { maxNewTokens: 10, stopTokens: [] })) as [[Generator.Completion], [Generator.Completion]]
+      assert.strictEqual(thrown.tokens.length, 2)
+      assert.strictEqual(calm.tokens.length, 10)
       assert.strictEqual(out[2]?.[0]?.tokens.length, 3, "the aborted request stopped at the next step")
       assert.strictEqual(out[2]?.[0]?.finishReason, "length")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))

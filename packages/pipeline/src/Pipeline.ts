@@ -58,7 +58,8 @@ const readJson = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
   Effect.flatMap(Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(path)), (text) =>
     Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text))
 
-const readRef = (path: string) => readJson(path, Checkpoint.CheckpointRef)
+/** Read a stage's `result.json`: the checkpoint it produced. */
+export const readRef = (path: string) => readJson(path, Checkpoint.CheckpointRef)
 
 const fail = (stage: string) => (error: { readonly message: string }) =>
   new StageFailed({ stage, detail: `${Predicate.hasProperty(error, "_tag") ? `${String(error._tag)}: ` : ""}${error.message}`, cause: error })

@@ -57,6 +57,14 @@ export const overloaded = (pending: number): ApiError => ({
   status: 429, message: `the server is busy (${pending} requests waiting); retry after a short wait`, type: "rate_limit_error", param: null, code: "server_overloaded"
 })
 
+/** 400: the request line's URL cannot be parsed. */
+export const badUrl = (url: string): ApiError => invalid(null, `the URL ${JSON.stringify(url.slice(0, 200))} is malformed`, "invalid_url")
+
+/** 500: a bug, not the request's fault. */
+export const unexpected = (detail: string): ApiError => ({
+  status: 500, message: `internal server error: ${detail}`, type: "server_error", param: null, code: null
+})
+
 /** 500: generation failed. */
 export const internal = (detail: string): ApiError => ({
   status: 500, message: `generation failed: ${detail}`, type: "server_error", param: null, code: null

@@ -2,7 +2,7 @@
  * Batching of concurrent requests: the first request to arrive while the engine is idle waits `windowMs` for
  * others, then everything pending (up to `maxRows` sequences, never splitting a request) runs as one call of
  * `run`. Requests that arrive during a call form the next batch. Cancelled requests are dropped before their
- * batch starts. The loop lives in the scope it was made in.
+ * batch starts (their `submit` is interrupted). The loop lives in the scope it was made in.
  */
 import { Deferred, Duration, Effect, Queue, Schema } from "effect"
 import type { Scope } from "effect"
@@ -23,7 +23,7 @@ export interface BatcherOptions<Req> {
   readonly maxPending: number
   /** Sequences a request adds to a batch (e.g. its `n`). */
   readonly rowsOf: (request: Req) => number
-  /** Whether a waiting request was given up on (skipped, never run). */
+  /** Whether a waiting request was given up on (skipped, never run, its `submit` interrupted). */
   readonly isCancelled: (request: Req) => boolean
 }
 
@@ -69,6 +69,7 @@ export const make = <Req, Res, E>(
         const job = waiting[0] as Job<Req, Res, E>
         if (options.isCancelled(job.request)) {
           waiting.shift()
+          Deferred.doneUnsafe(job.done, Effect.interrupt)
           continue
         }
         const r = options.rowsOf(job.request)

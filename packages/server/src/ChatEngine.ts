@@ -1,14 +1,15 @@
 /**
  * From a validated chat request to finished choices: the prompt through the tokenizer's chat template (as
  * trainers and evaluators encode it), context checks, per-request sampling and seeds, and generation through the
- * batcher so concurrent requests share one `policy.generate` batch. Streaming callers get text deltas as tokens
- * arrive. Knows nothing of HTTP.
+ * batcher so concurrent requests share one `policy.generate` batch. A request is answered as soon as its own
+ * samples finish, not when the whole batch does; streaming callers get text deltas as tokens arrive. Knows
+ * nothing of HTTP.
  */
 import { Rng } from "@realm-lm/core"
 import type { Generator, Policy } from "@realm-lm/lm"
 import { PromptText, Sampling } from "@realm-lm/lm"
 import type { Scope } from "effect"
-import { Effect, Schema } from "effect"
+import { Deferred, Effect, Schema } from "effect"
 import * as ApiError from "./ApiError.ts"
 import * as Batcher from "./Batcher.ts"
 import type { ChatRequest } from "./ChatRequest.ts"
@@ -32,6 +33,12 @@ export interface Completion {
   readonly usage: Usage
 }
 
+/** Counters since start: the batcher's, plus generated tokens and requests whose client went away. */
+export interface EngineStats extends Batcher.BatcherStats {
+  readonly completionTokens: number
+  readonly abandoned: number
+}
+
 /** The engine. */
 export interface ChatEngine {
   /** The model id clients must send. */
@@ -39,11 +46,18 @@ export interface ChatEngine {
   readonly maxContext: number
   /** Generate; `onDelta` streams text; `signal` abandons the request (it stops at the next step). */
   readonly complete: (request: ChatRequest, hooks?: { readonly onDelta?: OnDelta; readonly signal?: AbortSignal }) => Effect.Effect<Completion, ApiError.ApiError>
-  readonly stats: () => Batcher.BatcherStats
+  readonly stats: () => EngineStats
   readonly pending: () => number
 }
 
-const finishOf = (reason: Generator.FinishReason): FinishReason => (reason === "length" ? "length" : "stop")
+interface Finished {
+  readonly tokens: number
+  readonly reason: Generator.FinishReason
+}
+
+/** OpenAI's finish reason: `stop` for an end token or a stop sequence (also one only the text shows), else `length`. */
+const finishOf = (reason: Generator.FinishReason, stream: TextStream.TextStream): FinishReason =>
+  reason !== "length" || stream.stopped() ? "stop" : "length"
 
 /** An engine over a loaded policy (which must have a tokenizer), named `model`. */
 export const make = (policy: Policy.Policy, model: string, config: ServerConfig): Effect.Effect<ChatEngine, ModelUnservable, Scope.Scope> =>
@@ -63,14 +77,15 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
     )
     const decode = (ids: ReadonlyArray<number>) => tokenizer.decode(ids, { skipSpecialTokens: true })
     let unseeded = 0
+    let completionTokens = 0
+    let abandoned = 0
 
     const complete: ChatEngine["complete"] = (request, hooks = {}) =>
       Effect.gen(function*() {
         if (request.model !== model) return yield* Effect.fail(ApiError.unknownModel(request.model, model))
-        const text = yield* PromptText.render(tokenizer, request.messages).pipe(
+        const prompt = yield* PromptText.encodeMessages(tokenizer, request.messages).pipe(
           Effect.mapError((e) => ApiError.invalid("messages", `the chat template rejected the messages: ${e.message}`))
         )
-        const prompt = tokenizer.encode(text)
         if (prompt.length >= maxContext) {
           return yield* Effect.fail(ApiError.invalid("messages", `this model's maximum context length is ${maxContext} tokens, but the messages take ${prompt.length}; shorten them`, "context_length_exceeded"))
         }
@@ -78,33 +93,46 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
         if (request.maxTokens !== undefined && request.maxTokens > room) {
           return yield* Effect.fail(ApiError.invalid("max_tokens", `this model's maximum context length is ${maxContext} tokens; the messages take ${prompt.length}, leaving ${room} for the completion, but max_tokens is ${request.maxTokens}`, "context_length_exceeded"))
         }
-        const maxNewTokens = Math.min(request.maxTokens ?? config.defaultMaxTokens, room)
-        const rng = request.seed !== undefined ? Rng.Rng.make(request.seed, "chat") : Rng.Rng.make(config.seed, "unseeded", unseeded++)
         const streams = Array.from({ length: request.n }, () => TextStream.make(decode, request.stop))
+        // Each sample reports its end through onToken; once all have, the request is answered, batch or no batch.
+        const finished: Array<Finished | undefined> = Array.from({ length: request.n }, () => undefined)
+        let remaining = request.n
+        const allFinished = Deferred.makeUnsafe<ReadonlyArray<Finished>>()
         const onDelta = hooks.onDelta
-        const generated = yield* batcher.submit({
+        const onToken = (j: number, tokens: ReadonlyArray<number>, end: Generator.FinishReason | undefined) => {
+          const stream = streams[j] as TextStream.TextStream
+          if (onDelta === undefined && end === undefined) return // without streaming, only the final text is decoded
+          const delta = stream.update(tokens, end !== undefined)
+          if (onDelta !== undefined && (delta !== "" || end !== undefined)) onDelta(j, delta, end === undefined ? undefined : finishOf(end, stream))
+          if (end !== undefined && finished[j] === undefined) {
+            finished[j] = { tokens: tokens.length, reason: end }
+            remaining -= 1
+            if (remaining === 0) Deferred.doneUnsafe(allFinished, Effect.succeed(finished as ReadonlyArray<Finished>))
+          }
+        }
+        const submitted = batcher.submit({
           prompt,
           samples: request.n,
-          rng,
+          rng: request.seed !== undefined ? Rng.Rng.make(request.seed, "chat") : Rng.Rng.make(config.seed, "unseeded", unseeded++),
           sampling: request.temperature === 0 ? Sampling.greedy : { temperature: request.temperature, topK: request.topK, topP: request.topP },
           stopStrings: request.stop,
-          maxNewTokens,
-          ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-          ...(onDelta === undefined ? {} : {
-            onToken: (j: number, tokens: ReadonlyArray<number>, finished: Generator.FinishReason | undefined) => {
-              const delta = (streams[j] as TextStream.TextStream).update(tokens, finished !== undefined)
-              if (delta !== "" || finished !== undefined) onDelta(j, delta, finished === undefined ? undefined : finishOf(finished))
-            }
-          })
-        }).pipe(Effect.mapError((e) => (e._tag === "Overloaded" ? ApiError.overloaded(e.pending) : ApiError.internal(e.message))))
-        const completions = generated as ReadonlyArray<Policy.Completion>
-        const choices = completions.map((c, j) => {
+          maxNewTokens: Math.min(request.maxTokens ?? config.defaultMaxTokens, room),
+          onToken,
+          ...(hooks.signal === undefined ? {} : { signal: hooks.signal })
+        }).pipe(
+          Effect.map((completions): ReadonlyArray<Finished> => completions.map((c) => ({ tokens: c.tokens.length, reason: c.finishReason }))),
+          Effect.mapError((e) => (e._tag === "Overloaded" ? ApiError.overloaded(e.pending) : ApiError.internal(e.message)))
+        )
+        const samples = yield* Effect.raceFirst(Deferred.await(allFinished), submitted)
+        const used = samples.reduce((s, c) => s + c.tokens, 0)
+        completionTokens += used
+        if (hooks.signal?.aborted === true) abandoned += 1
+        const choices = samples.map((c, j) => {
           const stream = streams[j] as TextStream.TextStream
-          if (onDelta === undefined) stream.update(c.tokens, true)
-          return { text: stream.text(), finishReason: finishOf(c.finishReason) }
+          return { text: stream.text(), finishReason: finishOf(c.reason, stream) }
         })
-        return { choices, usage: { promptTokens: prompt.length, completionTokens: completions.reduce((s, c) => s + c.tokens.length, 0) } }
+        return { choices, usage: { promptTokens: prompt.length, completionTokens: used } }
       })
 
-    return { model, maxContext, complete, stats: batcher.stats, pending: batcher.pending }
+    return { model, maxContext, complete, stats: () => ({ ...batcher.stats(), completionTokens, abandoned }), pending: batcher.pending }
   })

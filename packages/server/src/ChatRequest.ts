@@ -115,7 +115,8 @@ const read = (body: unknown, limits: Limits): ChatRequest => {
   if (typeof body.model !== "string" || body.model.length === 0) invalid("model", "'model' is required: the id this server lists at GET /v1/models")
   if (!Array.isArray(body.messages) || body.messages.length === 0) invalid("messages", "'messages' must be a non-empty array of {role, content}")
   const messages = (body.messages as Array<unknown>).map(message)
-  const maxTokens = integer(body, "max_tokens", 1, Number.MAX_SAFE_INTEGER) ?? integer(body, "max_completion_tokens", 1, Number.MAX_SAFE_INTEGER)
+  const maxCompletionTokens = integer(body, "max_completion_tokens", 1, Number.MAX_SAFE_INTEGER)
+  const maxTokens = integer(body, "max_tokens", 1, Number.MAX_SAFE_INTEGER) ?? maxCompletionTokens
   const stream = body.stream ?? false
   if (typeof stream !== "boolean") invalid("stream", "'stream' must be a boolean")
   const options = body.stream_options

@@ -38,13 +38,23 @@ export const completion = (e: Envelope, choices: ReadonlyArray<Choice>, usage: U
   usage: usageJson(usage)
 })
 
-/** A stream chunk for choice `index`: the first carries the role, the last the finish reason. */
-export const chunk = (e: Envelope, index: number, delta: { readonly role?: "assistant"; readonly content?: string }, finishReason: FinishReason | null) => ({
+/**
+ * A stream chunk for choice `index`: the first carries the role, the last the finish reason. When the request asked
+ * for usage, every chunk but the final usage chunk has `usage: null`, as at OpenAI.
+ */
+export const chunk = (
+  e: Envelope,
+  index: number,
+  delta: { readonly role?: "assistant"; readonly content?: string },
+  finishReason: FinishReason | null,
+  withUsage = false
+) => ({
   id: e.id,
   object: "chat.completion.chunk",
   created: e.created,
   model: e.model,
-  choices: [{ index, delta, logprobs: null, finish_reason: finishReason }]
+  choices: [{ index, delta, logprobs: null, finish_reason: finishReason }],
+  ...(withUsage ? { usage: null } : {})
 })
 
 /** The usage chunk sent last when the request asked `stream_options.include_usage`. */

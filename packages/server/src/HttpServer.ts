@@ -38,19 +38,26 @@ const sendJson = (res: ServerResponse, status: number, value: unknown, headers: 
 }
 
 const sendError = (res: ServerResponse, e: ApiError.ApiError) =>
-  sendJson(res, e.status, ApiError.body(e), { ...(e.status === 429 ? { "retry-after": "1" } : {}), ...(e.status === 413 ? { connection: "close" } : {}) })
+  sendJson(res, e.status, ApiError.body(e), e.status === 429 ? { "retry-after": "1" } : {})
 
-/** The body as text, or a 413 once it passes `limit` bytes. */
+/** Bodies past the limit are read and discarded (so the client sees the 413, not a reset) up to this many bytes. */
+const drainLimit = 64 * 1024 * 1024
+
+/** The body as text, or a 413 once it passes `limit` bytes (the rest is drained, up to `drainLimit`). */
 const readBody = (req: IncomingMessage, limit: number) =>
   Effect.callback<string, ApiError.ApiError>((resume) => {
     const chunks: Array<Buffer> = []
     let size = 0
     let over = false
     req.on("data", (chunk: Buffer) => {
-      if (over) return
       size += chunk.length
+      if (over) {
+        if (size > drainLimit) req.destroy()
+        return
+      }
       if (size > limit) {
         over = true
+        chunks.length = 0
         resume(Effect.fail(ApiError.tooLarge(limit)))
       } else chunks.push(chunk)
     })
@@ -68,8 +75,6 @@ const parseJson = (text: string) =>
 /** Answer one chat-completions request. */
 const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, res: ServerResponse) =>
   Effect.gen(function*() {
-    const declared = Number(req.headers["content-length"] ?? 0)
-    if (declared > config.maxBodyBytes) return yield* Effect.fail(ApiError.tooLarge(config.maxBodyBytes))
     const json = yield* parseJson(yield* readBody(req, config.maxBodyBytes))
     const parsed = ChatRequest.parse(json, { maxN: config.maxN })
     if (Result.isFailure(parsed)) return yield* Effect.fail(parsed.failure)
@@ -94,10 +99,10 @@ const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, re
       onDelta: (index, text, finished) => {
         if (!started.has(index)) {
           started.add(index)
-          event(ChatResponse.chunk(envelope, index, { role: "assistant", content: "" }, null))
+          event(ChatResponse.chunk(envelope, index, { role: "assistant", content: "" }, null, request.includeUsage))
         }
-        if (text !== "") event(ChatResponse.chunk(envelope, index, { content: text }, null))
-        if (finished !== undefined) event(ChatResponse.chunk(envelope, index, {}, finished))
+        if (text !== "") event(ChatResponse.chunk(envelope, index, { content: text }, null, request.includeUsage))
+        if (finished !== undefined) event(ChatResponse.chunk(envelope, index, {}, finished, request.includeUsage))
       }
     })
     if (request.includeUsage) event(ChatResponse.usageChunk(envelope, done.usage))
@@ -110,10 +115,29 @@ const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, re
     })
   ))
 
+/** The path of a request URL without trailing slashes, or `undefined` when it does not parse. */
+const pathOf = (url: string): string | undefined => {
+  try {
+    return new URL(url, "http://localhost").pathname.replace(/\/+$/, "") || "/"
+  } catch {
+    return undefined
+  }
+}
+
+const decoded = (part: string): string | undefined => {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return undefined
+  }
+}
+
 const route = (engine: ChatEngine, config: ServerConfig, apiKey: string | undefined, req: IncomingMessage, res: ServerResponse) =>
   Effect.gen(function*() {
     const method = req.method ?? "GET"
-    const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/"
+    const parsed = pathOf(req.url ?? "/")
+    if (parsed === undefined) return sendError(res, ApiError.badUrl(req.url ?? ""))
+    const path = parsed
     if (path === "/health") {
       return method === "GET"
         ? sendJson(res, 200, { status: "ok", model: engine.model, pending: engine.pending(), ...engine.stats() })
@@ -127,7 +151,8 @@ const route = (engine: ChatEngine, config: ServerConfig, apiKey: string | undefi
       if (method !== "GET") return sendError(res, ApiError.wrongMethod(method, path, "GET"))
       const list = ChatResponse.models(engine.model, Math.floor(Date.now() / 1000))
       if (path === "/v1/models") return sendJson(res, 200, list)
-      const id = decodeURIComponent(path.slice("/v1/models/".length))
+      const id = decoded(path.slice("/v1/models/".length))
+      if (id === undefined) return sendError(res, ApiError.badUrl(req.url ?? ""))
       return id === engine.model ? sendJson(res, 200, list.data[0]) : sendError(res, ApiError.unknownModel(id, engine.model))
     }
     return sendError(res, ApiError.noRoute(method, path))
@@ -135,7 +160,7 @@ const route = (engine: ChatEngine, config: ServerConfig, apiKey: string | undefi
     Effect.gen(function*() {
       if (Cause.hasInterruptsOnly(cause)) return
       yield* Effect.logError("request failed", cause)
-      const e = ApiError.internal(Cause.pretty(cause).split("\n")[0] ?? "unexpected error")
+      const e = ApiError.unexpected(Cause.pretty(cause).split("\n")[0] ?? "unexpected error")
       if (!res.headersSent) sendError(res, e)
       else if (!res.destroyed) res.end(`data: ${JSON.stringify(ApiError.body(e))}\n\n`)
     })

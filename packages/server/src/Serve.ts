@@ -2,13 +2,19 @@
  * Serving a checkpoint: load it as a policy, start the chat engine and the HTTP server, all inside one scope.
  */
 import { Policy } from "@realm-lm/lm"
-import { Config, Effect, Path, Redacted } from "effect"
+import { Config, Effect, Path, Redacted, Schema } from "effect"
 import * as ChatEngine from "./ChatEngine.ts"
 import * as HttpServer from "./HttpServer.ts"
 import { decode, isLoopback } from "./ServerConfig.ts"
 import type { ServerConfigInput } from "./ServerConfig.ts"
 
-/** The environment variable named by `apiKeyEnv` is not set. */
+/** The environment variable named by `apiKeyEnv` is not set (or empty). */
+export class MissingServerKey extends Schema.TaggedError<MissingServerKey>()("MissingServerKey", { variable: Schema.String }) {
+  override get message(): string {
+    return `the environment variable ${this.variable} (apiKeyEnv) is not set: export the key clients must send, or drop apiKeyEnv`
+  }
+}
+
 /** A running server. */
 export interface Served {
   readonly baseUrl: string
@@ -28,7 +34,7 @@ export const serve = (dir: string, settings: ServerConfigInput = {}) =>
     const keyEnv = config.apiKeyEnv
     const apiKey = keyEnv === undefined ? undefined : yield* Config.Redacted(keyEnv).pipe(
       Effect.filterOrFail((key) => Redacted.value(key).trim() !== "", () => undefined),
-      Effect.mapError(() => new ChatEngine.ModelUnservable({ model, detail: `the environment variable ${keyEnv} (apiKeyEnv) is not set: export the key clients must send, or drop apiKeyEnv` }))
+      Effect.mapError(() => new MissingServerKey({ variable: keyEnv }))
     )
     if (apiKey === undefined && !isLoopback(config.host)) {
       yield* Effect.logWarning(`serving on ${config.host} without an API key: anyone who can reach this port can use the model (set apiKeyEnv)`)

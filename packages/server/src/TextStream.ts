@@ -11,6 +11,8 @@ export interface TextStream {
   readonly update: (tokens: ReadonlyArray<number>, finished: boolean) => string
   /** The text so far, cut before a stop sequence. */
   readonly text: () => string
+  /** Whether a stop sequence was found (the text ends before it). */
+  readonly stopped: () => boolean
 }
 
 /** Length of the longest suffix of `text` that is a proper prefix of some stop sequence. */
@@ -41,11 +43,13 @@ export const stopIndex = (text: string, stops: ReadonlyArray<string>): number =>
 export const make = (decode: (tokens: ReadonlyArray<number>) => string, stops: ReadonlyArray<string>): TextStream => {
   let sent = 0
   let current = ""
+  let stopped = false
   return {
     update: (tokens, finished) => {
       const full = decode(tokens)
       const cut = stopIndex(full, stops)
       current = cut >= 0 ? full.slice(0, cut) : full
+      stopped = cut >= 0
       let safe = current.length
       if (cut < 0 && !finished) {
         let replacement = 0
@@ -57,6 +61,7 @@ export const make = (decode: (tokens: ReadonlyArray<number>) => string, stops: R
       sent = safe
       return delta
     },
-    text: () => current
+    text: () => current,
+    stopped: () => stopped
   }
 }

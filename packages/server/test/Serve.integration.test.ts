@@ -96,8 +96,12 @@ describe("realm serve: OpenAI-compatible chat completions", () => {
     assert.isAbove(texts.size, 1, "samples of one request differ")
   })
 
-  it("batches concurrent requests into one generation, with the same results as one at a time", async () => {
-    const requests = Array.from({ length: 6 }, (_, i) => ({ model: "toy", messages: question(i), temperature: 0.9, seed: 100 + i, max_tokens: 24 }))
+  it("batches concurrent requests of different shapes into shared generations, with the same results as one at a time", async () => {
+    // Prompts of different lengths and different max_tokens exercise left padding, batch buckets and row compaction.
+    const requests = Array.from({ length: 6 }, (_, i) => ({
+      model: "toy", messages: i % 2 === 0 ? question(i) : [{ role: "user", content: `Q${i}: ${"what is it? ".repeat(i)}` }],
+      temperature: 0.9, seed: 100 + i, max_tokens: 8 + 5 * i
+    }))
     const alone: Array<CompletionBody> = []
     for (const r of requests) alone.push((await (await post(r)).json()) as CompletionBody)
     const before = served.engine.stats()
@@ -105,8 +109,9 @@ describe("realm serve: OpenAI-compatible chat completions", () => {
     const after = served.engine.stats()
     assert.deepStrictEqual(together.map((b) => b.choices[0]?.message.content), alone.map((b) => b.choices[0]?.message.content))
     assert.strictEqual(after.requests - before.requests, 6)
+    // Arrival within the 150 ms window is the usual case, not a guarantee on a loaded machine: at least one shared batch.
     assert.isBelow(after.batches - before.batches, 6, "concurrent requests shared batches")
-    assert.strictEqual(after.largestBatch, 6)
+    assert.isAtLeast(after.largestBatch, 2)
   })
 
   it("stop sequences end the text before them (OpenAI semantics), streamed or not", async () => {
@@ -159,7 +164,8 @@ describe("realm serve: OpenAI-compatible chat completions", () => {
     assert.strictEqual((await post(ok)).status, 200)
   })
 
-  it("a client that drops a stream mid-way does not disturb the server", async () => {
+  it("a client that drops a stream mid-way stops its generation early and does not disturb the server", async () => {
+    const before = served.engine.stats()
     await new Promise<void>((resolve, reject) => {
       const url = new URL(`${served.baseUrl}/chat/completions`)
       const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { "content-type": "application/json" } }, (res) => {
@@ -169,11 +175,33 @@ describe("realm serve: OpenAI-compatible chat completions", () => {
         })
       })
       req.on("error", (e) => (e.message.includes("socket hang up") || e.message.includes("aborted") ? resolve() : reject(e)))
-      req.end(JSON.stringify({ model: "toy", messages: question(2), temperature: 1, seed: 1, max_tokens: 200, stream: true }))
+      req.end(JSON.stringify({ model: "toy", messages: [{ role: "user", content: "Q9: what is 9 times 9?" }], temperature: 1.5, seed: 1, max_tokens: 400, stop: [], stream: true }))
     })
+    for (let i = 0; i < 200 && served.engine.stats().abandoned === before.abandoned; i++) await new Promise((r) => setTimeout(r, 25))
+    const after = served.engine.stats()
+    assert.strictEqual(after.abandoned - before.abandoned, 1, "the engine saw the client go")
+    assert.isBelow(after.completionTokens - before.completionTokens, 400, "generation stopped before max_tokens")
+    assert.strictEqual(served.engine.pending(), 0)
     const res = await post({ model: "toy", messages: question(2), temperature: 0, max_tokens: 40 })
     assert.strictEqual(((await res.json()) as CompletionBody).choices[0]?.message.content, "Step 1: 4 = 4\nAnswer: 4")
   })
+})
+
+describe("realm serve under load", () => {
+  it.live("answers 429 with Retry-After once maxPending requests wait, and serves the ones it queued", () =>
+    Effect.gen(function*() {
+      const server = yield* Serve.serve(modelDir, { port: 0, modelName: "toy", maxPending: 1, batchWindowMs: 1500 })
+      const body = JSON.stringify({ model: "toy", messages: question(1), temperature: 0, max_tokens: 30 })
+      const responses = yield* Effect.promise(() =>
+        Promise.all(Array.from({ length: 3 }, () => fetch(`${server.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }))))
+      const statuses = responses.map((r) => r.status).toSorted()
+      assert.deepStrictEqual(statuses, [200, 429, 429])
+      const refused = responses.find((r) => r.status === 429) as Response
+      assert.strictEqual(refused.headers.get("retry-after"), "1")
+      const error = ((yield* Effect.promise(() => refused.json())) as ErrorBody).error
+      assert.strictEqual(error.type, "rate_limit_error")
+      assert.strictEqual(error.code, "server_overloaded")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
 
 describe("realm serve with an API key", () => {

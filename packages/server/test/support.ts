@@ -35,7 +35,7 @@ export const taughtModel = (steps = 300) =>
       const tok = policy.tokenizer
       if (tok === undefined) return yield* Effect.die(new Error("Scratch.create wrote no tokenizer"))
       const examples = yield* Effect.forEach(conversations, (c) =>
-        Effect.map(PromptText.render(tok, c.messages), (prompt) => ({ prompt: tok.encode(prompt), completion: tok.encode(`${c.reply}<|im_end|>`) })))
+        Effect.map(PromptText.encodeMessages(tok, c.messages), (prompt) => ({ prompt, completion: tok.encode(`${c.reply}<|im_end|>`) })))
       const batch = Batches.tokenBatch(examples)
       for (let step = 0; step < steps; step++) yield* policy.sftStep(batch, { lr: step < steps / 2 ? 3e-3 : 1e-3 })
       yield* policy.save(dir)

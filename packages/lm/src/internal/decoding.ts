@@ -7,8 +7,8 @@ import type { Rng } from "@realm-lm/core"
 import type { FinishReason, GenerateOptions } from "../Generator.ts"
 import * as Sampling from "../Sampling.ts"
 
-/** A sequence being generated. */
-export interface SequenceState {
+/** What a sequence starts from. */
+export interface SequenceStart {
   readonly prompt: ReadonlyArray<number>
   readonly maxNew: number
   /** Uniform [0, 1) draws, one per sampled token. */
@@ -16,10 +16,16 @@ export interface SequenceState {
   readonly sampling: Sampling.SamplingConfig
   readonly stopTokens: ReadonlySet<number>
   readonly stopStrings: ReadonlyArray<string>
+  readonly onToken?: (tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void
+  readonly signal?: AbortSignal
+}
+
+/** A sequence being generated. */
+export interface SequenceState extends Omit<SequenceStart, "onToken" | "signal"> {
   /** Trailing tokens decoded to look for stop strings (each token is at least one byte of text). */
   readonly window: number
-  /** Told about each chosen token (and the finish reason once done). */
-  readonly onToken: ((tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void) | undefined
+  /** Told about each chosen token (and the finish reason once done); dropped after it throws. */
+  onToken: ((tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void) | undefined
   readonly signal: AbortSignal | undefined
   readonly tokens: Array<number>
   readonly logProbs: Array<number>
@@ -32,18 +38,6 @@ const utf8 = new TextEncoder()
 
 /** The coin source of a core `Rng` stream. */
 export const rngCoin = (rng: Rng.Rng): (() => number) => () => rng.float()
-
-/** What a sequence starts from. */
-export interface SequenceStart {
-  readonly prompt: ReadonlyArray<number>
-  readonly maxNew: number
-  readonly coin: () => number
-  readonly sampling: Sampling.SamplingConfig
-  readonly stopTokens: ReadonlySet<number>
-  readonly stopStrings: ReadonlyArray<string>
-  readonly onToken?: (tokens: ReadonlyArray<number>, finished: FinishReason | undefined) => void
-  readonly signal?: AbortSignal
-}
 
 /** A fresh sequence. */
 export const startSequence = (start: SequenceStart): SequenceState => ({
@@ -64,14 +58,26 @@ export const startSequence = (start: SequenceStart): SequenceState => ({
  */
 export const pick = (s: SequenceState, logits: Float32Array, options: GenerateOptions, maxContext: number): void => {
   choose(s, logits, options, maxContext)
-  s.onToken?.(s.tokens, s.done ? s.finishReason : undefined)
+  notify(s)
 }
 
 /** End a sequence whose request was aborted (before its next step). */
 export const cancelIfAborted = (s: SequenceState): void => {
   if (!s.done && s.signal?.aborted === true) {
     finish(s, "length")
-    s.onToken?.(s.tokens, s.finishReason)
+    notify(s)
+  }
+}
+
+/** Call the sequence's listener; one that throws is dropped and its sequence ends, so the rest of the batch goes on. */
+const notify = (s: SequenceState): void => {
+  const listener = s.onToken
+  if (listener === undefined) return
+  try {
+    listener(s.tokens, s.done ? s.finishReason : undefined)
+  } catch {
+    s.onToken = undefined
+    if (!s.done) finish(s, "length")
   }
 }
 
