@@ -11,7 +11,12 @@ export class TaskSourceError extends Schema.TaggedError<TaskSourceError>()("Task
   detail: Schema.String,
   path: Schema.optionalKey(Schema.String),
   line: Schema.optionalKey(Schema.Int)
-}) {}
+}) {
+  override get message(): string {
+    const at = this.path === undefined ? "" : ` (${this.path}${this.line === undefined ? "" : `:${this.line}`})`
+    return `${this.source}${at}: ${this.detail}`
+  }
+}
 
 /** Streams the problems of a split. Deterministic: the same config yields the same problems in the same order. */
 export class TaskSource extends Context.Service<TaskSource, {

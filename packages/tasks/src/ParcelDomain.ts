@@ -61,7 +61,9 @@ export const ParcelConfig = Schema.Struct({
   /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
   heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(15))),
   /** Draws allowed per problem before generation fails. Default 20000. */
-  maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000)))
+  maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000))),
+  /** Evaluation splits (all but train) hold each question once; fails when a split's question space is too small. Default true. */
+  distinct: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
 }).check(Schema.makeFilter((c) => {
   const issues: Array<Schema.FilterIssue> = []
   if (c.counts.heldout > 0 && c.heldoutPercent === 0) issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
@@ -99,6 +101,7 @@ export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
   heldoutPercent: config.heldoutPercent,
   baseRules: [baseRule],
   maxAttempts: config.maxAttempts,
+  distinct: config.distinct,
   minLevel: { heldout: 2 },
   sample: (rng, level, split) => {
     const tariff = split === "transfer" ? T2 : T1

@@ -81,6 +81,27 @@ describe("ParcelDomain", () => {
     for (const p of [...gen("validation", 300), ...gen("test", 300)]) expect(trainQ.has(p.question)).toBe(false)
   })
 
+  it.effect("evaluation splits hold each question once; train may repeat; a split too small for its count fails naming the fix", () =>
+    Effect.gen(function*() {
+      // Levels 1-2 with 10% of the question hash space give test only a few dozen distinct questions.
+      const small = ParcelDomain.decodeConfig({ levels: [1, 2], counts: { train: 300, validation: 0, test: 60, heldout: 60, transfer: 0 } })
+      const test = yield* Stream.runCollect(ParcelDomain.problems(small, "test"))
+      assert.strictEqual(test.length, 60)
+      assert.strictEqual(new Set(test.map((p) => p.question)).size, 60)
+      assert.strictEqual(new Set(test.map((p) => p.id)).size, 60)
+      const heldout = yield* Stream.runCollect(ParcelDomain.problems(small, "heldout"))
+      assert.strictEqual(new Set(heldout.map((p) => p.question)).size, 60)
+      const train = yield* Stream.runCollect(ParcelDomain.problems(small, "train"))
+      assert.strictEqual(train.length, 300)
+      assert.isBelow(new Set(train.map((p) => p.question)).size, 300, "train repeats level-1 questions")
+      const tooMany = ParcelDomain.decodeConfig({ levels: [1], counts: { test: 30 } })
+      const error = yield* Effect.flip(Stream.runCollect(ParcelDomain.problems(tooMany, "test")))
+      assert.match(error.message, /only 7 distinct test questions exist at levels \[1\].*counts\.test asks 30: lower counts\.test, raise testPercent/)
+      // Raw draws may repeat when asked to.
+      const repeats = yield* Stream.runCollect(ParcelDomain.problems(ParcelDomain.decodeConfig({ levels: [1], counts: { test: 30 }, distinct: false }), "test"))
+      assert.strictEqual(repeats.length, 30)
+    }))
+
   it("builds the transfer split under tariff T2, with its own rulebook and question prefix", () => {
     for (const p of gen("transfer", 50)) {
       expect(p.question.startsWith("Parcel T2:")).toBe(true)

@@ -9,7 +9,10 @@
  *   sha256(`heldout:<domain>:<rules joined by +>`), mod 100, fall below `heldoutPercent` (a fixed pseudo-random
  *   subset, independent of the seed, so every run holds out the same compositions; single rules never are);
  * - train/validation/test take only problems whose combination is not held out, partitioned by a hash of the
- *   question text (so the same question never lands in two of them); `heldout` takes only held-out ones.
+ *   question text (so the same question never lands in two of them); `heldout` takes only held-out ones;
+ * - with `distinct`, the evaluation splits (all but train) hold each question once: the stream skips draws whose
+ *   question it already gave, so its ids have gaps, and fails with the number it found when a split's question
+ *   space is smaller than its count. Train may repeat questions (repeats weight training).
  */
 import { Hash, Rng, TaskSource } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
@@ -39,6 +42,8 @@ export interface DomainSpec {
   readonly maxAttempts: number
   /** Lowest level a split is drawn at (levels below are raised), e.g. where held-out pairs first co-occur. */
   readonly minLevel?: Readonly<Partial<Record<Problem.Split, number>>>
+  /** Evaluation splits hold each question once (see the module notes). */
+  readonly distinct: boolean
   /** Draw one instance at a level, or `undefined` when the draw misses the level's constraints. */
   readonly sample: (rng: Rng.Rng, level: number, split: Problem.Split) => Candidate | undefined
 }
@@ -95,6 +100,13 @@ export const generateOne = (spec: DomainSpec, split: Problem.Split, index: numbe
   }))
 }
 
+/** Draws a distinct split may make per problem asked before it gives up on finding new questions. */
+export const drawsPerDistinct = 40
+
+/** The config key of a split's share of the question space, for error messages. */
+const shareKey = (split: Problem.Split): string =>
+  split === "test" ? "testPercent" : split === "validation" ? "validationPercent" : split === "heldout" ? "heldoutPercent" : "levels"
+
 /** The problems of a split as a stream (lazy, one at a time). */
 export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> => {
   const count = spec.counts[split]
@@ -102,8 +114,26 @@ export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<
     return Stream.fail(noSplit(spec, split))
   }
   if (count === 0) return Stream.empty
-  return Stream.range(0, count - 1).pipe(
-    Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i)))
+  if (!spec.distinct || split === "train") {
+    return Stream.range(0, count - 1).pipe(Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i))))
+  }
+  const draws = count * drawsPerDistinct
+  const seen = new Set<string>()
+  return Stream.range(0, draws - 1).pipe(
+    Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i))),
+    Stream.filter((p) => {
+      if (seen.has(p.question)) return false
+      seen.add(p.question)
+      return true
+    }),
+    Stream.take(count),
+    Stream.concat(Stream.suspend(() =>
+      seen.size >= count ? Stream.empty : Stream.fail(new TaskSource.TaskSourceError({
+        source: spec.domain,
+        detail: `only ${seen.size} distinct ${split} questions exist at levels [${spec.levels.join(", ")}] (found in ${draws} draws), ` +
+          `but counts.${split} asks ${count}: lower counts.${split}, raise ${shareKey(split)}, add levels, or set distinct: false to allow repeats`
+      }))
+    ))
   )
 }
 
