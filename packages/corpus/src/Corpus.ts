@@ -54,14 +54,14 @@ export type CorpusConfig = typeof CorpusConfig.Type
 /** Decode a config object, failing with the field path. */
 export const decodeConfig = Schema.decodeUnknownEffect(CorpusConfig)
 
-/** The output directory holds a build with different content settings or another teacher. */
+/** The output directory holds a build with different content settings, another teacher or other input problems. */
 export class ResumeMismatch extends Schema.TaggedError<ResumeMismatch>()("ResumeMismatch", {
   path: Schema.String,
   expected: Schema.String,
   actual: Schema.String
 }) {
   override get message(): string {
-    return `${this.path} was built with other settings (config hash ${this.expected.slice(0, 12)}…, now ${this.actual.slice(0, 12)}…): use a fresh run directory, or delete it to start over`
+    return `${this.path} was built from other problems or settings (config hash ${this.expected.slice(0, 12)}…, now ${this.actual.slice(0, 12)}…): use a fresh run directory, or delete it to start over`
   }
 }
 
@@ -99,7 +99,7 @@ export interface BuildOptions<E, R = never> {
   readonly total?: number
   /** Called at start and after every finished problem. */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
-  /** Hashes of the input files, recorded in the manifest. */
+  /** Hashes of the input problems, recorded in the manifest and part of the resume check. */
   readonly inputs?: ReadonlyArray<RunManifest.FileHash>
   /** Teacher settings and prompts for the manifest (never credentials), e.g. `HttpTeacher.describe(config)`. */
   readonly teacherConfig?: Schema.Json
@@ -113,9 +113,10 @@ export const files = {
   events: "events.jsonl", summary: "summary.json", build: "build.json"
 } as const
 
-const contentConfig = (config: CorpusConfig, teacher: string, teacherSettings: Schema.Json | undefined) => {
+/** What the corpus depends on: content settings, teacher, and the input problems' content (not their paths). */
+const contentConfig = (config: CorpusConfig, teacher: string, teacherSettings: Schema.Json | undefined, inputs: ReadonlyArray<RunManifest.FileHash>) => {
   const { runDir: _r, concurrency: _c, durable: _d, ...content } = config
-  return { ...content, teacher, teacherSettings: teacherSettings ?? null }
+  return { ...content, teacher, teacherSettings: teacherSettings ?? null, inputs: inputs.map((i) => i.sha256) }
 }
 
 /** The SFT examples of a record: the rules-free prompt and up to `n` positive routes as completions. */
@@ -273,7 +274,7 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
     const at = (name: string) => path.join(dir, name)
     yield* fs.makeDirectory(dir, { recursive: true })
 
-    const content = contentConfig(config, teacher.name, options.teacherSettings)
+    const content = contentConfig(config, teacher.name, options.teacherSettings, options.inputs ?? [])
     const configHash = Hash.hashJson(content)
     if (yield* fs.exists(at(files.build))) {
       const previous = JSON.parse(yield* fs.readFileString(at(files.build))) as { configHash?: string }

@@ -97,7 +97,7 @@ describe("Corpus.build", () => {
       assert.strictEqual(readFileSync(join(runDir, "corpus", "corpus.jsonl"), "utf8"), before)
     }))
 
-  it.effect("cuts a torn final line and rebuilds that problem; refuses to resume with other content settings", () =>
+  it.effect("cuts a torn final line and rebuilds that problem; refuses to resume with other content settings or problems", () =>
     Effect.gen(function*() {
       const runDir = freshDir()
       const ten = fixtureProblems.slice(0, 10)
@@ -113,6 +113,17 @@ describe("Corpus.build", () => {
       assert.strictEqual(readFileSync(path, "utf8"), full)
       const error = yield* Effect.flip(run(config(runDir, { routesPerProblem: 5 }), ten))
       assert.strictEqual(error._tag, "ResumeMismatch")
+      // Other input problems (a changed problems file) are refused too, instead of being appended.
+      const freshInputs = freshDir()
+      const withInputs = (sha: string) =>
+        Corpus.build(config(freshInputs, { concurrency: 1 }), {
+          problems: Stream.fromIterable(ten), total: ten.length, inputs: [{ path: "problems.jsonl", sha256: sha.repeat(64), bytes: 1 }]
+        }).pipe(Effect.provide(env(RuleTeacher.make())))
+      yield* withInputs("a")
+      assert.strictEqual((yield* withInputs("a")).resumed, 10)
+      const changed = yield* Effect.flip(withInputs("b"))
+      assert.strictEqual(changed._tag, "ResumeMismatch")
+      assert.match(changed.message, /other problems or settings/)
     }))
 
   it.effect("counts duplicate input ids once and deduplicates identical routes", () =>

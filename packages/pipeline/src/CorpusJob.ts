@@ -67,5 +67,8 @@ const fromTaskSource = (choice: Resolve.Choice, split: Problem.Split, baseDir: s
       const tasks = yield* TaskSource.TaskSource
       return yield* Stream.runCollect(tasks.problems(split))
     }).pipe(Effect.provide(layer as Layer.Layer<TaskSource.TaskSource, unknown, FileSystem.FileSystem | Path.Path>))
-    return { problems: Stream.fromIterable(problems), total: problems.length }
+    // The problems' content stands in for a file hash, so a resumed build notices other task settings.
+    const listing = JSON.stringify(problems.map((p) => [p.id, p.question, p.gold]))
+    const inputs = [{ path: `${choice.use}:${split}`, sha256: Hash.sha256(listing), bytes: Buffer.byteLength(listing) }]
+    return { problems: Stream.fromIterable(problems), total: problems.length, inputs }
   })

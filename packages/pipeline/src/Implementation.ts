@@ -42,6 +42,11 @@ export interface Implementation<S extends Slot, C> {
   readonly id: string
   readonly config: Schema.Codec<C, unknown>
   readonly layer: (config: C) => Layer.Layer<SlotIdentifier<S>, unknown, Requirements>
+  /**
+   * Files the implementation reads for these settings (e.g. a task source's data files). The pipeline hashes their
+   * contents into the stage's config hash, so editing one re-runs the stage and everything after it.
+   */
+  readonly dataFiles?: (config: C) => ReadonlyArray<string>
 }
 
 /** Describe an implementation with its types inferred (what a custom module exports as `implementation`). */

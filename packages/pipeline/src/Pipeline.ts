@@ -15,7 +15,7 @@ import type { Method, MethodName } from "./Methods.ts"
 import { methods, plan } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
-import type * as Resolve from "./Resolve.ts"
+import * as Resolve from "./Resolve.ts"
 import * as Routes from "./Routes.ts"
 import * as Wiring from "./Wiring.ts"
 import { define, StageFailed } from "./Stage.ts"
@@ -89,11 +89,13 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     const splits = [...new Set<Problem.Split>(["train", ...evalSplits])]
     const tasksChoice = choice("tasks")
     const tasksLayer = yield* wiring.slotLayer("tasks")
+    // The task source's data files count as config: editing one re-runs the problems and everything after them.
+    const data = yield* Resolve.dataHashes("tasks", tasksChoice, baseDir).pipe(Effect.mapError(fail("problems")))
     yield* stage("problems")
     const problemsOutcome = yield* runStage(info, define({
       name: "problems",
       implementation: tasksChoice.use,
-      config: Schema.Struct({ tasks: Schema.Unknown, splits: Schema.Array(Schema.String) }),
+      config: Schema.Struct({ tasks: Schema.Unknown, splits: Schema.Array(Schema.String), data: Schema.Array(Schema.Struct({ path: Schema.String, sha256: Schema.String })) }),
       inputs: () => [],
       outputs: (c) => c.splits.map((s) => `${s}.jsonl`),
       run: ({ stageDir }) =>
@@ -101,7 +103,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
           const tasks = yield* TaskSource.TaskSource
           for (const split of splits) yield* Jsonl.writeAll(join(stageDir, `${split}.jsonl`), Problem.Problem, tasks.problems(split))
         }).pipe(Effect.provide(tasksLayer), Effect.mapError(fail("problems")))
-    }), { tasks: tasksChoice, splits }).pipe(Effect.tap(done("problems")))
+    }), { tasks: tasksChoice, splits, data: data.map((d) => ({ path: d.path, sha256: d.sha256 })) }).pipe(Effect.tap(done("problems")))
 
     // 2. Teacher routes: the training corpus, and routes for assisted evaluation prompts. New problems make the
     // corpora of the old ones stale: the corpus builder would resume them, so they are removed first.

@@ -36,7 +36,8 @@ export const files = define({
   slot: "tasks",
   id: "@realm-lm/tasks/files",
   config: Loader.LoaderConfig,
-  layer: (c) => Loader.layer(Schema.encodeSync(Loader.LoaderConfig)(c))
+  layer: (c) => Loader.layer(Schema.encodeSync(Loader.LoaderConfig)(c)),
+  dataFiles: (c) => Object.values(c.files)
 })
 
 /** A public benchmark from the shared data folder (GSM8K and the others in `benchmarks/`). */
@@ -48,7 +49,11 @@ export const benchmark = define({
     dir: Schema.optionalKey(Schema.String),
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
   }),
-  layer: (c) => Benchmarks.layer(c.name, { ...(c.dir === undefined ? {} : { dir: c.dir }), ...(c.limit === undefined ? {} : { limit: c.limit }) })
+  layer: (c) => Benchmarks.layer(c.name, { ...(c.dir === undefined ? {} : { dir: c.dir }), ...(c.limit === undefined ? {} : { limit: c.limit }) }),
+  dataFiles: (c) => {
+    const dir = c.dir ?? Benchmarks.benchmarksDir()
+    return dir === undefined ? [] : Object.values(Benchmarks.preset(c.name, dir).files)
+  }
 })
 
 /** Answer extraction and comparison per answer type. */

@@ -2,7 +2,9 @@
  * Turn a slot's `use:` (a built-in name or a path to the user's own module) and `with:` settings into the
  * layer that provides the slot's service, failing with the available names when the name is unknown.
  */
-import { Effect } from "effect"
+import { Hash } from "@realm-lm/core"
+import type { RunManifest } from "@realm-lm/core"
+import { Effect, FileSystem, Schema } from "effect"
 import * as CustomModule from "./CustomModule.ts"
 import type { Slot } from "./Implementation.ts"
 import { builtins } from "./Registry.ts"
@@ -31,3 +33,22 @@ export const implementation = <S extends Slot>(slot: S, use: string, baseDir: st
 /** The layer of a choice for a slot. */
 export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
   Effect.map(implementation(slot, choice.use, baseDir), (impl) => CustomModule.toLayer(impl, choice.with))
+
+/**
+ * Content hashes of the files a choice's implementation reads (its `dataFiles`), for stage config hashes. Files
+ * that do not exist are left out: building the layer reports them with the implementation's own error.
+ */
+export const dataHashes = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
+  Effect.gen(function*() {
+    const impl = yield* implementation(slot, choice.use, baseDir)
+    if (impl.dataFiles === undefined) return []
+    const settings = yield* Schema.decodeUnknownEffect(impl.config)(choice.with ?? {}).pipe(
+      Effect.mapError((e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.message}` }))
+    )
+    const fs = yield* FileSystem.FileSystem
+    const hashes: Array<RunManifest.FileHash> = []
+    for (const file of impl.dataFiles(settings)) {
+      if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))) hashes.push(yield* Hash.hashFile(file))
+    }
+    return hashes
+  })

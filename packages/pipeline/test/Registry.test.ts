@@ -2,7 +2,11 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { AnswerJudge, Curriculum, TaskSource, Teacher, Verifier } from "@realm-lm/core"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as CustomModule from "../src/CustomModule.ts"
+import * as Resolve from "../src/Resolve.ts"
 import { builtins } from "../src/Registry.ts"
 
 /** Every built-in here needs only other slots and the platform, so the composed layer is closed. */
@@ -46,5 +50,21 @@ describe("Registry", () => {
       const error = yield* Effect.flip(Layer.build(closed(CustomModule.toLayer(builtins.tasks.parcel!, { levels: [9] }))).pipe(Effect.scoped))
       assert.strictEqual(error._tag, "CustomStageInvalid")
       assert.include(error.message, '["levels"]')
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a task source's data files are hashed by content, so editing one changes the problems stage's config", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "realm-datahash-"))
+      const train = join(dir, "train.jsonl")
+      writeFileSync(train, `${JSON.stringify({ q: "1 + 1?", a: "2" })}\n`)
+      const choice = { use: "files", with: { name: "mine", files: { train, test: join(dir, "missing.jsonl") }, mapping: { question: "q", gold: "a" } } }
+      const first = yield* Resolve.dataHashes("tasks", choice, dir)
+      assert.deepStrictEqual(first.map((h) => h.path), [train], "missing files are left to the loader's own error")
+      writeFileSync(train, `${JSON.stringify({ q: "1 + 1?", a: "3" })}\n`)
+      const second = yield* Resolve.dataHashes("tasks", choice, dir)
+      assert.notStrictEqual(second[0]?.sha256, first[0]?.sha256)
+      assert.deepStrictEqual(yield* Resolve.dataHashes("tasks", { use: "parcel" }, dir), [], "generated domains read no files")
+      const bad = yield* Effect.flip(Resolve.dataHashes("tasks", { use: "files", with: { name: "mine" } }, dir))
+      assert.match(bad.message, /invalid settings/)
     }).pipe(Effect.provide(NodeServices.layer)))
 })

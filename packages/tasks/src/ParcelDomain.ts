@@ -124,7 +124,7 @@ const domain = Generated.source({
   defaults: decodeConfig({})
 })
 
-/** Problem `index` of a split, generated synchronously (for tests, benches and demos). */
+/** Draw `index` of a split, synchronously (problem `index` for train; distinct evaluation splits skip repeats, see `problems`). */
 export const generate = domain.generate
 /** The problems of a split as a stream. */
 export const problems = domain.problems

@@ -12,7 +12,9 @@
  *   question text (so the same question never lands in two of them); `heldout` takes only held-out ones;
  * - with `distinct`, the evaluation splits (all but train) hold each question once: the stream skips draws whose
  *   question it already gave, so its ids have gaps, and fails with the number it found when a split's question
- *   space is smaller than its count. Train may repeat questions (repeats weight training).
+ *   space is smaller than its count. Levels whose questions run out stop contributing, so later problems come
+ *   from the larger levels (levels also share questions: a level-2 draw can repeat a level-1 question). Train may
+ *   repeat questions (repeats weight training).
  */
 import { Hash, Rng, TaskSource } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
@@ -118,23 +120,26 @@ export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<
     return Stream.range(0, count - 1).pipe(Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i))))
   }
   const draws = count * drawsPerDistinct
-  const seen = new Set<string>()
-  return Stream.range(0, draws - 1).pipe(
-    Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i))),
-    Stream.filter((p) => {
-      if (seen.has(p.question)) return false
-      seen.add(p.question)
-      return true
-    }),
-    Stream.take(count),
-    Stream.concat(Stream.suspend(() =>
-      seen.size >= count ? Stream.empty : Stream.fail(new TaskSource.TaskSourceError({
-        source: spec.domain,
-        detail: `only ${seen.size} distinct ${split} questions exist at levels [${spec.levels.join(", ")}] (found in ${draws} draws), ` +
-          `but counts.${split} asks ${count}: lower counts.${split}, raise ${shareKey(split)}, add levels, or set distinct: false to allow repeats`
-      }))
-    ))
-  )
+  // A fresh set per run of the stream, so running it again gives the same problems.
+  return Stream.suspend(() => {
+    const seen = new Set<string>()
+    return Stream.range(0, draws - 1).pipe(
+      Stream.mapEffect((i) => Effect.fromResult(generateOne(spec, split, i))),
+      Stream.filter((p) => {
+        if (seen.has(p.question)) return false
+        seen.add(p.question)
+        return true
+      }),
+      Stream.take(count),
+      Stream.concat(Stream.suspend(() =>
+        seen.size >= count ? Stream.empty : Stream.fail(new TaskSource.TaskSourceError({
+          source: spec.domain,
+          detail: `found only ${seen.size} distinct ${split} questions at levels [${spec.levels.join(", ")}] in ${draws} draws, ` +
+            `but counts.${split} asks ${count}: lower counts.${split}, raise ${shareKey(split)}, add levels, or set distinct: false to allow repeats`
+        }))
+      ))
+    )
+  })
 }
 
 /** The task-source surface of a generated domain, derived once from its config schema and spec. */
@@ -150,7 +155,10 @@ export const source = <C, I>(options: {
   const make = (config: C): TaskSource.TaskSource["Service"] =>
     TaskSource.TaskSource.of({ name: options.name, problems: (split) => problemsOf(config, split) })
   return {
-    /** Problem `index` of a split, generated synchronously (for tests, benches and demos). */
+    /**
+     * Draw `index` of a split, generated synchronously (for tests, benches and demos). For train it is problem
+     * `index`; evaluation splits with `distinct` skip repeated draws, so use `problems` for their contents.
+     */
     generate: (config: C, split: Problem.Split, index: number) => generateOne(options.spec(config), split, index),
     /** The problems of a split as a stream. */
     problems: problemsOf,
