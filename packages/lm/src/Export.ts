@@ -185,6 +185,11 @@ export class TransformersJsFailed extends Schema.TaggedError<TransformersJsFaile
   }
 }
 
+/** Run `use` with transformers.js (offline) and the absolute path of `dir`; any failure is `TransformersJsFailed`. */
+const withTransformersJs = <A>(dir: string, use: (t: Awaited<ReturnType<typeof offline>>, absolute: string) => Promise<A>): Effect.Effect<A, TransformersJsFailed, Path.Path> =>
+  Effect.flatMap(Effect.service(Path.Path), (path) =>
+    Effect.tryPromise({ try: async () => use(await offline(), path.resolve(dir)), catch: (cause) => new TransformersJsFailed({ dir, cause }) }))
+
 /**
  * Greedy generation by transformers.js (offline) on an exported directory: `AutoModelForCausalLM` + `generate`
  * with `do_sample: false`. Prompts are left-padded with `padId` and masked. Returns the new tokens per prompt
@@ -196,35 +201,27 @@ export const transformersJsGreedy = (
   maxNewTokens: number,
   padId = 0
 ): Effect.Effect<Array<Array<number>>, TransformersJsFailed, Path.Path> =>
-  Effect.gen(function*() {
-    const path = yield* Path.Path
-    const absolute = path.resolve(dir)
-    return yield* Effect.tryPromise({
-      try: async () => {
-        const t = await offline()
-        const model = await t.AutoModelForCausalLM.from_pretrained(absolute, { local_files_only: true, dtype: "fp32", device: "cpu" })
-        try {
-          const width = Math.max(...prompts.map((p) => p.length))
-          const ids = new BigInt64Array(prompts.length * width).fill(BigInt(padId))
-          const mask = new BigInt64Array(prompts.length * width)
-          prompts.forEach((p, i) => {
-            p.forEach((tok, j) => (ids[i * width + width - p.length + j] = BigInt(tok)))
-            mask.fill(1n, i * width + width - p.length, (i + 1) * width)
-          })
-          const out = (await model.generate({
-            input_ids: new t.Tensor("int64", ids, [prompts.length, width]),
-            attention_mask: new t.Tensor("int64", mask, [prompts.length, width]),
-            max_new_tokens: maxNewTokens,
-            do_sample: false
-          } as never)) as { readonly data: BigInt64Array; readonly dims: ReadonlyArray<number> }
-          const cols = out.dims[1] as number
-          return prompts.map((_, i) => Array.from(out.data.subarray(i * cols + width, (i + 1) * cols), Number))
-        } finally {
-          await model.dispose()
-        }
-      },
-      catch: (cause) => new TransformersJsFailed({ dir, cause })
-    })
+  withTransformersJs(dir, async (t, absolute) => {
+    const model = await t.AutoModelForCausalLM.from_pretrained(absolute, { local_files_only: true, dtype: "fp32", device: "cpu" })
+    try {
+      const width = Math.max(...prompts.map((p) => p.length))
+      const ids = new BigInt64Array(prompts.length * width).fill(BigInt(padId))
+      const mask = new BigInt64Array(prompts.length * width)
+      prompts.forEach((p, i) => {
+        p.forEach((tok, j) => (ids[i * width + width - p.length + j] = BigInt(tok)))
+        mask.fill(1n, i * width + width - p.length, (i + 1) * width)
+      })
+      const out = (await model.generate({
+        input_ids: new t.Tensor("int64", ids, [prompts.length, width]),
+        attention_mask: new t.Tensor("int64", mask, [prompts.length, width]),
+        max_new_tokens: maxNewTokens,
+        do_sample: false
+      } as never)) as { readonly data: BigInt64Array; readonly dims: ReadonlyArray<number> }
+      const cols = out.dims[1] as number
+      return prompts.map((_, i) => Array.from(out.data.subarray(i * cols + width, (i + 1) * cols), Number))
+    } finally {
+      await model.dispose()
+    }
   })
 
 /**
@@ -232,20 +229,12 @@ export const transformersJsGreedy = (
  * tokenized as the pipeline does, with the tokenizer's special tokens). Returns the generated text only.
  */
 export const transformersJsPipeline = (dir: string, text: string, maxNewTokens: number): Effect.Effect<string, TransformersJsFailed, Path.Path> =>
-  Effect.gen(function*() {
-    const path = yield* Path.Path
-    const absolute = path.resolve(dir)
-    return yield* Effect.tryPromise({
-      try: async () => {
-        const t = await offline()
-        const generator = await t.pipeline("text-generation", absolute, { local_files_only: true, dtype: "fp32", device: "cpu" })
-        try {
-          const out = (await generator(text, { max_new_tokens: maxNewTokens, do_sample: false, return_full_text: false } as never)) as unknown as Array<{ readonly generated_text: string }>
-          return out[0]?.generated_text ?? ""
-        } finally {
-          await generator.dispose()
-        }
-      },
-      catch: (cause) => new TransformersJsFailed({ dir, cause })
-    })
+  withTransformersJs(dir, async (t, absolute) => {
+    const generator = await t.pipeline("text-generation", absolute, { local_files_only: true, dtype: "fp32", device: "cpu" })
+    try {
+      const out = (await generator(text, { max_new_tokens: maxNewTokens, do_sample: false, return_full_text: false } as never)) as unknown as Array<{ readonly generated_text: string }>
+      return out[0]?.generated_text ?? ""
+    } finally {
+      await generator.dispose()
+    }
   })

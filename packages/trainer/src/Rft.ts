@@ -144,10 +144,8 @@ export const train = (
             stream: `rft-order-${r}`,
             examples,
             section: rft.train,
-            buckets: config.batching.buckets,
-            microBatch: config.batching.microBatch,
-            microBatchTokens: config.batching.microBatchTokens,
-            guard: skipped < config.guards.maxSkips ? config.guards : { ...config.guards, nonFinite: "fail" },
+            batching: config.batching,
+            guards: config.guards,
             scheduleTotal: total,
             stepNumber: n,
             skipped

@@ -87,10 +87,8 @@ export const train = (
             stream: "sft-order",
             examples: trainSet.examples,
             section: config.sft,
-            buckets,
-            microBatch: config.batching.microBatch,
-            microBatchTokens: config.batching.microBatchTokens,
-            guard: skipped < config.guards.maxSkips ? config.guards : { ...config.guards, nonFinite: "fail" },
+            batching: config.batching,
+            guards: config.guards,
             scheduleTotal: total,
             stepNumber: n,
             skipped

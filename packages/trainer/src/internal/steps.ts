@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import { bucketize } from "../Batching.ts"
 import { EngineFailed, NonFiniteValue } from "../TrainerErrors.ts"
 import type { Phase } from "../TrainerErrors.ts"
+import type { GuardSection } from "../TrainerConfig.ts"
 import type { MicroBatch } from "./engine.ts"
 
 /** Result of one step. */
@@ -30,6 +31,14 @@ export interface Guard {
   readonly step: number
   readonly skippedSoFar: number
 }
+
+/** The guard of step `step` of `phase`: `guards.nonFinite`, until `guards.maxSkips` steps were skipped, then `fail`. */
+export const guardFor = (phase: Phase, guards: GuardSection, step: number, skippedSoFar: number): Guard => ({
+  phase,
+  mode: skippedSoFar < guards.maxSkips ? guards.nonFinite : "fail",
+  step,
+  skippedSoFar
+})
 
 const scalarOf = (t: unknown): number => Number((t as { data: ArrayLike<number> }).data[0])
 

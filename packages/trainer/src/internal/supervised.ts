@@ -8,7 +8,7 @@ import type { Position, TextExample } from "./data.ts"
 import { take } from "./data.ts"
 import type { Engine, MicroBatch } from "./engine.ts"
 import type { EngineFailed, NonFiniteValue, Phase } from "../TrainerErrors.ts"
-import type { GuardSection, SftSection } from "../TrainerConfig.ts"
+import type { BatchingSection, GuardSection, SftSection } from "../TrainerConfig.ts"
 import { learningRate } from "../LrSchedule.ts"
 import * as Steps from "./steps.ts"
 
@@ -63,10 +63,8 @@ export const step = (
     readonly stream: string
     readonly examples: ReadonlyArray<Tokenized>
     readonly section: SftSection
-    readonly buckets: ReadonlyArray<number>
-    readonly microBatch: number
-    readonly microBatchTokens: number
-    readonly guard: GuardSection
+    readonly batching: BatchingSection
+    readonly guards: GuardSection
     readonly scheduleTotal: number
     readonly stepNumber: number
     readonly skipped: number
@@ -76,10 +74,12 @@ export const step = (
   Effect.gen(function*() {
     const { items, next } = take(options.seed, options.stream, options.examples.length, cursor.position, options.section.batchSize)
     const batch = items.map((i) => options.examples[i] as Tokenized)
-    const micro = Steps.sftMicroBatches(batch, options.buckets, options.microBatch, engine.pad, options.microBatchTokens)
+    const { buckets, microBatch, microBatchTokens } = options.batching
+    const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokens)
     const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
     const t0 = performance.now()
-    const outcome = yield* Steps.step(engine.trainer(), micro, lr, { phase: options.phase, mode: options.guard.nonFinite, step: options.stepNumber, skippedSoFar: options.skipped }, engine.renewTrainer)
+    const guard = Steps.guardFor(options.phase, options.guards, options.stepNumber, options.skipped)
+    const outcome = yield* Steps.step(engine.trainer(), micro, lr, guard, engine.renewTrainer)
     const seconds = (performance.now() - t0) / 1000
     cursor.position = next
     const tokens = batch.reduce((s, e) => s + e.prompt.length + e.completion.length - 1, 0)
