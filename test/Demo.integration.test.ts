@@ -29,18 +29,18 @@ describe("realm demo --quick (end to end, every stage)", () => {
   it("runs problems, corpora, base model, every method, evaluation, table and report", () => {
     expect(first.stderr).not.toMatch(/realm: \w+Error|Defect|Error:/)
     expect(first.status).toBe(0)
-    for (const stage of ["problems", "corpus", "routes-test", "routes-heldout", "base", "sft", "rft", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
+    for (const stage of ["problems", "corpus", "routes-test", "routes-heldout", "base", "sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
       expect(first.stderr).toContain(`== ${stage}`)
     }
     const table = first.stdout.split("\n").filter((l) => l.startsWith("|"))
     expect(table[0]).toBe("| method | test assisted | test autonomous | heldout assisted | heldout autonomous |")
-    expect(table).toHaveLength(2 + 5)
+    expect(table).toHaveLength(2 + 6)
     expect(existsSync(join(out, "report.html"))).toBe(true)
   })
 
-  it("writes results for 5 methods x 2 splits x 2 modes; assisted prompts show routes, autonomous ones none", () => {
+  it("writes results for 6 methods x 2 splits x 2 modes; assisted prompts show routes, autonomous ones none", () => {
     const results = JSON.parse(readFileSync(join(out, "eval", "results.json"), "utf8")) as Array<Result>
-    expect(results).toHaveLength(20)
+    expect(results).toHaveLength(24)
     for (const r of results) {
       expect(r.accuracy.low).toBeLessThanOrEqual(r.accuracy.value)
       expect(r.accuracy.high).toBeGreaterThanOrEqual(r.accuracy.value)
@@ -54,7 +54,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
       }
     }
     // Every trained method left a checkpoint that transformers.js can load (onnx/model.onnx + tokenizer).
-    for (const method of ["sft", "rft", "cot-synthesizer", "realm", "realm-zero"]) {
+    for (const method of ["sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero"]) {
       const ref = JSON.parse(readFileSync(join(out, method, "result.json"), "utf8")) as { path: string }
       expect(existsSync(join(ref.path, "onnx", "model.onnx"))).toBe(true)
       expect(existsSync(join(ref.path, "tokenizer.json"))).toBe(true)
@@ -65,7 +65,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
   it("a second run skips every finished stage and prints the same table", () => {
     const again = realm("demo", "--quick", "--out", out)
     expect(again.status).toBe(0)
-    for (const stage of ["problems", "base", "sft", "rft", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
+    for (const stage of ["problems", "base", "sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
       expect(again.stderr).toContain(`${stage}: up to date, skipped`)
     }
     const table = (s: string) => s.split("\n").filter((l) => l.startsWith("|")).join("\n")

@@ -20,10 +20,9 @@ const gitRevision = (): string | undefined => {
   }
 }
 
-/** Run a pipeline config with progress bars and print the table. */
-const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
+/** Pipeline hooks that draw one progress bar per stage on stderr. */
+export const displayHooks = () =>
   Effect.gen(function*() {
-    const revision = gitRevision()
     const bars = yield* Ref.make(new Map<string, ProgressBar.ProgressBar>())
     const barFor = (key: string) =>
       Effect.gen(function*() {
@@ -34,7 +33,7 @@ const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) 
         return bar
       })
     const finishBar = (key: string) => Effect.flatMap(Ref.get(bars), (m) => m.get(key)?.finish ?? Effect.void)
-    const result = yield* Pipeline.run(config, baseDir, {
+    const hooks: Pipeline.Hooks = {
       stage: (name, outcome) =>
         outcome === "start"
           ? Console.error(`== ${name}`)
@@ -47,7 +46,22 @@ const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) 
           bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })),
       train: (method, event) =>
         Effect.flatMap(barFor(method), (bar) => bar.update({ label: event.label, done: event.done, total: event.total, detail: event.detail }))
-    }, { packages: { "realm-lm": packageJson.version }, ...(revision === undefined ? {} : { gitRevision: revision }) })
+    }
+    // A new run (another seed) starts with fresh bars.
+    return { hooks, reset: Ref.set(bars, new Map()) }
+  })
+
+/** Provenance recorded in manifests: the package version and the git revision when known. */
+export const provenance = () => {
+  const revision = gitRevision()
+  return { packages: { "realm-lm": packageJson.version }, ...(revision === undefined ? {} : { gitRevision: revision }) }
+}
+
+/** Run a pipeline config with progress bars and print the table. */
+const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
+  Effect.gen(function*() {
+    const { hooks } = yield* displayHooks()
+    const result = yield* Pipeline.run(config, baseDir, hooks, provenance())
     yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${result.runDir}/eval/results.json\n`)
     yield* Console.log(Table.markdown(result.results))
     const page = yield* ReportJob.write(result.runDir, `realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`)

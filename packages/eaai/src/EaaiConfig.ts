@@ -11,8 +11,11 @@ const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
-/** Schedule shapes; all are non-increasing and exactly 0 in the final phase. */
-export const ScheduleKind = Schema.Literals(["exponential", "inverse-time", "cosine", "stepwise", "constant"])
+/**
+ * Schedule shapes; all are non-increasing and exactly 0 in the final phase. `none` is 0 at every step: no routes,
+ * hints or rescue (the no-guidance baseline).
+ */
+export const ScheduleKind = Schema.Literals(["exponential", "inverse-time", "cosine", "stepwise", "constant", "none"])
 export type ScheduleKind = typeof ScheduleKind.Type
 
 /**
@@ -47,7 +50,7 @@ export const ScheduleConfig = Schema.Struct({
       issue: "the schedule never reaches the autonomous phase (s = 0); set autonomousFraction > 0, or allowNoAutonomousPhase: true for a baseline"
     })
   }
-  const zero = s.totalSteps - Math.ceil(s.autonomousFraction * s.totalSteps)
+  const zero = s.kind === "none" ? 0 : s.totalSteps - Math.ceil(s.autonomousFraction * s.totalSteps)
   if (s.warmupSteps > zero) {
     issues.push({ path: ["warmupSteps"], issue: `warm-up (${s.warmupSteps} steps) must end by the autonomous phase, which starts at step ${zero}` })
   }

@@ -7,7 +7,9 @@ import type { ScheduleConfig } from "./EaaiConfig.ts"
 
 /** First step of the autonomous phase (s = 0 from here on); `Infinity` when the config allows no such phase. */
 export const zeroFrom = (schedule: ScheduleConfig): number =>
-  schedule.autonomousFraction === 0
+  schedule.kind === "none"
+    ? 0
+    : schedule.autonomousFraction === 0
     ? Number.POSITIVE_INFINITY
     : schedule.totalSteps - Math.ceil(schedule.autonomousFraction * schedule.totalSteps)
 
@@ -36,6 +38,8 @@ export const strength = (schedule: ScheduleConfig, step: number): number => {
   const u = t - schedule.warmupSteps
   const span = decaySpan(schedule)
   switch (schedule.kind) {
+    case "none":
+      return 0
     case "constant":
       return s0
     case "exponential":

@@ -58,6 +58,18 @@ describe("AdaptiveState", () => {
     }
   })
 
+  it("a schedule of kind none never guides and never rescues, even after every sample failed", () => {
+    const none = decodeSync({ schedule: { kind: "none", totalSteps: 20 } })
+    let state = AdaptiveState.empty
+    for (let step = 0; step < 20; step++) {
+      const d = AdaptiveState.decideFor(none, state, step, "a")
+      assert.deepStrictEqual([d.strength, d.routeCount, d.hintFraction], [0, 0, 0])
+      const observed = AdaptiveState.observe(none, state, step, [outcome("a", "autonomous", [false, false, false, false])])
+      assert.strictEqual(observed.rescues.length, 0)
+      state = observed.state
+    }
+  })
+
   it("rejects snapshots of another version, a bad shape or duplicate ids", () => {
     const detail = (json: unknown) => {
       const r = AdaptiveState.decode(json)

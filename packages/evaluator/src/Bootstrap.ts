@@ -8,13 +8,22 @@ import type { EvalResult } from "@realm-lm/core"
 /** Default number of bootstrap resamples. */
 export const defaultResamples = 2000
 
-const mean = (xs: ArrayLike<number>): number => {
+/** Resampling options shared by every bootstrap here: stream seed (default 0), resamples (default 2000), level (default 0.95). */
+export interface Options {
+  readonly seed?: number
+  readonly resamples?: number
+  readonly level?: number
+}
+
+/** Arithmetic mean; 0 for an empty input. */
+export const mean = (xs: ArrayLike<number>): number => {
   let s = 0
   for (let i = 0; i < xs.length; i++) s += xs[i] as number
   return xs.length === 0 ? 0 : s / xs.length
 }
 
-const quantile = (sorted: Float64Array, q: number): number => {
+/** Linear-interpolated quantile `q` in [0, 1] of an ascending-sorted sample; NaN when empty. */
+export const quantile = (sorted: Float64Array, q: number): number => {
   if (sorted.length === 0) return Number.NaN
   const pos = (sorted.length - 1) * q
   const lo = Math.floor(pos)
@@ -22,10 +31,28 @@ const quantile = (sorted: Float64Array, q: number): number => {
   return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo)
 }
 
+/** Central percentile interval at `level` (default 0.95) of bootstrap statistics; sorts `stats` in place. */
+export const percentile = (stats: Float64Array, level = 0.95): { readonly low: number; readonly high: number } => {
+  stats.sort()
+  const alpha = (1 - level) / 2
+  return { low: quantile(stats, alpha), high: quantile(stats, 1 - alpha) }
+}
+
+/** Two-sided bootstrap p-value for "no difference": twice the smaller share of `stats` at or below / at or above 0, capped at 1. */
+export const twoSidedP = (stats: ArrayLike<number>): number => {
+  let below = 0
+  let above = 0
+  for (let r = 0; r < stats.length; r++) {
+    if ((stats[r] as number) <= 0) below++
+    if ((stats[r] as number) >= 0) above++
+  }
+  return stats.length === 0 ? 1 : Math.min(1, (2 * Math.min(below, above)) / stats.length)
+}
+
 /** Mean of `values` with a percentile bootstrap interval at `level` (default 95%). */
 export const meanCi = (
   values: ArrayLike<number>,
-  options: { readonly seed?: number; readonly resamples?: number; readonly level?: number } = {}
+  options: Options = {}
 ): EvalResult.Estimate => {
   const n = values.length
   const value = mean(values)
@@ -38,9 +65,7 @@ export const meanCi = (
     for (let i = 0; i < n; i++) s += values[rng.int(n)] as number
     means[r] = s / n
   }
-  means.sort()
-  const alpha = (1 - (options.level ?? 0.95)) / 2
-  return { value, low: quantile(means, alpha), high: quantile(means, 1 - alpha) }
+  return { value, ...percentile(means, options.level) }
 }
 
 /** Paired comparison of method B against method A on the same problems. */
@@ -59,7 +84,7 @@ export interface PairedComparison {
 export const paired = (
   a: ReadonlyMap<string, number>,
   b: ReadonlyMap<string, number>,
-  options: { readonly seed?: number; readonly resamples?: number; readonly level?: number } = {}
+  options: Options = {}
 ): PairedComparison => {
   const ids = [...a.keys()].filter((id) => b.has(id)).toSorted()
   const diffs = new Float64Array(ids.length)
@@ -77,14 +102,12 @@ export const paired = (
   if (n < 2) return { difference, pValue: 1, onlyA, onlyB, n }
   const resamples = options.resamples ?? defaultResamples
   const rng = Rng.Rng.make(options.seed ?? 0, "paired", n)
-  let below = 0
-  let above = 0
+  const sums = new Float64Array(resamples)
   for (let r = 0; r < resamples; r++) {
     let s = 0
     for (let i = 0; i < n; i++) s += diffs[rng.int(n)] as number
-    if (s <= 0) below++
-    if (s >= 0) above++
+    sums[r] = s
   }
-  const pValue = Math.min(1, (2 * Math.min(below, above)) / resamples)
+  const pValue = twoSidedP(sums)
   return { difference, pValue, onlyA, onlyB, n }
 }

@@ -3,6 +3,7 @@
  * own `Step k:` lines and `Answer: ...`. Line-based and total: any string parses (partial outputs, missing
  * sections, markdown decoration, extra text, unknown route names), and format problems become failed checks.
  */
+import type { CompletionOrder } from "./MrpvConfig.ts"
 import { letterIndex } from "./internal/text.ts"
 
 /** A verdict as read: `unclear` when a route line names neither correct nor wrong. */
@@ -35,9 +36,9 @@ export interface ParsedCompletion {
   readonly answer: string | undefined
   /** Non-empty lines before the answer that match no section. */
   readonly extra: ReadonlyArray<string>
-  /** Non-empty lines after the first answer line. */
+  /** Non-empty lines after the first answer line (solve-first: other than verdict and reflection lines). */
   readonly trailing: ReadonlyArray<string>
-  /** Whether sections appear in the order verdicts, reflection, steps, answer. */
+  /** Whether sections appear in the expected order (verdicts, reflection, steps, answer; solve-first: steps, answer, verdicts, reflection). */
   readonly ordered: boolean
   /** The policy's own reasoning for the answer judge: step, extra and answer lines up to the first answer, verdict and reflection lines removed. */
   readonly judgeText: string
@@ -64,8 +65,15 @@ const readVerdict = (name: string, rest: string): ParsedVerdict => {
   return { index: letterIndex(name), name, verdict, step: m === null ? undefined : Number(m[1]) }
 }
 
-/** Parse a completion. Never throws; every string yields a result. */
-export const parseCompletion = (text: string): ParsedCompletion => {
+/** Rank of each section in the expected order: verdict, reflection, step, answer (solve-first: steps, answer, verdicts, reflection). */
+const ranks: Record<CompletionOrder, readonly [number, number, number, number]> = {
+  "verify-first": [0, 1, 2, 3],
+  "solve-first": [2, 3, 0, 1]
+}
+
+/** Parse a completion written in `order` (default verify-first). Never throws; every string yields a result. */
+export const parseCompletion = (text: string, order: CompletionOrder = "verify-first"): ParsedCompletion => {
+  const [verdictRank, reflectionRank, stepRank, answerRank] = ranks[order]
   const verdicts: Array<ParsedVerdict> = []
   const reflections: Array<string> = []
   const steps: Array<ParsedStep> = []
@@ -82,24 +90,33 @@ export const parseCompletion = (text: string): ParsedCompletion => {
   for (const raw of text.split(/\r\n|\r|\n/)) {
     const line = clean(raw)
     if (line.length === 0) continue
+    let m: RegExpExecArray | null
     if (answer !== undefined) {
-      trailing.push(line)
+      // Solve-first completions verify the routes after their own answer; anything else after it is trailing.
+      if (order === "solve-first" && (m = VERDICT.exec(line)) !== null) {
+        see(verdictRank)
+        verdicts.push(readVerdict(m[1] ?? "", m[2] ?? ""))
+      } else if (order === "solve-first" && (m = REFLECTION.exec(line)) !== null) {
+        see(reflectionRank)
+        reflections.push((m[1] ?? "").trim())
+      } else {
+        trailing.push(line)
+      }
       continue
     }
-    let m: RegExpExecArray | null
     if ((m = ANSWER.exec(line)) !== null) {
-      see(3)
+      see(answerRank)
       answer = (m[1] ?? "").trim()
       judgeLines.push(raw.trim())
     } else if ((m = STEP.exec(line)) !== null) {
-      see(2)
+      see(stepRank)
       steps.push({ number: Number(m[1]), text: (m[2] ?? "").trim() })
       judgeLines.push(raw.trim())
     } else if ((m = REFLECTION.exec(line)) !== null) {
-      see(1)
+      see(reflectionRank)
       reflections.push((m[1] ?? "").trim())
     } else if ((m = VERDICT.exec(line)) !== null) {
-      see(0)
+      see(verdictRank)
       verdicts.push(readVerdict(m[1] ?? "", m[2] ?? ""))
     } else {
       extra.push(line)

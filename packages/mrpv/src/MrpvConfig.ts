@@ -15,6 +15,15 @@ export const PromptStyle = Schema.Literals(["compact", "verbose"])
 export type PromptStyle = typeof PromptStyle.Type
 
 /**
+ * Where the route verdicts go in an assisted completion. `verify-first` (the paper's order): verdicts and the
+ * reflection, then the policy's own steps and answer. `solve-first`: the policy's own steps and answer first, then
+ * the verdicts and reflection, so a small model checks each route against an answer it has already written instead
+ * of judging it before computing anything (see the package README, "Completion order").
+ */
+export const CompletionOrder = Schema.Literals(["verify-first", "solve-first"])
+export type CompletionOrder = typeof CompletionOrder.Type
+
+/**
  * Positive/negative composition of the routes shown. For each prompt: with probability `allNegative` every
  * route shown is negative, with probability `allPositive` every one is positive, otherwise each slot is
  * positive with probability `positiveRatio`. Availability wins: the requested route count is filled from the
@@ -66,6 +75,8 @@ export type LengthConfig = typeof LengthConfig.Type
 export const MrpvConfig = Schema.Struct({
   /** Prompt style. Default `compact`. */
   style: PromptStyle.pipe(withDefault("compact")),
+  /** Order of the sections of an assisted completion. Default `verify-first`. */
+  order: CompletionOrder.pipe(withDefault("verify-first")),
   /** Most routes shown in one prompt (1-26, lettered A-Z); the curriculum's route count is capped here. Default 4. */
   maxRoutes: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(4)),
   mix: MixConfig.pipe(withDefault({})),

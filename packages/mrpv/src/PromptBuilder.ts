@@ -8,7 +8,7 @@ import { Rng } from "@realm-lm/core"
 import type { Curriculum, Problem, Prompt, Route } from "@realm-lm/core"
 import { Verifier as CoreVerifier } from "@realm-lm/core"
 import { Result } from "effect"
-import type { MixConfig, MrpvConfig, PromptStyle } from "./MrpvConfig.ts"
+import type { CompletionOrder, MixConfig, MrpvConfig, PromptStyle } from "./MrpvConfig.ts"
 import { routeLetter } from "./internal/text.ts"
 
 /** What rendering may see of a route: its steps and answer, never its label, id or source. */
@@ -25,6 +25,8 @@ export interface BuiltPrompt {
 
 /** Compact instruction closing an assisted prompt. */
 export const COMPACT_VERIFY = "Verify each route, then solve."
+/** Compact instruction closing an assisted prompt in the solve-first order. */
+export const COMPACT_SOLVE_VERIFY = "Solve, then verify each route."
 /** Compact instruction closing a hint or autonomous prompt. */
 export const COMPACT_SOLVE = "Solve."
 
@@ -41,20 +43,20 @@ const routeBlock = (view: RouteView, index: number): Array<string> => [
   `Answer: ${view.answer.replace(/\s*\n\s*/g, " ")}`
 ]
 
-const verboseFormat = (routes: number): Array<string> => [
-  ...(routes > 0
-    ? [
-      "Check every route step by step. Then reply in exactly this format:",
-      "Route A: correct",
-      "Route B: wrong at step N",
-      "(one line per route, in order; N is the number of the first wrong step)",
-      "Reflection: one sentence naming the step and the pattern that decides between the routes"
-    ]
-    : ["Solve it step by step. Reply in exactly this format:"]),
-  "Step 1: ...",
-  "Step 2: ...",
-  "Answer: your final answer"
+const verdictFormat = [
+  "Route A: correct",
+  "Route B: wrong at step N",
+  "(one line per route, in order; N is the number of the first wrong step)",
+  "Reflection: one sentence naming the step and the pattern that decides between the routes"
 ]
+
+const verboseFormat = (routes: number, order: CompletionOrder): Array<string> => {
+  const steps = ["Step 1: ...", "Step 2: ..."]
+  if (routes === 0) return ["Solve it step by step. Reply in exactly this format:", ...steps, "Answer: your final answer"]
+  return order === "solve-first"
+    ? ["Solve it step by step, then check every route against your solution. Reply in exactly this format:", ...steps, "Answer: your final answer", ...verdictFormat]
+    : ["Check every route step by step. Then reply in exactly this format:", ...verdictFormat, ...steps, "Answer: your final answer"]
+}
 
 /**
  * Chat messages for a problem with the given routes (in order) or hint steps. Compact: one user message.
@@ -65,13 +67,14 @@ export const renderMessages = (
   style: PromptStyle,
   problem: Pick<Problem.Problem, "question" | "labels">,
   routes: ReadonlyArray<RouteView>,
-  hint: ReadonlyArray<string> = []
+  hint: ReadonlyArray<string> = [],
+  order: CompletionOrder = "verify-first"
 ): Array<Prompt.ChatMessage> => {
   if (style === "compact") {
     const lines = [`Q: ${problem.question}`]
     routes.forEach((r, i) => lines.push(...routeBlock(r, i)))
     if (routes.length === 0 && hint.length > 0) lines.push("Hint:", ...stepLines(hint))
-    lines.push(routes.length > 0 ? COMPACT_VERIFY : COMPACT_SOLVE)
+    lines.push(routes.length === 0 ? COMPACT_SOLVE : order === "solve-first" ? COMPACT_SOLVE_VERIFY : COMPACT_VERIFY)
     return [{ role: "user", content: lines.join("\n") }]
   }
   const parts: Array<string> = [`Problem:\n${problem.question}`]
@@ -85,7 +88,7 @@ export const renderMessages = (
     parts.push(`Here is the beginning of a solution:\n${stepLines(hint).join("\n")}`)
   }
   if (problem.labels !== undefined && problem.labels.length > 0) parts.push(`The answer is one of: ${problem.labels.join(", ")}.`)
-  parts.push(verboseFormat(routes.length).join("\n"))
+  parts.push(verboseFormat(routes.length, order).join("\n"))
   return [{ role: "system", content: VERBOSE_SYSTEM }, { role: "user", content: parts.join("\n\n") }]
 }
 
@@ -155,7 +158,7 @@ export const buildPrompt = (
       shown,
       prompt: {
         problemId: problem.id,
-        messages: renderMessages(config.style, problem, shown),
+        messages: renderMessages(config.style, problem, shown, [], config.order),
         guidance: { mode: "assisted", strength, routeIds: shown.map((r) => r.id) }
       }
     })

@@ -7,7 +7,7 @@ import type { Curriculum, Problem, Prompt, Route, Verifier } from "@realm-lm/cor
 import { Result } from "effect"
 import { decisivePattern, decisiveStepOf, goldReference } from "./DecisivePattern.ts"
 import type { Reference } from "./DecisivePattern.ts"
-import type { MrpvConfig } from "./MrpvConfig.ts"
+import type { CompletionOrder, MrpvConfig } from "./MrpvConfig.ts"
 import { buildPrompt } from "./PromptBuilder.ts"
 import { oneLine, routeLetter } from "./internal/text.ts"
 
@@ -22,6 +22,8 @@ export interface TargetOptions {
   readonly references?: ReadonlyArray<Reference>
   /** Answer equality used by alignment (default: canonical token equality). */
   readonly sameAnswer?: (a: string, b: string) => boolean
+  /** Section order of assisted completions. Default `verify-first`. */
+  readonly order?: CompletionOrder
 }
 
 /** The references negative routes are aligned against: positive routes shown, then gold steps, then extras. */
@@ -78,12 +80,13 @@ export const renderTarget = (
   options: TargetOptions = {}
 ): string => {
   const references = referencesFor(problem, shown, options.references)
-  const lines: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer))
-  if (shown.length > 0) lines.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
+  const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer))
+  if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
   const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
   const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
-  solution.forEach((s, i) => lines.push(`Step ${i + 1}: ${oneLine(s, Number.MAX_SAFE_INTEGER)}`))
-  lines.push(`Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`)
+  const steps = solution.map((s, i) => `Step ${i + 1}: ${oneLine(s, Number.MAX_SAFE_INTEGER)}`)
+  const answer = `Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`
+  const lines = options.order === "solve-first" ? [...steps, answer, ...verification] : [...verification, ...steps, answer]
   return lines.join("\n")
 }
 
@@ -100,5 +103,5 @@ export const sftPair = (
 ): Result.Result<{ readonly prompt: Prompt.Prompt; readonly completion: string }, Verifier.VerifierError> =>
   Result.map(buildPrompt(config, problem, routes, decision), (built) => ({
     prompt: built.prompt,
-    completion: renderTarget(problem, built.shown, options)
+    completion: renderTarget(problem, built.shown, { order: config.order, ...options })
   }))

@@ -11,6 +11,7 @@ describe("MrpvConfig", () => {
   it("fills every default from an empty object", () => {
     expect(MrpvConfig.defaults).toEqual({
       style: "compact",
+      order: "verify-first",
       maxRoutes: 4,
       mix: { positiveRatio: 0.5, allPositive: 0.15, allNegative: 0.15 },
       missingRoutes: "fallback",

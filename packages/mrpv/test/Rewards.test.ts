@@ -90,3 +90,20 @@ describe("scoreCompletion", () => {
     ), params(500))
   })
 })
+
+describe("scoreCompletion, solve-first order", () => {
+  const solveFirst = { ...defaults, order: "solve-first" as const }
+  it("scores the ideal solve-first completion with the maximum reward, and its verdicts are read after the answer", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!]
+    const scored = scoreCompletion({ config: solveFirst, problem: claim, shown: routes, completion: renderTarget(claim, routes, { order: "solve-first" }), judge: testJudge })
+    expect(scored.reward.total).toBeCloseTo(rewardBounds(solveFirst).max, 12)
+    expect(scored.routes.map((r) => r.verdictRight)).toEqual([true, true, true])
+  })
+
+  it("judges the answer from the steps and answer only, not from the verdict lines after it", () => {
+    const completion = "Step 1: claim after deductible = 1000\nStep 2: payout = 700\nAnswer: 700\nRoute A: correct\nReflection: Route A gives 800"
+    const scored = scoreCompletion({ config: solveFirst, problem: claim, shown: [claimRoutes[1]!], completion, judge: testJudge })
+    expect(scored.reward.correct).toBe(false)
+    expect(scored.judgement.extracted).toBe("700")
+  })
+})

@@ -44,6 +44,38 @@ describe("renderTarget", () => {
       expect(parsed.answer).toBe(claim.gold)
     }), params(300))
   })
+
+  it("solve-first writes the steps and answer, then the verdicts and reflection", () => {
+    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!], { order: "solve-first" })).toBe([
+      "Step 1: claim after deductible = 1200 - 200 = 1000",
+      "Step 2: payout = 1000 * 80% = 800",
+      "Answer: 800",
+      "Route A: correct",
+      "Route B: wrong at step 2",
+      "Reflection: Route B step 2: 900 instead of 800"
+    ].join("\n"))
+    // Without routes both orders are the same completion.
+    expect(renderTarget(claim, [], { order: "solve-first" })).toBe(renderTarget(claim, []))
+  })
+
+  it("solve-first targets parse back, in their own order, with a perfect format score and the right verdicts", () => {
+    fc.assert(fc.property(routesArb(), (routes) => {
+      const parsed = parseCompletion(renderTarget(claim, routes, { order: "solve-first" }), "solve-first")
+      expect(formatScore(parsed, routes.length)).toBe(1)
+      expect(parsed.verdicts.map((v) => v.verdict)).toEqual(routes.map((r) => (r.label === "positive" ? "correct" : "wrong")))
+      expect(parsed.answer).toBe(claim.gold)
+      expect(parsed.trailing).toEqual([])
+    }), params(300))
+  })
+
+  it("each order's target is out of order for the other parser", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!]
+    expect(parseCompletion(renderTarget(claim, routes), "solve-first").ordered).toBe(false)
+    // Read by the verify-first parser, a solve-first target's verdicts come after the answer: trailing, not verdicts.
+    const crossed = parseCompletion(renderTarget(claim, routes, { order: "solve-first" }))
+    expect(crossed.verdicts).toEqual([])
+    expect(crossed.trailing).toHaveLength(3)
+  })
 })
 
 describe("sftPair", () => {

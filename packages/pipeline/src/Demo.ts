@@ -12,6 +12,7 @@ export const config = (preset: "full" | "quick", runDir: string): PipelineConfig
   return {
     name: quick ? "demo-quick" : "demo",
     run: { seed: 0, runDir },
+    methods: ["sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero"],
     tasks: {
       use: "parcel",
       with: {

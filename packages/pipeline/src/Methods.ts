@@ -1,40 +1,133 @@
 /**
  * The methods a pipeline can train and compare, as data: where each starts from, which training phase it runs,
- * and how its external guidance is set. ReaLM and ReaLM-Zero use the configured curriculum (EAAI by default);
- * the CoT-Synthesizer-style baseline always shows routes, in training and in its assisted evaluation.
+ * how its external guidance is set and which rewards it trains on. A config names built-in methods, or variants of
+ * them (`{ name, method, trainer, curriculum, verifier }`: a built-in method with settings deep-merged over the
+ * pipeline's), so learning-rate grids and ablations are config, not code.
  */
 import { Schema } from "effect"
 
-/** Method names accepted in `methods:`. */
-export const MethodName = Schema.Literals(["sft", "rft", "cot-synthesizer", "realm", "realm-zero"])
+/** Built-in method names accepted in `methods:`. */
+export const MethodName = Schema.Literals([
+  "sft",
+  "rft",
+  "grpo",
+  "cot-synthesizer",
+  "realm",
+  "realm-zero",
+  "eaai-no-verdict",
+  "mrpv-no-fading"
+])
 export type MethodName = typeof MethodName.Type
 
-/** How one method is produced. */
-export interface Method {
+/** How one built-in method is produced. */
+export interface MethodKind {
   readonly name: MethodName
   /** Label in tables and reports. */
   readonly label: string
   /** Stage whose checkpoint it starts from: the base model or the SFT checkpoint. */
   readonly from: "base" | "sft"
   readonly phase: "sft" | "rft" | "rl"
-  /** `configured`: the pipeline's curriculum; `always-routes`: a constant full-strength schedule (routes every prompt). */
+  /**
+   * `configured`: the pipeline's curriculum (EAAI fading by default); `always-routes`: a constant full-strength
+   * schedule (routes in every prompt); `none`: autonomous prompts only, no rescue.
+   */
   readonly guidance: "configured" | "always-routes" | "none"
+  /** `mrpv`: the configured verifier's rewards; `answer`: the same with route-verdict and decisive-step weights at 0. */
+  readonly rewards: "mrpv" | "answer"
 }
 
-/** Every method, in training order (SFT first: the others may start from it). */
-export const methods: ReadonlyArray<Method> = [
-  { name: "sft", label: "SFT (guided CoT distillation)", from: "base", phase: "sft", guidance: "none" },
-  { name: "rft", label: "RFT", from: "sft", phase: "rft", guidance: "none" },
-  { name: "cot-synthesizer", label: "CoT-Synthesizer-style", from: "sft", phase: "rl", guidance: "always-routes" },
-  { name: "realm", label: "ReaLM (SFT → MRPV + EAAI)", from: "sft", phase: "rl", guidance: "configured" },
-  { name: "realm-zero", label: "ReaLM-Zero (RL from base)", from: "base", phase: "rl", guidance: "configured" }
+/** Every built-in method, in training order (SFT first: the others may start from it). */
+export const kinds: ReadonlyArray<MethodKind> = [
+  { name: "sft", label: "SFT (guided CoT distillation)", from: "base", phase: "sft", guidance: "none", rewards: "mrpv" },
+  { name: "rft", label: "RFT", from: "sft", phase: "rft", guidance: "none", rewards: "mrpv" },
+  { name: "grpo", label: "GRPO, no guidance", from: "sft", phase: "rl", guidance: "none", rewards: "mrpv" },
+  { name: "cot-synthesizer", label: "CoT-Synthesizer-style", from: "sft", phase: "rl", guidance: "always-routes", rewards: "answer" },
+  { name: "realm", label: "ReaLM (SFT → MRPV + EAAI)", from: "sft", phase: "rl", guidance: "configured", rewards: "mrpv" },
+  { name: "realm-zero", label: "ReaLM-Zero (RL from base)", from: "base", phase: "rl", guidance: "configured", rewards: "mrpv" },
+  { name: "eaai-no-verdict", label: "EAAI, no verdict rewards", from: "sft", phase: "rl", guidance: "configured", rewards: "answer" },
+  { name: "mrpv-no-fading", label: "MRPV, no fading", from: "sft", phase: "rl", guidance: "always-routes", rewards: "mrpv" }
 ]
 
-/** The methods to run for a selection, adding SFT when another selected method starts from it. */
-export const plan = (selected: ReadonlyArray<MethodName>): Array<Method> => {
-  const wanted = new Set<MethodName>(selected)
-  if (methods.some((m) => wanted.has(m.name) && m.from === "sft")) wanted.add("sft")
-  return methods.filter((m) => wanted.has(m.name))
+/** The built-in method of a name. */
+export const kind = (name: MethodName): MethodKind => kinds.find((k) => k.name === name) as MethodKind
+
+/** A variant: a built-in method under its own name with settings merged over the pipeline's slots. */
+export const MethodVariant = Schema.Struct({
+  /** Name of the variant in run directories, tables and `baselines` (lower case, digits, `-._@=+`). */
+  name: Schema.String.check(Schema.isPattern(/^[a-z0-9][a-z0-9._@=+-]*$/)),
+  /** The built-in method it is a variant of. */
+  method: MethodName,
+  /** Label in tables. Default: the built-in label followed by the name. */
+  label: Schema.optionalKey(Schema.NonEmptyString),
+  /** Settings deep-merged over `trainer.with` for this method only (e.g. `{ rl: { lr: { peak: 1e-4 } } }`). */
+  trainer: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  /** Settings deep-merged over `curriculum.with` for this method only. */
+  curriculum: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  /** Settings deep-merged over `verifier.with` for this method only. */
+  verifier: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+})
+export type MethodVariant = typeof MethodVariant.Type
+
+/** One entry of `methods:`: a built-in name or a variant. */
+export const MethodEntry = Schema.Union([MethodName, MethodVariant])
+export type MethodEntry = typeof MethodEntry.Type
+
+/** A method as planned: its name (built-in or variant), what it is, and its setting overrides. */
+export interface Method extends Omit<MethodKind, "name"> {
+  readonly name: string
+  readonly kind: MethodName
+  readonly overrides: {
+    readonly trainer?: Record<string, unknown>
+    readonly curriculum?: Record<string, unknown>
+    readonly verifier?: Record<string, unknown>
+  }
+}
+
+const fromEntry = (entry: MethodEntry): Method => {
+  if (typeof entry === "string") {
+    const { name, ...rest } = kind(entry)
+    return { ...rest, name, kind: name, overrides: {} }
+  }
+  const { name: kindName, label, ...rest } = kind(entry.method)
+  const overrides = {
+    ...(entry.trainer === undefined ? {} : { trainer: entry.trainer }),
+    ...(entry.curriculum === undefined ? {} : { curriculum: entry.curriculum }),
+    ...(entry.verifier === undefined ? {} : { verifier: entry.verifier })
+  }
+  return { ...rest, name: entry.name, kind: kindName, label: entry.label ?? `${label} [${entry.name}]`, overrides }
+}
+
+/** Name of an entry. */
+export const entryName = (entry: MethodEntry): string => (typeof entry === "string" ? entry : entry.name)
+
+/** Problems with a `methods:` list: duplicate names, or a variant named like a built-in method. */
+export const check = (entries: ReadonlyArray<MethodEntry>): Array<string> => {
+  const problems: Array<string> = []
+  const seen = new Set<string>()
+  entries.forEach((entry, i) => {
+    const name = entryName(entry)
+    if (seen.has(name)) problems.push(`methods[${i}]: "${name}" appears twice; give each method or variant its own name`)
+    seen.add(name)
+    if (typeof entry !== "string" && (MethodName.literals as ReadonlyArray<string>).includes(entry.name) && entry.name !== entry.method) {
+      problems.push(`methods[${i}].name: "${entry.name}" is a built-in method's name; name the variant differently (e.g. "${entry.method}-${entry.name}")`)
+    }
+  })
+  return problems
+}
+
+/**
+ * The methods to run for a selection, in training order: every method starting from SFT comes after `sft`, which
+ * is added when a selected method needs it and not selected.
+ */
+export const plan = (selected: ReadonlyArray<MethodEntry>): Array<Method> => {
+  const planned = selected.map(fromEntry)
+  const needsSft = planned.some((m) => m.from === "sft")
+  const sft = planned.find((m) => m.name === "sft") ?? (needsSft ? fromEntry("sft") : undefined)
+  const rest = planned.filter((m) => m.name !== "sft")
+  const order = (m: Method) => kinds.findIndex((k) => k.name === m.kind)
+  // Stable: variants keep their order among methods of the same kind.
+  const sorted = rest.map((m, i) => [m, i] as const).toSorted((a, b) => order(a[0]) - order(b[0]) || a[1] - b[1]).map(([m]) => m)
+  return [...(sft === undefined ? [] : [sft]), ...sorted]
 }
 
 /** Curriculum settings that show the maximum number of routes in every prompt (EAAI with a constant s = 1). */
@@ -45,3 +138,21 @@ export const alwaysRoutesSchedule = (totalSteps: number | undefined) => ({
   autonomousFraction: 0,
   allowNoAutonomousPhase: true
 })
+
+/** Curriculum settings that never guide (EAAI with s = 0 at every step, so no routes, hints or rescue). */
+export const noGuidanceSchedule = (totalSteps: number | undefined) => ({
+  kind: "none",
+  ...(totalSteps === undefined ? {} : { totalSteps })
+})
+
+/** A plain object's fields merged recursively over `base` (arrays and other values replace). */
+export const deepMerge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = { ...base }
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key]
+    out[key] = isPlain(value) && isPlain(current) ? deepMerge(current, value) : value
+  }
+  return out
+}
+
+const isPlain = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

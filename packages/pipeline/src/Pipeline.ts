@@ -11,8 +11,7 @@ import type { Progress as CorpusProgress } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import * as CorpusJob from "./CorpusJob.ts"
-import type { Method, MethodName } from "./Methods.ts"
-import { methods, plan } from "./Methods.ts"
+import { kinds, plan } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
 import * as Resolve from "./Resolve.ts"
@@ -35,7 +34,7 @@ export class PipelineInvalid extends Schema.TaggedError<PipelineInvalid>()("Pipe
 export interface Hooks {
   readonly stage?: (name: string, outcome: "start" | StageOutcome) => Effect.Effect<void>
   readonly corpus?: (split: string, progress: CorpusProgress.Progress) => Effect.Effect<void>
-  readonly train?: (method: MethodName, event: TrainerProgress.ProgressEvent) => Effect.Effect<void>
+  readonly train?: (method: string, event: TrainerProgress.ProgressEvent) => Effect.Effect<void>
   /** After each evaluation (one method, split and mode): how many of how many are done, and the result. */
   readonly evaluated?: (done: number, total: number, result: EvalResult.EvalResult) => Effect.Effect<void>
 }
@@ -45,13 +44,9 @@ export interface RunResult {
   readonly runDir: string
   readonly results: ReadonlyArray<EvalResult.EvalResult>
   /** Checkpoint of each trained method. */
-  readonly checkpoints: ReadonlyMap<MethodName | "base", Checkpoint.CheckpointRef>
+  readonly checkpoints: ReadonlyMap<string, Checkpoint.CheckpointRef>
 }
 
-
-/** The curriculum of a method: the configured one, or a constant full-strength schedule for the always-routes baseline. */
-const curriculumFor = (config: PipelineConfig, method: Method): Resolve.Choice =>
-  method.guidance === "always-routes" ? Wiring.alwaysRoutesCurriculum(config) : Wiring.curriculum(config)
 
 /** Read a JSON file written by a stage and decode it. */
 const readJson = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
@@ -68,10 +63,19 @@ const fail = (stage: string) => (error: { readonly message: string }) =>
 export const routesFile = (runDir: string, split: string): string =>
   split === "train" ? join(runDir, "corpus", "corpus.jsonl") : join(runDir, `routes-${split}`, "corpus", "corpus.jsonl")
 
-const allMethods: ReadonlyArray<MethodName> = methods.map((m) => m.name)
 
 /** Run the pipeline. `baseDir` resolves relative paths in the config (module paths, `model.init`, `run.runDir`). */
-export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, extra: { readonly gitRevision?: string; readonly packages?: Record<string, string> } = {}) =>
+export const run = (
+  config: PipelineConfig,
+  baseDir: string,
+  hooks: Hooks = {},
+  extra: {
+    readonly gitRevision?: string
+    readonly packages?: Record<string, string>
+    /** Splits whose problems (and routes) are prepared besides the evaluated ones, so that runs of one directory evaluating different splits share their problems and corpora. */
+    readonly prepareSplits?: ReadonlyArray<Problem.Split>
+  } = {}
+) =>
   Effect.gen(function*() {
     const problems = yield* validate(config, baseDir)
     if (problems.length > 0) return yield* new PipelineInvalid({ problems })
@@ -86,7 +90,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
 
     // 1. Problems of every split used.
     const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
-    const splits = [...new Set<Problem.Split>(["train", ...evalSplits])]
+    const splits = [...new Set<Problem.Split>(["train", ...(extra.prepareSplits ?? []), ...evalSplits])]
     const tasksChoice = choice("tasks")
     const tasksLayer = yield* wiring.slotLayer("tasks")
     // The task source's data files count as config: editing one re-runs the problems and everything after them.
@@ -151,20 +155,19 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     }), { model, verifier: choice("verifier"), judge: choice("judge") }).pipe(Effect.tap(done("base")))
 
     // 4. Training, one stage per method.
-    const checkpoints = new Map<MethodName | "base", Checkpoint.CheckpointRef>()
+    const checkpoints = new Map<string, Checkpoint.CheckpointRef>()
     checkpoints.set("base", yield* readRef(join(runDir, "base", "result.json")).pipe(Effect.mapError(fail("base"))))
-    const trainerChoice = choice("trainer")
-    const planned = plan(config.methods ?? allMethods)
+    const planned = plan(config.methods ?? kinds.map((m) => m.name))
     for (const method of planned) {
-      const curriculum = curriculumFor(config, method)
+      const own = Wiring.methodSlots(config, method)
       const layers = Layer.mergeAll(
-        yield* wiring.trainer(curriculum),
+        yield* wiring.trainer(own.curriculum, { trainer: own.trainer, verifier: own.verifier }),
         TrainerProgress.layer((event) => hooks.train?.(method.name, event) ?? Effect.void)
       )
       yield* stage(method.name)
       yield* runStage(info, define({
         name: method.name,
-        implementation: trainerChoice.use,
+        implementation: own.trainer.use,
         config: Schema.Unknown,
         inputs: () => ["corpus/corpus.jsonl", `${method.from}/result.json`],
         outputs: () => ["result.json"],
@@ -176,7 +179,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
             const ref = yield* trainer[method.phase](request)
             yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
           }).pipe(Effect.provide(layers), Effect.mapError(fail(method.name)))
-      }), { trainer: trainerChoice, curriculum, verifier: choice("verifier"), judge: choice("judge"), from: method.from, phase: method.phase }).pipe(
+      }), { trainer: own.trainer, curriculum: own.curriculum, verifier: own.verifier, judge: choice("judge"), from: method.from, phase: method.phase }).pipe(
         Effect.tap(done(method.name))
       )
       checkpoints.set(method.name, yield* readRef(join(runDir, method.name, "result.json")).pipe(Effect.mapError(fail(method.name))))
@@ -184,7 +187,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
 
     // 5. Evaluation of every method (and optionally the base) in both modes on every evaluation split.
     const evaluated = [...(config.evaluation?.base === true ? ["base" as const] : []), ...planned.map((m) => m.name)]
-    const labels = new Map<string, string>([["base", "Base model"], ...methods.map((m) => [m.name, m.label] as const)])
+    const labels = new Map<string, string>([["base", "Base model"], ...planned.map((m) => [m.name, m.label] as const)])
     const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), verifierLayer)
     yield* stage("eval")
     yield* runStage(info, define({

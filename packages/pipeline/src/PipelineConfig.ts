@@ -7,7 +7,8 @@ import { Effect, Schema } from "effect"
 import { Corpus } from "@realm-lm/corpus"
 import { Problem } from "@realm-lm/core"
 import { slots } from "./Implementation.ts"
-import { MethodName } from "./Methods.ts"
+import { ExperimentSettings } from "./ExperimentConfig.ts"
+import * as Methods from "./Methods.ts"
 import type { Slot } from "./Implementation.ts"
 import * as Resolve from "./Resolve.ts"
 import * as Wiring from "./Wiring.ts"
@@ -54,9 +55,11 @@ export const Evaluation = Schema.Struct({
 export const PipelineConfig = Schema.Struct({
   /** The policy's starting point. Default: a small model from scratch. */
   model: Schema.optionalKey(ModelSource),
-  /** Methods to train and compare. Default: all of them. */
-  methods: Schema.optionalKey(Schema.Array(MethodName)),
+  /** Methods to train and compare: built-in names or variants (`{ name, method, trainer?, curriculum?, verifier? }`). Default: every built-in method. */
+  methods: Schema.optionalKey(Schema.Array(Methods.MethodEntry)),
   evaluation: Schema.optionalKey(Evaluation),
+  /** Seeds, baselines and learning-rate grids for `realm experiment` (ignored by `realm run`). */
+  experiment: Schema.optionalKey(ExperimentSettings),
   name: Schema.optionalKey(Schema.NonEmptyString),
   run: Schema.optionalKey(RunSettings),
   /** Corpus build settings (`CorpusConfig` without `runDir`). */
@@ -84,8 +87,18 @@ export const validate = (config: PipelineConfig, baseDir: string) =>
     const checked: Array<readonly [Slot, string, { readonly use: string; readonly with?: unknown } | undefined]> = slots.map((slot) =>
       // The curriculum is checked as it will run: with its schedule length filled in from the trainer.
       [slot, slot, slot === "curriculum" && config.curriculum !== undefined ? Wiring.curriculum(config) : config[slot]] as const)
-    if ((config.methods ?? ["cot-synthesizer"]).includes("cot-synthesizer")) {
-      checked.push(["curriculum", "curriculum (always-routes baseline)", Wiring.alwaysRoutesCurriculum(config)] as const)
+    const entries = config.methods ?? Methods.kinds.map((k) => k.name)
+    problems.push(...Methods.check(entries).map((detail) => ({ path: "methods", detail })))
+    // Each method's slots as it will train: guidance, rewards and its own settings merged in (each distinct one once).
+    const seen = new Set<string>(checked.map(([slot, , choice]) => `${slot}:${JSON.stringify(choice ?? null)}`))
+    for (const method of Methods.plan(entries)) {
+      const own = Wiring.methodSlots(config, method)
+      for (const slot of ["trainer", "verifier", "curriculum"] as const) {
+        const key = `${slot}:${JSON.stringify(own[slot])}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        checked.push([slot, `${slot} (method ${method.name})`, own[slot]] as const)
+      }
     }
     for (const [slot, label, choice] of checked) {
       if (choice === undefined) continue

@@ -9,7 +9,7 @@ import { Report } from "@realm-lm/evaluator"
 import type { ReportData } from "@realm-lm/evaluator"
 import { CompletionParser } from "@realm-lm/mrpv"
 import { Effect, FileSystem } from "effect"
-import { methods } from "./Methods.ts"
+import { kinds as methods } from "./Methods.ts"
 import { readResults, routesFile } from "./Pipeline.ts"
 import * as Routes from "./Routes.ts"
 

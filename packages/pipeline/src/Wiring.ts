@@ -7,7 +7,8 @@ import { Effect, Layer, Result, Schema } from "effect"
 import { TrainerConfig } from "@realm-lm/trainer"
 import type { FileSystem, Path } from "effect"
 import type { PipelineConfig } from "./PipelineConfig.ts"
-import { alwaysRoutesSchedule } from "./Methods.ts"
+import type { Method } from "./Methods.ts"
+import { alwaysRoutesSchedule, deepMerge, noGuidanceSchedule } from "./Methods.ts"
 import * as Resolve from "./Resolve.ts"
 
 /** The default implementation of each slot. */
@@ -61,6 +62,42 @@ export const alwaysRoutesCurriculum = (config: PipelineConfig): Resolve.Choice =
   return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(typeof given === "number" ? given : rlSteps(config)) } }
 }
 
+/** The no-guidance baseline's curriculum: EAAI with s = 0 at every step (autonomous prompts, no rescue). */
+export const noGuidanceCurriculum = (config: PipelineConfig): Resolve.Choice => {
+  const settings = config.curriculum?.use === "eaai" ? asRecord(config.curriculum.with) : {}
+  const given = asRecord(settings.schedule).totalSteps
+  return { use: "eaai", with: { ...settings, schedule: noGuidanceSchedule(typeof given === "number" ? given : rlSteps(config)) } }
+}
+
+/** A choice with `over` deep-merged into its settings. */
+const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefined): Resolve.Choice =>
+  over === undefined ? choice : { use: choice.use, with: deepMerge(asRecord(choice.with), over) }
+
+/** Verdict and decisive-step weights at 0: the answer-only rewards of a method, for the built-in verifier. */
+const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
+  if (choice.use !== defaults.verifier.use) return choice
+  const settings = asRecord(choice.with)
+  return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0 } } }
+}
+
+/**
+ * The slots one method trains with: the pipeline's trainer, verifier and curriculum with the method's own settings
+ * merged in, its guidance (configured, always-routes or none) and its rewards (answer-only zeroes the built-in
+ * verifier's verdict and decisive-step weights; a custom verifier is used as configured).
+ */
+export const methodSlots = (config: PipelineConfig, method: Method): { readonly trainer: Resolve.Choice; readonly verifier: Resolve.Choice; readonly curriculum: Resolve.Choice } => {
+  const trainer = merged(config.trainer ?? defaults.trainer, method.overrides.trainer)
+  // The schedule's length follows the method's own RL steps.
+  const own: PipelineConfig = { ...config, trainer }
+  const guided = method.guidance === "always-routes" ? alwaysRoutesCurriculum(own) : method.guidance === "none" ? noGuidanceCurriculum(own) : curriculum(own)
+  const verifier = merged(config.verifier ?? defaults.verifier, method.overrides.verifier)
+  return {
+    trainer,
+    verifier: method.rewards === "answer" ? answerOnly(verifier) : verifier,
+    curriculum: merged(guided, method.overrides.curriculum)
+  }
+}
+
 /** Resolve the config's slots against `baseDir` (module paths) and return layer builders. */
 export const make = (config: PipelineConfig, baseDir: string) =>
   Effect.gen(function*() {
@@ -74,12 +111,13 @@ export const make = (config: PipelineConfig, baseDir: string) =>
     const slotLayer = (slot: DefaultedSlot, picked: Resolve.Choice = choice(slot)) => Effect.map(Resolve.layer(slot, picked, baseDir), close)
     const judge = yield* slotLayer("judge")
     const verifier = Layer.provideMerge(yield* slotLayer("verifier"), judge)
-    /** A trainer with the verifier (and judge) and the given curriculum. */
-    const trainer = (curriculumChoice: Resolve.Choice) =>
+    /** A trainer with the verifier (and judge) and the given curriculum; a method may bring its own trainer and verifier settings. */
+    const trainer = (curriculumChoice: Resolve.Choice, own: { readonly trainer?: Resolve.Choice; readonly verifier?: Resolve.Choice } = {}) =>
       Effect.gen(function*() {
-        const trainerLayer = yield* slotLayer("trainer")
+        const trainerLayer = yield* slotLayer("trainer", own.trainer)
         const curriculumLayer = yield* slotLayer("curriculum", curriculumChoice)
-        return Layer.provideMerge(trainerLayer, Layer.mergeAll(verifier, curriculumLayer))
+        const verifierLayer = own.verifier === undefined ? verifier : Layer.provideMerge(yield* slotLayer("verifier", own.verifier), judge)
+        return Layer.provideMerge(trainerLayer, Layer.mergeAll(verifierLayer, curriculumLayer))
       })
     return { choice, close, slotLayer, judge, verifier, trainer }
   })

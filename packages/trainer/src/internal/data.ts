@@ -102,8 +102,12 @@ export const sftExamples = (
     for (const p of corpus.pairs) out.push({ problemId: p.problemId, prompt: userPrompt(p.problemId, p.prompt), completion: p.completion, kind: "plain" })
     const withRoutes = corpus.records.filter((r) => r.routes.length > 0)
     const warmCount = withRoutes.length === 0 ? 0 : Math.round(options.warm.ratio * out.length)
+    // Records are taken in shuffled rounds, so every problem gets its share of warm starts (a draw with
+    // replacement left a quarter of the problems without one and repeated others).
+    let round: Array<CorpusRecordT.CorpusRecord> = []
     for (let i = 0; i < warmCount; i++) {
-      const r = options.rng.pick(withRoutes)
+      if (round.length === 0) round = options.rng.shuffle(withRoutes)
+      const r = round.pop() as CorpusRecordT.CorpusRecord
       const routeCount = options.rng.intBetween(options.warm.minRoutes, options.warm.maxRoutes)
       const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction: 0, rescue: false, seed: options.rng.seed() }
       const ex = yield* verifier.example({ problem: r.problem, routes: r.routes, decision })

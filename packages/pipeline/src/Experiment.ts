@@ -1,0 +1,199 @@
+/**
+ * Experiments: a pipeline config's methods trained and evaluated under several seeds on the same problems, with
+ * the learning rate of each method chosen the same way (a grid per phase, scored on the validation split with the
+ * first seed, before any test result exists), then accuracy and paired differences to named baselines over seeds
+ * and problems. One pipeline run per seed under `<runDir>/seed-<s>/`, so every stage caches and resumes as in
+ * `realm run`; the tuning choice is written once to `<runDir>/tuning.json` and reused on resume.
+ */
+import { join, resolve } from "node:path"
+import { Hash, Problem, RunDir } from "@realm-lm/core"
+import type { EvalResult } from "@realm-lm/core"
+import { Effect, FileSystem, Schema } from "effect"
+import type { ExperimentSettings } from "./ExperimentConfig.ts"
+import * as ExperimentResults from "./ExperimentResults.ts"
+import * as Methods from "./Methods.ts"
+import type { Hooks } from "./Pipeline.ts"
+import * as Pipeline from "./Pipeline.ts"
+import type { PipelineConfig } from "./PipelineConfig.ts"
+import { StageFailed } from "./Stage.ts"
+import * as Wiring from "./Wiring.ts"
+
+/** The learning rates chosen on validation, per method: `{ lr, scores: { "<lr>": accuracy } }`. */
+export const Tuning = Schema.Record(Schema.String, Schema.Struct({ lr: Schema.Finite, scores: Schema.Record(Schema.String, Schema.Finite) }))
+export type Tuning = typeof Tuning.Type
+
+/** The experiment config is inconsistent; `path` names the field. */
+export class ExperimentInvalid extends Schema.TaggedError<ExperimentInvalid>()("ExperimentInvalid", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.detail}`
+  }
+}
+
+/** What a finished experiment returns. */
+export interface ExperimentResult {
+  readonly runDir: string
+  readonly summary: ExperimentResults.Summary
+  readonly tuning: Tuning
+  /** `<runDir>/experiment.json` and `experiment.md`. */
+  readonly files: ReadonlyArray<string>
+}
+
+/** Where a method's learning rate lives in the built-in trainer's settings. */
+const lrOverride = (phase: "sft" | "rft" | "rl", lr: number): Record<string, unknown> | undefined =>
+  phase === "rft" ? { rft: { train: { lr: { peak: lr } } } } : phase === "rl" ? { rl: { lr: { peak: lr } } } : undefined
+
+/** `realm@lr=0.0001`: the name of a method trained at one grid value. */
+export const gridName = (method: string, lr: number): string => `${method}@lr=${lr}`
+
+/** The methods of an experiment as entries: built-in names, or variants carrying a chosen learning rate. */
+export const finalEntries = (planned: ReadonlyArray<Methods.Method>, tuning: Tuning): Array<Methods.MethodEntry> =>
+  planned.map((m) => {
+    const chosen = tuning[m.name]
+    const override = chosen === undefined ? undefined : lrOverride(m.phase, chosen.lr)
+    if (chosen === undefined || override === undefined) return toEntry(m)
+    return { ...toVariant(m, gridName(m.name, chosen.lr)), trainer: Methods.deepMerge(m.overrides.trainer ?? {}, override) }
+  })
+
+const toVariant = (m: Methods.Method, name: string = m.name): Methods.MethodVariant => ({ name, method: m.kind, label: m.label, ...m.overrides })
+
+const toEntry = (m: Methods.Method): Methods.MethodEntry =>
+  m.name === m.kind && Object.keys(m.overrides).length === 0 ? m.kind : toVariant(m)
+
+/** The methods of the tuning run: each tuned method once per grid value (labels carry the value), the others as they are. */
+export const tuningEntries = (planned: ReadonlyArray<Methods.Method>, settings: ExperimentSettings): Array<Methods.MethodEntry> =>
+  planned.flatMap((m) => {
+    const grid = m.phase === "rft" ? settings.tune?.rft : m.phase === "rl" ? settings.tune?.rl : undefined
+    if (grid === undefined) return [toEntry(m)]
+    return grid.map((lr) => ({
+      ...toVariant(m, gridName(m.name, lr)),
+      label: `${m.label} @ lr ${lr}`,
+      trainer: Methods.deepMerge(m.overrides.trainer ?? {}, lrOverride(m.phase, lr) ?? {})
+    }))
+  })
+
+/** The config of one seed's run: its own seed for the run, trainer and curriculum, in `<runDir>/seed-<s>`. */
+export const seedConfig = (config: PipelineConfig, runDir: string, seed: number, methods: ReadonlyArray<Methods.MethodEntry>, splits?: ReadonlyArray<Problem.Split>): PipelineConfig => {
+  const { experiment: _experiment, ...rest } = config
+  const withSeed = (choice: PipelineConfig["trainer"]) => choice === undefined ? undefined : { use: choice.use, with: { ...Wiring.asRecord(choice.with), seed } }
+  const trainer = withSeed(config.trainer ?? Wiring.defaults.trainer)
+  const curriculum = (config.curriculum ?? Wiring.defaults.curriculum).use === "eaai" ? withSeed(config.curriculum ?? Wiring.defaults.curriculum) : config.curriculum
+  return {
+    ...rest,
+    run: { ...config.run, seed, runDir: join(runDir, `seed-${seed}`) },
+    methods,
+    ...(trainer === undefined ? {} : { trainer }),
+    ...(curriculum === undefined ? {} : { curriculum }),
+    ...(splits === undefined ? {} : { evaluation: { ...config.evaluation, splits } })
+  }
+}
+
+/** Pick, per tuned method, the grid value with the best accuracy in the tuning split and mode (ties: the first value). */
+export const choose = (
+  planned: ReadonlyArray<Methods.Method>,
+  settings: ExperimentSettings,
+  results: ReadonlyArray<EvalResult.EvalResult>
+): Tuning => {
+  const mode = settings.tune?.mode ?? "autonomous"
+  const out: Record<string, { lr: number; scores: Record<string, number> }> = {}
+  for (const m of planned) {
+    const grid = m.phase === "rft" ? settings.tune?.rft : m.phase === "rl" ? settings.tune?.rl : undefined
+    if (grid === undefined) continue
+    const scores: Record<string, number> = {}
+    let best: number | undefined
+    for (const lr of grid) {
+      const r = results.find((x) => x.method === `${m.label} @ lr ${lr}` && x.mode === mode)
+      if (r === undefined) continue
+      scores[String(lr)] = r.accuracy.value
+      if (best === undefined || r.accuracy.value > (scores[String(best)] as number)) best = lr
+    }
+    if (best !== undefined) out[m.name] = { lr: best, scores }
+  }
+  return out
+}
+
+/** Checks that need the whole config: baselines among the methods, distinct seeds, a tuning split outside the evaluated ones. */
+export const check = (config: PipelineConfig): ExperimentInvalid | undefined => {
+  const settings = config.experiment ?? {}
+  const seeds = settings.seeds ?? [0, 1, 2]
+  if (new Set(seeds).size !== seeds.length) return new ExperimentInvalid({ path: "experiment.seeds", detail: `seeds must be distinct, got [${seeds.join(", ")}]` })
+  const names = Methods.plan(config.methods ?? Methods.kinds.map((k) => k.name)).map((m) => m.name)
+  for (const [i, b] of (settings.baselines ?? []).entries()) {
+    if (!names.includes(b)) return new ExperimentInvalid({ path: `experiment.baselines[${i}]`, detail: `"${b}" is not one of the methods (${names.join(", ")}); add it to methods or pick one of those` })
+  }
+  const tuneSplit = settings.tune?.split ?? "validation"
+  const evaluated = config.evaluation?.splits ?? ["test", "heldout"]
+  if (settings.tune !== undefined && evaluated.includes(tuneSplit)) {
+    return new ExperimentInvalid({ path: "experiment.tune.split", detail: `"${tuneSplit}" is also evaluated (evaluation.splits); choosing learning rates on it would tune on the reported results` })
+  }
+  return undefined
+}
+
+const fingerprint = (results: ReadonlyArray<EvalResult.EvalResult>, split: string): string =>
+  Hash.hashJson(results.find((r) => r.split === split)?.outcomes.map((o) => o.problemId).toSorted() ?? [])
+
+/** Run the experiment: tune on the first seed, then every seed, then the summary files. */
+export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { readonly seed?: (seed: number, phase: "tune" | "train") => Effect.Effect<void> } = {}, extra: Parameters<typeof Pipeline.run>[3] = {}) =>
+  Effect.gen(function*() {
+    const invalid = check(config)
+    if (invalid !== undefined) return yield* invalid
+    const fs = yield* FileSystem.FileSystem
+    const settings = config.experiment ?? {}
+    const seeds = settings.seeds ?? [0, 1, 2]
+    const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "experiment"))
+    const planned = Methods.plan(config.methods ?? Methods.kinds.map((k) => k.name))
+    const baselines = settings.baselines ?? [planned[0]?.name ?? "sft"]
+    const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
+    const tuneSplit = settings.tune?.split ?? "validation"
+    const prepareSplits = Problem.Split.literals.filter((s) => s !== "train" && (evalSplits.includes(s) || (settings.tune !== undefined && s === tuneSplit)))
+    const first = seeds[0] as number
+
+    // 1. Learning rates, chosen on the tuning split with the first seed (in that seed's directory, so its training is reused).
+    const tuningFile = join(runDir, "tuning.json")
+    let tuning: Tuning = {}
+    if (settings.tune !== undefined && (settings.tune.rft !== undefined || settings.tune.rl !== undefined)) {
+      if (yield* fs.exists(tuningFile)) {
+        tuning = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(Tuning))(yield* fs.readFileString(tuningFile))
+      } else {
+        if (hooks.seed !== undefined) yield* hooks.seed(first, "tune")
+        const tuned = yield* Pipeline.run(seedConfig(config, runDir, first, tuningEntries(planned, settings), [tuneSplit]), baseDir, hooks, { ...extra, prepareSplits })
+        tuning = choose(planned, settings, tuned.results)
+        yield* RunDir.writeJsonAtomic(join(runDir, "tuning-results.json"), tuned.results.map(({ outcomes: _o, ...r }) => r))
+        yield* RunDir.writeJsonAtomic(tuningFile, tuning)
+      }
+    }
+
+    // 2. Every seed with the chosen settings.
+    const entries = finalEntries(planned, tuning)
+    const methods = Methods.plan(entries).map((m) => ({ name: m.name, label: m.label }))
+    const perSeed: Array<ExperimentResults.SeedResults> = []
+    for (const seed of seeds) {
+      if (hooks.seed !== undefined) yield* hooks.seed(seed, "train")
+      const result = yield* Pipeline.run(seedConfig(config, runDir, seed, entries), baseDir, hooks, { ...extra, prepareSplits })
+      perSeed.push({ seed, results: result.results })
+    }
+    // Paired comparisons need the same problems under every seed: the task source must not depend on the run seed.
+    for (const split of evalSplits) {
+      const prints = new Set(perSeed.map((s) => fingerprint(s.results, split)))
+      if (prints.size > 1) {
+        return yield* new StageFailed({ stage: "experiment", detail: `the ${split} problems differ between seeds; give the task source a fixed seed (tasks.with.seed) so every seed sees the same problems` })
+      }
+    }
+
+    // 3. Summary (method names, not variant names, in tables: a tuned method keeps its name).
+    const summary = ExperimentResults.summarise(
+      perSeed,
+      methods.map((m) => ({ name: unGrid(m.name), label: m.label })),
+      baselines
+    )
+    const json = join(runDir, "experiment.json")
+    const md = join(runDir, "experiment.md")
+    yield* RunDir.writeJsonAtomic(json, { seeds, baselines, tuning, methods: entries, summary })
+    yield* fs.writeFileString(md, `${ExperimentResults.markdown(summary)}\n`)
+    return { runDir, summary, tuning, files: [json, md] } satisfies ExperimentResult
+  })
+
+/** A method's name without its grid suffix. */
+const unGrid = (name: string): string => name.replace(/@lr=[^@]*$/, "")

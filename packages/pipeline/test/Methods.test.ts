@@ -1,0 +1,87 @@
+/**
+ * `Methods` and the per-method slots of `Wiring`: planning order, variants and their checks, deep merging, and
+ * what each built-in method trains with (guidance schedule, answer-only rewards, its own trainer settings).
+ */
+import { describe, expect, it } from "vitest"
+import * as Methods from "../src/Methods.ts"
+import type { PipelineConfig } from "../src/PipelineConfig.ts"
+import * as Wiring from "../src/Wiring.ts"
+
+const config: PipelineConfig = {
+  verifier: { use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0.5 } } },
+  curriculum: { use: "eaai", with: { schedule: { kind: "exponential", autonomousFraction: 0.25 } } },
+  trainer: { use: "onnx", with: { rl: { steps: 30, lr: { peak: 0.0001 } } } }
+}
+
+describe("Methods.plan", () => {
+  it("puts SFT first, adds it when a selected method starts from it, and keeps the built-in order", () => {
+    expect(Methods.plan(["realm", "rft"]).map((m) => m.name)).toEqual(["sft", "rft", "realm"])
+    expect(Methods.plan(["realm-zero"]).map((m) => m.name)).toEqual(["realm-zero"])
+  })
+
+  it("keeps variants of one method in their given order, named and labelled as given", () => {
+    const planned = Methods.plan([
+      { name: "realm@lr=2", method: "realm", trainer: { rl: { lr: { peak: 2 } } } },
+      "grpo",
+      { name: "realm@lr=1", method: "realm", label: "ReaLM slow" }
+    ])
+    expect(planned.map((m) => m.name)).toEqual(["sft", "grpo", "realm@lr=2", "realm@lr=1"])
+    expect(planned[2]?.kind).toBe("realm")
+    expect(planned[2]?.label).toBe("ReaLM (SFT → MRPV + EAAI) [realm@lr=2]")
+    expect(planned[3]?.label).toBe("ReaLM slow")
+    expect(planned[2]?.overrides.trainer).toEqual({ rl: { lr: { peak: 2 } } })
+  })
+
+  it("check names duplicate names and variants that take a built-in method's name", () => {
+    expect(Methods.check(["sft", "sft"])).toEqual([`methods[1]: "sft" appears twice; give each method or variant its own name`])
+    expect(Methods.check([{ name: "grpo", method: "realm" }])[0]).toContain(`methods[0].name: "grpo" is a built-in method's name`)
+    expect(Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }])).toEqual([])
+  })
+})
+
+describe("Methods.deepMerge", () => {
+  it("merges nested objects and replaces arrays and scalars", () => {
+    expect(Methods.deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({ a: { b: 1, c: [3] }, d: 1, e: 2 })
+  })
+})
+
+describe("Wiring.methodSlots", () => {
+  const slots = (name: Methods.MethodName) => Wiring.methodSlots(config, Methods.plan([name]).at(-1) as Methods.Method)
+
+  it("GRPO without guidance never guides: an EAAI schedule of kind none over the RL steps", () => {
+    expect(slots("grpo").curriculum).toEqual({ use: "eaai", with: { schedule: { kind: "none", totalSteps: 30 } } })
+  })
+
+  it("ReaLM fades along the configured schedule, with the trainer's RL steps filled in", () => {
+    expect(slots("realm").curriculum).toEqual({ use: "eaai", with: { schedule: { kind: "exponential", autonomousFraction: 0.25, totalSteps: 30 } } })
+    expect(slots("realm").verifier).toEqual(config.verifier)
+  })
+
+  it("MRPV without fading shows routes at full strength with MRPV rewards; CoT-Synthesizer the same with answer rewards", () => {
+    const mrpv = slots("mrpv-no-fading")
+    expect(mrpv.curriculum.with).toMatchObject({ schedule: { kind: "constant", initial: 1, totalSteps: 30, autonomousFraction: 0 } })
+    expect(mrpv.verifier).toEqual(config.verifier)
+    const cot = slots("cot-synthesizer")
+    expect(cot.curriculum).toEqual(mrpv.curriculum)
+    expect(cot.verifier).toEqual({ use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0, decisive: 0 } } })
+  })
+
+  it("EAAI without verdict rewards fades like ReaLM but zeroes the verdict and decisive weights", () => {
+    const ablation = slots("eaai-no-verdict")
+    expect(ablation.curriculum).toEqual(slots("realm").curriculum)
+    expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0 } })
+  })
+
+  it("a variant's trainer settings are merged over the pipeline's, and its schedule follows its own RL steps", () => {
+    const variant = Methods.plan([{ name: "realm-long", method: "realm", trainer: { rl: { steps: 90 } } }]).at(-1) as Methods.Method
+    const own = Wiring.methodSlots(config, variant)
+    expect(own.trainer).toEqual({ use: "onnx", with: { rl: { steps: 90, lr: { peak: 0.0001 } } } })
+    expect(own.curriculum.with).toMatchObject({ schedule: { totalSteps: 90 } })
+  })
+
+  it("a custom verifier is used as configured, even for answer-only methods", () => {
+    const custom: PipelineConfig = { ...config, verifier: { use: "./my-verifier.ts", with: { x: 1 } } }
+    const cot = Methods.plan(["cot-synthesizer"]).at(-1) as Methods.Method
+    expect(Wiring.methodSlots(custom, cot).verifier).toEqual({ use: "./my-verifier.ts", with: { x: 1 } })
+  })
+})
