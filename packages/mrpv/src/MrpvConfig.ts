@@ -77,6 +77,12 @@ export const MrpvConfig = Schema.Struct({
   style: PromptStyle.pipe(withDefault("compact")),
   /** Order of the sections of an assisted completion. Default `verify-first`. */
   order: CompletionOrder.pipe(withDefault("verify-first")),
+  /**
+   * Route headers show each route's answer (`Route A: answer 20`) and verdict lines repeat it (`Route A: answer 20,
+   * correct`), so a small model checks a route by copying its answer next to its own instead of searching the route's
+   * last line. Default false.
+   */
+  echoAnswers: Schema.Boolean.pipe(withDefault(false)),
   /** Most routes shown in one prompt (1-26, lettered A-Z); the curriculum's route count is capped here. Default 4. */
   maxRoutes: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(4)),
   mix: MixConfig.pipe(withDefault({})),

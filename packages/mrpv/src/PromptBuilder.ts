@@ -37,25 +37,35 @@ export const VERBOSE_SYSTEM =
 
 const stepLines = (steps: ReadonlyArray<string>): Array<string> => steps.map((s, i) => `Step ${i + 1}: ${s.replace(/\s*\n\s*/g, " ")}`)
 
-const routeBlock = (view: RouteView, index: number): Array<string> => [
-  `Route ${routeLetter(index)}:`,
-  ...stepLines(view.steps),
-  `Answer: ${view.answer.replace(/\s*\n\s*/g, " ")}`
-]
+/** How assisted completions are laid out: section order and whether route answers are echoed. */
+export interface CompletionFormat {
+  readonly order: CompletionOrder
+  readonly echoAnswers: boolean
+}
 
-const verdictFormat = [
-  "Route A: correct",
-  "Route B: wrong at step N",
+const defaultFormat: CompletionFormat = { order: "verify-first", echoAnswers: false }
+
+const routeBlock = (view: RouteView, index: number, echo: boolean): Array<string> => {
+  const answer = view.answer.replace(/\s*\n\s*/g, " ")
+  return echo
+    ? [`Route ${routeLetter(index)}: answer ${answer}`, ...stepLines(view.steps)]
+    : [`Route ${routeLetter(index)}:`, ...stepLines(view.steps), `Answer: ${answer}`]
+}
+
+const verdictFormat = (echo: boolean) => [
+  echo ? "Route A: answer <its answer>, correct" : "Route A: correct",
+  echo ? "Route B: answer <its answer>, wrong at step N" : "Route B: wrong at step N",
   "(one line per route, in order; N is the number of the first wrong step)",
   "Reflection: one sentence naming the step and the pattern that decides between the routes"
 ]
 
-const verboseFormat = (routes: number, order: CompletionOrder): Array<string> => {
+const verboseFormat = (routes: number, format: CompletionFormat): Array<string> => {
   const steps = ["Step 1: ...", "Step 2: ..."]
   if (routes === 0) return ["Solve it step by step. Reply in exactly this format:", ...steps, "Answer: your final answer"]
-  return order === "solve-first"
-    ? ["Solve it step by step, then check every route against your solution. Reply in exactly this format:", ...steps, "Answer: your final answer", ...verdictFormat]
-    : ["Check every route step by step. Then reply in exactly this format:", ...verdictFormat, ...steps, "Answer: your final answer"]
+  const verdicts = verdictFormat(format.echoAnswers)
+  return format.order === "solve-first"
+    ? ["Solve it step by step, then check every route against your solution. Reply in exactly this format:", ...steps, "Answer: your final answer", ...verdicts]
+    : ["Check every route step by step. Then reply in exactly this format:", ...verdicts, ...steps, "Answer: your final answer"]
 }
 
 /**
@@ -68,13 +78,13 @@ export const renderMessages = (
   problem: Pick<Problem.Problem, "question" | "labels">,
   routes: ReadonlyArray<RouteView>,
   hint: ReadonlyArray<string> = [],
-  order: CompletionOrder = "verify-first"
+  format: CompletionFormat = defaultFormat
 ): Array<Prompt.ChatMessage> => {
   if (style === "compact") {
     const lines = [`Q: ${problem.question}`]
-    routes.forEach((r, i) => lines.push(...routeBlock(r, i)))
+    routes.forEach((r, i) => lines.push(...routeBlock(r, i, format.echoAnswers)))
     if (routes.length === 0 && hint.length > 0) lines.push("Hint:", ...stepLines(hint))
-    lines.push(routes.length === 0 ? COMPACT_SOLVE : order === "solve-first" ? COMPACT_SOLVE_VERIFY : COMPACT_VERIFY)
+    lines.push(routes.length === 0 ? COMPACT_SOLVE : format.order === "solve-first" ? COMPACT_SOLVE_VERIFY : COMPACT_VERIFY)
     return [{ role: "user", content: lines.join("\n") }]
   }
   const parts: Array<string> = [`Problem:\n${problem.question}`]
@@ -83,12 +93,12 @@ export const renderMessages = (
       `Here ${routes.length === 1 ? "is 1 candidate solution (a \"route\")" : `are ${routes.length} candidate solutions ("routes")`}. ` +
         "Any number of them, including none or all, may be right."
     )
-    routes.forEach((r, i) => parts.push(routeBlock(r, i).join("\n")))
+    routes.forEach((r, i) => parts.push(routeBlock(r, i, format.echoAnswers).join("\n")))
   } else if (hint.length > 0) {
     parts.push(`Here is the beginning of a solution:\n${stepLines(hint).join("\n")}`)
   }
   if (problem.labels !== undefined && problem.labels.length > 0) parts.push(`The answer is one of: ${problem.labels.join(", ")}.`)
-  parts.push(verboseFormat(routes.length, order).join("\n"))
+  parts.push(verboseFormat(routes.length, format).join("\n"))
   return [{ role: "system", content: VERBOSE_SYSTEM }, { role: "user", content: parts.join("\n\n") }]
 }
 
@@ -158,7 +168,7 @@ export const buildPrompt = (
       shown,
       prompt: {
         problemId: problem.id,
-        messages: renderMessages(config.style, problem, shown, [], config.order),
+        messages: renderMessages(config.style, problem, shown, [], config),
         guidance: { mode: "assisted", strength, routeIds: shown.map((r) => r.id) }
       }
     })

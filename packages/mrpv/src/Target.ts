@@ -24,6 +24,8 @@ export interface TargetOptions {
   readonly sameAnswer?: (a: string, b: string) => boolean
   /** Section order of assisted completions. Default `verify-first`. */
   readonly order?: CompletionOrder
+  /** Repeat each route's answer in its verdict line (`Route A: answer 20, correct`). Default false. */
+  readonly echoAnswers?: boolean
 }
 
 /** The references negative routes are aligned against: positive routes shown, then gold steps, then extras. */
@@ -41,11 +43,13 @@ export const verdictLine = (
   route: Route.Route,
   index: number,
   references: ReadonlyArray<Reference>,
-  sameAnswer?: (a: string, b: string) => boolean
+  sameAnswer?: (a: string, b: string) => boolean,
+  echoAnswer = false
 ): string => {
-  if (route.label === "positive") return `Route ${routeLetter(index)}: correct`
+  const head = `Route ${routeLetter(index)}: ${echoAnswer ? `answer ${oneLine(route.answer, Number.MAX_SAFE_INTEGER)}, ` : ""}`
+  if (route.label === "positive") return `${head}correct`
   const step = decisiveStepOf(route, references, sameAnswer)
-  return step === undefined ? `Route ${routeLetter(index)}: wrong` : `Route ${routeLetter(index)}: wrong at step ${step + 1}`
+  return step === undefined ? `${head}wrong` : `${head}wrong at step ${step + 1}`
 }
 
 /** The reflection text (without the `Reflection: ` marker) for the routes shown. */
@@ -80,7 +84,7 @@ export const renderTarget = (
   options: TargetOptions = {}
 ): string => {
   const references = referencesFor(problem, shown, options.references)
-  const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer))
+  const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer, options.echoAnswers === true))
   if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
   const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
   const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
@@ -103,5 +107,5 @@ export const sftPair = (
 ): Result.Result<{ readonly prompt: Prompt.Prompt; readonly completion: string }, Verifier.VerifierError> =>
   Result.map(buildPrompt(config, problem, routes, decision), (built) => ({
     prompt: built.prompt,
-    completion: renderTarget(problem, built.shown, { order: config.order, ...options })
+    completion: renderTarget(problem, built.shown, { order: config.order, echoAnswers: config.echoAnswers, ...options })
   }))

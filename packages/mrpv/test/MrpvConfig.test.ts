@@ -12,6 +12,7 @@ describe("MrpvConfig", () => {
     expect(MrpvConfig.defaults).toEqual({
       style: "compact",
       order: "verify-first",
+      echoAnswers: false,
       maxRoutes: 4,
       mix: { positiveRatio: 0.5, allPositive: 0.15, allNegative: 0.15 },
       missingRoutes: "fallback",

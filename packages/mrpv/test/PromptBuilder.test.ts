@@ -144,3 +144,10 @@ describe("selectRoutes", () => {
     expect(selectRoutes(claimRoutes, 0, allNegative, Rng.Rng.make(1))).toEqual([])
   })
 })
+
+describe("renderMessages, echoed answers", () => {
+  it("puts each route's answer in its header and no Answer line in the block", () => {
+    const [message] = renderMessages("compact", claim, [{ steps: ["a = 1", "b = 2"], answer: "800" }], [], { order: "solve-first", echoAnswers: true })
+    expect(message?.content).toBe(`Q: ${claim.question}\nRoute A: answer 800\nStep 1: a = 1\nStep 2: b = 2\nSolve, then verify each route.`)
+  })
+})

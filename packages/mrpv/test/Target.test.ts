@@ -68,6 +68,15 @@ describe("renderTarget", () => {
     }), params(300))
   })
 
+  it("echoed answers: verdict lines repeat each route's answer and still parse to the right verdicts and steps", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!]
+    const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true })
+    expect(target.split("\n").slice(3, 5)).toEqual([`Route A: answer ${claimRoutes[1]!.answer}, correct`, `Route B: answer ${claimRoutes[2]!.answer}, wrong at step 2`])
+    const parsed = parseCompletion(target, "solve-first")
+    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([[0, "correct", undefined], [1, "wrong", 2]])
+    expect(formatScore(parsed, 2)).toBe(1)
+  })
+
   it("each order's target is out of order for the other parser", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     expect(parseCompletion(renderTarget(claim, routes), "solve-first").ordered).toBe(false)

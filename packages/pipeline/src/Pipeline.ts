@@ -10,6 +10,7 @@ import type { Curriculum } from "@realm-lm/core"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
+import * as BaseModel from "./BaseModel.ts"
 import * as CorpusJob from "./CorpusJob.ts"
 import { kinds, plan } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
@@ -132,15 +133,18 @@ export const run = (
     }
     const corpusFile = join(runDir, "corpus", "corpus.jsonl")
 
-    // 3. The base model.
+    // 3. The base model: a Hugging Face directory, or a from-scratch model, optionally pre-trained on another domain
+    // (`model.pretrain`, see BaseModel.ts).
     yield* stage("base")
     const model = config.model ?? { scratch: {} }
+    const pretrain = BaseModel.section(config)
+    const pretrainer = pretrain === undefined ? undefined : BaseModel.trainerChoice(config, pretrain)
     yield* runStage(info, define({
       name: "base",
-      implementation: "scratch" in model ? "@realm-lm/trainer/Scratch" : "hf-directory",
+      implementation: "init" in model ? "hf-directory" : pretrain === undefined ? "@realm-lm/trainer/Scratch" : "@realm-lm/pipeline/BaseModel",
       config: Schema.Unknown,
       inputs: () => ["corpus/corpus.jsonl"],
-      outputs: () => ["result.json"],
+      outputs: () => (pretrain === undefined ? ["result.json"] : ["result.json", "pretrain.json"]),
       run: ({ stageDir }) =>
         Effect.gen(function*() {
           if ("init" in model) {
@@ -148,11 +152,20 @@ export const run = (
             return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
           }
           const texts = yield* tokenizerTexts(corpusFile, seed)
+          if (pretrain !== undefined && pretrainer !== undefined) {
+            const ref = yield* BaseModel.run({
+              stageDir, config, pretrain, scratch: model.scratch, seed, baseDir, texts,
+              trainer: yield* wiring.trainer(Wiring.curriculum(config), { trainer: pretrainer }),
+              onProgress: (event) => hooks.train?.("base", event) ?? Effect.void
+            })
+            return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
+          }
           const created = yield* Scratch.create(join(stageDir, "model"), texts, { seed, ...model.scratch })
           const ref: Checkpoint.CheckpointRef = { path: created.dir, kind: "base", step: 0, metrics: { parameters: created.parameters } }
           yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
         }).pipe(Effect.provide(verifierLayer), Effect.mapError(fail("base")))
-    }), { model, verifier: choice("verifier"), judge: choice("judge") }).pipe(Effect.tap(done("base")))
+      // The pre-training run's trainer settings (not its RL ones) change the base as much as the pre-training section does.
+    }), { model, verifier: choice("verifier"), judge: choice("judge"), ...(pretrainer === undefined ? {} : { pretrainer: BaseModel.hashedTrainer(pretrainer) }) }).pipe(Effect.tap(done("base")))
 
     // 4. Training, one stage per method.
     const checkpoints = new Map<string, Checkpoint.CheckpointRef>()

@@ -7,6 +7,7 @@ import { Effect, Schema } from "effect"
 import { Corpus } from "@realm-lm/corpus"
 import { Problem } from "@realm-lm/core"
 import { slots } from "./Implementation.ts"
+import * as BaseModel from "./BaseModel.ts"
 import { ExperimentSettings } from "./ExperimentConfig.ts"
 import * as Methods from "./Methods.ts"
 import type { Slot } from "./Implementation.ts"
@@ -31,11 +32,26 @@ export const RunSettings = Schema.Struct({
   // `evaluator.with.policy.runtime` (`@realm-lm/graph` RuntimeConfig: device cpu|webgpu|cuda, threads).
 })
 
-/** Where the policy starts: a new model trained from scratch, or a Hugging Face model directory. */
+/**
+ * Pre-training of a from-scratch base on another domain (see `BaseModel.ts`): SFT on rule-teacher routes of a task
+ * source other than the pipeline's own, so the base writes the answer format without having been distilled on the
+ * pipeline's domain (a real starting point for ReaLM-Zero).
+ */
+export const Pretrain = Schema.Struct({
+  /** Task source of the pre-training problems (its `train` split); must not be the pipeline's `tasks`. Default `{ use: arithmetic }` (levels 1-3, 2000 problems). */
+  tasks: Schema.optionalKey(Choice),
+  /** The trainer's `sft` section for the pre-training run, in place of `trainer.with.sft` (warm starts always off, verifier prompts). Default the trainer's defaults. */
+  sft: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+})
+export type Pretrain = typeof Pretrain.Type
+
+/** Where the policy starts: a new model trained from scratch (optionally pre-trained on another domain), or a Hugging Face model directory. */
 export const ModelSource = Schema.Union([
   Schema.Struct({
     /** From-scratch model settings (`@realm-lm/trainer` Scratch config: vocabSize, hiddenSize, layers, ...). */
-    scratch: Schema.Record(Schema.String, Schema.Unknown)
+    scratch: Schema.Record(Schema.String, Schema.Unknown),
+    /** Pre-train the from-scratch model on another domain before any method starts. Default: none (random init). */
+    pretrain: Schema.optionalKey(Pretrain)
   }),
   Schema.Struct({
     /** A Hugging Face model directory (config.json, model.safetensors, tokenizer files). */
@@ -110,6 +126,7 @@ export const validate = (config: PipelineConfig, baseDir: string) =>
       const decoded = Schema.decodeUnknownResult(found.success.config)(choice.with ?? {}, { errors: "all" })
       if (decoded._tag === "Failure") problems.push({ path: `${label}.with`, detail: decoded.failure.message })
     }
+    problems.push(...(yield* BaseModel.check(config, baseDir)))
     if (config.corpus !== undefined) {
       const decoded = Schema.decodeUnknownResult(Corpus.CorpusConfig)({ ...config.corpus, runDir: "." }, { errors: "all" })
       if (decoded._tag === "Failure") problems.push({ path: "corpus", detail: decoded.failure.message })

@@ -1,6 +1,7 @@
 /**
  * @realm-lm/pipeline: typed composition of realm-lm stages with run directories and manifests.
  */
+export * as BaseModel from "./BaseModel.ts"
 export * as CorpusJob from "./CorpusJob.ts"
 export * as CustomModule from "./CustomModule.ts"
 export * as Demo from "./Demo.ts"

@@ -108,7 +108,9 @@ export const WarmStartSection = Schema.Struct({
   /** Fewest routes shown per warm-start prompt. Default 1. */
   minRoutes: PositiveInt.pipe(withDefault(1)),
   /** Most routes shown per warm-start prompt. Default 3. */
-  maxRoutes: PositiveInt.pipe(withDefault(3))
+  maxRoutes: PositiveInt.pipe(withDefault(3)),
+  /** Share of warm-start examples that show a hint (a prefix of a positive route, 20-80% of its steps) instead of routes. Default 0. */
+  hints: Fraction.pipe(withDefault(0))
 }).check(Schema.makeFilter((w) => (w.minRoutes <= w.maxRoutes ? undefined : { path: ["minRoutes"], issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})` })))
 
 /** Supervised fine-tuning (guided-CoT distillation on the rules-free view). */

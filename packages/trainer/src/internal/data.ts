@@ -87,7 +87,7 @@ export const sftExamples = (
   options: {
     readonly prompt: "verifier" | "question"
     readonly routesPerProblem: number
-    readonly warm: { readonly ratio: number; readonly minRoutes: number; readonly maxRoutes: number }
+    readonly warm: { readonly ratio: number; readonly minRoutes: number; readonly maxRoutes: number; readonly hints: number }
     readonly rng: Rng.Rng
   }
 ): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
@@ -108,8 +108,12 @@ export const sftExamples = (
     for (let i = 0; i < warmCount; i++) {
       if (round.length === 0) round = options.rng.shuffle(withRoutes)
       const r = round.pop() as CorpusRecordT.CorpusRecord
-      const routeCount = options.rng.intBetween(options.warm.minRoutes, options.warm.maxRoutes)
-      const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction: 0, rescue: false, seed: options.rng.seed() }
+      // A share of warm starts are hint prompts (a prefix of a positive route, fraction drawn in [0.2, 0.8]) so
+      // the policy has seen the guidance EAAI fades through; the rest show routes to verify.
+      const hint = options.warm.hints > 0 && options.rng.float() < options.warm.hints
+      const routeCount = hint ? 0 : options.rng.intBetween(options.warm.minRoutes, options.warm.maxRoutes)
+      const hintFraction = hint ? 0.2 + 0.6 * options.rng.float() : 0
+      const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction, rescue: false, seed: options.rng.seed() }
       const ex = yield* verifier.example({ problem: r.problem, routes: r.routes, decision })
       out.push({ problemId: r.problem.id, prompt: ex.prompt, completion: ex.completion, kind: "warm" })
     }
