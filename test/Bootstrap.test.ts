@@ -21,7 +21,7 @@ describe("bootstrap", () => {
 })
 
 describe("examples", () => {
-  it.each(["parcel-pipeline.yaml", "hf-model-pipeline.yaml"])("the README's pipeline config example %s is valid", (file) => {
+  it.each(["parcel-pipeline.yaml", "hf-model-pipeline.yaml", "experiments/guidance.yaml", "experiments/tiny.yaml"])("the pipeline config example %s is valid", (file) => {
     const r = spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "config", "check", join(root, "examples", file)], {
       encoding: "utf8",
       timeout: 60_000

@@ -36,7 +36,9 @@ describe("realm experiment (end to end on the tiny preset)", () => {
   it("tunes each RL method's learning rate on validation with the first seed, then trains every seed", () => {
     expect(first.stderr).not.toMatch(/realm: \w+Error|Defect|Error:/)
     expect(first.status).toBe(0)
-    const tuning = JSON.parse(readFileSync(join(out, "tuning.json"), "utf8")) as Record<string, { lr: number; scores: Record<string, number> }>
+    const saved = JSON.parse(readFileSync(join(out, "tuning.json"), "utf8")) as { key: string; choice: Record<string, { lr: number; scores: Record<string, number> }> }
+    expect(saved.key).toMatch(/^[0-9a-f]{64}$/)
+    const tuning = saved.choice
     expect(Object.keys(tuning).toSorted()).toEqual(rlMethods.toSorted())
     for (const t of Object.values(tuning)) {
       expect(Object.keys(t.scores)).toEqual(["0.0001", "0.001"])

@@ -11,7 +11,7 @@ import { experiment } from "./ExperimentCommand.ts"
 import { serve } from "./ServeCommand.ts"
 import { demo, report, runCommand, train } from "./RunCommand.ts"
 import { dirname } from "node:path"
-import { PipelineConfig } from "@realm-lm/pipeline"
+import { Experiment, PipelineConfig } from "@realm-lm/pipeline"
 
 /** `realm config check <file>`: validate a JSON/YAML pipeline config, each slot against its implementation. */
 const configCheck = Command.make(
@@ -20,7 +20,11 @@ const configCheck = Command.make(
   ({ file }) =>
     Effect.gen(function*() {
       const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
-      const problems = yield* PipelineConfig.validate(config, dirname(file))
+      const experimentProblem = config.experiment === undefined ? undefined : Experiment.check(config)
+      const problems = [
+        ...(yield* PipelineConfig.validate(config, dirname(file))),
+        ...(experimentProblem === undefined ? [] : [{ path: experimentProblem.path, detail: experimentProblem.detail }])
+      ]
       if (problems.length > 0) {
         return yield* new ConfigFile.ConfigFileError({
           path: file,

@@ -33,6 +33,18 @@ describe("realm CLI (spawned)", () => {
     expect(bad.stderr).not.toContain("    at ") // no stack trace for expected errors
   })
 
+  it("config check reports experiment and method problems with their paths", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
+    writeFileSync(join(dir, "exp.yaml"), "methods: [sft, realm]\nexperiment: { baselines: [rft] }\n")
+    const bad = realm("config", "check", join(dir, "exp.yaml"))
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toContain(`experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
+    writeFileSync(join(dir, "variants.yaml"), "methods: [sft, { name: grpo-cos, method: grpo, curriculum: { schedule: { kind: cosine } } }]\n")
+    const variants = realm("config", "check", join(dir, "variants.yaml"))
+    expect(variants.status).toBe(1)
+    expect(variants.stderr).toContain("methods: methods[1].curriculum.schedule")
+  })
+
   it("an unknown subcommand fails with a non-zero status", () => {
     const r = realm("bogus")
     expect(r.status).not.toBe(0)

@@ -58,8 +58,11 @@ const WRONG_STEP = /\bstep\s*#?\s*(\d{1,9})\b/
 /** Strip markdown decoration a chat model may add: bullets, quotes, headings, bold/underline markers. */
 const clean = (line: string): string => line.replace(/\*\*|__/g, "").replace(/^[\s#>*\-•]+/, "").trim()
 
+const ECHO = /^answer\s.*,\s*/
+
 const readVerdict = (name: string, rest: string): ParsedVerdict => {
-  const text = rest.toLowerCase()
+  // An echoed answer (`answer false, correct`) is data, not a verdict: judge only what follows its last comma.
+  const text = rest.toLowerCase().replace(ECHO, "")
   const verdict: VerdictValue = WRONG.test(text) ? "wrong" : CORRECT.test(text) ? "correct" : "unclear"
   const m = verdict === "wrong" ? WRONG_STEP.exec(text) : null
   return { index: letterIndex(name), name, verdict, step: m === null ? undefined : Number(m[1]) }
@@ -135,9 +138,9 @@ export const verdictFor = (parsed: ParsedCompletion, index: number): ParsedVerdi
  * clear verdict per route in order A, B, … (and none for other names) and one non-empty reflection; prompts
  * without routes expect no verdict or reflection lines. All expect steps numbered 1..m (m ≥ 1), a non-empty
  * answer, sections in order and no unrecognised or trailing lines; a completion with no step, answer (or, for
- * assisted prompts, verdict) fails every check.
+ * assisted prompts, verdict) fails every check. With `verdicts` false, assisted prompts get only the common checks.
  */
-export const formatChecks = (parsed: ParsedCompletion, routeCount: number): Partial<Record<FormatCheck, boolean>> => {
+export const formatChecks = (parsed: ParsedCompletion, routeCount: number, verdicts = true): Partial<Record<FormatCheck, boolean>> => {
   // Checks for the absence of something only count once the completion has content of its own, so an empty
   // or off-format completion earns no format reward.
   const substantive = parsed.steps.length > 0 || parsed.answer !== undefined || (routeCount > 0 && parsed.verdicts.length > 0)
@@ -150,6 +153,8 @@ export const formatChecks = (parsed: ParsedCompletion, routeCount: number): Part
   if (routeCount === 0) {
     return { noRouteSections: substantive && parsed.verdicts.length === 0 && parsed.reflections.length === 0, ...common }
   }
+  // Without verdict checks (answer-only rewards), an assisted completion is held to the route-less format.
+  if (!verdicts) return common
   return {
     verdicts: parsed.verdicts.length === routeCount &&
       parsed.verdicts.every((v, i) => v.index === i && v.verdict !== "unclear"),

@@ -52,7 +52,9 @@ export const WeightsConfig = Schema.Struct({
   /** Fraction of negative routes with a known decisive step whose first wrong step is named. Default 0.5. */
   decisive: Weight.pipe(withDefault(0.5)),
   /** Fraction of format checks passed. Default 0.2. */
-  format: Weight.pipe(withDefault(0.2))
+  format: Weight.pipe(withDefault(0.2)),
+  /** Whether the format checks of assisted completions include the verdict and reflection lines. Default true; answer-only baselines set false. */
+  verdictFormat: Schema.Boolean.pipe(withDefault(true))
 }).check(Schema.makeFilter((w) =>
   w.answer + w.verdict + w.decisive + w.format > 0
     ? undefined

@@ -66,7 +66,7 @@ const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0
 export const scoreCompletion = (input: ScoreInput): Scored => {
   const { config, problem, shown, completion, judge } = input
   const parsed = parseCompletion(completion, config.order)
-  const checks = formatChecks(parsed, shown.length)
+  const checks = formatChecks(parsed, shown.length, config.weights.verdictFormat !== false)
   const checkValues = Object.values(checks)
   const format = checkValues.filter(Boolean).length / checkValues.length
   const judgement = judge.judge(problem, parsed.judgeText)

@@ -1,6 +1,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { defaults } from "../src/MrpvConfig.ts"
+import { parseCompletion } from "../src/CompletionParser.ts"
 import { lengthPenalty, rewardBounds, scoreCompletion } from "../src/Rewards.ts"
 import { renderTarget } from "../src/Target.ts"
 import { adversarialArb, params, routesArb } from "./fixtures/arbitraries.ts"
@@ -105,5 +106,22 @@ describe("scoreCompletion, solve-first order", () => {
     const scored = scoreCompletion({ config: solveFirst, problem: claim, shown: [claimRoutes[1]!], completion, judge: testJudge })
     expect(scored.reward.correct).toBe(false)
     expect(scored.judgement.extracted).toBe("700")
+  })
+})
+
+describe("scoreCompletion, answer-only format", () => {
+  it("without verdict format checks, an assisted completion with steps and an answer but no verdicts gets the full format score", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!]
+    const completion = renderTarget(claim, [])
+    const withVerdicts = scoreCompletion({ config: defaults, problem: claim, shown: routes, completion, judge: testJudge })
+    const answerOnly = scoreCompletion({ config: { ...defaults, weights: { ...defaults.weights, verdict: 0, decisive: 0, verdictFormat: false } }, problem: claim, shown: routes, completion, judge: testJudge })
+    expect(withVerdicts.reward.metrics?.["format"]).toBeLessThan(1)
+    expect(answerOnly.reward.metrics?.["format"]).toBe(1)
+    expect(answerOnly.reward.total).toBeCloseTo(defaults.weights.answer + defaults.weights.format, 12)
+  })
+
+  it("an echoed answer that reads like a verdict does not decide the verdict", () => {
+    const parsed = parseCompletion("Step 1: x\nAnswer: true\nRoute A: answer false, correct\nRoute B: answer true, wrong at step 1", "solve-first")
+    expect(parsed.verdicts.map((v) => [v.verdict, v.step])).toEqual([["correct", undefined], ["wrong", 1]])
   })
 })

@@ -19,6 +19,9 @@ import * as Wiring from "./Wiring.ts"
 /** Task source of the pre-training problems when `model.pretrain.tasks` is absent. */
 export const defaultTasks: Resolve.Choice = { use: "arithmetic" }
 
+/** The task source a pre-training section names (arithmetic by default). */
+export const tasksOf = (pretrain: Pretrain): Resolve.Choice => pretrain.tasks ?? defaultTasks
+
 /** The teacher of the pre-training corpus: the rule teacher (it needs the step programs of the built-in domains). */
 export const teacher: Resolve.Choice = { use: "rule" }
 
@@ -72,7 +75,7 @@ export const check = (config: PipelineConfig, baseDir: string) =>
     const problems: Array<ConfigProblem> = []
     const pretrain = section(config)
     if (pretrain === undefined) return problems
-    const tasks = pretrain.tasks ?? defaultTasks
+    const tasks = tasksOf(pretrain)
     const found = yield* Effect.result(Resolve.implementation("tasks", tasks.use, baseDir))
     if (found._tag === "Failure") {
       problems.push({ path: "model.pretrain.tasks.use", detail: found.failure.detail })
@@ -150,7 +153,7 @@ export interface Summary {
 export const run = <E>(job: PretrainJob<E>) =>
   Effect.gen(function*() {
     const dir = join(job.stageDir, "pretrain")
-    const tasks = job.pretrain.tasks ?? defaultTasks
+    const tasks = tasksOf(job.pretrain)
     const problemsFile = join(dir, "problems.jsonl")
     const tasksLayer = yield* Resolve.layer("tasks", tasks, job.baseDir)
     yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.makeDirectory(dir, { recursive: true }))

@@ -19,8 +19,18 @@ import { StageFailed } from "./Stage.ts"
 import * as Wiring from "./Wiring.ts"
 
 /** The learning rates chosen on validation, per method: `{ lr, scores: { "<lr>": accuracy } }`. */
-export const Tuning = Schema.Record(Schema.String, Schema.Struct({ lr: Schema.Finite, scores: Schema.Record(Schema.String, Schema.Finite) }))
+export const Tuning = Schema.Record(Schema.String, Schema.Struct({
+  lr: Schema.Finite,
+  scores: Schema.Record(Schema.String, Schema.Finite),
+  /** Several grid values scored the same; the first was kept. */
+  tied: Schema.optionalKey(Schema.Boolean)
+}))
 export type Tuning = typeof Tuning.Type
+
+/** `tuning.json`: the choice and the key of the tuning run it came from (older files hold the choice alone). */
+const KeyedTuning = Schema.Struct({ key: Schema.String, choice: Tuning })
+const TuningFile = Schema.Union([KeyedTuning, Tuning])
+const isKeyed = (u: typeof TuningFile.Type): u is typeof KeyedTuning.Type => typeof u["key"] === "string"
 
 /** The experiment config is inconsistent; `path` names the field. */
 export class ExperimentInvalid extends Schema.TaggedError<ExperimentInvalid>()("ExperimentInvalid", {
@@ -62,14 +72,21 @@ const toVariant = (m: Methods.Method, name: string = m.name): Methods.MethodVari
 const toEntry = (m: Methods.Method): Methods.MethodEntry =>
   m.name === m.kind && Object.keys(m.overrides).length === 0 ? m.kind : toVariant(m)
 
+/** The learning-rate grid that applies to a method: its phase's, if any. */
+const gridOf = (m: Methods.Method, settings: ExperimentSettings): ReadonlyArray<number> | undefined =>
+  m.phase === "rft" ? settings.tune?.rft : m.phase === "rl" ? settings.tune?.rl : undefined
+
+/** The label a method carries in the tuning run at one grid value. */
+const gridLabel = (m: Methods.Method, lr: number): string => `${m.label} @ lr ${lr}`
+
 /** The methods of the tuning run: each tuned method once per grid value (labels carry the value), the others as they are. */
 export const tuningEntries = (planned: ReadonlyArray<Methods.Method>, settings: ExperimentSettings): Array<Methods.MethodEntry> =>
   planned.flatMap((m) => {
-    const grid = m.phase === "rft" ? settings.tune?.rft : m.phase === "rl" ? settings.tune?.rl : undefined
+    const grid = gridOf(m, settings)
     if (grid === undefined) return [toEntry(m)]
     return grid.map((lr) => ({
       ...toVariant(m, gridName(m.name, lr)),
-      label: `${m.label} @ lr ${lr}`,
+      label: gridLabel(m, lr),
       trainer: Methods.deepMerge(m.overrides.trainer ?? {}, lrOverride(m.phase, lr) ?? {})
     }))
   })
@@ -90,26 +107,35 @@ export const seedConfig = (config: PipelineConfig, runDir: string, seed: number,
   }
 }
 
-/** Pick, per tuned method, the grid value with the best accuracy in the tuning split and mode (ties: the first value). */
+/**
+ * Pick, per tuned method, the grid value with the best accuracy in the tuning split and mode; ties go to the first
+ * value and are recorded (`tied`). A grid value without a finite result is an error, never a silent default.
+ */
 export const choose = (
   planned: ReadonlyArray<Methods.Method>,
   settings: ExperimentSettings,
   results: ReadonlyArray<EvalResult.EvalResult>
-): Tuning => {
+): Tuning | ExperimentInvalid => {
   const mode = settings.tune?.mode ?? "autonomous"
-  const out: Record<string, { lr: number; scores: Record<string, number> }> = {}
+  const split = settings.tune?.split ?? "validation"
+  const out: Record<string, { lr: number; scores: Record<string, number>; tied?: boolean }> = {}
   for (const m of planned) {
-    const grid = m.phase === "rft" ? settings.tune?.rft : m.phase === "rl" ? settings.tune?.rl : undefined
+    const grid = gridOf(m, settings)
     if (grid === undefined) continue
     const scores: Record<string, number> = {}
     let best: number | undefined
     for (const lr of grid) {
-      const r = results.find((x) => x.method === `${m.label} @ lr ${lr}` && x.mode === mode)
-      if (r === undefined) continue
-      scores[String(lr)] = r.accuracy.value
-      if (best === undefined || r.accuracy.value > (scores[String(best)] as number)) best = lr
+      const value = results.find((x) => x.method === gridLabel(m, lr) && x.mode === mode && x.split === split)?.accuracy.value
+      if (value === undefined || !Number.isFinite(value)) {
+        return new ExperimentInvalid({ path: "experiment.tune", detail: `no ${split} ${mode} result for ${m.name} at lr ${lr}; the tuning run is incomplete (delete ${split} results or tuning.json and run again)` })
+      }
+      scores[String(lr)] = value
+      if (best === undefined || value > (scores[String(best)] as number)) best = lr
     }
-    if (best !== undefined) out[m.name] = { lr: best, scores }
+    if (best === undefined) continue
+    const top = scores[String(best)] as number
+    const tied = Object.values(scores).filter((v) => v === top).length > 1
+    out[m.name] = { lr: best, scores, ...(tied ? { tied } : {}) }
   }
   return out
 }
@@ -119,12 +145,19 @@ export const check = (config: PipelineConfig): ExperimentInvalid | undefined => 
   const settings = config.experiment ?? {}
   const seeds = settings.seeds ?? [0, 1, 2]
   if (new Set(seeds).size !== seeds.length) return new ExperimentInvalid({ path: "experiment.seeds", detail: `seeds must be distinct, got [${seeds.join(", ")}]` })
-  const names = Methods.plan(config.methods ?? Methods.kinds.map((k) => k.name)).map((m) => m.name)
+  const names = Methods.plan(Methods.selected(config)).map((m) => m.name)
   for (const [i, b] of (settings.baselines ?? []).entries()) {
     if (!names.includes(b)) return new ExperimentInvalid({ path: `experiment.baselines[${i}]`, detail: `"${b}" is not one of the methods (${names.join(", ")}); add it to methods or pick one of those` })
   }
   const tuneSplit = settings.tune?.split ?? "validation"
   const evaluated = config.evaluation?.splits ?? ["test", "heldout"]
+  if (settings.tune !== undefined && tuneSplit === "train") {
+    return new ExperimentInvalid({ path: "experiment.tune.split", detail: `"train" is what the methods train on; choose learning rates on held-back problems (validation)` })
+  }
+  for (const phase of ["rft", "rl"] as const) {
+    const grid = settings.tune?.[phase] ?? []
+    if (new Set(grid).size !== grid.length) return new ExperimentInvalid({ path: `experiment.tune.${phase}`, detail: `grid values must be distinct, got [${grid.join(", ")}]` })
+  }
   if (settings.tune !== undefined && evaluated.includes(tuneSplit)) {
     return new ExperimentInvalid({ path: "experiment.tune.split", detail: `"${tuneSplit}" is also evaluated (evaluation.splits); choosing learning rates on it would tune on the reported results` })
   }
@@ -143,7 +176,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { re
     const settings = config.experiment ?? {}
     const seeds = settings.seeds ?? [0, 1, 2]
     const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "experiment"))
-    const planned = Methods.plan(config.methods ?? Methods.kinds.map((k) => k.name))
+    const planned = Methods.plan(Methods.selected(config))
     const baselines = settings.baselines ?? [planned[0]?.name ?? "sft"]
     const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
     const tuneSplit = settings.tune?.split ?? "validation"
@@ -154,15 +187,29 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { re
     const tuningFile = join(runDir, "tuning.json")
     let tuning: Tuning = {}
     if (settings.tune !== undefined && (settings.tune.rft !== undefined || settings.tune.rl !== undefined)) {
-      if (yield* fs.exists(tuningFile)) {
-        tuning = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(Tuning))(yield* fs.readFileString(tuningFile))
+      const tuneConfig = seedConfig(config, runDir, first, tuningEntries(planned, settings), [tuneSplit])
+      // The choice is reused only for the same tuning run: same grids, methods and settings (the directory aside).
+      const key = Hash.hashJson({ tune: settings.tune, config: { ...tuneConfig, run: { seed: first } } })
+      const saved = (yield* fs.exists(tuningFile))
+        ? yield* Schema.decodeUnknownEffect(Schema.fromJsonString(TuningFile))(yield* fs.readFileString(tuningFile))
+        : undefined
+      if (saved !== undefined && !isKeyed(saved)) {
+        yield* Effect.logWarning(`${tuningFile} was written without a config key (an older version); reusing it. Delete it to choose the learning rates again.`)
+        tuning = saved
+      } else if (saved !== undefined && saved.key === key) {
+        tuning = saved.choice
       } else {
+        if (saved !== undefined) yield* Effect.logWarning(`the tuning settings changed since ${tuningFile} was written; choosing the learning rates again`)
         if (hooks.seed !== undefined) yield* hooks.seed(first, "tune")
-        const tuned = yield* Pipeline.run(seedConfig(config, runDir, first, tuningEntries(planned, settings), [tuneSplit]), baseDir, hooks, { ...extra, prepareSplits })
-        tuning = choose(planned, settings, tuned.results)
+        const tuned = yield* Pipeline.run(tuneConfig, baseDir, hooks, { ...extra, prepareSplits })
+        const chosen = choose(planned, settings, tuned.results)
+        if (chosen instanceof ExperimentInvalid) return yield* chosen
+        tuning = chosen
         yield* RunDir.writeJsonAtomic(join(runDir, "tuning-results.json"), tuned.results.map(({ outcomes: _o, ...r }) => r))
-        yield* RunDir.writeJsonAtomic(tuningFile, tuning)
+        yield* RunDir.writeJsonAtomic(tuningFile, { key, choice: tuning })
       }
+      const ties = Object.entries(tuning).filter(([, t]) => t.tied === true).map(([m]) => m)
+      if (ties.length > 0) yield* Effect.logWarning(`learning-rate grid tied on ${tuneSplit} for ${ties.join(", ")}; the first value was kept (a larger ${tuneSplit} split separates them)`)
     }
 
     // 2. Every seed with the chosen settings.
@@ -197,3 +244,19 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { re
 
 /** A method's name without its grid suffix. */
 const unGrid = (name: string): string => name.replace(/@lr=[^@]*$/, "")
+
+/** Read the summary of a finished experiment from its `experiment.json` (for `realm report`). */
+export const readSummary = (file: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file)
+    const parsed = yield* Effect.try({
+      try: () => JSON.parse(text) as { readonly summary?: ExperimentResults.Summary },
+      catch: () => new ExperimentInvalid({ path: file, detail: "is not JSON; run the experiment again to rewrite it" })
+    })
+    const summary = parsed.summary
+    if (summary === undefined || !Array.isArray(summary.cells) || !Array.isArray(summary.methods) || !Array.isArray(summary.seeds)) {
+      return yield* new ExperimentInvalid({ path: file, detail: "has no experiment summary (seeds, methods, cells); run the experiment again to rewrite it" })
+    }
+    return summary
+  })

@@ -11,7 +11,7 @@ const LrGrid = Schema.Array(Schema.Finite.check(Schema.isGreaterThan(0))).check(
 export const ExperimentSettings = Schema.Struct({
   /** Training seeds; each seed trains every method (SFT included) from its own initialisation. Default [0, 1, 2]. */
   seeds: Schema.optionalKey(Schema.Array(Schema.Int).check(Schema.isMinLength(1))),
-  /** Methods every other method is compared with (paired differences). Default: the first method. */
+  /** Methods every other method is compared with (paired differences). Default: the first planned method (`sft` when any method starts from it). */
   baselines: Schema.optionalKey(Schema.Array(Schema.String)),
   /** Learning-rate selection: a grid per phase, each method of that phase trained at every value with the first seed. */
   tune: Schema.optionalKey(Schema.Struct({

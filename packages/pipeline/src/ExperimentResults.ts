@@ -33,6 +33,9 @@ export interface Difference {
   readonly pValue: number
   readonly perSeed: ReadonlyArray<number>
   readonly problems: number
+  /** Problems seen under some seed but not all (left out of the pairing), and seeds only one side has. */
+  readonly dropped: number
+  readonly droppedSeeds: number
 }
 
 /** One method in one split and mode. */
@@ -82,7 +85,10 @@ const overSeeds = (scores: Scores): OverSeeds => {
 
 const difference = (baseline: string, a: Scores, b: Scores): Difference => {
   const p = SeedPaired.pairedOverSeeds(a, b, options)
-  return { baseline, difference: p.difference, overProblems: p.overProblems, overSeedsT: p.overSeedsT, pValue: p.pValue, perSeed: p.perSeed, problems: p.problems }
+  return {
+    baseline, difference: p.difference, overProblems: p.overProblems, overSeedsT: p.overSeedsT, pValue: p.pValue,
+    perSeed: p.perSeed, problems: p.problems, dropped: p.dropped, droppedSeeds: p.droppedSeeds
+  }
 }
 
 /** A metric of the results (e.g. route-verdict accuracy) over seeds: mean of per-seed values, t-interval over seeds. */
@@ -155,7 +161,9 @@ export const markdown = (summary: Summary): string => {
   const header = `| method | ${columns.map(([s, m]) => `${s} ${m}`).join(" | ")} |`
   const rule = `| --- | ${columns.map(() => "---").join(" | ")} |`
   const out: Array<string> = [
-    `Accuracy % (greedy first sample), mean over seeds ${summary.seeds.join(", ")}, 95% two-level bootstrap CI (seeds × problems):`,
+    summary.seeds.length > 1
+      ? `Accuracy % (greedy first sample), mean over seeds ${summary.seeds.join(", ")}, 95% two-level bootstrap CI (seeds × problems):`
+      : `Accuracy % (greedy first sample), seed ${summary.seeds.join(", ")}, 95% bootstrap CI over problems:`,
     "",
     header,
     rule,
@@ -164,7 +172,7 @@ export const markdown = (summary: Summary): string => {
   for (const baseline of summary.baselines) {
     out.push(
       "",
-      `Paired difference to ${label(baseline)}, percentage points (method − baseline, same problems and seeds; 95% two-level bootstrap CI):`,
+      `Paired difference to ${label(baseline)}, percentage points (method − baseline, same problems and seeds; 95% ${summary.seeds.length > 1 ? "two-level bootstrap CI" : "bootstrap CI over problems"}):`,
       "",
       header,
       rule

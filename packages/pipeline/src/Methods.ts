@@ -53,8 +53,8 @@ export const kind = (name: MethodName): MethodKind => kinds.find((k) => k.name =
 
 /** A variant: a built-in method under its own name with settings merged over the pipeline's slots. */
 export const MethodVariant = Schema.Struct({
-  /** Name of the variant in run directories, tables and `baselines` (lower case, digits, `-._@=+`). */
-  name: Schema.String.check(Schema.isPattern(/^[a-z0-9][a-z0-9._@=+-]*$/)),
+  /** Name of the variant in run directories, tables and `baselines` (lower case, digits, `-._+`; `@` is reserved for learning-rate grids). */
+  name: Schema.String.check(Schema.isPattern(/^[a-z0-9][a-z0-9._+-]*$/)),
   /** The built-in method it is a variant of. */
   method: MethodName,
   /** Label in tables. Default: the built-in label followed by the name. */
@@ -100,20 +100,37 @@ const fromEntry = (entry: MethodEntry): Method => {
 /** Name of an entry. */
 export const entryName = (entry: MethodEntry): string => (typeof entry === "string" ? entry : entry.name)
 
-/** Problems with a `methods:` list: duplicate names, or a variant named like a built-in method. */
+/**
+ * Problems with a `methods:` list: duplicate names or labels (results are matched by label), a variant named like
+ * another built-in method, or a schedule override on a method whose guidance is fixed (always routes, or none).
+ */
 export const check = (entries: ReadonlyArray<MethodEntry>): Array<string> => {
   const problems: Array<string> = []
   const seen = new Set<string>()
+  const labels = new Map<string, string>()
   entries.forEach((entry, i) => {
     const name = entryName(entry)
     if (seen.has(name)) problems.push(`methods[${i}]: "${name}" appears twice; give each method or variant its own name`)
     seen.add(name)
-    if (typeof entry !== "string" && (MethodName.literals as ReadonlyArray<string>).includes(entry.name) && entry.name !== entry.method) {
+    const label = fromEntry(entry).label
+    const other = labels.get(label)
+    if (other !== undefined && other !== name) problems.push(`methods[${i}].label: "${label}" is also the label of "${other}"; results are matched by label, so give each its own`)
+    labels.set(label, name)
+    if (typeof entry === "string") return
+    if ((MethodName.literals as ReadonlyArray<string>).includes(entry.name) && entry.name !== entry.method) {
       problems.push(`methods[${i}].name: "${entry.name}" is a built-in method's name; name the variant differently (e.g. "${entry.method}-${entry.name}")`)
+    }
+    const guidance = kind(entry.method).guidance
+    if (guidance !== "configured" && entry.curriculum !== undefined && "schedule" in entry.curriculum) {
+      problems.push(`methods[${i}].curriculum.schedule: "${entry.method}" has a fixed guidance (${guidance === "none" ? "none" : "routes always"}), so its schedule cannot be changed; vary a "realm" variant instead`)
     }
   })
   return problems
 }
+
+/** The methods a config selects: its `methods`, or every built-in method. */
+export const selected = (config: { readonly methods?: ReadonlyArray<MethodEntry> | undefined }): ReadonlyArray<MethodEntry> =>
+  config.methods ?? kinds.map((k) => k.name)
 
 /**
  * The methods to run for a selection, in training order: every method starting from SFT comes after `sft`, which

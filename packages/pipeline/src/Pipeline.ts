@@ -12,7 +12,7 @@ import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import * as BaseModel from "./BaseModel.ts"
 import * as CorpusJob from "./CorpusJob.ts"
-import { kinds, plan } from "./Methods.ts"
+import { plan, selected } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
 import * as Resolve from "./Resolve.ts"
@@ -139,6 +139,8 @@ export const run = (
     const model = config.model ?? { scratch: {} }
     const pretrain = BaseModel.section(config)
     const pretrainer = pretrain === undefined ? undefined : BaseModel.trainerChoice(config, pretrain)
+    // The pre-training task source's data files count as config too (a `files` source edited re-runs the base).
+    const pretrainData = pretrain === undefined ? [] : yield* Resolve.dataHashes("tasks", BaseModel.tasksOf(pretrain), baseDir).pipe(Effect.mapError(fail("base")))
     yield* runStage(info, define({
       name: "base",
       implementation: "init" in model ? "hf-directory" : pretrain === undefined ? "@realm-lm/trainer/Scratch" : "@realm-lm/pipeline/BaseModel",
@@ -165,12 +167,17 @@ export const run = (
           yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
         }).pipe(Effect.provide(verifierLayer), Effect.mapError(fail("base")))
       // The pre-training run's trainer settings (not its RL ones) change the base as much as the pre-training section does.
-    }), { model, verifier: choice("verifier"), judge: choice("judge"), ...(pretrainer === undefined ? {} : { pretrainer: BaseModel.hashedTrainer(pretrainer) }) }).pipe(Effect.tap(done("base")))
+    }), {
+      model,
+      verifier: choice("verifier"),
+      judge: choice("judge"),
+      ...(pretrainer === undefined ? {} : { pretrainer: BaseModel.hashedTrainer(pretrainer), pretrainData: pretrainData.map((d) => ({ path: d.path, sha256: d.sha256 })) })
+    }).pipe(Effect.tap(done("base")))
 
     // 4. Training, one stage per method.
     const checkpoints = new Map<string, Checkpoint.CheckpointRef>()
     checkpoints.set("base", yield* readRef(join(runDir, "base", "result.json")).pipe(Effect.mapError(fail("base"))))
-    const planned = plan(config.methods ?? kinds.map((m) => m.name))
+    const planned = plan(selected(config))
     for (const method of planned) {
       const own = Wiring.methodSlots(config, method)
       const layers = Layer.mergeAll(

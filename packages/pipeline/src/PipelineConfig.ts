@@ -103,7 +103,7 @@ export const validate = (config: PipelineConfig, baseDir: string) =>
     const checked: Array<readonly [Slot, string, { readonly use: string; readonly with?: unknown } | undefined]> = slots.map((slot) =>
       // The curriculum is checked as it will run: with its schedule length filled in from the trainer.
       [slot, slot, slot === "curriculum" && config.curriculum !== undefined ? Wiring.curriculum(config) : config[slot]] as const)
-    const entries = config.methods ?? Methods.kinds.map((k) => k.name)
+    const entries = Methods.selected(config)
     problems.push(...Methods.check(entries).map((detail) => ({ path: "methods", detail })))
     // Each method's slots as it will train: guidance, rewards and its own settings merged in (each distinct one once).
     const seen = new Set<string>(checked.map(([slot, , choice]) => `${slot}:${JSON.stringify(choice ?? null)}`))

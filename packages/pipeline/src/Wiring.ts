@@ -73,11 +73,11 @@ export const noGuidanceCurriculum = (config: PipelineConfig): Resolve.Choice => 
 const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefined): Resolve.Choice =>
   over === undefined ? choice : { use: choice.use, with: deepMerge(asRecord(choice.with), over) }
 
-/** Verdict and decisive-step weights at 0: the answer-only rewards of a method, for the built-in verifier. */
+/** Verdict and decisive-step weights at 0 and no verdict-line format checks: the answer-only rewards of a method, for the built-in verifier. */
 const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
   if (choice.use !== defaults.verifier.use) return choice
   const settings = asRecord(choice.with)
-  return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0 } } }
+  return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0, verdictFormat: false } } }
 }
 
 /**

@@ -41,11 +41,20 @@ describe("Experiment planning", () => {
       result("ReaLM (SFT → MRPV + EAAI) @ lr 0.0001", "validation", "autonomous", [true, false]),
       result("ReaLM (SFT → MRPV + EAAI) @ lr 0.001", "validation", "autonomous", [false, true])
     ]
-    const tuning = Experiment.choose(planned, settings, results)
+    const rlOnly = { tune: { rl: [0.0001, 0.001] } }
+    const tuning = Experiment.choose(planned, rlOnly, results) as Experiment.Tuning
     expect(tuning["grpo"]).toEqual({ lr: 0.001, scores: { "0.0001": 0.5, "0.001": 1 } })
-    expect(tuning["realm"]?.lr).toBe(0.0001)
+    expect(tuning["realm"]).toEqual({ lr: 0.0001, scores: { "0.0001": 0.5, "0.001": 0.5 }, tied: true })
     expect(tuning["rft"]).toBeUndefined()
-    expect(Experiment.choose(planned, { ...settings, tune: { ...settings.tune, mode: "assisted" } }, results)["grpo"]?.lr).toBe(0.001)
+    const assisted = Experiment.choose(planned, { tune: { ...rlOnly.tune, mode: "assisted" } }, [...results, result("ReaLM (SFT → MRPV + EAAI) @ lr 0.0001", "validation", "assisted", [true]), result("ReaLM (SFT → MRPV + EAAI) @ lr 0.001", "validation", "assisted", [true]), result("GRPO, no guidance @ lr 0.0001", "validation", "assisted", [true])]) as Experiment.Tuning
+    expect(assisted["grpo"]?.lr).toBe(0.0001)
+  })
+
+  it("choose refuses to pick when a grid value has no result on the tuning split, naming the method and value", () => {
+    const onTest = [result("GRPO, no guidance @ lr 0.0001", "test", "autonomous", [true]), result("GRPO, no guidance @ lr 0.001", "validation", "autonomous", [true])]
+    const error = Experiment.choose(Methods.plan(["grpo"]), { tune: { rl: [0.0001, 0.001] } }, onTest)
+    expect(error).toBeInstanceOf(Experiment.ExperimentInvalid)
+    expect((error as Experiment.ExperimentInvalid).message).toContain("no validation autonomous result for grpo at lr 0.0001")
   })
 
   it("the final methods carry the chosen learning rate under the grid name and the method's own label", () => {
@@ -71,6 +80,8 @@ describe("Experiment planning", () => {
     expect(Experiment.check({ experiment: { seeds: [1, 1] } })?.path).toBe("experiment.seeds")
     expect(Experiment.check({ methods: ["sft", "realm"], experiment: { baselines: ["rft"] } })?.message).toContain(`experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
     expect(Experiment.check({ experiment: { tune: { split: "test", rl: [1] } } })?.path).toBe("experiment.tune.split")
+    expect(Experiment.check({ experiment: { tune: { split: "train", rl: [1] } } })?.message).toContain(`"train" is what the methods train on`)
+    expect(Experiment.check({ experiment: { tune: { rl: [1, 1] } } })?.path).toBe("experiment.tune.rl")
     expect(Experiment.check({ methods: ["sft", "rft"], experiment: { baselines: ["rft"], tune: { rl: [1] } } })).toBeUndefined()
   })
 })

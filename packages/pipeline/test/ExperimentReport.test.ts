@@ -15,6 +15,8 @@ import type * as ExperimentResults from "../src/ExperimentResults.ts"
 const est = (value: number, low: number, high: number) => ({ value, low, high, perSeed: [value - 0.01, value + 0.01] })
 const diff = (value: number, low: number, high: number): ExperimentResults.Difference => ({
   baseline: "sft",
+  dropped: 0,
+  droppedSeeds: 0,
   difference: { value, low, high },
   overProblems: { value, low, high },
   overSeedsT: { value, low, high },

@@ -36,6 +36,9 @@ describe("Methods.plan", () => {
     expect(Methods.check(["sft", "sft"])).toEqual([`methods[1]: "sft" appears twice; give each method or variant its own name`])
     expect(Methods.check([{ name: "grpo", method: "realm" }])[0]).toContain(`methods[0].name: "grpo" is a built-in method's name`)
     expect(Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }])).toEqual([])
+    expect(Methods.check(["rft", { name: "rft-2", method: "rft", label: "RFT" }])[0]).toContain(`methods[1].label: "RFT" is also the label of "rft"`)
+    expect(Methods.check([{ name: "grpo-cos", method: "grpo", curriculum: { schedule: { kind: "cosine" } } }])[0]).toContain("methods[0].curriculum.schedule")
+    expect(Methods.check([{ name: "realm-cos", method: "realm", curriculum: { schedule: { kind: "cosine" } } }])).toEqual([])
   })
 })
 
@@ -63,13 +66,13 @@ describe("Wiring.methodSlots", () => {
     expect(mrpv.verifier).toEqual(config.verifier)
     const cot = slots("cot-synthesizer")
     expect(cot.curriculum).toEqual(mrpv.curriculum)
-    expect(cot.verifier).toEqual({ use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0, decisive: 0 } } })
+    expect(cot.verifier).toEqual({ use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0, decisive: 0, verdictFormat: false } } })
   })
 
   it("EAAI without verdict rewards fades like ReaLM but zeroes the verdict and decisive weights", () => {
     const ablation = slots("eaai-no-verdict")
     expect(ablation.curriculum).toEqual(slots("realm").curriculum)
-    expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0 } })
+    expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0, verdictFormat: false } })
   })
 
   it("a variant's trainer settings are merged over the pipeline's, and its schedule follows its own RL steps", () => {

@@ -10,7 +10,7 @@ export const esc = Report.escapeHtml
 const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
 
 /** Chart geometry in px: width, the left margin that holds method labels, the right margin, a row's height. */
-export const layout = { width: 720, left: 190, right: 30, row: 24 } as const
+export const layout = { width: 780, left: 250, right: 30, row: 24 } as const
 const { left, right, row, width } = layout
 
 /** The colour of the i-th method, the same in every chart. */
