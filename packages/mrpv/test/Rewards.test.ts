@@ -68,7 +68,7 @@ describe("scoreCompletion", () => {
     fc.assert(fc.property(
       routesArb(),
       fc.oneof(adversarialArb, fc.string({ maxLength: 200 })),
-      fc.record({ answer: weight, verdict: weight, decisive: weight, format: weight }),
+      fc.record({ answer: weight, verdict: weight, decisive: weight, format: weight, verdictFormat: fc.boolean() }),
       weight,
       fc.boolean(),
       (routes, completion, weights, lengthWeight, withRoutes) => {
