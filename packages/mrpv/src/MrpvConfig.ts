@@ -52,9 +52,7 @@ export const WeightsConfig = Schema.Struct({
   /** Fraction of negative routes with a known decisive step whose first wrong step is named. Default 0.5. */
   decisive: Weight.pipe(withDefault(0.5)),
   /** Fraction of format checks passed. Default 0.2. */
-  format: Weight.pipe(withDefault(0.2)),
-  /** Whether the format checks of assisted completions include the verdict and reflection lines. Default true; answer-only baselines set false. */
-  verdictFormat: Schema.Boolean.pipe(withDefault(true))
+  format: Weight.pipe(withDefault(0.2))
 }).check(Schema.makeFilter((w) =>
   w.answer + w.verdict + w.decisive + w.format > 0
     ? undefined
@@ -91,6 +89,8 @@ export const MrpvConfig = Schema.Struct({
   /** When guidance is requested but the problem has no route (or hint source) for it: `fallback` builds the prompt with the guidance that is available and records it; `fail` raises VerifierError. Default `fallback`. */
   missingRoutes: Schema.Literals(["fallback", "fail"]).pipe(withDefault("fallback")),
   weights: WeightsConfig.pipe(withDefault({})),
+  /** Whether the format checks of assisted completions include the verdict and reflection lines. Default true; answer-only baselines set false. */
+  verdictFormat: Schema.Boolean.pipe(withDefault(true)),
   /** How far (in steps) a named first wrong step may be from the known one and still count. Default 0 (exact). */
   decisiveTolerance: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
   length: LengthConfig.pipe(withDefault({}))

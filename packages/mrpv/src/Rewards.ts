@@ -45,7 +45,7 @@ export interface Scored {
 
 /** Input to {@link scoreCompletion}. */
 export interface ScoreInput {
-  readonly config: Pick<MrpvConfig, "weights" | "length" | "decisiveTolerance"> & { readonly order?: MrpvConfig["order"] }
+  readonly config: Pick<MrpvConfig, "weights" | "length" | "decisiveTolerance"> & { readonly order?: MrpvConfig["order"]; readonly verdictFormat?: boolean }
   readonly problem: Problem.Problem
   /** The routes the prompt showed, in display order (empty for hint and autonomous prompts). */
   readonly shown: ReadonlyArray<Route.Route>
@@ -66,7 +66,7 @@ const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0
 export const scoreCompletion = (input: ScoreInput): Scored => {
   const { config, problem, shown, completion, judge } = input
   const parsed = parseCompletion(completion, config.order)
-  const checks = formatChecks(parsed, shown.length, config.weights.verdictFormat !== false)
+  const checks = formatChecks(parsed, shown.length, config.verdictFormat !== false)
   const checkValues = Object.values(checks)
   const format = checkValues.filter(Boolean).length / checkValues.length
   const judgement = judge.judge(problem, parsed.judgeText)

@@ -16,7 +16,8 @@ describe("MrpvConfig", () => {
       maxRoutes: 4,
       mix: { positiveRatio: 0.5, allPositive: 0.15, allNegative: 0.15 },
       missingRoutes: "fallback",
-      weights: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2, verdictFormat: true },
+      weights: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 },
+      verdictFormat: true,
       decisiveTolerance: 0,
       length: { weight: 0, targetChars: 1000, spanChars: 1000 }
     })

@@ -68,7 +68,7 @@ describe("scoreCompletion", () => {
     fc.assert(fc.property(
       routesArb(),
       fc.oneof(adversarialArb, fc.string({ maxLength: 200 })),
-      fc.record({ answer: weight, verdict: weight, decisive: weight, format: weight, verdictFormat: fc.boolean() }),
+      fc.record({ answer: weight, verdict: weight, decisive: weight, format: weight }),
       weight,
       fc.boolean(),
       (routes, completion, weights, lengthWeight, withRoutes) => {
@@ -114,7 +114,7 @@ describe("scoreCompletion, answer-only format", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     const completion = renderTarget(claim, [])
     const withVerdicts = scoreCompletion({ config: defaults, problem: claim, shown: routes, completion, judge: testJudge })
-    const answerOnly = scoreCompletion({ config: { ...defaults, weights: { ...defaults.weights, verdict: 0, decisive: 0, verdictFormat: false } }, problem: claim, shown: routes, completion, judge: testJudge })
+    const answerOnly = scoreCompletion({ config: { ...defaults, weights: { ...defaults.weights, verdict: 0, decisive: 0 }, verdictFormat: false }, problem: claim, shown: routes, completion, judge: testJudge })
     expect(withVerdicts.reward.metrics?.["format"]).toBeLessThan(1)
     expect(answerOnly.reward.metrics?.["format"]).toBe(1)
     expect(answerOnly.reward.total).toBeCloseTo(defaults.weights.answer + defaults.weights.format, 12)

@@ -77,7 +77,7 @@ const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefine
 const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
   if (choice.use !== defaults.verifier.use) return choice
   const settings = asRecord(choice.with)
-  return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0, verdictFormat: false } } }
+  return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0 }, verdictFormat: false } }
 }
 
 /**

@@ -66,13 +66,13 @@ describe("Wiring.methodSlots", () => {
     expect(mrpv.verifier).toEqual(config.verifier)
     const cot = slots("cot-synthesizer")
     expect(cot.curriculum).toEqual(mrpv.curriculum)
-    expect(cot.verifier).toEqual({ use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0, decisive: 0, verdictFormat: false } } })
+    expect(cot.verifier).toEqual({ use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0, decisive: 0 }, verdictFormat: false } })
   })
 
   it("EAAI without verdict rewards fades like ReaLM but zeroes the verdict and decisive weights", () => {
     const ablation = slots("eaai-no-verdict")
     expect(ablation.curriculum).toEqual(slots("realm").curriculum)
-    expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0, verdictFormat: false } })
+    expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0 }, verdictFormat: false })
   })
 
   it("a variant's trainer settings are merged over the pipeline's, and its schedule follows its own RL steps", () => {
