@@ -13,13 +13,18 @@ import * as ConfigFile from "./ConfigFile.ts"
 import * as MarkedBlock from "./MarkedBlock.ts"
 import * as ProgressBar from "./ProgressBar.ts"
 
-const gitRevision = (): string | undefined => {
+const askGit = (): string | undefined => {
   try {
     return execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
   } catch {
     return undefined
   }
 }
+
+let askedRevision: { readonly value: string | undefined } | undefined
+
+/** The git revision of the checkout, asked once per process (provenance, report stamps and doc notes all use it). */
+const gitRevision = (): string | undefined => (askedRevision ??= { value: askGit() }).value
 
 /** Pipeline hooks that draw one progress bar per stage on stderr. */
 export const displayHooks = () =>

@@ -10,11 +10,13 @@ import { Hash, Problem, RunDir } from "@realm-lm/core"
 import type { EvalResult } from "@realm-lm/core"
 import { Effect, FileSystem, Schema } from "effect"
 import type { ExperimentSettings } from "./ExperimentConfig.ts"
+import { seedsOf, tuneSplitOf } from "./ExperimentConfig.ts"
 import * as ExperimentResults from "./ExperimentResults.ts"
 import * as Methods from "./Methods.ts"
 import type { Hooks } from "./Pipeline.ts"
 import * as Pipeline from "./Pipeline.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
+import { evaluationSplits } from "./PipelineConfig.ts"
 import { StageFailed } from "./Stage.ts"
 import * as Wiring from "./Wiring.ts"
 
@@ -31,6 +33,18 @@ export type Tuning = typeof Tuning.Type
 const KeyedTuning = Schema.Struct({ key: Schema.String, choice: Tuning })
 const TuningFile = Schema.Union([KeyedTuning, Tuning])
 const isKeyed = (u: typeof TuningFile.Type): u is typeof KeyedTuning.Type => typeof u["key"] === "string"
+
+/** Read and decode `tuning.json`: a keyed choice, or an older file's bare choice. */
+const readTuningFile = (file: string) =>
+  Effect.flatMap(Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(file)), (text) =>
+    Schema.decodeUnknownEffect(Schema.fromJsonString(TuningFile))(text))
+
+/** The learning rates a `tuning.json` holds (for reports); `undefined` when the file is missing or unreadable. */
+export const readTuning = (file: string) =>
+  readTuningFile(file).pipe(
+    Effect.map((saved): Tuning => (isKeyed(saved) ? saved.choice : saved)),
+    Effect.orElseSucceed(() => undefined)
+  )
 
 /** The experiment config is inconsistent; `path` names the field. */
 export class ExperimentInvalid extends Schema.TaggedError<ExperimentInvalid>()("ExperimentInvalid", {
@@ -117,7 +131,7 @@ export const choose = (
   results: ReadonlyArray<EvalResult.EvalResult>
 ): Tuning | ExperimentInvalid => {
   const mode = settings.tune?.mode ?? "autonomous"
-  const split = settings.tune?.split ?? "validation"
+  const split = tuneSplitOf(settings)
   const out: Record<string, { lr: number; scores: Record<string, number>; tied?: boolean }> = {}
   for (const m of planned) {
     const grid = gridOf(m, settings)
@@ -143,14 +157,14 @@ export const choose = (
 /** Checks that need the whole config: baselines among the methods, distinct seeds, a tuning split outside the evaluated ones. */
 export const check = (config: PipelineConfig): ExperimentInvalid | undefined => {
   const settings = config.experiment ?? {}
-  const seeds = settings.seeds ?? [0, 1, 2]
+  const seeds = seedsOf(settings)
   if (new Set(seeds).size !== seeds.length) return new ExperimentInvalid({ path: "experiment.seeds", detail: `seeds must be distinct, got [${seeds.join(", ")}]` })
   const names = Methods.plan(Methods.selected(config)).map((m) => m.name)
   for (const [i, b] of (settings.baselines ?? []).entries()) {
     if (!names.includes(b)) return new ExperimentInvalid({ path: `experiment.baselines[${i}]`, detail: `"${b}" is not one of the methods (${names.join(", ")}); add it to methods or pick one of those` })
   }
-  const tuneSplit = settings.tune?.split ?? "validation"
-  const evaluated = config.evaluation?.splits ?? ["test", "heldout"]
+  const tuneSplit = tuneSplitOf(settings)
+  const evaluated = evaluationSplits(config)
   if (settings.tune !== undefined && tuneSplit === "train") {
     return new ExperimentInvalid({ path: "experiment.tune.split", detail: `"train" is what the methods train on; choose learning rates on held-back problems (validation)` })
   }
@@ -174,12 +188,12 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { re
     if (invalid !== undefined) return yield* invalid
     const fs = yield* FileSystem.FileSystem
     const settings = config.experiment ?? {}
-    const seeds = settings.seeds ?? [0, 1, 2]
+    const seeds = seedsOf(settings)
     const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "experiment"))
     const planned = Methods.plan(Methods.selected(config))
     const baselines = settings.baselines ?? [planned[0]?.name ?? "sft"]
-    const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
-    const tuneSplit = settings.tune?.split ?? "validation"
+    const evalSplits = evaluationSplits(config)
+    const tuneSplit = tuneSplitOf(settings)
     const prepareSplits = Problem.Split.literals.filter((s) => s !== "train" && (evalSplits.includes(s) || (settings.tune !== undefined && s === tuneSplit)))
     const first = seeds[0] as number
 
@@ -190,9 +204,7 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { re
       const tuneConfig = seedConfig(config, runDir, first, tuningEntries(planned, settings), [tuneSplit])
       // The choice is reused only for the same tuning run: same grids, methods and settings (the directory aside).
       const key = Hash.hashJson({ tune: settings.tune, config: { ...tuneConfig, run: { seed: first } } })
-      const saved = (yield* fs.exists(tuningFile))
-        ? yield* Schema.decodeUnknownEffect(Schema.fromJsonString(TuningFile))(yield* fs.readFileString(tuningFile))
-        : undefined
+      const saved = (yield* fs.exists(tuningFile)) ? yield* readTuningFile(tuningFile) : undefined
       if (saved !== undefined && !isKeyed(saved)) {
         yield* Effect.logWarning(`${tuningFile} was written without a config key (an older version); reusing it. Delete it to choose the learning rates again.`)
         tuning = saved

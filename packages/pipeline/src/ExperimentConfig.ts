@@ -27,3 +27,8 @@ export const ExperimentSettings = Schema.Struct({
 })
 export type ExperimentSettings = typeof ExperimentSettings.Type
 
+/** The seeds of an experiment (default [0, 1, 2]). */
+export const seedsOf = (settings: ExperimentSettings): ReadonlyArray<number> => settings.seeds ?? [0, 1, 2]
+
+/** The split learning rates are chosen on (default validation). */
+export const tuneSplitOf = (settings: ExperimentSettings): Problem.Split => settings.tune?.split ?? "validation"

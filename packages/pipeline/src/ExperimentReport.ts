@@ -7,7 +7,9 @@ import { basename, join } from "node:path"
 import type { EvalResult } from "@realm-lm/core"
 import { Table } from "@realm-lm/evaluator"
 import { Clock, Effect, FileSystem } from "effect"
+import * as Experiment from "./Experiment.ts"
 import * as ExperimentResults from "./ExperimentResults.ts"
+import { parseObjectLine } from "./internal/jsonLine.ts"
 import * as Svg from "./internal/svg.ts"
 
 /** The training metrics drawn, as named in metrics.jsonl, with their chart titles. */
@@ -229,21 +231,12 @@ ${section("Training curves", Object.keys(metrics).map((m) => curveChart(summary,
 `
 }
 
-/** A JSON object, or nothing (a torn last line of a run still being written, a blank or foreign line). */
-const parseObject = (text: string): Record<string, unknown> | undefined => {
-  try {
-    const value: unknown = JSON.parse(text)
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** metric → step → value of one metrics.jsonl; a repeated step (a resumed run) keeps its last value. */
 const readSeries = (text: string): Map<string, Map<number, number>> => {
   const out = new Map<string, Map<number, number>>()
   for (const line of text.split("\n")) {
-    const entry = parseObject(line)
+    const entry = parseObjectLine(line)
     if (entry === undefined || typeof entry.step !== "number") continue
     for (const metric of Object.keys(metrics)) {
       const v = entry[metric]
@@ -267,19 +260,12 @@ export const aggregate = (perSeed: ReadonlyArray<ReadonlyMap<number, number>>): 
   })
 }
 
-/** The learning rates tuning.json chose, `{ "<name>": { "lr": number } }`; anything else reads as none. */
-const parseTuning = (text: string): Record<string, { lr: number }> =>
-  Object.fromEntries(Object.entries(parseObject(text) ?? {}).flatMap(([name, v]) => {
-    const lr = typeof v === "object" && v !== null ? (v as { lr?: unknown }).lr : undefined
-    return typeof lr === "number" ? [[name, { lr }]] : []
-  }))
-
 /** A method's directory among a seed directory's entries: `<name>` or `<name>@lr=<value>`; of several, the tuned one, else `<name>`. */
 export const methodDir = (entries: ReadonlyArray<string>, name: string, tuning: Record<string, { lr: number }>): string | undefined => {
   const matches = entries.filter((e) => e === name || e.startsWith(`${name}@lr=`)).toSorted()
   if (matches.length <= 1) return matches[0]
   const chosen = tuning[name]
-  const tuned = chosen === undefined ? undefined : `${name}@lr=${chosen.lr}`
+  const tuned = chosen === undefined ? undefined : Experiment.gridName(name, chosen.lr)
   return tuned !== undefined && matches.includes(tuned) ? tuned : matches.includes(name) ? name : matches[0]
 }
 
@@ -287,8 +273,7 @@ export const methodDir = (entries: ReadonlyArray<string>, name: string, tuning: 
 export const curvesOf = (runDir: string, summary: ExperimentResults.Summary) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const tuningFile = join(runDir, "tuning.json")
-    const tuning = (yield* fs.exists(tuningFile)) ? parseTuning(yield* fs.readFileString(tuningFile)) : {}
+    const tuning = (yield* Experiment.readTuning(join(runDir, "tuning.json"))) ?? {}
     const series = new Map<string, Array<Map<string, Map<number, number>>>>()
     for (const seed of summary.seeds) {
       const seedDir = join(runDir, `seed-${seed}`)

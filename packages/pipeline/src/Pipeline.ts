@@ -14,7 +14,7 @@ import * as BaseModel from "./BaseModel.ts"
 import * as CorpusJob from "./CorpusJob.ts"
 import { plan, selected } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
-import { validate } from "./PipelineConfig.ts"
+import { evaluationSplits, validate } from "./PipelineConfig.ts"
 import * as Resolve from "./Resolve.ts"
 import * as Routes from "./Routes.ts"
 import * as Wiring from "./Wiring.ts"
@@ -90,7 +90,7 @@ export const run = (
     const done = (name: string) => (outcome: StageOutcome) => hooks.stage?.(name, outcome) ?? Effect.void
 
     // 1. Problems of every split used.
-    const evalSplits = config.evaluation?.splits ?? ["test", "heldout"]
+    const evalSplits = evaluationSplits(config)
     const splits = [...new Set<Problem.Split>(["train", ...(extra.prepareSplits ?? []), ...evalSplits])]
     const tasksChoice = choice("tasks")
     const tasksLayer = yield* wiring.slotLayer("tasks")

@@ -67,6 +67,10 @@ export const Evaluation = Schema.Struct({
   base: Schema.optionalKey(Schema.Boolean)
 })
 
+/** The splits a config evaluates (default test and heldout). */
+export const evaluationSplits = (config: { readonly evaluation?: { readonly splits?: ReadonlyArray<Problem.Split> | undefined } | undefined }): ReadonlyArray<Problem.Split> =>
+  config.evaluation?.splits ?? ["test", "heldout"]
+
 /** A whole pipeline config file (structure only; slot settings are checked by `validate`). */
 export const PipelineConfig = Schema.Struct({
   /** The policy's starting point. Default: a small model from scratch. */

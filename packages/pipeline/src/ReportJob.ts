@@ -11,21 +11,13 @@ import { CompletionParser } from "@realm-lm/mrpv"
 import { Effect, FileSystem } from "effect"
 import { kinds as methods } from "./Methods.ts"
 import { readResults, routesFile } from "./Pipeline.ts"
+import { parseObjectLine } from "./internal/jsonLine.ts"
 import * as Routes from "./Routes.ts"
-
-/** A metrics.jsonl line, or nothing for a torn last line of a run still being written. */
-const parseLine = (line: string): Record<string, unknown> | undefined => {
-  try {
-    return JSON.parse(line) as Record<string, unknown>
-  } catch {
-    return undefined
-  }
-}
 
 /** `{ step, value }` points of one metric of a metrics.jsonl file (partial runs included). */
 const series = (text: string, key: string): Array<{ step: number; value: number }> =>
   text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
-    const row = parseLine(line)
+    const row = parseObjectLine(line)
     if (row === undefined) return []
     const value = row[key]
     return typeof value === "number" && Number.isFinite(value) && typeof row.step === "number" ? [{ step: row.step, value }] : []

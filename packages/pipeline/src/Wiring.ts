@@ -55,19 +55,18 @@ export const curriculum = (config: PipelineConfig): Resolve.Choice => {
   return { use: base.use, with: { ...settings, schedule: totalSteps === undefined ? schedule : { ...schedule, totalSteps } } }
 }
 
-/** The always-routes baseline's curriculum: EAAI at a constant full strength over the same number of steps. */
-export const alwaysRoutesCurriculum = (config: PipelineConfig): Resolve.Choice => {
+/** EAAI with the configured settings (when the curriculum is EAAI) and a fixed schedule over the same number of steps. */
+const fixedSchedule = (config: PipelineConfig, schedule: (totalSteps: number | undefined) => Record<string, unknown>): Resolve.Choice => {
   const settings = config.curriculum?.use === "eaai" ? asRecord(config.curriculum.with) : {}
   const given = asRecord(settings.schedule).totalSteps
-  return { use: "eaai", with: { ...settings, schedule: alwaysRoutesSchedule(typeof given === "number" ? given : rlSteps(config)) } }
+  return { use: "eaai", with: { ...settings, schedule: schedule(typeof given === "number" ? given : rlSteps(config)) } }
 }
 
+/** The always-routes baseline's curriculum: EAAI at a constant full strength over the same number of steps. */
+export const alwaysRoutesCurriculum = (config: PipelineConfig): Resolve.Choice => fixedSchedule(config, alwaysRoutesSchedule)
+
 /** The no-guidance baseline's curriculum: EAAI with s = 0 at every step (autonomous prompts, no rescue). */
-export const noGuidanceCurriculum = (config: PipelineConfig): Resolve.Choice => {
-  const settings = config.curriculum?.use === "eaai" ? asRecord(config.curriculum.with) : {}
-  const given = asRecord(settings.schedule).totalSteps
-  return { use: "eaai", with: { ...settings, schedule: noGuidanceSchedule(typeof given === "number" ? given : rlSteps(config)) } }
-}
+export const noGuidanceCurriculum = (config: PipelineConfig): Resolve.Choice => fixedSchedule(config, noGuidanceSchedule)
 
 /** A choice with `over` deep-merged into its settings. */
 const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefined): Resolve.Choice =>

@@ -148,7 +148,7 @@ const makeRun = (): string => {
     mkdirSync(join(dir, `seed-${seed}`, method), { recursive: true })
     writeFileSync(join(dir, `seed-${seed}`, method, "metrics.jsonl"), `${rows.map((r) => JSON.stringify(r)).join("\n")}\n${torn}`)
   }
-  writeFileSync(join(dir, "tuning.json"), JSON.stringify({ realm: { lr: 0.0001 } }))
+  writeFileSync(join(dir, "tuning.json"), JSON.stringify({ key: "k", choice: { realm: { lr: 0.0001, scores: { "0.00005": 0.5, "0.0001": 0.6 } } } }))
   mkdirSync(join(dir, "seed-0", "sft"), { recursive: true })
   log(0, "grpo", [{ step: 1, reward_mean: 0.1 }, { step: 2, reward_mean: 0.3 }, { step: 3, reward_mean: 0.5 }])
   log(1, "grpo", [{ step: 1, reward_mean: 0.2 }, { step: 2, reward_mean: 0.5 }], `{"step": 3, "reward_me`)
