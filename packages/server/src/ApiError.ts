@@ -31,6 +31,20 @@ export const tooLarge = (limit: number): ApiError => ({
   type: "invalid_request_error", param: null, code: "request_too_large"
 })
 
+/** 413: the messages are larger than the server encodes; found before any encoding. */
+export const promptTooLarge = (bytes: string, limit: number): ApiError => ({
+  status: 413, message: `the messages take ${bytes} bytes of text, more than this server's limit of ${limit}; shorten them (or raise maxPromptBytes in the server config)`,
+  type: "invalid_request_error", param: "messages", code: "prompt_too_large"
+})
+
+/** 400: the JSON body nests deeper than any chat request needs. */
+export const tooDeep = (limit: number): ApiError =>
+  invalid(null, `the request body nests JSON arrays and objects more than ${limit} levels deep; a chat request needs only a few`, "json_too_deep")
+
+/** 400: a message contains the text of a special token, and the server is set to refuse that. */
+export const specialTokenText = (param: string, token: string): ApiError =>
+  invalid(param, `the message contains the special token text ${JSON.stringify(token)}, which this server refuses in content (specialTokensInContent: reject); remove it`, "special_token_in_content")
+
 /** 401: the API key is missing or wrong. */
 export const unauthorized: ApiError = {
   status: 401, message: "missing or incorrect API key: send it as 'Authorization: Bearer <key>'", type: "authentication_error", param: null, code: "invalid_api_key"
@@ -54,7 +68,8 @@ export const unknownModel = (asked: string, served: string): ApiError => ({
 
 /** 429: too many requests are waiting. */
 export const overloaded = (pending: number): ApiError => ({
-  status: 429, message: `the server is busy (${pending} requests waiting); retry after a short wait`, type: "rate_limit_error", param: null, code: "server_overloaded"
+  status: 429, message: `the server is busy (${pending} requests waiting, the limit maxPending in the server config); retry after a short wait`,
+  type: "rate_limit_error", param: null, code: "server_overloaded"
 })
 
 /** 400: the request line's URL cannot be parsed. */

@@ -1,8 +1,9 @@
 /**
- * From a validated chat request to finished choices: the prompt through the tokenizer's chat template (as
- * trainers and evaluators encode it), context checks, per-request sampling and seeds, and generation through the
- * batcher so concurrent requests share one `policy.generate` batch. A request is answered as soon as its own
- * samples finish, not when the whole batch does; streaming callers get text deltas as tokens arrive. Knows
+ * From a validated chat request to finished choices: limits checked on the raw text (bytes, special tokens),
+ * admission (429 when full) before any work, the prompt through the tokenizer's chat template (as trainers and
+ * evaluators encode it, one prompt at a time), context checks, per-request sampling and seeds, and generation
+ * through the batcher so concurrent requests share one `policy.generate` batch. A request is answered as soon as
+ * its own samples finish, not when the whole batch does; streaming callers get text deltas as tokens arrive. Knows
  * nothing of HTTP.
  */
 import { Rng } from "@realm-lm/core"
@@ -10,10 +11,12 @@ import type { Generator, Policy } from "@realm-lm/lm"
 import { PromptText, Sampling } from "@realm-lm/lm"
 import type { Scope } from "effect"
 import { Deferred, Effect, Schema } from "effect"
+import * as Admission from "./Admission.ts"
 import * as ApiError from "./ApiError.ts"
 import * as Batcher from "./Batcher.ts"
 import type { ChatRequest } from "./ChatRequest.ts"
 import type { Choice, FinishReason, Usage } from "./ChatResponse.ts"
+import * as PromptLimits from "./PromptLimits.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 import * as TextStream from "./TextStream.ts"
 
@@ -44,9 +47,13 @@ export interface ChatEngine {
   /** The model id clients must send. */
   readonly model: string
   readonly maxContext: number
-  /** Generate; `onDelta` streams text; `signal` abandons the request (it stops at the next step). */
+  /**
+   * Generate; `onDelta` streams text; `signal` abandons the request (it is not encoded if still waiting, and stops
+   * at the next step if generating).
+   */
   readonly complete: (request: ChatRequest, hooks?: { readonly onDelta?: OnDelta; readonly signal?: AbortSignal }) => Effect.Effect<Completion, ApiError.ApiError>
   readonly stats: () => EngineStats
+  /** Requests admitted and not yet generating: waiting to be encoded, or for a batch. */
   readonly pending: () => number
 }
 
@@ -75,6 +82,8 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
         isCancelled: (r) => r.signal?.aborted === true
       }
     )
+    const admission = Admission.make(config.maxPending, batcher.pending)
+    const refusedTexts = config.specialTokensInContent === "reject" ? PromptLimits.specialTexts(tokenizer) : []
     const decode = (ids: ReadonlyArray<number>) => tokenizer.decode(ids, { skipSpecialTokens: true })
     let unseeded = 0
     let completionTokens = 0
@@ -83,9 +92,15 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
     const complete: ChatEngine["complete"] = (request, hooks = {}) =>
       Effect.gen(function*() {
         if (request.model !== model) return yield* Effect.fail(ApiError.unknownModel(request.model, model))
-        const prompt = yield* PromptText.encodeMessages(tokenizer, request.messages).pipe(
-          Effect.mapError((e) => ApiError.invalid("messages", `the chat template rejected the messages: ${e.message}`))
-        )
+        const refused = PromptLimits.check(request.messages, config.maxPromptBytes, refusedTexts)
+        if (refused !== undefined) return yield* Effect.fail(refused)
+        const prompt = yield* admission.encode(Effect.suspend(() =>
+          hooks.signal?.aborted === true
+            ? Effect.andThen(Effect.sync(() => (abandoned += 1)), Effect.interrupt) // the client left while it waited
+            : PromptText.encodeMessages(tokenizer, request.messages).pipe(
+              Effect.mapError((e) => ApiError.invalid("messages", `the chat template rejected the messages: ${e.message}`))
+            )
+        ))
         if (prompt.length >= maxContext) {
           return yield* Effect.fail(ApiError.invalid("messages", `this model's maximum context length is ${maxContext} tokens, but the messages take ${prompt.length}; shorten them`, "context_length_exceeded"))
         }
@@ -134,5 +149,5 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
         return { choices, usage: { promptTokens: prompt.length, completionTokens: used } }
       })
 
-    return { model, maxContext, complete, stats: () => ({ ...batcher.stats(), completionTokens, abandoned }), pending: batcher.pending }
+    return { model, maxContext, complete, stats: () => ({ ...batcher.stats(), completionTokens, abandoned }), pending: () => admission.admitted() + batcher.pending() }
   })

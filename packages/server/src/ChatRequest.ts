@@ -1,7 +1,8 @@
 /**
  * Reading an OpenAI chat-completions request body into what the server runs, field by field, the way OpenAI
  * answers bad ones: a 400 naming the field and what it accepts. Parameters this server cannot honour (tools,
- * penalties, log-probs) are refused rather than silently ignored, since ignoring them changes the output.
+ * penalties, log-probs) are refused rather than silently ignored, since ignoring them changes the output. Bodies
+ * nested deeper than `maxJsonDepth` are refused before any field is read, so no check can recurse into them.
  */
 import { Result } from "effect"
 import * as ApiError from "./ApiError.ts"
@@ -35,6 +36,9 @@ export interface Limits {
   readonly maxN: number
 }
 
+/** Deepest nesting of arrays and objects a body may have; a chat request needs five levels. */
+export const maxJsonDepth = 64
+
 /** Accepted and ignored: they do not change what is generated. */
 const ignored = new Set(["user", "metadata", "store", "parallel_tool_calls", "service_tier"])
 const known = new Set(["model", "messages", "temperature", "top_p", "top_k", "n", "max_tokens", "max_completion_tokens", "stream_options", "stop", "seed", "stream", "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "response_format", "tools", "tool_choice", "functions", "function_call", "logit_bias"])
@@ -49,19 +53,35 @@ const invalid = (param: string, message: string, code: string | null = null): ne
   throw new Invalid(ApiError.invalid(param, message, code))
 }
 
+/** A value for an error message: JSON, cut to 100 characters (bodies are depth-checked first, so this cannot overflow). */
+const show = (v: unknown): string => {
+  const text = JSON.stringify(v) ?? String(v)
+  return text.length > 100 ? `${text.slice(0, 100)}...` : text
+}
+
+/** Whether arrays and objects in `value` nest more than `limit` deep; iterative, so any depth is safe. */
+const deeperThan = (value: unknown, limit: number): boolean => {
+  const stack: Array<{ readonly node: object; readonly depth: number }> = typeof value === "object" && value !== null ? [{ node: value, depth: 1 }] : []
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.depth > limit) return true
+    for (const child of Object.values(top.node)) if (typeof child === "object" && child !== null) stack.push({ node: child as object, depth: top.depth + 1 })
+  }
+  return false
+}
+
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const numberIn = (body: Record<string, unknown>, key: string, fallback: number, ok: (v: number) => boolean, range: string): number => {
   const v = body[key]
   if (v === undefined || v === null) return fallback
-  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) invalid(key, `'${key}' must be ${range}, got ${JSON.stringify(v)}`)
+  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) invalid(key, `'${key}' must be ${range}, got ${show(v)}`)
   return v as number
 }
 
 const integer = (body: Record<string, unknown>, key: string, min: number, max: number): number | undefined => {
   const v = body[key]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) invalid(key, `'${key}' must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`)
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) invalid(key, `'${key}' must be an integer from ${min} to ${max}, got ${show(v)}`)
   return v as number
 }
 
@@ -70,7 +90,7 @@ const contentText = (content: unknown, at: string): string => {
   if (Array.isArray(content)) {
     return content.map((part, j) => {
       if (isObject(part) && part.type === "text" && typeof part.text === "string") return part.text
-      return invalid(`${at}.content[${j}]`, `only text content parts ({"type": "text", "text": ...}) are supported, got ${JSON.stringify(isObject(part) ? part.type : part)}`)
+      return invalid(`${at}.content[${j}]`, `only text content parts ({"type": "text", "text": ...}) are supported, got ${show(isObject(part) ? part.type : part)}`)
     }).join("")
   }
   return invalid(`${at}.content`, "message content must be a string or an array of text parts")
@@ -81,7 +101,7 @@ const message = (m: unknown, i: number): Message => {
   if (!isObject(m)) return invalid(at, `${at} must be an object with 'role' and 'content'`)
   const role = m.role === "developer" ? "system" : m.role
   if (role !== "system" && role !== "user" && role !== "assistant") {
-    return invalid(`${at}.role`, `role must be 'system', 'developer', 'user' or 'assistant', got ${JSON.stringify(m.role)} (tool messages are not supported)`)
+    return invalid(`${at}.role`, `role must be 'system', 'developer', 'user' or 'assistant', got ${show(m.role)} (tool messages are not supported)`)
   }
   return { role, content: contentText(m.content, at) }
 }
@@ -140,6 +160,7 @@ const read = (body: unknown, limits: Limits): ChatRequest => {
 
 /** Validate a parsed JSON body: the request, or the 400 to answer with. */
 export const parse = (body: unknown, limits: Limits): Result.Result<ChatRequest, ApiError.ApiError> => {
+  if (deeperThan(body, maxJsonDepth)) return Result.fail(ApiError.tooDeep(maxJsonDepth))
   try {
     return Result.succeed(read(body, limits))
   } catch (e) {

@@ -2,7 +2,9 @@
  * The HTTP face of a `ChatEngine` on node:http: `POST /v1/chat/completions` (JSON or server-sent events),
  * `GET /v1/models`, `GET /health`. Every request runs as a fiber of the server's scope; every failure becomes an
  * OpenAI-style error response (or, once a stream has started, an error event) and never takes the server down.
- * Closing the scope stops listening and ends open connections.
+ * Connections are capped (`maxConnections`) and clients must send their request in time (`headersTimeoutMs`,
+ * `requestTimeoutMs`), so slow or numerous clients cannot hold the server's sockets and memory. Closing the scope
+ * stops listening and ends open connections.
  */
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
@@ -11,6 +13,7 @@ import type { AddressInfo } from "node:net"
 import type { Scope } from "effect"
 import { Cause, Effect, FiberSet, Redacted, Result, Schema } from "effect"
 import * as ApiError from "./ApiError.ts"
+import * as ApiKey from "./ApiKey.ts"
 import type { ChatEngine } from "./ChatEngine.ts"
 import * as ChatRequest from "./ChatRequest.ts"
 import * as ChatResponse from "./ChatResponse.ts"
@@ -66,6 +69,10 @@ const readBody = (req: IncomingMessage, limit: number) =>
     })
     req.on("error", (e) => {
       if (!over) resume(Effect.fail(ApiError.invalid(null, `the request body could not be read: ${e.message}`)))
+    })
+    req.on("close", () => {
+      // Closed before its end (the client left, or requestTimeoutMs passed): nobody is left to answer.
+      if (!over && !req.complete) resume(Effect.interrupt)
     })
   })
 
@@ -132,7 +139,7 @@ const decoded = (part: string): string | undefined => {
   }
 }
 
-const route = (engine: ChatEngine, config: ServerConfig, apiKey: string | undefined, req: IncomingMessage, res: ServerResponse) =>
+const route = (engine: ChatEngine, config: ServerConfig, authorized: ((header: string | undefined) => boolean) | undefined, req: IncomingMessage, res: ServerResponse) =>
   Effect.gen(function*() {
     const method = req.method ?? "GET"
     const parsed = pathOf(req.url ?? "/")
@@ -143,7 +150,7 @@ const route = (engine: ChatEngine, config: ServerConfig, apiKey: string | undefi
         ? sendJson(res, 200, { status: "ok", model: engine.model, pending: engine.pending(), ...engine.stats() })
         : sendError(res, ApiError.wrongMethod(method, path, "GET"))
     }
-    if (apiKey !== undefined && req.headers.authorization !== `Bearer ${apiKey}`) return sendError(res, ApiError.unauthorized)
+    if (authorized !== undefined && !authorized(req.headers.authorization)) return sendError(res, ApiError.unauthorized)
     if (path === "/v1/chat/completions") {
       return method === "POST" ? yield* chat(engine, config, req, res) : sendError(res, ApiError.wrongMethod(method, path, "POST"))
     }
@@ -166,16 +173,26 @@ const route = (engine: ChatEngine, config: ServerConfig, apiKey: string | undefi
     })
   ))
 
+/** node:http checks both request timeouts this often (its default, 30 s, would let them run 30 s late). */
+const checkEvery = (config: ServerConfig): number => Math.min(1000, Math.max(10, Math.floor(config.headersTimeoutMs / 4)))
+
 /** Listen on `config.host:config.port` until the scope closes. */
 export const make = (engine: ChatEngine, config: ServerConfig, apiKey: Redacted.Redacted<string> | undefined): Effect.Effect<HttpServer, ListenFailed, Scope.Scope> =>
   Effect.gen(function*() {
     const runFork = yield* FiberSet.makeRuntime<never, void, never>()
-    const key = apiKey === undefined ? undefined : Redacted.value(apiKey)
+    const authorized = apiKey === undefined ? undefined : ApiKey.make(Redacted.value(apiKey))
+    const options = {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkEvery(config)
+    }
     const server = yield* Effect.acquireRelease(
       Effect.callback<Server, ListenFailed>((resume) => {
-        const s = createServer((req, res) => {
-          runFork(route(engine, config, key, req, res))
+        const s = createServer(options, (req, res) => {
+          runFork(route(engine, config, authorized, req, res))
         })
+        s.maxConnections = config.maxConnections // beyond it, node closes new connections at once
         s.once("error", (e) => resume(Effect.fail(new ListenFailed({ host: config.host, port: config.port, detail: e.message }))))
         s.listen(config.port, config.host, () => resume(Effect.succeed(s)))
       }),

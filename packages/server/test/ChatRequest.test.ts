@@ -49,4 +49,23 @@ describe("ChatRequest.parse", () => {
       assert.strictEqual(e.type, "invalid_request_error")
     }
   })
+
+  it("refuses JSON nested deeper than maxJsonDepth with a 400, at any depth, without overflowing the stack", () => {
+    const nest = (depth: number): unknown => {
+      let v: unknown = 1
+      for (let i = 0; i < depth; i++) v = i % 2 === 0 ? [v] : { a: v }
+      return v
+    }
+    for (const depth of [ChatRequest.maxJsonDepth, 1_000, 200_000]) {
+      const e = bad({ ...base, temperature: nest(depth) })
+      assert.strictEqual(e.status, 400, String(depth))
+      assert.strictEqual(e.code, "json_too_deep", String(depth))
+    }
+    // At the limit (the body itself is one level) it is read as usual: the bad field gets its own 400, its value cut
+    // short in the message.
+    const shallow = bad({ ...base, temperature: nest(ChatRequest.maxJsonDepth - 1) })
+    assert.strictEqual(shallow.param, "temperature")
+    assert.isBelow(shallow.message.length, 200)
+    assert.isBelow(bad({ ...base, messages: [{ role: "x".repeat(10_000), content: "hi" }] }).message.length, 300)
+  })
 })
