@@ -5,7 +5,7 @@
  * token ids with per-token log-probs; each sequence draws from its own `Rng` stream, so samples do not depend on
  * how requests were batched.
  */
-import { Rng } from "@realm-lm/core"
+import { ConfigDecode, Rng } from "@realm-lm/core"
 import type { Executor, Session, State } from "@realm-lm/graph"
 import type { Scope } from "effect"
 import { Effect, Schema } from "effect"
@@ -163,7 +163,7 @@ export const make = (
   settings: GeneratorConfig = {}
 ): Effect.Effect<Generator, Schema.SchemaError, Scope.Scope> =>
   Effect.gen(function*() {
-    const r = resolve(config, yield* Schema.decodeUnknownEffect(GeneratorConfig)(settings))
+    const r = resolve(config, yield* ConfigDecode.decodeUnknownEffect(GeneratorConfig)(settings))
     const sessions = yield* Sessions.make(executor)
     const batchFor = (n: number) => Sessions.bucketFor(r.batchBuckets, n, r.maxBatch)
     const prefill = (b: number, p: number) => sessions(`prefill:${b}:${p}`, () => Model.prefillGraph(config, { batch: b, length: p }))

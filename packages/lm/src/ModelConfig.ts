@@ -19,6 +19,13 @@ const modelTypeOf: Record<Architecture, string> = {
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const PositiveFinite = Schema.Finite.check(Schema.isGreaterThan(0))
 
+/**
+ * The longest context the engine can run: position ids are int32 in every graph it builds (`Model.prefillGraph`,
+ * `decodeGraph`, `sequenceLogits`) and in the generator's feeds, so positions stop at 2³¹ − 1. A larger
+ * `max_position_embeddings` would wrap silently; `fromHf` rejects it unless `maxContext` caps the context.
+ */
+export const maxSupportedContext = 2 ** 31 - 1
+
 /** RoPE frequency scaling: `llama3` (Llama 3.1/3.2 long-context formula) or `linear` (positions divided by factor). */
 export const RopeScaling = Schema.Union([
   Schema.Struct({
@@ -55,8 +62,8 @@ export const ModelConfig = Schema.Struct({
   numKvHeads: PositiveInt,
   /** `head_dim` (default: hidden_size / num_attention_heads). */
   headDim: PositiveInt,
-  /** `max_position_embeddings`, or less when the caller caps the context: the longest sequence we run. */
-  maxContext: PositiveInt,
+  /** `max_position_embeddings`, or less when the caller caps the context: the longest sequence we run (≤ `maxSupportedContext`). */
+  maxContext: PositiveInt.check(Schema.isLessThanOrEqualTo(maxSupportedContext)),
   /** `rms_norm_eps`: added to mean(x²) inside the square root. */
   rmsNormEps: PositiveFinite,
   /** `rope_theta`: RoPE base. */
@@ -244,9 +251,16 @@ export const fromHf = (
       return yield* unsupported("quantization_config", json.quantization_config, "load an unquantized (F32/F16/BF16) checkpoint")
     }
     const maxPositions = yield* readInt(json, "max_position_embeddings", d.maxPositions)
+    if (maxPositions > maxSupportedContext && options.maxContext === undefined) {
+      return yield* unsupported(
+        "max_position_embeddings",
+        maxPositions,
+        `the engine runs at most ${maxSupportedContext} positions (position ids are int32 in its graphs); fix config.json or cap the context with maxContext`
+      )
+    }
     const maxContext = options.maxContext ?? maxPositions
-    if (!Number.isInteger(maxContext) || maxContext <= 0 || maxContext > maxPositions) {
-      return yield* invalid("max_position_embeddings", `the requested maxContext ${maxContext} must be an integer in [1, ${maxPositions}]`)
+    if (!Number.isInteger(maxContext) || maxContext <= 0 || maxContext > Math.min(maxPositions, maxSupportedContext)) {
+      return yield* invalid("max_position_embeddings", `the requested maxContext ${maxContext} must be an integer in [1, ${Math.min(maxPositions, maxSupportedContext)}]`)
     }
     // Sliding-window attention equals full attention while the context never exceeds the window.
     const slidingActive = architecture === "MistralForCausalLM" || (architecture === "Qwen2ForCausalLM" && json.use_sliding_window === true)

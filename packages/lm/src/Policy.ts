@@ -5,6 +5,7 @@
  */
 import type { Trainer as GraphTrainer } from "@realm-lm/graph"
 import { Device, Executor, Trainer, Training } from "@realm-lm/graph"
+import { ConfigDecode } from "@realm-lm/core"
 import type { PlatformError } from "effect"
 import { Effect, FileSystem, Path, Schema, Scope } from "effect"
 import * as Export from "./Export.ts"
@@ -121,7 +122,7 @@ const scalarOf = (t: unknown): number => Number(((t as { data: ArrayLike<number>
 /** A policy on a fresh executor, with `init.weights` written into its state (wrapped, not copied). */
 export const make = (init: Init, settings: PolicyConfig = {}) =>
   Effect.gen(function*() {
-    const cfg = yield* Schema.decodeUnknownEffect(PolicyConfig)(settings)
+    const cfg = yield* ConfigDecode.decodeUnknownEffect(PolicyConfig)(settings)
     const { config } = init
     const executor = yield* Executor.make(cfg.runtime ?? {})
     const names = Weights.spec(config).map((p) => p.name)
@@ -223,13 +224,16 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
 
 /**
  * Load a Hugging Face directory (config, safetensors, and the tokenizer when `tokenizer.json` is there) as a
- * policy. `maxContext` caps the context (e.g. for Mistral's sliding window).
+ * policy. `maxContext` caps the context (e.g. for Mistral's sliding window). This is the load of `eval` and
+ * `serve`: `Pretrained.load`'s integrity checks apply (recorded sha256s, finite weights), and tokenizer files that
+ * `trainer_state.json` records are verified too.
  */
 export const load = (dir: string, settings: PolicyConfig = {}, options: { readonly maxContext?: number } = {}) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const { config, weights } = yield* Pretrained.load(dir, options.maxContext === undefined ? {} : { maxContext: options.maxContext })
+    yield* Pretrained.verifyRecorded(dir, Export.tokenizerFiles)
     const hasTokenizer = yield* fs.exists(path.join(dir, "tokenizer.json"))
     const tokenizer = hasTokenizer ? yield* Tokenizer.load(dir) : undefined
     return yield* make({ config, weights, ...(tokenizer === undefined ? {} : { tokenizer, tokenizerDir: dir }) }, settings)

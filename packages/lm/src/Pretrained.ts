@@ -2,7 +2,14 @@
  * A Hugging Face model directory on disk: `config.json` plus `model.safetensors` or shards listed in
  * `model.safetensors.index.json`. Loading checks every header against the config before reading any tensor data,
  * so a mismatched checkpoint fails in milliseconds whatever its size; saving writes the same layout back.
+ *
+ * Integrity on load: where a training checkpoint's `trainer_state.json` records the sha256 of its files, every file
+ * the loader reads is checked against it (the weights are hashed as they stream in, so verification costs no second
+ * read), and every loaded tensor is scanned once for NaN/±Infinity. Plain Hugging Face directories have no record
+ * and are only scanned.
  */
+import { createHash } from "node:crypto"
+import { Hash } from "@realm-lm/core"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"
 import * as ModelConfig from "./ModelConfig.ts"
@@ -35,6 +42,53 @@ export class InvalidShardIndex extends Schema.TaggedError<InvalidShardIndex>()("
   }
 }
 
+/** Name of the training state file; its `files` list records each checkpoint file's sha256 (see `@realm-lm/trainer`). */
+export const stateFile = "trainer_state.json"
+
+const fixHint = "re-export the checkpoint, or resume training from the previous checkpoint"
+
+/** A file differs from the sha256 that `trainer_state.json` recorded when training wrote the checkpoint. */
+export class CheckpointHashMismatch extends Schema.TaggedError<CheckpointHashMismatch>()("CheckpointHashMismatch", {
+  dir: Schema.String,
+  file: Schema.String,
+  /** sha256 recorded in `trainer_state.json`. */
+  expected: Schema.String,
+  /** sha256 of the file now. */
+  actual: Schema.String,
+  /** Size recorded. */
+  expectedBytes: Schema.Int,
+  /** Size now. */
+  actualBytes: Schema.Int
+}) {
+  override get message(): string {
+    return `${this.dir}: ${this.file} changed after training wrote it (sha256 ${this.actual.slice(0, 12)}…, ${this.actualBytes} bytes; ` +
+      `${stateFile} records ${this.expected.slice(0, 12)}…, ${this.expectedBytes} bytes): ${fixHint}`
+  }
+}
+
+/** `trainer_state.json` records file hashes but not this file, which the loader needs: it was added or replaced later. */
+export class CheckpointFileNotRecorded extends Schema.TaggedError<CheckpointFileNotRecorded>()("CheckpointFileNotRecorded", {
+  dir: Schema.String,
+  file: Schema.String
+}) {
+  override get message(): string {
+    return `${this.dir}: ${this.file} is not among the files ${stateFile} records, so it was added or replaced after training wrote the checkpoint: ${fixHint}`
+  }
+}
+
+/** `trainer_state.json` exists but its `files` record cannot be read. */
+export class InvalidTrainerState extends Schema.TaggedError<InvalidTrainerState>()("InvalidTrainerState", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.detail}; the checkpoint cannot be verified: ${fixHint} (or delete ${stateFile} to load it unverified)`
+  }
+}
+
+/** Why a checkpoint failed its integrity checks. */
+export type IntegrityError = CheckpointHashMismatch | CheckpointFileNotRecorded | InvalidTrainerState | Weights.NonFiniteWeights
+
 /** Everything `load` can fail with. */
 export type LoadError =
   | CheckpointFileMissing
@@ -43,17 +97,131 @@ export type LoadError =
   | ModelConfig.InvalidModelConfig
   | Safetensors.ReadError
   | Weights.WeightsMismatch
+  | IntegrityError
   | PlatformError.PlatformError
+
+/** A file's recorded sha256 (hex) and size. */
+export interface RecordedFile {
+  readonly sha256: string
+  readonly bytes: number
+}
+
+/** Recorded files by path relative to the checkpoint directory. */
+export type RecordedHashes = ReadonlyMap<string, RecordedFile>
+
+/** Options for `load`, `readConfig` and `loadWeights`. */
+export interface LoadOptions extends ModelConfig.FromHfOptions {
+  /**
+   * Check the files read against the sha256s `trainer_state.json` records, when it records them (default true).
+   * Only a caller that has just verified the same directory (the trainer's resume) turns this off.
+   */
+  readonly verifyHashes?: boolean
+}
+
+const Sha256 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/))
+// Only the `files` record matters here; Hugging Face Trainer writes a `trainer_state.json` without one.
+const StateFiles = Schema.Struct({
+  files: Schema.optionalKey(Schema.Array(Schema.Struct({ path: Schema.String, sha256: Sha256, bytes: Schema.Int })))
+})
+const decodeStateFiles = Schema.decodeUnknownResult(StateFiles)
+
+/**
+ * The sha256s `trainer_state.json` records for the files of `dir`, or `undefined` when there is no such file or it
+ * has no `files` record (a plain Hugging Face directory, or a Hugging Face Trainer checkpoint).
+ */
+export const recordedHashes = (dir: string): Effect.Effect<RecordedHashes | undefined, InvalidTrainerState | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const file = path.join(dir, stateFile)
+    if (!(yield* fs.exists(file))) return undefined
+    const text = yield* fs.readFileString(file)
+    const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => new InvalidTrainerState({ path: file, detail: `not JSON (${String(e)})` }) })
+    const decoded = decodeStateFiles(json)
+    if (decoded._tag === "Failure") return yield* new InvalidTrainerState({ path: file, detail: `malformed files record: ${decoded.failure.message}` })
+    const files = decoded.success.files
+    return files === undefined ? undefined : new Map(files.map((f) => [f.path, { sha256: f.sha256, bytes: f.bytes }]))
+  })
+
+/** Compare a file's hash and size (however they were computed) with the record, which must list the file. */
+export const checkRecorded = (
+  dir: string,
+  file: string,
+  recorded: RecordedHashes,
+  actual: RecordedFile
+): Effect.Effect<void, CheckpointHashMismatch | CheckpointFileNotRecorded> => {
+  const entry = recorded.get(file)
+  if (entry === undefined) return Effect.fail(new CheckpointFileNotRecorded({ dir, file }))
+  return entry.sha256 === actual.sha256 && entry.bytes === actual.bytes
+    ? Effect.void
+    : Effect.fail(new CheckpointHashMismatch({ dir, file, expected: entry.sha256, actual: actual.sha256, expectedBytes: entry.bytes, actualBytes: actual.bytes }))
+}
+
+/**
+ * Verify one file of `dir` against `recorded`, hashing it as a stream (constant memory). For files the caller does
+ * not read itself (tokenizer files, the optimizer state); the weights loader hashes shards while it reads them.
+ */
+export const verifyFile = (
+  dir: string,
+  file: string,
+  recorded: RecordedHashes
+): Effect.Effect<void, CheckpointHashMismatch | CheckpointFileNotRecorded | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const path = yield* Path.Path
+    yield* checkRecorded(dir, file, recorded, yield* Hash.hashFile(path.join(dir, file), file))
+  })
+
+/**
+ * Verify those of `files` that `trainer_state.json` records (when it records any), streamed: for files read by
+ * something other than this module, such as the tokenizer files transformers.js reads.
+ */
+export const verifyRecorded = (
+  dir: string,
+  files: Iterable<string>
+): Effect.Effect<void, CheckpointHashMismatch | CheckpointFileNotRecorded | InvalidTrainerState | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const recorded = yield* recordedHashes(dir)
+    if (recorded === undefined) return
+    for (const file of files) if (recorded.has(file)) yield* verifyFile(dir, file, recorded)
+  })
+
+const recordedFor = (dir: string, options: { readonly verifyHashes?: boolean }) =>
+  options.verifyHashes === false ? Effect.succeed(undefined) : recordedHashes(dir)
+
+/** Read a small file as text, checking its bytes against the record when there is one. */
+const readVerified = (dir: string, file: string, recorded: RecordedHashes | undefined) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const bytes = yield* fs.readFile(path.join(dir, file))
+    if (recorded !== undefined) {
+      yield* checkRecorded(dir, file, recorded, { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length })
+    }
+    return new TextDecoder().decode(bytes)
+  })
 
 const shardName = /^[\w.-]+\.safetensors$/
 
-/** Read `config.json` of a directory into a `ModelConfig`. */
-export const readConfig = (
+/** Read `config.json` of a directory into a `ModelConfig` (checked against `trainer_state.json`'s record, if any). */
+export const readConfig = (dir: string, options: LoadOptions = {}) =>
+  Effect.flatMap(recordedFor(dir, options), (recorded) => {
+    const { verifyHashes: _, ...hf } = options
+    return readConfigWith(dir, hf, recorded)
+  })
+
+const readConfigWith = (
   dir: string,
-  options: ModelConfig.FromHfOptions = {}
+  options: ModelConfig.FromHfOptions,
+  recorded: RecordedHashes | undefined
 ): Effect.Effect<
   ModelConfig.ModelConfig,
-  CheckpointFileMissing | ModelConfig.UnsupportedModel | ModelConfig.InvalidModelConfig | PlatformError.PlatformError,
+  | CheckpointFileMissing
+  | ModelConfig.UnsupportedModel
+  | ModelConfig.InvalidModelConfig
+  | CheckpointHashMismatch
+  | CheckpointFileNotRecorded
+  | InvalidTrainerState
+  | PlatformError.PlatformError,
   FileSystem.FileSystem | Path.Path
 > =>
   Effect.gen(function*() {
@@ -63,7 +231,7 @@ export const readConfig = (
     if (!(yield* fs.exists(file))) {
       return yield* new CheckpointFileMissing({ dir, file: "config.json", hint: "a Hugging Face model directory needs its config.json beside the weights" })
     }
-    const text = yield* fs.readFileString(file)
+    const text = yield* readVerified(dir, "config.json", recorded)
     const json = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new ModelConfig.InvalidModelConfig({ field: "(file)", detail: `${file} is not JSON: ${String(e)}` })
@@ -71,14 +239,24 @@ export const readConfig = (
     return yield* ModelConfig.fromHf(json, options)
   })
 
-/** The shard map `tensor name → shard file` of a sharded directory, or `undefined` for a single-file checkpoint. */
-export const readIndex = (dir: string): Effect.Effect<ReadonlyMap<string, string> | undefined, InvalidShardIndex | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+/**
+ * The shard map `tensor name → shard file` of a sharded directory, or `undefined` for a single-file checkpoint.
+ * With `recorded`, the index file is checked against it.
+ */
+export const readIndex = (
+  dir: string,
+  recorded?: RecordedHashes
+): Effect.Effect<
+  ReadonlyMap<string, string> | undefined,
+  InvalidShardIndex | CheckpointHashMismatch | CheckpointFileNotRecorded | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, indexFile)
     if (!(yield* fs.exists(file))) return undefined
-    const text = yield* fs.readFileString(file)
+    const text = yield* readVerified(dir, indexFile, recorded)
     const bad = (detail: string) => new InvalidShardIndex({ path: file, detail })
     const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => bad(`not JSON (${String(e)})`) })
     const map = (json as { weight_map?: unknown } | null)?.weight_map
@@ -95,16 +273,26 @@ export const readIndex = (dir: string): Effect.Effect<ReadonlyMap<string, string
 
 /**
  * Load and validate the weights of a directory for `config`: every shard header is validated and checked against
- * the config (names and shapes) before any tensor data is read; tensors then stream in one at a time.
+ * the config (names and shapes) before any tensor data is read; tensors then stream in one at a time. Each shard
+ * is hashed as it streams in and checked against `trainer_state.json`'s record when there is one
+ * (`CheckpointHashMismatch`), and each tensor is scanned once for NaN/±Infinity (`NonFiniteWeights`).
  */
 export const loadWeights = (
   dir: string,
-  config: ModelConfig.ModelConfig
+  config: ModelConfig.ModelConfig,
+  options: { readonly verifyHashes?: boolean } = {}
+): Effect.Effect<Weights.Weights, LoadError, FileSystem.FileSystem | Path.Path> =>
+  Effect.flatMap(recordedFor(dir, options), (recorded) => loadWeightsWith(dir, config, recorded))
+
+const loadWeightsWith = (
+  dir: string,
+  config: ModelConfig.ModelConfig,
+  recorded: RecordedHashes | undefined
 ): Effect.Effect<Weights.Weights, LoadError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const index = yield* readIndex(dir)
+    const index = yield* readIndex(dir, recorded)
     const shards = index === undefined ? [singleFile] : [...new Set(index.values())].toSorted()
     const shapes = new Map<string, ReadonlyArray<number>>()
     for (const shard of shards) {
@@ -136,20 +324,43 @@ export const loadWeights = (
     yield* Weights.checkShapes(config, shapes, dir)
     const all = new Map<string, Weights.Tensor>()
     for (const shard of shards) {
-      const part = yield* Safetensors.read(path.join(dir, shard), { include: (name) => !Weights.isIgnorable(config, name) })
-      for (const [name, t] of part) all.set(name, t)
+      const file = path.join(dir, shard)
+      // Fail before reading a shard the record lacks (`checkRecorded` below would, after reading it).
+      if (recorded !== undefined && !recorded.has(shard)) return yield* new CheckpointFileNotRecorded({ dir, file: shard })
+      const hash = recorded === undefined ? undefined : createHash("sha256")
+      let bytes = 0
+      const part = yield* Safetensors.read(file, {
+        include: (name) => !Weights.isIgnorable(config, name),
+        ...(hash === undefined ? {} : {
+          onBytes: (chunk: Uint8Array) => {
+            hash.update(chunk)
+            bytes += chunk.length
+          }
+        })
+      })
+      if (recorded !== undefined && hash !== undefined) yield* checkRecorded(dir, shard, recorded, { sha256: hash.digest("hex"), bytes })
+      for (const [name, t] of part) {
+        const bad = Weights.nonFinite(name, t, file)
+        if (bad !== undefined) return yield* bad
+        all.set(name, t)
+      }
     }
     return yield* Weights.validate(config, all, dir)
   })
 
-/** Load a Hugging Face directory: its config and validated float32 weights. */
+/**
+ * Load a Hugging Face directory: its config and validated, finite float32 weights, every file read checked against
+ * `trainer_state.json`'s sha256 record when the directory has one (see the module comment).
+ */
 export const load = (
   dir: string,
-  options: ModelConfig.FromHfOptions = {}
+  options: LoadOptions = {}
 ): Effect.Effect<{ readonly config: ModelConfig.ModelConfig; readonly weights: Weights.Weights }, LoadError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const config = yield* readConfig(dir, options)
-    return { config, weights: yield* loadWeights(dir, config) }
+    const recorded = yield* recordedFor(dir, options)
+    const { verifyHashes: _, ...hf } = options
+    const config = yield* readConfigWith(dir, hf, recorded)
+    return { config, weights: yield* loadWeightsWith(dir, config, recorded) }
   })
 
 /** Options for `save`. */

@@ -135,7 +135,10 @@ export const parseHeader = (
     return { dataStart, tensors, metadata }
   })
 
-const readHeaderFrom = (file: FileSystem.File, path: string) =>
+/** Receives every byte of a file, in file order, as it is read (a view valid only during the call). */
+export type ByteSink = (bytes: Uint8Array) => void
+
+const readHeaderFrom = (file: FileSystem.File, path: string, onBytes?: ByteSink) =>
   Effect.gen(function*() {
     const fileSize = Number((yield* file.stat).size)
     if (fileSize < 8) return yield* malformed(path, `the file has ${fileSize} bytes, fewer than the 8-byte header length`)
@@ -146,6 +149,8 @@ const readHeaderFrom = (file: FileSystem.File, path: string) =>
     if (length > BigInt(maxHeaderBytes)) return yield* malformed(path, `header length ${length} exceeds the ${maxHeaderBytes}-byte limit`)
     const headerBytes = new Uint8Array(Number(length))
     yield* readExactly(file, headerBytes, 8, path)
+    onBytes?.(prefix)
+    onBytes?.(headerBytes)
     const text = yield* Effect.try({
       try: () => new TextDecoder("utf-8", { fatal: true }).decode(headerBytes),
       catch: () => new MalformedSafetensors({ path, detail: "the header is not valid UTF-8" })
@@ -165,7 +170,8 @@ const readTensor = (
   file: FileSystem.File,
   header: Header,
   info: TensorInfo,
-  path: string
+  path: string,
+  onBytes?: ByteSink
 ): Effect.Effect<Tensor, ReadError | PlatformError.PlatformError> =>
   Effect.gen(function*() {
     if (!(loadableDtypes as ReadonlyArray<string>).includes(info.dtype)) {
@@ -177,7 +183,9 @@ const readTensor = (
     const out = new Float32Array(count)
     const start = header.dataStart + info.begin
     if (info.dtype === "F32") {
-      yield* readExactly(file, new Uint8Array(out.buffer), start, path)
+      const bytes = new Uint8Array(out.buffer)
+      yield* readExactly(file, bytes, start, path)
+      onBytes?.(bytes)
       return { shape: info.shape, data: out }
     }
     const perChunk = Math.floor(chunkBytes / size)
@@ -187,15 +195,34 @@ const readTensor = (
       const n = Math.min(perChunk, count - i)
       const bytes = scratch.subarray(0, n * size)
       yield* readExactly(file, bytes, start + i * size, path)
+      onBytes?.(bytes)
       decode(bytes, out, i, n)
     }
     return { shape: info.shape, data: out }
+  })
+
+/** Pass the data bytes of a tensor that is not loaded through `onBytes`, chunk by chunk. */
+const skipTensor = (file: FileSystem.File, header: Header, info: TensorInfo, path: string, onBytes: ByteSink) =>
+  Effect.gen(function*() {
+    const total = info.end - info.begin
+    const scratch = new Uint8Array(Math.min(total, chunkBytes))
+    for (let done = 0; done < total; done += chunkBytes) {
+      const bytes = scratch.subarray(0, Math.min(chunkBytes, total - done))
+      yield* readExactly(file, bytes, header.dataStart + info.begin + done, path)
+      onBytes(bytes)
+    }
   })
 
 /** Options for `read`. */
 export interface ReadOptions {
   /** Only tensors whose name passes (default: all). */
   readonly include?: (name: string) => boolean
+  /**
+   * Receives every byte of the file in order (length prefix, header, then each tensor's data, excluded tensors
+   * included), as it is read: hashing the file this way costs no second read. The header check guarantees the
+   * tensors tile the data section, so the sink sees the whole file exactly once.
+   */
+  readonly onBytes?: ByteSink
 }
 
 /** Read (a subset of) a safetensors file as float32 tensors, in data order. */
@@ -206,11 +233,14 @@ export const read = (
   Effect.scoped(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const file = yield* fs.open(path)
-    const header = yield* readHeaderFrom(file, path)
+    const header = yield* readHeaderFrom(file, path, options.onBytes)
     const out = new Map<string, Tensor>()
     for (const info of header.tensors) {
-      if (options.include !== undefined && !options.include(info.name)) continue
-      out.set(info.name, yield* readTensor(file, header, info, path))
+      if (options.include !== undefined && !options.include(info.name)) {
+        if (options.onBytes !== undefined) yield* skipTensor(file, header, info, path, options.onBytes)
+        continue
+      }
+      out.set(info.name, yield* readTensor(file, header, info, path, options.onBytes))
     }
     return out
   }))

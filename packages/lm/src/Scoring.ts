@@ -6,6 +6,7 @@
  */
 import type { Executor, Session } from "@realm-lm/graph"
 import { Graph, Loss } from "@realm-lm/graph"
+import { ConfigDecode } from "@realm-lm/core"
 import type { Scope } from "effect"
 import { Effect, Schema } from "effect"
 import * as Model from "./Model.ts"
@@ -72,7 +73,7 @@ export const scoreGraph = (config: ModelConfig, bucket: ScoreBucket): Graph.Grap
 /** Start a scorer on `executor` (weights in its state by Hugging Face name). */
 export const make = (executor: Executor.ExecutorShape, config: ModelConfig, settings: ScorerConfig = {}): Effect.Effect<Scorer, Schema.SchemaError, Scope.Scope> =>
   Effect.gen(function*() {
-    const c = yield* Schema.decodeUnknownEffect(ScorerConfig)(settings)
+    const c = yield* ConfigDecode.decodeUnknownEffect(ScorerConfig)(settings)
     const maxBatch = c.maxBatch ?? 64
     const lengthBuckets = c.lengthBuckets ?? Sessions.powersOfTwo(16, config.maxContext)
     const budget = c.logitBudget ?? 2 ** 26

@@ -166,6 +166,67 @@ export const validate = (config: ModelConfig, weights: Weights, source = "weight
     return new Map(spec(config).map((p) => [p.name, weights.get(p.name) as Tensor]))
   })
 
+/**
+ * Index of the first NaN or ±Infinity in `data`, or -1. One pass over the array, no allocation: `x - x` is 0 for
+ * every finite float and NaN otherwise, so the loop body is one subtraction and one compare.
+ */
+export const firstNonFinite = (data: Float32Array): number => {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i] as number
+    if (x - x !== 0) return i
+  }
+  return -1
+}
+
+/** Row-major coordinates of flat index `index` in `shape`. */
+const coordinates = (shape: ReadonlyArray<number>, index: number): Array<number> => {
+  const out = Array.from({ length: shape.length }, () => 0)
+  let rest = index
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d] as number
+    out[d] = rest % n
+    rest = Math.floor(rest / n)
+  }
+  return out
+}
+
+/** A parameter holds NaN or ±Infinity: the checkpoint was written after training diverged, or was damaged. */
+export class NonFiniteWeights extends Schema.TaggedError<NonFiniteWeights>()("NonFiniteWeights", {
+  source: Schema.String,
+  /** The parameter's Hugging Face name. */
+  tensor: Schema.String,
+  /** Row-major flat index of the first non-finite element. */
+  index: Schema.Int,
+  /** The same position as coordinates in the tensor's shape. */
+  at: Schema.Array(Schema.Int),
+  /** `NaN`, `Infinity` or `-Infinity`. */
+  value: Schema.String
+}) {
+  override get message(): string {
+    return `${this.source}: parameter ${this.tensor} holds ${this.value} at [${this.at.join(", ")}] (flat index ${this.index}); ` +
+      "a model with non-finite weights produces garbage. Resume training from the previous checkpoint (one written before the loss went non-finite), " +
+      "or re-export the checkpoint from finite weights"
+  }
+}
+
+/** The first non-finite element of `t`, as a `NonFiniteWeights` error, or `undefined` when every element is finite. */
+export const nonFinite = (name: string, t: Tensor, source: string): NonFiniteWeights | undefined => {
+  const index = firstNonFinite(t.data)
+  return index < 0
+    ? undefined
+    : new NonFiniteWeights({ source, tensor: name, index, at: coordinates(t.shape, index), value: String(t.data[index]) })
+}
+
+/** Fail with `NonFiniteWeights` naming the first tensor (in map order) that holds a NaN or ±Infinity. */
+export const checkFinite = (weights: Weights, source = "weights"): Effect.Effect<Weights, NonFiniteWeights> =>
+  Effect.suspend(() => {
+    for (const [name, t] of weights) {
+      const bad = nonFinite(name, t, source)
+      if (bad !== undefined) return Effect.fail(bad)
+    }
+    return Effect.succeed(weights)
+  })
+
 /** The tensor for `name`; a missing name is a bug in the caller (weights are validated on load). */
 export const get = (weights: Weights, name: string): Tensor => {
   const t = weights.get(name)

@@ -131,6 +131,16 @@ describe("ModelConfig.fromHf", () => {
     assert.strictEqual((capped as ModelConfig.InvalidModelConfig).field, "max_position_embeddings")
   })
 
+  it("a context beyond the engine's int32 positions is refused, from config.json and from code", () => {
+    const fromJson = parseError({ ...fixture("SmolLM2-135M"), max_position_embeddings: 2 ** 31 })
+    assert.strictEqual(fromJson._tag, "UnsupportedModel")
+    assert.strictEqual((fromJson as ModelConfig.UnsupportedModel).field, "max_position_embeddings")
+    const base = parse(fixture("SmolLM2-135M"))
+    const fromCode = Effect.runSync(Effect.flip(ModelConfig.make({ ...base, maxContext: ModelConfig.maxSupportedContext + 1 })))
+    assert.strictEqual(fromCode.field, "max_position_embeddings")
+    assert.strictEqual(Effect.runSync(ModelConfig.make({ ...base, maxContext: ModelConfig.maxSupportedContext })).maxContext, 2 ** 31 - 1)
+  })
+
   it("accepts transformers v5 rope_parameters and Llama attention_bias (biases on q, k, v and o)", () => {
     const { rope_theta: _t, rope_scaling: _s, ...base } = fixture("Llama-3.2-1B")
     const c = parse({ ...base, rope_parameters: { rope_type: "llama3", rope_theta: 500000, factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } })

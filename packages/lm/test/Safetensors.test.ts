@@ -78,6 +78,17 @@ describe("Safetensors.read", () => {
       assert.deepStrictEqual([...w.keys()], ["c"])
     })))
 
+  it.effect("onBytes sees the whole file once, in order, whatever `include` skips (so hashing it needs no second read)", () =>
+    run(Effect.gen(function*() {
+      const file = mixedFile()
+      const path = write(file)
+      for (const include of [undefined, (n: string) => n === "c", () => false]) {
+        const chunks: Array<Uint8Array> = []
+        yield* Safetensors.read(path, { ...(include === undefined ? {} : { include }), onBytes: (b) => chunks.push(b.slice()) })
+        assert.deepStrictEqual(concat(...chunks), file)
+      }
+    })))
+
   it.effect("rejects every truncation of a valid file with MalformedSafetensors", () =>
     run(Effect.gen(function*() {
       const bytes = mixedFile()

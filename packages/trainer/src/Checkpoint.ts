@@ -2,18 +2,20 @@
  * Training checkpoints: a Hugging Face model directory plus `optimizer.safetensors` (AdamW moments) and
  * `trainer_state.json` (step, data position, RNG states, curriculum snapshot, config, metrics, and the sha256 of
  * every other file). A checkpoint is written into a temporary sibling and renamed into place, so a crash leaves the
- * old one or the new one, never half of one; loading re-hashes every file, so a damaged checkpoint fails with a
- * typed error naming the file. `<outDir>/checkpoints/step-NNNNNNNN` are rotated (keep the last K and the best).
+ * old one or the new one, never half of one; loading re-hashes every file (with `@realm-lm/lm`'s
+ * `Pretrained.verifyFile`, the check `eval` and `serve` apply to the files they read), so a damaged checkpoint fails
+ * with a typed error naming the file, and the optimizer moments are scanned for NaN/±Infinity when read.
+ * `<outDir>/checkpoints/step-NNNNNNNN` are rotated (keep the last K and the best).
  */
 import type { Rng } from "@realm-lm/core"
 import { Hash, RunDir } from "@realm-lm/core"
-import { Safetensors } from "@realm-lm/lm"
+import { Pretrained, Safetensors, Weights } from "@realm-lm/lm"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"
 import { CheckpointCorrupted, CheckpointMismatch, Phase } from "./TrainerErrors.ts"
 
 /** Name of the state file. */
-export const stateFile = "trainer_state.json"
+export const stateFile = Pretrained.stateFile
 /** Name of the optimizer-state file. */
 export const optimizerFile = "optimizer.safetensors"
 /** Folder of periodic checkpoints inside an output directory. */
@@ -120,7 +122,10 @@ const listFiles = (dir: string): Effect.Effect<Array<string>, PlatformError.Plat
     return files.toSorted()
   })
 
-/** Read and verify a checkpoint: the state file parses and every recorded file exists with its recorded hash. */
+/**
+ * Read and verify a checkpoint: the state file parses and every recorded file exists with its recorded hash; the
+ * optimizer moments, when read, must be finite.
+ */
 export const load = (dir: string): Effect.Effect<Loaded, CheckpointCorrupted, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -136,13 +141,26 @@ export const load = (dir: string): Effect.Effect<Loaded, CheckpointCorrupted, Fi
     const decoded = decodeState(json)
     if (decoded._tag === "Failure") return yield* corrupted(stateFile, decoded.failure.message)
     const state = decoded.success
+    const recorded: Pretrained.RecordedHashes = new Map(state.files.map((f) => [f.path, { sha256: f.sha256, bytes: f.bytes }]))
     for (const f of state.files) {
-      const actual = yield* Hash.hashFile(path.join(dir, f.path), f.path).pipe(Effect.mapError((e) => corrupted(f.path, e.message)))
-      if (actual.sha256 !== f.sha256) return yield* corrupted(f.path, `sha256 ${actual.sha256.slice(0, 12)}… differs from the recorded ${f.sha256.slice(0, 12)}… (${actual.bytes} bytes, recorded ${f.bytes})`)
+      yield* Pretrained.verifyFile(dir, f.path, recorded).pipe(Effect.mapError((e) =>
+        corrupted(
+          f.path,
+          e._tag === "CheckpointHashMismatch"
+            ? `sha256 ${e.actual.slice(0, 12)}… differs from the recorded ${e.expected.slice(0, 12)}… (${e.actualBytes} bytes, recorded ${e.expectedBytes})`
+            : e.message
+        )
+      ))
     }
     const optimizer = Safetensors.read(path.join(dir, optimizerFile)).pipe(
       Effect.mapError((e) => (e._tag === "PlatformError" ? e : corrupted(optimizerFile, e.message))),
-      Effect.map((m) => m as Map<string, { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }>)
+      Effect.flatMap((slots) => {
+        for (const [name, t] of slots) {
+          const bad = Weights.nonFinite(name, t, optimizerFile)
+          if (bad !== undefined) return Effect.fail(corrupted(optimizerFile, `optimizer slot ${name} holds ${bad.value} at [${bad.at.join(", ")}]`))
+        }
+        return Effect.succeed(slots as Map<string, { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }>)
+      })
     )
     return { dir, state, optimizer }
   })

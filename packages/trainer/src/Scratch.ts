@@ -3,7 +3,7 @@
  * config around it and write a Hugging Face directory (config, random weights, tokenizer with the ChatML template)
  * that every phase can take as `init`. Used by the tests and by the embedded demo's base model.
  */
-import { Rng } from "@realm-lm/core"
+import { ConfigDecode, Rng } from "@realm-lm/core"
 import { BuiltinTokenizer, ModelConfig, ModelSize, Pretrained, Weights } from "@realm-lm/lm"
 import { Effect, Schema } from "effect"
 import type { FileSystem, Path, PlatformError } from "effect"
@@ -57,7 +57,7 @@ export const create = (
   settings: typeof ScratchConfig.Encoded = {}
 ): Effect.Effect<Created, Schema.SchemaError | ModelConfig.InvalidModelConfig | Weights.WeightsMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const c = yield* Schema.decodeUnknownEffect(ScratchConfig)(settings)
+    const c = yield* ConfigDecode.decodeUnknownEffect(ScratchConfig)(settings)
     const tok = BuiltinTokenizer.train(texts, { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: c.vocabSize })
     const eos = tok.ids.get("<|im_end|>") as number
     const config = yield* ModelConfig.make({

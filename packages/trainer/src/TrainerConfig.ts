@@ -6,6 +6,7 @@
  */
 import { Device } from "@realm-lm/graph"
 import type { Training } from "@realm-lm/graph"
+import { ConfigDecode } from "@realm-lm/core"
 import { Config, Effect, Schema } from "effect"
 import { LrScheduleConfig } from "./LrSchedule.ts"
 
@@ -224,7 +225,7 @@ export type TrainerConfig = typeof TrainerConfig.Type
 export type TrainerConfigInput = typeof TrainerConfig.Encoded
 
 /** Decode a config object; errors carry the field path. */
-export const decode = (input: unknown): Effect.Effect<TrainerConfig, Schema.SchemaError> => Schema.decodeUnknownEffect(TrainerConfig)(input)
+export const decode = (input: unknown): Effect.Effect<TrainerConfig, Schema.SchemaError> => ConfigDecode.decodeUnknownEffect(TrainerConfig)(input)
 
 /** Decode synchronously (throws on bad input): for tests and constants. */
 export const decodeSync = (input: unknown): TrainerConfig => Schema.decodeUnknownSync(TrainerConfig)(input)

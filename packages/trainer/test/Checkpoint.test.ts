@@ -5,6 +5,8 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { Rng } from "@realm-lm/core"
+import { ModelConfig, Pretrained, Safetensors, Weights } from "@realm-lm/lm"
 import { Effect } from "effect"
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -62,6 +64,41 @@ describe("Checkpoint", () => {
       const torn = yield* Effect.flip(Checkpoint.load(dir))
       assert.strictEqual(torn.file, Checkpoint.stateFile)
       assert.match(torn.detail, /not JSON/)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("the model of a checkpoint loads verified against its record; a changed model.safetensors is refused by both loaders", () =>
+    Effect.gen(function*() {
+      const config = yield* ModelConfig.make({
+        architecture: "LlamaForCausalLM", vocabSize: 16, hiddenSize: 8, intermediateSize: 12, numLayers: 1, numHeads: 2, numKvHeads: 1, headDim: 4,
+        maxContext: 32, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: true, qkvBias: false, oBias: false,
+        bosTokenId: 0, eosTokenIds: [1], padTokenId: null
+      })
+      const weights = Weights.init(config, Rng.Rng.make("ckpt"))
+      const dir = join(Toy.tempDir(), "c")
+      yield* Checkpoint.write(dir, contents(1, {}), (tmp) => Pretrained.save(tmp, config, weights))
+      // `@realm-lm/lm` reads the record `Checkpoint.write` wrote: eval and serve verify what training wrote.
+      assert.strictEqual((yield* Pretrained.load(dir)).weights.size, weights.size)
+      const flipped = new Map([...weights].map(([name, t]) => [name, Weights.tensor(t.shape, t.data.map((x) => -x))]))
+      yield* Safetensors.write(join(dir, Pretrained.singleFile), flipped)
+      const lmError = yield* Effect.flip(Pretrained.load(dir))
+      assert.strictEqual(lmError._tag, "CheckpointHashMismatch")
+      const trainerError = yield* Effect.flip(Checkpoint.load(dir))
+      assert.strictEqual(trainerError.file, Pretrained.singleFile)
+      assert.match(trainerError.detail, /differs from the recorded/)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("non-finite optimizer moments are refused when the optimizer state is read", () =>
+    Effect.gen(function*() {
+      const dir = join(Toy.tempDir(), "c")
+      const nan = { ...contents(2, {}), optimizer: new Map([["w::v", { shape: [3], data: Float32Array.of(1, Number.NaN, 2) }]]) }
+      yield* Checkpoint.write(dir, nan, writeModel)
+      const loaded = yield* Checkpoint.load(dir)
+      const error = yield* Effect.flip(loaded.optimizer)
+      assert.strictEqual(error._tag, "CheckpointCorrupted")
+      if (error._tag === "CheckpointCorrupted") {
+        assert.strictEqual(error.file, Checkpoint.optimizerFile)
+        assert.match(error.detail, /w::v holds NaN at \[1\]/)
+      }
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("metrics after the resumed step are cut; a fresh run starts a new log", () =>

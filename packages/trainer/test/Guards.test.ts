@@ -5,22 +5,26 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
-import { readFileSync } from "node:fs"
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { Hash } from "@realm-lm/core"
 import { Pretrained, Weights } from "@realm-lm/lm"
 import * as Metrics from "../src/Metrics.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Toy from "./fixtures/toy.ts"
 
-/** A tiny model with one NaN weight (the loss of every batch is then NaN). */
+/**
+ * A tiny model whose final RMSNorm gain is 3e38 (finite, so it passes the load's NaN/Infinity scan, which rejects
+ * a NaN weight outright): the normed activations overflow to ±Infinity and the loss of every batch is NaN.
+ */
 const poisoned = (dir: string) =>
   Effect.gen(function*() {
     const ps = Toy.problems(8)
     yield* Toy.tinyModel(join(dir, "clean"), ps)
     const { config, weights } = yield* Pretrained.load(join(dir, "clean"))
     const norm = Weights.get(weights, "model.norm.weight")
-    norm.data[3] = Number.NaN
+    norm.data.fill(3e38)
     yield* Pretrained.save(join(dir, "clean"), config, weights)
     return { init: join(dir, "clean"), corpus: Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps)) }
   })
@@ -64,6 +68,46 @@ describe("guards", () => {
       const lines = Metrics.parse(readFileSync(join(dir, "out", Metrics.metricsFile), "utf8"))
       assert.deepStrictEqual(lines.map((l) => l["skipped_steps"]), [1, 2, 3])
       assert.isTrue(lines.every((l) => l["loss"] === null))
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+})
+
+describe("loading", () => {
+  it.effect("an initial model with a NaN weight is refused at load, naming the tensor, before any step", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const ps = Toy.problems(8)
+      yield* Toy.tinyModel(join(dir, "clean"), ps)
+      const { config, weights } = yield* Pretrained.load(join(dir, "clean"))
+      Weights.get(weights, "model.norm.weight").data[3] = Number.NaN
+      yield* Pretrained.save(join(dir, "clean"), config, weights)
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const error = yield* Effect.flip(Sft.train({ init: join(dir, "clean"), corpus, outDir: join(dir, "out"), resume: false }, settings({})))
+      assert.strictEqual(error._tag, "EngineFailed")
+      assert.match(error.message, /model\.norm\.weight holds NaN at \[3\]/)
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+
+  it.effect("an initial model whose tokenizer or weights differ from its trainer_state.json record is refused", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const ps = Toy.problems(8)
+      const init = join(dir, "init")
+      yield* Toy.tinyModel(init, ps)
+      const files = yield* Effect.forEach(readdirSync(init).toSorted(), (f) => Hash.hashFile(join(init, f), f))
+      writeFileSync(join(init, Pretrained.stateFile), JSON.stringify({ version: 1, files }))
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const train = Effect.flip(Sft.train({ init, corpus, outDir: join(dir, "out"), resume: false }, settings({})))
+      const tokenizerConfig = readFileSync(join(init, "tokenizer_config.json"))
+      appendFileSync(join(init, "tokenizer_config.json"), " ")
+      const tokenizerError = yield* train
+      assert.strictEqual(tokenizerError._tag, "EngineFailed")
+      assert.match(tokenizerError.message, /load tokenizer: .*tokenizer_config\.json changed after training wrote it/)
+      writeFileSync(join(init, "tokenizer_config.json"), tokenizerConfig)
+      // Same size, one finite weight changed (the low exponent bit of the last float): only the hash can tell.
+      const model = readFileSync(join(init, Pretrained.singleFile))
+      model[model.length - 1] = (model[model.length - 1] as number) ^ 1
+      writeFileSync(join(init, Pretrained.singleFile), model)
+      const weightsError = yield* train
+      assert.match(weightsError.message, /load weights: .*model\.safetensors changed after training wrote it/)
     }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
 })
 

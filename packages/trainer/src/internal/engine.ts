@@ -8,7 +8,7 @@ import type { Prompt } from "@realm-lm/core"
 import type { Device } from "@realm-lm/graph"
 import { Trainer } from "@realm-lm/graph"
 import type { Trainer as GraphTrainer } from "@realm-lm/graph"
-import { Objectives, Policy, Pretrained, PromptText, Tokenizer } from "@realm-lm/lm"
+import { Export, Objectives, Policy, Pretrained, PromptText, Tokenizer } from "@realm-lm/lm"
 import type { ModelConfig, Weights } from "@realm-lm/lm"
 import { Effect, FileSystem, Path, Scope } from "effect"
 import type { OptimizerSection, RlSection } from "../TrainerConfig.ts"
@@ -73,8 +73,13 @@ export const make = (
     if (!(yield* Effect.orElseSucceed(fs.exists(path.join(source.init, "tokenizer.json")), () => false))) {
       return yield* new EngineFailed({ operation: "load", detail: `${source.init} has no tokenizer.json; the trainer works on text and needs the model's tokenizer files next to config.json` })
     }
+    yield* Pretrained.verifyRecorded(source.init, Export.tokenizerFiles).pipe(Effect.mapError(failed("load tokenizer")))
     const tokenizer = yield* Tokenizer.load(source.init).pipe(Effect.mapError(failed("load tokenizer")))
-    const { config, weights } = yield* Pretrained.load(source.weightsFrom ?? source.init).pipe(Effect.mapError(failed("load weights")))
+    // A resumed checkpoint was hash-verified file by file by `Checkpoint.latest` just before; loading it re-checks
+    // only that every weight is finite. An `init` directory gets the full check.
+    const { config, weights } = yield* Pretrained.load(source.weightsFrom ?? source.init, source.weightsFrom === undefined ? {} : { verifyHashes: false }).pipe(
+      Effect.mapError(failed("load weights"))
+    )
     // Only the policy's generation and scoring are used; the engine owns the training graph (see module comment).
     const policy = yield* Policy.make({ config, weights, tokenizer, tokenizerDir: source.init }, { runtime }).pipe(Effect.mapError(failed("start policy")))
     const eos = config.eosTokenIds[0] ?? tokenizer.eosTokenId
