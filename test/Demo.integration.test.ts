@@ -95,7 +95,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
     const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
     const teacher = join(dir, "teacher.yaml")
     writeFileSync(teacher, `model: ${ref.path}\nmaxNewTokens: 48\n`)
-    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", tasks, "--teacher", "local", "--teacher-config", teacher, "--out", join(dir, "run"), "--routes", "2")
+    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", tasks, "--teacher", "local", "--teacher-config", teacher, "--out", join(dir, "run"), "--routes", "2", "--max-failed-fraction", "1")
     expect(r.stderr).not.toContain("realm: ")
     expect(r.status).toBe(0)
     const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as { records: number; failed: number; teacher: string }

@@ -2,7 +2,7 @@
  * The `realm` command tree. Commands parse flags, load config, provide layers and run; no logic lives here.
  */
 import { Console, Effect } from "effect"
-import { Argument, Command } from "effect/cli"
+import { Argument, Command, Flag } from "effect/cli"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import { corpus } from "./CorpusCommand.ts"
@@ -10,19 +10,29 @@ import { evalCommand } from "./EvalCommand.ts"
 import { experiment } from "./ExperimentCommand.ts"
 import { serve } from "./ServeCommand.ts"
 import { demo, report, runCommand, train } from "./RunCommand.ts"
-import { dirname } from "node:path"
+import { dirname, resolve } from "node:path"
 import { Experiment, PipelineConfig } from "@realm-lm/pipeline"
 
-/** `realm config check <file>`: validate a JSON/YAML pipeline config, each slot against its implementation. */
+/**
+ * `realm config check <file>`: validate a JSON/YAML pipeline config, each slot against its implementation. User
+ * modules named in the config are only located, never imported (importing runs their code), unless `--load-modules`.
+ */
 const configCheck = Command.make(
   "check",
-  { file: Argument.File("file", { mustExist: false }).pipe(Argument.withDescription("config file (.json, .yaml)")) },
-  ({ file }) =>
+  {
+    file: Argument.File("file", { mustExist: false }).pipe(Argument.withDescription("config file (.json, .yaml)")),
+    loadModules: Flag.Boolean("load-modules").pipe(
+      Flag.withDescription("import the user modules the config names (this runs their code) to check their settings too"),
+      Flag.withDefault(false)
+    )
+  },
+  ({ file, loadModules }) =>
     Effect.gen(function*() {
       const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
+      const baseDir = dirname(resolve(file))
       const experimentProblem = config.experiment === undefined ? undefined : Experiment.check(config)
       const problems = [
-        ...(yield* PipelineConfig.validate(config, dirname(file))),
+        ...(yield* PipelineConfig.validate(config, baseDir, loadModules ? "load" : "locate")),
         ...(experimentProblem === undefined ? [] : [{ path: experimentProblem.path, detail: experimentProblem.detail }])
       ]
       if (problems.length > 0) {
@@ -30,6 +40,13 @@ const configCheck = Command.make(
           path: file,
           detail: `invalid config:\n${problems.map((p) => `${p.path}: ${p.detail}`).join("\n")}`
         })
+      }
+      const modules = PipelineConfig.modulesNamed(config, baseDir)
+      if (modules.length > 0 && !loadModules) {
+        yield* Console.log(
+          `not imported (their code was not run, their settings not checked; --load-modules imports them):\n` +
+            modules.map((m) => `  ${m.path}: ${m.module}`).join("\n")
+        )
       }
       yield* Console.log(`${file}: valid (${Object.keys(config).join(", ") || "empty"})`)
     })

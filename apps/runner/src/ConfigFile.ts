@@ -2,6 +2,7 @@
  * Load a JSON or YAML config file and validate it against a schema, failing with the file, the field path and
  * the problem (YAML syntax errors carry their line and column).
  */
+import { ConfigDecode } from "@realm-lm/core"
 import { Effect, FileSystem, Schema } from "effect"
 import { parse as parseYaml, YAMLParseError } from "yaml"
 
@@ -38,7 +39,7 @@ export const load = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
       Effect.mapError((e) => new ConfigFileError({ path, detail: `cannot read: ${e.message}` }))
     )
     const raw = yield* parseText(path, text)
-    return yield* Schema.decodeUnknownEffect(schema)(raw, { errors: "all", onExcessProperty: "error" }).pipe(
-      Effect.mapError((e) => new ConfigFileError({ path, detail: `invalid config:\n${e.message}` }))
+    return yield* ConfigDecode.decodeEffect(schema)(raw).pipe(
+      Effect.mapError((e) => new ConfigFileError({ path, detail: `invalid config:\n${e.detail}` }))
     )
   })

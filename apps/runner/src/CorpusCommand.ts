@@ -33,6 +33,10 @@ export const build = Command.make(
     negatives: optionalInt("negatives", "deliberately wrong routes asked of the rule teacher (default 2)"),
     seed: optionalInt("seed", "root seed of teacher sampling (default 0)"),
     concurrency: optionalInt("concurrency", "problems in flight (default 4)"),
+    maxFailedFraction: Flag.Finite("max-failed-fraction").pipe(
+      Flag.withDescription("share of problems that may fail (after retries) in a build that still completes and exits 0 (default 0)"),
+      Flag.optional
+    ),
     policy: Flag.Literals("policy", ["strict", "lenient"]).pipe(
       Flag.withDescription("bad input lines: fail (strict) or skip and count (lenient)"),
       Flag.withDefault("strict" as const)
@@ -44,7 +48,14 @@ export const build = Command.make(
       const tasksSettings = yield* settingsFile(flags.tasksConfig)
       const teacherSettings = yield* settingsFile(flags.teacherConfig)
       const settings: Record<string, unknown> = {}
-      for (const [key, value] of [["routesPerProblem", flags.routes], ["negativesPerProblem", flags.negatives], ["seed", flags.seed], ["concurrency", flags.concurrency]] as const) {
+      const numeric = [
+        ["routesPerProblem", flags.routes],
+        ["negativesPerProblem", flags.negatives],
+        ["seed", flags.seed],
+        ["concurrency", flags.concurrency],
+        ["maxFailedFraction", flags.maxFailedFraction]
+      ] as const
+      for (const [key, value] of numeric) {
         if (Option.isSome(value)) settings[key] = value.value
       }
       const bar = yield* ProgressBar.make()
@@ -70,6 +81,8 @@ export const build = Command.make(
           `${summary.positives} positive / ${summary.negatives} negative routes, ${summary.sftExamples} SFT examples, ` +
           `${summary.failed} failed, ${summary.dropped} dropped -> ${flags.out}/corpus/corpus.jsonl`
       )
+      // A failed or budget-stopped build exits non-zero (its manifest is not `complete` either).
+      yield* CorpusJob.requireComplete(summary, flags.out)
     })
 ).pipe(Command.withDescription("Build or resume a labelled multi-route reasoning corpus"))
 

@@ -9,7 +9,7 @@ import { Argument, Command } from "effect/cli"
 import { Experiment, ExperimentReport, ExperimentResults, PipelineConfig } from "@realm-lm/pipeline"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
-import { displayHooks, provenance, updateFlag, writeBlock } from "./RunCommand.ts"
+import { announceModules, displayHooks, provenance, updateFlag, writeBlock } from "./RunCommand.ts"
 
 /** `realm experiment <config>`. */
 export const experiment = Command.make(
@@ -18,6 +18,7 @@ export const experiment = Command.make(
   ({ file, update }) =>
     Effect.gen(function*() {
       const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
+      yield* announceModules(config, dirname(resolve(file)))
       const { hooks, reset } = yield* displayHooks()
       const result = yield* Experiment.run(config, dirname(resolve(file)), {
         ...hooks,

@@ -64,8 +64,20 @@ export const provenance = (): { readonly packages: Record<string, string>; reado
 }
 
 /** Run a pipeline config with progress bars and print the table. */
+/**
+ * Say which user modules a config makes the run import: like a script, a config that names modules runs their code
+ * with the user's rights.
+ */
+export const announceModules = (config: PipelineConfig.PipelineConfig, baseDir: string) => {
+  const modules = PipelineConfig.modulesNamed(config, baseDir)
+  return modules.length === 0
+    ? Effect.void
+    : Console.error(`this config runs code from ${modules.length === 1 ? "a module" : "modules"} it names:\n${modules.map((m) => `  ${m.path}: ${m.module}`).join("\n")}`)
+}
+
 const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
   Effect.gen(function*() {
+    yield* announceModules(config, baseDir)
     const { hooks } = yield* displayHooks()
     const result = yield* Pipeline.run(config, baseDir, hooks, provenance())
     yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${result.runDir}/eval/results.json\n`)

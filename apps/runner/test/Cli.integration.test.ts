@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -29,7 +29,7 @@ describe("realm CLI (spawned)", () => {
     const bad = realm("config", "check", join(dir, "bad.yaml"))
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain('realm: ConfigFileError')
-    expect(bad.stderr).toContain('["run"]["threads"]')
+    expect(bad.stderr).toContain('run.threads: unknown key "threads"')
     expect(bad.stderr).not.toContain("    at ") // no stack trace for expected errors
   })
 
@@ -75,10 +75,33 @@ describe("realm config check against stage schemas (spawned)", () => {
     const bad = realm("config", "check", join(dir, "bad.yaml"))
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain('tasks.with: ')
-    expect(bad.stderr).toContain('["levels"]')
+    expect(bad.stderr).toContain('levels[0]: ')
     expect(bad.stderr).toContain('teacher.use: no built-in teacher named "oracle"')
     expect(bad.stderr).toContain('curriculum.with: ')
-    expect(bad.stderr).toContain('["schedule"]["kind"]')
-    expect(bad.stderr).toContain('["negativesPerProblem"]')
+    expect(bad.stderr).toContain('schedule.kind: ')
+    expect(bad.stderr).toContain('negativesPerProblem')
+  })
+})
+
+describe("realm config check never runs the code a config names unless asked (spawned)", () => {
+  it("locates modules without importing them; --load-modules imports them; unknown keys get a suggestion", () => {
+    const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
+    const marker = join(dir, "imported.txt")
+    writeFileSync(join(dir, "evil.mjs"), `import { writeFileSync } from "node:fs"\nwriteFileSync(${JSON.stringify(marker)}, "ran")\n`)
+    writeFileSync(join(dir, "pipeline.yaml"), "verifier: { use: ./evil.mjs }\n")
+    const checked = realm("config", "check", join(dir, "pipeline.yaml"))
+    expect(checked.stderr).toBe("")
+    expect(checked.status).toBe(0)
+    expect(existsSync(marker)).toBe(false)
+    expect(checked.stdout).toContain(`verifier.use: ${join(dir, "evil.mjs")}`)
+    expect(checked.stdout).toContain("--load-modules")
+    const loaded = realm("config", "check", "--load-modules", join(dir, "pipeline.yaml"))
+    expect(existsSync(marker)).toBe(true)
+    expect(loaded.status).toBe(1)
+    expect(loaded.stderr).toContain("exports no `implementation`")
+    writeFileSync(join(dir, "typo.yaml"), "trainer: { use: onnx, with: { sft: { lerning_rate: 0.001 } } }\nevalution: { splits: [test] }\n")
+    const typo = realm("config", "check", join(dir, "typo.yaml"))
+    expect(typo.status).toBe(1)
+    expect(typo.stderr).toContain('evalution: unknown key "evalution"; did you mean "evaluation"?')
   })
 })

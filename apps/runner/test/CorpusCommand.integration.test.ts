@@ -1,8 +1,9 @@
-import { spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
 const realm = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
@@ -36,5 +37,96 @@ describe("realm corpus build (spawned)", () => {
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('no built-in teacher named "oracle"')
     expect(r.stderr).toContain("rule, http")
+  })
+
+  it("rejects a teacher config with an unknown key before any request, naming the key it resembles", () => {
+    const teacher = join(dir, "teacher.yaml")
+    writeFileSync(teacher, "baseUrl: http://127.0.0.1:9/v1\nmodel: m\napiKey: sk-secret\n")
+    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", settings, "--out", join(dir, "http"), "--teacher", "http", "--teacher-config", teacher)
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('apiKey: unknown key "apiKey"; did you mean "apiKeyEnv"?')
+  })
+})
+
+describe("realm corpus build fails loudly (spawned)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "realm-corpus-fail-"))
+  const problems = join(dir, "problems.jsonl")
+  const toy = Array.from({ length: 5 }, (_, i) => ({
+    id: `toy/${i}`, domain: "toy", question: `Q${i}: what is ${i} + ${i}?`, rulebook: "Add.", gold: String(2 * i), answerType: "number", difficulty: 1, split: "train", metadata: {}
+  }))
+  writeFileSync(problems, toy.map((p) => `${JSON.stringify(p)}\n`).join(""))
+  let requests = 0
+  /** An OpenAI-compatible endpoint that refuses every key. */
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on("end", () => {
+      requests++
+      res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "Incorrect API key provided" } }))
+    })
+  })
+  let baseUrl = ""
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const address = server.address()
+    baseUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/v1`
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  /** Spawned without blocking this process, which serves the endpoint. */
+  const realmAsync = (...args: Array<string>) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, REALM_TEST_KEY: "sk-wrong" } })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+      child.on("close", (status) => resolve({ status, stdout, stderr }))
+    })
+  let configs = 0
+  const teacherConfig = (settings: Record<string, unknown>) => {
+    const path = join(dir, `teacher-${configs++}.json`)
+    writeFileSync(path, JSON.stringify(settings))
+    return path
+  }
+
+  it("every request refused (wrong key): exits 1 with the cause, and the manifest and summary say failed", async () => {
+    const out = join(dir, "unauthorized")
+    const r = await realmAsync("corpus", "build", "--tasks", problems, "--teacher", "http",
+      "--teacher-config", teacherConfig({ baseUrl, model: "m", apiKeyEnv: "REALM_TEST_KEY", maxRetries: 0 }), "--out", out)
+    expect(r.status).toBe(1)
+    expect(r.stdout).toContain("corpus failed: 0 problems")
+    expect(r.stderr).toMatch(/CorpusIncomplete: corpus build failed: 5 of 5 problems failed \(unavailable 5\); first: toy\/\d: unavailable: HTTP 401: check the key in REALM_TEST_KEY: Incorrect API key provided/)
+    expect(r.stderr).toContain("maxFailedFraction")
+    expect(r.stderr).not.toContain("sk-wrong")
+    const manifest = JSON.parse(readFileSync(join(out, "corpus", "manifest.json"), "utf8")) as { status: string }
+    expect(manifest.status).toBe("failed")
+    const summary = JSON.parse(readFileSync(join(out, "corpus", "summary.json"), "utf8")) as { status: string; failed: number }
+    expect(summary).toMatchObject({ status: "failed", failed: 5 })
+  })
+
+  it("a baseUrl with credentials or a query string is refused before any request, saying what to do", async () => {
+    const before = requests
+    const credentials = await realmAsync("corpus", "build", "--tasks", problems, "--teacher", "http",
+      "--teacher-config", teacherConfig({ baseUrl: baseUrl.replace("http://", "http://user:pw-3c1d@"), model: "m" }), "--out", join(dir, "credentials"))
+    expect(credentials.status).toBe(1)
+    expect(credentials.stderr).toContain("baseUrl: must not carry credentials")
+    expect(credentials.stderr).toContain("apiKeyEnv")
+    expect(credentials.stderr).not.toContain("pw-3c1d")
+    const query = await realmAsync("corpus", "build", "--tasks", problems, "--teacher", "http",
+      "--teacher-config", teacherConfig({ baseUrl: `${baseUrl}?api-version=2024`, model: "m" }), "--out", join(dir, "query"))
+    expect(query.status).toBe(1)
+    expect(query.stderr).toContain("baseUrl: must not have a query string (?...): remove it")
+    expect(requests).toBe(before)
+    expect(existsSync(join(dir, "credentials"))).toBe(false)
+  })
+
+  it("--policy strict: a bad problems line exits 1 naming file and line, and writes nothing", () => {
+    const bad = join(dir, "bad.jsonl")
+    writeFileSync(bad, `${JSON.stringify(toy[0])}\n${JSON.stringify(toy[1])}\n{"id": "torn\n${JSON.stringify(toy[2])}\n`)
+    const out = join(dir, "strict")
+    const r = realm("corpus", "build", "--tasks", bad, "--out", out, "--policy", "strict")
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(/bad\.jsonl:3: invalid JSON/)
+    expect(existsSync(out)).toBe(false)
   })
 })

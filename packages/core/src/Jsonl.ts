@@ -6,6 +6,8 @@
  */
 import { Effect, FileSystem, Result, Schema, Semaphore, Stream } from "effect"
 import type { PlatformError, Scope } from "effect"
+import * as FileErrors from "./FileErrors.ts"
+import { tempPath } from "./RunDir.ts"
 
 /** Why a line was rejected. `torn-tail`: an unterminated, unparsable final line (a killed writer's leftover). */
 export const MalformedReason = Schema.Literals(["json", "schema", "torn-tail"])
@@ -189,9 +191,9 @@ export const appender = Effect.fnUntraced(function*<A, I>(
   options?: { readonly durable?: boolean }
 ): Effect.fn.Return<Appender<A>, PlatformError.PlatformError, FileSystem.FileSystem | Scope.Scope> {
   const fs = yield* FileSystem.FileSystem
-  const removed = yield* repairTail(path)
+  const removed = yield* repairTail(path).pipe(FileErrors.withPath(path))
   if (removed > 0) yield* Effect.logWarning(`${path}: removed a torn final line (${removed} bytes) left by an interrupted write`)
-  const file = yield* fs.open(path, { flag: "a" })
+  const file = yield* fs.open(path, { flag: "a" }).pipe(FileErrors.withPath(path))
   const lock = yield* Semaphore.make(1)
   const encode = encodeLines(schema)
   const encoder = new TextEncoder()
@@ -201,12 +203,15 @@ export const appender = Effect.fnUntraced(function*<A, I>(
         ? Effect.void
         : lock.withPermits(1)(
           Effect.flatMap(file.writeAll(encoder.encode(encode(records))), () =>
-            options?.durable === true ? file.sync : Effect.void)
+            options?.durable === true ? file.sync : Effect.void).pipe(FileErrors.withPath(path))
         )
   }
 })
 
-/** Write a whole stream to `path` atomically: into a temporary sibling, then renamed over the target. */
+/**
+ * Write a whole stream to `path` atomically: into a temporary sibling, then renamed over the target. On failure the
+ * temporary file is removed and a file-system error names `path` and its errno (ENOSPC, EACCES, EROFS).
+ */
 export const writeAll = <A, I, E, R>(
   path: string,
   schema: Schema.Codec<A, I>,
@@ -214,16 +219,18 @@ export const writeAll = <A, I, E, R>(
 ): Effect.Effect<number, E | PlatformError.PlatformError, FileSystem.FileSystem | R> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const tmp = `${path}.tmp-${process.pid}`
-    yield* fs.remove(tmp, { force: true })
-    const count = yield* Effect.scoped(Effect.gen(function*() {
-      const out = yield* appender(tmp, schema)
+    const tmp = tempPath(path)
+    // Only this function's own file operations are named after `path`; the records' errors pass unchanged.
+    const named = FileErrors.withPath(path)
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const out = yield* named(appender(tmp, schema))
       return yield* Stream.runFoldEffect(
         Stream.chunks(records),
         () => 0,
-        (n, chunk) => Effect.as(out.append(chunk), n + chunk.length)
+        (n, chunk) => Effect.as(named(out.append(chunk)), n + chunk.length)
       )
-    }))
-    yield* fs.rename(tmp, path)
-    return count
+    })).pipe(
+      Effect.tap(() => named(fs.rename(tmp, path))),
+      Effect.onError(() => Effect.ignore(fs.remove(tmp, { force: true })))
+    )
   })

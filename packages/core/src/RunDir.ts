@@ -5,6 +5,7 @@
  */
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"
+import * as FileErrors from "./FileErrors.ts"
 import { canonicalJson, hashFile } from "./Hash.ts"
 import { RunManifest } from "./RunManifest.ts"
 
@@ -25,7 +26,44 @@ export class HashMismatch extends Schema.TaggedError<HashMismatch>()("HashMismat
   }
 }
 
-/** Write text to `path` atomically, creating parent directories. */
+/** A fresh temporary sibling of `path` for an atomic write: `<path>.tmp-<pid>-<random>`. */
+export const tempPath = (path: string): string => `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+
+/** Names of temporary files `tempPath` makes; group 1 is the writer's process id. */
+const leftover = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { readonly code?: unknown }).code === "EPERM"
+  }
+}
+
+/**
+ * Remove the temporary files (`*.tmp-<pid>-…`) that writers killed mid-write left in `dir`. Files of this process
+ * and of processes still running are kept. Returns the removed names; a missing directory removes nothing.
+ */
+export const removeLeftovers = (dir: string): Effect.Effect<ReadonlyArray<string>, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const p = yield* Path.Path
+    if (!(yield* fs.exists(dir))) return []
+    const removed: Array<string> = []
+    for (const name of yield* fs.readDirectory(dir).pipe(FileErrors.withPath(dir))) {
+      const pid = Number(leftover.exec(name)?.[1])
+      if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue
+      yield* fs.remove(p.join(dir, name), { force: true }).pipe(FileErrors.withPath(p.join(dir, name)))
+      removed.push(name)
+    }
+    return removed
+  })
+
+/**
+ * Write text to `path` atomically, creating parent directories. A failure names `path` and its errno (ENOSPC,
+ * EACCES, EROFS) and removes the temporary file.
+ */
 export const writeFileAtomic = (
   path: string,
   data: string | Uint8Array
@@ -33,11 +71,13 @@ export const writeFileAtomic = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const p = yield* Path.Path
-    yield* fs.makeDirectory(p.dirname(path), { recursive: true })
-    const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-    if (typeof data === "string") yield* fs.writeFileString(tmp, data)
-    else yield* fs.writeFile(tmp, data)
-    yield* fs.rename(tmp, path)
+    yield* FileErrors.makeDirectory(p.dirname(path))
+    const tmp = tempPath(path)
+    yield* (typeof data === "string" ? fs.writeFileString(tmp, data) : fs.writeFile(tmp, data)).pipe(
+      Effect.andThen(fs.rename(tmp, path)),
+      Effect.onError(() => Effect.ignore(fs.remove(tmp, { force: true }))),
+      FileErrors.withPath(path)
+    )
   })
 
 /** Write a value as pretty canonical JSON, atomically. */

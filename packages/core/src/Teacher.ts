@@ -31,8 +31,8 @@ export interface RouteRequest {
   readonly seed: number
 }
 
-/** Why a teacher failed on a problem. */
-export const TeacherFailure = Schema.Literals(["rate-limited", "timeout", "server", "malformed", "budget", "unavailable"])
+/** Why a teacher failed on a problem. `too-large`: a response over the teacher's size cap (not read further). */
+export const TeacherFailure = Schema.Literals(["rate-limited", "timeout", "server", "malformed", "budget", "unavailable", "too-large"])
 
 /** A teacher could not produce routes for a problem after its retries. */
 export class TeacherError extends Schema.TaggedError<TeacherError>()("TeacherError", {

@@ -23,7 +23,7 @@ const judge = AnswerJudge.AnswerJudge.of({
 
 rmSync(runDir, { recursive: true, force: true })
 const program = Effect.gen(function*() {
-  const total = yield* Input.countLines(problemsPath)
+  const total = yield* Input.countProblems(problemsPath, "strict")
   const config = yield* Corpus.decodeConfig({ runDir, concurrency: Number(concurrency) })
   const t0 = performance.now()
   const summary = yield* Corpus.build(config, { problems: Input.readProblems(problemsPath, "strict"), total })

@@ -5,9 +5,9 @@
  * (finished problems are skipped; a torn final line is cut off), so a `kill -9` loses only in-flight problems.
  * At the end it writes the rules-free SFT view, a summary and the stage manifest.
  */
-import { AnswerJudge, CorpusRecord, Hash, Jsonl, Rng, RunDir, Teacher } from "@realm-lm/core"
+import { AnswerJudge, ConfigDecode, CorpusRecord, FileErrors, Hash, Jsonl, Rng, RunDir, Teacher } from "@realm-lm/core"
 import type { Problem, RunManifest } from "@realm-lm/core"
-import { Clock, DateTime, Effect, FileSystem, Option, Path, Schema, Stream } from "effect"
+import { Cause, Clock, DateTime, Effect, FileSystem, Option, Path, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"
 import pkg from "../package.json" with { type: "json" }
 import * as Assemble from "./internal/assemble.ts"
@@ -42,7 +42,12 @@ export const CorpusConfig = Schema.Struct({
   /** Positive routes per problem in the SFT view. Default 1. */
   sftRoutesPerProblem: withDefault(NonNegative, 1),
   /** fsync after every record (survives power loss, slower). Default false. */
-  durable: withDefault(Schema.Boolean, false)
+  durable: withDefault(Schema.Boolean, false),
+  /**
+   * Share of the input problems that may fail (teacher errors after retries) in a build that still counts as
+   * `complete`. Default 0: any failed problem makes the build `failed`. Failed problems are retried by the next run.
+   */
+  maxFailedFraction: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })), 0)
 }).check(Schema.makeFilter((c) => {
   const issues: Array<Schema.FilterIssue> = []
   if (c.negativesPerProblem > c.routesPerProblem) issues.push({ path: ["negativesPerProblem"], issue: `at most routesPerProblem (${c.routesPerProblem})` })
@@ -52,7 +57,7 @@ export const CorpusConfig = Schema.Struct({
 export type CorpusConfig = typeof CorpusConfig.Type
 
 /** Decode a config object, failing with the field path. */
-export const decodeConfig = Schema.decodeUnknownEffect(CorpusConfig)
+export const decodeConfig = ConfigDecode.decodeUnknownEffect(CorpusConfig)
 
 /** The output directory holds a build with different content settings, another teacher or other input problems. */
 export class ResumeMismatch extends Schema.TaggedError<ResumeMismatch>()("ResumeMismatch", {
@@ -70,9 +75,12 @@ export const Failure = Schema.Struct({ problemId: Schema.String, reason: Schema.
 /** A problem dropped for missing the balance minimums (not retried). */
 export const Dropped = Schema.Struct({ problemId: Schema.String, positives: Schema.Int, negatives: Schema.Int })
 
-/** What a build did. Route counts cover the whole corpus; the others this run. */
+/**
+ * What a build did. Route counts cover the whole corpus; the others this run. `status` is `failed` when more problems
+ * failed than `maxFailedFraction` allows (the default allows none), `interrupted` when the teacher's budget stopped it.
+ */
 export interface Summary {
-  readonly status: "complete" | "interrupted"
+  readonly status: "complete" | "interrupted" | "failed"
   readonly stoppedBy?: "budget"
   readonly records: number
   readonly resumed: number
@@ -90,6 +98,44 @@ export interface Summary {
   readonly decisive: Assemble.DecisiveCounts
   readonly sftExamples: number
   readonly teacher: string
+  /** Failed problems of this run by reason (`unavailable`, `server`, `too-large`, …). */
+  readonly failedByReason: Record<string, number>
+  /** The first failure of this run, `<problemId>: <reason>: <detail>`, when there was one. */
+  readonly firstFailure?: string
+}
+
+/** The build did not complete: too many problems failed, or the teacher's budget stopped it. */
+export class CorpusIncomplete extends Schema.TaggedError<CorpusIncomplete>()("CorpusIncomplete", {
+  /** The corpus directory. */
+  path: Schema.String,
+  status: Schema.Literals(["failed", "interrupted"]),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/** Why a summary is not `complete` and what to do, or `undefined` when it is. `dir` is the corpus directory. */
+export const incompleteDetail = (summary: Summary, dir: string): string | undefined => {
+  if (summary.status === "complete") return undefined
+  if (summary.status === "interrupted") {
+    return `corpus build stopped by the teacher's ${summary.stoppedBy ?? "budget"} after ${summary.records} problems: raise maxTotalTokens or maxCostUsd and re-run to continue`
+  }
+  const problems = summary.records + summary.failed + summary.dropped
+  const reasons = Object.entries(summary.failedByReason).map(([reason, n]) => `${reason} ${n}`).join(", ")
+  return `corpus build failed: ${summary.failed} of ${problems} problems failed (${reasons})` +
+    `${summary.firstFailure === undefined ? "" : `; first: ${summary.firstFailure}`}. ` +
+    `They are listed in ${dir}/failures.jsonl and retried by the next run: fix the cause and re-run, ` +
+    `or accept some failed problems with the corpus setting maxFailedFraction (a pipeline config's corpus section, or realm corpus build --max-failed-fraction)`
+}
+
+/** Fail with `CorpusIncomplete` unless the build completed. `dir` is the corpus directory (`<runDir>/corpus`). */
+export const requireComplete = (summary: Summary, dir: string): Effect.Effect<Summary, CorpusIncomplete> => {
+  const detail = incompleteDetail(summary, dir)
+  return summary.status === "complete" || detail === undefined
+    ? Effect.succeed(summary)
+    : Effect.fail(new CorpusIncomplete({ path: dir, status: summary.status, detail }))
 }
 
 /** Inputs of a build besides its config. */
@@ -115,7 +161,7 @@ export const files = {
 
 /** What the corpus depends on: content settings, teacher, and the input problems' content (not their paths). */
 const contentConfig = (config: CorpusConfig, teacher: string, teacherSettings: Schema.Json | undefined, inputs: ReadonlyArray<RunManifest.FileHash>) => {
-  const { runDir: _r, concurrency: _c, durable: _d, ...content } = config
+  const { runDir: _r, concurrency: _c, durable: _d, maxFailedFraction: _f, ...content } = config
   return { ...content, teacher, teacherSettings: teacherSettings ?? null, inputs: inputs.map((i) => i.sha256) }
 }
 
@@ -139,6 +185,8 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
     const t0 = yield* Clock.currentTimeMillis
     const decisive: Assemble.DecisiveCounts = { teacher: 0, alignment: 0, unknown: 0 }
     const tally = { resumed: 0, built: 0, failed: 0, dropped: 0, duplicates: 0, unbalanced: 0, positives: 0, negatives: 0, deduplicated: 0 }
+    const failedByReason: Record<string, number> = {}
+    let firstFailure: string | undefined
     let stoppedBy: "budget" | undefined
 
     const progress = Effect.gen(function*() {
@@ -215,6 +263,8 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
               const e = result.failure
               if (e.reason === "budget") stoppedBy = "budget"
               tally.failed++
+              failedByReason[e.reason] = (failedByReason[e.reason] ?? 0) + 1
+              firstFailure ??= `${e.problemId}: ${e.reason}: ${e.detail}`
               yield* failuresOut.append([{ problemId: e.problemId, reason: e.reason, detail: e.detail }])
             } else {
               const { problem, routes, deduplicated } = result.success
@@ -243,10 +293,13 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
     const sftCount = yield* Jsonl.writeAll(at(files.sft), CorpusRecord.SftExample,
       Jsonl.read(at(files.corpus), CorpusRecord.CorpusRecord).pipe(Stream.flatMap((r) => Stream.fromIterable(sftExamples(r, config.sftRoutesPerProblem)))))
     const routes = tally.positives + tally.negatives
+    // Every input problem not in the corpus or dropped failed in this run (failed problems are retried each run).
+    const problems = tally.resumed + tally.built + tally.failed + tally.dropped
+    const tooManyFailed = tally.failed > 0 && tally.failed > config.maxFailedFraction * problems
     const summary: Summary = {
-      status: stoppedBy === undefined ? "complete" : "interrupted", ...(stoppedBy === undefined ? {} : { stoppedBy }),
+      status: stoppedBy !== undefined ? "interrupted" : tooManyFailed ? "failed" : "complete", ...(stoppedBy === undefined ? {} : { stoppedBy }),
       records: tally.resumed + tally.built, ...tally, routes, positiveShare: routes === 0 ? 0 : tally.positives / routes,
-      decisive, sftExamples: sftCount, teacher: teacher.name
+      decisive, sftExamples: sftCount, teacher: teacher.name, failedByReason, ...(firstFailure === undefined ? {} : { firstFailure })
     }
     yield* RunDir.writeJsonAtomic(at(files.summary), { ...summary, teacherMetrics: metrics === undefined ? null : yield* metrics.snapshot })
     const outputs = yield* Effect.forEach([files.corpus, files.sft, files.summary, files.failures, files.dropped, files.events], (name) => Hash.hashFile(at(name), name))
@@ -272,7 +325,7 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
     const metrics = Option.getOrUndefined(yield* Effect.serviceOption(TeacherMetrics))
     const dir = path.join(config.runDir, "corpus")
     const at = (name: string) => path.join(dir, name)
-    yield* fs.makeDirectory(dir, { recursive: true })
+    yield* FileErrors.makeDirectory(dir)
 
     const content = contentConfig(config, teacher.name, options.teacherSettings, options.inputs ?? [])
     const configHash = Hash.hashJson(content)
@@ -282,6 +335,9 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
     } else {
       yield* RunDir.writeJsonAtomic(at(files.build), { configHash, content })
     }
+    // Temporary files of writers killed mid-write (an earlier crashed or full-disk run) are garbage now.
+    const leftovers = yield* RunDir.removeLeftovers(dir)
+    if (leftovers.length > 0) yield* Effect.logInfo(`${dir}: removed ${leftovers.length} temporary file(s) left by an interrupted run`)
     const startedAt = DateTime.formatIso(yield* DateTime.now)
     const manifest = (status: RunManifest.StageStatus, outputs: ReadonlyArray<RunManifest.FileHash>, extra: { finishedAt?: string; timings?: Record<string, number>; summary?: Schema.Json }) =>
       RunDir.writeManifest(config.runDir, {
@@ -292,10 +348,12 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
         ...(extra.summary === undefined ? {} : { summary: extra.summary })
       })
     yield* manifest("running", [], {})
+    // Whatever ends the build early (an error, a defect, an interrupt) leaves the manifest saying so, never `running`.
     const finishedAs = (status: RunManifest.StageStatus) =>
-      Effect.flatMap(DateTime.now, (now) => manifest(status, [], { finishedAt: DateTime.formatIso(now) })).pipe(Effect.ignore)
+      Effect.flatMap(DateTime.now, (now) => manifest(status, [], { finishedAt: DateTime.formatIso(now) })).pipe(
+        Effect.catchCause((cause) => Effect.logWarning(`${dir}/manifest.json could not be marked ${status}`, cause))
+      )
     return yield* run(config, options, { at, manifest, teacher, judge, metrics }).pipe(
-      Effect.tapError(() => finishedAs("failed")),
-      Effect.onInterrupt(() => finishedAs("interrupted"))
+      Effect.onError((cause) => finishedAs(Cause.hasInterruptsOnly(cause) ? "interrupted" : "failed"))
     )
   })

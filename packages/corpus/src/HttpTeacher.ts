@@ -5,15 +5,40 @@
  * honouring `Retry-After`, a request timeout, and a token or cost budget. The API key comes from an environment
  * variable, is held as `Redacted`, and is scrubbed from every recorded detail.
  */
-import { AnswerJudge, Rng, Teacher } from "@realm-lm/core"
+import { AnswerJudge, ConfigDecode, Rng, Teacher } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
-import { Clock, Config, Duration, Effect, Layer, Option, Redacted, Schema, Semaphore } from "effect"
+import { Clock, Config, Duration, Effect, Layer, Option, Redacted, Schema, Semaphore, Stream } from "effect"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "effect/http"
+import type { HttpClientError, HttpClientResponse } from "effect/http"
 import { guidedMessages, routeFromText } from "./Prompts.ts"
 import * as TeacherMetrics from "./TeacherMetrics.ts"
 
 const Positive = Schema.Int.check(Schema.isGreaterThan(0))
 const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+/**
+ * What is wrong with a base URL, never quoting it (it may carry credentials): not http(s), unparsable, credentials
+ * in it (they belong in the environment variable named by `apiKeyEnv`), a query string or fragment (`/chat/completions`
+ * would be appended inside it).
+ */
+export const baseUrlIssues = (baseUrl: string): Array<string> => {
+  if (!/^https?:\/\//i.test(baseUrl)) return ["must start with http:// or https://"]
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return ["is not a valid URL"]
+  }
+  const issues: Array<string> = []
+  if (url.username !== "" || url.password !== "") {
+    issues.push("must not carry credentials (user:password@host): remove them, put the API key in an environment variable and name that variable in apiKeyEnv")
+  }
+  if (baseUrl.includes("?")) {
+    issues.push("must not have a query string (?...): remove it; baseUrl is the API root up to /v1 (e.g. https://api.openai.com/v1), /chat/completions is appended to it, and an API key goes in the environment variable named by apiKeyEnv")
+  }
+  if (baseUrl.includes("#")) issues.push("must not have a fragment (#...): remove it")
+  return issues
+}
 
 /** Configuration of the HTTP teacher (config path `teacher.http`). */
 export const HttpTeacherConfig = Schema.Struct({
@@ -39,6 +64,11 @@ export const HttpTeacherConfig = Schema.Struct({
   maxRetryAfterMs: withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), 120_000),
   /** Time allowed for one request (headers and body), in ms. Default 60000. */
   timeoutMs: withDefault(Schema.Finite.check(Schema.isGreaterThan(0)), 60_000),
+  /**
+   * Largest response body read, in bytes. A bigger one (by `Content-Length`, or once that many bytes arrived) is not
+   * read further and the request fails with reason `too-large`, without retries. Default 8388608 (8 MiB).
+   */
+  maxResponseBytes: withDefault(Positive, 8 * 1024 * 1024),
   /** Stop (reason `budget`) once this many prompt + completion tokens were used. */
   maxTotalTokens: Schema.optionalKey(Positive),
   /** Stop once this much was spent, from the two prices below (USD per million tokens). */
@@ -57,13 +87,13 @@ export const HttpTeacherConfig = Schema.Struct({
     issues.push({ path: ["maxCostUsd"], issue: "a cost budget needs inputUsdPerMillion and outputUsdPerMillion" })
   }
   if (c.initialBackoffMs > c.maxBackoffMs) issues.push({ path: ["initialBackoffMs"], issue: "must not exceed maxBackoffMs" })
-  if (!/^https?:\/\//.test(c.baseUrl)) issues.push({ path: ["baseUrl"], issue: "must start with http:// or https://" })
+  issues.push(...baseUrlIssues(c.baseUrl).map((issue) => ({ path: ["baseUrl"], issue })))
   return issues
 }))
 export type HttpTeacherConfig = typeof HttpTeacherConfig.Type
 
 /** Decode a config object, failing with the field path. */
-export const decodeConfig = Schema.decodeUnknownEffect(HttpTeacherConfig)
+export const decodeConfig = ConfigDecode.decodeUnknownEffect(HttpTeacherConfig)
 
 /** The environment variable named by `apiKeyEnv` is not set. */
 export class MissingApiKey extends Schema.TaggedError<MissingApiKey>()("MissingApiKey", { variable: Schema.String }) {
@@ -149,9 +179,48 @@ export const parseBody = (text: string, n: number): Outcome => {
   }
 }
 
+/** A response body read up to a cap: its text, or the size that made it too large. */
+export type CappedBody =
+  | { readonly tooLarge: false; readonly text: string }
+  | { readonly tooLarge: true; readonly bytes: number; readonly declared: boolean }
+
+/**
+ * Read a response body, stopping at `cap` bytes: a `Content-Length` over the cap is refused before reading, and a
+ * body without one (or lying about it) is read only until one byte past the cap, then the connection is released.
+ * Memory stays bounded by the cap whatever the server sends.
+ */
+export const readCapped = (res: HttpClientResponse.HttpClientResponse, cap: number): Effect.Effect<CappedBody, HttpClientError.HttpClientError> =>
+  Effect.gen(function*() {
+    const declared = Number(res.headers["content-length"])
+    if (Number.isFinite(declared) && declared > cap) return { tooLarge: true, bytes: declared, declared: true } as const
+    const chunks: Array<Uint8Array> = []
+    let bytes = 0
+    const read = yield* Effect.result(Stream.runForEachWhile(res.stream, (chunk) =>
+      Effect.sync(() => {
+        bytes += chunk.length
+        if (bytes > cap) return false
+        chunks.push(chunk)
+        return true
+      })))
+    if (read._tag === "Failure") {
+      if (read.failure.reason._tag === "EmptyBodyError") return { tooLarge: false, text: "" } as const
+      return yield* read.failure
+    }
+    if (bytes > cap) return { tooLarge: true, bytes, declared: false } as const
+    return { tooLarge: false, text: new TextDecoder().decode(Buffer.concat(chunks)) } as const
+  })
+
+/** `transport error (TransportError: ECONNREFUSED)`: the error's kind and, when known, the system error code. */
+const transportDetail = (error: HttpClientError.HttpClientError): string => {
+  const cause: unknown = error.reason.cause
+  const inner: unknown = typeof cause === "object" && cause !== null && "cause" in cause ? (cause as { readonly cause: unknown }).cause : undefined
+  const code: unknown = typeof inner === "object" && inner !== null && "code" in inner ? (inner as { readonly code: unknown }).code : undefined
+  return `transport error (${error.reason._tag}${typeof code === "string" ? `: ${code}` : ""})`
+}
+
 /** The teacher, given its config and the key (already read). Needs an `HttpClient`, `AnswerJudge` and `TeacherMetrics`. */
 export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKey: Redacted.Redacted<string> | undefined) {
-  const client = yield* HttpClient.HttpClient
+  const scopedClient = HttpClient.withScope(yield* HttpClient.HttpClient)
   const judge = yield* AnswerJudge.AnswerJudge
   const metrics = yield* TeacherMetrics.TeacherMetrics
   const permits = yield* Semaphore.make(config.concurrency)
@@ -169,17 +238,26 @@ export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKe
       let request = HttpClientRequest.post(url).pipe(HttpClientRequest.acceptJson, HttpClientRequest.bodyJsonUnsafe(body))
       if (apiKey !== undefined) request = HttpClientRequest.bearerToken(request, apiKey)
       yield* metrics.request
-      const exchange = client.execute(request).pipe(
-        Effect.flatMap((res) => Effect.map(res.text, (text) => ({ status: res.status, retryAfter: res.headers["retry-after"], text })))
-      )
+      // Scoped: the request is aborted once the body was read or refused, so an unread remainder holds no connection.
+      const exchange = Effect.scoped(scopedClient.execute(request).pipe(
+        Effect.flatMap((res) => Effect.map(readCapped(res, config.maxResponseBytes), (read) => ({ status: res.status, retryAfter: res.headers["retry-after"], read })))
+      ))
       const result = yield* exchange.pipe(Effect.timeoutOption(Duration.millis(config.timeoutMs)), Effect.result)
       if (result._tag === "Failure") {
-        return { ok: false, retryable: true, reason: "unavailable", detail: `transport error (${result.failure.reason._tag})` } satisfies Outcome
+        return { ok: false, retryable: true, reason: "unavailable", detail: transportDetail(result.failure) } satisfies Outcome
       }
       if (Option.isNone(result.success)) {
         return { ok: false, retryable: true, reason: "timeout", detail: `no complete response within ${config.timeoutMs} ms` } satisfies Outcome
       }
-      const res = result.success.value
+      const { status, retryAfter, read } = result.success.value
+      if (read.tooLarge) {
+        const size = read.declared ? `Content-Length ${read.bytes}` : `stopped reading after ${read.bytes} bytes`
+        return {
+          ok: false, retryable: false, reason: "too-large",
+          detail: `HTTP ${status} response larger than maxResponseBytes (${config.maxResponseBytes}; ${size}): raise maxResponseBytes if the endpoint's answers are that big, or lower maxTokens or samplesPerRequest`
+        } satisfies Outcome
+      }
+      const res = { status, retryAfter, text: read.text }
       if (res.status === 429) {
         const retryAfterMs = parseRetryAfter(res.retryAfter, yield* Clock.currentTimeMillis)
         return { ok: false, retryable: true, reason: "rate-limited", detail: "HTTP 429", ...(retryAfterMs === undefined ? {} : { retryAfterMs }) } satisfies Outcome

@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { NodeServices } from "@effect/platform-node"
 import { Jsonl, RunDir, Teacher } from "@realm-lm/core"
 import type { CorpusRecord, Problem } from "@realm-lm/core"
-import { Effect, Layer, Stream } from "effect"
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { Effect, Exit, FileSystem, Layer, Path, PlatformError, Stream } from "effect"
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
@@ -171,11 +171,15 @@ describe("Corpus.build", () => {
       const first = yield* run(config(runDir), ten, flaky)
       assert.strictEqual(first.failed, 2)
       assert.strictEqual(first.records, 8)
+      // By default any failed problem fails the build (maxFailedFraction 0).
+      assert.strictEqual(first.status, "failed")
+      assert.deepStrictEqual(first.failedByReason, { server: 2 })
       const failures = yield* Stream.runCollect(Jsonl.read(join(runDir, "corpus", "failures.jsonl"), Corpus.Failure))
       assert.deepStrictEqual(failures.map((f) => f.reason), ["server", "server"])
       const second = yield* run(config(runDir), ten)
       assert.strictEqual(second.built, 2)
       assert.strictEqual(second.records, 10)
+      assert.strictEqual(second.status, "complete")
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a bad input line fails the build with file and line, and marks the manifest failed", () =>
@@ -197,4 +201,118 @@ describe("Corpus.build", () => {
     assert.throws(() => Effect.runSync(Corpus.decodeConfig({ runDir: "x", routesPerProblem: 2, minPositives: 2, minNegatives: 1 })), /minNegatives/)
     assert.throws(() => Effect.runSync(Corpus.decodeConfig({ runDir: "x", dedupThreshold: 0 })), /dedupThreshold/)
   })
+})
+
+/** A teacher whose every request fails, as an endpoint answering 401 to a wrong key makes the HTTP teacher fail. */
+const unauthorized = Teacher.Teacher.of({
+  name: "rule-teacher",
+  routes: (request) =>
+    Effect.fail(new Teacher.TeacherError({ teacher: "rule-teacher", problemId: request.problem.id, reason: "unavailable", detail: "HTTP 401: check the key in OPENAI_API_KEY (after 1 attempt)" }))
+})
+
+/** The rule teacher, failing on problems whose id ends in /3 or /4. */
+const flakyTeacher = Teacher.Teacher.of({
+  name: "rule-teacher",
+  routes: (request) =>
+    request.problem.id.endsWith("/3") || request.problem.id.endsWith("/4")
+      ? Effect.fail(new Teacher.TeacherError({ teacher: "rule-teacher", problemId: request.problem.id, reason: "server", detail: "HTTP 500" }))
+      : RuleTeacher.make().routes(request)
+})
+
+const enospc = PlatformError.systemError({
+  _tag: "Unknown", module: "FileSystem", method: "writeAll", pathOrDescriptor: 17, syscall: "write",
+  cause: Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" })
+})
+
+/** Node's file system, except that appends to files whose path matches `full` fail as on a full disk. */
+const diskFull = (full: RegExp) =>
+  Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, (fs) =>
+    FileSystem.FileSystem.of({
+      ...fs,
+      open: (path, options) =>
+        Effect.map(fs.open(path, options), (file) => (full.test(path) ? Object.create(file, { writeAll: { value: () => Effect.fail(enospc) } }) as FileSystem.File : file))
+    }))).pipe(Layer.provide(NodeServices.layer))
+
+const dead = 2_147_483_646 // no process has this id
+
+describe("Corpus.build: failures are not success", () => {
+  it.effect("a build whose every request failed (a wrong key) is failed, not complete, in summary, summary.json and manifest; a re-run retries the problems", () =>
+    Effect.gen(function*() {
+      const runDir = freshDir()
+      const five = fixtureProblems.slice(0, 5)
+      const summary = yield* run(config(runDir), five, unauthorized)
+      assert.strictEqual(summary.status, "failed")
+      assert.strictEqual(summary.failed, 5)
+      assert.strictEqual(summary.records, 0)
+      assert.deepStrictEqual(summary.failedByReason, { unavailable: 5 })
+      assert.match(summary.firstFailure ?? "", /HTTP 401: check the key in OPENAI_API_KEY/)
+      const onDisk = JSON.parse(readFileSync(join(runDir, "corpus", "summary.json"), "utf8")) as { status: string }
+      assert.strictEqual(onDisk.status, "failed")
+      const manifest = yield* RunDir.readManifest(runDir, "corpus")
+      assert.strictEqual(manifest?.status, "failed")
+      yield* RunDir.verify(runDir, manifest!)
+      const refused = yield* Effect.flip(Corpus.requireComplete(summary, join(runDir, "corpus")))
+      assert.strictEqual(refused._tag, "CorpusIncomplete")
+      assert.match(refused.message, /^corpus build failed: 5 of 5 problems failed \(unavailable 5\); first: parcel\/train\/\d+: unavailable: HTTP 401/)
+      assert.include(refused.message, `${join(runDir, "corpus")}/failures.jsonl`)
+      assert.include(refused.message, "maxFailedFraction")
+      // Failed problems are not done: the next run (key fixed) builds them.
+      const again = yield* run(config(runDir), five)
+      assert.strictEqual(again.status, "complete")
+      assert.strictEqual(again.built, 5)
+      assert.strictEqual(again.failed, 0)
+      assert.strictEqual((yield* RunDir.readManifest(runDir, "corpus"))?.status, "complete")
+      assert.strictEqual(yield* Corpus.requireComplete(again, join(runDir, "corpus")), again)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("maxFailedFraction: failures up to that share still complete; it is not part of the resume check", () =>
+    Effect.gen(function*() {
+      const runDir = freshDir()
+      const ten = fixtureProblems.slice(0, 10)
+      const tolerant = yield* run(config(runDir, { maxFailedFraction: 0.2 }), ten, flakyTeacher)
+      assert.strictEqual(tolerant.failed, 2)
+      assert.strictEqual(tolerant.status, "complete")
+      const strict = yield* run(config(runDir, { maxFailedFraction: 0.1 }), ten, flakyTeacher)
+      assert.strictEqual(strict.resumed, 8)
+      assert.strictEqual(strict.failed, 2)
+      assert.strictEqual(strict.status, "failed")
+      assert.throws(() => config(runDir, { maxFailedFraction: 1.5 }), /maxFailedFraction/)
+    }))
+
+  it.effect("a teacher defect leaves the manifest failed, not running", () =>
+    Effect.gen(function*() {
+      const runDir = freshDir()
+      const buggy = Teacher.Teacher.of({ name: "rule-teacher", routes: () => Effect.die(new Error("teacher bug")) })
+      const exit = yield* Effect.exit(run(config(runDir), fixtureProblems.slice(0, 3), buggy))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual((yield* RunDir.readManifest(runDir, "corpus"))?.status, "failed")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a full disk names corpus.jsonl and ENOSPC, marks the manifest failed and leaves no temporary file", () =>
+    Effect.gen(function*() {
+      const runDir = freshDir()
+      const error = yield* Effect.flip(
+        Corpus.build(config(runDir), { problems: Stream.fromIterable(fixtureProblems.slice(0, 3)) }).pipe(
+          Effect.provide(Layer.mergeAll(diskFull(/corpus\.jsonl$/), Path.layer, judgeLayer, Layer.succeed(Teacher.Teacher, RuleTeacher.make())))
+        )
+      )
+      assert.strictEqual(error._tag, "PlatformError")
+      assert.include(error.message, `(${join(runDir, "corpus", "corpus.jsonl")}): no space left on device (ENOSPC)`)
+      assert.strictEqual((yield* RunDir.readManifest(runDir, "corpus"))?.status, "failed")
+      assert.deepStrictEqual(readdirSync(join(runDir, "corpus")).filter((f) => f.includes(".tmp-")), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("temporary files a killed run left are removed by the next (resumed) run", () =>
+    Effect.gen(function*() {
+      const runDir = freshDir()
+      const five = fixtureProblems.slice(0, 5)
+      yield* run(config(runDir), five)
+      const dir = join(runDir, "corpus")
+      const leftovers = [`summary.json.tmp-${dead}-k1ll3d`, `sft.jsonl.tmp-${dead}`, `manifest.json.tmp-${dead}-x0x0x0`]
+      for (const name of leftovers) writeFileSync(join(dir, name), "{\"half\": ")
+      const resumed = yield* run(config(runDir), five)
+      assert.strictEqual(resumed.resumed, 5)
+      assert.strictEqual(resumed.status, "complete")
+      assert.deepStrictEqual(readdirSync(dir).filter((f) => f.includes(".tmp-")), [])
+    }))
 })

@@ -32,4 +32,13 @@ describe("Input", () => {
       assert.deepStrictEqual(skipped, [2, 4])
       assert.strictEqual(yield* Input.countLines(bad), 6)
     }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("countProblems: strict checks every line up front (a bad line fails with file and line); lenient counts lines", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Input.countProblems(bad, "strict"))
+      assert.strictEqual(error._tag, "MalformedLine")
+      assert.match(error.message, /bad\.jsonl:2: invalid JSON/)
+      assert.strictEqual(yield* Input.countProblems(bad, "lenient"), 6)
+      assert.strictEqual(yield* Input.countProblems(fixturePath, "strict"), readFileSync(fixturePath, "utf8").trim().split("\n").length)
+    }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -3,6 +3,7 @@
  * s(t), how s maps to guidance (routes, k, hints), per-problem adaptive fading and rescue of failed groups.
  * Cross-field checks reject a schedule that never reaches its autonomous phase unless explicitly allowed.
  */
+import { ConfigDecode } from "@realm-lm/core"
 import { Config, Effect, Schema } from "effect"
 
 const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
@@ -127,7 +128,7 @@ export const EaaiConfig = Schema.Struct({
 export type EaaiConfig = typeof EaaiConfig.Type
 
 /** Decode a config object (missing fields take defaults); fails with a SchemaError naming the field path. */
-export const decode = Schema.decodeUnknownEffect(EaaiConfig)
+export const decode = ConfigDecode.decodeUnknownEffect(EaaiConfig)
 
 /** Decode synchronously (throws on bad input); for tests and examples. */
 export const decodeSync = Schema.decodeUnknownSync(EaaiConfig)

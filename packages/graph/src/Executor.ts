@@ -5,8 +5,9 @@
  * to typed arrays on every device (for checkpoints).
  */
 import { listSupportedBackends } from "onnxruntime-node"
-import type { Scope } from "effect"
-import { Context, Effect, Layer, Schema } from "effect"
+import { ConfigDecode } from "@realm-lm/core"
+import type { Schema, Scope } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { Device } from "./Device.ts"
 import { DeviceUnavailable, installHint, RuntimeConfig } from "./Device.ts"
 import type { Shape, TensorData } from "./Graph.ts"
@@ -52,7 +53,7 @@ export const make = (
   input: typeof RuntimeConfig.Encoded = {}
 ): Effect.Effect<ExecutorShape, DeviceUnavailable | Schema.SchemaError | Session.SessionCreateFailed | Graph.InvalidGraph, Scope.Scope> =>
   Effect.gen(function*() {
-    const config = yield* Schema.decodeUnknownEffect(RuntimeConfig)(input)
+    const config = yield* ConfigDecode.decodeUnknownEffect(RuntimeConfig)(input)
     const device: Device = config.device ?? "cpu"
     const backends = listSupportedBackends().map((b) => b.name)
     if (!backends.includes(device)) {

@@ -3,6 +3,7 @@
  * mix to show, reward weights and the optional length penalty. Every field has a default; cross-field checks
  * reject nonsense before any work starts, naming the field path.
  */
+import { ConfigDecode } from "@realm-lm/core"
 import { Config, Effect, Schema } from "effect"
 
 const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
@@ -101,7 +102,7 @@ export type MrpvConfig = typeof MrpvConfig.Type
 export const defaults: MrpvConfig = Schema.decodeUnknownSync(MrpvConfig)({})
 
 /** Decode a config object (missing fields take defaults); fails with a SchemaError naming the field path. */
-export const decode = Schema.decodeUnknownEffect(MrpvConfig)
+export const decode = ConfigDecode.decodeUnknownEffect(MrpvConfig)
 
 /** The config read from config path `verifier`; all defaults when the path is absent. */
 export const config: Config.Config<MrpvConfig> = Config.schema(MrpvConfig, "verifier").pipe(Config.withDefault(defaults))

@@ -5,8 +5,9 @@
  * own domain. Everything is written under the base stage's directory, with `pretrain.json` saying what the base saw.
  */
 import { join } from "node:path"
-import { CorpusRecord, Jsonl, PolicyTrainer, Problem, Rng, RunDir, TaskSource, Verifier } from "@realm-lm/core"
+import { ConfigDecode, CorpusRecord, Jsonl, PolicyTrainer, Problem, Rng, RunDir, TaskSource, Verifier } from "@realm-lm/core"
 import type { Checkpoint, Curriculum } from "@realm-lm/core"
+import { Corpus } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import type { Path } from "effect"
@@ -70,23 +71,23 @@ export const hashedTrainer = (choice: Resolve.Choice): Resolve.Choice => {
  * task source (that would be distillation on the domain), SFT settings the trainer rejects, and warm starts or
  * bare-question prompts (pre-training shows neither routes nor another prompt than evaluation's).
  */
-export const check = (config: PipelineConfig, baseDir: string) =>
+export const check = (config: PipelineConfig, baseDir: string, modules: Resolve.ModuleLoading = "load") =>
   Effect.gen(function*() {
     const problems: Array<ConfigProblem> = []
     const pretrain = section(config)
     if (pretrain === undefined) return problems
     const tasks = tasksOf(pretrain)
-    const found = yield* Effect.result(Resolve.implementation("tasks", tasks.use, baseDir))
+    const found = yield* Effect.result(Resolve.inspect("tasks", tasks.use, baseDir, modules))
     if (found._tag === "Failure") {
       problems.push({ path: "model.pretrain.tasks.use", detail: found.failure.detail })
-    } else {
-      const decoded = Schema.decodeUnknownResult(found.success.config)(tasks.with ?? {}, { errors: "all" })
-      if (decoded._tag === "Failure") problems.push({ path: "model.pretrain.tasks.with", detail: decoded.failure.message })
+    } else if (found.success !== undefined) {
+      const decoded = ConfigDecode.decodeResult(found.success.config)(tasks.with ?? {})
+      if (decoded._tag === "Failure") problems.push({ path: "model.pretrain.tasks.with", detail: decoded.failure })
       const own: Resolve.Choice = config.tasks ?? Wiring.defaults.tasks
-      const pipeline = yield* Effect.result(Resolve.implementation("tasks", own.use, baseDir))
+      const pipeline = yield* Effect.result(Resolve.inspect("tasks", own.use, baseDir, modules))
       // A procedural domain is the same domain whatever its settings; a data-file source is the same data only
       // with the same settings.
-      const same = pipeline._tag === "Success" && pipeline.success.id === found.success.id &&
+      const same = pipeline._tag === "Success" && pipeline.success !== undefined && pipeline.success.id === found.success.id &&
         (found.success.dataFiles === undefined || JSON.stringify(tasks.with ?? {}) === JSON.stringify(own.with ?? {}))
       if (same) {
         problems.push({
@@ -106,10 +107,10 @@ export const check = (config: PipelineConfig, baseDir: string) =>
         problems.push({ path: "model.pretrain.sft.prompt", detail: "pre-training uses the verifier's autonomous prompts (the format evaluation and RL show): leave prompt out" })
       }
     }
-    const trainer = yield* Effect.result(Resolve.implementation("trainer", chosen.use, baseDir))
-    if (trainer._tag === "Success") {
-      const decoded = Schema.decodeUnknownResult(trainer.success.config)(chosen.with ?? {}, { errors: "all" })
-      if (decoded._tag === "Failure") problems.push({ path: "model.pretrain.sft", detail: decoded.failure.message })
+    const trainer = yield* Effect.result(Resolve.inspect("trainer", chosen.use, baseDir, modules))
+    if (trainer._tag === "Success" && trainer.success !== undefined) {
+      const decoded = ConfigDecode.decodeResult(trainer.success.config)(chosen.with ?? {})
+      if (decoded._tag === "Failure") problems.push({ path: "model.pretrain.sft", detail: decoded.failure })
     }
     return problems
   })
@@ -170,7 +171,8 @@ export const run = <E>(job: PretrainJob<E>) =>
       baseDir: job.baseDir
     }).pipe(Effect.mapError((cause) =>
       new PretrainFailed({ detail: `the pre-training corpus build failed: ${Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause)}`, cause })))
-    if (summary.status !== "complete") return yield* new PretrainFailed({ detail: `the pre-training corpus build stopped early (${summary.stoppedBy ?? summary.status})` })
+    const incomplete = Corpus.incompleteDetail(summary, join(dir, "corpus"))
+    if (incomplete !== undefined) return yield* new PretrainFailed({ detail: `the pre-training ${incomplete}` })
     if (summary.records === 0) return yield* new PretrainFailed({ detail: `the rule teacher wrote no route for the ${problems} problems of ${tasks.use}: it needs a built-in domain's step programs` })
     const corpusFile = join(dir, "corpus", "corpus.jsonl")
     const own = yield* pretrainTexts(corpusFile, job.seed)

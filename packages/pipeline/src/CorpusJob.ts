@@ -2,6 +2,7 @@
  * The `realm corpus build` job: problems (a JSONL file, or a task source's split) and a teacher (built-in or
  * the user's own module) into a labelled multi-route corpus under `<out>/corpus/`, resumable.
  */
+import { join } from "node:path"
 import { Effect, Layer, Stream } from "effect"
 import type { FileSystem, Path } from "effect"
 import { Hash, TaskSource } from "@realm-lm/core"
@@ -44,7 +45,8 @@ export const run = (job: CorpusJob) =>
     const source = "file" in job.problems
       ? {
         problems: Input.readProblems(job.problems.file, job.problems.policy),
-        total: yield* Input.countLines(job.problems.file),
+        // Under `strict` this checks every line first: a bad one fails before anything is written.
+        total: yield* Input.countProblems(job.problems.file, job.problems.policy),
         inputs: [yield* Hash.hashFile(job.problems.file)]
       }
       : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)
@@ -58,6 +60,12 @@ export const run = (job: CorpusJob) =>
       Effect.provide(services)
     )
   })
+
+/**
+ * Fail with `CorpusIncomplete` (why, and what to do) unless a build of `out` completed: `realm corpus build` exits
+ * non-zero on a failed (too many failed problems) or budget-stopped build, so nothing goes on to train on it.
+ */
+export const requireComplete = (summary: Corpus.Summary, out: string) => Corpus.requireComplete(summary, join(out, "corpus"))
 
 /** Problems of one split of a task source, collected first so the progress bar knows the total. */
 const fromTaskSource = (choice: Resolve.Choice, split: Problem.Split, baseDir: string) =>

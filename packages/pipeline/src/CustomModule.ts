@@ -5,7 +5,8 @@
  */
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { Context, Effect, Layer, Predicate, Schema } from "effect"
+import { ConfigDecode } from "@realm-lm/core"
+import { Context, Effect, FileSystem, Layer, Predicate, Schema } from "effect"
 import type { Implementation, Requirements, Slot, SlotIdentifier } from "./Implementation.ts"
 import { slotServices } from "./Implementation.ts"
 
@@ -23,13 +24,30 @@ export class CustomStageInvalid extends Schema.TaggedError<CustomStageInvalid>()
 /** Whether a `use:` value names a module file rather than a built-in implementation. */
 export const isModulePath = (use: string): boolean => use.startsWith(".") || isAbsolute(use) || /\.(ts|js|mjs)$/.test(use)
 
+/** The file a module path names: absolute, or relative to `baseDir` (the directory of the config that names it). */
+export const file = (modulePath: string, baseDir: string): string => (isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath))
+
+/**
+ * Check that a module file exists and is a regular file, without importing it (importing runs its code). Fails
+ * with the resolved path when it is missing.
+ */
+export const locate = <S extends Slot>(slot: S, modulePath: string, baseDir: string) =>
+  Effect.gen(function*() {
+    const path = file(modulePath, baseDir)
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(path).pipe(Effect.option)
+    if (info._tag === "None") return yield* new CustomStageInvalid({ module: path, slot, detail: "no such file" })
+    if (info.value.type !== "File") return yield* new CustomStageInvalid({ module: path, slot, detail: `is a ${info.value.type.toLowerCase()}, not a module file` })
+    return path
+  })
+
 /** Import `modulePath` (relative to `baseDir`) and check that it exports an implementation of `slot`. */
 export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: string) =>
   Effect.gen(function*() {
-    const file = isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath)
-    const fail = (detail: string) => new CustomStageInvalid({ module: file, slot, detail })
+    const path = file(modulePath, baseDir)
+    const fail = (detail: string) => new CustomStageInvalid({ module: path, slot, detail })
     const mod = yield* Effect.tryPromise({
-      try: () => import(pathToFileURL(file).href) as Promise<Record<string, unknown>>,
+      try: () => import(pathToFileURL(path).href) as Promise<Record<string, unknown>>,
       catch: (cause) => fail(`cannot import: ${cause instanceof Error ? cause.message : String(cause)}`)
     })
     const impl = mod.implementation
@@ -52,8 +70,8 @@ export const toLayer = <S extends Slot>(
 ): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
   const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
   return Layer.effectContext(Effect.gen(function*() {
-    const config = yield* Schema.decodeUnknownEffect(implementation.config)(rawConfig ?? {}, { errors: "all" }).pipe(
-      Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
+    const config = yield* ConfigDecode.decodeEffect(implementation.config)(rawConfig ?? {}).pipe(
+      Effect.mapError((e) => fail(`invalid settings:\n${e.detail}`))
     )
     const layer = implementation.layer(config)
     if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")

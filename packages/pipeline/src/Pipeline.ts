@@ -7,6 +7,7 @@
 import { dirname, join, relative, resolve } from "node:path"
 import { Checkpoint, CorpusRecord, EvalResult, Evaluator, Jsonl, PolicyTrainer, Problem, Rng, RunDir, TaskSource, Verifier } from "@realm-lm/core"
 import type { Curriculum } from "@realm-lm/core"
+import { Corpus } from "@realm-lm/corpus"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
@@ -126,9 +127,9 @@ export const run = (
         baseDir,
         ...(hooks.corpus === undefined ? {} : { onProgress: (p) => hooks.corpus?.(split, p) ?? Effect.void })
       })
-      if (summary.status !== "complete") {
-        return yield* new StageFailed({ stage: name, detail: `the corpus build stopped early (${summary.stoppedBy ?? summary.status}); raise the teacher budget and run again to resume` })
-      }
+      // A failed corpus (too many failed problems) or one the budget stopped is never trained on.
+      const incomplete = Corpus.incompleteDetail(summary, dirname(routesFile(runDir, split)))
+      if (incomplete !== undefined) return yield* new StageFailed({ stage: name, detail: incomplete })
       yield* done(name)(summary.built === 0 && summary.failed === 0 ? "skipped" : "ran")
     }
     const corpusFile = join(runDir, "corpus", "corpus.jsonl")

@@ -5,9 +5,10 @@
  */
 import { Effect, Schema } from "effect"
 import { Corpus } from "@realm-lm/corpus"
-import { Problem } from "@realm-lm/core"
+import { ConfigDecode, Problem } from "@realm-lm/core"
 import { slots } from "./Implementation.ts"
 import * as BaseModel from "./BaseModel.ts"
+import * as CustomModule from "./CustomModule.ts"
 import { ExperimentSettings } from "./ExperimentConfig.ts"
 import * as Methods from "./Methods.ts"
 import type { Slot } from "./Implementation.ts"
@@ -100,40 +101,74 @@ export interface ConfigProblem {
   readonly detail: string
 }
 
-/** Check every present slot's settings against its implementation, and the corpus section. */
-export const validate = (config: PipelineConfig, baseDir: string) =>
+/**
+ * The slots a config fills (each method's own slots included), with the implementation choice each will run. Module
+ * paths among them are code that `realm run` imports and executes.
+ */
+const slotChoices = (config: PipelineConfig): Array<readonly [Slot, string, Resolve.Choice | undefined]> => {
+  const checked: Array<readonly [Slot, string, Resolve.Choice | undefined]> = slots.map((slot) =>
+    // The curriculum is checked as it will run: with its schedule length filled in from the trainer.
+    [slot, slot, slot === "curriculum" && config.curriculum !== undefined ? Wiring.curriculum(config) : config[slot]] as const)
+  // Each method's slots as it will train: guidance, rewards and its own settings merged in (each distinct one once).
+  const seen = new Set<string>(checked.map(([slot, , choice]) => `${slot}:${JSON.stringify(choice ?? null)}`))
+  for (const method of Methods.plan(Methods.selected(config))) {
+    const own = Wiring.methodSlots(config, method)
+    for (const slot of ["trainer", "verifier", "curriculum"] as const) {
+      const key = `${slot}:${JSON.stringify(own[slot])}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      checked.push([slot, `${slot} (method ${method.name})`, own[slot]] as const)
+    }
+  }
+  return checked
+}
+
+/** A module file a config names, with the config path that names it. */
+export interface NamedModule {
+  readonly path: string
+  readonly module: string
+}
+
+/**
+ * The user modules a config names (`use: ./my-verifier.ts`), each once, with the first path naming it and the file
+ * resolved against `baseDir`: running the config imports them, which executes their code.
+ */
+export const modulesNamed = (config: PipelineConfig, baseDir: string): Array<NamedModule> => {
+  const found = new Map<string, string>()
+  const note = (path: string, choice: Resolve.Choice | undefined) => {
+    if (choice === undefined || !CustomModule.isModulePath(choice.use)) return
+    const file = CustomModule.file(choice.use, baseDir)
+    if (!found.has(file)) found.set(file, path)
+  }
+  for (const [, label, choice] of slotChoices(config)) note(`${label}.use`, choice)
+  const pretrain = BaseModel.section(config)
+  if (pretrain !== undefined) note("model.pretrain.tasks.use", pretrain.tasks)
+  return [...found].map(([module, path]) => ({ path, module }))
+}
+
+/**
+ * Check every present slot's settings against its implementation, and the corpus section. With `modules: "locate"`
+ * user modules are not imported (no code runs): their files must exist, and their settings are left unchecked.
+ */
+export const validate = (config: PipelineConfig, baseDir: string, modules: Resolve.ModuleLoading = "load") =>
   Effect.gen(function*() {
     const problems: Array<ConfigProblem> = []
-    const checked: Array<readonly [Slot, string, { readonly use: string; readonly with?: unknown } | undefined]> = slots.map((slot) =>
-      // The curriculum is checked as it will run: with its schedule length filled in from the trainer.
-      [slot, slot, slot === "curriculum" && config.curriculum !== undefined ? Wiring.curriculum(config) : config[slot]] as const)
-    const entries = Methods.selected(config)
-    problems.push(...Methods.check(entries).map((detail) => ({ path: "methods", detail })))
-    // Each method's slots as it will train: guidance, rewards and its own settings merged in (each distinct one once).
-    const seen = new Set<string>(checked.map(([slot, , choice]) => `${slot}:${JSON.stringify(choice ?? null)}`))
-    for (const method of Methods.plan(entries)) {
-      const own = Wiring.methodSlots(config, method)
-      for (const slot of ["trainer", "verifier", "curriculum"] as const) {
-        const key = `${slot}:${JSON.stringify(own[slot])}`
-        if (seen.has(key)) continue
-        seen.add(key)
-        checked.push([slot, `${slot} (method ${method.name})`, own[slot]] as const)
-      }
-    }
-    for (const [slot, label, choice] of checked) {
+    problems.push(...Methods.check(Methods.selected(config)).map((detail) => ({ path: "methods", detail })))
+    for (const [slot, label, choice] of slotChoices(config)) {
       if (choice === undefined) continue
-      const found = yield* Effect.result(Resolve.implementation(slot, choice.use, baseDir))
+      const found = yield* Effect.result(Resolve.inspect(slot, choice.use, baseDir, modules))
       if (found._tag === "Failure") {
         problems.push({ path: `${label}.use`, detail: found.failure.detail })
         continue
       }
-      const decoded = Schema.decodeUnknownResult(found.success.config)(choice.with ?? {}, { errors: "all" })
-      if (decoded._tag === "Failure") problems.push({ path: `${label}.with`, detail: decoded.failure.message })
+      if (found.success === undefined) continue
+      const decoded = ConfigDecode.decodeResult(found.success.config)(choice.with ?? {})
+      if (decoded._tag === "Failure") problems.push({ path: `${label}.with`, detail: decoded.failure })
     }
-    problems.push(...(yield* BaseModel.check(config, baseDir)))
+    problems.push(...(yield* BaseModel.check(config, baseDir, modules)))
     if (config.corpus !== undefined) {
-      const decoded = Schema.decodeUnknownResult(Corpus.CorpusConfig)({ ...config.corpus, runDir: "." }, { errors: "all" })
-      if (decoded._tag === "Failure") problems.push({ path: "corpus", detail: decoded.failure.message })
+      const decoded = ConfigDecode.decodeResult(Corpus.CorpusConfig)({ ...config.corpus, runDir: "." })
+      if (decoded._tag === "Failure") problems.push({ path: "corpus", detail: decoded.failure })
     }
     return problems
   })

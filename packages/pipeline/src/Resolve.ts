@@ -2,9 +2,9 @@
  * Turn a slot's `use:` (a built-in name or a path to the user's own module) and `with:` settings into the
  * layer that provides the slot's service, failing with the available names when the name is unknown.
  */
-import { Hash } from "@realm-lm/core"
+import { ConfigDecode, Hash } from "@realm-lm/core"
 import type { RunManifest } from "@realm-lm/core"
-import { Effect, FileSystem, Schema } from "effect"
+import { Effect, FileSystem } from "effect"
 import * as CustomModule from "./CustomModule.ts"
 import type { Slot } from "./Implementation.ts"
 import { builtins } from "./Registry.ts"
@@ -30,6 +30,22 @@ export const implementation = <S extends Slot>(slot: S, use: string, baseDir: st
         }))
     })
 
+/**
+ * What checking a config may do with module paths: `load` imports them (running their code) so their settings can be
+ * checked against their schema; `locate` only checks that the file exists (`realm config check` without
+ * `--load-modules`).
+ */
+export type ModuleLoading = "load" | "locate"
+
+/**
+ * The implementation a choice names, for checking: as `implementation`, except that with `"locate"` a module path is
+ * only located, and the result is `undefined` (nothing to check its settings against).
+ */
+export const inspect = <S extends Slot>(slot: S, use: string, baseDir: string, modules: ModuleLoading) =>
+  modules === "locate" && CustomModule.isModulePath(use)
+    ? Effect.as(CustomModule.locate(slot, use, baseDir), undefined)
+    : implementation(slot, use, baseDir)
+
 /** The layer of a choice for a slot. */
 export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
   Effect.map(implementation(slot, choice.use, baseDir), (impl) => CustomModule.toLayer(impl, choice.with))
@@ -42,8 +58,8 @@ export const dataHashes = <S extends Slot>(slot: S, choice: Choice, baseDir: str
   Effect.gen(function*() {
     const impl = yield* implementation(slot, choice.use, baseDir)
     if (impl.dataFiles === undefined) return []
-    const settings = yield* Schema.decodeUnknownEffect(impl.config)(choice.with ?? {}).pipe(
-      Effect.mapError((e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.message}` }))
+    const settings = yield* ConfigDecode.decodeEffect(impl.config)(choice.with ?? {}).pipe(
+      Effect.mapError((e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.detail}` }))
     )
     const fs = yield* FileSystem.FileSystem
     const hashes: Array<RunManifest.FileHash> = []

@@ -3,7 +3,7 @@
  * for the benchmarks) through a field mapping, one file per split. Bad records are reported with file and line
  * and either fail the stream (`strict`) or are skipped with a warning (`lenient`).
  */
-import { TaskSource } from "@realm-lm/core"
+import { ConfigDecode, TaskSource } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
 import { Effect, FileSystem, Layer, Result, Schema, Stream } from "effect"
 import { toProblem } from "./internal/mapping.ts"
@@ -75,7 +75,7 @@ export type LoaderConfig = typeof LoaderConfig.Type
 export type LoaderConfigInput = typeof LoaderConfig.Encoded
 
 /** Decode a loader config, failing with the field path on bad values. */
-export const decodeConfig = Schema.decodeUnknownEffect(LoaderConfig)
+export const decodeConfig = ConfigDecode.decodeUnknownEffect(LoaderConfig)
 
 /** Called for each record skipped under the lenient policy (default: a warning in the log). */
 export type OnSkip = (error: TaskSource.TaskSourceError) => Effect.Effect<void>

@@ -16,9 +16,10 @@
  *   from the larger levels (levels also share questions: a level-2 draw can repeat a level-1 question). Train may
  *   repeat questions (repeats weight training).
  */
-import { Hash, Rng, TaskSource } from "@realm-lm/core"
+import { ConfigDecode, Hash, Rng, TaskSource } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
-import { Config, Effect, Layer, Result, Schema, Stream } from "effect"
+import { Config, Effect, Layer, Result, Stream } from "effect"
+import type { Schema } from "effect"
 import { combination, solve } from "../StepProgram.ts"
 import type { StepProgram as Program } from "@realm-lm/core"
 type StepProgram = Program.StepProgram
@@ -165,7 +166,7 @@ export const source = <C, I>(options: {
     /** A `TaskSource` over a decoded config. */
     make,
     /** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
-    layerWith: (input: unknown) => Layer.effect(TaskSource.TaskSource, Effect.map(Schema.decodeUnknownEffect(options.schema)(input), make)),
+    layerWith: (input: unknown) => Layer.effect(TaskSource.TaskSource, Effect.map(ConfigDecode.decodeUnknownEffect(options.schema)(input), make)),
     /** `TaskSource` layer reading its config from `configPath` (defaults when absent). */
     layer: Layer.effect(TaskSource.TaskSource, Effect.map(Config.schema(options.schema, options.configPath).pipe(Config.withDefault(options.defaults)), make))
   }
