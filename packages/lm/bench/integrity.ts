@@ -8,41 +8,17 @@
 import { NodeServices } from "@effect/platform-node"
 import { Hash } from "@realm-lm/core"
 import { Effect } from "effect"
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
+import { rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as ModelConfig from "../src/ModelConfig.ts"
 import * as Pretrained from "../src/Pretrained.ts"
 import * as Weights from "../src/Weights.ts"
+import * as SyntheticCheckpoint from "./syntheticCheckpoint.ts"
 
 const name = process.argv[2] ?? "Qwen2.5-0.5B"
 const dtype = process.argv[3] === "F32" ? "F32" : "BF16"
 const dir = join(process.argv[4] ?? tmpdir(), `realm-lm-integrity-${process.pid}`)
-const json = JSON.parse(readFileSync(join(import.meta.dirname, "..", "test", "fixtures", "configs", `${name}.json`), "utf8")) as Record<string, unknown>
-const config = Effect.runSync(ModelConfig.fromHf(json, { maxContext: 4096 }))
-const size = dtype === "F32" ? 4 : 2
-
-const entries: Record<string, unknown> = { __metadata__: { format: "pt" } }
-let offset = 0
-for (const p of Weights.spec(config)) {
-  const bytes = size * Weights.numel(p.shape)
-  entries[p.name] = { dtype, shape: p.shape, data_offsets: [offset, offset + bytes] }
-  offset += bytes
-}
-const header = new TextEncoder().encode(JSON.stringify(entries))
-const prefix = new Uint8Array(8)
-new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true)
-// Finite values of typical weight magnitude, 16 MiB at a time.
-const chunk = new Uint8Array(1 << 24)
-if (dtype === "F32") new Float32Array(chunk.buffer).forEach((_, i, a) => void (a[i] = ((i * 7919) % 2001 - 1000) * 1e-4))
-else for (let i = 0; i < chunk.length; i += 2) [chunk[i], chunk[i + 1]] = [(i * 7919) & 0xff, 0x3c + ((i >> 9) & 3)]
-mkdirSync(dir, { recursive: true })
-writeFileSync(join(dir, "config.json"), JSON.stringify(json))
-const fd = openSync(join(dir, "model.safetensors"), "w")
-writeSync(fd, prefix)
-writeSync(fd, header)
-for (let left = offset; left > 0; left -= chunk.length) writeSync(fd, chunk, 0, Math.min(left, chunk.length))
-closeSync(fd)
+const { config, dataBytes, headerBytes } = SyntheticCheckpoint.write(dir, name, dtype)
 
 const run = <A, E>(effect: Effect.Effect<A, E, NodeServices.NodeServices>) => Effect.runPromise(Effect.provide(effect, NodeServices.layer))
 const time = async <A>(f: () => Promise<A>): Promise<[A, number]> => {
@@ -80,7 +56,7 @@ console.log(JSON.stringify({
   model: name,
   dtype,
   parameters: Weights.spec(config).reduce((n, p) => n + Weights.numel(p.shape), 0),
-  fileBytes: 8 + header.length + offset,
+  fileBytes: 8 + headerBytes + dataBytes,
   largestTensor: `[${largest.shape.join(", ")}] (${(4 * Weights.numel(largest.shape) / 2 ** 20).toFixed(0)} MiB float32)`,
   bestOf: rounds,
   seconds: best
