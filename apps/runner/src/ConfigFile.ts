@@ -39,7 +39,7 @@ export const load = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
       Effect.mapError((e) => new ConfigFileError({ path, detail: `cannot read: ${e.message}` }))
     )
     const raw = yield* parseText(path, text)
-    return yield* ConfigDecode.decodeEffect(schema)(raw).pipe(
-      Effect.mapError((e) => new ConfigFileError({ path, detail: `invalid config:\n${e.detail}` }))
+    return yield* ConfigDecode.decodeUnknownEffect(schema)(raw).pipe(
+      Effect.mapError((e) => new ConfigFileError({ path, detail: `invalid config:\n${e.message}` }))
     )
   })

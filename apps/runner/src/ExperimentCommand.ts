@@ -18,9 +18,10 @@ export const experiment = Command.make(
   ({ file, update }) =>
     Effect.gen(function*() {
       const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
-      yield* announceModules(config, dirname(resolve(file)))
+      const baseDir = dirname(resolve(file))
+      yield* announceModules(config, baseDir)
       const { hooks, reset } = yield* displayHooks()
-      const result = yield* Experiment.run(config, dirname(resolve(file)), {
+      const result = yield* Experiment.run(config, baseDir, {
         ...hooks,
         seed: (seed, phase) => Effect.andThen(reset, Console.error(`\n#### seed ${seed}${phase === "tune" ? ": learning-rate grid, scored on validation" : ""}`))
       }, provenance())

@@ -63,7 +63,6 @@ export const provenance = (): { readonly packages: Record<string, string>; reado
   return { packages: { "realm-lm": packageJson.version }, ...(revision === undefined ? {} : { gitRevision: revision }) }
 }
 
-/** Run a pipeline config with progress bars and print the table. */
 /**
  * Say which user modules a config makes the run import: like a script, a config that names modules runs their code
  * with the user's rights.
@@ -75,6 +74,7 @@ export const announceModules = (config: PipelineConfig.PipelineConfig, baseDir: 
     : Console.error(`this config runs code from ${modules.length === 1 ? "a module" : "modules"} it names:\n${modules.map((m) => `  ${m.path}: ${m.module}`).join("\n")}`)
 }
 
+/** Run a pipeline config with progress bars and print the table. */
 const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
   Effect.gen(function*() {
     yield* announceModules(config, baseDir)

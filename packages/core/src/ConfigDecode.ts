@@ -1,21 +1,12 @@
 /**
  * Strict decoding of user-written settings: unknown keys are errors, reported with their path and the nearest known
  * key ("did you mean `apiKeyEnv`?"), so a misspelt setting never silently falls back to its default. Every stage
- * decodes its config through `decodeResult` / `decodeEffect`; `format` renders any schema issue the same way.
+ * decodes its config through `decodeResult` / `decodeUnknownEffect`; `format` renders any schema issue the same way.
  */
 import { Effect, Result, Schema, SchemaAST, SchemaIssue } from "effect"
 
 /** Parse options for settings: collect every problem, and fail on keys the schema does not declare. */
 export const strict: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "error" }
-
-/** Settings that do not match their schema; `message` lists each problem on its own line with its path. */
-export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return this.detail
-  }
-}
 
 /** Edit distance with adjacent transpositions (optimal string alignment), for key suggestions. */
 export const editDistance = (a: string, b: string): number => {
@@ -128,15 +119,6 @@ export const decodeResult = <S extends Schema.Top>(schema: S) => {
   const decode = Schema.decodeUnknownResult(schema as unknown as Schema.Codec<S["Type"], S["Encoded"], never>)
   return (input: unknown): Result.Result<S["Type"], string> =>
     Result.mapError(decode(input, strict), (e) => format(e))
-}
-
-/** Decode user settings strictly in Effect, failing with `ConfigInvalid`. */
-export const decodeEffect = <S extends Schema.Top>(schema: S) => {
-  const decode = decodeResult(schema)
-  return (input: unknown): Effect.Effect<S["Type"], ConfigInvalid> => {
-    const r = decode(input)
-    return Result.isSuccess(r) ? Effect.succeed(r.success) : Effect.fail(new ConfigInvalid({ detail: r.failure }))
-  }
 }
 
 /** A `Schema.SchemaError` whose message is `format`'s (unknown keys with suggestions), for APIs typed with SchemaError. */

@@ -160,15 +160,8 @@ describe("Corpus.build", () => {
   it.effect("records teacher failures without stopping, and a later run completes them", () =>
     Effect.gen(function*() {
       const runDir = freshDir()
-      const flaky = Teacher.Teacher.of({
-        name: "rule-teacher",
-        routes: (request) =>
-          request.problem.id.endsWith("/3") || request.problem.id.endsWith("/4")
-            ? Effect.fail(new Teacher.TeacherError({ teacher: "rule-teacher", problemId: request.problem.id, reason: "server", detail: "HTTP 500" }))
-            : RuleTeacher.make().routes(request)
-      })
       const ten = fixtureProblems.slice(0, 10)
-      const first = yield* run(config(runDir), ten, flaky)
+      const first = yield* run(config(runDir), ten, flakyTeacher)
       assert.strictEqual(first.failed, 2)
       assert.strictEqual(first.records, 8)
       // By default any failed problem fails the build (maxFailedFraction 0).

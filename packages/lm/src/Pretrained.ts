@@ -195,7 +195,7 @@ const readVerified = (dir: string, file: string, recorded: RecordedHashes | unde
     const path = yield* Path.Path
     const bytes = yield* fs.readFile(path.join(dir, file))
     if (recorded !== undefined) {
-      yield* checkRecorded(dir, file, recorded, { sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length })
+      yield* checkRecorded(dir, file, recorded, { sha256: Hash.sha256(bytes), bytes: bytes.length })
     }
     return new TextDecoder().decode(bytes)
   })

@@ -70,8 +70,8 @@ export const toLayer = <S extends Slot>(
 ): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
   const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
   return Layer.effectContext(Effect.gen(function*() {
-    const config = yield* ConfigDecode.decodeEffect(implementation.config)(rawConfig ?? {}).pipe(
-      Effect.mapError((e) => fail(`invalid settings:\n${e.detail}`))
+    const config = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
+      Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
     )
     const layer = implementation.layer(config)
     if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")

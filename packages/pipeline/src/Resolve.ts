@@ -58,8 +58,8 @@ export const dataHashes = <S extends Slot>(slot: S, choice: Choice, baseDir: str
   Effect.gen(function*() {
     const impl = yield* implementation(slot, choice.use, baseDir)
     if (impl.dataFiles === undefined) return []
-    const settings = yield* ConfigDecode.decodeEffect(impl.config)(choice.with ?? {}).pipe(
-      Effect.mapError((e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.detail}` }))
+    const settings = yield* ConfigDecode.decodeUnknownEffect(impl.config)(choice.with ?? {}).pipe(
+      Effect.mapError((e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.message}` }))
     )
     const fs = yield* FileSystem.FileSystem
     const hashes: Array<RunManifest.FileHash> = []
