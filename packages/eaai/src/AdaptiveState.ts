@@ -79,16 +79,20 @@ export const decideFor = (config: EaaiConfig, state: State, step: number, proble
 export const isFailedGroup = (outcome: Curriculum.GroupOutcome): boolean =>
   outcome.correct.length > 0 && outcome.correct.every((c) => !c)
 
-/** The next rung of guidance after a failed group: autonomous → hint, hint → routes, routes → none. */
+/**
+ * The next rung of guidance after a failed group: autonomous → hint, hint → routes (none when `routes` is false),
+ * routes → none.
+ */
 export const escalate = (
   rescue: RescueConfig,
-  guidance: Curriculum.GroupOutcome["guidance"]
+  guidance: Curriculum.GroupOutcome["guidance"],
+  routes = true
 ): { readonly routeCount: number; readonly hintFraction: number } | undefined => {
   switch (guidance.mode) {
     case "autonomous":
       return { routeCount: 0, hintFraction: rescue.hintFraction }
     case "hint":
-      return { routeCount: rescue.routeCount, hintFraction: 0 }
+      return routes ? { routeCount: rescue.routeCount, hintFraction: 0 } : undefined
     case "assisted":
       return undefined
   }
@@ -110,7 +114,7 @@ export const observe = (
   const s = Schedule.strength(config.schedule, step)
   for (const outcome of outcomes) {
     let stats = recordOutcome(config.adaptive, problems.get(outcome.problemId) ?? emptyStats, outcome)
-    const rung = config.rescue.enabled && s > 0 && isFailedGroup(outcome) ? escalate(config.rescue, outcome.guidance) : undefined
+    const rung = config.rescue.enabled && s > 0 && isFailedGroup(outcome) ? escalate(config.rescue, outcome.guidance, config.guidance.routes) : undefined
     const used = stats.rescueStep === step ? stats.rescueRounds : 0
     if (rung !== undefined && used < config.rescue.maxRounds) {
       stats = { ...stats, rescueStep: step, rescueRounds: used + 1 }

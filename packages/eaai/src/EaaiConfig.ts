@@ -71,6 +71,11 @@ export type ScheduleConfig = typeof ScheduleConfig.Type
  * probability hintShare, else nothing. s = 0 always means no guidance.
  */
 export const GuidanceConfig = Schema.Struct({
+  /**
+   * Whether guidance may show routes. `false`: guidance is only a fading hint (a prefix of a positive route, the
+   * partial-solution mechanism of QuestA-style training), and rescue stops at the hint rung. Default true.
+   */
+  routes: Schema.Boolean.pipe(withDefault(true)),
   /** Routes shown at s = 1. Default 4. */
   maxRoutes: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(4)),
   /** Routes shown at small s > 0. Default 1. */

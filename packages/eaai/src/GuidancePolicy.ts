@@ -27,7 +27,7 @@ export const levels = (guidance: GuidanceConfig, s: number): Levels => {
   if (x === 0) return { routeProbability: 0, routeCount: 0, hintProbability: 0, hintFraction: 0 }
   const hintFraction = Math.min(1, guidance.hintScale * x)
   return {
-    routeProbability: Math.pow(x, guidance.routeExponent),
+    routeProbability: guidance.routes ? Math.pow(x, guidance.routeExponent) : 0,
     routeCount: guidance.minRoutes + Math.round((guidance.maxRoutes - guidance.minRoutes) * x),
     hintProbability: hintFraction > 0 ? guidance.hintShare : 0,
     hintFraction

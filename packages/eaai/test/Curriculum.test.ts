@@ -13,6 +13,7 @@ const problem = (id: string): Problem.Problem => ({
   id, domain: "d", question: "q", gold: "1", answerType: "number", difficulty: 1, split: "train", metadata: {}
 })
 const config = decodeSync({ schedule: { totalSteps: 100, kind: "cosine" } })
+const fail = (id: string, mode: "assisted" | "hint" | "autonomous") => outcome(id, mode, [false, false, false])
 
 describe("AdaptiveState", () => {
   it("rescues exactly the groups where every sample failed (property)", () => {
@@ -29,7 +30,6 @@ describe("AdaptiveState", () => {
   })
 
   it("never rescues in the autonomous phase, after routes, when disabled, or past maxRounds", () => {
-    const fail = (id: string, mode: "assisted" | "hint" | "autonomous") => outcome(id, mode, [false, false, false])
     assert.strictEqual(AdaptiveState.observe(config, AdaptiveState.empty, zeroFrom(config.schedule), [fail("a", "autonomous")]).rescues.length, 0)
     assert.strictEqual(AdaptiveState.observe(config, AdaptiveState.empty, 3, [fail("a", "assisted")]).rescues.length, 0)
     const off = { ...config, rescue: { ...config.rescue, enabled: false } }
@@ -56,6 +56,18 @@ describe("AdaptiveState", () => {
       const d = AdaptiveState.decideFor(config, state, step, "fresh")
       assert.deepStrictEqual([d.strength, d.routeCount, d.hintFraction], [0, 0, 0])
     }
+  })
+
+  it("with routes off, a failed hint group is not escalated to routes", () => {
+    const hintsOnly = { ...config, guidance: { ...config.guidance, routes: false } }
+    const first = AdaptiveState.observe(hintsOnly, AdaptiveState.empty, 3, [fail("a", "autonomous")])
+    assert.deepStrictEqual(first.rescues.map((r) => [r.routeCount, r.hintFraction]), [[0, config.rescue.hintFraction]])
+    assert.strictEqual(AdaptiveState.observe(hintsOnly, first.state, 3, [fail("a", "hint")]).rescues.length, 0)
+    // The same hint failure with routes on escalates to routes.
+    assert.deepStrictEqual(
+      AdaptiveState.observe(config, first.state, 3, [fail("a", "hint")]).rescues.map((r) => r.routeCount),
+      [config.rescue.routeCount]
+    )
   })
 
   it("a schedule of kind none never guides and never rescues, even after every sample failed", () => {

@@ -13,7 +13,7 @@ describe("EaaiConfig", () => {
     expect(EaaiConfig.decodeSync({ schedule: { totalSteps: 10 } })).toEqual({
       seed: 0,
       schedule: { kind: "exponential", initial: 1, totalSteps: 10, warmupSteps: 0, autonomousFraction: 0.25, allowNoAutonomousPhase: false },
-      guidance: { maxRoutes: 4, minRoutes: 1, routeExponent: 1, hintShare: 0.5, hintScale: 1 },
+      guidance: { routes: true, maxRoutes: 4, minRoutes: 1, routeExponent: 1, hintShare: 0.5, hintScale: 1 },
       adaptive: { enabled: true, emaRate: 0.3, minObservations: 2, fadeBoost: 0.75 },
       rescue: { enabled: true, hintFraction: 0.5, routeCount: 2, maxRounds: 2 }
     })

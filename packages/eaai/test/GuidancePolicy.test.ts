@@ -16,6 +16,18 @@ describe("GuidancePolicy", () => {
     expect(levels(guidance, Number.NaN)).toEqual(levels(guidance, 0))
   })
 
+  it("with routes off, guidance is hints only: no route at any strength, hints at the configured share", () => {
+    const hintsOnly = { ...guidance, routes: false, hintShare: 1 }
+    for (const s of [1, 0.6, 0.1]) {
+      expect(levels(hintsOnly, s)).toMatchObject({ routeProbability: 0, hintProbability: 1, hintFraction: s })
+      expect(modeProbabilities(hintsOnly, s)).toEqual({ assisted: 0, hint: 1, autonomous: 0 })
+      for (let i = 0; i < 50; i++) {
+        const d = decide(hintsOnly, 7, i, `p${i}`, s)
+        expect([d.routeCount, d.hintFraction]).toEqual([0, s])
+      }
+    }
+  })
+
   it("gives mode probabilities that sum to 1", () => {
     fc.assert(fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (s, share) => {
       const p = modeProbabilities({ ...guidance, hintShare: share }, s)

@@ -61,7 +61,8 @@ const clean = (line: string): string => line.replace(/\*\*|__/g, "").replace(/^[
 const ECHO = /^answer\s.*,\s*/
 
 const readVerdict = (name: string, rest: string): ParsedVerdict => {
-  // An echoed answer (`answer false, correct`) is data, not a verdict: judge only what follows its last comma.
+  // An echoed answer (`answer false, correct`, `answer true vs false, wrong`) is data, not a verdict: judge only
+  // what follows its last comma.
   const text = rest.toLowerCase().replace(ECHO, "")
   const verdict: VerdictValue = WRONG.test(text) ? "wrong" : CORRECT.test(text) ? "correct" : "unclear"
   const m = verdict === "wrong" ? WRONG_STEP.exec(text) : null

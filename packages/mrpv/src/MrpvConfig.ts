@@ -84,6 +84,12 @@ export const MrpvConfig = Schema.Struct({
    * last line. Default false.
    */
   echoAnswers: Schema.Boolean.pipe(withDefault(false)),
+  /**
+   * Verdict lines put the route's answer next to the completion's own (`Route A: answer 20 vs 21, wrong`), so the
+   * verdict follows from comparing two adjacent numbers. Needs `order: solve-first` (the own answer is written
+   * before the verdicts) and `echoAnswers: true`. Default false.
+   */
+  compareAnswers: Schema.Boolean.pipe(withDefault(false)),
   /** Most routes shown in one prompt (1-26, lettered A-Z); the curriculum's route count is capped here. Default 4. */
   maxRoutes: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(4)),
   mix: MixConfig.pipe(withDefault({})),
@@ -95,7 +101,15 @@ export const MrpvConfig = Schema.Struct({
   /** How far (in steps) a named first wrong step may be from the known one and still count. Default 0 (exact). */
   decisiveTolerance: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
   length: LengthConfig.pipe(withDefault({}))
-})
+}).check(Schema.makeFilter((c) =>
+  !c.compareAnswers || (c.order === "solve-first" && c.echoAnswers)
+    ? undefined
+    : {
+      path: ["compareAnswers"],
+      issue: `compareAnswers needs order: solve-first and echoAnswers: true (got order: ${c.order}, echoAnswers: ${c.echoAnswers}); ` +
+        "the verdict line compares the route's answer with the answer the completion has already written"
+    }
+))
 export type MrpvConfig = typeof MrpvConfig.Type
 
 /** The config with every default applied. */

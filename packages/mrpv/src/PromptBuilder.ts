@@ -41,6 +41,8 @@ const stepLines = (steps: ReadonlyArray<string>): Array<string> => steps.map((s,
 export interface CompletionFormat {
   readonly order: CompletionOrder
   readonly echoAnswers: boolean
+  /** Verdict lines compare the route's answer with the completion's own (`answer 20 vs 21, wrong`). */
+  readonly compareAnswers?: boolean
 }
 
 const defaultFormat: CompletionFormat = { order: "verify-first", echoAnswers: false }
@@ -52,17 +54,20 @@ const routeBlock = (view: RouteView, index: number, echo: boolean): Array<string
     : [`Route ${routeLetter(index)}:`, ...stepLines(view.steps), `Answer: ${answer}`]
 }
 
-const verdictFormat = (echo: boolean) => [
-  echo ? "Route A: answer <its answer>, correct" : "Route A: correct",
-  echo ? "Route B: answer <its answer>, wrong at step N" : "Route B: wrong at step N",
-  "(one line per route, in order; N is the number of the first wrong step)",
-  "Reflection: one sentence naming the step and the pattern that decides between the routes"
-]
+const verdictFormat = (format: CompletionFormat) => {
+  const repeated = !format.echoAnswers ? "" : format.compareAnswers === true ? "answer <its answer> vs <your answer>, " : "answer <its answer>, "
+  return [
+    `Route A: ${repeated}correct`,
+    `Route B: ${repeated}wrong at step N`,
+    "(one line per route, in order; N is the number of the first wrong step)",
+    "Reflection: one sentence naming the step and the pattern that decides between the routes"
+  ]
+}
 
 const verboseFormat = (routes: number, format: CompletionFormat): Array<string> => {
   const steps = ["Step 1: ...", "Step 2: ..."]
   if (routes === 0) return ["Solve it step by step. Reply in exactly this format:", ...steps, "Answer: your final answer"]
-  const verdicts = verdictFormat(format.echoAnswers)
+  const verdicts = verdictFormat(format)
   return format.order === "solve-first"
     ? ["Solve it step by step, then check every route against your solution. Reply in exactly this format:", ...steps, "Answer: your final answer", ...verdicts]
     : ["Check every route step by step. Then reply in exactly this format:", ...verdicts, ...steps, "Answer: your final answer"]

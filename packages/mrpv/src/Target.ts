@@ -26,7 +26,15 @@ export interface TargetOptions {
   readonly order?: CompletionOrder
   /** Repeat each route's answer in its verdict line (`Route A: answer 20, correct`). Default false. */
   readonly echoAnswers?: boolean
+  /** With `echoAnswers`, write the route's answer next to the completion's own (`Route A: answer 20 vs 21, wrong`). */
+  readonly compareAnswers?: boolean
 }
+
+/**
+ * What a verdict line repeats before its verdict: nothing, the route's answer (`answer 20, `), or the route's answer
+ * next to the completion's own (`answer 20 vs 21, `).
+ */
+export type VerdictEcho = "none" | "route" | { readonly compareWith: string }
 
 /** The references negative routes are aligned against: positive routes shown, then gold steps, then extras. */
 export const referencesFor = (
@@ -44,9 +52,15 @@ export const verdictLine = (
   index: number,
   references: ReadonlyArray<Reference>,
   sameAnswer?: (a: string, b: string) => boolean,
-  echoAnswer = false
+  echo: VerdictEcho = "none"
 ): string => {
-  const head = `Route ${routeLetter(index)}: ${echoAnswer ? `answer ${oneLine(route.answer, Number.MAX_SAFE_INTEGER)}, ` : ""}`
+  const answer = oneLine(route.answer, Number.MAX_SAFE_INTEGER)
+  const repeated = echo === "none"
+    ? ""
+    : echo === "route"
+    ? `answer ${answer}, `
+    : `answer ${answer} vs ${oneLine(echo.compareWith, Number.MAX_SAFE_INTEGER)}, `
+  const head = `Route ${routeLetter(index)}: ${repeated}`
   if (route.label === "positive") return `${head}correct`
   const step = decisiveStepOf(route, references, sameAnswer)
   return step === undefined ? `${head}wrong` : `${head}wrong at step ${step + 1}`
@@ -84,7 +98,12 @@ export const renderTarget = (
   options: TargetOptions = {}
 ): string => {
   const references = referencesFor(problem, shown, options.references)
-  const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer, options.echoAnswers === true))
+  const echo: VerdictEcho = options.echoAnswers !== true
+    ? "none"
+    : options.compareAnswers === true
+    ? { compareWith: problem.gold }
+    : "route"
+  const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer, echo))
   if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
   const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
   const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
@@ -107,5 +126,10 @@ export const sftPair = (
 ): Result.Result<{ readonly prompt: Prompt.Prompt; readonly completion: string }, Verifier.VerifierError> =>
   Result.map(buildPrompt(config, problem, routes, decision), (built) => ({
     prompt: built.prompt,
-    completion: renderTarget(problem, built.shown, { order: config.order, echoAnswers: config.echoAnswers, ...options })
+    completion: renderTarget(problem, built.shown, {
+      order: config.order,
+      echoAnswers: config.echoAnswers,
+      compareAnswers: config.compareAnswers,
+      ...options
+    })
   }))

@@ -13,6 +13,7 @@ describe("MrpvConfig", () => {
       style: "compact",
       order: "verify-first",
       echoAnswers: false,
+      compareAnswers: false,
       maxRoutes: 4,
       mix: { positiveRatio: 0.5, allPositive: 0.15, allNegative: 0.15 },
       missingRoutes: "fallback",
@@ -30,6 +31,9 @@ describe("MrpvConfig", () => {
     expect(decodeMessage({ weights: { answer: 0, verdict: 0, decisive: 0, format: 0 } })).toContain("at least one reward weight")
     expect(decodeMessage({ style: "fancy" })).toContain(`["style"]`)
     expect(decodeMessage({ length: { spanChars: 0 } })).toContain(`["length"]["spanChars"]`)
+    expect(decodeMessage({ compareAnswers: true, echoAnswers: true })).toMatch(/compareAnswers needs order: solve-first[\s\S]*\["compareAnswers"\]/)
+    expect(decodeMessage({ compareAnswers: true, order: "solve-first" })).toContain("echoAnswers: false")
+    expect(decodeMessage({ compareAnswers: true, order: "solve-first", echoAnswers: true })).toBe("decoded")
   })
 
   it.effect("reads config path `verifier`, defaulting when absent and failing on bad values", () =>

@@ -150,4 +150,12 @@ describe("renderMessages, echoed answers", () => {
     const [message] = renderMessages("compact", claim, [{ steps: ["a = 1", "b = 2"], answer: "800" }], [], { order: "solve-first", echoAnswers: true })
     expect(message?.content).toBe(`Q: ${claim.question}\nRoute A: answer 800\nStep 1: a = 1\nStep 2: b = 2\nSolve, then verify each route.`)
   })
+
+  it("verbose instructions spell out the compared verdict line", () => {
+    const route = [{ steps: ["a = 1"], answer: "800" }]
+    const text = (format: Parameters<typeof renderMessages>[4]) => renderMessages("verbose", claim, route, [], format)[1]?.content ?? ""
+    expect(text({ order: "solve-first", echoAnswers: true, compareAnswers: true })).toContain("Route A: answer <its answer> vs <your answer>, correct")
+    expect(text({ order: "solve-first", echoAnswers: true })).toContain("Route A: answer <its answer>, correct")
+    expect(text({ order: "solve-first", echoAnswers: false })).toContain("Route A: correct")
+  })
 })

@@ -77,6 +77,25 @@ describe("renderTarget", () => {
     expect(formatScore(parsed, 2)).toBe(1)
   })
 
+  it("compared answers: verdict lines put each route's answer next to the gold one and parse to the right verdicts", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!]
+    const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true, compareAnswers: true })
+    expect(target.split("\n").slice(3, 5)).toEqual([
+      `Route A: answer ${claimRoutes[1]!.answer} vs ${claim.gold}, correct`,
+      `Route B: answer ${claimRoutes[2]!.answer} vs ${claim.gold}, wrong at step 2`
+    ])
+    const parsed = parseCompletion(target, "solve-first")
+    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([[0, "correct", undefined], [1, "wrong", 2]])
+    expect(formatScore(parsed, 2)).toBe(1)
+    // Without echoAnswers there is nothing to compare: the plain verdict line.
+    expect(renderTarget(claim, routes, { order: "solve-first", compareAnswers: true })).toBe(renderTarget(claim, routes, { order: "solve-first" }))
+  })
+
+  it("a compared answer that reads like a verdict is data, not the verdict", () => {
+    const parsed = parseCompletion("Step 1: x\nAnswer: true\nRoute A: answer false vs true, wrong\nRoute B: answer true vs true, correct", "solve-first")
+    expect(parsed.verdicts.map((v) => v.verdict)).toEqual(["wrong", "correct"])
+  })
+
   it("each order's target is out of order for the other parser", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     expect(parseCompletion(renderTarget(claim, routes), "solve-first").ordered).toBe(false)
