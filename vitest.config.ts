@@ -2,6 +2,9 @@
  * One vitest run over every workspace package that has source (`src/index.ts`), so the suite prints a single
  * set of totals.
  * Tiers by file suffix: `*.test.ts` always; `*.gpu.test.ts` only with REALM_GPU=1.
+ * Workspace packages resolve to their TypeScript source through the `@realm-lm/source` export condition (no build
+ * step): vite's resolver gets it below, and Node processes the tests spawn (the CLI, worker jobs) get it through
+ * NODE_OPTIONS. Outside the monorepo nobody sets it, so installed packages load `dist/`.
  */
 import { existsSync, readdirSync } from "node:fs"
 import { basename, join } from "node:path"
@@ -15,8 +18,15 @@ const projectDirs = [
 ].filter((dir) => existsSync(join(here, dir, dir === "test" ? "package.json" : join("src", "index.ts"))))
 
 const gpu = process.env.REALM_GPU === "1"
+const sourceCondition = "@realm-lm/source"
+const nodeOptions = process.env.NODE_OPTIONS ?? ""
+if (!nodeOptions.includes(`--conditions=${sourceCondition}`)) {
+  process.env.NODE_OPTIONS = `${nodeOptions} --conditions=${sourceCondition}`.trim()
+}
 
 export default defineConfig({
+  // vite's default server conditions (module, node, development|production) with the source condition first.
+  ssr: { resolve: { conditions: [sourceCondition, "module", "node", "development|production"] } },
   test: {
     passWithNoTests: false,
     testTimeout: 120_000,

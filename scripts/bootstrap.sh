@@ -70,18 +70,24 @@ realm_ensure_deps() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
     return
   fi
-  realm_log "installing npm dependencies from package-lock.json (npm registry only)"
-  # `npm install`, not `npm ci`: registries that do not mirror every platform's optional binaries (other
-  # platforms' builds of turbo and oxlint) make `npm ci` reject the lockfile; `npm install` skips those optional
-  # packages and still installs exactly the locked versions. The lockfile must come out unchanged.
+  # A fresh clone gets `npm ci`: exactly the locked versions, and package-lock.json is never rewritten (the tree stays
+  # clean). The lockfile holds every platform's optional binaries (turbo, oxlint, typescript, rolldown...), so it is
+  # valid on any OS and npm fetches only this platform's. An existing node_modules whose lockfile changed (a pull)
+  # gets `npm install` instead: npm ci would delete node_modules under any realm process still running from it.
   (
     cd "$REALM_ROOT"
     export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
-    local before
-    before="$(sha256sum package-lock.json)"
-    npm install --no-audit --no-fund --loglevel=error
-    if [ "$(sha256sum package-lock.json)" != "$before" ]; then
-      realm_log "warning: npm install changed package-lock.json; commit it if you changed dependencies"
+    if [ ! -d node_modules ]; then
+      realm_log "installing npm dependencies with npm ci from package-lock.json (npm registry only)"
+      npm ci --no-audit --no-fund --loglevel=error
+    else
+      realm_log "package-lock.json changed since the last install: npm install (npm registry only)"
+      local before
+      before="$(sha256sum package-lock.json)"
+      npm install --no-audit --no-fund --loglevel=error
+      if [ "$(sha256sum package-lock.json)" != "$before" ]; then
+        realm_log "warning: npm install changed package-lock.json; commit it if you changed dependencies"
+      fi
     fi
   )
   if [ "${ONNXRUNTIME_NODE_INSTALL:-skip}" = "cuda12" ] && ! realm_cuda_provider_present; then
@@ -93,7 +99,8 @@ realm_ensure_deps() {
   else
     realm_log "CUDA execution provider: not installed (npm registry only; CPU and WebGPU work). On a networked Linux x64 machine with CUDA 12 + cuDNN 9: ONNXRUNTIME_NODE_INSTALL=cuda12 ./realm --help"
   fi
-  printf '%s\n' "$key" > "$stamp"
+  # Keyed after the install, on the lockfile as it is now, so the next run matches and installs nothing.
+  realm_install_key > "$stamp"
 }
 
 realm_ensure_node
