@@ -9,6 +9,7 @@ import { ConfigDecode } from "@realm-lm/core"
 import { Context, Effect, FileSystem, Layer, Predicate, Schema } from "effect"
 import type { Implementation, Requirements, Slot, SlotIdentifier } from "./Implementation.ts"
 import { slotServices } from "./Implementation.ts"
+import * as SharedPackages from "./internal/sharedPackages.ts"
 
 /** A custom stage module is missing, throws on import, or does not export a valid implementation. */
 export class CustomStageInvalid extends Schema.TaggedError<CustomStageInvalid>()("CustomStageInvalid", {
@@ -41,11 +42,16 @@ export const locate = <S extends Slot>(slot: S, modulePath: string, baseDir: str
     return path
   })
 
-/** Import `modulePath` (relative to `baseDir`) and check that it exports an implementation of `slot`. */
+/**
+ * Import `modulePath` (relative to `baseDir`) and check that it exports an implementation of `slot`. The module may
+ * import `effect`, `@effect/*` and `@realm-lm/*` even from a folder with no node_modules: those resolve to the
+ * pipeline's own copies when the module's folder has none.
+ */
 export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: string) =>
   Effect.gen(function*() {
     const path = file(modulePath, baseDir)
     const fail = (detail: string) => new CustomStageInvalid({ module: path, slot, detail })
+    SharedPackages.install()
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(path).href) as Promise<Record<string, unknown>>,
       catch: (cause) => fail(`cannot import: ${cause instanceof Error ? cause.message : String(cause)}`)
