@@ -30,6 +30,9 @@ type Message =
   | { readonly type: "success"; readonly value: unknown }
   | { readonly type: "failure"; readonly tag: string; readonly message: string }
 
+/** The worker's entry beside this module: `workerEntry.ts` when run from source, `workerEntry.js` from `dist/`. */
+const entry = new URL(`./internal/workerEntry${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url)
+
 /**
  * Run the job exported by `module` (a file URL or path) in a worker thread with `input` (structured-clone
  * data). `onProgress` runs on the calling thread for each event. Interrupting terminates the worker.
@@ -37,7 +40,7 @@ type Message =
 export const run = <I, O, P>(module: string | URL, input: I, onProgress: (p: P) => void = () => {}): Effect.Effect<O, WorkerFailed> =>
   Effect.callback<O, WorkerFailed>((resume) => {
     const url = String(module instanceof URL ? module : new URL(module, "file://"))
-    const worker = new NodeWorker(new URL("./internal/workerEntry.ts", import.meta.url), { workerData: { module: url, input } })
+    const worker = new NodeWorker(entry, { workerData: { module: url, input } })
     let settled = false
     const settle = (effect: Effect.Effect<O, WorkerFailed>) => {
       if (settled) return
