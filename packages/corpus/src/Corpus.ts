@@ -5,7 +5,8 @@
  * (finished problems are skipped; a torn final line is cut off), so a `kill -9` loses only in-flight problems.
  * At the end it writes the rules-free SFT view, a summary and the stage manifest.
  */
-import { AnswerJudge, ConfigDecode, CorpusRecord, FileErrors, Hash, Jsonl, Rng, RunDir, Teacher } from "@realm-lm/core"
+import { AnswerJudge, ConfigDecode, CorpusRecord, FileErrors, Rng, Teacher } from "@realm-lm/core"
+import { Hash, Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Problem, RunManifest } from "@realm-lm/core"
 import { Cause, Clock, DateTime, Effect, FileSystem, Option, Path, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"

@@ -4,7 +4,8 @@
  * either fail the build (`strict`) or are skipped and counted (`lenient`). Under `strict` the whole file is checked
  * before the build starts (`countProblems`), so a bad line leaves no partial output.
  */
-import { Jsonl, Problem } from "@realm-lm/core"
+import { Problem } from "@realm-lm/core"
+import { Jsonl } from "@realm-lm/core/node"
 import { Effect, Stream } from "effect"
 import type { FileSystem, PlatformError } from "effect"
 

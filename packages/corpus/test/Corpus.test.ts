@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeServices } from "@effect/platform-node"
-import { Jsonl, RunDir, Teacher } from "@realm-lm/core"
+import { Teacher } from "@realm-lm/core"
+import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { CorpusRecord, Problem } from "@realm-lm/core"
 import { Effect, Exit, FileSystem, Layer, Path, PlatformError, Stream } from "effect"
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"

@@ -6,7 +6,7 @@
  * `node packages/lm/bench/integrity.ts [config] [BF16|F32] [dir]`.
  */
 import { NodeServices } from "@effect/platform-node"
-import { Hash } from "@realm-lm/core"
+import { Hash } from "@realm-lm/core/node"
 import { Effect } from "effect"
 import { rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"

@@ -9,7 +9,7 @@
  * and are only scanned.
  */
 import { createHash } from "node:crypto"
-import { Hash } from "@realm-lm/core"
+import { Hash } from "@realm-lm/core/node"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"
 import * as ModelConfig from "./ModelConfig.ts"

@@ -1,6 +1,6 @@
 /** Reader for llama.cpp's tokenizer test vectors (`ggml-vocab-*.gguf.inp` / `.out`) in the shared data folder. */
 import { readFileSync } from "node:fs"
-import { SharedData } from "@realm-lm/core"
+import { SharedData } from "@realm-lm/core/node"
 
 /** One vector: input text and the ids Hugging Face's tokenizer gave (no special tokens). */
 export interface VocabTest {

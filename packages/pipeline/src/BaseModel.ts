@@ -5,7 +5,8 @@
  * own domain. Everything is written under the base stage's directory, with `pretrain.json` saying what the base saw.
  */
 import { join } from "node:path"
-import { ConfigDecode, CorpusRecord, Jsonl, PolicyTrainer, Problem, Rng, RunDir, TaskSource, Verifier } from "@realm-lm/core"
+import { ConfigDecode, CorpusRecord, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Checkpoint, Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
 import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"

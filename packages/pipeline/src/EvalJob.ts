@@ -4,7 +4,8 @@
  * assisted and/or autonomous mode. The results are written in the format of the pipeline's `eval/results.json`.
  */
 import { basename, dirname, join } from "node:path"
-import { EvalResult, Evaluator, Jsonl, Problem, RunDir } from "@realm-lm/core"
+import { EvalResult, Evaluator, Problem } from "@realm-lm/core"
+import { Jsonl, RunDir } from "@realm-lm/core/node"
 import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"

@@ -6,7 +6,8 @@
  * `realm run`; the tuning choice is written once to `<runDir>/tuning.json` and reused on resume.
  */
 import { join, resolve } from "node:path"
-import { Hash, Problem, RunDir } from "@realm-lm/core"
+import { Problem } from "@realm-lm/core"
+import { Hash, RunDir } from "@realm-lm/core/node"
 import type { EvalResult } from "@realm-lm/core"
 import { Effect, FileSystem, Schema } from "effect"
 import type { ExperimentSettings } from "./ExperimentConfig.ts"

@@ -5,7 +5,8 @@
  * and an interrupted one resumes (trainers continue from their last checkpoint).
  */
 import { dirname, join, relative, resolve } from "node:path"
-import { Checkpoint, CorpusRecord, EvalResult, Evaluator, Jsonl, PolicyTrainer, Problem, Rng, RunDir, TaskSource, Verifier } from "@realm-lm/core"
+import { Checkpoint, CorpusRecord, EvalResult, Evaluator, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"

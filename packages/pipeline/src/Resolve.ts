@@ -2,7 +2,8 @@
  * Turn a slot's `use:` (a built-in name or a path to the user's own module) and `with:` settings into the
  * layer that provides the slot's service, failing with the available names when the name is unknown.
  */
-import { ConfigDecode, Hash } from "@realm-lm/core"
+import { ConfigDecode } from "@realm-lm/core"
+import { Hash } from "@realm-lm/core/node"
 import type { RunManifest } from "@realm-lm/core"
 import { Effect, FileSystem } from "effect"
 import * as CustomModule from "./CustomModule.ts"

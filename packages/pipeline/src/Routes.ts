@@ -3,7 +3,8 @@
  * the pipeline's `corpus` and `routes-<split>` stages and `realm corpus build` write them). Shared by the pipeline's
  * eval stage and `EvalJob`, so both evaluate with the same routes.
  */
-import { CorpusRecord, Jsonl } from "@realm-lm/core"
+import { CorpusRecord } from "@realm-lm/core"
+import { Jsonl } from "@realm-lm/core/node"
 import type { Route } from "@realm-lm/core"
 import { Effect, Stream } from "effect"
 

@@ -5,7 +5,7 @@
  * `interrupted` (Ctrl-C), so the next run knows to resume.
  */
 import { Cause, Clock, Effect, Exit, FileSystem, Path, Schema } from "effect"
-import { Hash, RunDir } from "@realm-lm/core"
+import { Hash, RunDir } from "@realm-lm/core/node"
 import type { RunManifest } from "@realm-lm/core"
 import type { Progress, StageDefinition } from "./Stage.ts"
 import { StageFailed } from "./Stage.ts"

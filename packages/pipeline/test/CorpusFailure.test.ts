@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
-import { RunDir } from "@realm-lm/core"
+import { RunDir } from "@realm-lm/core/node"
 import * as CorpusJob from "../src/CorpusJob.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import * as PipelineConfig from "../src/PipelineConfig.ts"

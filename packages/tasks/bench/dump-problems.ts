@@ -4,7 +4,8 @@
  * Arguments: domain (parcel | arith), split, levels (comma list), count, seed. The problems are the task source's
  * stream, exactly what a pipeline writes (evaluation splits hold each question once).
  */
-import { Jsonl, Problem } from "@realm-lm/core"
+import { Problem } from "@realm-lm/core"
+import { Jsonl } from "@realm-lm/core/node"
 import { Effect, Stream } from "effect"
 import * as Arithmetic from "../src/Arithmetic.ts"
 import * as ParcelDomain from "../src/ParcelDomain.ts"

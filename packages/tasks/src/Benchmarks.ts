@@ -3,7 +3,8 @@
  * CommonsenseQA, ARC-Challenge, StrategyQA, FOLIO, LogiQA), each a preset of the generic loader: file per
  * split, format, field mapping. Formats and provenance: `shared/data/SOURCES.md` section 4.
  */
-import { SharedData, TaskSource } from "@realm-lm/core"
+import { TaskSource } from "@realm-lm/core"
+import { SharedData } from "@realm-lm/core/node"
 import { Effect, Layer } from "effect"
 import type { FileSystem } from "effect"
 import * as Loader from "./Loader.ts"

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeServices } from "@effect/platform-node"
-import { SharedData, TaskSource } from "@realm-lm/core"
+import { TaskSource } from "@realm-lm/core"
+import { SharedData } from "@realm-lm/core/node"
 import type { Problem } from "@realm-lm/core"
 import { Effect, Layer, Stream } from "effect"
 import * as Answer from "../src/Answer.ts"

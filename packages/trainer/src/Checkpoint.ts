@@ -8,7 +8,7 @@
  * `<outDir>/checkpoints/step-NNNNNNNN` are rotated (keep the last K and the best).
  */
 import type { Rng } from "@realm-lm/core"
-import { Hash, RunDir } from "@realm-lm/core"
+import { Hash, RunDir } from "@realm-lm/core/node"
 import { Pretrained, Safetensors, Weights } from "@realm-lm/lm"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"

@@ -5,7 +5,8 @@
  * round's kept examples are saved (`<outDir>/rft/round-<r>.jsonl`) so a resumed run trains on the same data.
  */
 import type { Checkpoint as CoreCheckpoint, CorpusRecord, PolicyTrainer } from "@realm-lm/core"
-import { AnswerJudge, Rng, RunDir, Verifier } from "@realm-lm/core"
+import { AnswerJudge, Rng, Verifier } from "@realm-lm/core"
+import { RunDir } from "@realm-lm/core/node"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import * as Data from "./internal/data.ts"
 import type { Engine } from "./internal/engine.ts"

@@ -16,7 +16,8 @@
  *   from the larger levels (levels also share questions: a level-2 draw can repeat a level-1 question). Train may
  *   repeat questions (repeats weight training).
  */
-import { ConfigDecode, Hash, Rng, TaskSource } from "@realm-lm/core"
+import { ConfigDecode, Rng, TaskSource } from "@realm-lm/core"
+import { Hash } from "@realm-lm/core/node"
 import type { Problem } from "@realm-lm/core"
 import { Config, Effect, Layer, Result, Stream } from "effect"
 import type { Schema } from "effect"

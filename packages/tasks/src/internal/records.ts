@@ -2,7 +2,8 @@
  * Record readers for the loader: JSONL (streamed, line numbers), JSON arrays, ASDiv's XML and LogiQA's 8-line
  * text records. Each yields raw records with their position, or a `TaskSourceError` naming file and line.
  */
-import { Jsonl, TaskSource } from "@realm-lm/core"
+import { TaskSource } from "@realm-lm/core"
+import { Jsonl } from "@realm-lm/core/node"
 import { Effect, FileSystem, Result, Schema, Stream } from "effect"
 import type { PlatformError } from "effect"
 

@@ -4,7 +4,8 @@
  * id, SFT examples as (prompt, completion) texts, and deterministic per-epoch orders.
  */
 import type { CorpusRecord as CorpusRecordT, Problem, Prompt, Route, Verifier } from "@realm-lm/core"
-import { CorpusRecord, Hash, Jsonl, Rng } from "@realm-lm/core"
+import { CorpusRecord, Rng } from "@realm-lm/core"
+import { Hash, Jsonl } from "@realm-lm/core/node"
 import type { Curriculum } from "@realm-lm/core"
 import { Effect, Schema, Stream } from "effect"
 import type { FileSystem } from "effect"

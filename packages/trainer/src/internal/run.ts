@@ -5,7 +5,8 @@
  * interrupt between steps writes a checkpoint before the run ends.
  */
 import type { Checkpoint as CoreCheckpoint, PolicyTrainer } from "@realm-lm/core"
-import { Hash, Rng } from "@realm-lm/core"
+import { Rng } from "@realm-lm/core"
+import { Hash } from "@realm-lm/core/node"
 import { Export } from "@realm-lm/lm"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError, Scope } from "effect"
