@@ -81,6 +81,7 @@ export const build = Command.make(
           `${summary.positives} positive / ${summary.negatives} negative routes, ${summary.sftExamples} SFT examples, ` +
           `${summary.failed} failed, ${summary.dropped} dropped -> ${flags.out}/corpus/corpus.jsonl`
       )
+      for (const warning of summary.warnings) yield* Console.error(`warning: ${warning}`)
       // A failed or budget-stopped build exits non-zero (its manifest is not `complete` either).
       yield* CorpusJob.requireComplete(summary, flags.out)
     })

@@ -103,7 +103,19 @@ export interface Summary {
   readonly failedByReason: Record<string, number>
   /** The first failure of this run, `<problemId>: <reason>: <detail>`, when there was one. */
   readonly firstFailure?: string
+  /** What makes the corpus unfit for training although the build completed (e.g. no positive route), with the fix. */
+  readonly warnings: ReadonlyArray<string>
 }
+
+/** The warnings of a finished build: a corpus with problems but no positive route cannot be distilled (SFT fails on it). */
+export const warningsOf = (counts: { readonly records: number; readonly positives: number; readonly negatives: number }, dir: string): Array<string> =>
+  counts.records > 0 && counts.positives === 0
+    ? [
+      `the corpus has no positive routes: none of its ${counts.negatives} routes over ${counts.records} problems reached the gold answer, ` +
+      `so SFT has nothing to learn from it. Compare a few routes' answers with their problem's gold in ${dir}/${files.corpus}: ` +
+      `when they agree but are judged wrong, fix the task's answerType or mapping.gold (or the judge); otherwise use a stronger teacher`
+    ]
+    : []
 
 /** The build did not complete: too many problems failed, or the teacher's budget stopped it. */
 export class CorpusIncomplete extends Schema.TaggedError<CorpusIncomplete>()("CorpusIncomplete", {
@@ -300,7 +312,8 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
     const summary: Summary = {
       status: stoppedBy !== undefined ? "interrupted" : tooManyFailed ? "failed" : "complete", ...(stoppedBy === undefined ? {} : { stoppedBy }),
       records: tally.resumed + tally.built, ...tally, routes, positiveShare: routes === 0 ? 0 : tally.positives / routes,
-      decisive, sftExamples: sftCount, teacher: teacher.name, failedByReason, ...(firstFailure === undefined ? {} : { firstFailure })
+      decisive, sftExamples: sftCount, teacher: teacher.name, failedByReason, ...(firstFailure === undefined ? {} : { firstFailure }),
+      warnings: warningsOf({ records: tally.resumed + tally.built, positives: tally.positives, negatives: tally.negatives }, at(""))
     }
     yield* RunDir.writeJsonAtomic(at(files.summary), { ...summary, teacherMetrics: metrics === undefined ? null : yield* metrics.snapshot })
     const outputs = yield* Effect.forEach([files.corpus, files.sft, files.summary, files.failures, files.dropped, files.events], (name) => Hash.hashFile(at(name), name))

@@ -229,6 +229,31 @@ const diskFull = (full: RegExp) =>
 
 const dead = 2_147_483_646 // no process has this id
 
+describe("Corpus.build: a corpus unfit for training says so", () => {
+  it.effect("no positive route: the build completes with a warning in the summary, summary.json and manifest", () =>
+    Effect.gen(function*() {
+      const runDir = freshDir()
+      const wrongOnly = Teacher.Teacher.of({
+        name: "wrong",
+        routes: ({ problem }) => Effect.succeed([{ steps: ["guess = 1"], answer: String(Number(problem.gold) + 1) }])
+      })
+      const problems = fixtureProblems.slice(0, 3)
+      const summary = yield* run(config(runDir, { routesPerProblem: 1, negativesPerProblem: 0, minPositives: 0, minNegatives: 1 }), problems, wrongOnly)
+      assert.strictEqual(summary.status, "complete")
+      assert.strictEqual(summary.positives, 0)
+      assert.strictEqual(summary.warnings.length, 1)
+      assert.include(summary.warnings[0], "the corpus has no positive routes: none of its 3 routes over 3 problems reached the gold answer")
+      assert.include(summary.warnings[0], join(runDir, "corpus", "corpus.jsonl"))
+      const written = JSON.parse(readFileSync(join(runDir, "corpus", "summary.json"), "utf8")) as { warnings: Array<string> }
+      assert.deepStrictEqual(written.warnings, summary.warnings)
+      const manifest = yield* RunDir.readManifest(runDir, "corpus")
+      assert.deepStrictEqual((manifest?.summary as { warnings?: Array<string> } | undefined)?.warnings, summary.warnings)
+      // A corpus with positives has no warning.
+      const good = yield* run(config(freshDir()), problems)
+      assert.deepStrictEqual(good.warnings, [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
 describe("Corpus.build: failures are not success", () => {
   it.effect("a build whose every request failed (a wrong key) is failed, not complete, in summary, summary.json and manifest; a re-run retries the problems", () =>
     Effect.gen(function*() {

@@ -32,6 +32,27 @@ export class CheckpointFileMissing extends Schema.TaggedError<CheckpointFileMiss
   }
 }
 
+/** The model directory does not exist, or is a file. */
+export class ModelDirNotFound extends Schema.TaggedError<ModelDirNotFound>()("ModelDirNotFound", {
+  dir: Schema.String,
+  /** `missing` or `not-a-directory`. */
+  problem: Schema.Literals(["missing", "not-a-directory"])
+}) {
+  override get message(): string {
+    return `${this.dir} ${this.problem === "missing" ? "does not exist" : "is a file, not a directory"}: ` +
+      "pass a Hugging Face model directory (config.json, safetensors weights, tokenizer.json), e.g. one that save_pretrained wrote or a run's <method>/final"
+  }
+}
+
+/** Succeed when `dir` is an existing directory; fail with `ModelDirNotFound` (before any file in it is looked for) otherwise. */
+export const requireModelDir = (dir: string): Effect.Effect<void, ModelDirNotFound, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.option(fs.stat(dir))
+    if (info._tag === "None") return yield* new ModelDirNotFound({ dir, problem: "missing" })
+    if (info.value.type !== "Directory") return yield* new ModelDirNotFound({ dir, problem: "not-a-directory" })
+  })
+
 /** `model.safetensors.index.json` is malformed or disagrees with the shards. */
 export class InvalidShardIndex extends Schema.TaggedError<InvalidShardIndex>()("InvalidShardIndex", {
   path: Schema.String,
@@ -91,6 +112,7 @@ export type IntegrityError = CheckpointHashMismatch | CheckpointFileNotRecorded 
 
 /** Everything `load` can fail with. */
 export type LoadError =
+  | ModelDirNotFound
   | CheckpointFileMissing
   | InvalidShardIndex
   | ModelConfig.UnsupportedModel
@@ -357,6 +379,7 @@ export const load = (
   options: LoadOptions = {}
 ): Effect.Effect<{ readonly config: ModelConfig.ModelConfig; readonly weights: Weights.Weights }, LoadError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
+    yield* requireModelDir(dir)
     const recorded = yield* recordedFor(dir, options)
     const { verifyHashes: _, ...hf } = options
     const config = yield* readConfigWith(dir, hf, recorded)

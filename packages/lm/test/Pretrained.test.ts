@@ -137,4 +137,15 @@ describe("Pretrained", () => {
       assert.include(noWeights.message, "pytorch_model.bin")
       assert.isFalse(existsSync(join(dir, Pretrained.singleFile)))
     })))
+
+  it.effect("a directory that does not exist (or is a file) says so, not that a file in it is missing", () =>
+    run(Effect.gen(function*() {
+      const dir = tempDir()
+      const missing = yield* Effect.flip(Pretrained.load(join(dir, "nope")))
+      assert.strictEqual(missing._tag, "ModelDirNotFound")
+      assert.match(missing.message, /nope does not exist: pass a Hugging Face model directory/)
+      writeFileSync(join(dir, "file"), "")
+      const file = yield* Effect.flip(Pretrained.load(join(dir, "file")))
+      assert.match(file.message, /file is a file, not a directory/)
+    })))
 })

@@ -131,6 +131,7 @@ export const run = (
       // A failed corpus (too many failed problems) or one the budget stopped is never trained on.
       const incomplete = Corpus.incompleteDetail(summary, dirname(routesFile(runDir, split)))
       if (incomplete !== undefined) return yield* new StageFailed({ stage: name, detail: incomplete })
+      for (const warning of summary.warnings) yield* Effect.logWarning(`${name}: ${warning}`)
       yield* done(name)(summary.built === 0 && summary.failed === 0 ? "skipped" : "ran")
     }
     const corpusFile = join(runDir, "corpus", "corpus.jsonl")

@@ -44,6 +44,28 @@ export const examples = (
   })
 
 /**
+ * Why a corpus gave SFT no training example at all (checked before the model is loaded): the corpus has no positive
+ * route (the teacher never reached a gold answer), or every problem with one fell in the held-out fraction.
+ */
+export const noExamples = (path: string, corpus: Data.Corpus, config: TrainerConfig): Effect.Effect<never, TrainingDataError> => {
+  const routes = corpus.records.reduce((n, r) => n + r.routes.length, 0)
+  const positives = corpus.records.filter((r) => r.routes.some((x) => x.label === "positive")).length
+  if (positives === 0 && corpus.pairs.length === 0) {
+    return Effect.fail(new TrainingDataError({
+      path,
+      detail: `the corpus has no positive routes: none of its ${routes} routes over ${corpus.records.length} problems reached the gold answer, so SFT has no completion to learn`,
+      fix: "check that the teacher's answers and the gold answers are judged alike (the judge's answer type, the task's mapping.gold and answerType; " +
+        "a few routes' `answer` against their problem's `gold` in the corpus show it), or use a stronger teacher, then rebuild the corpus"
+    }))
+  }
+  return Effect.fail(new TrainingDataError({
+    path,
+    detail: `all ${positives + corpus.pairs.length} problems with a positive route fell in the held-out fraction (sft.heldOutFraction ${config.sft.heldOutFraction})`,
+    fix: "lower sft.heldOutFraction or add problems"
+  }))
+}
+
+/**
  * Run SFT: from `request.init` (or the newest checkpoint in `request.outDir` when `request.resume`), on
  * `request.corpus`, writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`. Returns the
  * final checkpoint (`<outDir>/final`, a Hugging Face directory with `onnx/model.onnx`).
@@ -56,6 +78,7 @@ export const train = (
     const verifier = yield* Verifier.Verifier
     const corpus = yield* Data.read(request.corpus)
     const texts = yield* examples(verifier, corpus, config)
+    if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
     const run = yield* Run.open("sft", request, config, { kind: "sft" })
     const { engine } = run
     const buckets = config.batching.buckets

@@ -49,4 +49,40 @@ describe("Sft", () => {
         assert.isTrue(t.data.some((v, i) => v !== Weights.get(after, name).data[i]), `${name} changed`)
       }
     }).pipe(Effect.provide(layers)))
+
+  it.effect("a corpus with no positive route fails saying so, before the model is loaded", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const ps = Toy.problems(6)
+      const negativesOnly = Toy.records(ps).map((r) => ({ ...r, routes: r.routes.filter((x) => x.label === "negative") }))
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), negativesOnly)
+      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 0 } })
+      // No model directory exists: the data check must come first.
+      const error = yield* Effect.flip(Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      assert.strictEqual(error._tag, "TrainingDataError")
+      assert.include(error.message, `${corpus}: the corpus has no positive routes: none of its 6 routes over 6 problems reached the gold answer`)
+      assert.include(error.message, "rebuild the corpus")
+      assert.notInclude(error.message, "largest bucket")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("positives that all fall in the held-out fraction are named, with the setting to change", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(3)))
+      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 1 } })
+      const error = yield* Effect.flip(Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      assert.strictEqual(error._tag, "TrainingDataError")
+      assert.include(error.message, "all 3 problems with a positive route fell in the held-out fraction (sft.heldOutFraction 1)")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("an --init directory that does not exist is named as missing (not as lacking tokenizer.json)", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(4)))
+      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 0 } })
+      const error = yield* Effect.flip(Sft.train({ init: join(dir, "no-such-model"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      assert.strictEqual(error._tag, "EngineFailed")
+      assert.include(error.message, `${join(dir, "no-such-model")} does not exist: pass a Hugging Face model directory`)
+      assert.notInclude(error.message, "has no tokenizer.json")
+    }).pipe(Effect.provide(layers)))
 })

@@ -70,6 +70,7 @@ export const make = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    yield* Pretrained.requireModelDir(source.init).pipe(Effect.mapError(failed("load")))
     if (!(yield* Effect.orElseSucceed(fs.exists(path.join(source.init, "tokenizer.json")), () => false))) {
       return yield* new EngineFailed({ operation: "load", detail: `${source.init} has no tokenizer.json; the trainer works on text and needs the model's tokenizer files next to config.json` })
     }
