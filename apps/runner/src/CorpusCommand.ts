@@ -2,6 +2,7 @@
  * `realm corpus build`: build (or resume) a labelled multi-route corpus from a problems file or a task source,
  * with a progress bar and a final summary.
  */
+import { dirname, resolve } from "node:path"
 import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { CorpusJob } from "@realm-lm/pipeline"
@@ -13,6 +14,10 @@ const settingsFile = (path: Option.Option<string>) =>
     onNone: () => Effect.succeed(undefined as unknown),
     onSome: (file) => ConfigFile.load(file, Schema.Unknown)
   })
+
+/** Where relative paths inside a settings file resolve: the file's own directory. */
+const settingsDir = (path: Option.Option<string>): { readonly settingsDir?: string } =>
+  Option.match(path, { onNone: () => ({}), onSome: (file) => ({ settingsDir: dirname(resolve(file)) }) })
 
 const optionalInt = (name: string, description: string) =>
   Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
@@ -63,9 +68,10 @@ export const build = Command.make(
         out: flags.out,
         problems: isFile
           ? { file: flags.tasks, policy: flags.policy }
-          : { tasks: { use: flags.tasks, with: tasksSettings }, split: flags.split },
-        teacher: { use: flags.teacher, with: teacherSettings },
+          : { tasks: { use: flags.tasks, with: tasksSettings, ...settingsDir(flags.tasksConfig) }, split: flags.split },
+        teacher: { use: flags.teacher, with: teacherSettings, ...settingsDir(flags.teacherConfig) },
         settings,
+        // Flags resolve against the working directory; paths inside a settings file against that file's directory.
         baseDir: process.cwd(),
         onProgress: (p) =>
           bar.update({

@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url"
 import { ConfigDecode } from "@realm-lm/core"
 import { Context, Effect, FileSystem, Layer, Predicate, Schema } from "effect"
 import type { Implementation, Requirements, Slot, SlotIdentifier } from "./Implementation.ts"
-import { slotServices } from "./Implementation.ts"
+import { slotServices, withPaths } from "./Implementation.ts"
 import * as SharedPackages from "./internal/sharedPackages.ts"
 
 /** A custom stage module is missing, throws on import, or does not export a valid implementation. */
@@ -67,18 +67,22 @@ export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: strin
   })
 
 /**
- * The layer of an implementation for the given raw settings. Settings are decoded when the layer is built, and
- * the built context is checked to really contain the slot's service (custom modules are untyped at run time).
+ * The layer of an implementation for the given raw settings. Settings are decoded when the layer is built, their
+ * relative paths resolved against `settingsDir` (the directory of the file that holds them; absent: the working
+ * directory), and the built context is checked to really contain the slot's service (custom modules are untyped at
+ * run time).
  */
 export const toLayer = <S extends Slot>(
   implementation: Implementation<S, unknown>,
-  rawConfig: unknown
+  rawConfig: unknown,
+  settingsDir?: string
 ): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
   const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
   return Layer.effectContext(Effect.gen(function*() {
-    const config = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
+    const decoded = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
       Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
     )
+    const config = withPaths(implementation, decoded, undefined)
     const layer = implementation.layer(config)
     if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
     const context = yield* Layer.build(layer).pipe(

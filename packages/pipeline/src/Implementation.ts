@@ -4,6 +4,7 @@
  * and users' own TypeScript modules are described the same way.
  */
 import { AnswerJudge, Curriculum, Evaluator, PolicyTrainer, TaskSource, Teacher, Verifier } from "@realm-lm/core"
+import { isAbsolute, resolve } from "node:path"
 import type { FileSystem, Layer, Path, Schema } from "effect"
 
 /** The service each slot must provide. */
@@ -47,7 +48,19 @@ export interface Implementation<S extends Slot, C> {
    * contents into the stage's config hash, so editing one re-runs the stage and everything after it.
    */
   readonly dataFiles?: (config: C) => ReadonlyArray<string>
+  /**
+   * The settings with every file or directory path they hold passed through `resolve`, which makes a relative path
+   * relative to the config file that names it (the path rule: see the pipeline README). Implementations whose
+   * settings name no file leave it out.
+   */
+  readonly resolvePaths?: (config: C, resolve: (path: string) => string) => C
 }
+
+/** `config` with its paths resolved against `dir` by the implementation's `resolvePaths` (unchanged when it has none). */
+export const withPaths = <S extends Slot, C>(implementation: Implementation<S, C>, config: C, dir: string | undefined): C =>
+  implementation.resolvePaths === undefined || dir === undefined
+    ? config
+    : implementation.resolvePaths(config, (path) => (isAbsolute(path) ? path : resolve(dir, path)))
 
 /** Describe an implementation with its types inferred (what a custom module exports as `implementation`). */
 export const define = <S extends Slot, C>(implementation: Implementation<S, C>): Implementation<S, C> => implementation

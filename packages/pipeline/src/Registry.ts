@@ -37,7 +37,8 @@ export const files = define({
   id: "@realm-lm/tasks/files",
   config: Loader.LoaderConfig,
   layer: (c) => Loader.layer(Schema.encodeSync(Loader.LoaderConfig)(c)),
-  dataFiles: (c) => Object.values(c.files)
+  dataFiles: (c) => Object.values(c.files),
+  resolvePaths: (c, resolve) => ({ ...c, files: Object.fromEntries(Object.entries(c.files).map(([split, file]) => [split, resolve(file)])) })
 })
 
 /** A public benchmark from the shared data folder (GSM8K and the others in `benchmarks/`). */
@@ -53,7 +54,8 @@ export const benchmark = define({
   dataFiles: (c) => {
     const dir = c.dir ?? Benchmarks.benchmarksDir()
     return dir === undefined ? [] : Object.values(Benchmarks.preset(c.name, dir).files)
-  }
+  },
+  resolvePaths: (c, resolve) => (c.dir === undefined ? c : { ...c, dir: resolve(c.dir) })
 })
 
 /** Answer extraction and comparison per answer type. */
@@ -66,7 +68,13 @@ export const rule = define({ slot: "teacher", id: "@realm-lm/corpus/rule", confi
 export const http = define({ slot: "teacher", id: "@realm-lm/corpus/http", config: HttpTeacher.HttpTeacherConfig, layer: HttpTeacher.layerFetch })
 
 /** A local Hugging Face model directory as the teacher, on ONNX Runtime. */
-export const local = define({ slot: "teacher", id: "@realm-lm/corpus/local", config: LocalTeacher.LocalTeacherConfig, layer: LocalTeacher.layer })
+export const local = define({
+  slot: "teacher",
+  id: "@realm-lm/corpus/local",
+  config: LocalTeacher.LocalTeacherConfig,
+  layer: LocalTeacher.layer,
+  resolvePaths: (c, resolve) => ({ ...c, model: resolve(c.model) })
+})
 
 /** MRPV verifier: multi-route prompts, verdict parsing, structured rewards. */
 export const mrpv = define({ slot: "verifier", id: "@realm-lm/mrpv", config: MrpvConfig.MrpvConfig, layer: Mrpv.layerConfig })

@@ -8,12 +8,19 @@ import type { RunManifest } from "@realm-lm/core"
 import { Effect, FileSystem } from "effect"
 import * as CustomModule from "./CustomModule.ts"
 import type { Slot } from "./Implementation.ts"
+import { withPaths } from "./Implementation.ts"
 import { builtins } from "./Registry.ts"
 
 /** The choice of an implementation for a slot, as written in a pipeline config or on the command line. */
 export interface Choice {
   readonly use: string
   readonly with?: unknown
+  /**
+   * Directory that relative paths in `with` resolve against, when the settings come from another file than the one
+   * naming `use` (`realm corpus build --tasks-config t.yaml`: the directory of `t.yaml`). Default: the `baseDir` the
+   * choice is resolved with.
+   */
+  readonly settingsDir?: string
 }
 
 /** The implementation a choice names. Module paths are resolved against `baseDir`. */
@@ -47,9 +54,12 @@ export const inspect = <S extends Slot>(slot: S, use: string, baseDir: string, m
     ? Effect.as(CustomModule.locate(slot, use, baseDir), undefined)
     : implementation(slot, use, baseDir)
 
-/** The layer of a choice for a slot. */
+/**
+ * The layer of a choice for a slot. `baseDir` is the directory of the config that names the choice: a module path
+ * in `use` and relative paths in `with` resolve against it (the latter against `choice.settingsDir` when given).
+ */
 export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
-  Effect.map(implementation(slot, choice.use, baseDir), (impl) => CustomModule.toLayer(impl, choice.with))
+  Effect.map(implementation(slot, choice.use, baseDir), (impl) => CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir))
 
 /**
  * Content hashes of the files a choice's implementation reads (its `dataFiles`), for stage config hashes. Files
@@ -64,8 +74,11 @@ export const dataHashes = <S extends Slot>(slot: S, choice: Choice, baseDir: str
     )
     const fs = yield* FileSystem.FileSystem
     const hashes: Array<RunManifest.FileHash> = []
-    for (const file of impl.dataFiles(settings)) {
-      if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))) hashes.push(yield* Hash.hashFile(file))
+    const written = impl.dataFiles(settings)
+    const resolved = impl.dataFiles(withPaths(impl, settings, choice.settingsDir ?? baseDir))
+    for (const [i, file] of resolved.entries()) {
+      // Recorded under the path as written, so a run directory moved with its data keeps its hashes.
+      if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))) hashes.push(yield* Hash.hashFile(file, written[i] ?? file))
     }
     return hashes
   })

@@ -2,7 +2,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { AnswerJudge, Curriculum, TaskSource, Teacher, Verifier } from "@realm-lm/core"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as CustomModule from "../src/CustomModule.ts"
@@ -66,5 +66,34 @@ describe("Registry", () => {
       assert.deepStrictEqual(yield* Resolve.dataHashes("tasks", { use: "parcel" }, dir), [], "generated domains read no files")
       const bad = yield* Effect.flip(Resolve.dataHashes("tasks", { use: "files", with: { name: "mine" } }, dir))
       assert.match(bad.message, /invalid settings/)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("relative paths in settings resolve against the config's directory, not the working directory", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "realm-paths-"))
+      mkdirSync(join(dir, "sub", "data"), { recursive: true })
+      writeFileSync(join(dir, "sub", "data", "train.jsonl"), `${JSON.stringify({ q: "1 + 1?", a: "2" })}\n`)
+      const choice = { use: "files", with: { name: "mine", files: { train: "data/train.jsonl" }, mapping: { question: "q", gold: "a" } } }
+      assert.notStrictEqual(process.cwd(), join(dir, "sub"))
+      const problemsWith = (c: Resolve.Choice, baseDir: string) =>
+        Effect.flatMap(Resolve.layer("tasks", c, baseDir), (layer) =>
+          Effect.gen(function*() {
+            const tasks = yield* TaskSource.TaskSource
+            return yield* Stream.runCollect(tasks.problems("train"))
+          }).pipe(Effect.provide(closed(layer))))
+      const fromConfig = yield* problemsWith(choice, join(dir, "sub"))
+      assert.deepStrictEqual(fromConfig.map((p) => p.gold), ["2"])
+      // Settings read from their own file (`--tasks-config sub/tasks.yaml`) resolve against that file's directory.
+      const fromSettingsFile = yield* problemsWith({ ...choice, settingsDir: join(dir, "sub") }, dir)
+      assert.deepStrictEqual(fromSettingsFile.map((p) => p.gold), ["2"])
+      const wrongDir = yield* Effect.flip(problemsWith(choice, dir))
+      assert.include(wrongDir.message, join(dir, "data", "train.jsonl"))
+      // Data hashes follow the same rule and keep the path as written.
+      const hashes = yield* Resolve.dataHashes("tasks", choice, join(dir, "sub"))
+      assert.deepStrictEqual(hashes.map((h) => h.path), ["data/train.jsonl"])
+      // The benchmark directory and the local teacher's model are paths too.
+      const resolveIn = (p: string) => join("/base", p)
+      assert.deepStrictEqual(builtins.tasks.benchmark!.resolvePaths?.({ name: "gsm8k", dir: "bench" }, resolveIn), { name: "gsm8k", dir: "/base/bench" })
+      assert.deepStrictEqual(builtins.teacher.local!.resolvePaths?.({ model: "models/t", temperature: 1 }, resolveIn), { model: "/base/models/t", temperature: 1 })
     }).pipe(Effect.provide(NodeServices.layer)))
 })
