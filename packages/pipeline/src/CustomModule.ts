@@ -82,7 +82,7 @@ export const toLayer = <S extends Slot>(
     const decoded = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
       Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
     )
-    const config = withPaths(implementation, decoded, undefined)
+    const config = withPaths(implementation, decoded, settingsDir)
     const layer = implementation.layer(config)
     if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
     const context = yield* Layer.build(layer).pipe(
