@@ -7,6 +7,7 @@ import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { CorpusJob } from "@realm-lm/pipeline"
 import * as ConfigFile from "./ConfigFile.ts"
+import * as ProblemsCommand from "./ProblemsCommand.ts"
 import * as ProgressBar from "./ProgressBar.ts"
 
 const settingsFile = (path: Option.Option<string>) =>
@@ -27,12 +28,12 @@ export const build = Command.make(
   "build",
   {
     tasks: Flag.String("tasks").pipe(Flag.withDescription(
-      "problems: a JSONL file of Problem records, a built-in task source (parcel, arithmetic, benchmark, files) or ./your-tasks.ts"
+      "problems: a JSONL file of core Problem records (as `realm problems` writes them), or a task source (parcel, arithmetic, benchmark, files: your own JSONL/JSON with a field mapping in --tasks-config) or ./your-tasks.ts"
     )),
-    tasksConfig: Flag.File("tasks-config").pipe(Flag.withDescription("settings (JSON/YAML) of the task source"), Flag.optional),
+    tasksConfig: Flag.File("tasks-config").pipe(Flag.withDescription("settings (JSON/YAML) of the task source, e.g. for files: name, files: { train: my.jsonl }, mapping: { question, gold }; its relative paths resolve against its own directory"), Flag.optional),
     split: Flag.Literals("split", ["train", "validation", "test", "heldout", "transfer"]).pipe(Flag.withDefault("train" as const)),
-    teacher: Flag.String("teacher").pipe(Flag.withDescription("rule, http, or ./your-teacher.ts"), Flag.withDefault("rule")),
-    teacherConfig: Flag.File("teacher-config").pipe(Flag.withDescription("settings (JSON/YAML) of the teacher, e.g. baseUrl, model, apiKeyEnv"), Flag.optional),
+    teacher: Flag.String("teacher").pipe(Flag.withDescription("rule (built-in domains), http (an OpenAI-compatible endpoint), local (a Hugging Face model directory: --teacher-config with model: <dir>), or ./your-teacher.ts"), Flag.withDefault("rule")),
+    teacherConfig: Flag.File("teacher-config").pipe(Flag.withDescription("settings (JSON/YAML) of the teacher: http: baseUrl, model, apiKeyEnv; local: model (a directory, relative to this file), temperature, maxNewTokens"), Flag.optional),
     out: Flag.Directory("out").pipe(Flag.withDescription("run directory; the corpus goes to <out>/corpus/")),
     routes: optionalInt("routes", "routes kept per problem (default 4)"),
     negatives: optionalInt("negatives", "deliberately wrong routes asked of the rule teacher (default 2)"),
@@ -50,7 +51,10 @@ export const build = Command.make(
   (flags) =>
     Effect.gen(function*() {
       const isFile = /\.jsonl?$/i.test(flags.tasks)
-      const tasksSettings = yield* settingsFile(flags.tasksConfig)
+      // The settings file may hold the settings alone or a whole { use, with } choice (as `realm problems` takes it).
+      const tasksChoice = !isFile && Option.isSome(flags.tasksConfig)
+        ? yield* ProblemsCommand.tasksChoice(flags.tasksConfig.value, flags.tasks)
+        : { use: flags.tasks }
       const teacherSettings = yield* settingsFile(flags.teacherConfig)
       const settings: Record<string, unknown> = {}
       const numeric = [
@@ -68,7 +72,7 @@ export const build = Command.make(
         out: flags.out,
         problems: isFile
           ? { file: flags.tasks, policy: flags.policy }
-          : { tasks: { use: flags.tasks, with: tasksSettings, ...settingsDir(flags.tasksConfig) }, split: flags.split },
+          : { tasks: { ...tasksChoice, ...settingsDir(flags.tasksConfig) }, split: flags.split },
         teacher: { use: flags.teacher, with: teacherSettings, ...settingsDir(flags.teacherConfig) },
         settings,
         // Flags resolve against the working directory; paths inside a settings file against that file's directory.

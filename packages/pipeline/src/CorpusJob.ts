@@ -12,6 +12,7 @@ import type { Problem } from "@realm-lm/core"
 import { Corpus, HttpTeacher, Input } from "@realm-lm/corpus"
 import type { Progress } from "@realm-lm/corpus"
 import type { CustomStageInvalid } from "./CustomModule.ts"
+import * as ProblemsJob from "./ProblemsJob.ts"
 import * as Resolve from "./Resolve.ts"
 
 /** Where the problems come from. */
@@ -45,9 +46,9 @@ export const run = (job: CorpusJob) =>
       : { teacherConfig: HttpTeacher.describe(http), teacherSettings: HttpTeacher.settings(http) }
     const source = "file" in job.problems
       ? {
-        problems: Input.readProblems(job.problems.file, job.problems.policy),
+        problems: Input.readProblems(job.problems.file, job.problems.policy).pipe(Stream.mapError(ProblemsJob.explainMalformed)),
         // Under `strict` this checks every line first: a bad one fails before anything is written.
-        total: yield* Input.countProblems(job.problems.file, job.problems.policy),
+        total: yield* Input.countProblems(job.problems.file, job.problems.policy).pipe(Effect.mapError(ProblemsJob.explainMalformed)),
         inputs: [yield* Hash.hashFile(job.problems.file)]
       }
       : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)

@@ -10,6 +10,7 @@ import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
 import { PipelineInvalid } from "./Pipeline.ts"
+import * as ProblemsJob from "./ProblemsJob.ts"
 import * as Routes from "./Routes.ts"
 import * as Wiring from "./Wiring.ts"
 
@@ -122,7 +123,7 @@ export const run = (job: EvalJob) =>
 
     yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
     yield* requireFile(job.problems, "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run")
-    const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem))
+    const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem)).pipe(Effect.mapError(ProblemsJob.explainMalformed))
     if (list.length === 0) return yield* new EvalInputInvalid({ path: job.problems, detail: "no problems in the file: give a JSONL with one Problem record per line" })
     const routes: Routes.ById = job.routes === undefined ? new Map() : yield* Effect.andThen(
       requireFile(job.routes, "routes file not found: give a corpus JSONL (CorpusRecord lines) of the same problems"),

@@ -124,17 +124,18 @@ describe("EvalJob", () => {
       assert.include(error.message, files.problems)
     }))
 
-  it.effect("a bad problems line fails with its file and line number", () =>
+  it.effect("a line that is not a Problem record fails with its file and line number, and how to make Problem records", () =>
     Effect.gen(function*() {
       const bad = join(mkdtempSync(join(tmpdir(), "realm-evaljob-bad-")), "test.jsonl")
       const lines = readFileSync(files.problems, "utf8").trim().split("\n").slice(0, 2)
       writeFileSync(bad, `${lines.join("\n")}\n{"id": "parcel/test/x", "question": "no gold"}\n`)
       const error = yield* Effect.flip(run(job({ problems: bad })))
-      assert.strictEqual(error._tag, "MalformedLine")
-      if (error._tag !== "MalformedLine") return
+      assert.strictEqual(error._tag, "ProblemsFileInvalid")
+      if (error._tag !== "ProblemsFileInvalid") return
       assert.strictEqual(error.line, 3)
       assert.strictEqual(error.path, bad)
-      assert.include(error.message, `${bad}:3: record does not match schema`)
+      assert.include(error.message, `${bad}:3: not a core Problem record (Missing key at ["domain"])`)
+      assert.include(error.message, "realm problems tasks.yaml --split train --out problems.jsonl")
     }))
 
   it.effect("routes of other problems, a missing problems file and invalid evaluator settings fail before evaluating, naming the path", () =>
