@@ -14,6 +14,7 @@ import * as Run from "./internal/run.ts"
 import * as Steps from "./internal/steps.ts"
 import * as Supervised from "./internal/supervised.ts"
 import type { TrainerConfig } from "./TrainerConfig.ts"
+import { microBatchTokensFor } from "./TrainerConfig.ts"
 import type { CheckpointCorrupted, CheckpointMismatch, EngineFailed, NonFiniteValue } from "./TrainerErrors.ts"
 import { TrainingDataError } from "./TrainerErrors.ts"
 
@@ -92,7 +93,7 @@ export const train = (
       })
     }
     const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
-    const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, config.batching.microBatchTokens)
+    const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, microBatchTokensFor(config.batching, engine.config.vocabSize))
     const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
     const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
     const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }

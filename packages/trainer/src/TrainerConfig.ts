@@ -67,10 +67,39 @@ export const BatchingSection = Schema.Struct({
   buckets: Increasing.pipe(withDefault([64, 128, 256, 512, 1024])),
   /** Most rows per forward/backward run; a step's batch is split into such micro-batches and accumulated. Default 16. */
   microBatch: PositiveInt.pipe(withDefault(16)),
-  /** Most padded tokens (rows × bucket length) per run: long buckets get fewer rows, bounding activation memory. Default 4096. */
-  microBatchTokens: PositiveInt.pipe(withDefault(4096))
+  /**
+   * Most padded tokens (rows × bucket length) per run: long buckets get fewer rows, bounding activation memory.
+   * Default: 4096, lowered for large vocabularies so a micro-batch's logits fit `logitsMemoryMB` (see `microBatchTokensFor`).
+   */
+  microBatchTokens: Schema.optionalKey(PositiveInt),
+  /**
+   * Memory (MiB) the default `microBatchTokens` allows for a micro-batch's logits, their gradient and softmax
+   * (vocab × tokens × 4 bytes × 3), the term that dominates training memory with a large vocabulary. Default 1024.
+   * Ignored when `microBatchTokens` is given.
+   */
+  logitsMemoryMB: PositiveInt.pipe(withDefault(1024))
 })
 export type BatchingSection = typeof BatchingSection.Type
+
+/** Largest default `microBatchTokens` (what small vocabularies get). */
+export const maxDefaultMicroBatchTokens = 4096
+
+/** Float32 tensors of vocabulary width held per token in a training step: logits, their gradient, the softmax. */
+export const logitsCopies = 3
+
+/** Bytes of the vocabulary-wide tensors of one micro-batch of `tokens` padded tokens: vocab × tokens × 4 bytes × 3. */
+export const logitsBytes = (vocabSize: number, tokens: number): number => vocabSize * tokens * 4 * logitsCopies
+
+/**
+ * The micro-batch token budget for a model's vocabulary: `batching.microBatchTokens` when given, else the most
+ * tokens (a multiple of 64, at least 64, at most 4096) whose `logitsBytes` fit `batching.logitsMemoryMB`. A 128k
+ * vocabulary gets 640 tokens under the default 1 GiB; vocabularies under about 21k keep 4096.
+ */
+export const microBatchTokensFor = (batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">, vocabSize: number): number => {
+  if (batching.microBatchTokens !== undefined) return batching.microBatchTokens
+  const fit = Math.floor((batching.logitsMemoryMB * 1024 * 1024) / logitsBytes(vocabSize, 1))
+  return Math.min(maxDefaultMicroBatchTokens, Math.max(64, Math.floor(fit / 64) * 64))
+}
 
 /** Checkpoint policy. */
 export const CheckpointSection = Schema.Struct({

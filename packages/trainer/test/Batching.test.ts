@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { bucketFor, bucketize, makeBatch } from "../src/Batching.ts"
+import * as TrainerConfig from "../src/TrainerConfig.ts"
 
 describe("Batching", () => {
   it("shifts targets by one and masks the loss to completion tokens only", () => {
@@ -26,5 +27,39 @@ describe("Batching", () => {
     ], [8, 32])
     expect([...byBucket.entries()]).toEqual([[8, [0]], [32, [1]]])
     expect(tooLong).toEqual([2])
+  })
+})
+
+describe("the default micro-batch token budget follows the vocabulary", () => {
+  const defaults = TrainerConfig.decodeSync({}).batching
+  const gib = 1024 * 1024 * 1024
+
+  it("is left unset by default, with a 1 GiB logits budget (vocab × tokens × 4 bytes × 3)", () => {
+    expect(defaults.microBatchTokens).toBeUndefined()
+    expect(defaults.logitsMemoryMB).toBe(1024)
+    expect(TrainerConfig.logitsBytes(1000, 10)).toBe(1000 * 10 * 4 * 3)
+  })
+
+  it("keeps 4096 tokens for small vocabularies and lowers it for large ones to what fits the budget", () => {
+    expect(TrainerConfig.microBatchTokensFor(defaults, 320)).toBe(4096)
+    expect(TrainerConfig.microBatchTokensFor(defaults, 21_845)).toBe(4096)
+    expect(TrainerConfig.microBatchTokensFor(defaults, 32_000)).toBe(2752)
+    // Llama 3.2 (128,256 ids): 4096 tokens would be 6.3 GB of logits, gradient and softmax; 640 tokens is 0.98 GB.
+    expect(TrainerConfig.microBatchTokensFor(defaults, 128_256)).toBe(640)
+    expect(TrainerConfig.microBatchTokensFor(defaults, 151_936)).toBe(576) // Qwen2.5
+    for (const vocab of [32_000, 49_152, 128_256, 151_936, 262_144]) {
+      const tokens = TrainerConfig.microBatchTokensFor(defaults, vocab)
+      expect(tokens % 64).toBe(0)
+      expect(TrainerConfig.logitsBytes(vocab, tokens)).toBeLessThanOrEqual(gib)
+      expect(TrainerConfig.logitsBytes(vocab, tokens + 64)).toBeGreaterThan(gib)
+    }
+    expect(TrainerConfig.microBatchTokensFor(defaults, 10_000_000)).toBe(64)
+  })
+
+  it("scales with logitsMemoryMB, and an explicit microBatchTokens wins", () => {
+    expect(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 4096 }, 128_256)).toBe(2752)
+    expect(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 1024, microBatchTokens: 4096 }, 128_256)).toBe(4096)
+    const explicit = TrainerConfig.decodeSync({ batching: { microBatchTokens: 1000 } }).batching
+    expect(TrainerConfig.microBatchTokensFor(explicit, 128_256)).toBe(1000)
   })
 })

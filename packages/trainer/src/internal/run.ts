@@ -50,7 +50,10 @@ export const rootStreams = (seed: number): Record<string, Rng.Rng> => ({ data: R
 /** The part of the config a resumed run must share with the run it continues. */
 const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
   const encoded = Schema.encodeSync(TrainerConfigSchema)(config)
-  return { seed: encoded.seed, optimizer: encoded.optimizer, batching: encoded.batching, generation: phase === "sft" ? undefined : encoded.generation, [phase]: encoded[phase] }
+  // Written as before the default token budget followed the vocabulary (it was 4096), so earlier checkpoints resume;
+  // the logits memory budget only changes how a step is cut into micro-batches, not what it computes.
+  const { logitsMemoryMB: _memory, ...batching } = encoded.batching ?? {}
+  return { seed: encoded.seed, optimizer: encoded.optimizer, batching: { ...batching, microBatchTokens: batching.microBatchTokens ?? 4096 }, generation: phase === "sft" ? undefined : encoded.generation, [phase]: encoded[phase] }
 }
 
 /** JSON has no NaN: non-finite metrics (e.g. an accuracy over no samples) are left out of saved state. */

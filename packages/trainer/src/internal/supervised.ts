@@ -9,6 +9,7 @@ import { take } from "./data.ts"
 import type { Engine, MicroBatch } from "./engine.ts"
 import type { EngineFailed, NonFiniteValue, Phase } from "../TrainerErrors.ts"
 import type { BatchingSection, GuardSection, SftSection } from "../TrainerConfig.ts"
+import { microBatchTokensFor } from "../TrainerConfig.ts"
 import { learningRate } from "../LrSchedule.ts"
 import * as Steps from "./steps.ts"
 
@@ -74,8 +75,8 @@ export const step = (
   Effect.gen(function*() {
     const { items, next } = take(options.seed, options.stream, options.examples.length, cursor.position, options.section.batchSize)
     const batch = items.map((i) => options.examples[i] as Tokenized)
-    const { buckets, microBatch, microBatchTokens } = options.batching
-    const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokens)
+    const { buckets, microBatch } = options.batching
+    const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokensFor(options.batching, engine.config.vocabSize))
     const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
     const t0 = performance.now()
     const guard = Steps.guardFor(options.phase, options.guards, options.stepNumber, options.skipped)
