@@ -1,65 +1,32 @@
 /**
  * Answer extraction, normalisation and comparison per answer type (the `AnswerJudge` contract). Built for the
- * messy text real models write: `#### 1,200`, `\boxed{3/4}`, `**Answer:** $12.50`, `the answer is (B)`,
- * Unicode minus signs, trailing units, number words. Pure, synchronous functions; the layer just wraps them.
+ * messy text real models write: `#### 1,200`, `\boxed{3/4}`, `**Answer:** $12.50`, `twenty-two`, `Answer: After 3
+ * days he has 51 left.`, `the answer is (B)`, `Answer: False` for the option `(B) False`. Pure, synchronous
+ * functions; the layer just wraps them.
  */
 import { AnswerJudge } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
 import { Layer } from "effect"
+import * as Labels from "./internal/labels.ts"
+import * as Numbers from "./internal/numbers.ts"
 
-/** A parsed number: its value and how many decimals it was written with (for rounding-tolerant comparison). */
+/** A parsed number: its value and how many decimals it was written with (for comparison as written). */
 export interface ParsedNumber {
   readonly value: number
-  /** Decimal places as written (`12.50` → 2); 0 for integers and fractions. */
+  /** Decimal places as written (`12.50` → 2); 0 for integers, fractions and number words. */
   readonly decimals: number
 }
 
-const WORDS: Readonly<Record<string, number>> = {
-  zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11,
-  twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19,
-  twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90, hundred: 100
-}
+const plain = (t: Numbers.NumberToken): ParsedNumber => ({ value: t.value, decimals: t.decimals })
 
-/** Undo the formatting that hides numbers: LaTeX fractions and thousands groups, Unicode minus, markdown. */
-const clean = (text: string): string =>
-  text
-    .replace(/\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}/g, "($1)/($2)")
-    .replace(/\{,\}/g, ",")
-    .replace(/\\[$%]/g, (m) => m.slice(1))
-    .replace(/\\(?:text|mathrm|mbox)\{([^{}]*)\}/g, " $1 ")
-    .replace(/[\u2212\u2013\u2014](?=\s*\d)/g, "-")
-    .replace(/[*_`]+/g, "")
+/** Every number written with digits in a text, in order of appearance. */
+export const numbersIn = (text: string): Array<ParsedNumber> => Numbers.digitTokens(Numbers.clean(text)).map(plain)
 
-// mixed number | fraction | grouped thousands | plain decimal; sign allowed before each.
-const NUMBER = /(-?)\s*(?:(\d+)\s+(\d+)\s*\/\s*(\d+)|\(?(\d+(?:\.\d+)?)\)?\s*\/\s*\(?(\d+(?:\.\d+)?)\)?|(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+))/g
-
-/** Every number in a text, in order of appearance. */
-export const numbersIn = (text: string): Array<ParsedNumber> => {
-  const out: Array<ParsedNumber> = []
-  for (const m of clean(text).matchAll(NUMBER)) {
-    const sign = m[1] === "-" ? -1 : 1
-    if (m[2] !== undefined) {
-      const den = Number(m[4])
-      if (den !== 0) out.push({ value: sign * (Number(m[2]) + Number(m[3]) / den), decimals: 0 })
-    } else if (m[5] !== undefined) {
-      const den = Number(m[6])
-      if (den !== 0) out.push({ value: (sign * Number(m[5])) / den, decimals: 0 })
-    } else if (m[7] !== undefined) {
-      const raw = m[7].replace(/,/g, "")
-      const dot = raw.indexOf(".")
-      out.push({ value: sign * Number(raw), decimals: dot < 0 ? 0 : raw.length - dot - 1 })
-    }
-  }
-  return out
-}
-
-/** Parse the first number of a string (`"$1,200.50"`, `"3/4 cup"`, `"-7"`, `"twelve"`), else `undefined`. */
+/** Parse the first number of a string (`"$1,200.50"`, `"3/4 cup"`, `"-7"`, `"twenty-two"`), else `undefined`. */
 export const parseNumber = (text: string): ParsedNumber | undefined => {
-  const found = numbersIn(text)[0]
-  if (found !== undefined) return found
-  const word = /\b([a-z]+)\b/i.exec(text.trim())
-  const value = word === null ? undefined : WORDS[(word[1] as string).toLowerCase()]
-  return value === undefined ? undefined : { value, decimals: 0 }
+  const cleaned = Numbers.clean(text)
+  const found = Numbers.digitTokens(cleaned)[0] ?? Numbers.wordTokens(cleaned)[0]
+  return found === undefined ? undefined : plain(found)
 }
 
 /** Canonical text of a number: integers without separators, other values with at most 6 decimals. */
@@ -68,89 +35,117 @@ export const formatNumber = (value: number): string => {
   return value.toFixed(6).replace(/0+$/, "").replace(/\.$/, "")
 }
 
+/** Relative difference below which two doubles are the same number: float noise of `2 1/3`-style arithmetic, a few ulps. */
+const SAME = 4 * Number.EPSILON
+
 /**
- * Two numbers are equal within 1e-6 relative, or when `a` was written rounded to d >= 2 decimals and `b` is not
- * an integer and rounds to it (so `0.33` matches a gold `1/3`, but `12.5` does not match `12.54`).
+ * Whether two numbers are the same as written: equal values (`3,000,001` ≠ `3000000`), or one written rounded to
+ * d >= 2 decimals and the other a non-integer that rounds to it (`0.33` matches `1/3`, `12.5` does not match
+ * `12.54`). `relativeTolerance` widens this only where the problem asks for it (`metadata.tolerance`).
  */
-export const numbersEqual = (a: ParsedNumber, b: ParsedNumber): boolean => {
-  const scale = Math.max(1, Math.abs(a.value), Math.abs(b.value))
-  if (Math.abs(a.value - b.value) <= 1e-6 * scale) return true
-  const rounded = (x: ParsedNumber, d: number) => Math.abs(x.value - Number(b.value.toFixed(d))) <= 1e-9 * scale
-  return (a.decimals >= 2 && !Number.isInteger(b.value) && rounded(a, a.decimals)) ||
-    (b.decimals >= 2 && !Number.isInteger(a.value) && Math.abs(b.value - Number(a.value.toFixed(b.decimals))) <= 1e-9 * scale)
+export const numbersEqual = (a: ParsedNumber, b: ParsedNumber, relativeTolerance = 0): boolean => {
+  const scale = Math.max(Math.abs(a.value), Math.abs(b.value))
+  if (Math.abs(a.value - b.value) <= Math.max(SAME, relativeTolerance) * scale) return true
+  const roundsTo = (x: ParsedNumber, y: ParsedNumber) =>
+    x.decimals >= 2 && !Number.isInteger(y.value) && Math.abs(x.value - Number(y.value.toFixed(x.decimals))) <= SAME * scale
+  return roundsTo(a, b) || roundsTo(b, a)
 }
 
-/** The text after the final-answer marker, if any: `####`, `\boxed{}`, `Answer:`, `answer is`. */
-export const answerSegment = (text: string): string | undefined => {
-  const hash = text.lastIndexOf("####")
-  if (hash >= 0) return firstLine(text.slice(hash + 4))
-  const boxed = [...text.matchAll(/\\boxed\{((?:[^{}]|\{[^{}]*\})*)\}/g)].at(-1)
-  if (boxed !== undefined) return boxed[1] as string
-  const marker = [...text.matchAll(/(?:final answer|answer)\s*(?:is|:|=)\s*(?:[:=]\s*)?/gi)].at(-1)
-  if (marker !== undefined) return firstLine(text.slice((marker.index ?? 0) + marker[0].length))
-  return undefined
-}
+// `Answer: …`, `The final answer is …`, `answer would be: …`, and a `Final Answer` heading over its line.
+const MARKER = /(?:final answer|answer)\s*(?:(?:is|was|would be|should be|will be|must be|has to be)\b\s*[:=]?|[:=])\s*|final answer\s*\n\s*/gi
 
 const firstLine = (s: string): string => {
-  const trimmed = s.replace(/^[\s*_:]+/, "")
+  const trimmed = s.replace(/^[\s*_:#]+/, "")
   const nl = trimmed.indexOf("\n")
   return nl < 0 ? trimmed : trimmed.slice(0, nl)
 }
 
-/** The final number of a model text: after the answer marker when there is one, else the last number. */
+interface Cue {
+  readonly at: number
+  readonly segment: string
+}
+
+/** Final-answer cues of a text: `####`, `\boxed{}`, answer markers, and for labels `The correct option is`. */
+const cuesOf = (text: string, choices: boolean): Array<Cue> => {
+  const cues: Array<Cue> = []
+  const hash = text.lastIndexOf("####")
+  if (hash >= 0) cues.push({ at: hash, segment: firstLine(text.slice(hash + 4)) })
+  for (const m of text.matchAll(/\\boxed\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}/g)) cues.push({ at: m.index ?? 0, segment: m[1] as string })
+  for (const m of text.matchAll(MARKER)) cues.push({ at: m.index ?? 0, segment: firstLine(text.slice((m.index ?? 0) + m[0].length)) })
+  if (choices) {
+    const choice = Labels.choiceSegment(text)
+    if (choice !== undefined) cues.push({ at: choice.at, segment: choice.segment })
+  }
+  return cues.toSorted((x, y) => x.at - y.at)
+}
+
+/** The text after the last final-answer cue, if any: `####`, `\boxed{}`, `Answer:`, `answer is`, `final answer`. */
+export const answerSegment = (text: string): string | undefined => cuesOf(text, false).at(-1)?.segment
+
+/** The number an answer segment states: its first sentence's conclusion (`After 3 days he has 51 left.` → 51). */
+const statedNumber = (segment: string): Numbers.NumberToken | undefined =>
+  Numbers.conclusion(Numbers.firstSentence(Numbers.clean(segment).trim()), (s) => Numbers.tokens(s))
+
+/** The number a text ends on without a cue: the conclusion of its last sentence with a number. */
+const closingNumber = (text: string): Numbers.NumberToken | undefined => {
+  const cleaned = Numbers.clean(text)
+  const line = cleaned.split("\n").findLast((l) => /\d/.test(l))
+  const sentence = line === undefined ? undefined : Numbers.lastSentenceWithNumber(line)
+  if (sentence !== undefined) return Numbers.conclusion(sentence, Numbers.digitTokens)
+  // No digits anywhere: the last number word (`… so she has twenty-two.`), never a lone pronoun `one`.
+  return Numbers.wordTokens(cleaned, false).at(-1)
+}
+
+/**
+ * The final number of a model text: the one the last answer cue states (none when the cue states none, as in a
+ * truncated `Answer:`), else, without any cue, the one the text concludes with.
+ */
 export const extractNumber = (text: string): string | undefined => {
   const segment = answerSegment(text)
-  // `Answer: 16 - 3 = 13`: the value after the last `=` is the answer.
-  const tail = segment?.includes("=") === true ? segment.slice(segment.lastIndexOf("=") + 1) : segment
-  const parsed = tail !== undefined ? parseNumber(tail) : numbersIn(text).at(-1)
-  return parsed === undefined ? undefined : formatNumber(parsed.value)
+  const found = segment === undefined ? closingNumber(text) : statedNumber(segment)
+  return found === undefined ? undefined : formatNumber(found.value)
 }
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-
-/** The first label of `labels` in a segment; single-letter labels must stand alone (`B`, `(B)`, `B)`). */
-const firstLabelIn = (segment: string, labels: ReadonlyArray<string>): string | undefined => {
-  let best: { label: string; at: number } | undefined
-  for (const label of labels) {
-    const pattern = label.length === 1
-      ? new RegExp(`(?<![A-Za-z])\\(?${escapeRegExp(label)}\\)?(?![A-Za-z])`, "g")
-      : new RegExp(`\\b${escapeRegExp(label)}\\b`, "gi")
-    const m = pattern.exec(segment)
-    if (m !== null && (best === undefined || m.index < best.at)) best = { label, at: m.index }
-  }
-  return best?.label
-}
-
-/** The label a text chooses from a closed set, matched case-insensitively and returned as written in the set. */
-export const extractLabel = (text: string, labels: ReadonlyArray<string>): string | undefined => {
-  const segment = answerSegment(clean(text))
+/**
+ * The label a text chooses from a closed set, returned as written in the set. With `options` (the question's
+ * `(A) text` lines), a letter and its option's text name the same answer: `Answer: False` chooses `(B) False`.
+ */
+export const extractLabel = (text: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Labels.Option> = []): string | undefined => {
+  const cleaned = Numbers.clean(text)
+  const segment = cuesOf(cleaned, true).at(-1)?.segment
   if (segment !== undefined) {
-    const found = firstLabelIn(segment, labels)
-    if (found !== undefined) return found
-    // A bare lower-case letter after the marker (`the answer is b.`) still names an option.
-    const bare = /^\(?([a-z])\)?[.!]?$/.exec(segment.trim())
-    const letter = bare === null ? undefined : labels.find((l) => l.toLowerCase() === bare[1])
-    if (letter !== undefined) return letter
-  }
-  const letters = labels.every((l) => l.length === 1)
-  if (letters) {
-    // Without a marker only explicit option syntax counts: `(B)`, `option B`, `B)` at a line start.
-    const option = [...text.matchAll(/(?:\(([A-Za-z])\)|option\s+([A-Za-z])\b|^\s*([A-Za-z])\))/gim)].at(-1)
-    const letter = option === undefined ? undefined : (option[1] ?? option[2] ?? option[3])
-    return letter === undefined ? undefined : labels.find((l) => l.toLowerCase() === letter.toLowerCase())
-  }
-  let last: { label: string; at: number } | undefined
-  for (const label of labels) {
-    for (const m of text.matchAll(new RegExp(`\\b${escapeRegExp(label)}\\b`, "gi"))) {
-      if (last === undefined || (m.index ?? 0) >= last.at) last = { label, at: m.index ?? 0 }
+    // The segment is an answer (`False`, `(B) library`); else its first sentence names one, letters before option
+    // texts (`MgBr2 (B)`: the letter is deliberate, a short option text may be a word of the sentence).
+    const whole = Labels.labelsOf(segment, labels, options)
+    // Several options share the answer's text (a dataset's duplicates): no label rather than a guess.
+    if (whole.length > 0) return whole.length === 1 ? whole[0] : undefined
+    for (const part of [Numbers.firstSentence(segment), segment]) {
+      const found = Labels.letters(part, labels, options, true)[0] ?? Labels.words(part, labels, options)[0]
+      if (found !== undefined) return found.label
     }
   }
-  return last?.label
+  const closing = Labels.closingLabel(cleaned, labels, options)
+  if (closing !== undefined) return closing
+  if (labels.every((l) => l.length === 1)) {
+    // Without a cue a letter counts only in option syntax: `(B)`, `option B`, `B)` at a line start; or an option's text.
+    const letters = [...cleaned.matchAll(/(?:\(([A-Za-z])\)|option\s+([A-Za-z])\b|^\s*([A-Za-z])\))/gim)].map((m) => ({
+      label: labels.find((l) => l.toLowerCase() === (m[1] ?? m[2] ?? m[3] ?? "").toLowerCase()),
+      index: m.index ?? 0
+    }))
+    return [...letters, ...Labels.words(cleaned, labels, options)].filter((m) => m.label !== undefined).toSorted((a, b) => a.index - b.index).at(-1)?.label
+  }
+  // Word labels: an answer-first reply (`Yes. Frost …`, `No, because …`), else the last label the text names.
+  const opening = /^[\s*_`"]*([\p{L}]+)[*_`"]*[.,!:;]/u.exec(cleaned)
+  const first = opening === null ? undefined : Labels.asLabel(opening[1] as string, labels, options)
+  return first ?? Labels.words(cleaned, labels, options).at(-1)?.label
 }
 
 /** SQuAD-style text normalisation: lowercase, no punctuation or articles, single spaces. */
-export const normalizeText = (text: string): string =>
-  text.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, " ").replace(/\b(a|an|the)\b/g, " ").replace(/\s+/g, " ").trim()
+export const normalizeText = Labels.normalizeText
+
+/** The options a problem's question shows (`(A) text` lines), for label problems. */
+export const optionsOf = (problem: Problem.Problem): Array<Labels.Option> =>
+  problem.answerType === "label" ? Labels.optionsOf(problem.question) : []
 
 /** Extract and normalise a problem's final answer from model text. */
 export const extract = (problem: Problem.Problem, text: string): string | undefined => {
@@ -158,25 +153,36 @@ export const extract = (problem: Problem.Problem, text: string): string | undefi
     case "number":
       return extractNumber(text)
     case "label":
-      return extractLabel(text, problem.labels ?? [])
+      return extractLabel(text, problem.labels ?? [], optionsOf(problem))
     case "text": {
       const segment = answerSegment(text) ?? text.trim().split("\n").filter((l) => l.trim().length > 0).at(-1)
-      const normalized = segment === undefined ? "" : normalizeText(segment)
+      const normalized = segment === undefined ? "" : normalizeText(Numbers.clean(segment))
       return normalized.length === 0 ? undefined : normalized
     }
   }
 }
 
-/** Whether two answers agree for the problem's answer type. */
+/** The relative tolerance a problem asks for in `metadata.tolerance` (a number >= 0), else 0: exact. */
+export const toleranceOf = (problem: Problem.Problem): number => {
+  const t = problem.metadata.tolerance
+  return typeof t === "number" && Number.isFinite(t) && t >= 0 ? t : 0
+}
+
+/** Whether two answers agree for the problem's answer type (`"1,200"` = `"1200.0"`; `"False"` = `"B"` for `(B) False`). */
 export const equivalent = (problem: Problem.Problem, a: string, b: string): boolean => {
   switch (problem.answerType) {
     case "number": {
-      const pa = parseNumber(a)
-      const pb = parseNumber(b)
-      return pa !== undefined && pb !== undefined ? numbersEqual(pa, pb) : normalizeText(a) === normalizeText(b) && normalizeText(a) !== ""
+      const pa = statedNumber(a)
+      const pb = statedNumber(b)
+      if (pa !== undefined && pb !== undefined) return numbersEqual(plain(pa), plain(pb), toleranceOf(problem))
+      return normalizeText(a) === normalizeText(b) && normalizeText(a) !== ""
     }
-    case "label":
-      return a.trim().replace(/^\(|\)$/g, "").toLowerCase() === b.trim().replace(/^\(|\)$/g, "").toLowerCase() && a.trim() !== ""
+    case "label": {
+      const labels = problem.labels ?? []
+      const options = optionsOf(problem)
+      const canonical = (s: string) => (Labels.asLabel(s, labels, options) ?? s.trim().replace(/^\(|\)$/g, "")).toLowerCase()
+      return a.trim() !== "" && canonical(a) === canonical(b)
+    }
     case "text":
       return normalizeText(a) === normalizeText(b) && normalizeText(a) !== ""
   }

@@ -37,7 +37,9 @@ export const FieldMapping = Schema.Struct({
   /** Closed label set for `label` answers (else taken from `choices`). */
   labels: Schema.optionalKey(Schema.Array(Schema.String)),
   /** Paths copied into `problem.metadata`. */
-  metadata: Schema.optionalKey(Schema.Array(Schema.String))
+  metadata: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** Relative tolerance for `number` answers (e.g. 0.01 for 1%), stored as `metadata.tolerance`. Default: exact comparison. */
+  tolerance: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 export type FieldMapping = typeof FieldMapping.Type
 

@@ -3,6 +3,7 @@ import { NodeServices } from "@effect/platform-node"
 import { TaskSource } from "@realm-lm/core"
 import { Effect, Layer, Stream } from "effect"
 import { join } from "node:path"
+import * as Answer from "../src/Answer.ts"
 import * as Benchmarks from "../src/Benchmarks.ts"
 import * as Loader from "../src/Loader.ts"
 
@@ -73,5 +74,61 @@ describe("Loader", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(collect(Loader.layer(mine("strict")).pipe(Layer.provide(NodeServices.layer)), "train"))
       assert.match((error as TaskSource.TaskSourceError).detail, /no file for split "train"; configured splits: test/)
+    }))
+})
+
+describe("Loader errors name the file, line and field, and the fix", () => {
+  const failure = (config: unknown) =>
+    Effect.flip(collect(Loader.layer(config).pipe(Layer.provide(NodeServices.layer)))).pipe(Effect.map((e) => e as TaskSource.TaskSourceError))
+  const array = { name: "logic", files: { test: join(fixtures, "my-data-array.json") }, mapping: { question: "prompt", gold: "answer" } }
+
+  it.effect("a JSON array read as JSON Lines (the default) says to set format: json", () =>
+    Effect.gen(function*() {
+      const e = yield* failure(array)
+      assert.strictEqual(e.line, 1)
+      assert.match(Loader.describe(e), /my-data-array\.json:1: invalid JSON: .*looks like a JSON array.*`format: json`/)
+      const oneLine = yield* failure({ ...array, files: { test: join(fixtures, "my-data-one-line-array.jsonl") } })
+      assert.match(Loader.describe(oneLine), /my-data-one-line-array\.jsonl:1: the line is a JSON array, not one record.*`format: json`/)
+    }))
+
+  it.effect("a JSON document with nested records says which recordsPath to set", () =>
+    Effect.gen(function*() {
+      const nested = { name: "qa", files: { test: join(fixtures, "my-data-nested.json") }, mapping: { question: "input", gold: "target", answerType: "text" } }
+      const asLines = yield* failure(nested)
+      assert.match(asLines.detail, /one JSON document spread over several lines: set `format: json`.*`recordsPath`/)
+      const noPath = yield* failure({ ...nested, format: "json" })
+      assert.match(noPath.detail, /expected an array of records; set recordsPath to the key of the records array: examples/)
+    }))
+
+  it.effect("a letter gold read as a number says to set mapping.answerType: label with choices or labels", () =>
+    Effect.gen(function*() {
+      const e = yield* failure({ ...array, format: "json" })
+      assert.match(Loader.describe(e), /my-data-array\.json: record 1: gold "B" \(field "answer"\) is not a number \(answer type "number", the default of mapping\.answerType\): it looks like an option letter, so set mapping\.answerType: label with mapping\.choices/)
+    }))
+
+  it.effect("with format json and answerType label the options become the labels, and `Answer: False` is judged B", () =>
+    Effect.gen(function*() {
+      const config = { ...array, format: "json", mapping: { ...array.mapping, id: "id", answerType: "label", choices: { texts: "options" } } }
+      const problems = yield* collect(Loader.layer(config).pipe(Layer.provide(NodeServices.layer)))
+      assert.deepStrictEqual(problems.map((p) => [p.id, p.gold, p.labels]), [["logic/p1", "B", ["A", "B"]], ["logic/p2", "A", ["A", "B"]]])
+      const [first] = problems
+      assert.isTrue(first !== undefined && Answer.judge(first, "Max is a wumpus, so a tumpus, so not sour.\nAnswer: False").correct)
+      assert.isTrue(first !== undefined && Answer.judge(first, "Answer: A wumpus is a tumpus and tumpuses are not sour, so B").correct)
+    }))
+})
+
+describe("Loader: mapping.tolerance", () => {
+  it.effect("sets metadata.tolerance on number problems, which the judge then applies (exact without it)", () =>
+    Effect.gen(function*() {
+      const onSkip = () => Effect.void
+      const exact = yield* collect(Loader.layer(mine("lenient"), onSkip).pipe(Layer.provide(NodeServices.layer)))
+      const loose = yield* collect(Loader.layer({ ...mine("lenient"), mapping: { ...mine("lenient").mapping, tolerance: 0.01 } }, onSkip).pipe(Layer.provide(NodeServices.layer)))
+      const [e, l] = [exact.find((p) => p.gold === "1000"), loose.find((p) => p.gold === "1000")]
+      assert.isTrue(e !== undefined && l !== undefined)
+      if (e === undefined || l === undefined) return
+      assert.strictEqual(l.metadata.tolerance, 0.01)
+      assert.isFalse(Answer.judge(e, "Answer: 1,005").correct)
+      assert.isTrue(Answer.judge(l, "Answer: 1,005").correct)
+      assert.isFalse(Answer.judge(l, "Answer: 1,020").correct)
     }))
 })

@@ -24,6 +24,7 @@ export interface Mapping {
   readonly labels?: ReadonlyArray<string> | undefined
   readonly goldAliases?: Readonly<Record<string, string>> | undefined
   readonly metadata?: ReadonlyArray<string> | undefined
+  readonly tolerance?: number | undefined
 }
 
 /** Value at a dotted path (`question.stem`, `lSolutions.0`); `undefined` when any part is missing. */
@@ -135,12 +136,14 @@ const mapRecord = (
   const answerType: Problem.AnswerType = mapping.answerType === "auto" ? (NUMERIC_GOLD.test(gold) ? "number" : "text") : mapping.answerType
   if (answerType === "number") {
     const parsed = parseNumber(gold)
-    if (parsed === undefined) throw new MappingError(`gold "${gold.slice(0, 40)}" is not a number`)
+    if (parsed === undefined) throw new MappingError(`gold "${gold.slice(0, 40)}" (field "${mapping.gold}") is not a number${notANumberHint(gold, mapping)}`)
     gold = formatNumber(parsed.value)
   } else if (answerType === "label") {
     if (labels === undefined || labels.length === 0) throw new MappingError("label answers need `labels` or `choices` in the mapping")
     const match = labels.find((l) => l.toLowerCase() === (gold as string).toLowerCase())
-    if (match === undefined) throw new MappingError(`gold "${gold}" is not one of the labels ${labels.join(", ")}`)
+    if (match === undefined) {
+      throw new MappingError(`gold "${gold}" is not one of the labels ${labels.join(", ")}; rename other spellings with mapping.goldAliases (e.g. { "${gold}": "${labels[0]}" })`)
+    }
     gold = match
   }
   const problem: {
@@ -153,7 +156,9 @@ const mapRecord = (
     answerType,
     difficulty: 0,
     split: context.split,
-    metadata: metadataOf(record, mapping.metadata)
+    metadata: mapping.tolerance === undefined || answerType !== "number"
+      ? metadataOf(record, mapping.metadata)
+      : { ...metadataOf(record, mapping.metadata), tolerance: mapping.tolerance }
   }
   if (answerType === "label" && labels !== undefined) problem.labels = labels
   if (context.rulebook !== undefined) problem.rulebook = context.rulebook
@@ -162,6 +167,18 @@ const mapRecord = (
     if (steps.length > 0) problem.goldSteps = steps
   }
   return problem
+}
+
+/** The fix for a gold that is not a number: which answer type the data needs and the keys that set it. */
+const notANumberHint = (gold: string, mapping: Mapping): string => {
+  const declared = mapping.answerType === "auto" ? "" : ` (answer type "${mapping.answerType}", the default of mapping.answerType)`
+  if (/^\(?[A-Za-z]\)?$/.test(gold.trim())) {
+    return `${declared}: it looks like an option letter, so set mapping.answerType: label with mapping.choices (the field holding the options) or mapping.labels (e.g. [A, B, C, D])`
+  }
+  if (/^[\p{L}][\p{L}\s-]{0,20}$/u.test(gold.trim())) {
+    return `${declared}: for a class such as Yes/No or True/False set mapping.answerType: label with mapping.labels (e.g. [Yes, No]); for free-text answers set mapping.answerType: text`
+  }
+  return `${declared}: set mapping.answerType: text for free-text answers, or auto to decide per record`
 }
 
 /** Solution lines before any `####`, without GSM8K's `<<a*b=c>>` calculator annotations. */

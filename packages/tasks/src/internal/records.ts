@@ -38,9 +38,15 @@ export const read = (
       Stream.mapError(ioError(source, path)),
       Stream.mapAccum(() => 0, (index, raw) => {
         const decoded = decode(path, raw)
-        return [index + 1, [Result.isSuccess(decoded)
-          ? Result.succeed<RawRecord>({ value: decoded.success, index, line: raw.line })
-          : fail(source, path, decoded.failure.message, raw.line)]] as const
+        if (Result.isFailure(decoded)) {
+          const e = decoded.failure
+          const what = e.reason === "torn-tail" ? "torn final line (incomplete write)" : "invalid JSON"
+          return [index + 1, [fail(source, path, `${what}: ${e.detail}${raw.line === 1 ? documentHint(raw.text) : ""}`, raw.line)]] as const
+        }
+        if (Array.isArray(decoded.success)) {
+          return [index + 1, [fail(source, path, `the line is a JSON array, not one record${ARRAY_HINT}`, raw.line)]] as const
+        }
+        return [index + 1, [Result.succeed<RawRecord>({ value: decoded.success, index, line: raw.line })]] as const
       })
     )
   }
@@ -58,6 +64,18 @@ export const read = (
   }))
 }
 
+const ARRAY_HINT = "; a file that is one JSON array needs `format: json` in the loader settings (JSON Lines, the default `format: jsonl`, holds one record per line)"
+
+/** Why line 1 of a JSON Lines file failed, when the file is really one JSON document (an array or a pretty-printed object). */
+const documentHint = (text: string): string => {
+  const start = text.trimStart()
+  if (start.startsWith("[")) return `; the file looks like a JSON array${ARRAY_HINT}`
+  if (start.startsWith("{")) {
+    return "; the file looks like one JSON document spread over several lines: set `format: json` in the loader settings, with `recordsPath` naming its array of records (e.g. `recordsPath: examples`), or write one record per line"
+  }
+  return ""
+}
+
 const jsonRecords = (source: string, path: string, text: string, recordsPath: string | undefined): Array<Item> => {
   let parsed: unknown
   try {
@@ -69,7 +87,13 @@ const jsonRecords = (source: string, path: string, text: string, recordsPath: st
   for (const key of recordsPath === undefined ? [] : recordsPath.split(".")) {
     value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[key] : undefined
   }
-  if (!Array.isArray(value)) return [fail(source, path, `expected an array of records${recordsPath === undefined ? "" : ` at "${recordsPath}"`}`)]
+  if (!Array.isArray(value)) {
+    const arrays = value !== null && typeof value === "object" ? Object.keys(value).filter((k) => Array.isArray((value as Record<string, unknown>)[k])) : []
+    const hint = arrays.length > 0
+      ? `; set recordsPath to the key of the records array: ${arrays.slice(0, 5).map((k) => recordsPath === undefined ? k : `${recordsPath}.${k}`).join(", ")}`
+      : "; set recordsPath to the dotted path of the records array inside the file"
+    return [fail(source, path, `expected an array of records${recordsPath === undefined ? "" : ` at "${recordsPath}"`}${hint}`)]
+  }
   return value.map((record: unknown, index) => Result.succeed({ value: record, index }))
 }
 
