@@ -8,7 +8,7 @@ import * as ConfigFile from "./ConfigFile.ts"
 import { corpus } from "./CorpusCommand.ts"
 import { evalCommand } from "./EvalCommand.ts"
 import { experiment } from "./ExperimentCommand.ts"
-import { problems } from "./ProblemsCommand.ts"
+import { problemsCommand } from "./ProblemsCommand.ts"
 import { serve } from "./ServeCommand.ts"
 import { demo, report, runCommand, train } from "./RunCommand.ts"
 import { dirname, resolve } from "node:path"
@@ -63,7 +63,7 @@ export const realm = Command.make("realm").pipe(
   Command.withDescription(
     "ReaLM for TypeScript: build a multi-route reasoning corpus, train small language models with MRPV rewards and asymptotically fading guidance on ONNX Runtime, and evaluate them assisted and autonomous."
   ),
-  Command.withSubcommands([demo, runCommand, experiment, evalCommand, report, serve, corpus, problems, train, config])
+  Command.withSubcommands([demo, runCommand, experiment, evalCommand, report, serve, corpus, problemsCommand, train, config])
 )
 
 /** Version printed by `realm --version`. */

@@ -38,7 +38,7 @@ export const build = Command.make(
     routes: optionalInt("routes", "routes kept per problem (default 4)"),
     negatives: optionalInt("negatives", "deliberately wrong routes asked of the rule teacher (default 2)"),
     seed: optionalInt("seed", "root seed of teacher sampling (default 0)"),
-    concurrency: optionalInt("concurrency", "problems in flight (default 4)"),
+    concurrency: optionalInt("concurrency", "problems in flight (default: what the teacher asks for, e.g. the local teacher's batchProblems, else 4)"),
     maxFailedFraction: Flag.Finite("max-failed-fraction").pipe(
       Flag.withDescription("share of problems that may fail (after retries) in a build that still completes and exits 0 (default 0)"),
       Flag.optional
@@ -82,6 +82,8 @@ export const build = Command.make(
             label: "corpus",
             done: p.done + p.resumed + p.duplicates,
             total: p.total ?? p.done + p.resumed,
+            // Problems/s of this run (resumed ones are skipped instantly); with a local teacher, its generation rate.
+            rate: p.rate,
             detail: `+${p.positives} -${p.negatives}${p.failed > 0 ? ` failed ${p.failed}` : ""}${p.retries > 0 ? ` retries ${p.retries}` : ""}`
           })
       })

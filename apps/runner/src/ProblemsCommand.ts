@@ -35,7 +35,7 @@ export const tasksChoice = (file: string, name?: string) =>
   })
 
 /** `realm problems`. */
-export const problems = Command.make(
+export const problemsCommand = Command.make(
   "problems",
   {
     config: Argument.File("tasks-config", { mustExist: false }).pipe(Argument.withDescription(

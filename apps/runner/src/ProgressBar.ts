@@ -10,8 +10,16 @@ export interface ProgressState {
   readonly label: string
   readonly done: number
   readonly total: number
+  /**
+   * Items per second when the caller measures it better than done / elapsed (a resumed corpus build counts only the
+   * problems of this run). Default done / elapsed.
+   */
+  readonly rate?: number
   readonly detail?: string
 }
+
+/** A rate with two significant decimals below 1/s (a slow local teacher at 0.25/s), one below 100, none above. */
+const formatRate = (rate: number): string => (rate >= 100 ? rate.toFixed(0) : rate >= 1 ? rate.toFixed(1) : rate.toFixed(2))
 
 const clock = (seconds: number): string => {
   if (!Number.isFinite(seconds) || seconds < 0) return "--:--"
@@ -27,14 +35,14 @@ export const formatLine = (state: ProgressState, elapsedSeconds: number, width =
   const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 0
   const filled = Math.round(fraction * width)
   // Under a second after the bar started, a rate would be noise.
-  const rate = elapsedSeconds >= 1 ? state.done / elapsedSeconds : Number.NaN
+  const rate = elapsedSeconds < 1 ? Number.NaN : state.rate ?? state.done / elapsedSeconds
   const eta = rate > 0 ? (state.total - state.done) / rate : Number.NaN
   const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`
   const parts = [
     state.label.padEnd(8),
     bar,
     `${state.done}/${state.total}`,
-    Number.isNaN(rate) ? "--/s" : `${rate >= 100 ? rate.toFixed(0) : rate.toFixed(1)}/s`,
+    Number.isNaN(rate) ? "--/s" : `${formatRate(rate)}/s`,
     state.done >= state.total ? `done in ${clock(elapsedSeconds)}` : `ETA ${clock(eta)}`
   ]
   if (state.detail !== undefined && state.detail !== "") parts.push(state.detail)

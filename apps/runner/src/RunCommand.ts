@@ -46,7 +46,7 @@ export const displayHooks = () =>
           : Effect.andThen(finishBar(name), outcome === "skipped" ? Console.error(`   ${name}: up to date, skipped`) : Effect.void),
       corpus: (split, p) =>
         Effect.flatMap(barFor(split === "train" ? "corpus" : `routes-${split}`), (bar) =>
-          bar.update({ label: split === "train" ? "corpus" : split, done: p.done + p.resumed + p.duplicates, total: p.total ?? p.done, detail: `+${p.positives} -${p.negatives}` })),
+          bar.update({ label: split === "train" ? "corpus" : split, done: p.done + p.resumed + p.duplicates, total: p.total ?? p.done, rate: p.rate, detail: `+${p.positives} -${p.negatives}` })),
       evaluated: (done, total, r) =>
         Effect.flatMap(barFor("eval"), (bar) =>
           bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })),

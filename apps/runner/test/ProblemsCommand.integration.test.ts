@@ -36,7 +36,7 @@ describe("realm problems (spawned)", () => {
       expect(r.status).toBe(0)
       expect(r.stdout).toContain(`3 test problems of sums -> ${join(cwd, out)}`)
       const problems = readProblems(join(cwd, out))
-      expect(problems.map((p) => [p.question, p.gold, p.split, p.answerType])).toEqual(rows.map((r) => [r.q, r.a, "test", "number"]))
+      expect(problems.map((p) => [p.question, p.gold, p.split, p.answerType])).toEqual(rows.map((row) => [row.q, row.a, "test", "number"]))
     }
   })
 

@@ -47,4 +47,9 @@ export class Teacher extends Context.Service<Teacher, {
   /** Identifier recorded in corpus records, e.g. `"rule-teacher"`, `"openai:gpt-4o-mini"`. */
   readonly name: string
   readonly routes: (request: RouteRequest) => Effect.Effect<ReadonlyArray<TeacherRoute>, TeacherError>
+  /**
+   * Problems this teacher serves best in flight at once (a local model batches them into one generation): the corpus
+   * builder's concurrency when its own is not set. Absent: the builder's default.
+   */
+  readonly concurrency?: number
 }>()("@realm-lm/core/Teacher") {}

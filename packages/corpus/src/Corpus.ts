@@ -36,8 +36,11 @@ export const CorpusConfig = Schema.Struct({
   onUnbalanced: withDefault(Schema.Literals(["keep", "drop"]), "keep"),
   /** Routes with the same answer and text similarity (trigram Jaccard) at or above this are duplicates. Default 0.95. */
   dedupThreshold: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true })), 0.95),
-  /** Problems in flight at once. Default 4. Does not change the corpus content. */
-  concurrency: withDefault(Schema.Int.check(Schema.isGreaterThan(0)), 4),
+  /**
+   * Problems in flight at once. Default: what the teacher asks for (`Teacher.concurrency`: the local teacher's
+   * `batchProblems`), else 4. Does not change the corpus content.
+   */
+  concurrency: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   /** Root seed of teacher sampling; each problem's seed derives from it and the problem id. Default 0. */
   seed: withDefault(Schema.Int, 0),
   /** Positive routes per problem in the SFT view. Default 1. */
@@ -56,6 +59,9 @@ export const CorpusConfig = Schema.Struct({
   return issues
 }))
 export type CorpusConfig = typeof CorpusConfig.Type
+
+/** Problems in flight when neither the config nor the teacher says. */
+export const defaultConcurrency = 4
 
 /** Decode a config object, failing with the field path. */
 export const decodeConfig = ConfigDecode.decodeUnknownEffect(CorpusConfig)
@@ -269,7 +275,7 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
           return true
         }),
         Stream.takeWhile(() => stoppedBy === undefined),
-        Stream.mapEffect((p) => Effect.result(processProblem(p)), { concurrency: config.concurrency, unordered: true }),
+        Stream.mapEffect((p) => Effect.result(processProblem(p)), { concurrency: config.concurrency ?? teacher.concurrency ?? defaultConcurrency, unordered: true }),
         Stream.runForEach((result) =>
           Effect.gen(function*() {
             if (result._tag === "Failure") {

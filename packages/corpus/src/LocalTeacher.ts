@@ -7,6 +7,7 @@ import { basename } from "node:path"
 import { AnswerJudge, Rng, Teacher } from "@realm-lm/core"
 import { Policy, PromptText } from "@realm-lm/lm"
 import { Effect, Layer, Schema } from "effect"
+import * as Batcher from "./internal/batcher.ts"
 import { guidedMessages, routeFromText } from "./Prompts.ts"
 
 const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
@@ -23,6 +24,11 @@ export const LocalTeacherConfig = Schema.Struct({
   system: Schema.optionalKey(Schema.String),
   /** Expert hints added to the guided prompt. */
   hints: Schema.optionalKey(Schema.String),
+  /**
+   * Most problems whose routes are generated together in one batched call (each with its K samples). The corpus
+   * builder keeps this many problems in flight unless its `concurrency` is set. Default 16.
+   */
+  batchProblems: Schema.Int.check(Schema.isGreaterThan(0)).pipe(withDefault(16)),
   /** `@realm-lm/lm` Policy settings (device, threads, generation buckets). Default `{}`. */
   policy: Schema.Unknown.pipe(withDefault({}))
 })
@@ -38,7 +44,13 @@ export class LocalTeacherUnavailable extends Schema.TaggedError<LocalTeacherUnav
   }
 }
 
-/** The teacher for a config; the model stays loaded until the layer's scope closes. Needs an `AnswerJudge`. */
+/**
+ * The teacher for a config; the model stays loaded until the layer's scope closes. Needs an `AnswerJudge`.
+ * Requests of problems in flight together are generated in one batched call (up to `batchProblems` problems, their
+ * K samples each), as the evaluator batches its problems; each problem keeps its own seed, so its routes do not
+ * depend on which problems shared its batch. The corpus builder keeps `batchProblems` problems in flight unless its
+ * `concurrency` is set.
+ */
 export const make = (config: LocalTeacherConfig) =>
   Effect.gen(function*() {
     const judge = yield* AnswerJudge.AnswerJudge
@@ -50,19 +62,25 @@ export const make = (config: LocalTeacherConfig) =>
       return yield* new LocalTeacherUnavailable({ model: config.model, detail: "no tokenizer.json next to config.json; a teacher writes text" })
     }
     const name = `local:${basename(config.model)}`
+    const failure = (problemId: string, e: { readonly _tag: string; readonly message: string }) =>
+      new Teacher.TeacherError({ teacher: name, problemId, reason: "unavailable", detail: `${e._tag}: ${e.message}` })
+    const generate = yield* Batcher.make(
+      (batch: ReadonlyArray<{ readonly request: Teacher.RouteRequest; readonly prompt: ReadonlyArray<number> }>) =>
+        policy.generate(
+          batch.map((p) => ({ prompt: p.prompt, samples: p.request.count, rng: Rng.Rng.make(p.request.seed, "local-teacher") })),
+          { maxNewTokens: config.maxNewTokens, sampling: { temperature: config.temperature, topK: 0, topP: 1 } }
+        ),
+      { max: config.batchProblems, gatherMs: 5 }
+    )
     return Teacher.Teacher.of({
       name,
+      concurrency: config.batchProblems,
       routes: (request) =>
         Effect.gen(function*() {
           const prompt = yield* PromptText.encodeMessages(tokenizer, guidedMessages(request.problem, { system: config.system, hints: config.hints }))
-          const [completions] = yield* policy.generate(
-            [{ prompt, samples: request.count, rng: Rng.Rng.make(request.seed, "local-teacher") }],
-            { maxNewTokens: config.maxNewTokens, sampling: { temperature: config.temperature, topK: 0, topP: 1 } }
-          )
-          return (completions ?? []).map((c) => routeFromText(judge, request.problem, c.text ?? ""))
-        }).pipe(Effect.mapError((e) =>
-          new Teacher.TeacherError({ teacher: name, problemId: request.problem.id, reason: "unavailable", detail: `${e._tag}: ${e.message}` })
-        ))
+          const completions = yield* generate({ request, prompt })
+          return completions.map((c) => routeFromText(judge, request.problem, c.text ?? ""))
+        }).pipe(Effect.mapError((e) => failure(request.problem.id, e)))
     })
   })
 

@@ -229,6 +229,40 @@ const diskFull = (full: RegExp) =>
 
 const dead = 2_147_483_646 // no process has this id
 
+describe("Corpus.build: problems in flight", () => {
+  /** A teacher that records how many of its calls overlap (each takes 20 ms of live time). */
+  const overlapping = (concurrency: number | undefined) => {
+    let now = 0
+    const seen = { max: 0 }
+    const teacher = Teacher.Teacher.of({
+      name: "slow",
+      ...(concurrency === undefined ? {} : { concurrency }),
+      routes: ({ problem }) =>
+        Effect.acquireUseRelease(
+          Effect.sync(() => void (seen.max = Math.max(seen.max, ++now))),
+          () => Effect.as(Effect.sleep("20 millis"), [{ steps: ["s"], answer: problem.gold }]),
+          () => Effect.sync(() => void now--)
+        )
+    })
+    return { teacher, seen }
+  }
+  const problems = fixtureProblems.slice(0, 8)
+  const settings = { routesPerProblem: 1, negativesPerProblem: 0, minNegatives: 0, balanceAttempts: 0 }
+
+  it.live("keeps the teacher's concurrency in flight unless the config sets one; 4 without either", () =>
+    Effect.gen(function*() {
+      const asked = overlapping(6)
+      yield* run(config(freshDir(), settings), problems, asked.teacher)
+      assert.strictEqual(asked.seen.max, 6)
+      const configured = overlapping(6)
+      yield* run(config(freshDir(), { ...settings, concurrency: 2 }), problems, configured.teacher)
+      assert.strictEqual(configured.seen.max, 2)
+      const neither = overlapping(undefined)
+      yield* run(config(freshDir(), settings), problems, neither.teacher)
+      assert.strictEqual(neither.seen.max, Corpus.defaultConcurrency)
+    }))
+})
+
 describe("Corpus.build: a corpus unfit for training says so", () => {
   it.effect("no positive route: the build completes with a warning in the summary, summary.json and manifest", () =>
     Effect.gen(function*() {
