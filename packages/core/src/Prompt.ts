@@ -2,7 +2,7 @@
  * The exact input a policy saw, together with the external guidance it contained. Completions carry their
  * prompt, so training always scores a completion on the prompt it was sampled from (off-policy safety).
  */
-import { Schema } from "effect"
+import { Context, Schema } from "effect"
 
 /** One chat message. */
 export const ChatMessage = Schema.Struct({
@@ -41,3 +41,20 @@ export const plainText = (messages: ReadonlyArray<{ readonly role: string; reado
 
 /** Plain-text rendering of a prompt (see `plainText`). */
 export const toPlainText = (prompt: Prompt): string => plainText(prompt.messages)
+
+/**
+ * The date a chat template sees when it asks for one: Llama 3.x's templates write "Today Date: <date_string>" from
+ * the clock unless given `date_string`, so the same prompt would tokenize differently from day to day. Rendering
+ * always passes this date, so prompts never change with the calendar. A pipeline run pins its own (the day it
+ * started, recorded in `<runDir>/run.json` and every stage manifest) and provides it here; `@realm-lm/lm`'s `PromptText` renders with it.
+ */
+export const defaultTemplateDate = "26 Jul 2024"
+
+/** The `date_string` templates render with (`defaultTemplateDate` unless a run provides its own). */
+export const TemplateDate = Context.Reference<string>("@realm-lm/core/Prompt/TemplateDate", { defaultValue: () => defaultTemplateDate })
+
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"] as const
+
+/** A day as Llama 3's templates write it (`strftime("%d %b %Y")`, UTC): `05 Dec 2026`. */
+export const formatTemplateDate = (date: Date): string =>
+  `${String(date.getUTCDate()).padStart(2, "0")} ${months[date.getUTCMonth()] as string} ${date.getUTCFullYear()}`

@@ -30,6 +30,8 @@ export const RunManifest = Schema.Struct({
   configHash: Schema.String,
   packages: Schema.Record(Schema.String, Schema.String),
   gitRevision: Schema.optionalKey(Schema.String),
+  /** The date chat templates rendered with (`date_string`; `Prompt.TemplateDate`), pinned per run. */
+  templateDate: Schema.optionalKey(Schema.String),
   inputs: Schema.Array(FileHash),
   outputs: Schema.Array(FileHash),
   startedAt: Schema.String,

@@ -8,11 +8,11 @@ import { Prompt } from "@realm-lm/core"
 import { Effect } from "effect"
 import type { ChatMessage, ChatTemplateFailed, Tokenizer } from "./Tokenizer.ts"
 
-/** The prompt text for chat messages, ending where the assistant's reply starts. */
+/** The prompt text for chat messages, ending where the assistant's reply starts (with the pinned `Prompt.TemplateDate` as `date_string`). */
 export const render = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<string, ChatTemplateFailed> =>
   tokenizer.chatTemplate === undefined
     ? Effect.succeed(Prompt.plainText(messages))
-    : tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })
+    : Effect.flatMap(Effect.service(Prompt.TemplateDate), (date) => tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, variables: { date_string: date } }))
 
 /** Token ids of chat messages (no special tokens added beyond what the chat template writes). */
 export const encodeMessages = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<Array<number>, ChatTemplateFailed> =>

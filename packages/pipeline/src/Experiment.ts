@@ -16,6 +16,7 @@ import * as ExperimentResults from "./ExperimentResults.ts"
 import * as Methods from "./Methods.ts"
 import type { Hooks } from "./Pipeline.ts"
 import * as Pipeline from "./Pipeline.ts"
+import * as TemplateDate from "./TemplateDate.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { evaluationSplits } from "./PipelineConfig.ts"
 import { StageFailed } from "./Stage.ts"
@@ -183,14 +184,17 @@ const fingerprint = (results: ReadonlyArray<EvalResult.EvalResult>, split: strin
   Hash.hashJson(results.find((r) => r.split === split)?.outcomes.map((o) => o.problemId).toSorted() ?? [])
 
 /** Run the experiment: tune on the first seed, then every seed, then the summary files. */
-export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks & { readonly seed?: (seed: number, phase: "tune" | "train") => Effect.Effect<void> } = {}, extra: Parameters<typeof Pipeline.run>[3] = {}) =>
+export const run = (given: PipelineConfig, baseDir: string, hooks: Hooks & { readonly seed?: (seed: number, phase: "tune" | "train") => Effect.Effect<void> } = {}, extra: Parameters<typeof Pipeline.run>[3] = {}) =>
   Effect.gen(function*() {
-    const invalid = check(config)
+    const invalid = check(given)
     if (invalid !== undefined) return yield* invalid
     const fs = yield* FileSystem.FileSystem
-    const settings = config.experiment ?? {}
+    const settings = given.experiment ?? {}
     const seeds = seedsOf(settings)
-    const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "experiment"))
+    const runDir = resolve(baseDir, given.run?.runDir ?? join("runs", given.name ?? "experiment"))
+    // One chat-template date for every seed's run, pinned in the experiment directory.
+    const templateDate = yield* TemplateDate.pin(runDir, given.run?.templateDate)
+    const config: PipelineConfig = { ...given, run: { ...given.run, templateDate } }
     const planned = Methods.plan(Methods.selected(config))
     const baselines = settings.baselines ?? [planned[0]?.name ?? "sft"]
     const evalSplits = evaluationSplits(config)

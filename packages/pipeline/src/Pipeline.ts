@@ -5,7 +5,7 @@
  * and an interrupted one resumes (trainers continue from their last checkpoint).
  */
 import { dirname, join, relative, resolve } from "node:path"
-import { Checkpoint, CorpusRecord, EvalResult, Evaluator, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { Checkpoint, CorpusRecord, EvalResult, Evaluator, PolicyTrainer, Problem, Prompt, Rng, TaskSource, Verifier } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
@@ -19,6 +19,7 @@ import type { PipelineConfig } from "./PipelineConfig.ts"
 import { evaluationSplits, validate } from "./PipelineConfig.ts"
 import * as Resolve from "./Resolve.ts"
 import * as Routes from "./Routes.ts"
+import * as TemplateDate from "./TemplateDate.ts"
 import * as Wiring from "./Wiring.ts"
 import { define, StageFailed } from "./Stage.ts"
 import type { RunInfo, StageOutcome } from "./StageRunner.ts"
@@ -67,7 +68,10 @@ export const routesFile = (runDir: string, split: string): string =>
   split === "train" ? join(runDir, "corpus", "corpus.jsonl") : join(runDir, `routes-${split}`, "corpus", "corpus.jsonl")
 
 
-/** Run the pipeline. `baseDir` resolves relative paths in the config (module paths, `model.init`, `run.runDir`). */
+/**
+ * Run the pipeline. `baseDir` resolves relative paths in the config (module paths, `model.init`, `run.runDir`, data
+ * files). Chat templates render with the run's pinned date (`TemplateDate.ts`).
+ */
 export const run = (
   config: PipelineConfig,
   baseDir: string,
@@ -83,8 +87,23 @@ export const run = (
     const problems = yield* validate(config, baseDir)
     if (problems.length > 0) return yield* new PipelineInvalid({ problems })
     const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "pipeline"))
+    // Every prompt of the run renders with one chat-template date, pinned when the directory was first used.
+    const templateDate = yield* TemplateDate.pin(runDir, config.run?.templateDate)
+    return yield* stages(config, baseDir, hooks, extra, runDir, templateDate).pipe(Effect.provideService(Prompt.TemplateDate, templateDate))
+  })
+
+/** The stages of `run`, once the config is valid and the run's template date pinned. */
+const stages = (
+  config: PipelineConfig,
+  baseDir: string,
+  hooks: Hooks,
+  extra: { readonly gitRevision?: string; readonly packages?: Record<string, string>; readonly prepareSplits?: ReadonlyArray<Problem.Split> },
+  runDir: string,
+  templateDate: string
+) =>
+  Effect.gen(function*() {
     const seed = config.run?.seed ?? 0
-    const info: RunInfo = { runDir, seed, packages: extra.packages ?? {}, ...(extra.gitRevision === undefined ? {} : { gitRevision: extra.gitRevision }) }
+    const info: RunInfo = { runDir, seed, templateDate, packages: extra.packages ?? {}, ...(extra.gitRevision === undefined ? {} : { gitRevision: extra.gitRevision }) }
     const wiring = yield* Wiring.make(config, baseDir)
     const choice = wiring.choice
     const verifierLayer = wiring.verifier

@@ -28,7 +28,12 @@ export const RunSettings = Schema.Struct({
   /** Root seed for every random choice in the run. Default 0. */
   seed: Schema.optionalKey(Schema.Int),
   /** Directory where stages write artifacts and manifests. Default `runs/<name>`. */
-  runDir: Schema.optionalKey(Schema.String)
+  runDir: Schema.optionalKey(Schema.String),
+  /**
+   * The date chat templates render with (`date_string`, Llama 3.x's "Today Date"), e.g. "05 Dec 2026". Default: the
+   * day the run directory is first used. Pinned in `<runDir>/run.json`; a different value for an existing run is an error.
+   */
+  templateDate: Schema.optionalKey(Schema.NonEmptyString)
   // The device and threads belong to the implementations that run models: `trainer.with.runtime` and
   // `evaluator.with.policy.runtime` (`@realm-lm/graph` RuntimeConfig: device cpu|webgpu|cuda, threads).
 })

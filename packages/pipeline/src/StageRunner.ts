@@ -39,6 +39,8 @@ export interface RunInfo {
   readonly seed: number
   readonly packages: Record<string, string>
   readonly gitRevision?: string
+  /** The date chat templates render with in this run (`TemplateDate.ts`). */
+  readonly templateDate?: string
   readonly progress?: (progress: Progress) => Effect.Effect<void>
 }
 
@@ -103,6 +105,7 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
       configHash,
       packages: info.packages,
       ...(info.gitRevision === undefined ? {} : { gitRevision: info.gitRevision }),
+      ...(info.templateDate === undefined ? {} : { templateDate: info.templateDate }),
       inputs,
       outputs: [],
       startedAt,

@@ -44,7 +44,7 @@ describe("a failed corpus build", () => {
       assert.match(failed.detail, /^corpus build failed: 6 of 6 problems failed \(unavailable 6\); first: .*HTTP 401/)
       assert.strictEqual((yield* RunDir.readManifest(runDir, "corpus"))?.status, "failed")
       assert.deepStrictEqual(stages.filter((s) => s.endsWith(":start")), ["problems:start", "corpus:start"])
-      assert.deepStrictEqual(readdirSync(runDir).toSorted(), ["corpus", "problems"])
+      assert.deepStrictEqual(readdirSync(runDir).toSorted(), ["corpus", "problems", "run.json"])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("CorpusJob.requireComplete refuses a failed build's summary, naming the corpus directory", () =>
