@@ -45,7 +45,7 @@ describe("TemplateDate", () => {
       const runDir = join(dir, "run")
       const config = { run: { runDir, templateDate: "14 Mar 2025" }, tasks: { use: join(import.meta.dirname, "fixtures", "dated-tasks.ts") }, evaluation: { splits: ["test" as const] } }
       // The rule teacher serves only built-in domains, so the run stops at its corpus stage, after the problems.
-      const error = yield* Effect.flip(Pipeline.run(config, dir))
+      const error = (yield* Effect.flip(Pipeline.run(config, dir))) as { readonly _tag: string }
       assert.strictEqual(error._tag, "StageFailed")
       const problem = JSON.parse(readFileSync(join(runDir, "problems", "train.jsonl"), "utf8").trim()) as { question: string }
       assert.strictEqual(problem.question, "Today is 14 Mar 2025.")
