@@ -4,8 +4,8 @@
  * `examples/custom-verifier` in a temporary directory outside the repository. There the consumer program
  * (`fixtures/consumer.ts`) typechecks under a strict config in node16 and bundler resolution and runs on Node 24 and
  * Node 22.18, and the runner's bin runs `realm --help`, `realm config check` and a tiny `realm run` with the
- * example's own verifier. `npm publish --dry-run` runs on every package. The browser bundle of core + mrpv + eaai is
- * `BrowserBundle.test.ts`'s (its place here: a test bundling from `project` with `resolveDir: project`).
+ * example's own verifier. `npm publish --dry-run` runs on every package. An esbuild browser bundle of the installed
+ * core + mrpv + eaai (their dist/, as a user's bundler sees them) needs no Node built-in and runs without Node globals.
  *
  * Needs the npm registry (the packages' dependencies, and Node 22.18 as the `node-<os>-<arch>` package, kept in
  * `.tools/`); npm's cache, filled by the repository's own install, makes it fast. Skipped, saying why, when the
@@ -16,7 +16,10 @@ import type { SpawnSyncReturns } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
+import vm from "node:vm"
 import { afterAll, describe, expect, it } from "vitest"
+import { bundleForBrowser, nodeImports } from "./browserBundle.ts"
+import type { BrowserRun } from "./fixtures/browser-entry.ts"
 
 const root = join(import.meta.dirname, "..", "..")
 const example = join(root, "examples", "custom-verifier")
@@ -156,6 +159,8 @@ describe.skipIf(registryReason !== undefined)(`packages installed from their tar
     mkdirSync(project)
     for (const file of readdirSync(example)) cpSync(join(example, file), join(project, file), { recursive: true })
     for (const file of ["consumer.ts", "double-job.ts"]) cpSync(join(fixtures, file), join(project, file))
+    // The browser bundle's program, under another name than esbuild's stdin entry (`browser-entry.ts`).
+    cpSync(join(fixtures, "browser-entry.ts"), join(project, "browser-run.ts"))
     const manifest = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as { dependencies: Record<string, string> }
     for (const p of packed) manifest.dependencies[p.name] = `file:${join(packs, p.filename)}`
     writeFileSync(join(project, "package.json"), JSON.stringify(manifest, null, 2))
@@ -254,6 +259,32 @@ describe.skipIf(registryReason !== undefined)(`packages installed from their tar
     for (const file of ["consumer.ts", "my-verifier.ts", "double-job.ts"]) expect(r.stdout).toContain(join(project, file))
     const check = sh(join(project, "node_modules", ".bin", "tsc"), ["-p", `tsconfig.${name}.json`], project)
     expect(check.status, output(check)).toBe(0)
+  })
+
+  it("bundles the installed core + mrpv + eaai for the browser (esbuild, platform browser) and runs the bundle without Node globals", async () => {
+    ready()
+    const bundle = await bundleForBrowser({
+      contents: [
+        `export * as Core from "@realm-lm/core"`,
+        `export * as Mrpv from "@realm-lm/mrpv"`,
+        `export * as Eaai from "@realm-lm/eaai"`,
+        `export { run } from "./browser-run.ts"`
+      ].join("\n"),
+      resolveDir: project,
+      globalName: "realmBrowser"
+    })
+    const inputs = Object.keys(bundle.metafile.inputs)
+    // The user's bundler reads the packages' built JavaScript, never their TypeScript source.
+    for (const pkg of ["core", "mrpv", "eaai"]) expect(inputs).toContain(`node_modules/@realm-lm/${pkg}/dist/index.js`)
+    expect(inputs.filter((input) => input.includes("@realm-lm/") && !input.includes("/dist/"))).toEqual([])
+    expect(nodeImports(bundle.metafile)).toEqual([])
+    const context = vm.createContext({ TextEncoder, TextDecoder, URL, console, queueMicrotask, structuredClone, performance, crypto })
+    expect(vm.runInContext("[typeof process, typeof require, typeof Buffer]", context)).toEqual(["undefined", "undefined", "undefined"])
+    vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
+    const run = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as BrowserRun
+    expect([run.curve[0], run.curve[7]]).toEqual([1, 0])
+    expect(run.prompt).toContain("Route B:")
+    expect(run.verdicts).toEqual(["correct", "wrong"])
   })
 
   describe("the runner's bin in the user's project", () => {

@@ -11,19 +11,25 @@ import type { Implementation, Requirements, Slot, SlotIdentifier } from "./Imple
 import { slotServices, withPaths } from "./Implementation.ts"
 import * as SharedPackages from "./internal/sharedPackages.ts"
 
-/** A custom stage module is missing, throws on import, or does not export a valid implementation. */
+/** Whether a `use:` value names a module file rather than a built-in implementation. */
+export const isModulePath = (use: string): boolean => use.startsWith(".") || isAbsolute(use) || /\.(ts|js|mjs)$/.test(use)
+
+/**
+ * A stage implementation cannot be used: a custom module is missing, throws on import or does not export a valid
+ * implementation, or an implementation's (custom or built-in) settings are invalid. `module` is the module's path or
+ * the built-in's name.
+ */
 export class CustomStageInvalid extends Schema.TaggedError<CustomStageInvalid>()("CustomStageInvalid", {
   module: Schema.String,
   slot: Schema.String,
   detail: Schema.String
 }) {
   override get message(): string {
-    return `custom ${this.slot} module ${this.module}: ${this.detail}`
+    return isModulePath(this.module)
+      ? `custom ${this.slot} module ${this.module}: ${this.detail}`
+      : `built-in ${this.slot} implementation "${this.module}": ${this.detail}`
   }
 }
-
-/** Whether a `use:` value names a module file rather than a built-in implementation. */
-export const isModulePath = (use: string): boolean => use.startsWith(".") || isAbsolute(use) || /\.(ts|js|mjs)$/.test(use)
 
 /** The file a module path names: absolute, or relative to `baseDir` (the directory of the config that names it). */
 export const file = (modulePath: string, baseDir: string): string => (isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath))

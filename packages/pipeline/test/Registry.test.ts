@@ -50,6 +50,7 @@ describe("Registry", () => {
       const error = yield* Effect.flip(Layer.build(closed(CustomModule.toLayer(builtins.tasks.parcel!, { levels: [9] }))).pipe(Effect.scoped))
       assert.strictEqual(error._tag, "CustomStageInvalid")
       assert.include(error.message, "levels[0]: ")
+      assert.match(error.message, /^built-in tasks implementation "@realm-lm\/tasks\/parcel": invalid settings/)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a task source's data files are hashed by content, so editing one changes the problems stage's config", () =>
@@ -65,7 +66,7 @@ describe("Registry", () => {
       assert.notStrictEqual(second[0]?.sha256, first[0]?.sha256)
       assert.deepStrictEqual(yield* Resolve.dataHashes("tasks", { use: "parcel" }, dir), [], "generated domains read no files")
       const bad = yield* Effect.flip(Resolve.dataHashes("tasks", { use: "files", with: { name: "mine" } }, dir))
-      assert.match(bad.message, /invalid settings/)
+      assert.match(bad.message, /^built-in tasks implementation "@realm-lm\/tasks\/files": invalid settings/)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("relative paths in settings resolve against the config's directory, not the working directory", () =>
