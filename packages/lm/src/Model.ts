@@ -4,7 +4,7 @@
  * input named and shaped as in Hugging Face checkpoints (`[out, in]`, used through Gemm with transB, never
  * re-laid out), so one compiled session per shape bucket serves every new set of weights.
  */
-import { Graph, Init, Layout, Nn, Ops } from "@realm-lm/graph"
+import { Graph, Init, Layout, LmHead, Nn, Ops } from "@realm-lm/graph"
 import type { ModelConfig } from "./ModelConfig.ts"
 import * as Rope from "./Rope.ts"
 import * as Weights from "./Weights.ts"
@@ -196,6 +196,22 @@ export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = dec
   const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
   const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention)
   return Layout.reshape(head(config, params, f.x), [batch, length, config.vocabSize])
+}
+
+/**
+ * Teacher-forced log-probabilities `[batch, length]` of `targets` (int32 `[batch, length]`) after right-padded `ids`:
+ * the final norm's hidden states through `LmHead.tokenLogProbs`, so with `vocabChunk` below the vocabulary the
+ * `[batch, length, vocab]` logits are never held (forward or backward). Without it, the same as `sequenceLogits`
+ * followed by `Loss.tokenLogProbs`. Targets outside the vocabulary read as id 0; mask them out.
+ */
+export const sequenceTokenLogProbs = (config: ModelConfig, ids: T, targets: T, head: LmHead.HeadOptions = {}, params: Params = declareParams(ids.graph, config)): T => {
+  const g = ids.graph
+  const [batch, length] = ids.shape as [number, number]
+  const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
+  const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention)
+  const hidden = rmsNorm(f.x, param(params, Weights.finalNorm), config.rmsNormEps, false) // [batch · length, hidden]
+  const weight = param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead) // [vocab, hidden]
+  return LmHead.tokenLogProbs(Layout.reshape(hidden, [batch, length, config.hiddenSize]), weight, targets, head)
 }
 
 /** A prefill bucket: prompts left-padded to `length`, `batch` rows. */

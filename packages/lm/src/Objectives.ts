@@ -4,7 +4,7 @@
  * advantages, old-policy log-probs, optional k3 KL to a reference with weight β, token- or sequence-level
  * aggregation, a mask for padding and truncated completions). Batches are right-padded `[batch, length]` rows.
  */
-import type { Training } from "@realm-lm/graph"
+import type { LmHead, Training } from "@realm-lm/graph"
 import { Graph, Loss, Ops } from "@realm-lm/graph"
 import { Schema } from "effect"
 import * as Model from "./Model.ts"
@@ -35,16 +35,22 @@ export interface TokenTensors {
   readonly mask: T
 }
 
+/**
+ * How the LM head is computed in training graphs: `vocabChunk` rows of the vocabulary at a time (`LmHead`), or the
+ * full `[B, L, vocab]` logits when unset. Both give the same loss and gradients within float32 rounding.
+ */
+export type HeadOptions = LmHead.HeadOptions
+
 /** SFT loss `[]`: mean of −log π(target) over masked positions (completion tokens only). */
-export const sftLoss = (config: ModelConfig, t: TokenTensors): T =>
-  Loss.crossEntropy(Model.sequenceLogits(config, t.inputs), t.targets, { mask: t.mask })
+export const sftLoss = (config: ModelConfig, t: TokenTensors, head: HeadOptions = {}): T =>
+  Ops.neg(Loss.maskedMean(Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head), t.mask))
 
 /** The SFT model for `Trainer.make`: inputs `inputs`, `targets` (int32) and `loss_mask` (float32), all `[B, L]`. */
-export const sftModel = (config: ModelConfig): Training.Model<Bucket> => (g, b) => {
+export const sftModel = (config: ModelConfig, head: HeadOptions = {}): Training.Model<Bucket> => (g, b) => {
   const inputs = g.input(inputNames.inputs, "int32", [b.batch, b.length])
   const targets = g.input(inputNames.targets, "int32", [b.batch, b.length])
   const mask = g.input(inputNames.lossMask, g.float, [b.batch, b.length])
-  return { loss: sftLoss(config, { inputs, targets, mask }), metrics: { tokens: Ops.reduceSum(mask) } }
+  return { loss: sftLoss(config, { inputs, targets, mask }, head), metrics: { tokens: Ops.reduceSum(mask) } }
 }
 
 /** Hyper-parameters of the policy-gradient objective. */
@@ -80,11 +86,11 @@ export interface PolicyOutputs {
 }
 
 /** Per token `−min(r·A, clip(r, 1−ε_low, 1+ε_high)·A) + β·k3`, `r = exp(log π − log π_old)`, aggregated over the mask. */
-export const policyLoss = (config: ModelConfig, t: PolicyTensors, objective: PolicyObjective = {}): PolicyOutputs => {
+export const policyLoss = (config: ModelConfig, t: PolicyTensors, objective: PolicyObjective = {}, head: HeadOptions = {}): PolicyOutputs => {
   if ((objective.klCoef ?? 0) > 0 && t.refLogProbs === undefined) {
     throw new Graph.InvalidGraph({ detail: "policyLoss: klCoef > 0 needs refLogProbs", fix: "score the completions with the reference model and feed them" })
   }
-  const logp = Loss.tokenLogProbs(Model.sequenceLogits(config, t.inputs), t.targets)
+  const logp = Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head)
   const out = Loss.policyLoss(
     { logp, oldLogp: t.oldLogProbs, advantages: t.advantages, mask: t.mask, ...(t.refLogProbs === undefined ? {} : { refLogp: t.refLogProbs }) },
     {
@@ -101,7 +107,7 @@ export const policyLoss = (config: ModelConfig, t: PolicyTensors, objective: Pol
  * The policy model for `Trainer.make`: inputs `inputs`, `targets` (int32), `loss_mask`, `advantages`, `old_logprobs`
  * and, when klCoef > 0, `ref_logprobs` (float32), all `[B, L]`. Metrics: `clip_fraction`, `kl`, `ratio_mean`.
  */
-export const policyModel = (config: ModelConfig, objective: PolicyObjective = {}): Training.Model<Bucket> => (g, b) => {
+export const policyModel = (config: ModelConfig, objective: PolicyObjective = {}, head: HeadOptions = {}): Training.Model<Bucket> => (g, b) => {
   const shape = [b.batch, b.length]
   const t: PolicyTensors = {
     inputs: g.input(inputNames.inputs, "int32", shape),
@@ -111,6 +117,6 @@ export const policyModel = (config: ModelConfig, objective: PolicyObjective = {}
     oldLogProbs: g.input(inputNames.oldLogProbs, g.float, shape),
     ...((objective.klCoef ?? 0) > 0 ? { refLogProbs: g.input(inputNames.refLogProbs, g.float, shape) } : {})
   }
-  const out = policyLoss(config, t, objective)
+  const out = policyLoss(config, t, objective, head)
   return { loss: out.loss, metrics: { clip_fraction: out.clipFraction, kl: out.kl, ratio_mean: out.ratioMean } }
 }

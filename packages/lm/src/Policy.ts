@@ -28,7 +28,12 @@ export const PolicyConfig = Schema.Struct({
   /** Optimizer and clipping. Default AdamW (β 0.9/0.999, weight decay 0.01) with clipNorm 1. */
   training: Schema.optionalKey(Training.TrainingConfig),
   /** Policy-gradient objective. Default clip 0.2/0.2, no KL, token aggregation. */
-  objective: Schema.optionalKey(Objectives.PolicyObjective)
+  objective: Schema.optionalKey(Objectives.PolicyObjective),
+  /**
+   * LM head of the training graphs: `vocabChunk` (vocabulary rows, a positive integer) computes log-probs and their
+   * gradients a chunk at a time, never holding `[batch, length, vocab]` logits. Default: unset, the full logits.
+   */
+  head: Schema.optionalKey(Schema.Struct({ vocabChunk: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) }))
 })
 /** Policy settings. */
 export type PolicyConfig = typeof PolicyConfig.Encoded
@@ -135,6 +140,7 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
     const scorer = yield* Scoring.make(executor, config, cfg.scorer ?? {})
     const training = cfg.training ?? { optimizer: { kind: "adamw" as const }, clipNorm: 1 }
     const objective = cfg.objective ?? {}
+    const head = cfg.head ?? {}
     const scope = yield* Effect.scope
     const trainers = new Map<"sft" | "policy", GraphTrainer.Trainer<Objectives.Bucket>>()
     let current: "sft" | "policy" | undefined
@@ -151,7 +157,7 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         }
         const hit = trainers.get(kind)
         if (hit !== undefined) return hit
-        const model = kind === "sft" ? Objectives.sftModel(config) : Objectives.policyModel(config, objective)
+        const model = kind === "sft" ? Objectives.sftModel(config, head) : Objectives.policyModel(config, objective, head)
         const made = yield* Scope.provide(scope)(Trainer.make(executor, model, training, bucket)).pipe(Effect.catchTag("SchemaError", Effect.die))
         trainers.set(kind, made)
         return made

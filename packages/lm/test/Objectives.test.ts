@@ -74,6 +74,26 @@ describe("Objectives: gradients against finite differences (float64)", () => {
   }
 })
 
+describe("Objectives: vocabulary-chunked head (chunks of 7 of 20 ids), gradients against finite differences", () => {
+  const sample = (name: string, rng: Rng.Rng) => (name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal())
+  for (const [name, config] of gradConfigs) {
+    it.effect(`SFT and policy loss, ${name}`, () =>
+      Effect.gen(function*() {
+        const tensors = (g: Graph.Graph) => ({ inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.constant(mask, [B, L], "bool") })
+        const sft = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7 }), { feeds: { inputs, targets }, sample })
+        assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
+        assert.isAbove(sft.checked, 200)
+        const policy = yield* GradCheck.check((g) =>
+          Objectives.policyLoss(config, { ...tensors(g), advantages: g.input("adv", "float64", [B, L]), oldLogProbs: g.input("old", "float64", [B, L]) }, { clipLow: 0.2, clipHigh: 0.28 }, { vocabChunk: 7 }).loss, {
+          feeds: { inputs, targets },
+          sample
+        })
+        assert.isTrue(policy.ok, JSON.stringify(policy.failures.slice(0, 3)))
+        assert.isAbove(policy.checked, 200)
+      }))
+  }
+})
+
 describe("Objectives: values against a plain-TypeScript computation", () => {
   const config = tinyConfig()
   const weights = Weights.init(config, Rng.Rng.make("objectives"), { std: 0.3 })
@@ -130,6 +150,12 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
       }, { inputs, targets, mask: maskF })
       const want = -logp.reduce((s, lp, i) => s + lp * (mask[i] as number), 0) / 6
       assert.approximately(out["loss"] as number, want, 1e-5)
+      // The vocabulary-chunked head (32 ids in chunks of 5: 6 full and one of 2) gives the same loss.
+      const chunked = yield* evaluate((g) => {
+        const t = { inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.input("mask", "float32", [B, L]) }
+        return { loss: Objectives.sftLoss(config, t, { vocabChunk: 5 }) }
+      }, { inputs, targets, mask: maskF })
+      assert.approximately(chunked["loss"] as number, want, 1e-5)
     }))
 
   for (const [aggregate, lo, hi, beta] of [["token", 0.2, 0.28, 0], ["sequence", 0.1, 0.3, 0.05]] as const) {

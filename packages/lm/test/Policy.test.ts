@@ -97,6 +97,26 @@ describe("Policy", () => {
       assert.match(error.message, /ref_logprobs/)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
+  it.effect("a vocabulary-chunked head makes the same SFT and policy steps as the full logits (tied embeddings)", () =>
+    Effect.gen(function*() {
+      const { config, weights } = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
+      const settings = { training: { optimizer: { kind: "sgd" as const } } }
+      const chunk = Math.ceil(config.vocabSize / 3) - 1 // three or four chunks, the last one shorter
+      const full = yield* Policy.make({ config, weights }, settings)
+      const chunked = yield* Policy.make({ config, weights }, { ...settings, head: { vocabChunk: chunk } })
+      const batch = Batches.tokenBatch(examples)
+      const [a, b] = [yield* full.sftStep(batch, { lr: 0.05 }), yield* chunked.sftStep(batch, { lr: 0.05 })]
+      assert.approximately(b.loss, a.loss, 1e-5)
+      assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
+      const current = yield* full.score(examples)
+      const rollouts = examples.map((e, i) => ({ ...e, advantage: i - 1, oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k)) }))
+      yield* full.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+      yield* chunked.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+      const [wa, wb] = [yield* full.weights, yield* chunked.weights]
+      assert.isTrue(config.tieWordEmbeddings, "the fixture ties the head to the embedding")
+      for (const [name, t] of wa) t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
   it.effect("switching between SFT and policy steps resets the optimizer (step counts restart)", () =>
     Effect.gen(function*() {
       const config = tinyConfig()

@@ -4,10 +4,20 @@
  * micro-batch + generation cache + optional frozen reference) and the largest micro-batch of 512-token rows that
  * fits in 24 GB of CPU RAM and on an 80 GB GPU. Estimates, not measurements: ORT's arena and temporaries come on top.
  *
- *   node packages/trainer/bench/memory.ts
+ * With `--measure`, it measures instead: peak RSS and SFT step time of `Policy.sftStep` on random-init weights of
+ * real shapes (SmolLM2-135M, and Qwen2.5-0.5B with `--qwen`), once with the full `[tokens, vocab]` logits and once
+ * with the vocabulary-chunked head (`memory.vocabChunk`), each case in its own child process so its peak is its own.
+ * Prints a table and writes JSON to packages/trainer/bench/results/memory-measured.json.
+ *
+ *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--rows R --length L --threads T]]
  */
+import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
-import { ModelConfig, ModelSize } from "@realm-lm/lm"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, totalmem } from "node:os"
+import { join } from "node:path"
+import { ModelConfig, ModelSize, Policy, Weights } from "@realm-lm/lm"
 
 const hf = (name: string, h: number, ffn: number, layers: number, heads: number, kv: number, vocab: number, qwen = false) =>
   [name, Effect.runSync(ModelConfig.make({
@@ -53,6 +63,77 @@ const largest = (config: ModelConfig.ModelConfig, budget: number) => {
   let best = 0
   for (let rows = 1; rows <= 256; rows *= 2) if (footprint(config, rows, true) <= budget) best = rows
   return best === 0 ? "does not fit" : String(best)
+}
+
+/** One measured case: model shape, tokens per micro-batch and the head's chunk (undefined = full logits). */
+interface Case {
+  readonly model: string
+  readonly rows: number
+  readonly length: number
+  readonly threads: number
+  readonly vocabChunk: number | undefined
+}
+
+/** Run three SFT steps of one case in this process; peak RSS covers weights, AdamW state and the steps. */
+const measureOne = (c: Case) =>
+  Effect.gen(function*() {
+    const config = (models.find(([name]) => name === c.model) as (typeof models)[number])[1]
+    const weights = Weights.init(config, Rng.Rng.make(1, "bench"), { std: 0.02 })
+    const policy = yield* Policy.make({ config, weights }, { runtime: { intraOpThreads: c.threads }, ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }) })
+    const rng = Rng.Rng.make(2, "batch")
+    const n = c.rows * c.length
+    const ids = Int32Array.from({ length: n + c.rows }, () => rng.int(config.vocabSize))
+    const batch = {
+      batch: c.rows,
+      length: c.length,
+      inputs: Int32Array.from({ length: n }, (_, i) => ids[i] as number),
+      targets: Int32Array.from({ length: n }, (_, i) => ids[i + 1] as number),
+      lossMask: new Float32Array(n).fill(1)
+    }
+    const ms: Array<number> = []
+    const losses: Array<number> = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      losses.push((yield* policy.sftStep(batch, { lr: 1e-4 })).loss)
+      ms.push(performance.now() - t0)
+    }
+    return { ...c, params: ModelSize.memory(config, { batch: 1, seq: 1 }).parameters, peakMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20), firstStepMs: Math.round(ms[0] as number), stepMs: Math.round(((ms[1] as number) + (ms[2] as number)) / 2), losses }
+  }).pipe(Effect.scoped)
+
+const argOf = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(name)
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt
+}
+
+if (process.argv.includes("--one")) {
+  const c = JSON.parse(process.argv[process.argv.indexOf("--one") + 1] as string) as Case
+  process.stdout.write(JSON.stringify(await Effect.runPromise(measureOne(c))))
+  process.exit(0)
+}
+
+if (process.argv.includes("--measure")) {
+  const rows = argOf("--rows", 2)
+  const length = argOf("--length", 256)
+  const threads = argOf("--threads", 2)
+  const cases: Array<Case> = []
+  for (const model of ["SmolLM2-135M", ...(process.argv.includes("--qwen") ? ["Qwen2.5-0.5B"] : [])]) {
+    for (const vocabChunk of [undefined, 8192]) cases.push({ model, rows, length, threads, vocabChunk })
+  }
+  const results = cases.map((c) => {
+    const r = JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], { encoding: "utf8", maxBuffer: 1 << 20 }))
+    console.error(`${c.model} chunk ${c.vocabChunk ?? "none"}: peak ${r.peakMB} MB, step ${r.stepMs} ms (first ${r.firstStepMs} ms), loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`)
+    return r
+  })
+  console.log(`| model | tokens per micro-batch | LM head | peak RSS (MB) | step (s) | first step (s) | losses of 3 steps |`)
+  console.log("| --- | ---: | --- | ---: | ---: | ---: | --- |")
+  for (const r of results) {
+    console.log(`| ${r.model} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`)
+  }
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memGB: Math.round(totalmem() / 2 ** 30), node: process.version }
+  const dir = join(import.meta.dirname, "results")
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, "memory-measured.json"), JSON.stringify({ machine, results }, null, 2))
+  process.exit(0)
 }
 
 console.log(`| model | params | weights + grads + AdamW (GiB) | activations 8×${seq} (GiB) | KV cache ${genRows}×${seq} (GiB) | RL total, micro-batch 8, with reference (GiB) | largest micro-batch in 24 GB | in 80 GB |`)

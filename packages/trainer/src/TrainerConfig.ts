@@ -69,35 +69,70 @@ export const BatchingSection = Schema.Struct({
   microBatch: PositiveInt.pipe(withDefault(16)),
   /**
    * Most padded tokens (rows × bucket length) per run: long buckets get fewer rows, bounding activation memory.
-   * Default: 4096, lowered for large vocabularies so a micro-batch's logits fit `logitsMemoryMB` (see `microBatchTokensFor`).
+   * Default: 4096, lowered when the LM head holds full-vocabulary logits so they fit `logitsMemoryMB` (see `microBatchTokensFor`).
    */
   microBatchTokens: Schema.optionalKey(PositiveInt),
   /**
-   * Memory (MiB) the default `microBatchTokens` allows for a micro-batch's logits, their gradient and softmax
-   * (vocab × tokens × 4 bytes × 3), the term that dominates training memory with a large vocabulary. Default 1024.
-   * Ignored when `microBatchTokens` is given.
+   * Memory (MiB) the default `microBatchTokens` allows for a micro-batch's vocabulary-wide tensors: logits, their
+   * gradient and softmax, width × tokens × 4 bytes × 3, with width the vocabulary, or `memory.vocabChunk` when the
+   * head is chunked. Default 1024. Ignored when `microBatchTokens` is given.
    */
   logitsMemoryMB: PositiveInt.pipe(withDefault(1024))
 })
 export type BatchingSection = typeof BatchingSection.Type
 
-/** Largest default `microBatchTokens` (what small vocabularies get). */
+/** Smallest explicit `memory.vocabChunk`: each chunk adds about 20 nodes to the training graph. */
+export const minVocabChunk = 64
+
+/** The chunk `memory.vocabChunk: auto` uses, for vocabularies above `autoVocabChunkAbove` ids. */
+export const autoVocabChunk = 8192
+
+/** `auto` chunks the head when the vocabulary has more ids than this (three chunks or more). */
+export const autoVocabChunkAbove = 2 * autoVocabChunk
+
+/** How training graphs trade compute for memory. */
+export const MemorySection = Schema.Struct({
+  /**
+   * LM head of the training graphs (`@realm-lm/graph` `LmHead`): log-softmax, target log-probs and their gradients
+   * computed this many vocabulary rows at a time, so a micro-batch never holds `[tokens, vocab]` logits, softmax and
+   * gradient, only `[tokens, vocabChunk]` ones (the backward recomputes each chunk's logits: one more head matmul).
+   * `auto` (default): 8192 when the vocabulary has more than 16,384 ids, else off; `off`: the full logits; a number
+   * (at least 64): that many rows (at or above the vocabulary size it is the same as `off`).
+   */
+  vocabChunk: Schema.Union([
+    Schema.Literals(["auto", "off"]),
+    Schema.Int.check(Schema.makeFilter((n) =>
+      n >= minVocabChunk ? undefined : `must be "auto", "off" or an integer of at least ${minVocabChunk} vocabulary rows (each chunk adds graph nodes; 4096–16384 is usual)`
+    ))
+  ]).pipe(withDefault("auto"))
+})
+export type MemorySection = typeof MemorySection.Type
+
+/** The head's chunk for a vocabulary (`memory.vocabChunk` resolved), or undefined for the full logits. */
+export const vocabChunkFor = (memory: MemorySection, vocabSize: number): number | undefined => {
+  const chunk = memory.vocabChunk === "auto" ? (vocabSize > autoVocabChunkAbove ? autoVocabChunk : undefined) : memory.vocabChunk === "off" ? undefined : memory.vocabChunk
+  return chunk !== undefined && chunk < vocabSize ? chunk : undefined
+}
+
+/** Largest default `microBatchTokens` (what small vocabularies and chunked heads get). */
 export const maxDefaultMicroBatchTokens = 4096
 
-/** Float32 tensors of vocabulary width held per token in a training step: logits, their gradient, the softmax. */
+/** Float32 tensors of vocabulary (or chunk) width held per token in a training step: logits, their gradient, the softmax. */
 export const logitsCopies = 3
 
-/** Bytes of the vocabulary-wide tensors of one micro-batch of `tokens` padded tokens: vocab × tokens × 4 bytes × 3. */
-export const logitsBytes = (vocabSize: number, tokens: number): number => vocabSize * tokens * 4 * logitsCopies
+/** Bytes of the vocabulary-wide tensors of one micro-batch of `tokens` padded tokens: width × tokens × 4 bytes × 3. */
+export const logitsBytes = (width: number, tokens: number): number => width * tokens * 4 * logitsCopies
 
 /**
  * The micro-batch token budget for a model's vocabulary: `batching.microBatchTokens` when given, else the most
- * tokens (a multiple of 64, at least 64, at most 4096) whose `logitsBytes` fit `batching.logitsMemoryMB`. A 128k
- * vocabulary gets 640 tokens under the default 1 GiB; vocabularies under about 21k keep 4096.
+ * tokens (a multiple of 64, at least 64, at most 4096) whose `logitsBytes` fit `batching.logitsMemoryMB`, the width
+ * being the vocabulary, or `vocabChunk` when the head is chunked (`vocabChunkFor`). With full logits a 128k vocabulary
+ * gets 640 tokens under the default 1 GiB and vocabularies under about 21k keep 4096; a chunk of 8192 keeps 4096.
  */
-export const microBatchTokensFor = (batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">, vocabSize: number): number => {
+export const microBatchTokensFor = (batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">, vocabSize: number, vocabChunk?: number): number => {
   if (batching.microBatchTokens !== undefined) return batching.microBatchTokens
-  const fit = Math.floor((batching.logitsMemoryMB * 1024 * 1024) / logitsBytes(vocabSize, 1))
+  const width = vocabChunk === undefined ? vocabSize : Math.min(vocabChunk, vocabSize)
+  const fit = Math.floor((batching.logitsMemoryMB * 1024 * 1024) / logitsBytes(width, 1))
   return Math.min(maxDefaultMicroBatchTokens, Math.max(64, Math.floor(fit / 64) * 64))
 }
 
@@ -237,6 +272,7 @@ export const TrainerConfig = Schema.Struct({
   optimizer: OptimizerSection.pipe(withDefault({})),
   generation: GenerationSection.pipe(withDefault({})),
   batching: BatchingSection.pipe(withDefault({})),
+  memory: MemorySection.pipe(withDefault({})),
   checkpoint: CheckpointSection.pipe(withDefault({})),
   guards: GuardSection.pipe(withDefault({})),
   log: LogSection.pipe(withDefault({})),

@@ -63,3 +63,43 @@ describe("the default micro-batch token budget follows the vocabulary", () => {
     expect(TrainerConfig.microBatchTokensFor(explicit, 128_256)).toBe(1000)
   })
 })
+
+describe("memory.vocabChunk: the chunked LM head and the budget it leaves", () => {
+  const chunkOf = (input: unknown, vocab: number) => TrainerConfig.vocabChunkFor(TrainerConfig.decodeSync({ memory: { vocabChunk: input } }).memory, vocab)
+
+  it("auto (the default) chunks by 8192 above 16,384 ids and leaves small vocabularies whole", () => {
+    expect(TrainerConfig.decodeSync({}).memory.vocabChunk).toBe("auto")
+    const auto = TrainerConfig.decodeSync({}).memory
+    expect(TrainerConfig.vocabChunkFor(auto, 384)).toBeUndefined()
+    expect(TrainerConfig.vocabChunkFor(auto, 16_384)).toBeUndefined()
+    expect(TrainerConfig.vocabChunkFor(auto, 16_385)).toBe(8192)
+    expect(TrainerConfig.vocabChunkFor(auto, 49_152)).toBe(8192) // SmolLM2
+    expect(TrainerConfig.vocabChunkFor(auto, 151_936)).toBe(8192) // Qwen2.5
+  })
+
+  it("off keeps the full logits; a number is used as given, and at or above the vocabulary it means off", () => {
+    expect(chunkOf("off", 151_936)).toBeUndefined()
+    expect(chunkOf(4096, 49_152)).toBe(4096)
+    expect(chunkOf(64, 100)).toBe(64)
+    expect(chunkOf(49_152, 49_152)).toBeUndefined()
+  })
+
+  it("rejects anything else with the field path and the accepted values", () => {
+    for (const bad of [0, 63, 100.5, "on", -8192]) {
+      expect(() => TrainerConfig.decodeSync({ memory: { vocabChunk: bad } }), String(bad)).toThrow(/vocabChunk/)
+    }
+    expect(() => TrainerConfig.decodeSync({ memory: { vocabChunk: 32 } })).toThrow(/at least 64 vocabulary rows/)
+  })
+
+  it("the default micro-batch budget counts chunk-wide, not vocabulary-wide, tensors when the head is chunked", () => {
+    const defaults = TrainerConfig.decodeSync({}).batching
+    // 8192-wide: 1 GiB holds 10,922 tokens, so the 4096 cap applies for every vocabulary.
+    for (const vocab of [49_152, 128_256, 151_936, 262_144]) expect(TrainerConfig.microBatchTokensFor(defaults, vocab, 8192)).toBe(4096)
+    // Full logits of the same vocabularies get far less.
+    expect(TrainerConfig.microBatchTokensFor(defaults, 151_936)).toBe(576)
+    // A small logits budget with a chunk: 64 MiB / (8192 × 12 bytes) = 682 → 640 tokens.
+    expect(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 64 }, 151_936, 8192)).toBe(640)
+    // A chunk wider than the vocabulary counts as the vocabulary.
+    expect(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 64 }, 1000, 8192)).toBe(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 64 }, 1000))
+  })
+})

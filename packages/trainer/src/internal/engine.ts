@@ -12,7 +12,8 @@ import { Export, Objectives, Policy, Pretrained, PromptText, Tokenizer } from "@
 import type { ModelConfig, Weights } from "@realm-lm/lm"
 import { Effect, FileSystem, Path, Scope } from "effect"
 import type { OptimizerSection, RlSection } from "../TrainerConfig.ts"
-import { trainingConfig } from "../TrainerConfig.ts"
+import type { MemorySection } from "../TrainerConfig.ts"
+import { trainingConfig, vocabChunkFor } from "../TrainerConfig.ts"
 import { EngineFailed } from "../TrainerErrors.ts"
 
 /** Which objective the run trains. */
@@ -35,6 +36,8 @@ export interface Engine {
   readonly eos: number
   /** Padding id of batches. */
   readonly pad: number
+  /** Vocabulary rows per chunk of the training graphs' LM head (`memory.vocabChunk` resolved), or undefined for full logits. */
+  readonly vocabChunk: number | undefined
   /** The graph trainer of the run's objective (replaced by `renewTrainer`). */
   readonly trainer: () => GraphTrainer.Trainer<Objectives.Bucket>
   /** A fresh graph trainer with the same step count (drops half-accumulated gradients after a rejected step). */
@@ -65,7 +68,8 @@ export const make = (
   source: EngineSource,
   runtime: Device.RuntimeConfig,
   optimizer: OptimizerSection,
-  objective: Objective
+  objective: Objective,
+  memory: MemorySection = { vocabChunk: "auto" }
 ): Effect.Effect<Engine, EngineFailed, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -86,9 +90,11 @@ export const make = (
     const eos = config.eosTokenIds[0] ?? tokenizer.eosTokenId
     if (eos === undefined) return yield* new EngineFailed({ operation: "load", detail: `${source.init}: neither config.json nor the tokenizer names an EOS token` })
     const pad = config.padTokenId ?? tokenizer.padTokenId ?? eos
+    const vocabChunk = vocabChunkFor(memory, config.vocabSize)
+    const head = { vocabChunk }
     const model = objective.kind === "sft"
-      ? Objectives.sftModel(config)
-      : Objectives.policyModel(config, { clipLow: objective.rl.clipLow, clipHigh: objective.rl.clipHigh, klCoef: objective.rl.klCoef, aggregate: objective.rl.aggregate })
+      ? Objectives.sftModel(config, head)
+      : Objectives.policyModel(config, { clipLow: objective.rl.clipLow, clipHigh: objective.rl.clipHigh, klCoef: objective.rl.klCoef, aggregate: objective.rl.aggregate }, head)
     const scope = yield* Effect.scope
     const makeTrainer = Scope.provide(scope)(Trainer.make(policy.executor, model, trainingConfig(optimizer), { batch: 1, length: 16 })).pipe(Effect.mapError(failed("build trainer")))
     let trainer = yield* makeTrainer
@@ -99,6 +105,7 @@ export const make = (
       tokenizer,
       eos,
       pad,
+      vocabChunk,
       trainer: () => trainer,
       renewTrainer: Effect.map(makeTrainer, (fresh) => {
         fresh.setSteps(trainer.steps())

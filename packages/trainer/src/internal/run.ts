@@ -87,7 +87,8 @@ export const open = (
       { init: request.init, ...(resumed === undefined ? {} : { weightsFrom: resumed.dir }) },
       config.runtime,
       config.optimizer,
-      objective
+      objective,
+      config.memory
     )
     if (resumed !== undefined) {
       const slots = yield* resumed.optimizer.pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? platform("read optimizer state")(e) : new EngineFailed({ operation: "read optimizer state", detail: e.message }))))
