@@ -1,7 +1,8 @@
 /**
  * `realm eval <checkpoint>`: evaluate one checkpoint on a problems file, assisted (teacher routes shown) and/or
  * autonomous, with the evaluator/verifier/judge slots of a pipeline config; prints the results table and writes the
- * results JSON (the pipeline's `eval/results.json` format).
+ * results JSON (the pipeline's `eval/results.json` format). `realm eval --endpoint URL --model NAME` evaluates a
+ * served model (`realm serve`, vLLM, SGLang) the same way.
  */
 import { dirname, resolve } from "node:path"
 import { Console, Effect, Option } from "effect"
@@ -14,11 +15,53 @@ import * as ProgressBar from "./ProgressBar.ts"
 
 const modesOf = { assisted: ["assisted"], autonomous: ["autonomous"], both: ["assisted", "autonomous"] } as const
 
+/** The checkpoint directory, or the endpoint of `--endpoint`/`--model`/`--concurrency`/`--api-key-env`. */
+const targetOf = (flags: {
+  readonly checkpoint: Option.Option<string>
+  readonly endpoint: Option.Option<string>
+  readonly model: Option.Option<string>
+  readonly concurrency: Option.Option<number>
+  readonly apiKeyEnv: Option.Option<string>
+}) =>
+  Effect.gen(function*() {
+    const endpointOnly = ([["--model", flags.model], ["--concurrency", flags.concurrency], ["--api-key-env", flags.apiKeyEnv]] as const)
+      .filter(([, v]) => Option.isSome(v as Option.Option<unknown>)).map(([name]) => name)
+    if (Option.isNone(flags.endpoint)) {
+      if (endpointOnly.length > 0) return yield* new EvalJob.EvalTargetInvalid({ detail: `${endpointOnly.join(", ")}: only with --endpoint URL` })
+      if (Option.isNone(flags.checkpoint)) return yield* new EvalJob.EvalTargetInvalid({ detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model" })
+      return { checkpoint: yield* ModelDir.resolve(flags.checkpoint.value) }
+    }
+    if (Option.isSome(flags.checkpoint)) {
+      return yield* new EvalJob.EvalTargetInvalid({ detail: `give either a checkpoint directory (${flags.checkpoint.value}) or --endpoint, not both` })
+    }
+    if (Option.isNone(flags.model)) {
+      return yield* new EvalJob.EvalTargetInvalid({ detail: "--endpoint needs --model NAME: the model id the server serves (GET <endpoint>/models lists it; realm serve prints it)" })
+    }
+    return {
+      endpoint: {
+        baseUrl: flags.endpoint.value,
+        model: flags.model.value,
+        ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (concurrency) => ({ concurrency }) }),
+        ...Option.match(flags.apiKeyEnv, { onNone: () => ({}), onSome: (apiKeyEnv) => ({ apiKeyEnv }) })
+      }
+    }
+  })
+
 /** `realm eval`. */
 export const evalCommand = Command.make(
   "eval",
   {
-    checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(Argument.withDescription("Hugging Face model directory (e.g. runs/demo/sft/final) or a run's method directory (runs/demo/sft)")),
+    checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(
+      Argument.withDescription("Hugging Face model directory (e.g. runs/demo/sft/final) or a run's method directory (runs/demo/sft); omit with --endpoint"),
+      Argument.optional
+    ),
+    endpoint: Flag.String("endpoint").pipe(
+      Flag.withDescription("evaluate a served model instead: OpenAI-compatible API root up to /v1, e.g. http://127.0.0.1:8000/v1 (realm serve, vLLM, SGLang); needs --model"),
+      Flag.optional
+    ),
+    model: Flag.String("model").pipe(Flag.withDescription("with --endpoint: the model id the server serves (its GET /v1/models lists it)"), Flag.optional),
+    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("with --endpoint: requests in flight at once (default 8)"), Flag.optional),
+    apiKeyEnv: Flag.String("api-key-env").pipe(Flag.withDescription("with --endpoint: environment variable with the API key, sent as a Bearer token"), Flag.optional),
     problems: Flag.File("problems").pipe(Flag.withDescription("JSONL of Problem records, e.g. runs/demo/problems/test.jsonl")),
     routes: Flag.File("routes").pipe(
       Flag.withDescription("corpus JSONL with the same problems' teacher routes (needed for assisted mode), e.g. runs/demo/routes-test/corpus/corpus.jsonl"),
@@ -31,15 +74,15 @@ export const evalCommand = Command.make(
     config: Flag.File("config").pipe(Flag.withDescription("pipeline config whose evaluator/verifier/judge slots to use (default: built-ins)"), Flag.optional),
     samples: Flag.Int("samples").pipe(Flag.withDescription("completions per problem, k (overrides evaluator.with.samples)"), Flag.optional),
     method: Flag.String("method").pipe(Flag.withDescription("method label in the table (default: the checkpoint directory's name; sft for runs/x/sft/final)"), Flag.optional),
-    out: Flag.File("out").pipe(Flag.withDescription("results JSON (default <checkpoint>/eval-<split>.json)"), Flag.optional)
+    out: Flag.File("out").pipe(Flag.withDescription("results JSON (default <checkpoint>/eval-<split>.json; with --endpoint eval-<model>-<split>.json)"), Flag.optional)
   },
   (flags) =>
     Effect.gen(function*() {
       const config = Option.isSome(flags.config) ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
-      const checkpoint = yield* ModelDir.resolve(flags.checkpoint)
+      const target = yield* targetOf(flags)
       const bar = yield* ProgressBar.make()
       const outcome = yield* EvalJob.run({
-        checkpoint,
+        ...target,
         problems: flags.problems,
         ...Option.match(flags.routes, { onNone: () => ({}), onSome: (routes) => ({ routes }) }),
         ...Option.match(flags.mode, { onNone: () => ({}), onSome: (mode) => ({ modes: modesOf[mode] }) }),
@@ -60,4 +103,4 @@ export const evalCommand = Command.make(
       yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${outcome.file}\n`)
       yield* Console.log(Table.markdown(outcome.results))
     })
-).pipe(Command.withDescription("Evaluate a checkpoint on a problems file, assisted and/or autonomous, outside a full pipeline"))
+).pipe(Command.withDescription("Evaluate a checkpoint (or a served model, --endpoint) on a problems file, assisted and/or autonomous, outside a full pipeline"))

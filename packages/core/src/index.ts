@@ -4,6 +4,7 @@
  * browser; hashing, JSONL files and run directories are in `@realm-lm/core/node` (`./node.ts`).
  */
 export * as AnswerJudge from "./AnswerJudge.ts"
+export * as ChatEndpoint from "./ChatEndpoint.ts"
 export * as Checkpoint from "./Checkpoint.ts"
 export * as Completion from "./Completion.ts"
 export * as ConfigDecode from "./ConfigDecode.ts"

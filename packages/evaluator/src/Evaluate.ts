@@ -1,14 +1,18 @@
 /**
- * The default `Evaluator`: loads a checkpoint as a policy, builds each problem's prompt through the `Verifier`
- * (assisted: k labelled-but-unlabelled-to-the-model routes; autonomous: none), samples k completions (the first
- * greedy), judges them with the verifier's truth check, and summarises accuracy, sc@k, pass@k, consistency,
- * route-verdict accuracy and breakdowns with bootstrap confidence intervals.
+ * The default `Evaluator`: loads a checkpoint as a policy (or asks a served model behind an OpenAI-compatible
+ * endpoint, when `endpoint` is set), builds each problem's prompt through the `Verifier` (assisted: k
+ * labelled-but-unlabelled-to-the-model routes; autonomous: none), samples k completions (the first greedy), judges
+ * them with the verifier's truth check, and summarises accuracy, sc@k, pass@k, consistency, route-verdict accuracy
+ * and breakdowns with bootstrap confidence intervals.
  */
-import { Evaluator as CoreEvaluator, Rng, Verifier } from "@realm-lm/core"
+import { ChatEndpoint, Evaluator as CoreEvaluator, Rng, Verifier } from "@realm-lm/core"
 import type { EvalResult, Problem } from "@realm-lm/core"
-import { Policy, PromptText } from "@realm-lm/lm"
-import { Effect, Layer, Schema } from "effect"
+import type { Policy } from "@realm-lm/lm"
+import { Effect, Layer, Option, Schema } from "effect"
 import type { FileSystem, Path } from "effect"
+import { FetchHttpClient, HttpClient } from "effect/http"
+import * as EndpointSampler from "./EndpointSampler.ts"
+import * as Sampler from "./Sampler.ts"
 import { summarise } from "./Summary.ts"
 
 const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
@@ -27,13 +31,39 @@ export const EvaluatorConfig = Schema.Struct({
   seed: Schema.Int.pipe(withDefault(0)),
   /** Keep each problem's prompt and completion texts in the results (for reports). Default true. */
   keepTexts: Schema.Boolean.pipe(withDefault(true)),
-  /** Policy settings (device, threads, generation buckets), as `@realm-lm/lm` Policy config. */
-  policy: Schema.Unknown.pipe(withDefault({}))
+  /** Policy settings (device, threads, generation buckets), as `@realm-lm/lm` Policy config. Unused with `endpoint`. */
+  policy: Schema.Unknown.pipe(withDefault({})),
+  /**
+   * Generate on a served model instead of loading the checkpoint: an OpenAI-compatible endpoint (`baseUrl` up to
+   * `/v1`, `model`, and optionally `apiKeyEnv`, `concurrency` (default 8), `maxRetries`, backoff and timeout; see
+   * core `ChatEndpoint.EndpointConfig`). Absent: local generation.
+   */
+  endpoint: Schema.optionalKey(ChatEndpoint.EndpointConfig),
+  /**
+   * With `endpoint`: a JSONL file each finished request is appended to as it arrives; a rerun reuses its completions
+   * and asks only for the rest. Absent: nothing is kept between runs (`realm eval --endpoint` sets one next to `--out`).
+   */
+  journal: Schema.optionalKey(Schema.String)
 })
 export type EvaluatorConfig = typeof EvaluatorConfig.Type
 
-const failWith = (checkpoint: string, what: string) => (error: { readonly message: string }) =>
-  new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${what}: ${error.message}` })
+const failWith = Sampler.failWith
+
+/** The sampler a config asks for: the served model when `endpoint` is set (the context's `HttpClient`, else fetch), else the checkpoint. */
+const samplerFor = (config: EvaluatorConfig, checkpoint: string) =>
+  Effect.gen(function*() {
+    const endpoint = config.endpoint
+    if (endpoint === undefined) return yield* Sampler.local(checkpoint, config.policy as Policy.PolicyConfig)
+    const key = yield* ChatEndpoint.apiKey(endpoint).pipe(Effect.mapError(failWith(checkpoint, "API key")))
+    const given = yield* Effect.serviceOption(HttpClient.HttpClient)
+    const connect = ChatEndpoint.make(endpoint, key)
+    const client = yield* (Option.isSome(given) ? Effect.provideService(connect, HttpClient.HttpClient, given.value) : Effect.provide(connect, FetchHttpClient.layer))
+    // Unreachable servers and unknown model names fail here, before any prompt is built.
+    yield* client.check.pipe(Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: e.message })))
+    const journal = config.journal === undefined ? undefined : yield* EndpointSampler.openJournal(config.journal, checkpoint)
+    if (journal !== undefined && journal.resumed > 0) yield* Effect.logInfo(`${journal.path}: resuming with ${journal.resumed} finished request(s) from an earlier run`)
+    return EndpointSampler.make(client, { checkpoint, concurrency: endpoint.concurrency, ...(journal === undefined ? {} : { journal }) })
+  })
 
 /** Evaluate one request with the Verifier in context. */
 export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalRequest) =>
@@ -41,11 +71,7 @@ export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalReq
     const verifier = yield* Verifier.Verifier
     const { checkpoint } = request
     if (request.problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problems to evaluate" })
-    const policy = yield* Policy.load(checkpoint, config.policy as Policy.PolicyConfig).pipe(Effect.mapError(failWith(checkpoint, "cannot load the checkpoint")))
-    const tokenizer = policy.tokenizer
-    if (tokenizer === undefined) {
-      return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "the checkpoint has no tokenizer.json; evaluation needs its tokenizer" })
-    }
+    const sampler = yield* samplerFor(config, checkpoint)
     const assisted = request.mode === "assisted"
     // Assisted accuracy is over problems that have routes to show; the others are left out, not shown nothing.
     const problems = assisted ? request.problems.filter((p) => (request.routes.get(p.id) ?? []).length > 0) : request.problems
@@ -66,22 +92,14 @@ export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalReq
           seed: Rng.Rng.make(config.seed, "eval", request.mode, problem.id).seed()
         }
       }).pipe(Effect.mapError(failWith(checkpoint, `prompt for ${problem.id}`))))
-    const ids = yield* Effect.forEach(prompts, (prompt) => PromptText.encode(tokenizer, prompt).pipe(Effect.mapError(failWith(checkpoint, "chat template"))))
-    const greedy = yield* policy.generate(ids.map((prompt) => ({ prompt })), { maxNewTokens: config.maxNewTokens }).pipe(
-      Effect.mapError(failWith(checkpoint, "generation"))
-    )
-    const sampled = config.samples > 1
-      ? yield* policy.generate(ids.map((prompt) => ({ prompt, samples: config.samples - 1 })), {
-        maxNewTokens: config.maxNewTokens,
-        sampling: { temperature: config.temperature, topK: 0, topP: 1 },
-        seed: config.seed
-      }).pipe(Effect.mapError(failWith(checkpoint, "generation")))
-      : problems.map(() => [])
+    const completions = yield* sampler.complete(prompts, {
+      samples: config.samples, temperature: config.temperature, maxNewTokens: config.maxNewTokens, seed: config.seed, mode: request.mode
+    })
     const verdicts: Array<number> = []
     const outcomes = yield* Effect.forEach(problems, (problem: Problem.Problem, i) =>
       Effect.gen(function*() {
         const prompt = prompts[i] as (typeof prompts)[number]
-        const texts = [...(greedy[i] ?? []), ...(sampled[i] ?? [])].map((c) => c.text ?? "")
+        const texts = completions[i] ?? []
         const rewards = yield* Effect.forEach(texts, (completion) =>
           verifier.score({ problem, prompt, routes: request.routes.get(problem.id) ?? [], completion }).pipe(
             Effect.mapError(failWith(checkpoint, `scoring ${problem.id}`))

@@ -2,9 +2,11 @@
  * Evaluation of one checkpoint outside a full pipeline (`realm eval`): the evaluator, verifier and judge slots of a
  * pipeline config (defaults when absent), wired as the pipeline's eval stage wires them, run on a problems file in
  * assisted and/or autonomous mode. The results are written in the format of the pipeline's `eval/results.json`.
+ * Instead of a checkpoint directory, a served model can be evaluated (`endpoint`): the evaluator then asks an
+ * OpenAI-compatible server, journalling each finished request next to the results file until they are written.
  */
 import { basename, dirname, join } from "node:path"
-import { EvalResult, Evaluator, Problem } from "@realm-lm/core"
+import { ChatEndpoint, EvalResult, Evaluator, Problem } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
 import type { PipelineConfig } from "./PipelineConfig.ts"
@@ -36,17 +38,40 @@ export class EvalInputInvalid extends Schema.TaggedError<EvalInputInvalid>()("Ev
   }
 }
 
+/** Neither or both of a checkpoint directory and an endpoint were given. */
+export class EvalTargetInvalid extends Schema.TaggedError<EvalTargetInvalid>()("EvalTargetInvalid", {
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/** A served model to evaluate (OpenAI-compatible chat completions); merged into `evaluator.with.endpoint`. */
+export interface Endpoint {
+  /** API root up to `/v1`, e.g. `http://127.0.0.1:8000/v1`. */
+  readonly baseUrl: string
+  /** The model id the server serves. */
+  readonly model: string
+  /** Requests in flight at once (default 8, or the config's `evaluator.with.endpoint.concurrency`). */
+  readonly concurrency?: number
+  /** Environment variable with the API key. */
+  readonly apiKeyEnv?: string
+}
+
 /** One evaluation to run. */
 export interface EvalJob {
-  /** Hugging Face model directory (config.json, model.safetensors, tokenizer.json). */
-  readonly checkpoint: string
+  /** Hugging Face model directory (config.json, model.safetensors, tokenizer.json); required unless `endpoint` is given. */
+  readonly checkpoint?: string
+  /** A served model to evaluate instead of `checkpoint` (or `evaluator.with.endpoint` of the config). */
+  readonly endpoint?: Endpoint
   /** JSONL of core `Problem` records, e.g. `<run>/problems/test.jsonl`. */
   readonly problems: string
   /** JSONL of `CorpusRecord` lines with the problems' teacher routes, e.g. `<run>/routes-test/corpus/corpus.jsonl`. */
   readonly routes?: string
   /** Modes to run. Absent or empty: both when `routes` is given, else autonomous. Assisted requires `routes`. */
   readonly modes?: ReadonlyArray<EvalResult.EvalMode>
-  /** Method label in tables. Default: the checkpoint directory's name (see `methodLabel`). */
+  /** Method label in tables. Default: the checkpoint directory's name (see `methodLabel`), or the served model's id. */
   readonly method?: string
   /** Split label. Default: the problems' `split` when they share one, else the file name without extension. */
   readonly split?: string
@@ -56,7 +81,7 @@ export interface EvalJob {
   readonly config: PipelineConfig
   /** Directory that relative module paths of the config are resolved against. */
   readonly baseDir: string
-  /** Where the results JSON goes. Default `<checkpoint>/eval-<split>.json`. */
+  /** Where the results JSON goes. Default `<checkpoint>/eval-<split>.json`, or `eval-<model>-<split>.json` for an endpoint. */
   readonly out?: string
   /** What is about to be evaluated, once the inputs are read. */
   readonly onStart?: (plan: Plan) => Effect.Effect<void>
@@ -93,6 +118,26 @@ export const withSamples = (config: PipelineConfig, samples: number | undefined)
     evaluator: { use: config.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(config.evaluator?.with), samples } }
   }
 
+/** The config with the job's endpoint merged into `evaluator.with.endpoint` (validation checks it). */
+export const withEndpoint = (config: PipelineConfig, endpoint: Endpoint | undefined): PipelineConfig => {
+  if (endpoint === undefined) return config
+  const settings = Wiring.asRecord(config.evaluator?.with)
+  const given = Object.fromEntries(Object.entries(endpoint).filter(([, v]) => v !== undefined))
+  return {
+    ...config,
+    evaluator: { use: config.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...settings, endpoint: { ...Wiring.asRecord(settings.endpoint), ...given } } }
+  }
+}
+
+/** The endpoint settings a (merged) config evaluates through, if any. */
+export const endpointOf = (config: PipelineConfig): { readonly baseUrl: string; readonly model: string } | undefined => {
+  const endpoint = Wiring.asRecord(Wiring.asRecord(config.evaluator?.with).endpoint)
+  return typeof endpoint.baseUrl === "string" && typeof endpoint.model === "string" ? { baseUrl: endpoint.baseUrl, model: endpoint.model } : undefined
+}
+
+/** A file-name-safe form of a model id (`Qwen/Qwen2.5-0.5B` → `Qwen_Qwen2.5-0.5B`). */
+const fileSafe = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, "_")
+
 /**
  * The default method label of a checkpoint: its directory's name, or for a trainer's `final` directory the name of
  * the directory it was trained into (`runs/demo/sft/final` → `sft`).
@@ -117,11 +162,20 @@ export const run = (job: EvalJob) =>
   Effect.gen(function*() {
     const modes = modesOf(job)
     if (modes.includes("assisted") && job.routes === undefined) return yield* new EvalRoutesMissing({ problems: job.problems })
-    const config = withSamples(job.config, job.samples)
-    const problems = yield* validate(config, job.baseDir)
+    const merged = withEndpoint(withSamples(job.config, job.samples), job.endpoint)
+    const endpoint = endpointOf(merged)
+    if (endpoint !== undefined && job.checkpoint !== undefined) {
+      return yield* new EvalTargetInvalid({ detail: `give either a checkpoint directory (${job.checkpoint}) or an endpoint (${ChatEndpoint.redactUrl(endpoint.baseUrl)}), not both` })
+    }
+    if (endpoint === undefined && job.checkpoint === undefined) {
+      return yield* new EvalTargetInvalid({ detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model" })
+    }
+    const problems = yield* validate(merged, job.baseDir)
     if (problems.length > 0) return yield* new PipelineInvalid({ problems })
 
-    yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
+    if (job.checkpoint !== undefined) {
+      yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
+    }
     yield* requireFile(job.problems, "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run")
     const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem)).pipe(Effect.mapError(ProblemsJob.explainMalformed))
     if (list.length === 0) return yield* new EvalInputInvalid({ path: job.problems, detail: "no problems in the file: give a JSONL with one Problem record per line" })
@@ -137,8 +191,17 @@ export const run = (job: EvalJob) =>
     }
 
     const split = job.split ?? shared(list.map((p) => p.split)) ?? stem(job.problems)
+    // What results name as their checkpoint: the directory, or the served model and its URL (credentials removed).
+    const checkpoint = endpoint === undefined ? job.checkpoint as string : `${endpoint.model} at ${ChatEndpoint.redactUrl(endpoint.baseUrl)}`
+    const file = job.out ?? (endpoint === undefined ? join(checkpoint, `eval-${split}.json`) : `eval-${fileSafe(endpoint.model)}-${split}.json`)
+    // Served completions are journalled next to the results until those are written, so a rerun resumes.
+    const journal = endpoint === undefined ? undefined : `${file}.requests.jsonl`
+    const config = journal === undefined || Wiring.asRecord(merged.evaluator?.with).journal !== undefined ? merged : {
+      ...merged,
+      evaluator: { use: merged.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(merged.evaluator?.with), journal } }
+    }
     const plan: Plan = {
-      method: job.method ?? methodLabel(job.checkpoint),
+      method: job.method ?? (endpoint === undefined ? methodLabel(checkpoint) : endpoint.model),
       split,
       task: shared(list.map((p) => p.domain)) ?? stem(job.problems),
       problems: list.length,
@@ -154,14 +217,16 @@ export const run = (job: EvalJob) =>
       const done: Array<EvalResult.EvalResult> = []
       for (const mode of modes) {
         const result = yield* evaluator.evaluate({
-          method: plan.method, checkpoint: job.checkpoint, task: plan.task, split, problems: list, routes, mode
+          method: plan.method, checkpoint, task: plan.task, split, problems: list, routes, mode
         })
         done.push(result)
         if (job.onEvaluated !== undefined) yield* job.onEvaluated(done.length, modes.length, result)
       }
       return done
     }).pipe(Effect.provide(evaluatorLayer))
-    const file = job.out ?? join(job.checkpoint, `eval-${split}.json`)
     yield* RunDir.writeJsonAtomic(file, results)
+    // The results hold every completion now; a kept journal would hand a later run (maybe of another model served
+    // under the same name) stale completions.
+    if (journal !== undefined) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(journal, { force: true }))
     return { results, file } satisfies Outcome
   })

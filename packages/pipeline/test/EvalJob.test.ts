@@ -151,6 +151,21 @@ describe("EvalJob", () => {
       assert.match(zero.message, /evaluator\.with: .*samples/s)
     }))
 
+  it.effect("an endpoint is merged into evaluator.with.endpoint; a checkpoint and an endpoint together, or neither, fail with EvalTargetInvalid", () =>
+    Effect.gen(function*() {
+      const merged = EvalJob.withEndpoint({ evaluator: { use: "default", with: { samples: 2, endpoint: { maxRetries: 1 } } } }, { baseUrl: "http://127.0.0.1:9/v1", model: "m", concurrency: 2 })
+      assert.deepStrictEqual(merged.evaluator?.with, { samples: 2, endpoint: { maxRetries: 1, baseUrl: "http://127.0.0.1:9/v1", model: "m", concurrency: 2 } })
+      assert.deepStrictEqual(EvalJob.endpointOf(merged), { baseUrl: "http://127.0.0.1:9/v1", model: "m" })
+      assert.strictEqual(EvalJob.endpointOf(config), undefined)
+      const both = yield* Effect.flip(run(job({ endpoint: { baseUrl: "http://127.0.0.1:9/v1", model: "m" } })))
+      assert.strictEqual(both._tag, "EvalTargetInvalid")
+      assert.include(both.message, "give either a checkpoint directory")
+      const { checkpoint: _, ...withoutCheckpoint } = job()
+      const neither = yield* Effect.flip(run(withoutCheckpoint))
+      assert.strictEqual(neither._tag, "EvalTargetInvalid")
+      assert.include(neither.message, "--endpoint URL --model NAME")
+    }))
+
   it("labels a trainer's final directory by the directory it was trained into, any other by its name", () => {
     assert.strictEqual(EvalJob.methodLabel("runs/demo/sft/final"), "sft")
     assert.strictEqual(EvalJob.methodLabel("/models/SmolLM2-135M/"), "SmolLM2-135M")
