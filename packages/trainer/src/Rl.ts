@@ -114,7 +114,7 @@ export const train = (
         const u0 = performance.now()
         let update: Record<string, number> = { loss: Number.NaN, grad_norm: Number.NaN }
         if (rollouts.length > 0) {
-          const micro = Steps.policyMicroBatches(rollouts, config.batching.buckets, config.batching.microBatch, engine.pad, rl.aggregate, microBatchTokensFor(config.batching, engine.config.vocabSize, engine.vocabChunk))
+          const micro = Steps.policyMicroBatches(rollouts, config.batching.buckets, config.batching.microBatch, engine.pad, rl.aggregate, microBatchTokensFor(config.batching, engine.config.vocabSize))
           for (let k = 0; k < rl.innerSteps; k++) {
             const lr = learningRate(rl.lr, engine.trainer().steps(), scheduleTotal)
             const guard = Steps.guardFor("rl", config.guards, n, counters["skipped_steps"] as number)

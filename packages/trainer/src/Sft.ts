@@ -93,7 +93,7 @@ export const train = (
       })
     }
     const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
-    const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, microBatchTokensFor(config.batching, engine.config.vocabSize, engine.vocabChunk))
+    const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, microBatchTokensFor(config.batching, engine.config.vocabSize))
     const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
     const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
     const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }

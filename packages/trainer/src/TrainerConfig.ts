@@ -69,13 +69,13 @@ export const BatchingSection = Schema.Struct({
   microBatch: PositiveInt.pipe(withDefault(16)),
   /**
    * Most padded tokens (rows × bucket length) per run: long buckets get fewer rows, bounding activation memory.
-   * Default: 4096, lowered when the LM head holds full-vocabulary logits so they fit `logitsMemoryMB` (see `microBatchTokensFor`).
+   * Default: 4096, lowered for large vocabularies so full-vocabulary logits would fit `logitsMemoryMB` (see `microBatchTokensFor`).
    */
   microBatchTokens: Schema.optionalKey(PositiveInt),
   /**
    * Memory (MiB) the default `microBatchTokens` allows for a micro-batch's vocabulary-wide tensors: logits, their
-   * gradient and softmax, width × tokens × 4 bytes × 3, with width the vocabulary, or `memory.vocabChunk` when the
-   * head is chunked. Default 1024. Ignored when `microBatchTokens` is given.
+   * gradient and softmax, vocabulary × tokens × 4 bytes × 3 (counted in full even when `memory.vocabChunk` chunks the
+   * head, which then needs less). Default 1024. Ignored when `microBatchTokens` is given.
    */
   logitsMemoryMB: PositiveInt.pipe(withDefault(1024))
 })
@@ -114,7 +114,7 @@ export const vocabChunkFor = (memory: MemorySection, vocabSize: number): number 
   return chunk !== undefined && chunk < vocabSize ? chunk : undefined
 }
 
-/** Largest default `microBatchTokens` (what small vocabularies and chunked heads get). */
+/** Largest default `microBatchTokens` (what small vocabularies get). */
 export const maxDefaultMicroBatchTokens = 4096
 
 /** Float32 tensors of vocabulary (or chunk) width held per token in a training step: logits, their gradient, the softmax. */
@@ -125,14 +125,16 @@ export const logitsBytes = (width: number, tokens: number): number => width * to
 
 /**
  * The micro-batch token budget for a model's vocabulary: `batching.microBatchTokens` when given, else the most
- * tokens (a multiple of 64, at least 64, at most 4096) whose `logitsBytes` fit `batching.logitsMemoryMB`, the width
- * being the vocabulary, or `vocabChunk` when the head is chunked (`vocabChunkFor`). With full logits a 128k vocabulary
- * gets 640 tokens under the default 1 GiB and vocabularies under about 21k keep 4096; a chunk of 8192 keeps 4096.
+ * tokens (a multiple of 64, at least 64, at most 4096) whose full-vocabulary `logitsBytes` fit
+ * `batching.logitsMemoryMB`: a 128k vocabulary gets 640 tokens under the default 1 GiB, vocabularies under about 21k
+ * keep 4096. The rule counts the full vocabulary whether or not the head is chunked (`memory.vocabChunk`): chunking
+ * lowers a step's peak memory at the same micro-batch, and never makes the default micro-batch larger, since the
+ * decoder's own activations (about 19 GB for Qwen2.5-0.5B at 4096 tokens) would then decide what fits. Set
+ * `microBatchTokens` to spend the memory chunking frees on larger micro-batches.
  */
-export const microBatchTokensFor = (batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">, vocabSize: number, vocabChunk?: number): number => {
+export const microBatchTokensFor = (batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">, vocabSize: number): number => {
   if (batching.microBatchTokens !== undefined) return batching.microBatchTokens
-  const width = vocabChunk === undefined ? vocabSize : Math.min(vocabChunk, vocabSize)
-  const fit = Math.floor((batching.logitsMemoryMB * 1024 * 1024) / logitsBytes(width, 1))
+  const fit = Math.floor((batching.logitsMemoryMB * 1024 * 1024) / logitsBytes(vocabSize, 1))
   return Math.min(maxDefaultMicroBatchTokens, Math.max(64, Math.floor(fit / 64) * 64))
 }
 

@@ -91,15 +91,9 @@ describe("memory.vocabChunk: the chunked LM head and the budget it leaves", () =
     expect(() => TrainerConfig.decodeSync({ memory: { vocabChunk: 32 } })).toThrow(/at least 64 vocabulary rows/)
   })
 
-  it("the default micro-batch budget counts chunk-wide, not vocabulary-wide, tensors when the head is chunked", () => {
-    const defaults = TrainerConfig.decodeSync({}).batching
-    // 8192-wide: 1 GiB holds 10,922 tokens, so the 4096 cap applies for every vocabulary.
-    for (const vocab of [49_152, 128_256, 151_936, 262_144]) expect(TrainerConfig.microBatchTokensFor(defaults, vocab, 8192)).toBe(4096)
-    // Full logits of the same vocabularies get far less.
-    expect(TrainerConfig.microBatchTokensFor(defaults, 151_936)).toBe(576)
-    // A small logits budget with a chunk: 64 MiB / (8192 × 12 bytes) = 682 → 640 tokens.
-    expect(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 64 }, 151_936, 8192)).toBe(640)
-    // A chunk wider than the vocabulary counts as the vocabulary.
-    expect(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 64 }, 1000, 8192)).toBe(TrainerConfig.microBatchTokensFor({ logitsMemoryMB: 64 }, 1000))
+  it("does not enlarge the default micro-batch: the budget counts the full vocabulary whether or not the head is chunked", () => {
+    const config = TrainerConfig.decodeSync({})
+    expect(TrainerConfig.vocabChunkFor(config.memory, 151_936)).toBe(8192)
+    expect(TrainerConfig.microBatchTokensFor(config.batching, 151_936)).toBe(576)
   })
 })

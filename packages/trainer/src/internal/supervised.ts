@@ -76,7 +76,7 @@ export const step = (
     const { items, next } = take(options.seed, options.stream, options.examples.length, cursor.position, options.section.batchSize)
     const batch = items.map((i) => options.examples[i] as Tokenized)
     const { buckets, microBatch } = options.batching
-    const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokensFor(options.batching, engine.config.vocabSize, engine.vocabChunk))
+    const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokensFor(options.batching, engine.config.vocabSize))
     const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
     const t0 = performance.now()
     const guard = Steps.guardFor(options.phase, options.guards, options.stepNumber, options.skipped)
