@@ -4,7 +4,7 @@
  * `check`, the concurrency limit, malformed replies, and an API key that is sent but never shown.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Redacted, Schema } from "effect"
+import { Clock, Data, Effect, Fiber, Redacted, Schema } from "effect"
 import { HttpClient, HttpClientError, HttpClientResponse } from "effect/http"
 import type { HttpClientRequest } from "effect/http"
 import { TestClock } from "effect/testing"
@@ -41,8 +41,8 @@ const scripted = (answer: (request: HttpClientRequest.HttpClientRequest, n: numb
 const settings = (extra: Record<string, unknown> = {}) =>
   Schema.decodeUnknownSync(ChatEndpoint.EndpointConfig)({ baseUrl: "http://127.0.0.1:8000/v1/", model: "toy", ...extra })
 
-const connect = (client: HttpClient.HttpClient, extra: Record<string, unknown> = {}, key?: string) =>
-  ChatEndpoint.make(settings(extra), key === undefined ? undefined : Redacted.make(key)).pipe(Effect.provideService(HttpClient.HttpClient, client))
+const connect = <E = never>(client: HttpClient.HttpClient, extra: Record<string, unknown> = {}, key?: string, options?: ChatEndpoint.Options<E>) =>
+  ChatEndpoint.make(settings(extra), key === undefined ? undefined : Redacted.make(key), options).pipe(Effect.provideService(HttpClient.HttpClient, client))
 
 /** Run `effect` in a fiber while the test clock moves on a minute at a time, until it finishes. */
 const withClock = <A, E>(effect: Effect.Effect<A, E>) =>
@@ -168,5 +168,45 @@ describe("ChatEndpoint", () => {
       assert.notInclude(error.message, "sk-secret-1")
       assert.include(error.message, "bad key ***")
       assert.include(error.message, "apiKeyEnv")
+    }))
+
+  it.effect("hooks: attempts are announced (a failing hook ends the request), failures told with their wait, replies rejected or counted", () =>
+    Effect.gen(function*() {
+      class Spent extends Data.TaggedError("Spent")<{ readonly label: string }> {}
+      const { client, seen } = scripted((_, n) =>
+        n === 0 ? { status: 503, body: "down sk-secret-2" } : n === 1 ? reply([" "]) : n === 2 ? { status: 200, body: { choices: [{ message: { content: "12345" } }] } } : "unreachable")
+      const before: Array<string> = []
+      const told: Array<ChatEndpoint.AttemptFailure> = []
+      const endpoint = yield* connect(client, { initialBackoffMs: 10, maxRetries: 2 }, "sk-secret-2", {
+        countTokens: (text) => text.length,
+        reject: (r) => (r.choices.some((c) => c.text.trim() === "") ? "an empty completion" : undefined),
+        beforeAttempt: (label) => (before.length >= 4 ? Effect.fail(new Spent({ label })) : Effect.sync(() => void before.push(label))),
+        onAttemptFailed: (failure) => Effect.sync(() => void told.push(failure))
+      })
+      const out = yield* withClock(endpoint.complete(ask, "p1"))
+      // Retried past a 503 and a rejected reply; the third reply reports no usage, so countTokens counts it.
+      assert.deepStrictEqual(out, { choices: [{ text: "12345", finishReason: null }], promptTokens: 0, completionTokens: 5 })
+      assert.deepStrictEqual(before, ["p1", "p1", "p1"])
+      assert.deepStrictEqual(told.map((f) => `${f.label}:${f.reason}:${f.attempt}`), ["p1:server:0", "p1:malformed:1"])
+      assert.isTrue(told.every((f) => f.retryInMs !== undefined && f.retryInMs >= 0))
+      assert.strictEqual(told[0]?.excerpt, '"down ***"') // the body's start, key scrubbed
+      assert.include(told[1]?.detail, "an empty completion")
+      // The next request: unreachable, told as the last attempt (no wait) with its transport error, then the hook fails.
+      const error = yield* Effect.flip(withClock(endpoint.complete(ask, "p2")))
+      assert.strictEqual(error._tag, "Spent")
+      assert.strictEqual(seen.length, 4)
+      assert.deepStrictEqual(told.slice(2).map((f) => `${f.label}:${f.reason}:${f.attempt}:${f.transport}:${f.retryInMs === undefined}`), ["p2:unreachable:0:TransportError: ECONNREFUSED:false"])
+      const unreachable = yield* Effect.flip(withClock((yield* connect(client, { maxRetries: 0 })).complete(ask)))
+      assert.strictEqual(unreachable._tag === "ChatEndpointError" && unreachable.transport, "TransportError: ECONNREFUSED")
+    }))
+
+  it.effect("a response over maxResponseBytes fails at once as too-large, saying the cap and the size", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted(() => reply(["x".repeat(2000)]))
+      const endpoint = yield* connect(client, { maxResponseBytes: 1000 })
+      const error = yield* Effect.flip(endpoint.complete(ask))
+      assert.strictEqual(error.reason, "too-large")
+      assert.strictEqual(seen.length, 1)
+      assert.match(error.detail, /^HTTP 200 response larger than maxResponseBytes \(1000; (Content-Length|stopped reading after) \d+/)
     }))
 })

@@ -33,7 +33,7 @@ beforeAll(async () => {
     req.on("data", (chunk) => (body += chunk))
     req.on("end", () => {
       authHeaders.add(req.headers.authorization ?? "")
-      const parsed = JSON.parse(body) as { messages: Array<{ role: string; content: string }>; seed: number; n: number }
+      const parsed = JSON.parse(body) as { messages: Array<{ role: string; content: string }>; seed: number; n?: number }
       const question = parsed.messages.find((m) => m.role === "user")?.content ?? ""
       const i = Number(/Q(\d+):/.exec(question)?.[1])
       const count = requests.get(i) ?? 0
@@ -41,7 +41,7 @@ beforeAll(async () => {
       const fault = healthy ? undefined : faults[i]?.[count]
       const answer = 2 * i + (parsed.seed % 3 === 0 ? 1 : 0)
       const good = JSON.stringify({
-        choices: Array.from({ length: parsed.n }, () => ({ message: { role: "assistant", content: `Step 1: draft ${parsed.seed}\nStep 2: ${i} + ${i} = ${answer}\nAnswer: ${answer}` } })),
+        choices: Array.from({ length: parsed.n ?? 1 }, () => ({ message: { role: "assistant", content: `Step 1: draft ${parsed.seed}\nStep 2: ${i} + ${i} = ${answer}\nAnswer: ${answer}` } })),
         usage: { prompt_tokens: 10, completion_tokens: 5 }
       })
       res.on("error", () => undefined)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { ChatEndpoint } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
 import * as HttpTeacher from "../src/HttpTeacher.ts"
 import * as Progress from "../src/Progress.ts"
@@ -29,27 +30,29 @@ describe("Prompts", () => {
 
 describe("HttpTeacher response parsing", () => {
   it("reads contents and usage, and calls truncated JSON, empty choices and empty content malformed", () => {
-    expect(HttpTeacher.parseBody(JSON.stringify({ choices: [{ message: { content: "Answer: 1" } }], usage: { prompt_tokens: 7, completion_tokens: 3 } }), 1))
-      .toEqual({ ok: true, contents: ["Answer: 1"], promptTokens: 7, completionTokens: 3 })
+    const read = (body: string) => ChatEndpoint.readReply(body, 1, HttpTeacher.replyRules)
+    expect(read(JSON.stringify({ choices: [{ message: { content: "Answer: 1" } }], usage: { prompt_tokens: 7, completion_tokens: 3 } })))
+      .toEqual({ choices: [{ text: "Answer: 1", finishReason: null }], promptTokens: 7, completionTokens: 3 })
+    // Without reported usage the budget counts a completion at 4 characters a token.
+    expect(read(JSON.stringify({ choices: [{ message: { content: "Answer: 12" } }] }))).toEqual({ choices: [{ text: "Answer: 12", finishReason: null }], promptTokens: 0, completionTokens: 3 })
     for (const body of ['{"choices": [{"mess', JSON.stringify({ choices: [] }), JSON.stringify({ choices: [{ message: { content: "" } }] }), "null"]) {
-      const outcome = HttpTeacher.parseBody(body, 1)
-      expect(outcome.ok).toBe(false)
-      expect(outcome.ok === false && outcome.reason).toBe("malformed")
+      // A string is what is malformed about the body (retried with reason malformed).
+      expect(typeof read(body)).toBe("string")
     }
   })
 
   it("quotes an OpenAI-style error message in a failure's detail, and nothing for other bodies", () => {
-    expect(HttpTeacher.errorMessage(JSON.stringify({ error: { message: "context too long", type: "invalid_request_error" } }))).toBe(": context too long")
-    expect(HttpTeacher.errorMessage("bad request")).toBe("")
-    expect(HttpTeacher.errorMessage(JSON.stringify({ error: "nope" }))).toBe("")
+    expect(ChatEndpoint.errorOf(JSON.stringify({ error: { message: "context too long", type: "invalid_request_error" } })).message).toBe("context too long")
+    expect(ChatEndpoint.errorOf("bad request").message).toBeUndefined()
+    expect(ChatEndpoint.errorOf(JSON.stringify({ error: "nope" })).message).toBeUndefined()
   })
 
   it("reads Retry-After in seconds (fractional) or as an HTTP date", () => {
-    expect(HttpTeacher.parseRetryAfter("2", 0)).toBe(2000)
-    expect(HttpTeacher.parseRetryAfter("0.05", 0)).toBe(50)
-    expect(HttpTeacher.parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000)).toBe(6000)
-    expect(HttpTeacher.parseRetryAfter("soon", 0)).toBeUndefined()
-    expect(HttpTeacher.parseRetryAfter(undefined, 0)).toBeUndefined()
+    expect(ChatEndpoint.parseRetryAfter("2", 0)).toBe(2000)
+    expect(ChatEndpoint.parseRetryAfter("0.05", 0)).toBe(50)
+    expect(ChatEndpoint.parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000)).toBe(6000)
+    expect(ChatEndpoint.parseRetryAfter("soon", 0)).toBeUndefined()
+    expect(ChatEndpoint.parseRetryAfter(undefined, 0)).toBeUndefined()
   })
 })
 
