@@ -52,6 +52,25 @@ const fields = (b: Uint8Array): Array<Field> => {
 }
 
 describe("TensorBoard event files", () => {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")
+
+  it("framed events are byte-identical to those of the writer used before the shared protobuf writer", () => {
+    // Recorded from the previous hand-written encoder: length, masked CRCs, double/varint/float/string fields.
+    assert.strictEqual(
+      hex(TensorBoard.frameRecord(TensorBoard.encodeFileVersionEvent(1_700_000_000.5))),
+      "1800000000000000a37f4b220900002040fc54d9411a0d627261696e2e4576656e743a322b353110"
+    )
+    assert.strictEqual(
+      hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(1_700_000_123.25, 1234567, { "rl/reward_mean": 0.25, "sft/λ": -1e-30, x: 3.4e38 }))),
+      "3f0000000000000051657661090000d05efc54d9411087ad4b2a300a150a0e726c2f7265776172645f6d65616e150000803e0a0d0a067366742fcebb156042a28d0a080a0178159ec97f7fd1dcf379"
+    )
+    assert.strictEqual(hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(0, 0, {}))), "0d000000000000003c37b83409000000000000000010002a006d31e5b4")
+    assert.strictEqual(
+      hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(1, 2 ** 40, { ["t".repeat(200)]: 1 }))),
+      `e60000000000000071234f8709000000000000f03f108080808080202ad3010ad0010ac801${"74".repeat(200)}150000803f0fae66d1`
+    )
+  })
+
   it("CRC-32C matches the standard check value (RFC 3720: '123456789' -> 0xE3069283)", () => {
     assert.strictEqual(crc32c(new TextEncoder().encode("123456789")), 0xe3069283)
   })
