@@ -1,9 +1,10 @@
-"""PyTorch (CPU) reference for bench/train.ts: the same Llama-style decoder as test/support/transformer.ts
+"""PyTorch (CPU, or CUDA with "device": "cuda") reference for bench/train.ts: the same Llama-style decoder as test/support/transformer.ts
 (embedding, pre-RMSNorm blocks with RoPE + causal GQA attention and a SwiGLU MLP, final norm, tied
 logits, cross entropy with ignore index -100), AdamW with global-norm clipping at 1.0, float32.
 
-Usage: python3 bench/torch_step.py '{"sizes": [...], "reps": 10, "threads": 2}'  -> JSON on stdout.
-Needs Debian's python3-torch (apt-get install python3-torch); run with /usr/bin/python3.
+Usage: python3 bench/torch_step.py '{"sizes": [...], "reps": 10, "threads": 2, "device": "cpu"}'  -> JSON on stdout.
+Needs Debian's python3-torch (apt-get install python3-torch); run with /usr/bin/python3. On CUDA every timed
+step ends with loss.item(), which waits for the GPU, so the times are wall-clock step times.
 """
 import json
 import math
@@ -75,15 +76,15 @@ class Decoder(torch.nn.Module):
         return F.cross_entropy(logits.reshape(b * t, -1), targets.reshape(-1), ignore_index=-100)
 
 
-def bench(entry, reps):
+def bench(entry, reps, device):
     s, bk = entry["size"], entry["bucket"]
     torch.manual_seed(0)
-    model = Decoder(s["vocab"], s["dim"], s["heads"], s["kvHeads"], s["hidden"], s["layers"])
+    model = Decoder(s["vocab"], s["dim"], s["heads"], s["kvHeads"], s["hidden"], s["layers"]).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
-    tokens = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"]))
-    targets = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"]))
-    cos, sin = rope_tables(bk["seq"], s["dim"] // s["heads"])
-    mask = torch.tril(torch.ones(bk["seq"], bk["seq"], dtype=torch.bool))
+    tokens = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"])).to(device)
+    targets = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"])).to(device)
+    cos, sin = (t.to(device) for t in rope_tables(bk["seq"], s["dim"] // s["heads"]))
+    mask = torch.tril(torch.ones(bk["seq"], bk["seq"], dtype=torch.bool)).to(device)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -106,9 +107,11 @@ def bench(entry, reps):
 
 def main():
     args = json.loads(sys.argv[1])
+    device = args.get("device", "cpu")
     torch.set_num_threads(args["threads"])
-    rows = [bench(e, args["reps"]) for e in args["sizes"]]
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))
+    rows = [bench(e, args["reps"], device) for e in args["sizes"]]
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else None
+    print(json.dumps({"torch": torch.__version__, "device": device, "gpu": gpu, "threads": torch.get_num_threads(), "rows": rows}))
 
 
 if __name__ == "__main__":

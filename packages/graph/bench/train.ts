@@ -4,25 +4,43 @@
  * Also the per-step cost of moving state (params, Adam m and v) in and out, measured with a graph that
  * passes the same tensors through Identity. Prints a table and writes JSON to bench/results/.
  * With `--torch`, the same model and step in PyTorch (bench/torch_step.py, Debian python3-torch) for a ratio.
- * Run: `npm run bench -w @realm-lm/graph` (or `node bench/train.ts [--quick] [--spin] [--torch]` from packages/graph).
+ * `--device webgpu|cuda` runs everything on that device (PyTorch then on CUDA), `--tiny` one tiny size (a dry run),
+ * `--out FILE` names the JSON, `--python PATH` the interpreter with torch, and `--torch-args` prints torch_step.py's
+ * argument for the chosen sizes and exits (the GPU check runs PyTorch as its own step).
+ * Run: `npm run bench -w @realm-lm/graph` (or `node bench/train.ts [--quick] [--spin] [--torch] [--device D]` from packages/graph).
  */
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
+import type { Device } from "../src/Device.ts"
 import { Executor, Graph, Ops, Trainer } from "../src/index.ts"
 import * as Transformer from "../test/support/transformer.ts"
 
 const quick = process.argv.includes("--quick")
 const spinning = process.argv.includes("--spin")
 const withTorch = process.argv.includes("--torch")
+const tiny = process.argv.includes("--tiny")
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name)
+  return i < 0 ? undefined : process.argv[i + 1]
+}
+const device = (arg("--device") ?? "cpu") as Device
+if (!["cpu", "webgpu", "cuda"].includes(device)) throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
+const torchDevice = device === "cpu" ? "cpu" : "cuda"
+const python = arg("--python") ?? process.env.REALM_PYTHON ?? "/usr/bin/python3"
 const sizes: Array<{ name: string; size: Transformer.TransformerSize; bucket: Transformer.Bucket }> = [
   { name: "S d128 L2", size: { vocab: 512, dim: 128, heads: 4, kvHeads: 2, hidden: 384, layers: 2 }, bucket: { batch: 8, seq: 64 } },
   { name: "M d256 L2", size: { vocab: 1024, dim: 256, heads: 8, kvHeads: 4, hidden: 768, layers: 2 }, bucket: { batch: 8, seq: 128 } },
   { name: "L d512 L4", size: { vocab: 2048, dim: 512, heads: 8, kvHeads: 4, hidden: 1536, layers: 4 }, bucket: { batch: 4, seq: 128 } }
 ]
+const tinySizes: typeof sizes = [{ name: "T d32 L1", size: { vocab: 64, dim: 32, heads: 2, kvHeads: 1, hidden: 64, layers: 1 }, bucket: { batch: 2, seq: 16 } }]
+const entries = tiny ? tinySizes : quick ? sizes.slice(0, 1) : sizes
+const repetitions = tiny ? 2 : quick ? 3 : 10
+/** torch_step.py's argument for these sizes. */
+const torchArgs = (chosen: typeof sizes) => JSON.stringify({ sizes: chosen, reps: repetitions, threads: cpus().length, device: torchDevice })
 
 /** Median of timed repetitions (ms) of an effect, after warm-up. */
 const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2) =>
@@ -40,7 +58,7 @@ const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2) =>
 const benchSize = (entry: (typeof sizes)[number], reps: number) =>
   Effect.scoped(Effect.gen(function*() {
     const { size, bucket } = entry
-    const exec = yield* Executor.make({ device: "cpu", spinning })
+    const exec = yield* Executor.make({ device, spinning })
     const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
     yield* trainer.initialize(Rng.Rng.make(1))
     const rng = Rng.Rng.make(2)
@@ -87,12 +105,11 @@ const benchSize = (entry: (typeof sizes)[number], reps: number) =>
     }
   }))
 
-/** The same model and step in PyTorch (Debian python3-torch), same thread count; undefined when unavailable. */
-const torchTimes = (entries: typeof sizes, reps: number): { version: string; ms: Record<string, number> } | undefined => {
-  const python = "/usr/bin/python3"
+/** The same model and step in PyTorch (Debian python3-torch; CUDA for a GPU device), same thread count; undefined when unavailable. */
+const torchTimes = (chosen: typeof sizes): { version: string; ms: Record<string, number> } | undefined => {
   if (!existsSync(python)) return undefined
   try {
-    const out = execFileSync(python, [join(import.meta.dirname, "torch_step.py"), JSON.stringify({ sizes: entries, reps, threads: cpus().length })], { encoding: "utf8" })
+    const out = execFileSync(python, [join(import.meta.dirname, "torch_step.py"), torchArgs(chosen)], { encoding: "utf8" })
     const parsed = JSON.parse(out) as { torch: string; rows: Array<{ name: string; stepMs: number }> }
     return { version: parsed.torch, ms: Object.fromEntries(parsed.rows.map((r) => [r.name, r.stepMs])) }
   } catch (e) {
@@ -103,16 +120,15 @@ const torchTimes = (entries: typeof sizes, reps: number): { version: string; ms:
 
 const main = Effect.gen(function*() {
   const rows = []
-  const entries = quick ? sizes.slice(0, 1) : sizes
   let torch: { version: string; ms: Record<string, number> } | undefined
   for (const entry of entries) {
-    rows.push(yield* benchSize(entry, quick ? 3 : 10))
+    rows.push(yield* benchSize(entry, repetitions))
     // Right after the ORT run of the same size, so both see the same machine load.
-    const t = withTorch ? torchTimes([entry], quick ? 3 : 10) : undefined
+    const t = withTorch ? torchTimes([entry]) : undefined
     if (t !== undefined) torch = { version: t.version, ms: { ...torch?.ms, ...t.ms } }
   }
   const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, CPU EP, spinning ${spinning ? "on" : "off"}`)
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, device ${device}, spinning ${spinning ? "on" : "off"}`)
   const torchHead = torch === undefined ? "" : ` PyTorch ${torch.version} step ms | ORT/PyTorch speed |`
   console.log(`| model | params | tokens/step | step ms | tokens/s | GFLOP/s | MatMul ceiling GFLOP/s | ratio | state in/out ms (share) |${torchHead}`)
   console.log(`|---|---|---|---|---|---|---|---|---|${torch === undefined ? "" : "---|---|"}`)
@@ -123,15 +139,15 @@ const main = Effect.gen(function*() {
       `| ${r.name} | ${(r.params / 1e6).toFixed(2)}M | ${r.bucket.batch * r.bucket.seq} | ${r.stepMs.toFixed(1)} | ${r.tokensPerSec.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.ceilingGflops.toFixed(1)} | ${(100 * r.ratio).toFixed(0)}% | ${r.stateIoMs.toFixed(1)} (${(100 * r.stateIoShare).toFixed(0)}%) |${torchCols}`
     )
   }
-  const dir = join(import.meta.dirname, "results")
-  mkdirSync(dir, { recursive: true })
-  const file = join(dir, `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
-  writeFileSync(file, JSON.stringify({ machine, spinning, rows, torch }, null, 2))
+  const file = arg("--out") ?? join(import.meta.dirname, "results", `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, JSON.stringify({ machine, device, spinning, rows, torch }, null, 2))
   console.log(`wrote ${file}`)
 })
 
 // A benchmark script is an entry point, like the CLI.
-Effect.runPromise(main).catch((e: unknown) => {
+if (process.argv.includes("--torch-args")) console.log(torchArgs(entries))
+else Effect.runPromise(main).catch((e: unknown) => {
   console.error(e)
   process.exitCode = 1
 })
