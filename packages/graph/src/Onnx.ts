@@ -1,11 +1,11 @@
 /**
  * Serialization of a built graph to an ONNX ModelProto (IR version 8, default-domain opset 17 for the
- * whole package) with a small hand-written protobuf encoder. Composite ops are flattened into their
+ * whole package) with core's protobuf writer. Composite ops are flattened into their
  * expansions; constants become initializers, optionally stored as external data.
  */
+import { Protobuf } from "@realm-lm/core"
 import type { Attr, DType, Graph, Node, Shape, Tensor, TensorData } from "./Graph.ts"
 import { dtypeOf, fmt, InvalidGraph, sizeOf } from "./Graph.ts"
-import { ProtoWriter } from "./internal/proto.ts"
 
 /** The one ONNX default-domain opset version used by every graph this package writes. */
 export const OPSET = 17
@@ -36,7 +36,7 @@ export interface Encoded {
 
 const bytesOf = (data: TensorData): Uint8Array => new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
 
-const writeAttr = (w: ProtoWriter, name: string, a: Attr): void => {
+const writeAttr = (w: Protobuf.Writer, name: string, a: Attr): void => {
   w.string(1, name)
   if ("i" in a) {
     w.int(3, a.i)
@@ -56,7 +56,7 @@ const writeAttr = (w: ProtoWriter, name: string, a: Attr): void => {
   }
 }
 
-const writeNode = (w: ProtoWriter, node: Node, index: number, nameOf: (t: Tensor) => string): void => {
+const writeNode = (w: Protobuf.Writer, node: Node, index: number, nameOf: (t: Tensor) => string): void => {
   w.message(1, (n) => {
     for (const t of node.inputs) n.string(1, t === undefined ? "" : nameOf(t))
     for (const t of node.outputs) n.string(2, nameOf(t))
@@ -67,7 +67,7 @@ const writeNode = (w: ProtoWriter, node: Node, index: number, nameOf: (t: Tensor
   })
 }
 
-const writeValueInfo = (w: ProtoWriter, field: number, name: string, dtype: DType, shape: Shape): void => {
+const writeValueInfo = (w: Protobuf.Writer, field: number, name: string, dtype: DType, shape: Shape): void => {
   w.message(field, (v) => {
     v.string(1, name)
     v.message(2, (type) =>
@@ -116,7 +116,9 @@ export const encode = (graph: Graph, options: EncodeOptions = {}): Encoded => {
   }
   for (const c of graph.constants) initializers.push({ name: c.tensor.name, dtype: c.tensor.dtype, shape: c.tensor.shape, data: c.data })
 
-  const w = new ProtoWriter()
+  // Sized for the inline initializers up front, so large models are not copied while the buffer grows.
+  const inlineBytes = initializers.reduce((n, i) => (i.data.byteLength < threshold ? n + i.data.byteLength : n), 0)
+  const w = new Protobuf.Writer(inlineBytes + 65536)
   w.int(1, IR_VERSION)
   w.string(2, "@realm-lm/graph")
   w.string(3, "0.1.0")

@@ -1,5 +1,5 @@
 /**
- * Serialization: protobuf wire format, the ModelProto header (IR 8, opset 17), initializers for
+ * Serialization: the ModelProto header (IR 8, opset 17), initializers for
  * float32/float64/int32/int64/bool, baked params, external data, and ORT loading what we write.
  */
 import { describe, it } from "@effect/vitest"
@@ -10,7 +10,6 @@ import * as G from "../src/Graph.ts"
 import * as L from "../src/Layout.ts"
 import * as Onnx from "../src/Onnx.ts"
 import * as O from "../src/Ops.ts"
-import { ProtoWriter } from "../src/internal/proto.ts"
 
 /** Top-level fields of a protobuf message: field number → list of (varint value | bytes). */
 const readFields = (buf: Uint8Array): Map<number, Array<bigint | Uint8Array>> => {
@@ -43,22 +42,6 @@ const readFields = (buf: Uint8Array): Map<number, Array<bigint | Uint8Array>> =>
   }
   return out
 }
-
-describe("protobuf writer", () => {
-  it("encodes varints, negative int64 as 10 bytes, floats and nested messages", () => {
-    const w = new ProtoWriter()
-    w.int(1, 300)
-    w.int(2, -1)
-    w.float(3, 1.5)
-    w.message(4, (m) => m.string(1, "hé"))
-    expect(Array.from(w.finish())).toEqual([
-      0x08, 0xac, 0x02,
-      0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-      0x1d, 0x00, 0x00, 0xc0, 0x3f,
-      0x22, 0x05, 0x0a, 0x03, 0x68, 0xc3, 0xa9
-    ])
-  })
-})
 
 describe("ModelProto", () => {
   it("declares IR version 8 and default-domain opset 17", () => {

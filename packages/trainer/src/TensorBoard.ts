@@ -4,63 +4,21 @@
  * `events.out.tfevents.<seconds>.<host>` in a log directory. TensorBoard reads such a directory directly.
  */
 import { hostname } from "node:os"
+import { Protobuf } from "@realm-lm/core"
 import { Effect, FileSystem, Path } from "effect"
 import type { PlatformError, Scope } from "effect"
 import { maskedCrc32c } from "./internal/crc32c.ts"
 
-class ProtoWriter {
-  private bytes: Array<number> = []
-  varint(value: number | bigint): this {
-    let v = BigInt(value)
-    while (v > 0x7fn) {
-      this.bytes.push(Number((v & 0x7fn) | 0x80n))
-      v >>= 7n
-    }
-    this.bytes.push(Number(v))
-    return this
-  }
-  key(field: number, wireType: number): this {
-    return this.varint((field << 3) | wireType)
-  }
-  double(field: number, value: number): this {
-    const b = new Uint8Array(8)
-    new DataView(b.buffer).setFloat64(0, value, true)
-    this.key(field, 1).bytes.push(...b)
-    return this
-  }
-  float(field: number, value: number): this {
-    const b = new Uint8Array(4)
-    new DataView(b.buffer).setFloat32(0, value, true)
-    this.key(field, 5).bytes.push(...b)
-    return this
-  }
-  int64(field: number, value: number): this {
-    return this.key(field, 0).varint(value)
-  }
-  bytesField(field: number, data: Uint8Array): this {
-    this.key(field, 2).varint(data.length).bytes.push(...data)
-    return this
-  }
-  string(field: number, text: string): this {
-    return this.bytesField(field, new TextEncoder().encode(text))
-  }
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes)
-  }
-}
-
 /** `Event{wall_time, file_version: "brain.Event:2"}`, the first record of every event file. */
 export const encodeFileVersionEvent = (wallTimeSeconds: number): Uint8Array =>
-  new ProtoWriter().double(1, wallTimeSeconds).string(3, "brain.Event:2").finish()
+  Protobuf.encode((w) => w.double(1, wallTimeSeconds).string(3, "brain.Event:2"))
 
 /** `Event{wall_time, step, summary: Summary{value: [Value{tag, simple_value}...]}}`. */
-export const encodeScalarsEvent = (wallTimeSeconds: number, step: number, scalars: Record<string, number>): Uint8Array => {
-  const summary = new ProtoWriter()
-  for (const [tag, value] of Object.entries(scalars)) {
-    summary.bytesField(1, new ProtoWriter().string(1, tag).float(2, value).finish())
-  }
-  return new ProtoWriter().double(1, wallTimeSeconds).int64(2, step).bytesField(5, summary.finish()).finish()
-}
+export const encodeScalarsEvent = (wallTimeSeconds: number, step: number, scalars: Record<string, number>): Uint8Array =>
+  Protobuf.encode((w) =>
+    w.double(1, wallTimeSeconds).int(2, step).message(5, (summary) => {
+      for (const [tag, value] of Object.entries(scalars)) summary.message(1, (v) => v.string(1, tag).float(2, value))
+    }))
 
 /** Frame one payload as a TFRecord. */
 export const frameRecord = (payload: Uint8Array): Uint8Array => {

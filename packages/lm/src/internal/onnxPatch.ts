@@ -3,54 +3,12 @@
  * `sequence_length`, ...). @realm-lm/graph writes static shapes; exported models must accept any batch and length,
  * so this rewrites the graph's `input`/`output` ValueInfoProtos and copies every other field byte for byte.
  */
+import { Protobuf } from "@realm-lm/core"
 
 /** A dimension: a fixed size or a symbolic name. */
 export type Dim = number | string
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-
-class Writer {
-  private chunks: Array<Uint8Array> = []
-  private size = 0
-  push(bytes: Uint8Array): void {
-    this.chunks.push(bytes)
-    this.size += bytes.length
-  }
-  varint(v: number): void {
-    const out: Array<number> = []
-    while (v >= 0x80) {
-      out.push((v % 0x80) | 0x80)
-      v = Math.floor(v / 0x80)
-    }
-    out.push(v)
-    this.push(Uint8Array.from(out))
-  }
-  tagged(field: number, payload: Uint8Array): void {
-    this.varint(field * 8 + 2)
-    this.varint(payload.length)
-    this.push(payload)
-  }
-  int(field: number, v: number): void {
-    this.varint(field * 8)
-    this.varint(v)
-  }
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.size)
-    let at = 0
-    for (const c of this.chunks) {
-      out.set(c, at)
-      at += c.length
-    }
-    return out
-  }
-}
-
-const message = (build: (w: Writer) => void): Uint8Array => {
-  const w = new Writer()
-  build(w)
-  return w.finish()
-}
 
 interface Field {
   readonly field: number
@@ -93,18 +51,17 @@ const fields = (bytes: Uint8Array): Array<Field> => {
   return out
 }
 
-/** A ValueInfoProto with a tensor type of `elemType` and `dims`. */
-const valueInfo = (name: string, elemType: number, dims: ReadonlyArray<Dim>): Uint8Array =>
-  message((v) => {
-    v.tagged(1, encoder.encode(name))
-    v.tagged(2, message((type) =>
-      type.tagged(1, message((tensor) => {
-        tensor.int(1, elemType)
-        tensor.tagged(2, message((shape) => {
-          for (const d of dims) shape.tagged(1, message((dim) => (typeof d === "number" ? dim.int(1, d) : dim.tagged(2, encoder.encode(d)))))
-        }))
-      }))))
-  })
+/** Write a ValueInfoProto with a tensor type of `elemType` and `dims`. */
+const valueInfo = (v: Protobuf.Writer, name: string, elemType: number, dims: ReadonlyArray<Dim>): void => {
+  v.string(1, name)
+  v.message(2, (type) =>
+    type.message(1, (tensor) => {
+      tensor.int(1, elemType)
+      tensor.message(2, (shape) => {
+        for (const d of dims) shape.message(1, (dim) => (typeof d === "number" ? dim.int(1, d) : dim.string(2, d)))
+      })
+    }))
+}
 
 /** The element type recorded in a ValueInfoProto (TypeProto.tensor_type.elem_type). */
 const elemTypeOf = (info: Uint8Array): number => {
@@ -125,25 +82,26 @@ const elemTypeOf = (info: Uint8Array): number => {
 
 /** Rewrite the shapes of the named graph inputs/outputs of `model` (a serialized ModelProto). */
 export const symbolicShapes = (model: Uint8Array, dims: Readonly<Record<string, ReadonlyArray<Dim>>>): Uint8Array =>
-  message((out) => {
+  Protobuf.encode((out) => {
     for (const f of fields(model)) {
       if (f.field !== 7 || f.payload === undefined) {
-        out.push(f.raw)
+        out.raw(f.raw)
         continue
       }
-      out.tagged(7, message((graph) => {
+      out.message(7, (graph) => {
         for (const gf of fields(f.payload as Uint8Array)) {
           if ((gf.field === 11 || gf.field === 12) && gf.payload !== undefined) {
             const nameField = fields(gf.payload).find((x) => x.field === 1)
             const name = nameField?.payload === undefined ? "" : decoder.decode(nameField.payload)
             const want = dims[name]
             if (want !== undefined) {
-              graph.tagged(gf.field, valueInfo(name, elemTypeOf(gf.payload), want))
+              const info = gf.payload
+              graph.message(gf.field, (v) => valueInfo(v, name, elemTypeOf(info), want))
               continue
             }
           }
-          graph.push(gf.raw)
+          graph.raw(gf.raw)
         }
-      }))
+      })
     }
-  })
+  }, model.length + 65536) // the copy is about the input's size: no regrowth for large models
