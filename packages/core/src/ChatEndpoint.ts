@@ -8,11 +8,10 @@
 import { Clock, Config, Duration, Effect, Option, Redacted, Schema, Semaphore, Stream } from "effect"
 import { HttpClient, HttpClientRequest } from "effect/http"
 import type { HttpClientError, HttpClientResponse } from "effect/http"
+import { NonNegativeInt, PositiveInt, withDefault } from "./ConfigDecode.ts"
 import { Rng } from "./Rng.ts"
 
-const Positive = Schema.Int.check(Schema.isGreaterThan(0))
 const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
 /**
  * What is wrong with a base URL, never quoting it (it may carry credentials): not http(s), unparsable, credentials
@@ -64,9 +63,9 @@ export const endpointFields = (defaults: { readonly concurrency?: number; readon
   /** Name of the environment variable holding the API key (sent as a Bearer token); absent for servers without auth. */
   apiKeyEnv: Schema.optionalKey(Schema.NonEmptyString),
   /** Requests in flight at once. Default 8. */
-  concurrency: withDefault(Positive, defaults.concurrency ?? 8),
+  concurrency: withDefault(PositiveInt, defaults.concurrency ?? 8),
   /** Retries per request after the first attempt. Default 5. */
-  maxRetries: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), 5),
+  maxRetries: withDefault(NonNegativeInt, 5),
   /** First backoff in ms, doubled per retry with equal jitter, capped at `maxBackoffMs`. Defaults 500 and 30000. */
   initialBackoffMs: withDefault(NonNegative, 500),
   maxBackoffMs: withDefault(NonNegative, 30_000),
@@ -78,7 +77,7 @@ export const endpointFields = (defaults: { readonly concurrency?: number; readon
    * Largest response body read, in bytes. A bigger one (by `Content-Length`, or once that many bytes arrived) is not
    * read further and the request fails with reason `too-large`, without retries. Default 8388608 (8 MiB).
    */
-  maxResponseBytes: withDefault(Positive, 8 * 1024 * 1024)
+  maxResponseBytes: withDefault(PositiveInt, 8 * 1024 * 1024)
 })
 
 /** The cross-field checks of an endpoint config, at their field: backoff bounds in order, a usable base URL. */

@@ -3,10 +3,29 @@
  * key ("did you mean `apiKeyEnv`?"), so a misspelt setting never silently falls back to its default. Every stage
  * decodes its config through `decodeResult` / `decodeUnknownEffect`; `format` renders any schema issue the same way.
  */
-import { Effect, Result, Schema, SchemaAST, SchemaIssue } from "effect"
+import { Effect, Function, Result, Schema, SchemaAST, SchemaIssue } from "effect"
 
 /** Parse options for settings: collect every problem, and fail on keys the schema does not declare. */
 export const strict: SchemaAST.ParseOptions = { errors: "all", onExcessProperty: "error" }
+
+/** An integer greater than 0 (counts, sizes, steps). */
+export const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/** An integer of at least 0. */
+export const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * A settings key that may be left out: absent, it decodes to `value` (given in the encoded form, so it passes the
+ * schema's checks like a written value). Both `schema.pipe(withDefault(value))` and `withDefault(schema, value)`.
+ */
+export const withDefault: {
+  <S extends Schema.Top>(value: S["Encoded"]): (schema: S) => Schema.withDecodingDefaultKey<S>
+  <S extends Schema.Top>(schema: S, value: S["Encoded"]): Schema.withDecodingDefaultKey<S>
+} = Function.dual(
+  2,
+  <S extends Schema.Top>(schema: S, value: S["Encoded"]): Schema.withDecodingDefaultKey<S> =>
+    schema.pipe(Schema.withDecodingDefaultKey<S>(Effect.succeed(value)))
+)
 
 /** Edit distance with adjacent transpositions (optimal string alignment), for key suggestions. */
 export const editDistance = (a: string, b: string): number => {

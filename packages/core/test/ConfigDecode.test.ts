@@ -74,3 +74,21 @@ describe("ConfigDecode through decoding defaults", () => {
     expect(Result.isFailure(r) && r.failure).toBe(`sft.epocs: unknown key "epocs"; did you mean "epochs"? (known keys: epochs)`)
   })
 })
+
+describe("ConfigDecode.withDefault, PositiveInt, NonNegativeInt", () => {
+  const Settings = Schema.Struct({
+    steps: ConfigDecode.PositiveInt.pipe(ConfigDecode.withDefault(100)),
+    retries: ConfigDecode.withDefault(ConfigDecode.NonNegativeInt, 0)
+  })
+  const decode = ConfigDecode.decodeResult(Settings)
+
+  it("fills absent keys with their defaults in both call forms, and keeps written values", () => {
+    expect(Result.getOrThrow(decode({}))).toEqual({ steps: 100, retries: 0 })
+    expect(Result.getOrThrow(decode({ steps: 7, retries: 3 }))).toEqual({ steps: 7, retries: 3 })
+  })
+
+  it("checks written values: PositiveInt refuses 0 and fractions, NonNegativeInt refuses negatives", () => {
+    for (const bad of [{ steps: 0 }, { steps: 1.5 }, { retries: -1 }]) expect(Result.isFailure(decode(bad))).toBe(true)
+    expect(Result.isSuccess(decode({ steps: 1, retries: 0 }))).toBe(true)
+  })
+})

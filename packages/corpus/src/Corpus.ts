@@ -16,22 +16,21 @@ import type { Progress } from "./Progress.ts"
 import { completion, studentPrompt } from "./Prompts.ts"
 import { TeacherEvent, TeacherMetrics } from "./TeacherMetrics.ts"
 
-const NonNegative = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
 
 /** Configuration of a corpus build (config path `corpus`). */
 export const CorpusConfig = Schema.Struct({
   /** Run directory; files go to `<runDir>/corpus/`. */
   runDir: Schema.NonEmptyString,
   /** Routes kept per problem (K). Default 4. */
-  routesPerProblem: withDefault(Schema.Int.check(Schema.isGreaterThan(0)), 4),
+  routesPerProblem: withDefault(PositiveInt, 4),
   /** Deliberately wrong routes asked of teachers that can write them (rule teacher). Default 2. */
-  negativesPerProblem: withDefault(NonNegative, 2),
+  negativesPerProblem: withDefault(NonNegativeInt, 2),
   /** Balance: wanted positives and negatives per problem. Defaults 1 and 1. */
-  minPositives: withDefault(NonNegative, 1),
-  minNegatives: withDefault(NonNegative, 1),
+  minPositives: withDefault(NonNegativeInt, 1),
+  minNegatives: withDefault(NonNegativeInt, 1),
   /** Extra teacher calls (new seeds) to reach the balance minimums. Default 2. */
-  balanceAttempts: withDefault(NonNegative, 2),
+  balanceAttempts: withDefault(NonNegativeInt, 2),
   /** A problem still short of the minimums is kept (`keep`) or dropped to `dropped.jsonl` (`drop`). Default keep. */
   onUnbalanced: withDefault(Schema.Literals(["keep", "drop"]), "keep"),
   /** Routes with the same answer and text similarity (trigram Jaccard) at or above this are duplicates. Default 0.95. */
@@ -40,11 +39,11 @@ export const CorpusConfig = Schema.Struct({
    * Problems in flight at once. Default: what the teacher asks for (`Teacher.concurrency`: the local teacher's
    * `batchProblems`), else 4. Does not change the corpus content.
    */
-  concurrency: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  concurrency: Schema.optionalKey(PositiveInt),
   /** Root seed of teacher sampling; each problem's seed derives from it and the problem id. Default 0. */
   seed: withDefault(Schema.Int, 0),
   /** Positive routes per problem in the SFT view. Default 1. */
-  sftRoutesPerProblem: withDefault(NonNegative, 1),
+  sftRoutesPerProblem: withDefault(NonNegativeInt, 1),
   /** fsync after every record (survives power loss, slower). Default false. */
   durable: withDefault(Schema.Boolean, false),
   /**

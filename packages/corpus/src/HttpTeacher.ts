@@ -14,8 +14,7 @@ import { FetchHttpClient } from "effect/http"
 import { guidedMessages, routeFromText } from "./Prompts.ts"
 import * as TeacherMetrics from "./TeacherMetrics.ts"
 
-const Positive = Schema.Int.check(Schema.isGreaterThan(0))
-const withDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) => schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const { PositiveInt, withDefault } = ConfigDecode
 
 /** What is wrong with a base URL (core's `ChatEndpoint.baseUrlIssues`), never quoting it. */
 export const baseUrlIssues = ChatEndpoint.baseUrlIssues
@@ -30,11 +29,11 @@ export const HttpTeacherConfig = Schema.Struct({
   /** Sampling temperature. Default 0.7. */
   temperature: withDefault(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 2 })), 0.7),
   /** `max_tokens` per completion. Default 512. */
-  maxTokens: withDefault(Positive, 512),
+  maxTokens: withDefault(PositiveInt, 512),
   /** Completions per request (`n`); 1 for servers without `n`. Default 1. */
-  samplesPerRequest: withDefault(Positive, 1),
+  samplesPerRequest: withDefault(PositiveInt, 1),
   /** Stop (reason `budget`) once this many prompt + completion tokens were used. */
-  maxTotalTokens: Schema.optionalKey(Positive),
+  maxTotalTokens: Schema.optionalKey(PositiveInt),
   /** Stop once this much was spent, from the two prices below (USD per million tokens). */
   maxCostUsd: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
   inputUsdPerMillion: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),

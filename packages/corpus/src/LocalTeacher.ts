@@ -4,13 +4,13 @@
  * HTTP teacher sends, sampled on ONNX Runtime with per-problem seeds. Routes are labelled by the corpus builder.
  */
 import { basename } from "node:path"
-import { AnswerJudge, Rng, Teacher } from "@realm-lm/core"
+import { AnswerJudge, ConfigDecode, Rng, Teacher } from "@realm-lm/core"
 import { Policy, PromptText } from "@realm-lm/lm"
 import { Effect, Layer, Schema } from "effect"
 import * as Batcher from "./internal/batcher.ts"
 import { guidedMessages, routeFromText } from "./Prompts.ts"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+const { PositiveInt, withDefault } = ConfigDecode
 
 /** Local-model teacher settings (`teacher: { use: local, with: ... }`). */
 export const LocalTeacherConfig = Schema.Struct({
@@ -19,7 +19,7 @@ export const LocalTeacherConfig = Schema.Struct({
   /** Sampling temperature (> 0: K routes of one problem should differ). Default 0.8. */
   temperature: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(0.8)),
   /** Most tokens per route. Default 256. */
-  maxNewTokens: Schema.Int.check(Schema.isGreaterThan(0)).pipe(withDefault(256)),
+  maxNewTokens: PositiveInt.pipe(withDefault(256)),
   /** System prompt replacing the default teacher instructions. */
   system: Schema.optionalKey(Schema.String),
   /** Expert hints added to the guided prompt. */
@@ -28,7 +28,7 @@ export const LocalTeacherConfig = Schema.Struct({
    * Most problems whose routes are generated together in one batched call (each with its K samples). The corpus
    * builder keeps this many problems in flight unless its `concurrency` is set. Default 16.
    */
-  batchProblems: Schema.Int.check(Schema.isGreaterThan(0)).pipe(withDefault(16)),
+  batchProblems: PositiveInt.pipe(withDefault(16)),
   /** `@realm-lm/lm` Policy settings (device, threads, generation buckets). Default `{}`. */
   policy: Schema.Unknown.pipe(withDefault({}))
 })

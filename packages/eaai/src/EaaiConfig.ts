@@ -4,9 +4,9 @@
  * Cross-field checks reject a schedule that never reaches its autonomous phase unless explicitly allowed.
  */
 import { ConfigDecode } from "@realm-lm/core"
-import { Config, Effect, Schema } from "effect"
+import { Config, Schema } from "effect"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+const { withDefault } = ConfigDecode
 
 const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const Positive = Schema.Finite.check(Schema.isGreaterThan(0))

@@ -5,7 +5,7 @@
  * them with the verifier's truth check, and summarises accuracy, sc@k, pass@k, consistency, route-verdict accuracy
  * and breakdowns with bootstrap confidence intervals.
  */
-import { ChatEndpoint, Evaluator as CoreEvaluator, Rng, Verifier } from "@realm-lm/core"
+import { ChatEndpoint, ConfigDecode, Evaluator as CoreEvaluator, Rng, Verifier } from "@realm-lm/core"
 import type { EvalResult, Problem } from "@realm-lm/core"
 import type { Policy } from "@realm-lm/lm"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -15,7 +15,7 @@ import * as EndpointSampler from "./EndpointSampler.ts"
 import * as Sampler from "./Sampler.ts"
 import { summarise } from "./Summary.ts"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+const { PositiveInt, withDefault } = ConfigDecode
 
 /** Evaluator settings (config path `evaluator`). */
 export const EvaluatorConfig = Schema.Struct({
@@ -24,9 +24,9 @@ export const EvaluatorConfig = Schema.Struct({
   /** Temperature of samples 2..k. Default 0.8. */
   temperature: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(0.8)),
   /** Most tokens generated per completion. Default 192. */
-  maxNewTokens: Schema.Int.check(Schema.isGreaterThan(0)).pipe(withDefault(192)),
+  maxNewTokens: PositiveInt.pipe(withDefault(192)),
   /** Routes shown per prompt in assisted mode. Default 3. */
-  assistedRoutes: Schema.Int.check(Schema.isGreaterThan(0)).pipe(withDefault(3)),
+  assistedRoutes: PositiveInt.pipe(withDefault(3)),
   /** Seed of route choice, shuffling and sampling. Default 0. */
   seed: Schema.Int.pipe(withDefault(0)),
   /** Keep each problem's prompt and completion texts in the results (for reports). Default true. */

@@ -17,7 +17,8 @@ import type { CompileError } from "./internal/sessions.ts"
 import * as Sessions from "./internal/sessions.ts"
 import { cancelIfAborted, pick, rngCoin, type SequenceState, startSequence } from "./internal/decoding.ts"
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const { PositiveInt } = ConfigDecode
+
 const Buckets = Schema.Array(PositiveInt).check(Schema.makeFilter((a) => a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number)) ? undefined : "must be a non-empty increasing list"))
 
 /** Engine settings (all optional). Buckets trade compile count against padding waste. */

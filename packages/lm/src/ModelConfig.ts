@@ -3,7 +3,10 @@
  * a Hugging Face `config.json` into one validated record. Everything that builds, loads or runs a model takes this
  * record, so an unsupported option fails here, naming its `config.json` field, before any weights are read.
  */
+import { ConfigDecode } from "@realm-lm/core"
 import { Effect, Schema } from "effect"
+
+const { PositiveInt } = ConfigDecode
 
 /** Hugging Face `architectures[0]` values we implement. */
 export const Architectures = ["LlamaForCausalLM", "Qwen2ForCausalLM", "MistralForCausalLM"] as const
@@ -16,7 +19,6 @@ const modelTypeOf: Record<Architecture, string> = {
   MistralForCausalLM: "mistral"
 }
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const PositiveFinite = Schema.Finite.check(Schema.isGreaterThan(0))
 
 /**

@@ -14,7 +14,7 @@ import type { ModelConfig } from "./ModelConfig.ts"
 import type { CompileError } from "./internal/sessions.ts"
 import * as Sessions from "./internal/sessions.ts"
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const { PositiveInt } = ConfigDecode
 
 /** Scorer settings (all optional). */
 export const ScorerConfig = Schema.Struct({

@@ -4,9 +4,9 @@
  * reject nonsense before any work starts, naming the field path.
  */
 import { ConfigDecode } from "@realm-lm/core"
-import { Config, Effect, Schema } from "effect"
+import { Config, Schema } from "effect"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+const { withDefault } = ConfigDecode
 
 const Probability = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const Weight = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))

@@ -6,8 +6,7 @@
 import { ConfigDecode } from "@realm-lm/core"
 import { Effect, Schema } from "effect"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const { PositiveInt, withDefault } = ConfigDecode
 
 /** Server settings. */
 export const ServerConfig = Schema.Struct({

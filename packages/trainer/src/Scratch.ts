@@ -8,8 +8,7 @@ import { BuiltinTokenizer, ModelConfig, ModelSize, Pretrained, Weights } from "@
 import { Effect, Schema } from "effect"
 import type { FileSystem, Path, PlatformError } from "effect"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+const { PositiveInt, withDefault } = ConfigDecode
 
 /** Size and tokenizer of a from-scratch model. Defaults give about 0.6M parameters. */
 export const ScratchConfig = Schema.Struct({

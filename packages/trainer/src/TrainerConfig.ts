@@ -10,10 +10,8 @@ import { ConfigDecode } from "@realm-lm/core"
 import { Config, Effect, Schema } from "effect"
 import { LrScheduleConfig } from "./LrSchedule.ts"
 
-const withDefault = <S extends Schema.Top>(value: S["Encoded"]) => Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
 
-const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
-const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const Increasing = Schema.Array(PositiveInt).check(Schema.makeFilter((a) =>
   a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number)) ? undefined : "must be a non-empty increasing list of token counts"
@@ -191,7 +189,7 @@ export const SftSection = Schema.Struct({
   lr: Lr.pipe(withDefault({})),
   /** Prompts of corpus records: `verifier` = the verifier's autonomous prompt (what RL and evaluation show); `question` = the bare question. Default `verifier`. */
   prompt: Schema.Literals(["verifier", "question"]).pipe(withDefault("verifier")),
-  /** Positive routes per corpus record used as targets. Default 1. */
+  /** PositiveInt routes per corpus record used as targets. Default 1. */
   routesPerProblem: PositiveInt.pipe(withDefault(1)),
   /** Fraction of problems held out for the held-out loss (by problem id). Default 0.05. */
   heldOutFraction: Fraction.pipe(withDefault(0.05)),
