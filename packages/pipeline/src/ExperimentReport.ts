@@ -6,10 +6,10 @@
 import { basename, join } from "node:path"
 import type { EvalResult } from "@realm-lm/core"
 import { Table } from "@realm-lm/evaluator"
+import { Metrics } from "@realm-lm/trainer"
 import { Clock, Effect, FileSystem } from "effect"
 import * as Experiment from "./Experiment.ts"
 import * as ExperimentResults from "./ExperimentResults.ts"
-import { parseObjectLine } from "./internal/jsonLine.ts"
 import * as Svg from "./internal/svg.ts"
 
 /** The training metrics drawn, as named in metrics.jsonl, with their chart titles. */
@@ -234,18 +234,8 @@ ${section("Training curves", Object.keys(metrics).map((m) => curveChart(summary,
 
 /** metric → step → value of one metrics.jsonl; a repeated step (a resumed run) keeps its last value. */
 const readSeries = (text: string): Map<string, Map<number, number>> => {
-  const out = new Map<string, Map<number, number>>()
-  for (const line of text.split("\n")) {
-    const entry = parseObjectLine(line)
-    if (entry === undefined || typeof entry.step !== "number") continue
-    for (const metric of Object.keys(metrics)) {
-      const v = entry[metric]
-      if (typeof v !== "number" || !Number.isFinite(v)) continue
-      const m = out.get(metric) ?? new Map<number, number>()
-      out.set(metric, m.set(entry.step, v))
-    }
-  }
-  return out
+  const lines = Metrics.parse(text)
+  return new Map(Object.keys(metrics).map((metric) => [metric, new Map(Metrics.points(lines, metric).map((p) => [p.step, p.value]))]))
 }
 
 /** Mean, min and max over seeds at each step that every seed with this metric logged (partial seeds cut the curve short). */

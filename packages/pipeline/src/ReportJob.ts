@@ -8,20 +8,11 @@ import type { EvalResult, Route } from "@realm-lm/core"
 import { Report } from "@realm-lm/evaluator"
 import type { ReportData } from "@realm-lm/evaluator"
 import { CompletionParser } from "@realm-lm/mrpv"
+import { Metrics } from "@realm-lm/trainer"
 import { Effect, FileSystem } from "effect"
 import { kinds as methods } from "./Methods.ts"
 import { readResults, routesFile } from "./Pipeline.ts"
-import { parseObjectLine } from "./internal/jsonLine.ts"
 import * as Routes from "./Routes.ts"
-
-/** `{ step, value }` points of one metric of a metrics.jsonl file (partial runs included). */
-const series = (text: string, key: string): Array<{ step: number; value: number }> =>
-  text.split("\n").filter((l) => l.trim() !== "").flatMap((line) => {
-    const row = parseObjectLine(line)
-    if (row === undefined) return []
-    const value = row[key]
-    return typeof value === "number" && Number.isFinite(value) && typeof row.step === "number" ? [{ step: row.step, value }] : []
-  })
 
 /** The model's verdicts on the routes its prompt showed, next to their labels. */
 const verdictsOf = (completion: string, shown: ReadonlyArray<Route.Route>): Array<ReportData.ReportData["examples"][number]["verdicts"][number]> => {
@@ -68,10 +59,10 @@ export const collect = (runDir: string, provenance: string) =>
     for (const method of methods.filter((m) => m.phase === "rl")) {
       const file = join(runDir, method.name, "metrics.jsonl")
       if (!(yield* fs.exists(file))) continue
-      const text = yield* fs.readFileString(file)
-      curves.push({ name: `${method.label}: reward`, points: series(text, "reward_mean") })
-      curves.push({ name: `${method.label}: truth accuracy`, points: series(text, "truth_accuracy") })
-      if (method.name === "realm") guidance = series(text, "strength")
+      const lines = Metrics.parse(yield* fs.readFileString(file))
+      curves.push({ name: `${method.label}: reward`, points: Metrics.points(lines, "reward_mean") })
+      curves.push({ name: `${method.label}: truth accuracy`, points: Metrics.points(lines, "truth_accuracy") })
+      if (method.name === "realm") guidance = Metrics.points(lines, "strength")
     }
     const realm = results.find((r) => r.method === methods.find((m) => m.name === "realm")?.label && r.mode === "assisted")
     const examples: Array<ReportData.Example> = []

@@ -24,9 +24,29 @@ export interface MetricsWriter {
   readonly write: (step: number, metrics: Readonly<Record<string, number>>) => Effect.Effect<void, PlatformError.PlatformError>
 }
 
-/** Parse metrics.jsonl text into lines (for tests and reports); null stays null. */
-export const parse = (text: string): Array<MetricsLine> =>
-  text.split("\n").filter((l) => l.trim().length > 0).map((l) => JSON.parse(l) as MetricsLine)
+/** One line of metrics.jsonl, or `undefined` for a line that is not one (blank, torn by a killed run, no numeric step). */
+export const parseLine = (line: string): MetricsLine | undefined => {
+  if (line.trim().length === 0) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return undefined // a torn last line of a run still writing or killed
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { step?: unknown }).step === "number"
+    ? value as MetricsLine
+    : undefined
+}
+
+/** The lines of metrics.jsonl text, in file order (a run still writing may end in a torn line: skipped); null stays null. */
+export const parse = (text: string): Array<MetricsLine> => text.split("\n").flatMap((l) => parseLine(l) ?? [])
+
+/** `{ step, value }` of one metric in file order, from the lines that logged it as a finite number. */
+export const points = (lines: ReadonlyArray<MetricsLine>, metric: string): Array<{ readonly step: number; readonly value: number }> =>
+  lines.flatMap((line) => {
+    const value = line[metric]
+    return typeof value === "number" && Number.isFinite(value) ? [{ step: line.step, value }] : []
+  })
 
 /**
  * Open the sinks of a run. `keepThrough`: resume after this step (drop later lines); `undefined`: a fresh run
@@ -46,14 +66,10 @@ export const open = (
       yield* fs.remove(file, { force: true })
       yield* fs.remove(path.join(outDir, tensorboardDir), { recursive: true, force: true })
     } else if (yield* fs.exists(file)) {
+      const keepThrough = options.keepThrough
       const kept = (yield* fs.readFileString(file)).split("\n").filter((l) => {
-        if (l.trim().length === 0) return false
-        try {
-          const line = JSON.parse(l) as MetricsLine
-          return line.phase !== phase || line.step <= (options.keepThrough as number)
-        } catch {
-          return false // a torn last line of a killed run
-        }
+        const line = parseLine(l)
+        return line !== undefined && (line.phase !== phase || line.step <= keepThrough)
       })
       const tmp = `${file}.tmp-${process.pid}`
       yield* fs.writeFileString(tmp, kept.map((l) => `${l}\n`).join(""))
