@@ -6,7 +6,7 @@
  */
 import type { Prompt } from "@realm-lm/core"
 import type { Device } from "@realm-lm/graph"
-import { Trainer } from "@realm-lm/graph"
+import { Optimizer, Trainer, Training } from "@realm-lm/graph"
 import type { Trainer as GraphTrainer } from "@realm-lm/graph"
 import { Export, Objectives, Policy, Pretrained, PromptText, Tokenizer } from "@realm-lm/lm"
 import type { ModelConfig, Weights } from "@realm-lm/lm"
@@ -96,9 +96,14 @@ export const make = (
       ? Objectives.sftModel(config, head)
       : Objectives.policyModel(config, { clipLow: objective.rl.clipLow, clipHigh: objective.rl.clipHigh, klCoef: objective.rl.klCoef, aggregate: objective.rl.aggregate }, head)
     const scope = yield* Effect.scope
-    const makeTrainer = Scope.provide(scope)(Trainer.make(policy.executor, model, trainingConfig(optimizer), { batch: 1, length: 16 })).pipe(Effect.mapError(failed("build trainer")))
+    const training = trainingConfig(optimizer)
+    const makeTrainer = Scope.provide(scope)(Trainer.make(policy.executor, model, training, { batch: 1, length: 16 })).pipe(Effect.mapError(failed("build trainer")))
     let trainer = yield* makeTrainer
-    const slotNames = () => policy.executor.state.names().filter((n) => n.endsWith("::m") || n.endsWith("::v"))
+    // The optimizer's state keys (graph's `Training.slotKey` of each trainable param and slot), in state order.
+    const slotNames = () => {
+      const keys = new Set(trainer.trainable.flatMap((name) => Optimizer.slots(training.optimizer).map((slot) => Training.slotKey(name, slot))))
+      return policy.executor.state.names().filter((n) => keys.has(n))
+    }
     return {
       policy,
       config,
