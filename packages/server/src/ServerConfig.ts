@@ -4,7 +4,7 @@
  * timeouts). Every key is optional; the README's "Limits" section explains each.
  */
 import { ConfigDecode } from "@realm-lm/core"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 
 const { PositiveInt, withDefault } = ConfigDecode
 

@@ -7,7 +7,8 @@
 import { Device } from "@realm-lm/graph"
 import type { Training } from "@realm-lm/graph"
 import { ConfigDecode } from "@realm-lm/core"
-import { Config, Effect, Schema } from "effect"
+import { Config, Schema } from "effect"
+import type { Effect } from "effect"
 import { LrScheduleConfig } from "./LrSchedule.ts"
 
 const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
