@@ -89,38 +89,9 @@ const sharedOnnx = (): Uint8Array => {
   return w.finish()
 }
 
-/** Top-level fields (raw bytes) of a message whose fields are all length-delimited or varints. */
-const splitFields = (bytes: Uint8Array): Array<{ field: number; raw: Uint8Array; payload: Uint8Array | undefined }> => {
-  const out: Array<{ field: number; raw: Uint8Array; payload: Uint8Array | undefined }> = []
-  let at = 0
-  const varint = (): number => {
-    let v = 0
-    let scale = 1
-    for (;;) {
-      const b = bytes[at++] as number
-      v += (b & 0x7f) * scale
-      if (b < 0x80) return v
-      scale *= 128
-    }
-  }
-  while (at < bytes.length) {
-    const start = at
-    const tag = varint()
-    let payload: Uint8Array | undefined
-    if (tag % 8 === 0) varint()
-    else {
-      const len = varint()
-      payload = bytes.subarray(at, at + len)
-      at += len
-    }
-    out.push({ field: Math.floor(tag / 8), raw: bytes.subarray(start, at), payload })
-  }
-  return out
-}
-
 const model = sharedOnnx()
-const top = splitFields(model)
-const graphFields = splitFields(top.find((f) => f.field === 7)?.payload as Uint8Array)
+const top = Protobuf.fields(model)
+const graphFields = Protobuf.fields(top.find((f) => f.field === 7)?.payload ?? new Uint8Array())
 const dimName = new TextEncoder().encode("batch_size")
 
 /** The patch's copy: every field verbatim, the graph re-wrapped, value infos' first dim made symbolic. */

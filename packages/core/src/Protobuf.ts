@@ -1,8 +1,9 @@
 /**
  * The one protobuf wire-format writer of realm-lm: varints, fixed32/fixed64, length-delimited fields and nested
- * messages over a growable `Uint8Array`, with no dependency and no Node built-ins. Graph's ONNX encoder, lm's
- * symbolic-shape patch and the trainer's TensorBoard events all write through it. Repeated numeric fields are
- * written unpacked (one tag per element), which every proto2/proto3 parser accepts.
+ * messages over a growable `Uint8Array`, with no dependency and no Node built-ins, and `fields`, a reader that splits
+ * a message into its top-level fields. Graph's ONNX encoder, lm's symbolic-shape patch and the trainer's TensorBoard
+ * events all write through it. Repeated numeric fields are written unpacked (one tag per element), which every
+ * proto2/proto3 parser accepts.
  */
 
 /** Wire type of varint fields (int32, int64, uint64, bool, enum). */
@@ -46,14 +47,16 @@ export class Writer {
     return this.len
   }
 
-  private ensure(extra: number): void {
-    if (this.len + extra <= this.buf.length) return
-    let size = this.buf.length * 2
-    while (size < this.len + extra) size *= 2
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(0, this.len))
-    this.buf = next
-    this.view = new DataView(next.buffer)
+  /** Room for `extra` more bytes: the buffer at least doubles when it grows, so appends stay amortized O(1). */
+  private ensure(extra: number): this {
+    const need = this.len + extra
+    if (need > this.buf.length) {
+      const next = new Uint8Array(Math.max(need, this.buf.length * 2))
+      next.set(this.buf.subarray(0, this.len))
+      this.buf = next
+      this.view = new DataView(next.buffer)
+    }
+    return this
   }
 
   /** Unsigned varint of a non-negative safe integer; a negative or bigint value as a two's-complement 64-bit varint. */
@@ -100,19 +103,15 @@ export class Writer {
 
   /** float field (fixed32, little-endian). */
   float(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED32)
-    this.ensure(4)
-    this.view.setFloat32(this.len, value, true)
-    this.len += 4
+    this.tag(field, WIRE_FIXED32).ensure(4)
+    this.view.setFloat32((this.len += 4) - 4, value, true)
     return this
   }
 
   /** double field (fixed64, little-endian). */
   double(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED64)
-    this.ensure(8)
-    this.view.setFloat64(this.len, value, true)
-    this.len += 8
+    this.tag(field, WIRE_FIXED64).ensure(8)
+    this.view.setFloat64((this.len += 8) - 8, value, true)
     return this
   }
 
@@ -175,4 +174,51 @@ export const encode = (body: (w: Writer) => void, capacity?: number): Uint8Array
   const w = new Writer(capacity)
   body(w)
   return w.finish()
+}
+
+/** One top-level field of an encoded message. */
+export interface Field {
+  readonly field: number
+  readonly wire: number
+  /** The whole field, key included (for verbatim copies). */
+  readonly raw: Uint8Array
+  /** The value's bytes: a length-delimited field's body, a fixed field's little-endian bytes, a varint's bytes. */
+  readonly payload: Uint8Array
+  /** A varint field's value as an unsigned 64-bit integer (`0n` for other wire types). */
+  readonly varint: bigint
+}
+
+/** Split an encoded message into its top-level fields, in order. Throws on group wire types (3, 4) and truncation. */
+export const fields = (bytes: Uint8Array): Array<Field> => {
+  const out: Array<Field> = []
+  let at = 0
+  const readVarint = (): bigint => {
+    let v = 0n
+    let shift = 0n
+    for (;;) {
+      if (at >= bytes.length) throw new Error("Protobuf.fields: truncated varint")
+      const b = bytes[at++] as number
+      v |= BigInt(b & 0x7f) << shift
+      if (b < 0x80) return v
+      shift += 7n
+    }
+  }
+  while (at < bytes.length) {
+    const start = at
+    const key = Number(readVarint())
+    const wire = key % 8
+    let begin = at
+    let varint = 0n
+    if (wire === WIRE_VARINT) varint = readVarint()
+    else if (wire === WIRE_FIXED64) at += 8
+    else if (wire === WIRE_FIXED32) at += 4
+    else if (wire === WIRE_LEN) {
+      const len = Number(readVarint())
+      begin = at
+      at += len
+    } else throw new Error(`Protobuf.fields: unsupported wire type ${wire}`)
+    if (at > bytes.length) throw new Error("Protobuf.fields: truncated field")
+    out.push({ field: Math.floor(key / 8), wire, raw: bytes.subarray(start, at), payload: bytes.subarray(begin, at), varint })
+  }
+  return out
 }

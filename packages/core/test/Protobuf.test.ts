@@ -59,3 +59,24 @@ describe("Protobuf.Writer", () => {
     ])
   })
 })
+
+describe("Protobuf.fields", () => {
+  it("splits a message into its top-level fields with keys, values and verbatim bytes", () => {
+    const bytes = Protobuf.encode((w) => w.int(1, 150).int(2, -1).double(3, 0.5).float(4, 1.5).string(5, "hé").message(6, (m) => m.int(1, 7)))
+    const fs = Protobuf.fields(bytes)
+    expect(fs.map((f) => [f.field, f.wire])).toEqual([[1, 0], [2, 0], [3, 1], [4, 5], [5, 2], [6, 2]])
+    expect(fs[0]?.varint).toBe(150n)
+    expect(fs[1]?.varint).toBe(2n ** 64n - 1n) // -1 as an unsigned 64-bit varint
+    expect(hex(fs[2]?.payload ?? new Uint8Array())).toBe("000000000000e03f")
+    expect(hex(fs[3]?.payload ?? new Uint8Array())).toBe("0000c03f")
+    expect(new TextDecoder().decode(fs[4]?.payload)).toBe("hé")
+    expect(Protobuf.fields(fs[5]?.payload ?? new Uint8Array()).map((f) => f.varint)).toEqual([7n])
+    expect(hex(Protobuf.encode((w) => fs.forEach((f) => w.raw(f.raw))))).toBe(hex(bytes)) // raw copies rebuild the message
+  })
+
+  it("refuses truncated input and group wire types", () => {
+    expect(() => Protobuf.fields(Uint8Array.of(0x08, 0x96))).toThrow(/truncated varint/)
+    expect(() => Protobuf.fields(Uint8Array.of(0x12, 0x05, 0x01))).toThrow(/truncated field/)
+    expect(() => Protobuf.fields(Uint8Array.of(0x0b))).toThrow(/wire type 3/)
+  })
+})

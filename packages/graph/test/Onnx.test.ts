@@ -3,6 +3,7 @@
  * float32/float64/int32/int64/bool, baked params, external data, and ORT loading what we write.
  */
 import { describe, it } from "@effect/vitest"
+import { Protobuf } from "@realm-lm/core"
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node"
 import { Effect } from "effect"
 import { expect } from "vitest"
@@ -14,32 +15,7 @@ import * as O from "../src/Ops.ts"
 /** Top-level fields of a protobuf message: field number → list of (varint value | bytes). */
 const readFields = (buf: Uint8Array): Map<number, Array<bigint | Uint8Array>> => {
   const out = new Map<number, Array<bigint | Uint8Array>>()
-  let i = 0
-  const varint = (): bigint => {
-    let v = 0n
-    let shift = 0n
-    for (;;) {
-      const b = buf[i++] as number
-      v |= BigInt(b & 0x7f) << shift
-      if ((b & 0x80) === 0) return v
-      shift += 7n
-    }
-  }
-  while (i < buf.length) {
-    const tag = Number(varint())
-    const [field, wire] = [tag >> 3, tag & 7]
-    const list = out.get(field) ?? []
-    out.set(field, list)
-    if (wire === 0) list.push(varint())
-    else if (wire === 2) {
-      const n = Number(varint())
-      list.push(buf.subarray(i, i + n))
-      i += n
-    } else if (wire === 5) {
-      list.push(buf.subarray(i, i + 4))
-      i += 4
-    } else throw new Error(`wire type ${wire}`)
-  }
+  for (const f of Protobuf.fields(buf)) out.set(f.field, [...(out.get(f.field) ?? []), f.wire === Protobuf.WIRE_VARINT ? f.varint : f.payload])
   return out
 }
 

@@ -1,5 +1,6 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { Protobuf } from "@realm-lm/core"
 import { Effect } from "effect"
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -7,7 +8,7 @@ import { join } from "node:path"
 import { crc32c, maskedCrc32c } from "../src/internal/crc32c.ts"
 import * as TensorBoard from "../src/TensorBoard.ts"
 
-/** Independent reader for the test: TFRecord frames and the few protobuf fields an Event uses. */
+/** TFRecord frames, read independently of the writer; fields are split by core's `Protobuf.fields`. */
 const readRecords = (bytes: Uint8Array): Array<Uint8Array> => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const out: Array<Uint8Array> = []
@@ -24,32 +25,13 @@ const readRecords = (bytes: Uint8Array): Array<Uint8Array> => {
 }
 
 type Field = { field: number; wire: number; value: number | bigint | Uint8Array }
-const fields = (b: Uint8Array): Array<Field> => {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  const out: Array<Field> = []
-  let i = 0
-  const varint = () => {
-    let result = 0n
-    let shift = 0n
-    for (;;) {
-      const byte = b[i++] as number
-      result |= BigInt(byte & 0x7f) << shift
-      if ((byte & 0x80) === 0) return result
-      shift += 7n
-    }
-  }
-  while (i < b.length) {
-    const key = Number(varint())
-    const field = key >> 3
-    const wire = key & 7
-    if (wire === 0) out.push({ field, wire, value: varint() })
-    else if (wire === 1) { out.push({ field, wire, value: view.getFloat64(i, true) }); i += 8 }
-    else if (wire === 5) { out.push({ field, wire, value: view.getFloat32(i, true) }); i += 4 }
-    else if (wire === 2) { const n = Number(varint()); out.push({ field, wire, value: b.subarray(i, i + n) }); i += n }
-    else throw new Error(`wire type ${wire}`)
-  }
-  return out
-}
+/** An Event's fields with their values: varints as bigint, doubles and floats as numbers, the rest as bytes. */
+const fields = (b: Uint8Array): Array<Field> =>
+  Protobuf.fields(b).map((f) => {
+    const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength)
+    const value = f.wire === Protobuf.WIRE_VARINT ? f.varint : f.wire === Protobuf.WIRE_FIXED64 ? view.getFloat64(0, true) : f.wire === Protobuf.WIRE_FIXED32 ? view.getFloat32(0, true) : f.payload
+    return { field: f.field, wire: f.wire, value }
+  })
 
 describe("TensorBoard event files", () => {
   const hex = (b: Uint8Array) => Buffer.from(b).toString("hex")

@@ -10,46 +10,7 @@ export type Dim = number | string
 
 const decoder = new TextDecoder()
 
-interface Field {
-  readonly field: number
-  readonly wire: number
-  /** The whole field (tag included), for verbatim copies. */
-  readonly raw: Uint8Array
-  /** Payload of a length-delimited field. */
-  readonly payload: Uint8Array | undefined
-}
-
-/** Split a message into its top-level fields. */
-const fields = (bytes: Uint8Array): Array<Field> => {
-  const out: Array<Field> = []
-  let at = 0
-  const varint = (): number => {
-    let v = 0
-    let scale = 1
-    for (;;) {
-      const b = bytes[at++] as number
-      v += (b & 0x7f) * scale
-      if (b < 0x80) return v
-      scale *= 128
-    }
-  }
-  while (at < bytes.length) {
-    const start = at
-    const tag = varint()
-    const wire = tag % 8
-    let payload: Uint8Array | undefined
-    if (wire === 0) varint()
-    else if (wire === 1) at += 8
-    else if (wire === 5) at += 4
-    else if (wire === 2) {
-      const len = varint()
-      payload = bytes.subarray(at, at + len)
-      at += len
-    } else throw new Error(`onnxPatch: unsupported wire type ${wire}`)
-    out.push({ field: Math.floor(tag / 8), wire, raw: bytes.subarray(start, at), payload })
-  }
-  return out
-}
+const { fields } = Protobuf
 
 /** Write a ValueInfoProto with a tensor type of `elemType` and `dims`. */
 const valueInfo = (v: Protobuf.Writer, name: string, elemType: number, dims: ReadonlyArray<Dim>): void => {
@@ -69,30 +30,22 @@ const elemTypeOf = (info: Uint8Array): number => {
   const tensor = type === undefined ? undefined : fields(type).find((f) => f.field === 1)?.payload
   const elem = tensor === undefined ? undefined : fields(tensor).find((f) => f.field === 1)
   if (elem === undefined) throw new Error("onnxPatch: value info without a tensor type")
-  let v = 0
-  let scale = 1
-  const raw = elem.raw.subarray(1)
-  for (const b of raw) {
-    v += (b & 0x7f) * scale
-    if (b < 0x80) break
-    scale *= 128
-  }
-  return v
+  return Number(elem.varint)
 }
 
 /** Rewrite the shapes of the named graph inputs/outputs of `model` (a serialized ModelProto). */
 export const symbolicShapes = (model: Uint8Array, dims: Readonly<Record<string, ReadonlyArray<Dim>>>): Uint8Array =>
   Protobuf.encode((out) => {
     for (const f of fields(model)) {
-      if (f.field !== 7 || f.payload === undefined) {
+      if (f.field !== 7 || f.wire !== Protobuf.WIRE_LEN) {
         out.raw(f.raw)
         continue
       }
       out.message(7, (graph) => {
-        for (const gf of fields(f.payload as Uint8Array)) {
-          if ((gf.field === 11 || gf.field === 12) && gf.payload !== undefined) {
+        for (const gf of fields(f.payload)) {
+          if ((gf.field === 11 || gf.field === 12) && gf.wire === Protobuf.WIRE_LEN) {
             const nameField = fields(gf.payload).find((x) => x.field === 1)
-            const name = nameField?.payload === undefined ? "" : decoder.decode(nameField.payload)
+            const name = nameField === undefined ? "" : decoder.decode(nameField.payload)
             const want = dims[name]
             if (want !== undefined) {
               const info = gf.payload
