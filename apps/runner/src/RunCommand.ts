@@ -82,7 +82,9 @@ const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) 
     const result = yield* Pipeline.run(config, baseDir, hooks, provenance())
     yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${result.runDir}/eval/results.json\n`)
     yield* Console.log(Table.markdown(result.results))
-    const page = yield* ReportJob.write(result.runDir, `realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`)
+    const page = yield* ReportJob.write(result.runDir, `realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`).pipe(
+      Effect.provide(yield* ReportJob.configVerifier(config, baseDir))
+    )
     yield* Console.log(`\nReport: ${page}`)
     return result
   })
@@ -137,7 +139,7 @@ export const report = Command.make(
         if (update._tag === "Some") yield* writeBlock(update.value, basename(dir), ExperimentResults.markdown(summary), `realm report ${runDir} --update ${update.value}`)
         return
       }
-      const file = yield* ReportJob.write(dir, stamp)
+      const file = yield* ReportJob.write(dir, stamp).pipe(Effect.provide(yield* ReportJob.recordedVerifier(dir)))
       yield* Console.log(`report written to ${file} (self-contained; open it in any browser)`)
       if (update._tag === "Some") {
         const results = yield* Pipeline.readResults(join(dir, "eval", "results.json"))

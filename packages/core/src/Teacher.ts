@@ -52,4 +52,14 @@ export class Teacher extends Context.Service<Teacher, {
    * builder's concurrency when its own is not set. Absent: the builder's default.
    */
   readonly concurrency?: number
+  /**
+   * What the run manifest records of this teacher: its settings and prompts, never credentials (the HTTP teacher: endpoint
+   * with the URL redacted, model, sampling, the key's variable name). Absent: the teacher's `name`.
+   */
+  readonly description?: Schema.Json
+  /**
+   * The settings that change what this teacher writes (model, sampling, prompts): part of the corpus resume check, so a
+   * build resumed with other settings starts over instead of mixing routes. Absent: only `name` is compared.
+   */
+  readonly settings?: Schema.Json
 }>()("@realm-lm/core/Teacher") {}

@@ -39,10 +39,31 @@ export interface Example {
   readonly completion: string
 }
 
+/**
+ * What a completion says of one route it was shown: `correct` or `wrong` as the verifier reads its verdict line,
+ * `unclear` for a verdict line that says neither, `missing` when there is none for the route.
+ */
+export type VerdictReading = "correct" | "wrong" | "unclear" | "missing"
+
+/** A completion's verdict on one shown route, as the verifier that wrote the prompt reads it. */
+export interface RouteVerdict {
+  /** The route's id (from the prompt's `guidance.routeIds`). */
+  readonly routeId: string
+  readonly verdict: VerdictReading
+  /** 1-based step the completion names as the route's first wrong one, when it names one. */
+  readonly step?: number
+}
+
 /** Builds prompts and scores completions. */
 export class Verifier extends Context.Service<Verifier, {
   readonly prompt: (request: PromptRequest) => Effect.Effect<Prompt, VerifierError>
   /** The prompt for a request and the ideal completion in the verifier's output format (for SFT warm starts). */
   readonly example: (request: PromptRequest) => Effect.Effect<Example, VerifierError>
   readonly score: (request: ScoreRequest) => Effect.Effect<Reward, VerifierError>
+  /**
+   * The completion's verdicts on the routes its prompt showed, one per id of `routeIds` (the prompt's
+   * `guidance.routeIds`, in display order), read in this verifier's output format: what reports show beside the
+   * routes' labels. Optional: a verifier without it has no verdicts to show.
+   */
+  readonly verdicts?: (completion: string, routeIds: ReadonlyArray<string>) => ReadonlyArray<RouteVerdict>
 }>()("@realm-lm/core/Verifier") {}

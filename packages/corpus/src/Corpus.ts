@@ -165,9 +165,9 @@ export interface BuildOptions<E, R = never> {
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
   /** Hashes of the input problems, recorded in the manifest and part of the resume check. */
   readonly inputs?: ReadonlyArray<RunManifest.FileHash>
-  /** Teacher settings and prompts for the manifest (never credentials), e.g. `HttpTeacher.describe(config)`. */
+  /** Teacher settings and prompts for the manifest (never credentials). Default the teacher's own `description` (then its name). */
   readonly teacherConfig?: Schema.Json
-  /** Teacher settings that change what it writes (part of the resume check), e.g. `HttpTeacher.settings(config)`. */
+  /** Teacher settings that change what it writes (part of the resume check). Default the teacher's own `settings`. */
   readonly teacherSettings?: Schema.Json
 }
 
@@ -346,7 +346,7 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
     const at = (name: string) => path.join(dir, name)
     yield* FileErrors.makeDirectory(dir)
 
-    const content = contentConfig(config, teacher.name, options.teacherSettings, options.inputs ?? [])
+    const content = contentConfig(config, teacher.name, options.teacherSettings ?? teacher.settings, options.inputs ?? [])
     const configHash = Hash.hashJson(content)
     if (yield* fs.exists(at(files.build))) {
       const previous = JSON.parse(yield* fs.readFileString(at(files.build))) as { configHash?: string }
@@ -361,7 +361,7 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
     const manifest = (status: RunManifest.StageStatus, outputs: ReadonlyArray<RunManifest.FileHash>, extra: { finishedAt?: string; timings?: Record<string, number>; summary?: Schema.Json }) =>
       RunDir.writeManifest(config.runDir, {
         version: 1, stage: "corpus", implementation: "@realm-lm/corpus/Corpus", status,
-        config: { corpus: content, teacher: options.teacherConfig ?? teacher.name, prompts: { student: "problem question only (rules-free)", completion: "Step n: ... lines, then Answer: <answer>" } },
+        config: { corpus: content, teacher: options.teacherConfig ?? teacher.description ?? teacher.name, prompts: { student: "problem question only (rules-free)", completion: "Step n: ... lines, then Answer: <answer>" } },
         configHash, packages: { [pkg.name]: pkg.version }, inputs: options.inputs ?? [], outputs, startedAt,
         ...(extra.finishedAt === undefined ? {} : { finishedAt: extra.finishedAt }), timings: extra.timings ?? {},
         ...(extra.summary === undefined ? {} : { summary: extra.summary })

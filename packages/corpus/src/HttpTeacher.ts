@@ -164,6 +164,8 @@ export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKe
 
   return Teacher.Teacher.of({
     name,
+    description: describe(config),
+    settings: settings(config),
     routes: (request) =>
       Effect.gen(function*() {
         const batches = Math.ceil(request.count / config.samplesPerRequest)

@@ -6,6 +6,7 @@ import { AnswerJudge, Verifier as CoreVerifier } from "@realm-lm/core"
 import type { Route } from "@realm-lm/core"
 import { Effect, Layer, Result } from "effect"
 import type { Config } from "effect"
+import { parseCompletion, verdictFor } from "./CompletionParser.ts"
 import * as MrpvConfig from "./MrpvConfig.ts"
 import { buildPrompt } from "./PromptBuilder.ts"
 import { scoreCompletion } from "./Rewards.ts"
@@ -32,6 +33,18 @@ export const shownRoutes = (
   return Result.succeed(out)
 }
 
+/**
+ * A completion's verdicts on the routes shown to it (`routeIds` in display order: route A, B, …), read by the
+ * completion parser in the config's `order`: the first verdict line naming each route's letter, `missing` without one.
+ */
+export const readVerdicts = (config: MrpvConfig.MrpvConfig, completion: string, routeIds: ReadonlyArray<string>): ReadonlyArray<CoreVerifier.RouteVerdict> => {
+  const parsed = parseCompletion(completion, config.order)
+  return routeIds.map((routeId, index) => {
+    const v = verdictFor(parsed, index)
+    return v === undefined ? { routeId, verdict: "missing" } : { routeId, verdict: v.verdict, ...(v.step === undefined ? {} : { step: v.step }) }
+  })
+}
+
 /** A Verifier for a decoded config, using the AnswerJudge in context. */
 export const make = (
   config: MrpvConfig.MrpvConfig
@@ -54,7 +67,8 @@ export const make = (
           Effect.map((shown) =>
             scoreCompletion({ config, problem: request.problem, shown, completion: request.completion, judge }).reward
           )
-        )
+        ),
+      verdicts: (completion, routeIds) => readVerdicts(config, completion, routeIds)
     })
   })
 

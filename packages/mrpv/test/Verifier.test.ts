@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Verifier as CoreVerifier } from "@realm-lm/core"
 import { ConfigProvider, Effect, Layer, Result } from "effect"
 import { renderTarget } from "../src/Target.ts"
+import * as MrpvConfig from "../src/MrpvConfig.ts"
 import * as Verifier from "../src/Verifier.ts"
 import { testJudgeLayer } from "./fixtures/judge.ts"
 import { claim, claimRoutes } from "./fixtures/problems.ts"
@@ -50,4 +51,20 @@ describe("Verifier", () => {
       )
       assert.isTrue(Result.isFailure(failed) && String(failed.failure).includes(`["verifier"]["mix"]["allNegative"]`))
     }))
+
+  it.effect("verdicts reads a completion's verdict on each shown route, in the config's order", () =>
+    Effect.gen(function*() {
+      const verifier = yield* CoreVerifier.Verifier
+      const completion = "Route A: correct\nRoute B: wrong at step 2\nRoute C: hmm\nReflection: B slips.\nStep 1: 2 + 2 = 4\nAnswer: 4"
+      assert.deepStrictEqual(verifier.verdicts?.(completion, ["r1", "r2", "r3", "r4"]), [
+        { routeId: "r1", verdict: "correct" },
+        { routeId: "r2", verdict: "wrong", step: 2 },
+        { routeId: "r3", verdict: "unclear" },
+        { routeId: "r4", verdict: "missing" }
+      ])
+      // Solve-first verdicts come after the answer: read there by a solve-first verifier, trailing text for verify-first.
+      const solveFirst = "Step 1: 2 + 2 = 4\nAnswer: 4\nRoute A: wrong at step 1\nReflection: A slips."
+      assert.deepStrictEqual(Verifier.readVerdicts({ ...MrpvConfig.defaults, order: "solve-first" }, solveFirst, ["r1"]), [{ routeId: "r1", verdict: "wrong", step: 1 }])
+      assert.deepStrictEqual(verifier.verdicts?.(solveFirst, ["r1"]), [{ routeId: "r1", verdict: "missing" }])
+    }).pipe(Effect.provide(Verifier.layerTest.pipe(Layer.provide(testJudgeLayer)))))
 })

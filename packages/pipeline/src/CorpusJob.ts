@@ -9,7 +9,7 @@ import { TaskSource } from "@realm-lm/core"
 import { Hash } from "@realm-lm/core/node"
 import type { AnswerJudge, Teacher } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
-import { Corpus, HttpTeacher, Input } from "@realm-lm/corpus"
+import { Corpus, Input } from "@realm-lm/corpus"
 import type { Progress } from "@realm-lm/corpus"
 import type { CustomStageInvalid } from "./CustomModule.ts"
 import * as ProblemsJob from "./ProblemsJob.ts"
@@ -34,16 +34,15 @@ export interface CorpusJob {
   readonly onProgress?: (progress: Progress.Progress) => Effect.Effect<void>
 }
 
-/** Run (or resume) a corpus build; returns the build summary. */
+/**
+ * Run (or resume) a corpus build; returns the build summary. Every teacher is treated alike: what the manifest records
+ * of it and what the resume check compares are the teacher's own `description` and `settings` (core's `Teacher`).
+ */
 export const run = (job: CorpusJob) =>
   Effect.gen(function*() {
     const config = yield* Corpus.decodeConfig({ ...job.settings, runDir: job.out })
     const teacherLayer = yield* Resolve.layer("teacher", job.teacher, job.baseDir)
     const judgeLayer = yield* Resolve.layer("judge", job.judge ?? { use: "answer" }, job.baseDir)
-    const http = job.teacher.use === "http" ? yield* HttpTeacher.decodeConfig(job.teacher.with ?? {}) : undefined
-    const teacherInfo = http === undefined
-      ? {}
-      : { teacherConfig: HttpTeacher.describe(http), teacherSettings: HttpTeacher.settings(http) }
     const source = "file" in job.problems
       ? {
         problems: Input.readProblems(job.problems.file, job.problems.policy).pipe(Stream.mapError(ProblemsJob.explainMalformed)),
@@ -58,7 +57,7 @@ export const run = (job: CorpusJob) =>
       CustomStageInvalid,
       FileSystem.FileSystem | Path.Path
     >
-    return yield* Corpus.build(config, { ...source, ...teacherInfo, ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress }) }).pipe(
+    return yield* Corpus.build(config, { ...source, ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress }) }).pipe(
       Effect.provide(services)
     )
   })
