@@ -3,13 +3,21 @@
 logits, cross entropy with ignore index -100), AdamW with global-norm clipping at 1.0, float32.
 
 Usage: python3 bench/torch_step.py '{"sizes": [...], "reps": 10, "threads": 2, "device": "cpu"}'  -> JSON on stdout.
-Needs Debian's python3-torch (apt-get install python3-torch); run with /usr/bin/python3. On CUDA every timed
+Needs Debian's python3-torch (apt-get install python3-torch libopenblas0-pthread: with only the reference libblas3 a
+SmolLM2-135M-shaped step is several times slower); run with /usr/bin/python3. On CUDA every timed
 step ends with loss.item(), which waits for the GPU, so the times are wall-clock step times.
 """
 import json
 import math
+import os
+import resource
 import sys
 import time
+
+# torch.set_num_threads does not reach the OpenBLAS pool (Debian's torch calls OpenBLAS for matmuls), which
+# otherwise uses every core: cap it to the same thread count before torch loads the library.
+if len(sys.argv) > 1 and "threads" in json.loads(sys.argv[1]):
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(json.loads(sys.argv[1])["threads"]))
 
 import torch
 import torch.nn.functional as F
@@ -79,6 +87,7 @@ class Decoder(torch.nn.Module):
 def bench(entry, reps, device):
     s, bk = entry["size"], entry["bucket"]
     torch.manual_seed(0)
+    t_setup = time.perf_counter()
     model = Decoder(s["vocab"], s["dim"], s["heads"], s["kvHeads"], s["hidden"], s["layers"]).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     tokens = torch.randint(0, s["vocab"], (bk["batch"], bk["seq"])).to(device)
@@ -94,15 +103,21 @@ def bench(entry, reps, device):
         opt.step()
         return loss.item()
 
+    setup_ms = (time.perf_counter() - t_setup) * 1000
+    first_ms = None
     for _ in range(2):
+        t0 = time.perf_counter()
         step()
+        first_ms = first_ms if first_ms is not None else (time.perf_counter() - t0) * 1000
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    return {"name": entry["name"], "stepMs": times[len(times) // 2]}
+    # ru_maxrss is in KiB on Linux: the process's peak, so with several sizes it is the largest so far.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"name": entry["name"], "stepMs": times[len(times) // 2], "firstStepMs": first_ms, "setupMs": setup_ms, "peakRssMB": peak_mb}
 
 
 def main():

@@ -7,6 +7,10 @@
  * `--device webgpu|cuda` runs everything on that device (PyTorch then on CUDA), `--tiny` one tiny size (a dry run),
  * `--out FILE` names the JSON, `--python PATH` the interpreter with torch, and `--torch-args` prints torch_step.py's
  * argument for the chosen sizes and exits (the GPU check runs PyTorch as its own step).
+ * `--smollm2` benches SmolLM2-135M's shape alone (vocab 49,152, 576 wide, 30 layers, 9 heads / 3 KV heads, tied head)
+ * at `--batch B --seq S` (default 2 × 256); `--threads T` sets ORT's intra-op threads and PyTorch's (default: all
+ * cores), `--reps N` the timed steps. Each row also has the first step's time and the process's peak RSS after the
+ * timed steps (before the ceiling and state graphs run); PyTorch reports the same from its own process.
  * Run: `npm run bench -w @realm-lm/graph` (or `node bench/train.ts [--quick] [--spin] [--torch] [--device D]` from packages/graph).
  */
 import { Rng } from "@realm-lm/core"
@@ -36,16 +40,26 @@ const sizes: Array<{ name: string; size: Transformer.TransformerSize; bucket: Tr
   { name: "M d256 L2", size: { vocab: 1024, dim: 256, heads: 8, kvHeads: 4, hidden: 768, layers: 2 }, bucket: { batch: 8, seq: 128 } },
   { name: "L d512 L4", size: { vocab: 2048, dim: 512, heads: 8, kvHeads: 4, hidden: 1536, layers: 4 }, bucket: { batch: 4, seq: 128 } }
 ]
+const smol: typeof sizes = [{
+  name: "SmolLM2-135M",
+  size: { vocab: 49152, dim: 576, heads: 9, kvHeads: 3, hidden: 1536, layers: 30 },
+  bucket: { batch: Number(arg("--batch") ?? 2), seq: Number(arg("--seq") ?? 256) }
+}]
+const threads = Number(arg("--threads") ?? 0)
 const tinySizes: typeof sizes = [{ name: "T d32 L1", size: { vocab: 64, dim: 32, heads: 2, kvHeads: 1, hidden: 64, layers: 1 }, bucket: { batch: 2, seq: 16 } }]
-const entries = tiny ? tinySizes : quick ? sizes.slice(0, 1) : sizes
-const repetitions = tiny ? 2 : quick ? 3 : 10
+const entries = process.argv.includes("--smollm2") ? smol : tiny ? tinySizes : quick ? sizes.slice(0, 1) : sizes
+const repetitions = Number(arg("--reps") ?? (tiny ? 2 : quick ? 3 : 10))
 /** torch_step.py's argument for these sizes. */
-const torchArgs = (chosen: typeof sizes) => JSON.stringify({ sizes: chosen, reps: repetitions, threads: cpus().length, device: torchDevice })
+const torchArgs = (chosen: typeof sizes) => JSON.stringify({ sizes: chosen, reps: repetitions, threads: threads > 0 ? threads : cpus().length, device: torchDevice })
 
-/** Median of timed repetitions (ms) of an effect, after warm-up. */
-const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2) =>
+/** Median of timed repetitions (ms) of an effect, after warm-up; `first` receives the first warm-up's ms. */
+const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2, first?: (ms: number) => void) =>
   Effect.gen(function*() {
-    for (let i = 0; i < warmup; i++) yield* run
+    for (let i = 0; i < warmup; i++) {
+      const t0 = performance.now()
+      yield* run
+      if (i === 0) first?.(performance.now() - t0)
+    }
     const ms: Array<number> = []
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now()
@@ -58,14 +72,18 @@ const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2) =>
 const benchSize = (entry: (typeof sizes)[number], reps: number) =>
   Effect.scoped(Effect.gen(function*() {
     const { size, bucket } = entry
-    const exec = yield* Executor.make({ device, spinning })
+    const exec = yield* Executor.make({ device, spinning, ...(threads > 0 ? { intraOpThreads: threads } : {}) })
+    const setupStart = performance.now()
     const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
     yield* trainer.initialize(Rng.Rng.make(1))
+    const setupMs = performance.now() - setupStart
     const rng = Rng.Rng.make(2)
     const n = bucket.batch * bucket.seq
     const tokens = Int32Array.from({ length: n }, () => rng.int(size.vocab))
     const targets = Int32Array.from({ length: n }, () => rng.int(size.vocab))
-    const stepMs = yield* time(trainer.step({ tokens, targets }, { lr: 1e-4 }), reps)
+    let firstStepMs = 0
+    const stepMs = yield* time(trainer.step({ tokens, targets }, { lr: 1e-4 }), reps, 2, (ms) => (firstStepMs = ms))
+    const peakRssMB = process.resourceUsage().maxRSS / 1024
     const flops = Transformer.trainFlops(size, bucket)
     const paramCount = trainer.params.reduce((s, p) => s + Graph.sizeOf(p.shape), 0)
 
@@ -94,7 +112,10 @@ const benchSize = (entry: (typeof sizes)[number], reps: number) =>
       bucket,
       params: paramCount,
       stateFloats: Object.values(state).reduce((s, d) => s + d.length, 0),
+      setupMs,
+      firstStepMs,
       stepMs,
+      peakRssMB,
       tokensPerSec: n / (stepMs / 1000),
       gflops: flops / (stepMs / 1000) / 1e9,
       ceilingMatmuls: k,
@@ -106,12 +127,13 @@ const benchSize = (entry: (typeof sizes)[number], reps: number) =>
   }))
 
 /** The same model and step in PyTorch (Debian python3-torch; CUDA for a GPU device), same thread count; undefined when unavailable. */
-const torchTimes = (chosen: typeof sizes): { version: string; ms: Record<string, number> } | undefined => {
+type TorchRow = { name: string; stepMs: number; firstStepMs: number; setupMs: number; peakRssMB: number }
+const torchTimes = (chosen: typeof sizes): { version: string; ms: Record<string, number>; rows: Array<TorchRow> } | undefined => {
   if (!existsSync(python)) return undefined
   try {
     const out = execFileSync(python, [join(import.meta.dirname, "torch_step.py"), torchArgs(chosen)], { encoding: "utf8" })
-    const parsed = JSON.parse(out) as { torch: string; rows: Array<{ name: string; stepMs: number }> }
-    return { version: parsed.torch, ms: Object.fromEntries(parsed.rows.map((r) => [r.name, r.stepMs])) }
+    const parsed = JSON.parse(out) as { torch: string; rows: Array<TorchRow> }
+    return { version: parsed.torch, ms: Object.fromEntries(parsed.rows.map((r) => [r.name, r.stepMs])), rows: parsed.rows }
   } catch (e) {
     console.error(`PyTorch comparison skipped: ${String(e).split("\n")[0]}`)
     return undefined
@@ -120,15 +142,15 @@ const torchTimes = (chosen: typeof sizes): { version: string; ms: Record<string,
 
 const main = Effect.gen(function*() {
   const rows = []
-  let torch: { version: string; ms: Record<string, number> } | undefined
+  let torch: { version: string; ms: Record<string, number>; rows: Array<TorchRow> } | undefined
   for (const entry of entries) {
     rows.push(yield* benchSize(entry, repetitions))
     // Right after the ORT run of the same size, so both see the same machine load.
     const t = withTorch ? torchTimes([entry]) : undefined
-    if (t !== undefined) torch = { version: t.version, ms: { ...torch?.ms, ...t.ms } }
+    if (t !== undefined) torch = { version: t.version, ms: { ...torch?.ms, ...t.ms }, rows: [...(torch?.rows ?? []), ...t.rows] }
   }
   const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, device ${device}, spinning ${spinning ? "on" : "off"}`)
+  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, device ${device}, spinning ${spinning ? "on" : "off"}, threads ${threads > 0 ? threads : "all"}, reps ${repetitions}`)
   const torchHead = torch === undefined ? "" : ` PyTorch ${torch.version} step ms | ORT/PyTorch speed |`
   console.log(`| model | params | tokens/step | step ms | tokens/s | GFLOP/s | MatMul ceiling GFLOP/s | ratio | state in/out ms (share) |${torchHead}`)
   console.log(`|---|---|---|---|---|---|---|---|---|${torch === undefined ? "" : "---|---|"}`)
@@ -138,6 +160,10 @@ const main = Effect.gen(function*() {
     console.log(
       `| ${r.name} | ${(r.params / 1e6).toFixed(2)}M | ${r.bucket.batch * r.bucket.seq} | ${r.stepMs.toFixed(1)} | ${r.tokensPerSec.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.ceilingGflops.toFixed(1)} | ${(100 * r.ratio).toFixed(0)}% | ${r.stateIoMs.toFixed(1)} (${(100 * r.stateIoShare).toFixed(0)}%) |${torchCols}`
     )
+  }
+  for (const r of rows) console.log(`ORT ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`)
+  for (const r of torch?.rows ?? []) {
+    console.log(`PyTorch ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`)
   }
   const file = arg("--out") ?? join(import.meta.dirname, "results", `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
   mkdirSync(dirname(file), { recursive: true })
