@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import vm from "node:vm"
 import { describe, expect, it } from "vitest"
-import { bundleForBrowser, nodeGlobals, nodeImports } from "./browserBundle.ts"
+import { bundleForBrowser, nodeGlobals, nodeImports, webGlobals } from "./browserBundle.ts"
 import type { BrowserBundle } from "./browserBundle.ts"
 import { run } from "./fixtures/browser-entry.ts"
 
@@ -16,8 +16,6 @@ const root = join(import.meta.dirname, "..", "..")
 const packages = ["core", "mrpv", "eaai"]
 /** The export condition that points the workspace's packages at their TypeScript source (see vitest.config.ts). */
 const sourceCondition = "@realm-lm/source"
-/** Web platform globals a browser has (and a bare `vm` context lacks); deliberately no Node globals. */
-const webGlobals = { TextEncoder, TextDecoder, URL, URLSearchParams, AbortController, console, setTimeout, clearTimeout, queueMicrotask, structuredClone, performance, crypto }
 
 /** Every public namespace of the three entries stays live (not tree-shaken), plus the fixture's `run`. */
 const entry = [

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import vm from "node:vm"
 import { afterAll, describe, expect, it } from "vitest"
-import { bundleForBrowser, nodeImports } from "./browserBundle.ts"
+import { bundleForBrowser, nodeImports, webGlobals } from "./browserBundle.ts"
 import type { BrowserRun } from "./fixtures/browser-entry.ts"
 
 const root = join(import.meta.dirname, "..", "..")
@@ -278,7 +278,7 @@ describe.skipIf(registryReason !== undefined)(`packages installed from their tar
     for (const pkg of ["core", "mrpv", "eaai"]) expect(inputs).toContain(`node_modules/@realm-lm/${pkg}/dist/index.js`)
     expect(inputs.filter((input) => input.includes("@realm-lm/") && !input.includes("/dist/"))).toEqual([])
     expect(nodeImports(bundle.metafile)).toEqual([])
-    const context = vm.createContext({ TextEncoder, TextDecoder, URL, console, queueMicrotask, structuredClone, performance, crypto })
+    const context = vm.createContext({ ...webGlobals })
     expect(vm.runInContext("[typeof process, typeof require, typeof Buffer]", context)).toEqual(["undefined", "undefined", "undefined"])
     vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
     const run = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as BrowserRun

@@ -38,6 +38,9 @@ export const bundleForBrowser = async (options: {
   return { code: result.outputFiles[0]!.text, metafile: result.metafile }
 }
 
+/** Web platform globals a browser has (and a bare `vm` context lacks); deliberately no Node globals. */
+export const webGlobals = { TextEncoder, TextDecoder, URL, URLSearchParams, AbortController, console, setTimeout, clearTimeout, queueMicrotask, structuredClone, performance, crypto }
+
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
 
 /**
