@@ -31,16 +31,25 @@ export type Guidance = typeof Guidance.Type
 export const Prompt = Schema.Struct({
   problemId: Schema.NonEmptyString,
   messages: Schema.Array(ChatMessage),
-  guidance: Guidance
+  guidance: Guidance,
+  /**
+   * The start of the assistant's reply, given rather than sampled (forced decoding): its tokens follow the rendered
+   * messages, the policy writes only what comes after, and the reply scored is `prefill + completion` (`reply`).
+   * A hint placed here is continued instead of rewritten.
+   */
+  prefill: Schema.optionalKey(Schema.String)
 })
 export type Prompt = typeof Prompt.Type
+
+/** The whole reply a completion sampled on `prompt` stands for: the prompt's prefill (if any) followed by the completion. */
+export const reply = (prompt: Pick<Prompt, "prefill">, completion: string): string => (prompt.prefill ?? "") + completion
 
 /** Plain-text rendering of messages for models without a chat template: `role: content` blocks ending in `assistant:`. */
 export const plainText = (messages: ReadonlyArray<{ readonly role: string; readonly content: string }>): string =>
   messages.map((m) => `${m.role}: ${m.content}`).join("\n\n") + "\n\nassistant:"
 
-/** Plain-text rendering of a prompt (see `plainText`). */
-export const toPlainText = (prompt: Prompt): string => plainText(prompt.messages)
+/** Plain-text rendering of a prompt (see `plainText`), followed by its prefill. */
+export const toPlainText = (prompt: Prompt): string => plainText(prompt.messages) + (prompt.prefill ?? "")
 
 /**
  * The date a chat template sees when it asks for one: Llama 3.x's templates write "Today Date: <date_string>" from

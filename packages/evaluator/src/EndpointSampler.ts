@@ -82,6 +82,12 @@ export const make = (endpoint: ChatEndpoint.ChatEndpoint, options: { readonly ch
     complete: (prompts: ReadonlyArray<Prompt.Prompt>, plan) =>
       Effect.forEach(prompts, (prompt) =>
         Effect.gen(function*() {
+          if (prompt.prefill !== undefined && prompt.prefill !== "") {
+            return yield* new CoreEvaluator.EvaluatorError({
+              checkpoint,
+              detail: `${prompt.problemId}: the prompt has a prefill (a forced start of the reply), which the OpenAI chat API cannot send; evaluate it with the local sampler`
+            })
+          }
           const messages = prompt.messages
           const greedy = yield* ask(prompt.problemId, { messages, temperature: 0, maxTokens: plan.maxNewTokens })
           const sampled = plan.samples > 1

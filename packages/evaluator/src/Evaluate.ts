@@ -5,7 +5,7 @@
  * them with the verifier's truth check, and summarises accuracy, sc@k, pass@k, consistency, route-verdict accuracy
  * and breakdowns with bootstrap confidence intervals.
  */
-import { ChatEndpoint, ConfigDecode, Evaluator as CoreEvaluator, Rng, Verifier } from "@realm-lm/core"
+import { ChatEndpoint, ConfigDecode, Evaluator as CoreEvaluator, Prompt, Rng, Verifier } from "@realm-lm/core"
 import type { EvalResult, Problem } from "@realm-lm/core"
 import type { Policy } from "@realm-lm/lm"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -101,7 +101,7 @@ export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalReq
         const prompt = prompts[i] as (typeof prompts)[number]
         const texts = completions[i] ?? []
         const rewards = yield* Effect.forEach(texts, (completion) =>
-          verifier.score({ problem, prompt, routes: request.routes.get(problem.id) ?? [], completion }).pipe(
+          verifier.score({ problem, prompt, routes: request.routes.get(problem.id) ?? [], completion: Prompt.reply(prompt, completion) }).pipe(
             Effect.mapError(failWith(checkpoint, `scoring ${problem.id}`))
           ))
         const verdict = rewards[0]?.metrics?.verdictAccuracy

@@ -18,6 +18,12 @@ export const render = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage
 export const encodeMessages = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<Array<number>, ChatTemplateFailed> =>
   Effect.map(render(tokenizer, messages), (text) => tokenizer.encode(text))
 
-/** Token ids of a prompt (no special tokens added beyond what the chat template writes). */
+/**
+ * Token ids of a prompt (no special tokens added beyond what the chat template writes). A prefill is encoded on its
+ * own and appended, exactly as a training target's tokens follow its prompt's, so a reply that starts with the
+ * prefill is the same token sequence whether it was given or written.
+ */
 export const encode = (tokenizer: Tokenizer, prompt: Prompt.Prompt): Effect.Effect<Array<number>, ChatTemplateFailed> =>
-  encodeMessages(tokenizer, prompt.messages)
+  prompt.prefill === undefined || prompt.prefill === ""
+    ? encodeMessages(tokenizer, prompt.messages)
+    : Effect.map(encodeMessages(tokenizer, prompt.messages), (ids) => [...ids, ...tokenizer.encode(prompt.prefill as string)])

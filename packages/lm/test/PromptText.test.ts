@@ -32,3 +32,20 @@ describe("PromptText with Llama 3.2's dated template", () => {
       assert.deepStrictEqual(ids, llama.encode(pinned))
     }).pipe(Effect.provide(NodeServices.layer)))
 })
+
+describe("PromptText with a prefill", () => {
+  // A character tokenizer without a chat template: messages render as plain `role: content` text.
+  const chars = { chatTemplate: undefined, encode: (text: string) => Array.from(text, (c) => c.charCodeAt(0)) } as unknown as Tokenizer.Tokenizer
+  const prompt: Prompt.Prompt = { problemId: "p1", messages: [{ role: "user", content: "Q: 2+3?" }], guidance: { mode: "hint", strength: 1, routeIds: [], hint: "Step 1: 2+3 = 5" } }
+
+  it.effect("appends the prefill's own tokens after the rendered messages, as a target's tokens follow its prompt's", () =>
+    Effect.gen(function*() {
+      const bare = yield* PromptText.encode(chars, prompt)
+      assert.deepStrictEqual(bare, chars.encode("user: Q: 2+3?\n\nassistant:"))
+      const prefilled = yield* PromptText.encode(chars, { ...prompt, prefill: "Step 1: 2+3 = 5\n" })
+      assert.deepStrictEqual(prefilled, [...bare, ...chars.encode("Step 1: 2+3 = 5\n")])
+      assert.deepStrictEqual(yield* PromptText.encode(chars, { ...prompt, prefill: "" }), bare)
+      assert.strictEqual(Prompt.reply({ prefill: "Step 1: 2+3 = 5\n" }, "Answer: 5"), "Step 1: 2+3 = 5\nAnswer: 5")
+      assert.strictEqual(Prompt.reply({}, "Answer: 5"), "Answer: 5")
+    }))
+})

@@ -90,6 +90,12 @@ export const MrpvConfig = Schema.Struct({
    * before the verdicts) and `echoAnswers: true`. Default false.
    */
   compareAnswers: Schema.Boolean.pipe(withDefault(false)),
+  /**
+   * Where a hint (a prefix of a positive route) goes: `prompt` shows it in the user message under `Hint:` and the
+   * student writes the whole solution; `prefill` makes it the start of the reply (forced decoding), so the student
+   * continues the route from the next step and is trained on that continuation only. Default `prompt`.
+   */
+  hintPlacement: Schema.Literals(["prompt", "prefill"]).pipe(withDefault("prompt")),
   /** Most routes shown in one prompt (1-26, lettered A-Z); the curriculum's route count is capped here. Default 4. */
   maxRoutes: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(4)),
   mix: MixConfig.pipe(withDefault({})),

@@ -9,7 +9,7 @@ import type { Curriculum, Problem, Prompt, Route } from "@realm-lm/core"
 import { Verifier as CoreVerifier } from "@realm-lm/core"
 import { Result } from "effect"
 import type { CompletionOrder, MixConfig, MrpvConfig, PromptStyle } from "./MrpvConfig.ts"
-import { routeLetter } from "./internal/text.ts"
+import { oneLine, routeLetter } from "./internal/text.ts"
 
 /** What rendering may see of a route: its steps and answer, never its label, id or source. */
 export interface RouteView {
@@ -21,6 +21,8 @@ export interface RouteView {
 export interface BuiltPrompt {
   readonly prompt: Prompt.Prompt
   readonly shown: ReadonlyArray<Route.Route>
+  /** For a prefill hint: the whole solution whose first steps the prefill holds (its target continues it). */
+  readonly solution?: ReadonlyArray<string>
 }
 
 /** Compact instruction closing an assisted prompt. */
@@ -137,6 +139,10 @@ export const selectRoutes = (
   return rng.split("order").shuffle([...positives.slice(0, nPos), ...negatives.slice(0, nNeg)])
 }
 
+/** Solution steps as a completion writes them (`Step i: text`, each on one line): the prefix of a target. */
+export const solutionLines = (steps: ReadonlyArray<string>): Array<string> =>
+  steps.map((s, i) => `Step ${i + 1}: ${oneLine(s, Number.MAX_SAFE_INTEGER)}`)
+
 /** Number of hint steps for a fraction of an `n`-step solution: floor(fraction * n), at most n. */
 export const hintStepCount = (fraction: number, n: number): number =>
   Math.max(0, Math.min(n, Math.floor(fraction * n + 1e-9)))
@@ -185,6 +191,19 @@ export const buildPrompt = (
       return fail(problem.id, `a hint was requested but the problem has no positive route or gold steps; set verifier.missingRoutes to "fallback"`)
     }
     const hint = source.slice(0, hintStepCount(decision.hintFraction, source.length))
+    if (hint.length > 0 && config.hintPlacement === "prefill") {
+      const prefill = solutionLines(hint).map((line) => `${line}\n`).join("")
+      return Result.succeed({
+        shown: [],
+        solution: source,
+        prompt: {
+          problemId: problem.id,
+          messages: renderMessages(config.style, problem, []),
+          guidance: { mode: "hint", strength, routeIds: [], hint: prefill.trimEnd() },
+          prefill
+        }
+      })
+    }
     if (hint.length > 0) {
       return Result.succeed({
         shown: [],

@@ -3,12 +3,13 @@
  * first wrong step of each negative route), a one-line reflection naming the decisive pattern, the gold steps
  * and the gold answer. The trainer uses it as the SFT warm-start target in exactly the format the parser reads.
  */
-import type { Curriculum, Problem, Prompt, Route, Verifier } from "@realm-lm/core"
+import type { Curriculum, Problem, Prompt, Route } from "@realm-lm/core"
+import { Verifier } from "@realm-lm/core"
 import { Result } from "effect"
 import { decisivePattern, decisiveStepOf, goldReference } from "./DecisivePattern.ts"
 import type { Reference } from "./DecisivePattern.ts"
 import type { CompletionOrder, MrpvConfig } from "./MrpvConfig.ts"
-import { buildPrompt } from "./PromptBuilder.ts"
+import { buildPrompt, solutionLines } from "./PromptBuilder.ts"
 import { oneLine, routeLetter } from "./internal/text.ts"
 
 /** Longest reflection line written, in characters after `Reflection: `. */
@@ -107,7 +108,7 @@ export const renderTarget = (
   if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
   const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
   const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
-  const steps = solution.map((s, i) => `Step ${i + 1}: ${oneLine(s, Number.MAX_SAFE_INTEGER)}`)
+  const steps = solutionLines(solution)
   const answer = `Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`
   const lines = options.order === "solve-first" ? [...steps, answer, ...verification] : [...verification, ...steps, answer]
   return lines.join("\n")
@@ -115,7 +116,8 @@ export const renderTarget = (
 
 /**
  * An SFT warm-start pair in the MRPV format: the prompt built for `decision` and the ideal completion for the
- * routes it shows (steps and answer only when it shows none).
+ * routes it shows (steps and answer only when it shows none). For a prefill hint the completion is what follows
+ * the prefill: the rest of the route the hint starts, then the answer.
  */
 export const sftPair = (
   config: MrpvConfig,
@@ -124,12 +126,16 @@ export const sftPair = (
   decision: Curriculum.GuidanceDecision,
   options: TargetOptions = {}
 ): Result.Result<{ readonly prompt: Prompt.Prompt; readonly completion: string }, Verifier.VerifierError> =>
-  Result.map(buildPrompt(config, problem, routes, decision), (built) => ({
-    prompt: built.prompt,
-    completion: renderTarget(problem, built.shown, {
+  Result.flatMap(buildPrompt(config, problem, routes, decision), (built) => {
+    const target = renderTarget(problem, built.shown, {
       order: config.order,
       echoAnswers: config.echoAnswers,
       compareAnswers: config.compareAnswers,
-      ...options
+      ...options,
+      ...(built.solution === undefined ? {} : { solution: built.solution })
     })
-  }))
+    const prefill = built.prompt.prefill ?? ""
+    return target.startsWith(prefill)
+      ? Result.succeed({ prompt: built.prompt, completion: target.slice(prefill.length) })
+      : Result.fail(new Verifier.VerifierError({ problemId: problem.id, detail: `the target does not start with the prompt's prefill ${JSON.stringify(prefill)}` }))
+  })

@@ -108,6 +108,22 @@ describe("buildPrompt", () => {
     expect(hintStepCount(0.7, 3)).toBe(2)
   })
 
+  it("puts the hint at the start of the reply with hintPlacement prefill, leaving the autonomous messages", () => {
+    const prefilled = { ...defaults, hintPlacement: "prefill" as const }
+    const b = build(prefilled, claimRoutes, decision(5, 0, 0.5))
+    const autonomous = build(prefilled, claimRoutes, decision(5, 0, 0))
+    expect(b.prompt.messages).toEqual(autonomous.prompt.messages)
+    expect(b.prompt.prefill).toMatch(/^Step 1: [^\n]+\n$/)
+    expect(b.prompt.guidance).toEqual({ mode: "hint", strength: 0.7, routeIds: [], hint: b.prompt.prefill?.trimEnd() })
+    expect(b.solution?.length).toBe(2)
+    expect(b.prompt.prefill).toBe(`Step 1: ${b.solution?.[0]}\n`)
+    expect(text(b.prompt).endsWith(`assistant:${b.prompt.prefill}`)).toBe(true)
+    // The same decision with the hint in the prompt: same hint text, no prefill.
+    const inPrompt = build(defaults, claimRoutes, decision(5, 0, 0.5))
+    expect(inPrompt.prompt.prefill).toBeUndefined()
+    expect(inPrompt.prompt.guidance.hint).toBe(b.prompt.guidance.hint)
+  })
+
   it("falls back to gold steps for hints and to the bare question when nothing is available", () => {
     const negatives = claimRoutes.filter((r) => r.label === "negative")
     expect(build(defaults, negatives, decision(1, 0, 1)).prompt.guidance.hint).toBe(

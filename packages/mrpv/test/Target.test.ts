@@ -117,4 +117,15 @@ describe("sftPair", () => {
     expect(bare.prompt.guidance.mode).toBe("autonomous")
     expect(bare.completion).toBe(renderTarget(claim, []))
   })
+
+  it("continues a prefill hint's route: prefill + completion is that route's whole target", () => {
+    const config = { ...defaults, hintPlacement: "prefill" as const }
+    for (let seed = 0; seed < 12; seed++) {
+      const pair = Result.getOrThrow(sftPair(config, claim, claimRoutes, { problemId: claim.id, strength: 1, routeCount: 0, hintFraction: 0.5, rescue: false, seed }))
+      const route = claimRoutes.find((r) => r.label === "positive" && pair.prompt.prefill === `Step 1: ${r.steps[0]}\n`)
+      expect(route, `seed ${seed}: the prefill starts a positive route`).toBeDefined()
+      expect(pair.completion).toBe(`Step 2: ${route!.steps[1]}\nAnswer: ${claim.gold}`)
+      expect(pair.prompt.prefill + pair.completion).toBe(renderTarget(claim, [], { solution: route!.steps }))
+    }
+  })
 })

@@ -5,7 +5,7 @@
  * round's kept examples are saved (`<outDir>/rft/round-<r>.jsonl`) so a resumed run trains on the same data.
  */
 import type { Checkpoint as CoreCheckpoint, CorpusRecord, PolicyTrainer } from "@realm-lm/core"
-import { AnswerJudge, Rng, Verifier } from "@realm-lm/core"
+import { AnswerJudge, Prompt, Rng, Verifier } from "@realm-lm/core"
 import { RunDir } from "@realm-lm/core/node"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import * as Data from "./internal/data.ts"
@@ -61,7 +61,7 @@ const collect = (
           sampled += 1
           generated += c.tokens.length
           const text = c.text ?? engine.tokenizer.decode(c.tokens, { skipSpecialTokens: true })
-          if (!judge.judge(p.record.problem, text).correct) continue
+          if (!judge.judge(p.record.problem, Prompt.reply(p.prompt, text)).correct) continue
           correct += 1
           if (c.finishReason === "length" || seen.has(text) || seen.size >= rft.keepPerProblem) continue
           seen.add(text)

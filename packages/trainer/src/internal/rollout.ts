@@ -3,8 +3,8 @@
  * one batched generate call (each group from its own seeded stream), and score every completion with the verifier
  * on exactly the prompt and routes it was sampled with.
  */
-import type { Curriculum, Problem, Prompt, Reward, Route, Verifier } from "@realm-lm/core"
-import { Rng } from "@realm-lm/core"
+import type { Curriculum, Problem, Reward, Route, Verifier } from "@realm-lm/core"
+import { Prompt, Rng } from "@realm-lm/core"
 import { Sampling } from "@realm-lm/lm"
 import { Effect } from "effect"
 import type { GenerationSection } from "../TrainerConfig.ts"
@@ -24,6 +24,7 @@ export interface Sample {
   /** log π(token) under the sampling weights, on `promptIds` (raw distribution). */
   readonly logProbs: ReadonlyArray<number>
   readonly finishReason: "eos" | "stop" | "length"
+  /** The completion's text (what the policy wrote, after the prompt's prefill if it has one). */
   readonly text: string
   readonly reward: Reward.Reward
 }
@@ -81,7 +82,7 @@ export const sample = (
       const samples: Array<Sample> = []
       for (const c of out[i] ?? []) {
         const text = c.text ?? engine.tokenizer.decode(c.tokens, { skipSpecialTokens: true })
-        const reward = yield* verifier.score({ problem: p.request.problem, prompt: p.prompt, routes: shown, completion: text })
+        const reward = yield* verifier.score({ problem: p.request.problem, prompt: p.prompt, routes: shown, completion: Prompt.reply(p.prompt, text) })
         generatedTokens += c.tokens.length
         samples.push({ tokens: c.tokens, logProbs: c.logProbs, finishReason: c.finishReason, text, reward })
       }
