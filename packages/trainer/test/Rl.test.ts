@@ -5,6 +5,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { Verifier } from "@realm-lm/core"
 import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -45,4 +46,32 @@ describe("Rl", () => {
       assert.closeTo(kl[0] as number, 0, 1e-6)
       assert.isAbove(kl[2] as number, 1e-4)
     }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))))
+
+  it.effect("a prompt's prefill is part of the reply the verifier scores, and the policy writes only what follows it", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const completions: Array<string> = []
+      // Hint prompts start the reply with the gold digit: every reply is right, whatever the policy writes after it.
+      const prefilled = Layer.succeed(Verifier.Verifier, Verifier.Verifier.of({
+        ...Toy.verifier,
+        prompt: (request) =>
+          Effect.map(Toy.verifier.prompt(request), (prompt) =>
+            request.decision.hintFraction > 0
+              ? { ...prompt, guidance: { ...prompt.guidance, mode: "hint" as const, hint: request.problem.gold }, prefill: `${request.problem.gold} ` }
+              : prompt),
+        score: (request) => {
+          completions.push(request.completion)
+          return Toy.verifier.score(request)
+        }
+      }))
+      const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 2, batchSize: 8, groupSize: 4, lr: { peak: 1e-3, decay: "constant" } } })
+      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(
+        Effect.provide(Layer.mergeAll(prefilled, FixedCurriculum.layer({ routeCount: 0, hintFraction: 1, seed: 0 })))
+      )
+      const lines = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8"))
+      assert.deepStrictEqual(lines.map((l) => l["truth_accuracy"]), [1, 1])
+      assert.strictEqual(completions.length, 16)
+      assert.isTrue(completions.every((c) => /^\d /.test(c)), "every scored reply starts with its prefill")
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
