@@ -47,9 +47,13 @@ export class InvalidGraph extends Schema.TaggedError<InvalidGraph>()("InvalidGra
   }
 }
 
-/** Gradient rule of a composite op: output gradients in, input gradients out (undefined = no gradient). */
+/**
+ * Gradient rule of a composite op: output gradients in, input gradients out (undefined = no gradient). `needs[i]` is
+ * false when input i's gradient is not wanted (a frozen parameter, a constant): a rule may then skip computing it.
+ */
 export type CompositeGrad = (
-  dys: ReadonlyArray<Tensor | undefined>
+  dys: ReadonlyArray<Tensor | undefined>,
+  needs: ReadonlyArray<boolean>
 ) => ReadonlyArray<Tensor | undefined>
 
 /** One node. A composite holds its expansion in `body` and its own gradient rule. */

@@ -71,8 +71,9 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
     const y = O.sub(O.reduceSum(O.mul(h, L.gather(w, t, 0)), [1]), L.reshape(total, [n]))
     return {
       outputs: [y],
-      grad: ([dy]) => {
+      grad: ([dy], needs) => {
         if (dy === undefined) return [undefined, undefined]
+        const wantW = needs[1] !== false // a frozen head/embedding (LoRA) skips dW_c: one [C, D] Gemm less per chunk
         const dcol = L.reshape(dy, [n, 1])
         const gh = O.mul(h, dcol) // [N, D]: dY-weighted rows
         const negLse = O.neg(total)
@@ -83,13 +84,16 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
           const p = O.exp(O.gemm(h, wc, negLse, { transB: true })) // softmax over the whole vocabulary, chunk columns [N, C]
           const ids = h.graph.constant(Int32Array.from({ length: e - s }, (_, i) => s + i), [1, e - s], "int32")
           const g = O.sub(O.cast(O.equal(t2, ids), h.dtype), p) // onehot − softmax [N, C]
-          const dwc = O.gemm(g, gh, undefined, { transA: true }) // [C, D]
-          parts.push(dwc)
-          // u's Gemm waits for dW_c, so g is freed before the next chunk's rows are gathered.
-          u = O.gemm(g, wc, after(u ?? L.zeros(h, [1, 1]), dwc), { beta: 1 })
+          const prev = u ?? L.zeros(h, [1, 1])
+          if (wantW) {
+            const dwc = O.gemm(g, gh, undefined, { transA: true }) // [C, D]
+            parts.push(dwc)
+            // u's Gemm waits for dW_c, so g is freed before the next chunk's rows are gathered.
+            u = O.gemm(g, wc, after(prev, dwc), { beta: 1 })
+          } else u = O.gemm(g, wc, prev, { beta: 1 })
         }
         const dh = O.mul(dcol, u as Tensor)
-        return [dh, parts.length === 1 ? (parts[0] as Tensor) : L.concat(parts, 0)]
+        return [dh, !wantW ? undefined : parts.length === 1 ? (parts[0] as Tensor) : L.concat(parts, 0)]
       }
     }
   })[0] as Tensor

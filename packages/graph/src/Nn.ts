@@ -56,11 +56,12 @@ export const rmsNorm = (x: Tensor, gamma: Tensor, eps = 1e-6): Tensor =>
     const y = O.mul(xr, gamma)
     return {
       outputs: [y],
-      grad: ([dy]) => {
+      grad: ([dy], needs) => {
         if (dy === undefined) return [undefined, undefined]
         const g = O.mul(dy, gamma)
-        const dx = O.mul(r, O.sub(g, O.mul(O.mul(xr, r), O.reduceMean(O.mul(g, x), [-1], true))))
-        return [dx, unbroadcast(O.mul(dy, xr), gamma.shape)]
+        const dx = needs[0] === false ? undefined : O.mul(r, O.sub(g, O.mul(O.mul(xr, r), O.reduceMean(O.mul(g, x), [-1], true))))
+        // A frozen γ (LoRA without trainable norms) gets no gradient nodes at all.
+        return [dx, needs[1] === false ? undefined : unbroadcast(O.mul(dy, xr), gamma.shape)]
       }
     }
   })[0] as Tensor

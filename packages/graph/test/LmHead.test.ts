@@ -45,6 +45,25 @@ describe("gradients against finite differences (float64)", () => {
       const t = g.input("t", "int32", [2, 3])
       return Loss.maskedMean(O.neg(LmHead.tokenLogProbs(h, table, t, { vocabChunk: 3 })), O.not(O.equal(t, -100)))
     }, { feeds: { ids: ints(1, 4, 6, 0, 2, 2), t: ints(4, 6, -100, 2, 2, 5) }, maxPerTensor: 28 }))
+  it.effect("a frozen head weight and norm gain (constants): the hidden states' gradient alone, no dW or dγ nodes", () =>
+    Effect.gen(function*() {
+      const rng = Rng.Rng.make("frozen-head")
+      const w = Float64Array.from({ length: 7 * 4 }, () => rng.normal())
+      const gamma = Float64Array.from({ length: 4 }, () => 1 + 0.3 * rng.normal())
+      const build = (g: G.Graph) => {
+        const h = Nn.rmsNorm(g.param("h", [2, 3, 4]), g.constant(gamma, [4]))
+        return LmHead.tokenLogProbs(h, g.constant(w, [7, 4]), g.input("t", "int32", [2, 3]), { vocabChunk: 3 })
+      }
+      yield* expectGradient(build, { feeds: { t: targets }, maxPerTensor: 24 })
+      const g = G.make("frozen", { float: "float64" })
+      const out = build(g)
+      const before = g.nodes.length
+      Autodiff.grad(O.reduceSum(out), [g.inputNamed("h") as G.Tensor])
+      // dW_c would be a Gemm with transA=1 per chunk and dW their Concat: neither is built.
+      const added = g.nodes.slice(before)
+      expect(added.filter((n) => n.op === "Gemm" && (n.attrs["transA"] as { readonly i: number } | undefined)?.i === 1).length).toBe(0)
+      expect(added.some((n) => n.op === "Concat")).toBe(false)
+    }))
 })
 
 /** Float32 run of the head with and without chunking: log-probs, a masked loss and its gradients. */
