@@ -140,6 +140,10 @@ export const save = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    if (config.lora !== undefined) {
+      const cause = new Error("the config has LoRA adapters: save Lora.merge(config, weights, adapters) with Lora.baseConfig(config) (Policy.save does), or the adapters alone with Peft.save")
+      return yield* new ExportFailed({ dir, cause })
+    }
     yield* Pretrained.save(dir, config, weights, options)
     let external = false
     if (options.onnx ?? true) {

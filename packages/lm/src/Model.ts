@@ -5,6 +5,7 @@
  * re-laid out), so one compiled session per shape bucket serves every new set of weights.
  */
 import { Graph, Init, Layout, LmHead, Nn, Ops } from "@realm-lm/graph"
+import * as Lora from "./Lora.ts"
 import type { ModelConfig } from "./ModelConfig.ts"
 import * as Rope from "./Rope.ts"
 import * as Weights from "./Weights.ts"
@@ -26,10 +27,21 @@ const initOf = (config: ModelConfig, p: Weights.ParameterSpec): Init.Init => {
   return Init.normal(residual ? 0.02 / Math.sqrt(2 * config.numLayers) : 0.02)
 }
 
-/** Declare every parameter of `Weights.spec(config)` as a graph param (decay on matrices and embeddings only). */
+/**
+ * Declare every parameter of `Weights.spec(config)` as a graph param (decay on matrices and embeddings only). With
+ * `config.lora`, the base parameters are frozen (no gradient, no optimizer state; the norm gains stay trainable with
+ * `trainNorms`) and every adapter `A [rank, in]`, `B [out, rank]` of `Lora.adapted(config)` is declared, trainable.
+ */
 export const declareParams = (g: Graph.Graph, config: ModelConfig): Params => {
   const out = new Map<string, T>()
-  for (const p of Weights.spec(config)) out.set(p.name, g.param(p.name, p.shape, { init: initOf(config, p) }))
+  const lora = config.lora
+  for (const p of Weights.spec(config)) {
+    const trainable = lora === undefined || (lora.trainNorms && p.kind === "norm")
+    out.set(p.name, g.param(p.name, p.shape, { init: initOf(config, p), trainable }))
+  }
+  for (const x of Lora.adapted(config)) {
+    for (const a of [x.a, x.b]) out.set(a.name, g.param(a.name, a.shape, { init: Lora.initOf(a.name, a.shape) }))
+  }
   return out
 }
 
@@ -137,6 +149,18 @@ const rmsNorm = (x: T, gamma: T, eps: number, inference: boolean): T =>
 const proj = (x: T, w: T, b?: T): T => Ops.gemm(x, w, b, { transB: true })
 
 /**
+ * Projection `name` of `x [N, in]`: `x·Wᵀ (+ b)`, plus `(alpha / rank)·(x·Aᵀ)·Bᵀ` when the projection has LoRA adapters
+ * (declared by `declareParams` with `config.lora`). The adapter's second Gemm takes the base output as its C input, so
+ * the sum and the scale cost no extra node.
+ */
+const adaptedProj = (config: ModelConfig, params: Params, x: T, name: string, b?: T): T => {
+  const base = proj(x, param(params, name), b)
+  const a = params.get(Lora.aName(name))
+  if (a === undefined || config.lora === undefined) return base
+  return Ops.gemm(proj(x, a), param(params, Lora.bName(name)), base, { transB: true, alpha: Lora.scale(config.lora) }) // [N, out]
+}
+
+/**
  * The decoder over N token rows: `ids [N]` and `positions [N]` (int32 or int64), RoPE `tables` with at least
  * max(position) + 1 rows. Returns the pre-norm residual stream; apply `head` for logits.
  */
@@ -151,6 +175,7 @@ export const forward = (
   const { numHeads: heads, numKvHeads: kvHeads, headDim: d, rmsNormEps: eps } = config
   const p = (name: string) => param(params, name)
   const bias = (name: string) => params.get(name)
+  const linear = (x: T, name: string, b?: T) => adaptedProj(config, params, x, name, b)
   const cos = Layout.unsqueeze(Layout.gather(tables.cos, positions), [1]) // [N, 1, d]
   const sin = Layout.unsqueeze(Layout.gather(tables.sin, positions), [1])
   const inference = tables.inference === true
@@ -159,9 +184,9 @@ export const forward = (
   for (let l = 0; l < config.numLayers; l++) {
     const w = Weights.layer(l)
     const h = rmsNorm(x, p(w.inputNorm), eps, inference)
-    const q = rope(A.reshape(Ops.mul(proj(h, p(w.q), bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]), cos, sin, inference)
-    const k = rope(A.reshape(proj(h, p(w.k), bias(w.kBias)), [-1, kvHeads, d]), cos, sin, inference)
-    const v = A.reshape(proj(h, p(w.v), bias(w.vBias)), [-1, kvHeads, d])
+    const q = rope(A.reshape(Ops.mul(linear(h, w.q, bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]), cos, sin, inference)
+    const k = rope(A.reshape(linear(h, w.k, bias(w.kBias)), [-1, kvHeads, d]), cos, sin, inference)
+    const v = A.reshape(linear(h, w.v, bias(w.vBias)), [-1, kvHeads, d])
     let attended: T
     if (attention.kind === "sequence") {
       const r = A.sequenceAttention(attention.dims, q, k, v, attention.mask, attention.past?.(l))
@@ -171,9 +196,9 @@ export const forward = (
       attended = A.decodeAttention(q, k, v, attention.pastKeyT(l), attention.pastValue(l), attention.mask)
       kv.push({ key: k, value: v })
     }
-    x = Ops.add(x, proj(attended, p(w.o), bias(w.oBias)))
+    x = Ops.add(x, linear(attended, w.o, bias(w.oBias)))
     const m = rmsNorm(x, p(w.postNorm), eps, inference)
-    x = Ops.add(x, proj(Ops.mul(Nn.silu(proj(m, p(w.gate))), proj(m, p(w.up))), p(w.down)))
+    x = Ops.add(x, linear(Ops.mul(Nn.silu(linear(m, w.gate)), linear(m, w.up)), w.down))
   }
   return { x, kv, inference }
 }

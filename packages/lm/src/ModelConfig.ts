@@ -5,6 +5,7 @@
  */
 import { ConfigDecode } from "@realm-lm/core"
 import { Effect, Schema } from "effect"
+import { LoraConfig } from "./Lora.ts"
 
 const { PositiveInt } = ConfigDecode
 
@@ -83,7 +84,13 @@ export const ModelConfig = Schema.Struct({
   /** `eos_token_id` as a list (a number becomes a one-element list). */
   eosTokenIds: Schema.Array(Schema.Int),
   /** `pad_token_id` (null: none). */
-  padTokenId: Schema.NullOr(Schema.Int)
+  padTokenId: Schema.NullOr(Schema.Int),
+  /**
+   * LoRA adapters on the listed projections (`Lora`): every graph built from this config reads `A`/`B` from state and
+   * trains only them (and the norms with `trainNorms`). Not a Hugging Face `config.json` key (`toHf` leaves it out); set
+   * by the trainer. Absent: the plain model.
+   */
+  lora: Schema.optionalKey(LoraConfig)
 }).check(
   Schema.makeFilter((c) => {
     const issues: Array<Schema.FilterIssue> = []

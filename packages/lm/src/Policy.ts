@@ -5,11 +5,12 @@
  */
 import type { Trainer as GraphTrainer } from "@realm-lm/graph"
 import { Device, Executor, Trainer, Training } from "@realm-lm/graph"
-import { ConfigDecode } from "@realm-lm/core"
+import { ConfigDecode, Rng } from "@realm-lm/core"
 import type { PlatformError } from "effect"
 import { Effect, FileSystem, Path, Schema, Scope } from "effect"
 import * as Export from "./Export.ts"
 import * as Generator from "./Generator.ts"
+import * as Lora from "./Lora.ts"
 import type { ModelConfig } from "./ModelConfig.ts"
 import * as Objectives from "./Objectives.ts"
 import * as Pretrained from "./Pretrained.ts"
@@ -89,13 +90,15 @@ export interface Policy {
   readonly sftStep: (batch: TokenBatch | ReadonlyArray<TokenBatch>, options: { readonly lr: number }) => Effect.Effect<StepResult, GraphTrainer.TrainError>
   /** One optimizer step of the policy-gradient objective; micro-batches weighted by tokens (token aggregation) or rows (sequence). */
   readonly policyStep: (batch: PolicyBatch | ReadonlyArray<PolicyBatch>, options: { readonly lr: number }) => Effect.Effect<StepResult, GraphTrainer.TrainError>
-  /** The current weights (on the CPU these are the state's own arrays: a snapshot, never mutated later). */
+  /** The current weights (on the CPU these are the state's own arrays: a snapshot, never mutated later). With LoRA, the base weights. */
   readonly weights: Effect.Effect<Weights.Weights, ReadError>
+  /** The current LoRA adapters (every `A`, `B` by name, see `Lora.adapted`); empty without `config.lora`. */
+  readonly adapters: Effect.Effect<Weights.Weights, ReadError>
   /** Replace the weights (validated against the config); the optimizer state is kept. */
   readonly setWeights: (weights: Weights.Weights) => Effect.Effect<void, Weights.WeightsMismatch>
   /** Forget optimizer moments and step counts (done automatically when switching between SFT and policy steps). */
   readonly resetOptimizer: () => void
-  /** Write a Hugging Face directory with tokenizer files and `onnx/model.onnx` (see `Export.save`). */
+  /** Write a Hugging Face directory with tokenizer files and `onnx/model.onnx` (see `Export.save`); LoRA adapters are merged into it. */
   readonly save: (dir: string, options?: Export.SaveOptions) => Effect.Effect<void, ReadError | Export.ExportFailed | Weights.WeightsMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path>
 }
 
@@ -120,6 +123,8 @@ export interface Init {
   readonly tokenizer?: Tokenizer.Tokenizer
   /** Directory holding the tokenizer files, copied on `save`. */
   readonly tokenizerDir?: string
+  /** With `config.lora`: the adapters (names and shapes of `Lora.adapted`). Default `Lora.init(config, Rng.make("lora"))`: B = 0, the base model. */
+  readonly adapters?: Weights.Weights
 }
 
 const scalarOf = (t: unknown): number => Number(((t as { data: ArrayLike<number> }).data)[0])
@@ -136,6 +141,12 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         for (const [name, t] of valid) executor.state.setData(name, t.data, t.shape)
       })
     yield* setWeights(init.weights)
+    const adapted = Lora.adapted(config)
+    const adapterNames = adapted.flatMap((x) => [x.a.name, x.b.name])
+    if (adapted.length > 0) {
+      const adapters = yield* Lora.validate(config, init.adapters ?? Lora.init(config, Rng.Rng.make("lora")))
+      for (const [name, t] of adapters) executor.state.setData(name, t.data, t.shape)
+    }
     const generator = yield* Generator.make(executor, config, cfg.generator ?? {})
     const scorer = yield* Scoring.make(executor, config, cfg.scorer ?? {})
     const training = cfg.training ?? { optimizer: { kind: "adamw" as const }, clipNorm: 1 }
@@ -217,12 +228,14 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         }), (b) => ((objective.aggregate ?? "token") === "token" ? tokensOf(b) : b.batch)),
       weights: Effect.map(executor.read(names), (values) =>
         new Map(Weights.spec(config).map((p) => [p.name, Weights.tensor(p.shape, values[p.name] as Float32Array)]))),
+      adapters: Effect.map(executor.read(adapterNames), (values) =>
+        new Map(adapted.flatMap((x) => [x.a, x.b]).map((p) => [p.name, Weights.tensor(p.shape, values[p.name] as Float32Array)]))),
       setWeights,
       resetOptimizer,
       save: (dir, options = {}) =>
         Effect.gen(function*() {
-          const weights = yield* policy.weights
-          yield* Export.save(dir, config, weights, { ...(init.tokenizerDir === undefined ? {} : { tokenizerDir: init.tokenizerDir }), ...options })
+          const weights = Lora.merge(config, yield* policy.weights, yield* policy.adapters)
+          yield* Export.save(dir, Lora.baseConfig(config), weights, { ...(init.tokenizerDir === undefined ? {} : { tokenizerDir: init.tokenizerDir }), ...options })
         })
     }
     return policy
