@@ -6,6 +6,7 @@
  */
 import { Device } from "@realm-lm/graph"
 import type { Training } from "@realm-lm/graph"
+import { Lora } from "@realm-lm/lm"
 import { ConfigDecode } from "@realm-lm/core"
 import { Config, Schema } from "effect"
 import type { Effect } from "effect"
@@ -277,6 +278,11 @@ export const TrainerConfig = Schema.Struct({
   checkpoint: CheckpointSection.pipe(withDefault({})),
   guards: GuardSection.pipe(withDefault({})),
   log: LogSection.pipe(withDefault({})),
+  /**
+   * LoRA fine-tuning (`@realm-lm/lm` `Lora.LoraConfig`: `rank`, `alpha`, `targets`, `trainNorms`): only the adapters (and
+   * the norm gains with `trainNorms`) train, in every phase; the base weights stay frozen. Absent: full fine-tuning.
+   */
+  lora: Schema.optionalKey(Lora.LoraConfig),
   sft: SftSection.pipe(withDefault({})),
   rft: RftSection.pipe(withDefault({})),
   rl: RlSection.pipe(withDefault({}))

@@ -7,7 +7,6 @@
 import type { Checkpoint as CoreCheckpoint, PolicyTrainer } from "@realm-lm/core"
 import { Rng } from "@realm-lm/core"
 import { Hash } from "@realm-lm/core/node"
-import { Export } from "@realm-lm/lm"
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError, Scope } from "effect"
 import * as Checkpoint from "../Checkpoint.ts"
@@ -53,7 +52,15 @@ const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
   // Written as before the default token budget followed the vocabulary (it was 4096), so earlier checkpoints resume;
   // the logits memory budget only changes how a step is cut into micro-batches, not what it computes.
   const { logitsMemoryMB: _memory, ...batching } = encoded.batching ?? {}
-  return { seed: encoded.seed, optimizer: encoded.optimizer, batching: { ...batching, microBatchTokens: batching.microBatchTokens ?? 4096 }, generation: phase === "sft" ? undefined : encoded.generation, [phase]: encoded[phase] }
+  return {
+    seed: encoded.seed,
+    optimizer: encoded.optimizer,
+    batching: { ...batching, microBatchTokens: batching.microBatchTokens ?? 4096 },
+    generation: phase === "sft" ? undefined : encoded.generation,
+    [phase]: encoded[phase],
+    // Only present with LoRA, so the checkpoints of full fine-tuning runs keep their hash.
+    ...(encoded.lora === undefined ? {} : { lora: encoded.lora })
+  }
 }
 
 /** JSON has no NaN: non-finite metrics (e.g. an accuracy over no samples) are left out of saved state. */
@@ -88,7 +95,8 @@ export const open = (
       config.runtime,
       config.optimizer,
       objective,
-      config.memory
+      config.memory,
+      config.lora === undefined ? undefined : { settings: config.lora, seed: config.seed }
     )
     if (resumed !== undefined) {
       const slots = yield* resumed.optimizer.pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? platform("read optimizer state")(e) : new EngineFailed({ operation: "read optimizer state", detail: e.message }))))
@@ -101,7 +109,6 @@ export const open = (
       Effect.gen(function*() {
         const dir = final ? path.join(request.outDir, finalDir) : path.join(request.outDir, Checkpoint.checkpointsDir, Checkpoint.stepName(snapshot.step))
         const onnx = config.checkpoint.onnx === "every" || (final && config.checkpoint.onnx === "final")
-        const weights = yield* Engine.weights(engine)
         const optimizer = yield* engine.optimizerSlots
         yield* Checkpoint.write(dir, {
           phase,
@@ -116,8 +123,8 @@ export const open = (
           metrics: finiteOnly(snapshot.metrics),
           counters: finiteOnly(snapshot.counters),
           optimizer
-        }, (tmp) => Export.save(tmp, engine.config, weights, { tokenizerDir: request.init, onnx })).pipe(
-          Effect.mapError((e) => new EngineFailed({ operation: "save checkpoint", detail: `${e._tag}: ${e.message}` }))
+        }, (tmp) => Engine.save(engine, tmp, { tokenizerDir: request.init, onnx, baseModel: request.init })).pipe(
+          Effect.mapError((e) => (e._tag === "EngineFailed" ? e : new EngineFailed({ operation: "save checkpoint", detail: `${e._tag}: ${e.message}` })))
         )
         if (!final) {
           yield* Checkpoint.rotate(request.outDir, { dir, step: snapshot.step, metrics: snapshot.metrics }, {
