@@ -1,6 +1,8 @@
 /**
  * Contract: how much external signal each problem gets at each training step (EAAI), and rescue of groups
- * where every sample failed. Stateful, with state that serializes into checkpoints and restores exactly.
+ * where every sample failed. Stateful, with state that serializes into checkpoints and restores exactly. The
+ * trainer tells it the run's horizon (`start`) before the first step, so a schedule need not be told its length
+ * in settings.
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
@@ -39,6 +41,32 @@ export class CurriculumStateError extends Schema.TaggedError<CurriculumStateErro
   detail: Schema.String
 }) {}
 
+/** What the trainer tells the curriculum before its first step (and again on resume): the run's length. */
+export const Horizon = Schema.Struct({
+  /** Number of RL steps the trainer will run; steps passed to `decide` are 0 to totalSteps - 1. */
+  totalSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+})
+export type Horizon = typeof Horizon.Type
+
+/** The curriculum cannot run over the trainer's horizon (e.g. its warm-up outlasts the run). */
+export class CurriculumHorizonInvalid extends Schema.TaggedError<CurriculumHorizonInvalid>()("CurriculumHorizonInvalid", {
+  totalSteps: Schema.Int,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `the curriculum cannot run over ${this.totalSteps} RL steps: ${this.detail}`
+  }
+}
+
+/**
+ * A guidance that does not follow the curriculum's own schedule, asked of a curriculum by the baselines:
+ * `always-routes` shows the most routes in every prompt (a CoT-Synthesizer-style policy), `none` never guides
+ * (no routes, hints or rescue). An implementation that can run this way declares how (the pipeline's
+ * `Implementation.fixedGuidance`); one that cannot is replaced for those baselines by the registered `fixed` one.
+ */
+export const FixedGuidance = Schema.Literals(["always-routes", "none"])
+export type FixedGuidance = typeof FixedGuidance.Type
+
 /** Decides guidance per step and problem. */
 export class Curriculum extends Context.Service<Curriculum, {
   /** Signal strength s(t) of the global schedule at `step`. */
@@ -50,4 +78,9 @@ export class Curriculum extends Context.Service<Curriculum, {
   /** Serializable state for checkpoints. */
   readonly snapshot: Effect.Effect<Schema.Json>
   readonly restore: (state: Schema.Json) => Effect.Effect<void, CurriculumStateError>
+  /**
+   * Learn the run's horizon; the trainer calls it once before the first step (after `restore` on resume). A
+   * curriculum whose settings fix its own length may ignore it. Optional: a curriculum without one is never told.
+   */
+  readonly start?: (horizon: Horizon) => Effect.Effect<void, CurriculumHorizonInvalid>
 }>()("@realm-lm/core/Curriculum") {}

@@ -18,7 +18,7 @@ const provider = ConfigProvider.fromUnknown({
 
 /** Schedule values, a batch of decisions, one rescue, and an exact restore. */
 export const program = Effect.gen(function*() {
-  const config = yield* EaaiConfig.config.parse(provider)
+  const config = EaaiConfig.timed(yield* EaaiConfig.config.parse(provider))
   const curve = [0, 10, 30, 50, 79, 80, 99].map((t) => [t, Number(Schedule.strength(config.schedule, t).toFixed(3))])
   const curriculum = yield* CoreCurriculum.Curriculum
   const decisions = yield* curriculum.decide(30, problems)

@@ -6,7 +6,7 @@
  */
 import { Curriculum, Rng } from "@realm-lm/core"
 import { Result, Schema } from "effect"
-import type { AdaptiveConfig, EaaiConfig, RescueConfig } from "./EaaiConfig.ts"
+import type { AdaptiveConfig, RescueConfig, TimedConfig } from "./EaaiConfig.ts"
 import * as GuidancePolicy from "./GuidancePolicy.ts"
 import * as Schedule from "./Schedule.ts"
 
@@ -66,13 +66,13 @@ export const multiplier = (adaptive: AdaptiveConfig, stats: ProblemStats | undef
   !adaptive.enabled || stats === undefined || stats.autoGroups < adaptive.minObservations ? 1 : 1 - adaptive.fadeBoost * stats.autoRate
 
 /** Per-problem strength s_p(t) = s(t) · multiplier; exactly 0 whenever s(t) is. */
-export const problemStrength = (config: EaaiConfig, state: State, step: number, problemId: string): number => {
+export const problemStrength = (config: TimedConfig, state: State, step: number, problemId: string): number => {
   const s = Schedule.strength(config.schedule, step)
   return s === 0 ? 0 : s * multiplier(config.adaptive, state.problems.get(problemId))
 }
 
 /** The decision for one problem at one step under the current state. */
-export const decideFor = (config: EaaiConfig, state: State, step: number, problemId: string): Curriculum.GuidanceDecision =>
+export const decideFor = (config: TimedConfig, state: State, step: number, problemId: string): Curriculum.GuidanceDecision =>
   GuidancePolicy.decide(config.guidance, config.seed, step, problemId, problemStrength(config, state, step, problemId))
 
 /** A failed group: at least one sample, none correct (zero variance in the truth check). */
@@ -104,7 +104,7 @@ export const escalate = (
  * processed in order.
  */
 export const observe = (
-  config: EaaiConfig,
+  config: TimedConfig,
   state: State,
   step: number,
   outcomes: ReadonlyArray<Curriculum.GroupOutcome>

@@ -4,7 +4,7 @@
  * Cross-field checks reject a schedule that never reaches its autonomous phase unless explicitly allowed.
  */
 import { ConfigDecode } from "@realm-lm/core"
-import { Config, Schema } from "effect"
+import { Config, Result, Schema } from "effect"
 
 const { withDefault } = ConfigDecode
 
@@ -29,8 +29,11 @@ export const ScheduleConfig = Schema.Struct({
   kind: ScheduleKind.pipe(withDefault("exponential")),
   /** s during warm-up, in (0, 1]. Default 1. */
   initial: Probability.check(Schema.isGreaterThan(0)).pipe(withDefault(1)),
-  /** Number of RL steps the trainer runs (steps are 0-based). Required. */
-  totalSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  /**
+   * Number of RL steps the schedule spans (steps are 0-based). Default: the trainer's horizon, told at run time
+   * (`Curriculum.start`), so the autonomous phase falls at the end of the run the trainer actually does.
+   */
+  totalSteps: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** Steps at full `initial` strength before decay starts. Default 0. */
   warmupSteps: Count.pipe(withDefault(0)),
   /** Fraction of `totalSteps`, at the end, with s exactly 0. Default 0.25. */
@@ -51,10 +54,8 @@ export const ScheduleConfig = Schema.Struct({
       issue: "the schedule never reaches the autonomous phase (s = 0); set autonomousFraction > 0, or allowNoAutonomousPhase: true for a baseline"
     })
   }
-  const zero = s.kind === "none" ? 0 : s.totalSteps - Math.ceil(s.autonomousFraction * s.totalSteps)
-  if (s.warmupSteps > zero) {
-    issues.push({ path: ["warmupSteps"], issue: `warm-up (${s.warmupSteps} steps) must end by the autonomous phase, which starts at step ${zero}` })
-  }
+  const warmup = s.totalSteps === undefined && s.kind !== "none" ? undefined : horizonIssue({ ...s, totalSteps: s.totalSteps ?? 1 })
+  if (warmup !== undefined) issues.push({ path: ["warmupSteps"], issue: warmup })
   const only = (field: "halfLife" | "timeScale" | "stages", kind: ScheduleKind) => {
     if (s[field] !== undefined && s.kind !== kind) issues.push({ path: [field], issue: `${field} is only used by kind "${kind}", not "${s.kind}"` })
   }
@@ -64,6 +65,15 @@ export const ScheduleConfig = Schema.Struct({
   return issues
 }))
 export type ScheduleConfig = typeof ScheduleConfig.Type
+
+/** A schedule whose length is known: its own `totalSteps`, or the trainer's horizon. */
+export type TimedSchedule = ScheduleConfig & { readonly totalSteps: number }
+
+/** What is wrong with a schedule over its length, if anything: a warm-up that outlasts the guided phase. */
+export function horizonIssue(s: TimedSchedule): string | undefined {
+  const zero = s.kind === "none" ? 0 : s.totalSteps - Math.ceil(s.autonomousFraction * s.totalSteps)
+  return s.warmupSteps > zero ? `warm-up (${s.warmupSteps} steps) must end by the autonomous phase, which starts at step ${zero}` : undefined
+}
 
 /**
  * How a strength s maps to guidance: routes are shown with probability s^routeExponent, k(s) = minRoutes +
@@ -121,7 +131,8 @@ export type RescueConfig = typeof RescueConfig.Type
 export const EaaiConfig = Schema.Struct({
   /** Root seed of every guidance draw (decisions are deterministic per (seed, step, problem)). Default 0. */
   seed: Schema.Int.pipe(withDefault(0)),
-  schedule: ScheduleConfig,
+  /** The fading schedule. Default: exponential over the trainer's horizon. */
+  schedule: ScheduleConfig.pipe(withDefault({})),
   guidance: GuidanceConfig.pipe(withDefault({})),
   adaptive: AdaptiveConfig.pipe(withDefault({})),
   rescue: RescueConfig.pipe(withDefault({}))
@@ -132,11 +143,47 @@ export const EaaiConfig = Schema.Struct({
 ))
 export type EaaiConfig = typeof EaaiConfig.Type
 
+/** A config whose schedule length is known. */
+export type TimedConfig = EaaiConfig & { readonly schedule: TimedSchedule }
+
+/**
+ * The config over a run of `totalSteps` RL steps (the trainer's horizon): a `schedule.totalSteps` in the settings
+ * wins; otherwise the horizon fills it. Fails with the reason when the schedule cannot run that long.
+ */
+export const withHorizon = (config: EaaiConfig, totalSteps: number): Result.Result<TimedConfig, string> => {
+  const schedule: TimedSchedule = { ...config.schedule, totalSteps: config.schedule.totalSteps ?? totalSteps }
+  const issue = horizonIssue(schedule)
+  return issue === undefined ? Result.succeed({ ...config, schedule }) : Result.fail(issue)
+}
+
+/**
+ * The config with a fixed guidance in place of its schedule, for the baselines (core `Curriculum.FixedGuidance`):
+ * `always-routes` is s = 1 at every step (the most routes in every prompt), `none` is s = 0 (no routes, hints or
+ * rescue). Guidance, adaptive, rescue settings, the seed and the schedule's length are kept.
+ */
+export const fixedGuidance = (config: EaaiConfig, guidance: "always-routes" | "none"): EaaiConfig => {
+  const length = config.schedule.totalSteps === undefined ? {} : { totalSteps: config.schedule.totalSteps }
+  const schedule: ScheduleConfig = guidance === "always-routes"
+    ? { kind: "constant", initial: 1, warmupSteps: 0, autonomousFraction: 0, allowNoAutonomousPhase: true, ...length }
+    : { kind: "none", initial: 1, warmupSteps: 0, autonomousFraction: 0.25, allowNoAutonomousPhase: false, ...length }
+  return { ...config, schedule }
+}
+
 /** Decode a config object (missing fields take defaults); fails with a SchemaError naming the field path. */
 export const decode = ConfigDecode.decodeUnknownEffect(EaaiConfig)
 
 /** Decode synchronously (throws on bad input); for tests and examples. */
 export const decodeSync = Schema.decodeUnknownSync(EaaiConfig)
 
-/** The config read from config path `curriculum` (`curriculum.schedule.totalSteps` is required). */
+/** A decoded config as timed, when its settings give `schedule.totalSteps` (throws otherwise); for tests and examples. */
+export const timed = (config: EaaiConfig): TimedConfig => {
+  const length = config.schedule.totalSteps
+  if (length === undefined) throw new Error("the schedule has no totalSteps: give one, or use withHorizon with the trainer's")
+  return { ...config, schedule: { ...config.schedule, totalSteps: length } }
+}
+
+/** Decode settings that give `schedule.totalSteps` synchronously (throws on bad input); for tests and examples. */
+export const decodeTimedSync = (input: unknown): TimedConfig => timed(decodeSync(input))
+
+/** The config read from config path `curriculum`. */
 export const config: Config.Config<EaaiConfig> = Config.schema(EaaiConfig, "curriculum")

@@ -3,10 +3,10 @@
  * `initial` through warm-up, decays asymptotically (exponential, inverse-time), to zero (cosine) or in
  * stages (stepwise) over the decay span, and is exactly 0 in the final autonomous phase.
  */
-import type { ScheduleConfig } from "./EaaiConfig.ts"
+import type { TimedSchedule } from "./EaaiConfig.ts"
 
 /** First step of the autonomous phase (s = 0 from here on); `Infinity` when the config allows no such phase. */
-export const zeroFrom = (schedule: ScheduleConfig): number =>
+export const zeroFrom = (schedule: TimedSchedule): number =>
   schedule.kind === "none"
     ? 0
     : schedule.autonomousFraction === 0
@@ -14,23 +14,23 @@ export const zeroFrom = (schedule: ScheduleConfig): number =>
     : schedule.totalSteps - Math.ceil(schedule.autonomousFraction * schedule.totalSteps)
 
 /** Length in steps of the decay span between warm-up and the autonomous phase (or the end of training). */
-export const decaySpan = (schedule: ScheduleConfig): number =>
+export const decaySpan = (schedule: TimedSchedule): number =>
   Math.max(0, Math.min(zeroFrom(schedule), schedule.totalSteps) - schedule.warmupSteps)
 
 /** Half-life used by the exponential schedule, in steps. */
-export const halfLife = (schedule: ScheduleConfig): number => schedule.halfLife ?? Math.max(decaySpan(schedule) / 6, 1e-9)
+export const halfLife = (schedule: TimedSchedule): number => schedule.halfLife ?? Math.max(decaySpan(schedule) / 6, 1e-9)
 
 /** Time scale used by the inverse-time schedule, in steps. */
-export const timeScale = (schedule: ScheduleConfig): number => schedule.timeScale ?? Math.max(decaySpan(schedule) / 10, 1e-9)
+export const timeScale = (schedule: TimedSchedule): number => schedule.timeScale ?? Math.max(decaySpan(schedule) / 10, 1e-9)
 
 /** Stage count used by the stepwise schedule. */
-export const stages = (schedule: ScheduleConfig): number => schedule.stages ?? 4
+export const stages = (schedule: TimedSchedule): number => schedule.stages ?? 4
 
 /**
  * Signal strength at training step `step` (0-based; negative or NaN steps count as 0). Non-increasing in
  * `step`, in [0, initial], and exactly 0 for every step ≥ {@link zeroFrom}.
  */
-export const strength = (schedule: ScheduleConfig, step: number): number => {
+export const strength = (schedule: TimedSchedule, step: number): number => {
   const t = Number.isNaN(step) ? 0 : Math.max(0, step)
   if (t >= zeroFrom(schedule)) return 0
   const s0 = schedule.initial
@@ -58,7 +58,7 @@ export const strength = (schedule: ScheduleConfig, step: number): number => {
 }
 
 /** s(t) for steps 0..count-1 as a typed array, `[count]`; handy for plots and reports. */
-export const curve = (schedule: ScheduleConfig, count: number = schedule.totalSteps): Float64Array => {
+export const curve = (schedule: TimedSchedule, count: number = schedule.totalSteps): Float64Array => {
   const out = new Float64Array(Math.max(0, count))
   for (let t = 0; t < out.length; t++) out[t] = strength(schedule, t)
   return out

@@ -5,7 +5,9 @@ import { Effect, Result } from "effect"
 import fc from "fast-check"
 import * as AdaptiveState from "../src/AdaptiveState.ts"
 import * as Curriculum from "../src/Curriculum.ts"
-import { decodeSync } from "../src/EaaiConfig.ts"
+import * as EaaiConfig from "../src/EaaiConfig.ts"
+import { decodeTimedSync as decodeSync } from "../src/EaaiConfig.ts"
+import * as Schedule from "../src/Schedule.ts"
 import { zeroFrom } from "../src/Schedule.ts"
 import { configArb, outcome, outcomesArb, params } from "./fixtures/arbitraries.ts"
 
@@ -106,6 +108,40 @@ describe("Curriculum", () => {
       const rescues = yield* curriculum.observe(5, [outcome("a", "autonomous", [false, false])])
       assert.deepStrictEqual(rescues.map((r) => [r.problemId, r.rescue, r.hintFraction]), [["a", true, 0.5]])
     }).pipe(Effect.provide(Curriculum.layerTest)))
+
+  it.effect("takes the trainer's horizon when its settings give no length, and keeps a length they give", () =>
+    Effect.gen(function*() {
+      const unset = yield* Curriculum.make(EaaiConfig.decodeSync({ schedule: { kind: "cosine" } }))
+      yield* unset.start!({ totalSteps: 40 })
+      // Over 40 steps the autonomous phase starts at 30; the same schedule configured with 40 steps decides alike.
+      const given = yield* Curriculum.make(decodeSync({ schedule: { kind: "cosine", totalSteps: 40 } }))
+      assert.deepStrictEqual([29, 30].map(unset.strength), [29, 30].map(given.strength))
+      assert.isTrue(unset.strength(29) > 0)
+      assert.strictEqual(unset.strength(30), 0)
+      assert.deepStrictEqual(yield* unset.decide(3, [problem("a")]), yield* given.decide(3, [problem("a")]))
+      yield* given.start!({ totalSteps: 400 })
+      assert.strictEqual(given.strength(30), 0)
+      const tooShort = yield* Curriculum.make(EaaiConfig.decodeSync({ schedule: { warmupSteps: 10 } }))
+      const error = yield* Effect.flip(tooShort.start!({ totalSteps: 8 }))
+      assert.strictEqual(error._tag, "CurriculumHorizonInvalid")
+      assert.match(error.message, /8 RL steps: warm-up \(10 steps\)/)
+    }))
+
+  it("fixedGuidance: routes at full strength in every step, or none, keeping the other settings", () => {
+    const base = EaaiConfig.decodeSync({ seed: 3, schedule: { kind: "cosine", warmupSteps: 2 }, guidance: { maxRoutes: 3 } })
+    const always = EaaiConfig.timed(EaaiConfig.fixedGuidance({ ...base, schedule: { ...base.schedule, totalSteps: 10 } }, "always-routes"))
+    assert.deepStrictEqual(Array.from(Schedule.curve(always.schedule)), Array(10).fill(1))
+    assert.deepStrictEqual([always.seed, always.guidance.maxRoutes], [3, 3])
+    assert.deepStrictEqual(AdaptiveState.decideFor(always, AdaptiveState.empty, 9, "a").routeCount, 3)
+    const none = EaaiConfig.withHorizon(EaaiConfig.fixedGuidance(base, "none"), 10)
+    assert.isTrue(Result.isSuccess(none) && Array.from(Schedule.curve(none.success.schedule)).every((s) => s === 0))
+    // The decoded form of the old raw settings ({ kind: "constant", initial: 1, autonomousFraction: 0, allowNoAutonomousPhase: true }).
+    assert.deepStrictEqual(
+      EaaiConfig.fixedGuidance(base, "always-routes").schedule,
+      EaaiConfig.decodeSync({ schedule: { kind: "constant", initial: 1, autonomousFraction: 0, allowNoAutonomousPhase: true } }).schedule
+    )
+    assert.deepStrictEqual(EaaiConfig.fixedGuidance(base, "none").schedule, EaaiConfig.decodeSync({ schedule: { kind: "none" } }).schedule)
+  })
 
   it.effect("restores exactly from a JSON round trip of its snapshot (property)", () =>
     Effect.promise(() =>

@@ -20,7 +20,7 @@ describe("EaaiConfig", () => {
   })
 
   it("rejects nonsense with the field path", () => {
-    expect(message({})).toContain(`["schedule"]`)
+    expect(EaaiConfig.decodeSync({}).schedule).toEqual({ kind: "exponential", initial: 1, warmupSteps: 0, autonomousFraction: 0.25, allowNoAutonomousPhase: false })
     expect(message(withSchedule({ autonomousFraction: 0 }))).toMatch(/never reaches the autonomous phase[\s\S]*\["schedule"\]\["autonomousFraction"\]/)
     expect(message(withSchedule({ kind: "cosine", halfLife: 5 }))).toMatch(/only used by kind "exponential"[\s\S]*\["schedule"\]\["halfLife"\]/)
     expect(message(withSchedule({ warmupSteps: 90 }))).toMatch(/starts at step 75[\s\S]*\["schedule"\]\["warmupSteps"\]/)
@@ -38,6 +38,6 @@ describe("EaaiConfig", () => {
       expect(Result.isSuccess(ok) && ok.success.schedule.stages).toBe(2)
       const bad = yield* read({ curriculum: { schedule: { totalSteps: 40, timeScale: 3 } } })
       expect(Result.isFailure(bad) ? String(bad.failure) : "").toContain(`["curriculum"]["schedule"]["timeScale"]`)
-      expect(Result.isFailure(yield* read({}))).toBe(true)
+      expect(Result.isSuccess(yield* read({ curriculum: {} }))).toBe(true)
     }))
 })

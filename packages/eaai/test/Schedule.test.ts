@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { decodeSync } from "../src/EaaiConfig.ts"
+import { decodeTimedSync as decodeSync } from "../src/EaaiConfig.ts"
 import { curve, halfLife, strength, zeroFrom } from "../src/Schedule.ts"
 import { params, scheduleArb } from "./fixtures/arbitraries.ts"
 

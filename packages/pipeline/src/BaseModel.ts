@@ -5,11 +5,11 @@
  * own domain. Everything is written under the base stage's directory, with `pretrain.json` saying what the base saw.
  */
 import { join } from "node:path"
-import { ConfigDecode, CorpusRecord, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { ConfigDecode, CorpusRecord, ModelSource, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Checkpoint, Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
-import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
+import { Progress as TrainerProgress } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import type { Path } from "effect"
 import * as CorpusJob from "./CorpusJob.ts"
@@ -122,12 +122,10 @@ export interface PretrainJob<E> {
   readonly stageDir: string
   readonly config: PipelineConfig
   readonly pretrain: Pretrain
-  /** From-scratch model settings (`model.scratch`). */
-  readonly scratch: Record<string, unknown>
   readonly seed: number
   readonly baseDir: string
   /** Tokenizer texts of the pipeline's own corpus; the pre-training texts are added to them. */
-  readonly texts: ReadonlyArray<string>
+  readonly texts: Effect.Effect<ReadonlyArray<string>, ModelSource.ModelSourceFailed>
   /** The trainer of `trainerChoice` with the verifier, judge and a curriculum. */
   readonly trainer: Layer.Layer<PolicyTrainer.PolicyTrainer, E>
   readonly onProgress?: (event: TrainerProgress.ProgressEvent) => Effect.Effect<void>
@@ -148,7 +146,7 @@ export interface Summary {
 
 /**
  * Pre-train a base: the task source's train split to `pretrain/problems.jsonl`, the rule teacher's corpus to
- * `pretrain/corpus/`, a from-scratch model whose tokenizer saw both domains' texts to `model/`, then the trainer's
+ * `pretrain/corpus/`, the model source's model (from scratch) whose tokenizer saw both domains' texts to `model/`, then the trainer's
  * SFT phase from it to `pretrain/sft/`. Resumes (corpus and trainer) when the stage is re-run on the same work.
  * Returns the base checkpoint: the SFT result, with `pretrained: 1` and the pre-training counts in its metrics.
  */
@@ -177,10 +175,12 @@ export const run = <E>(job: PretrainJob<E>) =>
     if (summary.records === 0) return yield* new PretrainFailed({ detail: `the rule teacher wrote no route for the ${problems} problems of ${tasks.use}: it needs a built-in domain's step programs` })
     const corpusFile = join(dir, "corpus", "corpus.jsonl")
     const own = yield* pretrainTexts(corpusFile, job.seed)
-    const created = yield* Scratch.create(join(job.stageDir, "model"), [...job.texts, ...own], { seed: job.seed, ...job.scratch })
+    // The config's model source (`model.scratch`) makes the model, its tokenizer trained on both domains' texts.
+    const models = yield* ModelSource.ModelSource
+    const created = yield* models.create({ outDir: join(job.stageDir, "model"), seed: job.seed, texts: Effect.map(job.texts, (texts) => [...texts, ...own]) })
     const layers = Layer.mergeAll(job.trainer, TrainerProgress.layer(job.onProgress ?? (() => Effect.void)))
     const trained = yield* Effect.flatMap(Effect.service(PolicyTrainer.PolicyTrainer), (trainer) =>
-      trainer.sft({ init: created.dir, corpus: corpusFile, outDir: join(dir, "sft"), resume: true })).pipe(Effect.provide(layers))
+      trainer.sft({ init: created.path, corpus: corpusFile, outDir: join(dir, "sft"), resume: true })).pipe(Effect.provide(layers))
     const seen: Summary = {
       tasks,
       split: "train",
@@ -198,7 +198,7 @@ export const run = <E>(job: PretrainJob<E>) =>
       path: trained.path,
       kind: "base",
       step: trained.step,
-      metrics: { ...prefixed, parameters: created.parameters, pretrained: 1, pretrain_problems: problems, pretrain_records: summary.records, pretrain_steps: trained.step }
+      metrics: { ...prefixed, ...(created.metrics.parameters === undefined ? {} : { parameters: created.metrics.parameters }), pretrained: 1, pretrain_problems: problems, pretrain_records: summary.records, pretrain_steps: trained.step }
     }
     return ref
   })

@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { ConfigDecode } from "@realm-lm/core"
+import type { Curriculum } from "@realm-lm/core"
 import { Context, Effect, FileSystem, Layer, Predicate, Schema } from "effect"
 import type { Implementation, Requirements, Slot, SlotIdentifier } from "./Implementation.ts"
 import { slotServices, withPaths } from "./Implementation.ts"
@@ -76,19 +77,23 @@ export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: strin
  * The layer of an implementation for the given raw settings. Settings are decoded when the layer is built, their
  * relative paths resolved against `settingsDir` (the directory of the file that holds them; absent: the working
  * directory), and the built context is checked to really contain the slot's service (custom modules are untyped at
- * run time).
+ * run time). With `fixedGuidance` (a curriculum for a baseline), the decoded settings pass through the
+ * implementation's `fixedGuidance`.
  */
 export const toLayer = <S extends Slot>(
   implementation: Implementation<S, unknown>,
   rawConfig: unknown,
-  settingsDir?: string
+  settingsDir?: string,
+  fixedGuidance?: Curriculum.FixedGuidance
 ): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
   const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
   return Layer.effectContext(Effect.gen(function*() {
     const decoded = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
       Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
     )
-    const config = withPaths(implementation, decoded, settingsDir)
+    const resolved = withPaths(implementation, decoded, settingsDir)
+    // A baseline's fixed guidance, in the implementation's own terms (see `Implementation.fixedGuidance`).
+    const config = fixedGuidance === undefined || implementation.fixedGuidance === undefined ? resolved : implementation.fixedGuidance(resolved, fixedGuidance)
     const layer = implementation.layer(config)
     if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
     const context = yield* Layer.build(layer).pipe(

@@ -4,6 +4,7 @@
  * with load); `quick` exercises every stage in a few minutes (CI's end-to-end test).
  */
 import type { PipelineConfig } from "./PipelineConfig.ts"
+import * as Registry from "./Registry.ts"
 
 /** The demo's pipeline config, writing under `runDir`. */
 export const config = (preset: "full" | "quick", runDir: string): PipelineConfig => {
@@ -35,7 +36,8 @@ export const config = (preset: "full" | "quick", runDir: string): PipelineConfig
         : { vocabSize: 384, hiddenSize: 96, intermediateSize: 256, layers: 4, heads: 4, kvHeads: 2, maxContext: 768 }
     },
     verifier: { use: "mrpv", with: { style: "compact" } },
-    curriculum: { use: "eaai", with: { schedule: { kind: "exponential", totalSteps: rlSteps, autonomousFraction: 0.25 } } },
+    // The default curriculum (EAAI) with an exponential fading schedule over the RL steps.
+    curriculum: { use: Registry.defaults.curriculum.use, with: { schedule: { kind: "exponential", totalSteps: rlSteps, autonomousFraction: 0.25 } } },
     trainer: {
       use: "onnx",
       with: {

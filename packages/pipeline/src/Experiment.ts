@@ -16,6 +16,7 @@ import * as ExperimentResults from "./ExperimentResults.ts"
 import * as Methods from "./Methods.ts"
 import type { Hooks } from "./Pipeline.ts"
 import * as Pipeline from "./Pipeline.ts"
+import * as Registry from "./Registry.ts"
 import * as TemplateDate from "./TemplateDate.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { evaluationSplits } from "./PipelineConfig.ts"
@@ -110,9 +111,12 @@ export const tuningEntries = (planned: ReadonlyArray<Methods.Method>, settings: 
 /** The config of one seed's run: its own seed for the run, trainer and curriculum, in `<runDir>/seed-<s>`. */
 export const seedConfig = (config: PipelineConfig, runDir: string, seed: number, methods: ReadonlyArray<Methods.MethodEntry>, splits?: ReadonlyArray<Problem.Split>): PipelineConfig => {
   const { experiment: _experiment, ...rest } = config
-  const withSeed = (choice: PipelineConfig["trainer"]) => choice === undefined ? undefined : { use: choice.use, with: { ...Wiring.asRecord(choice.with), seed } }
+  const withSeed = (choice: PipelineConfig["trainer"], key = "seed") => choice === undefined ? undefined : { use: choice.use, with: { ...Wiring.asRecord(choice.with), [key]: seed } }
   const trainer = withSeed(config.trainer ?? Wiring.defaults.trainer)
-  const curriculum = (config.curriculum ?? Wiring.defaults.curriculum).use === "eaai" ? withSeed(config.curriculum ?? Wiring.defaults.curriculum) : config.curriculum
+  // A built-in curriculum with a seed setting gets the seed; another is left as configured.
+  const configured = config.curriculum ?? Wiring.defaults.curriculum
+  const seedSetting = Registry.builtins.curriculum[configured.use]?.seedSetting
+  const curriculum = seedSetting === undefined ? config.curriculum : withSeed(configured, seedSetting)
   return {
     ...rest,
     run: { ...config.run, seed, runDir: join(runDir, `seed-${seed}`) },

@@ -3,7 +3,7 @@
  * its settings, and a function from settings to the Layer that provides the service. Built-in implementations
  * and users' own TypeScript modules are described the same way.
  */
-import { AnswerJudge, Curriculum, Evaluator, PolicyTrainer, TaskSource, Teacher, Verifier } from "@realm-lm/core"
+import { AnswerJudge, Curriculum, Evaluator, ModelSource, PolicyTrainer, TaskSource, Teacher, Verifier } from "@realm-lm/core"
 import { isAbsolute, resolve } from "node:path"
 import type { FileSystem, Layer, Path, Schema } from "effect"
 
@@ -15,14 +15,15 @@ export const slotServices = {
   verifier: Verifier.Verifier,
   curriculum: Curriculum.Curriculum,
   trainer: PolicyTrainer.PolicyTrainer,
-  evaluator: Evaluator.Evaluator
+  evaluator: Evaluator.Evaluator,
+  model: ModelSource.ModelSource
 } as const
 
 /** A swappable slot of the pipeline. */
 export type Slot = keyof typeof slotServices
 
-/** All slot names, in pipeline order. */
-export const slots: ReadonlyArray<Slot> = ["tasks", "judge", "teacher", "verifier", "curriculum", "trainer", "evaluator"]
+/** The slots a config names as `<slot>: { use, with }`, in pipeline order (the `model` slot has its own section, `model:`). */
+export const slots: ReadonlyArray<Exclude<Slot, "model">> = ["tasks", "judge", "teacher", "verifier", "curriculum", "trainer", "evaluator"]
 
 /** Service type of a slot. */
 export type SlotService<S extends Slot> = (typeof slotServices)[S]["Service"]
@@ -54,6 +55,17 @@ export interface Implementation<S extends Slot, C> {
    * settings name no file leave it out.
    */
   readonly resolvePaths?: (config: C, resolve: (path: string) => string) => C
+  /**
+   * Curricula only: the settings that run this curriculum at a fixed guidance (routes in every prompt, or none), for
+   * the baselines (`cot-synthesizer`, `grpo`, ...). A curriculum without it is replaced for them by the registered
+   * `fixed` one.
+   */
+  readonly fixedGuidance?: (config: C, guidance: Curriculum.FixedGuidance) => C
+  /**
+   * The key of its settings that seeds it (`seed`), for implementations whose randomness an experiment varies per
+   * seed (`realm experiment` sets it to each seed's value). Leave it out for implementations without a seed.
+   */
+  readonly seedSetting?: string
 }
 
 /** `config` with its paths resolved against `dir` by the implementation's `resolvePaths` (unchanged when it has none). */

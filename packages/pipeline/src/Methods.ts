@@ -28,8 +28,9 @@ export interface MethodKind {
   readonly from: "base" | "sft"
   readonly phase: "sft" | "rft" | "rl"
   /**
-   * `configured`: the pipeline's curriculum (EAAI fading by default); `always-routes`: a constant full-strength
-   * schedule (routes in every prompt); `none`: autonomous prompts only, no rescue.
+   * `configured`: the pipeline's curriculum (EAAI fading by default); `always-routes`: that curriculum at a fixed full
+   * strength (routes in every prompt); `none`: autonomous prompts only, no rescue. A curriculum that cannot run at a
+   * fixed guidance is replaced for those by the registered `fixed` one (`Wiring.fixedCurriculum`).
    */
   readonly guidance: "configured" | "always-routes" | "none"
   /** `mrpv`: the configured verifier's rewards; `answer`: the same with route-verdict and decisive-step weights at 0. */
@@ -146,21 +147,6 @@ export const plan = (selected: ReadonlyArray<MethodEntry>): Array<Method> => {
   const sorted = rest.map((m, i) => [m, i] as const).toSorted((a, b) => order(a[0]) - order(b[0]) || a[1] - b[1]).map(([m]) => m)
   return [...(sft === undefined ? [] : [sft]), ...sorted]
 }
-
-/** Curriculum settings that show the maximum number of routes in every prompt (EAAI with a constant s = 1). */
-export const alwaysRoutesSchedule = (totalSteps: number | undefined) => ({
-  kind: "constant",
-  initial: 1,
-  ...(totalSteps === undefined ? {} : { totalSteps }),
-  autonomousFraction: 0,
-  allowNoAutonomousPhase: true
-})
-
-/** Curriculum settings that never guide (EAAI with s = 0 at every step, so no routes, hints or rescue). */
-export const noGuidanceSchedule = (totalSteps: number | undefined) => ({
-  kind: "none",
-  ...(totalSteps === undefined ? {} : { totalSteps })
-})
 
 /** A plain object's fields merged recursively over `base` (arrays and other values replace). */
 export const deepMerge = (base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> => {

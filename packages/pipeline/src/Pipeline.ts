@@ -5,18 +5,19 @@
  * and an interrupted one resumes (trainers continue from their last checkpoint).
  */
 import { dirname, join, relative, resolve } from "node:path"
-import { Checkpoint, CorpusRecord, EvalResult, Evaluator, PolicyTrainer, Problem, Prompt, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { Checkpoint, CorpusRecord, EvalResult, Evaluator, ModelSource, PolicyTrainer, Problem, Prompt, Rng, TaskSource, Verifier } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
 import type { Progress as CorpusProgress } from "@realm-lm/corpus"
-import { Progress as TrainerProgress, Scratch } from "@realm-lm/trainer"
+import { Progress as TrainerProgress } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import * as BaseModel from "./BaseModel.ts"
 import * as CorpusJob from "./CorpusJob.ts"
 import { plan, selected } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { evaluationSplits, validate } from "./PipelineConfig.ts"
+import * as Registry from "./Registry.ts"
 import * as Resolve from "./Resolve.ts"
 import * as Routes from "./Routes.ts"
 import * as TemplateDate from "./TemplateDate.ts"
@@ -155,39 +156,43 @@ const stages = (
     }
     const corpusFile = join(runDir, "corpus", "corpus.jsonl")
 
-    // 3. The base model: a Hugging Face directory, or a from-scratch model, optionally pre-trained on another domain
-    // (`model.pretrain`, see BaseModel.ts).
+    // 3. The base model, from the config's model source (a from-scratch model by default, optionally pre-trained on
+    // another domain: `model.pretrain`, see BaseModel.ts).
     yield* stage("base")
     const model = config.model ?? { scratch: {} }
+    const source = Registry.modelChoice(config.model)
+    const sourceLayer = yield* wiring.slotLayer("model", source)
     const pretrain = BaseModel.section(config)
     const pretrainer = pretrain === undefined ? undefined : BaseModel.trainerChoice(config, pretrain)
     // The pre-training task source's data files count as config too (a `files` source edited re-runs the base).
     const pretrainData = pretrain === undefined ? [] : yield* Resolve.dataHashes("tasks", BaseModel.tasksOf(pretrain), baseDir).pipe(Effect.mapError(fail("base")))
+    const sourceId = (yield* Resolve.implementation("model", source.use, baseDir).pipe(Effect.mapError(fail("base")))).id
     yield* runStage(info, define({
       name: "base",
-      implementation: "init" in model ? "hf-directory" : pretrain === undefined ? "@realm-lm/trainer/Scratch" : "@realm-lm/pipeline/BaseModel",
+      implementation: pretrain === undefined ? sourceId : "@realm-lm/pipeline/BaseModel",
       config: Schema.Unknown,
       inputs: () => ["corpus/corpus.jsonl"],
       outputs: () => (pretrain === undefined ? ["result.json"] : ["result.json", "pretrain.json"]),
       run: ({ stageDir }) =>
         Effect.gen(function*() {
-          if ("init" in model) {
-            const ref: Checkpoint.CheckpointRef = { path: resolve(baseDir, model.init), kind: "base", step: 0, metrics: {} }
-            return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
-          }
-          const texts = yield* tokenizerTexts(corpusFile, seed)
+          const verifier = yield* Verifier.Verifier
+          const texts = tokenizerTexts(corpusFile, seed).pipe(
+            Effect.provideService(Verifier.Verifier, verifier),
+            Effect.provideService(FileSystem.FileSystem, fs),
+            Effect.mapError((e) => new ModelSource.ModelSourceFailed({ source: source.use, detail: `tokenizer texts: ${e.message}`, cause: e }))
+          )
           if (pretrain !== undefined && pretrainer !== undefined) {
             const ref = yield* BaseModel.run({
-              stageDir, config, pretrain, scratch: model.scratch, seed, baseDir, texts,
+              stageDir, config, pretrain, seed, baseDir, texts,
               trainer: yield* wiring.trainer(Wiring.curriculum(config), { trainer: pretrainer }),
               onProgress: (event) => hooks.train?.("base", event) ?? Effect.void
             })
             return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
           }
-          const created = yield* Scratch.create(join(stageDir, "model"), texts, { seed, ...model.scratch })
-          const ref: Checkpoint.CheckpointRef = { path: created.dir, kind: "base", step: 0, metrics: { parameters: created.parameters } }
+          const models = yield* ModelSource.ModelSource
+          const ref = yield* models.create({ outDir: join(stageDir, "model"), seed, texts })
           yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
-        }).pipe(Effect.provide(verifierLayer), Effect.mapError(fail("base")))
+        }).pipe(Effect.provide(Layer.merge(verifierLayer, sourceLayer)), Effect.mapError(fail("base")))
       // The pre-training run's trainer settings (not its RL ones) change the base as much as the pre-training section does.
     }), {
       model,

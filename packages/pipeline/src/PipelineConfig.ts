@@ -51,10 +51,14 @@ export const Pretrain = Schema.Struct({
 })
 export type Pretrain = typeof Pretrain.Type
 
-/** Where the policy starts: a new model trained from scratch (optionally pre-trained on another domain), or a Hugging Face model directory. */
+/**
+ * Where the policy starts (the base stage's core `ModelSource`): a new model trained from scratch (optionally
+ * pre-trained on another domain), a Hugging Face model directory, or any source as `{ use, with }` (a built-in
+ * `scratch` / `directory`, or a path to your own module).
+ */
 export const ModelSource = Schema.Union([
   Schema.Struct({
-    /** From-scratch model settings (`@realm-lm/trainer` Scratch config: vocabSize, hiddenSize, layers, ...). */
+    /** From-scratch model settings (the registered `scratch` model source: vocabSize, hiddenSize, layers, ...). */
     scratch: Schema.Record(Schema.String, Schema.Unknown),
     /** Pre-train the from-scratch model on another domain before any method starts. Default: none (random init). */
     pretrain: Schema.optionalKey(Pretrain)
@@ -62,7 +66,8 @@ export const ModelSource = Schema.Union([
   Schema.Struct({
     /** A Hugging Face model directory (config.json, model.safetensors, tokenizer files). */
     init: Schema.NonEmptyString
-  })
+  }),
+  Choice
 ])
 
 /** What is evaluated. */
@@ -111,9 +116,10 @@ export interface ConfigProblem {
  * paths among them are code that `realm run` imports and executes.
  */
 const slotChoices = (config: PipelineConfig): Array<readonly [Slot, string, Resolve.Choice | undefined]> => {
-  const checked: Array<readonly [Slot, string, Resolve.Choice | undefined]> = slots.map((slot) =>
-    // The curriculum is checked as it will run: with its schedule length filled in from the trainer.
-    [slot, slot, slot === "curriculum" && config.curriculum !== undefined ? Wiring.curriculum(config) : config[slot]] as const)
+  const checked: Array<readonly [Slot, string, Resolve.Choice | undefined]> = [
+    ...slots.map((slot) => [slot, slot, config[slot]] as const),
+    ...(config.model !== undefined && "use" in config.model ? [["model", "model", config.model] as const] : [])
+  ]
   // Each method's slots as it will train: guidance, rewards and its own settings merged in (each distinct one once).
   const seen = new Set<string>(checked.map(([slot, , choice]) => `${slot}:${JSON.stringify(choice ?? null)}`))
   for (const method of Methods.plan(Methods.selected(config))) {

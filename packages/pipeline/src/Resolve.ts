@@ -4,12 +4,12 @@
  */
 import { ConfigDecode } from "@realm-lm/core"
 import { Hash } from "@realm-lm/core/node"
-import type { RunManifest } from "@realm-lm/core"
+import type { Curriculum, RunManifest } from "@realm-lm/core"
 import { Effect, FileSystem } from "effect"
 import * as CustomModule from "./CustomModule.ts"
-import type { Slot } from "./Implementation.ts"
+import type { Implementation, Slot } from "./Implementation.ts"
 import { withPaths } from "./Implementation.ts"
-import { builtins } from "./Registry.ts"
+import { builtins, fixedFallback } from "./Registry.ts"
 
 /** The choice of an implementation for a slot, as written in a pipeline config or on the command line. */
 export interface Choice {
@@ -21,6 +21,11 @@ export interface Choice {
    * choice is resolved with.
    */
   readonly settingsDir?: string
+  /**
+   * Curricula only: run it at this fixed guidance (the baselines). The implementation's `fixedGuidance` turns its
+   * settings into that; one without it is replaced by the registered `fixed` curriculum (`Registry.fixedFallback`).
+   */
+  readonly fixedGuidance?: Curriculum.FixedGuidance
 }
 
 /** The implementation a choice names. Module paths are resolved against `baseDir`. */
@@ -59,7 +64,17 @@ export const inspect = <S extends Slot>(slot: S, use: string, baseDir: string, m
  * in `use` and relative paths in `with` resolve against it (the latter against `choice.settingsDir` when given).
  */
 export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
-  Effect.map(implementation(slot, choice.use, baseDir), (impl) => CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir))
+  Effect.map(implementation(slot, choice.use, baseDir), (impl) => {
+    const guidance = choice.fixedGuidance
+    if (guidance === undefined || impl.fixedGuidance !== undefined) return CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir, guidance)
+    // A curriculum that cannot run at a fixed guidance: the registered one that can, with its default settings.
+    return CustomModule.toLayer(fixedFallback as unknown as Implementation<S, unknown>, {}, baseDir, guidance)
+  })
+
+/** The implementation that runs for a choice: the named one, or the fixed-guidance fallback when it is needed and used. */
+export const runsAs = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
+  Effect.map(implementation(slot, choice.use, baseDir), (impl) =>
+    choice.fixedGuidance === undefined || impl.fixedGuidance !== undefined ? impl : fixedFallback as unknown as Implementation<S, unknown>)
 
 /**
  * Content hashes of the files a choice's implementation reads (its `dataFiles`), for stage config hashes. Files

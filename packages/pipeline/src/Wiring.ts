@@ -3,24 +3,17 @@
  * top of it, and a trainer with the verifier and a given curriculum. Shared by `Pipeline.run` and the single-phase
  * jobs (`realm train`), so a stage is wired identically wherever it runs.
  */
-import { Effect, Layer, Result, Schema } from "effect"
-import { TrainerConfig } from "@realm-lm/trainer"
+import { Effect, Layer } from "effect"
 import type { FileSystem, Path } from "effect"
+import type { Slot } from "./Implementation.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import type { Method } from "./Methods.ts"
-import { alwaysRoutesSchedule, deepMerge, noGuidanceSchedule } from "./Methods.ts"
+import { deepMerge } from "./Methods.ts"
+import * as Registry from "./Registry.ts"
 import * as Resolve from "./Resolve.ts"
 
-/** The default implementation of each slot. */
-export const defaults = {
-  tasks: { use: "parcel" },
-  judge: { use: "answer" },
-  teacher: { use: "rule" },
-  verifier: { use: "mrpv" },
-  curriculum: { use: "eaai" },
-  trainer: { use: "onnx" },
-  evaluator: { use: "default" }
-} as const
+/** The default implementation of each slot (`Registry.defaults`). */
+export const defaults = Registry.defaults
 
 /** A slot of the config with a default. */
 export type DefaultedSlot = keyof typeof defaults
@@ -29,48 +22,23 @@ export type DefaultedSlot = keyof typeof defaults
 export const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
 
 /**
- * RL steps the configured trainer will run: for the built-in trainer, its decoded settings (defaults included);
- * for another trainer, `with.rl.steps` when given.
+ * The configured curriculum. Its schedule's length is not filled in here: the trainer tells the curriculum its
+ * horizon when RL starts (core `Curriculum.start`).
  */
-export const rlSteps = (config: PipelineConfig): number | undefined => {
-  const choice = config.trainer ?? defaults.trainer
-  if (choice.use === defaults.trainer.use) {
-    const decoded = Schema.decodeUnknownResult(TrainerConfig.TrainerConfig)(asRecord(config.trainer?.with))
-    return Result.isSuccess(decoded) ? decoded.success.rl.steps : undefined
-  }
-  const steps = asRecord(asRecord(config.trainer?.with).rl).steps
-  return typeof steps === "number" ? steps : undefined
-}
+export const curriculum = (config: PipelineConfig): Resolve.Choice => config.curriculum ?? defaults.curriculum
 
 /**
- * The configured curriculum, with EAAI's schedule length taken from the trainer's RL steps when not given, so
- * the autonomous phase falls at the end of the run the trainer will actually do.
+ * A baseline's curriculum: the configured one at a fixed guidance (`always-routes`: routes in every prompt; `none`:
+ * never guided), which its implementation declares how to run, or the registered `fixed` one (`Resolve.layer`).
  */
-export const curriculum = (config: PipelineConfig): Resolve.Choice => {
-  const base: Resolve.Choice = config.curriculum ?? defaults.curriculum
-  if (base.use !== "eaai") return base
-  const settings = asRecord(base.with)
-  const schedule = asRecord(settings.schedule)
-  const totalSteps = schedule.totalSteps ?? rlSteps(config)
-  return { use: base.use, with: { ...settings, schedule: totalSteps === undefined ? schedule : { ...schedule, totalSteps } } }
-}
-
-/** EAAI with the configured settings (when the curriculum is EAAI) and a fixed schedule over the same number of steps. */
-const fixedSchedule = (config: PipelineConfig, schedule: (totalSteps: number | undefined) => Record<string, unknown>): Resolve.Choice => {
-  const settings = config.curriculum?.use === "eaai" ? asRecord(config.curriculum.with) : {}
-  const given = asRecord(settings.schedule).totalSteps
-  return { use: "eaai", with: { ...settings, schedule: schedule(typeof given === "number" ? given : rlSteps(config)) } }
-}
-
-/** The always-routes baseline's curriculum: EAAI at a constant full strength over the same number of steps. */
-export const alwaysRoutesCurriculum = (config: PipelineConfig): Resolve.Choice => fixedSchedule(config, alwaysRoutesSchedule)
-
-/** The no-guidance baseline's curriculum: EAAI with s = 0 at every step (autonomous prompts, no rescue). */
-export const noGuidanceCurriculum = (config: PipelineConfig): Resolve.Choice => fixedSchedule(config, noGuidanceSchedule)
+export const fixedCurriculum = (config: PipelineConfig, guidance: "always-routes" | "none"): Resolve.Choice => ({
+  ...curriculum(config),
+  fixedGuidance: guidance
+})
 
 /** A choice with `over` deep-merged into its settings. */
 const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefined): Resolve.Choice =>
-  over === undefined ? choice : { use: choice.use, with: deepMerge(asRecord(choice.with), over) }
+  over === undefined ? choice : { ...choice, with: deepMerge(asRecord(choice.with), over) }
 
 /** Verdict and decisive-step weights at 0 and no verdict-line format checks: the answer-only rewards of a method, for the built-in verifier. */
 const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
@@ -86,9 +54,7 @@ const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
  */
 export const methodSlots = (config: PipelineConfig, method: Method): { readonly trainer: Resolve.Choice; readonly verifier: Resolve.Choice; readonly curriculum: Resolve.Choice } => {
   const trainer = merged(config.trainer ?? defaults.trainer, method.overrides.trainer)
-  // The schedule's length follows the method's own RL steps.
-  const own: PipelineConfig = { ...config, trainer }
-  const guided = method.guidance === "always-routes" ? alwaysRoutesCurriculum(own) : method.guidance === "none" ? noGuidanceCurriculum(own) : curriculum(own)
+  const guided = method.guidance === "configured" ? curriculum(config) : fixedCurriculum(config, method.guidance)
   const verifier = merged(config.verifier ?? defaults.verifier, method.overrides.verifier)
   return {
     trainer,
@@ -107,7 +73,9 @@ export const make = (config: PipelineConfig, baseDir: string) =>
     const close = <A, E, R>(layer: Layer.Layer<A, E, R>) =>
       Layer.provide(layer as Layer.Layer<A, E, FileSystem.FileSystem | Path.Path>, Layer.succeedContext(platform))
     const choice = (slot: DefaultedSlot): Resolve.Choice => config[slot] ?? defaults[slot]
-    const slotLayer = (slot: DefaultedSlot, picked: Resolve.Choice = choice(slot)) => Effect.map(Resolve.layer(slot, picked, baseDir), close)
+    /** The layer of a slot: `picked`, else the config's choice (for `model`, its model source). */
+    const slotLayer = <S extends Slot>(slot: S, picked?: Resolve.Choice) =>
+      Effect.map(Resolve.layer(slot, picked ?? (slot === "model" ? Registry.modelChoice(config.model) : choice(slot as DefaultedSlot)), baseDir), close)
     const judge = yield* slotLayer("judge")
     const verifier = Layer.provideMerge(yield* slotLayer("verifier"), judge)
     /** A trainer with the verifier (and judge) and the given curriculum; a method may bring its own trainer and verifier settings. */

@@ -1,6 +1,6 @@
 /**
  * `Methods` and the per-method slots of `Wiring`: planning order, variants and their checks, deep merging, and
- * what each built-in method trains with (guidance schedule, answer-only rewards, its own trainer settings).
+ * what each built-in method trains with (configured or fixed guidance, answer-only rewards, its own trainer settings).
  */
 import { describe, expect, it } from "vitest"
 import * as Methods from "../src/Methods.ts"
@@ -51,18 +51,18 @@ describe("Methods.deepMerge", () => {
 describe("Wiring.methodSlots", () => {
   const slots = (name: Methods.MethodName) => Wiring.methodSlots(config, Methods.plan([name]).at(-1) as Methods.Method)
 
-  it("GRPO without guidance never guides: an EAAI schedule of kind none over the RL steps", () => {
-    expect(slots("grpo").curriculum).toEqual({ use: "eaai", with: { schedule: { kind: "none", totalSteps: 30 } } })
+  it("GRPO without guidance asks the configured curriculum for no guidance", () => {
+    expect(slots("grpo").curriculum).toEqual({ ...config.curriculum, fixedGuidance: "none" })
   })
 
-  it("ReaLM fades along the configured schedule, with the trainer's RL steps filled in", () => {
-    expect(slots("realm").curriculum).toEqual({ use: "eaai", with: { schedule: { kind: "exponential", autonomousFraction: 0.25, totalSteps: 30 } } })
+  it("ReaLM fades along the configured curriculum as configured (its length comes from the trainer at run time)", () => {
+    expect(slots("realm").curriculum).toEqual(config.curriculum)
     expect(slots("realm").verifier).toEqual(config.verifier)
   })
 
   it("MRPV without fading shows routes at full strength with MRPV rewards; CoT-Synthesizer the same with answer rewards", () => {
     const mrpv = slots("mrpv-no-fading")
-    expect(mrpv.curriculum.with).toMatchObject({ schedule: { kind: "constant", initial: 1, totalSteps: 30, autonomousFraction: 0 } })
+    expect(mrpv.curriculum).toEqual({ ...config.curriculum, fixedGuidance: "always-routes" })
     expect(mrpv.verifier).toEqual(config.verifier)
     const cot = slots("cot-synthesizer")
     expect(cot.curriculum).toEqual(mrpv.curriculum)
@@ -75,11 +75,16 @@ describe("Wiring.methodSlots", () => {
     expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0 }, verdictFormat: false })
   })
 
-  it("a variant's trainer settings are merged over the pipeline's, and its schedule follows its own RL steps", () => {
+  it("a variant's trainer settings are merged over the pipeline's; its curriculum settings too, keeping the fixed guidance", () => {
     const variant = Methods.plan([{ name: "realm-long", method: "realm", trainer: { rl: { steps: 90 } } }]).at(-1) as Methods.Method
     const own = Wiring.methodSlots(config, variant)
     expect(own.trainer).toEqual({ use: "onnx", with: { rl: { steps: 90, lr: { peak: 0.0001 } } } })
-    expect(own.curriculum.with).toMatchObject({ schedule: { totalSteps: 90 } })
+    // No schedule length is written into the curriculum's settings: the trainer tells it its 90 steps.
+    expect(own.curriculum).toEqual(config.curriculum)
+    const seeded = Methods.plan([{ name: "cot-seeded", method: "cot-synthesizer", curriculum: { seed: 5 } }]).at(-1) as Methods.Method
+    expect(Wiring.methodSlots(config, seeded).curriculum).toEqual({
+      use: "eaai", with: { schedule: { kind: "exponential", autonomousFraction: 0.25 }, seed: 5 }, fixedGuidance: "always-routes"
+    })
   })
 
   it("a custom verifier is used as configured, even for answer-only methods", () => {

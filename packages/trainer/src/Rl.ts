@@ -30,6 +30,7 @@ export type RlError =
   | CheckpointMismatch
   | Verifier.VerifierError
   | Curriculum.CurriculumStateError
+  | Curriculum.CurriculumHorizonInvalid
 
 const RlData = Schema.Struct({ position: Data.PositionSchema })
 
@@ -62,6 +63,8 @@ export const train = (
       )
       : undefined
     if (run.resumed?.state.curriculum !== undefined) yield* curriculum.restore(run.resumed.state.curriculum)
+    // The curriculum learns the run's length from the trainer, so its schedule needs no copy of `rl.steps`.
+    if (curriculum.start !== undefined) yield* curriculum.start({ totalSteps: rl.steps })
     const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(RlData)(run.resumed.state.data)
     const cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
     const counters: Record<string, number> = {

@@ -5,7 +5,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Verifier } from "@realm-lm/core"
+import { Curriculum, Verifier } from "@realm-lm/core"
 import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -34,6 +34,27 @@ describe("Rl", () => {
       const mean = (xs: Array<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
       assert.isBelow(mean(acc.slice(0, 5)), 0.4)
       assert.isAbove(mean(acc.slice(-5)), mean(acc.slice(0, 5)) + 0.25)
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))))
+
+  it.effect("tells the curriculum its horizon (rl.steps) before the first step", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 2, batchSize: 32, groupSize: 16 } })
+      const told: Array<number> = []
+      let decidedBeforeStart = false
+      const fixed = FixedCurriculum.make(FixedCurriculum.never())
+      const curriculum = Curriculum.Curriculum.of({
+        ...fixed,
+        decide: (step, problems) => Effect.suspend(() => {
+          if (told.length === 0) decidedBeforeStart = true
+          return fixed.decide(step, problems)
+        }),
+        start: ({ totalSteps }) => Effect.sync(() => void told.push(totalSteps))
+      })
+      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(Effect.provideService(Curriculum.Curriculum, curriculum))
+      assert.deepStrictEqual(told, [2])
+      assert.isFalse(decidedBeforeStart)
     }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))))
 
   it.effect("β > 0 loads the frozen initial policy as reference: KL starts at 0 and grows", () =>
