@@ -8,8 +8,11 @@
  * real shapes (SmolLM2-135M, and Qwen2.5-0.5B with `--qwen`), once with the full `[tokens, vocab]` logits and once
  * with the vocabulary-chunked head (`memory.vocabChunk`), each case in its own child process so its peak is its own.
  * Prints a table and writes JSON to packages/trainer/bench/results/memory-measured.json.
+ * With `--measure --lora RANK`, the two cases are full fine-tuning and LoRA of that rank on all seven projections
+ * (alpha = 2·rank), both with the trainer's default head (chunks of 8192), written to memory-lora.json; `--reps N`
+ * sets the timed steps after the first (default 2), `--model NAME` another row of the table (e.g. `demo S`).
  *
- *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--rows R --length L --threads T]]
+ *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--lora RANK] [--rows R --length L --threads T --reps N]]
  */
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
@@ -17,7 +20,7 @@ import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
-import { ModelConfig, ModelSize, Policy, Weights } from "@realm-lm/lm"
+import { Lora, ModelConfig, ModelSize, Policy, Weights } from "@realm-lm/lm"
 
 const hf = (name: string, h: number, ffn: number, layers: number, heads: number, kv: number, vocab: number, qwen = false) =>
   [name, Effect.runSync(ModelConfig.make({
@@ -72,13 +75,18 @@ interface Case {
   readonly length: number
   readonly threads: number
   readonly vocabChunk: number | undefined
+  /** LoRA rank on every projection (alpha = 2·rank), or undefined for full fine-tuning. */
+  readonly lora?: number | undefined
+  /** Timed steps after the first. */
+  readonly reps?: number
 }
 
 /** Run three SFT steps of one case in this process; peak RSS covers weights, AdamW state and the steps. */
 const measureOne = (c: Case) =>
   Effect.gen(function*() {
-    const config = (models.find(([name]) => name === c.model) as (typeof models)[number])[1]
-    const weights = Weights.init(config, Rng.Rng.make(1, "bench"), { std: 0.02 })
+    const base = (models.find(([name]) => name.startsWith(c.model)) as (typeof models)[number])[1]
+    const weights = Weights.init(base, Rng.Rng.make(1, "bench"), { std: 0.02 })
+    const config = c.lora === undefined ? base : { ...base, lora: { rank: c.lora, alpha: 2 * c.lora, targets: [...Lora.targets], trainNorms: false } }
     const policy = yield* Policy.make({ config, weights }, { runtime: { intraOpThreads: c.threads }, ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }) })
     const rng = Rng.Rng.make(2, "batch")
     const n = c.rows * c.length
@@ -92,12 +100,29 @@ const measureOne = (c: Case) =>
     }
     const ms: Array<number> = []
     const losses: Array<number> = []
-    for (let i = 0; i < 3; i++) {
+    const reps = c.reps ?? 2
+    for (let i = 0; i < 1 + reps; i++) {
       const t0 = performance.now()
       losses.push((yield* policy.sftStep(batch, { lr: 1e-4 })).loss)
       ms.push(performance.now() - t0)
     }
-    return { ...c, params: ModelSize.memory(config, { batch: 1, seq: 1 }).parameters, peakMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20), firstStepMs: Math.round(ms[0] as number), stepMs: Math.round(((ms[1] as number) + (ms[2] as number)) / 2), losses }
+    const timed = ms.slice(1).toSorted((a, b) => a - b)
+    const trainable = Lora.trainableNames(config)
+    const trainableParams = c.lora === undefined ? ModelSize.memory(base, { batch: 1, seq: 1 }).parameters : Lora.adapted(config).reduce((n, x) => n + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1], 0)
+    // AdamW state (m and v) as float32 elements, as the executor holds it after the steps.
+    const moments = policy.executor.state.names().filter((n) => n.includes("::")).reduce((sum, n) => sum + (policy.executor.state.get(n)?.dims ?? []).reduce((a, b) => a * b, 1), 0)
+    return {
+      ...c,
+      params: ModelSize.memory(base, { batch: 1, seq: 1 }).parameters,
+      trainableParams,
+      trainableTensors: c.lora === undefined ? Weights.spec(base).length : trainable.length,
+      adamFloats: moments,
+      peakMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20),
+      firstStepMs: Math.round(ms[0] as number),
+      stepMs: Math.round(timed[Math.floor(timed.length / 2)] as number),
+      stepsMs: ms.map(Math.round),
+      losses
+    }
   }).pipe(Effect.scoped)
 
 const argOf = (name: string, dflt: number) => {
@@ -115,24 +140,30 @@ if (process.argv.includes("--measure")) {
   const rows = argOf("--rows", 2)
   const length = argOf("--length", 256)
   const threads = argOf("--threads", 2)
+  const rank = argOf("--lora", 0)
+  const reps = argOf("--reps", 2)
+  const named = process.argv.indexOf("--model")
+  const first = named >= 0 ? (process.argv[named + 1] as string) : "SmolLM2-135M"
   const cases: Array<Case> = []
-  for (const model of ["SmolLM2-135M", ...(process.argv.includes("--qwen") ? ["Qwen2.5-0.5B"] : [])]) {
-    for (const vocabChunk of [undefined, 8192]) cases.push({ model, rows, length, threads, vocabChunk })
+  for (const model of [first, ...(process.argv.includes("--qwen") ? ["Qwen2.5-0.5B"] : [])]) {
+    if (rank > 0) for (const lora of [undefined, rank]) cases.push({ model, rows, length, threads, vocabChunk: 8192, lora, reps })
+    else for (const vocabChunk of [undefined, 8192]) cases.push({ model, rows, length, threads, vocabChunk, reps })
   }
   const results = cases.map((c) => {
     const r = JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], { encoding: "utf8", maxBuffer: 1 << 20 }))
-    console.error(`${c.model} chunk ${c.vocabChunk ?? "none"}: peak ${r.peakMB} MB, step ${r.stepMs} ms (first ${r.firstStepMs} ms), loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`)
+    console.error(`${c.model} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}: peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`)
     return r
   })
-  console.log(`| model | tokens per micro-batch | LM head | peak RSS (MB) | step (s) | first step (s) | losses of 3 steps |`)
-  console.log("| --- | ---: | --- | ---: | ---: | ---: | --- |")
+  const training = (r: Case) => (r.lora === undefined ? "full" : `LoRA r${r.lora} (all 7 projections)`)
+  console.log(`| model | tokens per micro-batch | LM head | training | trainable params | AdamW m + v (MB) | peak RSS (MB) | step (s, median) | first step (s) | losses |`)
+  console.log("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
   for (const r of results) {
-    console.log(`| ${r.model} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`)
+    console.log(`| ${r.model} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${training(r)} | ${(r.trainableParams / 1e6).toFixed(2)}M | ${((r.adamFloats * 4) / 2 ** 20).toFixed(1)} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`)
   }
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memGB: Math.round(totalmem() / 2 ** 30), node: process.version }
   const dir = join(import.meta.dirname, "results")
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, "memory-measured.json"), JSON.stringify({ machine, results }, null, 2))
+  writeFileSync(join(dir, rank > 0 ? "memory-lora.json" : "memory-measured.json"), JSON.stringify({ machine, results }, null, 2))
   process.exit(0)
 }
 
