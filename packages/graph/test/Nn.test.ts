@@ -34,6 +34,17 @@ describe("blocks", () => {
     }))
   it.effect("causal GQA attention (4 query heads over 2 KV heads)", () =>
     expectGradient((g) => Nn.attention(g.param("q", [1, 4, 3, 2]), g.param("k", [1, 2, 3, 2]), g.param("v", [1, 2, 3, 2]), Nn.causalMask(g, 3))))
+  it.effect("LoRA adapter term, [in, r] x [r, out] layout (Nn.lora) on a linear layer", () =>
+    expectGradient((g) => {
+      const x = g.param("x", [2, 3, 4])
+      return O.add(Nn.linear(x, g.param("w", [4, 5])), Nn.lora(x, g.param("a", [4, 2]), g.param("b", [2, 5]), 1.5))
+    }))
+  it.effect("LoRA in PEFT's layout as lm builds it: Gemm(Gemm(x, A, transB), B, C = x·Wᵀ + bias, transB, alpha = scale)", () =>
+    expectGradient((g) => {
+      const x = g.param("x", [3, 4])
+      const base = O.gemm(x, g.param("w", [5, 4]), g.param("bias", [5]), { transB: true }) // [3, 5]
+      return O.gemm(O.gemm(x, g.param("a", [2, 4]), undefined, { transB: true }), g.param("b", [5, 2]), base, { transB: true, alpha: 2 })
+    }))
   it.effect("tied-embedding logits", () => expectGradient((g) => Nn.tiedLogits(g.param("h", [2, 3, 4]), g.param("emb", [5, 4]))))
 })
 
