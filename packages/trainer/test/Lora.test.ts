@@ -23,10 +23,10 @@ import * as Toy from "./fixtures/toy.ts"
 
 const layers = Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)
 const lora = { rank: 4, alpha: 8, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] }
-const sftConfig = (steps: number, every: number) =>
+const sftConfig = (steps: number, every: number, trainNorms = false) =>
   TrainerConfig.decodeSync({
     ...base,
-    lora,
+    lora: { ...lora, trainNorms },
     checkpoint: { every, onnx: "final" },
     sft: { steps, batchSize: 16, lr: { peak: 2e-2, decay: "constant" }, heldOutFraction: 0 }
   })
@@ -37,6 +37,18 @@ describe("LoRA", () => {
     assert.throws(() => TrainerConfig.decodeSync({ lora: { rank: 0, alpha: 8, targets: ["q_proj"] } }), /rank must be a positive integer/)
     assert.throws(() => TrainerConfig.decodeSync({ lora: { rank: 4, alpha: -1, targets: ["q_proj"] } }), /alpha must be positive/)
   })
+
+  it.effect("a rank above a targeted projection's smallest dimension fails before any step, naming both", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const ps = Toy.problems(4)
+      yield* Toy.tinyModel(join(dir, "init"), ps) // hidden 32, 2 KV heads of 8: k/v_proj are [16, 32]
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const config = TrainerConfig.decodeSync({ ...base, lora: { rank: 20, alpha: 20, targets: ["q_proj", "v_proj"] }, sft: { steps: 1, heldOutFraction: 0 } })
+      const e = yield* Effect.flip(Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      assert.strictEqual(e._tag, "EngineFailed")
+      assert.match(e.message, /rank 20 exceeds the smallest dimension \(16\)/)
+    }).pipe(Effect.provide(layers)))
 
   it.effect("SFT: loss falls, base bit-identical, moments only for adapters; the PEFT dir and the merged export load and agree with base + adapter", () =>
     Effect.gen(function*() {
@@ -94,23 +106,25 @@ describe("LoRA", () => {
       assert.isTrue(existsSync(join(ref.path, "model.safetensors")))
     }).pipe(Effect.provide(layers)))
 
-  it.effect("resume: adapters and their AdamW moments come back from the checkpoint, the base from init; the run continues exactly", () =>
+  it.effect("resume (with trained norms): adapters, norm gains and their AdamW moments come back from the checkpoint, the base from init; the run continues exactly", () =>
     Effect.gen(function*() {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 4)
       const out = join(dir, "lora")
-      yield* Sft.train({ init, corpus, outDir: out, resume: false }, sftConfig(6, 3))
+      yield* Sft.train({ init, corpus, outDir: out, resume: false }, sftConfig(6, 3, true))
       const whole = Metrics.parse(readFileSync(join(out, Metrics.metricsFile), "utf8")).map((l) => l["loss"])
       const finalAdapter = readFileSync(join(out, "final", "adapter", Peft.weightsFile))
       // Forget everything after step 3, as if the run had died there.
       rmSync(join(out, Checkpoint.checkpointsDir, Checkpoint.stepName(6)), { recursive: true })
       rmSync(join(out, "final"), { recursive: true })
       const done: Array<number> = []
-      yield* Sft.train({ init, corpus, outDir: out, resume: true }, sftConfig(6, 3)).pipe(Effect.provide(Progress.layer((e) => Effect.sync(() => done.push(e.done)))))
+      yield* Sft.train({ init, corpus, outDir: out, resume: true }, sftConfig(6, 3, true)).pipe(Effect.provide(Progress.layer((e) => Effect.sync(() => done.push(e.done)))))
       assert.deepStrictEqual(done, [4, 5, 6], "the run resumed after step 3")
       const resumed = Metrics.parse(readFileSync(join(out, Metrics.metricsFile), "utf8")).map((l) => l["loss"])
       assert.deepStrictEqual(resumed, whole)
-      assert.isTrue(Buffer.compare(readFileSync(join(out, "final", "adapter", Peft.weightsFile)), finalAdapter) === 0, "same adapters after the resumed steps")
+      assert.isTrue(Buffer.compare(readFileSync(join(out, "final", "adapter", Peft.weightsFile)), finalAdapter) === 0, "same adapters and norms after the resumed steps")
+      // Other LoRA settings (norms frozen) cannot resume it either.
+      assert.strictEqual((yield* Effect.flip(Sft.train({ init, corpus, outDir: out, resume: true }, sftConfig(6, 3))))._tag, "CheckpointMismatch")
       // A run without LoRA cannot resume a LoRA run's checkpoint.
       const full = TrainerConfig.decodeSync({ ...base, checkpoint: { every: 3 }, sft: { steps: 6, batchSize: 16, lr: { peak: 2e-2, decay: "constant" }, heldOutFraction: 0 } })
       const mismatch = yield* Effect.flip(Sft.train({ init, corpus, outDir: out, resume: true }, full))
