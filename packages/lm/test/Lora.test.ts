@@ -16,6 +16,7 @@ import * as Export from "../src/Export.ts"
 import * as Lora from "../src/Lora.ts"
 import * as Model from "../src/Model.ts"
 import type * as ModelConfig from "../src/ModelConfig.ts"
+import * as ModelSize from "../src/ModelSize.ts"
 import * as Objectives from "../src/Objectives.ts"
 import * as Peft from "../src/Peft.ts"
 import * as Policy from "../src/Policy.ts"
@@ -61,6 +62,20 @@ describe("Lora settings", () => {
     const down = all.find((x) => x.weight.endsWith("0.mlp.down_proj.weight")) as Lora.Adapted
     assert.deepStrictEqual([down.a.shape, down.b.shape], [[3, 24], [16, 3]])
     assert.strictEqual(Lora.scale(config.lora), 2)
+  })
+
+  it("memory estimate: gradients and AdamW moments for the adapters only (SmolLM2-135M, rank 8, all targets: 2,442,240)", () => {
+    const smol = tinyConfig({ vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9, numKvHeads: 3, headDim: 64, tieWordEmbeddings: true })
+    const config = { ...smol, lora: { rank: 8, alpha: 16, targets: all, trainNorms: false } }
+    // Per layer: q, o 2·8·576; k, v 8·576 + 192·8; gate, up, down 8·576 + 1536·8.
+    assert.strictEqual(ModelSize.trainableCount(config), 30 * (2 * 9216 + 2 * 6144 + 3 * 16896))
+    const full = ModelSize.memory(smol, { batch: 2, seq: 256 })
+    const lora = ModelSize.memory(config, { batch: 2, seq: 256 })
+    assert.strictEqual(lora.parameters, full.parameters)
+    assert.strictEqual(lora.adamState, 8 * 2442240)
+    assert.strictEqual(lora.gradients, 4 * 2442240)
+    assert.strictEqual(lora.weights, full.weights + 4 * 2442240)
+    assert.strictEqual(ModelSize.trainableCount({ ...config, lora: { ...config.lora, trainNorms: true } }), 2442240 + 61 * 576)
   })
 })
 
