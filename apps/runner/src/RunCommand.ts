@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from "node:path"
 import { Console, Effect, FileSystem, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Table } from "@realm-lm/evaluator"
-import { Demo, Experiment, ExperimentReport, ExperimentResults, Pipeline, PipelineConfig, ReportJob, TrainJob } from "@realm-lm/pipeline"
+import { Demo, Experiment, ExperimentReport, ExperimentResults, Pipeline, PipelineConfig, ReportJob, Stages, TrainJob } from "@realm-lm/pipeline"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import * as MarkedBlock from "./MarkedBlock.ts"
@@ -79,13 +79,12 @@ const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) 
   Effect.gen(function*() {
     yield* announceModules(config, baseDir)
     const { hooks } = yield* displayHooks()
-    const result = yield* Pipeline.run(config, baseDir, hooks, provenance())
+    // The built-in stages and the report page (with the config's own `stages:` inserted by the pipeline).
+    const stages = [...Stages.builtins, Stages.report(`realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`)]
+    const result = yield* Pipeline.run(config, baseDir, hooks, { ...provenance(), stages })
     yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${result.runDir}/eval/results.json\n`)
     yield* Console.log(Table.markdown(result.results))
-    const page = yield* ReportJob.write(result.runDir, `realm-lm ${packageJson.version}, ${config.name ?? "pipeline"}`).pipe(
-      Effect.provide(yield* ReportJob.configVerifier(config, baseDir))
-    )
-    yield* Console.log(`\nReport: ${page}`)
+    if (result.artifacts.report !== undefined) yield* Console.log(`\nReport: ${result.artifacts.report}`)
     return result
   })
 

@@ -13,6 +13,7 @@ import { ExperimentSettings } from "./ExperimentConfig.ts"
 import * as Methods from "./Methods.ts"
 import type { Slot } from "./Implementation.ts"
 import * as Resolve from "./Resolve.ts"
+import * as StageModule from "./StageModule.ts"
 import * as Wiring from "./Wiring.ts"
 
 /** `use` + `with` for one slot. */
@@ -86,6 +87,8 @@ export const evaluationSplits = (config: { readonly evaluation?: { readonly spli
 export const PipelineConfig = Schema.Struct({
   /** The policy's starting point. Default: a small model from scratch. */
   model: Schema.optionalKey(ModelSource),
+  /** Your own stages, each placed after (or before) a named stage: `[{ use: ./my-stage.ts, after: corpus, with: {...} }]`. Default none. */
+  stages: Schema.optionalKey(Schema.Array(StageModule.StageEntry)),
   /** Methods to train and compare: built-in names or variants (`{ name, method, trainer?, curriculum?, verifier? }`). Default: every built-in method. */
   methods: Schema.optionalKey(Schema.Array(Methods.MethodEntry)),
   evaluation: Schema.optionalKey(Evaluation),
@@ -154,6 +157,7 @@ export const modulesNamed = (config: PipelineConfig, baseDir: string): Array<Nam
   for (const [, label, choice] of slotChoices(config)) note(`${label}.use`, choice)
   const pretrain = BaseModel.section(config)
   if (pretrain !== undefined) note("model.pretrain.tasks.use", pretrain.tasks)
+  for (const [i, entry] of (config.stages ?? []).entries()) note(`stages[${i}].use`, entry)
   return [...found].map(([module, path]) => ({ path, module }))
 }
 
@@ -177,6 +181,10 @@ export const validate = (config: PipelineConfig, baseDir: string, modules: Resol
       if (decoded._tag === "Failure") problems.push({ path: `${label}.with`, detail: decoded.failure })
     }
     problems.push(...(yield* BaseModel.check(config, baseDir, modules)))
+    for (const [i, entry] of (config.stages ?? []).entries()) {
+      const found = yield* Effect.result(modules === "load" ? Effect.asVoid(StageModule.load(entry, baseDir)) : Effect.asVoid(CustomModule.locate("tasks", entry.use, baseDir)))
+      if (found._tag === "Failure") problems.push({ path: `stages[${i}].use`, detail: found.failure.detail })
+    }
     if (config.corpus !== undefined) {
       const decoded = ConfigDecode.decodeResult(Corpus.CorpusConfig)({ ...config.corpus, runDir: "." })
       if (decoded._tag === "Failure") problems.push({ path: "corpus", detail: decoded.failure })

@@ -88,3 +88,6 @@ export const make = (config: PipelineConfig, baseDir: string) =>
       })
     return { choice, close, slotLayer, judge, verifier, trainer }
   })
+
+/** The layer builders of a config's slots (what `make` returns). */
+export type Wiring = Effect.Success<ReturnType<typeof make>>

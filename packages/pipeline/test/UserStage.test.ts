@@ -1,0 +1,76 @@
+/**
+ * Stages as values: a user's stage inserted between the corpus and training (from the config's `stages:` and from
+ * code) runs in order, hands its filtered corpus to the base model and training, and is skipped on a re-run; an
+ * order where a stage needs what nothing before it gives is refused before any work.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { CorpusRecord } from "@realm-lm/core"
+import { Jsonl, RunDir } from "@realm-lm/core/node"
+import { Effect, Stream } from "effect"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { parse } from "yaml"
+import * as Pipeline from "../src/Pipeline.ts"
+import type { PipelineConfig } from "../src/PipelineConfig.ts"
+import * as PipelineStage from "../src/PipelineStage.ts"
+import * as Stages from "../src/Stages.ts"
+
+const example = join(import.meta.dirname, "..", "..", "..", "examples", "custom-stage")
+const config = (runDir: string): PipelineConfig => ({ ...parse(readFileSync(join(example, "pipeline.yaml"), "utf8")), run: { seed: 0, runDir } })
+const records = (file: string) => Effect.map(Stream.runCollect(Jsonl.read(file, CorpusRecord.CorpusRecord)), (rs) => Array.from(rs))
+
+describe("user stages", () => {
+  it.effect("a config's stage between corpus and train filters the corpus that the base model and training read", () =>
+    Effect.gen(function*() {
+      const runDir = mkdtempSync(join(tmpdir(), "realm-user-stage-"))
+      const seen: Array<string> = []
+      const hooks = { stage: (name: string, outcome: string) => Effect.sync(() => void seen.push(`${name}:${outcome}`)) }
+      const result = yield* Pipeline.run(config(runDir), example, hooks)
+      const order = seen.filter((s) => s.endsWith(":start")).map((s) => s.split(":")[0])
+      assert.deepStrictEqual(order, ["problems", "corpus", "routes-test", "drop-hard", "base", "sft", "eval"])
+      const built = yield* records(join(runDir, "corpus", "corpus.jsonl"))
+      const kept = yield* records(join(runDir, "drop-hard", "corpus.jsonl"))
+      assert.isTrue(built.some((r) => r.problem.difficulty > 1), "the built corpus has level-2 problems")
+      assert.isTrue(kept.length > 0 && kept.every((r) => r.problem.difficulty <= 1))
+      assert.strictEqual(result.artifacts.corpus, join(runDir, "drop-hard", "corpus.jsonl"))
+      // The base model and training read the filtered corpus (their manifests hash it as their input).
+      for (const stage of ["base", "sft"]) {
+        const manifest = yield* RunDir.readManifest(runDir, stage)
+        const inputs = manifest?.inputs.map((i) => i.path) ?? []
+        assert.isTrue(inputs.includes("drop-hard/corpus.jsonl") && !inputs.includes("corpus/corpus.jsonl"), `${stage}: ${inputs.join(", ")}`)
+      }
+      assert.strictEqual(result.results.length, 2)
+      // A re-run skips every stage, the user's included.
+      seen.length = 0
+      yield* Pipeline.run(config(runDir), example, hooks)
+      assert.deepStrictEqual(seen.filter((s) => s.endsWith(":ran")), [])
+      assert.include(seen, "drop-hard:skipped")
+    }).pipe(Effect.provide(NodeServices.layer)), 300_000)
+
+  it.effect("a stage inserted from code sees what earlier stages gave; a stage placed before what it needs is refused", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const probe = PipelineStage.define({
+        name: "probe",
+        needs: ["corpus", "routes"],
+        gives: [],
+        run: (_ctx, input) => Effect.sync(() => { seen.push(input.corpus, ...Object.keys(input.routes)); return {} })
+      })
+      const stages = PipelineStage.insertAfter([Stages.problems, Stages.corpus], "corpus", probe)
+      assert.isTrue(Array.isArray(stages))
+      if (!Array.isArray(stages)) return
+      const runDir = mkdtempSync(join(tmpdir(), "realm-user-stage-code-"))
+      const { stages: _own, ...rest } = config(runDir)
+      yield* Pipeline.run(rest, example, {}, { stages })
+      assert.deepStrictEqual(seen, [join(runDir, "corpus", "corpus.jsonl"), "train", "test"])
+      const early = PipelineStage.insertBefore([Stages.problems, Stages.corpus], "corpus", probe)
+      assert.isTrue(Array.isArray(early))
+      const error = yield* Effect.flip(Pipeline.run(rest, example, {}, { stages: early as Array<PipelineStage.AnyStage> }))
+      assert.strictEqual(error._tag, "PipelineOrderInvalid")
+      assert.include(error.message, `pipeline stage "probe": needs corpus, routes, which no earlier stage gives`)
+      const missing = PipelineStage.insertAfter(Stages.builtins, "nowhere", probe)
+      assert.instanceOf(missing, PipelineStage.PipelineOrderInvalid)
+    }).pipe(Effect.provide(NodeServices.layer)), 120_000)
+})
