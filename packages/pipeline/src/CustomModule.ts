@@ -39,7 +39,7 @@ export const file = (modulePath: string, baseDir: string): string => (isAbsolute
  * Check that a module file exists and is a regular file, without importing it (importing runs its code). Fails
  * with the resolved path when it is missing.
  */
-export const locate = <S extends Slot>(slot: S, modulePath: string, baseDir: string) =>
+export const locate = (slot: Slot | "stage", modulePath: string, baseDir: string) =>
   Effect.gen(function*() {
     const path = file(modulePath, baseDir)
     const fs = yield* FileSystem.FileSystem

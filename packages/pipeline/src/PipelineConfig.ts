@@ -182,7 +182,7 @@ export const validate = (config: PipelineConfig, baseDir: string, modules: Resol
     }
     problems.push(...(yield* BaseModel.check(config, baseDir, modules)))
     for (const [i, entry] of (config.stages ?? []).entries()) {
-      const found = yield* Effect.result(modules === "load" ? Effect.asVoid(StageModule.load(entry, baseDir)) : Effect.asVoid(CustomModule.locate("tasks", entry.use, baseDir)))
+      const found = yield* Effect.result(modules === "load" ? Effect.asVoid(StageModule.load(entry, baseDir)) : Effect.asVoid(CustomModule.locate("stage", entry.use, baseDir)))
       if (found._tag === "Failure") problems.push({ path: `stages[${i}].use`, detail: found.failure.detail })
     }
     if (config.corpus !== undefined) {

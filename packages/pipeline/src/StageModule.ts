@@ -31,7 +31,7 @@ export const load = (entry: StageEntry, baseDir: string) =>
   Effect.gen(function*() {
     const path = file(entry.use, baseDir)
     const invalid = (detail: string) => new CustomStageInvalid({ module: path, slot: "stage", detail })
-    yield* locate("tasks", entry.use, baseDir).pipe(Effect.mapError((e) => invalid(e.detail)))
+    yield* locate("stage", entry.use, baseDir)
     SharedPackages.install()
     const mod = yield* Effect.tryPromise({
       try: () => import(pathToFileURL(path).href) as Promise<Record<string, unknown>>,

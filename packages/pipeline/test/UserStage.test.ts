@@ -13,12 +13,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parse } from "yaml"
 import * as Pipeline from "../src/Pipeline.ts"
-import type { PipelineConfig } from "../src/PipelineConfig.ts"
+import * as PipelineConfig from "../src/PipelineConfig.ts"
 import * as PipelineStage from "../src/PipelineStage.ts"
 import * as Stages from "../src/Stages.ts"
 
 const example = join(import.meta.dirname, "..", "..", "..", "examples", "custom-stage")
-const config = (runDir: string): PipelineConfig => ({ ...parse(readFileSync(join(example, "pipeline.yaml"), "utf8")), run: { seed: 0, runDir } })
+const config = (runDir: string): PipelineConfig.PipelineConfig => ({ ...parse(readFileSync(join(example, "pipeline.yaml"), "utf8")), run: { seed: 0, runDir } })
 const records = (file: string) => Effect.map(Stream.runCollect(Jsonl.read(file, CorpusRecord.CorpusRecord)), (rs) => Array.from(rs))
 
 describe("user stages", () => {
@@ -73,4 +73,15 @@ describe("user stages", () => {
       const missing = PipelineStage.insertAfter(Stages.builtins, "nowhere", probe)
       assert.instanceOf(missing, PipelineStage.PipelineOrderInvalid)
     }).pipe(Effect.provide(NodeServices.layer)), 120_000)
+
+  it.effect("config check names a stage module that is missing or exports no stage, with its path", () =>
+    Effect.gen(function*() {
+      const missing = yield* PipelineConfig.validate({ stages: [{ use: "./nope.ts" }] }, example, "locate")
+      assert.deepStrictEqual(missing.map((p) => p.path), ["stages[0].use"])
+      assert.include(missing[0]?.detail, "no such file")
+      const fixtures = join(import.meta.dirname, "fixtures")
+      const noStage = yield* PipelineConfig.validate({ stages: [{ use: "./no-export.ts" }] }, fixtures, "load")
+      assert.deepStrictEqual(noStage.map((p) => p.path), ["stages[0].use"])
+      assert.include(noStage[0]?.detail, "exports no `stage`")
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
