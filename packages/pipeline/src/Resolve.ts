@@ -71,11 +71,6 @@ export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) 
     return CustomModule.toLayer(fixedFallback as unknown as Implementation<S, unknown>, {}, baseDir, guidance)
   })
 
-/** The implementation that runs for a choice: the named one, or the fixed-guidance fallback when it is needed and used. */
-export const runsAs = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
-  Effect.map(implementation(slot, choice.use, baseDir), (impl) =>
-    choice.fixedGuidance === undefined || impl.fixedGuidance !== undefined ? impl : fixedFallback as unknown as Implementation<S, unknown>)
-
 /**
  * Content hashes of the files a choice's implementation reads (its `dataFiles`), for stage config hashes. Files
  * that do not exist are left out: building the layer reports them with the implementation's own error.
