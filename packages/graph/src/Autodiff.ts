@@ -31,9 +31,26 @@ export const grad = (loss: Tensor, wrt: ReadonlyArray<Tensor>, options: GradOpti
     if (t.graph !== g) throw new InvalidGraph({ detail: `grad: ${t.name} is from another graph` })
     if (!isFloat(t.dtype)) throw new InvalidGraph({ detail: `grad: cannot differentiate with respect to ${t.toString()}` })
   }
-  const units: ReadonlyArray<Node> = g.nodes.slice()
-  // Forward: which tensors depend on any of `wrt`.
-  const requires = new Set<Tensor>(wrt)
+  if (options.seed !== undefined && (options.seed.rank !== loss.rank || options.seed.shape.some((d, i) => d !== loss.shape[i]))) {
+    throw new InvalidGraph({ detail: `grad: seed ${options.seed.toString()} must have the loss shape ${loss.toString()}` })
+  }
+  const grads = backward(g.nodes.slice(), wrt, [[loss, () => options.seed ?? L.expand(g.scalar(1, loss.dtype), loss.shape)]], options.embedding ?? "scatter")
+  return wrt.map((t) => grads.get(t) ?? L.zeros(t))
+}
+
+/**
+ * Reverse mode over `units` (top-level nodes in graph order): seeds `[tensor, dTensor]` in, gradients of `roots` out
+ * (absent when a root does not reach a seed; a seed may be a thunk, built only when needed). Only tensors that depend on a root get gradient nodes. `grad` runs it
+ * over the whole graph; `Recompute` over the nodes of a recomputed sub-graph inside a gradient rule.
+ */
+export const backward = (
+  units: ReadonlyArray<Node>,
+  roots: ReadonlyArray<Tensor>,
+  seeds: ReadonlyArray<readonly [Tensor, Tensor | (() => Tensor)]>,
+  embedding: EmbeddingGrad
+): Map<Tensor, Tensor> => {
+  // Forward: which tensors depend on any root.
+  const requires = new Set<Tensor>(roots)
   for (const n of units) {
     if (n.stopGradient === true) continue
     if (n.inputs.some((t) => t !== undefined && requires.has(t))) {
@@ -45,11 +62,7 @@ export const grad = (loss: Tensor, wrt: ReadonlyArray<Tensor>, options: GradOpti
     const prev = grads.get(t)
     grads.set(t, prev === undefined ? d : O.add(prev, d))
   }
-  if (options.seed !== undefined && (options.seed.rank !== loss.rank || options.seed.shape.some((d, i) => d !== loss.shape[i]))) {
-    throw new InvalidGraph({ detail: `grad: seed ${options.seed.toString()} must have the loss shape ${loss.toString()}` })
-  }
-  if (requires.has(loss)) accumulate(loss, options.seed ?? L.expand(g.scalar(1, loss.dtype), loss.shape))
-  const embedding = options.embedding ?? "scatter"
+  for (const [t, d] of seeds) if (requires.has(t)) accumulate(t, typeof d === "function" ? d() : d)
   for (let i = units.length - 1; i >= 0; i--) {
     const node = units[i] as Node
     if (node.stopGradient === true) continue
@@ -66,7 +79,7 @@ export const grad = (loss: Tensor, wrt: ReadonlyArray<Tensor>, options: GradOpti
       }
       accumulate(t, d)
     })
-    for (const o of node.outputs) if (!wrt.includes(o)) grads.delete(o)
+    for (const o of node.outputs) if (!roots.includes(o)) grads.delete(o)
   }
-  return wrt.map((t) => grads.get(t) ?? L.zeros(t))
+  return grads
 }

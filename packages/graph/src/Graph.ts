@@ -53,8 +53,15 @@ export class InvalidGraph extends Schema.TaggedError<InvalidGraph>()("InvalidGra
  */
 export type CompositeGrad = (
   dys: ReadonlyArray<Tensor | undefined>,
-  needs: ReadonlyArray<boolean>
+  needs: ReadonlyArray<boolean>,
+  options: CompositeGradOptions
 ) => ReadonlyArray<Tensor | undefined>
+
+/** What `Autodiff.grad` was asked for, passed on to composite rules that differentiate a sub-graph themselves (`Recompute`). */
+export interface CompositeGradOptions {
+  /** Embedding (Gather) gradient formulation of the enclosing `grad` call. */
+  readonly embedding: "scatter" | "matmul"
+}
 
 /** One node. A composite holds its expansion in `body` and its own gradient rule. */
 export interface Node {
@@ -265,6 +272,23 @@ export class Graph {
     this.current().push(node)
     for (const o of result.outputs) o.unit = node
     return result.outputs
+  }
+
+  /**
+   * Run `build` and return the nodes it appended (top-level units: a composite counts as one node), which stay in
+   * the graph where they would have gone anyway. Used to differentiate a sub-graph built inside a gradient rule.
+   */
+  capture<A>(build: () => A): { readonly value: A; readonly nodes: ReadonlyArray<Node> } {
+    const nodes: Array<Node> = []
+    this.scopes.push(nodes)
+    let value: A
+    try {
+      value = build()
+    } finally {
+      this.scopes.pop()
+    }
+    this.current().push(...nodes)
+    return { value, nodes }
   }
 
   /** Mark a tensor as a named graph output. */

@@ -228,7 +228,7 @@ const rules: Record<string, Rule> = {
 /** Input gradients of one node (primitive or composite). */
 export const apply = (c: RuleContext): ReadonlyArray<Tensor | undefined> => {
   const { node } = c
-  if (node.grad !== undefined) return node.grad(c.dys, c.needs)
+  if (node.grad !== undefined) return node.grad(c.dys, c.needs, { embedding: c.embedding })
   const un = unaryRules[node.op]
   if (un !== undefined) return [un(inp(c, 0), out(c), dy(c))]
   const rule = rules[node.op]

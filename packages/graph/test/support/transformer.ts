@@ -8,6 +8,7 @@ import * as Init from "../../src/Init.ts"
 import * as Loss from "../../src/Loss.ts"
 import * as Nn from "../../src/Nn.ts"
 import * as O from "../../src/Ops.ts"
+import * as Recompute from "../../src/Recompute.ts"
 
 /** Sizes of the decoder. */
 export interface TransformerSize {
@@ -19,29 +20,49 @@ export interface TransformerSize {
   readonly layers: number
 }
 
+/** Build options: `recompute` makes every block a `Recompute.checkpoint` (same loss and gradients, less memory). */
+export interface Options {
+  readonly recompute?: boolean
+}
+
 /** Shape bucket. */
 export interface Bucket {
   readonly batch: number
   readonly seq: number
 }
 
-/** One pre-norm decoder block `[b, t, d] → [b, t, d]`. */
-export const block = (g: Graph, x: Tensor, size: TransformerSize, prefix: string, cos: Tensor, sin: Tensor, mask: Tensor): Tensor => {
+/** One pre-norm decoder block `[b, t, d] → [b, t, d]`; with `recompute`, a `Recompute.checkpoint` (backward recomputes it). */
+export const block = (g: Graph, x: Tensor, size: TransformerSize, prefix: string, cos: Tensor, sin: Tensor, mask: Tensor, recompute = false): Tensor => {
   const { dim, heads, kvHeads, hidden } = size
   const hd = dim / heads
   const std = 0.5 / Math.sqrt(dim)
   const p = (name: string, shape: ReadonlyArray<number>, init: Init.Init = Init.normal(std)) => g.param(`${prefix}.${name}`, shape, { init })
-  const h = Nn.rmsNorm(x, p("attn_norm", [dim], Init.ones))
-  const q = Nn.rope(Nn.splitHeads(Nn.linear(h, p("wq", [dim, dim])), heads), cos, sin)
-  const k = Nn.rope(Nn.splitHeads(Nn.linear(h, p("wk", [dim, kvHeads * hd])), kvHeads), cos, sin)
-  const v = Nn.splitHeads(Nn.linear(h, p("wv", [dim, kvHeads * hd])), kvHeads)
-  const x2 = O.add(x, Nn.linear(Nn.mergeHeads(Nn.attention(q, k, v, mask)), p("wo", [dim, dim])))
-  const h2 = Nn.rmsNorm(x2, p("mlp_norm", [dim], Init.ones))
-  return O.add(x2, Nn.swiglu(h2, p("w_gate", [dim, hidden]), p("w_up", [dim, hidden]), p("w_down", [hidden, dim])))
+  const params = [
+    p("attn_norm", [dim], Init.ones),
+    p("wq", [dim, dim]),
+    p("wk", [dim, kvHeads * hd]),
+    p("wv", [dim, kvHeads * hd]),
+    p("wo", [dim, dim]),
+    p("mlp_norm", [dim], Init.ones),
+    p("w_gate", [dim, hidden]),
+    p("w_up", [dim, hidden]),
+    p("w_down", [hidden, dim])
+  ]
+  const body = (xs: ReadonlyArray<Tensor>): ReadonlyArray<Tensor> => {
+    const [x, attnNorm, wq, wk, wv, wo, mlpNorm, wGate, wUp, wDown] = xs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]
+    const h = Nn.rmsNorm(x, attnNorm)
+    const q = Nn.rope(Nn.splitHeads(Nn.linear(h, wq), heads), cos, sin)
+    const k = Nn.rope(Nn.splitHeads(Nn.linear(h, wk), kvHeads), cos, sin)
+    const v = Nn.splitHeads(Nn.linear(h, wv), kvHeads)
+    const x2 = O.add(x, Nn.linear(Nn.mergeHeads(Nn.attention(q, k, v, mask)), wo))
+    const h2 = Nn.rmsNorm(x2, mlpNorm)
+    return [O.add(x2, Nn.swiglu(h2, wGate, wUp, wDown))]
+  }
+  return (recompute ? Recompute.checkpoint("Block", [x, ...params], body) : body([x, ...params]))[0] as Tensor
 }
 
 /** Logits `[b, t, vocab]` of the decoder for int32 `tokens [b, t]`. */
-export const logits = (g: Graph, tokens: Tensor, size: TransformerSize): Tensor => {
+export const logits = (g: Graph, tokens: Tensor, size: TransformerSize, options: Options = {}): Tensor => {
   const [, seq] = tokens.shape as [number, number]
   const emb = g.param("embed", [size.vocab, size.dim], { init: Init.normal(1 / Math.sqrt(size.dim)) })
   const tables = Nn.ropeTables(seq, size.dim / size.heads)
@@ -50,16 +71,16 @@ export const logits = (g: Graph, tokens: Tensor, size: TransformerSize): Tensor 
   const sin = g.constant(asFloat(tables.sin), [seq, size.dim / size.heads])
   const mask = Nn.causalMask(g, seq)
   let x = Nn.embedding(emb, tokens)
-  for (let i = 0; i < size.layers; i++) x = block(g, x, size, `layers.${i}`, cos, sin, mask)
+  for (let i = 0; i < size.layers; i++) x = block(g, x, size, `layers.${i}`, cos, sin, mask, options.recompute === true)
   const h = Nn.rmsNorm(x, g.param("final_norm", [size.dim], { init: Init.ones }))
   return Nn.tiedLogits(h, emb)
 }
 
 /** The training model: next-token cross entropy with an ignore index of −100. */
-export const model = (size: TransformerSize) => (g: Graph, b: Bucket) => {
+export const model = (size: TransformerSize, options: Options = {}) => (g: Graph, b: Bucket) => {
   const tokens = g.input("tokens", "int32", [b.batch, b.seq])
   const targets = g.input("targets", "int32", [b.batch, b.seq])
-  return { loss: Loss.crossEntropy(logits(g, tokens, size), targets, { ignoreIndex: -100 }) }
+  return { loss: Loss.crossEntropy(logits(g, tokens, size, options), targets, { ignoreIndex: -100 }) }
 }
 
 /** FLOPs of one training step (forward + backward ≈ 3× forward matmul FLOPs), for benchmarks. */
