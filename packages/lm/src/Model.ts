@@ -4,7 +4,7 @@
  * input named and shaped as in Hugging Face checkpoints (`[out, in]`, used through Gemm with transB, never
  * re-laid out), so one compiled session per shape bucket serves every new set of weights.
  */
-import { Graph, Init, Layout, LmHead, Nn, Ops } from "@realm-lm/graph"
+import { Graph, Init, Layout, LmHead, Nn, Ops, Recompute as GraphRecompute } from "@realm-lm/graph"
 import * as Lora from "./Lora.ts"
 import type { ModelConfig } from "./ModelConfig.ts"
 import * as Rope from "./Rope.ts"
@@ -170,37 +170,82 @@ export const forward = (
   ids: T,
   positions: T,
   tables: RopeTables,
-  attention: Attention
+  attention: Attention,
+  options: ForwardOptions = {}
 ): Forward => {
   const { numHeads: heads, numKvHeads: kvHeads, headDim: d, rmsNormEps: eps } = config
   const p = (name: string) => param(params, name)
-  const bias = (name: string) => params.get(name)
-  const linear = (x: T, name: string, b?: T) => adaptedProj(config, params, x, name, b)
-  const cos = Layout.unsqueeze(Layout.gather(tables.cos, positions), [1]) // [N, 1, d]
-  const sin = Layout.unsqueeze(Layout.gather(tables.sin, positions), [1])
   const inference = tables.inference === true
+  const cosAll = Layout.unsqueeze(Layout.gather(tables.cos, positions), [1]) // [N, 1, d]
+  const sinAll = Layout.unsqueeze(Layout.gather(tables.sin, positions), [1])
   let x = Layout.gather(p(Weights.embedTokens), ids) // [N, hidden]
   const kv: Array<A.KeyValue> = []
+  const recomputed = recomputedLayers(config, options.recompute)
+  if (recomputed.size > 0 && (inference || attention.kind !== "sequence" || attention.past !== undefined)) {
+    throw new Graph.InvalidGraph({ detail: "Model.forward: recompute applies to training graphs only (whole sequences, no past, no inference tables)", fix: "leave recompute unset for prefill, decode and export graphs" })
+  }
   for (let l = 0; l < config.numLayers; l++) {
-    const w = Weights.layer(l)
-    const h = rmsNorm(x, p(w.inputNorm), eps, inference)
-    const q = rope(A.reshape(Ops.mul(linear(h, w.q, bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]), cos, sin, inference)
-    const k = rope(A.reshape(linear(h, w.k, bias(w.kBias)), [-1, kvHeads, d]), cos, sin, inference)
-    const v = A.reshape(linear(h, w.v, bias(w.vBias)), [-1, kvHeads, d])
-    let attended: T
-    if (attention.kind === "sequence") {
-      const r = A.sequenceAttention(attention.dims, q, k, v, attention.mask, attention.past?.(l))
-      attended = r.out
-      kv.push(r.present)
-    } else {
-      attended = A.decodeAttention(q, k, v, attention.pastKeyT(l), attention.pastValue(l), attention.mask)
-      kv.push({ key: k, value: v })
+    const prefix = `model.layers.${l}.`
+    const own = [...params].filter(([name]) => name.startsWith(prefix)) // this layer's weights, biases and adapters
+    // One decoder layer over [x, cos, sin, ...own]: the lookups below read the layer's own tensors from `xs`, so the
+    // same function serves as a `Recompute.checkpoint` block (which re-runs it on copies in the backward).
+    const layer = (xs: ReadonlyArray<T>): ReadonlyArray<T> => {
+      const [x, cos, sin] = xs as [T, T, T]
+      const lp: Params = new Map([...params, ...own.map(([name], i) => [name, xs[3 + i] as T] as const)])
+      const w = Weights.layer(l)
+      const bias = (name: string) => lp.get(name)
+      const linear = (x: T, name: string, b?: T) => adaptedProj(config, lp, x, name, b)
+      const h = rmsNorm(x, param(lp, w.inputNorm), eps, inference)
+      const q = rope(A.reshape(Ops.mul(linear(h, w.q, bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]), cos, sin, inference)
+      const k = rope(A.reshape(linear(h, w.k, bias(w.kBias)), [-1, kvHeads, d]), cos, sin, inference)
+      const v = A.reshape(linear(h, w.v, bias(w.vBias)), [-1, kvHeads, d])
+      let attended: T
+      let present: A.KeyValue
+      if (attention.kind === "sequence") {
+        const r = A.sequenceAttention(attention.dims, q, k, v, attention.mask, attention.past?.(l))
+        attended = r.out
+        present = r.present
+      } else {
+        attended = A.decodeAttention(q, k, v, attention.pastKeyT(l), attention.pastValue(l), attention.mask)
+        present = { key: k, value: v }
+      }
+      if (kv.length === l) kv.push(present) // the forward's; a recomputation in the backward builds its own
+      const x2 = Ops.add(x, linear(attended, w.o, bias(w.oBias)))
+      const m = rmsNorm(x2, param(lp, w.postNorm), eps, inference)
+      return [Ops.add(x2, linear(Ops.mul(Nn.silu(linear(m, w.gate)), linear(m, w.up)), w.down))]
     }
-    x = Ops.add(x, linear(attended, w.o, bias(w.oBias)))
-    const m = rmsNorm(x, p(w.postNorm), eps, inference)
-    x = Ops.add(x, linear(Ops.mul(Nn.silu(linear(m, w.gate)), linear(m, w.up)), w.down))
+    const xs = [x, cosAll, sinAll, ...own.map(([, t]) => t)]
+    x = (recomputed.has(l) ? GraphRecompute.checkpoint(`DecoderLayer${l}`, xs, layer) : layer(xs))[0] as T
   }
   return { x, kv, inference }
+}
+
+/** Options of `forward` for training graphs. */
+export interface ForwardOptions {
+  /**
+   * Decoder layers whose activations are recomputed in the backward instead of kept (`@realm-lm/graph`
+   * `Recompute.checkpoint`): `true` = every layer, a list = those layer indices. Default none. Same loss and
+   * gradients; one more forward of those layers per step.
+   */
+  readonly recompute?: Recompute | undefined
+}
+
+/** How training graphs trade compute for memory: the LM head's `vocabChunk` and the decoder layers' `recompute`. */
+export interface TrainingOptions extends LmHead.HeadOptions, ForwardOptions {}
+
+/** Which layers recompute: every one (`true`), none (`false`), or these indices. */
+export type Recompute = boolean | ReadonlyArray<number>
+
+/** The layer indices `recompute` selects; an index outside the model is an `InvalidGraph` error. */
+export const recomputedLayers = (config: ModelConfig, recompute: Recompute | undefined): ReadonlySet<number> => {
+  if (recompute === undefined || recompute === false) return new Set()
+  if (recompute === true) return new Set(Array.from({ length: config.numLayers }, (_, l) => l))
+  for (const l of recompute) {
+    if (!Number.isInteger(l) || l < 0 || l >= config.numLayers) {
+      throw new Graph.InvalidGraph({ detail: `recompute: layer ${l} does not exist (the model has layers 0..${config.numLayers - 1})`, fix: "list layer indices below numLayers, or use true for every layer" })
+    }
+  }
+  return new Set(recompute)
 }
 
 /** Final RMSNorm and LM head: `x [N, hidden]` → logits `[N, vocab]` (`inference` as `Forward.inference`). */
@@ -227,13 +272,14 @@ export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = dec
  * Teacher-forced log-probabilities `[batch, length]` of `targets` (int32 `[batch, length]`) after right-padded `ids`:
  * the final norm's hidden states through `LmHead.tokenLogProbs`, so with `vocabChunk` below the vocabulary the
  * `[batch, length, vocab]` logits are never held (forward or backward). Without it, the same as `sequenceLogits`
- * followed by `Loss.tokenLogProbs`. Targets outside the vocabulary read as id 0; mask them out.
+ * followed by `Loss.tokenLogProbs`. Targets outside the vocabulary read as id 0; mask them out. `head.recompute`
+ * recomputes those decoder layers in the backward (`ForwardOptions`).
  */
-export const sequenceTokenLogProbs = (config: ModelConfig, ids: T, targets: T, head: LmHead.HeadOptions = {}, params: Params = declareParams(ids.graph, config)): T => {
+export const sequenceTokenLogProbs = (config: ModelConfig, ids: T, targets: T, head: TrainingOptions = {}, params: Params = declareParams(ids.graph, config)): T => {
   const g = ids.graph
   const [batch, length] = ids.shape as [number, number]
   const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
-  const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention)
+  const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention, { recompute: head.recompute })
   const hidden = rmsNorm(f.x, param(params, Weights.finalNorm), config.rmsNormEps, false) // [batch · length, hidden]
   const weight = param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead) // [vocab, hidden]
   return LmHead.tokenLogProbs(Layout.reshape(hidden, [batch, length, config.hiddenSize]), weight, targets, head)

@@ -4,7 +4,7 @@
  * advantages, old-policy log-probs, optional k3 KL to a reference with weight β, token- or sequence-level
  * aggregation, a mask for padding and truncated completions). Batches are right-padded `[batch, length]` rows.
  */
-import type { LmHead, Training } from "@realm-lm/graph"
+import type { Training } from "@realm-lm/graph"
 import { Graph, Loss, Ops } from "@realm-lm/graph"
 import { Schema } from "effect"
 import * as Model from "./Model.ts"
@@ -36,10 +36,12 @@ export interface TokenTensors {
 }
 
 /**
- * How the LM head is computed in training graphs: `vocabChunk` rows of the vocabulary at a time (`LmHead`), or the
- * full `[B, L, vocab]` logits when unset. Both give the same loss and gradients within float32 rounding.
+ * How training graphs trade compute for memory: the LM head computed `vocabChunk` rows of the vocabulary at a time
+ * (`LmHead`; the full `[B, L, vocab]` logits when unset), and `recompute`: decoder layers whose activations the
+ * backward recomputes instead of keeping (`true` = all, or layer indices). Same loss and gradients within float32
+ * rounding either way. (The name predates `recompute`.)
  */
-export type HeadOptions = LmHead.HeadOptions
+export type HeadOptions = Model.TrainingOptions
 
 /** SFT loss `[]`: mean of −log π(target) over masked positions (completion tokens only). */
 export const sftLoss = (config: ModelConfig, t: TokenTensors, head: HeadOptions = {}): T =>

@@ -34,7 +34,13 @@ export const PolicyConfig = Schema.Struct({
    * LM head of the training graphs: `vocabChunk` (vocabulary rows, a positive integer) computes log-probs and their
    * gradients a chunk at a time, never holding `[batch, length, vocab]` logits. Default: unset, the full logits.
    */
-  head: Schema.optionalKey(Schema.Struct({ vocabChunk: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) }))
+  head: Schema.optionalKey(Schema.Struct({ vocabChunk: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) })),
+  /**
+   * Decoder layers of the training graphs whose activations the backward recomputes instead of keeping them
+   * (`@realm-lm/graph` `Recompute`): `true` = every layer, or a list of layer indices. Same loss and gradients, less
+   * memory, one more forward of those layers per step. Default: none.
+   */
+  recompute: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))]))
 })
 /** Policy settings. */
 export type PolicyConfig = typeof PolicyConfig.Encoded
@@ -151,7 +157,7 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
     const scorer = yield* Scoring.make(executor, config, cfg.scorer ?? {})
     const training = cfg.training ?? { optimizer: { kind: "adamw" as const }, clipNorm: 1 }
     const objective = cfg.objective ?? {}
-    const head = cfg.head ?? {}
+    const head: Objectives.HeadOptions = { ...cfg.head, ...(cfg.recompute === undefined ? {} : { recompute: cfg.recompute }) }
     const scope = yield* Effect.scope
     const trainers = new Map<"sft" | "policy", GraphTrainer.Trainer<Objectives.Bucket>>()
     let current: "sft" | "policy" | undefined

@@ -94,6 +94,42 @@ describe("Objectives: vocabulary-chunked head (chunks of 7 of 20 ids), gradients
   }
 })
 
+describe("Objectives: recomputed decoder layers (Recompute.checkpoint), gradients against finite differences", () => {
+  const sample = (name: string, rng: Rng.Rng) => (name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal())
+  const tensors = (g: Graph.Graph) => ({ inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.constant(mask, [B, L], "bool") })
+  for (const [name, config] of gradConfigs) {
+    it.effect(`SFT loss, every layer recomputed, chunked head, ${name}`, () =>
+      Effect.gen(function*() {
+        const sft = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7, recompute: true }), { feeds: { inputs, targets }, sample })
+        assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
+        assert.isAbove(sft.checked, 200)
+      }))
+    it.effect(`policy loss, layer 1 recomputed, ${name}`, () =>
+      Effect.gen(function*() {
+        const policy = yield* GradCheck.check((g) =>
+          Objectives.policyLoss(config, { ...tensors(g), advantages: g.input("adv", "float64", [B, L]), oldLogProbs: g.input("old", "float64", [B, L]) }, { clipLow: 0.2, clipHigh: 0.28 }, { recompute: [1] }).loss, {
+          feeds: { inputs, targets },
+          sample
+        })
+        assert.isTrue(policy.ok, JSON.stringify(policy.failures.slice(0, 3)))
+        assert.isAbove(policy.checked, 200)
+      }))
+  }
+  it.effect("SFT loss with LoRA adapters on every projection, every layer recomputed", () =>
+    Effect.gen(function*() {
+      const base = gradConfigs[1]?.[1] as ModelConfig.ModelConfig
+      const config = { ...base, lora: { rank: 2, alpha: 3, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], trainNorms: true } }
+      const report = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { recompute: true }), { feeds: { inputs, targets }, sample })
+      assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
+      assert.isAbove(report.checked, 400)
+    }))
+  it("a layer index outside the model is an InvalidGraph error naming it", () => {
+    const config = gradConfigs[0]?.[1] as ModelConfig.ModelConfig
+    const g = Graph.make("bad", { float: "float64" })
+    assert.throws(() => Objectives.sftLoss(config, tensors(g), { recompute: [2] }), /layer 2 does not exist \(the model has layers 0\.\.1\)/)
+  })
+})
+
 describe("Objectives: values against a plain-TypeScript computation", () => {
   const config = tinyConfig()
   const weights = Weights.init(config, Rng.Rng.make("objectives"), { std: 0.3 })

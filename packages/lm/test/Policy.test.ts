@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { Rng } from "@realm-lm/core"
 import * as Batches from "../src/Batches.ts"
 import * as BuiltinTokenizer from "../src/BuiltinTokenizer.ts"
+import * as Lora from "../src/Lora.ts"
 import * as Policy from "../src/Policy.ts"
 import * as Pretrained from "../src/Pretrained.ts"
 import * as ReferenceModel from "../src/ReferenceModel.ts"
@@ -116,6 +117,37 @@ describe("Policy", () => {
       assert.isTrue(config.tieWordEmbeddings, "the fixture ties the head to the embedding")
       for (const [name, t] of wa) t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  for (const lora of [false, true]) {
+    it.effect(`recomputed decoder layers make the same SFT and policy steps as keeping activations${lora ? " (LoRA, frozen base)" : ""}`, () =>
+      Effect.gen(function*() {
+        const loaded = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
+        const config = lora ? { ...loaded.config, lora: { rank: 2, alpha: 4, targets: ["q_proj", "v_proj", "down_proj"], trainNorms: false } } : loaded.config
+        const adapters = lora ? Lora.init(config, Rng.Rng.make("recompute")) : undefined
+        // B = 0 would make the adapters' A gradients zero: start from nonzero B so every adapter gradient is exercised.
+        if (adapters !== undefined) for (const [name, t] of adapters) if (name.includes("lora_B")) t.data.forEach((_, i) => (t.data[i] = 0.01 * Math.sin(i)))
+        const settings = { training: { optimizer: { kind: "sgd" as const } } }
+        const init = { config, weights: loaded.weights, ...(adapters === undefined ? {} : { adapters }) }
+        const kept = yield* Policy.make(init, settings)
+        const recomputed = yield* Policy.make(init, { ...settings, recompute: true })
+        const batch = Batches.tokenBatch(examples)
+        const [a, b] = [yield* kept.sftStep(batch, { lr: 0.05 }), yield* recomputed.sftStep(batch, { lr: 0.05 })]
+        assert.approximately(b.loss, a.loss, 1e-6)
+        assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
+        const current = yield* kept.score(examples)
+        const rollouts = examples.map((e, i) => ({ ...e, advantage: i - 1, oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k)) }))
+        yield* kept.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+        yield* recomputed.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+        const [wa, wb] = lora ? [yield* kept.adapters, yield* recomputed.adapters] : [yield* kept.weights, yield* recomputed.weights]
+        let moved = 0
+        for (const [name, t] of wa) {
+          t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
+          const start = lora ? (adapters?.get(name)?.data as Float32Array) : Weights.get(loaded.weights, name).data
+          moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - (start[i] as number))))
+        }
+        assert.isAbove(moved, 1e-4)
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  }
 
   it.effect("switching between SFT and policy steps resets the optimizer (step counts restart)", () =>
     Effect.gen(function*() {
