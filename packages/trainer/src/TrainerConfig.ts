@@ -104,7 +104,20 @@ export const MemorySection = Schema.Struct({
     Schema.Int.check(Schema.makeFilter((n) =>
       n >= minVocabChunk ? undefined : `must be "auto", "off" or an integer of at least ${minVocabChunk} vocabulary rows (each chunk adds graph nodes; 4096–16384 is usual)`
     ))
-  ]).pipe(withDefault("auto"))
+  ]).pipe(withDefault("auto")),
+  /**
+   * Activation recomputation in the training graphs (`@realm-lm/graph` `Recompute`): the backward recomputes these
+   * decoder layers' forward from each layer's saved input instead of keeping their intermediates (attention scores,
+   * MLP activations) from the forward on. `true`: every layer; a list: those layer indices (0-based; an index the model
+   * does not have fails when the training graph is built); `false` (default): none. Same loss and gradients, one more
+   * forward of those layers per step.
+   */
+  recompute: Schema.Union([
+    Schema.Boolean,
+    Schema.Array(Schema.Int.check(Schema.makeFilter((n) => (n >= 0 ? undefined : "layer indices are 0-based integers")))).check(
+      Schema.makeFilter((a) => (new Set(a).size === a.length ? undefined : "each layer at most once"))
+    )
+  ]).pipe(withDefault(false))
 })
 export type MemorySection = typeof MemorySection.Type
 
@@ -315,3 +328,31 @@ export const trainingConfig = (o: OptimizerSection): typeof Training.TrainingCon
 
 /** Whether a larger value of the best metric is better. */
 export const bestMaximize = (c: CheckpointSection): boolean => c.bestMaximize ?? !(c.bestMetric ?? "").includes("loss")
+
+/** An object's fields, or none for anything else (settings as written in a config). */
+const fields = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null && !Array.isArray(u) ? u as Record<string, unknown> : {})
+
+/**
+ * How this trainer pre-trains a base model (the pipeline's `model.pretrain`), on settings as written in a config:
+ * `model.pretrain.sft` replaces the `sft` section, with warm starts off and the verifier's autonomous prompts (the
+ * format RL and evaluation show); a pre-trained base depends on everything but the `rft` and `rl` sections (tuning RL
+ * does not re-run the pre-training).
+ */
+export const pretraining = {
+  settings: (settings: Record<string, unknown>, sft: Record<string, unknown>): Record<string, unknown> => ({
+    ...settings,
+    sft: { ...sft, prompt: "verifier", warmStart: { ratio: 0 } }
+  }),
+  check: (sft: Record<string, unknown>): ReadonlyArray<{ readonly path: string; readonly detail: string }> => [
+    ...(fields(sft.warmStart).ratio !== undefined && fields(sft.warmStart).ratio !== 0
+      ? [{ path: "warmStart", detail: "pre-training never shows routes: leave warmStart out (it is always off)" }]
+      : []),
+    ...(sft.prompt !== undefined && sft.prompt !== "verifier"
+      ? [{ path: "prompt", detail: "pre-training uses the verifier's autonomous prompts (the format evaluation and RL show): leave prompt out" }]
+      : [])
+  ],
+  hashed: (settings: Record<string, unknown>): Record<string, unknown> => {
+    const { rft: _rft, rl: _rl, ...rest } = settings
+    return rest
+  }
+}

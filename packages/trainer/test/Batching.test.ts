@@ -64,6 +64,19 @@ describe("the default micro-batch token budget follows the vocabulary", () => {
   })
 })
 
+describe("memory.recompute", () => {
+  it("defaults to false; true or a list of 0-based layer indices decode as given", () => {
+    expect(TrainerConfig.decodeSync({}).memory.recompute).toBe(false)
+    expect(TrainerConfig.decodeSync({ memory: { recompute: true } }).memory.recompute).toBe(true)
+    expect(TrainerConfig.decodeSync({ memory: { recompute: [0, 3] } }).memory.recompute).toEqual([0, 3])
+  })
+  it("rejects negative, fractional or repeated indices and other values, at the field path", () => {
+    for (const bad of [[-1], [1.5], [2, 2], "all", 3]) {
+      expect(() => TrainerConfig.decodeSync({ memory: { recompute: bad } }), JSON.stringify(bad)).toThrow(/recompute/)
+    }
+  })
+})
+
 describe("memory.vocabChunk: the chunked LM head and the budget it leaves", () => {
   const chunkOf = (input: unknown, vocab: number) => TrainerConfig.vocabChunkFor(TrainerConfig.decodeSync({ memory: { vocabChunk: input } }).memory, vocab)
 

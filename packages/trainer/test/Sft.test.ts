@@ -50,6 +50,38 @@ describe("Sft", () => {
       }
     }).pipe(Effect.provide(layers)))
 
+  it.effect("memory.recompute (every layer, or a list) logs the same losses as keeping activations; a missing layer fails", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const ps = Toy.problems(16)
+      yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 2 })
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const losses = (recompute: boolean | ReadonlyArray<number>, out: string) =>
+        Effect.gen(function*() {
+          const config = TrainerConfig.decodeSync({
+            runtime: { intraOpThreads: 1 },
+            batching: { buckets: [32, 64], microBatch: 8 },
+            generation: { maxPromptTokens: 40, maxNewTokens: 16 },
+            memory: { recompute },
+            checkpoint: { every: 0, onnx: "never" },
+            log: { tensorboard: false },
+            sft: { steps: 4, batchSize: 8, lr: { peak: 1e-2 }, heldOutFraction: 0 }
+          })
+          yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
+          return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8")).map((l) => l["loss"] as number)
+        })
+      const kept = yield* losses(false, "kept")
+      assert.strictEqual(kept.length, 4)
+      for (const [recompute, out] of [[true, "all"], [[1], "layer1"]] as const) {
+        const got = yield* losses(recompute, out)
+        got.forEach((l, i) => assert.approximately(l, kept[i] as number, 1e-5, `${out} step ${i + 1}`))
+      }
+      // The setting reaches the training graph: a layer the 2-layer model lacks fails there, named.
+      const error = yield* Effect.flip(losses([2], "missing"))
+      assert.strictEqual(error._tag, "EngineFailed")
+      assert.match(error.message, /layer 2 does not exist/)
+    }).pipe(Effect.provide(layers)))
+
   it.effect("a corpus with no positive route fails saying so, before the model is loaded", () =>
     Effect.gen(function*() {
       const dir = Toy.tempDir()

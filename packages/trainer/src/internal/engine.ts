@@ -83,7 +83,7 @@ export const make = (
   runtime: Device.RuntimeConfig,
   optimizer: OptimizerSection,
   objective: Objective,
-  memory: MemorySection = { vocabChunk: "auto" },
+  memory: MemorySection = { vocabChunk: "auto", recompute: false },
   lora?: LoraSource
 ): Effect.Effect<Engine, EngineFailed, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function*() {
@@ -113,7 +113,7 @@ export const make = (
     if (eos === undefined) return yield* new EngineFailed({ operation: "load", detail: `${source.init}: neither config.json nor the tokenizer names an EOS token` })
     const pad = config.padTokenId ?? tokenizer.padTokenId ?? eos
     const vocabChunk = vocabChunkFor(memory, config.vocabSize)
-    const head = { vocabChunk }
+    const head = { vocabChunk, recompute: memory.recompute }
     const model = objective.kind === "sft"
       ? Objectives.sftModel(config, head)
       : Objectives.policyModel(config, { clipLow: objective.rl.clipLow, clipHigh: objective.rl.clipHigh, klCoef: objective.rl.klCoef, aggregate: objective.rl.aggregate }, head)
