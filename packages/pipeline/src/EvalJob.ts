@@ -5,15 +5,18 @@
  * Instead of a checkpoint directory, a served model can be evaluated (`endpoint`): the evaluator then asks an
  * OpenAI-compatible server, journalling each finished request next to the results file until they are written.
  */
-import { basename, dirname, join } from "node:path"
+import { basename, dirname, join, relative, resolve } from "node:path"
 import { ChatEndpoint, EvalResult, Evaluator, Problem } from "@realm-lm/core"
-import { Jsonl, RunDir } from "@realm-lm/core/node"
-import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
+import { Jsonl } from "@realm-lm/core/node"
+import { Effect, FileSystem, Schema, Stream } from "effect"
+import * as EvalStage from "./EvalStage.ts"
+import { unwrapCause } from "./internal/stageFiles.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { validate } from "./PipelineConfig.ts"
-import { PipelineInvalid } from "./Pipeline.ts"
+import { PipelineInvalid, runIn } from "./Pipeline.ts"
 import * as ProblemsJob from "./ProblemsJob.ts"
 import * as Routes from "./Routes.ts"
+import * as TrainStage from "./TrainStage.ts"
 import * as Wiring from "./Wiring.ts"
 
 /** Assisted mode was asked for without a routes file. */
@@ -209,22 +212,32 @@ export const run = (job: EvalJob) =>
     }
     if (job.onStart !== undefined) yield* job.onStart(plan)
 
-    // Wired as the pipeline's eval stage: the evaluator slot on top of the verifier (and judge).
-    const wiring = yield* Wiring.make(config, job.baseDir)
-    const evaluatorLayer = Layer.provideMerge(yield* wiring.slotLayer("evaluator"), wiring.verifier)
-    const results = yield* Effect.gen(function*() {
-      const evaluator = yield* Evaluator.Evaluator
-      const done: Array<EvalResult.EvalResult> = []
-      for (const mode of modes) {
-        const result = yield* evaluator.evaluate({
-          method: plan.method, checkpoint, task: plan.task, split, problems: list, routes, mode
-        })
-        done.push(result)
-        if (job.onEvaluated !== undefined) yield* job.onEvaluated(done.length, modes.length, result)
+    // The pipeline's eval stage on this one target, through the same runner: its manifest goes in
+    // `<file>.stage/` next to the results file, and an unchanged checkpoint, inputs and settings are not evaluated again.
+    const target = "target"
+    const runDir = dirname(resolve(file))
+    const checkpointFiles = endpoint === undefined ? yield* TrainStage.checkpointFiles(resolve(checkpoint)) : []
+    const stage = EvalStage.evaluation({
+      name: `${basename(file)}.stage`,
+      targets: () => [{ name: target, label: plan.method }],
+      modes,
+      task: plan.task,
+      file: `../${basename(file)}`,
+      checkpointInputs: () => checkpointFiles.map((f) => relative(runDir, f)),
+      settings: { method: plan.method, task: plan.task, modes, checkpoint },
+      // A served model's weights are not among the inputs: ask it every time (its journal resumes a stopped run).
+      cache: endpoint === undefined
+    })
+    const { results } = yield* runIn([stage], config, job.baseDir, {
+      runDir,
+      evalSplits: [split],
+      hooks: job.onEvaluated === undefined ? {} : { evaluated: job.onEvaluated },
+      artifacts: {
+        problems: { [split]: resolve(job.problems) },
+        routes: job.routes === undefined ? {} : { [split]: resolve(job.routes) },
+        checkpoints: new Map([[target, { path: checkpoint, kind: "base" as const, step: 0, metrics: {} }]])
       }
-      return done
-    }).pipe(Effect.provide(evaluatorLayer))
-    yield* RunDir.writeJsonAtomic(file, results)
+    }).pipe(Effect.mapError(unwrapCause((u): u is Evaluator.EvaluatorError => u instanceof Evaluator.EvaluatorError)))
     // The results hold every completion now; a kept journal would hand a later run (maybe of another model served
     // under the same name) stale completions.
     if (journal !== undefined) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(journal, { force: true }))

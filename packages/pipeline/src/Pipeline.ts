@@ -78,27 +78,48 @@ export const run = (config: PipelineConfig, baseDir: string, hooks: Hooks = {}, 
     const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "pipeline"))
     // Every prompt of the run renders with one chat-template date, pinned when the directory was first used.
     const templateDate = yield* TemplateDate.pin(runDir, config.run?.templateDate)
-    return yield* runStages(stages, config, baseDir, hooks, extra, runDir, templateDate).pipe(Effect.provideService(Prompt.TemplateDate, templateDate))
+    return yield* runIn(stages, config, baseDir, { ...extra, runDir, hooks, templateDate }).pipe(Effect.provideService(Prompt.TemplateDate, templateDate))
   })
 
-/** Work through the stages, once the config is valid and the run's template date pinned. */
-const runStages = (
-  stages: ReadonlyArray<AnyStage>,
-  config: PipelineConfig,
-  baseDir: string,
-  hooks: Hooks,
-  extra: RunOptions,
-  runDir: string,
-  templateDate: string
-) =>
+/** Where and with what `runIn` works through a stage list. */
+export interface RunInOptions {
+  readonly runDir: string
+  readonly hooks?: Hooks
+  /** Artifacts there before the first stage (`realm train`: the corpus and the starting checkpoint). */
+  readonly artifacts?: Artifacts
+  /** Splits whose problems and routes are prepared besides `train` and the evaluated ones. */
+  readonly prepareSplits?: ReadonlyArray<string>
+  /** Splits evaluated. Default the config's (`evaluation.splits`). */
+  readonly evalSplits?: ReadonlyArray<string>
+  /** The chat-template date recorded in manifests (`Pipeline.run` pins one per run directory). */
+  readonly templateDate?: string
+  readonly gitRevision?: string
+  readonly packages?: Record<string, string>
+}
+
+/**
+ * Work through a stage list in a run directory, with a validated config: what `Pipeline.run` does once the config is
+ * checked and the template date pinned, and how `realm train` and `realm eval` run their one stage (`TrainJob`,
+ * `EvalJob`) with the same runner, manifests and skip rules.
+ */
+export const runIn = (stages: ReadonlyArray<AnyStage>, config: PipelineConfig, baseDir: string, options: RunInOptions) =>
   Effect.gen(function*() {
+    const hooks = options.hooks ?? {}
+    const { runDir } = options
+    const given = options.artifacts ?? {}
+    const disorder = checkOrder(stages, (Object.keys(given) as Array<keyof Artifacts>).filter((k) => given[k] !== undefined))
+    if (disorder !== undefined) return yield* disorder
     const seed = config.run?.seed ?? 0
-    const info: RunInfo = { runDir, seed, templateDate, packages: extra.packages ?? {}, ...(extra.gitRevision === undefined ? {} : { gitRevision: extra.gitRevision }) }
-    const evalSplits = evaluationSplits(config)
+    const info: RunInfo = {
+      runDir, seed, packages: options.packages ?? {},
+      ...(options.templateDate === undefined ? {} : { templateDate: options.templateDate }),
+      ...(options.gitRevision === undefined ? {} : { gitRevision: options.gitRevision })
+    }
+    const evalSplits = options.evalSplits ?? evaluationSplits(config)
     const context: RunContext = {
       config, baseDir, runDir, info, hooks,
       wiring: yield* Wiring.make(config, baseDir),
-      splits: [...new Set<string>(["train", ...(extra.prepareSplits ?? []), ...evalSplits])],
+      splits: [...new Set<string>(["train", ...(options.prepareSplits ?? []), ...evalSplits])],
       evalSplits,
       runStage: (definition, stageConfig) =>
         Effect.gen(function*() {
@@ -108,7 +129,7 @@ const runStages = (
           return outcome
         })
     }
-    let artifacts: Artifacts = {}
+    let artifacts: Artifacts = given
     for (const stage of stages) {
       const missing = stage.needs.filter((k) => artifacts[k] === undefined)
       if (missing.length > 0) return yield* new StageFailed({ stage: stage.name, detail: `needs ${missing.join(", ")}, which no earlier stage gave` })

@@ -110,9 +110,12 @@ export const insertBefore = (stages: ReadonlyArray<AnyStage>, before: string, st
   return [...stages.slice(0, at), stage, ...stages.slice(at)]
 }
 
-/** The first problem with a stage list's order, if any: names repeat, or a stage needs what nothing before it gives. */
-export const checkOrder = (stages: ReadonlyArray<AnyStage>): PipelineOrderInvalid | undefined => {
-  const given = new Map<string, string>()
+/**
+ * The first problem with a stage list's order, if any: names repeat, or a stage needs what nothing before it gives
+ * (`present`: artifacts there before the first stage).
+ */
+export const checkOrder = (stages: ReadonlyArray<AnyStage>, present: ReadonlyArray<ArtifactName> = []): PipelineOrderInvalid | undefined => {
+  const given = new Map<string, string>(present.map((k) => [k, "(given)"]))
   const names = new Set<string>()
   for (const stage of stages) {
     if (names.has(stage.name)) return new PipelineOrderInvalid({ stage: stage.name, detail: "appears twice; give each stage its own name" })

@@ -48,6 +48,17 @@ export interface StageDefinition<C, R> {
   /** Files it writes, relative to its stage directory; hashed into the manifest when it completes. */
   readonly outputs: (config: C) => ReadonlyArray<string>
   readonly run: (context: StageContext<C>) => Effect.Effect<void, StageFailed, R>
+  /**
+   * `false`: run every time, even with an unchanged config and inputs (what it reads is not all in files: a served
+   * model); the manifest still records each run. Default `true`.
+   */
+  readonly cache?: boolean
+  /**
+   * What to do with a stage directory holding other work (another config or inputs, or no manifest): `remove` it
+   * before running (default), or `resume`: leave it for the stage's own resume check (`realm train` hands it to the
+   * trainer, which continues its checkpoints or refuses those of another config, as it always has).
+   */
+  readonly stale?: "remove" | "resume"
 }
 
 /** Build a stage definition with its types inferred. */

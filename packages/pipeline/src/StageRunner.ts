@@ -88,11 +88,13 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
     const previous = yield* RunDir.readManifest(info.runDir, stage.name).pipe(
       Effect.catchTag("ManifestError", () => Effect.succeed(undefined))
     )
-    if (yield* upToDate(info.runDir, previous, configHash, inputs)) return "skipped" as StageOutcome
+    if (stage.cache !== false && (yield* upToDate(info.runDir, previous, configHash, inputs))) return "skipped" as StageOutcome
 
     const stageDir = path.join(info.runDir, stage.name)
-    // Partial output is resumed only for the same work; after a config or input change it is stale, so start over.
-    if (!sameWork(previous, configHash, inputs) || previous?.status === "complete") yield* fs.remove(stageDir, { recursive: true, force: true })
+    // Partial output is resumed only for the same work; after a config or input change it is stale, so start over
+    // (unless the stage checks what it resumes itself: `stale: "resume"`).
+    const stale = !sameWork(previous, configHash, inputs) || previous?.status === "complete"
+    if (stale && stage.stale !== "resume") yield* fs.remove(stageDir, { recursive: true, force: true })
     yield* fs.makeDirectory(stageDir, { recursive: true })
     const startedAt = yield* isoNow
     const startMs = yield* Clock.currentTimeMillis

@@ -5,47 +5,36 @@
  * `builtins` is the default pipeline; a user's own stage goes anywhere in the list its needs allow.
  */
 import { dirname, join, relative } from "node:path"
-import { Checkpoint, CorpusRecord, EvalResult, Evaluator, ModelSource, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import { CorpusRecord, ModelSource, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
-import { Progress as TrainerProgress } from "@realm-lm/trainer"
-import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
+import { Effect, FileSystem, Layer, Schema, Stream } from "effect"
 import * as BaseModel from "./BaseModel.ts"
 import * as CorpusJob from "./CorpusJob.ts"
-import { plan, selected } from "./Methods.ts"
+import * as EvalStage from "./EvalStage.ts"
+import * as stageFiles from "./internal/stageFiles.ts"
 import type { AnyStage } from "./PipelineStage.ts"
 import { define } from "./PipelineStage.ts"
 import * as Registry from "./Registry.ts"
 import * as ReportJob from "./ReportJob.ts"
 import * as Resolve from "./Resolve.ts"
-import * as Routes from "./Routes.ts"
 import * as Stage from "./Stage.ts"
 import { StageFailed } from "./Stage.ts"
+import * as TrainStage from "./TrainStage.ts"
 import * as Wiring from "./Wiring.ts"
 
-/** Read a JSON file written by a stage and decode it. */
-const readJson = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
-  Effect.flatMap(Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(path)), (text) =>
-    Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text))
-
 /** Read a stage's `result.json`: the checkpoint it produced. */
-export const readRef = (path: string) => readJson(path, Checkpoint.CheckpointRef)
+export const readRef = stageFiles.readRef
 
 /** Read a results file written by the eval stage. */
-export const readResults = (file: string) => readJson(file, Schema.Array(EvalResult.EvalResult))
+export const readResults = stageFiles.readResults
 
 /** A stage's failure, keeping the typed cause. */
-export const fail = (stage: string) => (error: unknown) =>
-  new StageFailed({
-    stage,
-    detail: `${Predicate.hasProperty(error, "_tag") ? `${String(error._tag)}: ` : ""}${Predicate.hasProperty(error, "message") ? String(error.message) : String(error)}`,
-    cause: error
-  })
+export const fail = stageFiles.fail
 
 /** Where the teacher routes of a split live: the training corpus for `train`, `routes-<split>/corpus/` otherwise. */
-export const routesFile = (runDir: string, split: string): string =>
-  split === "train" ? join(runDir, "corpus", "corpus.jsonl") : join(runDir, `routes-${split}`, "corpus", "corpus.jsonl")
+export const routesFile = stageFiles.routesFile
 
 /** Problems of every prepared split from the task source, to `problems/<split>.jsonl`. Gives `problems`. */
 export const problems = define({
@@ -176,88 +165,11 @@ export const base = define({
     })
 })
 
-/** Each planned method trained from the base or the SFT checkpoint on the corpus, one manifest each. Adds to `checkpoints`. */
-export const train = define({
-  name: "train",
-  needs: ["corpus", "checkpoints"],
-  gives: ["checkpoints"],
-  run: (ctx, input) =>
-    Effect.gen(function*() {
-      const checkpoints = new Map(input.checkpoints)
-      for (const method of plan(selected(ctx.config))) {
-        const own = Wiring.methodSlots(ctx.config, method)
-        const layers = Layer.mergeAll(
-          yield* ctx.wiring.trainer(own.curriculum, { trainer: own.trainer, verifier: own.verifier }),
-          TrainerProgress.layer((event) => ctx.hooks.train?.(method.name, event) ?? Effect.void)
-        )
-        yield* ctx.runStage(Stage.define({
-          name: method.name,
-          implementation: own.trainer.use,
-          config: Schema.Unknown,
-          inputs: () => [relative(ctx.runDir, input.corpus), `${method.from}/result.json`],
-          outputs: () => ["result.json"],
-          run: ({ stageDir }) =>
-            Effect.gen(function*() {
-              const init = yield* readRef(join(ctx.runDir, method.from, "result.json"))
-              const trainer = yield* PolicyTrainer.PolicyTrainer
-              const ref = yield* trainer[method.phase]({ init: init.path, corpus: input.corpus, outDir: stageDir, resume: true })
-              yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
-            }).pipe(Effect.provide(layers), Effect.mapError(fail(method.name)))
-        }), { trainer: own.trainer, curriculum: own.curriculum, verifier: own.verifier, judge: ctx.wiring.choice("judge"), from: method.from, phase: method.phase })
-        checkpoints.set(method.name, yield* readRef(join(ctx.runDir, method.name, "result.json")).pipe(Effect.mapError(fail(method.name))))
-      }
-      return { checkpoints }
-    })
-})
+/** Each planned method trained from the base or the SFT checkpoint on the corpus, one manifest each (`TrainStage.ts`). Adds to `checkpoints`. */
+export const train = TrainStage.training()
 
-/** Every trained method (and the base with `evaluation.base`) in assisted and autonomous mode on every evaluation split. Gives `results`. */
-export const evaluate = define({
-  name: "eval",
-  needs: ["problems", "routes", "checkpoints"],
-  gives: ["results"],
-  run: (ctx, input) =>
-    Effect.gen(function*() {
-      const planned = plan(selected(ctx.config))
-      const evaluated = [...(ctx.config.evaluation?.base === true ? ["base" as const] : []), ...planned.map((m) => m.name)]
-      const labels = new Map<string, string>([["base", "Base model"], ...planned.map((m) => [m.name, m.label] as const)])
-      const evaluatorLayer = Layer.provideMerge(yield* ctx.wiring.slotLayer("evaluator"), ctx.wiring.verifier)
-      const files = (artifact: Readonly<Record<string, string>>, split: string) => artifact[split] ?? join(ctx.runDir, "missing", split)
-      yield* ctx.runStage(Stage.define({
-        name: "eval",
-        implementation: ctx.wiring.choice("evaluator").use,
-        config: Schema.Unknown,
-        inputs: () => [
-          ...evaluated.map((m) => `${m}/result.json`),
-          ...ctx.evalSplits.map((s) => relative(ctx.runDir, files(input.problems, s))),
-          ...ctx.evalSplits.map((s) => relative(ctx.runDir, files(input.routes, s)))
-        ],
-        outputs: () => ["results.json"],
-        run: ({ stageDir }) =>
-          Effect.gen(function*() {
-            const evaluator = yield* Evaluator.Evaluator
-            const results: Array<EvalResult.EvalResult> = []
-            const total = ctx.evalSplits.length * evaluated.length * 2
-            for (const split of ctx.evalSplits) {
-              const problemsOfSplit = yield* Stream.runCollect(Jsonl.read(files(input.problems, split), Problem.Problem))
-              const routes = yield* Routes.read(files(input.routes, split))
-              for (const name of evaluated) {
-                const ref = input.checkpoints.get(name)
-                if (ref === undefined) return yield* new StageFailed({ stage: "eval", detail: `no checkpoint of ${name}; a stage before eval must train it` })
-                for (const mode of ["assisted", "autonomous"] as const) {
-                  const result = yield* evaluator.evaluate({
-                    method: labels.get(name) ?? name, checkpoint: ref.path, task: ctx.wiring.choice("tasks").use, split: split as Problem.Split, problems: problemsOfSplit, routes, mode
-                  })
-                  results.push(result)
-                  if (ctx.hooks.evaluated !== undefined) yield* ctx.hooks.evaluated(results.length, total, result)
-                }
-              }
-            }
-            yield* RunDir.writeJsonAtomic(join(stageDir, "results.json"), results)
-          }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail("eval")))
-      }), { evaluator: ctx.wiring.choice("evaluator"), verifier: ctx.wiring.choice("verifier"), judge: ctx.wiring.choice("judge"), evaluated, splits: ctx.evalSplits })
-      return { results: yield* readResults(join(ctx.runDir, "eval", "results.json")).pipe(Effect.mapError(fail("eval"))) }
-    })
-})
+/** Every trained method (and the base with `evaluation.base`) in assisted and autonomous mode on every evaluation split (`EvalStage.ts`). Gives `results`. */
+export const evaluate = EvalStage.evaluation()
 
 /** `<runDir>/report.html` from the run's results and metrics, verdicts read by the config's verifier. Gives `report`. */
 export const report = (provenance: string) =>

@@ -47,12 +47,19 @@ const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
   return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0 }, verdictFormat: false } }
 }
 
+/** The trainer, verifier and curriculum a training run uses. */
+export interface MethodSlots {
+  readonly trainer: Resolve.Choice
+  readonly verifier: Resolve.Choice
+  readonly curriculum: Resolve.Choice
+}
+
 /**
  * The slots one method trains with: the pipeline's trainer, verifier and curriculum with the method's own settings
  * merged in, its guidance (configured, always-routes or none) and its rewards (answer-only zeroes the built-in
  * verifier's verdict and decisive-step weights; a custom verifier is used as configured).
  */
-export const methodSlots = (config: PipelineConfig, method: Method): { readonly trainer: Resolve.Choice; readonly verifier: Resolve.Choice; readonly curriculum: Resolve.Choice } => {
+export const methodSlots = (config: PipelineConfig, method: Method): MethodSlots => {
   const trainer = merged(config.trainer ?? defaults.trainer, method.overrides.trainer)
   const guided = method.guidance === "configured" ? curriculum(config) : fixedCurriculum(config, method.guidance)
   const verifier = merged(config.verifier ?? defaults.verifier, method.overrides.verifier)

@@ -116,6 +116,24 @@ describe("EvalJob", () => {
       assert.deepStrictEqual(r?.outcomes.map((o) => o.texts?.[0]), first.results[0]?.outcomes.map((o) => o.texts?.[0]))
     }))
 
+  it.effect("runs as the pipeline's eval stage: a manifest next to the results file, an unchanged re-run skipped, other settings evaluated again", () =>
+    Effect.gen(function*() {
+      const out = join(mkdtempSync(join(tmpdir(), "realm-evaljob-cache-")), "cached.json")
+      const evaluated: Array<string> = []
+      const onEvaluated = (_: number, __: number, r: EvalResult.EvalResult) => Effect.sync(() => evaluated.push(`${r.samples}`))
+      const first = yield* run(job({ out, onEvaluated }))
+      const manifest = JSON.parse(readFileSync(join(`${out}.stage`, "manifest.json"), "utf8")) as { status: string; outputs: Array<{ path: string }>; inputs: Array<{ path: string }> }
+      assert.strictEqual(manifest.status, "complete")
+      assert.deepStrictEqual(manifest.outputs.map((o) => o.path), ["../cached.json"])
+      assert.include(manifest.inputs.map((i) => i.path).join(" "), "model.safetensors")
+      assert.deepStrictEqual(evaluated, ["2"])
+      const again = yield* run(job({ out, onEvaluated }))
+      assert.deepStrictEqual(evaluated, ["2"], "an unchanged checkpoint, problems and settings are not evaluated again")
+      assert.deepStrictEqual(again.results, first.results)
+      yield* run(job({ out, onEvaluated, samples: 3 }))
+      assert.deepStrictEqual(evaluated, ["2", "3"])
+    }))
+
   it.effect("assisted mode without a routes file fails with EvalRoutesMissing naming --routes", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(run(job({ modes: ["assisted"] })))
