@@ -7,10 +7,11 @@ import type { EvalMode, EvalResult } from "./EvalResult.ts"
 import type { Problem } from "./Problem.ts"
 import type { Route } from "./Route.ts"
 
-/** Evaluation could not run (checkpoint unreadable, no problems). */
+/** Evaluation could not run (checkpoint unreadable, no problems, a server failing); `cause` keeps an underlying typed error. */
 export class EvaluatorError extends Schema.TaggedError<EvaluatorError>()("EvaluatorError", {
   checkpoint: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect())
 }) {
   override get message(): string {
     return `evaluating ${this.checkpoint}: ${this.detail}`

@@ -38,7 +38,7 @@ export interface Journal {
  */
 export const openJournal = (path: string, checkpoint: string): Effect.Effect<Journal, CoreEvaluator.EvaluatorError, Scope.Scope | FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const fail = (error: { readonly message: string }) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `journal ${path}: ${error.message}` })
+    const fail = (error: { readonly message: string }) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `journal ${path}: ${error.message}`, cause: error })
     const fs = yield* FileSystem.FileSystem
     const entries = new Map<string, ReadonlyArray<string>>()
     if (yield* fs.exists(path).pipe(Effect.mapError(fail))) {
@@ -72,7 +72,7 @@ export const make = (endpoint: ChatEndpoint.ChatEndpoint, options: { readonly ch
       const kept = journal?.get(key)
       if (kept !== undefined) return kept
       const reply = yield* endpoint.complete(request, problemId).pipe(
-        Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${problemId}: ${e.message}` }))
+        Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${problemId}: ${e.message}`, cause: e }))
       )
       const texts = reply.choices.map((c) => c.text)
       if (journal !== undefined) yield* journal.put({ key, problemId, texts })

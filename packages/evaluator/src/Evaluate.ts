@@ -59,7 +59,7 @@ const samplerFor = (config: EvaluatorConfig, checkpoint: string) =>
     const connect = ChatEndpoint.make(endpoint, key)
     const client = yield* (Option.isSome(given) ? Effect.provideService(connect, HttpClient.HttpClient, given.value) : Effect.provide(connect, FetchHttpClient.layer))
     // Unreachable servers and unknown model names fail here, before any prompt is built.
-    yield* client.check.pipe(Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: e.message })))
+    yield* client.check.pipe(Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: e.message, cause: e })))
     const journal = config.journal === undefined ? undefined : yield* EndpointSampler.openJournal(config.journal, checkpoint)
     if (journal !== undefined && journal.resumed > 0) yield* Effect.logInfo(`${journal.path}: resuming with ${journal.resumed} finished request(s) from an earlier run`)
     return EndpointSampler.make(client, { checkpoint, concurrency: endpoint.concurrency, ...(journal === undefined ? {} : { journal }) })

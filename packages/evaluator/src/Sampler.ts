@@ -32,7 +32,7 @@ export interface Sampler {
 
 /** `evaluating <checkpoint>: <what>: <message>` as an `EvaluatorError`. */
 export const failWith = (checkpoint: string, what: string) => (error: { readonly message: string }) =>
-  new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${what}: ${error.message}` })
+  new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${what}: ${error.message}`, cause: error })
 
 /**
  * A checkpoint directory loaded as a policy (released with the scope): prompts through its tokenizer's chat template

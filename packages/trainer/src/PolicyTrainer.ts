@@ -1,7 +1,7 @@
 /**
  * The trainer as core's `PolicyTrainer` stage: `sft`, `rft` and `rl` on a `TrainRequest`, with the verifier,
  * curriculum and answer judge taken from the pipeline's layers when the layer is built. Typed errors of the phases
- * become core's `TrainerError` (reason = the error's tag, detail = its message, step when known).
+ * become core's `TrainerError` (reason = the error's tag, detail = its message, step when known, cause = the error).
  */
 import { PolicyTrainer } from "@realm-lm/core"
 import type { AnswerJudge, Curriculum, Verifier } from "@realm-lm/core"
@@ -13,9 +13,9 @@ import * as Sft from "./Sft.ts"
 import * as TrainerConfig from "./TrainerConfig.ts"
 import type { Phase } from "./TrainerErrors.ts"
 
-/** Fold a phase's error into core's `TrainerError`. */
+/** Fold a phase's error into core's `TrainerError`, keeping the error itself as its `cause`. */
 export const toTrainerError = (phase: Phase) => (error: { readonly _tag: string; readonly message: string; readonly step?: number }): PolicyTrainer.TrainerError =>
-  new PolicyTrainer.TrainerError({ phase, reason: error._tag, detail: error.message, ...(typeof error.step === "number" ? { step: error.step } : {}) })
+  new PolicyTrainer.TrainerError({ phase, reason: error._tag, detail: error.message, ...(typeof error.step === "number" ? { step: error.step } : {}), cause: error })
 
 /** The services the phases need, captured when the stage is built. */
 export type Requirements = Verifier.Verifier | Curriculum.Curriculum | AnswerJudge.AnswerJudge | FileSystem.FileSystem | Path.Path
