@@ -126,3 +126,13 @@ export const decode = ConfigDecode.decodeUnknownEffect(MrpvConfig)
 
 /** The config read from config path `verifier`; all defaults when the path is absent. */
 export const config: Config.Config<MrpvConfig> = Config.schema(MrpvConfig, "verifier").pipe(Config.withDefault(defaults))
+
+/**
+ * The settings that reward the answer and format only: route-verdict and decisive-step weights at 0 and no
+ * verdict-line format checks (the pipeline's answer-only methods, `cot-synthesizer` and `eaai-no-verdict`).
+ */
+export const answerOnly = (config: MrpvConfig): MrpvConfig => ({
+  ...config,
+  weights: { ...config.weights, verdict: 0, decisive: 0 },
+  verdictFormat: false
+})

@@ -13,7 +13,9 @@ import { Progress as TrainerProgress } from "@realm-lm/trainer"
 import { Effect, FileSystem, Layer, Predicate, Schema, Stream } from "effect"
 import type { Path } from "effect"
 import * as CorpusJob from "./CorpusJob.ts"
+import * as CustomModule from "./CustomModule.ts"
 import type { CustomStageInvalid } from "./CustomModule.ts"
+import type { Pretraining } from "./Implementation.ts"
 import type { ConfigProblem, PipelineConfig, Pretrain } from "./PipelineConfig.ts"
 import * as Resolve from "./Resolve.ts"
 import * as Wiring from "./Wiring.ts"
@@ -47,25 +49,33 @@ export class PretrainFailed extends Schema.TaggedError<PretrainFailed>()("Pretra
 export const section = (config: PipelineConfig): Pretrain | undefined =>
   config.model !== undefined && "scratch" in config.model ? config.model.pretrain : undefined
 
+/** Why a trainer cannot pre-train a base. */
+const noPretraining = (use: string) =>
+  `the trainer "${use}" declares no pretrain (Implementation.pretrain: how its SFT runs the pre-training), so it cannot pre-train a base: ` +
+  "remove model.pretrain, or use a trainer that declares it (onnx)"
+
+/** How the pipeline's trainer pre-trains a base (its `Implementation.pretrain`); fails when it declares none. */
+export const pretrainingOf = (config: PipelineConfig, baseDir: string) =>
+  Effect.flatMap(Resolve.implementation("trainer", (config.trainer ?? Wiring.defaults.trainer).use, baseDir), (impl) =>
+    impl.pretrain === undefined
+      ? Effect.fail(new CustomModule.CustomStageInvalid({ module: impl.id, slot: "trainer", detail: noPretraining(impl.id) }))
+      : Effect.succeed(impl.pretrain))
+
 /**
- * The trainer of the pre-training run: the pipeline's trainer slot with its `sft` section replaced by
- * `model.pretrain.sft`; for the built-in trainer, warm starts off and the verifier's autonomous prompts.
+ * The trainer of the pre-training run: the pipeline's trainer slot with `model.pretrain.sft` as its SFT settings, in
+ * the trainer's own terms (`pretraining.settings`; the built-in trainer: warm starts off, the verifier's autonomous prompts).
  */
-export const trainerChoice = (config: PipelineConfig, pretrain: Pretrain): Resolve.Choice => {
+export const trainerChoice = (config: PipelineConfig, pretrain: Pretrain, pretraining: Pretraining): Resolve.Choice => {
   const base: Resolve.Choice = config.trainer ?? Wiring.defaults.trainer
-  const forced = base.use === Wiring.defaults.trainer.use ? { prompt: "verifier", warmStart: { ratio: 0 } } : {}
-  return { use: base.use, with: { ...Wiring.asRecord(base.with), sft: { ...pretrain.sft, ...forced } } }
+  return { use: base.use, with: pretraining.settings(Wiring.asRecord(base.with), Wiring.asRecord(pretrain.sft)) }
 }
 
 /**
- * The part of the pre-training trainer that changes the base, for the base stage's config hash: for the built-in
- * trainer everything but its `rft` and `rl` sections (tuning RL must not re-run the pre-training); another trainer whole.
+ * The part of the pre-training trainer that changes the base, for the base stage's config hash (`pretraining.hashed`:
+ * the built-in trainer's all but its `rft` and `rl` sections, so tuning RL does not re-run the pre-training).
  */
-export const hashedTrainer = (choice: Resolve.Choice): Resolve.Choice => {
-  if (choice.use !== Wiring.defaults.trainer.use) return choice
-  const { rft: _rft, rl: _rl, ...rest } = Wiring.asRecord(choice.with)
-  return { use: choice.use, with: rest }
-}
+export const hashedTrainer = (choice: Resolve.Choice, pretraining: Pretraining): Resolve.Choice =>
+  pretraining.hashed === undefined ? choice : { use: choice.use, with: pretraining.hashed(Wiring.asRecord(choice.with)) }
 
 /**
  * Problems with `model.pretrain`, each with its path: an unknown or mis-configured task source, the pipeline's own
@@ -98,19 +108,13 @@ export const check = (config: PipelineConfig, baseDir: string, modules: Resolve.
         })
       }
     }
-    const sft = Wiring.asRecord(pretrain.sft)
-    const chosen = trainerChoice(config, pretrain)
-    if (chosen.use === Wiring.defaults.trainer.use) {
-      if (Wiring.asRecord(sft.warmStart).ratio !== undefined && Wiring.asRecord(sft.warmStart).ratio !== 0) {
-        problems.push({ path: "model.pretrain.sft.warmStart", detail: "pre-training never shows routes: leave warmStart out (it is always off)" })
-      }
-      if (sft.prompt !== undefined && sft.prompt !== "verifier") {
-        problems.push({ path: "model.pretrain.sft.prompt", detail: "pre-training uses the verifier's autonomous prompts (the format evaluation and RL show): leave prompt out" })
-      }
-    }
-    const trainer = yield* Effect.result(Resolve.inspect("trainer", chosen.use, baseDir, modules))
+    const use = (config.trainer ?? Wiring.defaults.trainer).use
+    const trainer = yield* Effect.result(Resolve.inspect("trainer", use, baseDir, modules))
     if (trainer._tag === "Success" && trainer.success !== undefined) {
-      const decoded = ConfigDecode.decodeResult(trainer.success.config)(chosen.with ?? {})
+      const pretraining = trainer.success.pretrain
+      if (pretraining === undefined) return [...problems, { path: "model.pretrain", detail: noPretraining(use) }]
+      for (const p of pretraining.check?.(Wiring.asRecord(pretrain.sft)) ?? []) problems.push({ path: `model.pretrain.sft.${p.path}`, detail: p.detail })
+      const decoded = ConfigDecode.decodeResult(trainer.success.config)(trainerChoice(config, pretrain, pretraining).with ?? {})
       if (decoded._tag === "Failure") problems.push({ path: "model.pretrain.sft", detail: decoded.failure })
     }
     return problems
@@ -126,7 +130,9 @@ export interface PretrainJob<E> {
   readonly baseDir: string
   /** Tokenizer texts of the pipeline's own corpus; the pre-training texts are added to them. */
   readonly texts: Effect.Effect<ReadonlyArray<string>, ModelSource.ModelSourceFailed>
-  /** The trainer of `trainerChoice` with the verifier, judge and a curriculum. */
+  /** The trainer of the pre-training run (`trainerChoice`), recorded in `pretrain.json`. */
+  readonly trainerChoice: Resolve.Choice
+  /** That trainer with the verifier, judge and a curriculum. */
   readonly trainer: Layer.Layer<PolicyTrainer.PolicyTrainer, E>
   readonly onProgress?: (event: TrainerProgress.ProgressEvent) => Effect.Effect<void>
 }
@@ -187,7 +193,7 @@ export const run = <E>(job: PretrainJob<E>) =>
       problems,
       records: summary.records,
       teacher: teacher.use,
-      trainer: trainerChoice(job.config, job.pretrain),
+      trainer: job.trainerChoice,
       steps: trained.step,
       checkpoint: trained.path,
       metrics: trained.metrics

@@ -84,7 +84,7 @@ export const toLayer = <S extends Slot>(
   implementation: Implementation<S, unknown>,
   rawConfig: unknown,
   settingsDir?: string,
-  fixedGuidance?: Curriculum.FixedGuidance
+  adapt: { readonly fixedGuidance?: Curriculum.FixedGuidance; readonly answerOnly?: boolean } = {}
 ): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
   const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
   return Layer.effectContext(Effect.gen(function*() {
@@ -92,8 +92,10 @@ export const toLayer = <S extends Slot>(
       Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
     )
     const resolved = withPaths(implementation, decoded, settingsDir)
-    // A baseline's fixed guidance, in the implementation's own terms (see `Implementation.fixedGuidance`).
-    const config = fixedGuidance === undefined || implementation.fixedGuidance === undefined ? resolved : implementation.fixedGuidance(resolved, fixedGuidance)
+    // A baseline's fixed guidance and answer-only rewards, in the implementation's own terms (see
+    // `Implementation.fixedGuidance` and `answerOnly`).
+    const guided = adapt.fixedGuidance === undefined || implementation.fixedGuidance === undefined ? resolved : implementation.fixedGuidance(resolved, adapt.fixedGuidance)
+    const config = adapt.answerOnly !== true || implementation.answerOnly === undefined ? guided : implementation.answerOnly(guided)
     const layer = implementation.layer(config)
     if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
     const context = yield* Layer.build(layer).pipe(

@@ -17,6 +17,7 @@ import * as Methods from "./Methods.ts"
 import type { Hooks } from "./Pipeline.ts"
 import * as Pipeline from "./Pipeline.ts"
 import * as Registry from "./Registry.ts"
+import type * as Resolve from "./Resolve.ts"
 import * as TemplateDate from "./TemplateDate.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import { evaluationSplits } from "./PipelineConfig.ts"
@@ -111,12 +112,15 @@ export const tuningEntries = (planned: ReadonlyArray<Methods.Method>, settings: 
 /** The config of one seed's run: its own seed for the run, trainer and curriculum, in `<runDir>/seed-<s>`. */
 export const seedConfig = (config: PipelineConfig, runDir: string, seed: number, methods: ReadonlyArray<Methods.MethodEntry>, splits?: ReadonlyArray<Problem.Split>): PipelineConfig => {
   const { experiment: _experiment, ...rest } = config
-  const withSeed = (choice: PipelineConfig["trainer"], key = "seed") => choice === undefined ? undefined : { use: choice.use, with: { ...Wiring.asRecord(choice.with), [key]: seed } }
-  const trainer = withSeed(config.trainer ?? Wiring.defaults.trainer)
-  // A built-in curriculum with a seed setting gets the seed; another is left as configured.
-  const configured = config.curriculum ?? Wiring.defaults.curriculum
-  const seedSetting = Registry.builtins.curriculum[configured.use]?.seedSetting
-  const curriculum = seedSetting === undefined ? config.curriculum : withSeed(configured, seedSetting)
+  // A built-in trainer or curriculum declaring its seed setting (`Implementation.seedSetting`) gets the seed there;
+  // another is left as configured.
+  const seeded = <S extends "trainer" | "curriculum">(slot: S) => {
+    const configured: Resolve.Choice = config[slot] ?? Wiring.defaults[slot]
+    const key = Registry.builtins[slot][configured.use]?.seedSetting
+    return key === undefined ? config[slot] : { use: configured.use, with: { ...Wiring.asRecord(configured.with), [key]: seed } }
+  }
+  const trainer = seeded("trainer")
+  const curriculum = seeded("curriculum")
   return {
     ...rest,
     run: { ...config.run, seed, runDir: join(runDir, `seed-${seed}`) },

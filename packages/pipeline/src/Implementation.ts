@@ -62,10 +62,32 @@ export interface Implementation<S extends Slot, C> {
    */
   readonly fixedGuidance?: (config: C, guidance: Curriculum.FixedGuidance) => C
   /**
+   * Verifiers only: the settings that reward the answer and format only (no route-verdict or decisive-step rewards),
+   * for the answer-only methods (`cot-synthesizer`, `eaai-no-verdict`). A verifier without it is used as configured.
+   */
+  readonly answerOnly?: (config: C) => C
+  /**
    * The key of its settings that seeds it (`seed`), for implementations whose randomness an experiment varies per
-   * seed (`realm experiment` sets it to each seed's value). Leave it out for implementations without a seed.
+   * seed (`realm experiment` sets it to each seed's value in the trainer's and the curriculum's settings). Leave it
+   * out for implementations without a seed.
    */
   readonly seedSetting?: string
+  /**
+   * Trainers only: how it pre-trains a base model (`model.pretrain`, see the pipeline README) by its SFT phase. These
+   * work on settings as written in a config (before decoding), since the result is what the base stage records and
+   * hashes. A trainer without it cannot pre-train a base (`model.pretrain` is refused).
+   */
+  readonly pretrain?: Pretraining
+}
+
+/** How a trainer runs the base model's pre-training (`Implementation.pretrain`). Settings are as written in a config. */
+export interface Pretraining {
+  /** Its settings for the pre-training run: `sft` (`model.pretrain.sft`, its own SFT section's settings) in place of its SFT settings. */
+  readonly settings: (settings: Record<string, unknown>, sft: Record<string, unknown>) => Record<string, unknown>
+  /** Problems with `model.pretrain.sft` for pre-training, each with its path below `model.pretrain.sft`. */
+  readonly check?: (sft: Record<string, unknown>) => ReadonlyArray<{ readonly path: string; readonly detail: string }>
+  /** The part of the pre-training settings that changes the base, for the base stage's config hash (e.g. without its RL settings). Default all. */
+  readonly hashed?: (settings: Record<string, unknown>) => Record<string, unknown>
 }
 
 /** `config` with its paths resolved against `dir` by the implementation's `resolvePaths` (unchanged when it has none). */

@@ -123,12 +123,14 @@ const slotChoices = (config: PipelineConfig): Array<readonly [Slot, string, Reso
     ...slots.map((slot) => [slot, slot, config[slot]] as const),
     ...(config.model !== undefined && "use" in config.model ? [["model", "model", config.model] as const] : [])
   ]
-  // Each method's slots as it will train: guidance, rewards and its own settings merged in (each distinct one once).
-  const seen = new Set<string>(checked.map(([slot, , choice]) => `${slot}:${JSON.stringify(choice ?? null)}`))
+  // Each method's slots as it will train, its own settings merged in (each distinct implementation and settings
+  // once: a fixed guidance or answer-only rewards are the implementation's to apply, not settings to check).
+  const keyOf = (slot: string, choice: Resolve.Choice | undefined) => `${slot}:${JSON.stringify(choice === undefined ? null : { use: choice.use, with: choice.with })}`
+  const seen = new Set<string>(checked.map(([slot, , choice]) => keyOf(slot, choice)))
   for (const method of Methods.plan(Methods.selected(config))) {
     const own = Wiring.methodSlots(config, method)
     for (const slot of ["trainer", "verifier", "curriculum"] as const) {
-      const key = `${slot}:${JSON.stringify(own[slot])}`
+      const key = keyOf(slot, own[slot])
       if (seen.has(key)) continue
       seen.add(key)
       checked.push([slot, `${slot} (method ${method.name})`, own[slot]] as const)

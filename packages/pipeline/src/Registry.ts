@@ -79,7 +79,7 @@ export const local = define({
 })
 
 /** MRPV verifier: multi-route prompts, verdict parsing, structured rewards. */
-export const mrpv = define({ slot: "verifier", id: "@realm-lm/mrpv", config: MrpvConfig.MrpvConfig, layer: Mrpv.layerConfig })
+export const mrpv = define({ slot: "verifier", id: "@realm-lm/mrpv", config: MrpvConfig.MrpvConfig, layer: Mrpv.layerConfig, answerOnly: MrpvConfig.answerOnly })
 
 /** EAAI curriculum: asymptotically fading external guidance with per-problem rescue. */
 export const eaai = define({
@@ -147,7 +147,14 @@ export const directory = define({
 })
 
 /** SFT, RFT and GRPO-family RL on ONNX Runtime. */
-export const onnx = define({ slot: "trainer", id: "@realm-lm/trainer", config: TrainerConfig.TrainerConfig, layer: Trainer.layerConfig })
+export const onnx = define({
+  slot: "trainer",
+  id: "@realm-lm/trainer",
+  config: TrainerConfig.TrainerConfig,
+  layer: Trainer.layerConfig,
+  seedSetting: "seed",
+  pretrain: TrainerConfig.pretraining
+})
 
 /** Assisted and autonomous evaluation with sc@k, pass@k and bootstrap intervals. */
 export const evaluator = define({ slot: "evaluator", id: "@realm-lm/evaluator", config: Evaluate.EvaluatorConfig, layer: Evaluate.layerConfig })

@@ -26,6 +26,11 @@ export interface Choice {
    * settings into that; one without it is replaced by the registered `fixed` curriculum (`Registry.fixedFallback`).
    */
   readonly fixedGuidance?: Curriculum.FixedGuidance
+  /**
+   * Verifiers only: reward the answer and format only (the answer-only methods). The implementation's `answerOnly`
+   * turns its settings into that; one without it is used as configured.
+   */
+  readonly answerOnly?: boolean
 }
 
 /** The implementation a choice names. Module paths are resolved against `baseDir`. */
@@ -66,9 +71,12 @@ export const inspect = <S extends Slot>(slot: S, use: string, baseDir: string, m
 export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
   Effect.map(implementation(slot, choice.use, baseDir), (impl) => {
     const guidance = choice.fixedGuidance
-    if (guidance === undefined || impl.fixedGuidance !== undefined) return CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir, guidance)
+    const answerOnly = choice.answerOnly === true ? { answerOnly: true } : {}
+    if (guidance === undefined || impl.fixedGuidance !== undefined) {
+      return CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir, { ...(guidance === undefined ? {} : { fixedGuidance: guidance }), ...answerOnly })
+    }
     // A curriculum that cannot run at a fixed guidance: the registered one that can, with its default settings.
-    return CustomModule.toLayer(fixedFallback as unknown as Implementation<S, unknown>, {}, baseDir, guidance)
+    return CustomModule.toLayer(fixedFallback as unknown as Implementation<S, unknown>, {}, baseDir, { fixedGuidance: guidance })
   })
 
 /**

@@ -123,7 +123,8 @@ export const base = define({
       const source = Registry.modelChoice(config.model)
       const sourceLayer = yield* wiring.slotLayer("model", source)
       const pretrain = BaseModel.section(config)
-      const pretrainer = pretrain === undefined ? undefined : BaseModel.trainerChoice(config, pretrain)
+      const pretraining = pretrain === undefined ? undefined : yield* BaseModel.pretrainingOf(config, baseDir).pipe(Effect.mapError(fail("base")))
+      const pretrainer = pretrain === undefined || pretraining === undefined ? undefined : BaseModel.trainerChoice(config, pretrain, pretraining)
       // The pre-training task source's data files count as config too (a `files` source edited re-runs the base).
       const pretrainData = pretrain === undefined ? [] : yield* Resolve.dataHashes("tasks", BaseModel.tasksOf(pretrain), baseDir).pipe(Effect.mapError(fail("base")))
       const sourceId = (yield* Resolve.implementation("model", source.use, baseDir).pipe(Effect.mapError(fail("base")))).id
@@ -143,7 +144,7 @@ export const base = define({
             )
             if (pretrain !== undefined && pretrainer !== undefined) {
               const ref = yield* BaseModel.run({
-                stageDir, config, pretrain, seed, baseDir, texts,
+                stageDir, config, pretrain, seed, baseDir, texts, trainerChoice: pretrainer,
                 trainer: yield* wiring.trainer(Wiring.curriculum(config), { trainer: pretrainer }),
                 onProgress: (event) => ctx.hooks.train?.("base", event) ?? Effect.void
               })
@@ -158,7 +159,7 @@ export const base = define({
         model: config.model ?? { scratch: {} },
         verifier: wiring.choice("verifier"),
         judge: wiring.choice("judge"),
-        ...(pretrainer === undefined ? {} : { pretrainer: BaseModel.hashedTrainer(pretrainer), pretrainData: pretrainData.map((d) => ({ path: d.path, sha256: d.sha256 })) })
+        ...(pretrainer === undefined || pretraining === undefined ? {} : { pretrainer: BaseModel.hashedTrainer(pretrainer, pretraining), pretrainData: pretrainData.map((d) => ({ path: d.path, sha256: d.sha256 })) })
       })
       const ref = yield* readRef(join(ctx.runDir, "base", "result.json")).pipe(Effect.mapError(fail("base")))
       return { checkpoints: new Map([["base", ref]]) }

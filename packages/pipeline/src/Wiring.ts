@@ -40,12 +40,6 @@ export const fixedCurriculum = (config: PipelineConfig, guidance: "always-routes
 const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefined): Resolve.Choice =>
   over === undefined ? choice : { ...choice, with: deepMerge(asRecord(choice.with), over) }
 
-/** Verdict and decisive-step weights at 0 and no verdict-line format checks: the answer-only rewards of a method, for the built-in verifier. */
-const answerOnly = (choice: Resolve.Choice): Resolve.Choice => {
-  if (choice.use !== defaults.verifier.use) return choice
-  const settings = asRecord(choice.with)
-  return { use: choice.use, with: { ...settings, weights: { ...asRecord(settings.weights), verdict: 0, decisive: 0 }, verdictFormat: false } }
-}
 
 /** The trainer, verifier and curriculum a training run uses. */
 export interface MethodSlots {
@@ -56,8 +50,8 @@ export interface MethodSlots {
 
 /**
  * The slots one method trains with: the pipeline's trainer, verifier and curriculum with the method's own settings
- * merged in, its guidance (configured, always-routes or none) and its rewards (answer-only zeroes the built-in
- * verifier's verdict and decisive-step weights; a custom verifier is used as configured).
+ * merged in, its guidance (configured, always-routes or none) and its rewards (answer-only: the verifier's own
+ * `answerOnly` settings, `Implementation.answerOnly`; a verifier without it is used as configured).
  */
 export const methodSlots = (config: PipelineConfig, method: Method): MethodSlots => {
   const trainer = merged(config.trainer ?? defaults.trainer, method.overrides.trainer)
@@ -65,7 +59,7 @@ export const methodSlots = (config: PipelineConfig, method: Method): MethodSlots
   const verifier = merged(config.verifier ?? defaults.verifier, method.overrides.verifier)
   return {
     trainer,
-    verifier: method.rewards === "answer" ? answerOnly(verifier) : verifier,
+    verifier: method.rewards === "answer" ? { ...verifier, answerOnly: true } : verifier,
     curriculum: merged(guided, method.overrides.curriculum)
   }
 }

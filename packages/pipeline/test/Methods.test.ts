@@ -3,7 +3,13 @@
  * what each built-in method trains with (configured or fixed guidance, answer-only rewards, its own trainer settings).
  */
 import { describe, expect, it } from "vitest"
+import { Effect, Layer, Schema } from "effect"
+import { Verifier } from "@realm-lm/core"
+import { MrpvConfig } from "@realm-lm/mrpv"
+import * as CustomModule from "../src/CustomModule.ts"
+import * as Implementation from "../src/Implementation.ts"
 import * as Methods from "../src/Methods.ts"
+import * as Registry from "../src/Registry.ts"
 import type { PipelineConfig } from "../src/PipelineConfig.ts"
 import * as Wiring from "../src/Wiring.ts"
 
@@ -66,13 +72,19 @@ describe("Wiring.methodSlots", () => {
     expect(mrpv.verifier).toEqual(config.verifier)
     const cot = slots("cot-synthesizer")
     expect(cot.curriculum).toEqual(mrpv.curriculum)
-    expect(cot.verifier).toEqual({ use: "mrpv", with: { style: "compact", weights: { answer: 1, verdict: 0, decisive: 0 }, verdictFormat: false } })
+    // Answer-only rewards are asked of the verifier; its implementation says what that means in its settings.
+    expect(cot.verifier).toEqual({ ...config.verifier, answerOnly: true })
   })
 
   it("EAAI without verdict rewards fades like ReaLM but zeroes the verdict and decisive weights", () => {
     const ablation = slots("eaai-no-verdict")
     expect(ablation.curriculum).toEqual(slots("realm").curriculum)
-    expect(ablation.verifier.with).toMatchObject({ weights: { verdict: 0, decisive: 0 }, verdictFormat: false })
+    expect(ablation.verifier).toEqual({ ...config.verifier, answerOnly: true })
+  })
+
+  it("MRPV's own answerOnly zeroes its verdict and decisive weights and its verdict-line format checks, keeping the rest", () => {
+    const settings = Schema.decodeUnknownSync(MrpvConfig.MrpvConfig)({ style: "compact", weights: { answer: 1, verdict: 0.5 } })
+    expect(Registry.mrpv.answerOnly?.(settings)).toEqual({ ...settings, weights: { ...settings.weights, verdict: 0, decisive: 0 }, verdictFormat: false })
   })
 
   it("a variant's trainer settings are merged over the pipeline's; its curriculum settings too, keeping the fixed guidance", () => {
@@ -87,9 +99,23 @@ describe("Wiring.methodSlots", () => {
     })
   })
 
-  it("a custom verifier is used as configured, even for answer-only methods", () => {
+  it("an answer-only method's verifier gets its implementation's answerOnly settings; one declaring none is used as configured", async () => {
+    const Settings = Schema.Struct({ weight: Schema.Number })
+    const seen: Array<unknown> = []
+    const stub = (answerOnly?: (c: typeof Settings.Type) => typeof Settings.Type) =>
+      Implementation.erase(Implementation.define({
+        slot: "verifier",
+        id: "test/stub-verifier",
+        config: Settings,
+        layer: (c) => Layer.effect(Verifier.Verifier, Effect.sync(() => (seen.push(c), {} as Verifier.Verifier["Service"]))),
+        ...(answerOnly === undefined ? {} : { answerOnly })
+      }))
+    const build = (impl: ReturnType<typeof stub>) => Effect.runPromise(Effect.scoped(Layer.build(CustomModule.toLayer(impl, { weight: 1 }, undefined, { answerOnly: true }))))
+    await build(stub((c) => ({ ...c, weight: 0 })))
+    await build(stub())
+    expect(seen).toEqual([{ weight: 0 }, { weight: 1 }])
     const custom: PipelineConfig = { ...config, verifier: { use: "./my-verifier.ts", with: { x: 1 } } }
     const cot = Methods.plan(["cot-synthesizer"]).at(-1) as Methods.Method
-    expect(Wiring.methodSlots(custom, cot).verifier).toEqual({ use: "./my-verifier.ts", with: { x: 1 } })
+    expect(Wiring.methodSlots(custom, cot).verifier).toEqual({ use: "./my-verifier.ts", with: { x: 1 }, answerOnly: true })
   })
 })
