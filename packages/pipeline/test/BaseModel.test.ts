@@ -19,6 +19,7 @@ import * as Pipeline from "../src/Pipeline.ts"
 import type { PipelineConfig } from "../src/PipelineConfig.ts"
 
 const root = mkdtempSync(join(tmpdir(), "realm-basemodel-"))
+const fixtures = join(import.meta.dirname, "fixtures")
 const arithmeticProblems = 24
 
 /** The tiny experiment's shapes; a handful of parcel problems, no methods, the test split evaluated (nothing to evaluate). */
@@ -166,5 +167,9 @@ describe("a pre-trained base (model.pretrain)", () => {
       assert.deepStrictEqual(yield* paths({ sft: { warmStart: { ratio: 0.5 } } }), ["model.pretrain.sft.warmStart"])
       assert.deepStrictEqual(yield* paths({ sft: { prompt: "question" } }), ["model.pretrain.sft.prompt"])
       assert.deepStrictEqual(yield* paths({ sft: { epochs: 0 } }), ["model.pretrain.sft"])
+      // How a trainer pre-trains is its own (Implementation.pretrain); one declaring none cannot.
+      const own = yield* BaseModel.check({ ...with_(pretrain), trainer: { use: join(fixtures, "plain-trainer.ts") } }, root)
+      assert.deepStrictEqual(own.map((x) => x.path), ["model.pretrain"])
+      assert.include(own[0]?.detail, "declares no pretrain")
     }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -110,7 +110,7 @@ describe("Wiring.methodSlots", () => {
         layer: (c) => Layer.effect(Verifier.Verifier, Effect.sync(() => (seen.push(c), {} as Verifier.Verifier["Service"]))),
         ...(answerOnly === undefined ? {} : { answerOnly })
       }))
-    const build = (impl: ReturnType<typeof stub>) => Effect.runPromise(Effect.scoped(Layer.build(CustomModule.toLayer(impl, { weight: 1 }, undefined, { answerOnly: true }))))
+    const build = (impl: ReturnType<typeof stub>) => Effect.runPromise(Effect.scoped(Layer.build(CustomModule.toLayer(impl, { weight: 1 }, undefined, { answerOnly: true }) as Layer.Layer<Verifier.Verifier, CustomModule.CustomStageInvalid>)))
     await build(stub((c) => ({ ...c, weight: 0 })))
     await build(stub())
     expect(seen).toEqual([{ weight: 0 }, { weight: 1 }])
