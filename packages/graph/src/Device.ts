@@ -32,6 +32,20 @@ export const RuntimeConfig = Schema.Struct({
   webgpuValidation: Schema.optionalKey(Schema.Literals(["disabled", "wgpuOnly", "basic", "full"])),
   /** Node names forced onto the CPU under WebGPU (debugging fallbacks). Default none. */
   webgpuForceCpuNodes: Schema.optionalKey(Schema.Array(Schema.String)),
+  /**
+   * ONNX Runtime's CPU memory arena (`enableCpuMemArena`): freed blocks stay with the session for reuse instead of
+   * going back to the system. Default true. Measured effect at SmolLM2-135M's shape: docs/BENCHMARKS.md.
+   */
+  cpuMemArena: Schema.optionalKey(Schema.Boolean),
+  /** ONNX Runtime's memory pattern planning (`enableMemPattern`): one pre-planned block per run for intermediates. Default true. */
+  memPattern: Schema.optionalKey(Schema.Boolean),
+  /**
+   * Force a V8 garbage collection once this many MiB of CPU state (parameters, optimizer moments) have been replaced
+   * since the last one. Every training step returns the new state as fresh ArrayBuffers and the old ones become
+   * garbage that V8 frees late, so without this several steps' worth of state can sit in memory at once. 0 = never
+   * (V8 decides). Default 256.
+   */
+  gcAfterStateMB: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** CUDA device ordinal. Default 0. */
   cudaDeviceId: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 }).check(
@@ -86,6 +100,9 @@ export const executionProviders = (config: RuntimeConfig): ReadonlyArray<Inferen
   }
 }
 
+/** `gcAfterStateMB` when unset. */
+export const defaultGcAfterStateMB = 256
+
 /** Threads used when `intraOpThreads` is 0: every core Node reports (ORT's own default counts physical cores). */
 export const defaultThreads = (): number => Math.max(1, availableParallelism())
 
@@ -108,8 +125,8 @@ export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<
     interOpNumThreads: config.interOpThreads ?? 1,
     executionMode: config.parallelOps === true ? "parallel" : "sequential",
     graphOptimizationLevel: config.graphOptimization ?? "all",
-    enableCpuMemArena: true,
-    enableMemPattern: true,
+    enableCpuMemArena: config.cpuMemArena ?? true,
+    enableMemPattern: config.memPattern ?? true,
     logSeverityLevel: severity[config.logLevel ?? "error"],
     extra,
     ...(device === "webgpu" && gpuOutputs.length > 0

@@ -8,7 +8,8 @@ import type { Scope } from "effect"
 import { Effect, Schema } from "effect"
 import type { RuntimeConfig } from "./Device.ts"
 import type { DeviceUnavailable } from "./Device.ts"
-import { classifyFailure, sessionOptions } from "./Device.ts"
+import { classifyFailure, defaultGcAfterStateMB, sessionOptions } from "./Device.ts"
+import * as Gc from "./internal/gc.ts"
 import type { DType, Graph, Shape, TensorData } from "./Graph.ts"
 import { dtypeOf, fmt, InvalidGraph, sizeOf } from "./Graph.ts"
 import * as Onnx from "./Onnx.ts"
@@ -171,10 +172,15 @@ export const make = (
           for (const [name, t] of Object.entries(result)) if (updateOf.has(name) && onGpu(t)) t.dispose()
           return yield* new UpdateRejected({ graph: graph.name, reason: rejected })
         }
+        let superseded = 0
         for (const [name, key] of updateOf) {
           const t = result[name]
-          if (t !== undefined) store.set(key, t)
+          if (t === undefined) continue
+          const old = store.get(key)
+          if (old !== undefined && !onGpu(old)) superseded += (old.data as TensorData).byteLength
+          store.set(key, t)
         }
+        Gc.replaced(superseded, config.gcAfterStateMB ?? defaultGcAfterStateMB)
         return out
       })
     // Without a guard nothing can be rejected.

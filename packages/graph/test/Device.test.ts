@@ -7,6 +7,7 @@ import { Effect, Exit, Schema } from "effect"
 import { expect } from "vitest"
 import * as Device from "../src/Device.ts"
 import * as Executor from "../src/Executor.ts"
+import * as Gc from "../src/internal/gc.ts"
 
 describe("execution providers and session options", () => {
   it("maps each device to its provider with defaults", () => {
@@ -24,6 +25,28 @@ describe("execution providers and session options", () => {
     expect(gpu.preferredOutputLocation).toEqual({ "w::next": "gpu-buffer" })
     expect(gpu.intraOpNumThreads).toBe(3)
     expect(Device.sessionOptions({ device: "cuda" }, ["w::next"]).preferredOutputLocation).toBeUndefined()
+  })
+
+  it("memory settings: ORT's CPU arena and memory pattern follow the config", () => {
+    const dflt = Device.sessionOptions({})
+    expect([dflt.enableCpuMemArena, dflt.enableMemPattern]).toEqual([true, true])
+    const off = Device.sessionOptions({ cpuMemArena: false, memPattern: false })
+    expect([off.enableCpuMemArena, off.enableMemPattern]).toEqual([false, false])
+    expect(String(Schema.decodeUnknownExit(Device.RuntimeConfig)({ gcAfterStateMB: -1 }))).toMatch(/gcAfterStateMB/)
+  })
+
+  it("superseded state: a collection (two passes) once the threshold's bytes have accumulated, none with 0", () => {
+    let calls = 0
+    const note = Gc.counter(() => calls++)
+    note(100 * 2 ** 20, 256)
+    note(100 * 2 ** 20, 256)
+    expect(calls).toBe(0)
+    note(56 * 2 ** 20, 256)
+    expect(calls).toBe(2)
+    note(255 * 2 ** 20, 256)
+    expect(calls).toBe(2)
+    note(10 * 2 ** 30, 0)
+    expect(calls).toBe(2)
   })
 
   it("rejects inconsistent configs with the field path", () => {

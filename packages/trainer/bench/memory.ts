@@ -11,8 +11,15 @@
  * With `--measure --lora RANK`, the two cases are full fine-tuning and LoRA of that rank on all seven projections
  * (alpha = 2·rank), both with the trainer's default head (chunks of 8192), written to memory-lora.json; `--reps N`
  * sets the timed steps after the first (default 2), `--model NAME` another row of the table (e.g. `demo S`).
+ * With `--measure --recompute`, the cases are activation recomputation of every decoder layer (`memory.recompute`) off
+ * and on, each with the full logits and with chunks of 8192 (with `--lora RANK`: LoRA with chunks, off and on), written
+ * to memory-recompute.json. With `--measure --runtime`, the cases are ONNX Runtime / V8 memory settings of
+ * `@realm-lm/graph`'s RuntimeConfig at the trainer's default head: the defaults, `cpuMemArena: false`,
+ * `memPattern: false`, and `gcAfterStateMB: 0` (no forced collection of superseded state), written to
+ * memory-runtime.json. `--layers N` replaces the model's layer count (a smaller model of the same width),
+ * `--only 0,2` runs only those cases (0-based, in the order above), `--cases JSON` runs an explicit list of cases.
  *
- *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--lora RANK] [--rows R --length L --threads T --reps N]]
+ *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--lora RANK] [--recompute | --runtime] [--rows R --length L --threads T --reps N --layers N --only I,J]]
  */
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
@@ -79,15 +86,27 @@ interface Case {
   readonly lora?: number | undefined
   /** Timed steps after the first. */
   readonly reps?: number
+  /** Recompute every decoder layer's activations in the backward (`memory.recompute: true`). */
+  readonly recompute?: boolean
+  /** Runtime settings on top of `intraOpThreads` (`cpuMemArena`, `memPattern`, `gcAfterStateMB`). */
+  readonly runtime?: { readonly cpuMemArena?: boolean; readonly memPattern?: boolean; readonly gcAfterStateMB?: number }
+  /** Replace the model's layer count (same width). */
+  readonly layers?: number
 }
 
 /** Run three SFT steps of one case in this process; peak RSS covers weights, AdamW state and the steps. */
 const measureOne = (c: Case) =>
   Effect.gen(function*() {
-    const base = (models.find(([name]) => name.startsWith(c.model)) as (typeof models)[number])[1]
+    const named = (models.find(([name]) => name.startsWith(c.model)) as (typeof models)[number])[1]
+    const base = c.layers === undefined ? named : { ...named, numLayers: c.layers }
     const weights = Weights.init(base, Rng.Rng.make(1, "bench"), { std: 0.02 })
     const config = c.lora === undefined ? base : { ...base, lora: { rank: c.lora, alpha: 2 * c.lora, targets: [...Lora.targets], trainNorms: false } }
-    const policy = yield* Policy.make({ config, weights }, { runtime: { intraOpThreads: c.threads }, ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }) })
+    const policy = yield* Policy.make({ config, weights }, {
+      runtime: { intraOpThreads: c.threads, ...c.runtime },
+      ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }),
+      ...(c.recompute === true ? { recompute: true } : {})
+    })
+    const setupMB = Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20)
     const rng = Rng.Rng.make(2, "batch")
     const n = c.rows * c.length
     const ids = Int32Array.from({ length: n + c.rows }, () => rng.int(config.vocabSize))
@@ -117,6 +136,7 @@ const measureOne = (c: Case) =>
       trainableParams,
       trainableTensors: c.lora === undefined ? Weights.spec(base).length : trainable.length,
       adamFloats: moments,
+      setupMB,
       peakMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20),
       firstStepMs: Math.round(ms[0] as number),
       stepMs: Math.round(timed[Math.floor(timed.length / 2)] as number),
@@ -144,26 +164,44 @@ if (process.argv.includes("--measure")) {
   const reps = argOf("--reps", 2)
   const named = process.argv.indexOf("--model")
   const first = named >= 0 ? (process.argv[named + 1] as string) : "SmolLM2-135M"
-  const cases: Array<Case> = []
+  const layersArg = argOf("--layers", 0)
+  const layers = layersArg > 0 ? { layers: layersArg } : {}
+  const mode = process.argv.includes("--recompute") ? "recompute" : process.argv.includes("--runtime") ? "runtime" : rank > 0 ? "lora" : "head"
+  let cases: Array<Case> = []
   for (const model of [first, ...(process.argv.includes("--qwen") ? ["Qwen2.5-0.5B"] : [])]) {
-    if (rank > 0) for (const lora of [undefined, rank]) cases.push({ model, rows, length, threads, vocabChunk: 8192, lora, reps })
-    else for (const vocabChunk of [undefined, 8192]) cases.push({ model, rows, length, threads, vocabChunk, reps })
+    const c0 = { model, rows, length, threads, reps, ...layers }
+    if (mode === "recompute") {
+      if (rank > 0) for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk: 8192, lora: rank, recompute })
+      else for (const vocabChunk of [undefined, 8192]) for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk, recompute })
+    } else if (mode === "runtime") {
+      for (const runtime of [{}, { cpuMemArena: false }, { memPattern: false }, { gcAfterStateMB: 0 }]) cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), runtime })
+    } else if (rank > 0) for (const lora of [undefined, rank]) cases.push({ ...c0, vocabChunk: 8192, lora })
+    else for (const vocabChunk of [undefined, 8192]) cases.push({ ...c0, vocabChunk })
   }
+  const onlyAt = process.argv.indexOf("--only")
+  if (onlyAt >= 0) {
+    const keep = new Set((process.argv[onlyAt + 1] as string).split(",").map(Number))
+    cases = cases.filter((_, i) => keep.has(i))
+  }
+  const casesAt = process.argv.indexOf("--cases")
+  if (casesAt >= 0) cases = JSON.parse(process.argv[casesAt + 1] as string) as Array<Case>
   const results = cases.map((c) => {
     const r = JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], { encoding: "utf8", maxBuffer: 1 << 20 }))
-    console.error(`${c.model} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}: peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`)
+    console.error(`${c.model}${c.layers === undefined ? "" : ` (${c.layers} layers)`} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}${c.recompute === true ? " recompute" : ""} ${JSON.stringify(c.runtime ?? {})}: setup ${r.setupMB} MB, peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`)
     return r
   })
   const training = (r: Case) => (r.lora === undefined ? "full" : `LoRA r${r.lora} (all 7 projections)`)
-  console.log(`| model | tokens per micro-batch | LM head | training | trainable params | AdamW m + v (MB) | peak RSS (MB) | step (s, median) | first step (s) | losses |`)
-  console.log("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |")
+  const runtimeOf = (r: Case) => Object.entries(r.runtime ?? {}).map(([k, v]) => `${k}: ${v}`).join(", ") || "defaults"
+  console.log(`| model | tokens per micro-batch | LM head | training | recompute | runtime | trainable params | AdamW m + v (MB) | RSS after setup (MB) | peak RSS (MB) | step (s, median) | first step (s) | losses |`)
+  console.log("| --- | ---: | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
   for (const r of results) {
-    console.log(`| ${r.model} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${training(r)} | ${(r.trainableParams / 1e6).toFixed(2)}M | ${((r.adamFloats * 4) / 2 ** 20).toFixed(1)} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`)
+    console.log(`| ${r.model}${r.layers === undefined ? "" : ` (${r.layers} layers)`} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${training(r)} | ${r.recompute === true ? "every layer" : "off"} | ${runtimeOf(r)} | ${(r.trainableParams / 1e6).toFixed(2)}M | ${((r.adamFloats * 4) / 2 ** 20).toFixed(1)} | ${r.setupMB} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`)
   }
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memGB: Math.round(totalmem() / 2 ** 30), node: process.version }
   const dir = join(import.meta.dirname, "results")
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, rank > 0 ? "memory-lora.json" : "memory-measured.json"), JSON.stringify({ machine, results }, null, 2))
+  const file = mode === "recompute" ? "memory-recompute.json" : mode === "runtime" ? "memory-runtime.json" : mode === "lora" ? "memory-lora.json" : "memory-measured.json"
+  writeFileSync(join(dir, file), JSON.stringify({ machine, results }, null, 2))
   process.exit(0)
 }
 
