@@ -328,8 +328,9 @@ const run = <E, R>(config: CorpusConfig, options: BuildOptions<E, R>, { at, mani
   })
 
 /**
- * Build (or resume) a corpus. Needs a `Teacher`, an `AnswerJudge`, `FileSystem` and `Path`; reads
- * `TeacherMetrics` when provided (retries and malformed responses in progress and `events.jsonl`).
+ * Build (or resume) a corpus, in a span `corpus.build` (`Effect.withSpan`: `Effect.fn` would lose the generics).
+ * Needs a `Teacher`, an `AnswerJudge`, `FileSystem` and `Path`; reads `TeacherMetrics` when provided (retries and
+ * malformed responses in progress and `events.jsonl`).
  */
 export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<E, R>): Effect.Effect<
   Summary,
@@ -375,4 +376,4 @@ export const build = <E, R = never>(config: CorpusConfig, options: BuildOptions<
     return yield* run(config, options, { at, manifest, teacher, judge, metrics }).pipe(
       Effect.onError((cause) => finishedAs(Cause.hasInterruptsOnly(cause) ? "interrupted" : "failed"))
     )
-  })
+  }).pipe(Effect.withSpan("corpus.build", { attributes: { runDir: config.runDir } }))

@@ -19,8 +19,8 @@ const unstarted = (): never => {
  * A Curriculum for a decoded config, starting from an empty state. Without `schedule.totalSteps` in the settings
  * the schedule spans the horizon the trainer gives `start`.
  */
-export const make = (config: EaaiConfig.EaaiConfig): Effect.Effect<CoreCurriculum.Curriculum["Service"]> =>
-  Effect.gen(function*() {
+export const make: (config: EaaiConfig.EaaiConfig) => Effect.Effect<CoreCurriculum.Curriculum["Service"]> =
+  Effect.fn("eaai.Curriculum.make")(function*(config: EaaiConfig.EaaiConfig) {
     const state = yield* Ref.make<AdaptiveState.State>(AdaptiveState.empty)
     // The config over its horizon: known now when the settings give the length, else once `start` is called.
     let timed: EaaiConfig.TimedConfig | undefined = config.schedule.totalSteps === undefined ? undefined : config as EaaiConfig.TimedConfig
@@ -43,7 +43,7 @@ export const make = (config: EaaiConfig.EaaiConfig): Effect.Effect<CoreCurriculu
           if (Result.isFailure(resolved)) return Effect.fail(new CoreCurriculum.CurriculumHorizonInvalid({ totalSteps, detail: resolved.failure }))
           timed = resolved.success
           return Effect.void
-        })
+        }).pipe(Effect.withSpan("eaai.Curriculum.start", { attributes: { totalSteps } }))
     })
   })
 

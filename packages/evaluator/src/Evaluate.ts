@@ -66,61 +66,60 @@ const samplerFor = (config: EvaluatorConfig, checkpoint: string) =>
   })
 
 /** Evaluate one request with the Verifier in context. */
-export const evaluate = (config: EvaluatorConfig, request: CoreEvaluator.EvalRequest) =>
-  Effect.scoped(Effect.gen(function*() {
-    const verifier = yield* Verifier.Verifier
-    const { checkpoint } = request
-    if (request.problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problems to evaluate" })
-    const sampler = yield* samplerFor(config, checkpoint)
-    const assisted = request.mode === "assisted"
-    // Assisted accuracy is over problems that have routes to show; the others are left out, not shown nothing.
-    const problems = assisted ? request.problems.filter((p) => (request.routes.get(p.id) ?? []).length > 0) : request.problems
-    if (problems.length < request.problems.length) {
-      yield* Effect.logWarning(`${request.method} ${request.split} assisted: ${request.problems.length - problems.length} problem(s) have no routes and are left out`)
-    }
-    if (problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problem has routes for assisted mode" })
-    const prompts = yield* Effect.forEach(problems, (problem) =>
-      verifier.prompt({
-        problem,
-        routes: request.routes.get(problem.id) ?? [],
-        decision: {
-          problemId: problem.id,
-          strength: assisted ? 1 : 0,
-          routeCount: assisted ? config.assistedRoutes : 0,
-          hintFraction: 0,
-          rescue: false,
-          seed: Rng.Rng.make(config.seed, "eval", request.mode, problem.id).seed()
-        }
-      }).pipe(Effect.mapError(failWith(checkpoint, `prompt for ${problem.id}`))))
-    const completions = yield* sampler.complete(prompts, {
-      samples: config.samples, temperature: config.temperature, maxNewTokens: config.maxNewTokens, seed: config.seed, mode: request.mode
-    })
-    const verdicts: Array<number> = []
-    const outcomes = yield* Effect.forEach(problems, (problem: Problem.Problem, i) =>
-      Effect.gen(function*() {
-        const prompt = prompts[i] as (typeof prompts)[number]
-        const texts = completions[i] ?? []
-        const rewards = yield* Effect.forEach(texts, (completion) =>
-          verifier.score({ problem, prompt, routes: request.routes.get(problem.id) ?? [], completion: Prompt.reply(prompt, completion) }).pipe(
-            Effect.mapError(failWith(checkpoint, `scoring ${problem.id}`))
-          ))
-        const verdict = rewards[0]?.metrics?.verdictAccuracy
-        if (assisted && verdict !== undefined) verdicts.push(verdict)
-        return {
-          problemId: problem.id,
-          difficulty: problem.difficulty,
-          split: problem.split,
-          answers: rewards.map((r) => r.answer ?? ""),
-          correct: rewards.map((r) => r.correct),
-          ...(config.keepTexts ? { prompt, texts } : {})
-        } satisfies EvalResult.ProblemOutcome
-      }))
-    return summarise(
-      { method: request.method, checkpoint, task: request.task, split: request.split, mode: request.mode },
-      outcomes,
-      { seed: config.seed, ...(verdicts.length > 0 ? { extraMetrics: { "route-verdict accuracy": verdicts } } : {}) }
-    )
-  }))
+export const evaluate = Effect.fn("evaluator.evaluate")(function*(config: EvaluatorConfig, request: CoreEvaluator.EvalRequest) {
+  const verifier = yield* Verifier.Verifier
+  const { checkpoint } = request
+  if (request.problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problems to evaluate" })
+  const sampler = yield* samplerFor(config, checkpoint)
+  const assisted = request.mode === "assisted"
+  // Assisted accuracy is over problems that have routes to show; the others are left out, not shown nothing.
+  const problems = assisted ? request.problems.filter((p) => (request.routes.get(p.id) ?? []).length > 0) : request.problems
+  if (problems.length < request.problems.length) {
+    yield* Effect.logWarning(`${request.method} ${request.split} assisted: ${request.problems.length - problems.length} problem(s) have no routes and are left out`)
+  }
+  if (problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problem has routes for assisted mode" })
+  const prompts = yield* Effect.forEach(problems, (problem) =>
+    verifier.prompt({
+      problem,
+      routes: request.routes.get(problem.id) ?? [],
+      decision: {
+        problemId: problem.id,
+        strength: assisted ? 1 : 0,
+        routeCount: assisted ? config.assistedRoutes : 0,
+        hintFraction: 0,
+        rescue: false,
+        seed: Rng.Rng.make(config.seed, "eval", request.mode, problem.id).seed()
+      }
+    }).pipe(Effect.mapError(failWith(checkpoint, `prompt for ${problem.id}`))))
+  const completions = yield* sampler.complete(prompts, {
+    samples: config.samples, temperature: config.temperature, maxNewTokens: config.maxNewTokens, seed: config.seed, mode: request.mode
+  })
+  const verdicts: Array<number> = []
+  const outcomes = yield* Effect.forEach(problems, (problem: Problem.Problem, i) =>
+    Effect.gen(function*() {
+      const prompt = prompts[i] as (typeof prompts)[number]
+      const texts = completions[i] ?? []
+      const rewards = yield* Effect.forEach(texts, (completion) =>
+        verifier.score({ problem, prompt, routes: request.routes.get(problem.id) ?? [], completion: Prompt.reply(prompt, completion) }).pipe(
+          Effect.mapError(failWith(checkpoint, `scoring ${problem.id}`))
+        ))
+      const verdict = rewards[0]?.metrics?.verdictAccuracy
+      if (assisted && verdict !== undefined) verdicts.push(verdict)
+      return {
+        problemId: problem.id,
+        difficulty: problem.difficulty,
+        split: problem.split,
+        answers: rewards.map((r) => r.answer ?? ""),
+        correct: rewards.map((r) => r.correct),
+        ...(config.keepTexts ? { prompt, texts } : {})
+      } satisfies EvalResult.ProblemOutcome
+    }))
+  return summarise(
+    { method: request.method, checkpoint, task: request.task, split: request.split, mode: request.mode },
+    outcomes,
+    { seed: config.seed, ...(verdicts.length > 0 ? { extraMetrics: { "route-verdict accuracy": verdicts } } : {}) }
+  )
+}, Effect.scoped)
 
 /** An Evaluator for a config (needs a Verifier, FileSystem and Path). */
 export const make = (config: EvaluatorConfig) =>

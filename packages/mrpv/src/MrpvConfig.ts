@@ -131,8 +131,8 @@ export const config: Config.Config<MrpvConfig> = Config.schema(MrpvConfig, "veri
  * The settings that reward the answer and format only: route-verdict and decisive-step weights at 0 and no
  * verdict-line format checks (the pipeline's answer-only methods, `cot-synthesizer` and `eaai-no-verdict`).
  */
-export const answerOnly = (config: MrpvConfig): MrpvConfig => ({
-  ...config,
-  weights: { ...config.weights, verdict: 0, decisive: 0 },
+export const answerOnly = (settings: MrpvConfig): MrpvConfig => ({
+  ...settings,
+  weights: { ...settings.weights, verdict: 0, decisive: 0 },
   verdictFormat: false
 })

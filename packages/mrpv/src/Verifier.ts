@@ -46,10 +46,8 @@ export const readVerdicts = (config: MrpvConfig.MrpvConfig, completion: string, 
 }
 
 /** A Verifier for a decoded config, using the AnswerJudge in context. */
-export const make = (
-  config: MrpvConfig.MrpvConfig
-): Effect.Effect<CoreVerifier.Verifier["Service"], never, AnswerJudge.AnswerJudge> =>
-  Effect.gen(function*() {
+export const make: (config: MrpvConfig.MrpvConfig) => Effect.Effect<CoreVerifier.Verifier["Service"], never, AnswerJudge.AnswerJudge> =
+  Effect.fn("mrpv.Verifier.make")(function*(config: MrpvConfig.MrpvConfig) {
     const judge = yield* AnswerJudge.AnswerJudge
     return CoreVerifier.Verifier.of({
       prompt: (request) =>

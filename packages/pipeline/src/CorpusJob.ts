@@ -38,29 +38,28 @@ export interface CorpusJob {
  * Run (or resume) a corpus build; returns the build summary. Every teacher is treated alike: what the manifest records
  * of it and what the resume check compares are the teacher's own `description` and `settings` (core's `Teacher`).
  */
-export const run = (job: CorpusJob) =>
-  Effect.gen(function*() {
-    const config = yield* Corpus.decodeConfig({ ...job.settings, runDir: job.out })
-    const teacherLayer = yield* Resolve.layer("teacher", job.teacher, job.baseDir)
-    const judgeLayer = yield* Resolve.layer("judge", job.judge ?? { use: "answer" }, job.baseDir)
-    const source = "file" in job.problems
-      ? {
-        problems: Input.readProblems(job.problems.file, job.problems.policy).pipe(Stream.mapError(ProblemsJob.explainMalformed)),
-        // Under `strict` this checks every line first: a bad one fails before anything is written.
-        total: yield* Input.countProblems(job.problems.file, job.problems.policy).pipe(Effect.mapError(ProblemsJob.explainMalformed)),
-        inputs: [yield* Hash.hashFile(job.problems.file)]
-      }
-      : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)
-    // In a corpus build a teacher may use the judge and the platform; no other slot exists yet.
-    const services = teacherLayer.pipe(Layer.provideMerge(judgeLayer)) as Layer.Layer<
-      Teacher.Teacher | AnswerJudge.AnswerJudge,
-      CustomStageInvalid,
-      FileSystem.FileSystem | Path.Path
-    >
-    return yield* Corpus.build(config, { ...source, ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress }) }).pipe(
-      Effect.provide(services)
-    )
-  })
+export const run = Effect.fn("pipeline.CorpusJob.run")(function*(job: CorpusJob) {
+  const config = yield* Corpus.decodeConfig({ ...job.settings, runDir: job.out })
+  const teacherLayer = yield* Resolve.layer("teacher", job.teacher, job.baseDir)
+  const judgeLayer = yield* Resolve.layer("judge", job.judge ?? { use: "answer" }, job.baseDir)
+  const source = "file" in job.problems
+    ? {
+      problems: Input.readProblems(job.problems.file, job.problems.policy).pipe(Stream.mapError(ProblemsJob.explainMalformed)),
+      // Under `strict` this checks every line first: a bad one fails before anything is written.
+      total: yield* Input.countProblems(job.problems.file, job.problems.policy).pipe(Effect.mapError(ProblemsJob.explainMalformed)),
+      inputs: [yield* Hash.hashFile(job.problems.file)]
+    }
+    : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)
+  // In a corpus build a teacher may use the judge and the platform; no other slot exists yet.
+  const services = teacherLayer.pipe(Layer.provideMerge(judgeLayer)) as Layer.Layer<
+    Teacher.Teacher | AnswerJudge.AnswerJudge,
+    CustomStageInvalid,
+    FileSystem.FileSystem | Path.Path
+  >
+  return yield* Corpus.build(config, { ...source, ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress }) }).pipe(
+    Effect.provide(services)
+  )
+})
 
 /**
  * Fail with `CorpusIncomplete` (why, and what to do) unless a build of `out` completed: `realm corpus build` exits

@@ -161,85 +161,84 @@ const requireFile = (path: string, detail: string) =>
   )
 
 /** Run the evaluation; writes the results JSON and returns it with its path. */
-export const run = (job: EvalJob) =>
-  Effect.gen(function*() {
-    const modes = modesOf(job)
-    if (modes.includes("assisted") && job.routes === undefined) return yield* new EvalRoutesMissing({ problems: job.problems })
-    const merged = withEndpoint(withSamples(job.config, job.samples), job.endpoint)
-    const endpoint = endpointOf(merged)
-    if (endpoint !== undefined && job.checkpoint !== undefined) {
-      return yield* new EvalTargetInvalid({ detail: `give either a checkpoint directory (${job.checkpoint}) or an endpoint (${ChatEndpoint.redactUrl(endpoint.baseUrl)}), not both` })
-    }
-    if (endpoint === undefined && job.checkpoint === undefined) {
-      return yield* new EvalTargetInvalid({ detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model" })
-    }
-    const problems = yield* validate(merged, job.baseDir)
-    if (problems.length > 0) return yield* new PipelineInvalid({ problems })
+export const run = Effect.fn("pipeline.EvalJob.run")(function*(job: EvalJob) {
+  const modes = modesOf(job)
+  if (modes.includes("assisted") && job.routes === undefined) return yield* new EvalRoutesMissing({ problems: job.problems })
+  const merged = withEndpoint(withSamples(job.config, job.samples), job.endpoint)
+  const endpoint = endpointOf(merged)
+  if (endpoint !== undefined && job.checkpoint !== undefined) {
+    return yield* new EvalTargetInvalid({ detail: `give either a checkpoint directory (${job.checkpoint}) or an endpoint (${ChatEndpoint.redactUrl(endpoint.baseUrl)}), not both` })
+  }
+  if (endpoint === undefined && job.checkpoint === undefined) {
+    return yield* new EvalTargetInvalid({ detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model" })
+  }
+  const problems = yield* validate(merged, job.baseDir)
+  if (problems.length > 0) return yield* new PipelineInvalid({ problems })
 
-    if (job.checkpoint !== undefined) {
-      yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
-    }
-    yield* requireFile(job.problems, "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run")
-    const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem)).pipe(Effect.mapError(ProblemsJob.explainMalformed))
-    if (list.length === 0) return yield* new EvalInputInvalid({ path: job.problems, detail: "no problems in the file: give a JSONL with one Problem record per line" })
-    const routes: Routes.ById = job.routes === undefined ? new Map() : yield* Effect.andThen(
-      requireFile(job.routes, "routes file not found: give a corpus JSONL (CorpusRecord lines) of the same problems"),
-      Routes.read(job.routes)
-    )
-    if (job.routes !== undefined && modes.includes("assisted") && !list.some((p) => (routes.get(p.id) ?? []).length > 0)) {
-      return yield* new EvalInputInvalid({
-        path: job.routes,
-        detail: `none of the ${list.length} problems of ${job.problems} has routes here: give the routes of the same problems (e.g. routes-test for problems/test.jsonl)`
-      })
-    }
-
-    const split = job.split ?? shared(list.map((p) => p.split)) ?? stem(job.problems)
-    // What results name as their checkpoint: the directory, or the served model and its URL (credentials removed).
-    const checkpoint = endpoint === undefined ? job.checkpoint as string : `${endpoint.model} at ${ChatEndpoint.redactUrl(endpoint.baseUrl)}`
-    const file = job.out ?? (endpoint === undefined ? join(checkpoint, `eval-${split}.json`) : `eval-${fileSafe(endpoint.model)}-${split}.json`)
-    // Served completions are journalled next to the results until those are written, so a rerun resumes.
-    const journal = endpoint === undefined ? undefined : `${file}.requests.jsonl`
-    const config = journal === undefined || Wiring.asRecord(merged.evaluator?.with).journal !== undefined ? merged : {
-      ...merged,
-      evaluator: { use: merged.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(merged.evaluator?.with), journal } }
-    }
-    const plan: Plan = {
-      method: job.method ?? (endpoint === undefined ? methodLabel(checkpoint) : endpoint.model),
-      split,
-      task: shared(list.map((p) => p.domain)) ?? stem(job.problems),
-      problems: list.length,
-      modes
-    }
-    if (job.onStart !== undefined) yield* job.onStart(plan)
-
-    // The pipeline's eval stage on this one target, through the same runner: its manifest goes in
-    // `<file>.stage/` next to the results file, and an unchanged checkpoint, inputs and settings are not evaluated again.
-    const target = "target"
-    const runDir = dirname(resolve(file))
-    const checkpointFiles = endpoint === undefined ? yield* TrainStage.checkpointFiles(resolve(checkpoint)) : []
-    const stage = EvalStage.evaluation({
-      name: `${basename(file)}.stage`,
-      targets: () => [{ name: target, label: plan.method }],
-      modes,
-      task: plan.task,
-      file: `../${basename(file)}`,
-      checkpointInputs: () => checkpointFiles.map((f) => relative(runDir, f)),
-      settings: { method: plan.method, task: plan.task, modes, checkpoint },
-      // A served model's weights are not among the inputs: ask it every time (its journal resumes a stopped run).
-      cache: endpoint === undefined
+  if (job.checkpoint !== undefined) {
+    yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
+  }
+  yield* requireFile(job.problems, "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run")
+  const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem)).pipe(Effect.mapError(ProblemsJob.explainMalformed))
+  if (list.length === 0) return yield* new EvalInputInvalid({ path: job.problems, detail: "no problems in the file: give a JSONL with one Problem record per line" })
+  const routes: Routes.ById = job.routes === undefined ? new Map() : yield* Effect.andThen(
+    requireFile(job.routes, "routes file not found: give a corpus JSONL (CorpusRecord lines) of the same problems"),
+    Routes.read(job.routes)
+  )
+  if (job.routes !== undefined && modes.includes("assisted") && !list.some((p) => (routes.get(p.id) ?? []).length > 0)) {
+    return yield* new EvalInputInvalid({
+      path: job.routes,
+      detail: `none of the ${list.length} problems of ${job.problems} has routes here: give the routes of the same problems (e.g. routes-test for problems/test.jsonl)`
     })
-    const { results } = yield* runIn([stage], config, job.baseDir, {
-      runDir,
-      evalSplits: [split],
-      hooks: job.onEvaluated === undefined ? {} : { evaluated: job.onEvaluated },
-      artifacts: {
-        problems: { [split]: resolve(job.problems) },
-        routes: job.routes === undefined ? {} : { [split]: resolve(job.routes) },
-        checkpoints: new Map([[target, { path: checkpoint, kind: "base" as const, step: 0, metrics: {} }]])
-      }
-    }).pipe(Effect.mapError(unwrapCause((u): u is Evaluator.EvaluatorError => u instanceof Evaluator.EvaluatorError)))
-    // The results hold every completion now; a kept journal would hand a later run (maybe of another model served
-    // under the same name) stale completions.
-    if (journal !== undefined) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(journal, { force: true }))
-    return { results, file } satisfies Outcome
+  }
+
+  const split = job.split ?? shared(list.map((p) => p.split)) ?? stem(job.problems)
+  // What results name as their checkpoint: the directory, or the served model and its URL (credentials removed).
+  const checkpoint = endpoint === undefined ? job.checkpoint as string : `${endpoint.model} at ${ChatEndpoint.redactUrl(endpoint.baseUrl)}`
+  const file = job.out ?? (endpoint === undefined ? join(checkpoint, `eval-${split}.json`) : `eval-${fileSafe(endpoint.model)}-${split}.json`)
+  // Served completions are journalled next to the results until those are written, so a rerun resumes.
+  const journal = endpoint === undefined ? undefined : `${file}.requests.jsonl`
+  const config = journal === undefined || Wiring.asRecord(merged.evaluator?.with).journal !== undefined ? merged : {
+    ...merged,
+    evaluator: { use: merged.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(merged.evaluator?.with), journal } }
+  }
+  const plan: Plan = {
+    method: job.method ?? (endpoint === undefined ? methodLabel(checkpoint) : endpoint.model),
+    split,
+    task: shared(list.map((p) => p.domain)) ?? stem(job.problems),
+    problems: list.length,
+    modes
+  }
+  if (job.onStart !== undefined) yield* job.onStart(plan)
+
+  // The pipeline's eval stage on this one target, through the same runner: its manifest goes in
+  // `<file>.stage/` next to the results file, and an unchanged checkpoint, inputs and settings are not evaluated again.
+  const target = "target"
+  const runDir = dirname(resolve(file))
+  const checkpointFiles = endpoint === undefined ? yield* TrainStage.checkpointFiles(resolve(checkpoint)) : []
+  const stage = EvalStage.evaluation({
+    name: `${basename(file)}.stage`,
+    targets: () => [{ name: target, label: plan.method }],
+    modes,
+    task: plan.task,
+    file: `../${basename(file)}`,
+    checkpointInputs: () => checkpointFiles.map((f) => relative(runDir, f)),
+    settings: { method: plan.method, task: plan.task, modes, checkpoint },
+    // A served model's weights are not among the inputs: ask it every time (its journal resumes a stopped run).
+    cache: endpoint === undefined
   })
+  const { results } = yield* runIn([stage], config, job.baseDir, {
+    runDir,
+    evalSplits: [split],
+    hooks: job.onEvaluated === undefined ? {} : { evaluated: job.onEvaluated },
+    artifacts: {
+      problems: { [split]: resolve(job.problems) },
+      routes: job.routes === undefined ? {} : { [split]: resolve(job.routes) },
+      checkpoints: new Map([[target, { path: checkpoint, kind: "base" as const, step: 0, metrics: {} }]])
+    }
+  }).pipe(Effect.mapError(unwrapCause((u): u is Evaluator.EvaluatorError => u instanceof Evaluator.EvaluatorError)))
+  // The results hold every completion now; a kept journal would hand a later run (maybe of another model served
+  // under the same name) stale completions.
+  if (journal !== undefined) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(journal, { force: true }))
+  return { results, file } satisfies Outcome
+})

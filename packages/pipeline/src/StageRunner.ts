@@ -68,7 +68,7 @@ const sameWork = (previous: RunManifest.RunManifest | undefined, configHash: str
   return before.size === inputs.length && inputs.every((i) => before.get(i.path) === i.sha256)
 }
 
-/** Run (or skip) one stage. */
+/** Run (or skip) one stage, in a span `stage/<name>`. */
 export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawConfig: unknown) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -141,4 +141,4 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
     }
     yield* RunDir.writeManifest(info.runDir, { ...base, status: "complete", outputs, finishedAt, timings })
     return "ran" as StageOutcome
-  })
+  }).pipe(Effect.withSpan(`stage/${stage.name}`, { attributes: { implementation: stage.implementation } }))

@@ -35,34 +35,33 @@ export interface TrainJob {
 }
 
 /** Run the phase; returns the final checkpoint. A trainer failure is the trainer's `TrainerError` (its `cause` the original error). */
-export const run = (job: TrainJob) =>
-  Effect.gen(function*() {
-    const problems = yield* validate(job.config, job.baseDir)
-    if (problems.length > 0) return yield* new PipelineInvalid({ problems })
-    const outDir = resolve(job.outDir)
-    const runDir = dirname(outDir)
-    const name = basename(outDir)
-    // Training again from the start: the run's manifest goes, so the runner does not skip it.
-    if (!job.resume) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(join(outDir, "manifest.json"), { force: true }))
-    const initFiles = yield* TrainStage.checkpointFiles(resolve(job.init))
-    // The configured slots as they are: the curriculum as configured, the verifier's rewards in full.
-    const slots: Wiring.MethodSlots = {
-      trainer: job.config.trainer ?? Wiring.defaults.trainer,
-      verifier: job.config.verifier ?? Wiring.defaults.verifier,
-      curriculum: Wiring.curriculum(job.config)
-    }
-    const stage = TrainStage.training({
-      name: `train ${job.phase}`,
-      runs: () => [{ name, from: "init", phase: job.phase, slots }],
-      initInputs: () => initFiles.map((f) => relative(runDir, f)),
-      resume: job.resume,
-      // Another config's checkpoints are the trainer's to refuse (it names --fresh), never removed unasked.
-      stale: "resume"
-    })
-    yield* runIn([stage], job.config, job.baseDir, {
-      runDir,
-      hooks: { train: (_, event) => job.onProgress?.(event) ?? Effect.void },
-      artifacts: { corpus: resolve(job.corpus), checkpoints: new Map([["init", { path: job.init, kind: "base" as const, step: 0, metrics: {} }]]) }
-    }).pipe(Effect.mapError(unwrapCause((u): u is PolicyTrainer.TrainerError => u instanceof PolicyTrainer.TrainerError)))
-    return yield* readRef(join(outDir, "result.json"))
+export const run = Effect.fn("pipeline.TrainJob.run")(function*(job: TrainJob) {
+  const problems = yield* validate(job.config, job.baseDir)
+  if (problems.length > 0) return yield* new PipelineInvalid({ problems })
+  const outDir = resolve(job.outDir)
+  const runDir = dirname(outDir)
+  const name = basename(outDir)
+  // Training again from the start: the run's manifest goes, so the runner does not skip it.
+  if (!job.resume) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(join(outDir, "manifest.json"), { force: true }))
+  const initFiles = yield* TrainStage.checkpointFiles(resolve(job.init))
+  // The configured slots as they are: the curriculum as configured, the verifier's rewards in full.
+  const slots: Wiring.MethodSlots = {
+    trainer: job.config.trainer ?? Wiring.defaults.trainer,
+    verifier: job.config.verifier ?? Wiring.defaults.verifier,
+    curriculum: Wiring.curriculum(job.config)
+  }
+  const stage = TrainStage.training({
+    name: `train ${job.phase}`,
+    runs: () => [{ name, from: "init", phase: job.phase, slots }],
+    initInputs: () => initFiles.map((f) => relative(runDir, f)),
+    resume: job.resume,
+    // Another config's checkpoints are the trainer's to refuse (it names --fresh), never removed unasked.
+    stale: "resume"
   })
+  yield* runIn([stage], job.config, job.baseDir, {
+    runDir,
+    hooks: { train: (_, event) => job.onProgress?.(event) ?? Effect.void },
+    artifacts: { corpus: resolve(job.corpus), checkpoints: new Map([["init", { path: job.init, kind: "base" as const, step: 0, metrics: {} }]]) }
+  }).pipe(Effect.mapError(unwrapCause((u): u is PolicyTrainer.TrainerError => u instanceof PolicyTrainer.TrainerError)))
+  return yield* readRef(join(outDir, "result.json"))
+})

@@ -3,8 +3,7 @@
  * top of it, and a trainer with the verifier and a given curriculum. Shared by `Pipeline.run` and the single-phase
  * jobs (`realm train`), so a stage is wired identically wherever it runs.
  */
-import { Effect, Layer } from "effect"
-import type { FileSystem, Path } from "effect"
+import { Context, Effect, FileSystem, Layer, Path } from "effect"
 import type { Slot } from "./Implementation.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import type { Method } from "./Methods.ts"
@@ -67,7 +66,9 @@ export const methodSlots = (config: PipelineConfig, method: Method): MethodSlots
 /** Resolve the config's slots against `baseDir` (module paths) and return layer builders. */
 export const make = (config: PipelineConfig, baseDir: string) =>
   Effect.gen(function*() {
-    const platform = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+    // The platform services only, not the whole context of this call: that would carry its span (and anything else
+    // provided here) into every layer, so a trainer's spans would hang off the run instead of the stage building it.
+    const platform = Context.make(FileSystem.FileSystem, yield* FileSystem.FileSystem).pipe(Context.add(Path.Path, yield* Path.Path))
     // Slot layers may require any other slot (their types say so); each composition here provides the slots a
     // job's implementations need, and the platform. A custom module needing a slot not composed here fails when
     // its layer is built, naming the missing service.

@@ -1,13 +1,14 @@
 /**
  * `TrainJob` (`realm train`) as the pipeline's train stage with one run: a tiny from-scratch checkpoint trained two
  * SFT steps on a rule-teacher corpus writes a manifest and `result.json` into its out directory, an unchanged re-run
- * is skipped, `resume: false` trains again; a trainer failure reaches the caller with its original typed error
- * (`StageFailed` → core `TrainerError` → the trainer's `TrainingDataError`).
+ * is skipped, `resume: false` trains again; a traced run shows the spans of the job, the runner, the stage, its step
+ * and the services' entry points; a trainer failure reaches the caller with its original typed error (`StageFailed` →
+ * core `TrainerError` → the trainer's `TrainingDataError`).
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { beforeAll } from "vitest"
-import { Effect, Predicate, Stream } from "effect"
+import { Effect, Option, Predicate, Stream, Tracer } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -75,6 +76,31 @@ describe("TrainJob", () => {
       assert.isAbove(retrained.length, 0, "resume: false trains again")
       assert.strictEqual(JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")).status, "complete")
     }), 120_000)
+
+  it.effect("a traced run shows spans for the job, the runner, its stage and step, and each service entry point, nested", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span(options) {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* run({ outDir: join(dir, "runs", "traced") }).pipe(Effect.withTracer(tracer))
+      const byName = new Map(spans.map((s) => [s.name, s]))
+      const expected = ["pipeline.TrainJob.run", "pipeline.runIn", "pipeline/train sft", "stage/traced", "mrpv.Verifier.make", "eaai.Curriculum.make", "trainer.sft"]
+      assert.includeMembers([...byName.keys()], expected)
+      // The trainer's span sits inside its step's, which sits inside the stage's, inside the job's.
+      const ancestors = (span: Tracer.AnySpan | undefined): Array<string> => {
+        const out: Array<string> = []
+        for (let at = span; at !== undefined; at = Option.getOrUndefined(at._tag === "Span" ? at.parent : Option.none())) if (at._tag === "Span") out.push(at.name)
+        return out
+      }
+      assert.includeMembers(ancestors(byName.get("trainer.sft")), ["trainer.sft", "stage/traced", "pipeline/train sft", "pipeline.runIn", "pipeline.TrainJob.run"])
+      assert.strictEqual(byName.get("stage/traced")?.attributes.get("implementation"), "onnx")
+      assert.isTrue(spans.every((s) => s.status._tag === "Ended"))
+    }))
 
   it.effect("a trainer failure keeps its original typed error: the pipeline's caller gets StageFailed → TrainerError → TrainingDataError, realm train's the TrainerError", () =>
     Effect.gen(function*() {

@@ -77,11 +77,8 @@ const collect = (
  * Run RFT from `request.init` on the corpus' problems (`rft.problems` per round, seeded order), writing checkpoints
  * and metrics to `request.outDir`; resumes exactly when `request.resume`. Returns the final checkpoint.
  */
-export const train = (
-  request: PolicyTrainer.TrainRequest,
-  config: TrainerConfig
-): Effect.Effect<CoreCheckpoint.CheckpointRef, RftError, Verifier.Verifier | AnswerJudge.AnswerJudge | FileSystem.FileSystem | Path.Path> =>
-  Effect.scoped(Effect.gen(function*() {
+export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig) => Effect.Effect<CoreCheckpoint.CheckpointRef, RftError, Verifier.Verifier | AnswerJudge.AnswerJudge | FileSystem.FileSystem | Path.Path> =
+  Effect.fn("trainer.rft")(function*(request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
     const verifier = yield* Verifier.Verifier
     const judge = yield* AnswerJudge.AnswerJudge
     const fs = yield* FileSystem.FileSystem
@@ -157,4 +154,4 @@ export const train = (
       snapshot: (n, metrics) =>
         Effect.succeed({ step: n, data: { round: Math.floor(n / perRound), position: { ...cursor.position } }, metrics, counters: { skipped_steps: skipped } })
     })
-  }))
+  }, Effect.scoped)

@@ -41,11 +41,8 @@ const failed = (operation: string) => (e: { readonly _tag: string; readonly mess
  * writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`; resumes exactly from the newest
  * checkpoint when `request.resume`. Returns the final checkpoint.
  */
-export const train = (
-  request: PolicyTrainer.TrainRequest,
-  config: TrainerConfig
-): Effect.Effect<CoreCheckpoint.CheckpointRef, RlError, Verifier.Verifier | Curriculum.Curriculum | FileSystem.FileSystem | Path.Path> =>
-  Effect.scoped(Effect.gen(function*() {
+export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig) => Effect.Effect<CoreCheckpoint.CheckpointRef, RlError, Verifier.Verifier | Curriculum.Curriculum | FileSystem.FileSystem | Path.Path> =
+  Effect.fn("trainer.rl")(function*(request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
     const verifier = yield* Verifier.Verifier
     const curriculum = yield* Curriculum.Curriculum
     const rl = config.rl
@@ -166,4 +163,4 @@ export const train = (
       snapshot: (n, metrics) =>
         Effect.map(curriculum.snapshot, (c) => ({ step: n, data: { position: { ...cursor.position } }, curriculum: c, metrics, counters: { ...counters } }))
     })
-  }))
+  }, Effect.scoped)

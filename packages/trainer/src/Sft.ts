@@ -71,11 +71,8 @@ export const noExamples = (path: string, corpus: Data.Corpus, config: TrainerCon
  * `request.corpus`, writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`. Returns the
  * final checkpoint (`<outDir>/final`, a Hugging Face directory with `onnx/model.onnx`).
  */
-export const train = (
-  request: PolicyTrainer.TrainRequest,
-  config: TrainerConfig
-): Effect.Effect<CoreCheckpoint.CheckpointRef, SftError, Verifier.Verifier | FileSystem.FileSystem | Path.Path> =>
-  Effect.scoped(Effect.gen(function*() {
+export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig) => Effect.Effect<CoreCheckpoint.CheckpointRef, SftError, Verifier.Verifier | FileSystem.FileSystem | Path.Path> =
+  Effect.fn("trainer.sft")(function*(request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
     const verifier = yield* Verifier.Verifier
     const corpus = yield* Data.read(request.corpus)
     const texts = yield* examples(verifier, corpus, config)
@@ -127,4 +124,4 @@ export const train = (
       snapshot: (n, metrics) =>
         Effect.succeed({ step: n, data: { position: { ...cursor.position } }, metrics, counters: { skipped_steps: skipped } })
     })
-  }))
+  }, Effect.scoped)
