@@ -102,8 +102,9 @@ const fromEntry = (entry: MethodEntry): Method => {
 export const entryName = (entry: MethodEntry): string => (typeof entry === "string" ? entry : entry.name)
 
 /**
- * Problems with a `methods:` list: duplicate names or labels (results are matched by label), a variant named like
- * another built-in method, or a schedule override on a method whose guidance is fixed (always routes, or none).
+ * Problems with a `methods:` list: duplicate names or labels (results are matched by label), or a variant named like
+ * another built-in method. (Curriculum settings a fixed-guidance method ignores are found with the curriculum's own
+ * `fixedGuidance`: `PipelineConfig.validate`.)
  */
 export const check = (entries: ReadonlyArray<MethodEntry>): Array<string> => {
   const problems: Array<string> = []
@@ -120,10 +121,6 @@ export const check = (entries: ReadonlyArray<MethodEntry>): Array<string> => {
     if (typeof entry === "string") return
     if ((MethodName.literals as ReadonlyArray<string>).includes(entry.name) && entry.name !== entry.method) {
       problems.push(`methods[${i}].name: "${entry.name}" is a built-in method's name; name the variant differently (e.g. "${entry.method}-${entry.name}")`)
-    }
-    const guidance = kind(entry.method).guidance
-    if (guidance !== "configured" && entry.curriculum !== undefined && "schedule" in entry.curriculum) {
-      problems.push(`methods[${i}].curriculum.schedule: "${entry.method}" has a fixed guidance (${guidance === "none" ? "none" : "routes always"}), so its schedule cannot be changed; vary a "realm" variant instead`)
     }
   })
   return problems

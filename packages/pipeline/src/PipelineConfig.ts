@@ -164,6 +164,43 @@ export const modulesNamed = (config: PipelineConfig, baseDir: string): Array<Nam
 }
 
 /**
+ * Curriculum settings of a fixed-guidance variant (`grpo`, `cot-synthesizer`, ...) that change nothing: the
+ * curriculum's own `fixedGuidance` gives the same settings with and without them (EAAI replaces its schedule), or the
+ * curriculum declares none and the baselines run on the registered `fixed` one. Found by asking the implementation,
+ * so the pipeline knows no curriculum's keys.
+ */
+const ignoredOverrides = (config: PipelineConfig, baseDir: string, modules: Resolve.ModuleLoading) =>
+  Effect.gen(function*() {
+    const problems: Array<string> = []
+    const configured = Wiring.curriculum(config)
+    for (const [i, entry] of Methods.selected(config).entries()) {
+      if (typeof entry === "string" || entry.curriculum === undefined) continue
+      const guidance = Methods.kind(entry.method).guidance
+      if (guidance === "configured") continue
+      const found = yield* Effect.result(Resolve.inspect("curriculum", configured.use, baseDir, modules))
+      if (found._tag === "Failure" || found.success === undefined) continue
+      const impl = found.success
+      // The settings the method runs with, as data; undefined when they do not decode (reported elsewhere).
+      const runs = (settings: Record<string, unknown>): string | undefined => {
+        const decoded = ConfigDecode.decodeResult(impl.config)(settings)
+        if (decoded._tag === "Failure") return undefined
+        return JSON.stringify(impl.fixedGuidance === undefined ? null : impl.fixedGuidance(decoded.success, guidance))
+      }
+      const base = Wiring.asRecord(configured.with)
+      const plain = runs(base)
+      for (const [key, value] of Object.entries(entry.curriculum)) {
+        const changed = runs(Methods.deepMerge(base, { [key]: value }))
+        if (plain === undefined || changed === undefined || changed !== plain) continue
+        problems.push(
+          `methods[${i}].curriculum.${key}: "${entry.method}" has a fixed guidance (${guidance === "none" ? "none" : "routes always"}), which this ` +
+            `curriculum runs without its ${key} setting${impl.fixedGuidance === undefined ? " (it declares no fixedGuidance, so the registered fixed curriculum runs instead)" : ""}, so it changes nothing; vary a "realm" variant instead`
+        )
+      }
+    }
+    return problems
+  })
+
+/**
  * Check every present slot's settings against its implementation, and the corpus section. With `modules: "locate"`
  * user modules are not imported (no code runs): their files must exist, and their settings are left unchecked.
  */
@@ -182,6 +219,7 @@ export const validate = (config: PipelineConfig, baseDir: string, modules: Resol
       const decoded = ConfigDecode.decodeResult(found.success.config)(choice.with ?? {})
       if (decoded._tag === "Failure") problems.push({ path: `${label}.with`, detail: decoded.failure })
     }
+    problems.push(...(yield* ignoredOverrides(config, baseDir, modules)).map((detail) => ({ path: "methods", detail })))
     problems.push(...(yield* BaseModel.check(config, baseDir, modules)))
     for (const [i, entry] of (config.stages ?? []).entries()) {
       const found = yield* Effect.result(modules === "load" ? Effect.asVoid(StageModule.load(entry, baseDir)) : Effect.asVoid(CustomModule.locate("stage", entry.use, baseDir)))

@@ -43,8 +43,6 @@ describe("Methods.plan", () => {
     expect(Methods.check([{ name: "grpo", method: "realm" }])[0]).toContain(`methods[0].name: "grpo" is a built-in method's name`)
     expect(Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }])).toEqual([])
     expect(Methods.check(["rft", { name: "rft-2", method: "rft", label: "RFT" }])[0]).toContain(`methods[1].label: "RFT" is also the label of "rft"`)
-    expect(Methods.check([{ name: "grpo-cos", method: "grpo", curriculum: { schedule: { kind: "cosine" } } }])[0]).toContain("methods[0].curriculum.schedule")
-    expect(Methods.check([{ name: "realm-cos", method: "realm", curriculum: { schedule: { kind: "cosine" } } }])).toEqual([])
   })
 })
 

@@ -49,4 +49,25 @@ describe("PipelineConfig.validate", () => {
     }, fixtures)
     assert.deepStrictEqual(modules, [{ path: "tasks.use", module: join(fixtures, "marks-import.ts") }])
   })
+
+  it.effect("curriculum settings a fixed-guidance variant ignores are problems, found by the curriculum's own fixedGuidance", () =>
+    Effect.gen(function*() {
+      const details = (methods: NonNullable<PipelineConfig.PipelineConfig["methods"]>, curriculum?: NonNullable<PipelineConfig.PipelineConfig["curriculum"]>) =>
+        Effect.map(PipelineConfig.validate({ methods, ...(curriculum === undefined ? {} : { curriculum }) }, fixtures), (ps) => ps.filter((p) => p.path === "methods").map((p) => p.detail))
+      // EAAI runs GRPO at guidance none with its own schedule replaced: a schedule there changes nothing.
+      const cosine = yield* details([{ name: "grpo-cos", method: "grpo", curriculum: { schedule: { kind: "cosine" } } }])
+      assert.strictEqual(cosine.length, 1)
+      assert.match(cosine[0] ?? "", /^methods\[0\]\.curriculum\.schedule: "grpo" has a fixed guidance \(none\)/)
+      // ... its seed is kept, a configured method's schedule is its own, and neither is a problem.
+      assert.deepStrictEqual(yield* details([{ name: "cot-seeded", method: "cot-synthesizer", curriculum: { seed: 5 } }, { name: "realm-cos", method: "realm", curriculum: { schedule: { kind: "cosine" } } }]), [])
+      // A user's curriculum says the same through its own fixedGuidance: at none it drops routes and strength, at
+      // always-routes only the strength.
+      const steady = { use: "./steady-curriculum.ts", with: { routes: 2, strength: 0.4 } }
+      const own = yield* details([
+        { name: "grpo-routes", method: "grpo", curriculum: { routes: 3 } },
+        { name: "cot-routes", method: "cot-synthesizer", curriculum: { routes: 3 } },
+        { name: "cot-strength", method: "cot-synthesizer", curriculum: { strength: 0.9 } }
+      ], steady)
+      assert.deepStrictEqual(own.map((d) => d.split(":")[0]), ["methods[0].curriculum.routes", "methods[2].curriculum.strength"])
+    }).pipe(Effect.provide(NodeServices.layer)))
 })
