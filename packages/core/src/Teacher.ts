@@ -34,12 +34,13 @@ export interface RouteRequest {
 /** Why a teacher failed on a problem. `too-large`: a response over the teacher's size cap (not read further). */
 export const TeacherFailure = Schema.Literals(["rate-limited", "timeout", "server", "malformed", "budget", "unavailable", "too-large"])
 
-/** A teacher could not produce routes for a problem after its retries. */
+/** A teacher could not produce routes for a problem after its retries; `cause` keeps an underlying typed error. */
 export class TeacherError extends Schema.TaggedError<TeacherError>()("TeacherError", {
   teacher: Schema.String,
   problemId: Schema.String,
   reason: TeacherFailure,
-  detail: Schema.String
+  detail: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect())
 }) {}
 
 /** Writes routes for problems. */

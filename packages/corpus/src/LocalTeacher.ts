@@ -37,7 +37,8 @@ export type LocalTeacherConfig = typeof LocalTeacherConfig.Type
 /** The model directory cannot be used as a teacher. */
 export class LocalTeacherUnavailable extends Schema.TaggedError<LocalTeacherUnavailable>()("LocalTeacherUnavailable", {
   model: Schema.String,
-  detail: Schema.String
+  detail: Schema.String,
+  cause: Schema.optionalKey(Schema.Defect())
 }) {
   override get message(): string {
     return `local teacher ${this.model}: ${this.detail}`
@@ -55,7 +56,7 @@ export const make = (config: LocalTeacherConfig) =>
   Effect.gen(function*() {
     const judge = yield* AnswerJudge.AnswerJudge
     const policy = yield* Policy.load(config.model, config.policy as Policy.PolicyConfig).pipe(
-      Effect.mapError((e) => new LocalTeacherUnavailable({ model: config.model, detail: e.message }))
+      Effect.mapError((e) => new LocalTeacherUnavailable({ model: config.model, detail: e.message, cause: e }))
     )
     const tokenizer = policy.tokenizer
     if (tokenizer === undefined) {
@@ -63,7 +64,7 @@ export const make = (config: LocalTeacherConfig) =>
     }
     const name = `local:${basename(config.model)}`
     const failure = (problemId: string, e: { readonly _tag: string; readonly message: string }) =>
-      new Teacher.TeacherError({ teacher: name, problemId, reason: "unavailable", detail: `${e._tag}: ${e.message}` })
+      new Teacher.TeacherError({ teacher: name, problemId, reason: "unavailable", detail: `${e._tag}: ${e.message}`, cause: e })
     const generate = yield* Batcher.make(
       (batch: ReadonlyArray<{ readonly request: Teacher.RouteRequest; readonly prompt: ReadonlyArray<number> }>) =>
         policy.generate(

@@ -1,13 +1,14 @@
 /**
  * The local-model teacher on a tiny random model written here with `@realm-lm/lm`: problems in flight together are
  * generated in one batch, the corpus builder keeps `batchProblems` problems in flight, and a problem's routes do not
- * depend on which problems shared its batch (each has its own seed).
+ * depend on which problems shared its batch (each has its own seed); a model that does not load keeps the loader's
+ * typed error as the failure's cause.
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Rng, Teacher } from "@realm-lm/core"
 import { BuiltinTokenizer, ModelConfig, Pretrained, Weights } from "@realm-lm/lm"
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Effect, Layer, Predicate, Schema, Stream } from "effect"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -65,5 +66,14 @@ describe("LocalTeacher", () => {
       assert.strictEqual(summary.records, problems.length)
       const lines = readFileSync(join(runDir, "corpus", "corpus.jsonl"), "utf8").trim().split("\n")
       assert.strictEqual(lines.length, problems.length)
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, judgeLayer))))
+
+  it.effect("a model directory that does not load fails with LocalTeacherUnavailable, its cause the loader's own typed error", () =>
+    Effect.gen(function*() {
+      const missing = join(dir, "no-such-model")
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(teacherOf(missing, 1))))
+      assert.instanceOf(error, LocalTeacher.LocalTeacherUnavailable)
+      assert.isTrue(Predicate.hasProperty(error.cause, "_tag"), `cause: ${String(error.cause)}`)
+      assert.include(error.message, missing)
     }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, judgeLayer))))
 })
