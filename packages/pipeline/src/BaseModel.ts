@@ -207,7 +207,7 @@ export const run = <E>(job: PretrainJob<E>) =>
       metrics: { ...prefixed, ...(created.metrics.parameters === undefined ? {} : { parameters: created.metrics.parameters }), pretrained: 1, pretrain_problems: problems, pretrain_records: summary.records, pretrain_steps: trained.step }
     }
     return ref
-  })
+  }).pipe(Effect.withSpan("pipeline.BaseModel.run"))
 
 /** Prompts (the verifier's autonomous ones, as pre-training shows them) and completions of the pre-training corpus. */
 const pretrainTexts = (corpusFile: string, seed: number) =>

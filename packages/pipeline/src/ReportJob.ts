@@ -119,11 +119,10 @@ export const recordedVerifier = (runDir: string) =>
   })
 
 /** Write `<runDir>/report.html` (verdicts read by the `Verifier` in context); returns its path. */
-export const write = (runDir: string, provenance: string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const data = yield* collect(runDir, provenance)
-    const file = join(runDir, "report.html")
-    yield* fs.writeFileString(file, Report.renderHtml(data))
-    return file
-  })
+export const write = Effect.fn("pipeline.ReportJob.write")(function*(runDir: string, provenance: string) {
+  const fs = yield* FileSystem.FileSystem
+  const data = yield* collect(runDir, provenance)
+  const file = join(runDir, "report.html")
+  yield* fs.writeFileString(file, Report.renderHtml(data))
+  return file
+})
