@@ -37,13 +37,19 @@ export const RuntimeConfig = Schema.Struct({
    * going back to the system. Default true. Measured effect at SmolLM2-135M's shape: docs/BENCHMARKS.md.
    */
   cpuMemArena: Schema.optionalKey(Schema.Boolean),
-  /** ONNX Runtime's memory pattern planning (`enableMemPattern`): one pre-planned block per run for intermediates. Default true. */
+  /**
+   * ONNX Runtime's memory pattern planning (`enableMemPattern`): intermediates placed in blocks planned from earlier
+   * runs. Default: off for graphs that update state (training steps: at SmolLM2-135M's shape it raised the step's peak
+   * RSS from 6.2 to 8.1 GB at the same step time, docs/BENCHMARKS.md), on for the others (generation, scoring; not
+   * measured there). Set it to force either for every session.
+   */
   memPattern: Schema.optionalKey(Schema.Boolean),
   /**
    * Force a V8 garbage collection once this many MiB of CPU state (parameters, optimizer moments) have been replaced
    * since the last one. Every training step returns the new state as fresh ArrayBuffers and the old ones become
    * garbage that V8 frees late, so without this several steps' worth of state can sit in memory at once. 0 = never
-   * (V8 decides). Default 256.
+   * (V8 decides; the default). Measured: a 3% lower peak at SmolLM2-135M's width with 4 layers, none at the full
+   * 30 layers (docs/BENCHMARKS.md).
    */
   gcAfterStateMB: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** CUDA device ordinal. Default 0. */
@@ -100,17 +106,18 @@ export const executionProviders = (config: RuntimeConfig): ReadonlyArray<Inferen
   }
 }
 
-/** `gcAfterStateMB` when unset. */
-export const defaultGcAfterStateMB = 256
+/** `gcAfterStateMB` when unset: off. */
+export const defaultGcAfterStateMB = 0
 
 /** Threads used when `intraOpThreads` is 0: every core Node reports (ORT's own default counts physical cores). */
 export const defaultThreads = (): number => Math.max(1, availableParallelism())
 
 /**
  * ORT session options for a config. `gpuOutputs` names outputs that stay on the device as GPU buffers
- * (WebGPU only; ignored elsewhere, because the Node binding has no CUDA IO binding).
+ * (WebGPU only; ignored elsewhere, because the Node binding has no CUDA IO binding). `updatesState`: the graph
+ * replaces state entries (a training step), which turns ORT's memory pattern off unless `memPattern` says otherwise.
  */
-export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<string> = []): InferenceSession.SessionOptions => {
+export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<string> = [], updatesState = false): InferenceSession.SessionOptions => {
   const device = config.device ?? "cpu"
   const intraOpThreads = config.intraOpThreads ?? 0
   const extra = {
@@ -126,7 +133,7 @@ export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<
     executionMode: config.parallelOps === true ? "parallel" : "sequential",
     graphOptimizationLevel: config.graphOptimization ?? "all",
     enableCpuMemArena: config.cpuMemArena ?? true,
-    enableMemPattern: config.memPattern ?? true,
+    enableMemPattern: config.memPattern ?? !updatesState,
     logSeverityLevel: severity[config.logLevel ?? "error"],
     extra,
     ...(device === "webgpu" && gpuOutputs.length > 0

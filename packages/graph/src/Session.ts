@@ -138,7 +138,7 @@ export const make = (
     const device = config.device ?? "cpu"
     const session = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => InferenceSession.create(encoded.model, sessionOptions(config, gpuOutputs)),
+        try: () => InferenceSession.create(encoded.model, sessionOptions(config, gpuOutputs, updates.length > 0)),
         catch: (cause) => classifyFailure(device, cause) ?? new SessionCreateFailed({ graph: graph.name, cause })
       }),
       (s) => Effect.promise(() => s.release())

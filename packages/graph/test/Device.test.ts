@@ -27,9 +27,11 @@ describe("execution providers and session options", () => {
     expect(Device.sessionOptions({ device: "cuda" }, ["w::next"]).preferredOutputLocation).toBeUndefined()
   })
 
-  it("memory settings: ORT's CPU arena and memory pattern follow the config", () => {
+  it("memory settings: arena on; memory pattern off for state-updating (training) graphs, on otherwise, unless set", () => {
     const dflt = Device.sessionOptions({})
     expect([dflt.enableCpuMemArena, dflt.enableMemPattern]).toEqual([true, true])
+    expect(Device.sessionOptions({}, ["w::next"], true).enableMemPattern).toBe(false)
+    expect(Device.sessionOptions({ memPattern: true }, ["w::next"], true).enableMemPattern).toBe(true)
     const off = Device.sessionOptions({ cpuMemArena: false, memPattern: false })
     expect([off.enableCpuMemArena, off.enableMemPattern]).toEqual([false, false])
     expect(String(Schema.decodeUnknownExit(Device.RuntimeConfig)({ gcAfterStateMB: -1 }))).toMatch(/gcAfterStateMB/)

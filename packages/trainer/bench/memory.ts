@@ -14,9 +14,9 @@
  * With `--measure --recompute`, the cases are activation recomputation of every decoder layer (`memory.recompute`) off
  * and on, each with the full logits and with chunks of 8192 (with `--lora RANK`: LoRA with chunks, off and on), written
  * to memory-recompute.json. With `--measure --runtime`, the cases are ONNX Runtime / V8 memory settings of
- * `@realm-lm/graph`'s RuntimeConfig at the trainer's default head: the defaults, `cpuMemArena: false`,
- * `memPattern: false`, and `gcAfterStateMB: 0` (no forced collection of superseded state), written to
- * memory-runtime.json. `--layers N` replaces the model's layer count (a smaller model of the same width),
+ * `@realm-lm/graph`'s RuntimeConfig at the trainer's default head: the defaults (arena on, memory pattern off for
+ * training graphs, no forced collection), `memPattern: true` (ORT's own default), `cpuMemArena: false`, both of those,
+ * and `gcAfterStateMB: 256` (collect superseded state), written to memory-runtime.json. `--layers N` replaces the model's layer count (a smaller model of the same width),
  * `--only 0,2` runs only those cases (0-based, in the order above), `--cases JSON` runs an explicit list of cases.
  *
  *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--lora RANK] [--recompute | --runtime] [--rows R --length L --threads T --reps N --layers N --only I,J]]
@@ -174,7 +174,7 @@ if (process.argv.includes("--measure")) {
       if (rank > 0) for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk: 8192, lora: rank, recompute })
       else for (const vocabChunk of [undefined, 8192]) for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk, recompute })
     } else if (mode === "runtime") {
-      for (const runtime of [{}, { cpuMemArena: false }, { memPattern: false }, { gcAfterStateMB: 0 }]) cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), runtime })
+      for (const runtime of [{}, { memPattern: true }, { cpuMemArena: false }, { cpuMemArena: false, memPattern: true }, { gcAfterStateMB: 256 }]) cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), runtime })
     } else if (rank > 0) for (const lora of [undefined, rank]) cases.push({ ...c0, vocabChunk: 8192, lora })
     else for (const vocabChunk of [undefined, 8192]) cases.push({ ...c0, vocabChunk })
   }
