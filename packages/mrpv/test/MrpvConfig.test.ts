@@ -17,6 +17,7 @@ describe("MrpvConfig", () => {
       maxRoutes: 4,
       mix: { positiveRatio: 0.5, allPositive: 0.15, allNegative: 0.15 },
       missingRoutes: "fallback",
+      hintPlacement: "prompt",
       weights: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 },
       verdictFormat: true,
       decisiveTolerance: 0,
