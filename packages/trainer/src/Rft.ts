@@ -140,7 +140,7 @@ export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig)
             phase: "rft",
             seed: config.seed,
             stream: `rft-order-${r}`,
-            examples,
+            examples: Supervised.fixedSource(examples),
             section: rft.train,
             batching: config.batching,
             guards: config.guards,

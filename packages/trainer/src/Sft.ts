@@ -13,6 +13,7 @@ import * as Data from "./internal/data.ts"
 import * as Run from "./internal/run.ts"
 import * as Steps from "./internal/steps.ts"
 import * as Supervised from "./internal/supervised.ts"
+import * as WarmRedraw from "./internal/warmRedraw.ts"
 import type { TrainerConfig } from "./TrainerConfig.ts"
 import { microBatchTokensFor } from "./TrainerConfig.ts"
 import type { CheckpointCorrupted, CheckpointMismatch, EngineFailed, NonFiniteValue } from "./TrainerErrors.ts"
@@ -28,20 +29,26 @@ export const examples = (
   verifier: Verifier.Verifier["Service"],
   corpus: Data.Corpus,
   config: TrainerConfig
-): Effect.Effect<{ readonly train: Array<Data.TextExample>; readonly heldOut: Array<Data.TextExample> }, Verifier.VerifierError> =>
+): Effect.Effect<{
+  readonly train: Array<Data.TextExample>
+  readonly heldOut: Array<Data.TextExample>
+  /** Warm starts of epoch `e` (`warmStart.redraw`): a fresh draw of as many as the training set holds. */
+  readonly warmDraw: (epoch: number) => Effect.Effect<Array<Data.TextExample>, Verifier.VerifierError>
+}, Verifier.VerifierError> =>
   Effect.gen(function*() {
     const c = config.sft
     const held = (id: string) => Data.isHeldOut(config.seed, id, c.heldOutFraction)
     const options = { prompt: c.prompt, routesPerProblem: c.routesPerProblem, warm: c.warmStart, rng: Rng.Rng.make(config.seed, "sft", "warm-start") }
-    const train = yield* Data.sftExamples(verifier, {
-      records: corpus.records.filter((r) => !held(r.problem.id)),
-      pairs: corpus.pairs.filter((p) => !held(p.problemId))
-    }, options)
+    const trainCorpus = { records: corpus.records.filter((r) => !held(r.problem.id)), pairs: corpus.pairs.filter((p) => !held(p.problemId)) }
+    const train = yield* Data.sftExamples(verifier, trainCorpus, options)
     const heldOut = yield* Data.sftExamples(verifier, {
       records: corpus.records.filter((r) => held(r.problem.id)),
       pairs: corpus.pairs.filter((p) => held(p.problemId))
     }, { ...options, warm: { ...options.warm, ratio: 0 } })
-    return { train, heldOut: heldOut.slice(0, c.heldOutMax) }
+    const warmCount = train.filter((e) => e.kind === "warm").length
+    const warmDraw = (epoch: number) =>
+      Data.warmStartExamples(verifier, trainCorpus.records, warmCount, c.warmStart, Rng.Rng.make(config.seed, "sft", "warm-start", epoch))
+    return { train, heldOut: heldOut.slice(0, c.heldOutMax), warmDraw }
   })
 
 /**
@@ -92,6 +99,16 @@ export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig)
     const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
     const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, microBatchTokensFor(config.batching, engine.config.vocabSize))
     const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
+    const redraw = config.sft.warmStart.redraw
+      ? WarmRedraw.make(
+        engine,
+        trainSet.examples.filter((e) => e.kind === "plain"),
+        trainSet.examples.filter((e) => e.kind === "warm"),
+        texts.warmDraw,
+        maxTokens
+      )
+      : undefined
+    const source = redraw?.source ?? Supervised.fixedSource(trainSet.examples)
     const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
     const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
     let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
@@ -102,11 +119,12 @@ export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig)
       detailKeys: ["loss", "heldout_loss", "lr"],
       step: (n) =>
         Effect.gen(function*() {
+          if (redraw !== undefined) yield* redraw.prepare(Supervised.epochsAhead(cursor.position, source.count, config.sft.batchSize))
           const r = yield* Supervised.step(engine, {
             phase: "sft",
             seed: config.seed,
             stream: "sft-order",
-            examples: trainSet.examples,
+            examples: source,
             section: config.sft,
             batching: config.batching,
             guards: config.guards,

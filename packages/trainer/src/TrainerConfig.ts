@@ -190,7 +190,12 @@ export const WarmStartSection = Schema.Struct({
   /** Most routes shown per warm-start prompt. Default 3. */
   maxRoutes: PositiveInt.pipe(withDefault(3)),
   /** Share of warm-start examples that show a hint (a prefix of a positive route, 20-80% of its steps) instead of routes. Default 0. */
-  hints: Fraction.pipe(withDefault(0))
+  hints: Fraction.pipe(withDefault(0)),
+  /**
+   * Draw the warm starts afresh every epoch (other routes, order and count per problem, seeded by the epoch)
+   * instead of repeating epoch 0's draw, which a small student can memorize verdict by verdict. Default false.
+   */
+  redraw: Schema.Boolean.pipe(withDefault(false))
 }).check(Schema.makeFilter((w) => (w.minRoutes <= w.maxRoutes ? undefined : { path: ["minRoutes"], issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})` })))
 
 /** Supervised fine-tuning (guided-CoT distillation on the rules-free view). */

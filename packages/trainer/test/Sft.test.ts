@@ -82,6 +82,35 @@ describe("Sft", () => {
       assert.match(error.message, /layer 2 does not exist/)
     }).pipe(Effect.provide(layers)))
 
+  it.effect("warmStart.redraw: the first epoch trains on the fixed draw, later epochs on new draws", () =>
+    Effect.gen(function*() {
+      const dir = Toy.tempDir()
+      const ps = Toy.problems(16)
+      yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const losses = (redraw: boolean, out: string) =>
+        Effect.gen(function*() {
+          const config = TrainerConfig.decodeSync({
+            runtime: { intraOpThreads: 1 },
+            batching: { buckets: [32, 64, 128], microBatch: 16 },
+            generation: { maxPromptTokens: 100, maxNewTokens: 16 },
+            checkpoint: { every: 0, onnx: "never" },
+            log: { tensorboard: false },
+            sft: { epochs: 3, batchSize: 16, lr: { peak: 1e-2 }, heldOutFraction: 0, warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw } }
+          })
+          yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
+          return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8"))
+        })
+      const fixed = yield* losses(false, "fixed")
+      const redrawn = yield* losses(true, "redrawn")
+      assert.strictEqual(fixed[0]?.["train_examples"], 32)
+      assert.deepStrictEqual(redrawn.map((l) => l["step"]), fixed.map((l) => l["step"]))
+      assert.strictEqual(redrawn.length, 6)
+      // Steps 1-2 are epoch 0 (32 examples, 16 a step): the same examples, so the same losses; then they part.
+      for (const i of [0, 1]) assert.approximately(redrawn[i]?.["loss"] as number, fixed[i]?.["loss"] as number, 1e-6, `step ${i + 1}`)
+      assert.isTrue([2, 3, 4, 5].some((i) => Math.abs((redrawn[i]?.["loss"] as number) - (fixed[i]?.["loss"] as number)) > 1e-4), "later epochs differ")
+    }).pipe(Effect.provide(layers)))
+
   it.effect("a corpus with no positive route fails saying so, before the model is loaded", () =>
     Effect.gen(function*() {
       const dir = Toy.tempDir()

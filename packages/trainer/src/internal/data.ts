@@ -77,20 +77,22 @@ export const problemPrompt = (
 ): Effect.Effect<Prompt.Prompt, Verifier.VerifierError> =>
   style === "question" ? Effect.succeed(userPrompt(problem.id, problem.question)) : verifier.prompt({ problem, routes, decision: autonomous(problem.id) })
 
+/** How warm-start examples are drawn (the trainer's `sft.warmStart` section). */
+export interface WarmStartDraw {
+  readonly ratio: number
+  readonly minRoutes: number
+  readonly maxRoutes: number
+  readonly hints: number
+}
+
 /**
- * SFT examples of the corpus: per record its first `routesPerProblem` positive routes on the problem's autonomous
- * prompt, plus ready pairs as user messages, plus `round(ratio × plain)` warm-start examples from
- * `Verifier.example` with `minRoutes..maxRoutes` routes on records drawn with `rng`.
+ * The plain SFT examples of the corpus: per record its first `routesPerProblem` positive routes on the problem's
+ * autonomous prompt, plus ready pairs as user messages.
  */
-export const sftExamples = (
+export const plainExamples = (
   verifier: Verifier.Verifier["Service"],
   corpus: Pick<Corpus, "records" | "pairs">,
-  options: {
-    readonly prompt: "verifier" | "question"
-    readonly routesPerProblem: number
-    readonly warm: { readonly ratio: number; readonly minRoutes: number; readonly maxRoutes: number; readonly hints: number }
-    readonly rng: Rng.Rng
-  }
+  options: { readonly prompt: "verifier" | "question"; readonly routesPerProblem: number }
 ): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
   Effect.gen(function*() {
     const out: Array<TextExample> = []
@@ -101,24 +103,63 @@ export const sftExamples = (
       for (const p of positives) out.push({ problemId: r.problem.id, prompt, completion: routeCompletion(p), kind: "plain" })
     }
     for (const p of corpus.pairs) out.push({ problemId: p.problemId, prompt: userPrompt(p.problemId, p.prompt), completion: p.completion, kind: "plain" })
-    const withRoutes = corpus.records.filter((r) => r.routes.length > 0)
-    const warmCount = withRoutes.length === 0 ? 0 : Math.round(options.warm.ratio * out.length)
+    return out
+  })
+
+/**
+ * `count` warm-start examples from `Verifier.example` with `minRoutes..maxRoutes` routes (or a hint, for a `hints`
+ * share) on records drawn with `rng` in shuffled rounds. Empty when no record has routes.
+ */
+export const warmStartExamples = (
+  verifier: Verifier.Verifier["Service"],
+  records: ReadonlyArray<CorpusRecordT.CorpusRecord>,
+  count: number,
+  warm: WarmStartDraw,
+  rng: Rng.Rng
+): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
+  Effect.gen(function*() {
+    const out: Array<TextExample> = []
+    const withRoutes = records.filter((r) => r.routes.length > 0)
+    if (withRoutes.length === 0) return out
     // Records are taken in shuffled rounds, so every problem gets its share of warm starts (a draw with
     // replacement left a quarter of the problems without one and repeated others).
     let round: Array<CorpusRecordT.CorpusRecord> = []
-    for (let i = 0; i < warmCount; i++) {
-      if (round.length === 0) round = options.rng.shuffle(withRoutes)
+    for (let i = 0; i < count; i++) {
+      if (round.length === 0) round = rng.shuffle(withRoutes)
       const r = round.pop() as CorpusRecordT.CorpusRecord
       // A share of warm starts are hint prompts (a prefix of a positive route, fraction drawn in [0.2, 0.8]) so
       // the policy has seen the guidance EAAI fades through; the rest show routes to verify.
-      const hint = options.warm.hints > 0 && options.rng.float() < options.warm.hints
-      const routeCount = hint ? 0 : options.rng.intBetween(options.warm.minRoutes, options.warm.maxRoutes)
-      const hintFraction = hint ? 0.2 + 0.6 * options.rng.float() : 0
-      const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction, rescue: false, seed: options.rng.seed() }
+      const hint = warm.hints > 0 && rng.float() < warm.hints
+      const routeCount = hint ? 0 : rng.intBetween(warm.minRoutes, warm.maxRoutes)
+      const hintFraction = hint ? 0.2 + 0.6 * rng.float() : 0
+      const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction, rescue: false, seed: rng.seed() }
       const ex = yield* verifier.example({ problem: r.problem, routes: r.routes, decision })
       out.push({ problemId: r.problem.id, prompt: ex.prompt, completion: ex.completion, kind: "warm" })
     }
     return out
+  })
+
+/** Warm-start examples for `plainCount` plain ones: `round(ratio × plainCount)`. */
+export const warmStartCount = (ratio: number, plainCount: number): number => Math.round(ratio * plainCount)
+
+/**
+ * SFT examples of the corpus: {@link plainExamples}, then {@link warmStartExamples} (`round(ratio × plain)` of
+ * them, records drawn with `rng`).
+ */
+export const sftExamples = (
+  verifier: Verifier.Verifier["Service"],
+  corpus: Pick<Corpus, "records" | "pairs">,
+  options: {
+    readonly prompt: "verifier" | "question"
+    readonly routesPerProblem: number
+    readonly warm: WarmStartDraw
+    readonly rng: Rng.Rng
+  }
+): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
+  Effect.gen(function*() {
+    const plain = yield* plainExamples(verifier, corpus, options)
+    const warm = yield* warmStartExamples(verifier, corpus.records, warmStartCount(options.warm.ratio, plain.length), options.warm, options.rng)
+    return [...plain, ...warm]
   })
 
 /** The order of `n` items in `epoch`: a seeded permutation. */
@@ -131,10 +172,20 @@ export interface Position {
   readonly index: number
 }
 
-/** Take `count` item indices from `position` onward (crossing epochs), returning them and the next position. */
-export const take = (seed: number, stream: string, n: number, position: Position, count: number): { readonly items: Array<number>; readonly next: Position } => {
+/**
+ * Take `count` items from `position` onward (crossing epochs): each item's index in its epoch's order and the epoch
+ * it belongs to, and the next position.
+ */
+export const takeWithEpochs = (
+  seed: number,
+  stream: string,
+  n: number,
+  position: Position,
+  count: number
+): { readonly items: Array<number>; readonly epochs: Array<number>; readonly next: Position } => {
   const items: Array<number> = []
-  if (n <= 0) return { items, next: position }
+  const epochs: Array<number> = []
+  if (n <= 0) return { items, epochs, next: position }
   let { epoch, index } = position
   let order = epochOrder(seed, stream, epoch, n)
   while (items.length < count) {
@@ -144,9 +195,16 @@ export const take = (seed: number, stream: string, n: number, position: Position
       order = epochOrder(seed, stream, epoch, n)
     }
     items.push(order[index] as number)
+    epochs.push(epoch)
     index += 1
   }
-  return { items, next: { epoch, index } }
+  return { items, epochs, next: { epoch, index } }
+}
+
+/** Take `count` item indices from `position` onward (crossing epochs), returning them and the next position. */
+export const take = (seed: number, stream: string, n: number, position: Position, count: number): { readonly items: Array<number>; readonly next: Position } => {
+  const { items, next } = takeWithEpochs(seed, stream, n, position, count)
+  return { items, next }
 }
 
 /** Position as JSON for checkpoints. */

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { Position, TextExample } from "./data.ts"
-import { take } from "./data.ts"
+import { takeWithEpochs } from "./data.ts"
 import type { Engine, MicroBatch } from "./engine.ts"
 import type { EngineFailed, NonFiniteValue, Phase } from "../TrainerErrors.ts"
 import type { BatchingSection, GuardSection, SftSection } from "../TrainerConfig.ts"
@@ -30,7 +30,7 @@ export const tokenize = (
     const out: Array<Tokenized> = []
     let tooLong = 0
     for (const e of examples) {
-      const key = JSON.stringify(e.prompt.messages)
+      const key = JSON.stringify([e.prompt.messages, e.prompt.prefill ?? ""])
       let prompt = cache.get(key)
       if (prompt === undefined) {
         prompt = yield* engine.encodePrompt(e.prompt)
@@ -47,6 +47,28 @@ export const tokenize = (
 export const totalSteps = (section: Pick<SftSection, "steps" | "epochs" | "batchSize">, n: number): number =>
   section.steps ?? Math.max(1, Math.ceil(n / section.batchSize) * section.epochs)
 
+/**
+ * The examples a supervised stream draws from: `count` per epoch, the one at `index` of `epoch` (the same every
+ * epoch, or warm starts drawn afresh per epoch: `sft.warmStart.redraw`).
+ */
+export interface ExampleSource {
+  readonly count: number
+  readonly at: (epoch: number, index: number) => Tokenized
+}
+
+/** The same examples every epoch. */
+export const fixedSource = (examples: ReadonlyArray<Tokenized>): ExampleSource => ({
+  count: examples.length,
+  at: (_epoch, index) => examples[index] as Tokenized
+})
+
+/** The epochs the next `count` items from `position` fall in (of a stream of `n` items per epoch). */
+export const epochsAhead = (position: Position, n: number, count: number): Array<number> => {
+  if (n <= 0) return [position.epoch]
+  const last = position.epoch + Math.floor((position.index + Math.max(0, count - 1)) / n)
+  return Array.from({ length: last - position.epoch + 1 }, (_, i) => position.epoch + i)
+}
+
 /** Mutable state of a supervised stream. */
 export interface Cursor {
   position: Position
@@ -62,7 +84,7 @@ export const step = (
     readonly phase: Phase
     readonly seed: number
     readonly stream: string
-    readonly examples: ReadonlyArray<Tokenized>
+    readonly examples: ExampleSource
     readonly section: SftSection
     readonly batching: BatchingSection
     readonly guards: GuardSection
@@ -73,8 +95,8 @@ export const step = (
   cursor: Cursor
 ): Effect.Effect<{ readonly metrics: Record<string, number>; readonly skipped: boolean }, NonFiniteValue | EngineFailed> =>
   Effect.gen(function*() {
-    const { items, next } = take(options.seed, options.stream, options.examples.length, cursor.position, options.section.batchSize)
-    const batch = items.map((i) => options.examples[i] as Tokenized)
+    const { items, epochs, next } = takeWithEpochs(options.seed, options.stream, options.examples.count, cursor.position, options.section.batchSize)
+    const batch = items.map((i, k) => options.examples.at(epochs[k] as number, i))
     const { buckets, microBatch } = options.batching
     const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokensFor(options.batching, engine.config.vocabSize))
     const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
@@ -97,7 +119,7 @@ export const step = (
         tokens_per_second: tokens / seconds,
         padding_fraction: 1 - tokens / Math.max(1, padded),
         time_update: seconds,
-        epoch: next.epoch + next.index / Math.max(1, options.examples.length)
+        epoch: next.epoch + next.index / Math.max(1, options.examples.count)
       }
     }
   })
