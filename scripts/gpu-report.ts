@@ -21,7 +21,8 @@ interface Step {
 }
 
 const [work, outDir] = process.argv.slice(2) as [string, string]
-if (work === undefined || outDir === undefined) throw new RangeError("usage: node scripts/gpu-report.ts WORK_DIR OUT_DIR")
+if (work === undefined || outDir === undefined)
+  throw new RangeError("usage: node scripts/gpu-report.ts WORK_DIR OUT_DIR")
 
 const readJson = (path: string): unknown => {
   try {
@@ -31,19 +32,22 @@ const readJson = (path: string): unknown => {
   }
 }
 
-const steps: Array<Step> = readFileSync(join(work, "steps.tsv"), "utf8").split("\n").filter((l) => l.trim() !== "").map((line) => {
-  const [name = "", status = "fail", rc = "", seconds = "0", limit = "0", reason = "", json = ""] = line.split("\t")
-  const result = json === "" ? undefined : readJson(json)
-  return {
-    name,
-    status: status as Step["status"],
-    rc: rc === "" ? null : Number(rc),
-    seconds: Number(seconds),
-    limitSeconds: Number(limit),
-    ...(reason === "" ? {} : { reason }),
-    ...(result === undefined ? {} : { result })
-  }
-})
+const steps: Array<Step> = readFileSync(join(work, "steps.tsv"), "utf8")
+  .split("\n")
+  .filter((l) => l.trim() !== "")
+  .map((line) => {
+    const [name = "", status = "fail", rc = "", seconds = "0", limit = "0", reason = "", json = ""] = line.split("\t")
+    const result = json === "" ? undefined : readJson(json)
+    return {
+      name,
+      status: status as Step["status"],
+      rc: rc === "" ? null : Number(rc),
+      seconds: Number(seconds),
+      limitSeconds: Number(limit),
+      ...(reason === "" ? {} : { reason }),
+      ...(result === undefined ? {} : { result })
+    }
+  })
 
 type Json = Record<string, unknown>
 const asRows = (v: unknown): Array<Json> => (Array.isArray(v) ? (v as Array<Json>) : [])
@@ -64,19 +68,30 @@ const describe = (step: Step): string => {
     if (r["ok"] !== true) return `failed: ${String(r["error"] ?? "").slice(0, 160)}`
     const ops = asRows(r["cpuOps"])
     const total = JSON.stringify(r["nodesByProvider"])
-    if (r["device"] === "cpu") return `${String(r["sessions"])} sessions parsed, nodes ${total} (CPU: nothing can fall back)`
-    return ops.length === 0 ? `no op fell back to the CPU ${total}` : `on CPU: ${ops.map((o) => `${String(o["op"])} x${String(o["count"])}`).join(", ")} ${total}`
+    if (r["device"] === "cpu")
+      return `${String(r["sessions"])} sessions parsed, nodes ${total} (CPU: nothing can fall back)`
+    return ops.length === 0
+      ? `no op fell back to the CPU ${total}`
+      : `on CPU: ${ops.map((o) => `${String(o["op"])} x${String(o["count"])}`).join(", ")} ${total}`
   }
   if (step.name.startsWith("bench")) {
-    return asRows(r["rows"]).map((x) => `${String(x["name"])}: ${num(x["stepMs"], 1)} ms/step, ${num(x["tokensPerSec"], 0)} tok/s`).join("; ")
+    return asRows(r["rows"])
+      .map((x) => `${String(x["name"])}: ${num(x["stepMs"], 1)} ms/step, ${num(x["tokensPerSec"], 0)} tok/s`)
+      .join("; ")
   }
   if (step.name.startsWith("torch")) {
-    return `torch ${String(r["torch"])} on ${String(r["gpu"] ?? r["device"])}: ` + asRows(r["rows"]).map((x) => `${String(x["name"])}: ${num(x["stepMs"], 1)} ms/step`).join("; ")
+    return (
+      `torch ${String(r["torch"])} on ${String(r["gpu"] ?? r["device"])}: ` +
+      asRows(r["rows"])
+        .map((x) => `${String(x["name"])}: ${num(x["stepMs"], 1)} ms/step`)
+        .join("; ")
+    )
   }
   return ""
 }
 
-const env = (name: string): string | undefined => (process.env[name] === undefined || process.env[name] === "" ? undefined : process.env[name])
+const env = (name: string): string | undefined =>
+  process.env[name] === undefined || process.env[name] === "" ? undefined : process.env[name]
 const mode = env("GPU_CHECK_MODE") ?? "dry-run"
 const message = env("GPU_CHECK_MESSAGE")
 const started = Number(env("GPU_CHECK_STARTED") ?? Date.now() / 1000)
@@ -92,7 +107,13 @@ const report = {
   startedAt: new Date(started * 1000).toISOString(),
   seconds: Math.round(Date.now() / 1000 - started),
   runtime: env("GPU_CHECK_RUNTIME") ?? "unknown",
-  machine: { host: hostname(), cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  machine: {
+    host: hostname(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version
+  },
   gpu: env("GPU_CHECK_GPU") ?? null,
   vulkan: env("GPU_CHECK_VULKAN") ?? null,
   steps,
@@ -104,7 +125,9 @@ const lines = [
   `gpu: ${report.gpu ?? "none"}; vulkan: ${report.vulkan ?? "n/a"}; runtime: ${report.runtime}; ${report.machine.cores} CPU cores, Node ${report.machine.node}`,
   "| step | status | s (limit) | result |",
   "|---|---|---|---|",
-  ...steps.map((s) => `| ${s.name} | ${s.status} | ${s.seconds} (${s.limitSeconds}) | ${describe(s).replaceAll("|", "/")} |`),
+  ...steps.map(
+    (s) => `| ${s.name} | ${s.status} | ${s.seconds} (${s.limitSeconds}) | ${describe(s).replaceAll("|", "/")} |`
+  ),
   `${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped in ${report.seconds} s`
 ]
 const table = lines.join("\n")
@@ -116,7 +139,10 @@ const logs = steps.map((s) => {
   const path = join(work, `${s.name}.log`)
   const text = existsSync(path) ? readFileSync(path, "utf8") : "(no log)\n"
   // Verbose ORT logs are long: keep each step's head and tail.
-  const kept = text.length > 400_000 ? `${text.slice(0, 100_000)}\n[... ${text.length - 300_000} characters cut ...]\n${text.slice(-200_000)}` : text
+  const kept =
+    text.length > 400_000
+      ? `${text.slice(0, 100_000)}\n[... ${text.length - 300_000} characters cut ...]\n${text.slice(-200_000)}`
+      : text
   return `===== ${s.name} (${s.status}, rc ${s.rc ?? "-"}, ${s.seconds} s) =====\n${kept}`
 })
 writeFileSync(join(outDir, "gpu-check.log"), logs.join("\n"))

@@ -21,12 +21,19 @@ describe("bootstrap", () => {
 })
 
 describe("examples", () => {
-  it.each(["parcel-pipeline.yaml", "hf-model-pipeline.yaml", "experiments/guidance.yaml", "experiments/tiny.yaml"])("the pipeline config example %s is valid", (file) => {
-    const r = spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "config", "check", join(root, "examples", file)], {
-      encoding: "utf8",
-      timeout: 60_000
-    })
-    expect(r.stderr).toBe("")
-    expect(r.status).toBe(0)
-  })
+  it.each(["parcel-pipeline.yaml", "hf-model-pipeline.yaml", "experiments/guidance.yaml", "experiments/tiny.yaml"])(
+    "the pipeline config example %s is valid",
+    (file) => {
+      const r = spawnSync(
+        process.execPath,
+        [join(root, "apps", "runner", "src", "bin.ts"), "config", "check", join(root, "examples", file)],
+        {
+          encoding: "utf8",
+          timeout: 60_000
+        }
+      )
+      expect(r.stderr).toBe("")
+      expect(r.status).toBe(0)
+    }
+  )
 })

@@ -13,7 +13,11 @@ import { beforeAll, describe, expect, it } from "vitest"
 const root = join(import.meta.dirname, "..")
 const example = join(root, "examples", "custom-verifier")
 const realm = (cwd: string, ...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], { encoding: "utf8", timeout: 300_000, cwd })
+  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
+    encoding: "utf8",
+    timeout: 300_000,
+    cwd
+  })
 
 /** True when some ancestor of `dir` has a node_modules folder (then the test would not show the fallback). */
 const underNodeModules = (dir: string): boolean => {
@@ -44,7 +48,10 @@ describe("a custom verifier in a folder with no node_modules", () => {
     const run = realm(dir, "run", "pipeline.yaml")
     expect(run.stderr).toContain(`verifier.use: ${join(dir, "my-verifier.ts")}`)
     expect(run.status).toBe(0)
-    const rows = readFileSync(join(dir, "runs", "custom-verifier", "realm", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    const rows = readFileSync(join(dir, "runs", "custom-verifier", "realm", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     const rl = rows.filter((r) => r.phase === "rl")
     expect(rl.length).toBe(2)
     for (const row of rl) {

@@ -7,9 +7,17 @@ import { beforeAll, describe, expect, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const realm = (...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], { encoding: "utf8", timeout: 900_000, cwd: root })
+  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
+    encoding: "utf8",
+    timeout: 900_000,
+    cwd: root
+  })
 
-interface Estimate { value: number; low: number; high: number }
+interface Estimate {
+  value: number
+  low: number
+  high: number
+}
 interface Result {
   method: string
   split: string
@@ -29,7 +37,20 @@ describe("realm demo --quick (end to end, every stage)", () => {
   it("runs problems, corpora, base model, every method, evaluation, table and report", () => {
     expect(first.stderr).not.toMatch(/realm: \w+Error|Defect|Error:/)
     expect(first.status).toBe(0)
-    for (const stage of ["problems", "corpus", "routes-test", "routes-heldout", "base", "sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
+    for (const stage of [
+      "problems",
+      "corpus",
+      "routes-test",
+      "routes-heldout",
+      "base",
+      "sft",
+      "rft",
+      "grpo",
+      "cot-synthesizer",
+      "realm",
+      "realm-zero",
+      "eval"
+    ]) {
       expect(first.stderr).toContain(`== ${stage}`)
     }
     const table = first.stdout.split("\n").filter((l) => l.startsWith("|"))
@@ -68,20 +89,41 @@ describe("realm demo --quick (end to end, every stage)", () => {
     for (const stage of ["problems", "base", "sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
       expect(again.stderr).toContain(`${stage}: up to date, skipped`)
     }
-    const table = (s: string) => s.split("\n").filter((l) => l.startsWith("|")).join("\n")
+    const table = (s: string) =>
+      s
+        .split("\n")
+        .filter((l) => l.startsWith("|"))
+        .join("\n")
     expect(table(again.stdout)).toBe(table(first.stdout))
   })
 
   it("realm train sft runs one phase from the demo's base model and corpus, and a re-run resumes instead of retraining", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-train-"))
     const config = join(dir, "trainer.yaml")
-    writeFileSync(config, "trainer:\n  use: onnx\n  with:\n    sft: { steps: 2, batchSize: 8, evalEvery: 0 }\n    generation: { maxNewTokens: 64, maxPromptTokens: 448 }\n    batching: { buckets: [64, 128, 256, 512] }\n")
-    const args = ["train", "sft", "--init", join(out, "base", "model"), "--corpus", join(out, "corpus", "corpus.jsonl"), "--out", join(dir, "sft"), "--config", config]
+    writeFileSync(
+      config,
+      "trainer:\n  use: onnx\n  with:\n    sft: { steps: 2, batchSize: 8, evalEvery: 0 }\n    generation: { maxNewTokens: 64, maxPromptTokens: 448 }\n    batching: { buckets: [64, 128, 256, 512] }\n"
+    )
+    const args = [
+      "train",
+      "sft",
+      "--init",
+      join(out, "base", "model"),
+      "--corpus",
+      join(out, "corpus", "corpus.jsonl"),
+      "--out",
+      join(dir, "sft"),
+      "--config",
+      config
+    ]
     const first = realm(...args)
     expect(first.stderr).not.toContain("realm: ")
     expect(first.status).toBe(0)
     expect(first.stdout).toMatch(/sft finished at step 2: /)
-    const metrics = () => readFileSync(join(dir, "sft", "metrics.jsonl"), "utf8").trim().split("\n").length
+    const metrics = () =>
+      readFileSync(join(dir, "sft", "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n").length
     const lines = metrics()
     const again = realm(...args)
     expect(again.status).toBe(0)
@@ -95,10 +137,31 @@ describe("realm demo --quick (end to end, every stage)", () => {
     const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
     const teacher = join(dir, "teacher.yaml")
     writeFileSync(teacher, `model: ${ref.path}\nmaxNewTokens: 48\n`)
-    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", tasks, "--teacher", "local", "--teacher-config", teacher, "--out", join(dir, "run"), "--routes", "2", "--max-failed-fraction", "1")
+    const r = realm(
+      "corpus",
+      "build",
+      "--tasks",
+      "parcel",
+      "--tasks-config",
+      tasks,
+      "--teacher",
+      "local",
+      "--teacher-config",
+      teacher,
+      "--out",
+      join(dir, "run"),
+      "--routes",
+      "2",
+      "--max-failed-fraction",
+      "1"
+    )
     expect(r.stderr).not.toContain("realm: ")
     expect(r.status).toBe(0)
-    const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as { records: number; failed: number; teacher: string }
+    const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as {
+      records: number
+      failed: number
+      teacher: string
+    }
     expect(summary.teacher).toBe("local:final")
     expect(summary.records + summary.failed).toBe(6)
   })
@@ -111,13 +174,27 @@ describe("realm demo --quick (end to end, every stage)", () => {
     }
     const { samples = 1, ...evaluatorSettings } = manifest.config.evaluator.with ?? {}
     const config = join(dir, "eval.json")
-    writeFileSync(config, JSON.stringify({
-      evaluator: { use: manifest.config.evaluator.use, with: evaluatorSettings },
-      verifier: manifest.config.verifier,
-      judge: manifest.config.judge
-    }))
+    writeFileSync(
+      config,
+      JSON.stringify({
+        evaluator: { use: manifest.config.evaluator.use, with: evaluatorSettings },
+        verifier: manifest.config.verifier,
+        judge: manifest.config.judge
+      })
+    )
     const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
-    const r = realm("eval", ref.path, "--problems", join(out, "problems", "test.jsonl"), "--routes", join(out, "routes-test", "corpus", "corpus.jsonl"), "--config", config, "--samples", String(samples))
+    const r = realm(
+      "eval",
+      ref.path,
+      "--problems",
+      join(out, "problems", "test.jsonl"),
+      "--routes",
+      join(out, "routes-test", "corpus", "corpus.jsonl"),
+      "--config",
+      config,
+      "--samples",
+      String(samples)
+    )
     expect(r.stderr).not.toContain("realm: ")
     expect(r.status).toBe(0)
     expect(r.stderr).toContain("evaluating sft on 24 test problems (parcel): assisted, autonomous")
@@ -126,12 +203,20 @@ describe("realm demo --quick (end to end, every stage)", () => {
     expect(table[0]).toBe("| method | test assisted | test autonomous |")
     expect(table).toHaveLength(3)
     // Same checkpoint, problems, routes, settings and evaluator seed: the same cells as the pipeline's SFT row.
-    const cells = (row: string | undefined) => (row ?? "").split("|").map((c) => c.trim()).slice(1, -1)
+    const cells = (row: string | undefined) =>
+      (row ?? "")
+        .split("|")
+        .map((c) => c.trim())
+        .slice(1, -1)
     const pipelineRow = first.stdout.split("\n").find((l) => l.startsWith("| SFT"))
     expect(cells(table[2])).toEqual(["sft", ...cells(pipelineRow).slice(1, 3)])
     // ... and the same results, prompts (the routes each assisted prompt shows) and completions included.
-    const written = JSON.parse(readFileSync(join(ref.path, "eval-test.json"), "utf8")) as Array<Result & { checkpoint: string }>
-    const pipeline = JSON.parse(readFileSync(join(out, "eval", "results.json"), "utf8")) as Array<Result & { checkpoint: string }>
+    const written = JSON.parse(readFileSync(join(ref.path, "eval-test.json"), "utf8")) as Array<
+      Result & { checkpoint: string }
+    >
+    const pipeline = JSON.parse(readFileSync(join(out, "eval", "results.json"), "utf8")) as Array<
+      Result & { checkpoint: string }
+    >
     expect(written.map((w) => w.mode)).toEqual(["assisted", "autonomous"])
     for (const w of written) {
       const { method, ...rest } = w
@@ -144,7 +229,11 @@ describe("realm demo --quick (end to end, every stage)", () => {
   })
 
   it("realm serve answers OpenAI-style requests for a run's method directory, feeds realm corpus build's HTTP teacher, and stops on Ctrl-C", async () => {
-    const server = spawn(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "serve", join(out, "sft"), "--port", "0"], { cwd: root })
+    const server = spawn(
+      process.execPath,
+      [join(root, "apps", "runner", "src", "bin.ts"), "serve", join(out, "sft"), "--port", "0"],
+      { cwd: root }
+    )
     let stdout = ""
     let stderr = ""
     server.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
@@ -159,39 +248,96 @@ describe("realm demo --quick (end to end, every stage)", () => {
         void exited.then((code) => reject(new Error(`realm serve exited with ${code}: ${stderr}`)))
       })
       const ask = (body: Record<string, unknown>) =>
-        fetch(`${baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "sft", messages: [{ role: "user", content: "A 2 kg parcel goes 10 km. Fee?" }], max_tokens: 8, ...body }) })
-      const plain = (await (await ask({ temperature: 0 })).json()) as { choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number } }
+        fetch(`${baseUrl}/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "sft",
+            messages: [{ role: "user", content: "A 2 kg parcel goes 10 km. Fee?" }],
+            max_tokens: 8,
+            ...body
+          })
+        })
+      const plain = (await (await ask({ temperature: 0 })).json()) as {
+        choices: Array<{ message: { content: string } }>
+        usage: { completion_tokens: number }
+      }
       expect(plain.choices).toHaveLength(1)
       expect(plain.usage.completion_tokens).toBeGreaterThan(0)
       const streamed = await (await ask({ temperature: 0, stream: true })).text()
-      const pieces = streamed.split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
-      expect(pieces.flatMap((p) => p.choices.map((c) => c.delta.content ?? "")).join("")).toBe(plain.choices[0]?.message.content)
+      const pieces = streamed
+        .split("\n\n")
+        .filter((e) => e.startsWith("data: {"))
+        .map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
+      expect(pieces.flatMap((p) => p.choices.map((c) => c.delta.content ?? "")).join("")).toBe(
+        plain.choices[0]?.message.content
+      )
       expect(streamed.trimEnd().endsWith("data: [DONE]")).toBe(true)
       expect((await ask({ model: "other" })).status).toBe(404)
       // The corpus builder's HTTP teacher, through the CLI, against the served model.
       const dir = mkdtempSync(join(tmpdir(), "realm-served-teacher-"))
       // Short prompts: the quick demo's model has a 768-token context, less than the parcel rulebook takes.
       const problems = Array.from({ length: 4 }, (_, i) => ({
-        id: `add/${i}`, domain: "add", question: `What is ${i} + ${i}?`, rulebook: "Add.", gold: String(2 * i), answerType: "number", difficulty: 1, split: "train", metadata: {}
+        id: `add/${i}`,
+        domain: "add",
+        question: `What is ${i} + ${i}?`,
+        rulebook: "Add.",
+        gold: String(2 * i),
+        answerType: "number",
+        difficulty: 1,
+        split: "train",
+        metadata: {}
       }))
       writeFileSync(join(dir, "problems.jsonl"), problems.map((p) => JSON.stringify(p)).join("\n") + "\n")
-      writeFileSync(join(dir, "teacher.json"), JSON.stringify({ baseUrl, model: "sft", system: "Solve.", maxTokens: 32, maxRetries: 0, concurrency: 4 }))
+      writeFileSync(
+        join(dir, "teacher.json"),
+        JSON.stringify({ baseUrl, model: "sft", system: "Solve.", maxTokens: 32, maxRetries: 0, concurrency: 4 })
+      )
       const built = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), "corpus", "build", "--tasks", join(dir, "problems.jsonl"), "--teacher", "http", "--teacher-config", join(dir, "teacher.json"), "--out", join(dir, "run"), "--routes", "2", "--negatives", "0"], { cwd: root })
+        const child = spawn(
+          process.execPath,
+          [
+            join(root, "apps", "runner", "src", "bin.ts"),
+            "corpus",
+            "build",
+            "--tasks",
+            join(dir, "problems.jsonl"),
+            "--teacher",
+            "http",
+            "--teacher-config",
+            join(dir, "teacher.json"),
+            "--out",
+            join(dir, "run"),
+            "--routes",
+            "2",
+            "--negatives",
+            "0"
+          ],
+          { cwd: root }
+        )
         let err = ""
         child.stderr.on("data", (d: Buffer) => (err += d.toString()))
         child.on("exit", (status) => resolve({ status, stderr: err }))
       })
       expect(built.stderr).not.toContain("realm: ")
       expect(built.status).toBe(0)
-      const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as { records: number; failed: number; teacher: string; teacherMetrics: { requests: number; promptTokens: number } }
+      const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as {
+        records: number
+        failed: number
+        teacher: string
+        teacherMetrics: { requests: number; promptTokens: number }
+      }
       expect(summary.teacher).toBe("openai:sft")
       expect(summary.records + summary.failed).toBe(4)
       // Every request was answered (the server reports usage); the quick demo's model may write only blanks, which
       // the teacher records as malformed, never as an HTTP failure.
       expect(summary.teacherMetrics.promptTokens).toBeGreaterThan(0)
       const failures = existsSync(join(dir, "run", "corpus", "failures.jsonl"))
-        ? readFileSync(join(dir, "run", "corpus", "failures.jsonl"), "utf8").trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { reason: string })
+        ? readFileSync(join(dir, "run", "corpus", "failures.jsonl"), "utf8")
+            .trim()
+            .split("\n")
+            .filter((l) => l !== "")
+            .map((l) => JSON.parse(l) as { reason: string })
         : []
       expect(failures.filter((f) => f.reason !== "malformed")).toEqual([])
       const health = (await (await fetch(baseUrl.replace(/\/v1$/, "/health"))).json()) as { requests: number }

@@ -7,9 +7,17 @@ import { beforeAll, describe, expect, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const realm = (...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], { encoding: "utf8", timeout: 900_000, cwd: root })
+  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
+    encoding: "utf8",
+    timeout: 900_000,
+    cwd: root
+  })
 
-interface Estimate { value: number; low: number; high: number }
+interface Estimate {
+  value: number
+  low: number
+  high: number
+}
 interface Cell {
   method: string
   split: string
@@ -36,7 +44,10 @@ describe("realm experiment (end to end on the tiny preset)", () => {
   it("tunes each RL method's learning rate on validation with the first seed, then trains every seed", () => {
     expect(first.stderr).not.toMatch(/realm: \w+Error|Defect|Error:/)
     expect(first.status).toBe(0)
-    const saved = JSON.parse(readFileSync(join(out, "tuning.json"), "utf8")) as { key: string; choice: Record<string, { lr: number; scores: Record<string, number> }> }
+    const saved = JSON.parse(readFileSync(join(out, "tuning.json"), "utf8")) as {
+      key: string
+      choice: Record<string, { lr: number; scores: Record<string, number> }>
+    }
     expect(saved.key).toMatch(/^[0-9a-f]{64}$/)
     const tuning = saved.choice
     expect(Object.keys(tuning).toSorted()).toEqual(rlMethods.toSorted())
@@ -59,7 +70,11 @@ describe("realm experiment (end to end on the tiny preset)", () => {
   })
 
   it("summarises every method per split and mode over both seeds, with paired differences to each baseline", () => {
-    const summary = (JSON.parse(readFileSync(join(out, "experiment.json"), "utf8")) as { summary: { seeds: Array<number>; cells: Array<Cell> } }).summary
+    const summary = (
+      JSON.parse(readFileSync(join(out, "experiment.json"), "utf8")) as {
+        summary: { seeds: Array<number>; cells: Array<Cell> }
+      }
+    ).summary
     expect(summary.seeds).toEqual([0, 1])
     expect(summary.cells).toHaveLength(methods.length * 2 * 2)
     for (const cell of summary.cells) {
@@ -100,7 +115,11 @@ describe("realm experiment (end to end on the tiny preset)", () => {
     const skipped = again.stderr.split("\n").filter((l) => l.endsWith(": up to date, skipped")).length
     expect(started).toBe(2 * 14)
     expect(skipped).toBe(started)
-    const tables = (s: string) => s.split("\n").filter((l) => l.startsWith("|")).join("\n")
+    const tables = (s: string) =>
+      s
+        .split("\n")
+        .filter((l) => l.startsWith("|"))
+        .join("\n")
     expect(tables(again.stdout)).toBe(tables(first.stdout))
     const written = readFileSync(doc, "utf8")
     expect(written).not.toContain("old")

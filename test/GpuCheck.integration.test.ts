@@ -52,10 +52,14 @@ describe("scripts/gpu-check.sh without a GPU", () => {
     expect(grads?.status).toBe("pass")
     expect(grads?.result?.["failed"]).toBe(0)
     expect(grads?.result?.["passed"]).toBeGreaterThanOrEqual(6)
-    const placement = byName.get("placement-cpu")?.result as { sessions: number; nodesByProvider: Record<string, number> } | undefined
+    const placement = byName.get("placement-cpu")?.result as
+      | { sessions: number; nodesByProvider: Record<string, number> }
+      | undefined
     expect(placement?.sessions).toBeGreaterThanOrEqual(2)
     expect(placement?.nodesByProvider["CPUExecutionProvider"]).toBeGreaterThan(0)
-    const bench = byName.get("bench-cpu")?.result as { device: string; rows: Array<{ stepMs: number; tokensPerSec: number }> } | undefined
+    const bench = byName.get("bench-cpu")?.result as
+      | { device: string; rows: Array<{ stepMs: number; tokensPerSec: number }> }
+      | undefined
     expect(bench?.device).toBe("cpu")
     expect(bench?.rows[0]?.stepMs).toBeGreaterThan(0)
     const torch = byName.get("torch-cpu")

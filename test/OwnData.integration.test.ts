@@ -19,7 +19,11 @@ const walkthrough = (): Array<Array<string>> => {
   const readme = readFileSync(join(root, "README.md"), "utf8")
   const block = /<!-- commands:walkthrough -->\n```sh\n([\s\S]*?)```\n<!-- \/commands:walkthrough -->/.exec(readme)?.[1]
   if (block === undefined) throw new Error("README.md has no <!-- commands:walkthrough --> block")
-  return block.split("\n").map((l) => l.replace(/#.*$/, "").trim()).filter((l) => l.startsWith("./realm ")).map((l) => l.split(/\s+/).slice(1))
+  return block
+    .split("\n")
+    .map((l) => l.replace(/#.*$/, "").trim())
+    .filter((l) => l.startsWith("./realm "))
+    .map((l) => l.split(/\s+/).slice(1))
 }
 
 /** The README's example files (the YAML block holding `# my-tasks.yaml`, `# teacher.yaml` and `# train.yaml`). */
@@ -41,7 +45,10 @@ const realm = (cwd: string, args: ReadonlyArray<string>) =>
 
 /** A user's own records: sums with plain field names. */
 const rows = (n: number, offset: number) =>
-  Array.from({ length: n }, (_, i) => ({ question: `What is ${i + offset} plus ${(i * 3) % 7}?`, answer: String(i + offset + ((i * 3) % 7)) }))
+  Array.from({ length: n }, (_, i) => ({
+    question: `What is ${i + offset} plus ${(i * 3) % 7}?`,
+    answer: String(i + offset + ((i * 3) % 7))
+  }))
 
 /** An OpenAI-compatible teacher: a correct route, or (for one seed in three) a wrong one, for "What is A plus B?". */
 const teacher = createServer((req, res) => {
@@ -53,10 +60,16 @@ const teacher = createServer((req, res) => {
     const [, a = "0", b = "0"] = /What is (\d+) plus (\d+)\?/.exec(asked) ?? []
     const sum = Number(a) + Number(b) + ((body.seed ?? 0) % 3 === 0 ? 1 : 0)
     const content = `Step 1: ${a} + ${b} = ${sum}\nAnswer: ${sum}`
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
-      choices: Array.from({ length: body.n ?? 1 }, (_, index) => ({ index, message: { role: "assistant", content }, finish_reason: "stop" })),
-      usage: { prompt_tokens: 50, completion_tokens: 12 }
-    }))
+    res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({
+        choices: Array.from({ length: body.n ?? 1 }, (_, index) => ({
+          index,
+          message: { role: "assistant", content },
+          finish_reason: "stop"
+        })),
+        usage: { prompt_tokens: 50, completion_tokens: 12 }
+      })
+    )
   })
 })
 
@@ -74,26 +87,42 @@ describe("README walk-through: your own data, model and teacher", () => {
     if (made.status !== 0) throw new Error(`setup run failed: ${made.stderr}`)
     mkdirSync(join(project, "data"), { recursive: true })
     cpSync(join(setup, "out", "path-rule", "base", "model"), join(project, "models", "my-model"), { recursive: true })
-    writeFileSync(join(project, "data", "train.jsonl"), rows(24, 1).map((r) => `${JSON.stringify(r)}\n`).join(""))
-    writeFileSync(join(project, "data", "test.jsonl"), rows(4, 40).map((r) => `${JSON.stringify(r)}\n`).join(""))
+    writeFileSync(
+      join(project, "data", "train.jsonl"),
+      rows(24, 1)
+        .map((r) => `${JSON.stringify(r)}\n`)
+        .join("")
+    )
+    writeFileSync(
+      join(project, "data", "test.jsonl"),
+      rows(4, 40)
+        .map((r) => `${JSON.stringify(r)}\n`)
+        .join("")
+    )
     const examples = exampleFiles()
     expect(Object.keys(examples)).toEqual(["my-tasks.yaml", "teacher.yaml", "train.yaml"])
     // The README's own tasks config, verbatim; its train.yaml is checked below, the test trains with a tiny one.
     writeFileSync(join(project, "my-tasks.yaml"), examples["my-tasks.yaml"] as string)
     writeFileSync(join(project, "readme-train.yaml"), examples["train.yaml"] as string)
-    writeFileSync(join(project, "teacher.yaml"), `baseUrl: http://127.0.0.1:${port}/v1\nmodel: my-teacher\nmaxRetries: 0\n`)
-    writeFileSync(join(project, "train.yaml"), [
-      "trainer:",
-      "  use: onnx",
-      "  with:",
-      "    generation: { maxNewTokens: 16, maxPromptTokens: 400 }",
-      "    batching: { buckets: [64, 128, 256, 448], microBatch: 16 }",
-      "    checkpoint: { every: 0, onnx: never }",
-      "    log: { tensorboard: false }",
-      "    sft: { steps: 3, batchSize: 8, evalEvery: 0 }",
-      "    rl: { steps: 2, batchSize: 4, groupSize: 2 }",
-      "evaluator: { use: default, with: { samples: 1, maxNewTokens: 16 } }"
-    ].join("\n") + "\n")
+    writeFileSync(
+      join(project, "teacher.yaml"),
+      `baseUrl: http://127.0.0.1:${port}/v1\nmodel: my-teacher\nmaxRetries: 0\n`
+    )
+    writeFileSync(
+      join(project, "train.yaml"),
+      [
+        "trainer:",
+        "  use: onnx",
+        "  with:",
+        "    generation: { maxNewTokens: 16, maxPromptTokens: 400 }",
+        "    batching: { buckets: [64, 128, 256, 448], microBatch: 16 }",
+        "    checkpoint: { every: 0, onnx: never }",
+        "    log: { tensorboard: false }",
+        "    sft: { steps: 3, batchSize: 8, evalEvery: 0 }",
+        "    rl: { steps: 2, batchSize: 4, groupSize: 2 }",
+        "evaluator: { use: default, with: { samples: 1, maxNewTokens: 16 } }"
+      ].join("\n") + "\n"
+    )
   }, 300_000)
   afterAll(() => new Promise<void>((resolve) => teacher.close(() => resolve())))
 
@@ -106,17 +135,30 @@ describe("README walk-through: your own data, model and teacher", () => {
   it("every command of the README block runs as written, from data to a served model", async () => {
     const commands = walkthrough()
     expect(commands.map((c) => c.slice(0, 2).join(" "))).toEqual([
-      "problems my-tasks.yaml", "corpus build", "train sft", "train rl", "problems my-tasks.yaml", "corpus build", "eval runs/mine/rl/final", "serve runs/mine/rl/final"
+      "problems my-tasks.yaml",
+      "corpus build",
+      "train sft",
+      "train rl",
+      "problems my-tasks.yaml",
+      "corpus build",
+      "eval runs/mine/rl/final",
+      "serve runs/mine/rl/final"
     ])
     for (const args of commands.slice(0, -1)) {
       const r = await realm(project, args)
       expect(r.stderr, `realm ${args.join(" ")}`).not.toContain("realm: ")
       expect(r.status, `realm ${args.join(" ")}`).toBe(0)
     }
-    const corpus = JSON.parse(readFileSync(join(project, "runs", "mine", "corpus", "summary.json"), "utf8")) as { records: number; positives: number; negatives: number }
+    const corpus = JSON.parse(readFileSync(join(project, "runs", "mine", "corpus", "summary.json"), "utf8")) as {
+      records: number
+      positives: number
+      negatives: number
+    }
     expect(corpus.records).toBe(24)
     expect(corpus.positives).toBeGreaterThan(0)
-    const results = JSON.parse(readFileSync(join(project, "runs", "mine", "rl", "final", "eval-test.json"), "utf8")) as Array<{ mode: string; split: string }>
+    const results = JSON.parse(
+      readFileSync(join(project, "runs", "mine", "rl", "final", "eval-test.json"), "utf8")
+    ) as Array<{ mode: string; split: string }>
     expect(results.map((r) => `${r.split} ${r.mode}`)).toEqual(["test assisted", "test autonomous"])
 
     const serve = commands.at(-1) as Array<string>
@@ -137,10 +179,18 @@ describe("README walk-through: your own data, model and teacher", () => {
       const reply = await fetch(`${baseUrl}/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model, messages: [{ role: "user", content: "What is 2 plus 3?" }], max_tokens: 8, temperature: 0 })
+        body: JSON.stringify({
+          model,
+          messages: [{ role: "user", content: "What is 2 plus 3?" }],
+          max_tokens: 8,
+          temperature: 0
+        })
       })
       expect(reply.status).toBe(200)
-      const answer = (await reply.json()) as { choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number } }
+      const answer = (await reply.json()) as {
+        choices: Array<{ message: { content: string } }>
+        usage: { completion_tokens: number }
+      }
       expect(answer.choices).toHaveLength(1)
       expect(answer.usage.completion_tokens).toBeGreaterThan(0)
     } finally {

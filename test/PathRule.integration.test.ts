@@ -12,7 +12,11 @@ import { beforeAll, describe, expect, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const realm = (cwd: string, ...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], { encoding: "utf8", timeout: 300_000, cwd })
+  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
+    encoding: "utf8",
+    timeout: 300_000,
+    cwd
+  })
 
 describe("relative paths resolve against the file that names them", () => {
   const cwd = mkdtempSync(join(tmpdir(), "realm-path-rule-"))
@@ -28,9 +32,14 @@ describe("relative paths resolve against the file that names them", () => {
     expect(run.status).toBe(0)
     const runDir = join(project, "out", "path-rule")
     expect(run.stdout).toContain(join(runDir, "eval", "results.json"))
-    const problems = readFileSync(join(runDir, "problems", "train.jsonl"), "utf8").trim().split("\n")
+    const problems = readFileSync(join(runDir, "problems", "train.jsonl"), "utf8")
+      .trim()
+      .split("\n")
     expect(problems).toHaveLength(24)
-    const corpus = readFileSync(join(runDir, "corpus", "corpus.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { teacher: string })
+    const corpus = readFileSync(join(runDir, "corpus", "corpus.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { teacher: string })
     expect(corpus.every((r) => r.teacher === "gold")).toBe(true)
     expect(existsSync(join(runDir, "sft", "result.json"))).toBe(true)
     // Nothing lands in the working directory.
@@ -39,15 +48,38 @@ describe("relative paths resolve against the file that names them", () => {
 
   it("`realm corpus build --tasks-config` and `--teacher-config` files resolve their paths against themselves", () => {
     // The pipeline run above left a small model (with its tokenizer) under out/: it serves as the local teacher.
-    writeFileSync(join(project, "tasks.yaml"), "name: sums\nfiles: { train: data/train.jsonl }\nmapping: { question: q, gold: a }\nlimit: 3\n")
+    writeFileSync(
+      join(project, "tasks.yaml"),
+      "name: sums\nfiles: { train: data/train.jsonl }\nmapping: { question: q, gold: a }\nlimit: 3\n"
+    )
     writeFileSync(join(project, "teacher.yaml"), "model: out/path-rule/base/model\nmaxNewTokens: 8\n")
-    const built = realm(cwd, "corpus", "build", "--tasks", "files", "--tasks-config", join("sub", "dir", "tasks.yaml"),
-      "--teacher", "local", "--teacher-config", join("sub", "dir", "teacher.yaml"), "--out", "local-run", "--routes", "2", "--negatives", "0")
+    const built = realm(
+      cwd,
+      "corpus",
+      "build",
+      "--tasks",
+      "files",
+      "--tasks-config",
+      join("sub", "dir", "tasks.yaml"),
+      "--teacher",
+      "local",
+      "--teacher-config",
+      join("sub", "dir", "teacher.yaml"),
+      "--out",
+      "local-run",
+      "--routes",
+      "2",
+      "--negatives",
+      "0"
+    )
     expect(built.stderr).not.toContain("realm: ")
     expect(built.status).toBe(0)
     expect(built.stdout).toContain("corpus complete: 3 problems")
     // `--out` is a flag: it resolves against the working directory.
-    const records = readFileSync(join(cwd, "local-run", "corpus", "corpus.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { teacher: string })
+    const records = readFileSync(join(cwd, "local-run", "corpus", "corpus.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { teacher: string })
     expect(records.map((r) => r.teacher)).toEqual(["local:model", "local:model", "local:model"])
   })
 })

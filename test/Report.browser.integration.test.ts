@@ -21,26 +21,37 @@ const data: ReportData.ReportData = {
   generatedAt: "2026-11-22T00:00:00Z",
   provenance: "2-core CPU, ./realm demo --quick",
   results: [
-    Summary.summarise({ method: "SFT", checkpoint: "sft", task: "parcel", split: "test", mode: "assisted" }, outcomes(40, 2)),
-    Summary.summarise({ method: "SFT", checkpoint: "sft", task: "parcel", split: "test", mode: "autonomous" }, outcomes(40, 4)),
-    Summary.summarise({ method: "ReaLM", checkpoint: "rl", task: "parcel", split: "test", mode: "autonomous" }, outcomes(40, 1))
+    Summary.summarise(
+      { method: "SFT", checkpoint: "sft", task: "parcel", split: "test", mode: "assisted" },
+      outcomes(40, 2)
+    ),
+    Summary.summarise(
+      { method: "SFT", checkpoint: "sft", task: "parcel", split: "test", mode: "autonomous" },
+      outcomes(40, 4)
+    ),
+    Summary.summarise(
+      { method: "ReaLM", checkpoint: "rl", task: "parcel", split: "test", mode: "autonomous" },
+      outcomes(40, 1)
+    )
   ],
   curves: [
     { name: "reward mean", points: Array.from({ length: 50 }, (_, s) => ({ step: s, value: 1 - Math.exp(-s / 15) })) },
     { name: "truth accuracy", points: Array.from({ length: 50 }, (_, s) => ({ step: s, value: 0.2 + 0.6 * (s / 50) })) }
   ],
   guidance: Array.from({ length: 50 }, (_, s) => ({ step: s, value: s < 40 ? Math.exp(-s / 10) : 0 })),
-  examples: [{
-    title: "Problem p7 </script><b>",
-    prompt: "Q: zone=B weight=7\nRoute A: ...",
-    completion: "Route A: wrong at step 2\nAnswer: 18",
-    verdicts: [
-      { route: "A", label: "negative", predicted: "wrong", namedStep: 2, decisiveStep: 2 },
-      { route: "B", label: "positive", predicted: "wrong" }
-    ],
-    reward: 0.75,
-    correct: true
-  }]
+  examples: [
+    {
+      title: "Problem p7 </script><b>",
+      prompt: "Q: zone=B weight=7\nRoute A: ...",
+      completion: "Route A: wrong at step 2\nAnswer: 18",
+      verdicts: [
+        { route: "A", label: "negative", predicted: "wrong", namedStep: 2, decisiveStep: 2 },
+        { route: "B", label: "positive", predicted: "wrong" }
+      ],
+      reward: 0.75,
+      correct: true
+    }
+  ]
 }
 
 describe.skipIf(!hasChromium)(`report in headless Chromium${hasChromium ? "" : ` (${noChromiumReason})`}`, () => {
@@ -72,7 +83,8 @@ describe.skipIf(!hasChromium)(`report in headless Chromium${hasChromium ? "" : `
           let n = 0
           for (let i = 3; i < px.length; i += 4) if ((px[i] ?? 0) > 0) n++
           return n
-        }))
+        })
+      )
       for (const n of inked) expect(n).toBeGreaterThan(2000)
       // Text from the data is escaped, not interpreted as markup.
       expect(await page.locator('[data-testid="example-0"] h3').textContent()).toContain("</script><b>")

@@ -27,19 +27,26 @@ export const stage = (raw: unknown) => {
     needs: ["corpus"],
     gives: ["corpus"],
     run: (ctx, input) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const out = join(ctx.runDir, name, "corpus.jsonl")
-        yield* ctx.runStage(Stage.define({
-          name,
-          implementation: "example/drop-hard-problems",
-          config: Settings,
-          inputs: () => [relative(ctx.runDir, input.corpus)],
-          outputs: () => ["corpus.jsonl"],
-          run: () =>
-            Jsonl.writeAll(out, CorpusRecord.CorpusRecord, Jsonl.read(input.corpus, CorpusRecord.CorpusRecord).pipe(
-              Stream.filter((record) => record.problem.difficulty <= settings.maxDifficulty)
-            )).pipe(Effect.mapError(Stages.fail(name)))
-        }), settings)
+        yield* ctx.runStage(
+          Stage.define({
+            name,
+            implementation: "example/drop-hard-problems",
+            config: Settings,
+            inputs: () => [relative(ctx.runDir, input.corpus)],
+            outputs: () => ["corpus.jsonl"],
+            run: () =>
+              Jsonl.writeAll(
+                out,
+                CorpusRecord.CorpusRecord,
+                Jsonl.read(input.corpus, CorpusRecord.CorpusRecord).pipe(
+                  Stream.filter((record) => record.problem.difficulty <= settings.maxDifficulty)
+                )
+              ).pipe(Effect.mapError(Stages.fail(name)))
+          }),
+          settings
+        )
         return { corpus: out }
       })
   })

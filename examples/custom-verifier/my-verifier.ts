@@ -18,19 +18,30 @@ export const Settings = Schema.Struct({
 })
 export type Settings = typeof Settings.Type
 
-const instructions = "Solve the problem step by step, one step per line (Step 1: ...), then end with a line `Answer: <value>`."
+const instructions =
+  "Solve the problem step by step, one step per line (Step 1: ...), then end with a line `Answer: <value>`."
 
 /** The prompt for a problem; shows up to `decision.routeCount` routes, in the order given. */
-const promptFor = (problem: Problem.Problem, routes: ReadonlyArray<Route.Route>, decision: Curriculum.GuidanceDecision) => {
+const promptFor = (
+  problem: Problem.Problem,
+  routes: ReadonlyArray<Route.Route>,
+  decision: Curriculum.GuidanceDecision
+) => {
   const shown = routes.slice(0, decision.routeCount)
-  const attempts = shown.map((route, i) => `Attempt ${i + 1}:\n${Route.renderSteps(route.steps)}\nAnswer: ${route.answer}`)
+  const attempts = shown.map(
+    (route, i) => `Attempt ${i + 1}:\n${Route.renderSteps(route.steps)}\nAnswer: ${route.answer}`
+  )
   return {
     problemId: problem.id,
     messages: [
       { role: "system" as const, content: instructions },
       { role: "user" as const, content: [problem.question, ...attempts].join("\n\n") }
     ],
-    guidance: { mode: shown.length > 0 ? ("assisted" as const) : ("autonomous" as const), strength: decision.strength, routeIds: shown.map((r) => r.id) }
+    guidance: {
+      mode: shown.length > 0 ? ("assisted" as const) : ("autonomous" as const),
+      strength: decision.strength,
+      routeIds: shown.map((r) => r.id)
+    }
   }
 }
 
@@ -43,10 +54,18 @@ export const make = (settings: Settings, judge: AnswerJudge.AnswerJudge["Service
     example: ({ problem, routes, decision }) => {
       const gold = routes.find((r) => r.label === "positive")
       if (gold === undefined && problem.goldSteps === undefined) {
-        return Effect.fail(new Verifier.VerifierError({ problemId: problem.id, detail: "no positive route or gold steps to write an example from" }))
+        return Effect.fail(
+          new Verifier.VerifierError({
+            problemId: problem.id,
+            detail: "no positive route or gold steps to write an example from"
+          })
+        )
       }
       const steps = gold?.steps ?? problem.goldSteps ?? []
-      return Effect.succeed({ prompt: promptFor(problem, routes, decision), completion: `${Route.renderSteps(steps)}\nAnswer: ${problem.gold}` })
+      return Effect.succeed({
+        prompt: promptFor(problem, routes, decision),
+        completion: `${Route.renderSteps(steps)}\nAnswer: ${problem.gold}`
+      })
     },
     score: ({ problem, completion }) => {
       const judgement = judge.judge(problem, completion)
@@ -69,7 +88,7 @@ export const implementation = Implementation.define({
   layer: (settings: Settings) =>
     Layer.effect(
       Verifier.Verifier,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const judge = yield* AnswerJudge.AnswerJudge
         return make(settings, judge)
       })

@@ -31,14 +31,23 @@ let bundling: Promise<BrowserBundle> | undefined
  * Node built-in is reachable, which fails every test below (not just a hook, so the totals count it).
  */
 const bundled = (): Promise<BrowserBundle> =>
-  bundling ??= bundleForBrowser({ contents: entry, resolveDir: root, globalName: "realmBrowser", conditions: [sourceCondition] })
+  (bundling ??= bundleForBrowser({
+    contents: entry,
+    resolveDir: root,
+    globalName: "realmBrowser",
+    conditions: [sourceCondition]
+  }))
 
 describe("browser bundle of core + mrpv + eaai", () => {
   it("bundles from the TypeScript source with no Node built-in or Node-only package among its inputs", async () => {
     const bundle = await bundled()
     const inputs = Object.keys(bundle.metafile.inputs)
     for (const pkg of packages) expect(inputs).toContain(`packages/${pkg}/src/index.ts`)
-    expect(inputs.filter((input) => input.startsWith("packages/") && !packages.some((pkg) => input.startsWith(`packages/${pkg}/src/`)))).toEqual([])
+    expect(
+      inputs.filter(
+        (input) => input.startsWith("packages/") && !packages.some((pkg) => input.startsWith(`packages/${pkg}/src/`))
+      )
+    ).toEqual([])
     expect(nodeImports(bundle.metafile)).toEqual([])
   })
 
@@ -52,15 +61,21 @@ describe("browser bundle of core + mrpv + eaai", () => {
   it("runs without process/require/Buffer and computes what the source computes in Node", async () => {
     const bundle = await bundled()
     const context = vm.createContext({ ...webGlobals })
-    expect(vm.runInContext("[typeof process, typeof require, typeof Buffer, typeof module, typeof global]", context)).toEqual(
-      Array(5).fill("undefined")
-    )
+    expect(
+      vm.runInContext("[typeof process, typeof require, typeof Buffer, typeof module, typeof global]", context)
+    ).toEqual(Array(5).fill("undefined"))
     vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
-    const namespaces = JSON.parse(vm.runInContext("JSON.stringify(Object.keys(realmBrowser.Core))", context)) as Array<string>
-    expect(namespaces).toEqual(expect.arrayContaining(["Problem", "Route", "Verifier", "Curriculum", "Rng", "ConfigDecode"]))
+    const namespaces = JSON.parse(
+      vm.runInContext("JSON.stringify(Object.keys(realmBrowser.Core))", context)
+    ) as Array<string>
+    expect(namespaces).toEqual(
+      expect.arrayContaining(["Problem", "Route", "Verifier", "Curriculum", "Rng", "ConfigDecode"])
+    )
     expect(namespaces).not.toContain("Hash")
 
-    const inBrowser = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as ReturnType<typeof run>
+    const inBrowser = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as ReturnType<
+      typeof run
+    >
     expect(inBrowser).toEqual(JSON.parse(JSON.stringify(run())))
     // Not an empty or trivial run: the schedule fades from 1 to exactly 0, and the prompt shows both routes.
     expect(inBrowser.curve).toHaveLength(8)

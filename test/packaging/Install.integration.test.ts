@@ -47,10 +47,14 @@ const sh = (command: string, args: ReadonlyArray<string>, cwd: string, timeout =
   spawnSync(command, args, { cwd, encoding: "utf8", timeout, env: userEnv() })
 
 /** stdout + stderr of a finished process, for failure messages. */
-const output = (r: SpawnSyncReturns<string>): string => `exit ${r.status}${r.error ? ` (${r.error.message})` : ""}\n${r.stdout}\n${r.stderr}`
+const output = (r: SpawnSyncReturns<string>): string =>
+  `exit ${r.status}${r.error ? ` (${r.error.message})` : ""}\n${r.stdout}\n${r.stderr}`
 
 const registryReason = (() => {
-  const ping = spawnSync("npm", ["ping", "--fetch-timeout=10000", "--fetch-retries=0"], { encoding: "utf8", timeout: 30_000 })
+  const ping = spawnSync("npm", ["ping", "--fetch-timeout=10000", "--fetch-retries=0"], {
+    encoding: "utf8",
+    timeout: 30_000
+  })
   return ping.status === 0 ? undefined : "npm registry unreachable (npm ping failed)"
 })()
 
@@ -84,7 +88,13 @@ interface ConsumerRun {
   readonly exports: Record<string, ReadonlyArray<string>>
   readonly sha256: string
   readonly doubled: number
-  readonly verified: { readonly mode: string; readonly gold: string; readonly right: number; readonly wrong: number; readonly answer?: string }
+  readonly verified: {
+    readonly mode: string
+    readonly gold: string
+    readonly right: number
+    readonly wrong: number
+    readonly answer?: string
+  }
   readonly curve: ReadonlyArray<number>
   readonly verdicts: ReadonlyArray<string>
   readonly draws: ReadonlyArray<number>
@@ -95,7 +105,9 @@ const copiesOf = (name: string, nodeModules: string): Array<string> =>
   readdirSync(nodeModules, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .flatMap((entry) =>
-      entry.name.startsWith("@") ? readdirSync(join(nodeModules, entry.name)).map((n) => join(nodeModules, entry.name, n)) : [join(nodeModules, entry.name)]
+      entry.name.startsWith("@")
+        ? readdirSync(join(nodeModules, entry.name)).map((n) => join(nodeModules, entry.name, n))
+        : [join(nodeModules, entry.name)]
     )
     .flatMap((dir) => [
       ...(relative(nodeModules, dir) === name ? [dir] : []),
@@ -106,222 +118,290 @@ const copiesOf = (name: string, nodeModules: string): Array<string> =>
 const nodeBinary = (version: string): string => {
   if (process.versions.node === version) return process.execPath
   const dir = join(root, ".tools", `node-${version}`)
-  const fetched = spawnSync(join(root, "scripts", "fetch-node.sh"), [version, dir], { encoding: "utf8", timeout: 300_000 })
+  const fetched = spawnSync(join(root, "scripts", "fetch-node.sh"), [version, dir], {
+    encoding: "utf8",
+    timeout: 300_000
+  })
   if (fetched.status !== 0) throw new Error(`could not fetch Node ${version}: ${output(fetched)}`)
   return join(dir, "bin", "node")
 }
 
-describe.skipIf(registryReason !== undefined)(`packages installed from their tarballs${registryReason === undefined ? "" : ` (skipped: ${registryReason})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), "realm-install-"))
-  const packs = join(work, "packs")
-  const project = join(work, "project")
-  // The installed project is about 600 MB (onnxruntime-node ships every platform's binaries).
-  afterAll(() => rmSync(work, { recursive: true, force: true }))
-  const timings: Record<string, number> = {}
-  const timed = <A>(label: string, f: () => A): A => {
-    const start = performance.now()
-    try {
-      return f()
-    } finally {
-      timings[label] = Math.round(performance.now() - start)
-    }
-  }
-
-  /**
-   * Build, pack and install once, on first use. A failure (a type error in the build, a pack or install error) fails
-   * every test that needs it, not a hook, so the totals count it.
-   */
-  let setup: { readonly packed: ReadonlyArray<Packed> } | Error | undefined
-  const ready = (): { readonly packed: ReadonlyArray<Packed> } => {
-    setup ??= (() => {
+describe.skipIf(registryReason !== undefined)(
+  `packages installed from their tarballs${registryReason === undefined ? "" : ` (skipped: ${registryReason})`}`,
+  () => {
+    const work = mkdtempSync(join(tmpdir(), "realm-install-"))
+    const packs = join(work, "packs")
+    const project = join(work, "project")
+    // The installed project is about 600 MB (onnxruntime-node ships every platform's binaries).
+    afterAll(() => rmSync(work, { recursive: true, force: true }))
+    const timings: Record<string, number> = {}
+    const timed = <A>(label: string, f: () => A): A => {
+      const start = performance.now()
       try {
-        return prepare()
-      } catch (error) {
-        return error instanceof Error ? error : new Error(String(error))
+        return f()
+      } finally {
+        timings[label] = Math.round(performance.now() - start)
       }
-    })()
-    if (setup instanceof Error) throw setup
-    return setup
-  }
-  const prepare = () => {
-    // --force: TypeScript 7's incremental build does not notice a changed tsconfig it extends, so never trust dist/.
-    const build = timed("build", () => spawnSync(tsc, ["-b", "tsconfig.build.json", "--force"], { cwd: root, encoding: "utf8", timeout: 300_000 }))
-    if (build.status !== 0) throw new Error(`tsc -b tsconfig.build.json failed: ${output(build)}`)
-    mkdirSync(packs)
-    const pack = timed("pack", () =>
-      sh("npm", ["pack", "--json", "--pack-destination", packs, ...published.flatMap((p) => ["-w", relative(root, p.dir)])], root)
-    )
-    if (pack.status !== 0) throw new Error(`npm pack failed: ${output(pack)}`)
-    const packed = JSON.parse(pack.stdout) as Array<Packed>
+    }
 
-    // The user's project: the example as committed, with each @realm-lm package from its tarball instead of the
-    // registry (every package, so the ones installed only as dependencies of others come from tarballs too).
-    mkdirSync(project)
-    for (const file of readdirSync(example)) cpSync(join(example, file), join(project, file), { recursive: true })
-    for (const file of ["consumer.ts", "double-job.ts"]) cpSync(join(fixtures, file), join(project, file))
-    // The browser bundle's program, under another name than esbuild's stdin entry (`browser-entry.ts`).
-    cpSync(join(fixtures, "browser-entry.ts"), join(project, "browser-run.ts"))
-    const manifest = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as { dependencies: Record<string, string> }
-    for (const p of packed) manifest.dependencies[p.name] = `file:${join(packs, p.filename)}`
-    writeFileSync(join(project, "package.json"), JSON.stringify(manifest, null, 2))
-    const install = timed("install", () => sh("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], project, 600_000))
-    if (install.status !== 0) throw new Error(`npm install in ${project} failed: ${output(install)}`)
-    return { packed }
-  }
+    /**
+     * Build, pack and install once, on first use. A failure (a type error in the build, a pack or install error) fails
+     * every test that needs it, not a hook, so the totals count it.
+     */
+    let setup: { readonly packed: ReadonlyArray<Packed> } | Error | undefined
+    const ready = (): { readonly packed: ReadonlyArray<Packed> } => {
+      setup ??= (() => {
+        try {
+          return prepare()
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error))
+        }
+      })()
+      if (setup instanceof Error) throw setup
+      return setup
+    }
+    const prepare = () => {
+      // --force: TypeScript 7's incremental build does not notice a changed tsconfig it extends, so never trust dist/.
+      const build = timed("build", () =>
+        spawnSync(tsc, ["-b", "tsconfig.build.json", "--force"], { cwd: root, encoding: "utf8", timeout: 300_000 })
+      )
+      if (build.status !== 0) throw new Error(`tsc -b tsconfig.build.json failed: ${output(build)}`)
+      mkdirSync(packs)
+      const pack = timed("pack", () =>
+        sh(
+          "npm",
+          ["pack", "--json", "--pack-destination", packs, ...published.flatMap((p) => ["-w", relative(root, p.dir)])],
+          root
+        )
+      )
+      if (pack.status !== 0) throw new Error(`npm pack failed: ${output(pack)}`)
+      const packed = JSON.parse(pack.stdout) as Array<Packed>
 
-  it("packs every published package with dist (.js, .d.ts, maps), README and LICENSE, and every export target in it", () => {
-    const { packed } = ready()
-    expect(packed.map((p) => p.name).toSorted()).toEqual(published.map((p) => p.manifest.name).toSorted())
-    for (const p of packed) {
-      const files = new Set(p.files.map((f) => f.path))
-      for (const required of ["package.json", "README.md", "LICENSE", "dist/index.js", "dist/index.d.ts", "dist/index.js.map", "dist/index.d.ts.map"]) {
-        expect(files, `${p.name} ships ${required}`).toContain(required)
+      // The user's project: the example as committed, with each @realm-lm package from its tarball instead of the
+      // registry (every package, so the ones installed only as dependencies of others come from tarballs too).
+      mkdirSync(project)
+      for (const file of readdirSync(example)) cpSync(join(example, file), join(project, file), { recursive: true })
+      for (const file of ["consumer.ts", "double-job.ts"]) cpSync(join(fixtures, file), join(project, file))
+      // The browser bundle's program, under another name than esbuild's stdin entry (`browser-entry.ts`).
+      cpSync(join(fixtures, "browser-entry.ts"), join(project, "browser-run.ts"))
+      const manifest = JSON.parse(readFileSync(join(project, "package.json"), "utf8")) as {
+        dependencies: Record<string, string>
       }
-      expect([...files].filter((f) => f.endsWith(".tsbuildinfo") || f.includes("/test/")), p.name).toEqual([])
-      // Each `types`/`default` target of an exact export names a shipped file; `./*` patterns match shipped files.
-      const manifest = published.find((m) => m.manifest.name === p.name)!.manifest
-      for (const [subpath, target] of Object.entries(manifest.exports)) {
-        if (target === null || typeof target === "string") continue
-        const conditions = target as Record<string, string>
-        expect(Object.keys(conditions), `${p.name} ${subpath}`).toEqual(["@realm-lm/source", "types", "default"])
-        for (const condition of ["types", "default"] as const) {
-          const path = conditions[condition]!.replace(/^\.\//, "")
-          if (subpath.includes("*")) expect([...files].some((f) => f.startsWith(path.split("*")[0]!) && f.endsWith(path.split("*")[1]!))).toBe(true)
-          else expect(files, `${p.name} ${subpath} ${condition}`).toContain(path)
+      for (const p of packed) manifest.dependencies[p.name] = `file:${join(packs, p.filename)}`
+      writeFileSync(join(project, "package.json"), JSON.stringify(manifest, null, 2))
+      const install = timed("install", () =>
+        sh("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], project, 600_000)
+      )
+      if (install.status !== 0) throw new Error(`npm install in ${project} failed: ${output(install)}`)
+      return { packed }
+    }
+
+    it("packs every published package with dist (.js, .d.ts, maps), README and LICENSE, and every export target in it", () => {
+      const { packed } = ready()
+      expect(packed.map((p) => p.name).toSorted()).toEqual(published.map((p) => p.manifest.name).toSorted())
+      for (const p of packed) {
+        const files = new Set(p.files.map((f) => f.path))
+        for (const required of [
+          "package.json",
+          "README.md",
+          "LICENSE",
+          "dist/index.js",
+          "dist/index.d.ts",
+          "dist/index.js.map",
+          "dist/index.d.ts.map"
+        ]) {
+          expect(files, `${p.name} ships ${required}`).toContain(required)
+        }
+        expect(
+          [...files].filter((f) => f.endsWith(".tsbuildinfo") || f.includes("/test/")),
+          p.name
+        ).toEqual([])
+        // Each `types`/`default` target of an exact export names a shipped file; `./*` patterns match shipped files.
+        const manifest = published.find((m) => m.manifest.name === p.name)!.manifest
+        for (const [subpath, target] of Object.entries(manifest.exports)) {
+          if (target === null || typeof target === "string") continue
+          const conditions = target as Record<string, string>
+          expect(Object.keys(conditions), `${p.name} ${subpath}`).toEqual(["@realm-lm/source", "types", "default"])
+          for (const condition of ["types", "default"] as const) {
+            const path = conditions[condition]!.replace(/^\.\//, "")
+            if (subpath.includes("*"))
+              expect([...files].some((f) => f.startsWith(path.split("*")[0]!) && f.endsWith(path.split("*")[1]!))).toBe(
+                true
+              )
+            else expect(files, `${p.name} ${subpath} ${condition}`).toContain(path)
+          }
         }
       }
-    }
-    console.log(
-      `packed (${published.length} packages; build ${timings.build} ms, pack ${timings.pack} ms, install ${timings.install} ms):\n` +
-        packed.map((p) => `  ${p.name.padEnd(22)} ${(p.size / 1024).toFixed(0).padStart(4)} kB packed, ${(p.unpackedSize / 1024).toFixed(0).padStart(4)} kB unpacked, ${p.files.length} files`).join("\n")
+      console.log(
+        `packed (${published.length} packages; build ${timings.build} ms, pack ${timings.pack} ms, install ${timings.install} ms):\n` +
+          packed
+            .map(
+              (p) =>
+                `  ${p.name.padEnd(22)} ${(p.size / 1024).toFixed(0).padStart(4)} kB packed, ${(p.unpackedSize / 1024).toFixed(0).padStart(4)} kB unpacked, ${p.files.length} files`
+            )
+            .join("\n")
+      )
+    })
+
+    it("passes `npm publish --dry-run` for every published package with no warning but the dry run's login notice", () => {
+      ready()
+      const r = sh("npm", ["publish", "--dry-run", ...published.flatMap((p) => ["-w", relative(root, p.dir)])], root)
+      expect(r.status, output(r)).toBe(0)
+      for (const p of published) expect(r.stdout).toContain(`+ ${p.manifest.name}@${p.manifest.version}`)
+      const expected = [
+        /requires you to be logged in .*\(dry-run\)/,
+        /Unknown project config "onnxruntime-node-install"/
+      ]
+      const warnings = r.stderr.split("\n").filter((l) => l.startsWith("npm warn") && !expected.some((e) => e.test(l)))
+      expect(warnings).toEqual([])
+      // What is not published says so: the e2e tests, the root and the example project.
+      for (const dir of [root, join(root, "test"), example]) {
+        expect(
+          (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { private?: boolean }).private,
+          dir
+        ).toBe(true)
+      }
+    })
+
+    it("installs one copy of effect, shared by every package (a peer dependency)", () => {
+      ready()
+      const copies = copiesOf("effect", join(project, "node_modules")).map((dir) => relative(project, dir))
+      expect(copies).toEqual(["node_modules/effect"])
+    })
+
+    it.each([oldestNode, newestNode])("imports every package and runs the consumer program on Node %s", (version) => {
+      ready()
+      const node = nodeBinary(version)
+      const r = sh(node, ["consumer.ts"], project, 120_000)
+      expect(r.status, output(r)).toBe(0)
+      expect(r.stderr).toBe("")
+      const out = JSON.parse(r.stdout) as ConsumerRun
+      expect(out.node).toBe(version)
+      expect(Object.keys(out.exports).toSorted()).toEqual(published.map((p) => p.manifest.name).toSorted())
+      for (const [name, namespaces] of Object.entries(out.exports)) expect(namespaces.length, name).toBeGreaterThan(3)
+      expect(out.exports["@realm-lm/core"]).toEqual(
+        expect.arrayContaining(["Problem", "Route", "Verifier", "Curriculum", "Rng"])
+      )
+      expect(out.exports["@realm-lm/pipeline"]).toEqual(
+        expect.arrayContaining(["Implementation", "Pipeline", "CustomModule"])
+      )
+      expect(out.doubled).toBe(42)
+      expect(out.sha256).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+      expect(out.verified).toMatchObject({ mode: "autonomous", right: 1, wrong: -0.5 })
+      expect(Number(out.verified.answer)).toBe(Number(out.verified.gold) + 1)
+      expect(out.verdicts).toEqual(["correct", "wrong"])
+      expect(out.curve).toHaveLength(8)
+      expect([out.curve[0], out.curve[7]]).toEqual([1, 0])
+      expect(out.draws[0]).toBe(out.draws[1])
+      expect(out.draws[0]).toBeGreaterThan(0)
+    })
+
+    it.each([
+      ["node16", {}],
+      ["bundler", { module: "preserve", moduleResolution: "bundler" }]
+    ])(
+      "typechecks with a strict consumer config in %s resolution (no allowImportingTsExtensions, no skipLibCheck)",
+      (name, overrides) => {
+        ready()
+        const config = JSON.parse(readFileSync(join(project, "tsconfig.json"), "utf8")) as {
+          compilerOptions: Record<string, unknown>
+        }
+        expect(config.compilerOptions).toMatchObject({
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true
+        })
+        expect(config.compilerOptions).not.toHaveProperty("allowImportingTsExtensions")
+        expect(config.compilerOptions).not.toHaveProperty("skipLibCheck")
+        writeFileSync(
+          join(project, `tsconfig.${name}.json`),
+          JSON.stringify({ extends: "./tsconfig.json", compilerOptions: overrides })
+        )
+        const r = sh(
+          join(project, "node_modules", ".bin", "tsc"),
+          ["-p", `tsconfig.${name}.json`, "--listFilesOnly"],
+          project
+        )
+        expect(r.status, output(r)).toBe(0)
+        // The packages' types come from their installed dist/*.d.ts, never from TypeScript source.
+        const ours = r.stdout.split("\n").filter((f) => f.includes("node_modules/@realm-lm/"))
+        expect(ours.length).toBeGreaterThan(50)
+        expect(ours.filter((f) => !f.endsWith(".d.ts"))).toEqual([])
+        for (const file of ["consumer.ts", "my-verifier.ts", "double-job.ts"])
+          expect(r.stdout).toContain(join(project, file))
+        const check = sh(join(project, "node_modules", ".bin", "tsc"), ["-p", `tsconfig.${name}.json`], project)
+        expect(check.status, output(check)).toBe(0)
+      }
     )
-  })
 
-  it("passes `npm publish --dry-run` for every published package with no warning but the dry run's login notice", () => {
-    ready()
-    const r = sh("npm", ["publish", "--dry-run", ...published.flatMap((p) => ["-w", relative(root, p.dir)])], root)
-    expect(r.status, output(r)).toBe(0)
-    for (const p of published) expect(r.stdout).toContain(`+ ${p.manifest.name}@${p.manifest.version}`)
-    const expected = [/requires you to be logged in .*\(dry-run\)/, /Unknown project config "onnxruntime-node-install"/]
-    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("npm warn") && !expected.some((e) => e.test(l)))
-    expect(warnings).toEqual([])
-    // What is not published says so: the e2e tests, the root and the example project.
-    for (const dir of [root, join(root, "test"), example]) {
-      expect((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { private?: boolean }).private, dir).toBe(true)
-    }
-  })
-
-  it("installs one copy of effect, shared by every package (a peer dependency)", () => {
-    ready()
-    const copies = copiesOf("effect", join(project, "node_modules")).map((dir) => relative(project, dir))
-    expect(copies).toEqual(["node_modules/effect"])
-  })
-
-  it.each([oldestNode, newestNode])("imports every package and runs the consumer program on Node %s", (version) => {
-    ready()
-    const node = nodeBinary(version)
-    const r = sh(node, ["consumer.ts"], project, 120_000)
-    expect(r.status, output(r)).toBe(0)
-    expect(r.stderr).toBe("")
-    const out = JSON.parse(r.stdout) as ConsumerRun
-    expect(out.node).toBe(version)
-    expect(Object.keys(out.exports).toSorted()).toEqual(published.map((p) => p.manifest.name).toSorted())
-    for (const [name, namespaces] of Object.entries(out.exports)) expect(namespaces.length, name).toBeGreaterThan(3)
-    expect(out.exports["@realm-lm/core"]).toEqual(expect.arrayContaining(["Problem", "Route", "Verifier", "Curriculum", "Rng"]))
-    expect(out.exports["@realm-lm/pipeline"]).toEqual(expect.arrayContaining(["Implementation", "Pipeline", "CustomModule"]))
-    expect(out.doubled).toBe(42)
-    expect(out.sha256).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    expect(out.verified).toMatchObject({ mode: "autonomous", right: 1, wrong: -0.5 })
-    expect(Number(out.verified.answer)).toBe(Number(out.verified.gold) + 1)
-    expect(out.verdicts).toEqual(["correct", "wrong"])
-    expect(out.curve).toHaveLength(8)
-    expect([out.curve[0], out.curve[7]]).toEqual([1, 0])
-    expect(out.draws[0]).toBe(out.draws[1])
-    expect(out.draws[0]).toBeGreaterThan(0)
-  })
-
-  it.each([
-    ["node16", {}],
-    ["bundler", { module: "preserve", moduleResolution: "bundler" }]
-  ])("typechecks with a strict consumer config in %s resolution (no allowImportingTsExtensions, no skipLibCheck)", (name, overrides) => {
-    ready()
-    const config = JSON.parse(readFileSync(join(project, "tsconfig.json"), "utf8")) as { compilerOptions: Record<string, unknown> }
-    expect(config.compilerOptions).toMatchObject({ strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true })
-    expect(config.compilerOptions).not.toHaveProperty("allowImportingTsExtensions")
-    expect(config.compilerOptions).not.toHaveProperty("skipLibCheck")
-    writeFileSync(join(project, `tsconfig.${name}.json`), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: overrides }))
-    const r = sh(join(project, "node_modules", ".bin", "tsc"), ["-p", `tsconfig.${name}.json`, "--listFilesOnly"], project)
-    expect(r.status, output(r)).toBe(0)
-    // The packages' types come from their installed dist/*.d.ts, never from TypeScript source.
-    const ours = r.stdout.split("\n").filter((f) => f.includes("node_modules/@realm-lm/"))
-    expect(ours.length).toBeGreaterThan(50)
-    expect(ours.filter((f) => !f.endsWith(".d.ts"))).toEqual([])
-    for (const file of ["consumer.ts", "my-verifier.ts", "double-job.ts"]) expect(r.stdout).toContain(join(project, file))
-    const check = sh(join(project, "node_modules", ".bin", "tsc"), ["-p", `tsconfig.${name}.json`], project)
-    expect(check.status, output(check)).toBe(0)
-  })
-
-  it("bundles the installed core + mrpv + eaai for the browser (esbuild, platform browser) and runs the bundle without Node globals", async () => {
-    ready()
-    const bundle = await bundleForBrowser({
-      contents: [
-        `export * as Core from "@realm-lm/core"`,
-        `export * as Mrpv from "@realm-lm/mrpv"`,
-        `export * as Eaai from "@realm-lm/eaai"`,
-        `export { run } from "./browser-run.ts"`
-      ].join("\n"),
-      resolveDir: project,
-      globalName: "realmBrowser"
-    })
-    const inputs = Object.keys(bundle.metafile.inputs)
-    // The user's bundler reads the packages' built JavaScript, never their TypeScript source.
-    for (const pkg of ["core", "mrpv", "eaai"]) expect(inputs).toContain(`node_modules/@realm-lm/${pkg}/dist/index.js`)
-    expect(inputs.filter((input) => input.includes("@realm-lm/") && !input.includes("/dist/"))).toEqual([])
-    expect(nodeImports(bundle.metafile)).toEqual([])
-    const context = vm.createContext({ ...webGlobals })
-    expect(vm.runInContext("[typeof process, typeof require, typeof Buffer]", context)).toEqual(["undefined", "undefined", "undefined"])
-    vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
-    const run = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as BrowserRun
-    expect([run.curve[0], run.curve[7]]).toEqual([1, 0])
-    expect(run.prompt).toContain("Route B:")
-    expect(run.verdicts).toEqual(["correct", "wrong"])
-  })
-
-  describe("the runner's bin in the user's project", () => {
-    const realm = (...args: Array<string>) => sh(join(project, "node_modules", ".bin", "realm"), args, project)
-
-    it("runs `realm --help`", () => {
+    it("bundles the installed core + mrpv + eaai for the browser (esbuild, platform browser) and runs the bundle without Node globals", async () => {
       ready()
-      const r = realm("--help")
-      expect(r.status, output(r)).toBe(0)
-      expect(r.stdout).toContain("USAGE")
-      expect(r.stdout).toContain("realm <subcommand>")
+      const bundle = await bundleForBrowser({
+        contents: [
+          `export * as Core from "@realm-lm/core"`,
+          `export * as Mrpv from "@realm-lm/mrpv"`,
+          `export * as Eaai from "@realm-lm/eaai"`,
+          `export { run } from "./browser-run.ts"`
+        ].join("\n"),
+        resolveDir: project,
+        globalName: "realmBrowser"
+      })
+      const inputs = Object.keys(bundle.metafile.inputs)
+      // The user's bundler reads the packages' built JavaScript, never their TypeScript source.
+      for (const pkg of ["core", "mrpv", "eaai"])
+        expect(inputs).toContain(`node_modules/@realm-lm/${pkg}/dist/index.js`)
+      expect(inputs.filter((input) => input.includes("@realm-lm/") && !input.includes("/dist/"))).toEqual([])
+      expect(nodeImports(bundle.metafile)).toEqual([])
+      const context = vm.createContext({ ...webGlobals })
+      expect(vm.runInContext("[typeof process, typeof require, typeof Buffer]", context)).toEqual([
+        "undefined",
+        "undefined",
+        "undefined"
+      ])
+      vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
+      const run = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as BrowserRun
+      expect([run.curve[0], run.curve[7]]).toEqual([1, 0])
+      expect(run.prompt).toContain("Route B:")
+      expect(run.verdicts).toEqual(["correct", "wrong"])
     })
 
-    it("runs `realm config check` on the example's config, with and without importing its module", () => {
-      ready()
-      const plain = realm("config", "check", "pipeline.yaml")
-      expect(plain.status, output(plain)).toBe(0)
-      expect(plain.stdout).toContain("valid")
-      const loaded = realm("config", "check", "pipeline.yaml", "--load-modules")
-      expect(loaded.status, output(loaded)).toBe(0)
-      expect(loaded.stderr).toBe("")
-      expect(loaded.stdout).toContain("valid")
-    })
+    describe("the runner's bin in the user's project", () => {
+      const realm = (...args: Array<string>) => sh(join(project, "node_modules", ".bin", "realm"), args, project)
 
-    it("runs `realm run` on the example: RL rewards come from the project's own verifier", () => {
-      ready()
-      const r = realm("run", "pipeline.yaml")
-      expect(r.status, output(r)).toBe(0)
-      expect(r.stderr).toContain(`verifier.use: ${join(project, "my-verifier.ts")}`)
-      const rows = readFileSync(join(project, "runs", "custom-verifier", "realm", "metrics.jsonl"), "utf8")
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((row) => row.phase === "rl")
-      expect(rows).toHaveLength(2)
-      for (const row of rows) expect(Object.keys(row).filter((k) => k.startsWith("reward/"))).toEqual(["reward/answer"])
-      expect(existsSync(join(project, "runs", "custom-verifier", "report.html"))).toBe(true)
+      it("runs `realm --help`", () => {
+        ready()
+        const r = realm("--help")
+        expect(r.status, output(r)).toBe(0)
+        expect(r.stdout).toContain("USAGE")
+        expect(r.stdout).toContain("realm <subcommand>")
+      })
+
+      it("runs `realm config check` on the example's config, with and without importing its module", () => {
+        ready()
+        const plain = realm("config", "check", "pipeline.yaml")
+        expect(plain.status, output(plain)).toBe(0)
+        expect(plain.stdout).toContain("valid")
+        const loaded = realm("config", "check", "pipeline.yaml", "--load-modules")
+        expect(loaded.status, output(loaded)).toBe(0)
+        expect(loaded.stderr).toBe("")
+        expect(loaded.stdout).toContain("valid")
+      })
+
+      it("runs `realm run` on the example: RL rewards come from the project's own verifier", () => {
+        ready()
+        const r = realm("run", "pipeline.yaml")
+        expect(r.status, output(r)).toBe(0)
+        expect(r.stderr).toContain(`verifier.use: ${join(project, "my-verifier.ts")}`)
+        const rows = readFileSync(join(project, "runs", "custom-verifier", "realm", "metrics.jsonl"), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .filter((row) => row.phase === "rl")
+        expect(rows).toHaveLength(2)
+        for (const row of rows)
+          expect(Object.keys(row).filter((k) => k.startsWith("reward/"))).toEqual(["reward/answer"])
+        expect(existsSync(join(project, "runs", "custom-verifier", "report.html"))).toBe(true)
+      })
     })
-  })
-})
+  }
+)

@@ -20,7 +20,7 @@ interface LockEntry {
 
 /** Where Node would find `dependency` from the package at lock path `from` (its own node_modules, then each ancestor's). */
 const locate = (packages: Record<string, LockEntry>, from: string, dependency: string): string | undefined => {
-  for (let base = from; ; ) {
+  for (let base = from; ;) {
     const candidate = `${base === "" ? "" : `${base}/`}node_modules/${dependency}`
     if (packages[candidate] !== undefined) return candidate
     if (base === "") return undefined
@@ -34,7 +34,12 @@ describe("package-lock.json", () => {
     const before = readFileSync(lockPath, "utf8")
     const env = { ...process.env }
     delete env.NODE_OPTIONS
-    const r = spawnSync("npm", ["ci", "--dry-run", "--ignore-scripts", "--offline", "--no-audit", "--no-fund"], { cwd: root, encoding: "utf8", timeout: 120_000, env })
+    const r = spawnSync("npm", ["ci", "--dry-run", "--ignore-scripts", "--offline", "--no-audit", "--no-fund"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+      env
+    })
     expect(r.stderr).not.toContain("EUSAGE")
     expect(r.status, r.stderr).toBe(0)
     expect(readFileSync(lockPath, "utf8")).toBe(before)
@@ -49,7 +54,11 @@ describe("package-lock.json", () => {
     )
     expect(missing).toEqual([])
     // Not vacuous: binaries for other systems than this one are in it.
-    const platforms = new Set(Object.values(lock.packages).flatMap((entry) => (entry.os ?? []).flatMap((os) => (entry.cpu ?? ["any"]).map((cpu) => `${os}-${cpu}`))))
+    const platforms = new Set(
+      Object.values(lock.packages).flatMap((entry) =>
+        (entry.os ?? []).flatMap((os) => (entry.cpu ?? ["any"]).map((cpu) => `${os}-${cpu}`))
+      )
+    )
     expect([...platforms]).toEqual(expect.arrayContaining(["darwin-arm64", "linux-x64", "linux-arm64", "win32-x64"]))
   })
 })

@@ -39,7 +39,20 @@ export const bundleForBrowser = async (options: {
 }
 
 /** Web platform globals a browser has (and a bare `vm` context lacks); deliberately no Node globals. */
-export const webGlobals = { TextEncoder, TextDecoder, URL, URLSearchParams, AbortController, console, setTimeout, clearTimeout, queueMicrotask, structuredClone, performance, crypto }
+export const webGlobals = {
+  TextEncoder,
+  TextDecoder,
+  URL,
+  URLSearchParams,
+  AbortController,
+  console,
+  setTimeout,
+  clearTimeout,
+  queueMicrotask,
+  structuredClone,
+  performance,
+  crypto
+}
 
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
 
@@ -50,9 +63,11 @@ const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
 export const nodeImports = (metafile: esbuild.Metafile): Array<string> => {
   const found: Array<string> = []
   for (const [input, info] of Object.entries(metafile.inputs)) {
-    if (input.startsWith("node:") || /@effect\/platform-node|onnxruntime-node/.test(input)) found.push(`${input} is bundled`)
+    if (input.startsWith("node:") || /@effect\/platform-node|onnxruntime-node/.test(input))
+      found.push(`${input} is bundled`)
     for (const imp of info.imports) {
-      if (imp.path.startsWith("node:") || builtins.has(imp.path) || imp.external === true) found.push(`${input} imports ${imp.path}`)
+      if (imp.path.startsWith("node:") || builtins.has(imp.path) || imp.external === true)
+        found.push(`${input} imports ${imp.path}`)
     }
   }
   return found
@@ -61,5 +76,7 @@ export const nodeImports = (metafile: esbuild.Metafile): Array<string> => {
 /** `"<file>: <match>"` for each use of a Node global (`process.`, `Buffer.`, `require(`, `__dirname`) in source text, comments ignored. */
 export const nodeGlobals = (file: string, source: string): Array<string> => {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:])\/\/.*$/gm, "$1")
-  return [...code.matchAll(/\b(?:process|Buffer)\s*\.\s*[A-Za-z_$]+|\brequire\s*\(|\b__dirname\b|\b__filename\b/g)].map((m) => `${file}: ${m[0]}`)
+  return [...code.matchAll(/\b(?:process|Buffer)\s*\.\s*[A-Za-z_$]+|\brequire\s*\(|\b__dirname\b|\b__filename\b/g)].map(
+    (m) => `${file}: ${m[0]}`
+  )
 }

@@ -23,12 +23,14 @@ const configCheck = Command.make(
   {
     file: Argument.File("file", { mustExist: false }).pipe(Argument.withDescription("config file (.json, .yaml)")),
     loadModules: Flag.Boolean("load-modules").pipe(
-      Flag.withDescription("import the user modules the config names (this runs their code) to check their settings too"),
+      Flag.withDescription(
+        "import the user modules the config names (this runs their code) to check their settings too"
+      ),
       Flag.withDefault(false)
     )
   },
   ({ file, loadModules }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
       const baseDir = dirname(resolve(file))
       const experimentProblem = config.experiment === undefined ? undefined : Experiment.check(config)
@@ -63,7 +65,18 @@ export const realm = Command.make("realm").pipe(
   Command.withDescription(
     "ReaLM for TypeScript: build a multi-route reasoning corpus, train small language models with MRPV rewards and asymptotically fading guidance on ONNX Runtime, and evaluate them assisted and autonomous."
   ),
-  Command.withSubcommands([demo, runCommand, experiment, evalCommand, report, serve, corpus, problemsCommand, train, config])
+  Command.withSubcommands([
+    demo,
+    runCommand,
+    experiment,
+    evalCommand,
+    report,
+    serve,
+    corpus,
+    problemsCommand,
+    train,
+    config
+  ])
 )
 
 /** Version printed by `realm --version`. */

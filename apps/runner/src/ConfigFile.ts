@@ -19,25 +19,27 @@ export class ConfigFileError extends Schema.TaggedError<ConfigFileError>()("Conf
 /** Parse config text by file extension (`.json`, `.yaml`, `.yml`). */
 export const parseText = (path: string, text: string): Effect.Effect<unknown, ConfigFileError> =>
   Effect.try({
-    try: () => (/\.ya?ml$/i.test(path) ? parseYaml(text, { prettyErrors: true }) as unknown : JSON.parse(text) as unknown),
+    try: () =>
+      /\.ya?ml$/i.test(path) ? (parseYaml(text, { prettyErrors: true }) as unknown) : (JSON.parse(text) as unknown),
     catch: (cause) =>
       new ConfigFileError({
         path,
-        detail: cause instanceof YAMLParseError
-          ? `YAML syntax error at line ${cause.linePos?.[0].line ?? "?"}, column ${cause.linePos?.[0].col ?? "?"}: ${cause.message.split("\n")[0]}`
-          : `invalid JSON: ${cause instanceof Error ? cause.message : String(cause)}`
+        detail:
+          cause instanceof YAMLParseError
+            ? `YAML syntax error at line ${cause.linePos?.[0].line ?? "?"}, column ${cause.linePos?.[0].col ?? "?"}: ${cause.message.split("\n")[0]}`
+            : `invalid JSON: ${cause instanceof Error ? cause.message : String(cause)}`
       })
   })
 
 /** Read, parse and decode a config file. */
 export const load = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(path).pipe(Effect.orElseSucceed(() => false))
     if (!exists) return yield* new ConfigFileError({ path, detail: "file not found" })
-    const text = yield* fs.readFileString(path).pipe(
-      Effect.mapError((e) => new ConfigFileError({ path, detail: `cannot read: ${e.message}` }))
-    )
+    const text = yield* fs
+      .readFileString(path)
+      .pipe(Effect.mapError((e) => new ConfigFileError({ path, detail: `cannot read: ${e.message}` })))
     const raw = yield* parseText(path, text)
     return yield* ConfigDecode.decodeUnknownEffect(schema)(raw).pipe(
       Effect.mapError((e) => new ConfigFileError({ path, detail: `invalid config:\n${e.message}` }))

@@ -27,20 +27,44 @@ const optionalInt = (name: string, description: string) =>
 export const build = Command.make(
   "build",
   {
-    tasks: Flag.String("tasks").pipe(Flag.withDescription(
-      "problems: a JSONL file of core Problem records (as `realm problems` writes them), or a task source (parcel, arithmetic, benchmark, files: your own JSONL/JSON with a field mapping in --tasks-config) or ./your-tasks.ts"
-    )),
-    tasksConfig: Flag.File("tasks-config").pipe(Flag.withDescription("settings (JSON/YAML) of the task source, e.g. for files: name, files: { train: my.jsonl }, mapping: { question, gold }; its relative paths resolve against its own directory"), Flag.optional),
-    split: Flag.Literals("split", ["train", "validation", "test", "heldout", "transfer"]).pipe(Flag.withDefault("train" as const)),
-    teacher: Flag.String("teacher").pipe(Flag.withDescription("rule (built-in domains), http (an OpenAI-compatible endpoint), local (a Hugging Face model directory: --teacher-config with model: <dir>), or ./your-teacher.ts"), Flag.withDefault("rule")),
-    teacherConfig: Flag.File("teacher-config").pipe(Flag.withDescription("settings (JSON/YAML) of the teacher: http: baseUrl, model, apiKeyEnv; local: model (a directory, relative to this file), temperature, maxNewTokens"), Flag.optional),
+    tasks: Flag.String("tasks").pipe(
+      Flag.withDescription(
+        "problems: a JSONL file of core Problem records (as `realm problems` writes them), or a task source (parcel, arithmetic, benchmark, files: your own JSONL/JSON with a field mapping in --tasks-config) or ./your-tasks.ts"
+      )
+    ),
+    tasksConfig: Flag.File("tasks-config").pipe(
+      Flag.withDescription(
+        "settings (JSON/YAML) of the task source, e.g. for files: name, files: { train: my.jsonl }, mapping: { question, gold }; its relative paths resolve against its own directory"
+      ),
+      Flag.optional
+    ),
+    split: Flag.Literals("split", ["train", "validation", "test", "heldout", "transfer"]).pipe(
+      Flag.withDefault("train" as const)
+    ),
+    teacher: Flag.String("teacher").pipe(
+      Flag.withDescription(
+        "rule (built-in domains), http (an OpenAI-compatible endpoint), local (a Hugging Face model directory: --teacher-config with model: <dir>), or ./your-teacher.ts"
+      ),
+      Flag.withDefault("rule")
+    ),
+    teacherConfig: Flag.File("teacher-config").pipe(
+      Flag.withDescription(
+        "settings (JSON/YAML) of the teacher: http: baseUrl, model, apiKeyEnv; local: model (a directory, relative to this file), temperature, maxNewTokens"
+      ),
+      Flag.optional
+    ),
     out: Flag.Directory("out").pipe(Flag.withDescription("run directory; the corpus goes to <out>/corpus/")),
     routes: optionalInt("routes", "routes kept per problem (default 4)"),
     negatives: optionalInt("negatives", "deliberately wrong routes asked of the rule teacher (default 2)"),
     seed: optionalInt("seed", "root seed of teacher sampling (default 0)"),
-    concurrency: optionalInt("concurrency", "problems in flight (default: what the teacher asks for, e.g. the local teacher's batchProblems, else 4)"),
+    concurrency: optionalInt(
+      "concurrency",
+      "problems in flight (default: what the teacher asks for, e.g. the local teacher's batchProblems, else 4)"
+    ),
     maxFailedFraction: Flag.Finite("max-failed-fraction").pipe(
-      Flag.withDescription("share of problems that may fail (after retries) in a build that still completes and exits 0 (default 0)"),
+      Flag.withDescription(
+        "share of problems that may fail (after retries) in a build that still completes and exits 0 (default 0)"
+      ),
       Flag.optional
     ),
     policy: Flag.Literals("policy", ["strict", "lenient"]).pipe(
@@ -49,12 +73,13 @@ export const build = Command.make(
     )
   },
   (flags) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const isFile = /\.jsonl?$/i.test(flags.tasks)
       // The settings file may hold the settings alone or a whole { use, with } choice (as `realm problems` takes it).
-      const tasksChoice = !isFile && Option.isSome(flags.tasksConfig)
-        ? yield* ProblemsCommand.tasksChoice(flags.tasksConfig.value, flags.tasks)
-        : { use: flags.tasks }
+      const tasksChoice =
+        !isFile && Option.isSome(flags.tasksConfig)
+          ? yield* ProblemsCommand.tasksChoice(flags.tasksConfig.value, flags.tasks)
+          : { use: flags.tasks }
       const teacherSettings = yield* settingsFile(flags.teacherConfig)
       const settings: Record<string, unknown> = {}
       const numeric = [

@@ -23,19 +23,35 @@ const targetOf = (flags: {
   readonly concurrency: Option.Option<number>
   readonly apiKeyEnv: Option.Option<string>
 }) =>
-  Effect.gen(function*() {
-    const endpointOnly = ([["--model", flags.model], ["--concurrency", flags.concurrency], ["--api-key-env", flags.apiKeyEnv]] as const)
-      .filter(([, v]) => Option.isSome(v as Option.Option<unknown>)).map(([name]) => name)
+  Effect.gen(function* () {
+    const endpointOnly = (
+      [
+        ["--model", flags.model],
+        ["--concurrency", flags.concurrency],
+        ["--api-key-env", flags.apiKeyEnv]
+      ] as const
+    )
+      .filter(([, v]) => Option.isSome(v as Option.Option<unknown>))
+      .map(([name]) => name)
     if (Option.isNone(flags.endpoint)) {
-      if (endpointOnly.length > 0) return yield* new EvalJob.EvalTargetInvalid({ detail: `${endpointOnly.join(", ")}: only with --endpoint URL` })
-      if (Option.isNone(flags.checkpoint)) return yield* new EvalJob.EvalTargetInvalid({ detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model" })
+      if (endpointOnly.length > 0)
+        return yield* new EvalJob.EvalTargetInvalid({ detail: `${endpointOnly.join(", ")}: only with --endpoint URL` })
+      if (Option.isNone(flags.checkpoint))
+        return yield* new EvalJob.EvalTargetInvalid({
+          detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model"
+        })
       return { checkpoint: yield* ModelDir.resolve(flags.checkpoint.value) }
     }
     if (Option.isSome(flags.checkpoint)) {
-      return yield* new EvalJob.EvalTargetInvalid({ detail: `give either a checkpoint directory (${flags.checkpoint.value}) or --endpoint, not both` })
+      return yield* new EvalJob.EvalTargetInvalid({
+        detail: `give either a checkpoint directory (${flags.checkpoint.value}) or --endpoint, not both`
+      })
     }
     if (Option.isNone(flags.model)) {
-      return yield* new EvalJob.EvalTargetInvalid({ detail: "--endpoint needs --model NAME: the model id the server serves (GET <endpoint>/models lists it; realm serve prints it)" })
+      return yield* new EvalJob.EvalTargetInvalid({
+        detail:
+          "--endpoint needs --model NAME: the model id the server serves (GET <endpoint>/models lists it; realm serve prints it)"
+      })
     }
     return {
       endpoint: {
@@ -52,33 +68,68 @@ export const evalCommand = Command.make(
   "eval",
   {
     checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(
-      Argument.withDescription("Hugging Face model directory (e.g. runs/demo/sft/final) or a run's method directory (runs/demo/sft); omit with --endpoint"),
+      Argument.withDescription(
+        "Hugging Face model directory (e.g. runs/demo/sft/final) or a run's method directory (runs/demo/sft); omit with --endpoint"
+      ),
       Argument.optional
     ),
     endpoint: Flag.String("endpoint").pipe(
-      Flag.withDescription("evaluate a served model instead: OpenAI-compatible API root up to /v1, e.g. http://127.0.0.1:8000/v1 (realm serve, vLLM, SGLang); needs --model"),
+      Flag.withDescription(
+        "evaluate a served model instead: OpenAI-compatible API root up to /v1, e.g. http://127.0.0.1:8000/v1 (realm serve, vLLM, SGLang); needs --model"
+      ),
       Flag.optional
     ),
-    model: Flag.String("model").pipe(Flag.withDescription("with --endpoint: the model id the server serves (its GET /v1/models lists it)"), Flag.optional),
-    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("with --endpoint: requests in flight at once (default 8)"), Flag.optional),
-    apiKeyEnv: Flag.String("api-key-env").pipe(Flag.withDescription("with --endpoint: environment variable with the API key, sent as a Bearer token"), Flag.optional),
-    problems: Flag.File("problems").pipe(Flag.withDescription("JSONL of Problem records, e.g. runs/demo/problems/test.jsonl")),
+    model: Flag.String("model").pipe(
+      Flag.withDescription("with --endpoint: the model id the server serves (its GET /v1/models lists it)"),
+      Flag.optional
+    ),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.withDescription("with --endpoint: requests in flight at once (default 8)"),
+      Flag.optional
+    ),
+    apiKeyEnv: Flag.String("api-key-env").pipe(
+      Flag.withDescription("with --endpoint: environment variable with the API key, sent as a Bearer token"),
+      Flag.optional
+    ),
+    problems: Flag.File("problems").pipe(
+      Flag.withDescription("JSONL of Problem records, e.g. runs/demo/problems/test.jsonl")
+    ),
     routes: Flag.File("routes").pipe(
-      Flag.withDescription("corpus JSONL with the same problems' teacher routes (needed for assisted mode), e.g. runs/demo/routes-test/corpus/corpus.jsonl"),
+      Flag.withDescription(
+        "corpus JSONL with the same problems' teacher routes (needed for assisted mode), e.g. runs/demo/routes-test/corpus/corpus.jsonl"
+      ),
       Flag.optional
     ),
     mode: Flag.Literals("mode", ["assisted", "autonomous", "both"]).pipe(
       Flag.withDescription("default: both when --routes is given, else autonomous"),
       Flag.optional
     ),
-    config: Flag.File("config").pipe(Flag.withDescription("pipeline config whose evaluator/verifier/judge slots to use (default: built-ins)"), Flag.optional),
-    samples: Flag.Int("samples").pipe(Flag.withDescription("completions per problem, k (overrides evaluator.with.samples)"), Flag.optional),
-    method: Flag.String("method").pipe(Flag.withDescription("method label in the table (default: the checkpoint directory's name; sft for runs/x/sft/final)"), Flag.optional),
-    out: Flag.File("out").pipe(Flag.withDescription("results JSON (default <checkpoint>/eval-<split>.json; with --endpoint eval-<model>-<split>.json)"), Flag.optional)
+    config: Flag.File("config").pipe(
+      Flag.withDescription("pipeline config whose evaluator/verifier/judge slots to use (default: built-ins)"),
+      Flag.optional
+    ),
+    samples: Flag.Int("samples").pipe(
+      Flag.withDescription("completions per problem, k (overrides evaluator.with.samples)"),
+      Flag.optional
+    ),
+    method: Flag.String("method").pipe(
+      Flag.withDescription(
+        "method label in the table (default: the checkpoint directory's name; sft for runs/x/sft/final)"
+      ),
+      Flag.optional
+    ),
+    out: Flag.File("out").pipe(
+      Flag.withDescription(
+        "results JSON (default <checkpoint>/eval-<split>.json; with --endpoint eval-<model>-<split>.json)"
+      ),
+      Flag.optional
+    )
   },
   (flags) =>
-    Effect.gen(function*() {
-      const config = Option.isSome(flags.config) ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
+    Effect.gen(function* () {
+      const config = Option.isSome(flags.config)
+        ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig)
+        : {}
       const target = yield* targetOf(flags)
       const bar = yield* ProgressBar.make()
       const outcome = yield* EvalJob.run({
@@ -93,14 +144,25 @@ export const evalCommand = Command.make(
         baseDir: Option.isSome(flags.config) ? dirname(resolve(flags.config.value)) : process.cwd(),
         onStart: (plan) =>
           Effect.andThen(
-            Console.error(`evaluating ${plan.method} on ${plan.problems} ${plan.split} problems (${plan.task}): ${plan.modes.join(", ")}`),
+            Console.error(
+              `evaluating ${plan.method} on ${plan.problems} ${plan.split} problems (${plan.task}): ${plan.modes.join(", ")}`
+            ),
             bar.update({ label: "eval", done: 0, total: plan.modes.length })
           ),
         onEvaluated: (done, total, r) =>
-          bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })
+          bar.update({
+            label: "eval",
+            done,
+            total,
+            detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%`
+          })
       })
       yield* bar.finish
       yield* Console.log(`\nResults (accuracy %, 95% bootstrap CI) in ${outcome.file}\n`)
       yield* Console.log(Table.markdown(outcome.results))
     })
-).pipe(Command.withDescription("Evaluate a checkpoint (or a served model, --endpoint) on a problems file, assisted and/or autonomous, outside a full pipeline"))
+).pipe(
+  Command.withDescription(
+    "Evaluate a checkpoint (or a served model, --endpoint) on a problems file, assisted and/or autonomous, outside a full pipeline"
+  )
+)

@@ -21,19 +21,27 @@ export const replace = (text: string, name: string, content: string): string | u
   const { open, close } = markers(name)
   const start = text.indexOf(open)
   const end = text.indexOf(close)
-  if (start < 0 || end < start || text.indexOf(open, start + 1) >= 0 || text.indexOf(close, end + 1) >= 0) return undefined
+  if (start < 0 || end < start || text.indexOf(open, start + 1) >= 0 || text.indexOf(close, end + 1) >= 0)
+    return undefined
   return `${text.slice(0, start + open.length)}\n${content.trim()}\n${text.slice(end)}`
 }
 
 /** Replace the block `name` in the file at `path`. */
 export const update = (path: string, name: string, content: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => new MarkedBlockError({ path, detail: `cannot read: ${e.message}` })))
+    const text = yield* fs
+      .readFileString(path)
+      .pipe(Effect.mapError((e) => new MarkedBlockError({ path, detail: `cannot read: ${e.message}` })))
     const next = replace(text, name, content)
     if (next === undefined) {
       const { open, close } = markers(name)
-      return yield* new MarkedBlockError({ path, detail: `needs exactly one "${open}" followed by one "${close}" where the generated text goes` })
+      return yield* new MarkedBlockError({
+        path,
+        detail: `needs exactly one "${open}" followed by one "${close}" where the generated text goes`
+      })
     }
-    yield* fs.writeFileString(path, next).pipe(Effect.mapError((e) => new MarkedBlockError({ path, detail: `cannot write: ${e.message}` })))
+    yield* fs
+      .writeFileString(path, next)
+      .pipe(Effect.mapError((e) => new MarkedBlockError({ path, detail: `cannot write: ${e.message}` })))
   })

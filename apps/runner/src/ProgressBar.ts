@@ -19,7 +19,8 @@ export interface ProgressState {
 }
 
 /** A rate with two significant decimals below 1/s (a slow local teacher at 0.25/s), one below 100, none above. */
-const formatRate = (rate: number): string => (rate >= 100 ? rate.toFixed(0) : rate >= 1 ? rate.toFixed(1) : rate.toFixed(2))
+const formatRate = (rate: number): string =>
+  rate >= 100 ? rate.toFixed(0) : rate >= 1 ? rate.toFixed(1) : rate.toFixed(2)
 
 const clock = (seconds: number): string => {
   if (!Number.isFinite(seconds) || seconds < 0) return "--:--"
@@ -35,7 +36,7 @@ export const formatLine = (state: ProgressState, elapsedSeconds: number, width =
   const fraction = state.total > 0 ? Math.min(1, state.done / state.total) : 0
   const filled = Math.round(fraction * width)
   // Under a second after the bar started, a rate would be noise.
-  const rate = elapsedSeconds < 1 ? Number.NaN : state.rate ?? state.done / elapsedSeconds
+  const rate = elapsedSeconds < 1 ? Number.NaN : (state.rate ?? state.done / elapsedSeconds)
   const eta = rate > 0 ? (state.total - state.done) / rate : Number.NaN
   const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`
   const parts = [
@@ -58,11 +59,14 @@ export interface ProgressBar {
 
 /** Create a progress bar; `interactive` defaults to whether stderr is a terminal. */
 export const make = (options: { readonly interactive?: boolean; readonly write?: (text: string) => void } = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const interactive = options.interactive ?? process.stderr.isTTY === true
     const write = options.write ?? ((text: string) => void process.stderr.write(text))
     const start = performance.now()
-    const last = yield* Ref.make<{ drawnAt: number; state: ProgressState | undefined }>({ drawnAt: -Infinity, state: undefined })
+    const last = yield* Ref.make<{ drawnAt: number; state: ProgressState | undefined }>({
+      drawnAt: -Infinity,
+      state: undefined
+    })
     const minInterval = interactive ? 100 : 10_000
     const draw = (state: ProgressState, final: boolean) => {
       const line = formatLine(state, (performance.now() - start) / 1000)
@@ -75,7 +79,9 @@ export const make = (options: { readonly interactive?: boolean; readonly write?:
           const due = now - prev.drawnAt >= minInterval
           return [due, { drawnAt: due ? now : prev.drawnAt, state }]
         }).pipe(Effect.flatMap((due) => (due ? Effect.sync(() => draw(state, false)) : Effect.void))),
-      finish: Effect.flatMap(Ref.get(last), ({ state }) => (state === undefined ? Effect.void : Effect.sync(() => draw(state, true))))
+      finish: Effect.flatMap(Ref.get(last), ({ state }) =>
+        state === undefined ? Effect.void : Effect.sync(() => draw(state, true))
+      )
     }
     return bar
   })

@@ -7,7 +7,17 @@ import { basename, dirname, join, resolve } from "node:path"
 import { Console, Effect, FileSystem, Ref } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { Table } from "@realm-lm/evaluator"
-import { Demo, Experiment, ExperimentReport, ExperimentResults, Pipeline, PipelineConfig, ReportJob, Stages, TrainJob } from "@realm-lm/pipeline"
+import {
+  Demo,
+  Experiment,
+  ExperimentReport,
+  ExperimentResults,
+  Pipeline,
+  PipelineConfig,
+  ReportJob,
+  Stages,
+  TrainJob
+} from "@realm-lm/pipeline"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import * as MarkedBlock from "./MarkedBlock.ts"
@@ -28,10 +38,10 @@ const gitRevision = (): string | undefined => (askedRevision ??= { value: askGit
 
 /** Pipeline hooks that draw one progress bar per stage on stderr. */
 export const displayHooks = () =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const bars = yield* Ref.make(new Map<string, ProgressBar.ProgressBar>())
     const barFor = (key: string) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const existing = (yield* Ref.get(bars)).get(key)
         if (existing !== undefined) return existing
         const bar = yield* ProgressBar.make()
@@ -43,15 +53,33 @@ export const displayHooks = () =>
       stage: (name, outcome) =>
         outcome === "start"
           ? Console.error(`== ${name}`)
-          : Effect.andThen(finishBar(name), outcome === "skipped" ? Console.error(`   ${name}: up to date, skipped`) : Effect.void),
+          : Effect.andThen(
+              finishBar(name),
+              outcome === "skipped" ? Console.error(`   ${name}: up to date, skipped`) : Effect.void
+            ),
       corpus: (split, p) =>
         Effect.flatMap(barFor(split === "train" ? "corpus" : `routes-${split}`), (bar) =>
-          bar.update({ label: split === "train" ? "corpus" : split, done: p.done + p.resumed + p.duplicates, total: p.total ?? p.done, rate: p.rate, detail: `+${p.positives} -${p.negatives}` })),
+          bar.update({
+            label: split === "train" ? "corpus" : split,
+            done: p.done + p.resumed + p.duplicates,
+            total: p.total ?? p.done,
+            rate: p.rate,
+            detail: `+${p.positives} -${p.negatives}`
+          })
+        ),
       evaluated: (done, total, r) =>
         Effect.flatMap(barFor("eval"), (bar) =>
-          bar.update({ label: "eval", done, total, detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%` })),
+          bar.update({
+            label: "eval",
+            done,
+            total,
+            detail: `${r.method} ${r.split} ${r.mode}: ${(100 * r.accuracy.value).toFixed(1)}%`
+          })
+        ),
       train: (method, event) =>
-        Effect.flatMap(barFor(method), (bar) => bar.update({ label: event.label, done: event.done, total: event.total, detail: event.detail }))
+        Effect.flatMap(barFor(method), (bar) =>
+          bar.update({ label: event.label, done: event.done, total: event.total, detail: event.detail })
+        )
     }
     // A new run (another seed) starts with fresh bars.
     return { hooks, reset: Ref.set(bars, new Map()) }
@@ -71,12 +99,14 @@ export const announceModules = (config: PipelineConfig.PipelineConfig, baseDir: 
   const modules = PipelineConfig.modulesNamed(config, baseDir)
   return modules.length === 0
     ? Effect.void
-    : Console.error(`this config runs code from ${modules.length === 1 ? "a module" : "modules"} it names:\n${modules.map((m) => `  ${m.path}: ${m.module}`).join("\n")}`)
+    : Console.error(
+        `this config runs code from ${modules.length === 1 ? "a module" : "modules"} it names:\n${modules.map((m) => `  ${m.path}: ${m.module}`).join("\n")}`
+      )
 }
 
 /** Run a pipeline config with progress bars and print the table. */
 const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* announceModules(config, baseDir)
     const { hooks } = yield* displayHooks()
     // The built-in stages and the report page (with the config's own `stages:` inserted by the pipeline).
@@ -91,40 +121,65 @@ const runWithDisplay = (config: PipelineConfig.PipelineConfig, baseDir: string) 
 /** `realm run <config>`. */
 export const runCommand = Command.make(
   "run",
-  { file: Argument.File("pipeline", { mustExist: false }).pipe(Argument.withDescription("pipeline config (.yaml or .json)")) },
+  {
+    file: Argument.File("pipeline", { mustExist: false }).pipe(
+      Argument.withDescription("pipeline config (.yaml or .json)")
+    )
+  },
   ({ file }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config = yield* ConfigFile.load(file, PipelineConfig.PipelineConfig)
       yield* runWithDisplay(config, dirname(resolve(file)))
     })
-).pipe(Command.withDescription("Run a pipeline: problems, corpus, training of every method, evaluation, results table (resumes where it stopped)"))
+).pipe(
+  Command.withDescription(
+    "Run a pipeline: problems, corpus, training of every method, evaluation, results table (resumes where it stopped)"
+  )
+)
 
 /** `realm demo`. */
 export const demo = Command.make(
   "demo",
   {
-    quick: Flag.Boolean("quick").pipe(Flag.withDescription("a few-minute run that exercises every stage (what CI runs)"), Flag.withDefault(false)),
-    out: Flag.Directory("out").pipe(Flag.withDescription("run directory (default runs/demo or runs/demo-quick)"), Flag.optional)
+    quick: Flag.Boolean("quick").pipe(
+      Flag.withDescription("a few-minute run that exercises every stage (what CI runs)"),
+      Flag.withDefault(false)
+    ),
+    out: Flag.Directory("out").pipe(
+      Flag.withDescription("run directory (default runs/demo or runs/demo-quick)"),
+      Flag.optional
+    )
   },
   ({ quick, out }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = out._tag === "Some" ? out.value : resolve("runs", quick ? "demo-quick" : "demo")
       yield* runWithDisplay(Demo.config(quick ? "quick" : "full", runDir), process.cwd())
     })
-).pipe(Command.withDescription("The whole ReaLM method on the built-in parcel-fee domain with a small model trained from scratch on the CPU"))
+).pipe(
+  Command.withDescription(
+    "The whole ReaLM method on the built-in parcel-fee domain with a small model trained from scratch on the CPU"
+  )
+)
 
 /** `--update FILE`: regenerate a marked block of a documentation file. */
 export const updateFlag = Flag.File("update").pipe(
-  Flag.withDescription("also write the results table into FILE between <!-- realm:NAME --> and <!-- /realm:NAME --> (NAME: the run directory's name)"),
+  Flag.withDescription(
+    "also write the results table into FILE between <!-- realm:NAME --> and <!-- /realm:NAME --> (NAME: the run directory's name)"
+  ),
   Flag.optional
 )
 
 /** `realm report <run>`. */
 export const report = Command.make(
   "report",
-  { runDir: Argument.Directory("run", { mustExist: true }).pipe(Argument.withDescription("run directory of `realm run` or `realm demo`")), update: updateFlag },
+  {
+    runDir: Argument.Directory("run", { mustExist: true }).pipe(
+      Argument.withDescription("run directory of `realm run` or `realm demo`")
+    ),
+    update: updateFlag
+  },
   ({ runDir, update }) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = resolve(runDir)
       const revision = gitRevision()
       const stamp = `realm-lm ${packageJson.version}${revision === undefined ? "" : ` @ ${revision.slice(0, 10)}`}`
@@ -135,21 +190,36 @@ export const report = Command.make(
         const summary = yield* Experiment.readSummary(experiment)
         const file = yield* ExperimentReport.write(dir, summary, stamp)
         yield* Console.log(`report written to ${file} (self-contained; open it in any browser)`)
-        if (update._tag === "Some") yield* writeBlock(update.value, basename(dir), ExperimentResults.markdown(summary), `realm report ${runDir} --update ${update.value}`)
+        if (update._tag === "Some")
+          yield* writeBlock(
+            update.value,
+            basename(dir),
+            ExperimentResults.markdown(summary),
+            `realm report ${runDir} --update ${update.value}`
+          )
         return
       }
       const file = yield* ReportJob.write(dir, stamp).pipe(Effect.provide(yield* ReportJob.recordedVerifier(dir)))
       yield* Console.log(`report written to ${file} (self-contained; open it in any browser)`)
       if (update._tag === "Some") {
         const results = yield* Pipeline.readResults(join(dir, "eval", "results.json"))
-        yield* writeBlock(update.value, basename(dir), Table.markdown(results), `realm report ${runDir} --update ${update.value}`)
+        yield* writeBlock(
+          update.value,
+          basename(dir),
+          Table.markdown(results),
+          `realm report ${runDir} --update ${update.value}`
+        )
       }
     })
-).pipe(Command.withDescription("Write a self-contained HTML report of a run or an experiment: results, reward/accuracy curves, s(t), MRPV examples"))
+).pipe(
+  Command.withDescription(
+    "Write a self-contained HTML report of a run or an experiment: results, reward/accuracy curves, s(t), MRPV examples"
+  )
+)
 
 /** Write generated tables into the marked block `name` of `file`, with a line saying which command wrote them. */
 export const writeBlock = (file: string, name: string, tables: string, command: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const revision = gitRevision()
     const note = `<sub>Generated by \`${command}\`${revision === undefined ? "" : ` at ${revision.slice(0, 10)}`}.</sub>`
     yield* MarkedBlock.update(file, name, `${tables}\n\n${note}`)
@@ -161,14 +231,25 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
     phase,
     {
       init: Flag.Directory("init").pipe(Flag.withDescription("Hugging Face model directory to start from")),
-      corpus: Flag.File("corpus").pipe(Flag.withDescription("corpus JSONL from `realm corpus build` (<out>/corpus/corpus.jsonl)")),
-      out: Flag.Directory("out").pipe(Flag.withDescription("output directory: checkpoints, metrics.jsonl, tensorboard/")),
-      config: Flag.File("config").pipe(Flag.withDescription("pipeline config whose trainer/verifier/curriculum/judge slots to use"), Flag.optional),
-      fresh: Flag.Boolean("fresh").pipe(Flag.withDescription("start over instead of resuming from the latest checkpoint in --out"), Flag.withDefault(false))
+      corpus: Flag.File("corpus").pipe(
+        Flag.withDescription("corpus JSONL from `realm corpus build` (<out>/corpus/corpus.jsonl)")
+      ),
+      out: Flag.Directory("out").pipe(
+        Flag.withDescription("output directory: checkpoints, metrics.jsonl, tensorboard/")
+      ),
+      config: Flag.File("config").pipe(
+        Flag.withDescription("pipeline config whose trainer/verifier/curriculum/judge slots to use"),
+        Flag.optional
+      ),
+      fresh: Flag.Boolean("fresh").pipe(
+        Flag.withDescription("start over instead of resuming from the latest checkpoint in --out"),
+        Flag.withDefault(false)
+      )
     },
     (flags) =>
-      Effect.gen(function*() {
-        const config = flags.config._tag === "Some" ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
+      Effect.gen(function* () {
+        const config =
+          flags.config._tag === "Some" ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
         const bar = yield* ProgressBar.make()
         const ref = yield* TrainJob.run({
           phase,
@@ -181,16 +262,25 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
           onProgress: (e) => bar.update({ label: e.label, done: e.done, total: e.total, detail: e.detail })
         })
         yield* bar.finish
-        const shown = ["loss", "heldout_loss", "reward_mean", "truth_accuracy"].filter((k) => ref.metrics[k] !== undefined)
-        yield* Console.log(`${phase} finished at step ${ref.step}: ${ref.path} (${shown.map((k) => `${k} ${(ref.metrics[k] as number).toFixed(4)}`).join(", ")})`)
+        const shown = ["loss", "heldout_loss", "reward_mean", "truth_accuracy"].filter(
+          (k) => ref.metrics[k] !== undefined
+        )
+        yield* Console.log(
+          `${phase} finished at step ${ref.step}: ${ref.path} (${shown.map((k) => `${k} ${(ref.metrics[k] as number).toFixed(4)}`).join(", ")})`
+        )
       })
   ).pipe(Command.withDescription(description))
 
 /** `realm train sft|rft|rl`. */
 export const train = Command.make("train").pipe(
-  Command.withDescription("Run one training phase; Ctrl-C stops at a step boundary after a checkpoint, re-run to resume"),
+  Command.withDescription(
+    "Run one training phase; Ctrl-C stops at a step boundary after a checkpoint, re-run to resume"
+  ),
   Command.withSubcommands([
-    phaseCommand("sft", "Guided-CoT distillation: rules-free prompts -> positive routes (plus MRPV warm starts if configured)"),
+    phaseCommand(
+      "sft",
+      "Guided-CoT distillation: rules-free prompts -> positive routes (plus MRPV warm starts if configured)"
+    ),
     phaseCommand("rft", "Rejection-sampling fine-tuning on the policy's own correct samples"),
     phaseCommand("rl", "GRPO-family RL with the verifier's rewards and the curriculum's fading guidance")
   ])

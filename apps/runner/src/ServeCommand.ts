@@ -13,25 +13,53 @@ import * as ModelDir from "./ModelDir.ts"
 export const serve = Command.make(
   "serve",
   {
-    checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(Argument.withDescription("Hugging Face model directory (e.g. runs/demo/realm/final) or a run's method directory (runs/demo/realm)")),
-    config: Flag.File("config").pipe(Flag.withDescription("server settings (JSON/YAML): host, port, modelName, apiKeyEnv, limits, batching, policy"), Flag.optional),
+    checkpoint: Argument.Directory("checkpoint", { mustExist: false }).pipe(
+      Argument.withDescription(
+        "Hugging Face model directory (e.g. runs/demo/realm/final) or a run's method directory (runs/demo/realm)"
+      )
+    ),
+    config: Flag.File("config").pipe(
+      Flag.withDescription("server settings (JSON/YAML): host, port, modelName, apiKeyEnv, limits, batching, policy"),
+      Flag.optional
+    ),
     host: Flag.String("host").pipe(Flag.withDescription("interface to listen on (default 127.0.0.1)"), Flag.optional),
     port: Flag.Int("port").pipe(Flag.withDescription("TCP port (default 8000; 0 = any free port)"), Flag.optional),
-    model: Flag.String("model-name").pipe(Flag.withDescription("model id clients send (default the checkpoint directory's name; sft for runs/x/sft/final)"), Flag.optional),
-    apiKeyEnv: Flag.String("api-key-env").pipe(Flag.withDescription("environment variable with the key clients must send as a Bearer token"), Flag.optional)
+    model: Flag.String("model-name").pipe(
+      Flag.withDescription("model id clients send (default the checkpoint directory's name; sft for runs/x/sft/final)"),
+      Flag.optional
+    ),
+    apiKeyEnv: Flag.String("api-key-env").pipe(
+      Flag.withDescription("environment variable with the key clients must send as a Bearer token"),
+      Flag.optional
+    )
   },
   (flags) =>
-    Effect.gen(function*() {
-      const fromFile = Option.isSome(flags.config) ? yield* ConfigFile.load(flags.config.value, ServerConfig.ServerConfig) : undefined
+    Effect.gen(function* () {
+      const fromFile = Option.isSome(flags.config)
+        ? yield* ConfigFile.load(flags.config.value, ServerConfig.ServerConfig)
+        : undefined
       const settings: Record<string, unknown> = { ...fromFile }
-      const overrides: ReadonlyArray<readonly [string, Option.Option<string | number>]> = [["host", flags.host], ["port", flags.port], ["modelName", flags.model], ["apiKeyEnv", flags.apiKeyEnv]]
+      const overrides: ReadonlyArray<readonly [string, Option.Option<string | number>]> = [
+        ["host", flags.host],
+        ["port", flags.port],
+        ["modelName", flags.model],
+        ["apiKeyEnv", flags.apiKeyEnv]
+      ]
       for (const [key, value] of overrides) if (Option.isSome(value)) settings[key] = value.value
       const dir = yield* ModelDir.resolve(flags.checkpoint)
       if (settings.modelName === undefined) settings.modelName = EvalJob.methodLabel(dir)
       const served = yield* Serve.serve(dir, settings)
-      yield* Console.log(`serving ${served.model} (${dir}) at ${served.baseUrl}${served.authenticated ? " (API key required)" : ""}`)
-      yield* Console.log(`try: curl ${served.baseUrl}/chat/completions -H 'content-type: application/json' -d '{"model": "${served.model}", "messages": [{"role": "user", "content": "Hello"}]}'`)
+      yield* Console.log(
+        `serving ${served.model} (${dir}) at ${served.baseUrl}${served.authenticated ? " (API key required)" : ""}`
+      )
+      yield* Console.log(
+        `try: curl ${served.baseUrl}/chat/completions -H 'content-type: application/json' -d '{"model": "${served.model}", "messages": [{"role": "user", "content": "Hello"}]}'`
+      )
       yield* Console.error("Ctrl-C stops the server")
       return yield* Effect.never
     }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Serve a checkpoint as an OpenAI-compatible /v1/chat/completions (streaming, batched, loopback by default)"))
+).pipe(
+  Command.withDescription(
+    "Serve a checkpoint as an OpenAI-compatible /v1/chat/completions (streaming, batched, loopback by default)"
+  )
+)

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest"
 import packageJson from "../package.json" with { type: "json" }
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
-const realm = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 })
+const realm = (...args: Array<string>) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 })
 
 describe("realm CLI (spawned)", () => {
   it("--version prints the package version and --help lists subcommands", () => {
@@ -28,7 +29,7 @@ describe("realm CLI (spawned)", () => {
     expect(ok.stdout).toContain("valid")
     const bad = realm("config", "check", join(dir, "bad.yaml"))
     expect(bad.status).toBe(1)
-    expect(bad.stderr).toContain('realm: ConfigFileError')
+    expect(bad.stderr).toContain("realm: ConfigFileError")
     expect(bad.stderr).toContain('run.threads: unknown key "threads"')
     expect(bad.stderr).not.toContain("    at ") // no stack trace for expected errors
   })
@@ -39,7 +40,10 @@ describe("realm CLI (spawned)", () => {
     const bad = realm("config", "check", join(dir, "exp.yaml"))
     expect(bad.status).toBe(1)
     expect(bad.stderr).toContain(`experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
-    writeFileSync(join(dir, "variants.yaml"), "methods: [sft, { name: grpo-cos, method: grpo, curriculum: { schedule: { kind: cosine } } }]\n")
+    writeFileSync(
+      join(dir, "variants.yaml"),
+      "methods: [sft, { name: grpo-cos, method: grpo, curriculum: { schedule: { kind: cosine } } }]\n"
+    )
     const variants = realm("config", "check", join(dir, "variants.yaml"))
     expect(variants.status).toBe(1)
     expect(variants.stderr).toContain("methods: methods[1].curriculum.schedule")
@@ -55,31 +59,37 @@ describe("realm CLI (spawned)", () => {
 describe("realm config check against stage schemas (spawned)", () => {
   it("checks each slot's settings against the implementation it uses, with paths", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
-    writeFileSync(join(dir, "good.yaml"), [
-      "run: { seed: 1 }",
-      "tasks: { use: parcel, with: { levels: [1, 2] } }",
-      "teacher: { use: rule }",
-      "verifier: { use: mrpv }",
-      "curriculum: { use: eaai, with: { schedule: { totalSteps: 50 } } }",
-      "corpus: { routesPerProblem: 4 }"
-    ].join("\n"))
+    writeFileSync(
+      join(dir, "good.yaml"),
+      [
+        "run: { seed: 1 }",
+        "tasks: { use: parcel, with: { levels: [1, 2] } }",
+        "teacher: { use: rule }",
+        "verifier: { use: mrpv }",
+        "curriculum: { use: eaai, with: { schedule: { totalSteps: 50 } } }",
+        "corpus: { routesPerProblem: 4 }"
+      ].join("\n")
+    )
     const good = realm("config", "check", join(dir, "good.yaml"))
     expect(good.stderr).toBe("")
     expect(good.status).toBe(0)
-    writeFileSync(join(dir, "bad.yaml"), [
-      "tasks: { use: parcel, with: { levels: [7] } }",
-      "teacher: { use: oracle }",
-      "curriculum: { use: eaai, with: { schedule: { kind: sawtooth } } }",
-      "corpus: { routesPerProblem: 2, negativesPerProblem: 5 }"
-    ].join("\n"))
+    writeFileSync(
+      join(dir, "bad.yaml"),
+      [
+        "tasks: { use: parcel, with: { levels: [7] } }",
+        "teacher: { use: oracle }",
+        "curriculum: { use: eaai, with: { schedule: { kind: sawtooth } } }",
+        "corpus: { routesPerProblem: 2, negativesPerProblem: 5 }"
+      ].join("\n")
+    )
     const bad = realm("config", "check", join(dir, "bad.yaml"))
     expect(bad.status).toBe(1)
-    expect(bad.stderr).toContain('tasks.with: ')
-    expect(bad.stderr).toContain('levels[0]: ')
+    expect(bad.stderr).toContain("tasks.with: ")
+    expect(bad.stderr).toContain("levels[0]: ")
     expect(bad.stderr).toContain('teacher.use: no built-in teacher named "oracle"')
-    expect(bad.stderr).toContain('curriculum.with: ')
-    expect(bad.stderr).toContain('schedule.kind: ')
-    expect(bad.stderr).toContain('negativesPerProblem')
+    expect(bad.stderr).toContain("curriculum.with: ")
+    expect(bad.stderr).toContain("schedule.kind: ")
+    expect(bad.stderr).toContain("negativesPerProblem")
   })
 })
 
@@ -87,7 +97,10 @@ describe("realm config check never runs the code a config names unless asked (sp
   it("locates modules without importing them; --load-modules imports them; unknown keys get a suggestion", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
     const marker = join(dir, "imported.txt")
-    writeFileSync(join(dir, "evil.mjs"), `import { writeFileSync } from "node:fs"\nwriteFileSync(${JSON.stringify(marker)}, "ran")\n`)
+    writeFileSync(
+      join(dir, "evil.mjs"),
+      `import { writeFileSync } from "node:fs"\nwriteFileSync(${JSON.stringify(marker)}, "ran")\n`
+    )
     writeFileSync(join(dir, "pipeline.yaml"), "verifier: { use: ./evil.mjs }\n")
     const checked = realm("config", "check", join(dir, "pipeline.yaml"))
     expect(checked.stderr).toBe("")
@@ -99,7 +112,10 @@ describe("realm config check never runs the code a config names unless asked (sp
     expect(existsSync(marker)).toBe(true)
     expect(loaded.status).toBe(1)
     expect(loaded.stderr).toContain("exports no `implementation`")
-    writeFileSync(join(dir, "typo.yaml"), "trainer: { use: onnx, with: { sft: { lerning_rate: 0.001 } } }\nevalution: { splits: [test] }\n")
+    writeFileSync(
+      join(dir, "typo.yaml"),
+      "trainer: { use: onnx, with: { sft: { lerning_rate: 0.001 } } }\nevalution: { splits: [test] }\n"
+    )
     const typo = realm("config", "check", join(dir, "typo.yaml"))
     expect(typo.status).toBe(1)
     expect(typo.stderr).toContain('evalution: unknown key "evalution"; did you mean "evaluation"?')

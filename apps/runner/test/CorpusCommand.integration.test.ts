@@ -6,7 +6,8 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
-const realm = (...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
+const realm = (...args: Array<string>) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000 })
 
 describe("realm corpus build (spawned)", () => {
   const dir = mkdtempSync(join(tmpdir(), "realm-corpus-cli-"))
@@ -15,11 +16,26 @@ describe("realm corpus build (spawned)", () => {
   const out = join(dir, "run")
 
   it("builds a labelled corpus from the built-in domain, then resumes without rebuilding", () => {
-    const first = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", settings, "--out", out, "--routes", "3", "--negatives", "1")
+    const first = realm(
+      "corpus",
+      "build",
+      "--tasks",
+      "parcel",
+      "--tasks-config",
+      settings,
+      "--out",
+      out,
+      "--routes",
+      "3",
+      "--negatives",
+      "1"
+    )
     expect(first.stderr).not.toContain("Error")
     expect(first.status).toBe(0)
     expect(first.stdout).toMatch(/corpus complete: 40 problems \(40 built, 0 resumed\)/)
-    const lines = readFileSync(join(out, "corpus", "corpus.jsonl"), "utf8").trim().split("\n")
+    const lines = readFileSync(join(out, "corpus", "corpus.jsonl"), "utf8")
+      .trim()
+      .split("\n")
     expect(lines).toHaveLength(40)
     const records = lines.map((l) => JSON.parse(l) as { routes: Array<{ label: string }> })
     // At most 3 routes each (near-duplicates are removed), with both labels across the corpus.
@@ -27,13 +43,37 @@ describe("realm corpus build (spawned)", () => {
     const labels = records.flatMap((r) => r.routes.map((route) => route.label))
     expect(labels).toContain("positive")
     expect(labels).toContain("negative")
-    const again = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", settings, "--out", out, "--routes", "3", "--negatives", "1")
+    const again = realm(
+      "corpus",
+      "build",
+      "--tasks",
+      "parcel",
+      "--tasks-config",
+      settings,
+      "--out",
+      out,
+      "--routes",
+      "3",
+      "--negatives",
+      "1"
+    )
     expect(again.status).toBe(0)
     expect(again.stdout).toMatch(/\(0 built, 40 resumed\)/)
   })
 
   it("names the available teachers when an unknown one is asked for", () => {
-    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", settings, "--out", join(dir, "other"), "--teacher", "oracle")
+    const r = realm(
+      "corpus",
+      "build",
+      "--tasks",
+      "parcel",
+      "--tasks-config",
+      settings,
+      "--out",
+      join(dir, "other"),
+      "--teacher",
+      "oracle"
+    )
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('no built-in teacher named "oracle"')
     expect(r.stderr).toContain("rule, http")
@@ -42,7 +82,20 @@ describe("realm corpus build (spawned)", () => {
   it("rejects a teacher config with an unknown key before any request, naming the key it resembles", () => {
     const teacher = join(dir, "teacher.yaml")
     writeFileSync(teacher, "baseUrl: http://127.0.0.1:9/v1\nmodel: m\napiKey: sk-secret\n")
-    const r = realm("corpus", "build", "--tasks", "parcel", "--tasks-config", settings, "--out", join(dir, "http"), "--teacher", "http", "--teacher-config", teacher)
+    const r = realm(
+      "corpus",
+      "build",
+      "--tasks",
+      "parcel",
+      "--tasks-config",
+      settings,
+      "--out",
+      join(dir, "http"),
+      "--teacher",
+      "http",
+      "--teacher-config",
+      teacher
+    )
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('apiKey: unknown key "apiKey"; did you mean "apiKeyEnv"?')
   })
@@ -52,7 +105,15 @@ describe("realm corpus build fails loudly (spawned)", () => {
   const dir = mkdtempSync(join(tmpdir(), "realm-corpus-fail-"))
   const problems = join(dir, "problems.jsonl")
   const toy = Array.from({ length: 5 }, (_, i) => ({
-    id: `toy/${i}`, domain: "toy", question: `Q${i}: what is ${i} + ${i}?`, rulebook: "Add.", gold: String(2 * i), answerType: "number", difficulty: 1, split: "train", metadata: {}
+    id: `toy/${i}`,
+    domain: "toy",
+    question: `Q${i}: what is ${i} + ${i}?`,
+    rulebook: "Add.",
+    gold: String(2 * i),
+    answerType: "number",
+    difficulty: 1,
+    split: "train",
+    metadata: {}
   }))
   writeFileSync(problems, toy.map((p) => `${JSON.stringify(p)}\n`).join(""))
   let requests = 0
@@ -61,7 +122,9 @@ describe("realm corpus build fails loudly (spawned)", () => {
     req.resume()
     req.on("end", () => {
       requests++
-      res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "Incorrect API key provided" } }))
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: "Incorrect API key provided" } }))
     })
   })
   let baseUrl = ""
@@ -91,29 +154,64 @@ describe("realm corpus build fails loudly (spawned)", () => {
 
   it("every request refused (wrong key): exits 1 with the cause, and the manifest and summary say failed", async () => {
     const out = join(dir, "unauthorized")
-    const r = await realmAsync("corpus", "build", "--tasks", problems, "--teacher", "http",
-      "--teacher-config", teacherConfig({ baseUrl, model: "m", apiKeyEnv: "REALM_TEST_KEY", maxRetries: 0 }), "--out", out)
+    const r = await realmAsync(
+      "corpus",
+      "build",
+      "--tasks",
+      problems,
+      "--teacher",
+      "http",
+      "--teacher-config",
+      teacherConfig({ baseUrl, model: "m", apiKeyEnv: "REALM_TEST_KEY", maxRetries: 0 }),
+      "--out",
+      out
+    )
     expect(r.status).toBe(1)
     expect(r.stdout).toContain("corpus failed: 0 problems")
-    expect(r.stderr).toMatch(/CorpusIncomplete: corpus build failed: 5 of 5 problems failed \(unavailable 5\); first: toy\/\d: unavailable: HTTP 401: check the key in REALM_TEST_KEY: Incorrect API key provided/)
+    expect(r.stderr).toMatch(
+      /CorpusIncomplete: corpus build failed: 5 of 5 problems failed \(unavailable 5\); first: toy\/\d: unavailable: HTTP 401: check the key in REALM_TEST_KEY: Incorrect API key provided/
+    )
     expect(r.stderr).toContain("maxFailedFraction")
     expect(r.stderr).not.toContain("sk-wrong")
     const manifest = JSON.parse(readFileSync(join(out, "corpus", "manifest.json"), "utf8")) as { status: string }
     expect(manifest.status).toBe("failed")
-    const summary = JSON.parse(readFileSync(join(out, "corpus", "summary.json"), "utf8")) as { status: string; failed: number }
+    const summary = JSON.parse(readFileSync(join(out, "corpus", "summary.json"), "utf8")) as {
+      status: string
+      failed: number
+    }
     expect(summary).toMatchObject({ status: "failed", failed: 5 })
   })
 
   it("a baseUrl with credentials or a query string is refused before any request, saying what to do", async () => {
     const before = requests
-    const credentials = await realmAsync("corpus", "build", "--tasks", problems, "--teacher", "http",
-      "--teacher-config", teacherConfig({ baseUrl: baseUrl.replace("http://", "http://user:pw-3c1d@"), model: "m" }), "--out", join(dir, "credentials"))
+    const credentials = await realmAsync(
+      "corpus",
+      "build",
+      "--tasks",
+      problems,
+      "--teacher",
+      "http",
+      "--teacher-config",
+      teacherConfig({ baseUrl: baseUrl.replace("http://", "http://user:pw-3c1d@"), model: "m" }),
+      "--out",
+      join(dir, "credentials")
+    )
     expect(credentials.status).toBe(1)
     expect(credentials.stderr).toContain("baseUrl: must not carry credentials")
     expect(credentials.stderr).toContain("apiKeyEnv")
     expect(credentials.stderr).not.toContain("pw-3c1d")
-    const query = await realmAsync("corpus", "build", "--tasks", problems, "--teacher", "http",
-      "--teacher-config", teacherConfig({ baseUrl: `${baseUrl}?api-version=2024`, model: "m" }), "--out", join(dir, "query"))
+    const query = await realmAsync(
+      "corpus",
+      "build",
+      "--tasks",
+      problems,
+      "--teacher",
+      "http",
+      "--teacher-config",
+      teacherConfig({ baseUrl: `${baseUrl}?api-version=2024`, model: "m" }),
+      "--out",
+      join(dir, "query")
+    )
     expect(query.status).toBe(1)
     expect(query.stderr).toContain("baseUrl: must not have a query string (?...): remove it")
     expect(requests).toBe(before)
@@ -122,7 +220,10 @@ describe("realm corpus build fails loudly (spawned)", () => {
 
   it("--policy strict: a bad problems line exits 1 naming file and line, and writes nothing", () => {
     const bad = join(dir, "bad.jsonl")
-    writeFileSync(bad, `${JSON.stringify(toy[0])}\n${JSON.stringify(toy[1])}\n{"id": "torn\n${JSON.stringify(toy[2])}\n`)
+    writeFileSync(
+      bad,
+      `${JSON.stringify(toy[0])}\n${JSON.stringify(toy[1])}\n{"id": "torn\n${JSON.stringify(toy[2])}\n`
+    )
     const out = join(dir, "strict")
     const r = realm("corpus", "build", "--tasks", bad, "--out", out, "--policy", "strict")
     expect(r.status).toBe(1)

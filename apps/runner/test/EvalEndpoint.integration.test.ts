@@ -39,15 +39,18 @@ const realm = (...args: Array<string>) =>
     child.on("close", (status) => resolve({ status, stdout, stderr }))
   })
 
-const readResults = (file: string) => Schema.decodeUnknownSync(Schema.Array(EvalResult.EvalResult))(JSON.parse(readFileSync(file, "utf8")))
+const readResults = (file: string) =>
+  Schema.decodeUnknownSync(Schema.Array(EvalResult.EvalResult))(JSON.parse(readFileSync(file, "utf8")))
 
 /**
  * Parcel test problems, their rule-teacher routes, and a random-weight checkpoint whose tokenizer knows their texts.
  * A large initialisation std makes its greedy text depend on the whole prompt (at 0.02 the residual stream carries
  * the last prompt token through and the model repeats it), so equal completions mean equal prompts and generation.
  */
-const setup = Effect.gen(function*() {
-  const parcel = ParcelDomain.make(ParcelDomain.decodeConfig({ levels: [1, 2], counts: { train: 0, validation: 0, test: 5, heldout: 0, transfer: 0 } }))
+const setup = Effect.gen(function* () {
+  const parcel = ParcelDomain.make(
+    ParcelDomain.decodeConfig({ levels: [1, 2], counts: { train: 0, validation: 0, test: 5, heldout: 0, transfer: 0 } })
+  )
   mkdirSync(join(dir, "problems"), { recursive: true })
   yield* Jsonl.writeAll(files.problems, Problem.Problem, parcel.problems("test"))
   yield* CorpusJob.run({
@@ -59,7 +62,16 @@ const setup = Effect.gen(function*() {
   })
   const problems = yield* Stream.runCollect(Jsonl.read(files.problems, Problem.Problem))
   const texts = problems.flatMap((p) => [p.question, p.rulebook ?? "", `Answer: ${p.gold}`])
-  yield* Scratch.create(files.checkpoint, texts, { vocabSize: 300, hiddenSize: 16, intermediateSize: 32, layers: 2, heads: 2, kvHeads: 1, maxContext: 2048, initStd: 0.5 })
+  yield* Scratch.create(files.checkpoint, texts, {
+    vocabSize: 300,
+    hiddenSize: 16,
+    intermediateSize: 32,
+    layers: 2,
+    heads: 2,
+    kvHeads: 1,
+    maxContext: 2048,
+    initStd: 0.5
+  })
 }).pipe(Effect.provide(NodeServices.layer))
 
 let server: ChildProcess | undefined
@@ -68,8 +80,13 @@ let baseUrl = ""
 beforeAll(async () => {
   await Effect.runPromise(setup)
   // Compact verifier prompts and short completions keep it quick; k = 1 so every completion is greedy.
-  writeFileSync(files.config, "verifier: { use: mrpv, with: { style: compact } }\nevaluator: { use: default, with: { samples: 1, maxNewTokens: 12 } }\n")
-  const child = spawn(process.execPath, [bin, "serve", files.checkpoint, "--port", "0", "--model-name", "tiny"], { cwd: dir })
+  writeFileSync(
+    files.config,
+    "verifier: { use: mrpv, with: { style: compact } }\nevaluator: { use: default, with: { samples: 1, maxNewTokens: 12 } }\n"
+  )
+  const child = spawn(process.execPath, [bin, "serve", files.checkpoint, "--port", "0", "--model-name", "tiny"], {
+    cwd: dir
+  })
   server = child
   let stdout = ""
   let stderr = ""
@@ -90,11 +107,31 @@ afterAll(() => {
 
 describe("realm eval --endpoint against realm serve (spawned)", () => {
   it("gives the local evaluator's results at temperature 0: same completions, answers, accuracy and metrics", async () => {
-    const common = ["--problems", files.problems, "--routes", files.routes, "--config", files.config, "--method", "tiny"]
+    const common = [
+      "--problems",
+      files.problems,
+      "--routes",
+      files.routes,
+      "--config",
+      files.config,
+      "--method",
+      "tiny"
+    ]
     const local = await realm("eval", files.checkpoint, ...common, "--out", "local.json")
     expect(local.stderr).not.toContain("realm: ")
     expect(local.status).toBe(0)
-    const served = await realm("eval", "--endpoint", baseUrl, "--model", "tiny", "--concurrency", "3", ...common, "--out", "served.json")
+    const served = await realm(
+      "eval",
+      "--endpoint",
+      baseUrl,
+      "--model",
+      "tiny",
+      "--concurrency",
+      "3",
+      ...common,
+      "--out",
+      "served.json"
+    )
     expect(served.stderr).not.toContain("realm: ")
     expect(served.status).toBe(0)
 
@@ -116,7 +153,19 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
   })
 
   it("an unknown model name fails with the URL and the model the server serves", async () => {
-    const r = await realm("eval", "--endpoint", baseUrl, "--model", "nope", "--problems", files.problems, "--config", files.config, "--out", "nope.json")
+    const r = await realm(
+      "eval",
+      "--endpoint",
+      baseUrl,
+      "--model",
+      "nope",
+      "--problems",
+      files.problems,
+      "--config",
+      files.config,
+      "--out",
+      "nope.json"
+    )
     expect(r.status).toBe(1)
     expect(r.stderr).toContain(`${baseUrl}/models (model nope): the server does not serve 'nope'; it serves 'tiny'`)
     expect(existsSync(join(dir, "nope.json"))).toBe(false)
@@ -130,8 +179,21 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
         probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
       })
     })
-    writeFileSync(join(dir, "quick.yaml"), "evaluator: { use: default, with: { endpoint: { maxRetries: 1, initialBackoffMs: 10 } } }\n")
-    const r = await realm("eval", "--endpoint", `http://127.0.0.1:${port}/v1`, "--model", "tiny", "--problems", files.problems, "--config", join(dir, "quick.yaml"))
+    writeFileSync(
+      join(dir, "quick.yaml"),
+      "evaluator: { use: default, with: { endpoint: { maxRetries: 1, initialBackoffMs: 10 } } }\n"
+    )
+    const r = await realm(
+      "eval",
+      "--endpoint",
+      `http://127.0.0.1:${port}/v1`,
+      "--model",
+      "tiny",
+      "--problems",
+      files.problems,
+      "--config",
+      join(dir, "quick.yaml")
+    )
     expect(r.status).toBe(1)
     expect(r.stderr).toContain(`http://127.0.0.1:${port}/v1/models (model tiny): cannot connect`)
     expect(r.stderr).toContain("(after 2 attempts)")

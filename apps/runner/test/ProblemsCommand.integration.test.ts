@@ -12,36 +12,73 @@ import { Problem } from "@realm-lm/core"
 import { describe, expect, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
-const realm = (cwd: string, ...args: Array<string>) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000, cwd })
+const realm = (cwd: string, ...args: Array<string>) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 120_000, cwd })
 
 const readProblems = (file: string) =>
-  readFileSync(file, "utf8").trim().split("\n").map((l) => Schema.decodeUnknownSync(Problem.Problem)(JSON.parse(l)))
+  readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => Schema.decodeUnknownSync(Problem.Problem)(JSON.parse(l)))
 
 describe("realm problems (spawned)", () => {
   const cwd = mkdtempSync(join(tmpdir(), "realm-problems-"))
   const project = join(cwd, "project")
   mkdirSync(join(project, "data"), { recursive: true })
-  const rows = [{ q: "What is 2 plus 2?", a: "4" }, { q: "What is 3 plus 4?", a: "7" }, { q: "What is 5 plus 1?", a: "6" }]
+  const rows = [
+    { q: "What is 2 plus 2?", a: "4" },
+    { q: "What is 3 plus 4?", a: "7" },
+    { q: "What is 5 plus 1?", a: "6" }
+  ]
   writeFileSync(join(project, "data", "test.jsonl"), rows.map((r) => `${JSON.stringify(r)}\n`).join(""))
-  const settings = "name: sums\nfiles: { test: data/test.jsonl, train: data/test.jsonl }\nmapping: { question: q, gold: a }\n"
-  writeFileSync(join(project, "tasks.yaml"), `use: files\nwith:\n${settings.split("\n").map((l) => (l === "" ? "" : `  ${l}`)).join("\n")}`)
+  const settings =
+    "name: sums\nfiles: { test: data/test.jsonl, train: data/test.jsonl }\nmapping: { question: q, gold: a }\n"
+  writeFileSync(
+    join(project, "tasks.yaml"),
+    `use: files\nwith:\n${settings
+      .split("\n")
+      .map((l) => (l === "" ? "" : `  ${l}`))
+      .join("\n")}`
+  )
   writeFileSync(join(project, "settings.yaml"), settings)
-  writeFileSync(join(project, "pipeline.yaml"), `tasks:\n  use: files\n  with:\n${settings.split("\n").map((l) => (l === "" ? "" : `    ${l}`)).join("\n")}`)
+  writeFileSync(
+    join(project, "pipeline.yaml"),
+    `tasks:\n  use: files\n  with:\n${settings
+      .split("\n")
+      .map((l) => (l === "" ? "" : `    ${l}`))
+      .join("\n")}`
+  )
 
   it("writes a split as Problem records from a tasks config, a settings file with --tasks, or a pipeline config", () => {
-    for (const [file, extra] of [["tasks.yaml", []], ["settings.yaml", ["--tasks", "files"]], ["pipeline.yaml", []]] as const) {
+    for (const [file, extra] of [
+      ["tasks.yaml", []],
+      ["settings.yaml", ["--tasks", "files"]],
+      ["pipeline.yaml", []]
+    ] as const) {
       const out = join("exported", `${file}.jsonl`)
       const r = realm(cwd, "problems", join("project", file), ...extra, "--split", "test", "--out", out)
       expect(r.stderr).toBe("")
       expect(r.status).toBe(0)
       expect(r.stdout).toContain(`3 test problems of sums -> ${join(cwd, out)}`)
       const problems = readProblems(join(cwd, out))
-      expect(problems.map((p) => [p.question, p.gold, p.split, p.answerType])).toEqual(rows.map((row) => [row.q, row.a, "test", "number"]))
+      expect(problems.map((p) => [p.question, p.gold, p.split, p.answerType])).toEqual(
+        rows.map((row) => [row.q, row.a, "test", "number"])
+      )
     }
   })
 
   it("names the mismatch when a tasks config and --tasks disagree, and a config without a task source", () => {
-    const mismatch = realm(cwd, "problems", join("project", "tasks.yaml"), "--tasks", "parcel", "--split", "test", "--out", "x.jsonl")
+    const mismatch = realm(
+      cwd,
+      "problems",
+      join("project", "tasks.yaml"),
+      "--tasks",
+      "parcel",
+      "--split",
+      "test",
+      "--out",
+      "x.jsonl"
+    )
     expect(mismatch.status).toBe(1)
     expect(mismatch.stderr).toContain('names the task source "files", but --tasks is "parcel"')
     writeFileSync(join(project, "empty.yaml"), "run: { seed: 1 }\n")
@@ -58,13 +95,27 @@ describe("realm problems (spawned)", () => {
     expect(built.stderr).toContain("3 of 3 problems failed (unavailable 3); first: sums/test/")
     const raw = realm(cwd, "corpus", "build", "--tasks", join("project", "data", "test.jsonl"), "--out", "raw")
     expect(raw.status).toBe(1)
-    expect(raw.stderr).toContain(`realm: ProblemsFileInvalid: ${join("project", "data", "test.jsonl")}:1: not a core Problem record`)
+    expect(raw.stderr).toContain(
+      `realm: ProblemsFileInvalid: ${join("project", "data", "test.jsonl")}:1: not a core Problem record`
+    )
     expect(raw.stderr).toContain("--tasks files --tasks-config tasks.yaml")
     expect(raw.stderr).toContain("realm problems tasks.yaml --split train --out problems.jsonl")
   })
 
   it("corpus build --tasks-config takes the same { use, with } tasks config as realm problems", () => {
-    const r = realm(cwd, "corpus", "build", "--tasks", "files", "--tasks-config", join("project", "tasks.yaml"), "--split", "test", "--out", "same-config")
+    const r = realm(
+      cwd,
+      "corpus",
+      "build",
+      "--tasks",
+      "files",
+      "--tasks-config",
+      join("project", "tasks.yaml"),
+      "--split",
+      "test",
+      "--out",
+      "same-config"
+    )
     // Read with data/test.jsonl relative to the config: the rule teacher then refuses each of the 3 problems.
     expect(r.stderr).toContain("3 of 3 problems failed (unavailable 3); first: sums/test/")
   })

@@ -10,23 +10,35 @@ describe("ProgressBar", () => {
 
   it("shows a caller's own rate (this run's problems/s) with two decimals below 1/s, and its ETA", () => {
     // 100 of 400 done, 90 of them resumed at start: the 10 built in 40 s give 0.25/s, so 300 left take 20 min.
-    const line = ProgressBar.formatLine({ label: "corpus", done: 100, total: 400, rate: 0.25, detail: "+10 -30" }, 40, 8)
+    const line = ProgressBar.formatLine(
+      { label: "corpus", done: 100, total: 400, rate: 0.25, detail: "+10 -30" },
+      40,
+      8
+    )
     expect(line).toBe("corpus    [##......]  100/400  0.25/s  ETA 20:00  +10 -30")
   })
 
   it("says done with the elapsed time at the end, and handles unknown rates", () => {
-    expect(ProgressBar.formatLine({ label: "sft", done: 50, total: 50 }, 3725, 4)).toBe("sft       [####]  50/50  0.01/s  done in 1:02:05")
-    expect(ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4)).toBe("rl        [....]  0/10  --/s  ETA --:--")
-    expect(ProgressBar.formatLine({ label: "rl", done: 3, total: 10 }, 0.2, 4)).toBe("rl        [#...]  3/10  --/s  ETA --:--")
+    expect(ProgressBar.formatLine({ label: "sft", done: 50, total: 50 }, 3725, 4)).toBe(
+      "sft       [####]  50/50  0.01/s  done in 1:02:05"
+    )
+    expect(ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4)).toBe(
+      "rl        [....]  0/10  --/s  ETA --:--"
+    )
+    expect(ProgressBar.formatLine({ label: "rl", done: 3, total: 10 }, 0.2, 4)).toBe(
+      "rl        [#...]  3/10  --/s  ETA --:--"
+    )
   })
 
   it("in non-interactive mode prints at most one line per interval, then the final state on finish", async () => {
     const lines: Array<string> = []
-    await Effect.runPromise(Effect.gen(function*() {
-      const bar = yield* ProgressBar.make({ interactive: false, write: (t) => void lines.push(t) })
-      for (let i = 1; i <= 500; i++) yield* bar.update({ label: "x", done: i, total: 500 })
-      yield* bar.finish
-    }))
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const bar = yield* ProgressBar.make({ interactive: false, write: (t) => void lines.push(t) })
+        for (let i = 1; i <= 500; i++) yield* bar.update({ label: "x", done: i, total: 500 })
+        yield* bar.finish
+      })
+    )
     expect(lines.length).toBe(2) // the first update, then the final state
     expect(lines[1]).toContain("500/500")
   })

@@ -63,12 +63,14 @@ const onnxModel = (w: OnnxSink): void => {
     for (let i = 0; i < 60; i++) {
       g.message(11, (v) => {
         v.string(1, `past_key_${i}`)
-        v.message(2, (type) => type.message(1, (tt) => {
-          tt.int(1, 1)
-          tt.message(2, (s) => {
-            for (const d of [1, 4, 128, 64]) s.message(1, (dim) => dim.int(1, d))
+        v.message(2, (type) =>
+          type.message(1, (tt) => {
+            tt.int(1, 1)
+            tt.message(2, (s) => {
+              for (const d of [1, 4, 128, 64]) s.message(1, (dim) => dim.int(1, d))
+            })
           })
-        }))
+        )
       })
     }
   })
@@ -107,12 +109,24 @@ const legacyPatch = (): Uint8Array => {
         out.push(f.raw)
         continue
       }
-      out.tagged(7, message((g) => {
-        for (const gf of graphFields) {
-          if (gf.field === 11) g.tagged(11, message((v) => v.tagged(2, message((dim) => dim.tagged(2, dimName)))))
-          else g.push(gf.raw)
-        }
-      }))
+      out.tagged(
+        7,
+        message((g) => {
+          for (const gf of graphFields) {
+            if (gf.field === 11)
+              g.tagged(
+                11,
+                message((v) =>
+                  v.tagged(
+                    2,
+                    message((dim) => dim.tagged(2, dimName))
+                  )
+                )
+              )
+            else g.push(gf.raw)
+          }
+        })
+      )
     }
   })
 }
@@ -132,17 +146,31 @@ const sharedPatch = (): Uint8Array =>
     }
   }, model.length + 4096)
 
-const scalars = Object.fromEntries(["loss", "lr", "grad_norm", "reward_mean", "truth_accuracy", "kl", "tokens", "strength"].map((k, i) => [`rl/${k}`, i / 7]))
+const scalars = Object.fromEntries(
+  ["loss", "lr", "grad_norm", "reward_mean", "truth_accuracy", "kl", "tokens", "strength"].map((k, i) => [
+    `rl/${k}`,
+    i / 7
+  ])
+)
 const legacyEvent = (step: number): Uint8Array => {
   const summary = new TensorBoardWriter()
-  for (const [tag, value] of Object.entries(scalars)) summary.bytesField(1, new TensorBoardWriter().string(1, tag).float(2, value).finish())
-  return new TensorBoardWriter().double(1, 1_700_000_000.5 + step).int64(2, step).bytesField(5, summary.finish()).finish()
+  for (const [tag, value] of Object.entries(scalars))
+    summary.bytesField(1, new TensorBoardWriter().string(1, tag).float(2, value).finish())
+  return new TensorBoardWriter()
+    .double(1, 1_700_000_000.5 + step)
+    .int64(2, step)
+    .bytesField(5, summary.finish())
+    .finish()
 }
 const sharedEvent = (step: number): Uint8Array =>
   Protobuf.encode((w) =>
-    w.double(1, 1_700_000_000.5 + step).int(2, step).message(5, (summary) => {
-      for (const [tag, value] of Object.entries(scalars)) summary.message(1, (v) => v.string(1, tag).float(2, value))
-    }))
+    w
+      .double(1, 1_700_000_000.5 + step)
+      .int(2, step)
+      .message(5, (summary) => {
+        for (const [tag, value] of Object.entries(scalars)) summary.message(1, (v) => v.string(1, tag).float(2, value))
+      })
+  )
 const events = (encode: (step: number) => Uint8Array) => (): Uint8Array => {
   let last: Uint8Array = new Uint8Array()
   for (let step = 0; step < 20_000; step++) last = encode(step)
@@ -162,20 +190,32 @@ const time = (f: () => Uint8Array): { ms: number; out: Uint8Array } => {
   return { ms: median(runs), out }
 }
 
-const rows = ([
-  ["onnx (ModelProto, 19.6 MB)", legacyOnnx, sharedOnnx],
-  ["patch (verbatim copy + re-wrapped graph)", legacyPatch, sharedPatch],
-  ["tensorboard (20,000 events of 8 scalars)", events(legacyEvent), events(sharedEvent)]
-] as const).map(([name, legacy, shared]) => {
+const rows = (
+  [
+    ["onnx (ModelProto, 19.6 MB)", legacyOnnx, sharedOnnx],
+    ["patch (verbatim copy + re-wrapped graph)", legacyPatch, sharedPatch],
+    ["tensorboard (20,000 events of 8 scalars)", events(legacyEvent), events(sharedEvent)]
+  ] as const
+).map(([name, legacy, shared]) => {
   const a = time(legacy)
   const b = time(shared)
   if (Buffer.compare(a.out, b.out) !== 0) throw new Error(`${name}: outputs differ`)
-  return { name, bytes: b.out.length, legacyMs: Number(a.ms.toFixed(2)), sharedMs: Number(b.ms.toFixed(2)), speedup: Number((a.ms / b.ms).toFixed(2)) }
+  return {
+    name,
+    bytes: b.out.length,
+    legacyMs: Number(a.ms.toFixed(2)),
+    sharedMs: Number(b.ms.toFixed(2)),
+    speedup: Number((a.ms / b.ms).toFixed(2))
+  }
 })
 
 console.log("| workload | output bytes | previous writer ms | Protobuf.Writer ms | speed-up |")
 console.log("| --- | --- | --- | --- | --- |")
-for (const r of rows) console.log(`| ${r.name} | ${r.bytes.toLocaleString("en")} | ${r.legacyMs} | ${r.sharedMs} | ${r.speedup}x |`)
+for (const r of rows)
+  console.log(`| ${r.name} | ${r.bytes.toLocaleString("en")} | ${r.legacyMs} | ${r.sharedMs} | ${r.speedup}x |`)
 const dir = join(import.meta.dirname, "results")
 mkdirSync(dir, { recursive: true })
-writeFileSync(join(dir, "protobuf.json"), JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, rows }, null, 2))
+writeFileSync(
+  join(dir, "protobuf.json"),
+  JSON.stringify({ node: process.version, cpu: cpus()[0]?.model, rows }, null, 2)
+)

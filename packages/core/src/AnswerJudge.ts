@@ -13,11 +13,14 @@ export interface Judgement {
 }
 
 /** Answer extraction and comparison, pure and synchronous. */
-export class AnswerJudge extends Context.Service<AnswerJudge, {
-  /** Find and normalise the final answer in free model text (e.g. after `Answer:` or `####`). */
-  readonly extract: (problem: Problem, text: string) => string | undefined
-  /** Whether two answers are the same for this problem's answer type (`"1,200"` = `"1200.0"`). */
-  readonly equivalent: (problem: Problem, a: string, b: string) => boolean
-  /** `extract` then compare with `problem.gold`. */
-  readonly judge: (problem: Problem, text: string) => Judgement
-}>()("@realm-lm/core/AnswerJudge") {}
+export class AnswerJudge extends Context.Service<
+  AnswerJudge,
+  {
+    /** Find and normalise the final answer in free model text (e.g. after `Answer:` or `####`). */
+    readonly extract: (problem: Problem, text: string) => string | undefined
+    /** Whether two answers are the same for this problem's answer type (`"1,200"` = `"1200.0"`). */
+    readonly equivalent: (problem: Problem, a: string, b: string) => boolean
+    /** `extract` then compare with `problem.gold`. */
+    readonly judge: (problem: Problem, text: string) => Judgement
+  }
+>()("@realm-lm/core/AnswerJudge") {}

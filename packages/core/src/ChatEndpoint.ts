@@ -28,10 +28,14 @@ export const baseUrlIssues = (baseUrl: string): Array<string> => {
   }
   const issues: Array<string> = []
   if (url.username !== "" || url.password !== "") {
-    issues.push("must not carry credentials (user:password@host): remove them, put the API key in an environment variable and name that variable in apiKeyEnv")
+    issues.push(
+      "must not carry credentials (user:password@host): remove them, put the API key in an environment variable and name that variable in apiKeyEnv"
+    )
   }
   if (baseUrl.includes("?")) {
-    issues.push("must not have a query string (?...): remove it; baseUrl is the API root up to /v1 (e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1), /chat/completions is appended to it, and an API key goes in the environment variable named by apiKeyEnv")
+    issues.push(
+      "must not have a query string (?...): remove it; baseUrl is the API root up to /v1 (e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1), /chat/completions is appended to it, and an API key goes in the environment variable named by apiKeyEnv"
+    )
   }
   if (baseUrl.includes("#")) issues.push("must not have a fragment (#...): remove it")
   return issues
@@ -81,8 +85,14 @@ export const endpointFields = (defaults: { readonly concurrency?: number; readon
 })
 
 /** The cross-field checks of an endpoint config, at their field: backoff bounds in order, a usable base URL. */
-export const endpointIssues = (c: { readonly baseUrl: string; readonly initialBackoffMs: number; readonly maxBackoffMs: number }): Array<Schema.FilterIssue> => [
-  ...(c.initialBackoffMs > c.maxBackoffMs ? [{ path: ["initialBackoffMs"], issue: "must not exceed maxBackoffMs" }] : []),
+export const endpointIssues = (c: {
+  readonly baseUrl: string
+  readonly initialBackoffMs: number
+  readonly maxBackoffMs: number
+}): Array<Schema.FilterIssue> => [
+  ...(c.initialBackoffMs > c.maxBackoffMs
+    ? [{ path: ["initialBackoffMs"], issue: "must not exceed maxBackoffMs" }]
+    : []),
   ...baseUrlIssues(c.baseUrl).map((issue) => ({ path: ["baseUrl"], issue }))
 ]
 
@@ -91,18 +101,29 @@ export const EndpointConfig = Schema.Struct(endpointFields()).check(Schema.makeF
 export type EndpointConfig = typeof EndpointConfig.Type
 
 /** Why a request failed. */
-export const FailureReason = Schema.Literals(["unreachable", "unknown-model", "unauthorized", "rate-limited", "server", "timeout", "malformed", "refused", "too-large"])
+export const FailureReason = Schema.Literals([
+  "unreachable",
+  "unknown-model",
+  "unauthorized",
+  "rate-limited",
+  "server",
+  "timeout",
+  "malformed",
+  "refused",
+  "too-large"
+])
 export type FailureReason = typeof FailureReason.Type
 
 const fixes: Record<FailureReason, string> = {
-  "unreachable": "is the server running and listening there? Start it (e.g. `realm serve <checkpoint> --port 8000`) or correct the URL",
+  unreachable:
+    "is the server running and listening there? Start it (e.g. `realm serve <checkpoint> --port 8000`) or correct the URL",
   "unknown-model": "give a model id the server lists at GET /v1/models",
-  "unauthorized": "set the API key in the environment variable named by apiKeyEnv (--api-key-env)",
+  unauthorized: "set the API key in the environment variable named by apiKeyEnv (--api-key-env)",
   "rate-limited": "the server kept refusing for load: lower concurrency or raise maxRetries",
-  "server": "the server kept failing: see its log; raise maxRetries if the failures are transient",
-  "timeout": "no answer in time: raise timeoutMs or lower concurrency",
-  "malformed": "the server does not answer in the OpenAI chat-completions format",
-  "refused": "the server refused the request as sent",
+  server: "the server kept failing: see its log; raise maxRetries if the failures are transient",
+  timeout: "no answer in time: raise timeoutMs or lower concurrency",
+  malformed: "the server does not answer in the OpenAI chat-completions format",
+  refused: "the server refused the request as sent",
   "too-large": "raise maxResponseBytes if the server's answers are that big"
 }
 
@@ -245,24 +266,33 @@ export const parseReply = (text: string, n: number, countTokens?: (text: string)
     const choice = (c ?? {}) as { index?: unknown; message?: { content?: unknown }; finish_reason?: unknown }
     const content = choice.message?.content
     if (typeof content !== "string") return `choice ${i} has no message content`
-    read.push({ index: typeof choice.index === "number" ? choice.index : i, text: content, finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : null })
+    read.push({
+      index: typeof choice.index === "number" ? choice.index : i,
+      text: content,
+      finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : null
+    })
   }
   const usage = (body as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage
   return {
     choices: read.toSorted((a, b) => a.index - b.index).map((c) => ({ text: c.text, finishReason: c.finishReason })),
     promptTokens: typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : 0,
-    completionTokens: typeof usage?.completion_tokens === "number"
-      ? usage.completion_tokens
-      : countTokens === undefined
-      ? 0
-      : read.reduce((sum, c) => sum + countTokens(c.text), 0)
+    completionTokens:
+      typeof usage?.completion_tokens === "number"
+        ? usage.completion_tokens
+        : countTokens === undefined
+          ? 0
+          : read.reduce((sum, c) => sum + countTokens(c.text), 0)
   }
 }
 
 /** A body as a client with these hooks reads it: `parseReply` with `countTokens`, then `reject`. */
-export const readReply = (text: string, n: number, options: Pick<Options, "countTokens" | "reject"> = {}): Reply | string => {
+export const readReply = (
+  text: string,
+  n: number,
+  options: Pick<Options, "countTokens" | "reject"> = {}
+): Reply | string => {
   const reply = parseReply(text, n, options.countTokens)
-  return typeof reply === "string" ? reply : options.reject?.(reply) ?? reply
+  return typeof reply === "string" ? reply : (options.reject?.(reply) ?? reply)
 }
 
 /** The model ids of a `GET /models` body, or `undefined` when it is not one. */
@@ -280,19 +310,25 @@ type Body =
   | { readonly tooLarge: true; readonly bytes: number; readonly declared: boolean }
 
 /** A response body read up to `cap` bytes (a larger `Content-Length` is refused unread), so memory stays bounded. */
-const readCapped = (res: HttpClientResponse.HttpClientResponse, cap: number): Effect.Effect<Body, HttpClientError.HttpClientError> =>
-  Effect.gen(function*() {
+const readCapped = (
+  res: HttpClientResponse.HttpClientResponse,
+  cap: number
+): Effect.Effect<Body, HttpClientError.HttpClientError> =>
+  Effect.gen(function* () {
     const declared = Number(res.headers["content-length"])
     if (Number.isFinite(declared) && declared > cap) return { tooLarge: true, bytes: declared, declared: true } as const
     const chunks: Array<Uint8Array> = []
     let bytes = 0
-    const read = yield* Effect.result(Stream.runForEachWhile(res.stream, (chunk) =>
-      Effect.sync(() => {
-        bytes += chunk.length
-        if (bytes > cap) return false
-        chunks.push(chunk)
-        return true
-      })))
+    const read = yield* Effect.result(
+      Stream.runForEachWhile(res.stream, (chunk) =>
+        Effect.sync(() => {
+          bytes += chunk.length
+          if (bytes > cap) return false
+          chunks.push(chunk)
+          return true
+        })
+      )
+    )
     if (read._tag === "Failure") {
       if (read.failure.reason._tag === "EmptyBodyError") return { tooLarge: false, text: "" } as const
       return yield* read.failure
@@ -306,8 +342,14 @@ const readCapped = (res: HttpClientResponse.HttpClientResponse, cap: number): Ef
 /** A transport failure's kind and, when known, the system error code: `TransportError: ECONNREFUSED`. */
 const transportOf = (error: HttpClientError.HttpClientError): string => {
   const cause: unknown = error.reason.cause
-  const inner: unknown = typeof cause === "object" && cause !== null && "cause" in cause ? (cause as { readonly cause: unknown }).cause : undefined
-  const code: unknown = typeof inner === "object" && inner !== null && "code" in inner ? (inner as { readonly code: unknown }).code : undefined
+  const inner: unknown =
+    typeof cause === "object" && cause !== null && "cause" in cause
+      ? (cause as { readonly cause: unknown }).cause
+      : undefined
+  const code: unknown =
+    typeof inner === "object" && inner !== null && "code" in inner
+      ? (inner as { readonly code: unknown }).code
+      : undefined
   return `${error.reason._tag}${typeof code === "string" ? `: ${code}` : ""}`
 }
 
@@ -323,13 +365,18 @@ type Failed = {
 type Attempt = { readonly ok: true; readonly status: number; readonly text: string } | Failed
 
 /** Read the API key named by the config, if any. */
-export const apiKey = (config: Pick<EndpointConfig, "apiKeyEnv">): Effect.Effect<Redacted.Redacted<string> | undefined, ApiKeyMissing> =>
+export const apiKey = (
+  config: Pick<EndpointConfig, "apiKeyEnv">
+): Effect.Effect<Redacted.Redacted<string> | undefined, ApiKeyMissing> =>
   config.apiKeyEnv === undefined
     ? Effect.succeed(undefined)
     : Config.Redacted(config.apiKeyEnv).pipe(
-      Effect.filterOrFail((key) => Redacted.value(key).trim() !== "", () => new ApiKeyMissing({ variable: config.apiKeyEnv as string })),
-      Effect.mapError(() => new ApiKeyMissing({ variable: config.apiKeyEnv as string }))
-    )
+        Effect.filterOrFail(
+          (key) => Redacted.value(key).trim() !== "",
+          () => new ApiKeyMissing({ variable: config.apiKeyEnv as string })
+        ),
+        Effect.mapError(() => new ApiKeyMissing({ variable: config.apiKeyEnv as string }))
+      )
 
 /**
  * A client for a decoded config and its API key (see `apiKey`), with optional hooks; needs an `HttpClient` (e.g.
@@ -340,7 +387,7 @@ export const make = <E = never>(
   key: Redacted.Redacted<string> | undefined,
   options: Options<E> = {}
 ): Effect.Effect<ChatEndpoint<E>, never, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const client = HttpClient.withScope(yield* HttpClient.HttpClient)
     const permits = yield* Semaphore.make(config.concurrency)
     const root = config.baseUrl.replace(/\/+$/, "")
@@ -352,26 +399,57 @@ export const make = <E = never>(
 
     /** One exchange: the 2xx body, or why it failed and whether to try again. */
     const attempt = (request: HttpClientRequest.HttpClientRequest) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const signed = key === undefined ? request : HttpClientRequest.bearerToken(request, key)
         // Scoped: the request is aborted once the body was read or refused, so an unread remainder holds no connection.
-        const exchange = Effect.scoped(client.execute(signed).pipe(
-          Effect.flatMap((res) => Effect.map(readCapped(res, config.maxResponseBytes), (body) => ({ status: res.status, retryAfter: res.headers["retry-after"], body })))
-        ))
+        const exchange = Effect.scoped(
+          client.execute(signed).pipe(
+            Effect.flatMap((res) =>
+              Effect.map(readCapped(res, config.maxResponseBytes), (body) => ({
+                status: res.status,
+                retryAfter: res.headers["retry-after"],
+                body
+              }))
+            )
+          )
+        )
         const result = yield* exchange.pipe(Effect.timeoutOption(Duration.millis(config.timeoutMs)), Effect.result)
         if (result._tag === "Failure") {
           const transport = transportOf(result.failure)
-          return { ok: false, retryable: true, reason: "unreachable", detail: `cannot connect (${transport})`, transport } satisfies Attempt
+          return {
+            ok: false,
+            retryable: true,
+            reason: "unreachable",
+            detail: `cannot connect (${transport})`,
+            transport
+          } satisfies Attempt
         }
-        if (Option.isNone(result.success)) return { ok: false, retryable: true, reason: "timeout", detail: `no complete response within ${config.timeoutMs} ms` } satisfies Attempt
+        if (Option.isNone(result.success))
+          return {
+            ok: false,
+            retryable: true,
+            reason: "timeout",
+            detail: `no complete response within ${config.timeoutMs} ms`
+          } satisfies Attempt
         const { status, retryAfter, body } = result.success.value
         if (body.tooLarge) {
           const size = body.declared ? `Content-Length ${body.bytes}` : `stopped reading after ${body.bytes} bytes`
-          return { ok: false, retryable: false, reason: "too-large", detail: `HTTP ${status} response larger than maxResponseBytes (${config.maxResponseBytes}; ${size})` } satisfies Attempt
+          return {
+            ok: false,
+            retryable: false,
+            reason: "too-large",
+            detail: `HTTP ${status} response larger than maxResponseBytes (${config.maxResponseBytes}; ${size})`
+          } satisfies Attempt
         }
         const { code, message: said } = errorOf(body.text)
         const detail = `HTTP ${status}${said === undefined ? "" : `: ${said}`}`
-        const failed = (reason: FailureReason, retryable: boolean, what = detail): Failed => ({ ok: false, retryable, reason, detail: what, ...excerpt(body.text) })
+        const failed = (reason: FailureReason, retryable: boolean, what = detail): Failed => ({
+          ok: false,
+          retryable,
+          reason,
+          detail: what,
+          ...excerpt(body.text)
+        })
         if (status === 429) {
           const retryAfterMs = parseRetryAfter(retryAfter, yield* Clock.currentTimeMillis)
           return { ...failed("rate-limited", true), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }
@@ -391,7 +469,9 @@ export const make = <E = never>(
     const logRetry = (at: string) => (failure: AttemptFailure) =>
       failure.retryInMs === undefined
         ? Effect.void
-        : Effect.logWarning(`${at}${failure.label === "" ? "" : ` ${failure.label}`}: ${failure.detail}; retry ${failure.attempt + 1} of ${config.maxRetries} in ${Math.round(failure.retryInMs)} ms`)
+        : Effect.logWarning(
+            `${at}${failure.label === "" ? "" : ` ${failure.label}`}: ${failure.detail}; retry ${failure.attempt + 1} of ${config.maxRetries} in ${Math.round(failure.retryInMs)} ms`
+          )
 
     /**
      * An exchange with its retries; `read` turns a 2xx body into the value or a malformed-body detail (retried).
@@ -401,34 +481,58 @@ export const make = <E = never>(
     const withRetries = <A, E2 = never>(
       request: HttpClientRequest.HttpClientRequest,
       read: (text: string) => A | string,
-      hooks: { readonly label: string; readonly seed: number; readonly before?: ((label: string) => Effect.Effect<void, E2>) | undefined; readonly told?: ((failure: AttemptFailure) => Effect.Effect<void>) | undefined }
+      hooks: {
+        readonly label: string
+        readonly seed: number
+        readonly before?: ((label: string) => Effect.Effect<void, E2>) | undefined
+        readonly told?: ((failure: AttemptFailure) => Effect.Effect<void>) | undefined
+      }
     ) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const at = redactUrl(request.url)
         const jitter = Rng.make(hooks.seed, "jitter")
         const told = hooks.told ?? logRetry(at)
         for (let n = 0; ; n++) {
-          const outcome: Attempt = yield* permits.withPermits(1)(hooks.before === undefined ? attempt(request) : Effect.andThen(hooks.before(hooks.label), attempt(request)))
+          const outcome: Attempt = yield* permits.withPermits(1)(
+            hooks.before === undefined ? attempt(request) : Effect.andThen(hooks.before(hooks.label), attempt(request))
+          )
           const value = outcome.ok ? read(outcome.text) : undefined
           const failed: Failed | undefined = !outcome.ok
             ? outcome
             : typeof value === "string"
-            ? { ok: false, retryable: true, reason: "malformed", detail: `HTTP ${outcome.status}: ${value}`, ...excerpt(outcome.text) }
-            : undefined
+              ? {
+                  ok: false,
+                  retryable: true,
+                  reason: "malformed",
+                  detail: `HTTP ${outcome.status}: ${value}`,
+                  ...excerpt(outcome.text)
+                }
+              : undefined
           if (failed === undefined) return value as A
           const detail = scrub(failed.detail)
           const last = !failed.retryable || n >= config.maxRetries
           const backoff = Math.min(config.maxBackoffMs, config.initialBackoffMs * 2 ** n)
-          const delayMs = failed.retryAfterMs !== undefined ? Math.min(failed.retryAfterMs, config.maxRetryAfterMs) : backoff / 2 + jitter.float() * (backoff / 2)
+          const delayMs =
+            failed.retryAfterMs !== undefined
+              ? Math.min(failed.retryAfterMs, config.maxRetryAfterMs)
+              : backoff / 2 + jitter.float() * (backoff / 2)
           yield* told({
-            label: hooks.label, reason: failed.reason, detail, attempt: n,
+            label: hooks.label,
+            reason: failed.reason,
+            detail,
+            attempt: n,
             ...(failed.transport === undefined ? {} : { transport: failed.transport }),
             ...(failed.excerpt === undefined ? {} : { excerpt: scrub(failed.excerpt) }),
             ...(last ? {} : { retryInMs: delayMs })
           })
           if (last) {
             return yield* new ChatEndpointError({
-              url: at, model: config.model, reason: failed.reason, detail, attempts: n + 1, ...(failed.transport === undefined ? {} : { transport: failed.transport })
+              url: at,
+              model: config.model,
+              reason: failed.reason,
+              detail,
+              attempts: n + 1,
+              ...(failed.transport === undefined ? {} : { transport: failed.transport })
             })
           }
           yield* Effect.sleep(Duration.millis(delayMs))
@@ -447,21 +551,33 @@ export const make = <E = never>(
         ...(request.topP === undefined ? {} : { top_p: request.topP }),
         ...(request.seed === undefined ? {} : { seed: request.seed })
       }
-      const http = HttpClientRequest.post(url).pipe(HttpClientRequest.acceptJson, HttpClientRequest.bodyJsonUnsafe(body))
+      const http = HttpClientRequest.post(url).pipe(
+        HttpClientRequest.acceptJson,
+        HttpClientRequest.bodyJsonUnsafe(body)
+      )
       return withRetries(http, (text) => readReply(text, n, options), {
-        label, seed: request.seed ?? requests++, before: options.beforeAttempt, told: options.onAttemptFailed
+        label,
+        seed: request.seed ?? requests++,
+        before: options.beforeAttempt,
+        told: options.onAttemptFailed
       })
     }
 
-    const check: ChatEndpoint["check"] = Effect.gen(function*() {
+    const check: ChatEndpoint["check"] = Effect.gen(function* () {
       const models = HttpClientRequest.get(`${root}/models`).pipe(HttpClientRequest.acceptJson)
       const listed = yield* withRetries(models, (text) => parseModels(text) ?? [], { label: "", seed: 0 }).pipe(
         // A server without GET /models (or with a different shape) is not an error: the first completion tells.
-        Effect.catchIf((e) => e.reason === "refused" || e.reason === "unknown-model", () => Effect.succeed(undefined))
+        Effect.catchIf(
+          (e) => e.reason === "refused" || e.reason === "unknown-model",
+          () => Effect.succeed(undefined)
+        )
       )
       if (listed === undefined || listed.length === 0 || listed.includes(config.model)) return
       return yield* new ChatEndpointError({
-        url: redactUrl(`${root}/models`), model: config.model, reason: "unknown-model", attempts: 1,
+        url: redactUrl(`${root}/models`),
+        model: config.model,
+        reason: "unknown-model",
+        attempts: 1,
         detail: `the server does not serve '${config.model}'; it serves ${listed.map((m) => `'${m}'`).join(", ")}`
       })
     })

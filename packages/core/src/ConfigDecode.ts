@@ -21,10 +21,8 @@ export const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 export const withDefault: {
   <S extends Schema.Top>(value: S["Encoded"]): (schema: S) => Schema.withDecodingDefaultKey<S>
   <S extends Schema.Top>(schema: S, value: S["Encoded"]): Schema.withDecodingDefaultKey<S>
-} = Function.dual(
-  2,
-  <S extends Schema.Top>(schema: S, value: S["Encoded"]): Schema.withDecodingDefaultKey<S> =>
-    schema.pipe(Schema.withDecodingDefaultKey<S>(Effect.succeed(value)))
+} = Function.dual(2, <S extends Schema.Top>(schema: S, value: S["Encoded"]): Schema.withDecodingDefaultKey<S> =>
+  schema.pipe(Schema.withDecodingDefaultKey<S>(Effect.succeed(value)))
 )
 
 /** Edit distance with adjacent transpositions (optimal string alignment), for key suggestions. */
@@ -38,7 +36,8 @@ export const editDistance = (a: string, b: string): number => {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
       let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1)
       d[i * cols + j] = best
     }
   }
@@ -58,7 +57,8 @@ export const nearest = (key: string, known: ReadonlyArray<string>): string | und
   let bestDistance = Infinity
   for (const candidate of known) {
     const other = normal(candidate)
-    const truncated = Math.min(target.length, other.length) >= 3 && (other.startsWith(target) || target.startsWith(other))
+    const truncated =
+      Math.min(target.length, other.length) >= 3 && (other.startsWith(target) || target.startsWith(other))
     const distance = truncated ? 1 : editDistance(target, other)
     if (distance < bestDistance) {
       best = candidate
@@ -136,8 +136,7 @@ export const format = (error: Schema.SchemaError | SchemaIssue.Issue): string =>
 /** Decode user settings strictly; the failure is the formatted text. */
 export const decodeResult = <S extends Schema.Top>(schema: S) => {
   const decode = Schema.decodeUnknownResult(schema as unknown as Schema.Codec<S["Type"], S["Encoded"], never>)
-  return (input: unknown): Result.Result<S["Type"], string> =>
-    Result.mapError(decode(input, strict), (e) => format(e))
+  return (input: unknown): Result.Result<S["Type"], string> => Result.mapError(decode(input, strict), (e) => format(e))
 }
 
 /** A `Schema.SchemaError` whose message is `format`'s (unknown keys with suggestions), for APIs typed with SchemaError. */

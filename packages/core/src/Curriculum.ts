@@ -49,10 +49,13 @@ export const Horizon = Schema.Struct({
 export type Horizon = typeof Horizon.Type
 
 /** The curriculum cannot run over the trainer's horizon (e.g. its warm-up outlasts the run). */
-export class CurriculumHorizonInvalid extends Schema.TaggedError<CurriculumHorizonInvalid>()("CurriculumHorizonInvalid", {
-  totalSteps: Schema.Int,
-  detail: Schema.String
-}) {
+export class CurriculumHorizonInvalid extends Schema.TaggedError<CurriculumHorizonInvalid>()(
+  "CurriculumHorizonInvalid",
+  {
+    totalSteps: Schema.Int,
+    detail: Schema.String
+  }
+) {
   override get message(): string {
     return `the curriculum cannot run over ${this.totalSteps} RL steps: ${this.detail}`
   }
@@ -68,19 +71,25 @@ export const FixedGuidance = Schema.Literals(["always-routes", "none"])
 export type FixedGuidance = typeof FixedGuidance.Type
 
 /** Decides guidance per step and problem. */
-export class Curriculum extends Context.Service<Curriculum, {
-  /** Signal strength s(t) of the global schedule at `step`. */
-  readonly strength: (step: number) => number
-  /** Guidance for each problem of this step's batch. */
-  readonly decide: (step: number, problems: ReadonlyArray<Problem>) => Effect.Effect<ReadonlyArray<GuidanceDecision>>
-  /** Record outcomes; returns rescue decisions for groups that should be re-sampled with guidance. */
-  readonly observe: (step: number, outcomes: ReadonlyArray<GroupOutcome>) => Effect.Effect<ReadonlyArray<GuidanceDecision>>
-  /** Serializable state for checkpoints. */
-  readonly snapshot: Effect.Effect<Schema.Json>
-  readonly restore: (state: Schema.Json) => Effect.Effect<void, CurriculumStateError>
-  /**
-   * Learn the run's horizon; the trainer calls it once before the first step (after `restore` on resume). A
-   * curriculum whose settings fix its own length may ignore it. Optional: a curriculum without one is never told.
-   */
-  readonly start?: (horizon: Horizon) => Effect.Effect<void, CurriculumHorizonInvalid>
-}>()("@realm-lm/core/Curriculum") {}
+export class Curriculum extends Context.Service<
+  Curriculum,
+  {
+    /** Signal strength s(t) of the global schedule at `step`. */
+    readonly strength: (step: number) => number
+    /** Guidance for each problem of this step's batch. */
+    readonly decide: (step: number, problems: ReadonlyArray<Problem>) => Effect.Effect<ReadonlyArray<GuidanceDecision>>
+    /** Record outcomes; returns rescue decisions for groups that should be re-sampled with guidance. */
+    readonly observe: (
+      step: number,
+      outcomes: ReadonlyArray<GroupOutcome>
+    ) => Effect.Effect<ReadonlyArray<GuidanceDecision>>
+    /** Serializable state for checkpoints. */
+    readonly snapshot: Effect.Effect<Schema.Json>
+    readonly restore: (state: Schema.Json) => Effect.Effect<void, CurriculumStateError>
+    /**
+     * Learn the run's horizon; the trainer calls it once before the first step (after `restore` on resume). A
+     * curriculum whose settings fix its own length may ignore it. Optional: a curriculum without one is never told.
+     */
+    readonly start?: (horizon: Horizon) => Effect.Effect<void, CurriculumHorizonInvalid>
+  }
+>()("@realm-lm/core/Curriculum") {}

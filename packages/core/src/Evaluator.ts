@@ -32,6 +32,9 @@ export interface EvalRequest {
 }
 
 /** Evaluates checkpoints. */
-export class Evaluator extends Context.Service<Evaluator, {
-  readonly evaluate: (request: EvalRequest) => Effect.Effect<EvalResult, EvaluatorError>
-}>()("@realm-lm/core/Evaluator") {}
+export class Evaluator extends Context.Service<
+  Evaluator,
+  {
+    readonly evaluate: (request: EvalRequest) => Effect.Effect<EvalResult, EvaluatorError>
+  }
+>()("@realm-lm/core/Evaluator") {}

@@ -9,10 +9,16 @@ import { Effect, FileSystem, Path, PlatformError } from "effect"
 /** What an errno means, and what to do about it. */
 const meanings: Record<string, { readonly text: string; readonly fix: string }> = {
   ENOSPC: { text: "no space left on device", fix: "free disk space or write to another directory, then re-run" },
-  EDQUOT: { text: "disk quota exceeded", fix: "free space within the quota or write to another directory, then re-run" },
+  EDQUOT: {
+    text: "disk quota exceeded",
+    fix: "free space within the quota or write to another directory, then re-run"
+  },
   EFBIG: { text: "file too large for this file system", fix: "write to another file system" },
   EACCES: { text: "permission denied", fix: "make the directory writable by this user or choose another directory" },
-  EPERM: { text: "operation not permitted", fix: "check the file's owner and permissions, or choose another directory" },
+  EPERM: {
+    text: "operation not permitted",
+    fix: "check the file's owner and permissions, or choose another directory"
+  },
   EROFS: { text: "read-only file system", fix: "write to a directory on a writable file system" },
   EMFILE: { text: "too many open files", fix: "raise the open-file limit (ulimit -n) or lower the concurrency" },
   ENFILE: { text: "too many open files in the system", fix: "close other programs or raise the system's file limit" },
@@ -23,7 +29,11 @@ const meanings: Record<string, { readonly text: string; readonly fix: string }> 
 }
 
 /** Tags for errnos the platform files under `Unknown`. */
-const tags: Record<string, PlatformError.SystemErrorTag> = { EROFS: "PermissionDenied", EACCES: "PermissionDenied", EPERM: "PermissionDenied" }
+const tags: Record<string, PlatformError.SystemErrorTag> = {
+  EROFS: "PermissionDenied",
+  EACCES: "PermissionDenied",
+  EPERM: "PermissionDenied"
+}
 
 /** The errno code (`ENOSPC`, `EACCES`, `EROFS`, …) behind a platform error, when its cause carries one. */
 export const errno = (error: PlatformError.PlatformError): string | undefined => {
@@ -47,13 +57,19 @@ export const describeErrno = (code: string): string => {
  * Bad arguments are returned unchanged; an error explained before keeps its description and takes the new path
  * (the outer caller knows the more useful name, e.g. the target of a write to a temporary file).
  */
-export const explain = (error: PlatformError.PlatformError, path: string, note?: string): PlatformError.PlatformError => {
+export const explain = (
+  error: PlatformError.PlatformError,
+  path: string,
+  note?: string
+): PlatformError.PlatformError => {
   const reason = error.reason
   if (reason._tag === "BadArgument") return error
   const code = errno(error)
   const explained = code === undefined ? undefined : describeErrno(code)
   const already = explained !== undefined && reason.description?.includes(`(${code})`) === true
-  const description = (already ? [reason.description] : [reason.description, note, explained]).filter((s): s is string => s !== undefined && s !== "").join(": ")
+  const description = (already ? [reason.description] : [reason.description, note, explained])
+    .filter((s): s is string => s !== undefined && s !== "")
+    .join(": ")
   return PlatformError.systemError({
     _tag: code === undefined ? reason._tag : (tags[code] ?? reason._tag),
     module: reason.module,
@@ -66,16 +82,20 @@ export const explain = (error: PlatformError.PlatformError, path: string, note?:
 }
 
 /** `explain` every `PlatformError` an effect fails with, naming `path`. */
-export const withPath = (path: string, note?: string) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.mapError(self, (e) => (PlatformError.isPlatformError(e) ? explain(e, path, note) as E : e))
+export const withPath =
+  (path: string, note?: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.mapError(self, (e) => (PlatformError.isPlatformError(e) ? (explain(e, path, note) as E) : e))
 
 /**
  * Create a directory and its parents. On failure the error names the directory and the real reason: Node reports a
  * recursive `mkdir` on a read-only file system as `ENOENT`, so the nearest existing ancestor is probed for write
  * access and its errno (EROFS, EACCES) is reported instead.
  */
-export const makeDirectory = (path: string): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const makeDirectory = (
+  path: string
+): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const p = yield* Path.Path
     const made = yield* Effect.result(fs.makeDirectory(path, { recursive: true }))
@@ -83,11 +103,16 @@ export const makeDirectory = (path: string): Effect.Effect<void, PlatformError.P
     const error = made.failure
     if (error.reason._tag === "BadArgument") return yield* error
     let ancestor = p.dirname(p.resolve(path))
-    while (!(yield* fs.exists(ancestor).pipe(Effect.orElseSucceed(() => false))) && p.dirname(ancestor) !== ancestor) ancestor = p.dirname(ancestor)
+    while (!(yield* fs.exists(ancestor).pipe(Effect.orElseSucceed(() => false))) && p.dirname(ancestor) !== ancestor)
+      ancestor = p.dirname(ancestor)
     const access = yield* Effect.result(fs.access(ancestor, { writable: true }))
     if (access._tag === "Failure" && errno(access.failure) !== undefined) {
       const probed = PlatformError.systemError({
-        _tag: error.reason._tag, module: error.reason.module, method: error.reason.method, pathOrDescriptor: path, cause: access.failure.reason.cause
+        _tag: error.reason._tag,
+        module: error.reason.module,
+        method: error.reason.method,
+        pathOrDescriptor: path,
+        cause: access.failure.reason.cause
       })
       return yield* explain(probed, path, `${ancestor} is not writable`)
     }

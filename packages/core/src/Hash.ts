@@ -29,12 +29,16 @@ export const hashFile = (
   path: string,
   label: string = path
 ): Effect.Effect<FileHash, PlatformError.PlatformError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const hash = createHash("sha256")
-    const bytes = yield* Stream.runFold(fs.stream(path, { chunkSize: 1024 * 1024 }), () => 0, (n, chunk: Uint8Array) => {
-      hash.update(chunk)
-      return n + chunk.length
-    })
+    const bytes = yield* Stream.runFold(
+      fs.stream(path, { chunkSize: 1024 * 1024 }),
+      () => 0,
+      (n, chunk: Uint8Array) => {
+        hash.update(chunk)
+        return n + chunk.length
+      }
+    )
     return { path: label, sha256: hash.digest("hex"), bytes }
   })

@@ -67,7 +67,8 @@ export const splitNumberedLines = <E, R>(text: Stream.Stream<string, E, R>): Str
 export const readLines = (path: string): Stream.Stream<RawLine, PlatformError.PlatformError, FileSystem.FileSystem> =>
   Stream.unwrap(
     Effect.map(Effect.service(FileSystem.FileSystem), (fs) =>
-      splitNumberedLines(Stream.decodeText(fs.stream(path, { chunkSize: 256 * 1024 }))))
+      splitNumberedLines(Stream.decodeText(fs.stream(path, { chunkSize: 256 * 1024 })))
+    )
   )
 
 const excerptOf = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
@@ -93,7 +94,13 @@ export const decodeLine = <A, I>(schema: Schema.Codec<A, I>) => {
     const decoded = decode(json)
     if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
     return Result.fail(
-      new MalformedLine({ path, line: raw.line, reason: "schema", detail: decoded.failure.message, excerpt: excerptOf(raw.text) })
+      new MalformedLine({
+        path,
+        line: raw.line,
+        reason: "schema",
+        detail: decoded.failure.message,
+        excerpt: excerptOf(raw.text)
+      })
     )
   }
 }
@@ -119,9 +126,7 @@ export const read = <A, I>(
     Stream.mapEffect((entry) => {
       if (Result.isSuccess(entry)) return Effect.succeed([entry.success])
       const error = entry.failure
-      return error.reason === "torn-tail"
-        ? Effect.as(Effect.logWarning(error.message), [])
-        : Effect.fail(error)
+      return error.reason === "torn-tail" ? Effect.as(Effect.logWarning(error.message), []) : Effect.fail(error)
     }),
     Stream.flatMap((items) => Stream.fromIterable(items))
   )
@@ -156,7 +161,7 @@ export interface Appender<A> {
 }
 
 /** Truncate a file back to just after its last newline, dropping a torn final line. Returns bytes removed. */
-export const repairTail = Effect.fnUntraced(function*(path: string) {
+export const repairTail = Effect.fnUntraced(function* (path: string) {
   const fs = yield* FileSystem.FileSystem
   if (!(yield* fs.exists(path))) return 0
   const size = Number((yield* fs.stat(path)).size)
@@ -185,14 +190,15 @@ export const repairTail = Effect.fnUntraced(function*(path: string) {
  * Open `path` for crash-safe appends (created if missing). A torn final line from an earlier crash is cut off
  * first. `durable: true` fsyncs after each batch (survives power loss, slower). Closed with the scope.
  */
-export const appender = Effect.fnUntraced(function*<A, I>(
+export const appender = Effect.fnUntraced(function* <A, I>(
   path: string,
   schema: Schema.Codec<A, I>,
   options?: { readonly durable?: boolean }
 ): Effect.fn.Return<Appender<A>, PlatformError.PlatformError, FileSystem.FileSystem | Scope.Scope> {
   const fs = yield* FileSystem.FileSystem
   const removed = yield* repairTail(path).pipe(FileErrors.withPath(path))
-  if (removed > 0) yield* Effect.logWarning(`${path}: removed a torn final line (${removed} bytes) left by an interrupted write`)
+  if (removed > 0)
+    yield* Effect.logWarning(`${path}: removed a torn final line (${removed} bytes) left by an interrupted write`)
   const file = yield* fs.open(path, { flag: "a" }).pipe(FileErrors.withPath(path))
   const lock = yield* Semaphore.make(1)
   const encode = encodeLines(schema)
@@ -202,9 +208,10 @@ export const appender = Effect.fnUntraced(function*<A, I>(
       records.length === 0
         ? Effect.void
         : lock.withPermits(1)(
-          Effect.flatMap(file.writeAll(encoder.encode(encode(records))), () =>
-            options?.durable === true ? file.sync : Effect.void).pipe(FileErrors.withPath(path))
-        )
+            Effect.flatMap(file.writeAll(encoder.encode(encode(records))), () =>
+              options?.durable === true ? file.sync : Effect.void
+            ).pipe(FileErrors.withPath(path))
+          )
   }
 })
 
@@ -217,19 +224,21 @@ export const writeAll = <A, I, E, R>(
   schema: Schema.Codec<A, I>,
   records: Stream.Stream<A, E, R>
 ): Effect.Effect<number, E | PlatformError.PlatformError, FileSystem.FileSystem | R> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const tmp = tempPath(path)
     // Only this function's own file operations are named after `path`; the records' errors pass unchanged.
     const named = FileErrors.withPath(path)
-    return yield* Effect.scoped(Effect.gen(function*() {
-      const out = yield* named(appender(tmp, schema))
-      return yield* Stream.runFoldEffect(
-        Stream.chunks(records),
-        () => 0,
-        (n, chunk) => Effect.as(named(out.append(chunk)), n + chunk.length)
-      )
-    })).pipe(
+    return yield* Effect.scoped(
+      Effect.gen(function* () {
+        const out = yield* named(appender(tmp, schema))
+        return yield* Stream.runFoldEffect(
+          Stream.chunks(records),
+          () => 0,
+          (n, chunk) => Effect.as(named(out.append(chunk)), n + chunk.length)
+        )
+      })
+    ).pipe(
       Effect.tap(() => named(fs.rename(tmp, path))),
       Effect.onError(() => Effect.ignore(fs.remove(tmp, { force: true })))
     )

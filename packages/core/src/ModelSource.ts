@@ -32,9 +32,12 @@ export interface ModelRequest {
 }
 
 /** Makes or finds the base model. */
-export class ModelSource extends Context.Service<ModelSource, {
-  /** Short name for manifests and messages, e.g. `scratch`. */
-  readonly name: string
-  /** The base checkpoint (`kind: "base"`), its directory written under `request.outDir` or elsewhere. */
-  readonly create: (request: ModelRequest) => Effect.Effect<CheckpointRef, ModelSourceFailed>
-}>()("@realm-lm/core/ModelSource") {}
+export class ModelSource extends Context.Service<
+  ModelSource,
+  {
+    /** Short name for manifests and messages, e.g. `scratch`. */
+    readonly name: string
+    /** The base checkpoint (`kind: "base"`), its directory written under `request.outDir` or elsewhere. */
+    readonly create: (request: ModelRequest) => Effect.Effect<CheckpointRef, ModelSourceFailed>
+  }
+>()("@realm-lm/core/ModelSource") {}

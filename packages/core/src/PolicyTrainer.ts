@@ -36,8 +36,11 @@ export interface TrainRequest {
 }
 
 /** Trains policies; hyper-parameters come from the implementation's own config. */
-export class PolicyTrainer extends Context.Service<PolicyTrainer, {
-  readonly sft: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
-  readonly rft: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
-  readonly rl: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
-}>()("@realm-lm/core/PolicyTrainer") {}
+export class PolicyTrainer extends Context.Service<
+  PolicyTrainer,
+  {
+    readonly sft: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
+    readonly rft: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
+    readonly rl: (request: TrainRequest) => Effect.Effect<CheckpointRef, TrainerError>
+  }
+>()("@realm-lm/core/PolicyTrainer") {}

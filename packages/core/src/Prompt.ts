@@ -42,7 +42,8 @@ export const Prompt = Schema.Struct({
 export type Prompt = typeof Prompt.Type
 
 /** The whole reply a completion sampled on `prompt` stands for: the prompt's prefill (if any) followed by the completion. */
-export const reply = (prompt: Pick<Prompt, "prefill">, completion: string): string => (prompt.prefill ?? "") + completion
+export const reply = (prompt: Pick<Prompt, "prefill">, completion: string): string =>
+  (prompt.prefill ?? "") + completion
 
 /** Plain-text rendering of messages for models without a chat template: `role: content` blocks ending in `assistant:`. */
 export const plainText = (messages: ReadonlyArray<{ readonly role: string; readonly content: string }>): string =>
@@ -60,7 +61,9 @@ export const toPlainText = (prompt: Prompt): string => plainText(prompt.messages
 export const defaultTemplateDate = "26 Jul 2024"
 
 /** The `date_string` templates render with (`defaultTemplateDate` unless a run provides its own). */
-export const TemplateDate = Context.Reference<string>("@realm-lm/core/Prompt/TemplateDate", { defaultValue: () => defaultTemplateDate })
+export const TemplateDate = Context.Reference<string>("@realm-lm/core/Prompt/TemplateDate", {
+  defaultValue: () => defaultTemplateDate
+})
 
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"] as const
 

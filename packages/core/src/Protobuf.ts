@@ -218,7 +218,13 @@ export const fields = (bytes: Uint8Array): Array<Field> => {
       at += len
     } else throw new Error(`Protobuf.fields: unsupported wire type ${wire}`)
     if (at > bytes.length) throw new Error("Protobuf.fields: truncated field")
-    out.push({ field: Math.floor(key / 8), wire, raw: bytes.subarray(start, at), payload: bytes.subarray(begin, at), varint })
+    out.push({
+      field: Math.floor(key / 8),
+      wire,
+      raw: bytes.subarray(start, at),
+      payload: bytes.subarray(begin, at),
+      varint
+    })
   }
   return out
 }

@@ -61,9 +61,19 @@ export class Rng {
   private s2: number
   private s3: number
 
-  private constructor(seedWords: readonly [number, number, number, number], state?: readonly [number, number, number, number]) {
+  private constructor(
+    seedWords: readonly [number, number, number, number],
+    state?: readonly [number, number, number, number]
+  ) {
     this.seedWords = seedWords
-    const init = state ?? seedWords.map((w, i) => fmix32(w ^ (0x9e3779b9 * (i + 1)))) as unknown as readonly [number, number, number, number]
+    const init =
+      state ??
+      (seedWords.map((w, i) => fmix32(w ^ (0x9e3779b9 * (i + 1)))) as unknown as readonly [
+        number,
+        number,
+        number,
+        number
+      ])
     ;[this.s0, this.s1, this.s2, this.s3] = init
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1 // xoshiro's one forbidden state
     if (state === undefined) for (let i = 0; i < 8; i++) this.nextUint32() // decorrelate nearby seeds
@@ -113,7 +123,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), unbiased (rejection sampling). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0 || n > 2 ** 32) throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`)
+    if (!Number.isInteger(n) || n <= 0 || n > 2 ** 32)
+      throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`)
     const limit = 2 ** 32 - (2 ** 32 % n)
     for (;;) {
       const x = this.nextUint32()

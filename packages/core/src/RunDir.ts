@@ -45,8 +45,10 @@ const alive = (pid: number): boolean => {
  * Remove the temporary files (`*.tmp-<pid>-…`) that writers killed mid-write left in `dir`. Files of this process
  * and of processes still running are kept. Returns the removed names; a missing directory removes nothing.
  */
-export const removeLeftovers = (dir: string): Effect.Effect<ReadonlyArray<string>, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const removeLeftovers = (
+  dir: string
+): Effect.Effect<ReadonlyArray<string>, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const p = yield* Path.Path
     if (!(yield* fs.exists(dir))) return []
@@ -68,7 +70,7 @@ export const writeFileAtomic = (
   path: string,
   data: string | Uint8Array
 ): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const p = yield* Path.Path
     yield* FileErrors.makeDirectory(p.dirname(path))
@@ -102,8 +104,12 @@ export const writeManifest = (runDir: string, manifest: RunManifest) =>
 export const readManifest = (
   runDir: string,
   stage: string
-): Effect.Effect<RunManifest | undefined, ManifestError | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  RunManifest | undefined,
+  ManifestError | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* manifestPath(runDir, stage)
     if (!(yield* fs.exists(path))) return undefined
@@ -118,13 +124,17 @@ export const verify = (
   runDir: string,
   manifest: RunManifest
 ): Effect.Effect<void, HashMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const p = yield* Path.Path
     const dir = p.join(runDir, manifest.stage)
     for (const output of manifest.outputs) {
       const actual = yield* hashFile(p.join(dir, output.path), output.path)
       if (actual.sha256 !== output.sha256) {
-        return yield* new HashMismatch({ path: p.join(dir, output.path), expected: output.sha256, actual: actual.sha256 })
+        return yield* new HashMismatch({
+          path: p.join(dir, output.path),
+          expected: output.sha256,
+          actual: actual.sha256
+        })
       }
     }
   })

@@ -82,7 +82,11 @@ export const apply = (op: Op, v: number, arg: number): number => {
 }
 
 /** Render one step as its `Step i:` body, given the value before and the value written after it. */
-export const renderStep = (step: { readonly label: string; readonly op: Op; readonly arg: number }, before: number, after: number): string => {
+export const renderStep = (
+  step: { readonly label: string; readonly op: Op; readonly arg: number },
+  before: number,
+  after: number
+): string => {
   const { label, op, arg } = step
   switch (op) {
     case "set":
@@ -116,4 +120,3 @@ export const evaluate = (steps: ReadonlyArray<Pick<ProgramStep, "op" | "arg">>):
   }
   return values
 }
-

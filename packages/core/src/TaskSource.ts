@@ -19,8 +19,11 @@ export class TaskSourceError extends Schema.TaggedError<TaskSourceError>()("Task
 }
 
 /** Streams the problems of a split. Deterministic: the same config yields the same problems in the same order. */
-export class TaskSource extends Context.Service<TaskSource, {
-  /** Name used in manifests and reports, e.g. `"policy-domain"`, `"gsm8k"`. */
-  readonly name: string
-  readonly problems: (split: Split) => Stream.Stream<Problem, TaskSourceError>
-}>()("@realm-lm/core/TaskSource") {}
+export class TaskSource extends Context.Service<
+  TaskSource,
+  {
+    /** Name used in manifests and reports, e.g. `"policy-domain"`, `"gsm8k"`. */
+    readonly name: string
+    readonly problems: (split: Split) => Stream.Stream<Problem, TaskSourceError>
+  }
+>()("@realm-lm/core/TaskSource") {}

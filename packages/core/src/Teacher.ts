@@ -32,7 +32,15 @@ export interface RouteRequest {
 }
 
 /** Why a teacher failed on a problem. `too-large`: a response over the teacher's size cap (not read further). */
-export const TeacherFailure = Schema.Literals(["rate-limited", "timeout", "server", "malformed", "budget", "unavailable", "too-large"])
+export const TeacherFailure = Schema.Literals([
+  "rate-limited",
+  "timeout",
+  "server",
+  "malformed",
+  "budget",
+  "unavailable",
+  "too-large"
+])
 
 /** A teacher could not produce routes for a problem after its retries; `cause` keeps an underlying typed error. */
 export class TeacherError extends Schema.TaggedError<TeacherError>()("TeacherError", {
@@ -44,23 +52,26 @@ export class TeacherError extends Schema.TaggedError<TeacherError>()("TeacherErr
 }) {}
 
 /** Writes routes for problems. */
-export class Teacher extends Context.Service<Teacher, {
-  /** Identifier recorded in corpus records, e.g. `"rule-teacher"`, `"openai:gpt-4o-mini"`. */
-  readonly name: string
-  readonly routes: (request: RouteRequest) => Effect.Effect<ReadonlyArray<TeacherRoute>, TeacherError>
-  /**
-   * Problems this teacher serves best in flight at once (a local model batches them into one generation): the corpus
-   * builder's concurrency when its own is not set. Absent: the builder's default.
-   */
-  readonly concurrency?: number
-  /**
-   * What the run manifest records of this teacher: its settings and prompts, never credentials (the HTTP teacher: endpoint
-   * with the URL redacted, model, sampling, the key's variable name). Absent: the teacher's `name`.
-   */
-  readonly description?: Schema.Json
-  /**
-   * The settings that change what this teacher writes (model, sampling, prompts): part of the corpus resume check, so a
-   * build resumed with other settings starts over instead of mixing routes. Absent: only `name` is compared.
-   */
-  readonly settings?: Schema.Json
-}>()("@realm-lm/core/Teacher") {}
+export class Teacher extends Context.Service<
+  Teacher,
+  {
+    /** Identifier recorded in corpus records, e.g. `"rule-teacher"`, `"openai:gpt-4o-mini"`. */
+    readonly name: string
+    readonly routes: (request: RouteRequest) => Effect.Effect<ReadonlyArray<TeacherRoute>, TeacherError>
+    /**
+     * Problems this teacher serves best in flight at once (a local model batches them into one generation): the corpus
+     * builder's concurrency when its own is not set. Absent: the builder's default.
+     */
+    readonly concurrency?: number
+    /**
+     * What the run manifest records of this teacher: its settings and prompts, never credentials (the HTTP teacher: endpoint
+     * with the URL redacted, model, sampling, the key's variable name). Absent: the teacher's `name`.
+     */
+    readonly description?: Schema.Json
+    /**
+     * The settings that change what this teacher writes (model, sampling, prompts): part of the corpus resume check, so a
+     * build resumed with other settings starts over instead of mixing routes. Absent: only `name` is compared.
+     */
+    readonly settings?: Schema.Json
+  }
+>()("@realm-lm/core/Teacher") {}

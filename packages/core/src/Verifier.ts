@@ -55,15 +55,18 @@ export interface RouteVerdict {
 }
 
 /** Builds prompts and scores completions. */
-export class Verifier extends Context.Service<Verifier, {
-  readonly prompt: (request: PromptRequest) => Effect.Effect<Prompt, VerifierError>
-  /** The prompt for a request and the ideal completion in the verifier's output format (for SFT warm starts). */
-  readonly example: (request: PromptRequest) => Effect.Effect<Example, VerifierError>
-  readonly score: (request: ScoreRequest) => Effect.Effect<Reward, VerifierError>
-  /**
-   * The completion's verdicts on the routes its prompt showed, one per id of `routeIds` (the prompt's
-   * `guidance.routeIds`, in display order), read in this verifier's output format: what reports show beside the
-   * routes' labels. Optional: a verifier without it has no verdicts to show.
-   */
-  readonly verdicts?: (completion: string, routeIds: ReadonlyArray<string>) => ReadonlyArray<RouteVerdict>
-}>()("@realm-lm/core/Verifier") {}
+export class Verifier extends Context.Service<
+  Verifier,
+  {
+    readonly prompt: (request: PromptRequest) => Effect.Effect<Prompt, VerifierError>
+    /** The prompt for a request and the ideal completion in the verifier's output format (for SFT warm starts). */
+    readonly example: (request: PromptRequest) => Effect.Effect<Example, VerifierError>
+    readonly score: (request: ScoreRequest) => Effect.Effect<Reward, VerifierError>
+    /**
+     * The completion's verdicts on the routes its prompt showed, one per id of `routeIds` (the prompt's
+     * `guidance.routeIds`, in display order), read in this verifier's output format: what reports show beside the
+     * routes' labels. Optional: a verifier without it has no verdicts to show.
+     */
+    readonly verdicts?: (completion: string, routeIds: ReadonlyArray<string>) => ReadonlyArray<RouteVerdict>
+  }
+>()("@realm-lm/core/Verifier") {}

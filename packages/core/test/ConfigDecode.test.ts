@@ -5,7 +5,9 @@ import * as ConfigDecode from "../src/ConfigDecode.ts"
 const Teacher = Schema.Struct({
   baseUrl: Schema.String,
   apiKeyEnv: Schema.optionalKey(Schema.String),
-  sft: Schema.optionalKey(Schema.Struct({ learningRate: Schema.optionalKey(Schema.Number), epochs: Schema.optionalKey(Schema.Int) }))
+  sft: Schema.optionalKey(
+    Schema.Struct({ learningRate: Schema.optionalKey(Schema.Number), epochs: Schema.optionalKey(Schema.Int) })
+  )
 })
 
 const failure = (input: unknown): string => {
@@ -34,9 +36,14 @@ describe("ConfigDecode", () => {
   })
 
   it("reports the closest member of a union only", () => {
-    const Model = Schema.Union([Schema.Struct({ scratch: Schema.Number }), Schema.Struct({ init: Schema.String, revision: Schema.optionalKey(Schema.String) })])
+    const Model = Schema.Union([
+      Schema.Struct({ scratch: Schema.Number }),
+      Schema.Struct({ init: Schema.String, revision: Schema.optionalKey(Schema.String) })
+    ])
     const r = ConfigDecode.decodeResult(Model)({ init: "dir", revison: "main" })
-    expect(Result.isFailure(r) && r.failure).toBe(`revison: unknown key "revison"; did you mean "revision"? (known keys: init, revision)`)
+    expect(Result.isFailure(r) && r.failure).toBe(
+      `revison: unknown key "revison"; did you mean "revision"? (known keys: init, revision)`
+    )
   })
 
   it("accepts valid settings and keys of records", () => {
@@ -57,10 +64,16 @@ describe("ConfigDecode", () => {
 
 describe("ConfigDecode.decodeUnknownEffect", () => {
   it("fails with a SchemaError whose message suggests the known key", async () => {
-    const error = await Effect.runPromise(Effect.flip(ConfigDecode.decodeUnknownEffect(Teacher)({ baseUrl: "u", sft: { epoch: 2 } })))
+    const error = await Effect.runPromise(
+      Effect.flip(ConfigDecode.decodeUnknownEffect(Teacher)({ baseUrl: "u", sft: { epoch: 2 } }))
+    )
     expect(error).toBeInstanceOf(Schema.SchemaError)
-    expect(error.message).toBe(`sft.epoch: unknown key "epoch"; did you mean "epochs"? (known keys: learningRate, epochs)`)
-    const other = await Effect.runPromise(Effect.flip(ConfigDecode.decodeUnknownEffect(Teacher)({ baseUrl: "u", apikeyenv: "K" })))
+    expect(error.message).toBe(
+      `sft.epoch: unknown key "epoch"; did you mean "epochs"? (known keys: learningRate, epochs)`
+    )
+    const other = await Effect.runPromise(
+      Effect.flip(ConfigDecode.decodeUnknownEffect(Teacher)({ baseUrl: "u", apikeyenv: "K" }))
+    )
     expect(other.message).toContain(`did you mean "apiKeyEnv"?`)
   })
 })
@@ -68,10 +81,14 @@ describe("ConfigDecode.decodeUnknownEffect", () => {
 describe("ConfigDecode through decoding defaults", () => {
   it("finds unknown keys under fields with decoding defaults (Encoding issues)", () => {
     const S = Schema.Struct({
-      sft: Schema.Struct({ epochs: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(3))) }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({})))
+      sft: Schema.Struct({ epochs: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(3))) }).pipe(
+        Schema.withDecodingDefaultKey(Effect.succeed({}))
+      )
     })
     const r = ConfigDecode.decodeResult(S)({ sft: { epocs: 2 } })
-    expect(Result.isFailure(r) && r.failure).toBe(`sft.epocs: unknown key "epocs"; did you mean "epochs"? (known keys: epochs)`)
+    expect(Result.isFailure(r) && r.failure).toBe(
+      `sft.epocs: unknown key "epocs"; did you mean "epochs"? (known keys: epochs)`
+    )
   })
 })
 

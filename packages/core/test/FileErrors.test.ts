@@ -30,25 +30,47 @@ const fresh = () => {
 }
 
 /** A platform error as `@effect/platform-node` makes it from a Node errno exception. */
-const systemError = (code: string, tag: PlatformError.SystemErrorTag, method: string, pathOrDescriptor: string | number, syscall = "write") =>
+const systemError = (
+  code: string,
+  tag: PlatformError.SystemErrorTag,
+  method: string,
+  pathOrDescriptor: string | number,
+  syscall = "write"
+) =>
   PlatformError.systemError({
-    _tag: tag, module: "FileSystem", method, pathOrDescriptor, syscall,
+    _tag: tag,
+    module: "FileSystem",
+    method,
+    pathOrDescriptor,
+    syscall,
     cause: Object.assign(new Error(`${code}: simulated, ${syscall}`), { code, syscall })
   })
 
 /** Node's file system, except that writes to files whose path matches `full` fail as on a full disk (after part of the data). */
 const diskFull = (full: RegExp) =>
-  Layer.effect(FileSystem.FileSystem, Effect.map(FileSystem.FileSystem, (fs) =>
-    FileSystem.FileSystem.of({
-      ...fs,
-      open: (path, options) =>
-        Effect.map(fs.open(path, options), (file) =>
-          full.test(path) ? Object.create(file, { writeAll: { value: () => Effect.fail(systemError("ENOSPC", "Unknown", "writeAll", 17)) } }) as FileSystem.File : file),
-      writeFileString: (path, data, options) =>
-        full.test(path)
-          ? Effect.andThen(fs.writeFileString(path, data.slice(0, 8), options), Effect.fail(systemError("ENOSPC", "Unknown", "writeFile", path)))
-          : fs.writeFileString(path, data, options)
-    }))).pipe(Layer.provideMerge(NodeServices.layer))
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (fs) =>
+      FileSystem.FileSystem.of({
+        ...fs,
+        open: (path, options) =>
+          Effect.map(fs.open(path, options), (file) =>
+            full.test(path)
+              ? (Object.create(file, {
+                  writeAll: { value: () => Effect.fail(systemError("ENOSPC", "Unknown", "writeAll", 17)) }
+                }) as FileSystem.File)
+              : file
+          ),
+        writeFileString: (path, data, options) =>
+          full.test(path)
+            ? Effect.andThen(
+                fs.writeFileString(path, data.slice(0, 8), options),
+                Effect.fail(systemError("ENOSPC", "Unknown", "writeFile", path))
+              )
+            : fs.writeFileString(path, data, options)
+      })
+    )
+  ).pipe(Layer.provideMerge(NodeServices.layer))
 
 const Row = Schema.Struct({ i: Schema.Int })
 
@@ -58,59 +80,90 @@ describe("FileErrors", () => {
     assert.notInclude(raw.message, "corpus.jsonl")
     const explained = FileErrors.explain(raw, "/runs/a/corpus/corpus.jsonl")
     assert.strictEqual(explained._tag, "PlatformError")
-    assert.strictEqual(explained.message, "Unknown: FileSystem.writeAll (/runs/a/corpus/corpus.jsonl): no space left on device (ENOSPC): free disk space or write to another directory, then re-run")
+    assert.strictEqual(
+      explained.message,
+      "Unknown: FileSystem.writeAll (/runs/a/corpus/corpus.jsonl): no space left on device (ENOSPC): free disk space or write to another directory, then re-run"
+    )
     assert.strictEqual(FileErrors.errno(explained), "ENOSPC")
     // Explaining again (an outer caller) renames the path but does not repeat the advice.
     const again = FileErrors.explain(explained, "/runs/a/corpus/sft.jsonl")
-    assert.strictEqual(again.message, "Unknown: FileSystem.writeAll (/runs/a/corpus/sft.jsonl): no space left on device (ENOSPC): free disk space or write to another directory, then re-run")
+    assert.strictEqual(
+      again.message,
+      "Unknown: FileSystem.writeAll (/runs/a/corpus/sft.jsonl): no space left on device (ENOSPC): free disk space or write to another directory, then re-run"
+    )
     const readOnly = FileErrors.explain(systemError("EROFS", "Unknown", "writeFile", "/mnt/ro/x.tmp-1"), "/mnt/ro/x")
     assert.strictEqual(readOnly.reason._tag, "PermissionDenied")
     assert.include(readOnly.message, "(/mnt/ro/x): read-only file system (EROFS)")
   })
 
   it.effect("Jsonl.appender: a full disk names the file and ENOSPC", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const path = join(fresh(), "corpus.jsonl")
-      const error = yield* Effect.flip(Effect.scoped(Effect.gen(function*() {
-        const out = yield* Jsonl.appender(path, Row)
-        yield* out.append([{ i: 1 }])
-      })))
+      const error = yield* Effect.flip(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const out = yield* Jsonl.appender(path, Row)
+            yield* out.append([{ i: 1 }])
+          })
+        )
+      )
       assert.strictEqual(error._tag, "PlatformError")
       assert.include(error.message, `FileSystem.writeAll (${path})`)
       assert.include(error.message, "no space left on device (ENOSPC)")
-    }).pipe(Effect.provide(diskFull(/corpus\.jsonl$/))))
+    }).pipe(Effect.provide(diskFull(/corpus\.jsonl$/)))
+  )
 
   it.effect("writeFileAtomic and Jsonl.writeAll: a full disk names the target and leaves no temporary file", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = fresh()
       const json = yield* Effect.flip(RunDir.writeJsonAtomic(join(dir, "summary.json"), { records: 3 }))
       assert.include(json.message, `(${join(dir, "summary.json")}): no space left on device (ENOSPC)`)
       const jsonl = yield* Effect.flip(Jsonl.writeAll(join(dir, "sft.jsonl"), Row, Stream.make({ i: 1 }, { i: 2 })))
       assert.include(jsonl.message, `(${join(dir, "sft.jsonl")}): no space left on device (ENOSPC)`)
       assert.deepStrictEqual(readdirSync(dir), [])
-    }).pipe(Effect.provide(diskFull(/\.tmp-/))))
+    }).pipe(Effect.provide(diskFull(/\.tmp-/)))
+  )
 
   it.effect("Jsonl.writeAll leaves errors of the records it writes as they were", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = fresh()
-      const error = yield* Effect.flip(Jsonl.writeAll(join(dir, "out.jsonl"), Row, Jsonl.read(join(dir, "missing.jsonl"), Row)))
+      const error = yield* Effect.flip(
+        Jsonl.writeAll(join(dir, "out.jsonl"), Row, Jsonl.read(join(dir, "missing.jsonl"), Row))
+      )
       assert.include(error.message, "missing.jsonl")
       assert.notInclude(error.message, "out.jsonl")
       assert.deepStrictEqual(readdirSync(dir), [])
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   for (const code of ["EROFS", "EACCES"] as const) {
-    it.effect(`makeDirectory under an unwritable directory names the path and ${code} (Node's recursive mkdir says ENOENT)`, () =>
-      Effect.gen(function*() {
-        const error = yield* Effect.flip(RunDir.writeJsonAtomic("/srv/ro/run/corpus/build.json", {}))
-        assert.strictEqual(error.reason._tag, "PermissionDenied")
-        assert.include(error.message, "FileSystem.makeDirectory (/srv/ro/run/corpus)")
-        assert.include(error.message, `/srv/ro is not writable: ${code === "EROFS" ? "read-only file system" : "permission denied"} (${code})`)
-      }).pipe(Effect.provide(Layer.merge(FileSystem.layerNoop({
-        makeDirectory: (path) => Effect.fail(systemError("ENOENT", "NotFound", "makeDirectory", path, "mkdir")),
-        exists: (path) => Effect.succeed(path === "/srv/ro" || path === "/srv" || path === "/"),
-        access: (path) => Effect.fail(systemError(code, code === "EROFS" ? "Unknown" : "PermissionDenied", "access", path, "access"))
-      }), Path.layer))))
+    it.effect(
+      `makeDirectory under an unwritable directory names the path and ${code} (Node's recursive mkdir says ENOENT)`,
+      () =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(RunDir.writeJsonAtomic("/srv/ro/run/corpus/build.json", {}))
+          assert.strictEqual(error.reason._tag, "PermissionDenied")
+          assert.include(error.message, "FileSystem.makeDirectory (/srv/ro/run/corpus)")
+          assert.include(
+            error.message,
+            `/srv/ro is not writable: ${code === "EROFS" ? "read-only file system" : "permission denied"} (${code})`
+          )
+        }).pipe(
+          Effect.provide(
+            Layer.merge(
+              FileSystem.layerNoop({
+                makeDirectory: (path) => Effect.fail(systemError("ENOENT", "NotFound", "makeDirectory", path, "mkdir")),
+                exists: (path) => Effect.succeed(path === "/srv/ro" || path === "/srv" || path === "/"),
+                access: (path) =>
+                  Effect.fail(
+                    systemError(code, code === "EROFS" ? "Unknown" : "PermissionDenied", "access", path, "access")
+                  )
+              }),
+              Path.layer
+            )
+          )
+        )
+    )
   }
 
   plainIt("a real read-only (chmod 0555) directory: the error names the path and EACCES", async (ctx) => {
@@ -123,24 +176,35 @@ describe("FileErrors", () => {
       writable = false
     }
     if (writable) {
-      ctx.skip("running with privileges (root) that chmod 0555 does not stop; the simulated EROFS/EACCES tests above cover the mapping")
+      ctx.skip(
+        "running with privileges (root) that chmod 0555 does not stop; the simulated EROFS/EACCES tests above cover the mapping"
+      )
     }
     const target = join(dir, "run", "corpus", "summary.json")
-    const error = await Effect.runPromise(Effect.flip(RunDir.writeJsonAtomic(target, {})).pipe(Effect.provide(NodeServices.layer)))
+    const error = await Effect.runPromise(
+      Effect.flip(RunDir.writeJsonAtomic(target, {})).pipe(Effect.provide(NodeServices.layer))
+    )
     assert.include(error.message, join(dir, "run", "corpus"))
     assert.include(error.message, "(EACCES)")
   })
 
   it.effect("removeLeftovers removes temporary files of dead writers only", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = fresh()
       const dead = 2_147_483_646 // no process has this id
-      const names = [`summary.json.tmp-${dead}-ab12cd`, `sft.jsonl.tmp-${dead}`, `manifest.json.tmp-${process.pid}-zz99yy`, "notes.tmp-draft", "corpus.jsonl"]
+      const names = [
+        `summary.json.tmp-${dead}-ab12cd`,
+        `sft.jsonl.tmp-${dead}`,
+        `manifest.json.tmp-${process.pid}-zz99yy`,
+        "notes.tmp-draft",
+        "corpus.jsonl"
+      ]
       for (const name of names) writeFileSync(join(dir, name), "x")
       const removed = yield* RunDir.removeLeftovers(dir)
       assert.deepStrictEqual([...removed].toSorted(), names.slice(0, 2).toSorted())
       assert.deepStrictEqual(readdirSync(dir).toSorted(), names.slice(2).toSorted())
       assert.isFalse(existsSync(join(dir, names[0] as string)))
       assert.deepStrictEqual(yield* RunDir.removeLeftovers(join(dir, "absent")), [])
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

@@ -30,7 +30,9 @@ describe("Jsonl in separate processes", () => {
 
   it("a writer killed with SIGKILL mid-write leaves a file that reads cleanly and accepts further appends", async () => {
     const path = join(dir(), "killed.jsonl")
-    const child = spawn(process.execPath, [fixture("append-forever.ts"), path], { stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [fixture("append-forever.ts"), path], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
     await new Promise<void>((resolve, reject) => {
       let seen = ""
       child.stdout.on("data", (d: Buffer) => {
@@ -52,11 +54,13 @@ describe("Jsonl in separate processes", () => {
     expect(new Set(records.map((r) => r.id)).size).toBe(records.length)
     // Appending after the crash repairs any torn tail and keeps every line valid.
     const after = await Effect.runPromise(
-      Effect.scoped(Effect.gen(function*() {
-        const out = yield* Jsonl.appender(path, Rec)
-        yield* out.append([{ id: "after-crash", payload: "ok" }])
-        return yield* Stream.runCollect(Jsonl.read(path, Rec))
-      })).pipe(Effect.provide(NodeServices.layer))
+      Effect.scoped(
+        Effect.gen(function* () {
+          const out = yield* Jsonl.appender(path, Rec)
+          yield* out.append([{ id: "after-crash", payload: "ok" }])
+          return yield* Stream.runCollect(Jsonl.read(path, Rec))
+        })
+      ).pipe(Effect.provide(NodeServices.layer))
     )
     expect(after.length).toBe(records.length + 1)
     expect(after.at(-1)?.id).toBe("after-crash")

@@ -13,9 +13,18 @@ describe("Protobuf.Writer", () => {
   it("writes varints as the encoding guide gives them", () => {
     expect(bytesOf((w) => w.int(1, 150))).toBe("089601")
     expect(bytesOf((w) => w.varint(0).varint(127).varint(128).varint(300))).toBe("007f8001ac02")
-    expect(bytesOf((w) => w.varint(2 ** 31 - 1).varint(2 ** 31).varint(2 ** 53 - 1))).toBe("ffffffff07_8080808008_ffffffffffffff0f".replaceAll("_", ""))
+    expect(
+      bytesOf((w) =>
+        w
+          .varint(2 ** 31 - 1)
+          .varint(2 ** 31)
+          .varint(2 ** 53 - 1)
+      )
+    ).toBe("ffffffff07_8080808008_ffffffffffffff0f".replaceAll("_", ""))
     expect(bytesOf((w) => w.varint(-1))).toBe("ffffffffffffffffff01")
-    expect(bytesOf((w) => w.varint(-2n).varint(2n ** 63n))).toBe("feffffffffffffffff01_80808080808080808001".replaceAll("_", ""))
+    expect(bytesOf((w) => w.varint(-2n).varint(2n ** 63n))).toBe(
+      "feffffffffffffffff01_80808080808080808001".replaceAll("_", "")
+    )
     expect(bytesOf((w) => w.varint(2 ** 60))).toBe("808080808080808010") // beyond safe integers: exact via bigint
   })
 
@@ -38,8 +47,23 @@ describe("Protobuf.Writer", () => {
   it("writes nested messages in place with length prefixes that widen at 128 and 16,384 bytes", () => {
     for (const size of [0, 1, 127, 128, 300, 16383, 16384, 70000]) {
       const payload = Uint8Array.from({ length: size }, (_, i) => i % 251)
-      const nested = Protobuf.encode((w) => w.int(1, 7).message(2, (m) => m.message(3, (inner) => inner.raw(payload))).int(4, 9), 16)
-      const viaBytes = Protobuf.encode((w) => w.int(1, 7).bytes(2, Protobuf.encode((m) => m.bytes(3, payload))).int(4, 9))
+      const nested = Protobuf.encode(
+        (w) =>
+          w
+            .int(1, 7)
+            .message(2, (m) => m.message(3, (inner) => inner.raw(payload)))
+            .int(4, 9),
+        16
+      )
+      const viaBytes = Protobuf.encode((w) =>
+        w
+          .int(1, 7)
+          .bytes(
+            2,
+            Protobuf.encode((m) => m.bytes(3, payload))
+          )
+          .int(4, 9)
+      )
       expect(hex(nested)).toBe(hex(viaBytes))
     }
     expect(bytesOf((w) => w.message(1, (m) => m.int(1, 150)))).toBe("0a03089601")
@@ -52,9 +76,7 @@ describe("Protobuf.Writer", () => {
     w.float(3, 1.5)
     w.message(4, (m) => m.string(1, "hé"))
     expect(Array.from(w.finish())).toEqual([
-      0x08, 0xac, 0x02,
-      0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-      0x1d, 0x00, 0x00, 0xc0, 0x3f,
+      0x08, 0xac, 0x02, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1d, 0x00, 0x00, 0xc0, 0x3f,
       0x22, 0x05, 0x0a, 0x03, 0x68, 0xc3, 0xa9
     ])
   })
@@ -62,9 +84,24 @@ describe("Protobuf.Writer", () => {
 
 describe("Protobuf.fields", () => {
   it("splits a message into its top-level fields with keys, values and verbatim bytes", () => {
-    const bytes = Protobuf.encode((w) => w.int(1, 150).int(2, -1).double(3, 0.5).float(4, 1.5).string(5, "hé").message(6, (m) => m.int(1, 7)))
+    const bytes = Protobuf.encode((w) =>
+      w
+        .int(1, 150)
+        .int(2, -1)
+        .double(3, 0.5)
+        .float(4, 1.5)
+        .string(5, "hé")
+        .message(6, (m) => m.int(1, 7))
+    )
     const fs = Protobuf.fields(bytes)
-    expect(fs.map((f) => [f.field, f.wire])).toEqual([[1, 0], [2, 0], [3, 1], [4, 5], [5, 2], [6, 2]])
+    expect(fs.map((f) => [f.field, f.wire])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 1],
+      [4, 5],
+      [5, 2],
+      [6, 2]
+    ])
     expect(fs[0]?.varint).toBe(150n)
     expect(fs[1]?.varint).toBe(2n ** 64n - 1n) // -1 as an unsigned 64-bit varint
     expect(hex(fs[2]?.payload ?? new Uint8Array())).toBe("000000000000e03f")

@@ -23,8 +23,21 @@ describe("records", () => {
       problem,
       teacher: "rule-teacher",
       routes: [
-        { id: "r0", steps: ["base fee zone B = 12", "weight 7 > 5: +6 = 18"], answer: "18", source: "rule-teacher", label: "positive" },
-        { id: "r1", steps: ["base fee zone B = 8"], answer: "14", source: "rule-teacher", label: "negative", decisiveStep: 0 }
+        {
+          id: "r0",
+          steps: ["base fee zone B = 12", "weight 7 > 5: +6 = 18"],
+          answer: "18",
+          source: "rule-teacher",
+          label: "positive"
+        },
+        {
+          id: "r1",
+          steps: ["base fee zone B = 8"],
+          answer: "14",
+          source: "rule-teacher",
+          label: "negative",
+          decisiveStep: 0
+        }
       ]
     }
     expect(decode(good).routes[1]?.decisiveStep).toBe(0)
@@ -35,7 +48,11 @@ describe("records", () => {
 
   it("guidance strength must lie in [0, 1]", () => {
     const decode = Schema.decodeUnknownSync(Prompt)
-    const prompt = { problemId: "p", messages: [{ role: "user", content: "Q" }], guidance: { mode: "autonomous", strength: 0, routeIds: [] } }
+    const prompt = {
+      problemId: "p",
+      messages: [{ role: "user", content: "Q" }],
+      guidance: { mode: "autonomous", strength: 0, routeIds: [] }
+    }
     expect(decode(prompt).guidance.mode).toBe("autonomous")
     expect(() => decode({ ...prompt, guidance: { ...prompt.guidance, strength: 1.5 } })).toThrow(/strength/)
   })
@@ -44,7 +61,10 @@ describe("records", () => {
     expect(renderSteps(["a", "b"])).toBe("Step 1: a\nStep 2: b")
     const text = toPlainText({
       problemId: "p",
-      messages: [{ role: "system", content: "S" }, { role: "user", content: "Q" }],
+      messages: [
+        { role: "system", content: "S" },
+        { role: "user", content: "Q" }
+      ],
       guidance: { mode: "autonomous", strength: 0, routeIds: [] }
     })
     expect(text).toBe("system: S\n\nuser: Q\n\nassistant:")

@@ -41,14 +41,22 @@ describe("Rng", () => {
     const n = 200_000
     const x = root.split("a")
     const y = root.split("b")
-    let sx = 0, sy = 0, sxy = 0, sxx = 0, syy = 0
+    let sx = 0,
+      sy = 0,
+      sxy = 0,
+      sxx = 0,
+      syy = 0
     let agreeingBits = 0
     for (let i = 0; i < n; i++) {
       const ux = x.nextUint32()
       const uy = y.nextUint32()
       const fx = ux / 2 ** 32
       const fy = uy / 2 ** 32
-      sx += fx; sy += fy; sxy += fx * fy; sxx += fx * fx; syy += fy * fy
+      sx += fx
+      sy += fy
+      sxy += fx * fy
+      sxx += fx * fx
+      syy += fy * fy
       agreeingBits += 32 - popcount((ux ^ uy) >>> 0)
     }
     const cov = sxy / n - (sx / n) * (sy / n)
@@ -56,7 +64,7 @@ describe("Rng", () => {
     // Under independence corr ~ N(0, 1/n): |corr| < 5/sqrt(n) = 0.011.
     expect(Math.abs(corr)).toBeLessThan(5 / Math.sqrt(n))
     // Each bit agrees with probability 1/2: 32n trials, sd = sqrt(32n)/2.
-    expect(Math.abs(agreeingBits - 16 * n)).toBeLessThan(5 * Math.sqrt(32 * n) / 2)
+    expect(Math.abs(agreeingBits - 16 * n)).toBeLessThan((5 * Math.sqrt(32 * n)) / 2)
   })
 
   it("nearby seeds give unrelated first draws (no seed-0/seed-1 artifacts)", () => {

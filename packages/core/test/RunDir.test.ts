@@ -30,7 +30,7 @@ describe("Hash", () => {
   })
 
   it.effect("hashFile equals the one-shot sha256 (streamed over several chunks)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const path = join(mkdtempSync(join(tmpdir(), "realm-hash-")), "f.bin")
       const data = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) & 255)
       writeFileSync(path, data)
@@ -38,12 +38,13 @@ describe("Hash", () => {
       assert.strictEqual(h.sha256, Hash.sha256(data))
       assert.strictEqual(h.bytes, data.length)
       assert.strictEqual(h.path, "f.bin")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 })
 
 describe("RunDir", () => {
   it.effect("writes a manifest atomically, reads it back, and verifies output hashes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const run = mkdtempSync(join(tmpdir(), "realm-run-"))
       const dir = yield* RunDir.stageDir(run, "corpus")
       yield* RunDir.writeFileAtomic(join(dir, "corpus.jsonl"), '{"a":1}\n')
@@ -58,15 +59,17 @@ describe("RunDir", () => {
       const error = yield* Effect.flip(RunDir.verify(run, m))
       assert.strictEqual(error._tag, "HashMismatch")
       assert.include(error.message, "re-run the stage")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a missing manifest reads as undefined; a corrupt one fails with its path", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const run = mkdtempSync(join(tmpdir(), "realm-run-"))
       assert.isUndefined(yield* RunDir.readManifest(run, "trainer"))
       yield* RunDir.writeFileAtomic(join(run, "trainer", "manifest.json"), '{"version": 2}')
       const error = yield* Effect.flip(RunDir.readManifest(run, "trainer"))
       assert.strictEqual(error._tag, "ManifestError")
       if (error._tag === "ManifestError") assert.include(error.path, join("trainer", "manifest.json"))
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

@@ -22,17 +22,35 @@ const judge = AnswerJudge.AnswerJudge.of({
 })
 
 rmSync(runDir, { recursive: true, force: true })
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const total = yield* Input.countProblems(problemsPath, "strict")
   const config = yield* Corpus.decodeConfig({ runDir, concurrency: Number(concurrency) })
   const t0 = performance.now()
   const summary = yield* Corpus.build(config, { problems: Input.readProblems(problemsPath, "strict"), total })
   const seconds = (performance.now() - t0) / 1000
-  const row = { problems: summary.records, routes: summary.routes, positives: summary.positives, negatives: summary.negatives, seconds: Number(seconds.toFixed(2)), problemsPerSecond: Number((summary.records / seconds).toFixed(1)), cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version }
+  const row = {
+    problems: summary.records,
+    routes: summary.routes,
+    positives: summary.positives,
+    negatives: summary.negatives,
+    seconds: Number(seconds.toFixed(2)),
+    problemsPerSecond: Number((summary.records / seconds).toFixed(1)),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    node: process.version
+  }
   console.table([row])
   mkdirSync(join(import.meta.dirname, "results"), { recursive: true })
   writeFileSync(join(import.meta.dirname, "results", "build.json"), `${JSON.stringify(row, null, 2)}\n`)
-}).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(AnswerJudge.AnswerJudge, judge), Layer.succeed(Teacher.Teacher, RuleTeacher.make()))))
+}).pipe(
+  Effect.provide(
+    Layer.mergeAll(
+      NodeServices.layer,
+      Layer.succeed(AnswerJudge.AnswerJudge, judge),
+      Layer.succeed(Teacher.Teacher, RuleTeacher.make())
+    )
+  )
+)
 
 Effect.runPromise(program).catch((error: unknown) => {
   console.error(String(error))

@@ -15,7 +15,8 @@ import * as Corpus from "../src/Corpus.ts"
 import * as Input from "../src/Input.ts"
 import * as LocalTeacher from "../src/LocalTeacher.ts"
 
-const [model = "", problemsPath = "", concurrency = "16", routes = "4", maxNewTokens = "64", batchProblems = "16"] = process.argv.slice(2)
+const [model = "", problemsPath = "", concurrency = "16", routes = "4", maxNewTokens = "64", batchProblems = "16"] =
+  process.argv.slice(2)
 const numeric = (text: string) => [...text.matchAll(/-?\d+/g)].at(-1)?.[0]
 const judge = AnswerJudge.AnswerJudge.of({
   extract: (_p, text) => numeric(text),
@@ -24,24 +25,50 @@ const judge = AnswerJudge.AnswerJudge.of({
 })
 
 const runDir = mkdtempSync(join(tmpdir(), "realm-local-teacher-bench-"))
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const total = yield* Input.countProblems(problemsPath, "strict")
-  const config = yield* Corpus.decodeConfig({ runDir, concurrency: Number(concurrency), routesPerProblem: Number(routes), negativesPerProblem: 0, minNegatives: 0, balanceAttempts: 0 })
-  const teacher = LocalTeacher.layer(yield* Schema.decodeUnknownEffect(LocalTeacher.LocalTeacherConfig)({ model, maxNewTokens: Number(maxNewTokens), batchProblems: Number(batchProblems) }))
+  const config = yield* Corpus.decodeConfig({
+    runDir,
+    concurrency: Number(concurrency),
+    routesPerProblem: Number(routes),
+    negativesPerProblem: 0,
+    minNegatives: 0,
+    balanceAttempts: 0
+  })
+  const teacher = LocalTeacher.layer(
+    yield* Schema.decodeUnknownEffect(LocalTeacher.LocalTeacherConfig)({
+      model,
+      maxNewTokens: Number(maxNewTokens),
+      batchProblems: Number(batchProblems)
+    })
+  )
   const t0 = performance.now()
-  const summary = yield* Corpus.build(config, { problems: Input.readProblems(problemsPath, "strict"), total }).pipe(Effect.provide(teacher))
+  const summary = yield* Corpus.build(config, { problems: Input.readProblems(problemsPath, "strict"), total }).pipe(
+    Effect.provide(teacher)
+  )
   const seconds = (performance.now() - t0) / 1000
   const row = {
-    model, problems: summary.records, routesPerProblem: Number(routes), maxNewTokens: Number(maxNewTokens), concurrency: Number(concurrency), batchProblems: Number(batchProblems),
-    seconds: Number(seconds.toFixed(2)), problemsPerSecond: Number((summary.records / seconds).toFixed(2)),
-    cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version
+    model,
+    problems: summary.records,
+    routesPerProblem: Number(routes),
+    maxNewTokens: Number(maxNewTokens),
+    concurrency: Number(concurrency),
+    batchProblems: Number(batchProblems),
+    seconds: Number(seconds.toFixed(2)),
+    problemsPerSecond: Number((summary.records / seconds).toFixed(2)),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    node: process.version
   }
   console.table([row])
   mkdirSync(join(import.meta.dirname, "results"), { recursive: true })
   writeFileSync(join(import.meta.dirname, "results", "local-teacher.json"), `${JSON.stringify(row, null, 2)}\n`)
 }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(AnswerJudge.AnswerJudge, judge))))
 
-Effect.runPromise(program).then(() => rmSync(runDir, { recursive: true, force: true }), (error: unknown) => {
-  console.error(String(error))
-  process.exit(1)
-})
+Effect.runPromise(program).then(
+  () => rmSync(runDir, { recursive: true, force: true }),
+  (error: unknown) => {
+    console.error(String(error))
+    process.exit(1)
+  }
+)

@@ -16,9 +16,14 @@ const numberKey = (text: string): string | undefined => {
 /** What a step is compared by: its result value when it has one, else its normalised text. */
 export const stepKey = (step: string): string => {
   const eq = step.lastIndexOf("=")
-  return (eq >= 0 ? numberKey(step.slice(eq + 1)) : undefined) ??
+  return (
+    (eq >= 0 ? numberKey(step.slice(eq + 1)) : undefined) ??
     numberKey(step) ??
-    `t:${step.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim()}`
+    `t:${step
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}]+/gu, " ")
+      .trim()}`
+  )
 }
 
 /** Index of the first step where `route` and `reference` differ (the shorter length when one is a prefix). */
@@ -33,7 +38,10 @@ export const departure = (route: ReadonlyArray<string>, reference: ReadonlyArray
  * route's last step (a route that follows a correct one and then stops or concludes wrongly goes wrong at its
  * end). `undefined` when the route has no steps or there is no reference.
  */
-export const decisiveStep = (route: ReadonlyArray<string>, references: ReadonlyArray<ReadonlyArray<string>>): number | undefined => {
+export const decisiveStep = (
+  route: ReadonlyArray<string>,
+  references: ReadonlyArray<ReadonlyArray<string>>
+): number | undefined => {
   if (route.length === 0 || references.length === 0) return undefined
   const latest = Math.max(...references.map((ref) => departure(route, ref)))
   return Math.min(latest, route.length - 1)

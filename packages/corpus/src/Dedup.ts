@@ -13,7 +13,12 @@ export interface RouteText {
 
 /** Lower-case step text without a `Step n:` prefix, punctuation runs or repeated spaces. */
 export const normalizeStep = (step: string): string =>
-  step.replace(/^\s*step\s*\d+\s*[:.)-]\s*/i, "").toLowerCase().replace(/[^\p{L}\p{N}%+\-x/=]+/gu, " ").replace(/\s+/g, " ").trim()
+  step
+    .replace(/^\s*step\s*\d+\s*[:.)-]\s*/i, "")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}%+\-x/=]+/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim()
 
 const trigrams = (text: string): Set<string> => {
   const out = new Set<string>()
@@ -42,7 +47,10 @@ export const similarity = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): 
 }
 
 /** Keep the first of each group of near-identical routes (same answer, similarity >= threshold). */
-export const dedupe = <R extends RouteText>(routes: ReadonlyArray<R>, threshold: number): { readonly kept: Array<R>; readonly dropped: number } => {
+export const dedupe = <R extends RouteText>(
+  routes: ReadonlyArray<R>,
+  threshold: number
+): { readonly kept: Array<R>; readonly dropped: number } => {
   const kept: Array<R> = []
   const keys: Array<{ readonly answer: string; readonly steps: Array<string> }> = []
   for (const route of routes) {

@@ -44,13 +44,15 @@ export const HttpTeacherConfig = Schema.Struct({
   system: Schema.optionalKey(Schema.String),
   /** Send the per-problem seed as the `seed` request field. Default true. */
   sendSeed: withDefault(Schema.Boolean, true)
-}).check(Schema.makeFilter((c) => {
-  const issues: Array<Schema.FilterIssue> = []
-  if (c.maxCostUsd !== undefined && (c.inputUsdPerMillion === undefined || c.outputUsdPerMillion === undefined)) {
-    issues.push({ path: ["maxCostUsd"], issue: "a cost budget needs inputUsdPerMillion and outputUsdPerMillion" })
-  }
-  return [...issues, ...ChatEndpoint.endpointIssues(c)]
-}))
+}).check(
+  Schema.makeFilter((c) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (c.maxCostUsd !== undefined && (c.inputUsdPerMillion === undefined || c.outputUsdPerMillion === undefined)) {
+      issues.push({ path: ["maxCostUsd"], issue: "a cost budget needs inputUsdPerMillion and outputUsdPerMillion" })
+    }
+    return [...issues, ...ChatEndpoint.endpointIssues(c)]
+  })
+)
 export type HttpTeacherConfig = typeof HttpTeacherConfig.Type
 
 /** Decode a config object, failing with the field path. */
@@ -71,27 +73,39 @@ export const redactUrl = ChatEndpoint.redactUrl
 
 /** Settings and prompts for the manifest: everything but credentials (only the variable's name; the URL redacted). */
 export const describe = (config: HttpTeacherConfig): Schema.Json => ({
-  kind: "openai-compatible", name: nameOf(config), baseUrl: redactUrl(config.baseUrl), model: config.model, temperature: config.temperature,
-  maxTokens: config.maxTokens, samplesPerRequest: config.samplesPerRequest, apiKeyEnv: config.apiKeyEnv ?? null,
-  system: config.system ?? null, hints: config.hints ?? null
+  kind: "openai-compatible",
+  name: nameOf(config),
+  baseUrl: redactUrl(config.baseUrl),
+  model: config.model,
+  temperature: config.temperature,
+  maxTokens: config.maxTokens,
+  samplesPerRequest: config.samplesPerRequest,
+  apiKeyEnv: config.apiKeyEnv ?? null,
+  system: config.system ?? null,
+  hints: config.hints ?? null
 })
 
 /** The settings that change what the teacher writes (the corpus resume check compares them). */
 export const settings = (config: HttpTeacherConfig): Schema.Json => ({
-  model: config.model, temperature: config.temperature, maxTokens: config.maxTokens, samplesPerRequest: config.samplesPerRequest,
-  system: config.system ?? null, hints: config.hints ?? null, sendSeed: config.sendSeed
+  model: config.model,
+  temperature: config.temperature,
+  maxTokens: config.maxTokens,
+  samplesPerRequest: config.samplesPerRequest,
+  system: config.system ?? null,
+  hints: config.hints ?? null,
+  sendSeed: config.sendSeed
 })
 
 /** Why a request failed, in the teacher's terms (`failures.jsonl`, `events.jsonl`): what the server could not do. */
 const reasons: Record<ChatEndpoint.FailureReason, Teacher.TeacherError["reason"]> = {
-  "unreachable": "unavailable",
+  unreachable: "unavailable",
   "unknown-model": "unavailable",
-  "unauthorized": "unavailable",
-  "refused": "unavailable",
+  unauthorized: "unavailable",
+  refused: "unavailable",
   "rate-limited": "rate-limited",
-  "server": "server",
-  "timeout": "timeout",
-  "malformed": "malformed",
+  server: "server",
+  timeout: "timeout",
+  malformed: "malformed",
   "too-large": "too-large"
 }
 
@@ -101,11 +115,15 @@ const reasons: Record<ChatEndpoint.FailureReason, Teacher.TeacherError["reason"]
  */
 export const replyRules = {
   countTokens: (text: string): number => Math.ceil(text.length / 4),
-  reject: (reply: ChatEndpoint.Reply): string | undefined => (reply.choices.some((c) => c.text.trim() === "") ? "a choice has no message content" : undefined)
+  reject: (reply: ChatEndpoint.Reply): string | undefined =>
+    reply.choices.some((c) => c.text.trim() === "") ? "a choice has no message content" : undefined
 } satisfies Pick<ChatEndpoint.Options, "countTokens" | "reject">
 
 /** The teacher, given its config and the key (already read). Needs an `HttpClient`, `AnswerJudge` and `TeacherMetrics`. */
-export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKey: Redacted.Redacted<string> | undefined) {
+export const make = Effect.fnUntraced(function* (
+  config: HttpTeacherConfig,
+  apiKey: Redacted.Redacted<string> | undefined
+) {
   const judge = yield* AnswerJudge.AnswerJudge
   const metrics = yield* TeacherMetrics.TeacherMetrics
   const name = nameOf(config)
@@ -114,70 +132,124 @@ export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKe
     new Teacher.TeacherError({ teacher: name, problemId, reason, detail })
 
   /** A failure's detail as the teacher records it (the endpoint already scrubbed the key): what to do where the teacher knows. */
-  const detailOf = (failure: { readonly reason: ChatEndpoint.FailureReason; readonly detail: string; readonly transport?: string | undefined }): string => {
-    if (failure.reason === "unreachable" && failure.transport !== undefined) return `transport error (${failure.transport})`
+  const detailOf = (failure: {
+    readonly reason: ChatEndpoint.FailureReason
+    readonly detail: string
+    readonly transport?: string | undefined
+  }): string => {
+    if (failure.reason === "unreachable" && failure.transport !== undefined)
+      return `transport error (${failure.transport})`
     // `HTTP 401: check the key in OPENAI_API_KEY: <the server's message>`: the hint right after the status.
-    if (failure.reason === "unauthorized") return failure.detail.replace(/^HTTP \d+/, (status) => `${status}: check the key in ${config.apiKeyEnv ?? "(no apiKeyEnv set)"}`)
+    if (failure.reason === "unauthorized")
+      return failure.detail.replace(
+        /^HTTP \d+/,
+        (status) => `${status}: check the key in ${config.apiKeyEnv ?? "(no apiKeyEnv set)"}`
+      )
     if (failure.reason === "too-large") {
       return `${failure.detail}: raise maxResponseBytes if the endpoint's answers are that big, or lower maxTokens or samplesPerRequest`
     }
     return failure.detail
   }
 
-  const overBudget = Effect.map(metrics.snapshot, (s) =>
-    (config.maxTotalTokens !== undefined && s.promptTokens + s.completionTokens >= config.maxTotalTokens) ||
-    (config.maxCostUsd !== undefined && s.costUsd >= config.maxCostUsd))
+  const overBudget = Effect.map(
+    metrics.snapshot,
+    (s) =>
+      (config.maxTotalTokens !== undefined && s.promptTokens + s.completionTokens >= config.maxTotalTokens) ||
+      (config.maxCostUsd !== undefined && s.costUsd >= config.maxCostUsd)
+  )
 
   // Requests are labelled with their problem id, so the hooks know whose attempt it was.
   const endpoint = yield* ChatEndpoint.make(config, apiKey, {
     ...replyRules,
     beforeAttempt: (problemId) =>
-      Effect.gen(function*() {
-        if (yield* overBudget) return yield* fail(problemId, "budget", "token or cost budget used up: raise maxTotalTokens/maxCostUsd and re-run to continue")
+      Effect.gen(function* () {
+        if (yield* overBudget)
+          return yield* fail(
+            problemId,
+            "budget",
+            "token or cost budget used up: raise maxTotalTokens/maxCostUsd and re-run to continue"
+          )
         yield* metrics.request
       }),
     onAttemptFailed: (failure) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const event = {
-          problemId: failure.label, reason: reasons[failure.reason], detail: detailOf(failure), attempt: failure.attempt,
+          problemId: failure.label,
+          reason: reasons[failure.reason],
+          detail: detailOf(failure),
+          attempt: failure.attempt,
           ...(failure.excerpt === undefined ? {} : { excerpt: failure.excerpt })
         }
         if (failure.reason === "malformed") yield* metrics.record({ ...event, type: "malformed" })
-        if (failure.retryInMs !== undefined) return yield* metrics.record({ ...event, type: "retry", delayMs: failure.retryInMs })
+        if (failure.retryInMs !== undefined)
+          return yield* metrics.record({ ...event, type: "retry", delayMs: failure.retryInMs })
         yield* metrics.record({ ...event, type: "request-failed" })
-        yield* Effect.logWarning(`${name}: ${failure.label}: giving up after ${failure.attempt + 1} attempt(s): ${event.detail}`)
+        yield* Effect.logWarning(
+          `${name}: ${failure.label}: giving up after ${failure.attempt + 1} attempt(s): ${event.detail}`
+        )
       })
   })
 
   /** One request with its retries: `n` completions, or a TeacherError after the last attempt. */
   const sample = (problem: Problem.Problem, n: number, seed: number) =>
-    endpoint.complete({
-      messages: guidedMessages(problem, { system: config.system, hints: config.hints }),
-      temperature: config.temperature, maxTokens: config.maxTokens, n, ...(config.sendSeed ? { seed } : {})
-    }, problem.id).pipe(
-      Effect.tap((reply) =>
-        metrics.usage(reply.promptTokens, reply.completionTokens, (reply.promptTokens * (config.inputUsdPerMillion ?? 0) + reply.completionTokens * (config.outputUsdPerMillion ?? 0)) / 1e6)),
-      Effect.map((reply) => reply.choices.map((c) => c.text)),
-      Effect.catchTag("ChatEndpointError", (e) =>
-        Effect.fail(fail(problem.id, reasons[e.reason], `${detailOf(e)} (after ${e.attempts} attempt${e.attempts === 1 ? "" : "s"})`)))
-    )
+    endpoint
+      .complete(
+        {
+          messages: guidedMessages(problem, { system: config.system, hints: config.hints }),
+          temperature: config.temperature,
+          maxTokens: config.maxTokens,
+          n,
+          ...(config.sendSeed ? { seed } : {})
+        },
+        problem.id
+      )
+      .pipe(
+        Effect.tap((reply) =>
+          metrics.usage(
+            reply.promptTokens,
+            reply.completionTokens,
+            (reply.promptTokens * (config.inputUsdPerMillion ?? 0) +
+              reply.completionTokens * (config.outputUsdPerMillion ?? 0)) /
+              1e6
+          )
+        ),
+        Effect.map((reply) => reply.choices.map((c) => c.text)),
+        Effect.catchTag("ChatEndpointError", (e) =>
+          Effect.fail(
+            fail(
+              problem.id,
+              reasons[e.reason],
+              `${detailOf(e)} (after ${e.attempts} attempt${e.attempts === 1 ? "" : "s"})`
+            )
+          )
+        )
+      )
 
   return Teacher.Teacher.of({
     name,
     description: describe(config),
     settings: settings(config),
     routes: (request) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const batches = Math.ceil(request.count / config.samplesPerRequest)
         const results = yield* Effect.forEach(
           Array.from({ length: batches }, (_, b) => b),
-          (b) => Effect.result(sample(request.problem, Math.min(config.samplesPerRequest, request.count - b * config.samplesPerRequest), Rng.Rng.make(request.seed, b).seed())),
+          (b) =>
+            Effect.result(
+              sample(
+                request.problem,
+                Math.min(config.samplesPerRequest, request.count - b * config.samplesPerRequest),
+                Rng.Rng.make(request.seed, b).seed()
+              )
+            ),
           { concurrency: "unbounded" }
         )
         const contents = results.flatMap((r) => (r._tag === "Success" ? r.success : []))
         if (contents.length === 0) {
           const first = results.find((r) => r._tag === "Failure")
-          return yield* (first !== undefined && first._tag === "Failure" ? first.failure : fail(request.problem.id, "malformed", "no completions"))
+          return yield* first !== undefined && first._tag === "Failure"
+            ? first.failure
+            : fail(request.problem.id, "malformed", "no completions")
         }
         return contents.map((text) => routeFromText(judge, request.problem, text))
       })
@@ -185,12 +257,17 @@ export const make = Effect.fnUntraced(function*(config: HttpTeacherConfig, apiKe
 })
 
 /** Read the API key named by the config, if any, as `Redacted` (core's `ChatEndpoint.apiKey`, failing as `MissingApiKey`). */
-export const apiKey = (config: HttpTeacherConfig): Effect.Effect<Redacted.Redacted<string> | undefined, MissingApiKey> =>
+export const apiKey = (
+  config: HttpTeacherConfig
+): Effect.Effect<Redacted.Redacted<string> | undefined, MissingApiKey> =>
   ChatEndpoint.apiKey(config).pipe(Effect.mapError((e) => new MissingApiKey({ variable: e.variable })))
 
 /** `Teacher` + `TeacherMetrics` layer over an `HttpClient` (bring your own, or use `layerFetch`). */
 export const layer = (config: HttpTeacherConfig) =>
-  Layer.effect(Teacher.Teacher, Effect.flatMap(apiKey(config), (key) => make(config, key))).pipe(Layer.provideMerge(TeacherMetrics.layer))
+  Layer.effect(
+    Teacher.Teacher,
+    Effect.flatMap(apiKey(config), (key) => make(config, key))
+  ).pipe(Layer.provideMerge(TeacherMetrics.layer))
 
 /** `layer` over the fetch-based `HttpClient` (Node 18+). */
 export const layerFetch = (config: HttpTeacherConfig) => layer(config).pipe(Layer.provide(FetchHttpClient.layer))

@@ -22,7 +22,11 @@ export const readProblems = (
 
 /** Number of non-empty lines of a file (the progress bar's total), streamed. */
 export const countLines = (path: string): Effect.Effect<number, PlatformError.PlatformError, FileSystem.FileSystem> =>
-  Stream.runFold(Jsonl.readLines(path), () => 0, (n) => n + 1)
+  Stream.runFold(
+    Jsonl.readLines(path),
+    () => 0,
+    (n) => n + 1
+  )
 
 /**
  * The number of problems of a file, for the progress bar's total. Under `strict` every line is decoded first, so a
@@ -32,4 +36,10 @@ export const countProblems = (
   path: string,
   policy: Policy
 ): Effect.Effect<number, Jsonl.MalformedLine | PlatformError.PlatformError, FileSystem.FileSystem> =>
-  policy === "strict" ? Stream.runFold(Jsonl.read(path, Problem.Problem), () => 0, (n) => n + 1) : countLines(path)
+  policy === "strict"
+    ? Stream.runFold(
+        Jsonl.read(path, Problem.Problem),
+        () => 0,
+        (n) => n + 1
+      )
+    : countLines(path)

@@ -53,22 +53,35 @@ export class LocalTeacherUnavailable extends Schema.TaggedError<LocalTeacherUnav
  * `concurrency` is set.
  */
 export const make = (config: LocalTeacherConfig) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const judge = yield* AnswerJudge.AnswerJudge
     const policy = yield* Policy.load(config.model, config.policy as Policy.PolicyConfig).pipe(
       Effect.mapError((e) => new LocalTeacherUnavailable({ model: config.model, detail: e.message, cause: e }))
     )
     const tokenizer = policy.tokenizer
     if (tokenizer === undefined) {
-      return yield* new LocalTeacherUnavailable({ model: config.model, detail: "no tokenizer.json next to config.json; a teacher writes text" })
+      return yield* new LocalTeacherUnavailable({
+        model: config.model,
+        detail: "no tokenizer.json next to config.json; a teacher writes text"
+      })
     }
     const name = `local:${basename(config.model)}`
     const failure = (problemId: string, e: { readonly _tag: string; readonly message: string }) =>
-      new Teacher.TeacherError({ teacher: name, problemId, reason: "unavailable", detail: `${e._tag}: ${e.message}`, cause: e })
+      new Teacher.TeacherError({
+        teacher: name,
+        problemId,
+        reason: "unavailable",
+        detail: `${e._tag}: ${e.message}`,
+        cause: e
+      })
     const generate = yield* Batcher.make(
       (batch: ReadonlyArray<{ readonly request: Teacher.RouteRequest; readonly prompt: ReadonlyArray<number> }>) =>
         policy.generate(
-          batch.map((p) => ({ prompt: p.prompt, samples: p.request.count, rng: Rng.Rng.make(p.request.seed, "local-teacher") })),
+          batch.map((p) => ({
+            prompt: p.prompt,
+            samples: p.request.count,
+            rng: Rng.Rng.make(p.request.seed, "local-teacher")
+          })),
           { maxNewTokens: config.maxNewTokens, sampling: { temperature: config.temperature, topK: 0, topP: 1 } }
         ),
       { max: config.batchProblems, gatherMs: 5 }
@@ -77,8 +90,11 @@ export const make = (config: LocalTeacherConfig) =>
       name,
       concurrency: config.batchProblems,
       routes: (request) =>
-        Effect.gen(function*() {
-          const prompt = yield* PromptText.encodeMessages(tokenizer, guidedMessages(request.problem, { system: config.system, hints: config.hints }))
+        Effect.gen(function* () {
+          const prompt = yield* PromptText.encodeMessages(
+            tokenizer,
+            guidedMessages(request.problem, { system: config.system, hints: config.hints })
+          )
           const completions = yield* generate({ request, prompt })
           return completions.map((c) => routeFromText(judge, request.problem, c.text ?? ""))
         }).pipe(Effect.mapError((e) => failure(request.problem.id, e)))

@@ -50,7 +50,11 @@ export const parseSteps = (text: string): Array<string> => {
 }
 
 /** A teacher route from free model text: its steps and the answer the task's judge extracts (empty when none). */
-export const routeFromText = (judge: AnswerJudge.AnswerJudge["Service"], problem: Problem.Problem, text: string): Teacher.TeacherRoute => ({
+export const routeFromText = (
+  judge: AnswerJudge.AnswerJudge["Service"],
+  problem: Problem.Problem,
+  text: string
+): Teacher.TeacherRoute => ({
   steps: parseSteps(text),
   answer: judge.extract(problem, text) ?? "",
   raw: text

@@ -90,7 +90,12 @@ export const validPrefixLength = (program: StepProgram, texts: ReadonlyArray<str
 const correctGroups = (rng: Rng.Rng, groups: ReadonlyArray<ReadonlyArray<number>>): Array<Array<number>> =>
   groups.map((group) => (group.length > 1 ? rng.shuffle(group) : group.slice()))
 
-const moveOf = (step: Pick<ProgramStep, "rule" | "label" | "op" | "arg">): Move => ({ rule: step.rule, label: step.label, op: step.op, arg: step.arg })
+const moveOf = (step: Pick<ProgramStep, "rule" | "label" | "op" | "arg">): Move => ({
+  rule: step.rule,
+  label: step.label,
+  op: step.op,
+  arg: step.arg
+})
 
 const ARITHMETIC = new Set(["add", "sub", "mul", "div", "pctOff", "pctUp"])
 
@@ -100,7 +105,11 @@ interface Mistake {
 }
 
 /** Every mistake of a kind that can be made on a correct order, as lazy candidates. */
-const mistakes = (kind: MistakeKind, program: StepProgram, ordered: ReadonlyArray<ReadonlyArray<number>>): Array<() => Mistake> => {
+const mistakes = (
+  kind: MistakeKind,
+  program: StepProgram,
+  ordered: ReadonlyArray<ReadonlyArray<number>>
+): Array<() => Mistake> => {
   const order = ordered.flat()
   const moves = order.map((i) => moveOf(program.steps[i] as ProgramStep))
   const options: Array<() => Mistake> = []
@@ -110,7 +119,8 @@ const mistakes = (kind: MistakeKind, program: StepProgram, ordered: ReadonlyArra
       const wanted = kind === "misapplied-rule" ? "misapply" : "skip-exception"
       order.forEach((i, pos) => {
         for (const alt of (program.steps[i] as ProgramStep).alternatives ?? []) {
-          if (alt.kind === wanted) options.push(() => ({ moves: moves.map((m, p) => (p === pos ? moveOf(alt) : m)), note: alt.note }))
+          if (alt.kind === wanted)
+            options.push(() => ({ moves: moves.map((m, p) => (p === pos ? moveOf(alt) : m)), note: alt.note }))
         }
       })
       if (kind === "misapplied-rule") {
@@ -166,17 +176,26 @@ const mistakes = (kind: MistakeKind, program: StepProgram, ordered: ReadonlyArra
 /** Decode a problem's step program, or say why the rule teacher cannot serve it. */
 export const programOf = (problem: Problem.Problem): Result.Result<StepProgram, string> => {
   const raw = problem.metadata.program
-  if (raw === undefined) return Result.fail("the problem has no step program (metadata.program); the rule teacher only serves built-in domains, use the HTTP teacher for other data")
+  if (raw === undefined)
+    return Result.fail(
+      "the problem has no step program (metadata.program); the rule teacher only serves built-in domains, use the HTTP teacher for other data"
+    )
   const decoded = Schema.decodeUnknownResult(StepProgram)(raw)
-  if (Result.isFailure(decoded)) return Result.fail(`metadata.program is not a valid step program: ${decoded.failure.message}`)
+  if (Result.isFailure(decoded))
+    return Result.fail(`metadata.program is not a valid step program: ${decoded.failure.message}`)
   const program = decoded.success
   const gold = render(program.steps.map(moveOf)).values.at(-1)
-  if (String(gold) !== problem.gold.trim()) return Result.fail(`the step program gives ${gold} but the gold answer is ${problem.gold}`)
+  if (String(gold) !== problem.gold.trim())
+    return Result.fail(`the step program gives ${gold} but the gold answer is ${problem.gold}`)
   return Result.succeed(program)
 }
 
 /** Write the routes for one request: `count - negatives` correct routes, then up to `negatives` wrong ones. */
-export const write = (problem: Problem.Problem, program: StepProgram, request: Pick<Teacher.RouteRequest, "count" | "negatives" | "seed">): Array<Teacher.TeacherRoute> => {
+export const write = (
+  problem: Problem.Problem,
+  program: StepProgram,
+  request: Pick<Teacher.RouteRequest, "count" | "negatives" | "seed">
+): Array<Teacher.TeacherRoute> => {
   const rng = Rng.Rng.make(request.seed, "rule-teacher", problem.id)
   const groups = groupsOf(program)
   const gold = render(program.steps.map(moveOf)).values.at(-1) as number
@@ -189,7 +208,11 @@ export const write = (problem: Problem.Problem, program: StepProgram, request: P
     const order = r === 0 ? groups.flat() : correctGroups(rng, groups).flat()
     let rendered = render(order.map((i) => moveOf(program.steps[i] as ProgramStep)))
     for (let tries = 0; tries < 20 && written.has(rendered.steps.join("\n")); tries++) {
-      rendered = render(correctGroups(rng, groups).flat().map((i) => moveOf(program.steps[i] as ProgramStep)))
+      rendered = render(
+        correctGroups(rng, groups)
+          .flat()
+          .map((i) => moveOf(program.steps[i] as ProgramStep))
+      )
     }
     written.add(rendered.steps.join("\n"))
     routes.push({ steps: rendered.steps, answer: String(rendered.values.at(-1)), intendedLabel: "positive" })
@@ -212,7 +235,13 @@ export const write = (problem: Problem.Problem, program: StepProgram, request: P
       const text = rendered.steps.join("\n")
       if (decisive >= rendered.steps.length || written.has(text)) continue
       written.add(text)
-      routes.push({ steps: rendered.steps, answer: String(answer), intendedLabel: "negative", decisiveStep: decisive, decisiveNote: drawn.note })
+      routes.push({
+        steps: rendered.steps,
+        answer: String(answer),
+        intendedLabel: "negative",
+        decisiveStep: decisive,
+        decisiveNote: drawn.note
+      })
       break
     }
   }
@@ -230,7 +259,14 @@ export const make = (): Teacher.Teacher["Service"] =>
       Effect.suspend(() => {
         const program = programOf(request.problem)
         if (Result.isFailure(program)) {
-          return Effect.fail(new Teacher.TeacherError({ teacher: name, problemId: request.problem.id, reason: "unavailable", detail: program.failure }))
+          return Effect.fail(
+            new Teacher.TeacherError({
+              teacher: name,
+              problemId: request.problem.id,
+              reason: "unavailable",
+              detail: program.failure
+            })
+          )
         }
         return Effect.succeed(write(request.problem, program.success, request))
       })

@@ -33,18 +33,29 @@ export interface Snapshot {
 }
 
 /** Shared teacher counters. */
-export class TeacherMetrics extends Context.Service<TeacherMetrics, {
-  readonly record: (event: TeacherEvent) => Effect.Effect<void>
-  readonly request: Effect.Effect<void>
-  readonly usage: (promptTokens: number, completionTokens: number, costUsd: number) => Effect.Effect<void>
-  readonly snapshot: Effect.Effect<Snapshot>
-  /** Events recorded since the last drain, oldest first. */
-  readonly drain: Effect.Effect<Array<TeacherEvent>>
-}>()("@realm-lm/corpus/TeacherMetrics") {}
+export class TeacherMetrics extends Context.Service<
+  TeacherMetrics,
+  {
+    readonly record: (event: TeacherEvent) => Effect.Effect<void>
+    readonly request: Effect.Effect<void>
+    readonly usage: (promptTokens: number, completionTokens: number, costUsd: number) => Effect.Effect<void>
+    readonly snapshot: Effect.Effect<Snapshot>
+    /** Events recorded since the last drain, oldest first. */
+    readonly drain: Effect.Effect<Array<TeacherEvent>>
+  }
+>()("@realm-lm/corpus/TeacherMetrics") {}
 
 /** Fresh counters. */
 export const make = Effect.sync((): TeacherMetrics["Service"] => {
-  const totals = { requests: 0, retries: 0, malformed: 0, failedRequests: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 }
+  const totals = {
+    requests: 0,
+    retries: 0,
+    malformed: 0,
+    failedRequests: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: 0
+  }
   let pending: Array<TeacherEvent> = []
   return TeacherMetrics.of({
     record: (event) =>

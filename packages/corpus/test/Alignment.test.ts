@@ -12,7 +12,9 @@ describe("Alignment", () => {
   it("finds the first departure from the closest correct route, clamped to the last step", () => {
     const gold = ["base = 12", "weight +8 = 20", "fragile +5 = 25", "member -10% -2 = 23"]
     const other = ["base = 12", "fragile +5 = 17", "weight +8 = 25", "member -10% -2 = 23"]
-    expect(Alignment.decisiveStep(["base = 12", "weight +8 = 20", "fragile +5 = 26", "member = 24"], [gold, other])).toBe(2)
+    expect(
+      Alignment.decisiveStep(["base = 12", "weight +8 = 20", "fragile +5 = 26", "member = 24"], [gold, other])
+    ).toBe(2)
     // Follows the second correct order longer than the first.
     expect(Alignment.decisiveStep(["base = 12", "fragile: 17", "weight: 25", "member: 22"], [gold, other])).toBe(3)
     // A correct prefix that stops and concludes wrongly goes wrong at its last step.

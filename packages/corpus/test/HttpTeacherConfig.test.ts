@@ -45,7 +45,13 @@ describe("HttpTeacher baseUrl", () => {
   })
 
   it("maxResponseBytes defaults to 8 MiB and must be a positive integer", () => {
-    assert.strictEqual(Effect.runSync(HttpTeacher.decodeConfig({ baseUrl: "http://x/v1", model: "m" })).maxResponseBytes, 8 * 1024 * 1024)
-    assert.throws(() => Effect.runSync(HttpTeacher.decodeConfig({ baseUrl: "http://x/v1", model: "m", maxResponseBytes: 0 })), /maxResponseBytes/)
+    assert.strictEqual(
+      Effect.runSync(HttpTeacher.decodeConfig({ baseUrl: "http://x/v1", model: "m" })).maxResponseBytes,
+      8 * 1024 * 1024
+    )
+    assert.throws(
+      () => Effect.runSync(HttpTeacher.decodeConfig({ baseUrl: "http://x/v1", model: "m", maxResponseBytes: 0 })),
+      /maxResponseBytes/
+    )
   })
 })

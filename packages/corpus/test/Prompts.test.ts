@@ -6,8 +6,15 @@ import * as Progress from "../src/Progress.ts"
 import * as Prompts from "../src/Prompts.ts"
 
 const problem: Problem.Problem = {
-  id: "parcel/train/1", domain: "parcel", question: "Parcel: zone B, 7kg, fragile. Fee?", rulebook: "R1 Base fee by zone: ...",
-  gold: "25", answerType: "number", difficulty: 1, split: "train", metadata: {}
+  id: "parcel/train/1",
+  domain: "parcel",
+  question: "Parcel: zone B, 7kg, fragile. Fee?",
+  rulebook: "R1 Base fee by zone: ...",
+  gold: "25",
+  answerType: "number",
+  difficulty: 1,
+  split: "train",
+  metadata: {}
 }
 
 describe("Prompts", () => {
@@ -18,7 +25,9 @@ describe("Prompts", () => {
     expect(system?.content).toContain("Expert hints:\nSurcharges before discounts.")
     expect(user).toEqual({ role: "user", content: problem.question })
     expect(Prompts.studentPrompt(problem)).toBe(problem.question)
-    expect(Prompts.completion({ steps: ["base zone B = 12", "fragile +5 = 17"], answer: "17" })).toBe("Step 1: base zone B = 12\nStep 2: fragile +5 = 17\nAnswer: 17")
+    expect(Prompts.completion({ steps: ["base zone B = 12", "fragile +5 = 17"], answer: "17" })).toBe(
+      "Step 1: base zone B = 12\nStep 2: fragile +5 = 17\nAnswer: 17"
+    )
   })
 
   it("parses steps from the ways models write them", () => {
@@ -31,18 +40,36 @@ describe("Prompts", () => {
 describe("HttpTeacher response parsing", () => {
   it("reads contents and usage, and calls truncated JSON, empty choices and empty content malformed", () => {
     const read = (body: string) => ChatEndpoint.readReply(body, 1, HttpTeacher.replyRules)
-    expect(read(JSON.stringify({ choices: [{ message: { content: "Answer: 1" } }], usage: { prompt_tokens: 7, completion_tokens: 3 } })))
-      .toEqual({ choices: [{ text: "Answer: 1", finishReason: null }], promptTokens: 7, completionTokens: 3 })
+    expect(
+      read(
+        JSON.stringify({
+          choices: [{ message: { content: "Answer: 1" } }],
+          usage: { prompt_tokens: 7, completion_tokens: 3 }
+        })
+      )
+    ).toEqual({ choices: [{ text: "Answer: 1", finishReason: null }], promptTokens: 7, completionTokens: 3 })
     // Without reported usage the budget counts a completion at 4 characters a token.
-    expect(read(JSON.stringify({ choices: [{ message: { content: "Answer: 12" } }] }))).toEqual({ choices: [{ text: "Answer: 12", finishReason: null }], promptTokens: 0, completionTokens: 3 })
-    for (const body of ['{"choices": [{"mess', JSON.stringify({ choices: [] }), JSON.stringify({ choices: [{ message: { content: "" } }] }), "null"]) {
+    expect(read(JSON.stringify({ choices: [{ message: { content: "Answer: 12" } }] }))).toEqual({
+      choices: [{ text: "Answer: 12", finishReason: null }],
+      promptTokens: 0,
+      completionTokens: 3
+    })
+    for (const body of [
+      '{"choices": [{"mess',
+      JSON.stringify({ choices: [] }),
+      JSON.stringify({ choices: [{ message: { content: "" } }] }),
+      "null"
+    ]) {
       // A string is what is malformed about the body (retried with reason malformed).
       expect(typeof read(body)).toBe("string")
     }
   })
 
   it("quotes an OpenAI-style error message in a failure's detail, and nothing for other bodies", () => {
-    expect(ChatEndpoint.errorOf(JSON.stringify({ error: { message: "context too long", type: "invalid_request_error" } })).message).toBe("context too long")
+    expect(
+      ChatEndpoint.errorOf(JSON.stringify({ error: { message: "context too long", type: "invalid_request_error" } }))
+        .message
+    ).toBe("context too long")
     expect(ChatEndpoint.errorOf("bad request").message).toBeUndefined()
     expect(ChatEndpoint.errorOf(JSON.stringify({ error: "nope" })).message).toBeUndefined()
   })
@@ -58,10 +85,27 @@ describe("HttpTeacher response parsing", () => {
 
 describe("Progress", () => {
   it("renders a bar with done/total, rate, ETA, labels and retries", () => {
-    const line = Progress.render({
-      done: 100, total: 240, resumed: 20, records: 118, failed: 2, dropped: 0, duplicates: 0, positives: 300, negatives: 172,
-      retries: 3, malformed: 1, elapsedMs: 4000, rate: 25, etaMs: 4800
-    }, 10)
-    expect(line).toBe("[#####-----] 120/240 (50%) 25.0/s ETA 5s | +300 -172 | failed 2 | retries 3 malformed 1 | resumed 20")
+    const line = Progress.render(
+      {
+        done: 100,
+        total: 240,
+        resumed: 20,
+        records: 118,
+        failed: 2,
+        dropped: 0,
+        duplicates: 0,
+        positives: 300,
+        negatives: 172,
+        retries: 3,
+        malformed: 1,
+        elapsedMs: 4000,
+        rate: 25,
+        etaMs: 4800
+      },
+      10
+    )
+    expect(line).toBe(
+      "[#####-----] 120/240 (50%) 25.0/s ETA 5s | +300 -172 | failed 2 | retries 3 malformed 1 | resumed 20"
+    )
   })
 })

@@ -67,28 +67,58 @@ beforeAll(async () => {
   const address = server.address()
   baseUrl = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/v1`
 })
-afterAll(() => new Promise<void>((resolve) => {
-  server.closeAllConnections()
-  server.close(() => resolve())
-}))
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+)
 
 const roots: Array<string> = []
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 const problem: Problem.Problem = {
-  id: "toy/1", domain: "toy", question: "Q1: what is 1 + 1?", rulebook: "Add.", gold: "2", answerType: "number", difficulty: 1, split: "train", metadata: {}
+  id: "toy/1",
+  domain: "toy",
+  question: "Q1: what is 1 + 1?",
+  rulebook: "Add.",
+  gold: "2",
+  answerType: "number",
+  difficulty: 1,
+  split: "train",
+  metadata: {}
 }
 
 const build = (runDir: string, url = baseUrl) =>
-  Effect.gen(function*() {
-    const teacher = yield* HttpTeacher.decodeConfig({ baseUrl: url, model: "m", maxResponseBytes: MiB, maxRetries: 3, initialBackoffMs: 1, maxBackoffMs: 2, timeoutMs: 20_000 })
-    const corpus = yield* Corpus.decodeConfig({ runDir, routesPerProblem: 1, negativesPerProblem: 0, minPositives: 0, minNegatives: 0, balanceAttempts: 0 })
+  Effect.gen(function* () {
+    const teacher = yield* HttpTeacher.decodeConfig({
+      baseUrl: url,
+      model: "m",
+      maxResponseBytes: MiB,
+      maxRetries: 3,
+      initialBackoffMs: 1,
+      maxBackoffMs: 2,
+      timeoutMs: 20_000
+    })
+    const corpus = yield* Corpus.decodeConfig({
+      runDir,
+      routesPerProblem: 1,
+      negativesPerProblem: 0,
+      minPositives: 0,
+      minNegatives: 0,
+      balanceAttempts: 0
+    })
     return yield* Corpus.build(corpus, { problems: Stream.make(problem) }).pipe(
       Effect.provide(Layer.mergeAll(HttpTeacher.layerFetch(teacher).pipe(Layer.provide(judgeLayer)), judgeLayer))
     )
   }).pipe(Effect.provide(NodeServices.layer))
 
-const lines = <A>(path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as A)
+const lines = <A>(path: string) =>
+  readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as A)
 
 /** Wait (real time, a few seconds at most) for the server to see the connection closed. */
 const connectionClosed = Effect.promise(async () => {
@@ -97,31 +127,42 @@ const connectionClosed = Effect.promise(async () => {
 })
 
 describe("HttpTeacher maxResponseBytes", () => {
-  it.live("a streamed answer over the cap: the read stops at the cap, the request fails as too-large without retries", () =>
-    Effect.gen(function*() {
-      mode = "stream"
-      requests = 0
-      const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
-      roots.push(runDir)
-      const started = Date.now()
-      const summary = yield* build(runDir)
-      assert.isTrue(yield* connectionClosed, "the client dropped the connection")
-      // The server got rid of a few MiB (cap + socket buffers), never the 512 MiB it meant to send.
-      assert.isBelow(sent, 64 * MiB, `server sent ${sent} bytes`)
-      assert.isBelow(Date.now() - started, 15_000)
-      assert.strictEqual(requests, 1) // not retried
-      assert.strictEqual(summary.status, "failed")
-      assert.deepStrictEqual(summary.failedByReason, { "too-large": 1 })
-      const failures = lines<{ problemId: string; reason: string; detail: string }>(join(runDir, "corpus", "failures.jsonl"))
-      assert.strictEqual(failures.length, 1)
-      assert.strictEqual(failures[0]?.reason, "too-large")
-      assert.match(failures[0]?.detail ?? "", /larger than maxResponseBytes \(1048576; stopped reading after \d+ bytes\): raise maxResponseBytes/)
-      const events = lines<TeacherMetrics.TeacherEvent>(join(runDir, "corpus", "events.jsonl"))
-      assert.deepStrictEqual(events.map((e) => `${e.type}:${e.reason}`), ["request-failed:too-large"])
-    }))
+  it.live(
+    "a streamed answer over the cap: the read stops at the cap, the request fails as too-large without retries",
+    () =>
+      Effect.gen(function* () {
+        mode = "stream"
+        requests = 0
+        const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
+        roots.push(runDir)
+        const started = Date.now()
+        const summary = yield* build(runDir)
+        assert.isTrue(yield* connectionClosed, "the client dropped the connection")
+        // The server got rid of a few MiB (cap + socket buffers), never the 512 MiB it meant to send.
+        assert.isBelow(sent, 64 * MiB, `server sent ${sent} bytes`)
+        assert.isBelow(Date.now() - started, 15_000)
+        assert.strictEqual(requests, 1) // not retried
+        assert.strictEqual(summary.status, "failed")
+        assert.deepStrictEqual(summary.failedByReason, { "too-large": 1 })
+        const failures = lines<{ problemId: string; reason: string; detail: string }>(
+          join(runDir, "corpus", "failures.jsonl")
+        )
+        assert.strictEqual(failures.length, 1)
+        assert.strictEqual(failures[0]?.reason, "too-large")
+        assert.match(
+          failures[0]?.detail ?? "",
+          /larger than maxResponseBytes \(1048576; stopped reading after \d+ bytes\): raise maxResponseBytes/
+        )
+        const events = lines<TeacherMetrics.TeacherEvent>(join(runDir, "corpus", "events.jsonl"))
+        assert.deepStrictEqual(
+          events.map((e) => `${e.type}:${e.reason}`),
+          ["request-failed:too-large"]
+        )
+      })
+  )
 
   it.live("a declared Content-Length over the cap is refused before reading the body", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       mode = "declared"
       requests = 0
       const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
@@ -136,10 +177,11 @@ describe("HttpTeacher maxResponseBytes", () => {
       const failures = lines<{ reason: string; detail: string }>(join(runDir, "corpus", "failures.jsonl"))
       assert.strictEqual(failures[0]?.reason, "too-large")
       assert.include(failures[0]?.detail ?? "", "Content-Length 300000000")
-    }))
+    })
+  )
 
   it.live("a refused connection is reported with its errno, not as a bare transport error", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const gone = createServer()
       yield* Effect.promise(() => new Promise<void>((resolve) => gone.listen(0, "127.0.0.1", resolve)))
       const address = gone.address()
@@ -152,5 +194,6 @@ describe("HttpTeacher maxResponseBytes", () => {
       const failures = lines<{ reason: string; detail: string }>(join(runDir, "corpus", "failures.jsonl"))
       assert.strictEqual(failures[0]?.reason, "unavailable")
       assert.match(failures[0]?.detail ?? "", /^transport error \(TransportError: ECONNREFUSED\) \(after 4 attempts\)$/)
-    }))
+    })
+  )
 })

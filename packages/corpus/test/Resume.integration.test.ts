@@ -23,7 +23,11 @@ const runChild = (runDir: string, delayMs: number, killAfter?: number) =>
     proc.on("exit", (code, signal) => resolve({ code, signal, out, err }))
   })
 
-const sortedLines = (path: string) => readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).toSorted()
+const sortedLines = (path: string) =>
+  readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .toSorted()
 
 describe("resume after kill -9", () => {
   it("a killed build, re-run, produces the same corpus and SFT view as an uninterrupted build", async () => {
@@ -44,14 +48,20 @@ describe("resume after kill -9", () => {
 
       const second = await runChild(killed, 0)
       expect(second.code, second.err).toBe(0)
-      const summary = JSON.parse(/^summary (.*)$/m.exec(second.out)?.[1] ?? "{}") as { resumed: number; built: number; records: number }
+      const summary = JSON.parse(/^summary (.*)$/m.exec(second.out)?.[1] ?? "{}") as {
+        resumed: number
+        built: number
+        records: number
+      }
       expect(summary.resumed + summary.built).toBe(fixtureProblems.length)
       expect(summary.resumed).toBeGreaterThanOrEqual(20)
 
       for (const file of ["corpus.jsonl", "sft.jsonl"]) {
         expect(sortedLines(join(killed, "corpus", file))).toEqual(sortedLines(join(straight, "corpus", file)))
       }
-      const ids = sortedLines(join(killed, "corpus", "corpus.jsonl")).map((l) => (JSON.parse(l) as CorpusRecord.CorpusRecord).problem.id)
+      const ids = sortedLines(join(killed, "corpus", "corpus.jsonl")).map(
+        (l) => (JSON.parse(l) as CorpusRecord.CorpusRecord).problem.id
+      )
       expect(new Set(ids).size).toBe(fixtureProblems.length)
     } finally {
       rmSync(root, { recursive: true, force: true })

@@ -12,8 +12,13 @@ type ProgramStep = Program.ProgramStep
 type StepProgram = Program.StepProgram
 import * as RuleTeacher from "../src/RuleTeacher.ts"
 
-const fixture: Array<Problem.Problem> = readFileSync(join(import.meta.dirname, "fixtures", "builtin-problems.jsonl"), "utf8")
-  .trim().split("\n").map((line) => Schema.decodeUnknownSync(Problem.Problem)(JSON.parse(line)))
+const fixture: Array<Problem.Problem> = readFileSync(
+  join(import.meta.dirname, "fixtures", "builtin-problems.jsonl"),
+  "utf8"
+)
+  .trim()
+  .split("\n")
+  .map((line) => Schema.decodeUnknownSync(Problem.Problem)(JSON.parse(line)))
 
 /**
  * Independent reference: exhaustive backtracking over every correct route (any order inside each block),
@@ -36,7 +41,13 @@ const longestCorrectPrefix = (program: StepProgram, texts: ReadonlyArray<string>
     for (const s of pool) {
       const step = program.steps[s] as ProgramStep
       const after = apply(step.op, v, step.arg)
-      if (renderStep(step, v, after) === texts[depth]) search(nextG, pool.filter((x) => x !== s), after, depth + 1)
+      if (renderStep(step, v, after) === texts[depth])
+        search(
+          nextG,
+          pool.filter((x) => x !== s),
+          after,
+          depth + 1
+        )
     }
   }
   search(0, groups[0] ?? [], 0, 0)
@@ -72,42 +83,99 @@ describe("RuleTeacher", () => {
         expect(routes.filter((r) => r.intendedLabel === "positive").length).toBe(2)
         checkRoutes(program, Number(problem.gold), routes)
         for (const r of routes) {
-          const kind = r.decisiveNote?.match(/^(arithmetic slip|wrong order|R\d+ skipped|A?R?\d* ?misapplied|[AR]\d+ misapplied)/)?.[0]
-          if (kind !== undefined) kinds.set(kind.replace(/^[AR]\d+ /, ""), (kinds.get(kind.replace(/^[AR]\d+ /, "")) ?? 0) + 1)
+          const kind = r.decisiveNote?.match(
+            /^(arithmetic slip|wrong order|R\d+ skipped|A?R?\d* ?misapplied|[AR]\d+ misapplied)/
+          )?.[0]
+          if (kind !== undefined)
+            kinds.set(kind.replace(/^[AR]\d+ /, ""), (kinds.get(kind.replace(/^[AR]\d+ /, "")) ?? 0) + 1)
         }
       }
     }
     // All four kinds of mistake occur, none rare.
-    for (const kind of ["misapplied", "skipped", "arithmetic slip", "wrong order"]) expect(kinds.get(kind) ?? 0).toBeGreaterThan(300)
+    for (const kind of ["misapplied", "skipped", "arithmetic slip", "wrong order"])
+      expect(kinds.get(kind) ?? 0).toBeGreaterThan(300)
   })
 
   it("keeps its properties on arbitrary step programs (property test)", () => {
-    const op = fc.constantFrom("add", "sub", "mul", "pctOff", "pctUp", "cap", "atLeast", "keep", "div") as fc.Arbitrary<ProgramStep["op"]>
-    const step = fc.record({ op, arg: fc.integer({ min: 1, max: 30 }), blocky: fc.boolean(), alt: fc.option(fc.integer({ min: 1, max: 30 })) })
-    const arb = fc.record({ start: fc.integer({ min: 1, max: 60 }), rest: fc.array(step, { minLength: 1, maxLength: 8 }), seed: fc.integer({ min: 0, max: 1e6 }) })
-    fc.assert(fc.property(arb, ({ start, rest, seed }) => {
-      let block = 0
-      const steps: Array<ProgramStep> = [{ rule: "R1", label: "base", op: "set", arg: start }]
-      rest.forEach((s, i) => {
-        const commuting = s.op === "add" || s.op === "keep"
-        const prev = steps.at(-1)!
-        if (commuting && s.blocky && prev.block === undefined && prev.op !== "set" && (prev.op === "add" || prev.op === "keep")) {
-          block++
-          steps[steps.length - 1] = { ...prev, block }
-        }
-        const inBlock = commuting && s.blocky && prev.block !== undefined
-        steps.push({
-          rule: `R${i + 2}`, label: `rule${i + 2}`, op: s.op, arg: s.op === "div" ? 2 : s.arg,
-          ...(inBlock ? { block: steps.at(-1)!.block as number } : {}),
-          ...(s.alt === null ? {} : { alternatives: [{ kind: s.op === "keep" ? "skip-exception" as const : "misapply" as const, rule: `R${i + 2}`, label: `rule${i + 2}`, op: "add" as const, arg: s.alt, note: "alt" }] })
+    const op = fc.constantFrom("add", "sub", "mul", "pctOff", "pctUp", "cap", "atLeast", "keep", "div") as fc.Arbitrary<
+      ProgramStep["op"]
+    >
+    const step = fc.record({
+      op,
+      arg: fc.integer({ min: 1, max: 30 }),
+      blocky: fc.boolean(),
+      alt: fc.option(fc.integer({ min: 1, max: 30 }))
+    })
+    const arb = fc.record({
+      start: fc.integer({ min: 1, max: 60 }),
+      rest: fc.array(step, { minLength: 1, maxLength: 8 }),
+      seed: fc.integer({ min: 0, max: 1e6 })
+    })
+    fc.assert(
+      fc.property(arb, ({ start, rest, seed }) => {
+        let block = 0
+        const steps: Array<ProgramStep> = [{ rule: "R1", label: "base", op: "set", arg: start }]
+        rest.forEach((s, i) => {
+          const commuting = s.op === "add" || s.op === "keep"
+          const prev = steps.at(-1)!
+          if (
+            commuting &&
+            s.blocky &&
+            prev.block === undefined &&
+            prev.op !== "set" &&
+            (prev.op === "add" || prev.op === "keep")
+          ) {
+            block++
+            steps[steps.length - 1] = { ...prev, block }
+          }
+          const inBlock = commuting && s.blocky && prev.block !== undefined
+          steps.push({
+            rule: `R${i + 2}`,
+            label: `rule${i + 2}`,
+            op: s.op,
+            arg: s.op === "div" ? 2 : s.arg,
+            ...(inBlock ? { block: steps.at(-1)!.block as number } : {}),
+            ...(s.alt === null
+              ? {}
+              : {
+                  alternatives: [
+                    {
+                      kind: s.op === "keep" ? ("skip-exception" as const) : ("misapply" as const),
+                      rule: `R${i + 2}`,
+                      label: `rule${i + 2}`,
+                      op: "add" as const,
+                      arg: s.alt,
+                      note: "alt"
+                    }
+                  ]
+                })
+          })
         })
-      })
-      const program: StepProgram = { version: 1, steps, spurious: [{ after: 0, rule: "R99", label: "extra", op: "add", arg: 3, note: "spurious" }] }
-      let v = 0
-      for (const s of steps) v = apply(s.op, v, s.arg)
-      const routes = RuleTeacher.write({ id: "p", domain: "d", question: "q", gold: String(v), answerType: "number", difficulty: 1, split: "train", metadata: {} }, program, { count: 4, negatives: 3, seed })
-      checkRoutes(program, v, routes)
-    }), { numRuns: 400 })
+        const program: StepProgram = {
+          version: 1,
+          steps,
+          spurious: [{ after: 0, rule: "R99", label: "extra", op: "add", arg: 3, note: "spurious" }]
+        }
+        let v = 0
+        for (const s of steps) v = apply(s.op, v, s.arg)
+        const routes = RuleTeacher.write(
+          {
+            id: "p",
+            domain: "d",
+            question: "q",
+            gold: String(v),
+            answerType: "number",
+            difficulty: 1,
+            split: "train",
+            metadata: {}
+          },
+          program,
+          { count: 4, negatives: 3, seed }
+        )
+        checkRoutes(program, v, routes)
+      }),
+      { numRuns: 400 }
+    )
   })
 
   it("writes the first correct route in rulebook order (the gold steps)", () => {
@@ -134,13 +202,27 @@ describe("RuleTeacher", () => {
         { rule: "R10", label: "express", op: "mul", arg: 2 }
       ]
     }
-    expect(RuleTeacher.validPrefixLength(program, ["base zone B = 12", "fragile +5 = 17", "weight 7kg +8 = 25", "express x2 = 50"])).toBe(4)
-    expect(RuleTeacher.validPrefixLength(program, ["base zone B = 12", "fragile +5 = 17", "express x2 = 34", "weight 7kg +8 = 42"])).toBe(2)
+    expect(
+      RuleTeacher.validPrefixLength(program, [
+        "base zone B = 12",
+        "fragile +5 = 17",
+        "weight 7kg +8 = 25",
+        "express x2 = 50"
+      ])
+    ).toBe(4)
+    expect(
+      RuleTeacher.validPrefixLength(program, [
+        "base zone B = 12",
+        "fragile +5 = 17",
+        "express x2 = 34",
+        "weight 7kg +8 = 42"
+      ])
+    ).toBe(2)
     expect(RuleTeacher.validPrefixLength(program, ["base zone B = 12", "weight 7kg +8 = 21"])).toBe(1)
   })
 
   it.effect("fails with TeacherError(unavailable) on problems without a step program", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const teacher = RuleTeacher.make()
       const problem = { ...(fixture[0] as Problem.Problem), metadata: {} }
       const error = yield* Effect.flip(teacher.routes({ problem, count: 2, negatives: 1, seed: 0 }))
@@ -148,5 +230,6 @@ describe("RuleTeacher", () => {
       const wrongGold = { ...(fixture[0] as Problem.Problem), gold: "999" }
       const error2 = yield* Effect.flip(teacher.routes({ problem: wrongGold, count: 2, negatives: 1, seed: 0 }))
       assert.match(error2.detail, /gold answer is 999/)
-    }))
+    })
+  )
 })

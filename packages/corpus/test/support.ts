@@ -10,7 +10,9 @@ import { join } from "node:path"
 export const fixturePath = join(import.meta.dirname, "fixtures", "builtin-problems.jsonl")
 
 export const fixtureProblems: Array<Problem.Problem> = readFileSync(fixturePath, "utf8")
-  .trim().split("\n").map((line) => Schema.decodeUnknownSync(Problem.Problem)(JSON.parse(line)))
+  .trim()
+  .split("\n")
+  .map((line) => Schema.decodeUnknownSync(Problem.Problem)(JSON.parse(line)))
 
 const lastNumber = (text: string): string | undefined => {
   const marker = text.toLowerCase().lastIndexOf("answer:")

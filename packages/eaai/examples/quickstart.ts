@@ -8,7 +8,14 @@ import { Curriculum, EaaiConfig, Schedule } from "@realm-lm/eaai"
 import { ConfigProvider, Effect } from "effect"
 
 const problems: Array<Problem.Problem> = ["p0", "p1", "p2"].map((id) => ({
-  id, domain: "demo", question: `question ${id}`, gold: "1", answerType: "number", difficulty: 1, split: "train", metadata: {}
+  id,
+  domain: "demo",
+  question: `question ${id}`,
+  gold: "1",
+  answerType: "number",
+  difficulty: 1,
+  split: "train",
+  metadata: {}
 }))
 
 // The config as a pipeline would load it (YAML/JSON), read from config path `curriculum`.
@@ -17,19 +24,25 @@ const provider = ConfigProvider.fromUnknown({
 })
 
 /** Schedule values, a batch of decisions, one rescue, and an exact restore. */
-export const program = Effect.gen(function*() {
+export const program = Effect.gen(function* () {
   const config = EaaiConfig.timed(yield* EaaiConfig.config.parse(provider))
   const curve = [0, 10, 30, 50, 79, 80, 99].map((t) => [t, Number(Schedule.strength(config.schedule, t).toFixed(3))])
   const curriculum = yield* CoreCurriculum.Curriculum
   const decisions = yield* curriculum.decide(30, problems)
   // Every sample of p1's autonomous group failed: the curriculum answers with a rescue decision (a hint).
   const rescues = yield* curriculum.observe(30, [
-    { problemId: "p1", guidance: { mode: "autonomous", strength: 0, routeIds: [] }, correct: [false, false, false, false], rewards: [0, 0, 0, 0] }
+    {
+      problemId: "p1",
+      guidance: { mode: "autonomous", strength: 0, routeIds: [] },
+      correct: [false, false, false, false],
+      rewards: [0, 0, 0, 0]
+    }
   ])
   const snapshot = yield* curriculum.snapshot
   const fresh = yield* Curriculum.make(config)
   yield* fresh.restore(JSON.parse(JSON.stringify(snapshot)))
-  const same = JSON.stringify(yield* fresh.decide(31, problems)) === JSON.stringify(yield* curriculum.decide(31, problems))
+  const same =
+    JSON.stringify(yield* fresh.decide(31, problems)) === JSON.stringify(yield* curriculum.decide(31, problems))
   return { curve, decisions, rescues, snapshot, same }
 }).pipe(Effect.provide(Curriculum.layer), Effect.provide(ConfigProvider.layer(provider)))
 

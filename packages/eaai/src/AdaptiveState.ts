@@ -47,23 +47,44 @@ export interface State {
 export const empty: State = { problems: new Map() }
 
 /** Stats of a problem never observed. */
-export const emptyStats: ProblemStats = { autoRate: 0, autoGroups: 0, guidedRate: 0, guidedGroups: 0, rescueStep: -1, rescueRounds: 0 }
+export const emptyStats: ProblemStats = {
+  autoRate: 0,
+  autoGroups: 0,
+  guidedRate: 0,
+  guidedGroups: 0,
+  rescueStep: -1,
+  rescueRounds: 0
+}
 
 const ema = (rate: number, groups: number, value: number, alpha: number): number =>
   groups === 0 ? value : (1 - alpha) * rate + alpha * value
 
 /** Fold one group's outcome into a problem's stats, by the guidance its prompt actually carried. */
-export const recordOutcome = (adaptive: AdaptiveConfig, stats: ProblemStats, outcome: Curriculum.GroupOutcome): ProblemStats => {
+export const recordOutcome = (
+  adaptive: AdaptiveConfig,
+  stats: ProblemStats,
+  outcome: Curriculum.GroupOutcome
+): ProblemStats => {
   if (outcome.correct.length === 0) return stats
   const rate = outcome.correct.filter(Boolean).length / outcome.correct.length
   return outcome.guidance.mode === "autonomous"
-    ? { ...stats, autoRate: ema(stats.autoRate, stats.autoGroups, rate, adaptive.emaRate), autoGroups: stats.autoGroups + 1 }
-    : { ...stats, guidedRate: ema(stats.guidedRate, stats.guidedGroups, rate, adaptive.emaRate), guidedGroups: stats.guidedGroups + 1 }
+    ? {
+        ...stats,
+        autoRate: ema(stats.autoRate, stats.autoGroups, rate, adaptive.emaRate),
+        autoGroups: stats.autoGroups + 1
+      }
+    : {
+        ...stats,
+        guidedRate: ema(stats.guidedRate, stats.guidedGroups, rate, adaptive.emaRate),
+        guidedGroups: stats.guidedGroups + 1
+      }
 }
 
 /** Factor in [1 - fadeBoost, 1] on a problem's strength: lower the better it does without help. */
 export const multiplier = (adaptive: AdaptiveConfig, stats: ProblemStats | undefined): number =>
-  !adaptive.enabled || stats === undefined || stats.autoGroups < adaptive.minObservations ? 1 : 1 - adaptive.fadeBoost * stats.autoRate
+  !adaptive.enabled || stats === undefined || stats.autoGroups < adaptive.minObservations
+    ? 1
+    : 1 - adaptive.fadeBoost * stats.autoRate
 
 /** Per-problem strength s_p(t) = s(t) · multiplier; exactly 0 whenever s(t) is. */
 export const problemStrength = (config: TimedConfig, state: State, step: number, problemId: string): number => {
@@ -72,7 +93,12 @@ export const problemStrength = (config: TimedConfig, state: State, step: number,
 }
 
 /** The decision for one problem at one step under the current state. */
-export const decideFor = (config: TimedConfig, state: State, step: number, problemId: string): Curriculum.GuidanceDecision =>
+export const decideFor = (
+  config: TimedConfig,
+  state: State,
+  step: number,
+  problemId: string
+): Curriculum.GuidanceDecision =>
   GuidancePolicy.decide(config.guidance, config.seed, step, problemId, problemStrength(config, state, step, problemId))
 
 /** A failed group: at least one sample, none correct (zero variance in the truth check). */
@@ -114,7 +140,10 @@ export const observe = (
   const s = Schedule.strength(config.schedule, step)
   for (const outcome of outcomes) {
     let stats = recordOutcome(config.adaptive, problems.get(outcome.problemId) ?? emptyStats, outcome)
-    const rung = config.rescue.enabled && s > 0 && isFailedGroup(outcome) ? escalate(config.rescue, outcome.guidance, config.guidance.routes) : undefined
+    const rung =
+      config.rescue.enabled && s > 0 && isFailedGroup(outcome)
+        ? escalate(config.rescue, outcome.guidance, config.guidance.routes)
+        : undefined
     const used = stats.rescueStep === step ? stats.rescueRounds : 0
     if (rung !== undefined && used < config.rescue.maxRounds) {
       stats = { ...stats, rescueStep: step, rescueRounds: used + 1 }
@@ -142,17 +171,26 @@ export const encode = (state: State): EncodedState => ({
 
 /** Decode a snapshot; fails with CurriculumStateError on another version, a bad shape or duplicate ids. */
 export const decode = (json: unknown): Result.Result<State, Curriculum.CurriculumStateError> => {
-  const version = typeof json === "object" && json !== null && "version" in json ? (json as { version: unknown }).version : undefined
+  const version =
+    typeof json === "object" && json !== null && "version" in json ? (json as { version: unknown }).version : undefined
   if (version !== STATE_VERSION) {
-    return Result.fail(new Curriculum.CurriculumStateError({
-      detail: `snapshot version ${JSON.stringify(version)} is not supported (expected ${STATE_VERSION}); resume with the @realm-lm/eaai version that wrote it`
-    }))
+    return Result.fail(
+      new Curriculum.CurriculumStateError({
+        detail: `snapshot version ${JSON.stringify(version)} is not supported (expected ${STATE_VERSION}); resume with the @realm-lm/eaai version that wrote it`
+      })
+    )
   }
   const decoded = Schema.decodeUnknownResult(EncodedState)(json)
-  if (Result.isFailure(decoded)) return Result.fail(new Curriculum.CurriculumStateError({ detail: `malformed curriculum snapshot: ${decoded.failure.message}` }))
+  if (Result.isFailure(decoded))
+    return Result.fail(
+      new Curriculum.CurriculumStateError({ detail: `malformed curriculum snapshot: ${decoded.failure.message}` })
+    )
   const problems = new Map<string, ProblemStats>()
   for (const { id, stats } of decoded.success.problems) {
-    if (problems.has(id)) return Result.fail(new Curriculum.CurriculumStateError({ detail: `duplicate problem id "${id}" in curriculum snapshot` }))
+    if (problems.has(id))
+      return Result.fail(
+        new Curriculum.CurriculumStateError({ detail: `duplicate problem id "${id}" in curriculum snapshot` })
+      )
     problems.set(id, stats)
   }
   return Result.succeed({ problems })

@@ -46,24 +46,31 @@ export const ScheduleConfig = Schema.Struct({
   timeScale: Schema.optionalKey(Positive),
   /** Stepwise only: number of equal stages, levels initial·(n-i)/n for stage i. Default 4. */
   stages: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
-}).check(Schema.makeFilter((s) => {
-  const issues: Array<Schema.FilterIssue> = []
-  if (s.autonomousFraction === 0 && !s.allowNoAutonomousPhase) {
-    issues.push({
-      path: ["autonomousFraction"],
-      issue: "the schedule never reaches the autonomous phase (s = 0); set autonomousFraction > 0, or allowNoAutonomousPhase: true for a baseline"
-    })
-  }
-  const warmup = s.totalSteps === undefined && s.kind !== "none" ? undefined : horizonIssue({ ...s, totalSteps: s.totalSteps ?? 1 })
-  if (warmup !== undefined) issues.push({ path: ["warmupSteps"], issue: warmup })
-  const only = (field: "halfLife" | "timeScale" | "stages", kind: ScheduleKind) => {
-    if (s[field] !== undefined && s.kind !== kind) issues.push({ path: [field], issue: `${field} is only used by kind "${kind}", not "${s.kind}"` })
-  }
-  only("halfLife", "exponential")
-  only("timeScale", "inverse-time")
-  only("stages", "stepwise")
-  return issues
-}))
+}).check(
+  Schema.makeFilter((s) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (s.autonomousFraction === 0 && !s.allowNoAutonomousPhase) {
+      issues.push({
+        path: ["autonomousFraction"],
+        issue:
+          "the schedule never reaches the autonomous phase (s = 0); set autonomousFraction > 0, or allowNoAutonomousPhase: true for a baseline"
+      })
+    }
+    const warmup =
+      s.totalSteps === undefined && s.kind !== "none"
+        ? undefined
+        : horizonIssue({ ...s, totalSteps: s.totalSteps ?? 1 })
+    if (warmup !== undefined) issues.push({ path: ["warmupSteps"], issue: warmup })
+    const only = (field: "halfLife" | "timeScale" | "stages", kind: ScheduleKind) => {
+      if (s[field] !== undefined && s.kind !== kind)
+        issues.push({ path: [field], issue: `${field} is only used by kind "${kind}", not "${s.kind}"` })
+    }
+    only("halfLife", "exponential")
+    only("timeScale", "inverse-time")
+    only("stages", "stepwise")
+    return issues
+  })
+)
 export type ScheduleConfig = typeof ScheduleConfig.Type
 
 /** A schedule whose length is known: its own `totalSteps`, or the trainer's horizon. */
@@ -72,7 +79,9 @@ export type TimedSchedule = ScheduleConfig & { readonly totalSteps: number }
 /** What is wrong with a schedule over its length, if anything: a warm-up that outlasts the guided phase. */
 export function horizonIssue(s: TimedSchedule): string | undefined {
   const zero = s.kind === "none" ? 0 : s.totalSteps - Math.ceil(s.autonomousFraction * s.totalSteps)
-  return s.warmupSteps > zero ? `warm-up (${s.warmupSteps} steps) must end by the autonomous phase, which starts at step ${zero}` : undefined
+  return s.warmupSteps > zero
+    ? `warm-up (${s.warmupSteps} steps) must end by the autonomous phase, which starts at step ${zero}`
+    : undefined
 }
 
 /**
@@ -96,9 +105,13 @@ export const GuidanceConfig = Schema.Struct({
   hintShare: Probability.pipe(withDefault(0.5)),
   /** Hint fraction per unit of s. Default 1. */
   hintScale: Probability.pipe(withDefault(1))
-}).check(Schema.makeFilter((g) =>
-  g.minRoutes <= g.maxRoutes ? undefined : { path: ["minRoutes"], issue: `minRoutes (${g.minRoutes}) must not exceed maxRoutes (${g.maxRoutes})` }
-))
+}).check(
+  Schema.makeFilter((g) =>
+    g.minRoutes <= g.maxRoutes
+      ? undefined
+      : { path: ["minRoutes"], issue: `minRoutes (${g.minRoutes}) must not exceed maxRoutes (${g.maxRoutes})` }
+  )
+)
 export type GuidanceConfig = typeof GuidanceConfig.Type
 
 /** Per-problem adaptive fading: s_p = s(t)·(1 - fadeBoost·autonomous pass rate), once the rate has data. */
@@ -136,11 +149,16 @@ export const EaaiConfig = Schema.Struct({
   guidance: GuidanceConfig.pipe(withDefault({})),
   adaptive: AdaptiveConfig.pipe(withDefault({})),
   rescue: RescueConfig.pipe(withDefault({}))
-}).check(Schema.makeFilter((c) =>
-  c.rescue.routeCount <= c.guidance.maxRoutes
-    ? undefined
-    : { path: ["rescue", "routeCount"], issue: `rescue.routeCount (${c.rescue.routeCount}) must not exceed guidance.maxRoutes (${c.guidance.maxRoutes})` }
-))
+}).check(
+  Schema.makeFilter((c) =>
+    c.rescue.routeCount <= c.guidance.maxRoutes
+      ? undefined
+      : {
+          path: ["rescue", "routeCount"],
+          issue: `rescue.routeCount (${c.rescue.routeCount}) must not exceed guidance.maxRoutes (${c.guidance.maxRoutes})`
+        }
+  )
+)
 export type EaaiConfig = typeof EaaiConfig.Type
 
 /** A config whose schedule length is known. */
@@ -163,9 +181,10 @@ export const withHorizon = (config: EaaiConfig, totalSteps: number): Result.Resu
  */
 export const fixedGuidance = (config: EaaiConfig, guidance: "always-routes" | "none"): EaaiConfig => {
   const length = config.schedule.totalSteps === undefined ? {} : { totalSteps: config.schedule.totalSteps }
-  const schedule: ScheduleConfig = guidance === "always-routes"
-    ? { kind: "constant", initial: 1, warmupSteps: 0, autonomousFraction: 0, allowNoAutonomousPhase: true, ...length }
-    : { kind: "none", initial: 1, warmupSteps: 0, autonomousFraction: 0.25, allowNoAutonomousPhase: false, ...length }
+  const schedule: ScheduleConfig =
+    guidance === "always-routes"
+      ? { kind: "constant", initial: 1, warmupSteps: 0, autonomousFraction: 0, allowNoAutonomousPhase: true, ...length }
+      : { kind: "none", initial: 1, warmupSteps: 0, autonomousFraction: 0.25, allowNoAutonomousPhase: false, ...length }
   return { ...config, schedule }
 }
 
@@ -178,7 +197,8 @@ export const decodeSync = Schema.decodeUnknownSync(EaaiConfig)
 /** A decoded config as timed, when its settings give `schedule.totalSteps` (throws otherwise); for tests and examples. */
 export const timed = (config: EaaiConfig): TimedConfig => {
   const length = config.schedule.totalSteps
-  if (length === undefined) throw new Error("the schedule has no totalSteps: give one, or use withHorizon with the trainer's")
+  if (length === undefined)
+    throw new Error("the schedule has no totalSteps: give one, or use withHorizon with the trainer's")
   return { ...config, schedule: { ...config.schedule, totalSteps: length } }
 }
 

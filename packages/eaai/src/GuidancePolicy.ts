@@ -35,7 +35,10 @@ export const levels = (guidance: GuidanceConfig, s: number): Levels => {
 }
 
 /** Probability of each guidance mode at strength `s`: the behaviour mixture the sampler drew prompts from. */
-export const modeProbabilities = (guidance: GuidanceConfig, s: number): { readonly assisted: number; readonly hint: number; readonly autonomous: number } => {
+export const modeProbabilities = (
+  guidance: GuidanceConfig,
+  s: number
+): { readonly assisted: number; readonly hint: number; readonly autonomous: number } => {
   const lv = levels(guidance, s)
   const assisted = lv.routeProbability
   const hint = (1 - assisted) * lv.hintProbability
@@ -43,7 +46,8 @@ export const modeProbabilities = (guidance: GuidanceConfig, s: number): { readon
 }
 
 /** The random stream for the decision on `problemId` at `step`. */
-export const decisionRng = (seed: number, step: number, problemId: string): Rng.Rng => Rng.Rng.make(seed, "eaai", "decide", step, problemId)
+export const decisionRng = (seed: number, step: number, problemId: string): Rng.Rng =>
+  Rng.Rng.make(seed, "eaai", "decide", step, problemId)
 
 /**
  * The decision for one problem at one step with per-problem strength `s`. Deterministic in (seed, step,

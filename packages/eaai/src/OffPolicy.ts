@@ -28,10 +28,10 @@ export const behaviourMixture = (
 ): { readonly assisted: number; readonly hint: number; readonly autonomous: number } =>
   decision.rescue
     ? {
-      assisted: decision.routeCount > 0 ? 1 : 0,
-      hint: decision.routeCount === 0 && decision.hintFraction > 0 ? 1 : 0,
-      autonomous: decision.routeCount === 0 && decision.hintFraction === 0 ? 1 : 0
-    }
+        assisted: decision.routeCount > 0 ? 1 : 0,
+        hint: decision.routeCount === 0 && decision.hintFraction > 0 ? 1 : 0,
+        autonomous: decision.routeCount === 0 && decision.hintFraction === 0 ? 1 : 0
+      }
     : GuidancePolicy.modeProbabilities(guidance, decision.strength)
 
 /**
@@ -41,7 +41,9 @@ export const behaviourMixture = (
  */
 export const truncatedRatios = (target: ArrayLike<number>, behaviour: ArrayLike<number>, cap: number): Float64Array => {
   if (target.length !== behaviour.length) {
-    throw new RangeError(`truncatedRatios: target has ${target.length} log-probs, behaviour ${behaviour.length}; both must cover the same completion tokens`)
+    throw new RangeError(
+      `truncatedRatios: target has ${target.length} log-probs, behaviour ${behaviour.length}; both must cover the same completion tokens`
+    )
   }
   const out = new Float64Array(target.length)
   for (let i = 0; i < out.length; i++) {

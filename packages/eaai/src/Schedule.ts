@@ -10,18 +10,20 @@ export const zeroFrom = (schedule: TimedSchedule): number =>
   schedule.kind === "none"
     ? 0
     : schedule.autonomousFraction === 0
-    ? Number.POSITIVE_INFINITY
-    : schedule.totalSteps - Math.ceil(schedule.autonomousFraction * schedule.totalSteps)
+      ? Number.POSITIVE_INFINITY
+      : schedule.totalSteps - Math.ceil(schedule.autonomousFraction * schedule.totalSteps)
 
 /** Length in steps of the decay span between warm-up and the autonomous phase (or the end of training). */
 export const decaySpan = (schedule: TimedSchedule): number =>
   Math.max(0, Math.min(zeroFrom(schedule), schedule.totalSteps) - schedule.warmupSteps)
 
 /** Half-life used by the exponential schedule, in steps. */
-export const halfLife = (schedule: TimedSchedule): number => schedule.halfLife ?? Math.max(decaySpan(schedule) / 6, 1e-9)
+export const halfLife = (schedule: TimedSchedule): number =>
+  schedule.halfLife ?? Math.max(decaySpan(schedule) / 6, 1e-9)
 
 /** Time scale used by the inverse-time schedule, in steps. */
-export const timeScale = (schedule: TimedSchedule): number => schedule.timeScale ?? Math.max(decaySpan(schedule) / 10, 1e-9)
+export const timeScale = (schedule: TimedSchedule): number =>
+  schedule.timeScale ?? Math.max(decaySpan(schedule) / 10, 1e-9)
 
 /** Stage count used by the stepwise schedule. */
 export const stages = (schedule: TimedSchedule): number => schedule.stages ?? 4

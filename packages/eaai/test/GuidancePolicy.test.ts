@@ -29,27 +29,44 @@ describe("GuidancePolicy", () => {
   })
 
   it("gives mode probabilities that sum to 1", () => {
-    fc.assert(fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (s, share) => {
-      const p = modeProbabilities({ ...guidance, hintShare: share }, s)
-      expect(p.assisted + p.hint + p.autonomous).toBeCloseTo(1, 12)
-      for (const x of [p.assisted, p.hint, p.autonomous]) expect(x >= -1e-15 && x <= 1).toBe(true)
-    }), params(200))
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (s, share) => {
+          const p = modeProbabilities({ ...guidance, hintShare: share }, s)
+          expect(p.assisted + p.hint + p.autonomous).toBeCloseTo(1, 12)
+          for (const x of [p.assisted, p.hint, p.autonomous]) expect(x >= -1e-15 && x <= 1).toBe(true)
+        }
+      ),
+      params(200)
+    )
   })
 
   it("is deterministic per (seed, step, problem) and gives no guidance at s = 0", () => {
-    fc.assert(fc.property(fc.integer(), fc.nat(100_000), fc.string(), fc.double({ min: 0, max: 1, noNaN: true }), (seed, step, id, s) => {
-      const d = decide(guidance, seed, step, id, s)
-      expect(decide(guidance, seed, step, id, s)).toEqual(d)
-      expect(Number.isInteger(d.seed)).toBe(true)
-      expect(d.routeCount === 0 || d.hintFraction === 0).toBe(true)
-      const zero = decide(guidance, seed, step, id, 0)
-      expect([zero.routeCount, zero.hintFraction, zero.strength]).toEqual([0, 0, 0])
-    }), params(300))
+    fc.assert(
+      fc.property(
+        fc.integer(),
+        fc.nat(100_000),
+        fc.string(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (seed, step, id, s) => {
+          const d = decide(guidance, seed, step, id, s)
+          expect(decide(guidance, seed, step, id, s)).toEqual(d)
+          expect(Number.isInteger(d.seed)).toBe(true)
+          expect(d.routeCount === 0 || d.hintFraction === 0).toBe(true)
+          const zero = decide(guidance, seed, step, id, 0)
+          expect([zero.routeCount, zero.hintFraction, zero.strength]).toEqual([0, 0, 0])
+        }
+      ),
+      params(300)
+    )
   })
 
   it("shows routes with probability s^γ and hints at the configured share (frequencies over 4000 problems)", () => {
     const n = 4000
-    let routes = 0, hints = 0
+    let routes = 0,
+      hints = 0
     for (let i = 0; i < n; i++) {
       const d = decide(guidance, 1, 3, `p${i}`, 0.3)
       if (d.routeCount > 0) {
@@ -61,9 +78,10 @@ describe("GuidancePolicy", () => {
         expect(d.hintFraction).toBeCloseTo(0.3, 12)
       }
     }
-    const pr = 0.3, ph = 0.7 * 0.5
-    expect(Math.abs(routes / n - pr)).toBeLessThan(4 * Math.sqrt(pr * (1 - pr) / n))
-    expect(Math.abs(hints / n - ph)).toBeLessThan(4 * Math.sqrt(ph * (1 - ph) / n))
+    const pr = 0.3,
+      ph = 0.7 * 0.5
+    expect(Math.abs(routes / n - pr)).toBeLessThan(4 * Math.sqrt((pr * (1 - pr)) / n))
+    expect(Math.abs(hints / n - ph)).toBeLessThan(4 * Math.sqrt((ph * (1 - ph)) / n))
   })
 
   it("draws different prompt seeds for different problems and steps", () => {

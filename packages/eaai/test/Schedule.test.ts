@@ -8,32 +8,41 @@ const schedule = (raw: Record<string, unknown>) => decodeSync({ schedule: { tota
 
 describe("Schedule", () => {
   it("is non-increasing, within [0, initial], initial in warm-up and exactly 0 in the final phase (property)", () => {
-    fc.assert(fc.property(scheduleArb, (sc) => {
-      const z = zeroFrom(sc)
-      expect(z).toBeLessThanOrEqual(sc.totalSteps - 1) // at least one autonomous step inside training
-      expect(z).toBeGreaterThanOrEqual(sc.warmupSteps)
-      // Plain checks in the loop, one assertion per schedule: thousands of expect() calls per run are slow.
-      const bad: Array<string> = []
-      let prev = Number.POSITIVE_INFINITY
-      for (let t = 0; t < sc.totalSteps + 20; t++) {
-        const s = strength(sc, t)
-        if (s > prev) bad.push(`increases at ${t}`)
-        if (!(s >= 0 && s <= sc.initial)) bad.push(`out of range at ${t}: ${s}`)
-        if (t < Math.min(sc.warmupSteps, z) && s !== sc.initial) bad.push(`not initial in warm-up at ${t}`)
-        if (t >= z && !Object.is(s, 0)) bad.push(`not exactly 0 at ${t}: ${s}`)
-        // Asymptotic or staged: never 0 before the autonomous phase (unless 2^-x underflows a double).
-        const underflow = sc.kind === "exponential" && (t - sc.warmupSteps) / halfLife(sc) > 1000
-        if (t < z && !underflow && !(s > 0)) bad.push(`0 before the autonomous phase at ${t}`)
-        prev = s
-      }
-      expect(bad).toEqual([])
-    }), params(300))
+    fc.assert(
+      fc.property(scheduleArb, (sc) => {
+        const z = zeroFrom(sc)
+        expect(z).toBeLessThanOrEqual(sc.totalSteps - 1) // at least one autonomous step inside training
+        expect(z).toBeGreaterThanOrEqual(sc.warmupSteps)
+        // Plain checks in the loop, one assertion per schedule: thousands of expect() calls per run are slow.
+        const bad: Array<string> = []
+        let prev = Number.POSITIVE_INFINITY
+        for (let t = 0; t < sc.totalSteps + 20; t++) {
+          const s = strength(sc, t)
+          if (s > prev) bad.push(`increases at ${t}`)
+          if (!(s >= 0 && s <= sc.initial)) bad.push(`out of range at ${t}: ${s}`)
+          if (t < Math.min(sc.warmupSteps, z) && s !== sc.initial) bad.push(`not initial in warm-up at ${t}`)
+          if (t >= z && !Object.is(s, 0)) bad.push(`not exactly 0 at ${t}: ${s}`)
+          // Asymptotic or staged: never 0 before the autonomous phase (unless 2^-x underflows a double).
+          const underflow = sc.kind === "exponential" && (t - sc.warmupSteps) / halfLife(sc) > 1000
+          if (t < z && !underflow && !(s > 0)) bad.push(`0 before the autonomous phase at ${t}`)
+          prev = s
+        }
+        expect(bad).toEqual([])
+      }),
+      params(300)
+    )
   })
 
   it("computes each shape's values", () => {
     const exp = schedule({ kind: "exponential", halfLife: 10, autonomousFraction: 0.5 })
     expect(zeroFrom(exp)).toBe(50)
-    expect([strength(exp, 0), strength(exp, 10), strength(exp, 20), strength(exp, 49), strength(exp, 50)]).toEqual([1, 0.5, 0.25, Math.pow(2, -4.9), 0])
+    expect([strength(exp, 0), strength(exp, 10), strength(exp, 20), strength(exp, 49), strength(exp, 50)]).toEqual([
+      1,
+      0.5,
+      0.25,
+      Math.pow(2, -4.9),
+      0
+    ])
     const inv = schedule({ kind: "inverse-time", timeScale: 5, warmupSteps: 10, initial: 0.8 })
     expect([strength(inv, 9), strength(inv, 10), strength(inv, 15), strength(inv, 75)]).toEqual([0.8, 0.8, 0.4, 0])
     const cos = schedule({ kind: "cosine", autonomousFraction: 0.2 })

@@ -50,10 +50,7 @@ export const twoSidedP = (stats: ArrayLike<number>): number => {
 }
 
 /** Mean of `values` with a percentile bootstrap interval at `level` (default 95%). */
-export const meanCi = (
-  values: ArrayLike<number>,
-  options: Options = {}
-): EvalResult.Estimate => {
+export const meanCi = (values: ArrayLike<number>, options: Options = {}): EvalResult.Estimate => {
   const n = values.length
   const value = mean(values)
   if (n < 2) return { value, low: value, high: value }

@@ -36,67 +36,96 @@ export interface Journal {
  * Open (or create) a journal; entries of an earlier run are read first (a torn last line, as a kill leaves it, is
  * dropped). The file stays open for appends until the scope closes.
  */
-export const openJournal = (path: string, checkpoint: string): Effect.Effect<Journal, CoreEvaluator.EvaluatorError, Scope.Scope | FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fail = (error: { readonly message: string }) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `journal ${path}: ${error.message}`, cause: error })
+export const openJournal = (
+  path: string,
+  checkpoint: string
+): Effect.Effect<Journal, CoreEvaluator.EvaluatorError, Scope.Scope | FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fail = (error: { readonly message: string }) =>
+      new CoreEvaluator.EvaluatorError({ checkpoint, detail: `journal ${path}: ${error.message}`, cause: error })
     const fs = yield* FileSystem.FileSystem
     const entries = new Map<string, ReadonlyArray<string>>()
     if (yield* fs.exists(path).pipe(Effect.mapError(fail))) {
-      yield* Stream.runForEach(Jsonl.read(path, JournalEntry), (e) => Effect.sync(() => void entries.set(e.key, e.texts))).pipe(Effect.mapError(fail))
+      yield* Stream.runForEach(Jsonl.read(path, JournalEntry), (e) =>
+        Effect.sync(() => void entries.set(e.key, e.texts))
+      ).pipe(Effect.mapError(fail))
     }
     const out = yield* Jsonl.appender(path, JournalEntry).pipe(Effect.mapError(fail))
     return {
       path,
       resumed: entries.size,
       get: (key) => entries.get(key),
-      put: (entry) => Effect.andThen(out.append([entry]).pipe(Effect.mapError(fail)), Effect.sync(() => void entries.set(entry.key, entry.texts)))
+      put: (entry) =>
+        Effect.andThen(
+          out.append([entry]).pipe(Effect.mapError(fail)),
+          Effect.sync(() => void entries.set(entry.key, entry.texts))
+        )
     } satisfies Journal
   })
 
 /** The journal key of a request: the same endpoint, model and request body give the same key. */
-export const requestKey = (endpoint: Pick<ChatEndpoint.ChatEndpoint, "url" | "model">, request: ChatEndpoint.ChatRequest): string =>
-  Hash.hashJson({ url: endpoint.url, model: endpoint.model, request })
+export const requestKey = (
+  endpoint: Pick<ChatEndpoint.ChatEndpoint, "url" | "model">,
+  request: ChatEndpoint.ChatRequest
+): string => Hash.hashJson({ url: endpoint.url, model: endpoint.model, request })
 
 /** The server-side seed of a problem's sampled completions (31-bit, as every OpenAI-compatible server accepts). */
-export const samplesSeed = (seed: number, mode: string, problemId: string): number => Rng.Rng.make(seed, "eval", mode, problemId, "samples").seed()
+export const samplesSeed = (seed: number, mode: string, problemId: string): number =>
+  Rng.Rng.make(seed, "eval", mode, problemId, "samples").seed()
 
 /**
  * A sampler over an endpoint client; `concurrency` prompts are worked on at once (the client's own limit bounds
  * requests in flight), `checkpoint` labels errors.
  */
-export const make = (endpoint: ChatEndpoint.ChatEndpoint, options: { readonly checkpoint: string; readonly concurrency: number; readonly journal?: Journal }): Sampler => {
+export const make = (
+  endpoint: ChatEndpoint.ChatEndpoint,
+  options: { readonly checkpoint: string; readonly concurrency: number; readonly journal?: Journal }
+): Sampler => {
   const { checkpoint, journal } = options
   const ask = (problemId: string, request: ChatEndpoint.ChatRequest) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const key = requestKey(endpoint, request)
       const kept = journal?.get(key)
       if (kept !== undefined) return kept
-      const reply = yield* endpoint.complete(request, problemId).pipe(
-        Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${problemId}: ${e.message}`, cause: e }))
-      )
+      const reply = yield* endpoint
+        .complete(request, problemId)
+        .pipe(
+          Effect.mapError(
+            (e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: `${problemId}: ${e.message}`, cause: e })
+          )
+        )
       const texts = reply.choices.map((c) => c.text)
       if (journal !== undefined) yield* journal.put({ key, problemId, texts })
       return texts
     })
   return {
     complete: (prompts: ReadonlyArray<Prompt.Prompt>, plan) =>
-      Effect.forEach(prompts, (prompt) =>
-        Effect.gen(function*() {
-          if (prompt.prefill !== undefined && prompt.prefill !== "") {
-            return yield* new CoreEvaluator.EvaluatorError({
-              checkpoint,
-              detail: `${prompt.problemId}: the prompt has a prefill (a forced start of the reply), which the OpenAI chat API cannot send; evaluate it with the local sampler`
-            })
-          }
-          const messages = prompt.messages
-          const greedy = yield* ask(prompt.problemId, { messages, temperature: 0, maxTokens: plan.maxNewTokens })
-          const sampled = plan.samples > 1
-            ? yield* ask(prompt.problemId, {
-              messages, temperature: plan.temperature, topP: 1, maxTokens: plan.maxNewTokens, n: plan.samples - 1,
-              seed: samplesSeed(plan.seed, plan.mode, prompt.problemId)
-            })
-            : []
-          return [...greedy, ...sampled]
-        }), { concurrency: options.concurrency })
+      Effect.forEach(
+        prompts,
+        (prompt) =>
+          Effect.gen(function* () {
+            if (prompt.prefill !== undefined && prompt.prefill !== "") {
+              return yield* new CoreEvaluator.EvaluatorError({
+                checkpoint,
+                detail: `${prompt.problemId}: the prompt has a prefill (a forced start of the reply), which the OpenAI chat API cannot send; evaluate it with the local sampler`
+              })
+            }
+            const messages = prompt.messages
+            const greedy = yield* ask(prompt.problemId, { messages, temperature: 0, maxTokens: plan.maxNewTokens })
+            const sampled =
+              plan.samples > 1
+                ? yield* ask(prompt.problemId, {
+                    messages,
+                    temperature: plan.temperature,
+                    topP: 1,
+                    maxTokens: plan.maxNewTokens,
+                    n: plan.samples - 1,
+                    seed: samplesSeed(plan.seed, plan.mode, prompt.problemId)
+                  })
+                : []
+            return [...greedy, ...sampled]
+          }),
+        { concurrency: options.concurrency }
+      )
   }
 }

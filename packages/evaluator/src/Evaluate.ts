@@ -51,58 +51,90 @@ const failWith = Sampler.failWith
 
 /** The sampler a config asks for: the served model when `endpoint` is set (the context's `HttpClient`, else fetch), else the checkpoint. */
 const samplerFor = (config: EvaluatorConfig, checkpoint: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const endpoint = config.endpoint
     if (endpoint === undefined) return yield* Sampler.local(checkpoint, config.policy as Policy.PolicyConfig)
     const key = yield* ChatEndpoint.apiKey(endpoint).pipe(Effect.mapError(failWith(checkpoint, "API key")))
     const given = yield* Effect.serviceOption(HttpClient.HttpClient)
     const connect = ChatEndpoint.make(endpoint, key)
-    const client = yield* (Option.isSome(given) ? Effect.provideService(connect, HttpClient.HttpClient, given.value) : Effect.provide(connect, FetchHttpClient.layer))
+    const client = yield* Option.isSome(given)
+      ? Effect.provideService(connect, HttpClient.HttpClient, given.value)
+      : Effect.provide(connect, FetchHttpClient.layer)
     // Unreachable servers and unknown model names fail here, before any prompt is built.
-    yield* client.check.pipe(Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: e.message, cause: e })))
-    const journal = config.journal === undefined ? undefined : yield* EndpointSampler.openJournal(config.journal, checkpoint)
-    if (journal !== undefined && journal.resumed > 0) yield* Effect.logInfo(`${journal.path}: resuming with ${journal.resumed} finished request(s) from an earlier run`)
-    return EndpointSampler.make(client, { checkpoint, concurrency: endpoint.concurrency, ...(journal === undefined ? {} : { journal }) })
+    yield* client.check.pipe(
+      Effect.mapError((e) => new CoreEvaluator.EvaluatorError({ checkpoint, detail: e.message, cause: e }))
+    )
+    const journal =
+      config.journal === undefined ? undefined : yield* EndpointSampler.openJournal(config.journal, checkpoint)
+    if (journal !== undefined && journal.resumed > 0)
+      yield* Effect.logInfo(`${journal.path}: resuming with ${journal.resumed} finished request(s) from an earlier run`)
+    return EndpointSampler.make(client, {
+      checkpoint,
+      concurrency: endpoint.concurrency,
+      ...(journal === undefined ? {} : { journal })
+    })
   })
 
 /** Evaluate one request with the Verifier in context. */
-export const evaluate = Effect.fn("evaluator.evaluate")(function*(config: EvaluatorConfig, request: CoreEvaluator.EvalRequest) {
+export const evaluate = Effect.fn("evaluator.evaluate")(function* (
+  config: EvaluatorConfig,
+  request: CoreEvaluator.EvalRequest
+) {
   const verifier = yield* Verifier.Verifier
   const { checkpoint } = request
-  if (request.problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problems to evaluate" })
+  if (request.problems.length === 0)
+    return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problems to evaluate" })
   const sampler = yield* samplerFor(config, checkpoint)
   const assisted = request.mode === "assisted"
   // Assisted accuracy is over problems that have routes to show; the others are left out, not shown nothing.
-  const problems = assisted ? request.problems.filter((p) => (request.routes.get(p.id) ?? []).length > 0) : request.problems
+  const problems = assisted
+    ? request.problems.filter((p) => (request.routes.get(p.id) ?? []).length > 0)
+    : request.problems
   if (problems.length < request.problems.length) {
-    yield* Effect.logWarning(`${request.method} ${request.split} assisted: ${request.problems.length - problems.length} problem(s) have no routes and are left out`)
+    yield* Effect.logWarning(
+      `${request.method} ${request.split} assisted: ${request.problems.length - problems.length} problem(s) have no routes and are left out`
+    )
   }
-  if (problems.length === 0) return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problem has routes for assisted mode" })
+  if (problems.length === 0)
+    return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "no problem has routes for assisted mode" })
   const prompts = yield* Effect.forEach(problems, (problem) =>
-    verifier.prompt({
-      problem,
-      routes: request.routes.get(problem.id) ?? [],
-      decision: {
-        problemId: problem.id,
-        strength: assisted ? 1 : 0,
-        routeCount: assisted ? config.assistedRoutes : 0,
-        hintFraction: 0,
-        rescue: false,
-        seed: Rng.Rng.make(config.seed, "eval", request.mode, problem.id).seed()
-      }
-    }).pipe(Effect.mapError(failWith(checkpoint, `prompt for ${problem.id}`))))
+    verifier
+      .prompt({
+        problem,
+        routes: request.routes.get(problem.id) ?? [],
+        decision: {
+          problemId: problem.id,
+          strength: assisted ? 1 : 0,
+          routeCount: assisted ? config.assistedRoutes : 0,
+          hintFraction: 0,
+          rescue: false,
+          seed: Rng.Rng.make(config.seed, "eval", request.mode, problem.id).seed()
+        }
+      })
+      .pipe(Effect.mapError(failWith(checkpoint, `prompt for ${problem.id}`)))
+  )
   const completions = yield* sampler.complete(prompts, {
-    samples: config.samples, temperature: config.temperature, maxNewTokens: config.maxNewTokens, seed: config.seed, mode: request.mode
+    samples: config.samples,
+    temperature: config.temperature,
+    maxNewTokens: config.maxNewTokens,
+    seed: config.seed,
+    mode: request.mode
   })
   const verdicts: Array<number> = []
   const outcomes = yield* Effect.forEach(problems, (problem: Problem.Problem, i) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const prompt = prompts[i] as (typeof prompts)[number]
       const texts = completions[i] ?? []
       const rewards = yield* Effect.forEach(texts, (completion) =>
-        verifier.score({ problem, prompt, routes: request.routes.get(problem.id) ?? [], completion: Prompt.reply(prompt, completion) }).pipe(
-          Effect.mapError(failWith(checkpoint, `scoring ${problem.id}`))
-        ))
+        verifier
+          .score({
+            problem,
+            prompt,
+            routes: request.routes.get(problem.id) ?? [],
+            completion: Prompt.reply(prompt, completion)
+          })
+          .pipe(Effect.mapError(failWith(checkpoint, `scoring ${problem.id}`)))
+      )
       const verdict = rewards[0]?.metrics?.verdictAccuracy
       if (assisted && verdict !== undefined) verdicts.push(verdict)
       return {
@@ -113,7 +145,8 @@ export const evaluate = Effect.fn("evaluator.evaluate")(function*(config: Evalua
         correct: rewards.map((r) => r.correct),
         ...(config.keepTexts ? { prompt, texts } : {})
       } satisfies EvalResult.ProblemOutcome
-    }))
+    })
+  )
   return summarise(
     { method: request.method, checkpoint, task: request.task, split: request.split, mode: request.mode },
     outcomes,
@@ -123,7 +156,7 @@ export const evaluate = Effect.fn("evaluator.evaluate")(function*(config: Evalua
 
 /** An Evaluator for a config (needs a Verifier, FileSystem and Path). */
 export const make = (config: EvaluatorConfig) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const context = yield* Effect.context<Verifier.Verifier | FileSystem.FileSystem | Path.Path>()
     return CoreEvaluator.Evaluator.of({ evaluate: (request) => Effect.provide(evaluate(config, request), context) })
   })

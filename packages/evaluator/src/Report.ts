@@ -15,7 +15,10 @@ const chartJsSource = (): string =>
 
 /** Escape text for HTML element content and attribute values. */
 export const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string)
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string
+  )
 
 /** JSON that is safe inside a <script> element. */
 const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, "\\u003c")
@@ -25,25 +28,34 @@ const resultsTable = (results: ReadonlyArray<EvalResult.EvalResult>): string => 
   const splits = [...new Set(results.map((r) => r.split))]
   const modes = ["assisted", "autonomous"] as const
   const head = splits.flatMap((s) => modes.map((m) => `<th>${escapeHtml(s)} ${m}</th>`)).join("")
-  const rows = methods.map((method) => {
-    const cells = splits.flatMap((split) =>
-      modes.map((mode) => {
-        const r = results.find((x) => x.method === method && x.split === split && x.mode === mode)
-        const value = r === undefined ? "" : ` data-value="${r.accuracy.value}"`
-        return `<td data-method="${escapeHtml(method)}" data-split="${escapeHtml(split)}" data-mode="${mode}"${value}>${escapeHtml(formatEstimate(r?.accuracy))}</td>`
-      })
-    ).join("")
-    return `<tr><th scope="row">${escapeHtml(method)}</th>${cells}</tr>`
-  }).join("\n")
+  const rows = methods
+    .map((method) => {
+      const cells = splits
+        .flatMap((split) =>
+          modes.map((mode) => {
+            const r = results.find((x) => x.method === method && x.split === split && x.mode === mode)
+            const value = r === undefined ? "" : ` data-value="${r.accuracy.value}"`
+            return `<td data-method="${escapeHtml(method)}" data-split="${escapeHtml(split)}" data-mode="${mode}"${value}>${escapeHtml(formatEstimate(r?.accuracy))}</td>`
+          })
+        )
+        .join("")
+      return `<tr><th scope="row">${escapeHtml(method)}</th>${cells}</tr>`
+    })
+    .join("\n")
   return `<table id="results"><thead><tr><th>method</th>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`
 }
 
 const exampleBlock = (e: ReportData["examples"][number], i: number): string => {
-  const verdicts = e.verdicts.map((v) => {
-    const right = v.predicted !== "missing" && (v.label === "positive") === (v.predicted === "correct")
-    const step = v.namedStep === undefined ? "" : ` (named step ${v.namedStep}${v.decisiveStep === undefined ? "" : `, true ${v.decisiveStep}`})`
-    return `<li class="${right ? "ok" : "bad"}">Route ${escapeHtml(v.route)}: truly ${v.label}, model says ${v.predicted}${step}</li>`
-  }).join("")
+  const verdicts = e.verdicts
+    .map((v) => {
+      const right = v.predicted !== "missing" && (v.label === "positive") === (v.predicted === "correct")
+      const step =
+        v.namedStep === undefined
+          ? ""
+          : ` (named step ${v.namedStep}${v.decisiveStep === undefined ? "" : `, true ${v.decisiveStep}`})`
+      return `<li class="${right ? "ok" : "bad"}">Route ${escapeHtml(v.route)}: truly ${v.label}, model says ${v.predicted}${step}</li>`
+    })
+    .join("")
   return `<section class="example" data-testid="example-${i}"><h3>${escapeHtml(e.title)} — ${e.correct ? "answer correct" : "answer wrong"}${e.reward === undefined ? "" : `, reward ${e.reward.toFixed(3)}`}</h3>
 <details><summary>prompt</summary><pre>${escapeHtml(e.prompt)}</pre></details>
 <pre class="completion">${escapeHtml(e.completion)}</pre><ul>${verdicts}</ul></section>`

@@ -27,7 +27,10 @@ export interface SamplePlan {
 /** A source of completions. */
 export interface Sampler {
   /** k completion texts per prompt, in prompt order; the first of each greedy. */
-  readonly complete: (prompts: ReadonlyArray<Prompt.Prompt>, plan: SamplePlan) => Effect.Effect<Array<Array<string>>, CoreEvaluator.EvaluatorError>
+  readonly complete: (
+    prompts: ReadonlyArray<Prompt.Prompt>,
+    plan: SamplePlan
+  ) => Effect.Effect<Array<Array<string>>, CoreEvaluator.EvaluatorError>
 }
 
 /** `evaluating <checkpoint>: <what>: <message>` as an `EvaluatorError`. */
@@ -38,27 +41,46 @@ export const failWith = (checkpoint: string, what: string) => (error: { readonly
  * A checkpoint directory loaded as a policy (released with the scope): prompts through its tokenizer's chat template
  * (`PromptText.encode`), all greedy completions in one `generate` batch, then all sampled ones in another.
  */
-export const local = (checkpoint: string, policyConfig: Policy.PolicyConfig): Effect.Effect<Sampler, CoreEvaluator.EvaluatorError, Scope.Scope | FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
-    const policy = yield* Policy.load(checkpoint, policyConfig).pipe(Effect.mapError(failWith(checkpoint, "cannot load the checkpoint")))
+export const local = (
+  checkpoint: string,
+  policyConfig: Policy.PolicyConfig
+): Effect.Effect<Sampler, CoreEvaluator.EvaluatorError, Scope.Scope | FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const policy = yield* Policy.load(checkpoint, policyConfig).pipe(
+      Effect.mapError(failWith(checkpoint, "cannot load the checkpoint"))
+    )
     const tokenizer = policy.tokenizer
     if (tokenizer === undefined) {
-      return yield* new CoreEvaluator.EvaluatorError({ checkpoint, detail: "the checkpoint has no tokenizer.json; evaluation needs its tokenizer" })
+      return yield* new CoreEvaluator.EvaluatorError({
+        checkpoint,
+        detail: "the checkpoint has no tokenizer.json; evaluation needs its tokenizer"
+      })
     }
     return {
       complete: (prompts, plan) =>
-        Effect.gen(function*() {
-          const ids = yield* Effect.forEach(prompts, (prompt) => PromptText.encode(tokenizer, prompt).pipe(Effect.mapError(failWith(checkpoint, "chat template"))))
-          const greedy = yield* policy.generate(ids.map((prompt) => ({ prompt })), { maxNewTokens: plan.maxNewTokens }).pipe(
-            Effect.mapError(failWith(checkpoint, "generation"))
+        Effect.gen(function* () {
+          const ids = yield* Effect.forEach(prompts, (prompt) =>
+            PromptText.encode(tokenizer, prompt).pipe(Effect.mapError(failWith(checkpoint, "chat template")))
           )
-          const sampled = plan.samples > 1
-            ? yield* policy.generate(ids.map((prompt) => ({ prompt, samples: plan.samples - 1 })), {
-              maxNewTokens: plan.maxNewTokens,
-              sampling: { temperature: plan.temperature, topK: 0, topP: 1 },
-              seed: plan.seed
-            }).pipe(Effect.mapError(failWith(checkpoint, "generation")))
-            : prompts.map(() => [])
+          const greedy = yield* policy
+            .generate(
+              ids.map((prompt) => ({ prompt })),
+              { maxNewTokens: plan.maxNewTokens }
+            )
+            .pipe(Effect.mapError(failWith(checkpoint, "generation")))
+          const sampled =
+            plan.samples > 1
+              ? yield* policy
+                  .generate(
+                    ids.map((prompt) => ({ prompt, samples: plan.samples - 1 })),
+                    {
+                      maxNewTokens: plan.maxNewTokens,
+                      sampling: { temperature: plan.temperature, topK: 0, topP: 1 },
+                      seed: plan.seed
+                    }
+                  )
+                  .pipe(Effect.mapError(failWith(checkpoint, "generation")))
+              : prompts.map(() => [])
           return prompts.map((_, i) => [...(greedy[i] ?? []), ...(sampled[i] ?? [])].map((c) => c.text ?? ""))
         })
     } satisfies Sampler

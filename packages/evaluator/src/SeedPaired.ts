@@ -45,8 +45,8 @@ export interface PairedOverSeeds {
 
 // Student t 0.975 quantiles (two-sided 95%) for df = 1..30 from the standard 3-decimal table.
 const t975 = [
-  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12,
-  2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042
 ]
 
 /** Student t 0.975 quantile for `df` degrees of freedom: table for 1..30, the normal 1.96 beyond (slightly narrow up to df ≈ 120). */
@@ -70,8 +70,11 @@ const align = (methods: ReadonlyArray<SeedScores>) => {
 }
 
 /** Rows [seeds][problems] of `cell(seed, problemId)`. */
-const grid = (seedIds: ReadonlyArray<number>, problemIds: ReadonlyArray<string>, cell: (s: number, id: string) => number) =>
-  seedIds.map((s) => Float64Array.from(problemIds, (id) => cell(s, id)))
+const grid = (
+  seedIds: ReadonlyArray<number>,
+  problemIds: ReadonlyArray<string>,
+  cell: (s: number, id: string) => number
+) => seedIds.map((s) => Float64Array.from(problemIds, (id) => cell(s, id)))
 
 /**
  * Two-level bootstrap of the grand mean of `rows` [S seeds][P problems]. Each resample draws S seed indices and,
@@ -163,5 +166,7 @@ export const byGroup = (
   const groups = new Set([a, b].flatMap((m) => [...m.values()].flatMap((scores) => [...scores.keys()].map(groupOf))))
   const restrict = (m: SeedScores, g: string): SeedScores =>
     new Map([...m].map(([s, scores]) => [s, new Map([...scores].filter(([id]) => groupOf(id) === g))]))
-  return Object.fromEntries([...groups].toSorted().map((g) => [g, pairedOverSeeds(restrict(a, g), restrict(b, g), options)]))
+  return Object.fromEntries(
+    [...groups].toSorted().map((g) => [g, pairedOverSeeds(restrict(a, g), restrict(b, g), options)])
+  )
 }

@@ -20,10 +20,12 @@ export const perProblem = (
   outcomes: ReadonlyArray<EvalResult.ProblemOutcome>,
   metric: "accuracy" | "sc" = "accuracy"
 ): Map<string, number> =>
-  new Map(outcomes.map((o) => [
-    o.problemId,
-    metric === "accuracy" ? (o.correct[0] === true ? 1 : 0) : selfConsistencyCorrect(o.answers, o.correct) ? 1 : 0
-  ]))
+  new Map(
+    outcomes.map((o) => [
+      o.problemId,
+      metric === "accuracy" ? (o.correct[0] === true ? 1 : 0) : selfConsistencyCorrect(o.answers, o.correct) ? 1 : 0
+    ])
+  )
 
 /** Summarise outcomes (each with the same number of samples k >= 1) into an EvalResult. */
 export const summarise = (
@@ -36,9 +38,18 @@ export const summarise = (
   const first = outcomes.map((o) => (o.correct[0] === true ? 1 : 0))
   const metrics: Record<string, EvalResult.Estimate> = {}
   if (k > 1) {
-    metrics[`sc@${k}`] = meanCi(outcomes.map((o) => (selfConsistencyCorrect(o.answers, o.correct) ? 1 : 0)), { seed })
-    metrics[`pass@${k}`] = meanCi(outcomes.map((o) => passAtK(o.correct.length, o.correct.filter(Boolean).length, k)), { seed })
-    metrics.consistency = meanCi(outcomes.map((o) => consistency(o.answers)), { seed })
+    metrics[`sc@${k}`] = meanCi(
+      outcomes.map((o) => (selfConsistencyCorrect(o.answers, o.correct) ? 1 : 0)),
+      { seed }
+    )
+    metrics[`pass@${k}`] = meanCi(
+      outcomes.map((o) => passAtK(o.correct.length, o.correct.filter(Boolean).length, k)),
+      { seed }
+    )
+    metrics.consistency = meanCi(
+      outcomes.map((o) => consistency(o.answers)),
+      { seed }
+    )
   }
   for (const [name, values] of Object.entries(options.extraMetrics ?? {})) metrics[name] = meanCi(values, { seed })
   const breakdown: Record<string, EvalResult.Estimate> = {}

@@ -42,7 +42,16 @@ describe("Bootstrap", () => {
   })
 
   it("pairs by problem id, ignoring problems only one method saw", () => {
-    const cmp = paired(new Map([["x", 1], ["y", 0]]), new Map([["y", 1], ["z", 1]]))
+    const cmp = paired(
+      new Map([
+        ["x", 1],
+        ["y", 0]
+      ]),
+      new Map([
+        ["y", 1],
+        ["z", 1]
+      ])
+    )
     expect(cmp.n).toBe(1)
     expect(cmp.difference.value).toBe(1)
   })

@@ -15,21 +15,54 @@ import { ModelConfig, Pretrained, Safetensors, Weights } from "@realm-lm/lm"
 import { EvaluatorConfig, evaluate } from "../src/Evaluate.ts"
 
 const unused = () => Effect.die("the verifier is not reached: loading fails first")
-const verifierLayer = Layer.succeed(Verifier.Verifier, Verifier.Verifier.of({ prompt: unused, example: unused, score: unused }))
+const verifierLayer = Layer.succeed(
+  Verifier.Verifier,
+  Verifier.Verifier.of({ prompt: unused, example: unused, score: unused })
+)
 
-const problem: Problem.Problem = { id: "p/test/0", domain: "p", question: "1 + 1?", gold: "2", answerType: "number", difficulty: 1, split: "test", metadata: {} }
+const problem: Problem.Problem = {
+  id: "p/test/0",
+  domain: "p",
+  question: "1 + 1?",
+  gold: "2",
+  answerType: "number",
+  difficulty: 1,
+  split: "test",
+  metadata: {}
+}
 
 const request = (checkpoint: string): Evaluator.EvalRequest => ({
-  method: "SFT", checkpoint, task: "p", split: "test", problems: [problem], routes: new Map(), mode: "autonomous"
+  method: "SFT",
+  checkpoint,
+  task: "p",
+  split: "test",
+  problems: [problem],
+  routes: new Map(),
+  mode: "autonomous"
 })
 
 /** A tiny checkpoint directory, `edit`ed before saving. */
 const checkpoint = (edit: (w: Weights.Weights) => void) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* ModelConfig.make({
-      architecture: "LlamaForCausalLM", vocabSize: 16, hiddenSize: 8, intermediateSize: 12, numLayers: 1, numHeads: 2, numKvHeads: 1, headDim: 4,
-      maxContext: 32, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: true, qkvBias: false, oBias: false,
-      bosTokenId: 0, eosTokenIds: [1], padTokenId: null
+      architecture: "LlamaForCausalLM",
+      vocabSize: 16,
+      hiddenSize: 8,
+      intermediateSize: 12,
+      numLayers: 1,
+      numHeads: 2,
+      numKvHeads: 1,
+      headDim: 4,
+      maxContext: 32,
+      rmsNormEps: 1e-5,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      tieWordEmbeddings: true,
+      qkvBias: false,
+      oBias: false,
+      bosTokenId: 0,
+      eosTokenIds: [1],
+      padTokenId: null
     })
     const weights = Weights.init(config, Rng.Rng.make("eval"))
     edit(weights)
@@ -45,22 +78,36 @@ describe("evaluate on a damaged checkpoint", () => {
   const config = Schema.decodeUnknownSync(EvaluatorConfig)({})
 
   it.effect("NaN weights fail with an EvaluatorError naming the tensor", () =>
-    run(Effect.gen(function*() {
-      const { dir } = yield* checkpoint((w) => void (Weights.get(w, Weights.embedTokens).data[9] = Number.NaN))
-      const error = yield* Effect.flip(evaluate(config, request(dir)))
-      assert.strictEqual(error._tag, "EvaluatorError")
-      assert.match(error.message, /cannot load the checkpoint: .*model\.embed_tokens\.weight holds NaN at \[1, 1\]/)
-    })))
+    run(
+      Effect.gen(function* () {
+        const { dir } = yield* checkpoint((w) => void (Weights.get(w, Weights.embedTokens).data[9] = Number.NaN))
+        const error = yield* Effect.flip(evaluate(config, request(dir)))
+        assert.strictEqual(error._tag, "EvaluatorError")
+        assert.match(error.message, /cannot load the checkpoint: .*model\.embed_tokens\.weight holds NaN at \[1, 1\]/)
+      })
+    )
+  )
 
   it.effect("a model file that differs from its trainer_state.json record fails with an EvaluatorError naming it", () =>
-    run(Effect.gen(function*() {
-      const { dir, weights } = yield* checkpoint(() => {})
-      const files = yield* Effect.forEach(readdirSync(dir).toSorted(), (f) => Hash.hashFile(join(dir, f), f))
-      writeFileSync(join(dir, Pretrained.stateFile), JSON.stringify({ version: 1, files }))
-      const scaled = new Map([...weights].map(([name, t]) => [name, Weights.tensor(t.shape, t.data.map((x) => 2 * x))]))
-      yield* Safetensors.write(join(dir, Pretrained.singleFile), scaled)
-      const error = yield* Effect.flip(evaluate(config, request(dir)))
-      assert.strictEqual(error._tag, "EvaluatorError")
-      assert.match(error.message, /model\.safetensors changed after training wrote it/)
-    })))
+    run(
+      Effect.gen(function* () {
+        const { dir, weights } = yield* checkpoint(() => {})
+        const files = yield* Effect.forEach(readdirSync(dir).toSorted(), (f) => Hash.hashFile(join(dir, f), f))
+        writeFileSync(join(dir, Pretrained.stateFile), JSON.stringify({ version: 1, files }))
+        const scaled = new Map(
+          [...weights].map(([name, t]) => [
+            name,
+            Weights.tensor(
+              t.shape,
+              t.data.map((x) => 2 * x)
+            )
+          ])
+        )
+        yield* Safetensors.write(join(dir, Pretrained.singleFile), scaled)
+        const error = yield* Effect.flip(evaluate(config, request(dir)))
+        assert.strictEqual(error._tag, "EvaluatorError")
+        assert.match(error.message, /model\.safetensors changed after training wrote it/)
+      })
+    )
+  )
 })

@@ -5,14 +5,18 @@ import { accuracyOverSeeds, byGroup, pairedOverSeeds, t975Quantile, type SeedSco
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`)
 
 /** seed → problem → score from a function of (seed, problem index). */
-const scores = (seeds: ReadonlyArray<number>, problems: ReadonlyArray<string>, f: (s: number, i: number) => number): SeedScores =>
-  new Map(seeds.map((s) => [s, new Map(problems.map((id, i) => [id, f(s, i)]))]))
+const scores = (
+  seeds: ReadonlyArray<number>,
+  problems: ReadonlyArray<string>,
+  f: (s: number, i: number) => number
+): SeedScores => new Map(seeds.map((s) => [s, new Map(problems.map((id, i) => [id, f(s, i)]))]))
 
 describe("SeedPaired", () => {
   it("identical methods: difference exactly 0 with interval [0, 0] at every level, p = 1", () => {
     const a = scores([1, 2, 3], ids(20), (s, i) => ((s * 7 + i * 3) % 5 === 0 ? 1 : 0))
     const cmp = pairedOverSeeds(a, a, { seed: 4 })
-    for (const e of [cmp.difference, cmp.overProblems, cmp.overSeeds, cmp.overSeedsT]) expect(e).toEqual({ value: 0, low: 0, high: 0 })
+    for (const e of [cmp.difference, cmp.overProblems, cmp.overSeeds, cmp.overSeedsT])
+      expect(e).toEqual({ value: 0, low: 0, high: 0 })
     expect(cmp.pValue).toBe(1)
     expect(cmp.perSeed).toEqual([0, 0, 0])
     expect(cmp).toMatchObject({ seeds: 3, problems: 20, dropped: 0, droppedSeeds: 0 })
@@ -70,7 +74,9 @@ describe("SeedPaired", () => {
     const a = scores(seeds, problems, (_s, i) => (i % 2 === 0 ? 1 : 0))
     const steady = scores(seeds, problems, (_s, i) => (i % 2 === 0 || i % 5 === 1 ? 1 : 0))
     // Seeds 4 and 5 gain on 4 and 6 more problems: seed-to-seed spread on top of the steady gain.
-    const noisy = scores(seeds, problems, (s, i) => (i % 2 === 0 || i % 5 === 1 || (s > 3 ? i % 10 === 3 && i < (s - 3) * 40 : false) ? 1 : 0))
+    const noisy = scores(seeds, problems, (s, i) =>
+      i % 2 === 0 || i % 5 === 1 || (s > 3 ? i % 10 === 3 && i < (s - 3) * 40 : false) ? 1 : 0
+    )
     const quiet = pairedOverSeeds(a, steady, { seed: 3 })
     const loud = pairedOverSeeds(a, noisy, { seed: 3 })
     for (const c of [quiet, loud]) {
@@ -107,8 +113,21 @@ describe("SeedPaired", () => {
 
   it("accuracy over seeds: mean of per-seed means over problems common to every seed", () => {
     const m: SeedScores = new Map([
-      [1, new Map([["x", 1], ["y", 0], ["z", 1]])],
-      [2, new Map([["x", 1], ["y", 1]])]
+      [
+        1,
+        new Map([
+          ["x", 1],
+          ["y", 0],
+          ["z", 1]
+        ])
+      ],
+      [
+        2,
+        new Map([
+          ["x", 1],
+          ["y", 1]
+        ])
+      ]
     ])
     const acc = accuracyOverSeeds(m, { seed: 0 })
     expect(acc.perSeed).toEqual([0.5, 1])
@@ -121,13 +140,41 @@ describe("SeedPaired", () => {
 
   it("drops and counts problems missing from one seed or one method, and seeds only one method has", () => {
     const a: SeedScores = new Map([
-      [1, new Map([["x", 0], ["y", 0], ["z", 0]])],
-      [2, new Map([["x", 0], ["y", 0], ["w", 0]])],
+      [
+        1,
+        new Map([
+          ["x", 0],
+          ["y", 0],
+          ["z", 0]
+        ])
+      ],
+      [
+        2,
+        new Map([
+          ["x", 0],
+          ["y", 0],
+          ["w", 0]
+        ])
+      ],
       [3, new Map([["x", 0]])]
     ])
     const b: SeedScores = new Map([
-      [1, new Map([["x", 1], ["y", 0], ["z", 1]])],
-      [2, new Map([["x", 1], ["y", 1], ["z", 1]])]
+      [
+        1,
+        new Map([
+          ["x", 1],
+          ["y", 0],
+          ["z", 1]
+        ])
+      ],
+      [
+        2,
+        new Map([
+          ["x", 1],
+          ["y", 1],
+          ["z", 1]
+        ])
+      ]
     ])
     const cmp = pairedOverSeeds(a, b)
     expect(cmp).toMatchObject({ seeds: 2, seedIds: [1, 2], problems: 2, dropped: 2, droppedSeeds: 1 }) // z, w dropped; seed 3

@@ -3,8 +3,13 @@ import type { EvalResult } from "@realm-lm/core"
 import { perProblem, summarise } from "../src/Summary.ts"
 import { markdown } from "../src/Table.ts"
 
-const outcome = (id: string, difficulty: number, split: string, answers: Array<string>, correct: Array<boolean>): EvalResult.ProblemOutcome =>
-  ({ problemId: id, difficulty, split, answers, correct })
+const outcome = (
+  id: string,
+  difficulty: number,
+  split: string,
+  answers: Array<string>,
+  correct: Array<boolean>
+): EvalResult.ProblemOutcome => ({ problemId: id, difficulty, split, answers, correct })
 
 const header = { method: "ReaLM", checkpoint: "ckpt/rl", task: "parcel", split: "test", mode: "autonomous" } as const
 
@@ -34,7 +39,12 @@ describe("summarise", () => {
   })
 
   it("exposes per-problem scores for paired comparisons", () => {
-    expect([...perProblem(outcomes, "sc").entries()]).toEqual([["a", 1], ["b", 1], ["c", 0], ["d", 1]])
+    expect([...perProblem(outcomes, "sc").entries()]).toEqual([
+      ["a", 1],
+      ["b", 1],
+      ["c", 0],
+      ["d", 1]
+    ])
   })
 
   it("renders the method × (split, mode) markdown table with CIs", () => {

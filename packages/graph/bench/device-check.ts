@@ -18,15 +18,28 @@ const arg = (name: string): string | undefined => {
   return i < 0 ? undefined : process.argv[i + 1]
 }
 const device = (arg("--device") ?? "webgpu") as Device
-if (!["cpu", "webgpu", "cuda"].includes(device)) throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
-const out = arg("--out") ?? join(import.meta.dirname, "results", `device-check-${device}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+if (!["cpu", "webgpu", "cuda"].includes(device))
+  throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
+const out =
+  arg("--out") ??
+  join(import.meta.dirname, "results", `device-check-${device}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
 
-type Row = DeviceGradients.CaseResult | { readonly name: string; readonly device: Device; readonly ok: false; readonly error: string; readonly ms: number }
+type Row =
+  | DeviceGradients.CaseResult
+  | { readonly name: string; readonly device: Device; readonly ok: false; readonly error: string; readonly ms: number }
 
 const attempt = (name: string, run: Effect.Effect<DeviceGradients.CaseResult, unknown>) =>
-  Effect.catchCause(run, (cause) => Effect.succeed<Row>({ name, device, ok: false, error: String(cause).split("\n").slice(0, 3).join(" | ").slice(0, 600), ms: 0 }))
+  Effect.catchCause(run, (cause) =>
+    Effect.succeed<Row>({
+      name,
+      device,
+      ok: false,
+      error: String(cause).split("\n").slice(0, 3).join(" | ").slice(0, 600),
+      ms: 0
+    })
+  )
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const rows: Array<Row> = []
   // A device that cannot start fails every case the same way: report it once.
   const start = yield* Effect.exit(Effect.scoped(Executor.make({ device, logLevel: "error" })))
@@ -34,22 +47,37 @@ const main = Effect.gen(function*() {
     const error = String((Cause.squash(start.cause) as Error).message ?? start.cause).slice(0, 600)
     console.log(`device ${device} did not start: ${error}`)
     mkdirSync(dirname(out), { recursive: true })
-    writeFileSync(out, JSON.stringify({ device, tolerance: DeviceGradients.tolerance, passed: 0, failed: 1, error, rows: [] }, null, 2))
+    writeFileSync(
+      out,
+      JSON.stringify({ device, tolerance: DeviceGradients.tolerance, passed: 0, failed: 1, error, rows: [] }, null, 2)
+    )
     process.exitCode = 1
     return
   }
   for (const c of DeviceGradients.cases) rows.push(yield* attempt(c.name, DeviceGradients.runCase(c, device)))
   rows.push(yield* attempt("decoder: 3 AdamW steps", DeviceGradients.runTrainingSteps(device)))
-  console.log(`gradients on ${device} (float32) vs CPU float64; tolerance |err| <= ${DeviceGradients.tolerance.atol} + ${DeviceGradients.tolerance.rtol} * max|ref|`)
+  console.log(
+    `gradients on ${device} (float32) vs CPU float64; tolerance |err| <= ${DeviceGradients.tolerance.atol} + ${DeviceGradients.tolerance.rtol} * max|ref|`
+  )
   console.log("| case | ok | worst tensor | max abs err | max abs ref | ms |")
   console.log("|---|---|---|---|---|---|")
   for (const r of rows) {
     if ("error" in r) console.log(`| ${r.name} | FAIL | ${r.error} | | | |`)
-    else console.log(`| ${r.name} | ${r.ok ? "ok" : "FAIL"} | ${r.worst?.name ?? ""} | ${r.worst?.maxAbsError.toExponential(2) ?? ""} | ${r.worst?.scale.toExponential(2) ?? ""} | ${r.ms.toFixed(0)} |`)
+    else
+      console.log(
+        `| ${r.name} | ${r.ok ? "ok" : "FAIL"} | ${r.worst?.name ?? ""} | ${r.worst?.maxAbsError.toExponential(2) ?? ""} | ${r.worst?.scale.toExponential(2) ?? ""} | ${r.ms.toFixed(0)} |`
+      )
   }
   mkdirSync(dirname(out), { recursive: true })
   const passed = rows.filter((r) => r.ok).length
-  writeFileSync(out, JSON.stringify({ device, tolerance: DeviceGradients.tolerance, passed, failed: rows.length - passed, rows }, null, 2))
+  writeFileSync(
+    out,
+    JSON.stringify(
+      { device, tolerance: DeviceGradients.tolerance, passed, failed: rows.length - passed, rows },
+      null,
+      2
+    )
+  )
   console.log(`wrote ${out}`)
   if (passed < rows.length) process.exitCode = 1
 })

@@ -31,7 +31,7 @@ const mb = (bytes: number) => Math.round(bytes / 2 ** 20)
 
 /** One case, in this process: build, compile, run 3 steps, report peak RSS above the inputs and median step time. */
 const runOne = (c: Case) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const rng = Rng.Rng.make(1, "head")
     const feeds = {
       h: Float32Array.from({ length: c.tokens * c.hidden }, () => rng.normal()),
@@ -59,7 +59,12 @@ const runOne = (c: Case) =>
       if (lossValue === undefined || !Number.isFinite(lossValue)) throw new Error("non-finite loss")
     }
     const peak = process.resourceUsage().maxRSS * 1024
-    return { ...c, baseMB: mb(base), peakMB: mb(peak), stepMs: Math.round(ms.toSorted((a, b) => a - b)[1] as number) } satisfies Result
+    return {
+      ...c,
+      baseMB: mb(base),
+      peakMB: mb(peak),
+      stepMs: Math.round(ms.toSorted((a, b) => a - b)[1] as number)
+    } satisfies Result
   }).pipe(Effect.scoped)
 
 const quick = process.argv.includes("--quick")
@@ -69,14 +74,26 @@ if (oneArg >= 0) {
   process.stdout.write(JSON.stringify(await Effect.runPromise(runOne(c))))
 } else {
   const shapes = [
-    { name: "SmolLM2-135M head", hidden: 576, vocab: 49_152, tokens: quick ? 256 : 512, chunks: [undefined, 8192, 4096] },
-    ...(quick ? [] : [{ name: "Qwen2.5-0.5B head", hidden: 896, vocab: 151_936, tokens: 512, chunks: [undefined, 16_384, 8192] }])
+    {
+      name: "SmolLM2-135M head",
+      hidden: 576,
+      vocab: 49_152,
+      tokens: quick ? 256 : 512,
+      chunks: [undefined, 8192, 4096]
+    },
+    ...(quick
+      ? []
+      : [{ name: "Qwen2.5-0.5B head", hidden: 896, vocab: 151_936, tokens: 512, chunks: [undefined, 16_384, 8192] }])
   ]
   const results: Array<Result> = []
   for (const s of shapes) {
     for (const chunk of s.chunks) {
       const c: Case = { name: s.name, tokens: s.tokens, hidden: s.hidden, vocab: s.vocab, chunk }
-      const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], { encoding: "utf8", maxBuffer: 1 << 20 })
+      const out = execFileSync(
+        process.execPath,
+        [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)],
+        { encoding: "utf8", maxBuffer: 1 << 20 }
+      )
       const r = JSON.parse(out) as Result
       results.push(r)
       console.error(`${r.name} chunk ${r.chunk ?? "none"}: peak ${r.peakMB} MB, ${r.stepMs} ms`)
@@ -84,8 +101,17 @@ if (oneArg >= 0) {
   }
   console.log(`\n| head | tokens | vocab × hidden | vocab chunk | peak RSS (MB) | above inputs (MB) | step (ms) |`)
   console.log("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
-  for (const r of results) console.log(`| ${r.name} | ${r.tokens} | ${r.vocab} × ${r.hidden} | ${r.chunk ?? "none (full logits)"} | ${r.peakMB} | ${r.peakMB - r.baseMB} | ${r.stepMs} |`)
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memGB: Math.round(totalmem() / 2 ** 30), node: process.version, intraOpThreads: 1 }
+  for (const r of results)
+    console.log(
+      `| ${r.name} | ${r.tokens} | ${r.vocab} × ${r.hidden} | ${r.chunk ?? "none (full logits)"} | ${r.peakMB} | ${r.peakMB - r.baseMB} | ${r.stepMs} |`
+    )
+  const machine = {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? "unknown",
+    memGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    intraOpThreads: 1
+  }
   const dir = join(import.meta.dirname, "results")
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, "head.json"), JSON.stringify({ machine, results }, null, 2))

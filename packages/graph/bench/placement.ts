@@ -20,7 +20,8 @@ const arg = (name: string): string | undefined => {
   return i < 0 ? undefined : process.argv[i + 1]
 }
 const device = (arg("--device") ?? "webgpu") as Device
-if (!["cpu", "webgpu", "cuda"].includes(device)) throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
+if (!["cpu", "webgpu", "cuda"].includes(device))
+  throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
 const tiny = process.argv.includes("--tiny")
 const size: Transformer.TransformerSize = tiny
   ? { vocab: 64, dim: 16, heads: 2, kvHeads: 1, hidden: 32, layers: 1 }
@@ -28,29 +29,56 @@ const size: Transformer.TransformerSize = tiny
 const bucket: Transformer.Bucket = tiny ? { batch: 1, seq: 8 } : { batch: 8, seq: 64 }
 
 /** The child: create the step and forward sessions with verbose logging and run each once. */
-const child = Effect.scoped(Effect.gen(function*() {
-  const exec = yield* Executor.make({ device, logLevel: "verbose" })
-  const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
-  yield* trainer.initialize(Rng.Rng.make(1))
-  const n = bucket.batch * bucket.seq
-  const batch = { tokens: Int32Array.from({ length: n }, (_, i) => (i * 7) % size.vocab), targets: Int32Array.from({ length: n }, (_, i) => (i * 5) % size.vocab) }
-  yield* trainer.step(batch, { lr: 1e-4 })
-  yield* trainer.evaluate(batch)
-}))
+const child = Effect.scoped(
+  Effect.gen(function* () {
+    const exec = yield* Executor.make({ device, logLevel: "verbose" })
+    const trainer = yield* Trainer.make(
+      exec,
+      Transformer.model(size),
+      { optimizer: { kind: "adamw" }, clipNorm: 1 },
+      bucket
+    )
+    yield* trainer.initialize(Rng.Rng.make(1))
+    const n = bucket.batch * bucket.seq
+    const batch = {
+      tokens: Int32Array.from({ length: n }, (_, i) => (i * 7) % size.vocab),
+      targets: Int32Array.from({ length: n }, (_, i) => (i * 5) % size.vocab)
+    }
+    yield* trainer.step(batch, { lr: 1e-4 })
+    yield* trainer.evaluate(batch)
+  })
+)
 
 const parent = () => {
   const started = performance.now()
-  const args = [...process.execArgv, process.argv[1] as string, "--child", "--device", device, ...(tiny ? ["--tiny"] : [])]
+  const args = [
+    ...process.execArgv,
+    process.argv[1] as string,
+    "--child",
+    "--device",
+    device,
+    ...(tiny ? ["--tiny"] : [])
+  ]
   const run = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1024 ** 3, timeout: 600_000 })
   const log = `${run.stdout ?? ""}\n${run.stderr ?? ""}`
   const report = Placement.parse(log)
-  const errorLine = run.status === 0 ? undefined : log.split("\n").filter((l) => /placement child failed|Error/.test(l) && !/^\d{4}-/.test(l)).slice(0, 3).join(" | ").slice(0, 600)
+  const errorLine =
+    run.status === 0
+      ? undefined
+      : log
+          .split("\n")
+          .filter((l) => /placement child failed|Error/.test(l) && !/^\d{4}-/.test(l))
+          .slice(0, 3)
+          .join(" | ")
+          .slice(0, 600)
   const ok = run.status === 0 && report.sessions > 0
   const result = {
     device,
     model: { size, bucket },
     ok,
-    ...(ok ? {} : { error: errorLine || `child exited with ${run.status ?? run.signal}; ${report.sessions} sessions logged` }),
+    ...(ok
+      ? {}
+      : { error: errorLine || `child exited with ${run.status ?? run.signal}; ${report.sessions} sessions logged` }),
     sessions: report.sessions,
     nodesByProvider: report.nodesByProvider,
     cpuOps: report.cpuOps,
@@ -58,16 +86,21 @@ const parent = () => {
     missingWebgpuKernels: report.missingWebgpuKernels,
     ms: performance.now() - started
   }
-  console.log(`op placement on ${device}: ${report.sessions} sessions (training step, forward); nodes by provider ${JSON.stringify(report.nodesByProvider)}`)
+  console.log(
+    `op placement on ${device}: ${report.sessions} sessions (training step, forward); nodes by provider ${JSON.stringify(report.nodesByProvider)}`
+  )
   if (!ok) console.log(`placement failed: ${result.error}`)
   if (device !== "cpu") {
     console.log("| op on the CPU | nodes |")
     console.log("|---|---|")
     for (const o of report.cpuOps) console.log(`| ${o.op} | ${o.count} |`)
     if (report.cpuOps.length === 0 && ok) console.log("| (none: every node on the GPU) | 0 |")
-    if (report.missingWebgpuKernels.length > 0) console.log(`webgpu kernels missing for: ${report.missingWebgpuKernels.join(", ")}`)
+    if (report.missingWebgpuKernels.length > 0)
+      console.log(`webgpu kernels missing for: ${report.missingWebgpuKernels.join(", ")}`)
   }
-  const out = arg("--out") ?? join(import.meta.dirname, "results", `placement-${device}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+  const out =
+    arg("--out") ??
+    join(import.meta.dirname, "results", `placement-${device}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, JSON.stringify(result, null, 2))
   console.log(`wrote ${out}`)

@@ -32,29 +32,56 @@ const arg = (name: string): string | undefined => {
   return i < 0 ? undefined : process.argv[i + 1]
 }
 const device = (arg("--device") ?? "cpu") as Device
-if (!["cpu", "webgpu", "cuda"].includes(device)) throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
+if (!["cpu", "webgpu", "cuda"].includes(device))
+  throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
 const torchDevice = device === "cpu" ? "cpu" : "cuda"
 const python = arg("--python") ?? process.env.REALM_PYTHON ?? "/usr/bin/python3"
 const sizes: Array<{ name: string; size: Transformer.TransformerSize; bucket: Transformer.Bucket }> = [
-  { name: "S d128 L2", size: { vocab: 512, dim: 128, heads: 4, kvHeads: 2, hidden: 384, layers: 2 }, bucket: { batch: 8, seq: 64 } },
-  { name: "M d256 L2", size: { vocab: 1024, dim: 256, heads: 8, kvHeads: 4, hidden: 768, layers: 2 }, bucket: { batch: 8, seq: 128 } },
-  { name: "L d512 L4", size: { vocab: 2048, dim: 512, heads: 8, kvHeads: 4, hidden: 1536, layers: 4 }, bucket: { batch: 4, seq: 128 } }
+  {
+    name: "S d128 L2",
+    size: { vocab: 512, dim: 128, heads: 4, kvHeads: 2, hidden: 384, layers: 2 },
+    bucket: { batch: 8, seq: 64 }
+  },
+  {
+    name: "M d256 L2",
+    size: { vocab: 1024, dim: 256, heads: 8, kvHeads: 4, hidden: 768, layers: 2 },
+    bucket: { batch: 8, seq: 128 }
+  },
+  {
+    name: "L d512 L4",
+    size: { vocab: 2048, dim: 512, heads: 8, kvHeads: 4, hidden: 1536, layers: 4 },
+    bucket: { batch: 4, seq: 128 }
+  }
 ]
-const smol: typeof sizes = [{
-  name: "SmolLM2-135M",
-  size: { vocab: 49152, dim: 576, heads: 9, kvHeads: 3, hidden: 1536, layers: 30 },
-  bucket: { batch: Number(arg("--batch") ?? 2), seq: Number(arg("--seq") ?? 256) }
-}]
+const smol: typeof sizes = [
+  {
+    name: "SmolLM2-135M",
+    size: { vocab: 49152, dim: 576, heads: 9, kvHeads: 3, hidden: 1536, layers: 30 },
+    bucket: { batch: Number(arg("--batch") ?? 2), seq: Number(arg("--seq") ?? 256) }
+  }
+]
 const threads = Number(arg("--threads") ?? 0)
-const tinySizes: typeof sizes = [{ name: "T d32 L1", size: { vocab: 64, dim: 32, heads: 2, kvHeads: 1, hidden: 64, layers: 1 }, bucket: { batch: 2, seq: 16 } }]
+const tinySizes: typeof sizes = [
+  {
+    name: "T d32 L1",
+    size: { vocab: 64, dim: 32, heads: 2, kvHeads: 1, hidden: 64, layers: 1 },
+    bucket: { batch: 2, seq: 16 }
+  }
+]
 const entries = process.argv.includes("--smollm2") ? smol : tiny ? tinySizes : quick ? sizes.slice(0, 1) : sizes
 const repetitions = Number(arg("--reps") ?? (tiny ? 2 : quick ? 3 : 10))
 /** torch_step.py's argument for these sizes. */
-const torchArgs = (chosen: typeof sizes) => JSON.stringify({ sizes: chosen, reps: repetitions, threads: threads > 0 ? threads : cpus().length, device: torchDevice })
+const torchArgs = (chosen: typeof sizes) =>
+  JSON.stringify({
+    sizes: chosen,
+    reps: repetitions,
+    threads: threads > 0 ? threads : cpus().length,
+    device: torchDevice
+  })
 
 /** Median of timed repetitions (ms) of an effect, after warm-up; `first` receives the first warm-up's ms. */
 const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2, first?: (ms: number) => void) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let i = 0; i < warmup; i++) {
       const t0 = performance.now()
       yield* run
@@ -70,102 +97,137 @@ const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2, first?: 
   })
 
 const benchSize = (entry: (typeof sizes)[number], reps: number) =>
-  Effect.scoped(Effect.gen(function*() {
-    const { size, bucket } = entry
-    const exec = yield* Executor.make({ device, spinning, ...(threads > 0 ? { intraOpThreads: threads } : {}) })
-    const setupStart = performance.now()
-    const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
-    yield* trainer.initialize(Rng.Rng.make(1))
-    const setupMs = performance.now() - setupStart
-    const rng = Rng.Rng.make(2)
-    const n = bucket.batch * bucket.seq
-    const tokens = Int32Array.from({ length: n }, () => rng.int(size.vocab))
-    const targets = Int32Array.from({ length: n }, () => rng.int(size.vocab))
-    let firstStepMs = 0
-    const stepMs = yield* time(trainer.step({ tokens, targets }, { lr: 1e-4 }), reps, 2, (ms) => (firstStepMs = ms))
-    const peakRssMB = process.resourceUsage().maxRSS / 1024
-    const flops = Transformer.trainFlops(size, bucket)
-    const paramCount = trainer.params.reduce((s, p) => s + Graph.sizeOf(p.shape), 0)
+  Effect.scoped(
+    Effect.gen(function* () {
+      const { size, bucket } = entry
+      const exec = yield* Executor.make({ device, spinning, ...(threads > 0 ? { intraOpThreads: threads } : {}) })
+      const setupStart = performance.now()
+      const trainer = yield* Trainer.make(
+        exec,
+        Transformer.model(size),
+        { optimizer: { kind: "adamw" }, clipNorm: 1 },
+        bucket
+      )
+      yield* trainer.initialize(Rng.Rng.make(1))
+      const setupMs = performance.now() - setupStart
+      const rng = Rng.Rng.make(2)
+      const n = bucket.batch * bucket.seq
+      const tokens = Int32Array.from({ length: n }, () => rng.int(size.vocab))
+      const targets = Int32Array.from({ length: n }, () => rng.int(size.vocab))
+      let firstStepMs = 0
+      const stepMs = yield* time(trainer.step({ tokens, targets }, { lr: 1e-4 }), reps, 2, (ms) => (firstStepMs = ms))
+      const peakRssMB = process.resourceUsage().maxRSS / 1024
+      const flops = Transformer.trainFlops(size, bucket)
+      const paramCount = trainer.params.reduce((s, p) => s + Graph.sizeOf(p.shape), 0)
 
-    // Ceiling: X [n, dim] through k matmuls with [dim, dim] weights, k chosen to match the step's FLOPs.
-    const k = Math.max(1, Math.round(flops / (2 * n * size.dim * size.dim)))
-    const g = Graph.make("ceiling")
-    let x = g.input("x", "float32", [n, size.dim])
-    const w = g.input("w", "float32", [size.dim, size.dim])
-    for (let i = 0; i < k; i++) x = Ops.matmul(x, w)
-    g.output("y", Ops.reduceSum(x))
-    const ceilingSession = yield* exec.compile(g)
-    const xs = Float32Array.from({ length: n * size.dim }, () => rng.normal() * 0.01)
-    const ws = Float32Array.from({ length: size.dim * size.dim }, () => rng.normal() / Math.sqrt(size.dim))
-    const ceilMs = yield* time(ceilingSession.run({ x: xs, w: ws }), reps)
-    const ceilFlops = 2 * n * size.dim * size.dim * k
+      // Ceiling: X [n, dim] through k matmuls with [dim, dim] weights, k chosen to match the step's FLOPs.
+      const k = Math.max(1, Math.round(flops / (2 * n * size.dim * size.dim)))
+      const g = Graph.make("ceiling")
+      let x = g.input("x", "float32", [n, size.dim])
+      const w = g.input("w", "float32", [size.dim, size.dim])
+      for (let i = 0; i < k; i++) x = Ops.matmul(x, w)
+      g.output("y", Ops.reduceSum(x))
+      const ceilingSession = yield* exec.compile(g)
+      const xs = Float32Array.from({ length: n * size.dim }, () => rng.normal() * 0.01)
+      const ws = Float32Array.from({ length: size.dim * size.dim }, () => rng.normal() / Math.sqrt(size.dim))
+      const ceilMs = yield* time(ceilingSession.run({ x: xs, w: ws }), reps)
+      const ceilFlops = 2 * n * size.dim * size.dim * k
 
-    // State round trip: every param, m and v fed in and returned, as in a step, with no compute.
-    const sg = Graph.make("state_io")
-    const state = yield* exec.read()
-    for (const name of Object.keys(state)) sg.output(`${name}::out`, Ops.identity(sg.input(name, "float32", exec.state.get(name)?.dims ?? [])))
-    const ioSession = yield* exec.compile(sg)
-    const ioMs = yield* time(ioSession.run({}), reps)
-    return {
-      name: entry.name,
-      size,
-      bucket,
-      params: paramCount,
-      stateFloats: Object.values(state).reduce((s, d) => s + d.length, 0),
-      setupMs,
-      firstStepMs,
-      stepMs,
-      peakRssMB,
-      tokensPerSec: n / (stepMs / 1000),
-      gflops: flops / (stepMs / 1000) / 1e9,
-      ceilingMatmuls: k,
-      ceilingGflops: ceilFlops / (ceilMs / 1000) / 1e9,
-      ratio: flops / (stepMs / 1000) / (ceilFlops / (ceilMs / 1000)),
-      stateIoMs: ioMs,
-      stateIoShare: ioMs / stepMs
-    }
-  }))
+      // State round trip: every param, m and v fed in and returned, as in a step, with no compute.
+      const sg = Graph.make("state_io")
+      const state = yield* exec.read()
+      for (const name of Object.keys(state))
+        sg.output(`${name}::out`, Ops.identity(sg.input(name, "float32", exec.state.get(name)?.dims ?? [])))
+      const ioSession = yield* exec.compile(sg)
+      const ioMs = yield* time(ioSession.run({}), reps)
+      return {
+        name: entry.name,
+        size,
+        bucket,
+        params: paramCount,
+        stateFloats: Object.values(state).reduce((s, d) => s + d.length, 0),
+        setupMs,
+        firstStepMs,
+        stepMs,
+        peakRssMB,
+        tokensPerSec: n / (stepMs / 1000),
+        gflops: flops / (stepMs / 1000) / 1e9,
+        ceilingMatmuls: k,
+        ceilingGflops: ceilFlops / (ceilMs / 1000) / 1e9,
+        ratio: flops / (stepMs / 1000) / (ceilFlops / (ceilMs / 1000)),
+        stateIoMs: ioMs,
+        stateIoShare: ioMs / stepMs
+      }
+    })
+  )
 
 /** The same model and step in PyTorch (Debian python3-torch; CUDA for a GPU device), same thread count; undefined when unavailable. */
 type TorchRow = { name: string; stepMs: number; firstStepMs: number; setupMs: number; peakRssMB: number }
-const torchTimes = (chosen: typeof sizes): { version: string; ms: Record<string, number>; rows: Array<TorchRow> } | undefined => {
+const torchTimes = (
+  chosen: typeof sizes
+): { version: string; ms: Record<string, number>; rows: Array<TorchRow> } | undefined => {
   if (!existsSync(python)) return undefined
   try {
-    const out = execFileSync(python, [join(import.meta.dirname, "torch_step.py"), torchArgs(chosen)], { encoding: "utf8" })
+    const out = execFileSync(python, [join(import.meta.dirname, "torch_step.py"), torchArgs(chosen)], {
+      encoding: "utf8"
+    })
     const parsed = JSON.parse(out) as { torch: string; rows: Array<TorchRow> }
-    return { version: parsed.torch, ms: Object.fromEntries(parsed.rows.map((r) => [r.name, r.stepMs])), rows: parsed.rows }
+    return {
+      version: parsed.torch,
+      ms: Object.fromEntries(parsed.rows.map((r) => [r.name, r.stepMs])),
+      rows: parsed.rows
+    }
   } catch (e) {
     console.error(`PyTorch comparison skipped: ${String(e).split("\n")[0]}`)
     return undefined
   }
 }
 
-const main = Effect.gen(function*() {
+const main = Effect.gen(function* () {
   const rows = []
   let torch: { version: string; ms: Record<string, number>; rows: Array<TorchRow> } | undefined
   for (const entry of entries) {
     rows.push(yield* benchSize(entry, repetitions))
     // Right after the ORT run of the same size, so both see the same machine load.
     const t = withTorch ? torchTimes([entry]) : undefined
-    if (t !== undefined) torch = { version: t.version, ms: { ...torch?.ms, ...t.ms }, rows: [...(torch?.rows ?? []), ...t.rows] }
+    if (t !== undefined)
+      torch = { version: t.version, ms: { ...torch?.ms, ...t.ms }, rows: [...(torch?.rows ?? []), ...t.rows] }
   }
-  const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, device ${device}, spinning ${spinning ? "on" : "off"}, threads ${threads > 0 ? threads : "all"}, reps ${repetitions}`)
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version
+  }
+  console.log(
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, onnxruntime-node 1.30.0, device ${device}, spinning ${spinning ? "on" : "off"}, threads ${threads > 0 ? threads : "all"}, reps ${repetitions}`
+  )
   const torchHead = torch === undefined ? "" : ` PyTorch ${torch.version} step ms | ORT/PyTorch speed |`
-  console.log(`| model | params | tokens/step | step ms | tokens/s | GFLOP/s | MatMul ceiling GFLOP/s | ratio | state in/out ms (share) |${torchHead}`)
+  console.log(
+    `| model | params | tokens/step | step ms | tokens/s | GFLOP/s | MatMul ceiling GFLOP/s | ratio | state in/out ms (share) |${torchHead}`
+  )
   console.log(`|---|---|---|---|---|---|---|---|---|${torch === undefined ? "" : "---|---|"}`)
   for (const r of rows) {
     const t = torch?.ms[r.name]
-    const torchCols = torch === undefined ? "" : ` ${t?.toFixed(1) ?? "n/a"} | ${t === undefined ? "n/a" : (t / r.stepMs).toFixed(2)}x |`
+    const torchCols =
+      torch === undefined
+        ? ""
+        : ` ${t?.toFixed(1) ?? "n/a"} | ${t === undefined ? "n/a" : (t / r.stepMs).toFixed(2)}x |`
     console.log(
       `| ${r.name} | ${(r.params / 1e6).toFixed(2)}M | ${r.bucket.batch * r.bucket.seq} | ${r.stepMs.toFixed(1)} | ${r.tokensPerSec.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.ceilingGflops.toFixed(1)} | ${(100 * r.ratio).toFixed(0)}% | ${r.stateIoMs.toFixed(1)} (${(100 * r.stateIoShare).toFixed(0)}%) |${torchCols}`
     )
   }
-  for (const r of rows) console.log(`ORT ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`)
+  for (const r of rows)
+    console.log(
+      `ORT ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`
+    )
   for (const r of torch?.rows ?? []) {
-    console.log(`PyTorch ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`)
+    console.log(
+      `PyTorch ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`
+    )
   }
-  const file = arg("--out") ?? join(import.meta.dirname, "results", `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+  const file =
+    arg("--out") ?? join(import.meta.dirname, "results", `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, JSON.stringify({ machine, device, spinning, rows, torch }, null, 2))
   console.log(`wrote ${file}`)
@@ -173,7 +235,8 @@ const main = Effect.gen(function*() {
 
 // A benchmark script is an entry point, like the CLI.
 if (process.argv.includes("--torch-args")) console.log(torchArgs(entries))
-else Effect.runPromise(main).catch((e: unknown) => {
-  console.error(e)
-  process.exitCode = 1
-})
+else
+  Effect.runPromise(main).catch((e: unknown) => {
+    console.error(e)
+    process.exitCode = 1
+  })

@@ -29,12 +29,23 @@ export const grad = (loss: Tensor, wrt: ReadonlyArray<Tensor>, options: GradOpti
   if (!isFloat(loss.dtype)) throw new InvalidGraph({ detail: `grad: loss must be float, got ${loss.toString()}` })
   for (const t of wrt) {
     if (t.graph !== g) throw new InvalidGraph({ detail: `grad: ${t.name} is from another graph` })
-    if (!isFloat(t.dtype)) throw new InvalidGraph({ detail: `grad: cannot differentiate with respect to ${t.toString()}` })
+    if (!isFloat(t.dtype))
+      throw new InvalidGraph({ detail: `grad: cannot differentiate with respect to ${t.toString()}` })
   }
-  if (options.seed !== undefined && (options.seed.rank !== loss.rank || options.seed.shape.some((d, i) => d !== loss.shape[i]))) {
-    throw new InvalidGraph({ detail: `grad: seed ${options.seed.toString()} must have the loss shape ${loss.toString()}` })
+  if (
+    options.seed !== undefined &&
+    (options.seed.rank !== loss.rank || options.seed.shape.some((d, i) => d !== loss.shape[i]))
+  ) {
+    throw new InvalidGraph({
+      detail: `grad: seed ${options.seed.toString()} must have the loss shape ${loss.toString()}`
+    })
   }
-  const grads = backward(g.nodes.slice(), wrt, [[loss, () => options.seed ?? L.expand(g.scalar(1, loss.dtype), loss.shape)]], options.embedding ?? "scatter")
+  const grads = backward(
+    g.nodes.slice(),
+    wrt,
+    [[loss, () => options.seed ?? L.expand(g.scalar(1, loss.dtype), loss.shape)]],
+    options.embedding ?? "scatter"
+  )
   return wrt.map((t) => grads.get(t) ?? L.zeros(t))
 }
 

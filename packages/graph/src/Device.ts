@@ -59,10 +59,10 @@ export const RuntimeConfig = Schema.Struct({
     c.interOpThreads !== undefined && c.interOpThreads > 1 && c.parallelOps !== true
       ? { path: ["interOpThreads"], issue: "interOpThreads > 1 only has an effect with parallelOps: true" }
       : c.cudaDeviceId !== undefined && c.cudaDeviceId > 0 && c.device !== "cuda"
-      ? { path: ["cudaDeviceId"], issue: "cudaDeviceId is set but device is not cuda" }
-      : c.webgpuForceCpuNodes !== undefined && c.device !== "webgpu"
-      ? { path: ["webgpuForceCpuNodes"], issue: "webgpuForceCpuNodes is set but device is not webgpu" }
-      : true
+        ? { path: ["cudaDeviceId"], issue: "cudaDeviceId is set but device is not cuda" }
+        : c.webgpuForceCpuNodes !== undefined && c.device !== "webgpu"
+          ? { path: ["webgpuForceCpuNodes"], issue: "webgpuForceCpuNodes is set but device is not webgpu" }
+          : true
   )
 )
 /** Decoded runtime config. */
@@ -84,8 +84,7 @@ export const installHint: Record<Device, string> = {
   cpu: "The CPU provider is bundled with onnxruntime-node; reinstall onnxruntime-node 1.30.0 for linux/x64, darwin or win32.",
   webgpu:
     "WebGPU runs on Dawn over Vulkan: install a GPU driver with Vulkan support plus the Vulkan loader (Debian: `apt-get install libvulkan1` and the vendor ICD, e.g. NVIDIA's driver with graphics capabilities; in containers set NVIDIA_DRIVER_CAPABILITIES=all). Check with `vulkaninfo --summary`. CPU-only Vulkan (lavapipe) is rejected by Dawn. Or use device 'cpu'.",
-  cuda:
-    "The CUDA provider needs onnxruntime-node's CUDA 12 libraries, which its install script downloads from api.nuget.org: reinstall with network access and without ONNXRUNTIME_NODE_INSTALL=skip (or run `node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12`), plus CUDA 12 and cuDNN 9 on the library path. Or use device 'cpu'."
+  cuda: "The CUDA provider needs onnxruntime-node's CUDA 12 libraries, which its install script downloads from api.nuget.org: reinstall with network access and without ONNXRUNTIME_NODE_INSTALL=skip (or run `node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12`), plus CUDA 12 and cuDNN 9 on the library path. Or use device 'cpu'."
 }
 
 const severity = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const
@@ -96,11 +95,13 @@ export const executionProviders = (config: RuntimeConfig): ReadonlyArray<Inferen
     case "cpu":
       return ["cpu"]
     case "webgpu":
-      return [{
-        name: "webgpu",
-        validationMode: config.webgpuValidation ?? "basic",
-        ...(config.webgpuForceCpuNodes === undefined ? {} : { forceCpuNodeNames: [...config.webgpuForceCpuNodes] })
-      } as InferenceSession.ExecutionProviderConfig]
+      return [
+        {
+          name: "webgpu",
+          validationMode: config.webgpuValidation ?? "basic",
+          ...(config.webgpuForceCpuNodes === undefined ? {} : { forceCpuNodeNames: [...config.webgpuForceCpuNodes] })
+        } as InferenceSession.ExecutionProviderConfig
+      ]
     case "cuda":
       return [{ name: "cuda", deviceId: config.cudaDeviceId ?? 0 }]
   }
@@ -117,7 +118,11 @@ export const defaultThreads = (): number => Math.max(1, availableParallelism())
  * (WebGPU only; ignored elsewhere, because the Node binding has no CUDA IO binding). `updatesState`: the graph
  * replaces state entries (a training step), which turns ORT's memory pattern off unless `memPattern` says otherwise.
  */
-export const sessionOptions = (config: RuntimeConfig, gpuOutputs: ReadonlyArray<string> = [], updatesState = false): InferenceSession.SessionOptions => {
+export const sessionOptions = (
+  config: RuntimeConfig,
+  gpuOutputs: ReadonlyArray<string> = [],
+  updatesState = false
+): InferenceSession.SessionOptions => {
   const device = config.device ?? "cpu"
   const intraOpThreads = config.intraOpThreads ?? 0
   const extra = {
@@ -154,5 +159,9 @@ export const classifyFailure = (device: Device, error: unknown): DeviceUnavailab
     cuda: /cuda|cudnn|cublas|libonnxruntime_providers|failed to load (shared )?library|backend not found|no available backend/i
   }
   if (!patterns[device].test(text)) return undefined
-  return new DeviceUnavailable({ device, reason: text.split("\n")[0]?.slice(0, 400) ?? text, hint: installHint[device] })
+  return new DeviceUnavailable({
+    device,
+    reason: text.split("\n")[0]?.slice(0, 400) ?? text,
+    hint: installHint[device]
+  })
 }

@@ -32,7 +32,10 @@ export interface ExecutorShape {
   /** Read state back as typed arrays (all entries by default). CPU entries are returned as stored: do not mutate. */
   readonly read: (
     names?: ReadonlyArray<string>
-  ) => Effect.Effect<Record<string, TensorData>, Session.FeedMismatch | Session.RunFailed | Session.SessionCreateFailed | DeviceUnavailable | Graph.InvalidGraph>
+  ) => Effect.Effect<
+    Record<string, TensorData>,
+    Session.FeedMismatch | Session.RunFailed | Session.SessionCreateFailed | DeviceUnavailable | Graph.InvalidGraph
+  >
 }
 
 /** The executor service. */
@@ -51,20 +54,31 @@ const probeGraph = (): Graph.Graph => {
  */
 export const make = (
   input: typeof RuntimeConfig.Encoded = {}
-): Effect.Effect<ExecutorShape, DeviceUnavailable | Schema.SchemaError | Session.SessionCreateFailed | Graph.InvalidGraph, Scope.Scope> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  ExecutorShape,
+  DeviceUnavailable | Schema.SchemaError | Session.SessionCreateFailed | Graph.InvalidGraph,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
     const config = yield* ConfigDecode.decodeUnknownEffect(RuntimeConfig)(input)
     const device: Device = config.device ?? "cpu"
     const backends = listSupportedBackends().map((b) => b.name)
     if (!backends.includes(device)) {
-      return yield* new DeviceUnavailable({ device, reason: `this onnxruntime-node build has no ${device} backend (it has ${backends.join(", ")})`, hint: installHint[device] })
+      return yield* new DeviceUnavailable({
+        device,
+        reason: `this onnxruntime-node build has no ${device} backend (it has ${backends.join(", ")})`,
+        hint: installHint[device]
+      })
     }
     const state = State.make()
     yield* Effect.addFinalizer(() => Effect.sync(() => state.clear()))
-    const compile = (graph: Graph.Graph, options?: Session.SessionOptions) => Session.make(graph, state, config, options)
+    const compile = (graph: Graph.Graph, options?: Session.SessionOptions) =>
+      Session.make(graph, state, config, options)
     if (device !== "cpu") {
       // Fail early with the provider's own error instead of at the first training step.
-      yield* Effect.scoped(Effect.flatMap(compile(probeGraph()), (s) => Effect.orDie(s.run({ x: new Float32Array(2) }))))
+      yield* Effect.scoped(
+        Effect.flatMap(compile(probeGraph()), (s) => Effect.orDie(s.run({ x: new Float32Array(2) })))
+      )
     }
     const write = (values: Readonly<Record<string, TensorData>>, shapes: Readonly<Record<string, Shape>>): void => {
       for (const [name, data] of Object.entries(values)) {
@@ -74,14 +88,20 @@ export const make = (
       }
     }
     const read = (names: ReadonlyArray<string> = state.names()) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const out: Record<string, TensorData> = {}
         const onDevice: Array<string> = []
         for (const n of names) {
           const data = state.cpuData(n)
           if (data !== undefined) out[n] = data
           else if (state.has(n)) onDevice.push(n)
-          else return yield* new Session.FeedMismatch({ graph: "read", input: n, detail: "no such state entry", fix: `known entries: ${state.names().slice(0, 20).join(", ")}` })
+          else
+            return yield* new Session.FeedMismatch({
+              graph: "read",
+              input: n,
+              detail: "no such state entry",
+              fix: `known entries: ${state.names().slice(0, 20).join(", ")}`
+            })
         }
         if (onDevice.length > 0) Object.assign(out, yield* readBack(onDevice))
         return out
@@ -102,16 +122,24 @@ export const layer = (
  * context); on the CPU it copies.
  */
 export const readViaSession = (executor: Pick<ExecutorShape, "state" | "compile">, names: ReadonlyArray<string>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const g = Graph.make("readback")
-    for (const n of names) {
-      const t = executor.state.get(n)
-      if (t === undefined) return yield* new Session.FeedMismatch({ graph: "readback", input: n, detail: "no such state entry", fix: "write it first" })
-      g.output(`${n}::read`, O.identity(g.input(n, State.dtypeOfTensor(t), t.dims)))
-    }
-    const session = yield* executor.compile(g)
-    const res = yield* session.run({})
-    const out: Record<string, TensorData> = {}
-    for (const n of names) out[n] = (res[`${n}::read`] as State.DeviceTensor).data as TensorData
-    return out
-  }))
+  Effect.scoped(
+    Effect.gen(function* () {
+      const g = Graph.make("readback")
+      for (const n of names) {
+        const t = executor.state.get(n)
+        if (t === undefined)
+          return yield* new Session.FeedMismatch({
+            graph: "readback",
+            input: n,
+            detail: "no such state entry",
+            fix: "write it first"
+          })
+        g.output(`${n}::read`, O.identity(g.input(n, State.dtypeOfTensor(t), t.dims)))
+      }
+      const session = yield* executor.compile(g)
+      const res = yield* session.run({})
+      const out: Record<string, TensorData> = {}
+      for (const n of names) out[n] = (res[`${n}::read`] as State.DeviceTensor).data as TensorData
+      return out
+    })
+  )

@@ -59,15 +59,38 @@ const defaultSample = (_name: string, rng: Rng.Rng): number => {
 }
 
 /** Build the float64 graph: the user's output projected to a scalar, optionally with gradients. */
-const buildGraph = (build: (g: Graph.Graph) => Tensor, seed: number, withGrads: boolean, embedding: EmbeddingGrad | undefined) => {
+const buildGraph = (
+  build: (g: Graph.Graph) => Tensor,
+  seed: number,
+  withGrads: boolean,
+  embedding: EmbeddingGrad | undefined
+) => {
   const g = Graph.make(withGrads ? "gradcheck_grads" : "gradcheck_loss", { float: "float64" })
   const y = build(g)
-  if (y.dtype !== "float64") throw new Graph.InvalidGraph({ detail: `GradCheck: output must be float64, got ${y.toString()}`, fix: "build with g.float and number literals" })
+  if (y.dtype !== "float64")
+    throw new Graph.InvalidGraph({
+      detail: `GradCheck: output must be float64, got ${y.toString()}`,
+      fix: "build with g.float and number literals"
+    })
   const rng = Rng.Rng.make(seed, "projection")
-  const loss = y.rank === 0 ? y : O.reduceSum(O.mul(y, g.constant(Float64Array.from({ length: y.size }, () => rng.normal()), y.shape)))
+  const loss =
+    y.rank === 0
+      ? y
+      : O.reduceSum(
+          O.mul(
+            y,
+            g.constant(
+              Float64Array.from({ length: y.size }, () => rng.normal()),
+              y.shape
+            )
+          )
+        )
   g.output("loss", loss)
   const wrt = g.inputs.filter((t) => t.dtype === "float64")
-  if (withGrads) grad(loss, wrt, embedding === undefined ? {} : { embedding }).forEach((d, i) => g.output(`grad::${(wrt[i] as Tensor).name}`, d))
+  if (withGrads)
+    grad(loss, wrt, embedding === undefined ? {} : { embedding }).forEach((d, i) =>
+      g.output(`grad::${(wrt[i] as Tensor).name}`, d)
+    )
   return { g, wrt }
 }
 
@@ -76,45 +99,65 @@ const buildGraph = (build: (g: Graph.Graph) => Tensor, seed: number, withGrads: 
  * Runs on the CPU in float64; `build` must use `g.float` (float64 here) for its float tensors.
  */
 export const check = (build: (g: Graph.Graph) => Tensor, options: CheckOptions = {}) =>
-  Effect.scoped(Effect.gen(function*() {
-    const seed = options.seed ?? 1
-    const h = options.h ?? 1e-6
-    const atol = options.atol ?? 1e-7
-    const rtol = options.rtol ?? 1e-6
-    const sample = options.sample ?? defaultSample
-    const exec = yield* Executor.make({ device: "cpu", intraOpThreads: 1, graphOptimization: "basic" })
-    const lossGraph = buildGraph(build, seed, false, options.embedding)
-    const gradGraph = buildGraph(build, seed, true, options.embedding)
-    const rng = Rng.Rng.make(seed, "values")
-    const feeds: Record<string, TensorData> = {}
-    for (const t of lossGraph.g.inputs) {
-      const given = options.feeds?.[t.name]
-      if (given !== undefined) feeds[t.name] = t.dtype === "float64" ? Float64Array.from(given as Float64Array) : given
-      else if (t.dtype === "float64") feeds[t.name] = Float64Array.from({ length: t.size }, () => sample(t.name, rng))
-      else return yield* new Session.FeedMismatch({ graph: "gradcheck", input: t.name, detail: `${t.toString()} needs a value`, fix: "pass it in options.feeds" })
-    }
-    const lossSession = yield* exec.compile(lossGraph.g)
-    const gradSession = yield* exec.compile(gradGraph.g)
-    const analytic = yield* gradSession.run(feeds)
-    const entries: Array<Entry> = []
-    const pick = Rng.Rng.make(seed, "pick")
-    for (const t of lossGraph.wrt) {
-      const data = feeds[t.name] as Float64Array
-      const dA = (analytic[`grad::${t.name}`] as DeviceTensor).data as Float64Array
-      const max = options.maxPerTensor ?? 24
-      const indices = t.size <= max ? Array.from({ length: t.size }, (_, i) => i) : pick.shuffle(Array.from({ length: t.size }, (_, i) => i)).slice(0, max)
-      for (const i of indices) {
-        const x0 = data[i] as number
-        data[i] = x0 + h
-        const up = Session.scalar((yield* lossSession.run(feeds))["loss"])
-        data[i] = x0 - h
-        const down = Session.scalar((yield* lossSession.run(feeds))["loss"])
-        data[i] = x0
-        entries.push({ name: t.name, index: i, analytic: dA[i] as number, numeric: (up - down) / (2 * h) })
+  Effect.scoped(
+    Effect.gen(function* () {
+      const seed = options.seed ?? 1
+      const h = options.h ?? 1e-6
+      const atol = options.atol ?? 1e-7
+      const rtol = options.rtol ?? 1e-6
+      const sample = options.sample ?? defaultSample
+      const exec = yield* Executor.make({ device: "cpu", intraOpThreads: 1, graphOptimization: "basic" })
+      const lossGraph = buildGraph(build, seed, false, options.embedding)
+      const gradGraph = buildGraph(build, seed, true, options.embedding)
+      const rng = Rng.Rng.make(seed, "values")
+      const feeds: Record<string, TensorData> = {}
+      for (const t of lossGraph.g.inputs) {
+        const given = options.feeds?.[t.name]
+        if (given !== undefined)
+          feeds[t.name] = t.dtype === "float64" ? Float64Array.from(given as Float64Array) : given
+        else if (t.dtype === "float64") feeds[t.name] = Float64Array.from({ length: t.size }, () => sample(t.name, rng))
+        else
+          return yield* new Session.FeedMismatch({
+            graph: "gradcheck",
+            input: t.name,
+            detail: `${t.toString()} needs a value`,
+            fix: "pass it in options.feeds"
+          })
       }
-    }
-    const err = (e: Entry) => Math.abs(e.analytic - e.numeric)
-    const failures = entries.filter((e) => !(err(e) <= atol + rtol * Math.max(Math.abs(e.analytic), Math.abs(e.numeric))))
-    const worst = entries.reduce<Entry | undefined>((w, e) => (w === undefined || err(e) > err(w) ? e : w), undefined)
-    return { ok: failures.length === 0 && entries.length > 0, checked: entries.length, maxAbsError: worst === undefined ? 0 : err(worst), failures, worst } satisfies Report
-  }))
+      const lossSession = yield* exec.compile(lossGraph.g)
+      const gradSession = yield* exec.compile(gradGraph.g)
+      const analytic = yield* gradSession.run(feeds)
+      const entries: Array<Entry> = []
+      const pick = Rng.Rng.make(seed, "pick")
+      for (const t of lossGraph.wrt) {
+        const data = feeds[t.name] as Float64Array
+        const dA = (analytic[`grad::${t.name}`] as DeviceTensor).data as Float64Array
+        const max = options.maxPerTensor ?? 24
+        const indices =
+          t.size <= max
+            ? Array.from({ length: t.size }, (_, i) => i)
+            : pick.shuffle(Array.from({ length: t.size }, (_, i) => i)).slice(0, max)
+        for (const i of indices) {
+          const x0 = data[i] as number
+          data[i] = x0 + h
+          const up = Session.scalar((yield* lossSession.run(feeds))["loss"])
+          data[i] = x0 - h
+          const down = Session.scalar((yield* lossSession.run(feeds))["loss"])
+          data[i] = x0
+          entries.push({ name: t.name, index: i, analytic: dA[i] as number, numeric: (up - down) / (2 * h) })
+        }
+      }
+      const err = (e: Entry) => Math.abs(e.analytic - e.numeric)
+      const failures = entries.filter(
+        (e) => !(err(e) <= atol + rtol * Math.max(Math.abs(e.analytic), Math.abs(e.numeric)))
+      )
+      const worst = entries.reduce<Entry | undefined>((w, e) => (w === undefined || err(e) > err(w) ? e : w), undefined)
+      return {
+        ok: failures.length === 0 && entries.length > 0,
+        checked: entries.length,
+        maxAbsError: worst === undefined ? 0 : err(worst),
+        failures,
+        worst
+      } satisfies Report
+    })
+  )

@@ -166,7 +166,10 @@ export class Graph {
 
   private claim(name: string): string {
     if (this.names.has(name)) {
-      throw new InvalidGraph({ detail: `name "${name}" is already used in graph "${this.name}"`, fix: "give every input, param and output a unique name" })
+      throw new InvalidGraph({
+        detail: `name "${name}" is already used in graph "${this.name}"`,
+        fix: "give every input, param and output a unique name"
+      })
     }
     this.names.add(name)
     return name
@@ -214,7 +217,8 @@ export class Graph {
     if (dtypeOf(data) !== dtype && !(dtype === "bool" && data instanceof Uint8Array)) {
       throw new InvalidGraph({ detail: `constant data is ${dtypeOf(data)} but dtype ${dtype} was requested` })
     }
-    const key = data.length <= 16 ? `${dtype}${fmt(shape)}${Array.from(data as ArrayLike<number | bigint>).join(",")}` : undefined
+    const key =
+      data.length <= 16 ? `${dtype}${fmt(shape)}${Array.from(data as ArrayLike<number | bigint>).join(",")}` : undefined
     const cached = key === undefined ? undefined : this.constCache.get(key)
     if (cached !== undefined) return cached
     const t = new Tensor(this, this.fresh("const"), dtype, [...shape], "constant")
@@ -231,7 +235,11 @@ export class Graph {
 
   /** An int64 vector constant (axes, shapes, pads, split sizes). */
   int64s(values: ReadonlyArray<number>): Tensor {
-    return this.constant(BigInt64Array.from(values, (v) => BigInt(v)), [values.length], "int64")
+    return this.constant(
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      [values.length],
+      "int64"
+    )
   }
 
   /** Append a node; returns its outputs. Ops call this after checking shapes. */
@@ -244,7 +252,14 @@ export class Graph {
   ): Array<Tensor> {
     for (const t of inputs) if (t !== undefined) this.own(op, t)
     const outputs = outs.map((o) => new Tensor(this, this.fresh(op), o.dtype, [...o.shape], "node"))
-    const node: Node = { op, domain: extra.domain ?? "", inputs, outputs, attrs, ...(extra.stopGradient === true ? { stopGradient: true } : {}) }
+    const node: Node = {
+      op,
+      domain: extra.domain ?? "",
+      inputs,
+      outputs,
+      attrs,
+      ...(extra.stopGradient === true ? { stopGradient: true } : {})
+    }
     this.current().push(node)
     for (const o of outputs) o.unit = node
     return outputs
@@ -319,24 +334,31 @@ export class Graph {
 
   private own(op: string, t: Tensor): void {
     if (t.graph !== this) {
-      throw new InvalidGraph({ detail: `${op}: tensor ${t.name} belongs to graph "${t.graph.name}", not "${this.name}"` })
+      throw new InvalidGraph({
+        detail: `${op}: tensor ${t.name} belongs to graph "${t.graph.name}", not "${this.name}"`
+      })
     }
   }
 }
 
 /** A new empty graph. `float` is the type of params and number literals (default float32). */
-export const make = (name = "graph", options: { readonly float?: FloatType } = {}): Graph => new Graph(name, options.float ?? "float32")
+export const make = (name = "graph", options: { readonly float?: FloatType } = {}): Graph =>
+  new Graph(name, options.float ?? "float32")
 
 /** True for float32/float64. */
 export const isFloat = (dtype: DType): dtype is FloatType => dtype === "float32" || dtype === "float64"
 
 /** The dtype a typed array carries (Uint8Array means bool). */
 export const dtypeOf = (data: TensorData): DType =>
-  data instanceof Float32Array ? "float32"
-  : data instanceof Float64Array ? "float64"
-  : data instanceof Int32Array ? "int32"
-  : data instanceof BigInt64Array ? "int64"
-  : "bool"
+  data instanceof Float32Array
+    ? "float32"
+    : data instanceof Float64Array
+      ? "float64"
+      : data instanceof Int32Array
+        ? "int32"
+        : data instanceof BigInt64Array
+          ? "int64"
+          : "bool"
 
 /** A typed array of a dtype from plain numbers. */
 export const arrayOf = (dtype: DType, values: ArrayLike<number>): TensorData => {
@@ -356,6 +378,7 @@ export const arrayOf = (dtype: DType, values: ArrayLike<number>): TensorData => 
 
 const checkShape = (op: string, shape: Shape): void => {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeMismatch({ op, detail: "dimensions must be non-negative integers", shapes: [fmt(shape)] })
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeMismatch({ op, detail: "dimensions must be non-negative integers", shapes: [fmt(shape)] })
   }
 }

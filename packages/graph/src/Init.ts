@@ -29,7 +29,12 @@ export const uniform = (limit: number): Init => ({ kind: "uniform", limit })
 export const xavier = (fanIn: number, fanOut: number): Init => uniform(Math.sqrt(6 / (fanIn + fanOut)))
 
 /** Fill one array for an init spec from an Rng stream. */
-export const fill = (init: Init, size: number, rng: Rng.Rng, dtype: FloatType = "float32"): Float32Array | Float64Array => {
+export const fill = (
+  init: Init,
+  size: number,
+  rng: Rng.Rng,
+  dtype: FloatType = "float32"
+): Float32Array | Float64Array => {
   const out = dtype === "float32" ? new Float32Array(size) : new Float64Array(size)
   switch (init.kind) {
     case "zeros":
@@ -51,10 +56,7 @@ export const fill = (init: Init, size: number, rng: Rng.Rng, dtype: FloatType = 
 }
 
 /** Initial values for params, keyed by name; param `p` draws from `rng.split("init", p.name)`. */
-export const values = (
-  params: ReadonlyArray<ParamSpec>,
-  rng: Rng.Rng
-): Record<string, Float32Array | Float64Array> => {
+export const values = (params: ReadonlyArray<ParamSpec>, rng: Rng.Rng): Record<string, Float32Array | Float64Array> => {
   const out: Record<string, Float32Array | Float64Array> = {}
   for (const p of params) out[p.name] = fill(p.init, sizeOf(p.shape), rng.split("init", p.name), p.dtype)
   return out

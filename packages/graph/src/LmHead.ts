@@ -20,7 +20,11 @@ export interface HeadOptions {
 
 /** `[start, end)` row ranges of `vocab` split into chunks of `chunk` rows (the last one may be shorter). */
 export const chunkRanges = (vocab: number, chunk: number): Array<readonly [number, number]> => {
-  if (!Number.isInteger(chunk) || chunk <= 0) throw new InvalidGraph({ detail: `vocabChunk must be a positive integer, got ${chunk}`, fix: "use e.g. 8192, or leave it unset for the full logits" })
+  if (!Number.isInteger(chunk) || chunk <= 0)
+    throw new InvalidGraph({
+      detail: `vocabChunk must be a positive integer, got ${chunk}`,
+      fix: "use e.g. 8192, or leave it unset for the full logits"
+    })
   const out: Array<readonly [number, number]> = []
   for (let s = 0; s < vocab; s += chunk) out.push([s, Math.min(vocab, s + chunk)])
   return out
@@ -41,7 +45,18 @@ const after = (x: Tensor, dep: Tensor): Tensor => {
 
 /** Rows `[start, end)` of `w [V, D]` gathered by an int32 index range that waits for `dep` (see `after`). */
 const rowsAfter = (w: Tensor, start: number, end: number, dep: Tensor): Tensor =>
-  L.gather(w, after(w.graph.constant(Int32Array.from({ length: end - start }, (_, i) => start + i), [end - start], "int32"), dep), 0)
+  L.gather(
+    w,
+    after(
+      w.graph.constant(
+        Int32Array.from({ length: end - start }, (_, i) => start + i),
+        [end - start],
+        "int32"
+      ),
+      dep
+    ),
+    0
+  )
 
 /**
  * `log softmax(h Wᵀ)[t]` per row for `h [N, D]`, `w [V, D]`, in-range int32 `t [N]` → `[N]`, as a composite over
@@ -58,7 +73,9 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
     const t2 = L.reshape(t, [n, 1])
     let lse: Tensor | undefined // running log-sum-exp [N, 1]
     for (const [s, e] of ranges) {
-      const l = O.gemm(h, lse === undefined ? L.slice(w, 0, s, e) : rowsAfter(w, s, e, lse), undefined, { transB: true }) // [N, C]
+      const l = O.gemm(h, lse === undefined ? L.slice(w, 0, s, e) : rowsAfter(w, s, e, lse), undefined, {
+        transB: true
+      }) // [N, C]
       const m = O.reduceMax(l, [1], true) // [N, 1]
       const part = O.add(m, O.log(O.reduceSum(O.exp(O.sub(l, m)), [1], true)))
       if (lse === undefined) lse = part
@@ -82,7 +99,11 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
         for (const [s, e] of ranges) {
           const wc = rowsAfter(w, s, e, u ?? negLse) // [C, D]
           const p = O.exp(O.gemm(h, wc, negLse, { transB: true })) // softmax over the whole vocabulary, chunk columns [N, C]
-          const ids = h.graph.constant(Int32Array.from({ length: e - s }, (_, i) => s + i), [1, e - s], "int32")
+          const ids = h.graph.constant(
+            Int32Array.from({ length: e - s }, (_, i) => s + i),
+            [1, e - s],
+            "int32"
+          )
           const g = O.sub(O.cast(O.equal(t2, ids), h.dtype), p) // onehot − softmax [N, C]
           const prev = u ?? L.zeros(h, [1, 1])
           if (wantW) {
@@ -107,17 +128,29 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
 export const tokenLogProbs = (hidden: Tensor, weight: Tensor, targets: Tensor, options: HeadOptions = {}): Tensor => {
   const d = hidden.shape[hidden.rank - 1] as number
   if (weight.rank !== 2 || weight.shape[1] !== d) {
-    throw new ShapeMismatch({ op: "LmHead.tokenLogProbs", detail: "weight must be [vocab, hidden] with hidden's last axis", shapes: [fmt(hidden.shape), fmt(weight.shape)] })
+    throw new ShapeMismatch({
+      op: "LmHead.tokenLogProbs",
+      detail: "weight must be [vocab, hidden] with hidden's last axis",
+      shapes: [fmt(hidden.shape), fmt(weight.shape)]
+    })
   }
   if (targets.rank !== hidden.rank - 1 || targets.shape.some((v, i) => v !== hidden.shape[i])) {
-    throw new ShapeMismatch({ op: "LmHead.tokenLogProbs", detail: "targets must be hidden's shape without the last axis", shapes: [fmt(hidden.shape), fmt(targets.shape)] })
+    throw new ShapeMismatch({
+      op: "LmHead.tokenLogProbs",
+      detail: "targets must be hidden's shape without the last axis",
+      shapes: [fmt(hidden.shape), fmt(targets.shape)]
+    })
   }
-  if (targets.dtype !== "int32" && targets.dtype !== "int64") throw new InvalidGraph({ detail: `LmHead.tokenLogProbs: targets must be int32, got ${targets.toString()}` })
+  if (targets.dtype !== "int32" && targets.dtype !== "int64")
+    throw new InvalidGraph({ detail: `LmHead.tokenLogProbs: targets must be int32, got ${targets.toString()}` })
   const v = weight.shape[0] as number
   const h2 = L.reshape(hidden, [-1, d])
   const chunk = options.vocabChunk
   if (chunk === undefined || (Number.isInteger(chunk) && chunk >= v)) {
-    return Loss.tokenLogProbs(L.reshape(O.gemm(h2, weight, undefined, { transB: true }), [...hidden.shape.slice(0, -1), v]), targets)
+    return Loss.tokenLogProbs(
+      L.reshape(O.gemm(h2, weight, undefined, { transB: true }), [...hidden.shape.slice(0, -1), v]),
+      targets
+    )
   }
   const flat = L.reshape(targets, [-1])
   const safe = O.where(O.and(O.greaterOrEqual(flat, 0), O.less(flat, v)), flat, 0)

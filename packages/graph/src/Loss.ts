@@ -18,7 +18,11 @@ const sameShape = (op: string, ...ts: ReadonlyArray<Tensor>): void => {
 
 /** A float mask from a bool or float mask tensor (or all ones). */
 const floatMask = (like: Tensor, mask: Tensor | undefined): Tensor =>
-  mask === undefined ? L.expand(like.graph.scalar(1, like.dtype), like.shape) : mask.dtype === "bool" ? O.cast(mask, like.dtype) : mask
+  mask === undefined
+    ? L.expand(like.graph.scalar(1, like.dtype), like.shape)
+    : mask.dtype === "bool"
+      ? O.cast(mask, like.dtype)
+      : mask
 
 /** Σ(x·mask) / max(Σ mask, 1), the mean over valid positions. */
 export const maskedMean = (x: Tensor, mask?: Tensor): Tensor => {
@@ -34,9 +38,14 @@ export const maskedMean = (x: Tensor, mask?: Tensor): Tensor => {
 export const tokenLogProbs = (logits: Tensor, targets: Tensor): Tensor => {
   const v = logits.shape[logits.rank - 1] as number
   if (targets.rank !== logits.rank - 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
-    throw new ShapeMismatch({ op: "tokenLogProbs", detail: "targets must be logits' shape without the vocab axis", shapes: [fmt(logits.shape), fmt(targets.shape)] })
+    throw new ShapeMismatch({
+      op: "tokenLogProbs",
+      detail: "targets must be logits' shape without the vocab axis",
+      shapes: [fmt(logits.shape), fmt(targets.shape)]
+    })
   }
-  if (targets.dtype !== "int32" && targets.dtype !== "int64") throw new InvalidGraph({ detail: `tokenLogProbs: targets must be int32, got ${targets.toString()}` })
+  if (targets.dtype !== "int32" && targets.dtype !== "int64")
+    throw new InvalidGraph({ detail: `tokenLogProbs: targets must be int32, got ${targets.toString()}` })
   const safe = O.where(O.and(O.greaterOrEqual(targets, 0), O.less(targets, v)), targets, 0)
   return L.squeeze(L.gatherElements(logSoftmax(logits, -1), L.unsqueeze(safe, [-1]), -1), [-1])
 }

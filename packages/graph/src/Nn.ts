@@ -59,7 +59,10 @@ export const rmsNorm = (x: Tensor, gamma: Tensor, eps = 1e-6): Tensor =>
       grad: ([dy], needs) => {
         if (dy === undefined) return [undefined, undefined]
         const g = O.mul(dy, gamma)
-        const dx = needs[0] === false ? undefined : O.mul(r, O.sub(g, O.mul(O.mul(xr, r), O.reduceMean(O.mul(g, x), [-1], true))))
+        const dx =
+          needs[0] === false
+            ? undefined
+            : O.mul(r, O.sub(g, O.mul(O.mul(xr, r), O.reduceMean(O.mul(g, x), [-1], true))))
         // A frozen γ (LoRA without trainable norms) gets no gradient nodes at all.
         return [dx, needs[1] === false ? undefined : unbroadcast(O.mul(dy, xr), gamma.shape)]
       }
@@ -91,9 +94,15 @@ export const logSoftmax = (x: Tensor, axis = -1): Tensor =>
  * RoPE tables for positions `[offset, offset + length)`: `{ cos, sin }`, each `[length, headDim]` with the
  * half-split (Hugging Face `rotate_half`) layout, frequencies `theta^(-2i/headDim)`.
  */
-export const ropeTables = (length: number, headDim: number, theta = 10000, offset = 0): { cos: Float32Array; sin: Float32Array } => {
+export const ropeTables = (
+  length: number,
+  headDim: number,
+  theta = 10000,
+  offset = 0
+): { cos: Float32Array; sin: Float32Array } => {
   const half = headDim / 2
-  if (!Number.isInteger(half)) throw new ShapeMismatch({ op: "ropeTables", detail: "headDim must be even", shapes: [`[${headDim}]`] })
+  if (!Number.isInteger(half))
+    throw new ShapeMismatch({ op: "ropeTables", detail: "headDim must be even", shapes: [`[${headDim}]`] })
   const cos = new Float32Array(length * headDim)
   const sin = new Float32Array(length * headDim)
   for (let p = 0; p < length; p++) {
@@ -131,7 +140,8 @@ export const causalMask = (g: Tensor["graph"], queries: number, keys = queries, 
 }
 
 /** Replace scores where `mask` is false by a large negative number (softmax weight ≈ 0). */
-export const maskScores = (scores: Tensor, mask: Tensor): Tensor => O.where(mask, scores, scores.dtype === "float64" ? -1e30 : -1e9)
+export const maskScores = (scores: Tensor, mask: Tensor): Tensor =>
+  O.where(mask, scores, scores.dtype === "float64" ? -1e30 : -1e9)
 
 /** Repeat KV heads for grouped-query attention: `[b, hkv, s, d] → [b, hkv·rep, s, d]` via Expand/Reshape. */
 export const repeatKv = (x: Tensor, rep: number): Tensor => {
@@ -148,7 +158,11 @@ export const attention = (q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tenso
   const [h, d] = [q.shape[1] as number, q.shape[3] as number]
   const hkv = k.shape[1] as number
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || h % hkv !== 0 || k.shape[3] !== d) {
-    throw new ShapeMismatch({ op: "attention", detail: "expected q [b,h,t,d], k/v [b,hkv,s,d] with h % hkv == 0", shapes: [fmt(q.shape), fmt(k.shape), fmt(v.shape)] })
+    throw new ShapeMismatch({
+      op: "attention",
+      detail: "expected q [b,h,t,d], k/v [b,hkv,s,d] with h % hkv == 0",
+      shapes: [fmt(q.shape), fmt(k.shape), fmt(v.shape)]
+    })
   }
   const kk = repeatKv(k, h / hkv)
   const vv = repeatKv(v, h / hkv)

@@ -76,7 +76,8 @@ const writeValueInfo = (w: Protobuf.Writer, field: number, name: string, dtype: 
         tt.message(2, (s) => {
           for (const d of shape) s.message(1, (dim) => dim.int(1, d))
         })
-      }))
+      })
+    )
   })
 }
 
@@ -95,14 +96,20 @@ export const flatten = (nodes: ReadonlyArray<Node>): Array<Node> => {
 
 /** Encode a graph as an ONNX ModelProto. Every graph output must have been declared with `graph.output`. */
 export const encode = (graph: Graph, options: EncodeOptions = {}): Encoded => {
-  if (graph.outputs.length === 0) throw new InvalidGraph({ detail: `graph "${graph.name}" has no outputs`, fix: "call graph.output(name, tensor)" })
+  if (graph.outputs.length === 0)
+    throw new InvalidGraph({ detail: `graph "${graph.name}" has no outputs`, fix: "call graph.output(name, tensor)" })
   const bake = options.bake ?? {}
   const threshold = options.externalDataThreshold ?? Number.POSITIVE_INFINITY
   const extPath = options.externalDataPath ?? "model.onnx.data"
   const extChunks: Array<Uint8Array> = []
   let extOffset = 0
   const inputs: Array<Tensor> = []
-  const initializers: Array<{ readonly name: string; readonly dtype: DType; readonly shape: Shape; readonly data: TensorData }> = []
+  const initializers: Array<{
+    readonly name: string
+    readonly dtype: DType
+    readonly shape: Shape
+    readonly data: TensorData
+  }> = []
   for (const t of graph.inputs) {
     const baked = bake[t.name]
     if (baked === undefined) {
@@ -110,11 +117,14 @@ export const encode = (graph: Graph, options: EncodeOptions = {}): Encoded => {
       continue
     }
     if (baked.length !== t.size || dtypeOf(baked) !== t.dtype) {
-      throw new InvalidGraph({ detail: `baked value for ${t.toString()} has ${baked.length} ${dtypeOf(baked)} elements` })
+      throw new InvalidGraph({
+        detail: `baked value for ${t.toString()} has ${baked.length} ${dtypeOf(baked)} elements`
+      })
     }
     initializers.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: baked })
   }
-  for (const c of graph.constants) initializers.push({ name: c.tensor.name, dtype: c.tensor.dtype, shape: c.tensor.shape, data: c.data })
+  for (const c of graph.constants)
+    initializers.push({ name: c.tensor.name, dtype: c.tensor.dtype, shape: c.tensor.shape, data: c.data })
 
   // Sized for the inline initializers up front, so large models are not copied while the buffer grows.
   const inlineBytes = initializers.reduce((n, i) => (i.data.byteLength < threshold ? n + i.data.byteLength : n), 0)
@@ -130,14 +140,16 @@ export const encode = (graph: Graph, options: EncodeOptions = {}): Encoded => {
     for (const o of graph.outputs) if (o.tensor.kind === "node" && !renamed.has(o.tensor)) renamed.set(o.tensor, o.name)
     const nameOf = (t: Tensor) => renamed.get(t) ?? t.name
     flat.forEach((n, i) => writeNode(gw, n, i, nameOf))
-    graph.outputs.filter((o) => renamed.get(o.tensor) !== o.name).forEach((o, i) => {
-      gw.message(1, (n) => {
-        n.string(1, nameOf(o.tensor))
-        n.string(2, o.name)
-        n.string(3, `Output_${flat.length + i}`)
-        n.string(4, "Identity")
+    graph.outputs
+      .filter((o) => renamed.get(o.tensor) !== o.name)
+      .forEach((o, i) => {
+        gw.message(1, (n) => {
+          n.string(1, nameOf(o.tensor))
+          n.string(2, o.name)
+          n.string(3, `Output_${flat.length + i}`)
+          n.string(4, "Identity")
+        })
       })
-    })
     gw.string(2, graph.name)
     for (const init of initializers) {
       gw.message(5, (tw) => {
@@ -149,7 +161,11 @@ export const encode = (graph: Graph, options: EncodeOptions = {}): Encoded => {
           const pad = (8 - (extOffset % 8)) % 8 // keep every tensor 8-byte aligned in the blob
           if (pad > 0) extChunks.push(new Uint8Array(pad))
           extOffset += pad
-          for (const [k, v] of [["location", extPath], ["offset", String(extOffset)], ["length", String(raw.length)]] as const) {
+          for (const [k, v] of [
+            ["location", extPath],
+            ["offset", String(extOffset)],
+            ["length", String(raw.length)]
+          ] as const) {
             tw.message(13, (e) => {
               e.string(1, k)
               e.string(2, v)
@@ -191,7 +207,10 @@ export const encode = (graph: Graph, options: EncodeOptions = {}): Encoded => {
 /** Human-readable summary (one line per node) for debugging and error messages. */
 export const describe = (graph: Graph): string =>
   flatten(graph.nodes)
-    .map((n) => `${n.outputs.map((o) => `${o.name}${fmt(o.shape)}`).join(", ")} = ${n.op}(${n.inputs.map((i) => (i === undefined ? "_" : i.name)).join(", ")})`)
+    .map(
+      (n) =>
+        `${n.outputs.map((o) => `${o.name}${fmt(o.shape)}`).join(", ")} = ${n.op}(${n.inputs.map((i) => (i === undefined ? "_" : i.name)).join(", ")})`
+    )
     .join("\n")
 
 /** Total number of elements of all params (for reporting). */

@@ -11,11 +11,15 @@ import { broadcast, normAxes, normAxis, reducedShape, shapesOf } from "./interna
 export type Operand = Tensor | number
 
 const lift = (op: string, a: Operand, b: Operand): [Tensor, Tensor] => {
-  if (typeof a === "number" && typeof b === "number") throw new InvalidGraph({ detail: `${op}: at least one operand must be a tensor` })
+  if (typeof a === "number" && typeof b === "number")
+    throw new InvalidGraph({ detail: `${op}: at least one operand must be a tensor` })
   const ta = typeof a === "number" ? (b as Tensor).graph.scalar(a, (b as Tensor).dtype) : a
   const tb = typeof b === "number" ? ta.graph.scalar(b, ta.dtype) : b
   if (ta.dtype !== tb.dtype) {
-    throw new InvalidGraph({ detail: `${op}: dtypes differ (${ta.toString()} vs ${tb.toString()})`, fix: "insert Ops.cast" })
+    throw new InvalidGraph({
+      detail: `${op}: dtypes differ (${ta.toString()} vs ${tb.toString()})`,
+      fix: "insert Ops.cast"
+    })
   }
   return [ta, tb]
 }
@@ -90,10 +94,16 @@ export const detach = (x: Tensor): Tensor =>
 export const clip = (x: Tensor, lo: number | undefined, hi: number | undefined): Tensor => {
   requireFloat("Clip", x)
   const g = x.graph
-  return g.addNode("Clip", [x, lo === undefined ? undefined : g.scalar(lo, x.dtype), hi === undefined ? undefined : g.scalar(hi, x.dtype)], [{
-    dtype: x.dtype,
-    shape: x.shape
-  }])[0] as Tensor
+  return g.addNode(
+    "Clip",
+    [x, lo === undefined ? undefined : g.scalar(lo, x.dtype), hi === undefined ? undefined : g.scalar(hi, x.dtype)],
+    [
+      {
+        dtype: x.dtype,
+        shape: x.shape
+      }
+    ]
+  )[0] as Tensor
 }
 
 /** Convert element type. */
@@ -130,10 +140,15 @@ export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => {
 export const matmul = (a: Tensor, b: Tensor): Tensor => {
   const [ta, tb] = lift("MatMul", a, b)
   if (ta.rank < 2 || tb.rank < 2) {
-    throw new ShapeMismatch({ op: "MatMul", detail: "operands must have rank >= 2 (unsqueeze vectors first)", shapes: shapesOf(ta, tb) })
+    throw new ShapeMismatch({
+      op: "MatMul",
+      detail: "operands must have rank >= 2 (unsqueeze vectors first)",
+      shapes: shapesOf(ta, tb)
+    })
   }
   const k = ta.shape[ta.rank - 1] as number
-  if (tb.shape[tb.rank - 2] !== k) throw new ShapeMismatch({ op: "MatMul", detail: "inner dimensions differ", shapes: shapesOf(ta, tb) })
+  if (tb.shape[tb.rank - 2] !== k)
+    throw new ShapeMismatch({ op: "MatMul", detail: "inner dimensions differ", shapes: shapesOf(ta, tb) })
   const batch = broadcast("MatMul", ta.shape.slice(0, -2), tb.shape.slice(0, -2))
   const shape = [...batch, ta.shape[ta.rank - 2] as number, tb.shape[tb.rank - 1] as number]
   return ta.graph.addNode("MatMul", [ta, tb], [{ dtype: ta.dtype, shape }])[0] as Tensor
@@ -150,14 +165,21 @@ export interface GemmOptions {
 /** alpha·op(A)·op(B) + beta·C for 2-D A, B; C broadcasts to `[m, n]`. */
 export const gemm = (a: Tensor, b: Tensor, c?: Tensor, options: GemmOptions = {}): Tensor => {
   const [ta, tb] = lift("Gemm", a, b)
-  if (ta.rank !== 2 || tb.rank !== 2) throw new ShapeMismatch({ op: "Gemm", detail: "A and B must be 2-D", shapes: shapesOf(ta, tb) })
+  if (ta.rank !== 2 || tb.rank !== 2)
+    throw new ShapeMismatch({ op: "Gemm", detail: "A and B must be 2-D", shapes: shapesOf(ta, tb) })
   const [m, ka] = options.transA === true ? [ta.shape[1], ta.shape[0]] : [ta.shape[0], ta.shape[1]]
   const [kb, n] = options.transB === true ? [tb.shape[1], tb.shape[0]] : [tb.shape[0], tb.shape[1]]
-  if (ka !== kb) throw new ShapeMismatch({ op: "Gemm", detail: `inner dimensions differ (transA=${options.transA === true}, transB=${options.transB === true})`, shapes: shapesOf(ta, tb) })
+  if (ka !== kb)
+    throw new ShapeMismatch({
+      op: "Gemm",
+      detail: `inner dimensions differ (transA=${options.transA === true}, transB=${options.transB === true})`,
+      shapes: shapesOf(ta, tb)
+    })
   const shape = [m as number, n as number]
   if (c !== undefined) {
     const out = broadcast("Gemm", c.shape, shape)
-    if (out.length !== 2 || out[0] !== m || out[1] !== n) throw new ShapeMismatch({ op: "Gemm", detail: "C must broadcast to [m, n]", shapes: shapesOf(ta, tb, c) })
+    if (out.length !== 2 || out[0] !== m || out[1] !== n)
+      throw new ShapeMismatch({ op: "Gemm", detail: "C must broadcast to [m, n]", shapes: shapesOf(ta, tb, c) })
   }
   return ta.graph.addNode("Gemm", c === undefined ? [ta, tb] : [ta, tb, c], [{ dtype: ta.dtype, shape }], {
     alpha: { f: options.alpha ?? 1 },
@@ -167,23 +189,37 @@ export const gemm = (a: Tensor, b: Tensor, c?: Tensor, options: GemmOptions = {}
   })[0] as Tensor
 }
 
-const reduce = (op: "ReduceSum" | "ReduceMean" | "ReduceMax", x: Tensor, axes: ReadonlyArray<number> | undefined, keepdims: boolean): Tensor => {
+const reduce = (
+  op: "ReduceSum" | "ReduceMean" | "ReduceMax",
+  x: Tensor,
+  axes: ReadonlyArray<number> | undefined,
+  keepdims: boolean
+): Tensor => {
   if (x.rank === 0) return x
   const ax = axes === undefined ? x.shape.map((_, i) => i) : normAxes(op, axes, x.rank, x.shape)
   if (ax.length === 0) return x
   const shape = reducedShape(x.shape, ax, keepdims)
   const g = x.graph
   // Opset 17: ReduceSum takes axes as an int64 input; ReduceMean/ReduceMax as an attribute.
-  if (op === "ReduceSum") return g.addNode(op, [x, g.int64s(ax)], [{ dtype: x.dtype, shape }], { keepdims: { i: keepdims ? 1 : 0 } })[0] as Tensor
-  return g.addNode(op, [x], [{ dtype: x.dtype, shape }], { axes: { ints: ax }, keepdims: { i: keepdims ? 1 : 0 } })[0] as Tensor
+  if (op === "ReduceSum")
+    return g.addNode(op, [x, g.int64s(ax)], [{ dtype: x.dtype, shape }], {
+      keepdims: { i: keepdims ? 1 : 0 }
+    })[0] as Tensor
+  return g.addNode(op, [x], [{ dtype: x.dtype, shape }], {
+    axes: { ints: ax },
+    keepdims: { i: keepdims ? 1 : 0 }
+  })[0] as Tensor
 }
 
 /** Sum over `axes` (default all). */
-export const reduceSum = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduce("ReduceSum", x, axes, keepdims)
+export const reduceSum = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor =>
+  reduce("ReduceSum", x, axes, keepdims)
 /** Mean over `axes` (default all). */
-export const reduceMean = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduce("ReduceMean", x, axes, keepdims)
+export const reduceMean = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor =>
+  reduce("ReduceMean", x, axes, keepdims)
 /** Max over `axes` (default all); the gradient is split evenly between ties. */
-export const reduceMax = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor => reduce("ReduceMax", x, axes, keepdims)
+export const reduceMax = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = false): Tensor =>
+  reduce("ReduceMax", x, axes, keepdims)
 
 /** Softmax along one axis (default last). */
 export const softmax = (x: Tensor, axis = -1): Tensor => {

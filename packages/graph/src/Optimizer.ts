@@ -24,12 +24,18 @@ export const AdamW = Schema.Struct({
 export const Sgd = Schema.Struct({
   kind: Schema.Literal("sgd"),
   /** Momentum in [0, 1). Default 0 (no momentum state). */
-  momentum: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true }))),
+  momentum: Schema.optionalKey(
+    Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true }))
+  ),
   /** Nesterov momentum; needs momentum > 0. Default false. */
   nesterov: Schema.optionalKey(Schema.Boolean),
   /** L2 weight decay added to the gradient (≥ 0). Default 0. */
   weightDecay: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0)))
-}).check(Schema.makeFilter((s) => (s.nesterov === true && (s.momentum ?? 0) === 0 ? { path: ["nesterov"], issue: "nesterov needs momentum > 0" } : true)))
+}).check(
+  Schema.makeFilter((s) =>
+    s.nesterov === true && (s.momentum ?? 0) === 0 ? { path: ["nesterov"], issue: "nesterov needs momentum > 0" } : true
+  )
+)
 
 /** Either optimizer. */
 export const OptimizerConfig = Schema.Union([AdamW, Sgd])
@@ -98,9 +104,15 @@ export const update = (
 ): Update => {
   if (config.kind === "adamw") {
     const m = O.add(O.mul(state["m"] as Tensor, config.beta1 ?? 0.9), O.mul(grad, s.c1 as Tensor))
-    const v = O.add(O.mul(state["v"] as Tensor, config.beta2 ?? 0.999), O.mul(gradSquared ?? O.mul(grad, grad), s.c2 as Tensor))
+    const v = O.add(
+      O.mul(state["v"] as Tensor, config.beta2 ?? 0.999),
+      O.mul(gradSquared ?? O.mul(grad, grad), s.c2 as Tensor)
+    )
     const base = decay && (config.weightDecay ?? 0.01) > 0 ? O.mul(p, s.decayFactor as Tensor) : p
-    return { param: O.sub(base, O.mul(O.div(m, O.add(O.sqrt(v), s.epsHat as Tensor)), s.stepSize as Tensor)), slots: { m, v } }
+    return {
+      param: O.sub(base, O.mul(O.div(m, O.add(O.sqrt(v), s.epsHat as Tensor)), s.stepSize as Tensor)),
+      slots: { m, v }
+    }
   }
   const wd = decay ? (config.weightDecay ?? 0) : 0
   const scaled = s.gradScale === undefined ? grad : O.mul(grad, s.gradScale)
@@ -126,7 +138,11 @@ export interface GlobalNorm {
  * Global-norm clipping as a scalar factor: gradients are never rewritten, the factor is folded into the
  * optimizer's per-graph scalars. `preScale` (e.g. 1/Σ micro-batch weights) multiplies every gradient first.
  */
-export const globalNorm = (grads: ReadonlyArray<Tensor>, maxNorm: number | undefined, preScale?: Tensor): GlobalNorm => {
+export const globalNorm = (
+  grads: ReadonlyArray<Tensor>,
+  maxNorm: number | undefined,
+  preScale?: Tensor
+): GlobalNorm => {
   const first = grads[0]
   if (first === undefined) throw new RangeError("globalNorm: no gradients")
   const squares = grads.map((d) => O.mul(d, d))

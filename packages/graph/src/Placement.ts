@@ -61,7 +61,8 @@ export const parse = (log: string): Report => {
       byProvider.set(current, (byProvider.get(current) ?? 0) + Number(some[2]))
     } else if (current !== undefined) {
       const node = nodeLine.exec(line)
-      if (node !== null && current === cpuProvider) cpuNodes.push({ provider: current, op: node[1] as string, name: node[2] as string })
+      if (node !== null && current === cpuProvider)
+        cpuNodes.push({ provider: current, op: node[1] as string, name: node[2] as string })
     }
     const m = missingKernel.exec(line)
     if (m !== null) missing.add(m[1] as string)
@@ -72,7 +73,9 @@ export const parse = (log: string): Report => {
     sessions,
     nodesByProvider: Object.fromEntries(byProvider),
     cpuNodes,
-    cpuOps: [...counts].map(([op, count]) => ({ op, count })).toSorted((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
+    cpuOps: [...counts]
+      .map(([op, count]) => ({ op, count }))
+      .toSorted((a, b) => b.count - a.count || a.op.localeCompare(b.op)),
     missingWebgpuKernels: [...missing].toSorted()
   }
 }

@@ -62,7 +62,11 @@ export const checkpoint = (
   fn: (xs: ReadonlyArray<Tensor>) => ReadonlyArray<Tensor>
 ): ReadonlyArray<Tensor> => {
   const g = inputs[0]?.graph
-  if (g === undefined) throw new InvalidGraph({ detail: `Recompute.checkpoint(${op}): no inputs`, fix: "pass the block's activations and params as inputs" })
+  if (g === undefined)
+    throw new InvalidGraph({
+      detail: `Recompute.checkpoint(${op}): no inputs`,
+      fix: "pass the block's activations and params as inputs"
+    })
   return g.composite(op, inputs, () => {
     const captured = g.capture(() => fn(inputs))
     const outputs = captured.value
@@ -80,10 +84,15 @@ export const checkpoint = (
           zeros.set(dtype, z)
           return z
         }
-        const copies = inputs.map((x) => (isFloat(x.dtype) && (x.kind === "node" || x.kind === "input") ? O.add(x, zeroOf(x.dtype)) : x))
+        const copies = inputs.map((x) =>
+          isFloat(x.dtype) && (x.kind === "node" || x.kind === "input") ? O.add(x, zeroOf(x.dtype)) : x
+        )
         const again = g.capture(() => fn(copies))
         if (again.value.length !== outputs.length) {
-          throw new InvalidGraph({ detail: `Recompute.checkpoint(${op}): the recomputation returned ${again.value.length} outputs, the forward ${outputs.length}`, fix: "fn must build the same graph every time" })
+          throw new InvalidGraph({
+            detail: `Recompute.checkpoint(${op}): the recomputation returned ${again.value.length} outputs, the forward ${outputs.length}`,
+            fix: "fn must build the same graph every time"
+          })
         }
         const seeds = again.value.flatMap((y, j) => {
           const d = dys[j]

@@ -94,7 +94,9 @@ export interface Session {
   readonly inputs: ReadonlyArray<Port>
   readonly outputs: ReadonlyArray<Port>
   /** Run once; returns the outputs that are not state updates. */
-  readonly run: (feeds: Readonly<Record<string, Feed>>) => Effect.Effect<Record<string, DeviceTensor>, FeedMismatch | RunFailed>
+  readonly run: (
+    feeds: Readonly<Record<string, Feed>>
+  ) => Effect.Effect<Record<string, DeviceTensor>, FeedMismatch | RunFailed>
   /** Run once, applying state updates only if `options.guard` accepts the other outputs. */
   readonly runGuarded: (
     feeds: Readonly<Record<string, Feed>>,
@@ -108,11 +110,13 @@ const isTensor = (f: Feed): f is DeviceTensor => !ArrayBuffer.isView(f)
 const prepare = (port: Port, feed: Feed): DeviceTensor | string => {
   if (isTensor(feed)) {
     if (feed.type !== port.dtype) return `dtype ${feed.type}, expected ${port.dtype}`
-    if (feed.dims.length !== port.shape.length || feed.dims.some((d, i) => d !== port.shape[i])) return `shape ${fmt(feed.dims)}, expected ${fmt(port.shape)}`
+    if (feed.dims.length !== port.shape.length || feed.dims.some((d, i) => d !== port.shape[i]))
+      return `shape ${fmt(feed.dims)}, expected ${fmt(port.shape)}`
     return feed
   }
   if (dtypeOf(feed) !== port.dtype) return `typed array of ${dtypeOf(feed)}, expected ${port.dtype}`
-  if (feed.length !== sizeOf(port.shape)) return `${feed.length} elements, expected ${sizeOf(port.shape)} for ${fmt(port.shape)}`
+  if (feed.length !== sizeOf(port.shape))
+    return `${feed.length} elements, expected ${sizeOf(port.shape)} for ${fmt(port.shape)}`
   return wrap(feed, port.shape)
 }
 
@@ -123,16 +127,23 @@ export const make = (
   config: RuntimeConfig,
   options: SessionOptions = {}
 ): Effect.Effect<Session, DeviceUnavailable | SessionCreateFailed | InvalidGraph, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const encoded = yield* Effect.try({
       try: () => Onnx.encode(graph),
-      catch: (e) => (e instanceof InvalidGraph ? e : new InvalidGraph({ detail: `encoding graph "${graph.name}" failed: ${String(e)}` }))
+      catch: (e) =>
+        e instanceof InvalidGraph
+          ? e
+          : new InvalidGraph({ detail: `encoding graph "${graph.name}" failed: ${String(e)}` })
     })
     const inputs: Array<Port> = encoded.inputs.map((n) => {
       const t = graph.inputNamed(n)
       return { name: n, dtype: t?.dtype ?? "float32", shape: t?.shape ?? [] }
     })
-    const outputs: Array<Port> = graph.outputs.map((o) => ({ name: o.name, dtype: o.tensor.dtype, shape: o.tensor.shape }))
+    const outputs: Array<Port> = graph.outputs.map((o) => ({
+      name: o.name,
+      dtype: o.tensor.dtype,
+      shape: o.tensor.shape
+    }))
     const updates = options.stateUpdates ?? []
     const gpuOutputs = [...updates.map((u) => u.output), ...(options.gpuOutputs ?? [])]
     const device = config.device ?? "cpu"
@@ -145,7 +156,7 @@ export const make = (
     )
     const updateOf = new Map(updates.map((u) => [u.output, u.state]))
     const runGuarded = (feeds: Readonly<Record<string, Feed>>, runOptions: RunOptions) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const ortFeeds: Record<string, DeviceTensor> = {}
         for (const port of inputs) {
           const given = feeds[port.name] ?? store.get(port.name)
@@ -158,7 +169,13 @@ export const make = (
             })
           }
           const t = prepare(port, given)
-          if (typeof t === "string") return yield* new FeedMismatch({ graph: graph.name, input: port.name, detail: t, fix: "feed the shape and dtype the graph was built with" })
+          if (typeof t === "string")
+            return yield* new FeedMismatch({
+              graph: graph.name,
+              input: port.name,
+              detail: t,
+              fix: "feed the shape and dtype the graph was built with"
+            })
           ortFeeds[port.name] = t
         }
         const result = yield* Effect.tryPromise({
@@ -184,7 +201,8 @@ export const make = (
         return out
       })
     // Without a guard nothing can be rejected.
-    const run = (feeds: Readonly<Record<string, Feed>>) => Effect.catchTag(runGuarded(feeds, {}), "UpdateRejected", Effect.die)
+    const run = (feeds: Readonly<Record<string, Feed>>) =>
+      Effect.catchTag(runGuarded(feeds, {}), "UpdateRejected", Effect.die)
     return { name: graph.name, inputs, outputs, run, runGuarded }
   })
 

@@ -36,7 +36,15 @@ export class NothingAccumulated extends Schema.TaggedError<NothingAccumulated>()
 }
 
 /** Errors a training call can fail with. */
-export type TrainError = FeedMismatch | RunFailed | SessionCreateFailed | DeviceUnavailable | NonFiniteLoss | NothingAccumulated | G.InvalidGraph | G.ShapeMismatch
+export type TrainError =
+  | FeedMismatch
+  | RunFailed
+  | SessionCreateFailed
+  | DeviceUnavailable
+  | NonFiniteLoss
+  | NothingAccumulated
+  | G.InvalidGraph
+  | G.ShapeMismatch
 
 /** Scalar outputs of a forward pass. */
 export interface ForwardResult {
@@ -55,15 +63,30 @@ export interface StepResult extends ForwardResult {
 /** A trainer over one model. `B` is the shape-bucket type the model is built for. */
 export interface Trainer<B> {
   /** Fused forward + backward + clip + optimizer step on one batch; `lr` is this step's learning rate. */
-  readonly step: (feeds: Readonly<Record<string, Feed>>, options: { readonly lr: number; readonly bucket?: B }) => Effect.Effect<StepResult, TrainError>
+  readonly step: (
+    feeds: Readonly<Record<string, Feed>>,
+    options: { readonly lr: number; readonly bucket?: B }
+  ) => Effect.Effect<StepResult, TrainError>
   /** Add weight·∇loss of one micro-batch to the accumulators (weight default 1). */
-  readonly accumulate: (feeds: Readonly<Record<string, Feed>>, options?: { readonly weight?: number; readonly bucket?: B }) => Effect.Effect<ForwardResult, TrainError>
+  readonly accumulate: (
+    feeds: Readonly<Record<string, Feed>>,
+    options?: { readonly weight?: number; readonly bucket?: B }
+  ) => Effect.Effect<ForwardResult, TrainError>
   /** Optimizer step on Σ wᵢ∇lossᵢ / Σ wᵢ of the micro-batches since the last apply. */
-  readonly apply: (options: { readonly lr: number; readonly bucket?: B }) => Effect.Effect<{ readonly gradNorm: number; readonly step: number }, TrainError>
+  readonly apply: (options: {
+    readonly lr: number
+    readonly bucket?: B
+  }) => Effect.Effect<{ readonly gradNorm: number; readonly step: number }, TrainError>
   /** Forward only (no state change). */
-  readonly evaluate: (feeds: Readonly<Record<string, Feed>>, options?: { readonly bucket?: B }) => Effect.Effect<ForwardResult, TrainError>
+  readonly evaluate: (
+    feeds: Readonly<Record<string, Feed>>,
+    options?: { readonly bucket?: B }
+  ) => Effect.Effect<ForwardResult, TrainError>
   /** Loss and gradients of the trainable params (no state change). */
-  readonly gradients: (feeds: Readonly<Record<string, Feed>>, options?: { readonly bucket?: B }) => Effect.Effect<{ readonly loss: number; readonly grads: Record<string, TensorData> }, TrainError>
+  readonly gradients: (
+    feeds: Readonly<Record<string, Feed>>,
+    options?: { readonly bucket?: B }
+  ) => Effect.Effect<{ readonly loss: number; readonly grads: Record<string, TensorData> }, TrainError>
   /** Write initial values (from each param's `Init`, seeded by `rng`) for params missing from the state. */
   readonly initialize: (rng: Rng.Rng, bucket?: B) => Effect.Effect<void, G.InvalidGraph | G.ShapeMismatch>
   /** Param specs of the model (for the default bucket). */
@@ -86,12 +109,16 @@ export const make = <B>(
   config: typeof Training.TrainingConfig.Encoded,
   bucket: B
 ): Effect.Effect<Trainer<B>, Schema.SchemaError | G.InvalidGraph | G.ShapeMismatch, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const cfg = yield* Schema.decodeUnknownEffect(Training.TrainingConfig)(config)
     const scope = yield* Effect.scope
     const float: G.FloatType = "float32"
     const buildSafe = <A>(f: () => A) =>
-      Effect.try({ try: f, catch: (e) => (e instanceof G.InvalidGraph || e instanceof G.ShapeMismatch ? e : new G.InvalidGraph({ detail: String(e) })) })
+      Effect.try({
+        try: f,
+        catch: (e) =>
+          e instanceof G.InvalidGraph || e instanceof G.ShapeMismatch ? e : new G.InvalidGraph({ detail: String(e) })
+      })
     const specs = yield* buildSafe(() => Training.paramSpecs(model, bucket, float))
     const trainable = yield* buildSafe(() => Training.trainableNames(specs, cfg.freeze))
     const sessions = new Map<string, Session>()
@@ -102,7 +129,7 @@ export const make = <B>(
     const keyOf = (b: B | undefined) => JSON.stringify(b === undefined ? bucket : b) ?? "null"
 
     const session = (kind: Kind, b: B | undefined) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const key = `${kind}|${keyOf(b)}`
         const cached = sessions.get(key)
         if (cached !== undefined) return cached
@@ -144,11 +171,15 @@ export const make = <B>(
       Effect.catchTag(run, "UpdateRejected", () => Effect.fail(new NonFiniteLoss({ step: steps + 1, ...rejected })))
     const forwardResult = (out: Record<string, DeviceTensor>): ForwardResult => ({
       loss: scalar(out["loss"]),
-      metrics: Object.fromEntries(Object.entries(out).filter(([k]) => k.startsWith("metric::")).map(([k, v]) => [k.slice(8), v]))
+      metrics: Object.fromEntries(
+        Object.entries(out)
+          .filter(([k]) => k.startsWith("metric::"))
+          .map(([k, v]) => [k.slice(8), v])
+      )
     })
 
     const step: Trainer<B>["step"] = (feeds, options) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* session("step", options.bucket)
         ensureSlots()
         const out = yield* guarded(s.runGuarded({ ...feeds, ...stepFeeds(options.lr) }, { guard: finiteGuard }))
@@ -157,23 +188,27 @@ export const make = <B>(
       })
 
     const accumulate: Trainer<B>["accumulate"] = (feeds, options = {}) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* session("accumulate", options.bucket)
         const weight = options.weight ?? 1
         const acc: Record<string, Feed> = {}
         if (accCount === 0) for (const n of trainable) acc[Training.slotKey(n, "acc")] = zerosFor(n)
-        const out = yield* guarded(s.runGuarded({ ...feeds, ...acc, loss_weight: Float32Array.of(weight) }, { guard: finiteGuard }))
+        const out = yield* guarded(
+          s.runGuarded({ ...feeds, ...acc, loss_weight: Float32Array.of(weight) }, { guard: finiteGuard })
+        )
         accCount += 1
         accWeight += weight
         return forwardResult(out)
       })
 
     const apply: Trainer<B>["apply"] = (options) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (accCount === 0) return yield* new NothingAccumulated()
         const s = yield* session("apply", options.bucket)
         ensureSlots()
-        const out = yield* guarded(s.runGuarded({ ...stepFeeds(options.lr), grad_scale: Float32Array.of(1 / accWeight) }, { guard: finiteGuard }))
+        const out = yield* guarded(
+          s.runGuarded({ ...stepFeeds(options.lr), grad_scale: Float32Array.of(1 / accWeight) }, { guard: finiteGuard })
+        )
         accCount = 0
         accWeight = 0
         for (const n of trainable) executor.state.delete(Training.slotKey(n, "acc"))
@@ -182,13 +217,13 @@ export const make = <B>(
       })
 
     const evaluate: Trainer<B>["evaluate"] = (feeds, options = {}) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* session("eval", options.bucket)
         return forwardResult(yield* s.run(feeds))
       })
 
     const gradients: Trainer<B>["gradients"] = (feeds, options = {}) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const s = yield* session("grads", options.bucket)
         const out = yield* s.run(feeds)
         const grads: Record<string, TensorData> = {}
@@ -197,7 +232,7 @@ export const make = <B>(
       })
 
     const initialize: Trainer<B>["initialize"] = (rng, b) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const ps = b === undefined ? specs : yield* buildSafe(() => Training.paramSpecs(model, b, float))
         const missing = ps.filter((p) => !executor.state.has(p.name))
         const values = Init.values(missing, rng)

@@ -57,10 +57,17 @@ export const gradName = (param: string): string => `grad::${param}`
 
 /** Names of the trainable params: not frozen by spec or by a `freeze` pattern. Unmatched patterns are errors. */
 export const trainableNames = (params: ReadonlyArray<ParamSpec>, freeze: ReadonlyArray<string> = []): Array<string> => {
-  const matches = (pattern: string, name: string) => (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : name === pattern)
+  const matches = (pattern: string, name: string) =>
+    pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : name === pattern
   for (const pattern of freeze) {
     if (!params.some((p) => matches(pattern, p.name))) {
-      throw new G.InvalidGraph({ detail: `freeze pattern "${pattern}" matches no param`, fix: `params are: ${params.slice(0, 12).map((p) => p.name).join(", ")}` })
+      throw new G.InvalidGraph({
+        detail: `freeze pattern "${pattern}" matches no param`,
+        fix: `params are: ${params
+          .slice(0, 12)
+          .map((p) => p.name)
+          .join(", ")}`
+      })
     }
   }
   return params.filter((p) => p.trainable && !freeze.some((f) => matches(f, p.name))).map((p) => p.name)
@@ -74,7 +81,11 @@ export const paramSpecs = <B>(model: Model<B>, bucket: B, float: FloatType = "fl
 }
 
 const checkLoss = (loss: Tensor): void => {
-  if (loss.rank !== 0) throw new G.InvalidGraph({ detail: `the model's loss must be a scalar [], got ${loss.toString()}`, fix: "reduce it with Ops.reduceMean or Loss.*" })
+  if (loss.rank !== 0)
+    throw new G.InvalidGraph({
+      detail: `the model's loss must be a scalar [], got ${loss.toString()}`,
+      fix: "reduce it with Ops.reduceMean or Loss.*"
+    })
 }
 
 const forward = <B>(g: Graph, model: Model<B>, bucket: B): { loss: Tensor } => {
@@ -120,7 +131,13 @@ const optimize = (
  * `step`: `lr`, `step` (1-based, float) and optimizer slots; `accumulate`: `<p>::acc` and `loss_weight`;
  * `apply`: slots, `<p>::acc`, `grad_scale`, `lr`, `step`. Outputs: `loss`, `metric::*`, `grad_norm`, `*::next`.
  */
-export const build = <B>(kind: Kind, model: Model<B>, bucket: B, config: TrainingConfig, float: FloatType = "float32"): TrainGraph => {
+export const build = <B>(
+  kind: Kind,
+  model: Model<B>,
+  bucket: B,
+  config: TrainingConfig,
+  float: FloatType = "float32"
+): TrainGraph => {
   const g = G.make(`${kind}`, { float })
   const updates: Array<StateUpdate> = []
   const embedding = config.embeddingGrad ?? "scatter"
@@ -140,7 +157,8 @@ export const build = <B>(kind: Kind, model: Model<B>, bucket: B, config: Trainin
   const trainable = trainableNames(g.params, config.freeze)
   const params = trainable.map((n) => g.inputNamed(n) as Tensor)
   if (kind === "eval") return { kind, graph: g, stateUpdates: [], params: g.params, trainable }
-  if (trainable.length === 0) throw new G.InvalidGraph({ detail: "no trainable params", fix: "check the freeze patterns" })
+  if (trainable.length === 0)
+    throw new G.InvalidGraph({ detail: "no trainable params", fix: "check the freeze patterns" })
   if (kind === "grads") {
     grad(loss, params, { embedding }).forEach((d, i) => g.output(gradName((params[i] as Tensor).name), d))
     return { kind, graph: g, stateUpdates: [], params: g.params, trainable }
@@ -158,4 +176,3 @@ export const build = <B>(kind: Kind, model: Model<B>, bucket: B, config: Trainin
   optimize(g, config, g.params, params, grad(loss, params, { embedding }), updates)
   return { kind, graph: g, stateUpdates: updates, params: g.params, trainable }
 }
-

@@ -37,7 +37,11 @@ const entry = new URL(`./internal/workerEntry${import.meta.url.endsWith(".ts") ?
  * Run the job exported by `module` (a file URL or path) in a worker thread with `input` (structured-clone
  * data). `onProgress` runs on the calling thread for each event. Interrupting terminates the worker.
  */
-export const run = <I, O, P>(module: string | URL, input: I, onProgress: (p: P) => void = () => {}): Effect.Effect<O, WorkerFailed> =>
+export const run = <I, O, P>(
+  module: string | URL,
+  input: I,
+  onProgress: (p: P) => void = () => {}
+): Effect.Effect<O, WorkerFailed> =>
   Effect.callback<O, WorkerFailed>((resume) => {
     const url = String(module instanceof URL ? module : new URL(module, "file://"))
     const worker = new NodeWorker(entry, { workerData: { module: url, input } })
@@ -53,8 +57,14 @@ export const run = <I, O, P>(module: string | URL, input: I, onProgress: (p: P) 
       else if (m.type === "success") settle(Effect.succeed(m.value as O))
       else settle(Effect.fail(new WorkerFailed({ module: url, tag: m.tag, detail: m.message })))
     })
-    worker.on("error", (e) => settle(Effect.fail(new WorkerFailed({ module: url, tag: "WorkerError", detail: String(e) }))))
-    worker.on("exit", (code) => settle(Effect.fail(new WorkerFailed({ module: url, tag: "WorkerExit", detail: `worker exited with code ${code}` }))))
+    worker.on("error", (e) =>
+      settle(Effect.fail(new WorkerFailed({ module: url, tag: "WorkerError", detail: String(e) })))
+    )
+    worker.on("exit", (code) =>
+      settle(
+        Effect.fail(new WorkerFailed({ module: url, tag: "WorkerExit", detail: `worker exited with code ${code}` }))
+      )
+    )
     return Effect.sync(() => {
       settled = true
       void worker.terminate()

@@ -64,17 +64,23 @@ describe("execution providers and session options", () => {
 
 describe("DeviceUnavailable", () => {
   it("classifies the provider start-up failures onnxruntime-node 1.30 reports", () => {
-    const webgpu = Device.classifyFailure("webgpu", new Error("webgpu_context.cc:136 ... Failed to get a WebGPU adapter: No supported adapters"))
+    const webgpu = Device.classifyFailure(
+      "webgpu",
+      new Error("webgpu_context.cc:136 ... Failed to get a WebGPU adapter: No supported adapters")
+    )
     expect(webgpu?._tag).toBe("DeviceUnavailable")
     expect(webgpu?.hint).toMatch(/Vulkan/)
-    const cuda = Device.classifyFailure("cuda", new Error("OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library"))
+    const cuda = Device.classifyFailure(
+      "cuda",
+      new Error("OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library")
+    )
     expect(cuda?.hint).toMatch(/CUDA 12.*cuDNN 9/)
     expect(Device.classifyFailure("cpu", new Error("Could not find an implementation for Erf(13)"))).toBeUndefined()
   })
 
   for (const device of ["webgpu", "cuda"] as const) {
     it.effect(`starting ${device} either works or fails with DeviceUnavailable and an install hint`, () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const exit = yield* Effect.exit(Executor.make({ device, logLevel: "fatal" }))
         if (Exit.isSuccess(exit)) {
           expect(exit.value.device).toBe(device) // a machine with this device
@@ -83,6 +89,7 @@ describe("DeviceUnavailable", () => {
           expect(err._tag).toBe("DeviceUnavailable")
           if (err._tag === "DeviceUnavailable") expect(err.message).toContain(Device.installHint[device])
         }
-      }).pipe(Effect.scoped))
+      }).pipe(Effect.scoped)
+    )
   }
 })

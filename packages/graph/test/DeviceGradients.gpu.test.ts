@@ -10,18 +10,25 @@ import { expect } from "vitest"
 import type { Device } from "../src/Device.ts"
 import * as DeviceGradients from "./support/deviceGradients.ts"
 
-const devices = (process.env.REALM_DEVICES ?? "webgpu").split(",").map((d) => d.trim()).filter((d) => d !== "") as Array<Device>
+const devices = (process.env.REALM_DEVICES ?? "webgpu")
+  .split(",")
+  .map((d) => d.trim())
+  .filter((d) => d !== "") as Array<Device>
 
 for (const device of devices) {
   describe(`gradients on ${device} match float64 on the CPU`, () => {
     const expectOk = (r: DeviceGradients.CaseResult) => {
-      const bad = r.tensors.filter((t) => !t.ok).map((t) => `${t.name}: max |err| ${t.maxAbsError} with max |ref| ${t.scale}`)
+      const bad = r.tensors
+        .filter((t) => !t.ok)
+        .map((t) => `${t.name}: max |err| ${t.maxAbsError} with max |ref| ${t.scale}`)
       expect(bad, `${r.name} on ${device}`).toEqual([])
       expect(r.tensors.length).toBeGreaterThan(1)
     }
     for (const c of DeviceGradients.cases) {
       it.effect(c.name, () => Effect.map(DeviceGradients.runCase(c, device), expectOk))
     }
-    it.effect("three AdamW steps of the decoder give the CPU's losses and params", () => Effect.map(DeviceGradients.runTrainingSteps(device), expectOk))
+    it.effect("three AdamW steps of the decoder give the CPU's losses and params", () =>
+      Effect.map(DeviceGradients.runTrainingSteps(device), expectOk)
+    )
   })
 }

@@ -27,7 +27,7 @@ const batch = (rng: Rng.Rng, n: number) => {
   return { x, y }
 }
 
-export const program = Effect.gen(function*() {
+export const program = Effect.gen(function* () {
   const executor = yield* Executor.make({ device: "cpu" })
   const trainer = yield* Trainer.make(executor, model, { optimizer: { kind: "adamw" }, clipNorm: 1 }, { batch: 64 })
   yield* trainer.initialize(Rng.Rng.make(1))
@@ -44,18 +44,24 @@ export const program = Effect.gen(function*() {
 
 describe("README example", () => {
   it.effect("trains the tiny model: loss falls below a third of its start", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { first, last, weights } = yield* program
       expect(first).toBeGreaterThan(0.6)
       expect(last).toBeLessThan(first / 3)
       expect(weights["w1"]?.length).toBe(64)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 
   it("the README shows exactly this code", () => {
     const source = readFileSync(import.meta.filename, "utf8")
-    const region = source.slice(source.indexOf("// README-EXAMPLE-START\n") + 24, source.indexOf("// README-EXAMPLE-END"))
+    const region = source.slice(
+      source.indexOf("// README-EXAMPLE-START\n") + 24,
+      source.indexOf("// README-EXAMPLE-END")
+    )
     const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8")
     const block = readme.slice(readme.indexOf("```ts\n", readme.indexOf("## Example")) + 6)
-    expect(block.slice(0, block.indexOf("```"))).toBe(region + "\n// Effect.runPromise(Effect.scoped(program)).then(console.log)\n")
+    expect(block.slice(0, block.indexOf("```"))).toBe(
+      region + "\n// Effect.runPromise(Effect.scoped(program)).then(console.log)\n"
+    )
   })
 })

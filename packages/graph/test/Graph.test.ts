@@ -25,13 +25,18 @@ describe("shape inference", () => {
     const a = g.input("a", "float32", [2, 1, 3])
     const b = g.input("b", "float32", [4, 3])
     expect(O.add(a, b).shape).toEqual([2, 4, 3])
-    expect(O.matmul(g.input("m", "float32", [5, 2, 3, 4]), g.input("n", "float32", [2, 4, 6])).shape).toEqual([5, 2, 3, 6])
+    expect(O.matmul(g.input("m", "float32", [5, 2, 3, 4]), g.input("n", "float32", [2, 4, 6])).shape).toEqual([
+      5, 2, 3, 6
+    ])
     expect(O.reduceSum(a, [0, -1]).shape).toEqual([1])
     expect(O.reduceMean(a, [1], true).shape).toEqual([2, 1, 3])
     const ids = g.input("ids", "int32", [7, 8])
     expect(L.gather(g.param("e", [10, 16]), ids).shape).toEqual([7, 8, 16])
     expect(L.concat([a, a], -1).shape).toEqual([2, 1, 6])
-    expect(L.split(b, 0, [1, 3]).map((t) => t.shape)).toEqual([[1, 3], [3, 3]])
+    expect(L.split(b, 0, [1, 3]).map((t) => t.shape)).toEqual([
+      [1, 3],
+      [3, 3]
+    ])
     expect(L.reshape(b, [-1]).shape).toEqual([12])
     expect(L.transpose(a, [2, 0, 1]).shape).toEqual([3, 2, 1])
     expect(L.unsqueeze(b, [0, -1]).shape).toEqual([1, 4, 3, 1])
@@ -64,12 +69,16 @@ describe("build-time errors", () => {
     const a = g.input("a", "float32", [2, 3])
     expect(() => O.add(a, g.input("b", "float32", [4]))).toThrow(/Add: cannot broadcast dimension 1 \(3 vs 4\)/)
     expect(() => L.reshape(a, [4, 2])).toThrow(/Reshape: element count differs/)
-    expect(() => L.concat([a, g.input("c", "float32", [3, 3])], 1)).toThrow(/Concat: inputs must agree except on axis 1/)
+    expect(() => L.concat([a, g.input("c", "float32", [3, 3])], 1)).toThrow(
+      /Concat: inputs must agree except on axis 1/
+    )
     expect(() => L.squeeze(a, [0])).toThrow(/Squeeze/)
     expect(() => O.gemm(a, a)).toThrow(/Gemm: inner dimensions differ/)
     expect(() => O.softmax(a, 2)).toThrow(/Softmax: axis 2 out of range for rank 2/)
     const q = g.input("q", "float32", [1, 3, 4, 8])
-    expect(() => Nn.attention(q, g.input("k", "float32", [1, 2, 4, 8]), g.input("v", "float32", [1, 2, 4, 8]))).toThrow(/h % hkv == 0/)
+    expect(() => Nn.attention(q, g.input("k", "float32", [1, 2, 4, 8]), g.input("v", "float32", [1, 2, 4, 8]))).toThrow(
+      /h % hkv == 0/
+    )
   })
 
   it("dtype errors suggest a cast; indices must be integers", () => {
@@ -96,7 +105,10 @@ describe("build-time errors", () => {
     expect(g.scalar(2, "float64")).not.toBe(g.scalar(2))
     g.param("w", [3, 4])
     g.param("b", [4], { trainable: false })
-    expect(g.params.map((p) => [p.name, p.trainable, p.decay, p.init.kind])).toEqual([["w", true, true, "zeros"], ["b", false, false, "zeros"]])
+    expect(g.params.map((p) => [p.name, p.trainable, p.decay, p.init.kind])).toEqual([
+      ["w", true, true, "zeros"],
+      ["b", false, false, "zeros"]
+    ])
   })
 
   it("describe prints composites flattened into standard ops", () => {

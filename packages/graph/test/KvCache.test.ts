@@ -29,7 +29,11 @@ const layer = (g: G.Graph, t: number, past: number) => {
   const emb = g.param("embed", [V, D], { init: Init.normal(0.5) })
   const x = Nn.rmsNorm(Nn.embedding(emb, tokens), g.param("norm", [D], { init: Init.ones }))
   const q = Nn.rope(Nn.splitHeads(Nn.linear(x, g.param("wq", [D, D], { init: Init.normal(0.4) })), H), cos, sin)
-  let k: Tensor = Nn.rope(Nn.splitHeads(Nn.linear(x, g.param("wk", [D, HKV * HD], { init: Init.normal(0.4) })), HKV), cos, sin)
+  let k: Tensor = Nn.rope(
+    Nn.splitHeads(Nn.linear(x, g.param("wk", [D, HKV * HD], { init: Init.normal(0.4) })), HKV),
+    cos,
+    sin
+  )
   let v: Tensor = Nn.splitHeads(Nn.linear(x, g.param("wv", [D, HKV * HD], { init: Init.normal(0.4) })), HKV)
   if (past > 0) {
     k = L.concat([g.input("past_k", "float32", [1, HKV, past, HD]), k], 2)
@@ -44,7 +48,7 @@ const layer = (g: G.Graph, t: number, past: number) => {
 
 describe("KV-cache inference graphs", () => {
   it.effect("prefill + one decode step reproduce the full forward's last-token logits", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const T = 5
       const exec = yield* Executor.make()
       const full = yield* exec.compile(layer(G.make("full"), T, 0))
@@ -56,14 +60,25 @@ describe("KV-cache inference graphs", () => {
       const tokens = Int32Array.of(3, 7, 1, 10, 4)
       const tables = Nn.ropeTables(T, HD)
       const fullOut = yield* full.run({ tokens, cos: tables.cos, sin: tables.sin })
-      const pre = yield* prefill.run({ tokens: tokens.slice(0, T - 1), cos: tables.cos.slice(0, (T - 1) * HD), sin: tables.sin.slice(0, (T - 1) * HD) })
+      const pre = yield* prefill.run({
+        tokens: tokens.slice(0, T - 1),
+        cos: tables.cos.slice(0, (T - 1) * HD),
+        sin: tables.sin.slice(0, (T - 1) * HD)
+      })
       const at = Nn.ropeTables(1, HD, 10000, T - 1) // the decoded token's position
-      const dec = yield* decode.run({ tokens: tokens.slice(T - 1), cos: at.cos, sin: at.sin, past_k: pre["present_k"]!, past_v: pre["present_v"]! })
+      const dec = yield* decode.run({
+        tokens: tokens.slice(T - 1),
+        cos: at.cos,
+        sin: at.sin,
+        past_k: pre["present_k"]!,
+        past_v: pre["present_v"]!
+      })
       const last = Array.from(fullOut["logits"]?.data as Float32Array).slice((T - 1) * V)
       const got = Array.from(dec["logits"]?.data as Float32Array)
       got.forEach((v, i) => expect(v).toBeCloseTo(last[i] as number, 5))
       expect(dec["present_k"]?.dims).toEqual([1, HKV, T, HD])
       const fullK = Array.from(fullOut["present_k"]?.data as Float32Array)
       Array.from(dec["present_k"]?.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(fullK[i] as number, 6))
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })

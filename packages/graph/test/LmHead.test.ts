@@ -19,8 +19,15 @@ import { expectGradient, ints } from "./support/check.ts"
 
 describe("chunk ranges", () => {
   it("covers the vocabulary once, the last chunk shorter when the chunk does not divide it", () => {
-    expect(LmHead.chunkRanges(7, 3)).toEqual([[0, 3], [3, 6], [6, 7]])
-    expect(LmHead.chunkRanges(8, 4)).toEqual([[0, 4], [4, 8]])
+    expect(LmHead.chunkRanges(7, 3)).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 7]
+    ])
+    expect(LmHead.chunkRanges(8, 4)).toEqual([
+      [0, 4],
+      [4, 8]
+    ])
     expect(LmHead.chunkRanges(5, 9)).toEqual([[0, 5]])
   })
   it("rejects a chunk that is not a positive integer, with a fix", () => {
@@ -33,42 +40,62 @@ describe("gradients against finite differences (float64)", () => {
   const targets = ints(0, 6, 3, 2, 5, 1)
   for (const chunk of [1, 3, 4]) {
     it.effect(`hidden and head weight, vocab 7 in chunks of ${chunk}`, () =>
-      expectGradient((g) => LmHead.tokenLogProbs(g.param("h", [2, 3, 4]), g.param("w", [7, 4]), g.input("t", "int32", [2, 3]), { vocabChunk: chunk }), {
-        feeds: { t: targets },
-        maxPerTensor: 28
-      }))
+      expectGradient(
+        (g) =>
+          LmHead.tokenLogProbs(g.param("h", [2, 3, 4]), g.param("w", [7, 4]), g.input("t", "int32", [2, 3]), {
+            vocabChunk: chunk
+          }),
+        {
+          feeds: { t: targets },
+          maxPerTensor: 28
+        }
+      )
+    )
   }
   it.effect("a tied embedding: the table feeds the input lookup and the chunked head, with an ignore index", () =>
-    expectGradient((g) => {
-      const table = g.param("table", [7, 4])
-      const h = Nn.rmsNorm(O.tanh(Nn.linear(Nn.embedding(table, g.input("ids", "int32", [2, 3])), g.param("w1", [4, 4]))), g.param("gamma", [4]))
-      const t = g.input("t", "int32", [2, 3])
-      return Loss.maskedMean(O.neg(LmHead.tokenLogProbs(h, table, t, { vocabChunk: 3 })), O.not(O.equal(t, -100)))
-    }, { feeds: { ids: ints(1, 4, 6, 0, 2, 2), t: ints(4, 6, -100, 2, 2, 5) }, maxPerTensor: 28 }))
-  it.effect("a frozen head weight and norm gain (constants): the hidden states' gradient alone, no dW or dγ nodes", () =>
-    Effect.gen(function*() {
-      const rng = Rng.Rng.make("frozen-head")
-      const w = Float64Array.from({ length: 7 * 4 }, () => rng.normal())
-      const gamma = Float64Array.from({ length: 4 }, () => 1 + 0.3 * rng.normal())
-      const build = (g: G.Graph) => {
-        const h = Nn.rmsNorm(g.param("h", [2, 3, 4]), g.constant(gamma, [4]))
-        return LmHead.tokenLogProbs(h, g.constant(w, [7, 4]), g.input("t", "int32", [2, 3]), { vocabChunk: 3 })
-      }
-      yield* expectGradient(build, { feeds: { t: targets }, maxPerTensor: 24 })
-      const g = G.make("frozen", { float: "float64" })
-      const out = build(g)
-      const before = g.nodes.length
-      Autodiff.grad(O.reduceSum(out), [g.inputNamed("h") as G.Tensor])
-      // dW_c would be a Gemm with transA=1 per chunk and dW their Concat: neither is built.
-      const added = g.nodes.slice(before)
-      expect(added.filter((n) => n.op === "Gemm" && (n.attrs["transA"] as { readonly i: number } | undefined)?.i === 1).length).toBe(0)
-      expect(added.some((n) => n.op === "Concat")).toBe(false)
-    }))
+    expectGradient(
+      (g) => {
+        const table = g.param("table", [7, 4])
+        const h = Nn.rmsNorm(
+          O.tanh(Nn.linear(Nn.embedding(table, g.input("ids", "int32", [2, 3])), g.param("w1", [4, 4]))),
+          g.param("gamma", [4])
+        )
+        const t = g.input("t", "int32", [2, 3])
+        return Loss.maskedMean(O.neg(LmHead.tokenLogProbs(h, table, t, { vocabChunk: 3 })), O.not(O.equal(t, -100)))
+      },
+      { feeds: { ids: ints(1, 4, 6, 0, 2, 2), t: ints(4, 6, -100, 2, 2, 5) }, maxPerTensor: 28 }
+    )
+  )
+  it.effect(
+    "a frozen head weight and norm gain (constants): the hidden states' gradient alone, no dW or dγ nodes",
+    () =>
+      Effect.gen(function* () {
+        const rng = Rng.Rng.make("frozen-head")
+        const w = Float64Array.from({ length: 7 * 4 }, () => rng.normal())
+        const gamma = Float64Array.from({ length: 4 }, () => 1 + 0.3 * rng.normal())
+        const build = (g: G.Graph) => {
+          const h = Nn.rmsNorm(g.param("h", [2, 3, 4]), g.constant(gamma, [4]))
+          return LmHead.tokenLogProbs(h, g.constant(w, [7, 4]), g.input("t", "int32", [2, 3]), { vocabChunk: 3 })
+        }
+        yield* expectGradient(build, { feeds: { t: targets }, maxPerTensor: 24 })
+        const g = G.make("frozen", { float: "float64" })
+        const out = build(g)
+        const before = g.nodes.length
+        Autodiff.grad(O.reduceSum(out), [g.inputNamed("h") as G.Tensor])
+        // dW_c would be a Gemm with transA=1 per chunk and dW their Concat: neither is built.
+        const added = g.nodes.slice(before)
+        expect(
+          added.filter((n) => n.op === "Gemm" && (n.attrs["transA"] as { readonly i: number } | undefined)?.i === 1)
+            .length
+        ).toBe(0)
+        expect(added.some((n) => n.op === "Concat")).toBe(false)
+      })
+  )
 })
 
 /** Float32 run of the head with and without chunking: log-probs, a masked loss and its gradients. */
 const runHead = (n: number, d: number, v: number, chunk: number | undefined, feeds: Record<string, G.TensorData>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const g = G.make("head")
     const h = g.input("h", "float32", [n, d])
     const w = g.input("w", "float32", [v, d])
@@ -85,7 +112,8 @@ const runHead = (n: number, d: number, v: number, chunk: number | undefined, fee
     return Object.fromEntries(["lp", "loss", "dh", "dw"].map((k) => [k, out[k]?.data as Float32Array]))
   }).pipe(Effect.scoped)
 
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0)
+const maxDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0)
 
 describe("chunked equals full logits (float32)", () => {
   const [n, d, v] = [12, 16, 203]
@@ -97,7 +125,7 @@ describe("chunked equals full logits (float32)", () => {
     t: ints(0, 202, 5, 5, 100, -100, 64, 63, 5, 17, 202, 1)
   }
   it.effect("log-probs, loss and both gradients agree for chunks of 64 (203 = 3·64 + 11) and 50, 1 and 203", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const full = yield* runHead(n, d, v, undefined, feeds)
       expect(full["lp"]?.every((x) => Number.isFinite(x) && x < 0)).toBe(true)
       for (const chunk of [64, 50, 1, 203]) {
@@ -105,12 +133,15 @@ describe("chunked equals full logits (float32)", () => {
         for (const k of ["lp", "loss", "dh", "dw"]) {
           const ref = full[k] as Float32Array
           const scale = ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
-          expect(maxDiff(got[k] as Float32Array, ref), `${k} with chunk ${chunk}`).toBeLessThan(2e-6 * Math.max(1, scale) * 4)
+          expect(maxDiff(got[k] as Float32Array, ref), `${k} with chunk ${chunk}`).toBeLessThan(
+            2e-6 * Math.max(1, scale) * 4
+          )
         }
       }
       // The ignored row (index 5) gets no gradient in either path.
       expect(Array.from((full["dh"] as Float32Array).subarray(5 * d, 6 * d)).every((x) => x === 0)).toBe(true)
-    }))
+    })
+  )
 })
 
 describe("graph shape", () => {
@@ -121,7 +152,13 @@ describe("graph shape", () => {
     const lp = LmHead.tokenLogProbs(h, w, g.input("t", "int32", [32]), { vocabChunk: 256 })
     Autodiff.grad(O.reduceSum(lp), [h, w])
     const widest = (nodes: ReadonlyArray<G.Node>): number =>
-      Math.max(0, ...nodes.flatMap((node) => [...node.outputs.filter((o) => o.rank === 2 && o.shape[0] === 32).map((o) => o.shape[1] as number), widest(node.body ?? [])]))
+      Math.max(
+        0,
+        ...nodes.flatMap((node) => [
+          ...node.outputs.filter((o) => o.rank === 2 && o.shape[0] === 32).map((o) => o.shape[1] as number),
+          widest(node.body ?? [])
+        ])
+      )
     expect(widest(g.nodes)).toBe(256)
     const g2 = G.make("shape2")
     const full = LmHead.tokenLogProbs(g2.param("h", [32, 8]), g2.param("w", [1000, 8]), g2.input("t", "int32", [32]))

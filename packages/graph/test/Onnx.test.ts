@@ -15,7 +15,8 @@ import * as O from "../src/Ops.ts"
 /** Top-level fields of a protobuf message: field number → list of (varint value | bytes). */
 const readFields = (buf: Uint8Array): Map<number, Array<bigint | Uint8Array>> => {
   const out = new Map<number, Array<bigint | Uint8Array>>()
-  for (const f of Protobuf.fields(buf)) out.set(f.field, [...(out.get(f.field) ?? []), f.wire === Protobuf.WIRE_VARINT ? f.varint : f.payload])
+  for (const f of Protobuf.fields(buf))
+    out.set(f.field, [...(out.get(f.field) ?? []), f.wire === Protobuf.WIRE_VARINT ? f.varint : f.payload])
   return out
 }
 
@@ -32,7 +33,7 @@ describe("ModelProto", () => {
   })
 
   it.effect("ORT runs constants of every supported dtype", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const g = G.make("dtypes")
       const x = g.input("x", "float32", [3])
       const f64 = O.cast(g.constant(Float64Array.of(0.5, 1.5, 2.5), [3]), "float32")
@@ -43,26 +44,37 @@ describe("ModelProto", () => {
       const s = yield* Effect.promise(() => InferenceSession.create(Onnx.encode(g).model))
       const out = yield* Effect.promise(() => s.run({ x: new OrtTensor("float32", Float32Array.of(1, 1, 1), [3]) }))
       expect(Array.from(out["y"]?.data as Float32Array)).toEqual([0.5, 4, 10.5])
-    }))
+    })
+  )
 
   it.effect("baked params become initializers and large constants can go to external data", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const g = G.make("ext")
       const x = g.input("x", "float32", [4])
       const w = g.param("w", [4])
-      const big = g.constant(Float32Array.from({ length: 4096 }, (_, i) => i), [4096])
+      const big = g.constant(
+        Float32Array.from({ length: 4096 }, (_, i) => i),
+        [4096]
+      )
       g.output("y", O.add(O.mul(x, w), L.slice(big, 0, 10, 14)))
-      const enc = Onnx.encode(g, { bake: { w: Float32Array.of(1, 2, 3, 4) }, externalDataThreshold: 1024, externalDataPath: "weights.bin" })
+      const enc = Onnx.encode(g, {
+        bake: { w: Float32Array.of(1, 2, 3, 4) },
+        externalDataThreshold: 1024,
+        externalDataPath: "weights.bin"
+      })
       expect(enc.inputs).toEqual(["x"])
       expect(enc.externalData?.path).toBe("weights.bin")
       expect(enc.externalData?.data.byteLength).toBe(4096 * 4)
       expect(enc.model.byteLength).toBeLessThan(2000)
       const s = yield* Effect.promise(() =>
-        InferenceSession.create(enc.model, { externalData: [{ path: "weights.bin", data: enc.externalData?.data as Uint8Array }] })
+        InferenceSession.create(enc.model, {
+          externalData: [{ path: "weights.bin", data: enc.externalData?.data as Uint8Array }]
+        })
       )
       const out = yield* Effect.promise(() => s.run({ x: new OrtTensor("float32", Float32Array.of(1, 1, 1, 1), [4]) }))
       expect(Array.from(out["y"]?.data as Float32Array)).toEqual([11, 13, 15, 17])
-    }))
+    })
+  )
 
   it("refuses graphs without outputs and baked values of the wrong size", () => {
     const g = G.make("bad")

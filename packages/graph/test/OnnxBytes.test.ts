@@ -18,7 +18,10 @@ const representative = (): G.Graph => {
   const g = G.make("bytes-ünïcode")
   const x = g.input("x", "float32", [4, 8])
   const w = g.param("w", [8, 8])
-  const big = g.constant(Float32Array.from({ length: 600 }, (_, i) => Math.sin(i) * 1e3), [600])
+  const big = g.constant(
+    Float32Array.from({ length: 600 }, (_, i) => Math.sin(i) * 1e3),
+    [600]
+  )
   const f64 = O.cast(g.constant(Float64Array.of(0.5, -1.5e300, 2.5), [3]), "float32")
   const i32 = O.cast(g.constant(Int32Array.of(-1, 0, 2 ** 31 - 1), [3]), "float32")
   const i64 = O.cast(g.constant(BigInt64Array.of(-3n, 4n, 2n ** 40n), [3]), "float32")
@@ -27,14 +30,20 @@ const representative = (): G.Graph => {
   const h = O.gemm(x, w, undefined, { alpha: 0.125, beta: 1 })
   const sm = O.softmax(L.transpose(h, [1, 0]), -1)
   const padded = L.pad(sm, [0, 1], [0, 2])
-  const [custom] = g.addNode("Custom", [padded], [{ dtype: "float32", shape: [8, 7] }], {
-    neg: { i: -7 },
-    huge: { i: 2 ** 40 },
-    f: { f: Math.PI },
-    s: { s: "straße ∑" },
-    ints: { ints: [-1, 0, 300, 2 ** 35] },
-    floats: { floats: [0.1, -0, 1e-40, 3.4e38] }
-  }, { domain: "com.realm" })
+  const [custom] = g.addNode(
+    "Custom",
+    [padded],
+    [{ dtype: "float32", shape: [8, 7] }],
+    {
+      neg: { i: -7 },
+      huge: { i: 2 ** 40 },
+      f: { f: Math.PI },
+      s: { s: "straße ∑" },
+      ints: { ints: [-1, 0, 300, 2 ** 35] },
+      floats: { floats: [0.1, -0, 1e-40, 3.4e38] }
+    },
+    { domain: "com.realm" }
+  )
   g.output("y", O.reduceSum(custom as G.Tensor, [-1], true))
   g.output("z", O.add(L.slice(big, 0, 0, 3), small))
   g.output("x_copy", x)
@@ -44,13 +53,26 @@ const representative = (): G.Graph => {
 describe("Onnx.encode bytes", () => {
   it("a representative graph encodes to the recorded bytes", () => {
     const enc = Onnx.encode(representative())
-    expect([enc.model.length, sha256(enc.model)]).toEqual([3769, "0f5e70097e20bd71687a5f05da1b0dbbb4904726be27596a29ead26539b329d4"])
+    expect([enc.model.length, sha256(enc.model)]).toEqual([
+      3769,
+      "0f5e70097e20bd71687a5f05da1b0dbbb4904726be27596a29ead26539b329d4"
+    ])
   })
 
   it("with baked params and external data, model and blob encode to the recorded bytes", () => {
     const w = Float32Array.from({ length: 64 }, (_, i) => (i - 32) / 7)
-    const enc = Onnx.encode(representative(), { bake: { w }, externalDataThreshold: 256, externalDataPath: "weights.bin" })
-    expect([enc.model.length, sha256(enc.model)]).toEqual([1468, "1813b2c8aae5e90678d1b2546d595256c3830f0342fe9c1e2990f63c1315cfe3"])
-    expect([enc.externalData?.data.length, sha256(enc.externalData?.data ?? new Uint8Array())]).toEqual([2656, "5d7498b228ff28f0e2b17f8fcabf6499eb34db6ab6be119df1fc9b3ee4e177fe"])
+    const enc = Onnx.encode(representative(), {
+      bake: { w },
+      externalDataThreshold: 256,
+      externalDataPath: "weights.bin"
+    })
+    expect([enc.model.length, sha256(enc.model)]).toEqual([
+      1468,
+      "1813b2c8aae5e90678d1b2546d595256c3830f0342fe9c1e2990f63c1315cfe3"
+    ])
+    expect([enc.externalData?.data.length, sha256(enc.externalData?.data ?? new Uint8Array())]).toEqual([
+      2656,
+      "5d7498b228ff28f0e2b17f8fcabf6499eb34db6ab6be119df1fc9b3ee4e177fe"
+    ])
   })
 })

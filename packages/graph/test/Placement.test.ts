@@ -31,7 +31,10 @@ describe("Placement.parse", () => {
     expect(r.sessions).toBe(2)
     expect(r.nodesByProvider).toEqual({ WebGpuExecutionProvider: 10, CPUExecutionProvider: 3 })
     expect(r.cpuNodes.map((n) => n.name)).toEqual(["m1", "m2", "shape_of_x"])
-    expect(r.cpuOps).toEqual([{ op: "Mod", count: 2 }, { op: "Shape", count: 1 }])
+    expect(r.cpuOps).toEqual([
+      { op: "Mod", count: 2 },
+      { op: "Shape", count: 1 }
+    ])
     expect(r.missingWebgpuKernels).toEqual(["Mod"])
   })
 
@@ -47,7 +50,10 @@ describe("Placement.parse", () => {
       `g.output("y", O.reduceSum(O.exp(g.input("x", "float32", [2, 3]))))`,
       `await Effect.runPromise(Effect.scoped(Effect.flatMap(Executor.make({ device: "cpu", logLevel: "verbose" }), (e) => e.compile(g))))`
     ].join("\n")
-    const run = spawnSync(process.execPath, ["--conditions=@realm-lm/source", "--input-type=module", "-e", script], { encoding: "utf8", cwd: import.meta.dirname })
+    const run = spawnSync(process.execPath, ["--conditions=@realm-lm/source", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      cwd: import.meta.dirname
+    })
     expect(run.status, run.stderr.slice(-2000)).toBe(0)
     const r = Placement.parse(`${run.stdout}\n${run.stderr}`)
     expect(r.sessions).toBeGreaterThanOrEqual(1)

@@ -29,29 +29,37 @@ describe("gradients against finite differences (float64)", () => {
         return [O.add(h, x as G.Tensor), O.sigmoid(h)]
       }) as [G.Tensor, G.Tensor]
       return O.add(O.mul(a, a), O.mul(b, 0.5))
-    }))
+    })
+  )
   it.effect("two chained recomputed blocks, the second consuming both outputs of the first", () =>
     expectGradient((g) => {
       const x = g.param("x", [2, 3])
       const w1 = g.param("w1", [3, 3])
       const w2 = g.param("w2", [3, 3])
-      const [a, b] = Recompute.checkpoint("B1", [x, w1], ([x, w]) => [O.tanh(O.matmul(x as G.Tensor, w as G.Tensor)), O.exp(O.mul(x as G.Tensor, 0.3))]) as [G.Tensor, G.Tensor]
-      const [c] = Recompute.checkpoint("B2", [a, b, w2], ([a, b, w]) => [O.mul(O.matmul(a as G.Tensor, w as G.Tensor), b as G.Tensor)]) as [G.Tensor]
+      const [a, b] = Recompute.checkpoint("B1", [x, w1], ([x, w]) => [
+        O.tanh(O.matmul(x as G.Tensor, w as G.Tensor)),
+        O.exp(O.mul(x as G.Tensor, 0.3))
+      ]) as [G.Tensor, G.Tensor]
+      const [c] = Recompute.checkpoint("B2", [a, b, w2], ([a, b, w]) => [
+        O.mul(O.matmul(a as G.Tensor, w as G.Tensor), b as G.Tensor)
+      ]) as [G.Tensor]
       return c
-    }))
+    })
+  )
   const size: Transformer.TransformerSize = { vocab: 7, dim: 8, heads: 2, kvHeads: 1, hidden: 12, layers: 2 }
   it.effect("full loss gradient of a 2-layer GQA decoder with every block recomputed", () =>
     expectGradient((g) => Transformer.model(size, { recompute: true })(g, { batch: 2, seq: 4 }).loss, {
       feeds: { tokens: ints(1, 3, 5, 2, 0, 6, 6, 4), targets: ints(3, 5, 2, -100, 6, 6, 4, 1) },
       maxPerTensor: 6
-    }))
+    })
+  )
 })
 
 describe("same values as without recomputation (float32)", () => {
   const size: Transformer.TransformerSize = { vocab: 50, dim: 32, heads: 4, kvHeads: 2, hidden: 48, layers: 3 }
   const bucket = { batch: 2, seq: 8 }
   const run = (recompute: boolean) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const g = G.make("decoder")
       const { loss } = Transformer.model(size, { recompute })(g, bucket)
       const params = g.inputs.filter((t) => t.kind === "param")
@@ -63,10 +71,13 @@ describe("same values as without recomputation (float32)", () => {
       feeds["targets"] = Int32Array.from({ length: 16 }, (_, i) => (i === 5 ? -100 : rng.int(size.vocab)))
       const exec = yield* Executor.make({ device: "cpu", intraOpThreads: 1 })
       const out = yield* (yield* exec.compile(g)).run(feeds)
-      return { names: params.map((p) => p.name), out: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array])) }
+      return {
+        names: params.map((p) => p.name),
+        out: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]))
+      }
     }).pipe(Effect.scoped)
   it.effect("loss and the gradient of every parameter agree to float32 rounding", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const plain = yield* run(false)
       const recomputed = yield* run(true)
       expect(plain.names.length).toBe(2 + 9 * size.layers)
@@ -78,7 +89,8 @@ describe("same values as without recomputation (float32)", () => {
         const diff = a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0)
         expect(diff, k).toBeLessThanOrEqual(1e-5 * scale)
       }
-    }))
+    })
+  )
 })
 
 describe("graph shape", () => {
@@ -86,7 +98,9 @@ describe("graph shape", () => {
     const g = G.make("shape")
     const x = g.param("x", [4, 4])
     const w = g.param("w", [4, 4])
-    const [y] = Recompute.checkpoint("Block", [O.tanh(x), w], ([a, w]) => [O.matmul(O.sigmoid(a as G.Tensor), w as G.Tensor)]) as [G.Tensor]
+    const [y] = Recompute.checkpoint("Block", [O.tanh(x), w], ([a, w]) => [
+      O.matmul(O.sigmoid(a as G.Tensor), w as G.Tensor)
+    ]) as [G.Tensor]
     const before = g.nodes.length
     Autodiff.grad(O.reduceSum(y), [x, w])
     const added = g.nodes.slice(before)
@@ -105,13 +119,18 @@ describe("graph shape", () => {
       for (const t of n.inputs) visit(t?.unit)
     }
     visit(zero)
-    expect([...ancestors].some((n) => n.op === "Expand"), "the seed of d(sum)/dy").toBe(true)
+    expect(
+      [...ancestors].some((n) => n.op === "Expand"),
+      "the seed of d(sum)/dy"
+    ).toBe(true)
   })
   it("a param or activation used inside but not passed as an input is an error naming it", () => {
     const g = G.make("captured")
     const x = g.param("x", [2, 2])
     const w = g.param("w", [2, 2])
-    expect(() => Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, w)])).toThrow(/reads w: float32\[2,2\] from outside.*Fix: pass every param/)
+    expect(() => Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, w)])).toThrow(
+      /reads w: float32\[2,2\] from outside.*Fix: pass every param/
+    )
     const c = g.constant(Float32Array.from([1, 2, 3, 4]), [2, 2])
     expect(Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, c)])[0]?.shape).toEqual([2, 2])
   })

@@ -52,17 +52,18 @@ describe("Store", () => {
 
 describe("Executor service", () => {
   it.effect("is available as a scoped layer", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exec = yield* Executor.Executor
       expect(exec.device).toBe("cpu")
       exec.write({ w: Float32Array.of(1) }, { w: [1] })
       expect(Array.from((yield* exec.read(["w"]))["w"] as Float32Array)).toEqual([1])
-    }).pipe(Effect.provide(Executor.layer({ intraOpThreads: 1 }))))
+    }).pipe(Effect.provide(Executor.layer({ intraOpThreads: 1 })))
+  )
 })
 
 describe("Session feeds", () => {
   it.effect("missing, mis-shaped and mis-typed feeds fail with FeedMismatch naming the input", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exec = yield* Executor.make()
       const g = G.make("f")
       g.output("y", O.mul(g.input("x", "float32", [2, 2]), g.param("w", [2])))
@@ -80,5 +81,6 @@ describe("Session feeds", () => {
       expect(Array.from(override["y"]?.data as Float32Array)).toEqual([5, 5, 5, 5])
       const unknown = yield* Effect.flip(exec.read(["nope"]))
       expect(unknown._tag).toBe("FeedMismatch")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })

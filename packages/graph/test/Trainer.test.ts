@@ -21,8 +21,14 @@ import * as Transformer from "./support/transformer.ts"
 const mlp = (g: Graph, b: { readonly batch: number }) => {
   const x = g.input("x", "float32", [b.batch, 3])
   const y = g.input("y", "int32", [b.batch])
-  const h = O.tanh(Nn.linear(x, g.param("w1", [3, 8], { init: Init.normal(0.7) }), g.param("b1", [8], { init: Init.normal(0.1) })))
-  const logits = Nn.linear(h, g.param("w2", [8, 4], { init: Init.normal(0.7) }), g.param("b2", [4], { init: Init.normal(0.1) }))
+  const h = O.tanh(
+    Nn.linear(x, g.param("w1", [3, 8], { init: Init.normal(0.7) }), g.param("b1", [8], { init: Init.normal(0.1) }))
+  )
+  const logits = Nn.linear(
+    h,
+    g.param("w2", [8, 4], { init: Init.normal(0.7) }),
+    g.param("b2", [4], { init: Init.normal(0.1) })
+  )
   return { loss: Loss.crossEntropy(logits, y, { ignoreIndex: -100 }), metrics: { mean_logit: O.reduceMean(logits) } }
 }
 
@@ -45,7 +51,7 @@ const f64 = (a: unknown) => Float64Array.from(a as Float32Array)
 
 describe("optimizers against plain TypeScript references", () => {
   it.effect("AdamW (decay on matrices only, clipping active) matches the reference over 5 steps", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exec = yield* Executor.make()
       const cfg = { beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1 }
       const clipNorm = 0.5
@@ -63,7 +69,9 @@ describe("optimizers against plain TypeScript references", () => {
         const lr = 0.05 / t // a schedule in TypeScript
         const batch = batchOf(t, 10)
         const { grads } = yield* trainer.gradients(batch)
-        const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + Array.from(g as Float32Array).reduce((a, v) => a + v * v, 0), 0))
+        const norm = Math.sqrt(
+          Object.values(grads).reduce((s, g) => s + Array.from(g as Float32Array).reduce((a, v) => a + v * v, 0), 0)
+        )
         const coef = Math.min(1, clipNorm / (norm + 1e-6))
         if (coef < 1) clipped++
         for (const [name, r] of Object.entries(ref)) {
@@ -89,16 +97,27 @@ describe("optimizers against plain TypeScript references", () => {
         }
       }
       expect(clipped, "clipping was exercised").toBeGreaterThan(0)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 
   for (const nesterov of [false, true]) {
     it.effect(`SGD with momentum 0.9, weight decay 0.01, nesterov=${nesterov} matches the reference over 4 steps`, () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const exec = yield* Executor.make()
-        const trainer = yield* Trainer.make(exec, mlp, { optimizer: { kind: "sgd", momentum: 0.9, nesterov, weightDecay: 0.01 } }, { batch: 10 })
+        const trainer = yield* Trainer.make(
+          exec,
+          mlp,
+          { optimizer: { kind: "sgd", momentum: 0.9, nesterov, weightDecay: 0.01 } },
+          { batch: 10 }
+        )
         yield* trainer.initialize(Rng.Rng.make(4))
         const start = yield* exec.read()
-        const ref = Object.fromEntries(trainer.params.map((s) => [s.name, { p: f64(start[s.name]), buf: new Float64Array((start[s.name] as Float32Array).length), decay: s.decay }]))
+        const ref = Object.fromEntries(
+          trainer.params.map((s) => [
+            s.name,
+            { p: f64(start[s.name]), buf: new Float64Array((start[s.name] as Float32Array).length), decay: s.decay }
+          ])
+        )
         for (let t = 1; t <= 4; t++) {
           const batch = batchOf(10 + t, 10)
           const { grads } = yield* trainer.gradients(batch)
@@ -112,15 +131,17 @@ describe("optimizers against plain TypeScript references", () => {
           }
           yield* trainer.step(batch, { lr: 0.1 })
           const now = yield* exec.read()
-          for (const [name, r] of Object.entries(ref)) close(now[name] as Float32Array, r.p, 1e-6, 1e-5, `step ${t} ${name}`)
+          for (const [name, r] of Object.entries(ref))
+            close(now[name] as Float32Array, r.p, 1e-6, 1e-5, `step ${t} ${name}`)
         }
-      }).pipe(Effect.scoped))
+      }).pipe(Effect.scoped)
+    )
   }
 })
 
 describe("gradient accumulation", () => {
   it.effect("4 micro-batches of 5 accumulate to the gradient and AdamW step of one batch of 20", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const big = batchOf(7, 20)
       const config = { optimizer: { kind: "adamw" as const, weightDecay: 0.05 }, clipNorm: 10 }
       const a = yield* Executor.make()
@@ -146,17 +167,24 @@ describe("gradient accumulation", () => {
       expect(sb.gradNorm).toBeCloseTo(sa.gradNorm, 5)
       expect(b.state.has("w1::acc"), "accumulators are released after apply").toBe(false)
       const [pa, pb] = [yield* a.read(["w1", "b1", "w2", "b2"]), yield* b.read(["w1", "b1", "w2", "b2"])]
-      for (const name of ["w1", "b1", "w2", "b2"]) close(pb[name] as Float32Array, f64(pa[name]), 1e-6, 1e-5, `param ${name}`)
+      for (const name of ["w1", "b1", "w2", "b2"])
+        close(pb[name] as Float32Array, f64(pa[name]), 1e-6, 1e-5, `param ${name}`)
       const none = yield* Effect.flip(tb.apply({ lr: 0.01 }))
       expect(none._tag).toBe("NothingAccumulated")
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })
 
 describe("state handling", () => {
   it.effect("frozen params stay unchanged, a non-finite loss leaves all params unchanged", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exec = yield* Executor.make()
-      const trainer = yield* Trainer.make(exec, mlp, { optimizer: { kind: "adamw" }, freeze: ["w1", "b*"] }, { batch: 10 })
+      const trainer = yield* Trainer.make(
+        exec,
+        mlp,
+        { optimizer: { kind: "adamw" }, freeze: ["w1", "b*"] },
+        { batch: 10 }
+      )
       expect(trainer.trainable).toEqual(["w2"])
       yield* trainer.initialize(Rng.Rng.make(6))
       const before = yield* exec.read(["w1", "b1", "w2"])
@@ -170,12 +198,15 @@ describe("state handling", () => {
       expect(err._tag).toBe("NonFiniteLoss")
       expect(trainer.steps()).toBe(1)
       expect((yield* exec.read(["w2"]))["w2"]).toBe(after["w2"])
-      const unmatched = yield* Effect.flip(Trainer.make(exec, mlp, { optimizer: { kind: "adamw" }, freeze: ["nope.*"] }, { batch: 10 }))
+      const unmatched = yield* Effect.flip(
+        Trainer.make(exec, mlp, { optimizer: { kind: "adamw" }, freeze: ["nope.*"] }, { batch: 10 })
+      )
       expect(unmatched.message).toMatch(/freeze pattern "nope.\*" matches no param/)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 
   it.effect("training and inference sessions share one parameter state without copies, across shape buckets", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const exec = yield* Executor.make()
       const trainer = yield* Trainer.make(exec, mlp, { optimizer: { kind: "sgd" } }, { batch: 10 })
       yield* trainer.initialize(Rng.Rng.make(8))
@@ -198,17 +229,21 @@ describe("state handling", () => {
       expect(e10.metrics["mean_logit"]?.dims).toEqual([])
       const viaSession = yield* Executor.readViaSession(exec, ["w1"])
       expect(Array.from(viaSession["w1"] as Float32Array)).toEqual(Array.from(exec.state.cpuData("w1") as Float32Array))
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })
 
 describe("learning", () => {
   it.effect("LoRA adapters on a frozen base: only the adapters change and the loss falls", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const model = (g: Graph, b: { readonly batch: number }) => {
         const x = g.input("x", "float32", [b.batch, 3])
         const y = g.input("y", "int32", [b.batch])
         const w = g.param("base.w", [3, 4], { init: Init.normal(0.5), trainable: false })
-        const h = O.add(Nn.linear(x, w), Nn.lora(x, g.param("lora.a", [3, 2], { init: Init.normal(0.5) }), g.param("lora.b", [2, 4]), 2))
+        const h = O.add(
+          Nn.linear(x, w),
+          Nn.lora(x, g.param("lora.a", [3, 2], { init: Init.normal(0.5) }), g.param("lora.b", [2, 4]), 2)
+        )
         return { loss: Loss.crossEntropy(h, y, { ignoreIndex: -100 }) }
       }
       const exec = yield* Executor.make()
@@ -224,16 +259,24 @@ describe("learning", () => {
       expect(after["base.w"]).toBe(before["base.w"])
       expect(Array.from(after["lora.b"] as Float32Array).some((v) => v !== 0)).toBe(true)
       expect((yield* trainer.evaluate(data)).loss).toBeLessThan(first)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 
   it.effect("a tiny GQA decoder learns to copy the previous token: loss falls and every trainable param changes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const size: Transformer.TransformerSize = { vocab: 6, dim: 16, heads: 2, kvHeads: 1, hidden: 32, layers: 1 }
       const bucket = { batch: 8, seq: 8 }
       const exec = yield* Executor.make()
-      const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw", weightDecay: 0 }, clipNorm: 1, freeze: ["final_norm"] }, bucket)
+      const trainer = yield* Trainer.make(
+        exec,
+        Transformer.model(size),
+        { optimizer: { kind: "adamw", weightDecay: 0 }, clipNorm: 1, freeze: ["final_norm"] },
+        bucket
+      )
       yield* trainer.initialize(Rng.Rng.make(9))
-      const start = Object.fromEntries(Object.entries(yield* exec.read()).map(([k, v]) => [k, Array.from(v as Float32Array)]))
+      const start = Object.fromEntries(
+        Object.entries(yield* exec.read()).map(([k, v]) => [k, Array.from(v as Float32Array)])
+      )
       const rng = Rng.Rng.make(10)
       const data = () => {
         const tokens = Int32Array.from({ length: 64 }, () => rng.int(6))
@@ -250,5 +293,6 @@ describe("learning", () => {
         const changed = Array.from(end[p.name] as Float32Array).some((v, i) => v !== start[p.name]?.[i])
         expect(changed, p.name).toBe(trainer.trainable.includes(p.name))
       }
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })

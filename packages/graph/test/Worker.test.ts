@@ -12,9 +12,13 @@ const job = new URL("./support/trainJob.ts", import.meta.url)
 
 describe("Worker.run", () => {
   it.effect("trains on another thread: progress per step arrives here, weights come back", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const seen: Array<{ step: number; loss: number; thread: number }> = []
-      const result = yield* Worker.run<{ steps: number }, { loss: number; w1: Float32Array }, { step: number; loss: number; thread: number }>(job, { steps: 60 }, (p) => {
+      const result = yield* Worker.run<
+        { steps: number },
+        { loss: number; w1: Float32Array },
+        { step: number; loss: number; thread: number }
+      >(job, { steps: 60 }, (p) => {
         seen.push(p)
       })
       expect(seen.map((p) => p.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1))
@@ -23,13 +27,15 @@ describe("Worker.run", () => {
       expect(result.loss).toBeLessThan((seen[0] as { loss: number }).loss)
       expect(result.w1).toBeInstanceOf(Float32Array)
       expect(result.w1.length).toBe(32)
-    }))
+    })
+  )
 
   it.effect("a failing job surfaces as WorkerFailed with the job's error tag", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const err = yield* Effect.flip(Worker.run(job, { steps: 1, fail: true }))
       expect(err._tag).toBe("WorkerFailed")
       expect(err.tag).toBe("SchemaError")
       expect(err.message).toMatch(/optimizer/)
-    }))
+    })
+  )
 })

@@ -32,7 +32,16 @@ const batchArg = process.argv.find((a) => a.startsWith("--batches="))
 const batches = batchArg === undefined ? [1, 32, 64, 128] : batchArg.slice(10).split(",").map(Number)
 const only = process.argv.find((a) => a.startsWith("--model="))?.slice(8)
 
-const base = { rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, qkvBias: false, oBias: false, bosTokenId: 1, eosTokenIds: [], padTokenId: null } as const
+const base = {
+  rmsNormEps: 1e-5,
+  ropeTheta: 10000,
+  ropeScaling: null,
+  qkvBias: false,
+  oBias: false,
+  bosTokenId: 1,
+  eosTokenIds: [],
+  padTokenId: null
+} as const
 const small25M = ModelConfig.make({
   ...base,
   architecture: "LlamaForCausalLM",
@@ -50,7 +59,10 @@ const small25M = ModelConfig.make({
 const median = (xs: ReadonlyArray<number>) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const promptsFor = (batch: number, vocab: number) => {
   const rng = Rng.Rng.make("bench-prompts", batch)
-  return Array.from({ length: batch }, () => [1, ...Array.from({ length: promptLength - 1 }, () => 3 + rng.int(vocab - 3))])
+  return Array.from({ length: batch }, () => [
+    1,
+    ...Array.from({ length: promptLength - 1 }, () => 3 + rng.int(vocab - 3))
+  ])
 }
 
 interface Row {
@@ -75,7 +87,10 @@ const compare = async (engines: ReadonlyArray<readonly [string, Runner]>, batch:
   const tn: Array<Array<number>> = engines.map(() => [])
   for (let r = 0; r < reps; r++) {
     for (const [i, [, run]] of engines.entries()) {
-      for (const [n, into] of [[1, t1], [newTokens, tn]] as const) {
+      for (const [n, into] of [
+        [1, t1],
+        [newTokens, tn]
+      ] as const) {
         const t0 = performance.now()
         await run(batch, n)
         into[i]?.push(performance.now() - t0)
@@ -85,12 +100,17 @@ const compare = async (engines: ReadonlyArray<readonly [string, Runner]>, batch:
   return engines.map(([engine], i) => {
     const a = median(t1[i] as Array<number>)
     const b = median(tn[i] as Array<number>)
-    return { engine, batch, prefillTokPerS: (batch * promptLength) / (a / 1000), decodeTokPerS: (batch * (newTokens - 1)) / ((b - a) / 1000) }
+    return {
+      engine,
+      batch,
+      prefillTokPerS: (batch * promptLength) / (a / 1000),
+      decodeTokPerS: (batch * (newTokens - 1)) / ((b - a) / 1000)
+    }
   })
 }
 
 const measure = (name: string, config: ModelConfig.ModelConfig, weights: Weights.Weights) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const parameters = ModelSize.parameterCount(config)
     const dir = mkdtempSync(join(tmpdir(), "lm-bench-"))
     yield* Export.save(dir, { ...config, eosTokenIds: [] }, weights)
@@ -98,17 +118,33 @@ const measure = (name: string, config: ModelConfig.ModelConfig, weights: Weights
     for (const [n, t] of weights) exec.state.setData(n, t.data, t.shape)
     const gen = yield* Generator.make(exec, config)
     const ours: Runner = (batch, n) =>
-      Effect.runPromise(gen.generate(promptsFor(batch, config.vocabSize).map((prompt) => ({ prompt })), { maxNewTokens: n, stopTokens: [] }))
+      Effect.runPromise(
+        gen.generate(
+          promptsFor(batch, config.vocabSize).map((prompt) => ({ prompt })),
+          { maxNewTokens: n, stopTokens: [] }
+        )
+      )
     const t = yield* Effect.promise(() => offline())
-    const model = yield* Effect.promise(() => t.AutoModelForCausalLM.from_pretrained(dir, { local_files_only: true, dtype: "fp32", device: "cpu" }))
+    const model = yield* Effect.promise(() =>
+      t.AutoModelForCausalLM.from_pretrained(dir, { local_files_only: true, dtype: "fp32", device: "cpu" })
+    )
     const theirs: Runner = (batch, n) => {
-      const ids = new t.Tensor("int64", BigInt64Array.from(promptsFor(batch, config.vocabSize).flat(), BigInt), [batch, promptLength])
+      const ids = new t.Tensor("int64", BigInt64Array.from(promptsFor(batch, config.vocabSize).flat(), BigInt), [
+        batch,
+        promptLength
+      ])
       const mask = new t.Tensor("int64", new BigInt64Array(batch * promptLength).fill(1n), [batch, promptLength])
       return model.generate({ input_ids: ids, attention_mask: mask, max_new_tokens: n, do_sample: false } as never)
     }
     const rows: Array<Row> = []
     for (const batch of batches) {
-      const engines: ReadonlyArray<readonly [string, Runner]> = batch <= 32 ? [["@realm-lm/lm", ours], ["transformers.js 4.3.1", theirs]] : [["@realm-lm/lm", ours]]
+      const engines: ReadonlyArray<readonly [string, Runner]> =
+        batch <= 32
+          ? [
+              ["@realm-lm/lm", ours],
+              ["transformers.js 4.3.1", theirs]
+            ]
+          : [["@realm-lm/lm", ours]]
       for (const r of yield* Effect.promise(() => compare(engines, batch))) {
         rows.push({ model: name, parameters, ...r })
         console.log(JSON.stringify(rows.at(-1)))
@@ -118,23 +154,53 @@ const measure = (name: string, config: ModelConfig.ModelConfig, weights: Weights
     return rows
   }).pipe(Effect.scoped)
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const storiesFile = SharedData.sharedDataFile("stories260K", "stories260K.bin")
-  const stories = storiesFile !== undefined
-    ? yield* Llama2c.read(storiesFile)
-    : yield* Effect.map(Llama2c.configOf({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 }), (config) => ({ config, weights: Weights.init(config, Rng.Rng.make("bench")) }))
+  const stories =
+    storiesFile !== undefined
+      ? yield* Llama2c.read(storiesFile)
+      : yield* Effect.map(
+          Llama2c.configOf({
+            dim: 64,
+            hiddenDim: 172,
+            nLayers: 5,
+            nHeads: 8,
+            nKvHeads: 4,
+            vocabSize: 512,
+            seqLen: 512
+          }),
+          (config) => ({ config, weights: Weights.init(config, Rng.Rng.make("bench")) })
+        )
   const big = yield* small25M
   const rows = [
-    ...(only === "25M" ? [] : yield* measure(storiesFile !== undefined ? "stories260K" : "stories260K-shaped (random)", stories.config, stories.weights)),
-    ...(only === "stories" ? [] : yield* measure("25M random-init (d512 L8 GQA 8/4 vocab 2048)", big, Weights.init(big, Rng.Rng.make("bench-25M"))))
+    ...(only === "25M"
+      ? []
+      : yield* measure(
+          storiesFile !== undefined ? "stories260K" : "stories260K-shaped (random)",
+          stories.config,
+          stories.weights
+        )),
+    ...(only === "stories"
+      ? []
+      : yield* measure(
+          "25M random-init (d512 L8 GQA 8/4 vocab 2048)",
+          big,
+          Weights.init(big, Rng.Rng.make("bench-25M"))
+        ))
   ]
   const fmt = (x: number) => Math.round(x).toLocaleString("en-US")
-  console.log(`\n${cpus()[0]?.model} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; prompt ${promptLength}, ${newTokens} new tokens, greedy\n`)
+  console.log(
+    `\n${cpus()[0]?.model} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; prompt ${promptLength}, ${newTokens} new tokens, greedy\n`
+  )
   console.log("| model | engine | batch | prefill tok/s | decode tok/s |\n| --- | --- | ---: | ---: | ---: |")
-  for (const r of rows) console.log(`| ${r.model} | ${r.engine} | ${r.batch} | ${fmt(r.prefillTokPerS)} | ${fmt(r.decodeTokPerS)} |`)
+  for (const r of rows)
+    console.log(`| ${r.model} | ${r.engine} | ${r.batch} | ${fmt(r.prefillTokPerS)} | ${fmt(r.decodeTokPerS)} |`)
   const out = join(import.meta.dirname, "results")
   mkdirSync(out, { recursive: true })
-  writeFileSync(join(out, "generate.json"), `${JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, promptLength, newTokens, rows }, null, 2)}\n`)
+  writeFileSync(
+    join(out, "generate.json"),
+    `${JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, promptLength, newTokens, rows }, null, 2)}\n`
+  )
 })
 
 await Effect.runPromise(Effect.provide(program, NodeServices.layer))

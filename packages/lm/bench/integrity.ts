@@ -20,7 +20,8 @@ const dtype = process.argv[3] === "F32" ? "F32" : "BF16"
 const dir = join(process.argv[4] ?? tmpdir(), `realm-lm-integrity-${process.pid}`)
 const { config, dataBytes, headerBytes } = SyntheticCheckpoint.write(dir, name, dtype)
 
-const run = <A, E>(effect: Effect.Effect<A, E, NodeServices.NodeServices>) => Effect.runPromise(Effect.provide(effect, NodeServices.layer))
+const run = <A, E>(effect: Effect.Effect<A, E, NodeServices.NodeServices>) =>
+  Effect.runPromise(Effect.provide(effect, NodeServices.layer))
 const time = async <A>(f: () => Promise<A>): Promise<[A, number]> => {
   const start = performance.now()
   const a = await f()
@@ -32,7 +33,13 @@ await run(Hash.hashFile(join(dir, "model.safetensors")))
 const files = await run(Effect.forEach(["config.json", "model.safetensors"], (f) => Hash.hashFile(join(dir, f), f)))
 writeFileSync(join(dir, Pretrained.stateFile), JSON.stringify({ files }))
 const rounds = 3
-const best = { loadWithScan: Infinity, loadWithHashAndScan: Infinity, scanAllWeights: Infinity, scanLargestTensor: Infinity, separateStreamedSha256: Infinity }
+const best = {
+  loadWithScan: Infinity,
+  loadWithHashAndScan: Infinity,
+  scanAllWeights: Infinity,
+  scanLargestTensor: Infinity,
+  separateStreamedSha256: Infinity
+}
 /** Load without a record, then time the scan over the loaded weights; the weights are dropped on return. */
 const loadAndScan = async () => {
   const [w, load] = await time(() => run(Pretrained.loadWeights(dir, config, { verifyHashes: false })))
@@ -48,17 +55,29 @@ for (let r = 0; r < rounds; r++) {
   best.loadWithScan = Math.min(best.loadWithScan, load)
   best.scanAllWeights = Math.min(best.scanAllWeights, all)
   best.scanLargestTensor = Math.min(best.scanLargestTensor, one)
-  best.loadWithHashAndScan = Math.min(best.loadWithHashAndScan, (await time(() => run(Pretrained.loadWeights(dir, config))))[1])
-  best.separateStreamedSha256 = Math.min(best.separateStreamedSha256, (await time(() => run(Hash.hashFile(join(dir, "model.safetensors")))))[1])
+  best.loadWithHashAndScan = Math.min(
+    best.loadWithHashAndScan,
+    (await time(() => run(Pretrained.loadWeights(dir, config))))[1]
+  )
+  best.separateStreamedSha256 = Math.min(
+    best.separateStreamedSha256,
+    (await time(() => run(Hash.hashFile(join(dir, "model.safetensors")))))[1]
+  )
 }
 const largest = Weights.spec(config).reduce((a, b) => (Weights.numel(b.shape) > Weights.numel(a.shape) ? b : a))
-console.log(JSON.stringify({
-  model: name,
-  dtype,
-  parameters: Weights.spec(config).reduce((n, p) => n + Weights.numel(p.shape), 0),
-  fileBytes: 8 + headerBytes + dataBytes,
-  largestTensor: `[${largest.shape.join(", ")}] (${(4 * Weights.numel(largest.shape) / 2 ** 20).toFixed(0)} MiB float32)`,
-  bestOf: rounds,
-  seconds: best
-}, null, 2))
+console.log(
+  JSON.stringify(
+    {
+      model: name,
+      dtype,
+      parameters: Weights.spec(config).reduce((n, p) => n + Weights.numel(p.shape), 0),
+      fileBytes: 8 + headerBytes + dataBytes,
+      largestTensor: `[${largest.shape.join(", ")}] (${((4 * Weights.numel(largest.shape)) / 2 ** 20).toFixed(0)} MiB float32)`,
+      bestOf: rounds,
+      seconds: best
+    },
+    null,
+    2
+  )
+)
 rmSync(dir, { recursive: true, force: true })

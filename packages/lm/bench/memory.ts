@@ -13,25 +13,48 @@ const dir = join(import.meta.dirname, "..", "test", "fixtures", "configs")
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(bytes < 2 ** 28 ? 3 : 2)
 const train = { batch: 8, seq: 512 }
 const gen = { batch: 32, seq: 1024 }
-const stories = Effect.runSync(Llama2c.configOf({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 }))
+const stories = Effect.runSync(
+  Llama2c.configOf({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 })
+)
 const configs = [
   ["stories260K", stories] as const,
-  ...readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => {
-    const name = f.replace(/\.json$/, "")
-    const json = JSON.parse(readFileSync(join(dir, f), "utf8")) as unknown
-    return [name, Effect.runSync(ModelConfig.fromHf(json, name.startsWith("Mistral") ? { maxContext: 4096 } : {}))] as const
-  })
+  ...readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => {
+      const name = f.replace(/\.json$/, "")
+      const json = JSON.parse(readFileSync(join(dir, f), "utf8")) as unknown
+      return [
+        name,
+        Effect.runSync(ModelConfig.fromHf(json, name.startsWith("Mistral") ? { maxContext: 4096 } : {}))
+      ] as const
+    })
 ]
-const rows = configs.map(([name, config]) => {
-  const t = ModelSize.memory(config, train)
-  const g = ModelSize.memory(config, gen)
-  return { name, parameters: t.parameters, weights: t.weights, adamState: t.adamState, gradients: t.gradients, activations: t.activations, training: t.training, kvCache: g.kvCache, generation: g.generation }
-}).toSorted((a, b) => a.parameters - b.parameters)
+const rows = configs
+  .map(([name, config]) => {
+    const t = ModelSize.memory(config, train)
+    const g = ModelSize.memory(config, gen)
+    return {
+      name,
+      parameters: t.parameters,
+      weights: t.weights,
+      adamState: t.adamState,
+      gradients: t.gradients,
+      activations: t.activations,
+      training: t.training,
+      kvCache: g.kvCache,
+      generation: g.generation
+    }
+  })
+  .toSorted((a, b) => a.parameters - b.parameters)
 
-console.log(`| model | parameters | weights f32 (GiB) | grads + AdamW (GiB) | activations b${train.batch}×${train.seq} (GiB) | training total (GiB) | KV cache b${gen.batch}×${gen.seq} (GiB) |`)
+console.log(
+  `| model | parameters | weights f32 (GiB) | grads + AdamW (GiB) | activations b${train.batch}×${train.seq} (GiB) | training total (GiB) | KV cache b${gen.batch}×${gen.seq} (GiB) |`
+)
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for (const r of rows) {
-  console.log(`| ${r.name} | ${(r.parameters / 1e6).toFixed(1)}M | ${gib(r.weights)} | ${gib(r.gradients + r.adamState)} | ${gib(r.activations)} | ${gib(r.training)} | ${gib(r.kvCache)} |`)
+  console.log(
+    `| ${r.name} | ${(r.parameters / 1e6).toFixed(1)}M | ${gib(r.weights)} | ${gib(r.gradients + r.adamState)} | ${gib(r.activations)} | ${gib(r.training)} | ${gib(r.kvCache)} |`
+  )
 }
 const out = process.argv[2]
 if (out !== undefined) writeFileSync(out, `${JSON.stringify({ train, gen, rows }, null, 2)}\n`)

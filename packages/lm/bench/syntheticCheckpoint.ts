@@ -19,7 +19,9 @@ export interface SyntheticCheckpoint {
 
 /** Write `dir/config.json` and `dir/model.safetensors` for config `name` in `dtype`. */
 export const write = (dir: string, name: string, dtype: "BF16" | "F32"): SyntheticCheckpoint => {
-  const json = JSON.parse(readFileSync(join(import.meta.dirname, "..", "test", "fixtures", "configs", `${name}.json`), "utf8")) as Record<string, unknown>
+  const json = JSON.parse(
+    readFileSync(join(import.meta.dirname, "..", "test", "fixtures", "configs", `${name}.json`), "utf8")
+  ) as Record<string, unknown>
   const config = Effect.runSync(ModelConfig.fromHf(json, { maxContext: 4096 }))
   const size = dtype === "F32" ? 4 : 2
   const entries: Record<string, unknown> = { __metadata__: { format: "pt" } }
@@ -34,7 +36,7 @@ export const write = (dir: string, name: string, dtype: "BF16" | "F32"): Synthet
   new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true)
   const chunk = new Uint8Array(1 << 24)
   if (dtype === "F32") {
-    new Float32Array(chunk.buffer).forEach((_, i, a) => void (a[i] = ((i * 7919) % 2001 - 1000) * 1e-4))
+    new Float32Array(chunk.buffer).forEach((_, i, a) => void (a[i] = (((i * 7919) % 2001) - 1000) * 1e-4))
   } else {
     for (let i = 0; i < chunk.length; i += 2) {
       chunk[i] = (i * 7919) & 0xff

@@ -22,7 +22,8 @@ export interface Rollout extends Example {
 }
 
 /** Row length that fits every example: max(prompt + completion) − 1. */
-export const lengthOf = (examples: ReadonlyArray<Example>): number => Math.max(1, ...examples.map((e) => e.prompt.length + e.completion.length - 1))
+export const lengthOf = (examples: ReadonlyArray<Example>): number =>
+  Math.max(1, ...examples.map((e) => e.prompt.length + e.completion.length - 1))
 
 /**
  * A causal-LM batch: row r holds prompt ++ completion shifted by one (`targets[t] = sequence[t + 1]`), padded with
@@ -36,7 +37,8 @@ export const tokenBatch = (examples: ReadonlyArray<Example>, length = lengthOf(e
   examples.forEach((e, r) => {
     if (e.prompt.length === 0) throw new RangeError(`tokenBatch: example ${r} has an empty prompt`)
     const seq = [...e.prompt, ...e.completion]
-    if (seq.length - 1 > length) throw new RangeError(`tokenBatch: example ${r} needs ${seq.length - 1} positions, the batch has ${length}`)
+    if (seq.length - 1 > length)
+      throw new RangeError(`tokenBatch: example ${r} needs ${seq.length - 1} positions, the batch has ${length}`)
     inputs.set(seq.slice(0, -1), r * length)
     targets.set(seq.slice(1), r * length)
     lossMask.fill(1, r * length + e.prompt.length - 1, r * length + seq.length - 1)
@@ -54,13 +56,15 @@ export const policyBatch = (rollouts: ReadonlyArray<Rollout>, length = lengthOf(
   rollouts.forEach((r, row) => {
     const at = row * length + r.prompt.length - 1
     const n = r.completion.length
-    if (r.oldLogProbs.length !== n) throw new RangeError(`policyBatch: rollout ${row} has ${r.oldLogProbs.length} old log-probs for ${n} tokens`)
+    if (r.oldLogProbs.length !== n)
+      throw new RangeError(`policyBatch: rollout ${row} has ${r.oldLogProbs.length} old log-probs for ${n} tokens`)
     for (let k = 0; k < n; k++) {
       advantages[at + k] = typeof r.advantage === "number" ? r.advantage : (r.advantage[k] as number)
       oldLogProbs[at + k] = r.oldLogProbs[k] as number
     }
     if (withRef) {
-      if (r.refLogProbs === undefined || r.refLogProbs.length !== n) throw new RangeError(`policyBatch: rollout ${row} needs ${n} reference log-probs`)
+      if (r.refLogProbs === undefined || r.refLogProbs.length !== n)
+        throw new RangeError(`policyBatch: rollout ${row} needs ${n} reference log-probs`)
       for (let k = 0; k < n; k++) refLogProbs[at + k] = r.refLogProbs[k] as number
     }
   })

@@ -25,16 +25,22 @@ export const TrainConfig = Schema.Struct({
   vocabSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(256)),
   minFrequency: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
   specialTokens: Schema.Array(Schema.String.check(Schema.isMinLength(1)))
-}).check(Schema.makeFilter((c) =>
-  c.vocabSize >= 256 + c.specialTokens.length && new Set(c.specialTokens).size === c.specialTokens.length
-    ? undefined
-    : { path: ["vocabSize"], issue: "vocabSize must cover the 256 bytes plus distinct special tokens" }
-))
+}).check(
+  Schema.makeFilter((c) =>
+    c.vocabSize >= 256 + c.specialTokens.length && new Set(c.specialTokens).size === c.specialTokens.length
+      ? undefined
+      : { path: ["vocabSize"], issue: "vocabSize must cover the 256 bytes plus distinct special tokens" }
+  )
+)
 /** Validated training settings. */
 export type TrainConfig = typeof TrainConfig.Type
 
 /** Defaults for `TrainConfig`. */
-export const defaultTrainConfig: TrainConfig = { vocabSize: 512, minFrequency: 2, specialTokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] }
+export const defaultTrainConfig: TrainConfig = {
+  vocabSize: 512,
+  minFrequency: 2,
+  specialTokens: ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+}
 
 /** A trained tokenizer: token strings by id (byte-level symbols; specials verbatim) and merges in priority order. */
 export interface BuiltinTokenizer {
@@ -48,7 +54,10 @@ export interface BuiltinTokenizer {
 }
 
 /** Ids: specials, then the 256 byte symbols, then each merge's result the first time it appears. */
-const make = (specialTokens: ReadonlyArray<string>, merges: ReadonlyArray<readonly [string, string]>): BuiltinTokenizer => {
+const make = (
+  specialTokens: ReadonlyArray<string>,
+  merges: ReadonlyArray<readonly [string, string]>
+): BuiltinTokenizer => {
   const tokens = [...specialTokens, ...byteToChar]
   const seen = new Set(tokens)
   for (const [a, b] of merges) {
@@ -168,7 +177,11 @@ export const encode = (tok: BuiltinTokenizer, text: string): Array<number> => {
 }
 
 /** Decode ids to text (invalid UTF-8 becomes U+FFFD); specials are kept unless `skipSpecialTokens`. */
-export const decode = (tok: BuiltinTokenizer, ids: ReadonlyArray<number>, options: { readonly skipSpecialTokens?: boolean } = {}): string => {
+export const decode = (
+  tok: BuiltinTokenizer,
+  ids: ReadonlyArray<number>,
+  options: { readonly skipSpecialTokens?: boolean } = {}
+): string => {
   let text = ""
   let bytes: Array<number> = []
   const flush = () => {
@@ -190,7 +203,15 @@ export const tokenizerJson = (tok: BuiltinTokenizer): Record<string, unknown> =>
   version: "1.0",
   truncation: null,
   padding: null,
-  added_tokens: tok.specialTokens.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+  added_tokens: tok.specialTokens.map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true
+  })),
   normalizer: null,
   pre_tokenizer: {
     type: "Sequence",
@@ -226,7 +247,12 @@ export const tokenizerConfig = (tok: BuiltinTokenizer, modelMaxLength: number): 
   clean_up_tokenization_spaces: false,
   model_max_length: modelMaxLength,
   chat_template: chatTemplate,
-  added_tokens_decoder: Object.fromEntries(tok.specialTokens.map((content, id) => [String(id), { content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }]))
+  added_tokens_decoder: Object.fromEntries(
+    tok.specialTokens.map((content, id) => [
+      String(id),
+      { content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }
+    ])
+  )
 })
 
 /** Write `tokenizer.json` and `tokenizer_config.json` into `dir`. */
@@ -235,12 +261,15 @@ export const save = (
   tok: BuiltinTokenizer,
   modelMaxLength = 2048
 ): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(dir, { recursive: true })
     yield* fs.writeFileString(path.join(dir, "tokenizer.json"), `${JSON.stringify(tokenizerJson(tok), null, 1)}\n`)
-    yield* fs.writeFileString(path.join(dir, "tokenizer_config.json"), `${JSON.stringify(tokenizerConfig(tok, modelMaxLength), null, 2)}\n`)
+    yield* fs.writeFileString(
+      path.join(dir, "tokenizer_config.json"),
+      `${JSON.stringify(tokenizerConfig(tok, modelMaxLength), null, 2)}\n`
+    )
   })
 
 /** `tokenizer.json` is not one this module wrote. */
@@ -254,22 +283,39 @@ export class NotABuiltinTokenizer extends Schema.TaggedError<NotABuiltinTokenize
 }
 
 /** Read back a tokenizer written by `save` (checks the pre-tokenizer and that vocab ids match merge order). */
-export const read = (dir: string): Effect.Effect<BuiltinTokenizer, NotABuiltinTokenizer | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const read = (
+  dir: string
+): Effect.Effect<
+  BuiltinTokenizer,
+  NotABuiltinTokenizer | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, "tokenizer.json")
     const text = yield* fs.readFileString(file)
     const bad = (detail: string) => new NotABuiltinTokenizer({ path: file, detail })
-    const json = yield* Effect.try({ try: () => JSON.parse(text) as Record<string, unknown>, catch: () => bad("not JSON") })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as Record<string, unknown>,
+      catch: () => bad("not JSON")
+    })
     const pre = JSON.stringify(json.pre_tokenizer)
     if (pre !== JSON.stringify(tokenizerJson(make([], [])).pre_tokenizer)) return yield* bad("different pre-tokenizer")
-    const model = json.model as { type?: string; merges?: Array<[string, string]>; vocab?: Record<string, number> } | undefined
+    const model = json.model as
+      | { type?: string; merges?: Array<[string, string]>; vocab?: Record<string, number> }
+      | undefined
     const specials = (json.added_tokens as Array<{ content: string }> | undefined)?.map((t) => t.content) ?? []
     if (model?.type !== "BPE" || !Array.isArray(model.merges)) return yield* bad("not a BPE model with merges")
-    const tok = make(specials, model.merges.map(([a, b]) => [a, b] as const))
+    const tok = make(
+      specials,
+      model.merges.map(([a, b]) => [a, b] as const)
+    )
     const vocab = model.vocab ?? {}
-    if (Object.keys(vocab).length !== tok.tokens.length - specials.length || !Object.entries(vocab).every(([t, id]) => tok.ids.get(t) === id)) {
+    if (
+      Object.keys(vocab).length !== tok.tokens.length - specials.length ||
+      !Object.entries(vocab).every(([t, id]) => tok.ids.get(t) === id)
+    ) {
       return yield* bad("vocab ids do not follow specials, bytes, merges order")
     }
     return tok

@@ -19,7 +19,12 @@ import { offline } from "./internal/transformers.ts"
 type T = Graph.Tensor
 
 /** Tokenizer files copied into an export when present. */
-export const tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"] as const
+export const tokenizerFiles = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "chat_template.jinja"
+] as const
 
 /** Input/output names of the exported ONNX model (transformers.js' decoder convention). */
 export const onnxNames = {
@@ -55,8 +60,10 @@ export const inferenceGraph = (config: ModelConfig.ModelConfig): Graph.Graph => 
   }))
   const params = Model.declareParams(g, config)
   // Query i (absolute slot total - seq + i) sees key j when j <= that slot and attention_mask[j] = 1.
-  const gatherDim = (x: T, axis: number) => g.addNode("Gather", [A.shapeOf(x), int64(g, axis)], [{ dtype: "int64", shape: [] }], { axis: { i: 0 } })[0] as T
-  const range = (from: T, to: T, n: number) => g.addNode("Range", [from, to, int64(g, 1)], [{ dtype: "int64", shape: [n] }])[0] as T
+  const gatherDim = (x: T, axis: number) =>
+    g.addNode("Gather", [A.shapeOf(x), int64(g, axis)], [{ dtype: "int64", shape: [] }], { axis: { i: 0 } })[0] as T
+  const range = (from: T, to: T, n: number) =>
+    g.addNode("Range", [from, to, int64(g, 1)], [{ dtype: "int64", shape: [n] }])[0] as T
   const total = gatherDim(attention, 1)
   const keysIdx = Layout.unsqueeze(range(int64(g, 0), total, s), [0]) // [1, s]
   const queryIdx = Layout.unsqueeze(range(Ops.sub(total, gatherDim(ids, 1)), total, t), [1]) // [t, 1]
@@ -64,13 +71,23 @@ export const inferenceGraph = (config: ModelConfig.ModelConfig): Graph.Graph => 
   const valid = A.reshape(Ops.cast(attention, "bool"), [0, 1, 1, 1, -1]) // [b, 1, 1, 1, s]
   const mask = Ops.where(Ops.and(causal, valid), g.scalar(0), g.scalar(Model.maskValue)) // [b, 1, 1, t, s]
   const dims = A.dynamicDims(ids)
-  const f = Model.forward(config, params, A.reshape(ids, [-1]), A.reshape(positions, [-1]), Model.inferenceRopeTables(g, config, config.maxContext), {
-    kind: "sequence",
-    dims,
-    mask,
-    past: (l) => pasts[l] as A.KeyValue
-  })
-  g.output(onnxNames.logits, A.reshapeTo(Model.head(config, params, f.x, true), dims.shape([config.vocabSize]), [b, t, config.vocabSize]))
+  const f = Model.forward(
+    config,
+    params,
+    A.reshape(ids, [-1]),
+    A.reshape(positions, [-1]),
+    Model.inferenceRopeTables(g, config, config.maxContext),
+    {
+      kind: "sequence",
+      dims,
+      mask,
+      past: (l) => pasts[l] as A.KeyValue
+    }
+  )
+  g.output(
+    onnxNames.logits,
+    A.reshapeTo(Model.head(config, params, f.x, true), dims.shape([config.vocabSize]), [b, t, config.vocabSize])
+  )
   f.kv.forEach((kvs, l) => {
     g.output(onnxNames.presentKey(l), kvs.key)
     g.output(onnxNames.presentValue(l), kvs.value)
@@ -98,7 +115,10 @@ export const onnxModel = (
     bytes += Weights.get(weights, p.name).data.byteLength
   }
   const external = bytes >= (options.externalDataBytes ?? 2 ** 30)
-  const encoded = Onnx.encode(g, { bake, ...(external ? { externalDataThreshold: 1024, externalDataPath: "model.onnx_data" } : {}) })
+  const encoded = Onnx.encode(g, {
+    bake,
+    ...(external ? { externalDataThreshold: 1024, externalDataPath: "model.onnx_data" } : {})
+  })
   const { numKvHeads: kv, headDim: d } = config
   const dims: Record<string, ReadonlyArray<Dim>> = {
     [onnxNames.inputIds]: ["batch_size", "sequence_length"],
@@ -136,18 +156,27 @@ export const save = (
   config: ModelConfig.ModelConfig,
   weights: Weights.Weights,
   options: SaveOptions = {}
-): Effect.Effect<void, Weights.WeightsMismatch | ExportFailed | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  void,
+  Weights.WeightsMismatch | ExportFailed | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     if (config.lora !== undefined) {
-      const cause = new Error("the config has LoRA adapters: save Lora.merge(config, weights, adapters) with Lora.baseConfig(config) (Policy.save does), or the adapters alone with Peft.save")
+      const cause = new Error(
+        "the config has LoRA adapters: save Lora.merge(config, weights, adapters) with Lora.baseConfig(config) (Policy.save does), or the adapters alone with Peft.save"
+      )
       return yield* new ExportFailed({ dir, cause })
     }
     yield* Pretrained.save(dir, config, weights, options)
     let external = false
     if (options.onnx ?? true) {
-      const onnx = yield* Effect.try({ try: () => onnxModel(config, weights, options), catch: (cause) => new ExportFailed({ dir, cause }) })
+      const onnx = yield* Effect.try({
+        try: () => onnxModel(config, weights, options),
+        catch: (cause) => new ExportFailed({ dir, cause })
+      })
       yield* fs.makeDirectory(path.join(dir, "onnx"), { recursive: true })
       yield* fs.writeFile(path.join(dir, "onnx", "model.onnx"), onnx.model)
       if (onnx.externalData !== undefined) {
@@ -156,11 +185,16 @@ export const save = (
       }
     }
     const hf = {
-      ...ModelConfig.toHf(config, { torchDtype: options.dtype === "BF16" ? "bfloat16" : options.dtype === "F16" ? "float16" : "float32" }),
+      ...ModelConfig.toHf(config, {
+        torchDtype: options.dtype === "BF16" ? "bfloat16" : options.dtype === "F16" ? "float16" : "float32"
+      }),
       ...(external ? { "transformers.js_config": { use_external_data_format: true } } : {})
     }
     yield* fs.writeFileString(path.join(dir, "config.json"), `${JSON.stringify(hf, null, 2)}\n`)
-    yield* fs.writeFileString(path.join(dir, "generation_config.json"), `${JSON.stringify(generationConfig(config), null, 2)}\n`)
+    yield* fs.writeFileString(
+      path.join(dir, "generation_config.json"),
+      `${JSON.stringify(generationConfig(config), null, 2)}\n`
+    )
     if (options.tokenizerDir !== undefined && path.resolve(options.tokenizerDir) !== path.resolve(dir)) {
       for (const f of tokenizerFiles) {
         const from = path.join(options.tokenizerDir, f)
@@ -190,9 +224,16 @@ export class TransformersJsFailed extends Schema.TaggedError<TransformersJsFaile
 }
 
 /** Run `use` with transformers.js (offline) and the absolute path of `dir`; any failure is `TransformersJsFailed`. */
-const withTransformersJs = <A>(dir: string, use: (t: Awaited<ReturnType<typeof offline>>, absolute: string) => Promise<A>): Effect.Effect<A, TransformersJsFailed, Path.Path> =>
+const withTransformersJs = <A>(
+  dir: string,
+  use: (t: Awaited<ReturnType<typeof offline>>, absolute: string) => Promise<A>
+): Effect.Effect<A, TransformersJsFailed, Path.Path> =>
   Effect.flatMap(Effect.service(Path.Path), (path) =>
-    Effect.tryPromise({ try: async () => use(await offline(), path.resolve(dir)), catch: (cause) => new TransformersJsFailed({ dir, cause }) }))
+    Effect.tryPromise({
+      try: async () => use(await offline(), path.resolve(dir)),
+      catch: (cause) => new TransformersJsFailed({ dir, cause })
+    })
+  )
 
 /**
  * Greedy generation by transformers.js (offline) on an exported directory: `AutoModelForCausalLM` + `generate`
@@ -206,7 +247,11 @@ export const transformersJsGreedy = (
   padId = 0
 ): Effect.Effect<Array<Array<number>>, TransformersJsFailed, Path.Path> =>
   withTransformersJs(dir, async (t, absolute) => {
-    const model = await t.AutoModelForCausalLM.from_pretrained(absolute, { local_files_only: true, dtype: "fp32", device: "cpu" })
+    const model = await t.AutoModelForCausalLM.from_pretrained(absolute, {
+      local_files_only: true,
+      dtype: "fp32",
+      device: "cpu"
+    })
     try {
       const width = Math.max(...prompts.map((p) => p.length))
       const ids = new BigInt64Array(prompts.length * width).fill(BigInt(padId))
@@ -232,11 +277,23 @@ export const transformersJsGreedy = (
  * `pipeline('text-generation', dir)` from transformers.js, offline: greedy continuation of `text` (the prompt is
  * tokenized as the pipeline does, with the tokenizer's special tokens). Returns the generated text only.
  */
-export const transformersJsPipeline = (dir: string, text: string, maxNewTokens: number): Effect.Effect<string, TransformersJsFailed, Path.Path> =>
+export const transformersJsPipeline = (
+  dir: string,
+  text: string,
+  maxNewTokens: number
+): Effect.Effect<string, TransformersJsFailed, Path.Path> =>
   withTransformersJs(dir, async (t, absolute) => {
-    const generator = await t.pipeline("text-generation", absolute, { local_files_only: true, dtype: "fp32", device: "cpu" })
+    const generator = await t.pipeline("text-generation", absolute, {
+      local_files_only: true,
+      dtype: "fp32",
+      device: "cpu"
+    })
     try {
-      const out = (await generator(text, { max_new_tokens: maxNewTokens, do_sample: false, return_full_text: false } as never)) as unknown as Array<{ readonly generated_text: string }>
+      const out = (await generator(text, {
+        max_new_tokens: maxNewTokens,
+        do_sample: false,
+        return_full_text: false
+      } as never)) as unknown as Array<{ readonly generated_text: string }>
       return out[0]?.generated_text ?? ""
     } finally {
       await generator.dispose()

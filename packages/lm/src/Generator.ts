@@ -19,7 +19,13 @@ import { cancelIfAborted, pick, rngCoin, type SequenceState, startSequence } fro
 
 const { PositiveInt } = ConfigDecode
 
-const Buckets = Schema.Array(PositiveInt).check(Schema.makeFilter((a) => a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number)) ? undefined : "must be a non-empty increasing list"))
+const Buckets = Schema.Array(PositiveInt).check(
+  Schema.makeFilter((a) =>
+    a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number))
+      ? undefined
+      : "must be a non-empty increasing list"
+  )
+)
 
 /** Engine settings (all optional). Buckets trade compile count against padding waste. */
 export const GeneratorConfig = Schema.Struct({
@@ -112,7 +118,10 @@ export interface Completion {
 /** The engine. */
 export interface Generator {
   /** Completions per request, `samples` each, in request order. */
-  readonly generate: (requests: ReadonlyArray<Request>, options: GenerateOptions) => Effect.Effect<Array<Array<Completion>>, GenerateError>
+  readonly generate: (
+    requests: ReadonlyArray<Request>,
+    options: GenerateOptions
+  ) => Effect.Effect<Array<Array<Completion>>, GenerateError>
 }
 
 interface Resolved {
@@ -137,23 +146,48 @@ const resolve = (config: ModelConfig, c: typeof GeneratorConfig.Type): Resolved 
 }
 
 /** Check requests before any work. */
-const validate = (config: ModelConfig, requests: ReadonlyArray<Request>, options: GenerateOptions): Effect.Effect<void, InvalidGenerateRequest> =>
-  Effect.gen(function*() {
-    const bad = (request: number, detail: string, fix: string) => Effect.fail(new InvalidGenerateRequest({ request, detail, fix }))
+const validate = (
+  config: ModelConfig,
+  requests: ReadonlyArray<Request>,
+  options: GenerateOptions
+): Effect.Effect<void, InvalidGenerateRequest> =>
+  Effect.gen(function* () {
+    const bad = (request: number, detail: string, fix: string) =>
+      Effect.fail(new InvalidGenerateRequest({ request, detail, fix }))
     for (const [i, r] of requests.entries()) {
       const maxNew = r.maxNewTokens ?? options.maxNewTokens
       const sampling = r.sampling ?? options.sampling ?? Sampling.greedy
-      if ((r.stopStrings ?? options.stopStrings ?? []).length > 0 && options.decode === undefined) return yield* bad(i, "stop strings need a decoder", "pass options.decode (e.g. tokenizer.decode)")
-      if (r.prompt.length === 0) return yield* bad(i, "the prompt is empty", "start prompts with at least one token (e.g. BOS)")
-      if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= config.vocabSize)) return yield* bad(i, `a prompt token is outside [0, ${config.vocabSize})`, "encode with the model's tokenizer")
-      if (r.prompt.length > config.maxContext) return yield* bad(i, `the prompt has ${r.prompt.length} tokens, the context holds ${config.maxContext}`, "truncate the prompt")
-      if (!Number.isInteger(maxNew) || maxNew < 1) return yield* bad(i, `maxNewTokens must be a positive integer, got ${maxNew}`, "ask for at least one token")
-      if ((r.samples ?? 1) < 1 || !Number.isInteger(r.samples ?? 1)) return yield* bad(i, `samples must be a positive integer, got ${r.samples}`, "ask for at least one sample")
-      if (r.coin !== undefined && (r.samples ?? 1) !== 1) return yield* bad(i, "a coin source serves one sample", "use rng for several samples")
-      if (!(sampling.temperature >= 0) || !(sampling.topP > 0 && sampling.topP <= 1) || !(Number.isInteger(sampling.topK) && sampling.topK >= 0)) {
-        return yield* bad(i, `sampling settings out of range (temperature ${sampling.temperature}, topK ${sampling.topK}, topP ${sampling.topP})`, "use temperature >= 0, an integer topK >= 0 and 0 < topP <= 1")
+      if ((r.stopStrings ?? options.stopStrings ?? []).length > 0 && options.decode === undefined)
+        return yield* bad(i, "stop strings need a decoder", "pass options.decode (e.g. tokenizer.decode)")
+      if (r.prompt.length === 0)
+        return yield* bad(i, "the prompt is empty", "start prompts with at least one token (e.g. BOS)")
+      if (r.prompt.some((t) => !Number.isInteger(t) || t < 0 || t >= config.vocabSize))
+        return yield* bad(i, `a prompt token is outside [0, ${config.vocabSize})`, "encode with the model's tokenizer")
+      if (r.prompt.length > config.maxContext)
+        return yield* bad(
+          i,
+          `the prompt has ${r.prompt.length} tokens, the context holds ${config.maxContext}`,
+          "truncate the prompt"
+        )
+      if (!Number.isInteger(maxNew) || maxNew < 1)
+        return yield* bad(i, `maxNewTokens must be a positive integer, got ${maxNew}`, "ask for at least one token")
+      if ((r.samples ?? 1) < 1 || !Number.isInteger(r.samples ?? 1))
+        return yield* bad(i, `samples must be a positive integer, got ${r.samples}`, "ask for at least one sample")
+      if (r.coin !== undefined && (r.samples ?? 1) !== 1)
+        return yield* bad(i, "a coin source serves one sample", "use rng for several samples")
+      if (
+        !(sampling.temperature >= 0) ||
+        !(sampling.topP > 0 && sampling.topP <= 1) ||
+        !(Number.isInteger(sampling.topK) && sampling.topK >= 0)
+      ) {
+        return yield* bad(
+          i,
+          `sampling settings out of range (temperature ${sampling.temperature}, topK ${sampling.topK}, topP ${sampling.topP})`,
+          "use temperature >= 0, an integer topK >= 0 and 0 < topP <= 1"
+        )
       }
-      if (sampling.temperature > 0 && r.rng === undefined && r.coin === undefined && options.seed === undefined) return yield* bad(i, "sampling needs randomness", "pass options.seed or a per-request rng")
+      if (sampling.temperature > 0 && r.rng === undefined && r.coin === undefined && options.seed === undefined)
+        return yield* bad(i, "sampling needs randomness", "pass options.seed or a per-request rng")
     }
   })
 
@@ -163,17 +197,19 @@ export const make = (
   config: ModelConfig,
   settings: GeneratorConfig = {}
 ): Effect.Effect<Generator, Schema.SchemaError, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const r = resolve(config, yield* ConfigDecode.decodeUnknownEffect(GeneratorConfig)(settings))
     const sessions = yield* Sessions.make(executor)
     const batchFor = (n: number) => Sessions.bucketFor(r.batchBuckets, n, r.maxBatch)
-    const prefill = (b: number, p: number) => sessions(`prefill:${b}:${p}`, () => Model.prefillGraph(config, { batch: b, length: p }))
-    const decode = (b: number, c: number) => sessions(`decode:${b}:${c}`, () => Model.decodeGraph(config, { batch: b, capacity: c }))
+    const prefill = (b: number, p: number) =>
+      sessions(`prefill:${b}:${p}`, () => Model.prefillGraph(config, { batch: b, length: p }))
+    const decode = (b: number, c: number) =>
+      sessions(`decode:${b}:${c}`, () => Model.decodeGraph(config, { batch: b, capacity: c }))
     const layers = Array.from({ length: config.numLayers }, (_, l) => l)
 
     /** Decode one wave of at most maxBatch sequences to the end. */
     const runWave = (seqs: Array<SequenceState>, options: GenerateOptions) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         // Distinct prompts, prefilled once each.
         const keyOf = (p: ReadonlyArray<number>) => p.join(",")
         const distinct = new Map<string, number>()
@@ -191,7 +227,10 @@ export const make = (
         const length = Sessions.bucketFor(r.promptBuckets, Math.max(...prompts.map((p) => p.length)))
         let rows = seqs.map((_, i) => i) // cache row → sequence
         let cache = new KvCache(config, batchFor(seqs.length), Sessions.bucketFor(r.capacityBuckets, length + 1))
-        const chunk = Math.max(1, Math.min(r.maxBatch, Math.floor(r.prefillScoreBudget / (config.numHeads * length * length))))
+        const chunk = Math.max(
+          1,
+          Math.min(r.maxBatch, Math.floor(r.prefillScoreBudget / (config.numHeads * length * length)))
+        )
         for (let start = 0; start < prompts.length; start += chunk) {
           const part = prompts.slice(start, start + chunk)
           const b = batchFor(part.length)
@@ -205,7 +244,11 @@ export const make = (
             keyMask.fill(0, i * length + pad, (i + 1) * length)
           })
           const session = yield* prefill(b, length)
-          const out = yield* session.run({ [Model.names.inputIds]: ids, [Model.names.positions]: positions, [Model.names.keyMask]: keyMask })
+          const out = yield* session.run({
+            [Model.names.inputIds]: ids,
+            [Model.names.positions]: positions,
+            [Model.names.keyMask]: keyMask
+          })
           const keys = layers.map((l) => out[Model.names.key(l)]?.data as Float32Array)
           const values = layers.map((l) => out[Model.names.value(l)]?.data as Float32Array)
           const logits = out[Model.names.logits]?.data as Float32Array
@@ -213,7 +256,12 @@ export const make = (
             const u = source[row] as number
             if (u < start || u >= start + part.length) return
             cache.fillFromPrefill(row, u - start, keys, values, length, s.prompt.length)
-            pick(s, logits.subarray((u - start) * config.vocabSize, (u - start + 1) * config.vocabSize), options, config.maxContext)
+            pick(
+              s,
+              logits.subarray((u - start) * config.vocabSize, (u - start + 1) * config.vocabSize),
+              options,
+              config.maxContext
+            )
           })
         }
         for (let slot = length; rows.some((i) => !(seqs[i] as SequenceState).done); slot++) {
@@ -223,11 +271,19 @@ export const make = (
           const smaller = batchFor(active.length)
           if (smaller < cache.batch && active.length <= r.compactAt * cache.batch) {
             const keep = rows.flatMap((seq, row) => ((seqs[seq] as SequenceState).done ? [] : [row]))
-            cache = cache.relayout([...keep, ...Array.from({ length: smaller - keep.length }, () => -1)], smaller, cache.capacity)
+            cache = cache.relayout(
+              [...keep, ...Array.from({ length: smaller - keep.length }, () => -1)],
+              smaller,
+              cache.capacity
+            )
             rows = keep.map((row) => rows[row] as number)
           }
           if (slot >= cache.capacity) {
-            cache = cache.relayout(Array.from({ length: cache.batch }, (_, i) => (i < rows.length ? i : -1)), cache.batch, Sessions.bucketFor(r.capacityBuckets, slot + 1))
+            cache = cache.relayout(
+              Array.from({ length: cache.batch }, (_, i) => (i < rows.length ? i : -1)),
+              cache.batch,
+              Sessions.bucketFor(r.capacityBuckets, slot + 1)
+            )
           }
           const b = cache.batch
           const ids = new Int32Array(b)
@@ -248,17 +304,22 @@ export const make = (
             feeds[Model.names.pastValue(l)] = cache.valueTensors[l] as State.DeviceTensor
           }
           const out = yield* session.run(feeds)
-          cache.write(slot, out[Model.names.newKeys]?.data as Float32Array, out[Model.names.newValues]?.data as Float32Array)
+          cache.write(
+            slot,
+            out[Model.names.newKeys]?.data as Float32Array,
+            out[Model.names.newValues]?.data as Float32Array
+          )
           const logits = out[Model.names.logits]?.data as Float32Array
           rows.forEach((seq, row) => {
             const s = seqs[seq] as SequenceState
-            if (!s.done) pick(s, logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize), options, config.maxContext)
+            if (!s.done)
+              pick(s, logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize), options, config.maxContext)
           })
         }
       })
 
     const generate: Generator["generate"] = (requests, options) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* validate(config, requests, options)
         const stopTokens = new Set(options.stopTokens ?? config.eosTokenIds)
         const all: Array<Array<SequenceState>> = requests.map((req, i) => {
@@ -271,9 +332,12 @@ export const make = (
               sampling: req.sampling ?? options.sampling ?? Sampling.greedy,
               stopTokens,
               stopStrings: req.stopStrings ?? options.stopStrings ?? [],
-              ...(req.onToken === undefined ? {} : { onToken: (tokens, finished) => req.onToken?.(j, tokens, finished) }),
+              ...(req.onToken === undefined
+                ? {}
+                : { onToken: (tokens, finished) => req.onToken?.(j, tokens, finished) }),
               ...(req.signal === undefined ? {} : { signal: req.signal })
-            }))
+            })
+          )
         })
         let wave: Array<SequenceState> = []
         for (const s of all.flat()) {
@@ -285,7 +349,12 @@ export const make = (
         }
         if (wave.length > 0) yield* runWave(wave, options)
         return all.map((group) =>
-          group.map((s) => ({ tokens: s.tokens, logProbs: s.logProbs, samplingLogProbs: s.samplingLogProbs, finishReason: s.finishReason }))
+          group.map((s) => ({
+            tokens: s.tokens,
+            logProbs: s.logProbs,
+            samplingLogProbs: s.samplingLogProbs,
+            finishReason: s.finishReason
+          }))
         )
       })
 

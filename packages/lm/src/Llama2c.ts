@@ -55,7 +55,9 @@ export const permuteRotary = (w: Float32Array, heads: number, headDim: number, c
 }
 
 /** The `ModelConfig` of a llama2.c checkpoint (RMSNorm eps 1e-5, RoPE theta 10000, BOS 1, EOS 2). */
-export const configOf = (header: Llama2cHeader): Effect.Effect<ModelConfig.ModelConfig, ModelConfig.InvalidModelConfig> =>
+export const configOf = (
+  header: Llama2cHeader
+): Effect.Effect<ModelConfig.ModelConfig, ModelConfig.InvalidModelConfig> =>
   ModelConfig.make({
     architecture: "LlamaForCausalLM",
     vocabSize: Math.abs(header.vocabSize),
@@ -82,28 +84,43 @@ export const expectedSize = (h: Llama2cHeader): number => {
   const vocab = Math.abs(h.vocabSize)
   const kvDim = (h.dim * h.nKvHeads) / h.nHeads
   const headSize = h.dim / h.nHeads
-  const floats = vocab * h.dim +
+  const floats =
+    vocab * h.dim +
     h.nLayers * (2 * h.dim + h.dim * h.dim * 2 + 2 * kvDim * h.dim + 3 * h.dim * h.hiddenDim) +
-    h.dim + h.seqLen * headSize + (h.vocabSize < 0 ? vocab * h.dim : 0)
+    h.dim +
+    h.seqLen * headSize +
+    (h.vocabSize < 0 ? vocab * h.dim : 0)
   return headerBytes + 4 * floats
 }
 
-const parseHeader = (bytes: Uint8Array, fileSize: number, path: string): Effect.Effect<Llama2cHeader, Llama2cFormatError> => {
+const parseHeader = (
+  bytes: Uint8Array,
+  fileSize: number,
+  path: string
+): Effect.Effect<Llama2cHeader, Llama2cFormatError> => {
   const fail = (detail: string) => Effect.fail(new Llama2cFormatError({ path, detail }))
   if (fileSize < headerBytes) return fail(`${fileSize} bytes is shorter than the 28-byte header`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, headerBytes)
   if (view.getUint32(0, true) === v1v2Magic) {
-    return fail(`this is a llama2.c version ${view.getInt32(4, true)} export ("ak42" magic); only legacy version-0 fp32 files are read (export with --version 0)`)
+    return fail(
+      `this is a llama2.c version ${view.getInt32(4, true)} export ("ak42" magic); only legacy version-0 fp32 files are read (export with --version 0)`
+    )
   }
-  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen] = Array.from({ length: 7 }, (_, i) => view.getInt32(4 * i, true)) as [number, number, number, number, number, number, number]
+  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen] = Array.from({ length: 7 }, (_, i) =>
+    view.getInt32(4 * i, true)
+  ) as [number, number, number, number, number, number, number]
   const header = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen }
-  const positive = [dim, hiddenDim, nLayers, nHeads, nKvHeads, seqLen, Math.abs(vocabSize)].every((v) => v > 0 && v < 1 << 24)
+  const positive = [dim, hiddenDim, nLayers, nHeads, nKvHeads, seqLen, Math.abs(vocabSize)].every(
+    (v) => v > 0 && v < 1 << 24
+  )
   if (!positive || dim % nHeads !== 0 || nHeads % nKvHeads !== 0 || (dim / nHeads) % 2 !== 0) {
     return fail(`implausible header ${JSON.stringify(header)} (not a llama2.c checkpoint?)`)
   }
   const expected = expectedSize(header)
   if (fileSize !== expected) {
-    return fail(`header ${JSON.stringify(header)} implies ${expected} bytes but the file has ${fileSize}${fileSize < expected ? " (truncated?)" : ""}`)
+    return fail(
+      `header ${JSON.stringify(header)} implies ${expected} bytes but the file has ${fileSize}${fileSize < expected ? " (truncated?)" : ""}`
+    )
   }
   return Effect.succeed(header)
 }
@@ -119,57 +136,68 @@ export const read = (
   Llama2cFormatError | ModelConfig.InvalidModelConfig | PlatformError.PlatformError,
   FileSystem.FileSystem
 > =>
-  Effect.scoped(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const file = yield* fs.open(path)
-    const fileSize = Number((yield* file.stat).size)
-    const head = new Uint8Array(headerBytes)
-    yield* readAt(file, head, 0)
-    const header = yield* parseHeader(head, fileSize, path)
-    const config = yield* configOf(header)
-    let offset = headerBytes
-    const next = (floats: number) =>
-      Effect.gen(function*() {
-        const out = new Float32Array(floats)
-        const n = yield* readAt(file, new Uint8Array(out.buffer), offset)
-        if (n !== 4 * floats) return yield* new Llama2cFormatError({ path, detail: `file ended at byte ${offset + n}` })
-        offset += 4 * floats
-        return out
-      })
-    const { dim, hiddenDim, nLayers: layers } = header
-    const vocab = config.vocabSize
-    const kvDim = config.numKvHeads * config.headDim
-    const perLayer = (rows: number, cols: number) =>
-      Effect.map(next(layers * rows * cols), (all) => Array.from({ length: layers }, (_, l) => all.subarray(l * rows * cols, (l + 1) * rows * cols)))
-    const w = new Map<string, Weights.Tensor>()
-    w.set(Weights.embedTokens, Weights.tensor([vocab, dim], yield* next(vocab * dim)))
-    const rmsAtt = yield* perLayer(1, dim)
-    const wq = yield* perLayer(dim, dim)
-    const wk = yield* perLayer(kvDim, dim)
-    const wv = yield* perLayer(kvDim, dim)
-    const wo = yield* perLayer(dim, dim)
-    const rmsFfn = yield* perLayer(1, dim)
-    const w1 = yield* perLayer(hiddenDim, dim)
-    const w2 = yield* perLayer(dim, hiddenDim)
-    const w3 = yield* perLayer(hiddenDim, dim)
-    const finalNorm = yield* next(dim)
-    offset += 4 * header.seqLen * config.headDim // freq_cis_real and freq_cis_imag: [seq_len, head_size / 2] each
-    for (let l = 0; l < layers; l++) {
-      const n = Weights.layer(l)
-      w.set(n.inputNorm, Weights.tensor([dim], rmsAtt[l]))
-      w.set(n.q, Weights.tensor([dim, dim], permuteRotary(wq[l] as Float32Array, config.numHeads, config.headDim, dim)))
-      w.set(n.k, Weights.tensor([kvDim, dim], permuteRotary(wk[l] as Float32Array, config.numKvHeads, config.headDim, dim)))
-      w.set(n.v, Weights.tensor([kvDim, dim], wv[l]))
-      w.set(n.o, Weights.tensor([dim, dim], wo[l]))
-      w.set(n.postNorm, Weights.tensor([dim], rmsFfn[l]))
-      w.set(n.gate, Weights.tensor([hiddenDim, dim], w1[l]))
-      w.set(n.down, Weights.tensor([dim, hiddenDim], w2[l]))
-      w.set(n.up, Weights.tensor([hiddenDim, dim], w3[l]))
-    }
-    w.set(Weights.finalNorm, Weights.tensor([dim], finalNorm))
-    if (!config.tieWordEmbeddings) w.set(Weights.lmHead, Weights.tensor([vocab, dim], yield* next(vocab * dim)))
-    const weights = yield* Weights.validate(config, w, path).pipe(
-      Effect.mapError((e) => new Llama2cFormatError({ path, detail: e.message }))
-    )
-    return { config, weights, header }
-  }))
+  Effect.scoped(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const file = yield* fs.open(path)
+      const fileSize = Number((yield* file.stat).size)
+      const head = new Uint8Array(headerBytes)
+      yield* readAt(file, head, 0)
+      const header = yield* parseHeader(head, fileSize, path)
+      const config = yield* configOf(header)
+      let offset = headerBytes
+      const next = (floats: number) =>
+        Effect.gen(function* () {
+          const out = new Float32Array(floats)
+          const n = yield* readAt(file, new Uint8Array(out.buffer), offset)
+          if (n !== 4 * floats)
+            return yield* new Llama2cFormatError({ path, detail: `file ended at byte ${offset + n}` })
+          offset += 4 * floats
+          return out
+        })
+      const { dim, hiddenDim, nLayers: layers } = header
+      const vocab = config.vocabSize
+      const kvDim = config.numKvHeads * config.headDim
+      const perLayer = (rows: number, cols: number) =>
+        Effect.map(next(layers * rows * cols), (all) =>
+          Array.from({ length: layers }, (_, l) => all.subarray(l * rows * cols, (l + 1) * rows * cols))
+        )
+      const w = new Map<string, Weights.Tensor>()
+      w.set(Weights.embedTokens, Weights.tensor([vocab, dim], yield* next(vocab * dim)))
+      const rmsAtt = yield* perLayer(1, dim)
+      const wq = yield* perLayer(dim, dim)
+      const wk = yield* perLayer(kvDim, dim)
+      const wv = yield* perLayer(kvDim, dim)
+      const wo = yield* perLayer(dim, dim)
+      const rmsFfn = yield* perLayer(1, dim)
+      const w1 = yield* perLayer(hiddenDim, dim)
+      const w2 = yield* perLayer(dim, hiddenDim)
+      const w3 = yield* perLayer(hiddenDim, dim)
+      const finalNorm = yield* next(dim)
+      offset += 4 * header.seqLen * config.headDim // freq_cis_real and freq_cis_imag: [seq_len, head_size / 2] each
+      for (let l = 0; l < layers; l++) {
+        const n = Weights.layer(l)
+        w.set(n.inputNorm, Weights.tensor([dim], rmsAtt[l]))
+        w.set(
+          n.q,
+          Weights.tensor([dim, dim], permuteRotary(wq[l] as Float32Array, config.numHeads, config.headDim, dim))
+        )
+        w.set(
+          n.k,
+          Weights.tensor([kvDim, dim], permuteRotary(wk[l] as Float32Array, config.numKvHeads, config.headDim, dim))
+        )
+        w.set(n.v, Weights.tensor([kvDim, dim], wv[l]))
+        w.set(n.o, Weights.tensor([dim, dim], wo[l]))
+        w.set(n.postNorm, Weights.tensor([dim], rmsFfn[l]))
+        w.set(n.gate, Weights.tensor([hiddenDim, dim], w1[l]))
+        w.set(n.down, Weights.tensor([dim, hiddenDim], w2[l]))
+        w.set(n.up, Weights.tensor([hiddenDim, dim], w3[l]))
+      }
+      w.set(Weights.finalNorm, Weights.tensor([dim], finalNorm))
+      if (!config.tieWordEmbeddings) w.set(Weights.lmHead, Weights.tensor([vocab, dim], yield* next(vocab * dim)))
+      const weights = yield* Weights.validate(config, w, path).pipe(
+        Effect.mapError((e) => new Llama2cFormatError({ path, detail: e.message }))
+      )
+      return { config, weights, header }
+    })
+  )

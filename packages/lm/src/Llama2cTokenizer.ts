@@ -38,13 +38,18 @@ const latin1 = (bytes: Uint8Array): string => {
 }
 
 /** Parse tokenizer.bin bytes: int32 max_token_length, then per token float32 score, int32 length, bytes. */
-export const parse = (bytes: Uint8Array, path: string, vocabSize?: number): Effect.Effect<Llama2cTokenizer, Llama2cTokenizerError> =>
-  Effect.gen(function*() {
+export const parse = (
+  bytes: Uint8Array,
+  path: string,
+  vocabSize?: number
+): Effect.Effect<Llama2cTokenizer, Llama2cTokenizerError> =>
+  Effect.gen(function* () {
     const fail = (detail: string) => new Llama2cTokenizerError({ path, detail })
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     if (bytes.length < 4) return yield* fail("shorter than its 4-byte header")
     const maxTokenLength = view.getInt32(0, true)
-    if (maxTokenLength <= 0 || maxTokenLength > 1024) return yield* fail(`implausible max_token_length ${maxTokenLength}`)
+    if (maxTokenLength <= 0 || maxTokenLength > 1024)
+      return yield* fail(`implausible max_token_length ${maxTokenLength}`)
     const pieces: Array<Uint8Array> = []
     const scores: Array<number> = []
     let o = 4
@@ -53,12 +58,14 @@ export const parse = (bytes: Uint8Array, path: string, vocabSize?: number): Effe
       if (o + 8 > bytes.length) return yield* fail(`truncated entry ${pieces.length} at byte ${o}`)
       const score = view.getFloat32(o, true)
       const len = view.getInt32(o + 4, true)
-      if (len < 0 || len > maxTokenLength || o + 8 + len > bytes.length) return yield* fail(`entry ${pieces.length} at byte ${o} has invalid length ${len}`)
+      if (len < 0 || len > maxTokenLength || o + 8 + len > bytes.length)
+        return yield* fail(`entry ${pieces.length} at byte ${o} has invalid length ${len}`)
       scores.push(score)
       pieces.push(bytes.slice(o + 8, o + 8 + len))
       o += 8 + len
     }
-    if (vocabSize !== undefined && pieces.length !== vocabSize) return yield* fail(`holds ${pieces.length} tokens, the model has ${vocabSize}`)
+    if (vocabSize !== undefined && pieces.length !== vocabSize)
+      return yield* fail(`holds ${pieces.length} tokens, the model has ${vocabSize}`)
     if (o !== bytes.length) return yield* fail(`${bytes.length - o} bytes after the last of ${pieces.length} tokens`)
     const lookup = new Map<string, number>()
     pieces.forEach((p, id) => {
@@ -73,7 +80,7 @@ export const read = (
   path: string,
   vocabSize?: number
 ): Effect.Effect<Llama2cTokenizer, Llama2cTokenizerError | PlatformError.PlatformError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     return yield* parse(yield* fs.readFile(path), path, vocabSize)
   })
@@ -112,7 +119,10 @@ export const encode = (tok: Llama2cTokenizer, text: string, options: EncodeOptio
     let bestId = -1
     let bestIdx = -1
     for (let i = 0; i + 1 < tokens.length; i++) {
-      const id = tok.lookup.get(latin1(tok.pieces[tokens[i] as number] as Uint8Array) + latin1(tok.pieces[tokens[i + 1] as number] as Uint8Array))
+      const id = tok.lookup.get(
+        latin1(tok.pieces[tokens[i] as number] as Uint8Array) +
+          latin1(tok.pieces[tokens[i + 1] as number] as Uint8Array)
+      )
       if (id !== undefined && (tok.scores[id] as number) > bestScore) {
         bestScore = tok.scores[id] as number
         bestId = id
@@ -189,8 +199,11 @@ const meta = "\u2581" // SentencePiece's "▁", which llama2.c's export replaced
 export const toHuggingFace = (
   tok: Llama2cTokenizer,
   modelMaxLength = 2048
-): Effect.Effect<{ readonly tokenizerJson: Record<string, unknown>; readonly tokenizerConfig: Record<string, unknown> }, Llama2cTokenizerError> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  { readonly tokenizerJson: Record<string, unknown>; readonly tokenizerConfig: Record<string, unknown> },
+  Llama2cTokenizerError
+> =>
+  Effect.gen(function* () {
     const decoder = new TextDecoder("utf-8", { fatal: true })
     const pieces: Array<string> = []
     for (const [id, bytes] of tok.pieces.entries()) {
@@ -219,27 +232,55 @@ export const toHuggingFace = (
         const right = chars.slice(i).join("")
         if (vocab.has(left) && vocab.has(right)) local.push([left, right])
       }
-      local.sort((a, b) => (vocab.get(a[0]) as number) - (vocab.get(b[0]) as number) || (vocab.get(a[1]) as number) - (vocab.get(b[1]) as number))
+      local.sort(
+        (a, b) =>
+          (vocab.get(a[0]) as number) - (vocab.get(b[0]) as number) ||
+          (vocab.get(a[1]) as number) - (vocab.get(b[1]) as number)
+      )
       for (const pair of local) merges.push({ pair, score: tok.scores[id] as number })
     })
     const ranked = merges.toSorted((a, b) => b.score - a.score) // stable: ties keep vocabulary order
-    const addedTokens = special.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }))
+    const addedTokens = special.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true
+    }))
     const tokenizerJson = {
       version: "1.0",
       truncation: null,
       padding: null,
       added_tokens: addedTokens,
-      normalizer: { type: "Sequence", normalizers: [{ type: "Prepend", prepend: meta }, { type: "Replace", pattern: { String: " " }, content: meta }] },
+      normalizer: {
+        type: "Sequence",
+        normalizers: [
+          { type: "Prepend", prepend: meta },
+          { type: "Replace", pattern: { String: " " }, content: meta }
+        ]
+      },
       pre_tokenizer: null,
       post_processor: {
         type: "TemplateProcessing",
         single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-        pair: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "<s>", type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
+        pair: [
+          { SpecialToken: { id: "<s>", type_id: 0 } },
+          { Sequence: { id: "A", type_id: 0 } },
+          { SpecialToken: { id: "<s>", type_id: 1 } },
+          { Sequence: { id: "B", type_id: 1 } }
+        ],
         special_tokens: { "<s>": { id: "<s>", ids: [bos], tokens: ["<s>"] } }
       },
       decoder: {
         type: "Sequence",
-        decoders: [{ type: "Replace", pattern: { String: meta }, content: " " }, { type: "ByteFallback" }, { type: "Fuse" }, { type: "Strip", content: " ", start: 1, stop: 0 }]
+        decoders: [
+          { type: "Replace", pattern: { String: meta }, content: " " },
+          { type: "ByteFallback" },
+          { type: "Fuse" },
+          { type: "Strip", content: " ", start: 1, stop: 0 }
+        ]
       },
       model: {
         type: "BPE",
@@ -265,7 +306,12 @@ export const toHuggingFace = (
       clean_up_tokenization_spaces: false,
       legacy: true,
       model_max_length: modelMaxLength,
-      added_tokens_decoder: Object.fromEntries(addedTokens.map((t) => [String(t.id), { content: t.content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }]))
+      added_tokens_decoder: Object.fromEntries(
+        addedTokens.map((t) => [
+          String(t.id),
+          { content: t.content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }
+        ])
+      )
     }
     return { tokenizerJson, tokenizerConfig }
   })
@@ -276,7 +322,7 @@ export const saveHuggingFace = (
   tok: Llama2cTokenizer,
   modelMaxLength = 2048
 ): Effect.Effect<void, Llama2cTokenizerError | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const { tokenizerJson, tokenizerConfig } = yield* toHuggingFace(tok, modelMaxLength)

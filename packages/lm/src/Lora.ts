@@ -21,17 +21,28 @@ const isTarget = (s: string): s is Target => (targets as ReadonlyArray<string>).
 /** LoRA settings (`trainer.lora`; `ModelConfig.lora` once decoded). */
 export const LoraConfig = Schema.Struct({
   /** Inner dimension r of each adapter (a positive integer). */
-  rank: Schema.Int.check(Schema.makeFilter((r) => (r > 0 ? undefined : `rank must be a positive integer (the adapters' inner dimension, e.g. 8), got ${r}`))),
+  rank: Schema.Int.check(
+    Schema.makeFilter((r) =>
+      r > 0 ? undefined : `rank must be a positive integer (the adapters' inner dimension, e.g. 8), got ${r}`
+    )
+  ),
   /** Scale numerator: the adapter term is multiplied by alpha / rank (PEFT `lora_alpha`). Positive. */
-  alpha: Schema.Finite.check(Schema.makeFilter((a) => (a > 0 ? undefined : `alpha must be positive (the adapter term is scaled by alpha / rank, e.g. 16), got ${a}`))),
+  alpha: Schema.Finite.check(
+    Schema.makeFilter((a) =>
+      a > 0 ? undefined : `alpha must be positive (the adapter term is scaled by alpha / rank, e.g. 16), got ${a}`
+    )
+  ),
   /** Projections to adapt, by name (`q_proj`, ..., `down_proj`), each once, at least one. */
-  targets: Schema.Array(Schema.String).check(Schema.makeFilter((list) => {
-    if (list.length === 0) return `targets must name at least one projection; valid targets: ${targets.join(", ")}`
-    const unknown = list.filter((t) => !isTarget(t))
-    if (unknown.length > 0) return `unknown LoRA target${unknown.length > 1 ? "s" : ""} ${unknown.map((t) => `"${t}"`).join(", ")}; valid targets: ${targets.join(", ")}`
-    const twice = list.filter((t, i) => list.indexOf(t) !== i)
-    return twice.length === 0 ? undefined : `targets name ${twice.map((t) => `"${t}"`).join(", ")} more than once`
-  })),
+  targets: Schema.Array(Schema.String).check(
+    Schema.makeFilter((list) => {
+      if (list.length === 0) return `targets must name at least one projection; valid targets: ${targets.join(", ")}`
+      const unknown = list.filter((t) => !isTarget(t))
+      if (unknown.length > 0)
+        return `unknown LoRA target${unknown.length > 1 ? "s" : ""} ${unknown.map((t) => `"${t}"`).join(", ")}; valid targets: ${targets.join(", ")}`
+      const twice = list.filter((t, i) => list.indexOf(t) !== i)
+      return twice.length === 0 ? undefined : `targets name ${twice.map((t) => `"${t}"`).join(", ")} more than once`
+    })
+  ),
   /** Also train the RMSNorm gains (every layer's and the final one), saved with the adapter as PEFT `modules_to_save`. Default false. */
   trainNorms: Schema.Boolean.pipe(ConfigDecode.withDefault(false))
 })
@@ -48,7 +59,15 @@ export const bName = (w: string): string => w.replace(/\.weight$/, ".lora_B.weig
 
 const weightOf = (layer: number, target: Target): string => {
   const n = Weights.layer(layer)
-  const byTarget: Record<Target, string> = { q_proj: n.q, k_proj: n.k, v_proj: n.v, o_proj: n.o, gate_proj: n.gate, up_proj: n.up, down_proj: n.down }
+  const byTarget: Record<Target, string> = {
+    q_proj: n.q,
+    k_proj: n.k,
+    v_proj: n.v,
+    o_proj: n.o,
+    gate_proj: n.gate,
+    up_proj: n.up,
+    down_proj: n.down
+  }
   return byTarget[target]
 }
 
@@ -70,14 +89,21 @@ export const adapted = (config: ModelConfig): ReadonlyArray<Adapted> => {
     for (const t of order) {
       const weight = weightOf(l, t)
       const [o, i] = shapes.get(weight) as [number, number]
-      out.push({ weight, a: { name: aName(weight), shape: [lora.rank, i] }, b: { name: bName(weight), shape: [o, lora.rank] } })
+      out.push({
+        weight,
+        a: { name: aName(weight), shape: [lora.rank, i] },
+        b: { name: bName(weight), shape: [o, lora.rank] }
+      })
     }
   }
   return out
 }
 
 /** Names of the norm gains trained with `trainNorms` (every layer's two and the final one). */
-export const normNames = (config: ModelConfig): Array<string> => Weights.spec(config).filter((p) => p.kind === "norm").map((p) => p.name)
+export const normNames = (config: ModelConfig): Array<string> =>
+  Weights.spec(config)
+    .filter((p) => p.kind === "norm")
+    .map((p) => p.name)
 
 /** Names of every parameter a LoRA run trains: the adapters, and the norm gains with `trainNorms`. */
 export const trainableNames = (config: ModelConfig): Array<string> => [
@@ -89,30 +115,53 @@ export const trainableNames = (config: ModelConfig): Array<string> => [
  * Initialisation of an adapter parameter: A as PEFT's default (Kaiming-uniform with a = √5, i.e. U(±1/√in)), B zeros,
  * so the adapted model equals the base until B moves.
  */
-export const initOf = (name: string, shape: ReadonlyArray<number>): Init.Init => (name.endsWith(".lora_B.weight") ? Init.zeros : Init.uniform(1 / Math.sqrt(shape[1] as number)))
+export const initOf = (name: string, shape: ReadonlyArray<number>): Init.Init =>
+  name.endsWith(".lora_B.weight") ? Init.zeros : Init.uniform(1 / Math.sqrt(shape[1] as number))
 
 /** Fresh adapters for `config` (A random from `rng`, B zeros), drawn as `@realm-lm/graph`'s `Trainer.initialize` draws them. */
 export const init = (config: ModelConfig, rng: Rng.Rng): Weights.Weights => {
   const out = new Map<string, Weights.Tensor>()
   for (const x of adapted(config)) {
-    for (const p of [x.a, x.b]) out.set(p.name, Weights.tensor(p.shape, Init.fill(initOf(p.name, p.shape), Weights.numel(p.shape), rng.split("init", p.name)) as Float32Array))
+    for (const p of [x.a, x.b])
+      out.set(
+        p.name,
+        Weights.tensor(
+          p.shape,
+          Init.fill(initOf(p.name, p.shape), Weights.numel(p.shape), rng.split("init", p.name)) as Float32Array
+        )
+      )
   }
   return out
 }
 
 /** Check adapters against `config`: every A and B of `adapted(config)` with its shape, nothing else. */
-export const validate = (config: ModelConfig, adapters: Weights.Weights, source = "adapters"): Effect.Effect<Weights.Weights, Weights.WeightsMismatch> =>
-  Effect.gen(function*() {
+export const validate = (
+  config: ModelConfig,
+  adapters: Weights.Weights,
+  source = "adapters"
+): Effect.Effect<Weights.Weights, Weights.WeightsMismatch> =>
+  Effect.gen(function* () {
     const expected = adapted(config).flatMap((x) => [x.a, x.b])
     for (const p of expected) {
       const t = adapters.get(p.name)
       if (t === undefined) return yield* new Weights.MissingWeight({ name: p.name, source })
-      if (t.shape.length !== 2 || t.shape[0] !== p.shape[0] || t.shape[1] !== p.shape[1] || t.data.length !== Weights.numel(p.shape)) {
-        return yield* new Weights.WeightShapeMismatch({ name: p.name, source, expected: [...p.shape], actual: [...t.shape] })
+      if (
+        t.shape.length !== 2 ||
+        t.shape[0] !== p.shape[0] ||
+        t.shape[1] !== p.shape[1] ||
+        t.data.length !== Weights.numel(p.shape)
+      ) {
+        return yield* new Weights.WeightShapeMismatch({
+          name: p.name,
+          source,
+          expected: [...p.shape],
+          actual: [...t.shape]
+        })
       }
     }
     const known = new Set(expected.map((p) => p.name))
-    for (const name of adapters.keys()) if (!known.has(name)) return yield* new Weights.UnexpectedWeight({ name, source })
+    for (const name of adapters.keys())
+      if (!known.has(name)) return yield* new Weights.UnexpectedWeight({ name, source })
     return new Map(expected.map((p) => [p.name, adapters.get(p.name) as Weights.Tensor]))
   })
 

@@ -47,7 +47,11 @@ export const declareParams = (g: Graph.Graph, config: ModelConfig): Params => {
 
 const param = (params: Params, name: string): T => {
   const t = params.get(name)
-  if (t === undefined) throw new Graph.InvalidGraph({ detail: `Model: parameter ${name} was not declared`, fix: "declare parameters with Model.declareParams" })
+  if (t === undefined)
+    throw new Graph.InvalidGraph({
+      detail: `Model: parameter ${name} was not declared`,
+      fix: "declare parameters with Model.declareParams"
+    })
   return t
 }
 
@@ -103,19 +107,19 @@ export const causalMask = (g: Graph.Graph, length: number): T => {
 /** Which attention the layers run. */
 export type Attention =
   | {
-    /** Whole sequences `[batch, seq]`, optionally after past keys/values; mask additive, broadcast to `[b, 1, 1, seq, keys]`. */
-    readonly kind: "sequence"
-    readonly dims: A.Dims
-    readonly mask?: T
-    readonly past?: (layer: number) => A.KeyValue
-  }
+      /** Whole sequences `[batch, seq]`, optionally after past keys/values; mask additive, broadcast to `[b, 1, 1, seq, keys]`. */
+      readonly kind: "sequence"
+      readonly dims: A.Dims
+      readonly mask?: T
+      readonly past?: (layer: number) => A.KeyValue
+    }
   | {
-    /** One new token per row over a cache: keys `[B, kv, d, C]` (transposed), values `[B, kv, C, d]`, mask `[B, 1, 1, C]`. */
-    readonly kind: "decode"
-    readonly mask: T
-    readonly pastKeyT: (layer: number) => T
-    readonly pastValue: (layer: number) => T
-  }
+      /** One new token per row over a cache: keys `[B, kv, d, C]` (transposed), values `[B, kv, C, d]`, mask `[B, 1, 1, C]`. */
+      readonly kind: "decode"
+      readonly mask: T
+      readonly pastKeyT: (layer: number) => T
+      readonly pastValue: (layer: number) => T
+    }
 
 /** Result of `forward`: the residual stream `[N, hidden]` before the final norm and each layer's keys/values. */
 export interface Forward {
@@ -143,7 +147,9 @@ const rope = (x: T, cos: T, sin: T, inference: boolean): T => {
  * into one SimplifiedLayerNormalization kernel; training graphs use `Nn.rmsNorm` and its closed-form backward.
  */
 const rmsNorm = (x: T, gamma: T, eps: number, inference: boolean): T =>
-  inference ? Ops.mul(Ops.div(x, Ops.sqrt(Ops.add(Ops.reduceMean(Ops.pow(x, 2), [-1], true), eps))), gamma) : Nn.rmsNorm(x, gamma, eps)
+  inference
+    ? Ops.mul(Ops.div(x, Ops.sqrt(Ops.add(Ops.reduceMean(Ops.pow(x, 2), [-1], true), eps))), gamma)
+    : Nn.rmsNorm(x, gamma, eps)
 
 /** `x W^T (+ b)` for `x [N, in]`, `W [out, in]` (Hugging Face layout). */
 const proj = (x: T, w: T, b?: T): T => Ops.gemm(x, w, b, { transB: true })
@@ -182,7 +188,11 @@ export const forward = (
   const kv: Array<A.KeyValue> = []
   const recomputed = recomputedLayers(config, options.recompute)
   if (recomputed.size > 0 && (inference || attention.kind !== "sequence" || attention.past !== undefined)) {
-    throw new Graph.InvalidGraph({ detail: "Model.forward: recompute applies to training graphs only (whole sequences, no past, no inference tables)", fix: "leave recompute unset for prefill, decode and export graphs" })
+    throw new Graph.InvalidGraph({
+      detail:
+        "Model.forward: recompute applies to training graphs only (whole sequences, no past, no inference tables)",
+      fix: "leave recompute unset for prefill, decode and export graphs"
+    })
   }
   for (let l = 0; l < config.numLayers; l++) {
     const prefix = `model.layers.${l}.`
@@ -196,7 +206,12 @@ export const forward = (
       const bias = (name: string) => lp.get(name)
       const linear = (x: T, name: string, b?: T) => adaptedProj(config, lp, x, name, b)
       const h = rmsNorm(x, param(lp, w.inputNorm), eps, inference)
-      const q = rope(A.reshape(Ops.mul(linear(h, w.q, bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]), cos, sin, inference)
+      const q = rope(
+        A.reshape(Ops.mul(linear(h, w.q, bias(w.qBias)), 1 / Math.sqrt(d)), [-1, heads, d]),
+        cos,
+        sin,
+        inference
+      )
       const k = rope(A.reshape(linear(h, w.k, bias(w.kBias)), [-1, kvHeads, d]), cos, sin, inference)
       const v = A.reshape(linear(h, w.v, bias(w.vBias)), [-1, kvHeads, d])
       let attended: T
@@ -242,7 +257,10 @@ export const recomputedLayers = (config: ModelConfig, recompute: Recompute | und
   if (recompute === true) return new Set(Array.from({ length: config.numLayers }, (_, l) => l))
   for (const l of recompute) {
     if (!Number.isInteger(l) || l < 0 || l >= config.numLayers) {
-      throw new Graph.InvalidGraph({ detail: `recompute: layer ${l} does not exist (the model has layers 0..${config.numLayers - 1})`, fix: "list layer indices below numLayers, or use true for every layer" })
+      throw new Graph.InvalidGraph({
+        detail: `recompute: layer ${l} does not exist (the model has layers 0..${config.numLayers - 1})`,
+        fix: "list layer indices below numLayers, or use true for every layer"
+      })
     }
   }
   return new Set(recompute)
@@ -250,11 +268,17 @@ export const recomputedLayers = (config: ModelConfig, recompute: Recompute | und
 
 /** Final RMSNorm and LM head: `x [N, hidden]` → logits `[N, vocab]` (`inference` as `Forward.inference`). */
 export const head = (config: ModelConfig, params: Params, x: T, inference = false): T =>
-  proj(rmsNorm(x, param(params, Weights.finalNorm), config.rmsNormEps, inference), param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead))
+  proj(
+    rmsNorm(x, param(params, Weights.finalNorm), config.rmsNormEps, inference),
+    param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead)
+  )
 
 /** Row-major position ids `[batch · length]` = 0..length-1 for every row, as an int32 constant. */
 const rowPositions = (g: Graph.Graph, batch: number, length: number): T =>
-  g.constant(Int32Array.from({ length: batch * length }, (_, i) => i % length), [batch * length])
+  g.constant(
+    Int32Array.from({ length: batch * length }, (_, i) => i % length),
+    [batch * length]
+  )
 
 /**
  * Teacher-forced logits `[batch, length, vocab]` of right-padded sequences `ids [batch, length]` (positions 0..length-1,
@@ -264,7 +288,14 @@ export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = dec
   const g = ids.graph
   const [batch, length] = ids.shape as [number, number]
   const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
-  const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention)
+  const f = forward(
+    config,
+    params,
+    Layout.reshape(ids, [batch * length]),
+    rowPositions(g, batch, length),
+    ropeTables(g, config, length),
+    attention
+  )
   return Layout.reshape(head(config, params, f.x), [batch, length, config.vocabSize])
 }
 
@@ -275,11 +306,25 @@ export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = dec
  * followed by `Loss.tokenLogProbs`. Targets outside the vocabulary read as id 0; mask them out. `head.recompute`
  * recomputes those decoder layers in the backward (`ForwardOptions`).
  */
-export const sequenceTokenLogProbs = (config: ModelConfig, ids: T, targets: T, head: TrainingOptions = {}, params: Params = declareParams(ids.graph, config)): T => {
+export const sequenceTokenLogProbs = (
+  config: ModelConfig,
+  ids: T,
+  targets: T,
+  head: TrainingOptions = {},
+  params: Params = declareParams(ids.graph, config)
+): T => {
   const g = ids.graph
   const [batch, length] = ids.shape as [number, number]
   const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
-  const f = forward(config, params, Layout.reshape(ids, [batch * length]), rowPositions(g, batch, length), ropeTables(g, config, length), attention, { recompute: head.recompute })
+  const f = forward(
+    config,
+    params,
+    Layout.reshape(ids, [batch * length]),
+    rowPositions(g, batch, length),
+    ropeTables(g, config, length),
+    attention,
+    { recompute: head.recompute }
+  )
   const hidden = rmsNorm(f.x, param(params, Weights.finalNorm), config.rmsNormEps, false) // [batch · length, hidden]
   const weight = param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead) // [vocab, hidden]
   return LmHead.tokenLogProbs(Layout.reshape(hidden, [batch, length, config.hiddenSize]), weight, targets, head)
@@ -320,8 +365,18 @@ export const prefillGraph = (config: ModelConfig, bucket: PrefillBucket): Graph.
   const params = declareParams(g, config)
   const mask = Ops.add(causalMask(g, n), Layout.reshape(keyMask, [b, 1, 1, 1, n])) // [b, 1, 1, n, n]
   const attention: Attention = { kind: "sequence", dims: A.staticDims(g, b, n), mask }
-  const f = forward(config, params, Layout.reshape(ids, [b * n]), Layout.reshape(positions, [b * n]), inferenceRopeTables(g, config, n), attention)
-  const last = Layout.reshape(Layout.slice(Layout.reshape(f.x, [b, n, config.hiddenSize]), 1, n - 1, n), [b, config.hiddenSize])
+  const f = forward(
+    config,
+    params,
+    Layout.reshape(ids, [b * n]),
+    Layout.reshape(positions, [b * n]),
+    inferenceRopeTables(g, config, n),
+    attention
+  )
+  const last = Layout.reshape(Layout.slice(Layout.reshape(f.x, [b, n, config.hiddenSize]), 1, n - 1, n), [
+    b,
+    config.hiddenSize
+  ])
   g.output(names.logits, head(config, params, last, true))
   f.kv.forEach((entry, l) => {
     g.output(names.key(l), entry.key)
@@ -350,7 +405,9 @@ export const decodeGraph = (config: ModelConfig, bucket: DecodeBucket): Graph.Gr
   const positions = g.input(names.positions, "int32", [b])
   const cacheMask = g.input(names.cacheMask, "float32", [b, c])
   const keys = Array.from({ length: config.numLayers }, (_, l) => g.input(names.pastKey(l), "float32", [b, kv, d, c]))
-  const values = Array.from({ length: config.numLayers }, (_, l) => g.input(names.pastValue(l), "float32", [b, kv, c, d]))
+  const values = Array.from({ length: config.numLayers }, (_, l) =>
+    g.input(names.pastValue(l), "float32", [b, kv, c, d])
+  )
   const params = declareParams(g, config)
   const attention: Attention = {
     kind: "decode",
@@ -361,7 +418,19 @@ export const decodeGraph = (config: ModelConfig, bucket: DecodeBucket): Graph.Gr
   const f = forward(config, params, ids, positions, inferenceRopeTables(g, config, c), attention)
   g.output(names.logits, head(config, params, f.x, true))
   // Two outputs instead of 2·layers: each output costs a conversion in the Node binding every step.
-  g.output(names.newKeys, Layout.concat(f.kv.map((e) => e.key), 0))
-  g.output(names.newValues, Layout.concat(f.kv.map((e) => e.value), 0))
+  g.output(
+    names.newKeys,
+    Layout.concat(
+      f.kv.map((e) => e.key),
+      0
+    )
+  )
+  g.output(
+    names.newValues,
+    Layout.concat(
+      f.kv.map((e) => e.value),
+      0
+    )
+  )
   return g
 }

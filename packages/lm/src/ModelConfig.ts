@@ -95,19 +95,27 @@ export const ModelConfig = Schema.Struct({
   Schema.makeFilter((c) => {
     const issues: Array<Schema.FilterIssue> = []
     if (c.numHeads % c.numKvHeads !== 0) {
-      issues.push({ path: ["numKvHeads"], issue: `num_attention_heads (${c.numHeads}) must be a multiple of num_key_value_heads (${c.numKvHeads})` })
+      issues.push({
+        path: ["numKvHeads"],
+        issue: `num_attention_heads (${c.numHeads}) must be a multiple of num_key_value_heads (${c.numKvHeads})`
+      })
     }
-    if (c.headDim % 2 !== 0) issues.push({ path: ["headDim"], issue: `head_dim must be even for RoPE, got ${c.headDim}` })
+    if (c.headDim % 2 !== 0)
+      issues.push({ path: ["headDim"], issue: `head_dim must be even for RoPE, got ${c.headDim}` })
     if (c.ropeScaling?.type === "llama3" && !(c.ropeScaling.highFreqFactor > c.ropeScaling.lowFreqFactor)) {
       issues.push({ path: ["ropeScaling"], issue: "rope_scaling.high_freq_factor must exceed low_freq_factor" })
     }
-    const biasRule = c.architecture === "Qwen2ForCausalLM"
-      ? c.qkvBias && !c.oBias
-      : c.architecture === "MistralForCausalLM"
-      ? !c.qkvBias && !c.oBias
-      : c.qkvBias === c.oBias
+    const biasRule =
+      c.architecture === "Qwen2ForCausalLM"
+        ? c.qkvBias && !c.oBias
+        : c.architecture === "MistralForCausalLM"
+          ? !c.qkvBias && !c.oBias
+          : c.qkvBias === c.oBias
     if (!biasRule) {
-      issues.push({ path: ["qkvBias"], issue: `${c.architecture} does not allow qkvBias=${c.qkvBias} with oBias=${c.oBias}` })
+      issues.push({
+        path: ["qkvBias"],
+        issue: `${c.architecture} does not allow qkvBias=${c.qkvBias} with oBias=${c.oBias}`
+      })
     }
     return issues
   })
@@ -170,7 +178,9 @@ const readNumber = (json: Json, field: string, fallback: number): Effect.Effect<
 const readTokenId = (json: Json, field: string): Effect.Effect<number | null, InvalidModelConfig> => {
   const v = json[field]
   if (v === undefined || v === null) return Effect.succeed(null)
-  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? Effect.succeed(v) : invalid(field, `must be a token id, got ${JSON.stringify(v)}`)
+  return typeof v === "number" && Number.isInteger(v) && v >= 0
+    ? Effect.succeed(v)
+    : invalid(field, `must be a token id, got ${JSON.stringify(v)}`)
 }
 
 const readEos = (json: Json): Effect.Effect<ReadonlyArray<number>, InvalidModelConfig> => {
@@ -212,13 +222,16 @@ const architectureOf = (json: Json): Effect.Effect<Architecture, UnsupportedMode
     : unsupported("model_type", modelType, `supported: ${Architectures.map((a) => modelTypeOf[a]).join(", ")}`)
 }
 
-const readRopeScaling = (raw: unknown, field: string): Effect.Effect<RopeScaling | null, UnsupportedModel | InvalidModelConfig> => {
+const readRopeScaling = (
+  raw: unknown,
+  field: string
+): Effect.Effect<RopeScaling | null, UnsupportedModel | InvalidModelConfig> => {
   if (raw === undefined || raw === null) return Effect.succeed(null)
   if (!isObject(raw)) return invalid(field, `must be an object or null, got ${JSON.stringify(raw)}`)
   const typeKey = raw.rope_type !== undefined ? "rope_type" : "type"
   const type = raw[typeKey]
   if (type === "default" || type === undefined) return Effect.succeed(null)
-  return Effect.gen(function*() {
+  return Effect.gen(function* () {
     const num = (key: string, fallback?: number) => {
       const v = raw[key] ?? fallback
       return typeof v === "number" && Number.isFinite(v) && v > 0
@@ -247,17 +260,22 @@ export const fromHf = (
   json: unknown,
   options: FromHfOptions = {}
 ): Effect.Effect<ModelConfig, UnsupportedModel | InvalidModelConfig> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (!isObject(json)) return yield* invalid("(root)", "config.json must be a JSON object")
     const architecture = yield* architectureOf(json)
     const d = defaults[architecture]
     const hiddenSize = yield* readInt(json, "hidden_size")
     const numHeads = yield* readInt(json, "num_attention_heads")
     const act = json.hidden_act ?? "silu"
-    if (act !== "silu" && act !== "swish") return yield* unsupported("hidden_act", act, "only SwiGLU (silu) MLPs are implemented")
+    if (act !== "silu" && act !== "swish")
+      return yield* unsupported("hidden_act", act, "only SwiGLU (silu) MLPs are implemented")
     if (json.mlp_bias === true) return yield* unsupported("mlp_bias", true, "MLP biases are not implemented")
     if (json.quantization_config !== undefined && json.quantization_config !== null) {
-      return yield* unsupported("quantization_config", json.quantization_config, "load an unquantized (F32/F16/BF16) checkpoint")
+      return yield* unsupported(
+        "quantization_config",
+        json.quantization_config,
+        "load an unquantized (F32/F16/BF16) checkpoint"
+      )
     }
     const maxPositions = yield* readInt(json, "max_position_embeddings", d.maxPositions)
     if (maxPositions > maxSupportedContext && options.maxContext === undefined) {
@@ -269,10 +287,14 @@ export const fromHf = (
     }
     const maxContext = options.maxContext ?? maxPositions
     if (!Number.isInteger(maxContext) || maxContext <= 0 || maxContext > Math.min(maxPositions, maxSupportedContext)) {
-      return yield* invalid("max_position_embeddings", `the requested maxContext ${maxContext} must be an integer in [1, ${Math.min(maxPositions, maxSupportedContext)}]`)
+      return yield* invalid(
+        "max_position_embeddings",
+        `the requested maxContext ${maxContext} must be an integer in [1, ${Math.min(maxPositions, maxSupportedContext)}]`
+      )
     }
     // Sliding-window attention equals full attention while the context never exceeds the window.
-    const slidingActive = architecture === "MistralForCausalLM" || (architecture === "Qwen2ForCausalLM" && json.use_sliding_window === true)
+    const slidingActive =
+      architecture === "MistralForCausalLM" || (architecture === "Qwen2ForCausalLM" && json.use_sliding_window === true)
     const window = json.sliding_window
     if (slidingActive && window !== undefined && window !== null) {
       if (typeof window !== "number" || !Number.isInteger(window) || window <= 0) {
@@ -287,12 +309,14 @@ export const fromHf = (
       }
     }
     const params = isObject(json.rope_parameters) ? json.rope_parameters : undefined
-    const ropeTheta = params !== undefined
-      ? yield* readNumber(params, "rope_theta", d.theta)
-      : yield* readNumber(json, "rope_theta", d.theta)
-    const ropeScaling = params !== undefined
-      ? yield* readRopeScaling(params, "rope_parameters")
-      : yield* readRopeScaling(json.rope_scaling, "rope_scaling")
+    const ropeTheta =
+      params !== undefined
+        ? yield* readNumber(params, "rope_theta", d.theta)
+        : yield* readNumber(json, "rope_theta", d.theta)
+    const ropeScaling =
+      params !== undefined
+        ? yield* readRopeScaling(params, "rope_parameters")
+        : yield* readRopeScaling(json.rope_scaling, "rope_scaling")
     const llamaBias = architecture === "LlamaForCausalLM" && json.attention_bias === true
     const candidate = {
       architecture,
@@ -315,15 +339,27 @@ export const fromHf = (
       padTokenId: yield* readTokenId(json, "pad_token_id")
     }
     if (json.head_dim === undefined && hiddenSize % numHeads !== 0) {
-      return yield* invalid("hidden_size", `${hiddenSize} is not divisible by num_attention_heads ${numHeads}; set head_dim`)
+      return yield* invalid(
+        "hidden_size",
+        `${hiddenSize} is not divisible by num_attention_heads ${numHeads}; set head_dim`
+      )
     }
     return yield* make(candidate)
   })
 
 const hfFieldOf: Record<string, string> = {
-  vocabSize: "vocab_size", hiddenSize: "hidden_size", intermediateSize: "intermediate_size", numLayers: "num_hidden_layers",
-  numHeads: "num_attention_heads", numKvHeads: "num_key_value_heads", headDim: "head_dim", maxContext: "max_position_embeddings",
-  rmsNormEps: "rms_norm_eps", ropeTheta: "rope_theta", ropeScaling: "rope_scaling", tieWordEmbeddings: "tie_word_embeddings",
+  vocabSize: "vocab_size",
+  hiddenSize: "hidden_size",
+  intermediateSize: "intermediate_size",
+  numLayers: "num_hidden_layers",
+  numHeads: "num_attention_heads",
+  numKvHeads: "num_key_value_heads",
+  headDim: "head_dim",
+  maxContext: "max_position_embeddings",
+  rmsNormEps: "rms_norm_eps",
+  ropeTheta: "rope_theta",
+  ropeScaling: "rope_scaling",
+  tieWordEmbeddings: "tie_word_embeddings",
   qkvBias: "attention_bias"
 }
 
@@ -332,23 +368,30 @@ export const make = (fields: typeof ModelConfig.Encoded): Effect.Effect<ModelCon
   Schema.decodeUnknownEffect(ModelConfig)(fields).pipe(
     Effect.mapError((error) => {
       const key = Object.keys(hfFieldOf).find((k) => error.message.includes(`"${k}"`))
-      return new InvalidModelConfig({ field: key === undefined ? "(config)" : hfFieldOf[key] as string, detail: error.message })
+      return new InvalidModelConfig({
+        field: key === undefined ? "(config)" : (hfFieldOf[key] as string),
+        detail: error.message
+      })
     })
   )
 
 /** Write the config back as a Hugging Face `config.json` object (what transformers and transformers.js read). */
-export const toHf = (config: ModelConfig, options: { readonly torchDtype?: "float32" | "bfloat16" | "float16" } = {}): Record<string, unknown> => {
-  const scaling = config.ropeScaling === null
-    ? null
-    : config.ropeScaling.type === "linear"
-    ? { rope_type: "linear", factor: config.ropeScaling.factor }
-    : {
-      rope_type: "llama3",
-      factor: config.ropeScaling.factor,
-      low_freq_factor: config.ropeScaling.lowFreqFactor,
-      high_freq_factor: config.ropeScaling.highFreqFactor,
-      original_max_position_embeddings: config.ropeScaling.originalMaxPositionEmbeddings
-    }
+export const toHf = (
+  config: ModelConfig,
+  options: { readonly torchDtype?: "float32" | "bfloat16" | "float16" } = {}
+): Record<string, unknown> => {
+  const scaling =
+    config.ropeScaling === null
+      ? null
+      : config.ropeScaling.type === "linear"
+        ? { rope_type: "linear", factor: config.ropeScaling.factor }
+        : {
+            rope_type: "llama3",
+            factor: config.ropeScaling.factor,
+            low_freq_factor: config.ropeScaling.lowFreqFactor,
+            high_freq_factor: config.ropeScaling.highFreqFactor,
+            original_max_position_embeddings: config.ropeScaling.originalMaxPositionEmbeddings
+          }
   return {
     architectures: [config.architecture],
     model_type: modelTypeOf[config.architecture],

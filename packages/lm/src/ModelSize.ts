@@ -27,7 +27,10 @@ export interface Workload {
 /** Trainable parameters: all of them, or with `config.lora` the adapters (and the norm gains with `trainNorms`). */
 export const trainableCount = (config: ModelConfig): number => {
   if (config.lora === undefined) return parameterCount(config)
-  const adapters = Lora.adapted(config).reduce((n, x) => n + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1], 0)
+  const adapters = Lora.adapted(config).reduce(
+    (n, x) => n + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1],
+    0
+  )
   return adapters + (config.lora.trainNorms ? (2 * config.numLayers + 1) * config.hiddenSize : 0)
 }
 
@@ -64,11 +67,14 @@ export const memory = (config: ModelConfig, workload: Workload): MemoryEstimate 
   const q = config.numHeads * config.headDim
   const kv = config.numKvHeads * config.headDim
   const adapterFloats = config.lora === undefined ? 0 : b * t * config.lora.rank * config.lora.targets.length
-  const perLayerFloats = b * t * (4 * h + 3 * q + 3 * kv + 4 * config.intermediateSize) + 2 * b * config.numHeads * t * t + adapterFloats
+  const perLayerFloats =
+    b * t * (4 * h + 3 * q + 3 * kv + 4 * config.intermediateSize) + 2 * b * config.numHeads * t * t + adapterFloats
   const activations = 4 * (config.numLayers * perLayerFloats + 2 * b * t * config.vocabSize + b * t * h)
   const kvCache = 4 * 2 * config.numLayers * b * t * kv
   const trainable = trainableCount(config)
-  const weights = 4 * (p + (config.lora === undefined ? 0 : trainable - (config.lora.trainNorms ? (2 * config.numLayers + 1) * h : 0)))
+  const weights =
+    4 *
+    (p + (config.lora === undefined ? 0 : trainable - (config.lora.trainNorms ? (2 * config.numLayers + 1) * h : 0)))
   return {
     parameters: p,
     weights,

@@ -48,17 +48,21 @@ export const sftLoss = (config: ModelConfig, t: TokenTensors, head: HeadOptions 
   Ops.neg(Loss.maskedMean(Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head), t.mask))
 
 /** The SFT model for `Trainer.make`: inputs `inputs`, `targets` (int32) and `loss_mask` (float32), all `[B, L]`. */
-export const sftModel = (config: ModelConfig, head: HeadOptions = {}): Training.Model<Bucket> => (g, b) => {
-  const inputs = g.input(inputNames.inputs, "int32", [b.batch, b.length])
-  const targets = g.input(inputNames.targets, "int32", [b.batch, b.length])
-  const mask = g.input(inputNames.lossMask, g.float, [b.batch, b.length])
-  return { loss: sftLoss(config, { inputs, targets, mask }, head), metrics: { tokens: Ops.reduceSum(mask) } }
-}
+export const sftModel =
+  (config: ModelConfig, head: HeadOptions = {}): Training.Model<Bucket> =>
+  (g, b) => {
+    const inputs = g.input(inputNames.inputs, "int32", [b.batch, b.length])
+    const targets = g.input(inputNames.targets, "int32", [b.batch, b.length])
+    const mask = g.input(inputNames.lossMask, g.float, [b.batch, b.length])
+    return { loss: sftLoss(config, { inputs, targets, mask }, head), metrics: { tokens: Ops.reduceSum(mask) } }
+  }
 
 /** Hyper-parameters of the policy-gradient objective. */
 export const PolicyObjective = Schema.Struct({
   /** ε_low: the ratio is clipped below at 1 − ε_low. Default 0.2. */
-  clipLow: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true }))),
+  clipLow: Schema.optionalKey(
+    Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true }))
+  ),
   /** ε_high: clipped above at 1 + ε_high (DAPO "clip higher" uses e.g. 0.28). Default = clipLow. */
   clipHigh: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))),
   /** β of the k3 KL(π‖π_ref) penalty; > 0 makes `refLogProbs` required. Default 0. */
@@ -88,13 +92,27 @@ export interface PolicyOutputs {
 }
 
 /** Per token `−min(r·A, clip(r, 1−ε_low, 1+ε_high)·A) + β·k3`, `r = exp(log π − log π_old)`, aggregated over the mask. */
-export const policyLoss = (config: ModelConfig, t: PolicyTensors, objective: PolicyObjective = {}, head: HeadOptions = {}): PolicyOutputs => {
+export const policyLoss = (
+  config: ModelConfig,
+  t: PolicyTensors,
+  objective: PolicyObjective = {},
+  head: HeadOptions = {}
+): PolicyOutputs => {
   if ((objective.klCoef ?? 0) > 0 && t.refLogProbs === undefined) {
-    throw new Graph.InvalidGraph({ detail: "policyLoss: klCoef > 0 needs refLogProbs", fix: "score the completions with the reference model and feed them" })
+    throw new Graph.InvalidGraph({
+      detail: "policyLoss: klCoef > 0 needs refLogProbs",
+      fix: "score the completions with the reference model and feed them"
+    })
   }
   const logp = Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head)
   const out = Loss.policyLoss(
-    { logp, oldLogp: t.oldLogProbs, advantages: t.advantages, mask: t.mask, ...(t.refLogProbs === undefined ? {} : { refLogp: t.refLogProbs }) },
+    {
+      logp,
+      oldLogp: t.oldLogProbs,
+      advantages: t.advantages,
+      mask: t.mask,
+      ...(t.refLogProbs === undefined ? {} : { refLogp: t.refLogProbs })
+    },
     {
       clipLow: objective.clipLow ?? 0.2,
       clipHigh: objective.clipHigh ?? objective.clipLow ?? 0.2,
@@ -109,16 +127,18 @@ export const policyLoss = (config: ModelConfig, t: PolicyTensors, objective: Pol
  * The policy model for `Trainer.make`: inputs `inputs`, `targets` (int32), `loss_mask`, `advantages`, `old_logprobs`
  * and, when klCoef > 0, `ref_logprobs` (float32), all `[B, L]`. Metrics: `clip_fraction`, `kl`, `ratio_mean`.
  */
-export const policyModel = (config: ModelConfig, objective: PolicyObjective = {}, head: HeadOptions = {}): Training.Model<Bucket> => (g, b) => {
-  const shape = [b.batch, b.length]
-  const t: PolicyTensors = {
-    inputs: g.input(inputNames.inputs, "int32", shape),
-    targets: g.input(inputNames.targets, "int32", shape),
-    mask: g.input(inputNames.lossMask, g.float, shape),
-    advantages: g.input(inputNames.advantages, g.float, shape),
-    oldLogProbs: g.input(inputNames.oldLogProbs, g.float, shape),
-    ...((objective.klCoef ?? 0) > 0 ? { refLogProbs: g.input(inputNames.refLogProbs, g.float, shape) } : {})
+export const policyModel =
+  (config: ModelConfig, objective: PolicyObjective = {}, head: HeadOptions = {}): Training.Model<Bucket> =>
+  (g, b) => {
+    const shape = [b.batch, b.length]
+    const t: PolicyTensors = {
+      inputs: g.input(inputNames.inputs, "int32", shape),
+      targets: g.input(inputNames.targets, "int32", shape),
+      mask: g.input(inputNames.lossMask, g.float, shape),
+      advantages: g.input(inputNames.advantages, g.float, shape),
+      oldLogProbs: g.input(inputNames.oldLogProbs, g.float, shape),
+      ...((objective.klCoef ?? 0) > 0 ? { refLogProbs: g.input(inputNames.refLogProbs, g.float, shape) } : {})
+    }
+    const out = policyLoss(config, t, objective, head)
+    return { loss: out.loss, metrics: { clip_fraction: out.clipFraction, kl: out.kl, ratio_mean: out.ratioMean } }
   }
-  const out = policyLoss(config, t, objective, head)
-  return { loss: out.loss, metrics: { clip_fraction: out.clipFraction, kl: out.kl, ratio_mean: out.ratioMean } }
-}

@@ -80,7 +80,7 @@ export const save = (
   adapters: Weights.Weights,
   options: { readonly baseModel?: string; readonly norms?: Weights.Weights } = {}
 ): Effect.Effect<void, Weights.WeightsMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const valid = yield* Lora.validate(config, adapters)
@@ -94,7 +94,10 @@ export const save = (
       }
     }
     yield* fs.makeDirectory(dir, { recursive: true })
-    yield* fs.writeFileString(path.join(dir, configFile), `${JSON.stringify(adapterConfig(config, options.baseModel), null, 2)}\n`)
+    yield* fs.writeFileString(
+      path.join(dir, configFile),
+      `${JSON.stringify(adapterConfig(config, options.baseModel), null, 2)}\n`
+    )
     yield* Safetensors.write(path.join(dir, weightsFile), tensors)
   })
 
@@ -112,24 +115,53 @@ const AdapterJson = Schema.Struct({
 })
 
 /** Read a PEFT LoRA directory written for the base model of `config` (its `lora` is ignored and replaced). */
-export const load = (dir: string, config: ModelConfig): Effect.Effect<Adapter, InvalidAdapter | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const load = (
+  dir: string,
+  config: ModelConfig
+): Effect.Effect<Adapter, InvalidAdapter | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const bad = (detail: string, fix?: string) => new InvalidAdapter({ dir, detail, ...(fix === undefined ? {} : { fix }) })
+    const bad = (detail: string, fix?: string) =>
+      new InvalidAdapter({ dir, detail, ...(fix === undefined ? {} : { fix }) })
     const text = yield* fs.readFileString(path.join(dir, configFile))
-    const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => bad(`${configFile} is not JSON (${String(e)})`) })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => bad(`${configFile} is not JSON (${String(e)})`)
+    })
     const parsed = Schema.decodeUnknownResult(AdapterJson)(json)
     if (parsed._tag === "Failure") return yield* bad(`${configFile}: ${parsed.failure.message}`)
     const c = parsed.success
     if (c.peft_type !== "LORA") return yield* bad(`peft_type is ${c.peft_type}, only LORA is supported`)
-    if (typeof c.target_modules === "string") return yield* bad(`target_modules is the pattern "${c.target_modules}"`, `list the projections instead (${Lora.targets.join(", ")})`)
-    const unsupported = [c.use_dora === true && "use_dora", c.use_rslora === true && "use_rslora", c.fan_in_fan_out === true && "fan_in_fan_out", (c.bias ?? "none") !== "none" && `bias "${c.bias}"`].filter((x) => x !== false)
-    if (unsupported.length > 0) return yield* bad(`${unsupported.join(", ")} is not supported`, "train a plain LoRA adapter (bias none, no DoRA/rsLoRA)")
+    if (typeof c.target_modules === "string")
+      return yield* bad(
+        `target_modules is the pattern "${c.target_modules}"`,
+        `list the projections instead (${Lora.targets.join(", ")})`
+      )
+    const unsupported = [
+      c.use_dora === true && "use_dora",
+      c.use_rslora === true && "use_rslora",
+      c.fan_in_fan_out === true && "fan_in_fan_out",
+      (c.bias ?? "none") !== "none" && `bias "${c.bias}"`
+    ].filter((x) => x !== false)
+    if (unsupported.length > 0)
+      return yield* bad(
+        `${unsupported.join(", ")} is not supported`,
+        "train a plain LoRA adapter (bias none, no DoRA/rsLoRA)"
+      )
     const saved = c.modules_to_save ?? []
     const foreign = saved.filter((m) => !(normModules as ReadonlyArray<string>).includes(m))
-    if (foreign.length > 0) return yield* bad(`modules_to_save ${foreign.join(", ")} are not norm gains`, `only ${normModules.join(", ")} can be saved with the adapter`)
-    const lora = Schema.decodeUnknownResult(Lora.LoraConfig)({ rank: c.r, alpha: c.lora_alpha, targets: c.target_modules, trainNorms: saved.length > 0 })
+    if (foreign.length > 0)
+      return yield* bad(
+        `modules_to_save ${foreign.join(", ")} are not norm gains`,
+        `only ${normModules.join(", ")} can be saved with the adapter`
+      )
+    const lora = Schema.decodeUnknownResult(Lora.LoraConfig)({
+      rank: c.r,
+      alpha: c.lora_alpha,
+      targets: c.target_modules,
+      trainNorms: saved.length > 0
+    })
     if (lora._tag === "Failure") return yield* bad(lora.failure.message)
     const adaptedConfig: ModelConfig = { ...Lora.baseConfig(config), lora: lora.success }
     const tensors = yield* Safetensors.read(path.join(dir, weightsFile)).pipe(
@@ -144,12 +176,20 @@ export const load = (dir: string, config: ModelConfig): Effect.Effect<Adapter, I
       if (normSet.has(ours)) norms.set(ours, t)
       else adapters.set(ours, t)
     }
-    const valid = yield* Lora.validate(adaptedConfig, adapters, weightsFile).pipe(Effect.mapError((e) => bad(e.message, "the adapter was trained for another base model (check base_model_name_or_path)")))
-    if (!lora.success.trainNorms && norms.size > 0) return yield* bad(`${weightsFile} holds norm gains (${[...norms.keys()][0]}) but modules_to_save is empty`)
+    const valid = yield* Lora.validate(adaptedConfig, adapters, weightsFile).pipe(
+      Effect.mapError((e) =>
+        bad(e.message, "the adapter was trained for another base model (check base_model_name_or_path)")
+      )
+    )
+    if (!lora.success.trainNorms && norms.size > 0)
+      return yield* bad(`${weightsFile} holds norm gains (${[...norms.keys()][0]}) but modules_to_save is empty`)
     for (const name of lora.success.trainNorms ? normSet : []) {
       const t = norms.get(name)
       const expected = config.hiddenSize
-      if (t === undefined || t.data.length !== expected) return yield* bad(`modules_to_save lists the norms but ${name} is ${t === undefined ? "missing" : `[${t.shape.join(", ")}]`}, expected [${expected}]`)
+      if (t === undefined || t.data.length !== expected)
+        return yield* bad(
+          `modules_to_save lists the norms but ${name} is ${t === undefined ? "missing" : `[${t.shape.join(", ")}]`}, expected [${expected}]`
+        )
     }
     for (const [name, t] of [...valid, ...norms]) {
       const nonFinite = Weights.nonFinite(name, t, weightsFile)

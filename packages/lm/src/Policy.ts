@@ -34,13 +34,17 @@ export const PolicyConfig = Schema.Struct({
    * LM head of the training graphs: `vocabChunk` (vocabulary rows, a positive integer) computes log-probs and their
    * gradients a chunk at a time, never holding `[batch, length, vocab]` logits. Default: unset, the full logits.
    */
-  head: Schema.optionalKey(Schema.Struct({ vocabChunk: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) })),
+  head: Schema.optionalKey(
+    Schema.Struct({ vocabChunk: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))) })
+  ),
   /**
    * Decoder layers of the training graphs whose activations the backward recomputes instead of keeping them
    * (`@realm-lm/graph` `Recompute`): `true` = every layer, or a list of layer indices. Same loss and gradients, less
    * memory, one more forward of those layers per step. Default: none.
    */
-  recompute: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))]))
+  recompute: Schema.optionalKey(
+    Schema.Union([Schema.Boolean, Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))])
+  )
 })
 /** Policy settings. */
 export type PolicyConfig = typeof PolicyConfig.Encoded
@@ -91,11 +95,19 @@ export interface Policy {
     options: Omit<Generator.GenerateOptions, "decode">
   ) => Effect.Effect<Array<Array<Completion>>, Generator.GenerateError>
   /** Teacher-forced log-probs of completions under the current weights. */
-  readonly score: (requests: ReadonlyArray<Scoring.ScoreRequest>) => Effect.Effect<Array<Float64Array>, Scoring.ScoreError>
+  readonly score: (
+    requests: ReadonlyArray<Scoring.ScoreRequest>
+  ) => Effect.Effect<Array<Float64Array>, Scoring.ScoreError>
   /** One optimizer step of completion-only cross entropy; several batches are micro-batches of one step (token-weighted). */
-  readonly sftStep: (batch: TokenBatch | ReadonlyArray<TokenBatch>, options: { readonly lr: number }) => Effect.Effect<StepResult, GraphTrainer.TrainError>
+  readonly sftStep: (
+    batch: TokenBatch | ReadonlyArray<TokenBatch>,
+    options: { readonly lr: number }
+  ) => Effect.Effect<StepResult, GraphTrainer.TrainError>
   /** One optimizer step of the policy-gradient objective; micro-batches weighted by tokens (token aggregation) or rows (sequence). */
-  readonly policyStep: (batch: PolicyBatch | ReadonlyArray<PolicyBatch>, options: { readonly lr: number }) => Effect.Effect<StepResult, GraphTrainer.TrainError>
+  readonly policyStep: (
+    batch: PolicyBatch | ReadonlyArray<PolicyBatch>,
+    options: { readonly lr: number }
+  ) => Effect.Effect<StepResult, GraphTrainer.TrainError>
   /** The current weights (on the CPU these are the state's own arrays: a snapshot, never mutated later). With LoRA, the base weights. */
   readonly weights: Effect.Effect<Weights.Weights, ReadError>
   /** The current LoRA adapters (every `A`, `B` by name, see `Lora.adapted`); empty without `config.lora`. */
@@ -105,7 +117,14 @@ export interface Policy {
   /** Forget optimizer moments and step counts (done automatically when switching between SFT and policy steps). */
   readonly resetOptimizer: () => void
   /** Write a Hugging Face directory with tokenizer files and `onnx/model.onnx` (see `Export.save`); LoRA adapters are merged into it. */
-  readonly save: (dir: string, options?: Export.SaveOptions) => Effect.Effect<void, ReadError | Export.ExportFailed | Weights.WeightsMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path>
+  readonly save: (
+    dir: string,
+    options?: Export.SaveOptions
+  ) => Effect.Effect<
+    void,
+    ReadError | Export.ExportFailed | Weights.WeightsMismatch | PlatformError.PlatformError,
+    FileSystem.FileSystem | Path.Path
+  >
 }
 
 /** Result of one optimizer step. */
@@ -133,11 +152,11 @@ export interface Init {
   readonly adapters?: Weights.Weights
 }
 
-const scalarOf = (t: unknown): number => Number(((t as { data: ArrayLike<number> }).data)[0])
+const scalarOf = (t: unknown): number => Number((t as { data: ArrayLike<number> }).data[0])
 
 /** A policy on a fresh executor, with `init.weights` written into its state (wrapped, not copied). */
 export const make = (init: Init, settings: PolicyConfig = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const cfg = yield* ConfigDecode.decodeUnknownEffect(PolicyConfig)(settings)
     const { config } = init
     const executor = yield* Executor.make(cfg.runtime ?? {})
@@ -157,7 +176,10 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
     const scorer = yield* Scoring.make(executor, config, cfg.scorer ?? {})
     const training = cfg.training ?? { optimizer: { kind: "adamw" as const }, clipNorm: 1 }
     const objective = cfg.objective ?? {}
-    const head: Objectives.HeadOptions = { ...cfg.head, ...(cfg.recompute === undefined ? {} : { recompute: cfg.recompute }) }
+    const head: Objectives.HeadOptions = {
+      ...cfg.head,
+      ...(cfg.recompute === undefined ? {} : { recompute: cfg.recompute })
+    }
     const scope = yield* Effect.scope
     const trainers = new Map<"sft" | "policy", GraphTrainer.Trainer<Objectives.Bucket>>()
     let current: "sft" | "policy" | undefined
@@ -167,25 +189,35 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
       for (const t of trainers.values()) t.setSteps(0)
     }
     const trainerFor = (kind: "sft" | "policy", bucket: Objectives.Bucket) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (current !== kind) {
           if (current !== undefined) resetOptimizer()
           current = kind
         }
         const hit = trainers.get(kind)
         if (hit !== undefined) return hit
-        const model = kind === "sft" ? Objectives.sftModel(config, head) : Objectives.policyModel(config, objective, head)
-        const made = yield* Scope.provide(scope)(Trainer.make(executor, model, training, bucket)).pipe(Effect.catchTag("SchemaError", Effect.die))
+        const model =
+          kind === "sft" ? Objectives.sftModel(config, head) : Objectives.policyModel(config, objective, head)
+        const made = yield* Scope.provide(scope)(Trainer.make(executor, model, training, bucket)).pipe(
+          Effect.catchTag("SchemaError", Effect.die)
+        )
         trainers.set(kind, made)
         return made
       })
 
-    const runStep = <B extends TokenBatch>(kind: "sft" | "policy", input: B | ReadonlyArray<B>, lr: number, feedsOf: (b: B) => Record<string, Float32Array | Int32Array>, weightOf: (b: B) => number) =>
-      Effect.gen(function*() {
+    const runStep = <B extends TokenBatch>(
+      kind: "sft" | "policy",
+      input: B | ReadonlyArray<B>,
+      lr: number,
+      feedsOf: (b: B) => Record<string, Float32Array | Int32Array>,
+      weightOf: (b: B) => number
+    ) =>
+      Effect.gen(function* () {
         const batches: ReadonlyArray<B> = Array.isArray(input) ? input : [input as B]
         const first = batches[0] as B
         const trainer = yield* trainerFor(kind, { batch: first.batch, length: first.length })
-        const metricsOf = (m: Readonly<Record<string, unknown>>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, scalarOf(v)]))
+        const metricsOf = (m: Readonly<Record<string, unknown>>) =>
+          Object.fromEntries(Object.entries(m).map(([k, v]) => [k, scalarOf(v)]))
         if (batches.length === 1) {
           const r = yield* trainer.step(feedsOf(first), { lr, bucket: { batch: first.batch, length: first.length } })
           return { loss: r.loss, gradNorm: r.gradNorm, step: r.step, metrics: metricsOf(r.metrics) }
@@ -204,7 +236,11 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         return { loss: loss / total, gradNorm: applied.gradNorm, step: applied.step, metrics }
       })
 
-    const tokenFeeds = (b: TokenBatch) => ({ [Objectives.inputNames.inputs]: b.inputs, [Objectives.inputNames.targets]: b.targets, [Objectives.inputNames.lossMask]: b.lossMask })
+    const tokenFeeds = (b: TokenBatch) => ({
+      [Objectives.inputNames.inputs]: b.inputs,
+      [Objectives.inputNames.targets]: b.targets,
+      [Objectives.inputNames.lossMask]: b.lossMask
+    })
     const tokensOf = (b: TokenBatch) => b.lossMask.reduce((s, v) => s + v, 0)
 
     const policy: Policy = {
@@ -212,36 +248,67 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
       tokenizer: init.tokenizer,
       executor,
       generate: (requests, options) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const tok = init.tokenizer
           const encoded = yield* Effect.forEach(requests, (r, i) =>
             typeof r.prompt !== "string"
               ? Effect.succeed({ ...r, prompt: r.prompt })
               : tok === undefined
-              ? Effect.fail(new Generator.InvalidGenerateRequest({ request: i, detail: "a text prompt needs a tokenizer", fix: "pass token ids or give the policy a tokenizer" }))
-              : Effect.succeed({ ...r, prompt: tok.encode(r.prompt, { addSpecialTokens: true }) }))
-          const out = yield* generator.generate(encoded, { ...options, ...(tok === undefined ? {} : { decode: (ids: ReadonlyArray<number>) => tok.decode(ids) }) })
-          return out.map((group) => group.map((c) => ({ ...c, text: tok?.decode(c.tokens, { skipSpecialTokens: true }) })))
+                ? Effect.fail(
+                    new Generator.InvalidGenerateRequest({
+                      request: i,
+                      detail: "a text prompt needs a tokenizer",
+                      fix: "pass token ids or give the policy a tokenizer"
+                    })
+                  )
+                : Effect.succeed({ ...r, prompt: tok.encode(r.prompt, { addSpecialTokens: true }) })
+          )
+          const out = yield* generator.generate(encoded, {
+            ...options,
+            ...(tok === undefined ? {} : { decode: (ids: ReadonlyArray<number>) => tok.decode(ids) })
+          })
+          return out.map((group) =>
+            group.map((c) => ({ ...c, text: tok?.decode(c.tokens, { skipSpecialTokens: true }) }))
+          )
         }),
       score: scorer.score,
       sftStep: (batch, options) => runStep("sft", batch, options.lr, tokenFeeds, tokensOf),
       policyStep: (batch, options) =>
-        runStep("policy", batch, options.lr, (b: PolicyBatch) => ({
-          ...tokenFeeds(b),
-          [Objectives.inputNames.advantages]: b.advantages,
-          [Objectives.inputNames.oldLogProbs]: b.oldLogProbs,
-          ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
-        }), (b) => ((objective.aggregate ?? "token") === "token" ? tokensOf(b) : b.batch)),
-      weights: Effect.map(executor.read(names), (values) =>
-        new Map(Weights.spec(config).map((p) => [p.name, Weights.tensor(p.shape, values[p.name] as Float32Array)]))),
-      adapters: Effect.map(executor.read(adapterNames), (values) =>
-        new Map(adapted.flatMap((x) => [x.a, x.b]).map((p) => [p.name, Weights.tensor(p.shape, values[p.name] as Float32Array)]))),
+        runStep(
+          "policy",
+          batch,
+          options.lr,
+          (b: PolicyBatch) => ({
+            ...tokenFeeds(b),
+            [Objectives.inputNames.advantages]: b.advantages,
+            [Objectives.inputNames.oldLogProbs]: b.oldLogProbs,
+            ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
+          }),
+          (b) => ((objective.aggregate ?? "token") === "token" ? tokensOf(b) : b.batch)
+        ),
+      weights: Effect.map(
+        executor.read(names),
+        (values) =>
+          new Map(Weights.spec(config).map((p) => [p.name, Weights.tensor(p.shape, values[p.name] as Float32Array)]))
+      ),
+      adapters: Effect.map(
+        executor.read(adapterNames),
+        (values) =>
+          new Map(
+            adapted
+              .flatMap((x) => [x.a, x.b])
+              .map((p) => [p.name, Weights.tensor(p.shape, values[p.name] as Float32Array)])
+          )
+      ),
       setWeights,
       resetOptimizer,
       save: (dir, options = {}) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const weights = Lora.merge(config, yield* policy.weights, yield* policy.adapters)
-          yield* Export.save(dir, Lora.baseConfig(config), weights, { ...(init.tokenizerDir === undefined ? {} : { tokenizerDir: init.tokenizerDir }), ...options })
+          yield* Export.save(dir, Lora.baseConfig(config), weights, {
+            ...(init.tokenizerDir === undefined ? {} : { tokenizerDir: init.tokenizerDir }),
+            ...options
+          })
         })
     }
     return policy
@@ -254,12 +321,18 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
  * `trainer_state.json` records are verified too.
  */
 export const load = (dir: string, settings: PolicyConfig = {}, options: { readonly maxContext?: number } = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const { config, weights } = yield* Pretrained.load(dir, options.maxContext === undefined ? {} : { maxContext: options.maxContext })
+    const { config, weights } = yield* Pretrained.load(
+      dir,
+      options.maxContext === undefined ? {} : { maxContext: options.maxContext }
+    )
     yield* Pretrained.verifyRecorded(dir, Export.tokenizerFiles)
     const hasTokenizer = yield* fs.exists(path.join(dir, "tokenizer.json"))
     const tokenizer = hasTokenizer ? yield* Tokenizer.load(dir) : undefined
-    return yield* make({ config, weights, ...(tokenizer === undefined ? {} : { tokenizer, tokenizerDir: dir }) }, settings)
+    return yield* make(
+      { config, weights, ...(tokenizer === undefined ? {} : { tokenizer, tokenizerDir: dir }) },
+      settings
+    )
   })

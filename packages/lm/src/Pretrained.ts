@@ -39,14 +39,16 @@ export class ModelDirNotFound extends Schema.TaggedError<ModelDirNotFound>()("Mo
   problem: Schema.Literals(["missing", "not-a-directory"])
 }) {
   override get message(): string {
-    return `${this.dir} ${this.problem === "missing" ? "does not exist" : "is a file, not a directory"}: ` +
+    return (
+      `${this.dir} ${this.problem === "missing" ? "does not exist" : "is a file, not a directory"}: ` +
       "pass a Hugging Face model directory (config.json, safetensors weights, tokenizer.json), e.g. one that save_pretrained wrote or a run's <method>/final"
+    )
   }
 }
 
 /** Succeed when `dir` is an existing directory; fail with `ModelDirNotFound` (before any file in it is looked for) otherwise. */
 export const requireModelDir = (dir: string): Effect.Effect<void, ModelDirNotFound, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const info = yield* Effect.option(fs.stat(dir))
     if (info._tag === "None") return yield* new ModelDirNotFound({ dir, problem: "missing" })
@@ -82,16 +84,21 @@ export class CheckpointHashMismatch extends Schema.TaggedError<CheckpointHashMis
   actualBytes: Schema.Int
 }) {
   override get message(): string {
-    return `${this.dir}: ${this.file} changed after training wrote it (sha256 ${this.actual.slice(0, 12)}…, ${this.actualBytes} bytes; ` +
+    return (
+      `${this.dir}: ${this.file} changed after training wrote it (sha256 ${this.actual.slice(0, 12)}…, ${this.actualBytes} bytes; ` +
       `${stateFile} records ${this.expected.slice(0, 12)}…, ${this.expectedBytes} bytes): ${fixHint}`
+    )
   }
 }
 
 /** `trainer_state.json` records file hashes but not this file, which the loader needs: it was added or replaced later. */
-export class CheckpointFileNotRecorded extends Schema.TaggedError<CheckpointFileNotRecorded>()("CheckpointFileNotRecorded", {
-  dir: Schema.String,
-  file: Schema.String
-}) {
+export class CheckpointFileNotRecorded extends Schema.TaggedError<CheckpointFileNotRecorded>()(
+  "CheckpointFileNotRecorded",
+  {
+    dir: Schema.String,
+    file: Schema.String
+  }
+) {
   override get message(): string {
     return `${this.dir}: ${this.file} is not among the files ${stateFile} records, so it was added or replaced after training wrote the checkpoint: ${fixHint}`
   }
@@ -108,7 +115,11 @@ export class InvalidTrainerState extends Schema.TaggedError<InvalidTrainerState>
 }
 
 /** Why a checkpoint failed its integrity checks. */
-export type IntegrityError = CheckpointHashMismatch | CheckpointFileNotRecorded | InvalidTrainerState | Weights.NonFiniteWeights
+export type IntegrityError =
+  | CheckpointHashMismatch
+  | CheckpointFileNotRecorded
+  | InvalidTrainerState
+  | Weights.NonFiniteWeights
 
 /** Everything `load` can fail with. */
 export type LoadError =
@@ -151,16 +162,29 @@ const decodeStateFiles = Schema.decodeUnknownResult(StateFiles)
  * The sha256s `trainer_state.json` records for the files of `dir`, or `undefined` when there is no such file or it
  * has no `files` record (a plain Hugging Face directory, or a Hugging Face Trainer checkpoint).
  */
-export const recordedHashes = (dir: string): Effect.Effect<RecordedHashes | undefined, InvalidTrainerState | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const recordedHashes = (
+  dir: string
+): Effect.Effect<
+  RecordedHashes | undefined,
+  InvalidTrainerState | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, stateFile)
     if (!(yield* fs.exists(file))) return undefined
     const text = yield* fs.readFileString(file)
-    const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => new InvalidTrainerState({ path: file, detail: `not JSON (${String(e)})` }) })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new InvalidTrainerState({ path: file, detail: `not JSON (${String(e)})` })
+    })
     const decoded = decodeStateFiles(json)
-    if (decoded._tag === "Failure") return yield* new InvalidTrainerState({ path: file, detail: `malformed files record: ${decoded.failure.message}` })
+    if (decoded._tag === "Failure")
+      return yield* new InvalidTrainerState({
+        path: file,
+        detail: `malformed files record: ${decoded.failure.message}`
+      })
     const files = decoded.success.files
     return files === undefined ? undefined : new Map(files.map((f) => [f.path, { sha256: f.sha256, bytes: f.bytes }]))
   })
@@ -176,7 +200,16 @@ export const checkRecorded = (
   if (entry === undefined) return Effect.fail(new CheckpointFileNotRecorded({ dir, file }))
   return entry.sha256 === actual.sha256 && entry.bytes === actual.bytes
     ? Effect.void
-    : Effect.fail(new CheckpointHashMismatch({ dir, file, expected: entry.sha256, actual: actual.sha256, expectedBytes: entry.bytes, actualBytes: actual.bytes }))
+    : Effect.fail(
+        new CheckpointHashMismatch({
+          dir,
+          file,
+          expected: entry.sha256,
+          actual: actual.sha256,
+          expectedBytes: entry.bytes,
+          actualBytes: actual.bytes
+        })
+      )
 }
 
 /**
@@ -187,8 +220,12 @@ export const verifyFile = (
   dir: string,
   file: string,
   recorded: RecordedHashes
-): Effect.Effect<void, CheckpointHashMismatch | CheckpointFileNotRecorded | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  void,
+  CheckpointHashMismatch | CheckpointFileNotRecorded | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const path = yield* Path.Path
     yield* checkRecorded(dir, file, recorded, yield* Hash.hashFile(path.join(dir, file), file))
   })
@@ -200,8 +237,12 @@ export const verifyFile = (
 export const verifyRecorded = (
   dir: string,
   files: Iterable<string>
-): Effect.Effect<void, CheckpointHashMismatch | CheckpointFileNotRecorded | InvalidTrainerState | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  void,
+  CheckpointHashMismatch | CheckpointFileNotRecorded | InvalidTrainerState | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const recorded = yield* recordedHashes(dir)
     if (recorded === undefined) return
     for (const file of files) if (recorded.has(file)) yield* verifyFile(dir, file, recorded)
@@ -212,7 +253,7 @@ const recordedFor = (dir: string, options: { readonly verifyHashes?: boolean }) 
 
 /** Read a small file as text, checking its bytes against the record when there is one. */
 const readVerified = (dir: string, file: string, recorded: RecordedHashes | undefined) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const bytes = yield* fs.readFile(path.join(dir, file))
@@ -246,12 +287,16 @@ const readConfigWith = (
   | PlatformError.PlatformError,
   FileSystem.FileSystem | Path.Path
 > =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, "config.json")
     if (!(yield* fs.exists(file))) {
-      return yield* new CheckpointFileMissing({ dir, file: "config.json", hint: "a Hugging Face model directory needs its config.json beside the weights" })
+      return yield* new CheckpointFileMissing({
+        dir,
+        file: "config.json",
+        hint: "a Hugging Face model directory needs its config.json beside the weights"
+      })
     }
     const text = yield* readVerified(dir, "config.json", recorded)
     const json = yield* Effect.try({
@@ -273,20 +318,26 @@ export const readIndex = (
   InvalidShardIndex | CheckpointHashMismatch | CheckpointFileNotRecorded | PlatformError.PlatformError,
   FileSystem.FileSystem | Path.Path
 > =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, indexFile)
     if (!(yield* fs.exists(file))) return undefined
     const text = yield* readVerified(dir, indexFile, recorded)
     const bad = (detail: string) => new InvalidShardIndex({ path: file, detail })
-    const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => bad(`not JSON (${String(e)})`) })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => bad(`not JSON (${String(e)})`)
+    })
     const map = (json as { weight_map?: unknown } | null)?.weight_map
-    if (typeof map !== "object" || map === null || Array.isArray(map)) return yield* bad("weight_map must be an object of tensor name → shard file")
+    if (typeof map !== "object" || map === null || Array.isArray(map))
+      return yield* bad("weight_map must be an object of tensor name → shard file")
     const out = new Map<string, string>()
     for (const [name, shard] of Object.entries(map)) {
       if (typeof shard !== "string" || !shardName.test(shard) || shard.includes("..")) {
-        return yield* bad(`weight_map.${name} must name a .safetensors file in the same directory, got ${JSON.stringify(shard)}`)
+        return yield* bad(
+          `weight_map.${name} must name a .safetensors file in the same directory, got ${JSON.stringify(shard)}`
+        )
       }
       out.set(name, shard)
     }
@@ -311,7 +362,7 @@ const loadWeightsWith = (
   config: ModelConfig.ModelConfig,
   recorded: RecordedHashes | undefined
 ): Effect.Effect<Weights.Weights, LoadError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const index = yield* readIndex(dir, recorded)
@@ -323,7 +374,10 @@ const loadWeightsWith = (
         return yield* new CheckpointFileMissing({
           dir,
           file: shard,
-          hint: index === undefined ? "only safetensors checkpoints are read; convert pytorch_model.bin first" : `${indexFile} lists it`
+          hint:
+            index === undefined
+              ? "only safetensors checkpoints are read; convert pytorch_model.bin first"
+              : `${indexFile} lists it`
         })
       }
       const header = yield* Safetensors.readHeader(file)
@@ -334,13 +388,18 @@ const loadWeightsWith = (
             detail: `tensor ${t.name} is stored in ${shard} but weight_map says ${JSON.stringify(index.get(t.name) ?? null)}`
           })
         }
-        if (shapes.has(t.name)) return yield* new InvalidShardIndex({ path: file, detail: `tensor ${t.name} appears in more than one shard` })
+        if (shapes.has(t.name))
+          return yield* new InvalidShardIndex({ path: file, detail: `tensor ${t.name} appears in more than one shard` })
         shapes.set(t.name, t.shape)
       }
     }
     if (index !== undefined) {
       for (const [name, shard] of index) {
-        if (!shapes.has(name)) return yield* new InvalidShardIndex({ path: path.join(dir, indexFile), detail: `weight_map lists ${name} in ${shard}, which does not contain it` })
+        if (!shapes.has(name))
+          return yield* new InvalidShardIndex({
+            path: path.join(dir, indexFile),
+            detail: `weight_map lists ${name} in ${shard}, which does not contain it`
+          })
       }
     }
     yield* Weights.checkShapes(config, shapes, dir)
@@ -348,19 +407,23 @@ const loadWeightsWith = (
     for (const shard of shards) {
       const file = path.join(dir, shard)
       // Fail before reading a shard the record lacks (`checkRecorded` below would, after reading it).
-      if (recorded !== undefined && !recorded.has(shard)) return yield* new CheckpointFileNotRecorded({ dir, file: shard })
+      if (recorded !== undefined && !recorded.has(shard))
+        return yield* new CheckpointFileNotRecorded({ dir, file: shard })
       const hash = recorded === undefined ? undefined : createHash("sha256")
       let bytes = 0
       const part = yield* Safetensors.read(file, {
         include: (name) => !Weights.isIgnorable(config, name),
-        ...(hash === undefined ? {} : {
-          onBytes: (chunk: Uint8Array) => {
-            hash.update(chunk)
-            bytes += chunk.length
-          }
-        })
+        ...(hash === undefined
+          ? {}
+          : {
+              onBytes: (chunk: Uint8Array) => {
+                hash.update(chunk)
+                bytes += chunk.length
+              }
+            })
       })
-      if (recorded !== undefined && hash !== undefined) yield* checkRecorded(dir, shard, recorded, { sha256: hash.digest("hex"), bytes })
+      if (recorded !== undefined && hash !== undefined)
+        yield* checkRecorded(dir, shard, recorded, { sha256: hash.digest("hex"), bytes })
       for (const [name, t] of part) {
         const bad = Weights.nonFinite(name, t, file)
         if (bad !== undefined) return yield* bad
@@ -377,8 +440,12 @@ const loadWeightsWith = (
 export const load = (
   dir: string,
   options: LoadOptions = {}
-): Effect.Effect<{ readonly config: ModelConfig.ModelConfig; readonly weights: Weights.Weights }, LoadError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  { readonly config: ModelConfig.ModelConfig; readonly weights: Weights.Weights },
+  LoadError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     yield* requireModelDir(dir)
     const recorded = yield* recordedFor(dir, options)
     const { verifyHashes: _, ...hf } = options
@@ -399,13 +466,16 @@ export const save = (
   weights: Weights.Weights,
   options: SaveOptions = {}
 ): Effect.Effect<void, Weights.WeightsMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const valid = yield* Weights.validate(config, weights)
     yield* fs.makeDirectory(dir, { recursive: true })
     const torchDtype = options.dtype === "BF16" ? "bfloat16" : options.dtype === "F16" ? "float16" : "float32"
-    yield* fs.writeFileString(path.join(dir, "config.json"), `${JSON.stringify(ModelConfig.toHf(config, { torchDtype }), null, 2)}\n`)
+    yield* fs.writeFileString(
+      path.join(dir, "config.json"),
+      `${JSON.stringify(ModelConfig.toHf(config, { torchDtype }), null, 2)}\n`
+    )
     const bytesPer = Safetensors.dtypeSizes[options.dtype ?? "F32"] as number
     const max = options.maxShardBytes ?? 5_000_000_000
     const groups: Array<Map<string, Weights.Tensor>> = [new Map()]

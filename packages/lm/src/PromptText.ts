@@ -9,13 +9,21 @@ import { Effect } from "effect"
 import type { ChatMessage, ChatTemplateFailed, Tokenizer } from "./Tokenizer.ts"
 
 /** The prompt text for chat messages, ending where the assistant's reply starts (with the pinned `Prompt.TemplateDate` as `date_string`). */
-export const render = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<string, ChatTemplateFailed> =>
+export const render = (
+  tokenizer: Tokenizer,
+  messages: ReadonlyArray<ChatMessage>
+): Effect.Effect<string, ChatTemplateFailed> =>
   tokenizer.chatTemplate === undefined
     ? Effect.succeed(Prompt.plainText(messages))
-    : Effect.flatMap(Effect.service(Prompt.TemplateDate), (date) => tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, variables: { date_string: date } }))
+    : Effect.flatMap(Effect.service(Prompt.TemplateDate), (date) =>
+        tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true, variables: { date_string: date } })
+      )
 
 /** Token ids of chat messages (no special tokens added beyond what the chat template writes). */
-export const encodeMessages = (tokenizer: Tokenizer, messages: ReadonlyArray<ChatMessage>): Effect.Effect<Array<number>, ChatTemplateFailed> =>
+export const encodeMessages = (
+  tokenizer: Tokenizer,
+  messages: ReadonlyArray<ChatMessage>
+): Effect.Effect<Array<number>, ChatTemplateFailed> =>
   Effect.map(render(tokenizer, messages), (text) => tokenizer.encode(text))
 
 /**
@@ -26,4 +34,7 @@ export const encodeMessages = (tokenizer: Tokenizer, messages: ReadonlyArray<Cha
 export const encode = (tokenizer: Tokenizer, prompt: Prompt.Prompt): Effect.Effect<Array<number>, ChatTemplateFailed> =>
   prompt.prefill === undefined || prompt.prefill === ""
     ? encodeMessages(tokenizer, prompt.messages)
-    : Effect.map(encodeMessages(tokenizer, prompt.messages), (ids) => [...ids, ...tokenizer.encode(prompt.prefill as string)])
+    : Effect.map(encodeMessages(tokenizer, prompt.messages), (ids) => [
+        ...ids,
+        ...tokenizer.encode(prompt.prefill as string)
+      ])

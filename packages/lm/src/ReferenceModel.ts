@@ -66,7 +66,13 @@ const rmsNorm = (x: Float64Array, w: Weights.Tensor, eps: number): Float64Array 
 }
 
 /** Causal grouped-query attention of one query position over the cache `[0, pos]`; returns `[heads · headDim]`. */
-const attend = (config: ModelConfig, q: Float64Array, keys: Float64Array, values: Float64Array, pos: number): Float64Array => {
+const attend = (
+  config: ModelConfig,
+  q: Float64Array,
+  keys: Float64Array,
+  values: Float64Array,
+  pos: number
+): Float64Array => {
   const { numHeads, numKvHeads, headDim } = config
   const kvDim = numKvHeads * headDim
   const group = numHeads / numKvHeads
@@ -89,7 +95,8 @@ const attend = (config: ModelConfig, q: Float64Array, keys: Float64Array, values
     }
     for (let t = 0; t <= pos; t++) {
       const p = (scores[t] as number) / sum
-      for (let i = 0; i < headDim; i++) out[h * headDim + i] = (out[h * headDim + i] as number) + p * (values[t * kvDim + kvOffset + i] as number)
+      for (let i = 0; i < headDim; i++)
+        out[h * headDim + i] = (out[h * headDim + i] as number) + p * (values[t * kvDim + kvOffset + i] as number)
     }
   }
   return out
@@ -103,7 +110,8 @@ export const forward = (model: ReferenceModel, token: number, cache: KvCache): F
   const { config, weights } = model
   const pos = cache.length
   if (pos >= cache.capacity) throw new RangeError(`ReferenceModel.forward: cache is full (${cache.capacity} positions)`)
-  if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize) throw new RangeError(`ReferenceModel.forward: token ${token} is outside the vocabulary`)
+  if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize)
+    throw new RangeError(`ReferenceModel.forward: token ${token} is outside the vocabulary`)
   const { hiddenSize: h, numHeads, numKvHeads, headDim } = config
   const kvDim = numKvHeads * headDim
   const half = headDim / 2
@@ -173,11 +181,17 @@ export interface Generation {
 }
 
 /** Autoregressive generation from a non-empty prompt with the reference forward. */
-export const generate = (model: ReferenceModel, prompt: ReadonlyArray<number>, options: GenerateOptions): Generation => {
-  if (prompt.length === 0) throw new RangeError("ReferenceModel.generate: the prompt must hold at least one token (e.g. BOS)")
+export const generate = (
+  model: ReferenceModel,
+  prompt: ReadonlyArray<number>,
+  options: GenerateOptions
+): Generation => {
+  if (prompt.length === 0)
+    throw new RangeError("ReferenceModel.generate: the prompt must hold at least one token (e.g. BOS)")
   const sampling = options.sampling ?? Sampling.greedy
   const coin = options.coin ?? (options.rng !== undefined ? () => (options.rng as Rng.Rng).float() : undefined)
-  if (sampling.temperature > 0 && coin === undefined) throw new RangeError("ReferenceModel.generate: sampling needs an rng or a coin")
+  if (sampling.temperature > 0 && coin === undefined)
+    throw new RangeError("ReferenceModel.generate: sampling needs an rng or a coin")
   const cache = newCache(model, Math.min(model.config.maxContext, prompt.length + options.maxNewTokens))
   const stop = new Set(options.stopTokens ?? [])
   const tokens: Array<number> = []

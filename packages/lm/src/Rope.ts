@@ -34,7 +34,10 @@ export const inverseFrequencies = (config: RopeConfig): Float64Array => {
 }
 
 /** cos/sin of `position * invFreq[i]`, each `[positions, headDim / 2]`, row-major. */
-export const table = (invFreq: Float64Array, positions: number): { readonly cos: Float64Array; readonly sin: Float64Array } => {
+export const table = (
+  invFreq: Float64Array,
+  positions: number
+): { readonly cos: Float64Array; readonly sin: Float64Array } => {
   const half = invFreq.length
   const cos = new Float64Array(positions * half)
   const sin = new Float64Array(positions * half)

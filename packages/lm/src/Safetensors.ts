@@ -12,7 +12,21 @@ import type { Tensor, Weights } from "./Weights.ts"
 
 /** Byte size of every safetensors dtype (the format's full list); only F32, F16, BF16 and F64 load as float32. */
 export const dtypeSizes: Readonly<Record<string, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8
 }
 
 /** Dtypes `read` converts to float32. */
@@ -73,7 +87,10 @@ const malformed = (path: string, detail: string) => Effect.fail(new MalformedSaf
 /** Read exactly `target.length` bytes at `position`, failing if the file ends first. */
 const readExactly = (file: FileSystem.File, target: Uint8Array, position: number, path: string) =>
   Effect.flatMap(readAt(file, target, position), (n) =>
-    n === target.length ? Effect.void : malformed(path, `file ended at byte ${position + n} while reading ${target.length} bytes at ${position}`))
+    n === target.length
+      ? Effect.void
+      : malformed(path, `file ended at byte ${position + n} while reading ${target.length} bytes at ${position}`)
+  )
 
 /**
  * Validate a header's JSON text against the file size. Pure; exported for tests and for callers holding bytes.
@@ -87,15 +104,20 @@ export const parseHeader = (
   fileSize: number,
   path: string
 ): Effect.Effect<Header, MalformedSafetensors> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (!json.startsWith("{")) return yield* malformed(path, "the header does not start with '{'")
-    const parsed = yield* Effect.try({ try: () => JSON.parse(json) as unknown, catch: (e) => new MalformedSafetensors({ path, detail: `header is not JSON (${String(e)})` }) })
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return yield* malformed(path, "the header is not a JSON object")
+    const parsed = yield* Effect.try({
+      try: () => JSON.parse(json) as unknown,
+      catch: (e) => new MalformedSafetensors({ path, detail: `header is not JSON (${String(e)})` })
+    })
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      return yield* malformed(path, "the header is not a JSON object")
     const metadata: Record<string, string> = {}
     const tensors: Array<TensorInfo> = []
     for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
       if (name === "__metadata__") {
-        if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return yield* malformed(path, "__metadata__ must be an object")
+        if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+          return yield* malformed(path, "__metadata__ must be an object")
         for (const [k, v] of Object.entries(raw)) {
           if (typeof v !== "string") return yield* malformed(path, `__metadata__.${k} must be a string`)
           metadata[k] = v
@@ -104,17 +126,26 @@ export const parseHeader = (
       }
       if (typeof raw !== "object" || raw === null) return yield* malformed(path, `entry ${name} is not an object`)
       const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>
-      if (typeof dtype !== "string" || dtypeSizes[dtype] === undefined) return yield* malformed(path, `tensor ${name} has unknown dtype ${JSON.stringify(dtype)}`)
+      if (typeof dtype !== "string" || dtypeSizes[dtype] === undefined)
+        return yield* malformed(path, `tensor ${name} has unknown dtype ${JSON.stringify(dtype)}`)
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
         return yield* malformed(path, `tensor ${name} has an invalid shape ${JSON.stringify(shape)}`)
       }
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      if (
+        !Array.isArray(offsets) ||
+        offsets.length !== 2 ||
+        !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+        offsets[0] > offsets[1]
+      ) {
         return yield* malformed(path, `tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}`)
       }
       const numel = (shape as Array<number>).reduce((a, b) => a * b, 1)
       const bytes = numel * (dtypeSizes[dtype] as number)
       if (!Number.isSafeInteger(bytes) || bytes !== offsets[1] - offsets[0]) {
-        return yield* malformed(path, `tensor ${name}: ${dtype} [${shape.join(", ")}] needs ${bytes} bytes but data_offsets span ${offsets[1] - offsets[0]}`)
+        return yield* malformed(
+          path,
+          `tensor ${name}: ${dtype} [${shape.join(", ")}] needs ${bytes} bytes but data_offsets span ${offsets[1] - offsets[0]}`
+        )
       }
       tensors.push({ name, dtype, shape: shape as Array<number>, begin: offsets[0], end: offsets[1] })
     }
@@ -122,15 +153,23 @@ export const parseHeader = (
     let cursor = 0
     for (const t of tensors) {
       if (t.begin !== cursor) {
-        return yield* malformed(path, t.begin > cursor ? `gap in the data section before tensor ${t.name} (bytes ${cursor}..${t.begin})` : `tensor ${t.name} overlaps the previous tensor at byte ${t.begin}`)
+        return yield* malformed(
+          path,
+          t.begin > cursor
+            ? `gap in the data section before tensor ${t.name} (bytes ${cursor}..${t.begin})`
+            : `tensor ${t.name} overlaps the previous tensor at byte ${t.begin}`
+        )
       }
       cursor = t.end
     }
     const dataLength = fileSize - dataStart
     if (cursor !== dataLength) {
-      return yield* malformed(path, cursor > dataLength
-        ? `tensors need ${cursor} data bytes but only ${dataLength} follow the header (truncated file?)`
-        : `${dataLength - cursor} bytes after the last tensor are not described by the header`)
+      return yield* malformed(
+        path,
+        cursor > dataLength
+          ? `tensors need ${cursor} data bytes but only ${dataLength} follow the header (truncated file?)`
+          : `${dataLength - cursor} bytes after the last tensor are not described by the header`
+      )
     }
     return { dataStart, tensors, metadata }
   })
@@ -139,14 +178,20 @@ export const parseHeader = (
 export type ByteSink = (bytes: Uint8Array) => void
 
 const readHeaderFrom = (file: FileSystem.File, path: string, onBytes?: ByteSink) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fileSize = Number((yield* file.stat).size)
-    if (fileSize < 8) return yield* malformed(path, `the file has ${fileSize} bytes, fewer than the 8-byte header length`)
+    if (fileSize < 8)
+      return yield* malformed(path, `the file has ${fileSize} bytes, fewer than the 8-byte header length`)
     const prefix = new Uint8Array(8)
     yield* readExactly(file, prefix, 0, path)
     const length = new DataView(prefix.buffer).getBigUint64(0, true)
-    if (length > BigInt(fileSize - 8)) return yield* malformed(path, `header length ${length} exceeds the ${fileSize - 8} bytes after it (truncated file?)`)
-    if (length > BigInt(maxHeaderBytes)) return yield* malformed(path, `header length ${length} exceeds the ${maxHeaderBytes}-byte limit`)
+    if (length > BigInt(fileSize - 8))
+      return yield* malformed(
+        path,
+        `header length ${length} exceeds the ${fileSize - 8} bytes after it (truncated file?)`
+      )
+    if (length > BigInt(maxHeaderBytes))
+      return yield* malformed(path, `header length ${length} exceeds the ${maxHeaderBytes}-byte limit`)
     const headerBytes = new Uint8Array(Number(length))
     yield* readExactly(file, headerBytes, 8, path)
     onBytes?.(prefix)
@@ -159,11 +204,15 @@ const readHeaderFrom = (file: FileSystem.File, path: string, onBytes?: ByteSink)
   })
 
 /** Read and validate the header of a safetensors file (reads only the header bytes). */
-export const readHeader = (path: string): Effect.Effect<Header, MalformedSafetensors | PlatformError.PlatformError, FileSystem.FileSystem> =>
-  Effect.scoped(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    return yield* readHeaderFrom(yield* fs.open(path), path)
-  }))
+export const readHeader = (
+  path: string
+): Effect.Effect<Header, MalformedSafetensors | PlatformError.PlatformError, FileSystem.FileSystem> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      return yield* readHeaderFrom(yield* fs.open(path), path)
+    })
+  )
 
 /** Read one tensor of an open file as float32, chunk by chunk. */
 const readTensor = (
@@ -173,7 +222,7 @@ const readTensor = (
   path: string,
   onBytes?: ByteSink
 ): Effect.Effect<Tensor, ReadError | PlatformError.PlatformError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (!(loadableDtypes as ReadonlyArray<string>).includes(info.dtype)) {
       return yield* new UnsupportedDtype({ path, tensor: info.name, dtype: info.dtype })
     }
@@ -203,7 +252,7 @@ const readTensor = (
 
 /** Pass the data bytes of a tensor that is not loaded through `onBytes`, chunk by chunk. */
 const skipTensor = (file: FileSystem.File, header: Header, info: TensorInfo, path: string, onBytes: ByteSink) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const total = info.end - info.begin
     const scratch = new Uint8Array(Math.min(total, chunkBytes))
     for (let done = 0; done < total; done += chunkBytes) {
@@ -230,20 +279,22 @@ export const read = (
   path: string,
   options: ReadOptions = {}
 ): Effect.Effect<Map<string, Tensor>, ReadError | PlatformError.PlatformError, FileSystem.FileSystem> =>
-  Effect.scoped(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const file = yield* fs.open(path)
-    const header = yield* readHeaderFrom(file, path, options.onBytes)
-    const out = new Map<string, Tensor>()
-    for (const info of header.tensors) {
-      if (options.include !== undefined && !options.include(info.name)) {
-        if (options.onBytes !== undefined) yield* skipTensor(file, header, info, path, options.onBytes)
-        continue
+  Effect.scoped(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const file = yield* fs.open(path)
+      const header = yield* readHeaderFrom(file, path, options.onBytes)
+      const out = new Map<string, Tensor>()
+      for (const info of header.tensors) {
+        if (options.include !== undefined && !options.include(info.name)) {
+          if (options.onBytes !== undefined) yield* skipTensor(file, header, info, path, options.onBytes)
+          continue
+        }
+        out.set(info.name, yield* readTensor(file, header, info, path, options.onBytes))
       }
-      out.set(info.name, yield* readTensor(file, header, info, path, options.onBytes))
-    }
-    return out
-  }))
+      return out
+    })
+  )
 
 /** Options for `write`. */
 export interface WriteOptions {
@@ -254,7 +305,10 @@ export interface WriteOptions {
 }
 
 /** The header JSON (padded with spaces to 8-byte alignment) and data layout `write` produces for `weights`. */
-export const encodeHeader = (weights: Weights, options: WriteOptions = {}): { readonly header: Uint8Array; readonly dataBytes: number } => {
+export const encodeHeader = (
+  weights: Weights,
+  options: WriteOptions = {}
+): { readonly header: Uint8Array; readonly dataBytes: number } => {
   const dtype = options.dtype ?? "F32"
   const size = dtypeSizes[dtype] as number
   const entries: Record<string, unknown> = { __metadata__: options.metadata ?? { format: "pt" } }
@@ -275,7 +329,7 @@ export const encodeHeader = (weights: Weights, options: WriteOptions = {}): { re
 }
 
 const writeTensor = (file: FileSystem.File, t: Tensor, dtype: WriteDtype) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (dtype === "F32") {
       for (let i = 0; i < t.data.length; i += chunkBytes / 4) {
         const part = t.data.subarray(i, i + chunkBytes / 4)
@@ -306,15 +360,17 @@ export const write = (
   weights: Weights,
   options: WriteOptions = {}
 ): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const dtype = options.dtype ?? "F32"
     const tmp = `${path}.tmp-${process.pid}`
-    yield* Effect.scoped(Effect.gen(function*() {
-      const file = yield* fs.open(tmp, { flag: "w" })
-      yield* file.writeAll(encodeHeader(weights, options).header)
-      for (const t of weights.values()) yield* writeTensor(file, t, dtype)
-      yield* file.sync
-    }))
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const file = yield* fs.open(tmp, { flag: "w" })
+        yield* file.writeAll(encodeHeader(weights, options).header)
+        for (const t of weights.values()) yield* writeTensor(file, t, dtype)
+        yield* file.sync
+      })
+    )
     yield* fs.rename(tmp, path)
   })

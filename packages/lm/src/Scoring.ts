@@ -71,8 +71,12 @@ export const scoreGraph = (config: ModelConfig, bucket: ScoreBucket): Graph.Grap
 }
 
 /** Start a scorer on `executor` (weights in its state by Hugging Face name). */
-export const make = (executor: Executor.ExecutorShape, config: ModelConfig, settings: ScorerConfig = {}): Effect.Effect<Scorer, Schema.SchemaError, Scope.Scope> =>
-  Effect.gen(function*() {
+export const make = (
+  executor: Executor.ExecutorShape,
+  config: ModelConfig,
+  settings: ScorerConfig = {}
+): Effect.Effect<Scorer, Schema.SchemaError, Scope.Scope> =>
+  Effect.gen(function* () {
     const c = yield* ConfigDecode.decodeUnknownEffect(ScorerConfig)(settings)
     const maxBatch = c.maxBatch ?? 64
     const lengthBuckets = c.lengthBuckets ?? Sessions.powersOfTwo(16, config.maxContext)
@@ -81,14 +85,21 @@ export const make = (executor: Executor.ExecutorShape, config: ModelConfig, sett
     const sessions = yield* Sessions.make(executor)
 
     const score: Scorer["score"] = (requests) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         for (const [i, r] of requests.entries()) {
-          if (r.prompt.length === 0) return yield* new InvalidScoreRequest({ request: i, detail: "the prompt is empty (the first completion token needs a context)" })
+          if (r.prompt.length === 0)
+            return yield* new InvalidScoreRequest({
+              request: i,
+              detail: "the prompt is empty (the first completion token needs a context)"
+            })
           if ([...r.prompt, ...r.completion].some((t) => !Number.isInteger(t) || t < 0 || t >= config.vocabSize)) {
             return yield* new InvalidScoreRequest({ request: i, detail: `a token is outside [0, ${config.vocabSize})` })
           }
           if (r.prompt.length + r.completion.length - 1 > config.maxContext) {
-            return yield* new InvalidScoreRequest({ request: i, detail: `prompt + completion − 1 = ${r.prompt.length + r.completion.length - 1} tokens exceed the context ${config.maxContext}` })
+            return yield* new InvalidScoreRequest({
+              request: i,
+              detail: `prompt + completion − 1 = ${r.prompt.length + r.completion.length - 1} tokens exceed the context ${config.maxContext}`
+            })
           }
         }
         const results = requests.map((r) => new Float64Array(r.completion.length))

@@ -60,7 +60,10 @@ export interface Tokenizer {
   /** Text of token ids; special tokens are kept unless `skipSpecialTokens`. */
   readonly decode: (ids: ReadonlyArray<number>, options?: { readonly skipSpecialTokens?: boolean }) => string
   /** Render a conversation to the prompt text with the tokenizer's chat template. */
-  readonly applyChatTemplate: (messages: ReadonlyArray<ChatMessage>, options?: ChatTemplateOptions) => Effect.Effect<string, ChatTemplateFailed>
+  readonly applyChatTemplate: (
+    messages: ReadonlyArray<ChatMessage>,
+    options?: ChatTemplateOptions
+  ) => Effect.Effect<string, ChatTemplateFailed>
   /** The chat template text, if the tokenizer has one. */
   readonly chatTemplate: string | undefined
   /** Id of a token string (special or not), if it is in the vocabulary. */
@@ -77,13 +80,18 @@ export interface Tokenizer {
 /** Load the tokenizer in `dir` with transformers.js' AutoTokenizer, offline. */
 export const load = (
   dir: string
-): Effect.Effect<Tokenizer, TokenizerFilesMissing | TokenizerLoadFailed | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  Tokenizer,
+  TokenizerFilesMissing | TokenizerLoadFailed | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const absolute = path.resolve(dir) // an absolute path is never mistaken for a Hub model id
     const missing: Array<string> = []
-    for (const f of ["tokenizer.json", "tokenizer_config.json"]) if (!(yield* fs.exists(path.join(absolute, f)))) missing.push(f)
+    for (const f of ["tokenizer.json", "tokenizer_config.json"])
+      if (!(yield* fs.exists(path.join(absolute, f)))) missing.push(f)
     if (missing.length > 0) return yield* new TokenizerFilesMissing({ dir, missing })
     const tok = yield* Effect.tryPromise({
       try: async () => (await offline()).AutoTokenizer.from_pretrained(absolute, { local_files_only: true }),
@@ -104,16 +112,24 @@ const wrap = (tok: Pretrained): Tokenizer => {
   return {
     encode: (text, options) => tok.encode(text, { add_special_tokens: options?.addSpecialTokens ?? false }),
     decode: (ids, options) =>
-      ids.length === 0 ? "" : tok.decode([...ids], { skip_special_tokens: options?.skipSpecialTokens ?? false, clean_up_tokenization_spaces: false }),
+      ids.length === 0
+        ? ""
+        : tok.decode([...ids], {
+            skip_special_tokens: options?.skipSpecialTokens ?? false,
+            clean_up_tokenization_spaces: false
+          }),
     applyChatTemplate: (messages, options = {}) =>
       Effect.try({
         try: () =>
-          tok.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), {
-            tokenize: false,
-            add_generation_prompt: options.addGenerationPrompt ?? true,
-            ...(options.template !== undefined ? { chat_template: options.template } : {}),
-            ...options.variables
-          }),
+          tok.apply_chat_template(
+            messages.map((m) => ({ role: m.role, content: m.content })),
+            {
+              tokenize: false,
+              add_generation_prompt: options.addGenerationPrompt ?? true,
+              ...(options.template !== undefined ? { chat_template: options.template } : {}),
+              ...options.variables
+            }
+          ),
         catch: (e) => new ChatTemplateFailed({ detail: e instanceof Error ? e.message : String(e) })
       }),
     chatTemplate: typeof template === "string" ? template : undefined,

@@ -85,7 +85,8 @@ export const numel = (shape: ReadonlyArray<number>): number => shape.reduce((a, 
 /** A tensor of `shape`, zero-filled unless `data` is given (its length must match). */
 export const tensor = (shape: ReadonlyArray<number>, data?: Float32Array): Tensor => {
   const n = numel(shape)
-  if (data !== undefined && data.length !== n) throw new RangeError(`tensor: data has ${data.length} elements, shape [${shape.join(", ")}] needs ${n}`)
+  if (data !== undefined && data.length !== n)
+    throw new RangeError(`tensor: data has ${data.length} elements, shape [${shape.join(", ")}] needs ${n}`)
   return { shape: [...shape], data: data ?? new Float32Array(n) }
 }
 
@@ -137,7 +138,7 @@ export const checkShapes = (
   shapes: ReadonlyMap<string, ReadonlyArray<number>>,
   source: string
 ): Effect.Effect<void, WeightsMismatch> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const expected = spec(config)
     const known = new Set(expected.map((p) => p.name))
     for (const p of expected) {
@@ -153,8 +154,12 @@ export const checkShapes = (
   })
 
 /** Validate weights against the config and drop ignorable entries; the result has exactly `spec(config)`'s names. */
-export const validate = (config: ModelConfig, weights: Weights, source = "weights"): Effect.Effect<Weights, WeightsMismatch> =>
-  Effect.gen(function*() {
+export const validate = (
+  config: ModelConfig,
+  weights: Weights,
+  source = "weights"
+): Effect.Effect<Weights, WeightsMismatch> =>
+  Effect.gen(function* () {
     const shapes = new Map<string, ReadonlyArray<number>>()
     for (const [name, t] of weights) {
       if (t.data.length !== numel(t.shape)) {
@@ -203,9 +208,11 @@ export class NonFiniteWeights extends Schema.TaggedError<NonFiniteWeights>()("No
   value: Schema.String
 }) {
   override get message(): string {
-    return `${this.source}: parameter ${this.tensor} holds ${this.value} at [${this.at.join(", ")}] (flat index ${this.index}); ` +
+    return (
+      `${this.source}: parameter ${this.tensor} holds ${this.value} at [${this.at.join(", ")}] (flat index ${this.index}); ` +
       "a model with non-finite weights produces garbage. Resume training from the previous checkpoint (one written before the loss went non-finite), " +
       "or re-export the checkpoint from finite weights"
+    )
   }
 }
 
@@ -214,7 +221,13 @@ export const nonFinite = (name: string, t: Tensor, source: string): NonFiniteWei
   const index = firstNonFinite(t.data)
   return index < 0
     ? undefined
-    : new NonFiniteWeights({ source, tensor: name, index, at: coordinates(t.shape, index), value: String(t.data[index]) })
+    : new NonFiniteWeights({
+        source,
+        tensor: name,
+        index,
+        at: coordinates(t.shape, index),
+        value: String(t.data[index])
+      })
 }
 
 /** Fail with `NonFiniteWeights` naming the first tensor (in map order) that holds a NaN or ±Infinity. */
@@ -235,7 +248,8 @@ export const get = (weights: Weights, name: string): Tensor => {
 }
 
 /** The LM head matrix `[vocab, hidden]`: `lm_head.weight`, or the embedding when tied. */
-export const head = (config: ModelConfig, weights: Weights): Tensor => get(weights, config.tieWordEmbeddings ? embedTokens : lmHead)
+export const head = (config: ModelConfig, weights: Weights): Tensor =>
+  get(weights, config.tieWordEmbeddings ? embedTokens : lmHead)
 
 /** Options for `init`. */
 export interface InitOptions {

@@ -15,7 +15,8 @@ const corpus = (n: number): Array<string> => {
   const names = ["Lily", "Tom", "Ana", "Bob", "Zoë"]
   const things = ["apples", "pears", "coins", "books"]
   return Array.from({ length: n }, () => {
-    const a = rng.int(100), b = rng.int(100)
+    const a = rng.int(100),
+      b = rng.int(100)
     return `${rng.pick(names)} has ${a} ${rng.pick(things)} and gets ${b} more. How many now? ${a} + ${b} = ${a + b}.\n`
   })
 }
@@ -39,8 +40,14 @@ describe("BuiltinTokenizer", () => {
   it("trains to the requested size, deterministically, with specials first and single-digit tokens", () => {
     assert.strictEqual(tok.tokens.length, 300)
     assert.deepStrictEqual(tok.tokens.slice(0, 3), ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-    assert.deepStrictEqual(BuiltinTokenizer.train(corpus(400), { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: 300 }), tok)
-    assert.isFalse(tok.tokens.some((t) => /\d\d/.test(t)), "digits are never merged together")
+    assert.deepStrictEqual(
+      BuiltinTokenizer.train(corpus(400), { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: 300 }),
+      tok
+    )
+    assert.isFalse(
+      tok.tokens.some((t) => /\d\d/.test(t)),
+      "digits are never merged together"
+    )
     assert.isTrue(tok.tokens.includes("Ġapples"), "frequent words become single tokens")
     const bytesOnly = BuiltinTokenizer.train(corpus(10), { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: 259 })
     assert.strictEqual(bytesOnly.merges.length, 0)
@@ -48,32 +55,52 @@ describe("BuiltinTokenizer", () => {
   })
 
   it("decode inverts encode for any text (property) and special strings map to their ids", () => {
-    for (const p of probes) assert.strictEqual(BuiltinTokenizer.decode(tok, BuiltinTokenizer.encode(tok, p)), p, JSON.stringify(p))
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 60 }), (s) => BuiltinTokenizer.decode(tok, BuiltinTokenizer.encode(tok, s)) === s), { seed: 3, numRuns: 300 })
+    for (const p of probes)
+      assert.strictEqual(BuiltinTokenizer.decode(tok, BuiltinTokenizer.encode(tok, p)), p, JSON.stringify(p))
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 60 }),
+        (s) => BuiltinTokenizer.decode(tok, BuiltinTokenizer.encode(tok, s)) === s
+      ),
+      { seed: 3, numRuns: 300 }
+    )
     const ids = BuiltinTokenizer.encode(tok, "a<|im_end|>b")
     assert.include(ids, 2)
     assert.strictEqual(BuiltinTokenizer.decode(tok, ids, { skipSpecialTokens: true }), "ab")
     const sample = corpus(1)[0] as string
-    assert.isBelow(BuiltinTokenizer.encode(tok, sample).length, 0.6 * new TextEncoder().encode(sample).length, "merges compress")
+    assert.isBelow(
+      BuiltinTokenizer.encode(tok, sample).length,
+      0.6 * new TextEncoder().encode(sample).length,
+      "merges compress"
+    )
   })
 
   it.effect("transformers.js loads the written files and tokenizes exactly like the built-in encoder", () =>
-    run(Effect.gen(function*() {
-      const dir = tempDir()
-      yield* BuiltinTokenizer.save(dir, tok, 256)
-      const hf = yield* Tokenizer.load(dir)
-      assert.strictEqual(hf.vocabSize, 300)
-      assert.deepStrictEqual([hf.bosTokenId, hf.eosTokenId, hf.padTokenId], [0, 2, 0])
-      const texts = [...probes, ...corpus(30)]
-      for (const text of texts) {
-        const ours = BuiltinTokenizer.encode(tok, text)
-        assert.deepStrictEqual(hf.encode(text), ours, JSON.stringify(text))
-        assert.strictEqual(hf.decode(ours), text, JSON.stringify(text))
-      }
-      const prompt = yield* hf.applyChatTemplate([{ role: "system", content: "Be brief." }, { role: "user", content: "2+2?" }])
-      assert.strictEqual(prompt, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n")
-      assert.deepStrictEqual(yield* BuiltinTokenizer.read(dir), tok)
-    })))
+    run(
+      Effect.gen(function* () {
+        const dir = tempDir()
+        yield* BuiltinTokenizer.save(dir, tok, 256)
+        const hf = yield* Tokenizer.load(dir)
+        assert.strictEqual(hf.vocabSize, 300)
+        assert.deepStrictEqual([hf.bosTokenId, hf.eosTokenId, hf.padTokenId], [0, 2, 0])
+        const texts = [...probes, ...corpus(30)]
+        for (const text of texts) {
+          const ours = BuiltinTokenizer.encode(tok, text)
+          assert.deepStrictEqual(hf.encode(text), ours, JSON.stringify(text))
+          assert.strictEqual(hf.decode(ours), text, JSON.stringify(text))
+        }
+        const prompt = yield* hf.applyChatTemplate([
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "2+2?" }
+        ])
+        assert.strictEqual(
+          prompt,
+          "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"
+        )
+        assert.deepStrictEqual(yield* BuiltinTokenizer.read(dir), tok)
+      })
+    )
+  )
 
   it("TrainConfig rejects a vocabulary too small for bytes and specials, and duplicate specials", () => {
     const decode = Schema.decodeUnknownResult(BuiltinTokenizer.TrainConfig)
@@ -83,14 +110,17 @@ describe("BuiltinTokenizer", () => {
   })
 
   it.effect("read rejects a tokenizer.json it did not write", () =>
-    run(Effect.gen(function*() {
-      const dir = tempDir()
-      yield* BuiltinTokenizer.save(dir, tok)
-      const { writeFileSync, readFileSync } = yield* Effect.promise(() => import("node:fs"))
-      const json = JSON.parse(readFileSync(`${dir}/tokenizer.json`, "utf8")) as { pre_tokenizer: unknown }
-      json.pre_tokenizer = { type: "Whitespace" }
-      writeFileSync(`${dir}/tokenizer.json`, JSON.stringify(json))
-      const error = yield* Effect.flip(BuiltinTokenizer.read(dir))
-      assert.strictEqual(error._tag, "NotABuiltinTokenizer")
-    })))
+    run(
+      Effect.gen(function* () {
+        const dir = tempDir()
+        yield* BuiltinTokenizer.save(dir, tok)
+        const { writeFileSync, readFileSync } = yield* Effect.promise(() => import("node:fs"))
+        const json = JSON.parse(readFileSync(`${dir}/tokenizer.json`, "utf8")) as { pre_tokenizer: unknown }
+        json.pre_tokenizer = { type: "Whitespace" }
+        writeFileSync(`${dir}/tokenizer.json`, JSON.stringify(json))
+        const error = yield* Effect.flip(BuiltinTokenizer.read(dir))
+        assert.strictEqual(error._tag, "NotABuiltinTokenizer")
+      })
+    )
+  )
 })

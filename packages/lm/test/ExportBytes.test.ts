@@ -20,12 +20,18 @@ describe("Export.onnxModel bytes", () => {
     const { model, externalData } = Export.onnxModel(config, weights)
     expect(externalData).toBeUndefined()
     expect(Buffer.from(model).includes("past_sequence_length")).toBe(true) // the symbolic-shape patch ran
-    expect([model.length, sha256(model)]).toEqual([80986, "3f375fce759f9424aeae1705c09c5fe969c9129f9ec9135c3d61c7a62f8493d3"])
+    expect([model.length, sha256(model)]).toEqual([
+      80986,
+      "3f375fce759f9424aeae1705c09c5fe969c9129f9ec9135c3d61c7a62f8493d3"
+    ])
   })
 
   it("the patched model with external data encodes to the recorded bytes", () => {
     const { model, externalData } = Export.onnxModel(config, weights, { externalDataBytes: 1 })
-    expect([model.length, sha256(model)]).toEqual([21704, "cd826cf7541d58cbebecd10234221717dba985b378e1a02da9fb172d67ad6b6e"])
+    expect([model.length, sha256(model)]).toEqual([
+      21704,
+      "cd826cf7541d58cbebecd10234221717dba985b378e1a02da9fb172d67ad6b6e"
+    ])
     expect(externalData?.length).toBeGreaterThan(0)
   })
 })

@@ -21,13 +21,14 @@ import { executorWith, fixtureDir } from "./support.ts"
 
 const stories = SharedData.sharedDataFile("stories260K", "stories260K.bin")
 const storiesDir = stories === undefined ? "" : join(stories, "..")
-const storiesName = (name: string) => (stories === undefined ? `${name} (${SharedData.missingReason("stories260K")})` : name)
+const storiesName = (name: string) =>
+  stories === undefined ? `${name} (${SharedData.missingReason("stories260K")})` : name
 const prompts = [[1, 5, 9], [1], [1, 7, 3, 30, 12, 12, 5, 0, 19, 4, 31], [3, 4]]
 /** Small buckets so a 30-token generation grows the cache twice and compacts finished rows. */
 const smallBuckets = { promptBuckets: [4, 8, 16], capacityBuckets: [8, 16, 32], batchBuckets: [1, 2, 4] }
 
 const fixture = (dir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { config, weights } = yield* Pretrained.load(fixtureDir(dir))
     const exec = yield* executorWith(weights)
     return { config, weights, exec, ref: ReferenceModel.make(config, weights) }
@@ -35,183 +36,292 @@ const fixture = (dir: string) =>
 
 describe("Generator against ReferenceModel", () => {
   for (const f of tinyFixtures) {
-    it.effect(`${f.dir}: greedy equals the reference token for token, log-probs within 1e-4, across growth and compaction`, () =>
-      Effect.gen(function*() {
-        const { config, exec, ref } = yield* fixture(f.dir)
-        const gen = yield* Generator.make(exec, config, smallBuckets)
-        const maxNew = [30, 3, 30, 12]
-        const out = yield* gen.generate(prompts.map((prompt, i) => ({ prompt, maxNewTokens: maxNew[i] as number })), { maxNewTokens: 1, stopTokens: [] })
-        prompts.forEach((p, i) => {
-          const expected = ReferenceModel.generate(ref, p, { maxNewTokens: maxNew[i] as number })
-          const got = out[i]?.[0] as Generator.Completion
-          assert.deepStrictEqual(got.tokens, expected.tokens, `prompt ${i}`)
-          got.logProbs.forEach((lp, k) => assert.approximately(lp, expected.logProbs[k] as number, 1e-4))
-          assert.strictEqual(got.finishReason, "length")
-          assert.isTrue(got.samplingLogProbs.every((x) => x === 0))
-        })
-      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+    it.effect(
+      `${f.dir}: greedy equals the reference token for token, log-probs within 1e-4, across growth and compaction`,
+      () =>
+        Effect.gen(function* () {
+          const { config, exec, ref } = yield* fixture(f.dir)
+          const gen = yield* Generator.make(exec, config, smallBuckets)
+          const maxNew = [30, 3, 30, 12]
+          const out = yield* gen.generate(
+            prompts.map((prompt, i) => ({ prompt, maxNewTokens: maxNew[i] as number })),
+            { maxNewTokens: 1, stopTokens: [] }
+          )
+          prompts.forEach((p, i) => {
+            const expected = ReferenceModel.generate(ref, p, { maxNewTokens: maxNew[i] as number })
+            const got = out[i]?.[0] as Generator.Completion
+            assert.deepStrictEqual(got.tokens, expected.tokens, `prompt ${i}`)
+            got.logProbs.forEach((lp, k) => assert.approximately(lp, expected.logProbs[k] as number, 1e-4))
+            assert.strictEqual(got.finishReason, "length")
+            assert.isTrue(got.samplingLogProbs.every((x) => x === 0))
+          })
+        }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+    )
   }
 
   it.effect("seeded sampling equals the reference driven by the same Rng stream, whatever the batch around it", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, exec, ref } = yield* fixture("tiny-llama")
       const gen = yield* Generator.make(exec, config, smallBuckets)
       const sampling = { temperature: 0.8, topK: 20, topP: 0.95 }
       const rng = Rng.Rng.make(7, "gen-test")
       const options = { maxNewTokens: 24, sampling, stopTokens: [] }
       const alone = yield* gen.generate([{ prompt: prompts[2] as Array<number>, rng, samples: 3 }], options)
-      const crowd = yield* gen.generate([{ prompt: [1, 2], rng: Rng.Rng.make(1) }, { prompt: prompts[2] as Array<number>, rng, samples: 3 }], options)
+      const crowd = yield* gen.generate(
+        [
+          { prompt: [1, 2], rng: Rng.Rng.make(1) },
+          { prompt: prompts[2] as Array<number>, rng, samples: 3 }
+        ],
+        options
+      )
       // Same tokens; log-probs agree to float32 rounding (GEMM blocking differs with the batch size).
-      assert.deepStrictEqual(crowd[1]?.map((c) => c.tokens), alone[0]?.map((c) => c.tokens))
-      crowd[1]?.forEach((c, j) => c.logProbs.forEach((lp, k) => assert.approximately(lp, alone[0]?.[j]?.logProbs[k] as number, 1e-5)))
+      assert.deepStrictEqual(
+        crowd[1]?.map((c) => c.tokens),
+        alone[0]?.map((c) => c.tokens)
+      )
+      crowd[1]?.forEach((c, j) =>
+        c.logProbs.forEach((lp, k) => assert.approximately(lp, alone[0]?.[j]?.logProbs[k] as number, 1e-5))
+      )
       for (let j = 0; j < 3; j++) {
-        const expected = ReferenceModel.generate(ref, prompts[2] as Array<number>, { maxNewTokens: 24, sampling, rng: rng.split("sample", j) })
+        const expected = ReferenceModel.generate(ref, prompts[2] as Array<number>, {
+          maxNewTokens: 24,
+          sampling,
+          rng: rng.split("sample", j)
+        })
         assert.deepStrictEqual(alone[0]?.[j]?.tokens, expected.tokens, `sample ${j}`)
       }
       assert.notDeepEqual(alone[0]?.[0]?.tokens, alone[0]?.[1]?.tokens, "samples of one prompt differ")
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
-  it.effect("logProbs are under the raw distribution (temperature 1); samplingLogProbs under the tempered, filtered one", () =>
-    Effect.gen(function*() {
-      const { config, exec, ref } = yield* fixture("tiny-qwen2")
-      const gen = yield* Generator.make(exec, config)
-      const sampling = { temperature: 0.7, topK: 5, topP: 0.9 }
-      const [[c]] = (yield* gen.generate([{ prompt: [1, 4] }], { maxNewTokens: 10, sampling, seed: 3, stopTokens: [] })) as [[Generator.Completion]]
-      const logits = ReferenceModel.logits(ref, [1, 4, ...c.tokens])
-      c.tokens.forEach((t, k) => {
-        const row = logits.subarray((k + 1) * config.vocabSize, (k + 2) * config.vocabSize)
-        assert.approximately(c.logProbs[k] as number, Sampling.logProb(row, t), 1e-4)
-        const cand = Sampling.candidates(row, sampling)
-        const at = Array.from(cand.ids).indexOf(t)
-        assert.isAtLeast(at, 0, "the sampled token is a candidate")
-        assert.approximately(c.samplingLogProbs[k] as number, Math.log(cand.probs[at] as number), 1e-4)
-      })
-      assert.isTrue(c.samplingLogProbs.some((x, k) => Math.abs(x - (c.logProbs[k] as number)) > 1e-3))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  it.effect(
+    "logProbs are under the raw distribution (temperature 1); samplingLogProbs under the tempered, filtered one",
+    () =>
+      Effect.gen(function* () {
+        const { config, exec, ref } = yield* fixture("tiny-qwen2")
+        const gen = yield* Generator.make(exec, config)
+        const sampling = { temperature: 0.7, topK: 5, topP: 0.9 }
+        const [[c]] = (yield* gen.generate([{ prompt: [1, 4] }], {
+          maxNewTokens: 10,
+          sampling,
+          seed: 3,
+          stopTokens: []
+        })) as [[Generator.Completion]]
+        const logits = ReferenceModel.logits(ref, [1, 4, ...c.tokens])
+        c.tokens.forEach((t, k) => {
+          const row = logits.subarray((k + 1) * config.vocabSize, (k + 2) * config.vocabSize)
+          assert.approximately(c.logProbs[k] as number, Sampling.logProb(row, t), 1e-4)
+          const cand = Sampling.candidates(row, sampling)
+          const at = Array.from(cand.ids).indexOf(t)
+          assert.isAtLeast(at, 0, "the sampled token is a candidate")
+          assert.approximately(c.samplingLogProbs[k] as number, Math.log(cand.probs[at] as number), 1e-4)
+        })
+        assert.isTrue(c.samplingLogProbs.some((x, k) => Math.abs(x - (c.logProbs[k] as number)) > 1e-3))
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 })
 
 describe("Generator stop criteria and validation", () => {
-  it.effect("stops at stop tokens (eos), stop strings (stop), max tokens and the context (length), like the reference", () =>
-    Effect.gen(function*() {
-      const { config, exec, ref } = yield* fixture("tiny-llama")
-      const gen = yield* Generator.make(exec, config, smallBuckets)
-      const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
-      const stopAt = free.tokens[6] as number
-      const [[eos]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [stopAt] })) as [[Generator.Completion]]
-      assert.deepStrictEqual(eos.tokens, free.tokens.slice(0, free.tokens.indexOf(stopAt) + 1))
-      assert.strictEqual(eos.finishReason, "eos")
-      // Decode each id as a letter; stop once "<letters of tokens 3..4>" appears.
-      const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
-      const target = decode(free.tokens.slice(3, 5))
-      const [[stop]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [], stopStrings: [target], decode })) as [[Generator.Completion]]
-      assert.strictEqual(stop.finishReason, "stop")
-      assert.isTrue(decode(stop.tokens).endsWith(target) || decode(stop.tokens).includes(target))
-      assert.deepStrictEqual(stop.tokens, free.tokens.slice(0, stop.tokens.length))
-      assert.isAtMost(stop.tokens.length, 5)
-      // Context: the fixture holds 128 positions; a 120-token prompt can add 9 tokens (the last is never fed back).
-      const long = Array.from({ length: 120 }, (_, i) => (i * 7) % 48)
-      const [[ctx]] = (yield* gen.generate([{ prompt: long }], { maxNewTokens: 50, stopTokens: [] })) as [[Generator.Completion]]
-      assert.deepStrictEqual(ctx.tokens, ReferenceModel.generate(ref, long, { maxNewTokens: 50 }).tokens)
-      assert.strictEqual(ctx.tokens.length, 9)
-      assert.strictEqual(ctx.finishReason, "length")
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  it.effect(
+    "stops at stop tokens (eos), stop strings (stop), max tokens and the context (length), like the reference",
+    () =>
+      Effect.gen(function* () {
+        const { config, exec, ref } = yield* fixture("tiny-llama")
+        const gen = yield* Generator.make(exec, config, smallBuckets)
+        const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
+        const stopAt = free.tokens[6] as number
+        const [[eos]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [stopAt] })) as [
+          [Generator.Completion]
+        ]
+        assert.deepStrictEqual(eos.tokens, free.tokens.slice(0, free.tokens.indexOf(stopAt) + 1))
+        assert.strictEqual(eos.finishReason, "eos")
+        // Decode each id as a letter; stop once "<letters of tokens 3..4>" appears.
+        const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
+        const target = decode(free.tokens.slice(3, 5))
+        const [[stop]] = (yield* gen.generate([{ prompt: [1, 5] }], {
+          maxNewTokens: 20,
+          stopTokens: [],
+          stopStrings: [target],
+          decode
+        })) as [[Generator.Completion]]
+        assert.strictEqual(stop.finishReason, "stop")
+        assert.isTrue(decode(stop.tokens).endsWith(target) || decode(stop.tokens).includes(target))
+        assert.deepStrictEqual(stop.tokens, free.tokens.slice(0, stop.tokens.length))
+        assert.isAtMost(stop.tokens.length, 5)
+        // Context: the fixture holds 128 positions; a 120-token prompt can add 9 tokens (the last is never fed back).
+        const long = Array.from({ length: 120 }, (_, i) => (i * 7) % 48)
+        const [[ctx]] = (yield* gen.generate([{ prompt: long }], { maxNewTokens: 50, stopTokens: [] })) as [
+          [Generator.Completion]
+        ]
+        assert.deepStrictEqual(ctx.tokens, ReferenceModel.generate(ref, long, { maxNewTokens: 50 }).tokens)
+        assert.strictEqual(ctx.tokens.length, 9)
+        assert.strictEqual(ctx.finishReason, "length")
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
-  it.effect("per-request sampling and stop strings share one batch; onToken streams every token; an aborted request stops early", () =>
-    Effect.gen(function*() {
-      const { config, exec, ref } = yield* fixture("tiny-llama")
-      const gen = yield* Generator.make(exec, config, smallBuckets)
-      const sampling = { temperature: 0.9, topK: 0, topP: 0.9 }
-      const rng = Rng.Rng.make(11, "per-request")
-      const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
-      const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
-      const target = decode(free.tokens.slice(2, 4))
-      const seen: Array<[number, number, string | undefined]> = []
-      const controller = new AbortController()
-      let abortedAt = -1
-      const out = yield* gen.generate([
-        { prompt: [1, 5], stopStrings: [target] },
-        { prompt: [1, 7, 3], sampling, rng, samples: 2, onToken: (j, tokens, finished) => seen.push([j, tokens.length, finished]) },
-        {
-          prompt: [2, 9], signal: controller.signal, onToken: (_, tokens) => {
-            if (tokens.length === 3) {
-              abortedAt = 3
-              controller.abort()
+  it.effect(
+    "per-request sampling and stop strings share one batch; onToken streams every token; an aborted request stops early",
+    () =>
+      Effect.gen(function* () {
+        const { config, exec, ref } = yield* fixture("tiny-llama")
+        const gen = yield* Generator.make(exec, config, smallBuckets)
+        const sampling = { temperature: 0.9, topK: 0, topP: 0.9 }
+        const rng = Rng.Rng.make(11, "per-request")
+        const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
+        const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
+        const target = decode(free.tokens.slice(2, 4))
+        const seen: Array<[number, number, string | undefined]> = []
+        const controller = new AbortController()
+        let abortedAt = -1
+        const out = yield* gen.generate(
+          [
+            { prompt: [1, 5], stopStrings: [target] },
+            {
+              prompt: [1, 7, 3],
+              sampling,
+              rng,
+              samples: 2,
+              onToken: (j, tokens, finished) => seen.push([j, tokens.length, finished])
+            },
+            {
+              prompt: [2, 9],
+              signal: controller.signal,
+              onToken: (_, tokens) => {
+                if (tokens.length === 3) {
+                  abortedAt = 3
+                  controller.abort()
+                }
+              }
             }
-          }
+          ],
+          { maxNewTokens: 20, stopTokens: [], decode }
+        )
+        // Greedy with its own stop string, as alone.
+        const [[alone]] = (yield* gen.generate([{ prompt: [1, 5] }], {
+          maxNewTokens: 20,
+          stopTokens: [],
+          stopStrings: [target],
+          decode
+        })) as [[Generator.Completion]]
+        assert.deepStrictEqual(out[0]?.[0]?.tokens, alone.tokens)
+        assert.strictEqual(out[0]?.[0]?.finishReason, "stop")
+        // Sampled with its own settings, as the reference with the same streams.
+        for (let j = 0; j < 2; j++) {
+          const expected = ReferenceModel.generate(ref, [1, 7, 3], {
+            maxNewTokens: 20,
+            sampling,
+            rng: rng.split("sample", j)
+          })
+          assert.deepStrictEqual(out[1]?.[j]?.tokens, expected.tokens, `sample ${j}`)
+          const mine = seen.filter(([k]) => k === j)
+          assert.deepStrictEqual(
+            mine.map(([, n]) => n),
+            Array.from({ length: 20 }, (_, k) => k + 1),
+            "one call per token, in order"
+          )
+          assert.deepStrictEqual(
+            mine.map(([, , f]) => f),
+            [...Array.from({ length: 19 }, () => undefined), "length"],
+            "the finish reason comes with the last token"
+          )
         }
-      ], { maxNewTokens: 20, stopTokens: [], decode })
-      // Greedy with its own stop string, as alone.
-      const [[alone]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [], stopStrings: [target], decode })) as [[Generator.Completion]]
-      assert.deepStrictEqual(out[0]?.[0]?.tokens, alone.tokens)
-      assert.strictEqual(out[0]?.[0]?.finishReason, "stop")
-      // Sampled with its own settings, as the reference with the same streams.
-      for (let j = 0; j < 2; j++) {
-        const expected = ReferenceModel.generate(ref, [1, 7, 3], { maxNewTokens: 20, sampling, rng: rng.split("sample", j) })
-        assert.deepStrictEqual(out[1]?.[j]?.tokens, expected.tokens, `sample ${j}`)
-        const mine = seen.filter(([k]) => k === j)
-        assert.deepStrictEqual(mine.map(([, n]) => n), Array.from({ length: 20 }, (_, k) => k + 1), "one call per token, in order")
-        assert.deepStrictEqual(mine.map(([, , f]) => f), [...Array.from({ length: 19 }, () => undefined), "length"], "the finish reason comes with the last token")
-      }
-      assert.strictEqual(abortedAt, 3)
-      // A listener that throws ends its own sample only.
-      const [[thrown], [calm]] = (yield* gen.generate([
-        { prompt: [1, 5], onToken: (_, tokens) => {
-          if (tokens.length === 2) throw new Error("listener bug")
-        } },
-        { prompt: [1, 5] }
-      ], { maxNewTokens: 10, stopTokens: [] })) as [[Generator.Completion], [Generator.Completion]]
-      assert.strictEqual(thrown.tokens.length, 2)
-      assert.strictEqual(calm.tokens.length, 10)
-      assert.strictEqual(out[2]?.[0]?.tokens.length, 3, "the aborted request stopped at the next step")
-      assert.strictEqual(out[2]?.[0]?.finishReason, "length")
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+        assert.strictEqual(abortedAt, 3)
+        // A listener that throws ends its own sample only.
+        const [[thrown], [calm]] = (yield* gen.generate(
+          [
+            {
+              prompt: [1, 5],
+              onToken: (_, tokens) => {
+                if (tokens.length === 2) throw new Error("listener bug")
+              }
+            },
+            { prompt: [1, 5] }
+          ],
+          { maxNewTokens: 10, stopTokens: [] }
+        )) as [[Generator.Completion], [Generator.Completion]]
+        assert.strictEqual(thrown.tokens.length, 2)
+        assert.strictEqual(calm.tokens.length, 10)
+        assert.strictEqual(out[2]?.[0]?.tokens.length, 3, "the aborted request stopped at the next step")
+        assert.strictEqual(out[2]?.[0]?.finishReason, "length")
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
   it.effect("rejects bad requests with InvalidGenerateRequest before any work", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, exec } = yield* fixture("tiny-llama")
       const gen = yield* Generator.make(exec, config)
-      const fail = (requests: ReadonlyArray<Generator.Request>, options: Generator.GenerateOptions) => Effect.flip(gen.generate(requests, options))
+      const fail = (requests: ReadonlyArray<Generator.Request>, options: Generator.GenerateOptions) =>
+        Effect.flip(gen.generate(requests, options))
       assert.match((yield* fail([{ prompt: [] }], { maxNewTokens: 2 })).message, /prompt is empty/)
       assert.match((yield* fail([{ prompt: [1, 48] }], { maxNewTokens: 2 })).message, /outside \[0, 48\)/)
-      assert.match((yield* fail([{ prompt: [1] }], { maxNewTokens: 2, sampling: Sampling.pure })).message, /needs randomness/)
+      assert.match(
+        (yield* fail([{ prompt: [1] }], { maxNewTokens: 2, sampling: Sampling.pure })).message,
+        /needs randomness/
+      )
       assert.match((yield* fail([{ prompt: [1] }], { maxNewTokens: 2, stopStrings: ["x"] })).message, /need a decoder/)
       assert.match((yield* fail([{ prompt: [1] }], { maxNewTokens: 0 })).message, /maxNewTokens/)
-      assert.match((yield* fail([{ prompt: [1], sampling: { temperature: 1, topK: 0, topP: 0 } }], { maxNewTokens: 2, seed: 1 })).message, /0 < topP <= 1/)
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+      assert.match(
+        (yield* fail([{ prompt: [1], sampling: { temperature: 1, topK: 0, topP: 0 } }], { maxNewTokens: 2, seed: 1 }))
+          .message,
+        /0 < topP <= 1/
+      )
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 })
 
 describe("Generator on stories260K (llama2.c)", () => {
   const load = () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, weights } = yield* Llama2c.read(stories as string)
       const tok = yield* Tok.read(join(storiesDir, "tok512.bin"), config.vocabSize)
       const gen = yield* Generator.make(yield* executorWith(weights), config)
       return { gen, tok }
     })
 
-  it.effect.skipIf(stories === undefined)(storiesName("greedy from BOS reproduces run.c -t 0 -n 200 and -n 256 byte for byte"), () =>
-    Effect.gen(function*() {
-      const { gen, tok } = yield* load()
-      const [[c]] = (yield* gen.generate([{ prompt: [Tok.bos] }], { maxNewTokens: 256, stopTokens: [Tok.bos] })) as [[Generator.Completion]]
-      const tokens = [Tok.bos, ...c.tokens]
-      assert.deepStrictEqual(Buffer.from(Tok.runCOutput(tok, tokens.slice(0, 201))), readFileSync(join(storiesDir, "reference", "greedy_t0_n200.expected.txt")))
-      assert.deepStrictEqual(Buffer.concat([Tok.runCOutput(tok, tokens), Buffer.from("\n")]), readFileSync(join(storiesDir, "reference", "greedy_t0_n256.expected.txt")))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  it.effect.skipIf(stories === undefined)(
+    storiesName("greedy from BOS reproduces run.c -t 0 -n 200 and -n 256 byte for byte"),
+    () =>
+      Effect.gen(function* () {
+        const { gen, tok } = yield* load()
+        const [[c]] = (yield* gen.generate([{ prompt: [Tok.bos] }], { maxNewTokens: 256, stopTokens: [Tok.bos] })) as [
+          [Generator.Completion]
+        ]
+        const tokens = [Tok.bos, ...c.tokens]
+        assert.deepStrictEqual(
+          Buffer.from(Tok.runCOutput(tok, tokens.slice(0, 201))),
+          readFileSync(join(storiesDir, "reference", "greedy_t0_n200.expected.txt"))
+        )
+        assert.deepStrictEqual(
+          Buffer.concat([Tok.runCOutput(tok, tokens), Buffer.from("\n")]),
+          readFileSync(join(storiesDir, "reference", "greedy_t0_n256.expected.txt"))
+        )
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
-  it.effect.skipIf(stories === undefined)(storiesName("top-p 0.9 with run.c's xorshift coins (seed 133742) reproduces its sampled story"), () =>
-    Effect.gen(function*() {
-      const { gen, tok } = yield* load()
-      // run.c's random_f32: xorshift64* from the seed, 24 bits per coin.
-      let state = 133742n
-      const mask = (1n << 64n) - 1n
-      const coin = () => {
-        state ^= state >> 12n
-        state = (state ^ (state << 25n)) & mask
-        state ^= state >> 27n
-        return (Number(((state * 0x2545f4914f6cdd1dn) & mask) >> 32n) >>> 8) / 16777216
-      }
-      const [[c]] = (yield* gen.generate([{ prompt: [Tok.bos], coin }], { maxNewTokens: 256, stopTokens: [Tok.bos], sampling: { temperature: 1, topK: 0, topP: 0.9 } })) as [[Generator.Completion]]
-      const out = Buffer.concat([Tok.runCOutput(tok, [Tok.bos, ...c.tokens]), Buffer.from("\n")])
-      assert.deepStrictEqual(out, readFileSync(join(storiesDir, "reference", "sample_t1.0_p0.9_s133742_n256.expected.txt")))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  it.effect.skipIf(stories === undefined)(
+    storiesName("top-p 0.9 with run.c's xorshift coins (seed 133742) reproduces its sampled story"),
+    () =>
+      Effect.gen(function* () {
+        const { gen, tok } = yield* load()
+        // run.c's random_f32: xorshift64* from the seed, 24 bits per coin.
+        let state = 133742n
+        const mask = (1n << 64n) - 1n
+        const coin = () => {
+          state ^= state >> 12n
+          state = (state ^ (state << 25n)) & mask
+          state ^= state >> 27n
+          return (Number(((state * 0x2545f4914f6cdd1dn) & mask) >> 32n) >>> 8) / 16777216
+        }
+        const [[c]] = (yield* gen.generate([{ prompt: [Tok.bos], coin }], {
+          maxNewTokens: 256,
+          stopTokens: [Tok.bos],
+          sampling: { temperature: 1, topK: 0, topP: 0.9 }
+        })) as [[Generator.Completion]]
+        const out = Buffer.concat([Tok.runCOutput(tok, [Tok.bos, ...c.tokens]), Buffer.from("\n")])
+        assert.deepStrictEqual(
+          out,
+          readFileSync(join(storiesDir, "reference", "sample_t1.0_p0.9_s133742_n256.expected.txt"))
+        )
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 })

@@ -15,7 +15,8 @@ const run = <A, E>(effect: Effect.Effect<A, E, NodeServices.NodeServices>) => Ef
 const stories = SharedData.sharedDataFile("stories260K", "stories260K.bin")
 const dir = stories === undefined ? "" : join(stories, "..")
 const storiesIt = it.effect.skipIf(stories === undefined)
-const storiesName = (name: string) => (stories === undefined ? `${name} (${SharedData.missingReason("stories260K")})` : name)
+const storiesName = (name: string) =>
+  stories === undefined ? `${name} (${SharedData.missingReason("stories260K")})` : name
 
 /** llama2.c's xorshift64* `random_f32` (run.c), to replay its sampler's coins. Test-only: the library uses core Rng. */
 const runCCoins = (seed: bigint) => {
@@ -31,11 +32,13 @@ const runCCoins = (seed: bigint) => {
 }
 
 const load = () =>
-  run(Effect.gen(function*() {
-    const { config, weights, header } = yield* Llama2c.read(join(dir, "stories260K.bin"))
-    const tok = yield* Tok.read(join(dir, "tok512.bin"), config.vocabSize)
-    return { config, weights, header, tok, model: ReferenceModel.make(config, weights) }
-  }))
+  run(
+    Effect.gen(function* () {
+      const { config, weights, header } = yield* Llama2c.read(join(dir, "stories260K.bin"))
+      const tok = yield* Tok.read(join(dir, "tok512.bin"), config.vocabSize)
+      return { config, weights, header, tok, model: ReferenceModel.make(config, weights) }
+    })
+  )
 
 describe("Llama2c: stories260K against llama2.c's recorded outputs", () => {
   const reference = () =>
@@ -46,16 +49,25 @@ describe("Llama2c: stories260K against llama2.c's recorded outputs", () => {
     }
 
   storiesIt(storiesName("reads the header as SOURCES.md documents it (tied, GQA 8/4, 260,032 parameters)"), () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, header, weights } = yield* load()
-      assert.deepStrictEqual(header, { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 })
+      assert.deepStrictEqual(header, {
+        dim: 64,
+        hiddenDim: 172,
+        nLayers: 5,
+        nHeads: 8,
+        nKvHeads: 4,
+        vocabSize: 512,
+        seqLen: 512
+      })
       assert.isTrue(config.tieWordEmbeddings)
       assert.strictEqual(config.headDim, 8)
       assert.strictEqual(Weights.count(weights), 260_032)
-    }))
+    })
+  )
 
   storiesIt(storiesName("greedy from BOS reproduces run.c -t 0 -n 200 and -n 256 byte for byte"), () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { model, tok } = yield* load()
       const g = ReferenceModel.generate(model, [Tok.bos], { maxNewTokens: 256, stopTokens: [Tok.bos] })
       const tokens = [Tok.bos, ...g.tokens]
@@ -64,10 +76,11 @@ describe("Llama2c: stories260K against llama2.c's recorded outputs", () => {
       assert.deepStrictEqual(Buffer.from(n200), readFileSync(join(dir, "reference", "greedy_t0_n200.expected.txt")))
       const n256 = Buffer.concat([Tok.runCOutput(tok, tokens), Buffer.from("\n")])
       assert.deepStrictEqual(n256, readFileSync(join(dir, "reference", "greedy_t0_n256.expected.txt")))
-    }))
+    })
+  )
 
   storiesIt(storiesName("logits at positions 0-3 match the derived reference within 1e-4"), () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { model } = yield* load()
       const ref = reference()
       const logits = ReferenceModel.logits(model, ref.greedy_tokens_from_bos.slice(0, 4))
@@ -75,10 +88,11 @@ describe("Llama2c: stories260K against llama2.c's recorded outputs", () => {
         const row = ref.logits_pos0_to_3[p] as Array<number>
         row.forEach((x, v) => assert.approximately(logits[p * 512 + v] as number, x, 1e-4, `pos ${p} token ${v}`))
       }
-    }))
+    })
+  )
 
   storiesIt(storiesName("temperature 1, top-p 0.9 with run.c's seed 133742 reproduces its sampled story"), () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { model, tok } = yield* load()
       const s = ReferenceModel.generate(model, [Tok.bos], {
         maxNewTokens: 256,
@@ -88,42 +102,59 @@ describe("Llama2c: stories260K against llama2.c's recorded outputs", () => {
       })
       const out = Buffer.concat([Tok.runCOutput(tok, [Tok.bos, ...s.tokens]), Buffer.from("\n")])
       assert.deepStrictEqual(out, readFileSync(join(dir, "reference", "sample_t1.0_p0.9_s133742_n256.expected.txt")))
-    }))
+    })
+  )
 
   storiesIt(storiesName("rejects the Q8 version-2 file with a hint"), () =>
-    run(Effect.gen(function*() {
-      const error = yield* Effect.flip(Llama2c.read(join(dir, "stories260K_q8.bin")))
-      assert.strictEqual(error._tag, "Llama2cFormatError")
-      assert.include(error.message, "version 2")
-    })))
+    run(
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Llama2c.read(join(dir, "stories260K_q8.bin")))
+        assert.strictEqual(error._tag, "Llama2cFormatError")
+        assert.include(error.message, "version 2")
+      })
+    )
+  )
 })
 
 describe("Llama2c conversion", () => {
   it("permuteRotary turns adjacent-pair RoPE into transformers' rotate_half (same q·k for every position pair)", () => {
-    const heads = 2, headDim = 8, cols = 5
+    const heads = 2,
+      headDim = 8,
+      cols = 5
     const rng = Rng.Rng.make("permute")
     const wq = Float32Array.from({ length: heads * headDim * cols }, () => rng.normal())
     const wk = Float32Array.from({ length: heads * headDim * cols }, () => rng.normal())
     const x = Float64Array.from({ length: cols }, () => rng.normal())
     const y = Float64Array.from({ length: cols }, () => rng.normal())
-    const mv = (w: Float32Array, v: Float64Array) => Float64Array.from({ length: heads * headDim }, (_, r) => v.reduce((s, vi, c) => s + (w[r * cols + c] as number) * vi, 0))
+    const mv = (w: Float32Array, v: Float64Array) =>
+      Float64Array.from({ length: heads * headDim }, (_, r) =>
+        v.reduce((s, vi, c) => s + (w[r * cols + c] as number) * vi, 0)
+      )
     const freq = (i: number) => 1 / 10000 ** ((2 * i) / headDim)
-    const pairs = (v: Float64Array, pos: number) => { // llama2.c: rotate (2i, 2i+1)
+    const pairs = (v: Float64Array, pos: number) => {
+      // llama2.c: rotate (2i, 2i+1)
       const o = Float64Array.from(v)
-      for (let h = 0; h < heads; h++) for (let i = 0; i < headDim / 2; i++) {
-        const a = v[h * headDim + 2 * i] as number, b = v[h * headDim + 2 * i + 1] as number, t = pos * freq(i)
-        o[h * headDim + 2 * i] = a * Math.cos(t) - b * Math.sin(t)
-        o[h * headDim + 2 * i + 1] = a * Math.sin(t) + b * Math.cos(t)
-      }
+      for (let h = 0; h < heads; h++)
+        for (let i = 0; i < headDim / 2; i++) {
+          const a = v[h * headDim + 2 * i] as number,
+            b = v[h * headDim + 2 * i + 1] as number,
+            t = pos * freq(i)
+          o[h * headDim + 2 * i] = a * Math.cos(t) - b * Math.sin(t)
+          o[h * headDim + 2 * i + 1] = a * Math.sin(t) + b * Math.cos(t)
+        }
       return o
     }
-    const halves = (v: Float64Array, pos: number) => { // transformers: rotate (i, i + d/2)
+    const halves = (v: Float64Array, pos: number) => {
+      // transformers: rotate (i, i + d/2)
       const o = Float64Array.from(v)
-      for (let h = 0; h < heads; h++) for (let i = 0; i < headDim / 2; i++) {
-        const a = v[h * headDim + i] as number, b = v[h * headDim + i + headDim / 2] as number, t = pos * freq(i)
-        o[h * headDim + i] = a * Math.cos(t) - b * Math.sin(t)
-        o[h * headDim + i + headDim / 2] = a * Math.sin(t) + b * Math.cos(t)
-      }
+      for (let h = 0; h < heads; h++)
+        for (let i = 0; i < headDim / 2; i++) {
+          const a = v[h * headDim + i] as number,
+            b = v[h * headDim + i + headDim / 2] as number,
+            t = pos * freq(i)
+          o[h * headDim + i] = a * Math.cos(t) - b * Math.sin(t)
+          o[h * headDim + i + headDim / 2] = a * Math.sin(t) + b * Math.cos(t)
+        }
       return o
     }
     const dot = (a: Float64Array, b: Float64Array, h: number) => {
@@ -133,7 +164,11 @@ describe("Llama2c conversion", () => {
     }
     const pq = Llama2c.permuteRotary(wq, heads, headDim, cols)
     const pk = Llama2c.permuteRotary(wk, heads, headDim, cols)
-    for (const [pi, pj] of [[0, 0], [3, 1], [17, 9]] as const) {
+    for (const [pi, pj] of [
+      [0, 0],
+      [3, 1],
+      [17, 9]
+    ] as const) {
       for (let h = 0; h < heads; h++) {
         const original = dot(pairs(mv(wq, x), pi), pairs(mv(wk, y), pj), h)
         const converted = dot(halves(mv(pq, x), pi), halves(mv(pk, y), pj), h)
@@ -149,37 +184,46 @@ describe("Llama2c conversion", () => {
     return bytes
   }
   const small = [8, 12, 1, 2, 1, -16, 4] // untied (negative vocab), GQA 2/1, head size 4
-  const smallFloats = (Llama2c.expectedSize({ dim: 8, hiddenDim: 12, nLayers: 1, nHeads: 2, nKvHeads: 1, vocabSize: -16, seqLen: 4 }) - 28) / 4
+  const smallFloats =
+    (Llama2c.expectedSize({ dim: 8, hiddenDim: 12, nLayers: 1, nHeads: 2, nKvHeads: 1, vocabSize: -16, seqLen: 4 }) -
+      28) /
+    4
 
   it.effect("reads an untied legacy file (negative vocab_size) with a separate classifier", () =>
-    run(Effect.gen(function*() {
-      const bytes = legacyFile(small, smallFloats)
-      const floats = new Float32Array(bytes.buffer, 28)
-      floats[floats.length - 1] = 7 // last wcls element
-      const path = join(tempDir(), "untied.bin")
-      writeFileSync(path, bytes)
-      const { config, weights } = yield* Llama2c.read(path)
-      assert.isFalse(config.tieWordEmbeddings)
-      assert.strictEqual(config.numKvHeads, 1)
-      const head = weights.get("lm_head.weight")
-      assert.deepStrictEqual(head?.shape, [16, 8])
-      assert.strictEqual(head?.data[head.data.length - 1], 7)
-    })))
+    run(
+      Effect.gen(function* () {
+        const bytes = legacyFile(small, smallFloats)
+        const floats = new Float32Array(bytes.buffer, 28)
+        floats[floats.length - 1] = 7 // last wcls element
+        const path = join(tempDir(), "untied.bin")
+        writeFileSync(path, bytes)
+        const { config, weights } = yield* Llama2c.read(path)
+        assert.isFalse(config.tieWordEmbeddings)
+        assert.strictEqual(config.numKvHeads, 1)
+        const head = weights.get("lm_head.weight")
+        assert.deepStrictEqual(head?.shape, [16, 8])
+        assert.strictEqual(head?.data[head.data.length - 1], 7)
+      })
+    )
+  )
 
   it.effect("rejects truncated, oversized and implausible files", () =>
-    run(Effect.gen(function*() {
-      const cases: ReadonlyArray<readonly [Uint8Array, string]> = [
-        [legacyFile(small, smallFloats).subarray(0, 100), "truncated"],
-        [legacyFile(small, smallFloats + 3), "implies"],
-        [legacyFile([8, 12, 1, 3, 1, 16, 4], smallFloats), "implausible"],
-        [new Uint8Array(10), "shorter"]
-      ]
-      for (const [bytes, fragment] of cases) {
-        const path = join(tempDir(), "bad.bin")
-        writeFileSync(path, bytes)
-        const error = yield* Effect.flip(Llama2c.read(path))
-        assert.strictEqual(error._tag, "Llama2cFormatError")
-        assert.include(error.message, fragment)
-      }
-    })))
+    run(
+      Effect.gen(function* () {
+        const cases: ReadonlyArray<readonly [Uint8Array, string]> = [
+          [legacyFile(small, smallFloats).subarray(0, 100), "truncated"],
+          [legacyFile(small, smallFloats + 3), "implies"],
+          [legacyFile([8, 12, 1, 3, 1, 16, 4], smallFloats), "implausible"],
+          [new Uint8Array(10), "shorter"]
+        ]
+        for (const [bytes, fragment] of cases) {
+          const path = join(tempDir(), "bad.bin")
+          writeFileSync(path, bytes)
+          const error = yield* Effect.flip(Llama2c.read(path))
+          assert.strictEqual(error._tag, "Llama2cFormatError")
+          assert.include(error.message, fragment)
+        }
+      })
+    )
+  )
 })

@@ -7,10 +7,14 @@ import * as ModelSize from "../src/ModelSize.ts"
 import * as Weights from "../src/Weights.ts"
 
 const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "configs", `${name}.json`), "utf8")) as Record<string, unknown>
+  JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "configs", `${name}.json`), "utf8")) as Record<
+    string,
+    unknown
+  >
 
 const parse = (json: unknown, options?: ModelConfig.FromHfOptions) => Effect.runSync(ModelConfig.fromHf(json, options))
-const parseError = (json: unknown, options?: ModelConfig.FromHfOptions) => Effect.runSync(Effect.flip(ModelConfig.fromHf(json, options)))
+const parseError = (json: unknown, options?: ModelConfig.FromHfOptions) =>
+  Effect.runSync(Effect.flip(ModelConfig.fromHf(json, options)))
 
 // Published parameter totals (safetensors metadata on the Hugging Face Hub) for each fixture config.
 const published: ReadonlyArray<readonly [string, number, ModelConfig.FromHfOptions]> = [
@@ -54,7 +58,10 @@ describe("ModelConfig.fromHf", () => {
   it("reads TinyLlama with an untied head and Llama 3.2 with llama3 rope scaling", () => {
     const tiny = parse(fixture("TinyLlama-1.1B-Chat-v1.0"))
     assert.isFalse(tiny.tieWordEmbeddings)
-    assert.include(Weights.spec(tiny).map((p) => p.name), "lm_head.weight")
+    assert.include(
+      Weights.spec(tiny).map((p) => p.name),
+      "lm_head.weight"
+    )
     const llama = parse(fixture("Llama-3.2-1B"))
     assert.deepStrictEqual(llama.ropeScaling, {
       type: "llama3",
@@ -117,7 +124,10 @@ describe("ModelConfig.fromHf", () => {
       [{ ...fixture("SmolLM2-135M"), vocab_size: "49152" }, "vocab_size"],
       [{ ...fixture("SmolLM2-135M"), num_key_value_heads: 2 }, "num_key_value_heads"],
       [{ ...fixture("SmolLM2-135M"), model_type: "qwen2" }, "model_type"],
-      [{ ...fixture("SmolLM2-135M"), rope_scaling: { rope_type: "llama3", factor: 8 } }, "rope_scaling.low_freq_factor"],
+      [
+        { ...fixture("SmolLM2-135M"), rope_scaling: { rope_type: "llama3", factor: 8 } },
+        "rope_scaling.low_freq_factor"
+      ],
       [{ ...fixture("SmolLM2-135M"), head_dim: 63, num_attention_heads: 9 }, "head_dim"],
       [{ ...fixture("SmolLM2-135M"), eos_token_id: [0, "x"] }, "eos_token_id"],
       [[1, 2, 3], "(root)"]
@@ -136,19 +146,37 @@ describe("ModelConfig.fromHf", () => {
     assert.strictEqual(fromJson._tag, "UnsupportedModel")
     assert.strictEqual((fromJson as ModelConfig.UnsupportedModel).field, "max_position_embeddings")
     const base = parse(fixture("SmolLM2-135M"))
-    const fromCode = Effect.runSync(Effect.flip(ModelConfig.make({ ...base, maxContext: ModelConfig.maxSupportedContext + 1 })))
+    const fromCode = Effect.runSync(
+      Effect.flip(ModelConfig.make({ ...base, maxContext: ModelConfig.maxSupportedContext + 1 }))
+    )
     assert.strictEqual(fromCode.field, "max_position_embeddings")
-    assert.strictEqual(Effect.runSync(ModelConfig.make({ ...base, maxContext: ModelConfig.maxSupportedContext })).maxContext, 2 ** 31 - 1)
+    assert.strictEqual(
+      Effect.runSync(ModelConfig.make({ ...base, maxContext: ModelConfig.maxSupportedContext })).maxContext,
+      2 ** 31 - 1
+    )
   })
 
   it("accepts transformers v5 rope_parameters and Llama attention_bias (biases on q, k, v and o)", () => {
     const { rope_theta: _t, rope_scaling: _s, ...base } = fixture("Llama-3.2-1B")
-    const c = parse({ ...base, rope_parameters: { rope_type: "llama3", rope_theta: 500000, factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } })
+    const c = parse({
+      ...base,
+      rope_parameters: {
+        rope_type: "llama3",
+        rope_theta: 500000,
+        factor: 32,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192
+      }
+    })
     assert.strictEqual(c.ropeTheta, 500000)
     assert.strictEqual(c.ropeScaling?.type, "llama3")
     const biased = parse({ ...fixture("SmolLM2-135M"), attention_bias: true })
     assert.isTrue(biased.qkvBias && biased.oBias)
-    assert.include(Weights.spec(biased).map((p) => p.name), "model.layers.29.self_attn.o_proj.bias")
+    assert.include(
+      Weights.spec(biased).map((p) => p.name),
+      "model.layers.29.self_attn.o_proj.bias"
+    )
   })
 
   it("toHf round-trips through fromHf", () => {

@@ -22,7 +22,10 @@ const targets = Int32Array.of(7, 3, 19, 4, 11, 12, 9, 0, 0, 0)
 const mask = Uint8Array.of(0, 1, 1, 1, 1, 1, 1, 0, 0, 0)
 
 const gradConfigs: ReadonlyArray<readonly [string, ModelConfig.ModelConfig]> = [
-  ["Llama, untied, GQA", tinyConfig({ vocabSize: 20, hiddenSize: 8, intermediateSize: 12, numHeads: 4, numKvHeads: 2, headDim: 2 })],
+  [
+    "Llama, untied, GQA",
+    tinyConfig({ vocabSize: 20, hiddenSize: 8, intermediateSize: 12, numHeads: 4, numKvHeads: 2, headDim: 2 })
+  ],
   [
     "Qwen2, tied, q/k/v biases, llama3 RoPE",
     tinyConfig({
@@ -45,88 +48,158 @@ describe("Objectives: gradients against finite differences (float64)", () => {
     name === "old" || name === "ref" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
   for (const [name, config] of gradConfigs) {
     it.effect(`SFT loss, ${name}`, () =>
-      Effect.gen(function*() {
-        const report = yield* GradCheck.check((g) =>
-          Objectives.sftLoss(config, {
-            inputs: g.input("inputs", "int32", [B, L]),
-            targets: g.input("targets", "int32", [B, L]),
-            mask: g.constant(mask, [B, L], "bool")
-          }), { feeds: { inputs, targets }, sample })
-        assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
-        assert.isAbove(report.checked, 200)
-      }))
-    for (const aggregate of ["token", "sequence"] as const) {
-      it.effect(`policy loss (clip 0.2/0.28, β 0.1, ${aggregate} aggregation), ${name}`, () =>
-        Effect.gen(function*() {
-          const report = yield* GradCheck.check((g) =>
-            Objectives.policyLoss(config, {
+      Effect.gen(function* () {
+        const report = yield* GradCheck.check(
+          (g) =>
+            Objectives.sftLoss(config, {
               inputs: g.input("inputs", "int32", [B, L]),
               targets: g.input("targets", "int32", [B, L]),
-              mask: g.constant(mask, [B, L], "bool"),
-              advantages: g.input("adv", "float64", [B, L]),
-              oldLogProbs: g.input("old", "float64", [B, L]),
-              refLogProbs: g.input("ref", "float64", [B, L])
-            }, { clipLow: 0.2, clipHigh: 0.28, klCoef: 0.1, aggregate }).loss, { feeds: { inputs, targets }, sample })
+              mask: g.constant(mask, [B, L], "bool")
+            }),
+          { feeds: { inputs, targets }, sample }
+        )
+        assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
+        assert.isAbove(report.checked, 200)
+      })
+    )
+    for (const aggregate of ["token", "sequence"] as const) {
+      it.effect(`policy loss (clip 0.2/0.28, β 0.1, ${aggregate} aggregation), ${name}`, () =>
+        Effect.gen(function* () {
+          const report = yield* GradCheck.check(
+            (g) =>
+              Objectives.policyLoss(
+                config,
+                {
+                  inputs: g.input("inputs", "int32", [B, L]),
+                  targets: g.input("targets", "int32", [B, L]),
+                  mask: g.constant(mask, [B, L], "bool"),
+                  advantages: g.input("adv", "float64", [B, L]),
+                  oldLogProbs: g.input("old", "float64", [B, L]),
+                  refLogProbs: g.input("ref", "float64", [B, L])
+                },
+                { clipLow: 0.2, clipHigh: 0.28, klCoef: 0.1, aggregate }
+              ).loss,
+            { feeds: { inputs, targets }, sample }
+          )
           assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
           assert.isAbove(report.checked, 200)
-        }))
+        })
+      )
     }
   }
 })
 
 describe("Objectives: vocabulary-chunked head (chunks of 7 of 20 ids), gradients against finite differences", () => {
-  const sample = (name: string, rng: Rng.Rng) => (name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal())
+  const sample = (name: string, rng: Rng.Rng) =>
+    name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
   for (const [name, config] of gradConfigs) {
     it.effect(`SFT and policy loss, ${name}`, () =>
-      Effect.gen(function*() {
-        const tensors = (g: Graph.Graph) => ({ inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.constant(mask, [B, L], "bool") })
-        const sft = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7 }), { feeds: { inputs, targets }, sample })
-        assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
-        assert.isAbove(sft.checked, 200)
-        const policy = yield* GradCheck.check((g) =>
-          Objectives.policyLoss(config, { ...tensors(g), advantages: g.input("adv", "float64", [B, L]), oldLogProbs: g.input("old", "float64", [B, L]) }, { clipLow: 0.2, clipHigh: 0.28 }, { vocabChunk: 7 }).loss, {
+      Effect.gen(function* () {
+        const tensors = (g: Graph.Graph) => ({
+          inputs: g.input("inputs", "int32", [B, L]),
+          targets: g.input("targets", "int32", [B, L]),
+          mask: g.constant(mask, [B, L], "bool")
+        })
+        const sft = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7 }), {
           feeds: { inputs, targets },
           sample
         })
+        assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
+        assert.isAbove(sft.checked, 200)
+        const policy = yield* GradCheck.check(
+          (g) =>
+            Objectives.policyLoss(
+              config,
+              {
+                ...tensors(g),
+                advantages: g.input("adv", "float64", [B, L]),
+                oldLogProbs: g.input("old", "float64", [B, L])
+              },
+              { clipLow: 0.2, clipHigh: 0.28 },
+              { vocabChunk: 7 }
+            ).loss,
+          {
+            feeds: { inputs, targets },
+            sample
+          }
+        )
         assert.isTrue(policy.ok, JSON.stringify(policy.failures.slice(0, 3)))
         assert.isAbove(policy.checked, 200)
-      }))
+      })
+    )
   }
 })
 
 describe("Objectives: recomputed decoder layers (Recompute.checkpoint), gradients against finite differences", () => {
-  const sample = (name: string, rng: Rng.Rng) => (name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal())
-  const tensors = (g: Graph.Graph) => ({ inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.constant(mask, [B, L], "bool") })
+  const sample = (name: string, rng: Rng.Rng) =>
+    name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
+  const tensors = (g: Graph.Graph) => ({
+    inputs: g.input("inputs", "int32", [B, L]),
+    targets: g.input("targets", "int32", [B, L]),
+    mask: g.constant(mask, [B, L], "bool")
+  })
   for (const [name, config] of gradConfigs) {
     it.effect(`SFT loss, every layer recomputed, chunked head, ${name}`, () =>
-      Effect.gen(function*() {
-        const sft = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7, recompute: true }), { feeds: { inputs, targets }, sample })
+      Effect.gen(function* () {
+        const sft = yield* GradCheck.check(
+          (g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7, recompute: true }),
+          { feeds: { inputs, targets }, sample }
+        )
         assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
         assert.isAbove(sft.checked, 200)
-      }))
+      })
+    )
     it.effect(`policy loss, layer 1 recomputed, ${name}`, () =>
-      Effect.gen(function*() {
-        const policy = yield* GradCheck.check((g) =>
-          Objectives.policyLoss(config, { ...tensors(g), advantages: g.input("adv", "float64", [B, L]), oldLogProbs: g.input("old", "float64", [B, L]) }, { clipLow: 0.2, clipHigh: 0.28 }, { recompute: [1] }).loss, {
-          feeds: { inputs, targets },
-          sample
-        })
+      Effect.gen(function* () {
+        const policy = yield* GradCheck.check(
+          (g) =>
+            Objectives.policyLoss(
+              config,
+              {
+                ...tensors(g),
+                advantages: g.input("adv", "float64", [B, L]),
+                oldLogProbs: g.input("old", "float64", [B, L])
+              },
+              { clipLow: 0.2, clipHigh: 0.28 },
+              { recompute: [1] }
+            ).loss,
+          {
+            feeds: { inputs, targets },
+            sample
+          }
+        )
         assert.isTrue(policy.ok, JSON.stringify(policy.failures.slice(0, 3)))
         assert.isAbove(policy.checked, 200)
-      }))
+      })
+    )
   }
   it.effect("SFT loss with LoRA adapters on every projection, every layer recomputed", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const base = gradConfigs[1]?.[1] as ModelConfig.ModelConfig
-      const config = { ...base, lora: { rank: 2, alpha: 3, targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], trainNorms: true } }
-      const report = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { recompute: true }), { feeds: { inputs, targets }, sample })
+      const config = {
+        ...base,
+        lora: {
+          rank: 2,
+          alpha: 3,
+          targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+          trainNorms: true
+        }
+      }
+      const report = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { recompute: true }), {
+        feeds: { inputs, targets },
+        sample
+      })
       assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
       assert.isAbove(report.checked, 400)
-    }))
+    })
+  )
   it("a layer index outside the model is an InvalidGraph error naming it", () => {
     const config = gradConfigs[0]?.[1] as ModelConfig.ModelConfig
     const g = Graph.make("bad", { float: "float64" })
-    assert.throws(() => Objectives.sftLoss(config, tensors(g), { recompute: [2] }), /layer 2 does not exist \(the model has layers 0\.\.1\)/)
+    assert.throws(
+      () => Objectives.sftLoss(config, tensors(g), { recompute: [2] }),
+      /layer 2 does not exist \(the model has layers 0\.\.1\)/
+    )
   })
 })
 
@@ -137,7 +210,13 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
   const logp: Array<number> = []
   for (let b = 0; b < B; b++) {
     const logits = ReferenceModel.logits(ref, Array.from(inputs.subarray(b * L, (b + 1) * L)))
-    for (let t = 0; t < L; t++) logp.push(Sampling.logProb(logits.subarray(t * config.vocabSize, (t + 1) * config.vocabSize), targets[b * L + t] as number))
+    for (let t = 0; t < L; t++)
+      logp.push(
+        Sampling.logProb(
+          logits.subarray(t * config.vocabSize, (t + 1) * config.vocabSize),
+          targets[b * L + t] as number
+        )
+      )
   }
   const rng = Rng.Rng.make("objective-values")
   const old = Float32Array.from(logp, (x) => x + 0.5 * rng.normal())
@@ -145,26 +224,35 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
   const adv = Float32Array.from(logp, () => rng.normal())
   const maskF = Float32Array.from(mask)
 
-  const evaluate = (model: (g: Graph.Graph) => Record<string, Graph.Tensor>, feeds: Record<string, Float32Array | Int32Array>) =>
-    Effect.scoped(Effect.gen(function*() {
-      const exec = yield* executorWith(weights)
-      const g = Graph.make("objective")
-      for (const [n, t] of Object.entries(model(g))) g.output(n, t)
-      const out = yield* (yield* exec.compile(g)).run(feeds)
-      return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, Session.scalar(t)]))
-    }))
+  const evaluate = (
+    model: (g: Graph.Graph) => Record<string, Graph.Tensor>,
+    feeds: Record<string, Float32Array | Int32Array>
+  ) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const exec = yield* executorWith(weights)
+        const g = Graph.make("objective")
+        for (const [n, t] of Object.entries(model(g))) g.output(n, t)
+        const out = yield* (yield* exec.compile(g)).run(feeds)
+        return Object.fromEntries(Object.entries(out).map(([n, t]) => [n, Session.scalar(t)]))
+      })
+    )
 
   const expected = (aggregate: "token" | "sequence", lo: number, hi: number, beta: number) => {
     const perToken = logp.map((lp, i) => {
       const r = Math.exp(lp - (old[i] as number))
       const a = adv[i] as number
       const d = (refLp[i] as number) - lp
-      return { value: -Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) + beta * (Math.exp(d) - d - 1), clipped: Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) !== r * a }
+      return {
+        value: -Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) + beta * (Math.exp(d) - d - 1),
+        clipped: Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) !== r * a
+      }
     })
     const m = Array.from(mask)
     const tokens = m.reduce((s, v) => s + v, 0)
     const clipFraction = perToken.reduce((s, p, i) => s + (m[i] as number) * (p.clipped ? 1 : 0), 0) / tokens
-    if (aggregate === "token") return { loss: perToken.reduce((s, p, i) => s + (m[i] as number) * p.value, 0) / tokens, clipFraction }
+    if (aggregate === "token")
+      return { loss: perToken.reduce((s, p, i) => s + (m[i] as number) * p.value, 0) / tokens, clipFraction }
     let sum = 0
     for (let b = 0; b < B; b++) {
       let s = 0
@@ -179,45 +267,83 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
   }
 
   it.effect("SFT loss = mean −log π(target) over completion tokens", () =>
-    Effect.gen(function*() {
-      const out = yield* evaluate((g) => {
-        const t = { inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.input("mask", "float32", [B, L]) }
-        return { loss: Objectives.sftLoss(config, t) }
-      }, { inputs, targets, mask: maskF })
+    Effect.gen(function* () {
+      const out = yield* evaluate(
+        (g) => {
+          const t = {
+            inputs: g.input("inputs", "int32", [B, L]),
+            targets: g.input("targets", "int32", [B, L]),
+            mask: g.input("mask", "float32", [B, L])
+          }
+          return { loss: Objectives.sftLoss(config, t) }
+        },
+        { inputs, targets, mask: maskF }
+      )
       const want = -logp.reduce((s, lp, i) => s + lp * (mask[i] as number), 0) / 6
       assert.approximately(out["loss"] as number, want, 1e-5)
       // The vocabulary-chunked head (32 ids in chunks of 5: 6 full and one of 2) gives the same loss.
-      const chunked = yield* evaluate((g) => {
-        const t = { inputs: g.input("inputs", "int32", [B, L]), targets: g.input("targets", "int32", [B, L]), mask: g.input("mask", "float32", [B, L]) }
-        return { loss: Objectives.sftLoss(config, t, { vocabChunk: 5 }) }
-      }, { inputs, targets, mask: maskF })
-      assert.approximately(chunked["loss"] as number, want, 1e-5)
-    }))
-
-  for (const [aggregate, lo, hi, beta] of [["token", 0.2, 0.28, 0], ["sequence", 0.1, 0.3, 0.05]] as const) {
-    it.effect(`policy loss and clip fraction (${aggregate}, ε ${lo}/${hi}, β ${beta})`, () =>
-      Effect.gen(function*() {
-        const out = yield* evaluate((g) => {
-          const r = Objectives.policyLoss(config, {
+      const chunked = yield* evaluate(
+        (g) => {
+          const t = {
             inputs: g.input("inputs", "int32", [B, L]),
             targets: g.input("targets", "int32", [B, L]),
-            mask: g.input("mask", "float32", [B, L]),
-            advantages: g.input("adv", "float32", [B, L]),
-            oldLogProbs: g.input("old", "float32", [B, L]),
-            refLogProbs: g.input("ref", "float32", [B, L])
-          }, { clipLow: lo, clipHigh: hi, klCoef: beta, aggregate })
-          return { loss: r.loss, clip: r.clipFraction }
-        }, { inputs, targets, mask: maskF, adv, old, ref: refLp })
+            mask: g.input("mask", "float32", [B, L])
+          }
+          return { loss: Objectives.sftLoss(config, t, { vocabChunk: 5 }) }
+        },
+        { inputs, targets, mask: maskF }
+      )
+      assert.approximately(chunked["loss"] as number, want, 1e-5)
+    })
+  )
+
+  for (const [aggregate, lo, hi, beta] of [
+    ["token", 0.2, 0.28, 0],
+    ["sequence", 0.1, 0.3, 0.05]
+  ] as const) {
+    it.effect(`policy loss and clip fraction (${aggregate}, ε ${lo}/${hi}, β ${beta})`, () =>
+      Effect.gen(function* () {
+        const out = yield* evaluate(
+          (g) => {
+            const r = Objectives.policyLoss(
+              config,
+              {
+                inputs: g.input("inputs", "int32", [B, L]),
+                targets: g.input("targets", "int32", [B, L]),
+                mask: g.input("mask", "float32", [B, L]),
+                advantages: g.input("adv", "float32", [B, L]),
+                oldLogProbs: g.input("old", "float32", [B, L]),
+                refLogProbs: g.input("ref", "float32", [B, L])
+              },
+              { clipLow: lo, clipHigh: hi, klCoef: beta, aggregate }
+            )
+            return { loss: r.loss, clip: r.clipFraction }
+          },
+          { inputs, targets, mask: maskF, adv, old, ref: refLp }
+        )
         const want = expected(aggregate, lo, hi, beta)
         assert.approximately(out["loss"] as number, want.loss, 1e-5)
         assert.approximately(out["clip"] as number, want.clipFraction, 1e-6)
         assert.isTrue(want.clipFraction > 0 && want.clipFraction < 1, "both branches are exercised")
-      }))
+      })
+    )
   }
 
   it("klCoef > 0 without reference log-probs is rejected while building", () => {
     const g = Graph.make("bad")
-    const t = { inputs: g.input("i", "int32", [1, 2]), targets: g.input("t", "int32", [1, 2]), mask: g.input("m", "float32", [1, 2]) }
-    assert.throws(() => Objectives.policyLoss(config, { ...t, advantages: g.input("a", "float32", [1, 2]), oldLogProbs: g.input("o", "float32", [1, 2]) }, { klCoef: 0.1 }), /needs refLogProbs/)
+    const t = {
+      inputs: g.input("i", "int32", [1, 2]),
+      targets: g.input("t", "int32", [1, 2]),
+      mask: g.input("m", "float32", [1, 2])
+    }
+    assert.throws(
+      () =>
+        Objectives.policyLoss(
+          config,
+          { ...t, advantages: g.input("a", "float32", [1, 2]), oldLogProbs: g.input("o", "float32", [1, 2]) },
+          { klCoef: 0.1 }
+        ),
+      /needs refLogProbs/
+    )
   })
 })

@@ -27,49 +27,79 @@ const examples = [
 ]
 
 describe("Policy", () => {
-  it.effect("SFT: loss falls, every parameter changes, and the next generate runs the new weights from the shared state", () =>
-    Effect.gen(function*() {
-      const config = tinyConfig({ vocabSize: 24, hiddenSize: 32, intermediateSize: 64, numHeads: 4, numKvHeads: 2, headDim: 8 })
-      const policy = yield* Policy.make({ config, weights: Weights.init(config, Rng.Rng.make("policy-sft")) })
-      const requests = examples.map((e) => ({ prompt: e.prompt }))
-      const before = yield* policy.generate(requests, { maxNewTokens: 5 })
-      const initial = yield* policy.weights
-      const batch = Batches.tokenBatch(examples)
-      const losses: Array<number> = []
-      for (let i = 0; i < 60; i++) losses.push((yield* policy.sftStep(batch, { lr: 0.01 })).loss)
-      assert.isBelow(losses.at(-1) as number, (losses[0] as number) / 20)
-      const after = yield* policy.generate(requests, { maxNewTokens: 5 })
-      examples.forEach((e, i) => {
-        assert.deepStrictEqual(after[i]?.[0]?.tokens, e.completion, `example ${i} learned`)
-        assert.notDeepEqual(before[i]?.[0]?.tokens, e.completion)
-      })
-      const trained = yield* policy.weights
-      for (const [name, t] of trained) {
-        assert.isTrue(t.data.some((v, i) => v !== Weights.get(initial, name).data[i]), `${name} changed`)
-        // No copy: the weights are the state's own arrays, which generation sessions read by name.
-        assert.strictEqual(t.data, policy.executor.state.cpuData(name))
-      }
-      const ref = ReferenceModel.make(config, trained)
-      examples.forEach((e, i) => assert.deepStrictEqual(after[i]?.[0]?.tokens, ReferenceModel.generate(ref, e.prompt, { maxNewTokens: 5, stopTokens: [2] }).tokens))
-    }).pipe(Effect.scoped))
+  it.effect(
+    "SFT: loss falls, every parameter changes, and the next generate runs the new weights from the shared state",
+    () =>
+      Effect.gen(function* () {
+        const config = tinyConfig({
+          vocabSize: 24,
+          hiddenSize: 32,
+          intermediateSize: 64,
+          numHeads: 4,
+          numKvHeads: 2,
+          headDim: 8
+        })
+        const policy = yield* Policy.make({ config, weights: Weights.init(config, Rng.Rng.make("policy-sft")) })
+        const requests = examples.map((e) => ({ prompt: e.prompt }))
+        const before = yield* policy.generate(requests, { maxNewTokens: 5 })
+        const initial = yield* policy.weights
+        const batch = Batches.tokenBatch(examples)
+        const losses: Array<number> = []
+        for (let i = 0; i < 60; i++) losses.push((yield* policy.sftStep(batch, { lr: 0.01 })).loss)
+        assert.isBelow(losses.at(-1) as number, (losses[0] as number) / 20)
+        const after = yield* policy.generate(requests, { maxNewTokens: 5 })
+        examples.forEach((e, i) => {
+          assert.deepStrictEqual(after[i]?.[0]?.tokens, e.completion, `example ${i} learned`)
+          assert.notDeepEqual(before[i]?.[0]?.tokens, e.completion)
+        })
+        const trained = yield* policy.weights
+        for (const [name, t] of trained) {
+          assert.isTrue(
+            t.data.some((v, i) => v !== Weights.get(initial, name).data[i]),
+            `${name} changed`
+          )
+          // No copy: the weights are the state's own arrays, which generation sessions read by name.
+          assert.strictEqual(t.data, policy.executor.state.cpuData(name))
+        }
+        const ref = ReferenceModel.make(config, trained)
+        examples.forEach((e, i) =>
+          assert.deepStrictEqual(
+            after[i]?.[0]?.tokens,
+            ReferenceModel.generate(ref, e.prompt, { maxNewTokens: 5, stopTokens: [2] }).tokens
+          )
+        )
+      }).pipe(Effect.scoped)
+  )
 
   it.effect("policy step: positive advantages raise a completion's log-prob, negative ones lower it", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, weights } = yield* Pretrained.load(fixtureDir("tiny-llama"))
       const policy = yield* Policy.make({ config, weights }, { objective: { clipLow: 0.2, clipHigh: 0.28 } })
       const prompt = [1, 5, 9]
-      const [group] = (yield* policy.generate([{ prompt, samples: 4 }], { maxNewTokens: 12, sampling: Sampling.pure, seed: 5, stopTokens: [] })) as [Array<Policy.Completion>]
-      const rollouts = group.map((c, i) => ({ prompt, completion: c.tokens, advantage: i === 0 ? 1 : -1 / 3, oldLogProbs: c.logProbs }))
+      const [group] = (yield* policy.generate([{ prompt, samples: 4 }], {
+        maxNewTokens: 12,
+        sampling: Sampling.pure,
+        seed: 5,
+        stopTokens: []
+      })) as [Array<Policy.Completion>]
+      const rollouts = group.map((c, i) => ({
+        prompt,
+        completion: c.tokens,
+        advantage: i === 0 ? 1 : -1 / 3,
+        oldLogProbs: c.logProbs
+      }))
       const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0)
       const r = yield* policy.policyStep(Batches.policyBatch(rollouts), { lr: 0.01 })
       assert.approximately(r.metrics["ratio_mean"] as number, 1, 1e-4, "old log-probs equal the current policy's")
       const scored = yield* policy.score(rollouts)
       assert.isAbove(sum(scored[0] as Float64Array), sum(group[0]?.logProbs as Array<number>))
-      for (let i = 1; i < 4; i++) assert.isBelow(sum(scored[i] as Float64Array), sum(group[i]?.logProbs as Array<number>))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+      for (let i = 1; i < 4; i++)
+        assert.isBelow(sum(scored[i] as Float64Array), sum(group[i]?.logProbs as Array<number>))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
   it.effect("micro-batches make the same step as one batch (SGD, token-weighted); KL needs reference log-probs", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, weights } = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
       const settings = { training: { optimizer: { kind: "sgd" as const } }, objective: { klCoef: 0.05 } }
       const whole = yield* Policy.make({ config, weights }, settings)
@@ -84,22 +114,29 @@ describe("Policy", () => {
       }))
       const length = Batches.lengthOf(rollouts)
       yield* whole.policyStep(Batches.policyBatch(rollouts, length), { lr: 0.05 })
-      yield* split.policyStep([Batches.policyBatch(rollouts.slice(0, 1), length), Batches.policyBatch(rollouts.slice(1), length)], { lr: 0.05 })
+      yield* split.policyStep(
+        [Batches.policyBatch(rollouts.slice(0, 1), length), Batches.policyBatch(rollouts.slice(1), length)],
+        { lr: 0.05 }
+      )
       const [a, b] = [yield* whole.weights, yield* split.weights]
       let moved = 0
       for (const [name, t] of a) {
         t.data.forEach((v, i) => assert.approximately(v, Weights.get(b, name).data[i] as number, 1e-6, name))
-        moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - (Weights.get(weights, name).data[i] as number))))
+        moved = Math.max(
+          moved,
+          ...Array.from(t.data, (v, i) => Math.abs(v - (Weights.get(weights, name).data[i] as number)))
+        )
       }
       assert.isAbove(moved, 1e-3)
       const { refLogProbs: _, ...withoutRef } = Batches.policyBatch(rollouts)
       const error = yield* Effect.flip(whole.policyStep(withoutRef, { lr: 0.1 }))
       assert.strictEqual(error._tag, "FeedMismatch")
       assert.match(error.message, /ref_logprobs/)
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a vocabulary-chunked head makes the same SFT and policy steps as the full logits (tied embeddings)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, weights } = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
       const settings = { training: { optimizer: { kind: "sgd" as const } } }
       const chunk = Math.ceil(config.vocabSize / 3) - 1 // three or four chunks, the last one shorter
@@ -110,73 +147,115 @@ describe("Policy", () => {
       assert.approximately(b.loss, a.loss, 1e-5)
       assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
       const current = yield* full.score(examples)
-      const rollouts = examples.map((e, i) => ({ ...e, advantage: i - 1, oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k)) }))
+      const rollouts = examples.map((e, i) => ({
+        ...e,
+        advantage: i - 1,
+        oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k))
+      }))
       yield* full.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
       yield* chunked.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
       const [wa, wb] = [yield* full.weights, yield* chunked.weights]
       assert.isTrue(config.tieWordEmbeddings, "the fixture ties the head to the embedding")
-      for (const [name, t] of wa) t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+      for (const [name, t] of wa)
+        t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
   for (const lora of [false, true]) {
-    it.effect(`recomputed decoder layers make the same SFT and policy steps as keeping activations${lora ? " (LoRA, frozen base)" : ""}`, () =>
-      Effect.gen(function*() {
-        const loaded = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
-        const config = lora ? { ...loaded.config, lora: { rank: 2, alpha: 4, targets: ["q_proj", "v_proj", "down_proj"], trainNorms: false } } : loaded.config
-        const adapters = lora ? Lora.init(config, Rng.Rng.make("recompute")) : undefined
-        // B = 0 would make the adapters' A gradients zero: start from nonzero B so every adapter gradient is exercised.
-        if (adapters !== undefined) for (const [name, t] of adapters) if (name.includes("lora_B")) t.data.forEach((_, i) => (t.data[i] = 0.01 * Math.sin(i)))
-        const settings = { training: { optimizer: { kind: "sgd" as const } } }
-        const init = { config, weights: loaded.weights, ...(adapters === undefined ? {} : { adapters }) }
-        const kept = yield* Policy.make(init, settings)
-        const recomputed = yield* Policy.make(init, { ...settings, recompute: true })
-        const batch = Batches.tokenBatch(examples)
-        const [a, b] = [yield* kept.sftStep(batch, { lr: 0.05 }), yield* recomputed.sftStep(batch, { lr: 0.05 })]
-        assert.approximately(b.loss, a.loss, 1e-6)
-        assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
-        const current = yield* kept.score(examples)
-        const rollouts = examples.map((e, i) => ({ ...e, advantage: i - 1, oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k)) }))
-        yield* kept.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
-        yield* recomputed.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
-        const [wa, wb] = lora ? [yield* kept.adapters, yield* recomputed.adapters] : [yield* kept.weights, yield* recomputed.weights]
-        let moved = 0
-        for (const [name, t] of wa) {
-          t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
-          const start = lora ? (adapters?.get(name)?.data as Float32Array) : Weights.get(loaded.weights, name).data
-          moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - (start[i] as number))))
-        }
-        assert.isAbove(moved, 1e-4)
-      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+    it.effect(
+      `recomputed decoder layers make the same SFT and policy steps as keeping activations${lora ? " (LoRA, frozen base)" : ""}`,
+      () =>
+        Effect.gen(function* () {
+          const loaded = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
+          const config = lora
+            ? {
+                ...loaded.config,
+                lora: { rank: 2, alpha: 4, targets: ["q_proj", "v_proj", "down_proj"], trainNorms: false }
+              }
+            : loaded.config
+          const adapters = lora ? Lora.init(config, Rng.Rng.make("recompute")) : undefined
+          // B = 0 would make the adapters' A gradients zero: start from nonzero B so every adapter gradient is exercised.
+          if (adapters !== undefined)
+            for (const [name, t] of adapters)
+              if (name.includes("lora_B")) t.data.forEach((_, i) => (t.data[i] = 0.01 * Math.sin(i)))
+          const settings = { training: { optimizer: { kind: "sgd" as const } } }
+          const init = { config, weights: loaded.weights, ...(adapters === undefined ? {} : { adapters }) }
+          const kept = yield* Policy.make(init, settings)
+          const recomputed = yield* Policy.make(init, { ...settings, recompute: true })
+          const batch = Batches.tokenBatch(examples)
+          const [a, b] = [yield* kept.sftStep(batch, { lr: 0.05 }), yield* recomputed.sftStep(batch, { lr: 0.05 })]
+          assert.approximately(b.loss, a.loss, 1e-6)
+          assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
+          const current = yield* kept.score(examples)
+          const rollouts = examples.map((e, i) => ({
+            ...e,
+            advantage: i - 1,
+            oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k))
+          }))
+          yield* kept.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+          yield* recomputed.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+          const [wa, wb] = lora
+            ? [yield* kept.adapters, yield* recomputed.adapters]
+            : [yield* kept.weights, yield* recomputed.weights]
+          let moved = 0
+          for (const [name, t] of wa) {
+            t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
+            const start = lora ? (adapters?.get(name)?.data as Float32Array) : Weights.get(loaded.weights, name).data
+            moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - (start[i] as number))))
+          }
+          assert.isAbove(moved, 1e-4)
+        }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+    )
   }
 
   it.effect("switching between SFT and policy steps resets the optimizer (step counts restart)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config = tinyConfig()
       const policy = yield* Policy.make({ config, weights: Weights.init(config, Rng.Rng.make("switch")) })
-      const sft = Batches.tokenBatch(examples.map((e) => ({ prompt: e.prompt, completion: e.completion.map((t) => t % 32) })))
+      const sft = Batches.tokenBatch(
+        examples.map((e) => ({ prompt: e.prompt, completion: e.completion.map((t) => t % 32) }))
+      )
       assert.strictEqual((yield* policy.sftStep(sft, { lr: 1e-3 })).step, 1)
       assert.strictEqual((yield* policy.sftStep(sft, { lr: 1e-3 })).step, 2)
       const pg = { ...sft, advantages: sft.lossMask, oldLogProbs: new Float32Array(sft.lossMask.length).fill(-3) }
       assert.strictEqual((yield* policy.policyStep(pg, { lr: 1e-3 })).step, 1)
       assert.strictEqual((yield* policy.sftStep(sft, { lr: 1e-3 })).step, 1)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 
   it.effect("save writes a Hugging Face directory with tokenizer and ONNX; load restores the same policy", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const tokDir = tempDir()
-      const tok = BuiltinTokenizer.train(["3 + 4 = 7\n", "12 + 5 = 17\n", "the cat sat on the mat\n"], { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: 280 })
+      const tok = BuiltinTokenizer.train(["3 + 4 = 7\n", "12 + 5 = 17\n", "the cat sat on the mat\n"], {
+        ...BuiltinTokenizer.defaultTrainConfig,
+        vocabSize: 280
+      })
       yield* BuiltinTokenizer.save(tokDir, tok)
       const config = tinyConfig({ vocabSize: tok.tokens.length, bosTokenId: 0, eosTokenIds: [2] })
-      const policy = yield* Policy.make({ config, weights: Weights.init(config, Rng.Rng.make("save"), { std: 0.3 }), tokenizer: yield* Tokenizer.load(tokDir), tokenizerDir: tokDir })
+      const policy = yield* Policy.make({
+        config,
+        weights: Weights.init(config, Rng.Rng.make("save"), { std: 0.3 }),
+        tokenizer: yield* Tokenizer.load(tokDir),
+        tokenizerDir: tokDir
+      })
       const request = [{ prompt: "12 + 5 =" }]
       const [[first]] = (yield* policy.generate(request, { maxNewTokens: 8, stopTokens: [] })) as [[Policy.Completion]]
       assert.strictEqual(first.text, BuiltinTokenizer.decode(tok, first.tokens, { skipSpecialTokens: true }))
       const dir = tempDir()
       yield* policy.save(dir)
-      for (const f of ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"]) assert.isTrue(existsSync(join(dir, f)), f)
+      for (const f of [
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "onnx/model.onnx"
+      ])
+        assert.isTrue(existsSync(join(dir, f)), f)
       const loaded = yield* Policy.load(dir)
       const [[again]] = (yield* loaded.generate(request, { maxNewTokens: 8, stopTokens: [] })) as [[Policy.Completion]]
       assert.deepStrictEqual(again.tokens, first.tokens)
       assert.strictEqual(again.text, first.text)
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 })

@@ -3,11 +3,20 @@ import { Rng } from "@realm-lm/core"
 import * as Rope from "../src/Rope.ts"
 
 const base = { headDim: 64, ropeTheta: 500000, ropeScaling: null } as const
-const llama3 = { type: "llama3", factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } as const
+const llama3 = {
+  type: "llama3",
+  factor: 32,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositionEmbeddings: 8192
+} as const
 
 // Meta's llama-models `apply_scaling`, restated as a loop over wavelengths (scale_factor 32 for Llama 3.2).
 const metaApplyScaling = (freqs: ReadonlyArray<number>): Array<number> => {
-  const scaleFactor = 32, lowFreqFactor = 1, highFreqFactor = 4, oldContextLen = 8192
+  const scaleFactor = 32,
+    lowFreqFactor = 1,
+    highFreqFactor = 4,
+    oldContextLen = 8192
   const lowFreqWavelen = oldContextLen / lowFreqFactor
   const highFreqWavelen = oldContextLen / highFreqFactor
   const out: Array<number> = []
@@ -17,7 +26,7 @@ const metaApplyScaling = (freqs: ReadonlyArray<number>): Array<number> => {
     else if (wavelen > lowFreqWavelen) out.push(freq / scaleFactor)
     else {
       const smooth = (oldContextLen / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor)
-      out.push((1 - smooth) * freq / scaleFactor + smooth * freq)
+      out.push(((1 - smooth) * freq) / scaleFactor + smooth * freq)
     }
   }
   return out
@@ -71,7 +80,10 @@ describe("Rope.rotateHalf", () => {
     const x = rotated(q, 5)
     const angle = 5 * (inv[1] as number)
     expect(x[1]).toBeCloseTo((q[1] as number) * Math.cos(angle) - (q[1 + d / 2] as number) * Math.sin(angle), 12)
-    expect(x[1 + d / 2]).toBeCloseTo((q[1 + d / 2] as number) * Math.cos(angle) + (q[1] as number) * Math.sin(angle), 12)
+    expect(x[1 + d / 2]).toBeCloseTo(
+      (q[1 + d / 2] as number) * Math.cos(angle) + (q[1] as number) * Math.sin(angle),
+      12
+    )
     expect(dot(x, x)).toBeCloseTo(dot(q, q), 10)
   })
 

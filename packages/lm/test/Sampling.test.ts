@@ -85,7 +85,11 @@ describe("Sampling", () => {
           const config = { temperature, topK, topP }
           const c = Sampling.candidates(xs, config)
           const t = Sampling.sample(xs, config, coin)
-          return c.ids.includes(t) && Math.abs(c.probs.reduce((a, b) => a + b, 0) - 1) < 1e-9 && (topK === 0 || c.ids.length <= topK)
+          return (
+            c.ids.includes(t) &&
+            Math.abs(c.probs.reduce((a, b) => a + b, 0) - 1) < 1e-9 &&
+            (topK === 0 || c.ids.length <= topK)
+          )
         }
       ),
       { seed: 11, numRuns: 500 }
@@ -95,7 +99,12 @@ describe("Sampling", () => {
   it("SamplingConfig rejects negative temperature, topP outside (0, 1] and fractional topK", () => {
     const decode = Schema.decodeUnknownResult(Sampling.SamplingConfig)
     expect(Result.isSuccess(decode({ temperature: 0.8, topK: 40, topP: 0.95 }))).toBe(true)
-    for (const bad of [{ temperature: -1, topK: 0, topP: 1 }, { temperature: 1, topK: 0, topP: 0 }, { temperature: 1, topK: 0, topP: 1.5 }, { temperature: 1, topK: 2.5, topP: 1 }]) {
+    for (const bad of [
+      { temperature: -1, topK: 0, topP: 1 },
+      { temperature: 1, topK: 0, topP: 0 },
+      { temperature: 1, topK: 0, topP: 1.5 },
+      { temperature: 1, topK: 2.5, topP: 1 }
+    ]) {
       expect(Result.isFailure(decode(bad))).toBe(true)
     }
   })

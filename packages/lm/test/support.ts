@@ -12,27 +12,29 @@ export const tempDir = (prefix = "realm-lm-"): string => mkdtempSync(join(tmpdir
 
 /** A 2-layer Llama-style config small enough for exhaustive checks; override any field. */
 export const tinyConfig = (overrides: Partial<ModelConfig.ModelConfig> = {}): ModelConfig.ModelConfig =>
-  Effect.runSync(ModelConfig.make({
-    architecture: "LlamaForCausalLM",
-    vocabSize: 32,
-    hiddenSize: 16,
-    intermediateSize: 24,
-    numLayers: 2,
-    numHeads: 4,
-    numKvHeads: 2,
-    headDim: 4,
-    maxContext: 64,
-    rmsNormEps: 1e-5,
-    ropeTheta: 10000,
-    ropeScaling: null,
-    tieWordEmbeddings: false,
-    qkvBias: false,
-    oBias: false,
-    bosTokenId: 1,
-    eosTokenIds: [2],
-    padTokenId: null,
-    ...overrides
-  }))
+  Effect.runSync(
+    ModelConfig.make({
+      architecture: "LlamaForCausalLM",
+      vocabSize: 32,
+      hiddenSize: 16,
+      intermediateSize: 24,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 4,
+      maxContext: 64,
+      rmsNormEps: 1e-5,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      tieWordEmbeddings: false,
+      qkvBias: false,
+      oBias: false,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      padTokenId: null,
+      ...overrides
+    })
+  )
 
 /** A CPU executor whose state holds `weights` by Hugging Face name (wrapped, not copied). */
 export const executorWith = (weights: Weights.Weights) =>
@@ -45,7 +47,8 @@ export const executorWith = (weights: Weights.Weights) =>
 export const maxRelError = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   if (a.length !== b.length) throw new RangeError(`maxRelError: lengths ${a.length} and ${b.length} differ`)
   let worst = 0
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)) / Math.max(1, Math.abs(b[i] as number)))
+  for (let i = 0; i < a.length; i++)
+    worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)) / Math.max(1, Math.abs(b[i] as number)))
   return worst
 }
 

@@ -18,7 +18,8 @@ export const readVocabTests = (name: string): ReadonlyArray<VocabTest> => {
   if (inputs.at(-1) === "") inputs.pop()
   const outputs = readFileSync(base.replace(/\.inp$/, ".out"), "utf8").split("\n")
   if (outputs.at(-1) === "") outputs.pop()
-  if (inputs.length !== outputs.length) throw new Error(`${name}: ${inputs.length} inputs but ${outputs.length} outputs`)
+  if (inputs.length !== outputs.length)
+    throw new Error(`${name}: ${inputs.length} inputs but ${outputs.length} outputs`)
   return inputs.map((text, i) => ({
     text,
     ids: (outputs[i] as string).trim() === "" ? [] : (outputs[i] as string).trim().split(/\s+/).map(Number)

@@ -12,12 +12,21 @@ import { CompletionParser, MrpvConfig, PromptBuilder, Rewards, Target } from "@r
 import { Result } from "effect"
 
 const problem: Problem.Problem = {
-  id: "bench/0", domain: "bench", question: "A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
-  gold: "800", answerType: "number", goldSteps: ["claim after deductible = 1200 - 200 = 1000", "payout = 1000 * 80% = 800"],
-  difficulty: 1, split: "train", metadata: {}
+  id: "bench/0",
+  domain: "bench",
+  question: "A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
+  gold: "800",
+  answerType: "number",
+  goldSteps: ["claim after deductible = 1200 - 200 = 1000", "payout = 1000 * 80% = 800"],
+  difficulty: 1,
+  split: "train",
+  metadata: {}
 }
 const routes: Array<Route.Route> = Array.from({ length: 8 }, (_, i) => ({
-  id: `r${i}`, label: i % 2 === 0 ? "positive" : "negative", source: "bench", answer: i % 2 === 0 ? "800" : `${900 + i}`,
+  id: `r${i}`,
+  label: i % 2 === 0 ? "positive" : "negative",
+  source: "bench",
+  answer: i % 2 === 0 ? "800" : `${900 + i}`,
   steps: ["claim after deductible = 1200 - 200 = 1000", `payout = 1000 * 80% = ${i % 2 === 0 ? 800 : 900 + i}`]
 }))
 const num = (t: string) => /-?\d[\d,]*(?:\.\d+)?/.exec(t)?.[0].replace(/,/g, "")
@@ -40,21 +49,48 @@ const time = (name: string, n: number, f: (i: number) => void) => {
 }
 
 const built = Array.from({ length: 64 }, (_, s) =>
-  Result.getOrThrow(PromptBuilder.buildPrompt(config, problem, routes, { problemId: problem.id, strength: 1, routeCount: 4, hintFraction: 0, rescue: false, seed: s })))
+  Result.getOrThrow(
+    PromptBuilder.buildPrompt(config, problem, routes, {
+      problemId: problem.id,
+      strength: 1,
+      routeCount: 4,
+      hintFraction: 0,
+      rescue: false,
+      seed: s
+    })
+  )
+)
 const targets = built.map((b) => Target.renderTarget(problem, b.shown))
 const rng = Rng.Rng.make(1)
-const noisy = targets.map((t) => t.split("\n").filter(() => rng.bernoulli(0.8)).join("\n"))
+const noisy = targets.map((t) =>
+  t
+    .split("\n")
+    .filter(() => rng.bernoulli(0.8))
+    .join("\n")
+)
 const adversarial = "Route A: wrong at step 1\n**Step 1**: x\nReflection: y\n".repeat(20_000)
 
 const rows = [
   time("buildPrompt (8 routes available, k=4)", 20_000, (i) =>
-    PromptBuilder.buildPrompt(config, problem, routes, { problemId: problem.id, strength: 1, routeCount: 4, hintFraction: 0, rescue: false, seed: i })),
+    PromptBuilder.buildPrompt(config, problem, routes, {
+      problemId: problem.id,
+      strength: 1,
+      routeCount: 4,
+      hintFraction: 0,
+      rescue: false,
+      seed: i
+    })
+  ),
   time("renderTarget (4 routes)", 20_000, (i) => Target.renderTarget(problem, built[i % 64]!.shown)),
   time("parse+score ideal completion", 20_000, (i) =>
-    Rewards.scoreCompletion({ config, problem, shown: built[i % 64]!.shown, completion: targets[i % 64]!, judge })),
+    Rewards.scoreCompletion({ config, problem, shown: built[i % 64]!.shown, completion: targets[i % 64]!, judge })
+  ),
   time("parse+score noisy completion", 20_000, (i) =>
-    Rewards.scoreCompletion({ config, problem, shown: built[i % 64]!.shown, completion: noisy[i % 64]!, judge })),
-  time(`parseCompletion ${(adversarial.length / 1e6).toFixed(2)} MB adversarial`, 5, () => CompletionParser.parseCompletion(adversarial))
+    Rewards.scoreCompletion({ config, problem, shown: built[i % 64]!.shown, completion: noisy[i % 64]!, judge })
+  ),
+  time(`parseCompletion ${(adversarial.length / 1e6).toFixed(2)} MB adversarial`, 5, () =>
+    CompletionParser.parseCompletion(adversarial)
+  )
 ]
 const machine = { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version }
 console.table(rows)

@@ -41,7 +41,8 @@ const number = (s: string | undefined): number | undefined => {
   const n = Number(s.replace(/,/g, ""))
   return Number.isFinite(n) ? n : undefined
 }
-const same = (a: string | undefined, b: string | undefined): boolean => number(a) !== undefined && number(a) === number(b)
+const same = (a: string | undefined, b: string | undefined): boolean =>
+  number(a) !== undefined && number(a) === number(b)
 
 /** The route answers of a prompt's headers (`Route A: answer 20` or a route block ending `Answer: 20`). */
 export const headerAnswers = (prompt: string): Map<string, string> => {
@@ -54,13 +55,24 @@ export const headerAnswers = (prompt: string): Map<string, string> => {
 export const verdictLines = (completion: string, headers: Map<string, string>, gold: string): Array<VerdictLine> => {
   const own = /^Answer:\s*(-?[\d,.]+)/m.exec(completion)?.[1]
   const lines: Array<VerdictLine> = []
-  for (const m of completion.matchAll(/^Route ([A-Z]):(?: answer (-?[\d,.]+)(?: vs (-?[\d,.]+))?,)? (correct|wrong)\b/gm)) {
-    lines.push({ route: m[1]!, header: headers.get(m[1]!), copied: m[2], own, compared: m[3], verdict: m[4] as "correct" | "wrong", gold })
+  for (const m of completion.matchAll(
+    /^Route ([A-Z]):(?: answer (-?[\d,.]+)(?: vs (-?[\d,.]+))?,)? (correct|wrong)\b/gm
+  )) {
+    lines.push({
+      route: m[1]!,
+      header: headers.get(m[1]!),
+      copied: m[2],
+      own,
+      compared: m[3],
+      verdict: m[4] as "correct" | "wrong",
+      gold
+    })
   }
   return lines
 }
 
-const share = (part: number, whole: number): string => (whole === 0 ? "–" : `${((100 * part) / whole).toFixed(1)}% (${part} of ${whole})`)
+const share = (part: number, whole: number): string =>
+  whole === 0 ? "–" : `${((100 * part) / whole).toFixed(1)}% (${part} of ${whole})`
 
 /** The table of rates over every verdict line. */
 export const summarise = (lines: ReadonlyArray<VerdictLine>): Record<string, string> => {
@@ -72,11 +84,23 @@ export const summarise = (lines: ReadonlyArray<VerdictLine>): Record<string, str
   return {
     "verdict lines": String(lines.length),
     "route answer copied right": share(withCopy.filter((l) => same(l.copied, l.header)).length, withCopy.length),
-    "own answer echoed right (after vs)": share(withCompare.filter((l) => same(l.compared, l.own)).length, withCompare.length),
-    "verdict follows the line's comparison": share(withCompare.filter((l) => l.verdict === (same(l.copied, l.compared) ? "correct" : "wrong")).length, withCompare.length),
-    "  'correct' when the two numbers are equal": share(equal.filter((l) => l.verdict === "correct").length, equal.length),
+    "own answer echoed right (after vs)": share(
+      withCompare.filter((l) => same(l.compared, l.own)).length,
+      withCompare.length
+    ),
+    "verdict follows the line's comparison": share(
+      withCompare.filter((l) => l.verdict === (same(l.copied, l.compared) ? "correct" : "wrong")).length,
+      withCompare.length
+    ),
+    "  'correct' when the two numbers are equal": share(
+      equal.filter((l) => l.verdict === "correct").length,
+      equal.length
+    ),
     "  'wrong' when they differ": share(unequal.filter((l) => l.verdict === "wrong").length, unequal.length),
-    "verdict accuracy (against the gold answer)": share(lines.filter((l) => l.header !== undefined && l.verdict === truth(l)).length, lines.filter((l) => l.header !== undefined).length),
+    "verdict accuracy (against the gold answer)": share(
+      lines.filter((l) => l.header !== undefined && l.verdict === truth(l)).length,
+      lines.filter((l) => l.header !== undefined).length
+    ),
     "routes called correct": share(lines.filter((l) => l.verdict === "correct").length, lines.length)
   }
 }
@@ -93,14 +117,20 @@ if (import.meta.main) {
   const assisted = results.filter((r) => r.mode === "assisted")
   if (assisted.length === 0) throw new Error(`${resultFile}: no assisted result (evaluate with --mode assisted)`)
   const gold = new Map(
-    readFileSync(problemsFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; gold: string }).map((p) => [p.id, p.gold])
+    readFileSync(problemsFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; gold: string })
+      .map((p) => [p.id, p.gold])
   )
-  const lines = assisted.flatMap((r) => r.outcomes).flatMap((o) => {
-    const text = o.texts?.[0]
-    const g = gold.get(o.problemId)
-    if (text === undefined || o.prompt === undefined || g === undefined) return []
-    return verdictLines(text, headerAnswers(o.prompt.messages.map((m) => m.content).join("\n")), g)
-  })
+  const lines = assisted
+    .flatMap((r) => r.outcomes)
+    .flatMap((o) => {
+      const text = o.texts?.[0]
+      const g = gold.get(o.problemId)
+      if (text === undefined || o.prompt === undefined || g === undefined) return []
+      return verdictLines(text, headerAnswers(o.prompt.messages.map((m) => m.content).join("\n")), g)
+    })
   const rows = summarise(lines)
   for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(46)} ${v}`)
 }

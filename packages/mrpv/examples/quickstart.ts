@@ -20,9 +20,27 @@ const problem: Problem.Problem = {
 }
 
 const routes: Array<Route.Route> = [
-  { id: "r1", label: "positive", source: "teacher", answer: "800", steps: ["covered share = 80% of 1200 = 960", "payout = 960 - 80% * 200 = 800"] },
-  { id: "r2", label: "negative", source: "teacher", answer: "900", steps: ["claim after deductible = 1200 - 200 = 1000", "payout = 1000 * 80% = 900"] },
-  { id: "r3", label: "negative", source: "teacher", answer: "720", steps: ["claim after copay = 1200 - 300 = 900", "payout = 900 * 80% = 720"] }
+  {
+    id: "r1",
+    label: "positive",
+    source: "teacher",
+    answer: "800",
+    steps: ["covered share = 80% of 1200 = 960", "payout = 960 - 80% * 200 = 800"]
+  },
+  {
+    id: "r2",
+    label: "negative",
+    source: "teacher",
+    answer: "900",
+    steps: ["claim after deductible = 1200 - 200 = 1000", "payout = 1000 * 80% = 900"]
+  },
+  {
+    id: "r3",
+    label: "negative",
+    source: "teacher",
+    answer: "720",
+    steps: ["claim after copay = 1200 - 300 = 900", "payout = 900 * 80% = 720"]
+  }
 ]
 
 // In a pipeline the task source provides the AnswerJudge (@realm-lm/tasks); here, a number-only judge.
@@ -37,7 +55,7 @@ const judge = AnswerJudge.AnswerJudge.of({
 })
 
 /** Build a prompt, then score the ideal completion and a flawed one. */
-export const program = Effect.gen(function*() {
+export const program = Effect.gen(function* () {
   const verifier = yield* CoreVerifier.Verifier
   const decision = { problemId: problem.id, strength: 0.8, routeCount: 3, hintFraction: 0, rescue: false, seed: 42 }
   const prompt = yield* verifier.prompt({ problem, routes, decision })
@@ -51,5 +69,7 @@ export const program = Effect.gen(function*() {
 
 if (import.meta.main) {
   const out = await Effect.runPromise(program)
-  console.log(`${out.text}\n${out.ideal}\n\nideal:  ${JSON.stringify(out.idealReward)}\nflawed: ${JSON.stringify(out.flawedReward)}`)
+  console.log(
+    `${out.text}\n${out.ideal}\n\nideal:  ${JSON.stringify(out.idealReward)}\nflawed: ${JSON.stringify(out.flawedReward)}`
+  )
 }

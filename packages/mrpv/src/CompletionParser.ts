@@ -51,12 +51,17 @@ const VERDICT = /^route\s+([^\s:.)\-–—]{1,8})\s*(?:[:.)\-–—]|(?=is\b))\s
 const STEP = /^step\s*#?\s*(\d{1,9})\s*[:.)\-–—]\s*(.*)$/i
 const REFLECTION = /^reflection\s*[:\-–—]\s*(.*)$/i
 const ANSWER = /^(?:final\s+answer|answer)\s*(?:is\s*)?[:\-–—=]\s*(.*)$/i
-const WRONG = /\b(?:not\s+(?:correct|right|valid)|incorrect|wrong|invalid|errors?|erroneous|flawed|false|fails?|mistakes?)\b/
+const WRONG =
+  /\b(?:not\s+(?:correct|right|valid)|incorrect|wrong|invalid|errors?|erroneous|flawed|false|fails?|mistakes?)\b/
 const CORRECT = /\b(?:correct|right|valid|true|ok|sound)\b/
 const WRONG_STEP = /\bstep\s*#?\s*(\d{1,9})\b/
 
 /** Strip markdown decoration a chat model may add: bullets, quotes, headings, bold/underline markers. */
-const clean = (line: string): string => line.replace(/\*\*|__/g, "").replace(/^[\s#>*\-•]+/, "").trim()
+const clean = (line: string): string =>
+  line
+    .replace(/\*\*|__/g, "")
+    .replace(/^[\s#>*\-•]+/, "")
+    .trim()
 
 const ECHO = /^answer\s.*,\s*/
 
@@ -141,10 +146,15 @@ export const verdictFor = (parsed: ParsedCompletion, index: number): ParsedVerdi
  * answer, sections in order and no unrecognised or trailing lines; a completion with no step, answer (or, for
  * assisted prompts, verdict) fails every check. With `verdicts` false, assisted prompts get only the common checks.
  */
-export const formatChecks = (parsed: ParsedCompletion, routeCount: number, verdicts = true): Partial<Record<FormatCheck, boolean>> => {
+export const formatChecks = (
+  parsed: ParsedCompletion,
+  routeCount: number,
+  verdicts = true
+): Partial<Record<FormatCheck, boolean>> => {
   // Checks for the absence of something only count once the completion has content of its own, so an empty
   // or off-format completion earns no format reward.
-  const substantive = parsed.steps.length > 0 || parsed.answer !== undefined || (routeCount > 0 && parsed.verdicts.length > 0)
+  const substantive =
+    parsed.steps.length > 0 || parsed.answer !== undefined || (routeCount > 0 && parsed.verdicts.length > 0)
   const common = {
     steps: parsed.steps.length > 0 && parsed.steps.every((s, i) => s.number === i + 1),
     answer: parsed.answer !== undefined && parsed.answer.length > 0,
@@ -152,12 +162,16 @@ export const formatChecks = (parsed: ParsedCompletion, routeCount: number, verdi
     clean: substantive && parsed.extra.length === 0 && parsed.trailing.length === 0
   }
   if (routeCount === 0) {
-    return { noRouteSections: substantive && parsed.verdicts.length === 0 && parsed.reflections.length === 0, ...common }
+    return {
+      noRouteSections: substantive && parsed.verdicts.length === 0 && parsed.reflections.length === 0,
+      ...common
+    }
   }
   // Without verdict checks (answer-only rewards), an assisted completion is held to the route-less format.
   if (!verdicts) return common
   return {
-    verdicts: parsed.verdicts.length === routeCount &&
+    verdicts:
+      parsed.verdicts.length === routeCount &&
       parsed.verdicts.every((v, i) => v.index === i && v.verdict !== "unclear"),
     reflection: parsed.reflections.length === 1 && (parsed.reflections[0] ?? "").length > 0,
     ...common

@@ -38,8 +38,34 @@ export interface DecisivePattern {
 }
 
 const FILLER = new Set([
-  "a", "an", "the", "of", "to", "is", "are", "so", "and", "then", "we", "it", "this", "that", "be", "in", "on",
-  "for", "by", "with", "as", "at", "which", "gives", "get", "now", "therefore", "thus"
+  "a",
+  "an",
+  "the",
+  "of",
+  "to",
+  "is",
+  "are",
+  "so",
+  "and",
+  "then",
+  "we",
+  "it",
+  "this",
+  "that",
+  "be",
+  "in",
+  "on",
+  "for",
+  "by",
+  "with",
+  "as",
+  "at",
+  "which",
+  "gives",
+  "get",
+  "now",
+  "therefore",
+  "thus"
 ])
 
 const SUMMARY_MAX = 120
@@ -64,7 +90,8 @@ const alignedSimilarity = (a: ReadonlyArray<ReadonlyArray<Token>>, b: ReadonlyAr
   const n = Math.max(a.length, b.length)
   if (n === 0) return 1
   let total = 0
-  for (let i = 0; i < Math.min(a.length, b.length); i++) total += similarity(a[i] as ReadonlyArray<Token>, b[i] as ReadonlyArray<Token>)
+  for (let i = 0; i < Math.min(a.length, b.length); i++)
+    total += similarity(a[i] as ReadonlyArray<Token>, b[i] as ReadonlyArray<Token>)
   return total / n
 }
 
@@ -74,12 +101,18 @@ const describeStep = (
 ): { kind: DecisiveKind; summary: string } => {
   const valueDiff = values.expected.length + values.actual.length > 0
   const termDiff = terms.expected.length + terms.actual.length > 0
-  const valueText = values.actual.length > 0 && values.expected.length > 0
-    ? `${list(values.actual)} instead of ${list(values.expected)}`
-    : values.actual.length > 0 ? `extra value ${list(values.actual)}` : `missing value ${list(values.expected)}`
-  const termText = terms.actual.length > 0 && terms.expected.length > 0
-    ? `"${list(terms.actual)}" instead of "${list(terms.expected)}"`
-    : terms.actual.length > 0 ? `adds "${list(terms.actual)}"` : `omits "${list(terms.expected)}"`
+  const valueText =
+    values.actual.length > 0 && values.expected.length > 0
+      ? `${list(values.actual)} instead of ${list(values.expected)}`
+      : values.actual.length > 0
+        ? `extra value ${list(values.actual)}`
+        : `missing value ${list(values.expected)}`
+  const termText =
+    terms.actual.length > 0 && terms.expected.length > 0
+      ? `"${list(terms.actual)}" instead of "${list(terms.expected)}"`
+      : terms.actual.length > 0
+        ? `adds "${list(terms.actual)}"`
+        : `omits "${list(terms.expected)}"`
   if (valueDiff && termDiff) return { kind: "value+rule", summary: `${termText}; ${valueText}` }
   if (valueDiff) return { kind: "value", summary: valueText }
   if (termDiff) return { kind: "rule", summary: termText }
@@ -116,35 +149,65 @@ export const decisivePattern = (
   if (d < negLen && d < refLen) {
     const a = neg[d] as Array<Token>
     const e = best.steps[d] as Array<Token>
-    const values = { expected: multisetMinus(numbersOf(e), numbersOf(a)), actual: multisetMinus(numbersOf(a), numbersOf(e)) }
+    const values = {
+      expected: multisetMinus(numbersOf(e), numbersOf(a)),
+      actual: multisetMinus(numbersOf(a), numbersOf(e))
+    }
     const terms = { expected: multisetMinus(termsOf(e), termsOf(a)), actual: multisetMinus(termsOf(a), termsOf(e)) }
     const { kind, summary } = describeStep(values, terms)
     return {
-      step: d, referenceId: ref.id, kind, expected: ref.steps[d] ?? "", actual: negative.steps[d] ?? "",
-      values, terms, summary: oneLine(summary, SUMMARY_MAX)
+      step: d,
+      referenceId: ref.id,
+      kind,
+      expected: ref.steps[d] ?? "",
+      actual: negative.steps[d] ?? "",
+      values,
+      terms,
+      summary: oneLine(summary, SUMMARY_MAX)
     }
   }
   if (d < negLen) {
     return {
-      step: d, referenceId: ref.id, kind: "extra-step", expected: "", actual: negative.steps[d] ?? "",
-      values: none, terms: none, summary: oneLine(`extra step: ${negative.steps[d] ?? ""}`, SUMMARY_MAX)
+      step: d,
+      referenceId: ref.id,
+      kind: "extra-step",
+      expected: "",
+      actual: negative.steps[d] ?? "",
+      values: none,
+      terms: none,
+      summary: oneLine(`extra step: ${negative.steps[d] ?? ""}`, SUMMARY_MAX)
     }
   }
   if (d < refLen) {
     return {
-      step: d, referenceId: ref.id, kind: "missing-step", expected: ref.steps[d] ?? "", actual: "",
-      values: none, terms: none, summary: oneLine(`stops before: ${ref.steps[d] ?? ""}`, SUMMARY_MAX)
+      step: d,
+      referenceId: ref.id,
+      kind: "missing-step",
+      expected: ref.steps[d] ?? "",
+      actual: "",
+      values: none,
+      terms: none,
+      summary: oneLine(`stops before: ${ref.steps[d] ?? ""}`, SUMMARY_MAX)
     }
   }
   if (sameAnswer(negative.answer, ref.answer)) return undefined
   return {
-    step: d, referenceId: ref.id, kind: "answer", expected: ref.answer, actual: negative.answer,
-    values: none, terms: none, summary: oneLine(`answer ${negative.answer} instead of ${ref.answer}`, SUMMARY_MAX)
+    step: d,
+    referenceId: ref.id,
+    kind: "answer",
+    expected: ref.answer,
+    actual: negative.answer,
+    values: none,
+    terms: none,
+    summary: oneLine(`answer ${negative.answer} instead of ${ref.answer}`, SUMMARY_MAX)
   }
 }
 
 /** The problem's gold solution as a reference (`"gold"`), when the task source gives gold steps. */
-export const goldReference = (problem: { readonly goldSteps?: ReadonlyArray<string>; readonly gold: string }): Reference | undefined =>
+export const goldReference = (problem: {
+  readonly goldSteps?: ReadonlyArray<string>
+  readonly gold: string
+}): Reference | undefined =>
   problem.goldSteps !== undefined && problem.goldSteps.length > 0
     ? { id: "gold", steps: problem.goldSteps, answer: problem.gold }
     : undefined

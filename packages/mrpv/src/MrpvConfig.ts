@@ -37,11 +37,16 @@ export const MixConfig = Schema.Struct({
   allPositive: Probability.pipe(withDefault(0.15)),
   /** Probability of an all-negative prompt. Default 0.15. */
   allNegative: Probability.pipe(withDefault(0.15))
-}).check(Schema.makeFilter((m) =>
-  m.allPositive + m.allNegative <= 1
-    ? undefined
-    : { path: ["allPositive"], issue: `allPositive + allNegative must be at most 1, got ${m.allPositive} + ${m.allNegative}` }
-))
+}).check(
+  Schema.makeFilter((m) =>
+    m.allPositive + m.allNegative <= 1
+      ? undefined
+      : {
+          path: ["allPositive"],
+          issue: `allPositive + allNegative must be at most 1, got ${m.allPositive} + ${m.allNegative}`
+        }
+  )
+)
 export type MixConfig = typeof MixConfig.Type
 
 /** Reward weights; each component is its score in [0, 1] times its weight. */
@@ -54,11 +59,16 @@ export const WeightsConfig = Schema.Struct({
   decisive: Weight.pipe(withDefault(0.5)),
   /** Fraction of format checks passed. Default 0.2. */
   format: Weight.pipe(withDefault(0.2))
-}).check(Schema.makeFilter((w) =>
-  w.answer + w.verdict + w.decisive + w.format > 0
-    ? undefined
-    : { path: ["answer"], issue: "at least one reward weight must be positive (all are 0, so every completion scores 0)" }
-))
+}).check(
+  Schema.makeFilter((w) =>
+    w.answer + w.verdict + w.decisive + w.format > 0
+      ? undefined
+      : {
+          path: ["answer"],
+          issue: "at least one reward weight must be positive (all are 0, so every completion scores 0)"
+        }
+  )
+)
 export type WeightsConfig = typeof WeightsConfig.Type
 
 /** Length penalty: `-weight * clamp((chars - targetChars) / spanChars, 0, 1)`, so it lies in [-weight, 0]. */
@@ -107,15 +117,18 @@ export const MrpvConfig = Schema.Struct({
   /** How far (in steps) a named first wrong step may be from the known one and still count. Default 0 (exact). */
   decisiveTolerance: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
   length: LengthConfig.pipe(withDefault({}))
-}).check(Schema.makeFilter((c) =>
-  !c.compareAnswers || (c.order === "solve-first" && c.echoAnswers)
-    ? undefined
-    : {
-      path: ["compareAnswers"],
-      issue: `compareAnswers needs order: solve-first and echoAnswers: true (got order: ${c.order}, echoAnswers: ${c.echoAnswers}); ` +
-        "the verdict line compares the route's answer with the answer the completion has already written"
-    }
-))
+}).check(
+  Schema.makeFilter((c) =>
+    !c.compareAnswers || (c.order === "solve-first" && c.echoAnswers)
+      ? undefined
+      : {
+          path: ["compareAnswers"],
+          issue:
+            `compareAnswers needs order: solve-first and echoAnswers: true (got order: ${c.order}, echoAnswers: ${c.echoAnswers}); ` +
+            "the verdict line compares the route's answer with the answer the completion has already written"
+        }
+  )
+)
 export type MrpvConfig = typeof MrpvConfig.Type
 
 /** The config with every default applied. */
@@ -125,7 +138,9 @@ export const defaults: MrpvConfig = Schema.decodeUnknownSync(MrpvConfig)({})
 export const decode = ConfigDecode.decodeUnknownEffect(MrpvConfig)
 
 /** The config read from config path `verifier`; all defaults when the path is absent. */
-export const config: Config.Config<MrpvConfig> = Config.schema(MrpvConfig, "verifier").pipe(Config.withDefault(defaults))
+export const config: Config.Config<MrpvConfig> = Config.schema(MrpvConfig, "verifier").pipe(
+  Config.withDefault(defaults)
+)
 
 /**
  * The settings that reward the answer and format only: route-verdict and decisive-step weights at 0 and no

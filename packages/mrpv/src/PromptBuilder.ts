@@ -37,7 +37,8 @@ export const VERBOSE_SYSTEM =
   "You are an expert problem solver. You reason step by step, check other people's reasoning carefully, " +
   "and always finish with a line of the form `Answer: <final answer>`."
 
-const stepLines = (steps: ReadonlyArray<string>): Array<string> => steps.map((s, i) => `Step ${i + 1}: ${s.replace(/\s*\n\s*/g, " ")}`)
+const stepLines = (steps: ReadonlyArray<string>): Array<string> =>
+  steps.map((s, i) => `Step ${i + 1}: ${s.replace(/\s*\n\s*/g, " ")}`)
 
 /** How assisted completions are laid out: section order and whether route answers are echoed. */
 export interface CompletionFormat {
@@ -57,7 +58,11 @@ const routeBlock = (view: RouteView, index: number, echo: boolean): Array<string
 }
 
 const verdictFormat = (format: CompletionFormat) => {
-  const repeated = !format.echoAnswers ? "" : format.compareAnswers === true ? "answer <its answer> vs <your answer>, " : "answer <its answer>, "
+  const repeated = !format.echoAnswers
+    ? ""
+    : format.compareAnswers === true
+      ? "answer <its answer> vs <your answer>, "
+      : "answer <its answer>, "
   return [
     `Route A: ${repeated}correct`,
     `Route B: ${repeated}wrong at step N`,
@@ -68,11 +73,22 @@ const verdictFormat = (format: CompletionFormat) => {
 
 const verboseFormat = (routes: number, format: CompletionFormat): Array<string> => {
   const steps = ["Step 1: ...", "Step 2: ..."]
-  if (routes === 0) return ["Solve it step by step. Reply in exactly this format:", ...steps, "Answer: your final answer"]
+  if (routes === 0)
+    return ["Solve it step by step. Reply in exactly this format:", ...steps, "Answer: your final answer"]
   const verdicts = verdictFormat(format)
   return format.order === "solve-first"
-    ? ["Solve it step by step, then check every route against your solution. Reply in exactly this format:", ...steps, "Answer: your final answer", ...verdicts]
-    : ["Check every route step by step. Then reply in exactly this format:", ...verdicts, ...steps, "Answer: your final answer"]
+    ? [
+        "Solve it step by step, then check every route against your solution. Reply in exactly this format:",
+        ...steps,
+        "Answer: your final answer",
+        ...verdicts
+      ]
+    : [
+        "Check every route step by step. Then reply in exactly this format:",
+        ...verdicts,
+        ...steps,
+        "Answer: your final answer"
+      ]
 }
 
 /**
@@ -91,22 +107,28 @@ export const renderMessages = (
     const lines = [`Q: ${problem.question}`]
     routes.forEach((r, i) => lines.push(...routeBlock(r, i, format.echoAnswers)))
     if (routes.length === 0 && hint.length > 0) lines.push("Hint:", ...stepLines(hint))
-    lines.push(routes.length === 0 ? COMPACT_SOLVE : format.order === "solve-first" ? COMPACT_SOLVE_VERIFY : COMPACT_VERIFY)
+    lines.push(
+      routes.length === 0 ? COMPACT_SOLVE : format.order === "solve-first" ? COMPACT_SOLVE_VERIFY : COMPACT_VERIFY
+    )
     return [{ role: "user", content: lines.join("\n") }]
   }
   const parts: Array<string> = [`Problem:\n${problem.question}`]
   if (routes.length > 0) {
     parts.push(
-      `Here ${routes.length === 1 ? "is 1 candidate solution (a \"route\")" : `are ${routes.length} candidate solutions ("routes")`}. ` +
+      `Here ${routes.length === 1 ? 'is 1 candidate solution (a "route")' : `are ${routes.length} candidate solutions ("routes")`}. ` +
         "Any number of them, including none or all, may be right."
     )
     routes.forEach((r, i) => parts.push(routeBlock(r, i, format.echoAnswers).join("\n")))
   } else if (hint.length > 0) {
     parts.push(`Here is the beginning of a solution:\n${stepLines(hint).join("\n")}`)
   }
-  if (problem.labels !== undefined && problem.labels.length > 0) parts.push(`The answer is one of: ${problem.labels.join(", ")}.`)
+  if (problem.labels !== undefined && problem.labels.length > 0)
+    parts.push(`The answer is one of: ${problem.labels.join(", ")}.`)
   parts.push(verboseFormat(routes.length, format).join("\n"))
-  return [{ role: "system", content: VERBOSE_SYSTEM }, { role: "user", content: parts.join("\n\n") }]
+  return [
+    { role: "system", content: VERBOSE_SYSTEM },
+    { role: "user", content: parts.join("\n\n") }
+  ]
 }
 
 /** Number of positive routes wanted among `k` for one prompt, drawn by the mix (before availability). */
@@ -164,14 +186,18 @@ export const buildPrompt = (
 ): Result.Result<BuiltPrompt, CoreVerifier.VerifierError> => {
   const ids = new Set<string>()
   for (const r of routes) {
-    if (ids.has(r.id)) return fail(problem.id, `duplicate route id "${r.id}"; route ids must be unique within a problem`)
+    if (ids.has(r.id))
+      return fail(problem.id, `duplicate route id "${r.id}"; route ids must be unique within a problem`)
     ids.add(r.id)
   }
   const rng = Rng.Rng.make(decision.seed, "mrpv")
   const strength = Math.min(1, Math.max(0, Number.isFinite(decision.strength) ? decision.strength : 0))
   const k = Math.min(decision.routeCount, config.maxRoutes)
   if (k > 0 && routes.length === 0 && config.missingRoutes === "fail") {
-    return fail(problem.id, `${k} route(s) requested but the problem has none; add routes to the corpus or set verifier.missingRoutes to "fallback"`)
+    return fail(
+      problem.id,
+      `${k} route(s) requested but the problem has none; add routes to the corpus or set verifier.missingRoutes to "fallback"`
+    )
   }
   const shown = selectRoutes(routes, k, config.mix, rng.split("select"))
   if (shown.length > 0) {
@@ -188,11 +214,16 @@ export const buildPrompt = (
     const positives = routes.filter((r) => r.label === "positive" && r.steps.length > 0)
     const source = positives.length > 0 ? rng.split("hint").pick(positives).steps : (problem.goldSteps ?? [])
     if (source.length === 0 && config.missingRoutes === "fail") {
-      return fail(problem.id, `a hint was requested but the problem has no positive route or gold steps; set verifier.missingRoutes to "fallback"`)
+      return fail(
+        problem.id,
+        `a hint was requested but the problem has no positive route or gold steps; set verifier.missingRoutes to "fallback"`
+      )
     }
     const hint = source.slice(0, hintStepCount(decision.hintFraction, source.length))
     if (hint.length > 0 && config.hintPlacement === "prefill") {
-      const prefill = solutionLines(hint).map((line) => `${line}\n`).join("")
+      const prefill = solutionLines(hint)
+        .map((line) => `${line}\n`)
+        .join("")
       return Result.succeed({
         shown: [],
         solution: source,

@@ -14,7 +14,7 @@ import { referencesFor } from "./Target.ts"
 /** Component names in the reward record. */
 export const COMPONENTS = ["answer", "verdict", "decisive", "format", "length"] as const
 /** One reward component name. */
-export type Component = typeof COMPONENTS[number]
+export type Component = (typeof COMPONENTS)[number]
 
 /** How one shown route was judged. */
 export interface RouteScore {
@@ -45,7 +45,10 @@ export interface Scored {
 
 /** Input to {@link scoreCompletion}. */
 export interface ScoreInput {
-  readonly config: Pick<MrpvConfig, "weights" | "length" | "decisiveTolerance"> & { readonly order?: MrpvConfig["order"]; readonly verdictFormat?: boolean }
+  readonly config: Pick<MrpvConfig, "weights" | "length" | "decisiveTolerance"> & {
+    readonly order?: MrpvConfig["order"]
+    readonly verdictFormat?: boolean
+  }
   readonly problem: Problem.Problem
   /** The routes the prompt showed, in display order (empty for hint and autonomous prompts). */
   readonly shown: ReadonlyArray<Route.Route>
@@ -79,9 +82,10 @@ export const scoreCompletion = (input: ScoreInput): Scored => {
     const verdictRight = route.label === "positive" ? verdict === "correct" : verdict === "wrong"
     const expectedStep = route.label === "negative" ? decisiveStepOf(route, references, sameAnswer) : undefined
     const statedStep = v?.verdict === "wrong" && v.step !== undefined ? v.step - 1 : undefined
-    const stepRight = expectedStep === undefined
-      ? undefined
-      : statedStep !== undefined && Math.abs(statedStep - expectedStep) <= config.decisiveTolerance
+    const stepRight =
+      expectedStep === undefined
+        ? undefined
+        : statedStep !== undefined && Math.abs(statedStep - expectedStep) <= config.decisiveTolerance
     return { index, routeId: route.id, label: route.label, verdict, verdictRight, expectedStep, statedStep, stepRight }
   })
 
@@ -98,11 +102,19 @@ export const scoreCompletion = (input: ScoreInput): Scored => {
   if (routes.length > 0) metrics.verdictAccuracy = mean(routes.map((r) => (r.verdictRight ? 1 : 0)))
   if (decisive.length > 0) metrics.decisiveAccuracy = mean(decisive.map((r) => (r.stepRight === true ? 1 : 0)))
   const answer = judgement.extracted === undefined ? {} : { answer: judgement.extracted }
-  return { reward: { total, components, correct: judgement.correct, ...answer, metrics }, parsed, checks, routes, judgement }
+  return {
+    reward: { total, components, correct: judgement.correct, ...answer, metrics },
+    parsed,
+    checks,
+    routes,
+    judgement
+  }
 }
 
 /** Bounds of the total reward for a config: `[-length.weight, sum of the other weights]`. */
-export const rewardBounds = (config: Pick<MrpvConfig, "weights" | "length">): { readonly min: number; readonly max: number } => ({
+export const rewardBounds = (
+  config: Pick<MrpvConfig, "weights" | "length">
+): { readonly min: number; readonly max: number } => ({
   min: -config.length.weight,
   max: config.weights.answer + config.weights.verdict + config.weights.decisive + config.weights.format
 })

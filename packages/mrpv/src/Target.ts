@@ -56,11 +56,12 @@ export const verdictLine = (
   echo: VerdictEcho = "none"
 ): string => {
   const answer = oneLine(route.answer, Number.MAX_SAFE_INTEGER)
-  const repeated = echo === "none"
-    ? ""
-    : echo === "route"
-    ? `answer ${answer}, `
-    : `answer ${answer} vs ${oneLine(echo.compareWith, Number.MAX_SAFE_INTEGER)}, `
+  const repeated =
+    echo === "none"
+      ? ""
+      : echo === "route"
+        ? `answer ${answer}, `
+        : `answer ${answer} vs ${oneLine(echo.compareWith, Number.MAX_SAFE_INTEGER)}, `
   const head = `Route ${routeLetter(index)}: ${repeated}`
   if (route.label === "positive") return `${head}correct`
   const step = decisiveStepOf(route, references, sameAnswer)
@@ -99,18 +100,16 @@ export const renderTarget = (
   options: TargetOptions = {}
 ): string => {
   const references = referencesFor(problem, shown, options.references)
-  const echo: VerdictEcho = options.echoAnswers !== true
-    ? "none"
-    : options.compareAnswers === true
-    ? { compareWith: problem.gold }
-    : "route"
+  const echo: VerdictEcho =
+    options.echoAnswers !== true ? "none" : options.compareAnswers === true ? { compareWith: problem.gold } : "route"
   const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer, echo))
   if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
   const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
   const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
   const steps = solutionLines(solution)
   const answer = `Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`
-  const lines = options.order === "solve-first" ? [...steps, answer, ...verification] : [...verification, ...steps, answer]
+  const lines =
+    options.order === "solve-first" ? [...steps, answer, ...verification] : [...verification, ...steps, answer]
   return lines.join("\n")
 }
 
@@ -137,5 +136,10 @@ export const sftPair = (
     const prefill = built.prompt.prefill ?? ""
     return target.startsWith(prefill)
       ? Result.succeed({ prompt: built.prompt, completion: target.slice(prefill.length) })
-      : Result.fail(new Verifier.VerifierError({ problemId: problem.id, detail: `the target does not start with the prompt's prefill ${JSON.stringify(prefill)}` }))
+      : Result.fail(
+          new Verifier.VerifierError({
+            problemId: problem.id,
+            detail: `the target does not start with the prompt's prefill ${JSON.stringify(prefill)}`
+          })
+        )
   })

@@ -23,10 +23,12 @@ export const shownRoutes = (
   for (const id of routeIds) {
     const route = byId.get(id)
     if (route === undefined) {
-      return Result.fail(new CoreVerifier.VerifierError({
-        problemId,
-        detail: `prompt shows route "${id}" but it is not among the ${routes.length} route(s) given to score; pass the routes the prompt was built from`
-      }))
+      return Result.fail(
+        new CoreVerifier.VerifierError({
+          problemId,
+          detail: `prompt shows route "${id}" but it is not among the ${routes.length} route(s) given to score; pass the routes the prompt was built from`
+        })
+      )
     }
     out.push(route)
   }
@@ -37,17 +39,25 @@ export const shownRoutes = (
  * A completion's verdicts on the routes shown to it (`routeIds` in display order: route A, B, …), read by the
  * completion parser in the config's `order`: the first verdict line naming each route's letter, `missing` without one.
  */
-export const readVerdicts = (config: MrpvConfig.MrpvConfig, completion: string, routeIds: ReadonlyArray<string>): ReadonlyArray<CoreVerifier.RouteVerdict> => {
+export const readVerdicts = (
+  config: MrpvConfig.MrpvConfig,
+  completion: string,
+  routeIds: ReadonlyArray<string>
+): ReadonlyArray<CoreVerifier.RouteVerdict> => {
   const parsed = parseCompletion(completion, config.order)
   return routeIds.map((routeId, index) => {
     const v = verdictFor(parsed, index)
-    return v === undefined ? { routeId, verdict: "missing" } : { routeId, verdict: v.verdict, ...(v.step === undefined ? {} : { step: v.step }) }
+    return v === undefined
+      ? { routeId, verdict: "missing" }
+      : { routeId, verdict: v.verdict, ...(v.step === undefined ? {} : { step: v.step }) }
   })
 }
 
 /** A Verifier for a decoded config, using the AnswerJudge in context. */
-export const make: (config: MrpvConfig.MrpvConfig) => Effect.Effect<CoreVerifier.Verifier["Service"], never, AnswerJudge.AnswerJudge> =
-  Effect.fn("mrpv.Verifier.make")(function*(config: MrpvConfig.MrpvConfig) {
+export const make: (
+  config: MrpvConfig.MrpvConfig
+) => Effect.Effect<CoreVerifier.Verifier["Service"], never, AnswerJudge.AnswerJudge> = Effect.fn("mrpv.Verifier.make")(
+  function* (config: MrpvConfig.MrpvConfig) {
     const judge = yield* AnswerJudge.AnswerJudge
     return CoreVerifier.Verifier.of({
       prompt: (request) =>
@@ -57,21 +67,28 @@ export const make: (config: MrpvConfig.MrpvConfig) => Effect.Effect<CoreVerifier
       example: (request) => Effect.fromResult(sftPair(config, request.problem, request.routes, request.decision)),
       score: (request) =>
         request.prompt.problemId !== request.problem.id
-          ? Effect.fail(new CoreVerifier.VerifierError({
-            problemId: request.problem.id,
-            detail: `the prompt was built for problem "${request.prompt.problemId}"; score each completion against the problem of its own prompt`
-          }))
+          ? Effect.fail(
+              new CoreVerifier.VerifierError({
+                problemId: request.problem.id,
+                detail: `the prompt was built for problem "${request.prompt.problemId}"; score each completion against the problem of its own prompt`
+              })
+            )
           : Effect.fromResult(shownRoutes(request.problem.id, request.prompt.guidance.routeIds, request.routes)).pipe(
-          Effect.map((shown) =>
-            scoreCompletion({ config, problem: request.problem, shown, completion: request.completion, judge }).reward
-          )
-        ),
+              Effect.map(
+                (shown) =>
+                  scoreCompletion({ config, problem: request.problem, shown, completion: request.completion, judge })
+                    .reward
+              )
+            ),
       verdicts: (completion, routeIds) => readVerdicts(config, completion, routeIds)
     })
-  })
+  }
+)
 
 /** The Verifier layer for a given config (needs an AnswerJudge). */
-export const layerConfig = (config: MrpvConfig.MrpvConfig): Layer.Layer<CoreVerifier.Verifier, never, AnswerJudge.AnswerJudge> =>
+export const layerConfig = (
+  config: MrpvConfig.MrpvConfig
+): Layer.Layer<CoreVerifier.Verifier, never, AnswerJudge.AnswerJudge> =>
   Layer.effect(CoreVerifier.Verifier, make(config))
 
 /** The Verifier layer, config decoded from path `verifier` (defaults when absent). */
@@ -81,4 +98,6 @@ export const layer: Layer.Layer<CoreVerifier.Verifier, Config.ConfigError, Answe
 )
 
 /** The Verifier with default config, for tests (needs an AnswerJudge). */
-export const layerTest: Layer.Layer<CoreVerifier.Verifier, never, AnswerJudge.AnswerJudge> = layerConfig(MrpvConfig.defaults)
+export const layerTest: Layer.Layer<CoreVerifier.Verifier, never, AnswerJudge.AnswerJudge> = layerConfig(
+  MrpvConfig.defaults
+)

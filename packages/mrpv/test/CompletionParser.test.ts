@@ -22,19 +22,36 @@ describe("parseCompletion", () => {
     expect(p.reflections).toEqual(["Route B step 1: applies a copay instead of the deductible"])
     expect(p.steps.map((s) => s.number)).toEqual([1, 2])
     expect(p.answer).toBe("800")
-    expect(p.judgeText).toBe("Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800\nAnswer: 800")
-    expect(formatChecks(p, 2)).toEqual({ verdicts: true, reflection: true, steps: true, answer: true, order: true, clean: true })
+    expect(p.judgeText).toBe(
+      "Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800\nAnswer: 800"
+    )
+    expect(formatChecks(p, 2)).toEqual({
+      verdicts: true,
+      reflection: true,
+      steps: true,
+      answer: true,
+      order: true,
+      clean: true
+    })
     expect(formatScore(p, 2)).toBe(1)
   })
 
   it("tolerates markdown, case, CRLF and verdict phrasings", () => {
-    const p = parseCompletion("**Route A**: Not correct, see step 3\r\n- route b - INCORRECT (step #2)\r\nRoute C is correct\r\n## Final answer: 12")
-    expect(p.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([[0, "wrong", 3], [1, "wrong", 2], [2, "correct", undefined]])
+    const p = parseCompletion(
+      "**Route A**: Not correct, see step 3\r\n- route b - INCORRECT (step #2)\r\nRoute C is correct\r\n## Final answer: 12"
+    )
+    expect(p.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([
+      [0, "wrong", 3],
+      [1, "wrong", 2],
+      [2, "correct", undefined]
+    ])
     expect(p.answer).toBe("12")
   })
 
   it("keeps verdict and reflection lines out of the judge's text, and stops at the first answer", () => {
-    const p = parseCompletion("Route A: wrong at step 2\nReflection: 900 vs 800\nStep 1: x = 5\nAnswer: 5\nAnswer: 7\nmore")
+    const p = parseCompletion(
+      "Route A: wrong at step 2\nReflection: 900 vs 800\nStep 1: x = 5\nAnswer: 5\nAnswer: 7\nmore"
+    )
     expect(p.judgeText).toBe("Step 1: x = 5\nAnswer: 5")
     expect(p.answer).toBe("5")
     expect(p.trailing).toEqual(["Answer: 7", "more"])
@@ -57,7 +74,13 @@ describe("parseCompletion", () => {
   })
 
   it("expects no route sections when no routes were shown", () => {
-    expect(formatChecks(parseCompletion("Step 1: a\nAnswer: 1"), 0)).toEqual({ noRouteSections: true, steps: true, answer: true, order: true, clean: true })
+    expect(formatChecks(parseCompletion("Step 1: a\nAnswer: 1"), 0)).toEqual({
+      noRouteSections: true,
+      steps: true,
+      answer: true,
+      order: true,
+      clean: true
+    })
     expect(formatChecks(parseCompletion("Route A: correct\nStep 1: a\nAnswer: 1"), 0).noRouteSections).toBe(false)
     // Absence checks do not reward a completion with no content of its own.
     expect(formatScore(parseCompletion(""), 0)).toBe(0)
@@ -71,7 +94,8 @@ describe("parseCompletion", () => {
         const score = formatScore(p, n)
         expect(score >= 0 && score <= 1).toBe(true)
       }
-      for (const v of p.verdicts) expect(v.index === undefined || (Number.isInteger(v.index) && v.index >= 0 && v.index < 26)).toBe(true)
+      for (const v of p.verdicts)
+        expect(v.index === undefined || (Number.isInteger(v.index) && v.index >= 0 && v.index < 26)).toBe(true)
       for (const st of p.steps) expect(Number.isFinite(st.number)).toBe(true)
       expect(typeof p.judgeText).toBe("string")
     }

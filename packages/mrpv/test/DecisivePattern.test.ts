@@ -36,9 +36,13 @@ describe("decisivePattern", () => {
 
   it("reports missing and extra steps", () => {
     const ref = { id: "r", steps: ["a = 1", "b = 2", "c = 3"], answer: "3" }
-    expect(decisivePattern({ id: "n", steps: ["a = 1"], answer: "1" }, [ref])).toMatchObject({ step: 1, kind: "missing-step" })
-    expect(decisivePattern({ id: "n", steps: ["a = 1", "b = 2", "c = 3", "d = 4"], answer: "4" }, [ref]))
-      .toMatchObject({ step: 3, kind: "extra-step" })
+    expect(decisivePattern({ id: "n", steps: ["a = 1"], answer: "1" }, [ref])).toMatchObject({
+      step: 1,
+      kind: "missing-step"
+    })
+    expect(decisivePattern({ id: "n", steps: ["a = 1", "b = 2", "c = 3", "d = 4"], answer: "4" }, [ref])).toMatchObject(
+      { step: 3, kind: "extra-step" }
+    )
   })
 
   it("treats 1,200 and 1200.0 as the same value and ignores case and spacing", () => {

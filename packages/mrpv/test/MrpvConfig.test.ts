@@ -27,18 +27,24 @@ describe("MrpvConfig", () => {
 
   it("rejects nonsense with the field path", () => {
     expect(decodeMessage({ maxRoutes: 27 })).toContain(`["maxRoutes"]`)
-    expect(decodeMessage({ mix: { allPositive: 0.7, allNegative: 0.5 } })).toMatch(/allPositive \+ allNegative[\s\S]*\["mix"\]\["allPositive"\]/)
+    expect(decodeMessage({ mix: { allPositive: 0.7, allNegative: 0.5 } })).toMatch(
+      /allPositive \+ allNegative[\s\S]*\["mix"\]\["allPositive"\]/
+    )
     expect(decodeMessage({ weights: { verdict: -1 } })).toContain(`["weights"]["verdict"]`)
-    expect(decodeMessage({ weights: { answer: 0, verdict: 0, decisive: 0, format: 0 } })).toContain("at least one reward weight")
+    expect(decodeMessage({ weights: { answer: 0, verdict: 0, decisive: 0, format: 0 } })).toContain(
+      "at least one reward weight"
+    )
     expect(decodeMessage({ style: "fancy" })).toContain(`["style"]`)
     expect(decodeMessage({ length: { spanChars: 0 } })).toContain(`["length"]["spanChars"]`)
-    expect(decodeMessage({ compareAnswers: true, echoAnswers: true })).toMatch(/compareAnswers needs order: solve-first[\s\S]*\["compareAnswers"\]/)
+    expect(decodeMessage({ compareAnswers: true, echoAnswers: true })).toMatch(
+      /compareAnswers needs order: solve-first[\s\S]*\["compareAnswers"\]/
+    )
     expect(decodeMessage({ compareAnswers: true, order: "solve-first" })).toContain("echoAnswers: false")
     expect(decodeMessage({ compareAnswers: true, order: "solve-first", echoAnswers: true })).toBe("decoded")
   })
 
   it.effect("reads config path `verifier`, defaulting when absent and failing on bad values", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const read = (root: unknown) => MrpvConfig.config.parse(ConfigProvider.fromUnknown(root))
       expect(yield* read({})).toEqual(MrpvConfig.defaults)
       const custom = yield* read({ verifier: { style: "verbose", weights: { answer: 2 } } })
@@ -46,5 +52,6 @@ describe("MrpvConfig", () => {
       expect(custom.weights).toEqual({ ...MrpvConfig.defaults.weights, answer: 2 })
       const bad = yield* Effect.result(read({ verifier: { maxRoutes: 0 } }))
       expect(Result.isFailure(bad) ? String(bad.failure) : "").toContain(`["verifier"]["maxRoutes"]`)
-    }))
+    })
+  )
 })

@@ -10,7 +10,12 @@ import { params, routesArb } from "./fixtures/arbitraries.ts"
 import { claim, claimRoutes, triage } from "./fixtures/problems.ts"
 
 const decision = (seed: number, routeCount: number, hintFraction = 0, strength = 0.7): Curriculum.GuidanceDecision => ({
-  problemId: claim.id, strength, routeCount, hintFraction, rescue: false, seed
+  problemId: claim.id,
+  strength,
+  routeCount,
+  hintFraction,
+  rescue: false,
+  seed
 })
 const build = (config: MrpvConfig, routes: ReadonlyArray<Route.Route>, d: Curriculum.GuidanceDecision) =>
   Result.getOrThrow(buildPrompt(config, claim, routes, d))
@@ -20,23 +25,29 @@ describe("buildPrompt", () => {
   it("renders the compact assisted prompt exactly (README example)", () => {
     const shown = [claimRoutes[1]!, claimRoutes[3]!]
     const [message] = renderMessages("compact", claim, shown)
-    expect(message?.content).toBe([
-      "Q: A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
-      "Route A:",
-      "Step 1: covered share = 80% of 1200 = 960",
-      "Step 2: payout = 960 - 80% * 200 = 800",
-      "Answer: 800",
-      "Route B:",
-      "Step 1: claim after copay = 1200 - 300 = 900",
-      "Step 2: payout = 900 * 80% = 720",
-      "Answer: 720",
-      "Verify each route, then solve."
-    ].join("\n"))
+    expect(message?.content).toBe(
+      [
+        "Q: A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
+        "Route A:",
+        "Step 1: covered share = 80% of 1200 = 960",
+        "Step 2: payout = 960 - 80% * 200 = 800",
+        "Answer: 800",
+        "Route B:",
+        "Step 1: claim after copay = 1200 - 300 = 900",
+        "Step 2: payout = 900 * 80% = 720",
+        "Answer: 720",
+        "Verify each route, then solve."
+      ].join("\n")
+    )
   })
 
   it("is deterministic in the decision seed and varies across seeds", () => {
     expect(build(defaults, claimRoutes, decision(7, 3))).toEqual(build(defaults, claimRoutes, decision(7, 3)))
-    const orders = new Set(Array.from({ length: 40 }, (_, s) => build(defaults, claimRoutes, decision(s, 3)).prompt.guidance.routeIds.join(",")))
+    const orders = new Set(
+      Array.from({ length: 40 }, (_, s) =>
+        build(defaults, claimRoutes, decision(s, 3)).prompt.guidance.routeIds.join(",")
+      )
+    )
     expect(orders.size).toBeGreaterThan(10)
   })
 
@@ -67,34 +78,57 @@ describe("buildPrompt", () => {
     ]
     const config = { ...defaults, mix: { positiveRatio: 0.5, allPositive: 0.3, allNegative: 0.2 } }
     const n = 4000
-    let allPos = 0, allNeg = 0
+    let allPos = 0,
+      allNeg = 0
     for (let s = 0; s < n; s++) {
       const pos = build(config, many, decision(s, 3)).shown.filter((r) => r.label === "positive").length
       if (pos === 3) allPos++
       if (pos === 0) allNeg++
     }
     // Mixed prompts also land on 0 or 3 positives with probability 1/8 each.
-    const expPos = 0.3 + 0.5 / 8, expNeg = 0.2 + 0.5 / 8
-    expect(Math.abs(allPos / n - expPos)).toBeLessThan(4 * Math.sqrt(expPos * (1 - expPos) / n))
-    expect(Math.abs(allNeg / n - expNeg)).toBeLessThan(4 * Math.sqrt(expNeg * (1 - expNeg) / n))
+    const expPos = 0.3 + 0.5 / 8,
+      expNeg = 0.2 + 0.5 / 8
+    expect(Math.abs(allPos / n - expPos)).toBeLessThan(4 * Math.sqrt((expPos * (1 - expPos)) / n))
+    expect(Math.abs(allNeg / n - expNeg)).toBeLessThan(4 * Math.sqrt((expNeg * (1 - expNeg)) / n))
   })
 
   it("never leaks labels, ids, sources or notes into the text; the text depends only on steps and answers", () => {
-    fc.assert(fc.property(routesArb(), fc.integer(), fc.integer({ min: 1, max: 6 }), fc.constantFrom("compact" as const, "verbose" as const), (routes, seed, k, style) => {
-      const config = { ...defaults, style, maxRoutes: 6 }
-      const b = build(config, routes, decision(seed, k))
-      const t = text(b.prompt)
-      expect(t).not.toMatch(/positive|negative|RID\d|SRCZZ|NOTEKK/i)
-      // Flipping every label cannot change how the same routes render.
-      const flipped = b.shown.map((r) => ({ ...r, label: r.label === "positive" ? "negative" as const : "positive" as const }))
-      expect(renderMessages(style, claim, flipped)).toEqual(b.prompt.messages)
-      // The instructions are the same whatever the composition: only the route blocks differ.
-      const skeleton = t.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "")
-      const other = text(Result.getOrThrow(buildPrompt(config, claim, routes.map((r) => ({ ...r, label: "negative" as const })), decision(seed, k))).prompt)
-      expect(other.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "").replace(/\d+ candidate solutions/, "")).toBe(
-        skeleton.replace(/\d+ candidate solutions/, "")
-      )
-    }), params(300))
+    fc.assert(
+      fc.property(
+        routesArb(),
+        fc.integer(),
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom("compact" as const, "verbose" as const),
+        (routes, seed, k, style) => {
+          const config = { ...defaults, style, maxRoutes: 6 }
+          const b = build(config, routes, decision(seed, k))
+          const t = text(b.prompt)
+          expect(t).not.toMatch(/positive|negative|RID\d|SRCZZ|NOTEKK/i)
+          // Flipping every label cannot change how the same routes render.
+          const flipped = b.shown.map((r) => ({
+            ...r,
+            label: r.label === "positive" ? ("negative" as const) : ("positive" as const)
+          }))
+          expect(renderMessages(style, claim, flipped)).toEqual(b.prompt.messages)
+          // The instructions are the same whatever the composition: only the route blocks differ.
+          const skeleton = t.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "")
+          const other = text(
+            Result.getOrThrow(
+              buildPrompt(
+                config,
+                claim,
+                routes.map((r) => ({ ...r, label: "negative" as const })),
+                decision(seed, k)
+              )
+            ).prompt
+          )
+          expect(
+            other.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "").replace(/\d+ candidate solutions/, "")
+          ).toBe(skeleton.replace(/\d+ candidate solutions/, ""))
+        }
+      ),
+      params(300)
+    )
   })
 
   it("gives a hint prefix of a positive route when no routes are requested", () => {
@@ -102,7 +136,11 @@ describe("buildPrompt", () => {
     expect(b.prompt.guidance.mode).toBe("hint")
     expect(b.prompt.guidance.hint).toMatch(/^Step 1: [^\n]+$/)
     expect(b.prompt.messages[0]?.content).toContain(`Hint:\n${b.prompt.guidance.hint}\nSolve.`)
-    expect(build(defaults, claimRoutes, decision(5, 0, 0.2)).prompt.guidance).toEqual({ mode: "autonomous", strength: 0.7, routeIds: [] })
+    expect(build(defaults, claimRoutes, decision(5, 0, 0.2)).prompt.guidance).toEqual({
+      mode: "autonomous",
+      strength: 0.7,
+      routeIds: []
+    })
     expect(hintStepCount(1, 4)).toBe(4)
     expect(hintStepCount(0.75, 4)).toBe(3)
     expect(hintStepCount(0.7, 3)).toBe(2)
@@ -137,7 +175,9 @@ describe("buildPrompt", () => {
   it("fails with VerifierError on missing guidance under missingRoutes=fail, and on duplicate ids", () => {
     const strict = { ...defaults, missingRoutes: "fail" as const }
     const noRoutes = buildPrompt(strict, claim, [], decision(1, 2))
-    expect(Result.isFailure(noRoutes) && noRoutes.failure._tag === "VerifierError" && noRoutes.failure.detail).toMatch(/none/)
+    expect(Result.isFailure(noRoutes) && noRoutes.failure._tag === "VerifierError" && noRoutes.failure.detail).toMatch(
+      /none/
+    )
     const noHint = buildPrompt(strict, triage, [], { ...decision(1, 0, 0.5), problemId: triage.id })
     expect(Result.isFailure(noHint)).toBe(true)
     const dup = buildPrompt(defaults, claim, [claimRoutes[0]!, claimRoutes[0]!], decision(1, 2))
@@ -145,7 +185,9 @@ describe("buildPrompt", () => {
   })
 
   it("renders the verbose style as system + user messages with format instructions and label options", () => {
-    const b = Result.getOrThrow(buildPrompt({ ...defaults, style: "verbose" }, triage, [], { ...decision(1, 0), problemId: triage.id }))
+    const b = Result.getOrThrow(
+      buildPrompt({ ...defaults, style: "verbose" }, triage, [], { ...decision(1, 0), problemId: triage.id })
+    )
     expect(b.prompt.messages.map((m) => m.role)).toEqual(["system", "user"])
     expect(b.prompt.messages[1]?.content).toContain("The answer is one of: approve, deny, review.")
     expect(b.prompt.messages[1]?.content).not.toContain("Route A")
@@ -163,14 +205,22 @@ describe("selectRoutes", () => {
 
 describe("renderMessages, echoed answers", () => {
   it("puts each route's answer in its header and no Answer line in the block", () => {
-    const [message] = renderMessages("compact", claim, [{ steps: ["a = 1", "b = 2"], answer: "800" }], [], { order: "solve-first", echoAnswers: true })
-    expect(message?.content).toBe(`Q: ${claim.question}\nRoute A: answer 800\nStep 1: a = 1\nStep 2: b = 2\nSolve, then verify each route.`)
+    const [message] = renderMessages("compact", claim, [{ steps: ["a = 1", "b = 2"], answer: "800" }], [], {
+      order: "solve-first",
+      echoAnswers: true
+    })
+    expect(message?.content).toBe(
+      `Q: ${claim.question}\nRoute A: answer 800\nStep 1: a = 1\nStep 2: b = 2\nSolve, then verify each route.`
+    )
   })
 
   it("verbose instructions spell out the compared verdict line", () => {
     const route = [{ steps: ["a = 1"], answer: "800" }]
-    const text = (format: Parameters<typeof renderMessages>[4]) => renderMessages("verbose", claim, route, [], format)[1]?.content ?? ""
-    expect(text({ order: "solve-first", echoAnswers: true, compareAnswers: true })).toContain("Route A: answer <its answer> vs <your answer>, correct")
+    const text = (format: Parameters<typeof renderMessages>[4]) =>
+      renderMessages("verbose", claim, route, [], format)[1]?.content ?? ""
+    expect(text({ order: "solve-first", echoAnswers: true, compareAnswers: true })).toContain(
+      "Route A: answer <its answer> vs <your answer>, correct"
+    )
     expect(text({ order: "solve-first", echoAnswers: true })).toContain("Route A: answer <its answer>, correct")
     expect(text({ order: "solve-first", echoAnswers: false })).toContain("Route A: correct")
   })

@@ -24,18 +24,27 @@ describe("scoreCompletion", () => {
     })
     expect(s.reward.total).toBe(rewardBounds(defaults).max)
     expect(s.routes.map((r) => [r.verdict, r.expectedStep, r.statedStep, r.stepRight])).toEqual([
-      ["correct", undefined, undefined, undefined], ["wrong", 1, 1, true], ["wrong", 0, 0, true]
+      ["correct", undefined, undefined, undefined],
+      ["wrong", 1, 1, true],
+      ["wrong", 0, 0, true]
     ])
   })
 
   it("scores verdicts, decisive steps and the answer separately", () => {
-    const s = score("Route A: correct\nRoute B: correct\nRoute C: wrong at step 2\nReflection: r\nStep 1: x\nAnswer: 900")
+    const s = score(
+      "Route A: correct\nRoute B: correct\nRoute C: wrong at step 2\nReflection: r\nStep 1: x\nAnswer: 900"
+    )
     expect(s.reward.correct).toBe(false)
     expect(s.reward.components.answer).toBe(0)
-    expect(s.reward.components.verdict).toBeCloseTo(0.5 * 2 / 3, 12)
+    expect(s.reward.components.verdict).toBeCloseTo((0.5 * 2) / 3, 12)
     expect(s.reward.components.decisive).toBe(0) // B not called wrong, C's step off by one
-    expect(score("Route A: correct\nRoute B: wrong at step 2\nRoute C: wrong at step 2\nReflection: r\nStep 1: x\nAnswer: 800", shown, { ...defaults, decisiveTolerance: 1 })
-      .reward.components.decisive).toBe(0.5)
+    expect(
+      score(
+        "Route A: correct\nRoute B: wrong at step 2\nRoute C: wrong at step 2\nReflection: r\nStep 1: x\nAnswer: 800",
+        shown,
+        { ...defaults, decisiveTolerance: 1 }
+      ).reward.components.decisive
+    ).toBe(0.5)
   })
 
   it("keeps the truth check apart: perfect verification with a wrong answer is visible as correct=false", () => {
@@ -47,48 +56,66 @@ describe("scoreCompletion", () => {
 
   it("scores prompts without routes on answer and format only (autonomous mode)", () => {
     const s = score("Step 1: 1200 - 200 = 1000\nStep 2: 1000 * 80% = 800\nAnswer: 800", [])
-    expect(s.reward).toEqual({ total: 1.2, components: { answer: 1, format: 0.2 }, correct: true, answer: "800", metrics: { format: 1 } })
-    expect(score("Route A: correct\nAnswer: 1,200", []).reward.components.format).toBeCloseTo(0.2 * 3 / 5, 12)
+    expect(s.reward).toEqual({
+      total: 1.2,
+      components: { answer: 1, format: 0.2 },
+      correct: true,
+      answer: "800",
+      metrics: { format: 1 }
+    })
+    expect(score("Route A: correct\nAnswer: 1,200", []).reward.components.format).toBeCloseTo((0.2 * 3) / 5, 12)
   })
 
   it("uses the judge on the policy's own reasoning, not on verdict lines", () => {
-    expect(score("Route A: correct\nRoute B: wrong at step 800\nRoute C: wrong\nReflection: Answer: 800").reward.correct).toBe(false)
+    expect(
+      score("Route A: correct\nRoute B: wrong at step 800\nRoute C: wrong\nReflection: Answer: 800").reward.correct
+    ).toBe(false)
   })
 
   it("applies the length penalty linearly between targetChars and targetChars + spanChars", () => {
     const length = { weight: 0.5, targetChars: 10, spanChars: 20 }
-    expect([lengthPenalty(length, 5), lengthPenalty(length, 20), lengthPenalty(length, 30), lengthPenalty(length, 999)]).toEqual([0, -0.25, -0.5, -0.5])
+    expect([
+      lengthPenalty(length, 5),
+      lengthPenalty(length, 20),
+      lengthPenalty(length, 30),
+      lengthPenalty(length, 999)
+    ]).toEqual([0, -0.25, -0.5, -0.5])
     expect(lengthPenalty({ ...length, weight: 0 }, 999)).toBe(0)
     const s = score("Step 1: x\nAnswer: 800", [], { ...defaults, length })
-    expect(s.reward.components.length).toBeCloseTo(-0.5 * (21 - 10) / 20, 12)
+    expect(s.reward.components.length).toBeCloseTo((-0.5 * (21 - 10)) / 20, 12)
   })
 
   it("keeps the total within bounds and equal to the sum of its components (property)", () => {
     const weight = fc.double({ min: 0, max: 5, noNaN: true })
-    fc.assert(fc.property(
-      routesArb(),
-      fc.oneof(adversarialArb, fc.string({ maxLength: 200 })),
-      fc.record({ answer: weight, verdict: weight, decisive: weight, format: weight }),
-      weight,
-      fc.boolean(),
-      (routes, completion, weights, lengthWeight, withRoutes) => {
-        const config = { ...defaults, weights, length: { weight: lengthWeight, targetChars: 20, spanChars: 50 } }
-        const s = score(completion, withRoutes ? routes : [], config)
-        const { min, max } = rewardBounds(config)
-        expect(s.reward.total).toBeGreaterThanOrEqual(min - 1e-12)
-        expect(s.reward.total).toBeLessThanOrEqual(max + 1e-12)
-        let sum = 0
-        for (const [name, value] of Object.entries(s.reward.components)) {
-          expect(Number.isFinite(value)).toBe(true)
-          if (name === "length") expect(value >= -lengthWeight && value <= 0).toBe(true)
-          else expect(value >= 0 && value <= weights[name as keyof typeof weights] + 1e-12).toBe(true)
-          sum += value
+    fc.assert(
+      fc.property(
+        routesArb(),
+        fc.oneof(adversarialArb, fc.string({ maxLength: 200 })),
+        fc.record({ answer: weight, verdict: weight, decisive: weight, format: weight }),
+        weight,
+        fc.boolean(),
+        (routes, completion, weights, lengthWeight, withRoutes) => {
+          const config = { ...defaults, weights, length: { weight: lengthWeight, targetChars: 20, spanChars: 50 } }
+          const s = score(completion, withRoutes ? routes : [], config)
+          const { min, max } = rewardBounds(config)
+          expect(s.reward.total).toBeGreaterThanOrEqual(min - 1e-12)
+          expect(s.reward.total).toBeLessThanOrEqual(max + 1e-12)
+          let sum = 0
+          for (const [name, value] of Object.entries(s.reward.components)) {
+            expect(Number.isFinite(value)).toBe(true)
+            if (name === "length") expect(value >= -lengthWeight && value <= 0).toBe(true)
+            else expect(value >= 0 && value <= weights[name as keyof typeof weights] + 1e-12).toBe(true)
+            sum += value
+          }
+          expect(s.reward.total).toBe(sum)
+          if (!withRoutes) expect(Object.keys(s.reward.components)).not.toContain("verdict")
+          expect(s.reward.correct).toBe(
+            s.reward.components.answer !== 0 || (weights.answer === 0 && s.judgement.correct)
+          )
         }
-        expect(s.reward.total).toBe(sum)
-        if (!withRoutes) expect(Object.keys(s.reward.components)).not.toContain("verdict")
-        expect(s.reward.correct).toBe(s.reward.components.answer !== 0 || (weights.answer === 0 && s.judgement.correct))
-      }
-    ), params(500))
+      ),
+      params(500)
+    )
   })
 })
 
@@ -96,14 +123,27 @@ describe("scoreCompletion, solve-first order", () => {
   const solveFirst = { ...defaults, order: "solve-first" as const }
   it("scores the ideal solve-first completion with the maximum reward, and its verdicts are read after the answer", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!]
-    const scored = scoreCompletion({ config: solveFirst, problem: claim, shown: routes, completion: renderTarget(claim, routes, { order: "solve-first" }), judge: testJudge })
+    const scored = scoreCompletion({
+      config: solveFirst,
+      problem: claim,
+      shown: routes,
+      completion: renderTarget(claim, routes, { order: "solve-first" }),
+      judge: testJudge
+    })
     expect(scored.reward.total).toBeCloseTo(rewardBounds(solveFirst).max, 12)
     expect(scored.routes.map((r) => r.verdictRight)).toEqual([true, true, true])
   })
 
   it("judges the answer from the steps and answer only, not from the verdict lines after it", () => {
-    const completion = "Step 1: claim after deductible = 1000\nStep 2: payout = 700\nAnswer: 700\nRoute A: correct\nReflection: Route A gives 800"
-    const scored = scoreCompletion({ config: solveFirst, problem: claim, shown: [claimRoutes[1]!], completion, judge: testJudge })
+    const completion =
+      "Step 1: claim after deductible = 1000\nStep 2: payout = 700\nAnswer: 700\nRoute A: correct\nReflection: Route A gives 800"
+    const scored = scoreCompletion({
+      config: solveFirst,
+      problem: claim,
+      shown: [claimRoutes[1]!],
+      completion,
+      judge: testJudge
+    })
     expect(scored.reward.correct).toBe(false)
     expect(scored.judgement.extracted).toBe("700")
   })
@@ -113,15 +153,33 @@ describe("scoreCompletion, answer-only format", () => {
   it("without verdict format checks, an assisted completion with steps and an answer but no verdicts gets the full format score", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     const completion = renderTarget(claim, [])
-    const withVerdicts = scoreCompletion({ config: defaults, problem: claim, shown: routes, completion, judge: testJudge })
-    const answerOnly = scoreCompletion({ config: { ...defaults, weights: { ...defaults.weights, verdict: 0, decisive: 0 }, verdictFormat: false }, problem: claim, shown: routes, completion, judge: testJudge })
+    const withVerdicts = scoreCompletion({
+      config: defaults,
+      problem: claim,
+      shown: routes,
+      completion,
+      judge: testJudge
+    })
+    const answerOnly = scoreCompletion({
+      config: { ...defaults, weights: { ...defaults.weights, verdict: 0, decisive: 0 }, verdictFormat: false },
+      problem: claim,
+      shown: routes,
+      completion,
+      judge: testJudge
+    })
     expect(withVerdicts.reward.metrics?.["format"]).toBeLessThan(1)
     expect(answerOnly.reward.metrics?.["format"]).toBe(1)
     expect(answerOnly.reward.total).toBeCloseTo(defaults.weights.answer + defaults.weights.format, 12)
   })
 
   it("an echoed answer that reads like a verdict does not decide the verdict", () => {
-    const parsed = parseCompletion("Step 1: x\nAnswer: true\nRoute A: answer false, correct\nRoute B: answer true, wrong at step 1", "solve-first")
-    expect(parsed.verdicts.map((v) => [v.verdict, v.step])).toEqual([["correct", undefined], ["wrong", 1]])
+    const parsed = parseCompletion(
+      "Step 1: x\nAnswer: true\nRoute A: answer false, correct\nRoute B: answer true, wrong at step 1",
+      "solve-first"
+    )
+    expect(parsed.verdicts.map((v) => [v.verdict, v.step])).toEqual([
+      ["correct", undefined],
+      ["wrong", 1]
+    ])
   })
 })

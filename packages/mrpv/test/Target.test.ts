@@ -9,71 +9,97 @@ import { claim, claimRoutes, triage, triageRoutes } from "./fixtures/problems.ts
 
 describe("renderTarget", () => {
   it("writes verdicts, the decisive pattern, gold steps and gold answer (README example)", () => {
-    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!])).toBe([
-      "Route A: correct",
-      "Route B: wrong at step 2",
-      "Route C: wrong at step 1",
-      "Reflection: Route B step 2: 900 instead of 800",
-      "Step 1: claim after deductible = 1200 - 200 = 1000",
-      "Step 2: payout = 1000 * 80% = 800",
-      "Answer: 800"
-    ].join("\n"))
+    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!])).toBe(
+      [
+        "Route A: correct",
+        "Route B: wrong at step 2",
+        "Route C: wrong at step 1",
+        "Reflection: Route B step 2: 900 instead of 800",
+        "Step 1: claim after deductible = 1200 - 200 = 1000",
+        "Step 2: payout = 1000 * 80% = 800",
+        "Answer: 800"
+      ].join("\n")
+    )
   })
 
   it("prefers the corpus note, handles all-positive sets and prompts without routes", () => {
-    expect(renderTarget(claim, [claimRoutes[3]!])).toContain("Reflection: Route A step 1: applies a copay instead of the deductible")
+    expect(renderTarget(claim, [claimRoutes[3]!])).toContain(
+      "Reflection: Route A step 1: applies a copay instead of the deductible"
+    )
     expect(renderTarget(claim, [claimRoutes[0]!, claimRoutes[1]!])).toContain("Reflection: every route checks out.")
-    expect(renderTarget(claim, [])).toBe("Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800\nAnswer: 800")
+    expect(renderTarget(claim, [])).toBe(
+      "Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800\nAnswer: 800"
+    )
     // No gold steps: the first positive route shown supplies the solution.
-    expect(renderTarget(triage, triageRoutes)).toBe([
-      "Route A: correct",
-      "Route B: wrong at step 1",
-      "Reflection: Route B step 1: \"covers water damage\" instead of \"excludes floods\"",
-      "Step 1: the policy excludes floods",
-      "Step 2: an excluded peril is denied",
-      "Answer: deny"
-    ].join("\n"))
+    expect(renderTarget(triage, triageRoutes)).toBe(
+      [
+        "Route A: correct",
+        "Route B: wrong at step 1",
+        'Reflection: Route B step 1: "covers water damage" instead of "excludes floods"',
+        "Step 1: the policy excludes floods",
+        "Step 2: an excluded peril is denied",
+        "Answer: deny"
+      ].join("\n")
+    )
   })
 
   it("always parses back with a perfect format score and the right verdicts", () => {
-    fc.assert(fc.property(routesArb(), (routes) => {
-      const target = renderTarget(claim, routes)
-      const parsed = parseCompletion(target)
-      expect(formatScore(parsed, routes.length)).toBe(1)
-      expect(parsed.verdicts.map((v) => v.verdict)).toEqual(routes.map((r) => (r.label === "positive" ? "correct" : "wrong")))
-      expect(parsed.answer).toBe(claim.gold)
-    }), params(300))
+    fc.assert(
+      fc.property(routesArb(), (routes) => {
+        const target = renderTarget(claim, routes)
+        const parsed = parseCompletion(target)
+        expect(formatScore(parsed, routes.length)).toBe(1)
+        expect(parsed.verdicts.map((v) => v.verdict)).toEqual(
+          routes.map((r) => (r.label === "positive" ? "correct" : "wrong"))
+        )
+        expect(parsed.answer).toBe(claim.gold)
+      }),
+      params(300)
+    )
   })
 
   it("solve-first writes the steps and answer, then the verdicts and reflection", () => {
-    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!], { order: "solve-first" })).toBe([
-      "Step 1: claim after deductible = 1200 - 200 = 1000",
-      "Step 2: payout = 1000 * 80% = 800",
-      "Answer: 800",
-      "Route A: correct",
-      "Route B: wrong at step 2",
-      "Reflection: Route B step 2: 900 instead of 800"
-    ].join("\n"))
+    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!], { order: "solve-first" })).toBe(
+      [
+        "Step 1: claim after deductible = 1200 - 200 = 1000",
+        "Step 2: payout = 1000 * 80% = 800",
+        "Answer: 800",
+        "Route A: correct",
+        "Route B: wrong at step 2",
+        "Reflection: Route B step 2: 900 instead of 800"
+      ].join("\n")
+    )
     // Without routes both orders are the same completion.
     expect(renderTarget(claim, [], { order: "solve-first" })).toBe(renderTarget(claim, []))
   })
 
   it("solve-first targets parse back, in their own order, with a perfect format score and the right verdicts", () => {
-    fc.assert(fc.property(routesArb(), (routes) => {
-      const parsed = parseCompletion(renderTarget(claim, routes, { order: "solve-first" }), "solve-first")
-      expect(formatScore(parsed, routes.length)).toBe(1)
-      expect(parsed.verdicts.map((v) => v.verdict)).toEqual(routes.map((r) => (r.label === "positive" ? "correct" : "wrong")))
-      expect(parsed.answer).toBe(claim.gold)
-      expect(parsed.trailing).toEqual([])
-    }), params(300))
+    fc.assert(
+      fc.property(routesArb(), (routes) => {
+        const parsed = parseCompletion(renderTarget(claim, routes, { order: "solve-first" }), "solve-first")
+        expect(formatScore(parsed, routes.length)).toBe(1)
+        expect(parsed.verdicts.map((v) => v.verdict)).toEqual(
+          routes.map((r) => (r.label === "positive" ? "correct" : "wrong"))
+        )
+        expect(parsed.answer).toBe(claim.gold)
+        expect(parsed.trailing).toEqual([])
+      }),
+      params(300)
+    )
   })
 
   it("echoed answers: verdict lines repeat each route's answer and still parse to the right verdicts and steps", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true })
-    expect(target.split("\n").slice(3, 5)).toEqual([`Route A: answer ${claimRoutes[1]!.answer}, correct`, `Route B: answer ${claimRoutes[2]!.answer}, wrong at step 2`])
+    expect(target.split("\n").slice(3, 5)).toEqual([
+      `Route A: answer ${claimRoutes[1]!.answer}, correct`,
+      `Route B: answer ${claimRoutes[2]!.answer}, wrong at step 2`
+    ])
     const parsed = parseCompletion(target, "solve-first")
-    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([[0, "correct", undefined], [1, "wrong", 2]])
+    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([
+      [0, "correct", undefined],
+      [1, "wrong", 2]
+    ])
     expect(formatScore(parsed, 2)).toBe(1)
   })
 
@@ -85,14 +111,22 @@ describe("renderTarget", () => {
       `Route B: answer ${claimRoutes[2]!.answer} vs ${claim.gold}, wrong at step 2`
     ])
     const parsed = parseCompletion(target, "solve-first")
-    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([[0, "correct", undefined], [1, "wrong", 2]])
+    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([
+      [0, "correct", undefined],
+      [1, "wrong", 2]
+    ])
     expect(formatScore(parsed, 2)).toBe(1)
     // Without echoAnswers there is nothing to compare: the plain verdict line.
-    expect(renderTarget(claim, routes, { order: "solve-first", compareAnswers: true })).toBe(renderTarget(claim, routes, { order: "solve-first" }))
+    expect(renderTarget(claim, routes, { order: "solve-first", compareAnswers: true })).toBe(
+      renderTarget(claim, routes, { order: "solve-first" })
+    )
   })
 
   it("a compared answer that reads like a verdict is data, not the verdict", () => {
-    const parsed = parseCompletion("Step 1: x\nAnswer: true\nRoute A: answer false vs true, wrong\nRoute B: answer true vs true, correct", "solve-first")
+    const parsed = parseCompletion(
+      "Step 1: x\nAnswer: true\nRoute A: answer false vs true, wrong\nRoute B: answer true vs true, correct",
+      "solve-first"
+    )
     expect(parsed.verdicts.map((v) => v.verdict)).toEqual(["wrong", "correct"])
   })
 
@@ -121,7 +155,16 @@ describe("sftPair", () => {
   it("continues a prefill hint's route: prefill + completion is that route's whole target", () => {
     const config = { ...defaults, hintPlacement: "prefill" as const }
     for (let seed = 0; seed < 12; seed++) {
-      const pair = Result.getOrThrow(sftPair(config, claim, claimRoutes, { problemId: claim.id, strength: 1, routeCount: 0, hintFraction: 0.5, rescue: false, seed }))
+      const pair = Result.getOrThrow(
+        sftPair(config, claim, claimRoutes, {
+          problemId: claim.id,
+          strength: 1,
+          routeCount: 0,
+          hintFraction: 0.5,
+          rescue: false,
+          seed
+        })
+      )
       const route = claimRoutes.find((r) => r.label === "positive" && pair.prompt.prefill === `Step 1: ${r.steps[0]}\n`)
       expect(route, `seed ${seed}: the prefill starts a positive route`).toBeDefined()
       expect(pair.completion).toBe(`Step 2: ${route!.steps[1]}\nAnswer: ${claim.gold}`)

@@ -25,7 +25,9 @@ const option = (name: string, fallback: string): string => {
 }
 const [checkpoint, corpusPath] = args.filter((a, i) => !a.startsWith("--") && !(args[i - 1] ?? "").startsWith("--"))
 if (checkpoint === undefined || corpusPath === undefined) {
-  console.error("usage: hint-continuation.ts <checkpoint dir> <corpus.jsonl> [--n 24] [--fraction 0.5] [--show 2] [--verifier JSON]")
+  console.error(
+    "usage: hint-continuation.ts <checkpoint dir> <corpus.jsonl> [--n 24] [--fraction 0.5] [--show 2] [--verifier JSON]"
+  )
   process.exit(2)
 }
 const n = Number(option("n", "24"))
@@ -39,7 +41,7 @@ const conditions = [
   { name: "hint as a prefill", placement: "prefill", hintFraction: fraction }
 ] as const
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const records = (yield* Stream.runCollect(Jsonl.read(corpusPath, CorpusRecord.CorpusRecord))).slice(0, n)
   const policy = yield* Policy.load(checkpoint, {})
   const tokenizer = policy.tokenizer
@@ -47,15 +49,31 @@ const program = Effect.gen(function*() {
   for (const condition of conditions) {
     const config = yield* MrpvConfig.decode({ ...verifierSettings, hintPlacement: condition.placement })
     const prompts = records.map((r, i) => {
-      const decision: Curriculum.GuidanceDecision = { problemId: r.problem.id, strength: 1, routeCount: 0, hintFraction: condition.hintFraction, rescue: false, seed: i }
+      const decision: Curriculum.GuidanceDecision = {
+        problemId: r.problem.id,
+        strength: 1,
+        routeCount: 0,
+        hintFraction: condition.hintFraction,
+        rescue: false,
+        seed: i
+      }
       return Result.getOrThrow(PromptBuilder.buildPrompt(config, r.problem, r.routes, decision)).prompt
     })
     const ids = yield* Effect.forEach(prompts, (p) => PromptText.encode(tokenizer, p))
-    const out = yield* policy.generate(ids.map((prompt) => ({ prompt })), { maxNewTokens: 224 })
+    const out = yield* policy.generate(
+      ids.map((prompt) => ({ prompt })),
+      { maxNewTokens: 224 }
+    )
     const replies = prompts.map((p, i) => Prompt.reply(p, out[i]?.[0]?.text ?? ""))
     const right = records.filter((r, i) => Answer.judge(r.problem, replies[i] as string).correct).length
     console.log(`${condition.name}: ${right}/${records.length} right (greedy)`)
-    replies.slice(0, show).forEach((reply, i) => console.log(`  ${records[i]?.problem.id} (gold ${records[i]?.problem.gold}):\n    ${reply.replace(/\n/g, "\n    ")}`))
+    replies
+      .slice(0, show)
+      .forEach((reply, i) =>
+        console.log(
+          `  ${records[i]?.problem.id} (gold ${records[i]?.problem.gold}):\n    ${reply.replace(/\n/g, "\n    ")}`
+        )
+      )
   }
 })
 

@@ -5,7 +5,16 @@
  * own domain. Everything is written under the base stage's directory, with `pretrain.json` saying what the base saw.
  */
 import { join } from "node:path"
-import { ConfigDecode, CorpusRecord, ModelSource, PolicyTrainer, Problem, Rng, TaskSource, Verifier } from "@realm-lm/core"
+import {
+  ConfigDecode,
+  CorpusRecord,
+  ModelSource,
+  PolicyTrainer,
+  Problem,
+  Rng,
+  TaskSource,
+  Verifier
+} from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { Checkpoint, Curriculum } from "@realm-lm/core"
 import { Corpus } from "@realm-lm/corpus"
@@ -30,7 +39,13 @@ export const tasksOf = (pretrain: Pretrain): Resolve.Choice => pretrain.tasks ??
 export const teacher: Resolve.Choice = { use: "rule" }
 
 /** Corpus settings of the pre-training corpus: one correct route per problem, no wrong ones. */
-export const corpusSettings = (seed: number): Record<string, unknown> => ({ routesPerProblem: 1, negativesPerProblem: 0, minPositives: 1, minNegatives: 0, seed })
+export const corpusSettings = (seed: number): Record<string, unknown> => ({
+  routesPerProblem: 1,
+  negativesPerProblem: 0,
+  minPositives: 1,
+  minNegatives: 0,
+  seed
+})
 
 /** Corpus records whose prompts and completions join the pipeline corpus' texts in the tokenizer's training set. */
 const tokenizerRecords = 600
@@ -58,8 +73,11 @@ const noPretraining = (use: string) =>
 export const pretrainingOf = (config: PipelineConfig, baseDir: string) =>
   Effect.flatMap(Resolve.implementation("trainer", (config.trainer ?? Wiring.defaults.trainer).use, baseDir), (impl) =>
     impl.pretrain === undefined
-      ? Effect.fail(new CustomModule.CustomStageInvalid({ module: impl.id, slot: "trainer", detail: noPretraining(impl.id) }))
-      : Effect.succeed(impl.pretrain))
+      ? Effect.fail(
+          new CustomModule.CustomStageInvalid({ module: impl.id, slot: "trainer", detail: noPretraining(impl.id) })
+        )
+      : Effect.succeed(impl.pretrain)
+  )
 
 /**
  * The trainer of the pre-training run: the pipeline's trainer slot with `model.pretrain.sft` as its SFT settings, in
@@ -75,7 +93,9 @@ export const trainerChoice = (config: PipelineConfig, pretrain: Pretrain, pretra
  * the built-in trainer's all but its `rft` and `rl` sections, so tuning RL does not re-run the pre-training).
  */
 export const hashedTrainer = (choice: Resolve.Choice, pretraining: Pretraining): Resolve.Choice =>
-  pretraining.hashed === undefined ? choice : { use: choice.use, with: pretraining.hashed(Wiring.asRecord(choice.with)) }
+  pretraining.hashed === undefined
+    ? choice
+    : { use: choice.use, with: pretraining.hashed(Wiring.asRecord(choice.with)) }
 
 /**
  * Problems with `model.pretrain`, each with its path: an unknown or mis-configured task source, the pipeline's own
@@ -83,7 +103,7 @@ export const hashedTrainer = (choice: Resolve.Choice, pretraining: Pretraining):
  * bare-question prompts (pre-training shows neither routes nor another prompt than evaluation's).
  */
 export const check = (config: PipelineConfig, baseDir: string, modules: Resolve.ModuleLoading = "load") =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const problems: Array<ConfigProblem> = []
     const pretrain = section(config)
     if (pretrain === undefined) return problems
@@ -98,12 +118,16 @@ export const check = (config: PipelineConfig, baseDir: string, modules: Resolve.
       const pipeline = yield* Effect.result(Resolve.inspect("tasks", own.use, baseDir, modules))
       // A procedural domain is the same domain whatever its settings; a data-file source is the same data only
       // with the same settings.
-      const same = pipeline._tag === "Success" && pipeline.success !== undefined && pipeline.success.id === found.success.id &&
+      const same =
+        pipeline._tag === "Success" &&
+        pipeline.success !== undefined &&
+        pipeline.success.id === found.success.id &&
         (found.success.dataFiles === undefined || JSON.stringify(tasks.with ?? {}) === JSON.stringify(own.with ?? {}))
       if (same) {
         problems.push({
           path: "model.pretrain.tasks",
-          detail: `"${tasks.use}" is the pipeline's own task source (tasks.use): pre-training on it would be SFT distillation on the ` +
+          detail:
+            `"${tasks.use}" is the pipeline's own task source (tasks.use): pre-training on it would be SFT distillation on the ` +
             `domain, not a base that never saw it; name another domain (e.g. arithmetic for parcel, parcel for arithmetic)`
         })
       }
@@ -113,8 +137,11 @@ export const check = (config: PipelineConfig, baseDir: string, modules: Resolve.
     if (trainer._tag === "Success" && trainer.success !== undefined) {
       const pretraining = trainer.success.pretrain
       if (pretraining === undefined) return [...problems, { path: "model.pretrain", detail: noPretraining(use) }]
-      for (const p of pretraining.check?.(Wiring.asRecord(pretrain.sft)) ?? []) problems.push({ path: `model.pretrain.sft.${p.path}`, detail: p.detail })
-      const decoded = ConfigDecode.decodeResult(trainer.success.config)(trainerChoice(config, pretrain, pretraining).with ?? {})
+      for (const p of pretraining.check?.(Wiring.asRecord(pretrain.sft)) ?? [])
+        problems.push({ path: `model.pretrain.sft.${p.path}`, detail: p.detail })
+      const decoded = ConfigDecode.decodeResult(trainer.success.config)(
+        trainerChoice(config, pretrain, pretraining).with ?? {}
+      )
       if (decoded._tag === "Failure") problems.push({ path: "model.pretrain.sft", detail: decoded.failure })
     }
     return problems
@@ -157,16 +184,20 @@ export interface Summary {
  * Returns the base checkpoint: the SFT result, with `pretrained: 1` and the pre-training counts in its metrics.
  */
 export const run = <E>(job: PretrainJob<E>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const dir = join(job.stageDir, "pretrain")
     const tasks = tasksOf(job.pretrain)
     const problemsFile = join(dir, "problems.jsonl")
     const tasksLayer = yield* Resolve.layer("tasks", tasks, job.baseDir)
     yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.makeDirectory(dir, { recursive: true }))
-    yield* Effect.gen(function*() {
+    yield* Effect.gen(function* () {
       const source = yield* TaskSource.TaskSource
       yield* Jsonl.writeAll(problemsFile, Problem.Problem, source.problems("train"))
-    }).pipe(Effect.provide(tasksLayer as Layer.Layer<TaskSource.TaskSource, CustomStageInvalid, FileSystem.FileSystem | Path.Path>))
+    }).pipe(
+      Effect.provide(
+        tasksLayer as Layer.Layer<TaskSource.TaskSource, CustomStageInvalid, FileSystem.FileSystem | Path.Path>
+      )
+    )
     const problems = yield* Stream.runCount(Jsonl.read(problemsFile, Problem.Problem))
     const summary = yield* CorpusJob.run({
       out: dir,
@@ -174,19 +205,34 @@ export const run = <E>(job: PretrainJob<E>) =>
       teacher,
       settings: corpusSettings(job.seed),
       baseDir: job.baseDir
-    }).pipe(Effect.mapError((cause) =>
-      new PretrainFailed({ detail: `the pre-training corpus build failed: ${Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause)}`, cause })))
+    }).pipe(
+      Effect.mapError(
+        (cause) =>
+          new PretrainFailed({
+            detail: `the pre-training corpus build failed: ${Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause)}`,
+            cause
+          })
+      )
+    )
     const incomplete = Corpus.incompleteDetail(summary, join(dir, "corpus"))
     if (incomplete !== undefined) return yield* new PretrainFailed({ detail: `the pre-training ${incomplete}` })
-    if (summary.records === 0) return yield* new PretrainFailed({ detail: `the rule teacher wrote no route for the ${problems} problems of ${tasks.use}: it needs a built-in domain's step programs` })
+    if (summary.records === 0)
+      return yield* new PretrainFailed({
+        detail: `the rule teacher wrote no route for the ${problems} problems of ${tasks.use}: it needs a built-in domain's step programs`
+      })
     const corpusFile = join(dir, "corpus", "corpus.jsonl")
     const own = yield* pretrainTexts(corpusFile, job.seed)
     // The config's model source (`model.scratch`) makes the model, its tokenizer trained on both domains' texts.
     const models = yield* ModelSource.ModelSource
-    const created = yield* models.create({ outDir: join(job.stageDir, "model"), seed: job.seed, texts: Effect.map(job.texts, (texts) => [...texts, ...own]) })
+    const created = yield* models.create({
+      outDir: join(job.stageDir, "model"),
+      seed: job.seed,
+      texts: Effect.map(job.texts, (texts) => [...texts, ...own])
+    })
     const layers = Layer.mergeAll(job.trainer, TrainerProgress.layer(job.onProgress ?? (() => Effect.void)))
     const trained = yield* Effect.flatMap(Effect.service(PolicyTrainer.PolicyTrainer), (trainer) =>
-      trainer.sft({ init: created.path, corpus: corpusFile, outDir: join(dir, "sft"), resume: true })).pipe(Effect.provide(layers))
+      trainer.sft({ init: created.path, corpus: corpusFile, outDir: join(dir, "sft"), resume: true })
+    ).pipe(Effect.provide(layers))
     const seen: Summary = {
       tasks,
       split: "train",
@@ -204,20 +250,33 @@ export const run = <E>(job: PretrainJob<E>) =>
       path: trained.path,
       kind: "base",
       step: trained.step,
-      metrics: { ...prefixed, ...(created.metrics.parameters === undefined ? {} : { parameters: created.metrics.parameters }), pretrained: 1, pretrain_problems: problems, pretrain_records: summary.records, pretrain_steps: trained.step }
+      metrics: {
+        ...prefixed,
+        ...(created.metrics.parameters === undefined ? {} : { parameters: created.metrics.parameters }),
+        pretrained: 1,
+        pretrain_problems: problems,
+        pretrain_records: summary.records,
+        pretrain_steps: trained.step
+      }
     }
     return ref
   }).pipe(Effect.withSpan("pipeline.BaseModel.run"))
 
 /** Prompts (the verifier's autonomous ones, as pre-training shows them) and completions of the pre-training corpus. */
 const pretrainTexts = (corpusFile: string, seed: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
-    const records = yield* Stream.runCollect(Stream.take(Jsonl.read(corpusFile, CorpusRecord.CorpusRecord), tokenizerRecords))
+    const records = yield* Stream.runCollect(
+      Stream.take(Jsonl.read(corpusFile, CorpusRecord.CorpusRecord), tokenizerRecords)
+    )
     const texts: Array<string> = []
     for (const record of records) {
       const decision: Curriculum.GuidanceDecision = {
-        problemId: record.problem.id, strength: 0, routeCount: 0, hintFraction: 0, rescue: false,
+        problemId: record.problem.id,
+        strength: 0,
+        routeCount: 0,
+        hintFraction: 0,
+        rescue: false,
         seed: Rng.Rng.make(seed, "pretrain-tokenizer", record.problem.id).seed()
       }
       const example = yield* verifier.example({ problem: record.problem, routes: record.routes, decision })

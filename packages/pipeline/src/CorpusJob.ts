@@ -38,40 +38,47 @@ export interface CorpusJob {
  * Run (or resume) a corpus build; returns the build summary. Every teacher is treated alike: what the manifest records
  * of it and what the resume check compares are the teacher's own `description` and `settings` (core's `Teacher`).
  */
-export const run = Effect.fn("pipeline.CorpusJob.run")(function*(job: CorpusJob) {
+export const run = Effect.fn("pipeline.CorpusJob.run")(function* (job: CorpusJob) {
   const config = yield* Corpus.decodeConfig({ ...job.settings, runDir: job.out })
   const teacherLayer = yield* Resolve.layer("teacher", job.teacher, job.baseDir)
   const judgeLayer = yield* Resolve.layer("judge", job.judge ?? { use: "answer" }, job.baseDir)
-  const source = "file" in job.problems
-    ? {
-      problems: Input.readProblems(job.problems.file, job.problems.policy).pipe(Stream.mapError(ProblemsJob.explainMalformed)),
-      // Under `strict` this checks every line first: a bad one fails before anything is written.
-      total: yield* Input.countProblems(job.problems.file, job.problems.policy).pipe(Effect.mapError(ProblemsJob.explainMalformed)),
-      inputs: [yield* Hash.hashFile(job.problems.file)]
-    }
-    : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)
+  const source =
+    "file" in job.problems
+      ? {
+          problems: Input.readProblems(job.problems.file, job.problems.policy).pipe(
+            Stream.mapError(ProblemsJob.explainMalformed)
+          ),
+          // Under `strict` this checks every line first: a bad one fails before anything is written.
+          total: yield* Input.countProblems(job.problems.file, job.problems.policy).pipe(
+            Effect.mapError(ProblemsJob.explainMalformed)
+          ),
+          inputs: [yield* Hash.hashFile(job.problems.file)]
+        }
+      : yield* fromTaskSource(job.problems.tasks, job.problems.split, job.baseDir)
   // In a corpus build a teacher may use the judge and the platform; no other slot exists yet.
   const services = teacherLayer.pipe(Layer.provideMerge(judgeLayer)) as Layer.Layer<
     Teacher.Teacher | AnswerJudge.AnswerJudge,
     CustomStageInvalid,
     FileSystem.FileSystem | Path.Path
   >
-  return yield* Corpus.build(config, { ...source, ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress }) }).pipe(
-    Effect.provide(services)
-  )
+  return yield* Corpus.build(config, {
+    ...source,
+    ...(job.onProgress === undefined ? {} : { onProgress: job.onProgress })
+  }).pipe(Effect.provide(services))
 })
 
 /**
  * Fail with `CorpusIncomplete` (why, and what to do) unless a build of `out` completed: `realm corpus build` exits
  * non-zero on a failed (too many failed problems) or budget-stopped build, so nothing goes on to train on it.
  */
-export const requireComplete = (summary: Corpus.Summary, out: string) => Corpus.requireComplete(summary, join(out, "corpus"))
+export const requireComplete = (summary: Corpus.Summary, out: string) =>
+  Corpus.requireComplete(summary, join(out, "corpus"))
 
 /** Problems of one split of a task source, collected first so the progress bar knows the total. */
 const fromTaskSource = (choice: Resolve.Choice, split: Problem.Split, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const layer = yield* Resolve.layer("tasks", choice, baseDir)
-    const problems = yield* Effect.gen(function*() {
+    const problems = yield* Effect.gen(function* () {
       const tasks = yield* TaskSource.TaskSource
       return yield* Stream.runCollect(tasks.problems(split))
     }).pipe(Effect.provide(layer as Layer.Layer<TaskSource.TaskSource, unknown, FileSystem.FileSystem | Path.Path>))

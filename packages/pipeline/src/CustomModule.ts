@@ -13,7 +13,8 @@ import { slotServices, withPaths } from "./Implementation.ts"
 import * as SharedPackages from "./internal/sharedPackages.ts"
 
 /** Whether a `use:` value names a module file rather than a built-in implementation. */
-export const isModulePath = (use: string): boolean => use.startsWith(".") || isAbsolute(use) || /\.(ts|js|mjs)$/.test(use)
+export const isModulePath = (use: string): boolean =>
+  use.startsWith(".") || isAbsolute(use) || /\.(ts|js|mjs)$/.test(use)
 
 /**
  * A stage implementation cannot be used: a custom module is missing, throws on import or does not export a valid
@@ -33,19 +34,25 @@ export class CustomStageInvalid extends Schema.TaggedError<CustomStageInvalid>()
 }
 
 /** The file a module path names: absolute, or relative to `baseDir` (the directory of the config that names it). */
-export const file = (modulePath: string, baseDir: string): string => (isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath))
+export const file = (modulePath: string, baseDir: string): string =>
+  isAbsolute(modulePath) ? modulePath : resolve(baseDir, modulePath)
 
 /**
  * Check that a module file exists and is a regular file, without importing it (importing runs its code). Fails
  * with the resolved path when it is missing.
  */
 export const locate = (slot: Slot | "stage", modulePath: string, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const path = file(modulePath, baseDir)
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(path).pipe(Effect.option)
     if (info._tag === "None") return yield* new CustomStageInvalid({ module: path, slot, detail: "no such file" })
-    if (info.value.type !== "File") return yield* new CustomStageInvalid({ module: path, slot, detail: `is a ${info.value.type.toLowerCase()}, not a module file` })
+    if (info.value.type !== "File")
+      return yield* new CustomStageInvalid({
+        module: path,
+        slot,
+        detail: `is a ${info.value.type.toLowerCase()}, not a module file`
+      })
     return path
   })
 
@@ -55,7 +62,7 @@ export const locate = (slot: Slot | "stage", modulePath: string, baseDir: string
  * pipeline's own copies when the module's folder has none.
  */
 export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const path = file(modulePath, baseDir)
     const fail = (detail: string) => new CustomStageInvalid({ module: path, slot, detail })
     SharedPackages.install()
@@ -65,7 +72,9 @@ export const load = <S extends Slot>(slot: S, modulePath: string, baseDir: strin
     })
     const impl = mod.implementation
     if (!Predicate.isObject(impl)) {
-      return yield* fail("exports no `implementation`; export one made with Implementation.define({ slot, id, config, layer })")
+      return yield* fail(
+        "exports no `implementation`; export one made with Implementation.define({ slot, id, config, layer })"
+      )
     }
     if (impl.slot !== slot) return yield* fail(`implements slot "${String(impl.slot)}", but is configured as "${slot}"`)
     if (!Schema.isSchema(impl.config)) return yield* fail("`implementation.config` is not an Effect Schema")
@@ -86,25 +95,38 @@ export const toLayer = <S extends Slot>(
   settingsDir?: string,
   adapt: { readonly fixedGuidance?: Curriculum.FixedGuidance; readonly answerOnly?: boolean } = {}
 ): Layer.Layer<SlotIdentifier<S>, CustomStageInvalid, Requirements> => {
-  const fail = (detail: string) => new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
-  return Layer.effectContext(Effect.gen(function*() {
-    const decoded = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
-      Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
-    )
-    const resolved = withPaths(implementation, decoded, settingsDir)
-    // A baseline's fixed guidance and answer-only rewards, in the implementation's own terms (see
-    // `Implementation.fixedGuidance` and `answerOnly`).
-    const guided = adapt.fixedGuidance === undefined || implementation.fixedGuidance === undefined ? resolved : implementation.fixedGuidance(resolved, adapt.fixedGuidance)
-    const config = adapt.answerOnly !== true || implementation.answerOnly === undefined ? guided : implementation.answerOnly(guided)
-    const layer = implementation.layer(config)
-    if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
-    const context = yield* Layer.build(layer).pipe(
-      Effect.mapError((e) => (e instanceof CustomStageInvalid ? e : fail(`layer failed to build: ${Predicate.hasProperty(e, "message") ? String(e.message) : String(e)}`)))
-    )
-    const service: Context.Key<unknown, unknown> = slotServices[implementation.slot]
-    if (Context.getOption(context, service)._tag === "None") {
-      return yield* fail(`its layer does not provide ${service.key}`)
-    }
-    return context as Context.Context<SlotIdentifier<S>>
-  }))
+  const fail = (detail: string) =>
+    new CustomStageInvalid({ module: implementation.id, slot: implementation.slot, detail })
+  return Layer.effectContext(
+    Effect.gen(function* () {
+      const decoded = yield* ConfigDecode.decodeUnknownEffect(implementation.config)(rawConfig ?? {}).pipe(
+        Effect.mapError((e) => fail(`invalid settings:\n${e.message}`))
+      )
+      const resolved = withPaths(implementation, decoded, settingsDir)
+      // A baseline's fixed guidance and answer-only rewards, in the implementation's own terms (see
+      // `Implementation.fixedGuidance` and `answerOnly`).
+      const guided =
+        adapt.fixedGuidance === undefined || implementation.fixedGuidance === undefined
+          ? resolved
+          : implementation.fixedGuidance(resolved, adapt.fixedGuidance)
+      const config =
+        adapt.answerOnly !== true || implementation.answerOnly === undefined
+          ? guided
+          : implementation.answerOnly(guided)
+      const layer = implementation.layer(config)
+      if (!Layer.isLayer(layer as unknown)) return yield* fail("`layer(config)` did not return a Layer")
+      const context = yield* Layer.build(layer).pipe(
+        Effect.mapError((e) =>
+          e instanceof CustomStageInvalid
+            ? e
+            : fail(`layer failed to build: ${Predicate.hasProperty(e, "message") ? String(e.message) : String(e)}`)
+        )
+      )
+      const service: Context.Key<unknown, unknown> = slotServices[implementation.slot]
+      if (Context.getOption(context, service)._tag === "None") {
+        return yield* fail(`its layer does not provide ${service.key}`)
+      }
+      return context as Context.Context<SlotIdentifier<S>>
+    })
+  )
 }

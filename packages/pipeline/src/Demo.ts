@@ -37,7 +37,10 @@ export const config = (preset: "full" | "quick", runDir: string): PipelineConfig
     },
     verifier: { use: "mrpv", with: { style: "compact" } },
     // The default curriculum (EAAI) with an exponential fading schedule over the RL steps.
-    curriculum: { use: Registry.defaults.curriculum.use, with: { schedule: { kind: "exponential", totalSteps: rlSteps, autonomousFraction: 0.25 } } },
+    curriculum: {
+      use: Registry.defaults.curriculum.use,
+      with: { schedule: { kind: "exponential", totalSteps: rlSteps, autonomousFraction: 0.25 } }
+    },
     trainer: {
       use: "onnx",
       with: {
@@ -45,10 +48,20 @@ export const config = (preset: "full" | "quick", runDir: string): PipelineConfig
         generation: { maxNewTokens: 160, maxPromptTokens: 544 },
         batching: { buckets: [64, 128, 256, 704], microBatch: 16 },
         checkpoint: { every: quick ? 0 : 20 },
-        sft: { epochs: quick ? 1 : 16, batchSize: 32, lr: { peak: 0.002 }, warmStart: { ratio: 0.25 }, evalEvery: quick ? 0 : 50 },
+        sft: {
+          epochs: quick ? 1 : 16,
+          batchSize: 32,
+          lr: { peak: 0.002 },
+          warmStart: { ratio: 0.25 },
+          evalEvery: quick ? 0 : 50
+        },
         // Fine-tuning after SFT uses a 10x smaller step than SFT's last: at 2e-4 RFT and every RL method lost 15-38
         // points of greedy test accuracy in 40 steps (docs/BENCHMARKS.md, "RL at demo scale").
-        rft: { samples: 4, problems: quick ? 24 : 300, train: { epochs: 1, batchSize: 32, lr: { peak: 0.00002 }, heldOutFraction: 0, evalEvery: 0 } },
+        rft: {
+          samples: 4,
+          problems: quick ? 24 : 300,
+          train: { epochs: 1, batchSize: 32, lr: { peak: 0.00002 }, heldOutFraction: 0, evalEvery: 0 }
+        },
         rl: { steps: rlSteps, batchSize: 32, groupSize: 4, lr: { peak: 0.00002 } }
       }
     },

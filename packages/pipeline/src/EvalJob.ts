@@ -25,9 +25,11 @@ export class EvalRoutesMissing extends Schema.TaggedError<EvalRoutesMissing>()("
   problems: Schema.String
 }) {
   override get message(): string {
-    return `assisted evaluation shows each problem's teacher routes, and no routes file was given for ${this.problems}: ` +
+    return (
+      `assisted evaluation shows each problem's teacher routes, and no routes file was given for ${this.problems}: ` +
       "add --routes <corpus.jsonl> (CorpusRecord lines of the same problems, e.g. <run>/routes-test/corpus/corpus.jsonl of a pipeline run, " +
       "or <out>/corpus/corpus.jsonl of `realm corpus build`), or evaluate with --mode autonomous"
+    )
   }
 }
 
@@ -116,10 +118,15 @@ export const modesOf = (job: Pick<EvalJob, "modes" | "routes">): ReadonlyArray<E
 
 /** The config with `evaluator.with.samples` replaced (validation then checks it against the evaluator's schema). */
 export const withSamples = (config: PipelineConfig, samples: number | undefined): PipelineConfig =>
-  samples === undefined ? config : {
-    ...config,
-    evaluator: { use: config.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(config.evaluator?.with), samples } }
-  }
+  samples === undefined
+    ? config
+    : {
+        ...config,
+        evaluator: {
+          use: config.evaluator?.use ?? Wiring.defaults.evaluator.use,
+          with: { ...Wiring.asRecord(config.evaluator?.with), samples }
+        }
+      }
 
 /** The config with the job's endpoint merged into `evaluator.with.endpoint` (validation checks it). */
 export const withEndpoint = (config: PipelineConfig, endpoint: Endpoint | undefined): PipelineConfig => {
@@ -128,14 +135,21 @@ export const withEndpoint = (config: PipelineConfig, endpoint: Endpoint | undefi
   const given = Object.fromEntries(Object.entries(endpoint).filter(([, v]) => v !== undefined))
   return {
     ...config,
-    evaluator: { use: config.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...settings, endpoint: { ...Wiring.asRecord(settings.endpoint), ...given } } }
+    evaluator: {
+      use: config.evaluator?.use ?? Wiring.defaults.evaluator.use,
+      with: { ...settings, endpoint: { ...Wiring.asRecord(settings.endpoint), ...given } }
+    }
   }
 }
 
 /** The endpoint settings a (merged) config evaluates through, if any. */
-export const endpointOf = (config: PipelineConfig): { readonly baseUrl: string; readonly model: string } | undefined => {
+export const endpointOf = (
+  config: PipelineConfig
+): { readonly baseUrl: string; readonly model: string } | undefined => {
   const endpoint = Wiring.asRecord(Wiring.asRecord(config.evaluator?.with).endpoint)
-  return typeof endpoint.baseUrl === "string" && typeof endpoint.model === "string" ? { baseUrl: endpoint.baseUrl, model: endpoint.model } : undefined
+  return typeof endpoint.baseUrl === "string" && typeof endpoint.model === "string"
+    ? { baseUrl: endpoint.baseUrl, model: endpoint.model }
+    : undefined
 }
 
 /** A file-name-safe form of a model id (`Qwen/Qwen2.5-0.5B` → `Qwen_Qwen2.5-0.5B`). */
@@ -151,41 +165,69 @@ export const methodLabel = (checkpoint: string): string => {
 }
 
 /** The value every problem shares, or `undefined`. */
-const shared = (values: ReadonlyArray<string>): string | undefined => new Set(values).size === 1 ? values[0] : undefined
+const shared = (values: ReadonlyArray<string>): string | undefined =>
+  new Set(values).size === 1 ? values[0] : undefined
 
 const stem = (file: string): string => basename(file).replace(/\.jsonl?$/i, "")
 
 const requireFile = (path: string, detail: string) =>
   Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.exists(path)).pipe(
-    Effect.flatMap((exists) => exists ? Effect.void : Effect.fail(new EvalInputInvalid({ path, detail })))
+    Effect.flatMap((exists) => (exists ? Effect.void : Effect.fail(new EvalInputInvalid({ path, detail }))))
   )
 
 /** Run the evaluation; writes the results JSON and returns it with its path. */
-export const run = Effect.fn("pipeline.EvalJob.run")(function*(job: EvalJob) {
+export const run = Effect.fn("pipeline.EvalJob.run")(function* (job: EvalJob) {
   const modes = modesOf(job)
-  if (modes.includes("assisted") && job.routes === undefined) return yield* new EvalRoutesMissing({ problems: job.problems })
+  if (modes.includes("assisted") && job.routes === undefined)
+    return yield* new EvalRoutesMissing({ problems: job.problems })
   const merged = withEndpoint(withSamples(job.config, job.samples), job.endpoint)
   const endpoint = endpointOf(merged)
   if (endpoint !== undefined && job.checkpoint !== undefined) {
-    return yield* new EvalTargetInvalid({ detail: `give either a checkpoint directory (${job.checkpoint}) or an endpoint (${ChatEndpoint.redactUrl(endpoint.baseUrl)}), not both` })
+    return yield* new EvalTargetInvalid({
+      detail: `give either a checkpoint directory (${job.checkpoint}) or an endpoint (${ChatEndpoint.redactUrl(endpoint.baseUrl)}), not both`
+    })
   }
   if (endpoint === undefined && job.checkpoint === undefined) {
-    return yield* new EvalTargetInvalid({ detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model" })
+    return yield* new EvalTargetInvalid({
+      detail: "nothing to evaluate: give a checkpoint directory, or --endpoint URL --model NAME for a served model"
+    })
   }
   const problems = yield* validate(merged, job.baseDir)
   if (problems.length > 0) return yield* new PipelineInvalid({ problems })
 
   if (job.checkpoint !== undefined) {
-    yield* requireFile(job.checkpoint, "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
+    yield* requireFile(
+      job.checkpoint,
+      "checkpoint not found: give a Hugging Face model directory (config.json, model.safetensors, tokenizer.json)"
+    )
   }
-  yield* requireFile(job.problems, "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run")
-  const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem)).pipe(Effect.mapError(ProblemsJob.explainMalformed))
-  if (list.length === 0) return yield* new EvalInputInvalid({ path: job.problems, detail: "no problems in the file: give a JSONL with one Problem record per line" })
-  const routes: Routes.ById = job.routes === undefined ? new Map() : yield* Effect.andThen(
-    requireFile(job.routes, "routes file not found: give a corpus JSONL (CorpusRecord lines) of the same problems"),
-    Routes.read(job.routes)
+  yield* requireFile(
+    job.problems,
+    "problems file not found: give a JSONL of Problem records, e.g. <run>/problems/test.jsonl of a pipeline run"
   )
-  if (job.routes !== undefined && modes.includes("assisted") && !list.some((p) => (routes.get(p.id) ?? []).length > 0)) {
+  const list = yield* Stream.runCollect(Jsonl.read(job.problems, Problem.Problem)).pipe(
+    Effect.mapError(ProblemsJob.explainMalformed)
+  )
+  if (list.length === 0)
+    return yield* new EvalInputInvalid({
+      path: job.problems,
+      detail: "no problems in the file: give a JSONL with one Problem record per line"
+    })
+  const routes: Routes.ById =
+    job.routes === undefined
+      ? new Map()
+      : yield* Effect.andThen(
+          requireFile(
+            job.routes,
+            "routes file not found: give a corpus JSONL (CorpusRecord lines) of the same problems"
+          ),
+          Routes.read(job.routes)
+        )
+  if (
+    job.routes !== undefined &&
+    modes.includes("assisted") &&
+    !list.some((p) => (routes.get(p.id) ?? []).length > 0)
+  ) {
     return yield* new EvalInputInvalid({
       path: job.routes,
       detail: `none of the ${list.length} problems of ${job.problems} has routes here: give the routes of the same problems (e.g. routes-test for problems/test.jsonl)`
@@ -194,14 +236,25 @@ export const run = Effect.fn("pipeline.EvalJob.run")(function*(job: EvalJob) {
 
   const split = job.split ?? shared(list.map((p) => p.split)) ?? stem(job.problems)
   // What results name as their checkpoint: the directory, or the served model and its URL (credentials removed).
-  const checkpoint = endpoint === undefined ? job.checkpoint as string : `${endpoint.model} at ${ChatEndpoint.redactUrl(endpoint.baseUrl)}`
-  const file = job.out ?? (endpoint === undefined ? join(checkpoint, `eval-${split}.json`) : `eval-${fileSafe(endpoint.model)}-${split}.json`)
+  const checkpoint =
+    endpoint === undefined
+      ? (job.checkpoint as string)
+      : `${endpoint.model} at ${ChatEndpoint.redactUrl(endpoint.baseUrl)}`
+  const file =
+    job.out ??
+    (endpoint === undefined ? join(checkpoint, `eval-${split}.json`) : `eval-${fileSafe(endpoint.model)}-${split}.json`)
   // Served completions are journalled next to the results until those are written, so a rerun resumes.
   const journal = endpoint === undefined ? undefined : `${file}.requests.jsonl`
-  const config = journal === undefined || Wiring.asRecord(merged.evaluator?.with).journal !== undefined ? merged : {
-    ...merged,
-    evaluator: { use: merged.evaluator?.use ?? Wiring.defaults.evaluator.use, with: { ...Wiring.asRecord(merged.evaluator?.with), journal } }
-  }
+  const config =
+    journal === undefined || Wiring.asRecord(merged.evaluator?.with).journal !== undefined
+      ? merged
+      : {
+          ...merged,
+          evaluator: {
+            use: merged.evaluator?.use ?? Wiring.defaults.evaluator.use,
+            with: { ...Wiring.asRecord(merged.evaluator?.with), journal }
+          }
+        }
   const plan: Plan = {
     method: job.method ?? (endpoint === undefined ? methodLabel(checkpoint) : endpoint.model),
     split,
@@ -239,6 +292,7 @@ export const run = Effect.fn("pipeline.EvalJob.run")(function*(job: EvalJob) {
   }).pipe(Effect.mapError(unwrapCause((u): u is Evaluator.EvaluatorError => u instanceof Evaluator.EvaluatorError)))
   // The results hold every completion now; a kept journal would hand a later run (maybe of another model served
   // under the same name) stale completions.
-  if (journal !== undefined) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(journal, { force: true }))
+  if (journal !== undefined)
+    yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(journal, { force: true }))
   return { results, file } satisfies Outcome
 })

@@ -46,7 +46,10 @@ export interface EvaluationOptions {
 /** The pipeline's targets: the base model with `evaluation.base`, then each planned method under its label. */
 export const plannedTargets = (ctx: RunContext): ReadonlyArray<Target> => {
   const planned = plan(selected(ctx.config))
-  return [...(ctx.config.evaluation?.base === true ? [{ name: "base", label: "Base model" }] : []), ...planned.map((m) => ({ name: m.name, label: m.label }))]
+  return [
+    ...(ctx.config.evaluation?.base === true ? [{ name: "base", label: "Base model" }] : []),
+    ...planned.map((m) => ({ name: m.name, label: m.label }))
+  ]
 }
 
 /**
@@ -59,7 +62,7 @@ export const evaluation = (options: EvaluationOptions = {}): AnyStage =>
     needs: ["problems", "routes", "checkpoints"],
     gives: ["results"],
     run: (ctx, input) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const name = options.name ?? "eval"
         const file = options.file ?? "results.json"
         const modes = options.modes ?? EvalResult.EvalMode.literals
@@ -68,51 +71,69 @@ export const evaluation = (options: EvaluationOptions = {}): AnyStage =>
         const evaluatorLayer = Layer.provideMerge(yield* ctx.wiring.slotLayer("evaluator"), ctx.wiring.verifier)
         const problemsOf = (split: string) => input.problems[split] ?? join(ctx.runDir, "missing", split)
         const checkpointOf = (target: string) => input.checkpoints.get(target)
-        yield* ctx.runStage(Stage.define({
-          name,
-          implementation: ctx.wiring.choice("evaluator").use,
-          config: Schema.Unknown,
-          inputs: () => [
-            ...evaluated.flatMap((m) => {
-              const ref = checkpointOf(m)
-              return options.checkpointInputs === undefined || ref === undefined ? [`${m}/result.json`] : options.checkpointInputs(m, ref)
-            }),
-            ...ctx.evalSplits.map((s) => relative(ctx.runDir, problemsOf(s))),
-            ...ctx.evalSplits.flatMap((s) => (input.routes[s] === undefined ? [] : [relative(ctx.runDir, input.routes[s])]))
-          ],
-          outputs: () => [file],
-          ...(options.cache === undefined ? {} : { cache: options.cache }),
-          run: ({ stageDir }) =>
-            Effect.gen(function*() {
-              const evaluator = yield* Evaluator.Evaluator
-              const results: Array<EvalResult.EvalResult> = []
-              const total = ctx.evalSplits.length * targets.length * modes.length
-              for (const split of ctx.evalSplits) {
-                const problems = yield* Stream.runCollect(Jsonl.read(problemsOf(split), Problem.Problem))
-                const routesOfSplit = input.routes[split]
-                const routes: Routes.ById = routesOfSplit === undefined ? new Map() : yield* Routes.read(routesOfSplit)
-                for (const target of targets) {
-                  const ref = checkpointOf(target.name)
-                  if (ref === undefined) return yield* new StageFailed({ stage: name, detail: `no checkpoint of ${target.name}; a stage before ${name} must train it` })
-                  for (const mode of modes) {
-                    const result = yield* evaluator.evaluate({
-                      method: target.label, checkpoint: ref.path, task: options.task ?? ctx.wiring.choice("tasks").use, split: split as Problem.Split, problems, routes, mode
-                    })
-                    results.push(result)
-                    if (ctx.hooks.evaluated !== undefined) yield* ctx.hooks.evaluated(results.length, total, result)
+        yield* ctx.runStage(
+          Stage.define({
+            name,
+            implementation: ctx.wiring.choice("evaluator").use,
+            config: Schema.Unknown,
+            inputs: () => [
+              ...evaluated.flatMap((m) => {
+                const ref = checkpointOf(m)
+                return options.checkpointInputs === undefined || ref === undefined
+                  ? [`${m}/result.json`]
+                  : options.checkpointInputs(m, ref)
+              }),
+              ...ctx.evalSplits.map((s) => relative(ctx.runDir, problemsOf(s))),
+              ...ctx.evalSplits.flatMap((s) =>
+                input.routes[s] === undefined ? [] : [relative(ctx.runDir, input.routes[s])]
+              )
+            ],
+            outputs: () => [file],
+            ...(options.cache === undefined ? {} : { cache: options.cache }),
+            run: ({ stageDir }) =>
+              Effect.gen(function* () {
+                const evaluator = yield* Evaluator.Evaluator
+                const results: Array<EvalResult.EvalResult> = []
+                const total = ctx.evalSplits.length * targets.length * modes.length
+                for (const split of ctx.evalSplits) {
+                  const problems = yield* Stream.runCollect(Jsonl.read(problemsOf(split), Problem.Problem))
+                  const routesOfSplit = input.routes[split]
+                  const routes: Routes.ById =
+                    routesOfSplit === undefined ? new Map() : yield* Routes.read(routesOfSplit)
+                  for (const target of targets) {
+                    const ref = checkpointOf(target.name)
+                    if (ref === undefined)
+                      return yield* new StageFailed({
+                        stage: name,
+                        detail: `no checkpoint of ${target.name}; a stage before ${name} must train it`
+                      })
+                    for (const mode of modes) {
+                      const result = yield* evaluator.evaluate({
+                        method: target.label,
+                        checkpoint: ref.path,
+                        task: options.task ?? ctx.wiring.choice("tasks").use,
+                        split: split as Problem.Split,
+                        problems,
+                        routes,
+                        mode
+                      })
+                      results.push(result)
+                      if (ctx.hooks.evaluated !== undefined) yield* ctx.hooks.evaluated(results.length, total, result)
+                    }
                   }
                 }
-              }
-              yield* RunDir.writeJsonAtomic(join(stageDir, file), results)
-            }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail(name)))
-        }), {
-          evaluator: ctx.wiring.choice("evaluator"),
-          verifier: ctx.wiring.choice("verifier"),
-          judge: ctx.wiring.choice("judge"),
-          evaluated,
-          splits: ctx.evalSplits,
-          ...options.settings
-        })
+                yield* RunDir.writeJsonAtomic(join(stageDir, file), results)
+              }).pipe(Effect.provide(evaluatorLayer), Effect.mapError(fail(name)))
+          }),
+          {
+            evaluator: ctx.wiring.choice("evaluator"),
+            verifier: ctx.wiring.choice("verifier"),
+            judge: ctx.wiring.choice("judge"),
+            evaluated,
+            splits: ctx.evalSplits,
+            ...options.settings
+          }
+        )
         return { results: yield* readResults(join(ctx.runDir, name, file)).pipe(Effect.mapError(fail(name))) }
       })
   })

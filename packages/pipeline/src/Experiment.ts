@@ -25,12 +25,15 @@ import { StageFailed } from "./Stage.ts"
 import * as Wiring from "./Wiring.ts"
 
 /** The learning rates chosen on validation, per method: `{ lr, scores: { "<lr>": accuracy } }`. */
-export const Tuning = Schema.Record(Schema.String, Schema.Struct({
-  lr: Schema.Finite,
-  scores: Schema.Record(Schema.String, Schema.Finite),
-  /** Several grid values scored the same; the first was kept. */
-  tied: Schema.optionalKey(Schema.Boolean)
-}))
+export const Tuning = Schema.Record(
+  Schema.String,
+  Schema.Struct({
+    lr: Schema.Finite,
+    scores: Schema.Record(Schema.String, Schema.Finite),
+    /** Several grid values scored the same; the first was kept. */
+    tied: Schema.optionalKey(Schema.Boolean)
+  })
+)
 export type Tuning = typeof Tuning.Type
 
 /** `tuning.json`: the choice and the key of the tuning run it came from (older files hold the choice alone). */
@@ -40,8 +43,10 @@ const isKeyed = (u: typeof TuningFile.Type): u is typeof KeyedTuning.Type => typ
 
 /** Read and decode `tuning.json`: a keyed choice, or an older file's bare choice. */
 const readTuningFile = (file: string) =>
-  Effect.flatMap(Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(file)), (text) =>
-    Schema.decodeUnknownEffect(Schema.fromJsonString(TuningFile))(text))
+  Effect.flatMap(
+    Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(file)),
+    (text) => Schema.decodeUnknownEffect(Schema.fromJsonString(TuningFile))(text)
+  )
 
 /** The learning rates a `tuning.json` holds (for reports); `undefined` when the file is missing or unreadable. */
 export const readTuning = (file: string) =>
@@ -82,10 +87,18 @@ export const finalEntries = (planned: ReadonlyArray<Methods.Method>, tuning: Tun
     const chosen = tuning[m.name]
     const override = chosen === undefined ? undefined : lrOverride(m.phase, chosen.lr)
     if (chosen === undefined || override === undefined) return toEntry(m)
-    return { ...toVariant(m, gridName(m.name, chosen.lr)), trainer: Methods.deepMerge(m.overrides.trainer ?? {}, override) }
+    return {
+      ...toVariant(m, gridName(m.name, chosen.lr)),
+      trainer: Methods.deepMerge(m.overrides.trainer ?? {}, override)
+    }
   })
 
-const toVariant = (m: Methods.Method, name: string = m.name): Methods.MethodVariant => ({ name, method: m.kind, label: m.label, ...m.overrides })
+const toVariant = (m: Methods.Method, name: string = m.name): Methods.MethodVariant => ({
+  name,
+  method: m.kind,
+  label: m.label,
+  ...m.overrides
+})
 
 const toEntry = (m: Methods.Method): Methods.MethodEntry =>
   m.name === m.kind && Object.keys(m.overrides).length === 0 ? m.kind : toVariant(m)
@@ -98,7 +111,10 @@ const gridOf = (m: Methods.Method, settings: ExperimentSettings): ReadonlyArray<
 const gridLabel = (m: Methods.Method, lr: number): string => `${m.label} @ lr ${lr}`
 
 /** The methods of the tuning run: each tuned method once per grid value (labels carry the value), the others as they are. */
-export const tuningEntries = (planned: ReadonlyArray<Methods.Method>, settings: ExperimentSettings): Array<Methods.MethodEntry> =>
+export const tuningEntries = (
+  planned: ReadonlyArray<Methods.Method>,
+  settings: ExperimentSettings
+): Array<Methods.MethodEntry> =>
   planned.flatMap((m) => {
     const grid = gridOf(m, settings)
     if (grid === undefined) return [toEntry(m)]
@@ -110,14 +126,22 @@ export const tuningEntries = (planned: ReadonlyArray<Methods.Method>, settings: 
   })
 
 /** The config of one seed's run: its own seed for the run, trainer and curriculum, in `<runDir>/seed-<s>`. */
-export const seedConfig = (config: PipelineConfig, runDir: string, seed: number, methods: ReadonlyArray<Methods.MethodEntry>, splits?: ReadonlyArray<Problem.Split>): PipelineConfig => {
+export const seedConfig = (
+  config: PipelineConfig,
+  runDir: string,
+  seed: number,
+  methods: ReadonlyArray<Methods.MethodEntry>,
+  splits?: ReadonlyArray<Problem.Split>
+): PipelineConfig => {
   const { experiment: _experiment, ...rest } = config
   // A built-in trainer or curriculum declaring its seed setting (`Implementation.seedSetting`) gets the seed there;
   // another is left as configured.
   const seeded = <S extends "trainer" | "curriculum">(slot: S) => {
     const configured: Resolve.Choice = config[slot] ?? Wiring.defaults[slot]
     const key = Registry.builtins[slot][configured.use]?.seedSetting
-    return key === undefined ? config[slot] : { use: configured.use, with: { ...Wiring.asRecord(configured.with), [key]: seed } }
+    return key === undefined
+      ? config[slot]
+      : { use: configured.use, with: { ...Wiring.asRecord(configured.with), [key]: seed } }
   }
   const trainer = seeded("trainer")
   const curriculum = seeded("curriculum")
@@ -149,9 +173,13 @@ export const choose = (
     const scores: Record<string, number> = {}
     let best: number | undefined
     for (const lr of grid) {
-      const value = results.find((x) => x.method === gridLabel(m, lr) && x.mode === mode && x.split === split)?.accuracy.value
+      const value = results.find((x) => x.method === gridLabel(m, lr) && x.mode === mode && x.split === split)?.accuracy
+        .value
       if (value === undefined || !Number.isFinite(value)) {
-        return new ExperimentInvalid({ path: "experiment.tune", detail: `no ${split} ${mode} result for ${m.name} at lr ${lr}; the tuning run is incomplete (delete ${split} results or tuning.json and run again)` })
+        return new ExperimentInvalid({
+          path: "experiment.tune",
+          detail: `no ${split} ${mode} result for ${m.name} at lr ${lr}; the tuning run is incomplete (delete ${split} results or tuning.json and run again)`
+        })
       }
       scores[String(lr)] = value
       if (best === undefined || value > (scores[String(best)] as number)) best = lr
@@ -168,32 +196,60 @@ export const choose = (
 export const check = (config: PipelineConfig): ExperimentInvalid | undefined => {
   const settings = config.experiment ?? {}
   const seeds = seedsOf(settings)
-  if (new Set(seeds).size !== seeds.length) return new ExperimentInvalid({ path: "experiment.seeds", detail: `seeds must be distinct, got [${seeds.join(", ")}]` })
+  if (new Set(seeds).size !== seeds.length)
+    return new ExperimentInvalid({
+      path: "experiment.seeds",
+      detail: `seeds must be distinct, got [${seeds.join(", ")}]`
+    })
   const names = Methods.plan(Methods.selected(config)).map((m) => m.name)
   for (const [i, b] of (settings.baselines ?? []).entries()) {
-    if (!names.includes(b)) return new ExperimentInvalid({ path: `experiment.baselines[${i}]`, detail: `"${b}" is not one of the methods (${names.join(", ")}); add it to methods or pick one of those` })
+    if (!names.includes(b))
+      return new ExperimentInvalid({
+        path: `experiment.baselines[${i}]`,
+        detail: `"${b}" is not one of the methods (${names.join(", ")}); add it to methods or pick one of those`
+      })
   }
   const tuneSplit = tuneSplitOf(settings)
   const evaluated = evaluationSplits(config)
   if (settings.tune !== undefined && tuneSplit === "train") {
-    return new ExperimentInvalid({ path: "experiment.tune.split", detail: `"train" is what the methods train on; choose learning rates on held-back problems (validation)` })
+    return new ExperimentInvalid({
+      path: "experiment.tune.split",
+      detail: `"train" is what the methods train on; choose learning rates on held-back problems (validation)`
+    })
   }
   for (const phase of ["rft", "rl"] as const) {
     const grid = settings.tune?.[phase] ?? []
-    if (new Set(grid).size !== grid.length) return new ExperimentInvalid({ path: `experiment.tune.${phase}`, detail: `grid values must be distinct, got [${grid.join(", ")}]` })
+    if (new Set(grid).size !== grid.length)
+      return new ExperimentInvalid({
+        path: `experiment.tune.${phase}`,
+        detail: `grid values must be distinct, got [${grid.join(", ")}]`
+      })
   }
   if (settings.tune !== undefined && evaluated.includes(tuneSplit)) {
-    return new ExperimentInvalid({ path: "experiment.tune.split", detail: `"${tuneSplit}" is also evaluated (evaluation.splits); choosing learning rates on it would tune on the reported results` })
+    return new ExperimentInvalid({
+      path: "experiment.tune.split",
+      detail: `"${tuneSplit}" is also evaluated (evaluation.splits); choosing learning rates on it would tune on the reported results`
+    })
   }
   return undefined
 }
 
 const fingerprint = (results: ReadonlyArray<EvalResult.EvalResult>, split: string): string =>
-  Hash.hashJson(results.find((r) => r.split === split)?.outcomes.map((o) => o.problemId).toSorted() ?? [])
+  Hash.hashJson(
+    results
+      .find((r) => r.split === split)
+      ?.outcomes.map((o) => o.problemId)
+      .toSorted() ?? []
+  )
 
 /** Run the experiment: tune on the first seed, then every seed, then the summary files. */
-export const run = (given: PipelineConfig, baseDir: string, hooks: Hooks & { readonly seed?: (seed: number, phase: "tune" | "train") => Effect.Effect<void> } = {}, extra: Parameters<typeof Pipeline.run>[3] = {}) =>
-  Effect.gen(function*() {
+export const run = (
+  given: PipelineConfig,
+  baseDir: string,
+  hooks: Hooks & { readonly seed?: (seed: number, phase: "tune" | "train") => Effect.Effect<void> } = {},
+  extra: Parameters<typeof Pipeline.run>[3] = {}
+) =>
+  Effect.gen(function* () {
     const invalid = check(given)
     if (invalid !== undefined) return yield* invalid
     const fs = yield* FileSystem.FileSystem
@@ -207,7 +263,9 @@ export const run = (given: PipelineConfig, baseDir: string, hooks: Hooks & { rea
     const baselines = settings.baselines ?? [planned[0]?.name ?? "sft"]
     const evalSplits = evaluationSplits(config)
     const tuneSplit = tuneSplitOf(settings)
-    const prepareSplits = Problem.Split.literals.filter((s) => s !== "train" && (evalSplits.includes(s) || (settings.tune !== undefined && s === tuneSplit)))
+    const prepareSplits = Problem.Split.literals.filter(
+      (s) => s !== "train" && (evalSplits.includes(s) || (settings.tune !== undefined && s === tuneSplit))
+    )
     const first = seeds[0] as number
 
     // 1. Learning rates, chosen on the tuning split with the first seed (in that seed's directory, so its training is reused).
@@ -219,22 +277,35 @@ export const run = (given: PipelineConfig, baseDir: string, hooks: Hooks & { rea
       const key = Hash.hashJson({ tune: settings.tune, config: { ...tuneConfig, run: { seed: first } } })
       const saved = (yield* fs.exists(tuningFile)) ? yield* readTuningFile(tuningFile) : undefined
       if (saved !== undefined && !isKeyed(saved)) {
-        yield* Effect.logWarning(`${tuningFile} was written without a config key (an older version); reusing it. Delete it to choose the learning rates again.`)
+        yield* Effect.logWarning(
+          `${tuningFile} was written without a config key (an older version); reusing it. Delete it to choose the learning rates again.`
+        )
         tuning = saved
       } else if (saved !== undefined && saved.key === key) {
         tuning = saved.choice
       } else {
-        if (saved !== undefined) yield* Effect.logWarning(`the tuning settings changed since ${tuningFile} was written; choosing the learning rates again`)
+        if (saved !== undefined)
+          yield* Effect.logWarning(
+            `the tuning settings changed since ${tuningFile} was written; choosing the learning rates again`
+          )
         if (hooks.seed !== undefined) yield* hooks.seed(first, "tune")
         const tuned = yield* Pipeline.run(tuneConfig, baseDir, hooks, { ...extra, prepareSplits })
         const chosen = choose(planned, settings, tuned.results)
         if (chosen instanceof ExperimentInvalid) return yield* chosen
         tuning = chosen
-        yield* RunDir.writeJsonAtomic(join(runDir, "tuning-results.json"), tuned.results.map(({ outcomes: _o, ...r }) => r))
+        yield* RunDir.writeJsonAtomic(
+          join(runDir, "tuning-results.json"),
+          tuned.results.map(({ outcomes: _o, ...r }) => r)
+        )
         yield* RunDir.writeJsonAtomic(tuningFile, { key, choice: tuning })
       }
-      const ties = Object.entries(tuning).filter(([, t]) => t.tied === true).map(([m]) => m)
-      if (ties.length > 0) yield* Effect.logWarning(`learning-rate grid tied on ${tuneSplit} for ${ties.join(", ")}; the first value was kept (a larger ${tuneSplit} split separates them)`)
+      const ties = Object.entries(tuning)
+        .filter(([, t]) => t.tied === true)
+        .map(([m]) => m)
+      if (ties.length > 0)
+        yield* Effect.logWarning(
+          `learning-rate grid tied on ${tuneSplit} for ${ties.join(", ")}; the first value was kept (a larger ${tuneSplit} split separates them)`
+        )
     }
 
     // 2. Every seed with the chosen settings.
@@ -243,14 +314,20 @@ export const run = (given: PipelineConfig, baseDir: string, hooks: Hooks & { rea
     const perSeed: Array<ExperimentResults.SeedResults> = []
     for (const seed of seeds) {
       if (hooks.seed !== undefined) yield* hooks.seed(seed, "train")
-      const result = yield* Pipeline.run(seedConfig(config, runDir, seed, entries), baseDir, hooks, { ...extra, prepareSplits })
+      const result = yield* Pipeline.run(seedConfig(config, runDir, seed, entries), baseDir, hooks, {
+        ...extra,
+        prepareSplits
+      })
       perSeed.push({ seed, results: result.results })
     }
     // Paired comparisons need the same problems under every seed: the task source must not depend on the run seed.
     for (const split of evalSplits) {
       const prints = new Set(perSeed.map((s) => fingerprint(s.results, split)))
       if (prints.size > 1) {
-        return yield* new StageFailed({ stage: "experiment", detail: `the ${split} problems differ between seeds; give the task source a fixed seed (tasks.with.seed) so every seed sees the same problems` })
+        return yield* new StageFailed({
+          stage: "experiment",
+          detail: `the ${split} problems differ between seeds; give the task source a fixed seed (tasks.with.seed) so every seed sees the same problems`
+        })
       }
     }
 
@@ -272,7 +349,7 @@ const unGrid = (name: string): string => name.replace(/@lr=[^@]*$/, "")
 
 /** Read the summary of a finished experiment from its `experiment.json` (for `realm report`). */
 export const readSummary = (file: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(file)
     const parsed = yield* Effect.try({
@@ -280,8 +357,16 @@ export const readSummary = (file: string) =>
       catch: () => new ExperimentInvalid({ path: file, detail: "is not JSON; run the experiment again to rewrite it" })
     })
     const summary = parsed.summary
-    if (summary === undefined || !Array.isArray(summary.cells) || !Array.isArray(summary.methods) || !Array.isArray(summary.seeds)) {
-      return yield* new ExperimentInvalid({ path: file, detail: "has no experiment summary (seeds, methods, cells); run the experiment again to rewrite it" })
+    if (
+      summary === undefined ||
+      !Array.isArray(summary.cells) ||
+      !Array.isArray(summary.methods) ||
+      !Array.isArray(summary.seeds)
+    ) {
+      return yield* new ExperimentInvalid({
+        path: file,
+        detail: "has no experiment summary (seeds, methods, cells); run the experiment again to rewrite it"
+      })
     }
     return summary
   })

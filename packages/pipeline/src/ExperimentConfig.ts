@@ -14,16 +14,18 @@ export const ExperimentSettings = Schema.Struct({
   /** Methods every other method is compared with (paired differences). Default: the first planned method (`sft` when any method starts from it). */
   baselines: Schema.optionalKey(Schema.Array(Schema.String)),
   /** Learning-rate selection: a grid per phase, each method of that phase trained at every value with the first seed. */
-  tune: Schema.optionalKey(Schema.Struct({
-    /** Split the choice is scored on. Default `validation` (never an evaluation split). */
-    split: Schema.optionalKey(Problem.Split),
-    /** Mode scored. Default `autonomous`. */
-    mode: Schema.optionalKey(Schema.Literals(["assisted", "autonomous"])),
-    /** Peak learning rates tried for RFT (`trainer.with.rft.train.lr.peak`). */
-    rft: Schema.optionalKey(LrGrid),
-    /** Peak learning rates tried for every RL method (`trainer.with.rl.lr.peak`). */
-    rl: Schema.optionalKey(LrGrid)
-  }))
+  tune: Schema.optionalKey(
+    Schema.Struct({
+      /** Split the choice is scored on. Default `validation` (never an evaluation split). */
+      split: Schema.optionalKey(Problem.Split),
+      /** Mode scored. Default `autonomous`. */
+      mode: Schema.optionalKey(Schema.Literals(["assisted", "autonomous"])),
+      /** Peak learning rates tried for RFT (`trainer.with.rft.train.lr.peak`). */
+      rft: Schema.optionalKey(LrGrid),
+      /** Peak learning rates tried for every RL method (`trainer.with.rl.lr.peak`). */
+      rl: Schema.optionalKey(LrGrid)
+    })
+  )
 })
 export type ExperimentSettings = typeof ExperimentSettings.Type
 

@@ -48,8 +48,9 @@ export interface Input {
 const { left, right, row, width } = Svg.layout
 
 /** Split × mode pairs in the order of the summary's cells. */
-const columnsOf = (summary: ExperimentResults.Summary): Array<{ split: string; mode: EvalResult.EvalMode }> =>
-  [...new Map(summary.cells.map((c) => [`${c.split}\u0000${c.mode}`, { split: c.split, mode: c.mode }])).values()]
+const columnsOf = (summary: ExperimentResults.Summary): Array<{ split: string; mode: EvalResult.EvalMode }> => [
+  ...new Map(summary.cells.map((c) => [`${c.split}\u0000${c.mode}`, { split: c.split, mode: c.mode }])).values()
+]
 
 const percent = (v: number): string => `${Math.round(100 * v)}%`
 const signedPoints = (v: number): string => `${v > 0 ? "+" : ""}${Number((100 * v).toPrecision(6))}`
@@ -77,10 +78,19 @@ const accuracyChart = (summary: ExperimentResults.Summary, split: string, mode: 
       label: method.label,
       mark: (cy) => {
         const e = cell.accuracy
-        const data = Svg.attrs({ "data-method": method.name, "data-split": split, "data-mode": mode, "data-value": e.value, "data-low": e.low, "data-high": e.high })
-        return `<rect class="bar" x="${left}" y="${cy - row / 2 + 4}" width="${Svg.n(x(clamp01(e.value)) - left)}" height="${row - 8}" fill="${Svg.colour(index)}"${data}>` +
+        const data = Svg.attrs({
+          "data-method": method.name,
+          "data-split": split,
+          "data-mode": mode,
+          "data-value": e.value,
+          "data-low": e.low,
+          "data-high": e.high
+        })
+        return (
+          `<rect class="bar" x="${left}" y="${cy - row / 2 + 4}" width="${Svg.n(x(clamp01(e.value)) - left)}" height="${row - 8}" fill="${Svg.colour(index)}"${data}>` +
           `<title>${Svg.esc(`${method.label}: ${Table.formatEstimate(e)}`)}</title></rect>` +
           `<path class="whisker" d="${Svg.hWhisker(x(clamp01(e.low)), x(clamp01(e.high)), cy, 5)}" stroke="#222" fill="none"${data}/>`
+        )
       }
     }))
   })
@@ -88,7 +98,11 @@ const accuracyChart = (summary: ExperimentResults.Summary, split: string, mode: 
 
 /** Where an interval lies relative to zero: the colour says whether it excludes 0. */
 const side = (e: EvalResult.Estimate) =>
-  e.low > 0 ? { name: "above", colour: "#1a7f37" } : e.high < 0 ? { name: "below", colour: "#b42318" } : { name: "includes-zero", colour: "#8a8a8a" }
+  e.low > 0
+    ? { name: "above", colour: "#1a7f37" }
+    : e.high < 0
+      ? { name: "below", colour: "#b42318" }
+      : { name: "includes-zero", colour: "#8a8a8a" }
 
 /** (b) Dot-and-whisker chart of each method's paired difference to `baseline`, with a zero line. */
 const differenceChart = (summary: ExperimentResults.Summary, split: string, mode: string, baseline: string): string => {
@@ -98,7 +112,10 @@ const differenceChart = (summary: ExperimentResults.Summary, split: string, mode
   })
   if (rows.length === 0) return ""
   const baseLabel = summary.methods.find((m) => m.name === baseline)?.label ?? baseline
-  const { domain, values } = Svg.nice(Math.min(0, ...rows.map((r) => r.d.low)), Math.max(0, ...rows.map((r) => r.d.high)))
+  const { domain, values } = Svg.nice(
+    Math.min(0, ...rows.map((r) => r.d.low)),
+    Math.max(0, ...rows.map((r) => r.d.high))
+  )
   const x = Svg.scale(domain, [left, width - right])
   return Svg.rowChart({
     title: `Paired difference to ${baseLabel}, ${split} ${mode} (method − baseline, 95% interval)`,
@@ -109,16 +126,29 @@ const differenceChart = (summary: ExperimentResults.Summary, split: string, mode
       { label: "includes 0", colour: side({ value: 0, low: 0, high: 0 }).colour, shape: "dot" }
     ],
     axis: { at: x, values, format: signedPoints, label: `difference to ${baseLabel}, percentage points` },
-    under: (top, bottom) => `<line class="zero" x1="${Svg.n(x(0))}" x2="${Svg.n(x(0))}" y1="${top - 4}" y2="${bottom}" stroke="#222" stroke-dasharray="4 3" data-value="0"/>`,
+    under: (top, bottom) =>
+      `<line class="zero" x1="${Svg.n(x(0))}" x2="${Svg.n(x(0))}" y1="${top - 4}" y2="${bottom}" stroke="#222" stroke-dasharray="4 3" data-value="0"/>`,
     rows: rows.map(({ d, method }) => ({
       name: method.name,
       label: method.label,
       mark: (cy) => {
         const s = side(d)
-        const data = Svg.attrs({ "data-method": method.name, "data-baseline": baseline, "data-split": split, "data-mode": mode, "data-value": d.value, "data-low": d.low, "data-high": d.high, "data-excludes-zero": s.name !== "includes-zero", "data-side": s.name })
-        return `<path class="whisker" d="${Svg.hWhisker(x(d.low), x(d.high), cy, 5)}" stroke="${s.colour}" stroke-width="2" fill="none"${data}/>` +
+        const data = Svg.attrs({
+          "data-method": method.name,
+          "data-baseline": baseline,
+          "data-split": split,
+          "data-mode": mode,
+          "data-value": d.value,
+          "data-low": d.low,
+          "data-high": d.high,
+          "data-excludes-zero": s.name !== "includes-zero",
+          "data-side": s.name
+        })
+        return (
+          `<path class="whisker" d="${Svg.hWhisker(x(d.low), x(d.high), cy, 5)}" stroke="${s.colour}" stroke-width="2" fill="none"${data}/>` +
           `<circle class="dot" cx="${Svg.n(x(d.value))}" cy="${Svg.n(cy)}" r="5" fill="${s.colour}"${data}>` +
           `<title>${Svg.esc(`${method.label} − ${baseLabel}: ${ExperimentResults.formatDifference(d)} points`)}</title></circle>`
+        )
       }
     }))
   })
@@ -127,31 +157,62 @@ const differenceChart = (summary: ExperimentResults.Summary, split: string, mode
 /** (c) Grouped bars: accuracy per difficulty level (groups) per method (bars), whiskers at the interval. */
 const levelChart = (summary: ExperimentResults.Summary, split: string, mode: string): string => {
   const rows = rowsOf(summary, split, mode)
-  const levels = [...new Set(rows.flatMap((r) => Object.keys(r.cell.levels)))].toSorted((a, b) => a.localeCompare(b, "en", { numeric: true }))
+  const levels = [...new Set(rows.flatMap((r) => Object.keys(r.cell.levels)))].toSorted((a, b) =>
+    a.localeCompare(b, "en", { numeric: true })
+  )
   if (levels.length === 0) return ""
   const plotLeft = 70
-  const key = Svg.legend([...rows.map((r) => ({ label: r.method.label, colour: Svg.colour(r.index), shape: "box" as const })), whiskerLegend], plotLeft, 4, width - plotLeft - right)
+  const key = Svg.legend(
+    [
+      ...rows.map((r) => ({ label: r.method.label, colour: Svg.colour(r.index), shape: "box" as const })),
+      whiskerLegend
+    ],
+    plotLeft,
+    4,
+    width - plotLeft - right
+  )
   const top = key.height + 12
   const bottom = top + 200
   const y = Svg.scale([0, 1], [bottom, top])
   const group = (width - plotLeft - right) / levels.length
   const bar = (group * 0.8) / rows.length
-  const bars = levels.flatMap((level, g) =>
-    rows.flatMap(({ cell, index, method }, k) => {
-      const e = cell.levels[level]?.accuracy
-      if (e === undefined) return []
-      const x = plotLeft + g * group + group * 0.1 + k * bar
-      const cx = Svg.n(x + bar / 2)
-      const data = { "data-method": method.name, "data-level": level, "data-split": split, "data-mode": mode, "data-value": e.value, "data-low": e.low, "data-high": e.high }
-      return [`<rect class="level-bar" x="${Svg.n(x)}" y="${Svg.n(y(clamp01(e.value)))}" width="${Svg.n(bar * 0.9)}" height="${Svg.n(bottom - y(clamp01(e.value)))}" fill="${Svg.colour(index)}"${Svg.attrs(data)}>` +
-        `<title>${Svg.esc(`${method.label}, ${level}: ${Table.formatEstimate(e)}`)}</title></rect>` +
-        `<path class="whisker" d="M${cx} ${Svg.n(y(clamp01(e.low)))}V${Svg.n(y(clamp01(e.high)))}" stroke="#222" fill="none"${Svg.attrs(data)}/>`]
-    })
-  ).join("")
-  const labels = levels.map((level, g) =>
-    `<text class="group-label" x="${Svg.n(plotLeft + (g + 0.5) * group)}" y="${bottom + 16}" text-anchor="middle"${Svg.attrs({ "data-level": level })}>${Svg.esc(level)}</text>`
-  ).join("")
-  const axis = Svg.yAxis({ at: y, values: Svg.nice(0, 1).values, format: percent, label: "accuracy", across: [plotLeft, width - right] })
+  const bars = levels
+    .flatMap((level, g) =>
+      rows.flatMap(({ cell, index, method }, k) => {
+        const e = cell.levels[level]?.accuracy
+        if (e === undefined) return []
+        const x = plotLeft + g * group + group * 0.1 + k * bar
+        const cx = Svg.n(x + bar / 2)
+        const data = {
+          "data-method": method.name,
+          "data-level": level,
+          "data-split": split,
+          "data-mode": mode,
+          "data-value": e.value,
+          "data-low": e.low,
+          "data-high": e.high
+        }
+        return [
+          `<rect class="level-bar" x="${Svg.n(x)}" y="${Svg.n(y(clamp01(e.value)))}" width="${Svg.n(bar * 0.9)}" height="${Svg.n(bottom - y(clamp01(e.value)))}" fill="${Svg.colour(index)}"${Svg.attrs(data)}>` +
+            `<title>${Svg.esc(`${method.label}, ${level}: ${Table.formatEstimate(e)}`)}</title></rect>` +
+            `<path class="whisker" d="M${cx} ${Svg.n(y(clamp01(e.low)))}V${Svg.n(y(clamp01(e.high)))}" stroke="#222" fill="none"${Svg.attrs(data)}/>`
+        ]
+      })
+    )
+    .join("")
+  const labels = levels
+    .map(
+      (level, g) =>
+        `<text class="group-label" x="${Svg.n(plotLeft + (g + 0.5) * group)}" y="${bottom + 16}" text-anchor="middle"${Svg.attrs({ "data-level": level })}>${Svg.esc(level)}</text>`
+    )
+    .join("")
+  const axis = Svg.yAxis({
+    at: y,
+    values: Svg.nice(0, 1).values,
+    format: percent,
+    label: "accuracy",
+    across: [plotLeft, width - right]
+  })
   return Svg.frame({
     title: `Accuracy per difficulty level, ${split} ${mode} (mean over seeds, 95% interval)`,
     width,
@@ -165,13 +226,26 @@ const levelChart = (summary: ExperimentResults.Summary, split: string, mode: str
 const curveChart = (summary: ExperimentResults.Summary, metric: string, curves: ReadonlyArray<Curve>): string => {
   const drawn = curves.filter((c) => c.metric === metric && c.points.length > 0)
   if (drawn.length === 0) return ""
-  const indexOf = (name: string) => Math.max(0, summary.methods.findIndex((m) => m.name === name))
+  const indexOf = (name: string) =>
+    Math.max(
+      0,
+      summary.methods.findIndex((m) => m.name === name)
+    )
   const labelOf = (name: string) => summary.methods.find((m) => m.name === name)?.label ?? name
   const plotLeft = 70
-  const key = Svg.legend([
-    ...drawn.map((c) => ({ label: labelOf(c.method), colour: Svg.colour(indexOf(c.method)), shape: "line" as const })),
-    { label: "min–max over seeds", colour: "#444", shape: "band" }
-  ], plotLeft, 4, width - plotLeft - right)
+  const key = Svg.legend(
+    [
+      ...drawn.map((c) => ({
+        label: labelOf(c.method),
+        colour: Svg.colour(indexOf(c.method)),
+        shape: "line" as const
+      })),
+      { label: "min–max over seeds", colour: "#444", shape: "band" }
+    ],
+    plotLeft,
+    4,
+    width - plotLeft - right
+  )
   const top = key.height + 12
   const bottom = top + 220
   const all = drawn.flatMap((c) => c.points)
@@ -180,18 +254,41 @@ const curveChart = (summary: ExperimentResults.Summary, metric: string, curves: 
   const x = Svg.scale(steps.domain, [plotLeft, width - right])
   const y = Svg.scale(values.domain, [bottom, top])
   const at = (p: CurvePoint, v: number) => `${Svg.n(x(p.step))} ${Svg.n(y(v))}`
-  const lines = drawn.map((c) => {
-    const colour = Svg.colour(indexOf(c.method))
-    const last = c.points[c.points.length - 1] as CurvePoint
-    const data = { "data-method": c.method, "data-metric": metric, "data-points": c.points.length, "data-last-step": last.step, "data-last-value": last.value }
-    const band = `M${c.points.map((p) => at(p, p.high)).join("L")}L${c.points.toReversed().map((p) => at(p, p.low)).join("L")}Z`
-    const marker = c.points.length === 1 ? `<circle cx="${Svg.n(x(last.step))}" cy="${Svg.n(y(last.value))}" r="3" fill="${colour}"/>` : ""
-    return `<g class="curve"${Svg.attrs(data)}><path class="band" d="${band}" fill="${colour}" fill-opacity="0.18" stroke="none"/>` +
-      `<polyline class="line" points="${c.points.map((p) => at(p, p.value).replace(" ", ",")).join(" ")}" fill="none" stroke="${colour}" stroke-width="2"/>${marker}` +
-      `<title>${Svg.esc(`${labelOf(c.method)}: ${metric} ${last.value.toPrecision(4)} at step ${last.step}`)}</title></g>`
-  }).join("")
-  const axes = Svg.xAxis({ at: x, values: steps.values, format: String, label: "step", across: [top, bottom] }) +
-    Svg.yAxis({ at: y, values: values.values, format: (v) => String(Number(v.toPrecision(6))), label: metric, across: [plotLeft, width - right] })
+  const lines = drawn
+    .map((c) => {
+      const colour = Svg.colour(indexOf(c.method))
+      const last = c.points[c.points.length - 1] as CurvePoint
+      const data = {
+        "data-method": c.method,
+        "data-metric": metric,
+        "data-points": c.points.length,
+        "data-last-step": last.step,
+        "data-last-value": last.value
+      }
+      const band = `M${c.points.map((p) => at(p, p.high)).join("L")}L${c.points
+        .toReversed()
+        .map((p) => at(p, p.low))
+        .join("L")}Z`
+      const marker =
+        c.points.length === 1
+          ? `<circle cx="${Svg.n(x(last.step))}" cy="${Svg.n(y(last.value))}" r="3" fill="${colour}"/>`
+          : ""
+      return (
+        `<g class="curve"${Svg.attrs(data)}><path class="band" d="${band}" fill="${colour}" fill-opacity="0.18" stroke="none"/>` +
+        `<polyline class="line" points="${c.points.map((p) => at(p, p.value).replace(" ", ",")).join(" ")}" fill="none" stroke="${colour}" stroke-width="2"/>${marker}` +
+        `<title>${Svg.esc(`${labelOf(c.method)}: ${metric} ${last.value.toPrecision(4)} at step ${last.step}`)}</title></g>`
+      )
+    })
+    .join("")
+  const axes =
+    Svg.xAxis({ at: x, values: steps.values, format: String, label: "step", across: [top, bottom] }) +
+    Svg.yAxis({
+      at: y,
+      values: values.values,
+      format: (v) => String(Number(v.toPrecision(6))),
+      label: metric,
+      across: [plotLeft, width - right]
+    })
   return Svg.frame({
     title: `${metrics[metric] ?? metric} (${metric}) over training steps, mean over seeds with min–max band`,
     width,
@@ -221,21 +318,38 @@ svg { font: 12px system-ui, sans-serif; max-width: 100%; height: auto; } figure 
 <body>
 <h1>${Svg.esc(input.title)}</h1>
 <p class="meta">${Svg.esc(input.provenance)} · seeds ${Svg.esc(summary.seeds.join(", "))} · generated ${Svg.esc(input.generatedAt)}</p>
-${section("Accuracy per method (greedy first sample, 95% two-level bootstrap interval)", columns.map((c) => accuracyChart(summary, c.split, c.mode)), "No evaluation results.")}
-${section("Paired differences to the baselines", summary.baselines.flatMap((b) => columns.map((c) => differenceChart(summary, c.split, c.mode, b))), "No baseline comparisons.")}
-${section("Accuracy per difficulty level", columns.map((c) => levelChart(summary, c.split, c.mode)), "No difficulty levels.")}
-${section("Training curves", Object.keys(metrics).map((m) => curveChart(summary, m, input.curves)), "No training metrics found.")}
+${section(
+  "Accuracy per method (greedy first sample, 95% two-level bootstrap interval)",
+  columns.map((c) => accuracyChart(summary, c.split, c.mode)),
+  "No evaluation results."
+)}
+${section(
+  "Paired differences to the baselines",
+  summary.baselines.flatMap((b) => columns.map((c) => differenceChart(summary, c.split, c.mode, b))),
+  "No baseline comparisons."
+)}
+${section(
+  "Accuracy per difficulty level",
+  columns.map((c) => levelChart(summary, c.split, c.mode)),
+  "No difficulty levels."
+)}
+${section(
+  "Training curves",
+  Object.keys(metrics).map((m) => curveChart(summary, m, input.curves)),
+  "No training metrics found."
+)}
 <h2>Tables</h2>
 <pre class="markdown">${Svg.esc(input.markdown)}</pre>
 </body></html>
 `
 }
 
-
 /** metric → step → value of one metrics.jsonl; a repeated step (a resumed run) keeps its last value. */
 const readSeries = (text: string): Map<string, Map<number, number>> => {
   const lines = Metrics.parse(text)
-  return new Map(Object.keys(metrics).map((metric) => [metric, new Map(Metrics.points(lines, metric).map((p) => [p.step, p.value]))]))
+  return new Map(
+    Object.keys(metrics).map((metric) => [metric, new Map(Metrics.points(lines, metric).map((p) => [p.step, p.value]))])
+  )
 }
 
 /** Mean, min and max over seeds at each step that every seed with this metric logged (partial seeds cut the curve short). */
@@ -251,7 +365,11 @@ export const aggregate = (perSeed: ReadonlyArray<ReadonlyMap<number, number>>): 
 }
 
 /** A method's directory among a seed directory's entries: `<name>` or `<name>@lr=<value>`; of several, the tuned one, else `<name>`. */
-export const methodDir = (entries: ReadonlyArray<string>, name: string, tuning: Record<string, { lr: number }>): string | undefined => {
+export const methodDir = (
+  entries: ReadonlyArray<string>,
+  name: string,
+  tuning: Record<string, { lr: number }>
+): string | undefined => {
   const matches = entries.filter((e) => e === name || e.startsWith(`${name}@lr=`)).toSorted()
   if (matches.length <= 1) return matches[0]
   const chosen = tuning[name]
@@ -261,7 +379,7 @@ export const methodDir = (entries: ReadonlyArray<string>, name: string, tuning: 
 
 /** Training curves of every method of the summary from `<runDir>/seed-<s>/<method>/metrics.jsonl`; missing files are skipped. */
 export const curvesOf = (runDir: string, summary: ExperimentResults.Summary) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const tuning = (yield* Experiment.readTuning(join(runDir, "tuning.json"))) ?? {}
     const series = new Map<string, Array<Map<string, Map<number, number>>>>()
@@ -286,7 +404,7 @@ export const curvesOf = (runDir: string, summary: ExperimentResults.Summary) =>
 
 /** Write `<runDir>/experiment.html` (curves from the run directory, tables from the summary); returns its path. */
 export const write = (runDir: string, summary: ExperimentResults.Summary, provenance: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const curves = yield* curvesOf(runDir, summary)
     const now = yield* Clock.currentTimeMillis

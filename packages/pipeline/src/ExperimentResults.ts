@@ -65,12 +65,21 @@ const options = { seed: 0, resamples: 2000 }
 type Scores = Map<number, Map<string, number>>
 
 /** seed → problem → score of one (method, split, mode), from the first sample or any sample. */
-const scoresOf = (seeds: ReadonlyArray<SeedResults>, label: string, split: string, mode: string, any = false): Scores => {
+const scoresOf = (
+  seeds: ReadonlyArray<SeedResults>,
+  label: string,
+  split: string,
+  mode: string,
+  any = false
+): Scores => {
   const out: Scores = new Map()
   for (const s of seeds) {
     const r = s.results.find((x) => x.method === label && x.split === split && x.mode === mode)
     if (r === undefined) continue
-    out.set(s.seed, new Map(r.outcomes.map((o) => [o.problemId, (any ? o.correct.some(Boolean) : o.correct[0] === true) ? 1 : 0])))
+    out.set(
+      s.seed,
+      new Map(r.outcomes.map((o) => [o.problemId, (any ? o.correct.some(Boolean) : o.correct[0] === true) ? 1 : 0]))
+    )
   }
   return out
 }
@@ -86,13 +95,26 @@ const overSeeds = (scores: Scores): OverSeeds => {
 const difference = (baseline: string, a: Scores, b: Scores): Difference => {
   const p = SeedPaired.pairedOverSeeds(a, b, options)
   return {
-    baseline, difference: p.difference, overProblems: p.overProblems, overSeedsT: p.overSeedsT, pValue: p.pValue,
-    perSeed: p.perSeed, problems: p.problems, dropped: p.dropped, droppedSeeds: p.droppedSeeds
+    baseline,
+    difference: p.difference,
+    overProblems: p.overProblems,
+    overSeedsT: p.overSeedsT,
+    pValue: p.pValue,
+    perSeed: p.perSeed,
+    problems: p.problems,
+    dropped: p.dropped,
+    droppedSeeds: p.droppedSeeds
   }
 }
 
 /** A metric of the results (e.g. route-verdict accuracy) over seeds: mean of per-seed values, t-interval over seeds. */
-const metricOverSeeds = (seeds: ReadonlyArray<SeedResults>, label: string, split: string, mode: string, metric: string): OverSeeds | undefined => {
+const metricOverSeeds = (
+  seeds: ReadonlyArray<SeedResults>,
+  label: string,
+  split: string,
+  mode: string,
+  metric: string
+): OverSeeds | undefined => {
   const values = seeds.flatMap((s) => {
     const v = s.results.find((x) => x.method === label && x.split === split && x.mode === mode)?.metrics[metric]?.value
     return v === undefined ? [] : [v]
@@ -100,12 +122,16 @@ const metricOverSeeds = (seeds: ReadonlyArray<SeedResults>, label: string, split
   if (values.length === 0) return undefined
   const mean = values.reduce((x, y) => x + y, 0) / values.length
   const sd = values.length < 2 ? 0 : Math.sqrt(values.reduce((x, y) => x + (y - mean) ** 2, 0) / (values.length - 1))
-  const half = values.length < 2 ? 0 : SeedPaired.t975Quantile(values.length - 1) * sd / Math.sqrt(values.length)
+  const half = values.length < 2 ? 0 : (SeedPaired.t975Quantile(values.length - 1) * sd) / Math.sqrt(values.length)
   return { value: mean, low: mean - half, high: mean + half, perSeed: values }
 }
 
 /** Summarise the seeds' results for `methods` against `baselines` (method names). */
-export const summarise = (seeds: ReadonlyArray<SeedResults>, methods: ReadonlyArray<MethodRef>, baselines: ReadonlyArray<string>): Summary => {
+export const summarise = (
+  seeds: ReadonlyArray<SeedResults>,
+  methods: ReadonlyArray<MethodRef>,
+  baselines: ReadonlyArray<string>
+): Summary => {
   const labelOf = new Map(methods.map((m) => [m.name, m.label]))
   const all = seeds.flatMap((s) => s.results)
   const splits = [...new Set(all.map((r) => r.split))]
@@ -117,12 +143,16 @@ export const summarise = (seeds: ReadonlyArray<SeedResults>, methods: ReadonlyAr
       for (const method of methods) {
         const scores = scoresOf(seeds, method.label, split, mode)
         if (scores.size === 0) continue
-        const samples = Math.max(...all.filter((r) => r.method === method.label && r.split === split).map((r) => r.samples))
+        const samples = Math.max(
+          ...all.filter((r) => r.method === method.label && r.split === split).map((r) => r.samples)
+        )
         const diffsOn = (keep: (id: string) => boolean) =>
-          baselines.filter((b) => b !== method.name).flatMap((b) => {
-            const base = scoresOf(seeds, labelOf.get(b) ?? b, split, mode)
-            return base.size === 0 ? [] : [difference(b, restrict(base, keep), restrict(scores, keep))]
-          })
+          baselines
+            .filter((b) => b !== method.name)
+            .flatMap((b) => {
+              const base = scoresOf(seeds, labelOf.get(b) ?? b, split, mode)
+              return base.size === 0 ? [] : [difference(b, restrict(base, keep), restrict(scores, keep))]
+            })
         const byLevel: Record<string, { accuracy: OverSeeds; differences: ReadonlyArray<Difference> }> = {}
         for (const l of levels) {
           const keep = (id: string) => level.get(id) === l
@@ -155,8 +185,11 @@ export const formatDifference = (d: EvalResult.Estimate): string => {
 
 /** Markdown tables: accuracy per method (columns split × mode), then each baseline's paired differences, then per level. */
 export const markdown = (summary: Summary): string => {
-  const columns = [...new Set(summary.cells.map((c) => `${c.split}|${c.mode}`))].map((k) => k.split("|") as [string, EvalResult.EvalMode])
-  const cell = (method: string, split: string, mode: string) => summary.cells.find((c) => c.method === method && c.split === split && c.mode === mode)
+  const columns = [...new Set(summary.cells.map((c) => `${c.split}|${c.mode}`))].map(
+    (k) => k.split("|") as [string, EvalResult.EvalMode]
+  )
+  const cell = (method: string, split: string, mode: string) =>
+    summary.cells.find((c) => c.method === method && c.split === split && c.mode === mode)
   const label = (name: string) => summary.methods.find((m) => m.name === name)?.label ?? name
   const header = `| method | ${columns.map(([s, m]) => `${s} ${m}`).join(" | ")} |`
   const rule = `| --- | ${columns.map(() => "---").join(" | ")} |`
@@ -167,7 +200,10 @@ export const markdown = (summary: Summary): string => {
     "",
     header,
     rule,
-    ...summary.methods.map((m) => `| ${m.label} | ${columns.map(([s, mode]) => Table.formatEstimate(cell(m.name, s, mode)?.accuracy)).join(" | ")} |`)
+    ...summary.methods.map(
+      (m) =>
+        `| ${m.label} | ${columns.map(([s, mode]) => Table.formatEstimate(cell(m.name, s, mode)?.accuracy)).join(" | ")} |`
+    )
   ]
   for (const baseline of summary.baselines) {
     out.push(
@@ -178,31 +214,56 @@ export const markdown = (summary: Summary): string => {
       rule
     )
     for (const m of summary.methods.filter((x) => x.name !== baseline)) {
-      out.push(`| ${m.label} | ${columns.map(([s, mode]) => {
-        const d = cell(m.name, s, mode)?.differences.find((x) => x.baseline === baseline)
-        return d === undefined ? "–" : formatDifference(d.difference)
-      }).join(" | ")} |`)
+      out.push(
+        `| ${m.label} | ${columns
+          .map(([s, mode]) => {
+            const d = cell(m.name, s, mode)?.differences.find((x) => x.baseline === baseline)
+            return d === undefined ? "–" : formatDifference(d.difference)
+          })
+          .join(" | ")} |`
+      )
     }
   }
-  const verdictRows = summary.methods.filter((m) => summary.cells.some((c) => c.method === m.name && c.routeVerdictAccuracy !== undefined))
+  const verdictRows = summary.methods.filter((m) =>
+    summary.cells.some((c) => c.method === m.name && c.routeVerdictAccuracy !== undefined)
+  )
   if (verdictRows.length > 0) {
     const assisted = columns.filter(([, mode]) => mode === "assisted")
-    out.push("", "Route-verdict accuracy % (assisted prompts), mean over seeds with a t-interval over seeds:", "", `| method | ${assisted.map(([s]) => s).join(" | ")} |`, `| --- | ${assisted.map(() => "---").join(" | ")} |`)
-    for (const m of verdictRows) out.push(`| ${m.label} | ${assisted.map(([s]) => Table.formatEstimate(cell(m.name, s, "assisted")?.routeVerdictAccuracy)).join(" | ")} |`)
+    out.push(
+      "",
+      "Route-verdict accuracy % (assisted prompts), mean over seeds with a t-interval over seeds:",
+      "",
+      `| method | ${assisted.map(([s]) => s).join(" | ")} |`,
+      `| --- | ${assisted.map(() => "---").join(" | ")} |`
+    )
+    for (const m of verdictRows)
+      out.push(
+        `| ${m.label} | ${assisted.map(([s]) => Table.formatEstimate(cell(m.name, s, "assisted")?.routeVerdictAccuracy)).join(" | ")} |`
+      )
   }
   const levels = [...new Set(summary.cells.flatMap((c) => Object.keys(c.levels)))].toSorted()
   if (levels.length > 1) {
     for (const [split, mode] of columns.filter(([, mode]) => mode === "autonomous")) {
-      out.push("", `Per level, ${split} ${mode}: accuracy %${summary.baselines.length > 0 ? ` and difference to ${label(summary.baselines[0] as string)}` : ""}:`, "", `| method | ${levels.join(" | ")} |`, `| --- | ${levels.map(() => "---").join(" | ")} |`)
+      out.push(
+        "",
+        `Per level, ${split} ${mode}: accuracy %${summary.baselines.length > 0 ? ` and difference to ${label(summary.baselines[0] as string)}` : ""}:`,
+        "",
+        `| method | ${levels.join(" | ")} |`,
+        `| --- | ${levels.map(() => "---").join(" | ")} |`
+      )
       for (const m of summary.methods) {
         const c = cell(m.name, split, mode)
         if (c === undefined) continue
-        out.push(`| ${m.label} | ${levels.map((l) => {
-          const v = c.levels[l]
-          if (v === undefined) return "–"
-          const d = v.differences.find((x) => x.baseline === summary.baselines[0])
-          return `${Table.formatEstimate(v.accuracy)}${d === undefined ? "" : ` (${formatDifference(d.difference)})`}`
-        }).join(" | ")} |`)
+        out.push(
+          `| ${m.label} | ${levels
+            .map((l) => {
+              const v = c.levels[l]
+              if (v === undefined) return "–"
+              const d = v.differences.find((x) => x.baseline === summary.baselines[0])
+              return `${Table.formatEstimate(v.accuracy)}${d === undefined ? "" : ` (${formatDifference(d.difference)})`}`
+            })
+            .join(" | ")} |`
+        )
       }
     }
   }

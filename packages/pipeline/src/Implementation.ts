@@ -3,7 +3,16 @@
  * its settings, and a function from settings to the Layer that provides the service. Built-in implementations
  * and users' own TypeScript modules are described the same way.
  */
-import { AnswerJudge, Curriculum, Evaluator, ModelSource, PolicyTrainer, TaskSource, Teacher, Verifier } from "@realm-lm/core"
+import {
+  AnswerJudge,
+  Curriculum,
+  Evaluator,
+  ModelSource,
+  PolicyTrainer,
+  TaskSource,
+  Teacher,
+  Verifier
+} from "@realm-lm/core"
 import { isAbsolute, resolve } from "node:path"
 import type { FileSystem, Layer, Path, Schema } from "effect"
 
@@ -23,7 +32,15 @@ export const slotServices = {
 export type Slot = keyof typeof slotServices
 
 /** The slots a config names as `<slot>: { use, with }`, in pipeline order (the `model` slot has its own section, `model:`). */
-export const slots: ReadonlyArray<Exclude<Slot, "model">> = ["tasks", "judge", "teacher", "verifier", "curriculum", "trainer", "evaluator"]
+export const slots: ReadonlyArray<Exclude<Slot, "model">> = [
+  "tasks",
+  "judge",
+  "teacher",
+  "verifier",
+  "curriculum",
+  "trainer",
+  "evaluator"
+]
 
 /** Service type of a slot. */
 export type SlotService<S extends Slot> = (typeof slotServices)[S]["Service"]
@@ -91,7 +108,11 @@ export interface Pretraining {
 }
 
 /** `config` with its paths resolved against `dir` by the implementation's `resolvePaths` (unchanged when it has none). */
-export const withPaths = <S extends Slot, C>(implementation: Implementation<S, C>, config: C, dir: string | undefined): C =>
+export const withPaths = <S extends Slot, C>(
+  implementation: Implementation<S, C>,
+  config: C,
+  dir: string | undefined
+): C =>
   implementation.resolvePaths === undefined || dir === undefined
     ? config
     : implementation.resolvePaths(config, (path) => (isAbsolute(path) ? path : resolve(dir, path)))

@@ -39,14 +39,56 @@ export interface MethodKind {
 
 /** Every built-in method, in training order (SFT first: the others may start from it). */
 export const kinds: ReadonlyArray<MethodKind> = [
-  { name: "sft", label: "SFT (guided CoT distillation)", from: "base", phase: "sft", guidance: "none", rewards: "mrpv" },
+  {
+    name: "sft",
+    label: "SFT (guided CoT distillation)",
+    from: "base",
+    phase: "sft",
+    guidance: "none",
+    rewards: "mrpv"
+  },
   { name: "rft", label: "RFT", from: "sft", phase: "rft", guidance: "none", rewards: "mrpv" },
   { name: "grpo", label: "GRPO, no guidance", from: "sft", phase: "rl", guidance: "none", rewards: "mrpv" },
-  { name: "cot-synthesizer", label: "CoT-Synthesizer-style", from: "sft", phase: "rl", guidance: "always-routes", rewards: "answer" },
-  { name: "realm", label: "ReaLM (SFT → MRPV + EAAI)", from: "sft", phase: "rl", guidance: "configured", rewards: "mrpv" },
-  { name: "realm-zero", label: "ReaLM-Zero (RL from base)", from: "base", phase: "rl", guidance: "configured", rewards: "mrpv" },
-  { name: "eaai-no-verdict", label: "EAAI, no verdict rewards", from: "sft", phase: "rl", guidance: "configured", rewards: "answer" },
-  { name: "mrpv-no-fading", label: "MRPV, no fading", from: "sft", phase: "rl", guidance: "always-routes", rewards: "mrpv" }
+  {
+    name: "cot-synthesizer",
+    label: "CoT-Synthesizer-style",
+    from: "sft",
+    phase: "rl",
+    guidance: "always-routes",
+    rewards: "answer"
+  },
+  {
+    name: "realm",
+    label: "ReaLM (SFT → MRPV + EAAI)",
+    from: "sft",
+    phase: "rl",
+    guidance: "configured",
+    rewards: "mrpv"
+  },
+  {
+    name: "realm-zero",
+    label: "ReaLM-Zero (RL from base)",
+    from: "base",
+    phase: "rl",
+    guidance: "configured",
+    rewards: "mrpv"
+  },
+  {
+    name: "eaai-no-verdict",
+    label: "EAAI, no verdict rewards",
+    from: "sft",
+    phase: "rl",
+    guidance: "configured",
+    rewards: "answer"
+  },
+  {
+    name: "mrpv-no-fading",
+    label: "MRPV, no fading",
+    from: "sft",
+    phase: "rl",
+    guidance: "always-routes",
+    rewards: "mrpv"
+  }
 ]
 
 /** The built-in method of a name. */
@@ -112,23 +154,30 @@ export const check = (entries: ReadonlyArray<MethodEntry>): Array<string> => {
   const labels = new Map<string, string>()
   entries.forEach((entry, i) => {
     const name = entryName(entry)
-    if (seen.has(name)) problems.push(`methods[${i}]: "${name}" appears twice; give each method or variant its own name`)
+    if (seen.has(name))
+      problems.push(`methods[${i}]: "${name}" appears twice; give each method or variant its own name`)
     seen.add(name)
     const label = fromEntry(entry).label
     const other = labels.get(label)
-    if (other !== undefined && other !== name) problems.push(`methods[${i}].label: "${label}" is also the label of "${other}"; results are matched by label, so give each its own`)
+    if (other !== undefined && other !== name)
+      problems.push(
+        `methods[${i}].label: "${label}" is also the label of "${other}"; results are matched by label, so give each its own`
+      )
     labels.set(label, name)
     if (typeof entry === "string") return
     if ((MethodName.literals as ReadonlyArray<string>).includes(entry.name) && entry.name !== entry.method) {
-      problems.push(`methods[${i}].name: "${entry.name}" is a built-in method's name; name the variant differently (e.g. "${entry.method}-${entry.name}")`)
+      problems.push(
+        `methods[${i}].name: "${entry.name}" is a built-in method's name; name the variant differently (e.g. "${entry.method}-${entry.name}")`
+      )
     }
   })
   return problems
 }
 
 /** The methods a config selects: its `methods`, or every built-in method. */
-export const selected = (config: { readonly methods?: ReadonlyArray<MethodEntry> | undefined }): ReadonlyArray<MethodEntry> =>
-  config.methods ?? kinds.map((k) => k.name)
+export const selected = (config: {
+  readonly methods?: ReadonlyArray<MethodEntry> | undefined
+}): ReadonlyArray<MethodEntry> => config.methods ?? kinds.map((k) => k.name)
 
 /**
  * The methods to run for a selection, in training order: every method starting from SFT comes after `sft`, which
@@ -141,7 +190,10 @@ export const plan = (selected: ReadonlyArray<MethodEntry>): Array<Method> => {
   const rest = planned.filter((m) => m.name !== "sft")
   const order = (m: Method) => kinds.findIndex((k) => k.name === m.kind)
   // Stable: variants keep their order among methods of the same kind.
-  const sorted = rest.map((m, i) => [m, i] as const).toSorted((a, b) => order(a[0]) - order(b[0]) || a[1] - b[1]).map(([m]) => m)
+  const sorted = rest
+    .map((m, i) => [m, i] as const)
+    .toSorted((a, b) => order(a[0]) - order(b[0]) || a[1] - b[1])
+    .map(([m]) => m)
   return [...(sft === undefined ? [] : [sft]), ...sorted]
 }
 

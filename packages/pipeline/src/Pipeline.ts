@@ -68,7 +68,12 @@ export interface RunOptions {
  * Run the pipeline. `baseDir` resolves relative paths in the config (module paths, `model.init`, `run.runDir`, data
  * files). Chat templates render with the run's pinned date (`TemplateDate.ts`).
  */
-export const run = Effect.fn("pipeline.run")(function*(config: PipelineConfig, baseDir: string, hooks: Hooks = {}, extra: RunOptions = {}) {
+export const run = Effect.fn("pipeline.run")(function* (
+  config: PipelineConfig,
+  baseDir: string,
+  hooks: Hooks = {},
+  extra: RunOptions = {}
+) {
   const problems = yield* validate(config, baseDir)
   if (problems.length > 0) return yield* new PipelineInvalid({ problems })
   const stages = yield* StageModule.insertAll(extra.stages ?? Stages.builtins, config.stages ?? [], baseDir)
@@ -77,7 +82,9 @@ export const run = Effect.fn("pipeline.run")(function*(config: PipelineConfig, b
   const runDir = resolve(baseDir, config.run?.runDir ?? join("runs", config.name ?? "pipeline"))
   // Every prompt of the run renders with one chat-template date, pinned when the directory was first used.
   const templateDate = yield* TemplateDate.pin(runDir, config.run?.templateDate)
-  return yield* runIn(stages, config, baseDir, { ...extra, runDir, hooks, templateDate }).pipe(Effect.provideService(Prompt.TemplateDate, templateDate))
+  return yield* runIn(stages, config, baseDir, { ...extra, runDir, hooks, templateDate }).pipe(
+    Effect.provideService(Prompt.TemplateDate, templateDate)
+  )
 })
 
 /** Where and with what `runIn` works through a stage list. */
@@ -101,26 +108,40 @@ export interface RunInOptions {
  * checked and the template date pinned, and how `realm train` and `realm eval` run their one stage (`TrainJob`,
  * `EvalJob`) with the same runner, manifests and skip rules.
  */
-export const runIn = Effect.fn("pipeline.runIn")(function*(stages: ReadonlyArray<AnyStage>, config: PipelineConfig, baseDir: string, options: RunInOptions) {
+export const runIn = Effect.fn("pipeline.runIn")(function* (
+  stages: ReadonlyArray<AnyStage>,
+  config: PipelineConfig,
+  baseDir: string,
+  options: RunInOptions
+) {
   const hooks = options.hooks ?? {}
   const { runDir } = options
   const given = options.artifacts ?? {}
-  const disorder = checkOrder(stages, (Object.keys(given) as Array<keyof Artifacts>).filter((k) => given[k] !== undefined))
+  const disorder = checkOrder(
+    stages,
+    (Object.keys(given) as Array<keyof Artifacts>).filter((k) => given[k] !== undefined)
+  )
   if (disorder !== undefined) return yield* disorder
   const seed = config.run?.seed ?? 0
   const info: RunInfo = {
-    runDir, seed, packages: options.packages ?? {},
+    runDir,
+    seed,
+    packages: options.packages ?? {},
     ...(options.templateDate === undefined ? {} : { templateDate: options.templateDate }),
     ...(options.gitRevision === undefined ? {} : { gitRevision: options.gitRevision })
   }
   const evalSplits = options.evalSplits ?? evaluationSplits(config)
   const context: RunContext = {
-    config, baseDir, runDir, info, hooks,
+    config,
+    baseDir,
+    runDir,
+    info,
+    hooks,
     wiring: yield* Wiring.make(config, baseDir),
     splits: [...new Set<string>(["train", ...(options.prepareSplits ?? []), ...evalSplits])],
     evalSplits,
     runStage: (definition, stageConfig) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (hooks.stage !== undefined) yield* hooks.stage(definition.name, "start")
         const outcome = yield* runStage(info, definition, stageConfig)
         if (hooks.stage !== undefined) yield* hooks.stage(definition.name, outcome)
@@ -130,9 +151,23 @@ export const runIn = Effect.fn("pipeline.runIn")(function*(stages: ReadonlyArray
   let artifacts: Artifacts = given
   for (const stage of stages) {
     const missing = stage.needs.filter((k) => artifacts[k] === undefined)
-    if (missing.length > 0) return yield* new StageFailed({ stage: stage.name, detail: `needs ${missing.join(", ")}, which no earlier stage gave` })
+    if (missing.length > 0)
+      return yield* new StageFailed({
+        stage: stage.name,
+        detail: `needs ${missing.join(", ")}, which no earlier stage gave`
+      })
     // One span per stage (`pipeline/<name>`), so a traced run shows where its time went.
-    artifacts = { ...artifacts, ...(yield* stage.run(context, artifacts as Parameters<AnyStage["run"]>[1]).pipe(Effect.withSpan(`pipeline/${stage.name}`))) }
+    artifacts = {
+      ...artifacts,
+      ...(yield* stage
+        .run(context, artifacts as Parameters<AnyStage["run"]>[1])
+        .pipe(Effect.withSpan(`pipeline/${stage.name}`)))
+    }
   }
-  return { runDir, results: artifacts.results ?? [], checkpoints: artifacts.checkpoints ?? new Map(), artifacts } satisfies RunResult
+  return {
+    runDir,
+    results: artifacts.results ?? [],
+    checkpoints: artifacts.checkpoints ?? new Map(),
+    artifacts
+  } satisfies RunResult
 })

@@ -80,8 +80,9 @@ export const Evaluation = Schema.Struct({
 })
 
 /** The splits a config evaluates (default test and heldout). */
-export const evaluationSplits = (config: { readonly evaluation?: { readonly splits?: ReadonlyArray<Problem.Split> | undefined } | undefined }): ReadonlyArray<Problem.Split> =>
-  config.evaluation?.splits ?? ["test", "heldout"]
+export const evaluationSplits = (config: {
+  readonly evaluation?: { readonly splits?: ReadonlyArray<Problem.Split> | undefined } | undefined
+}): ReadonlyArray<Problem.Split> => config.evaluation?.splits ?? ["test", "heldout"]
 
 /** A whole pipeline config file (structure only; slot settings are checked by `validate`). */
 export const PipelineConfig = Schema.Struct({
@@ -125,7 +126,8 @@ const slotChoices = (config: PipelineConfig): Array<readonly [Slot, string, Reso
   ]
   // Each method's slots as it will train, its own settings merged in (each distinct implementation and settings
   // once: a fixed guidance or answer-only rewards are the implementation's to apply, not settings to check).
-  const keyOf = (slot: string, choice: Resolve.Choice | undefined) => `${slot}:${JSON.stringify(choice === undefined ? null : { use: choice.use, with: choice.with })}`
+  const keyOf = (slot: string, choice: Resolve.Choice | undefined) =>
+    `${slot}:${JSON.stringify(choice === undefined ? null : { use: choice.use, with: choice.with })}`
   const seen = new Set<string>(checked.map(([slot, , choice]) => keyOf(slot, choice)))
   for (const method of Methods.plan(Methods.selected(config))) {
     const own = Wiring.methodSlots(config, method)
@@ -170,7 +172,7 @@ export const modulesNamed = (config: PipelineConfig, baseDir: string): Array<Nam
  * so the pipeline knows no curriculum's keys.
  */
 const ignoredOverrides = (config: PipelineConfig, baseDir: string, modules: Resolve.ModuleLoading) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const problems: Array<string> = []
     const configured = Wiring.curriculum(config)
     for (const [i, entry] of Methods.selected(config).entries()) {
@@ -205,7 +207,7 @@ const ignoredOverrides = (config: PipelineConfig, baseDir: string, modules: Reso
  * user modules are not imported (no code runs): their files must exist, and their settings are left unchecked.
  */
 export const validate = (config: PipelineConfig, baseDir: string, modules: Resolve.ModuleLoading = "load") =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const problems: Array<ConfigProblem> = []
     problems.push(...Methods.check(Methods.selected(config)).map((detail) => ({ path: "methods", detail })))
     for (const [slot, label, choice] of slotChoices(config)) {
@@ -222,7 +224,11 @@ export const validate = (config: PipelineConfig, baseDir: string, modules: Resol
     problems.push(...(yield* ignoredOverrides(config, baseDir, modules)).map((detail) => ({ path: "methods", detail })))
     problems.push(...(yield* BaseModel.check(config, baseDir, modules)))
     for (const [i, entry] of (config.stages ?? []).entries()) {
-      const found = yield* Effect.result(modules === "load" ? Effect.asVoid(StageModule.load(entry, baseDir)) : Effect.asVoid(CustomModule.locate("stage", entry.use, baseDir)))
+      const found = yield* Effect.result(
+        modules === "load"
+          ? Effect.asVoid(StageModule.load(entry, baseDir))
+          : Effect.asVoid(CustomModule.locate("stage", entry.use, baseDir))
+      )
       if (found._tag === "Failure") problems.push({ path: `stages[${i}].use`, detail: found.failure.detail })
     }
     if (config.corpus !== undefined) {

@@ -35,7 +35,12 @@ export interface Artifacts {
 export type ArtifactName = keyof Artifacts
 
 /** What a stage may fail with. */
-export type StageError = StageFailed | StageConfigInvalid | StageInputMissing | CustomStageInvalid | PlatformError.PlatformError
+export type StageError =
+  | StageFailed
+  | StageConfigInvalid
+  | StageInputMissing
+  | CustomStageInvalid
+  | PlatformError.PlatformError
 
 /** The services every stage may use (and `Prompt.TemplateDate`, a reference the run sets to its pinned date). */
 export type StageRequirements = FileSystem.FileSystem | Path.Path
@@ -59,7 +64,10 @@ export interface RunContext {
    * Run a step of work with a manifest under `<runDir>/<definition.name>/` (`StageRunner.runStage`): skipped when its
    * config, inputs and outputs are unchanged, resumed after an interruption. Announces it to the hooks.
    */
-  readonly runStage: <C, R extends StageRequirements>(definition: StageDefinition<C, R>, config: unknown) => Effect.Effect<StageOutcome, StageError, StageRequirements>
+  readonly runStage: <C, R extends StageRequirements>(
+    definition: StageDefinition<C, R>,
+    config: unknown
+  ) => Effect.Effect<StageOutcome, StageError, StageRequirements>
 }
 
 /** The artifacts a stage reads, all present. */
@@ -97,16 +105,32 @@ export class PipelineOrderInvalid extends Schema.TaggedError<PipelineOrderInvali
 }
 
 /** `stages` with `stage` placed right after the stage named `after`. */
-export const insertAfter = (stages: ReadonlyArray<AnyStage>, after: string, stage: AnyStage): Array<AnyStage> | PipelineOrderInvalid => {
+export const insertAfter = (
+  stages: ReadonlyArray<AnyStage>,
+  after: string,
+  stage: AnyStage
+): Array<AnyStage> | PipelineOrderInvalid => {
   const at = stages.findIndex((s) => s.name === after)
-  if (at < 0) return new PipelineOrderInvalid({ stage: stage.name, detail: `no stage "${after}" to insert it after; stages: ${stages.map((s) => s.name).join(", ")}` })
+  if (at < 0)
+    return new PipelineOrderInvalid({
+      stage: stage.name,
+      detail: `no stage "${after}" to insert it after; stages: ${stages.map((s) => s.name).join(", ")}`
+    })
   return [...stages.slice(0, at + 1), stage, ...stages.slice(at + 1)]
 }
 
 /** `stages` with `stage` placed right before the stage named `before`. */
-export const insertBefore = (stages: ReadonlyArray<AnyStage>, before: string, stage: AnyStage): Array<AnyStage> | PipelineOrderInvalid => {
+export const insertBefore = (
+  stages: ReadonlyArray<AnyStage>,
+  before: string,
+  stage: AnyStage
+): Array<AnyStage> | PipelineOrderInvalid => {
   const at = stages.findIndex((s) => s.name === before)
-  if (at < 0) return new PipelineOrderInvalid({ stage: stage.name, detail: `no stage "${before}" to insert it before; stages: ${stages.map((s) => s.name).join(", ")}` })
+  if (at < 0)
+    return new PipelineOrderInvalid({
+      stage: stage.name,
+      detail: `no stage "${before}" to insert it before; stages: ${stages.map((s) => s.name).join(", ")}`
+    })
   return [...stages.slice(0, at), stage, ...stages.slice(at)]
 }
 
@@ -114,11 +138,15 @@ export const insertBefore = (stages: ReadonlyArray<AnyStage>, before: string, st
  * The first problem with a stage list's order, if any: names repeat, or a stage needs what nothing before it gives
  * (`present`: artifacts there before the first stage).
  */
-export const checkOrder = (stages: ReadonlyArray<AnyStage>, present: ReadonlyArray<ArtifactName> = []): PipelineOrderInvalid | undefined => {
+export const checkOrder = (
+  stages: ReadonlyArray<AnyStage>,
+  present: ReadonlyArray<ArtifactName> = []
+): PipelineOrderInvalid | undefined => {
   const given = new Map<string, string>(present.map((k) => [k, "(given)"]))
   const names = new Set<string>()
   for (const stage of stages) {
-    if (names.has(stage.name)) return new PipelineOrderInvalid({ stage: stage.name, detail: "appears twice; give each stage its own name" })
+    if (names.has(stage.name))
+      return new PipelineOrderInvalid({ stage: stage.name, detail: "appears twice; give each stage its own name" })
     names.add(stage.name)
     const missing = stage.needs.filter((k) => !given.has(k))
     if (missing.length > 0) {

@@ -23,8 +23,10 @@ export class ProblemsFileInvalid extends Schema.TaggedError<ProblemsFileInvalid>
   detail: Schema.String
 }) {
   override get message(): string {
-    return `${this.path}:${this.line}: not a core Problem record (${this.detail}): this file must hold one Problem per line ` +
+    return (
+      `${this.path}:${this.line}: not a core Problem record (${this.detail}): this file must hold one Problem per line ` +
       `({ id, domain, question, gold, answerType, difficulty, split, metadata }, as \`realm problems\` writes them); ${howToConvert}`
+    )
   }
 }
 
@@ -47,13 +49,17 @@ export interface Written {
  * config that names the task source: its relative paths (data files, a module) resolve against it.
  */
 export const write = (choice: Resolve.Choice, split: Problem.Split, out: string, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const layer = yield* Resolve.layer("tasks", choice, baseDir)
-    yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.makeDirectory(dirname(out), { recursive: true }))
-    return yield* Effect.gen(function*() {
+    yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) =>
+      fs.makeDirectory(dirname(out), { recursive: true })
+    )
+    return yield* Effect.gen(function* () {
       const tasks = yield* TaskSource.TaskSource
       const problems = yield* Jsonl.writeAll(out, Problem.Problem, tasks.problems(split))
       const written: Written = { out, split, source: tasks.name, problems }
       return written
-    }).pipe(Effect.provide(layer as Layer.Layer<TaskSource.TaskSource, CustomStageInvalid, FileSystem.FileSystem | Path.Path>))
+    }).pipe(
+      Effect.provide(layer as Layer.Layer<TaskSource.TaskSource, CustomStageInvalid, FileSystem.FileSystem | Path.Path>)
+    )
   })

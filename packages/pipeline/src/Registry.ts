@@ -40,7 +40,10 @@ export const files = define({
   config: Loader.LoaderConfig,
   layer: (c) => Loader.layer(Schema.encodeSync(Loader.LoaderConfig)(c)),
   dataFiles: (c) => Object.values(c.files),
-  resolvePaths: (c, resolve) => ({ ...c, files: Object.fromEntries(Object.entries(c.files).map(([split, file]) => [split, resolve(file)])) })
+  resolvePaths: (c, resolve) => ({
+    ...c,
+    files: Object.fromEntries(Object.entries(c.files).map(([split, file]) => [split, resolve(file)]))
+  })
 })
 
 /** A public benchmark from the shared data folder (GSM8K and the others in `benchmarks/`). */
@@ -52,7 +55,11 @@ export const benchmark = define({
     dir: Schema.optionalKey(Schema.String),
     limit: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
   }),
-  layer: (c) => Benchmarks.layer(c.name, { ...(c.dir === undefined ? {} : { dir: c.dir }), ...(c.limit === undefined ? {} : { limit: c.limit }) }),
+  layer: (c) =>
+    Benchmarks.layer(c.name, {
+      ...(c.dir === undefined ? {} : { dir: c.dir }),
+      ...(c.limit === undefined ? {} : { limit: c.limit })
+    }),
   dataFiles: (c) => {
     const dir = c.dir ?? Benchmarks.benchmarksDir()
     return dir === undefined ? [] : Object.values(Benchmarks.preset(c.name, dir).files)
@@ -61,13 +68,28 @@ export const benchmark = define({
 })
 
 /** Answer extraction and comparison per answer type. */
-export const answer = define({ slot: "judge", id: "@realm-lm/tasks/answer", config: NoSettings, layer: () => Answer.layer })
+export const answer = define({
+  slot: "judge",
+  id: "@realm-lm/tasks/answer",
+  config: NoSettings,
+  layer: () => Answer.layer
+})
 
 /** Rule teacher for the built-in domains: correct and deliberately wrong routes from step programs. */
-export const rule = define({ slot: "teacher", id: "@realm-lm/corpus/rule", config: NoSettings, layer: () => RuleTeacher.layer })
+export const rule = define({
+  slot: "teacher",
+  id: "@realm-lm/corpus/rule",
+  config: NoSettings,
+  layer: () => RuleTeacher.layer
+})
 
 /** Any OpenAI-compatible chat-completions endpoint, guided by the rulebook. */
-export const http = define({ slot: "teacher", id: "@realm-lm/corpus/http", config: HttpTeacher.HttpTeacherConfig, layer: HttpTeacher.layerFetch })
+export const http = define({
+  slot: "teacher",
+  id: "@realm-lm/corpus/http",
+  config: HttpTeacher.HttpTeacherConfig,
+  layer: HttpTeacher.layerFetch
+})
 
 /** A local Hugging Face model directory as the teacher, on ONNX Runtime. */
 export const local = define({
@@ -79,7 +101,13 @@ export const local = define({
 })
 
 /** MRPV verifier: multi-route prompts, verdict parsing, structured rewards. */
-export const mrpv = define({ slot: "verifier", id: "@realm-lm/mrpv", config: MrpvConfig.MrpvConfig, layer: Mrpv.layerConfig, answerOnly: MrpvConfig.answerOnly })
+export const mrpv = define({
+  slot: "verifier",
+  id: "@realm-lm/mrpv",
+  config: MrpvConfig.MrpvConfig,
+  layer: Mrpv.layerConfig,
+  answerOnly: MrpvConfig.answerOnly
+})
 
 /** EAAI curriculum: asymptotically fading external guidance with per-problem rescue. */
 export const eaai = define({
@@ -105,7 +133,11 @@ export const fixed = define({
 export const fixedFallback = erase(fixed)
 
 const modelFailed = (source: string) => (cause: unknown) =>
-  new ModelSource.ModelSourceFailed({ source, detail: Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause), cause })
+  new ModelSource.ModelSourceFailed({
+    source,
+    detail: Predicate.hasProperty(cause, "message") ? String(cause.message) : String(cause),
+    cause
+  })
 
 /**
  * A small Llama-style model made for the run: a byte-level BPE trained on the run's texts and random weights
@@ -123,13 +155,21 @@ export const scratch = define({
         ModelSource.ModelSource.of({
           name: "scratch",
           create: (request) =>
-            Effect.gen(function*() {
+            Effect.gen(function* () {
               const texts = yield* request.texts
-              const created = yield* Scratch.create(request.outDir, texts, { seed: request.seed, ...settings }).pipe(Effect.mapError(modelFailed("scratch")))
-              const ref: Checkpoint.CheckpointRef = { path: created.dir, kind: "base", step: 0, metrics: { parameters: created.parameters } }
+              const created = yield* Scratch.create(request.outDir, texts, { seed: request.seed, ...settings }).pipe(
+                Effect.mapError(modelFailed("scratch"))
+              )
+              const ref: Checkpoint.CheckpointRef = {
+                path: created.dir,
+                kind: "base",
+                step: 0,
+                metrics: { parameters: created.parameters }
+              }
               return ref
             }).pipe(Effect.provideContext(platform))
-        }))
+        })
+      )
     )
 })
 
@@ -157,7 +197,12 @@ export const onnx = define({
 })
 
 /** Assisted and autonomous evaluation with sc@k, pass@k and bootstrap intervals. */
-export const evaluator = define({ slot: "evaluator", id: "@realm-lm/evaluator", config: Evaluate.EvaluatorConfig, layer: Evaluate.layerConfig })
+export const evaluator = define({
+  slot: "evaluator",
+  id: "@realm-lm/evaluator",
+  config: Evaluate.EvaluatorConfig,
+  layer: Evaluate.layerConfig
+})
 
 /** Built-in implementations per slot; the first of each slot is its default. */
 export const builtins: { readonly [S in Slot]: Record<string, Implementation<S, unknown>> } = {
@@ -187,6 +232,16 @@ export const defaults = {
  * `directory` source, `model: { use, with }` any source (a user's own module); absent, a scratch model with defaults.
  */
 export const modelChoice = (
-  model: { readonly scratch: Record<string, unknown> } | { readonly init: string } | { readonly use: string; readonly with?: unknown } | undefined
+  model:
+    | { readonly scratch: Record<string, unknown> }
+    | { readonly init: string }
+    | { readonly use: string; readonly with?: unknown }
+    | undefined
 ): { readonly use: string; readonly with?: unknown } =>
-  model === undefined ? { use: "scratch", with: {} } : "use" in model ? model : "init" in model ? { use: "directory", with: { path: model.init } } : { use: "scratch", with: model.scratch }
+  model === undefined
+    ? { use: "scratch", with: {} }
+    : "use" in model
+      ? model
+      : "init" in model
+        ? { use: "directory", with: { path: model.init } }
+        : { use: "scratch", with: model.scratch }

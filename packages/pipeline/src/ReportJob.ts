@@ -24,13 +24,25 @@ import * as Wiring from "./Wiring.ts"
 type VerdictReader = NonNullable<Verifier.Verifier["Service"]["verdicts"]>
 
 /** The model's verdicts on the routes its prompt showed (read by `read`), next to their labels; none without a reader. */
-const verdictsOf = (read: VerdictReader | undefined, completion: string, shown: ReadonlyArray<Route.Route>): Array<ReportData.ReportData["examples"][number]["verdicts"][number]> => {
+const verdictsOf = (
+  read: VerdictReader | undefined,
+  completion: string,
+  shown: ReadonlyArray<Route.Route>
+): Array<ReportData.ReportData["examples"][number]["verdicts"][number]> => {
   if (read === undefined) return []
-  const verdicts = read(completion, shown.map((route) => route.id))
+  const verdicts = read(
+    completion,
+    shown.map((route) => route.id)
+  )
   return shown.map((route, index) => {
     const v = verdicts[index]
     // A verdict that is neither `correct` nor `missing` (wrong, unclear) shows as wrong: not a correct call.
-    const predicted = v === undefined || v.verdict === "missing" ? "missing" as const : v.verdict === "correct" ? "correct" as const : "wrong" as const
+    const predicted =
+      v === undefined || v.verdict === "missing"
+        ? ("missing" as const)
+        : v.verdict === "correct"
+          ? ("correct" as const)
+          : ("wrong" as const)
     return {
       route: String.fromCharCode(65 + index),
       label: route.label,
@@ -42,26 +54,32 @@ const verdictsOf = (read: VerdictReader | undefined, completion: string, shown: 
 }
 
 /** Up to two examples (a correct and a wrong answer) from a method's assisted results. */
-const examplesOf = (result: EvalResult.EvalResult, routes: ReadonlyMap<string, ReadonlyArray<Route.Route>>, read: VerdictReader | undefined) => {
+const examplesOf = (
+  result: EvalResult.EvalResult,
+  routes: ReadonlyMap<string, ReadonlyArray<Route.Route>>,
+  read: VerdictReader | undefined
+) => {
   const pick = [result.outcomes.find((o) => o.correct[0] === true), result.outcomes.find((o) => o.correct[0] === false)]
   return pick.flatMap((o) => {
     if (o?.prompt === undefined || o.texts === undefined) return []
     const byId = new Map((routes.get(o.problemId) ?? []).map((r) => [r.id, r] as const))
     const shown = o.prompt.guidance.routeIds.flatMap((id) => (byId.has(id) ? [byId.get(id) as Route.Route] : []))
     const completion = o.texts[0] ?? ""
-    return [{
-      title: `${result.method}, ${result.split} ${o.problemId}`,
-      prompt: o.prompt.messages.map((m) => `${m.role}: ${m.content}`).join("\n\n"),
-      completion,
-      verdicts: verdictsOf(read, completion, shown),
-      correct: o.correct[0] === true
-    }]
+    return [
+      {
+        title: `${result.method}, ${result.split} ${o.problemId}`,
+        prompt: o.prompt.messages.map((m) => `${m.role}: ${m.content}`).join("\n\n"),
+        completion,
+        verdicts: verdictsOf(read, completion, shown),
+        correct: o.correct[0] === true
+      }
+    ]
   })
 }
 
 /** Build the report data of a run directory; the example completions' verdicts are read by the `Verifier` in context. */
 export const collect = (runDir: string, provenance: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const verifier = yield* Verifier.Verifier
     const resultsFile = join(runDir, "eval", "results.json")
@@ -76,11 +94,15 @@ export const collect = (runDir: string, provenance: string) =>
       curves.push({ name: `${method.label}: truth accuracy`, points: Metrics.points(lines, "truth_accuracy") })
       if (method.name === "realm") guidance = Metrics.points(lines, "strength")
     }
-    const realm = results.find((r) => r.method === methods.find((m) => m.name === "realm")?.label && r.mode === "assisted")
+    const realm = results.find(
+      (r) => r.method === methods.find((m) => m.name === "realm")?.label && r.mode === "assisted"
+    )
     const examples: Array<ReportData.Example> = []
     if (realm !== undefined) {
       const routes = routesFile(runDir, realm.split)
-      examples.push(...examplesOf(realm, (yield* fs.exists(routes)) ? yield* Routes.read(routes) : new Map(), verifier.verdicts))
+      examples.push(
+        ...examplesOf(realm, (yield* fs.exists(routes)) ? yield* Routes.read(routes) : new Map(), verifier.verdicts)
+      )
     }
     const slim = results.map((r) => ({ ...r, outcomes: r.outcomes.map(({ prompt: _p, texts: _t, ...rest }) => rest) }))
     return {
@@ -95,7 +117,8 @@ export const collect = (runDir: string, provenance: string) =>
   })
 
 /** The verifier (and judge) a pipeline config wires, resolved against `baseDir`: the one a run of it evaluated with. */
-export const configVerifier = (config: PipelineConfig, baseDir: string) => Effect.map(Wiring.make(config, baseDir), (wiring) => wiring.verifier)
+export const configVerifier = (config: PipelineConfig, baseDir: string) =>
+  Effect.map(Wiring.make(config, baseDir), (wiring) => wiring.verifier)
 
 /**
  * The verifier a run's evaluation recorded (`eval/manifest.json`: its `verifier` and `judge` choices), for `realm report
@@ -104,22 +127,26 @@ export const configVerifier = (config: PipelineConfig, baseDir: string) => Effec
  * default verifier, as every report did before verifiers read their own.
  */
 export const recordedVerifier = (runDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const manifest = yield* RunDir.readManifest(runDir, "eval")
     const recorded = manifest?.config
     const choice = (slot: "verifier" | "judge") => {
-      const c = Predicate.isObject(recorded) && slot in recorded ? (recorded as Record<string, unknown>)[slot] : undefined
+      const c =
+        Predicate.isObject(recorded) && slot in recorded ? (recorded as Record<string, unknown>)[slot] : undefined
       return Predicate.isObject(c) && "use" in c && typeof c.use === "string" && !isModulePath(c.use)
         ? { use: c.use, ...("with" in c ? { with: c.with } : {}) }
         : undefined
     }
     const verifier = choice("verifier")
     const judge = choice("judge")
-    return yield* configVerifier({ ...(verifier === undefined ? {} : { verifier }), ...(judge === undefined ? {} : { judge }) }, runDir)
+    return yield* configVerifier(
+      { ...(verifier === undefined ? {} : { verifier }), ...(judge === undefined ? {} : { judge }) },
+      runDir
+    )
   })
 
 /** Write `<runDir>/report.html` (verdicts read by the `Verifier` in context); returns its path. */
-export const write = Effect.fn("pipeline.ReportJob.write")(function*(runDir: string, provenance: string) {
+export const write = Effect.fn("pipeline.ReportJob.write")(function* (runDir: string, provenance: string) {
   const fs = yield* FileSystem.FileSystem
   const data = yield* collect(runDir, provenance)
   const file = join(runDir, "report.html")

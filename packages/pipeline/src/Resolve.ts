@@ -38,15 +38,17 @@ export const implementation = <S extends Slot>(slot: S, use: string, baseDir: st
   CustomModule.isModulePath(use)
     ? CustomModule.load(slot, use, baseDir)
     : Effect.suspend(() => {
-      const found = builtins[slot][use]
-      return found !== undefined
-        ? Effect.succeed(found)
-        : Effect.fail(new CustomModule.CustomStageInvalid({
-          module: use,
-          slot,
-          detail: `no built-in ${slot} named "${use}"; built-ins: ${Object.keys(builtins[slot]).join(", ") || "none"}, or give a path to your own module (./my-${slot}.ts)`
-        }))
-    })
+        const found = builtins[slot][use]
+        return found !== undefined
+          ? Effect.succeed(found)
+          : Effect.fail(
+              new CustomModule.CustomStageInvalid({
+                module: use,
+                slot,
+                detail: `no built-in ${slot} named "${use}"; built-ins: ${Object.keys(builtins[slot]).join(", ") || "none"}, or give a path to your own module (./my-${slot}.ts)`
+              })
+            )
+      })
 
 /**
  * What checking a config may do with module paths: `load` imports them (running their code) so their settings can be
@@ -73,10 +75,15 @@ export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) 
     const guidance = choice.fixedGuidance
     const answerOnly = choice.answerOnly === true ? { answerOnly: true } : {}
     if (guidance === undefined || impl.fixedGuidance !== undefined) {
-      return CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir, { ...(guidance === undefined ? {} : { fixedGuidance: guidance }), ...answerOnly })
+      return CustomModule.toLayer(impl, choice.with, choice.settingsDir ?? baseDir, {
+        ...(guidance === undefined ? {} : { fixedGuidance: guidance }),
+        ...answerOnly
+      })
     }
     // A curriculum that cannot run at a fixed guidance: the registered one that can, with its default settings.
-    return CustomModule.toLayer(fixedFallback as unknown as Implementation<S, unknown>, {}, baseDir, { fixedGuidance: guidance })
+    return CustomModule.toLayer(fixedFallback as unknown as Implementation<S, unknown>, {}, baseDir, {
+      fixedGuidance: guidance
+    })
   })
 
 /**
@@ -84,11 +91,13 @@ export const layer = <S extends Slot>(slot: S, choice: Choice, baseDir: string) 
  * that do not exist are left out: building the layer reports them with the implementation's own error.
  */
 export const dataHashes = <S extends Slot>(slot: S, choice: Choice, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const impl = yield* implementation(slot, choice.use, baseDir)
     if (impl.dataFiles === undefined) return []
     const settings = yield* ConfigDecode.decodeUnknownEffect(impl.config)(choice.with ?? {}).pipe(
-      Effect.mapError((e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.message}` }))
+      Effect.mapError(
+        (e) => new CustomModule.CustomStageInvalid({ module: impl.id, slot, detail: `invalid settings:\n${e.message}` })
+      )
     )
     const fs = yield* FileSystem.FileSystem
     const hashes: Array<RunManifest.FileHash> = []
@@ -96,7 +105,8 @@ export const dataHashes = <S extends Slot>(slot: S, choice: Choice, baseDir: str
     const resolved = impl.dataFiles(withPaths(impl, settings, choice.settingsDir ?? baseDir))
     for (const [i, file] of resolved.entries()) {
       // Recorded under the path as written, so a run directory moved with its data keeps its hashes.
-      if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))) hashes.push(yield* Hash.hashFile(file, written[i] ?? file))
+      if (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false)))
+        hashes.push(yield* Hash.hashFile(file, written[i] ?? file))
     }
     return hashes
   })

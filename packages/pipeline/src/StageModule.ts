@@ -24,11 +24,15 @@ export const StageEntry = Schema.Struct({
 export type StageEntry = typeof StageEntry.Type
 
 const isStage = (u: unknown): u is AnyStage =>
-  Predicate.isObject(u) && typeof u.name === "string" && Array.isArray(u.needs) && Array.isArray(u.gives) && Predicate.isFunction(u.run)
+  Predicate.isObject(u) &&
+  typeof u.name === "string" &&
+  Array.isArray(u.needs) &&
+  Array.isArray(u.gives) &&
+  Predicate.isFunction(u.run)
 
 /** Import an entry's module and return its stage, checked to have a name, needs, gives and a run function. */
 export const load = (entry: StageEntry, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const path = file(entry.use, baseDir)
     const invalid = (detail: string) => new CustomStageInvalid({ module: path, slot: "stage", detail })
     yield* locate("stage", entry.use, baseDir)
@@ -39,23 +43,30 @@ export const load = (entry: StageEntry, baseDir: string) =>
     })
     const exported = mod.stage
     const stage = yield* Effect.try({
-      try: () => (Predicate.isFunction(exported) ? (exported as (settings: unknown) => unknown)(entry.with ?? {}) : exported),
+      try: () =>
+        Predicate.isFunction(exported) ? (exported as (settings: unknown) => unknown)(entry.with ?? {}) : exported,
       catch: (cause) => invalid(`stage(settings) failed: ${cause instanceof Error ? cause.message : String(cause)}`)
     })
-    if (!isStage(stage)) return yield* invalid("exports no `stage`; export one made with PipelineStage.define({ name, needs, gives, run }), or a function of the settings returning one")
+    if (!isStage(stage))
+      return yield* invalid(
+        "exports no `stage`; export one made with PipelineStage.define({ name, needs, gives, run }), or a function of the settings returning one"
+      )
     return stage
   })
 
 /** `stages` with each config entry's stage inserted where it says (after `corpus` when it names no place). */
 export const insertAll = (stages: ReadonlyArray<AnyStage>, entries: ReadonlyArray<StageEntry>, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     let out: ReadonlyArray<AnyStage> = stages
     for (const entry of entries) {
       const stage = yield* load(entry, baseDir)
       if (entry.after !== undefined && entry.before !== undefined) {
         return yield* new PipelineOrderInvalid({ stage: stage.name, detail: "give either after or before, not both" })
       }
-      const placed = entry.before !== undefined ? insertBefore(out, entry.before, stage) : insertAfter(out, entry.after ?? "corpus", stage)
+      const placed =
+        entry.before !== undefined
+          ? insertBefore(out, entry.before, stage)
+          : insertAfter(out, entry.after ?? "corpus", stage)
       if (placed instanceof PipelineOrderInvalid) return yield* placed
       out = placed
     }

@@ -53,16 +53,23 @@ const upToDate = (
   configHash: string,
   inputs: ReadonlyArray<RunManifest.FileHash>
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (previous === undefined || previous.status !== "complete" || previous.configHash !== configHash) return false
     const before = new Map(previous.inputs.map((i) => [i.path, i.sha256]))
     if (before.size !== inputs.length || inputs.some((i) => before.get(i.path) !== i.sha256)) return false
     // A changed or deleted output means the stage must run again.
-    return yield* RunDir.verify(runDir, previous).pipe(Effect.as(true), Effect.catch(() => Effect.succeed(false)))
+    return yield* RunDir.verify(runDir, previous).pipe(
+      Effect.as(true),
+      Effect.catch(() => Effect.succeed(false))
+    )
   })
 
 /** Whether a previous manifest describes the same work (same config and inputs), so its partial output may be resumed. */
-const sameWork = (previous: RunManifest.RunManifest | undefined, configHash: string, inputs: ReadonlyArray<RunManifest.FileHash>) => {
+const sameWork = (
+  previous: RunManifest.RunManifest | undefined,
+  configHash: string,
+  inputs: ReadonlyArray<RunManifest.FileHash>
+) => {
   if (previous === undefined || previous.configHash !== configHash) return false
   const before = new Map(previous.inputs.map((i) => [i.path, i.sha256]))
   return before.size === inputs.length && inputs.every((i) => before.get(i.path) === i.sha256)
@@ -70,7 +77,7 @@ const sameWork = (previous: RunManifest.RunManifest | undefined, configHash: str
 
 /** Run (or skip) one stage, in a span `stage/<name>`. */
 export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawConfig: unknown) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const config = yield* Schema.decodeUnknownEffect(stage.config)(rawConfig, { errors: "all" }).pipe(
@@ -88,7 +95,8 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
     const previous = yield* RunDir.readManifest(info.runDir, stage.name).pipe(
       Effect.catchTag("ManifestError", () => Effect.succeed(undefined))
     )
-    if (stage.cache !== false && (yield* upToDate(info.runDir, previous, configHash, inputs))) return "skipped" as StageOutcome
+    if (stage.cache !== false && (yield* upToDate(info.runDir, previous, configHash, inputs)))
+      return "skipped" as StageOutcome
 
     const stageDir = path.join(info.runDir, stage.name)
     // Partial output is resumed only for the same work; after a config or input change it is stale, so start over
@@ -117,17 +125,28 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
     const elapsed = Effect.map(Clock.currentTimeMillis, (now) => ({ totalMs: now - startMs }))
     // A finalizer, so that interruption (Ctrl-C) also records its status for the next run to resume from.
     const recordFailure = (exit: Exit.Exit<void, StageFailed>) =>
-      Exit.isSuccess(exit) ? Effect.void : Effect.gen(function*() {
-        const status = Cause.hasInterruptsOnly(exit.cause) ? "interrupted" as const : "failed" as const
-        yield* RunDir.writeManifest(info.runDir, { ...base, status, finishedAt: yield* isoNow, timings: yield* elapsed })
-      }).pipe(Effect.catch((e) => Effect.logWarning(`could not record the status of stage ${stage.name}: ${e.message}`)))
-    yield* stage.run({
-      runDir: info.runDir,
-      stageDir,
-      config,
-      seed: info.seed,
-      progress: info.progress ?? (() => Effect.void)
-    }).pipe(Effect.onExit(recordFailure))
+      Exit.isSuccess(exit)
+        ? Effect.void
+        : Effect.gen(function* () {
+            const status = Cause.hasInterruptsOnly(exit.cause) ? ("interrupted" as const) : ("failed" as const)
+            yield* RunDir.writeManifest(info.runDir, {
+              ...base,
+              status,
+              finishedAt: yield* isoNow,
+              timings: yield* elapsed
+            })
+          }).pipe(
+            Effect.catch((e) => Effect.logWarning(`could not record the status of stage ${stage.name}: ${e.message}`))
+          )
+    yield* stage
+      .run({
+        runDir: info.runDir,
+        stageDir,
+        config,
+        seed: info.seed,
+        progress: info.progress ?? (() => Effect.void)
+      })
+      .pipe(Effect.onExit(recordFailure))
     const finishedAt = yield* isoNow
     const timings = yield* elapsed
     const outputs: Array<RunManifest.FileHash> = []

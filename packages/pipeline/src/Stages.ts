@@ -42,28 +42,41 @@ export const problems = define({
   needs: [],
   gives: ["problems"],
   run: (ctx) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const tasksChoice = ctx.wiring.choice("tasks")
       const tasksLayer = yield* ctx.wiring.slotLayer("tasks")
       // The task source's data files count as config: editing one re-runs the problems and everything after them.
       const data = yield* Resolve.dataHashes("tasks", tasksChoice, ctx.baseDir).pipe(Effect.mapError(fail("problems")))
       const splits = ctx.splits
-      const outcome = yield* ctx.runStage(Stage.define({
-        name: "problems",
-        implementation: tasksChoice.use,
-        config: Schema.Struct({ tasks: Schema.Unknown, splits: Schema.Array(Schema.String), data: Schema.Array(Schema.Struct({ path: Schema.String, sha256: Schema.String })) }),
-        inputs: () => [],
-        outputs: (c) => c.splits.map((s) => `${s}.jsonl`),
-        run: ({ stageDir }) =>
-          Effect.gen(function*() {
-            const tasks = yield* TaskSource.TaskSource
-            for (const split of splits) yield* Jsonl.writeAll(join(stageDir, `${split}.jsonl`), Problem.Problem, tasks.problems(split as Problem.Split))
-          }).pipe(Effect.provide(tasksLayer), Effect.mapError(fail("problems")))
-      }), { tasks: tasksChoice, splits, data: data.map((d) => ({ path: d.path, sha256: d.sha256 })) })
+      const outcome = yield* ctx.runStage(
+        Stage.define({
+          name: "problems",
+          implementation: tasksChoice.use,
+          config: Schema.Struct({
+            tasks: Schema.Unknown,
+            splits: Schema.Array(Schema.String),
+            data: Schema.Array(Schema.Struct({ path: Schema.String, sha256: Schema.String }))
+          }),
+          inputs: () => [],
+          outputs: (c) => c.splits.map((s) => `${s}.jsonl`),
+          run: ({ stageDir }) =>
+            Effect.gen(function* () {
+              const tasks = yield* TaskSource.TaskSource
+              for (const split of splits)
+                yield* Jsonl.writeAll(
+                  join(stageDir, `${split}.jsonl`),
+                  Problem.Problem,
+                  tasks.problems(split as Problem.Split)
+                )
+            }).pipe(Effect.provide(tasksLayer), Effect.mapError(fail("problems")))
+        }),
+        { tasks: tasksChoice, splits, data: data.map((d) => ({ path: d.path, sha256: d.sha256 })) }
+      )
       // New problems make the teacher corpora of the old ones stale: the corpus builder would resume them.
       if (outcome === "ran") {
         const fs = yield* FileSystem.FileSystem
-        for (const split of splits) yield* fs.remove(dirname(routesFile(ctx.runDir, split)), { recursive: true, force: true })
+        for (const split of splits)
+          yield* fs.remove(dirname(routesFile(ctx.runDir, split)), { recursive: true, force: true })
       }
       return { problems: Object.fromEntries(splits.map((s) => [s, join(ctx.runDir, "problems", `${s}.jsonl`)])) }
     })
@@ -78,12 +91,13 @@ export const corpus = define({
   needs: ["problems"],
   gives: ["routes", "corpus"],
   run: (ctx, input) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const routes: Record<string, string> = {}
       for (const split of ctx.splits) {
         const name = split === "train" ? "corpus" : `routes-${split}`
         const file = input.problems[split]
-        if (file === undefined) return yield* new StageFailed({ stage: name, detail: `no ${split} problems were prepared` })
+        if (file === undefined)
+          return yield* new StageFailed({ stage: name, detail: `no ${split} problems were prepared` })
         yield* ctx.hooks.stage?.(name, "start") ?? Effect.void
         const summary = yield* CorpusJob.run({
           out: split === "train" ? ctx.runDir : join(ctx.runDir, name),
@@ -116,51 +130,82 @@ export const base = define({
   needs: ["corpus"],
   gives: ["checkpoints"],
   run: (ctx, input) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { config, baseDir, wiring } = ctx
       const seed = ctx.info.seed
       const fs = yield* FileSystem.FileSystem
       const source = Registry.modelChoice(config.model)
       const sourceLayer = yield* wiring.slotLayer("model", source)
       const pretrain = BaseModel.section(config)
-      const pretraining = pretrain === undefined ? undefined : yield* BaseModel.pretrainingOf(config, baseDir).pipe(Effect.mapError(fail("base")))
-      const pretrainer = pretrain === undefined || pretraining === undefined ? undefined : BaseModel.trainerChoice(config, pretrain, pretraining)
+      const pretraining =
+        pretrain === undefined
+          ? undefined
+          : yield* BaseModel.pretrainingOf(config, baseDir).pipe(Effect.mapError(fail("base")))
+      const pretrainer =
+        pretrain === undefined || pretraining === undefined
+          ? undefined
+          : BaseModel.trainerChoice(config, pretrain, pretraining)
       // The pre-training task source's data files count as config too (a `files` source edited re-runs the base).
-      const pretrainData = pretrain === undefined ? [] : yield* Resolve.dataHashes("tasks", BaseModel.tasksOf(pretrain), baseDir).pipe(Effect.mapError(fail("base")))
-      const sourceId = (yield* Resolve.implementation("model", source.use, baseDir).pipe(Effect.mapError(fail("base")))).id
-      yield* ctx.runStage(Stage.define({
-        name: "base",
-        implementation: pretrain === undefined ? sourceId : "@realm-lm/pipeline/BaseModel",
-        config: Schema.Unknown,
-        inputs: () => [relative(ctx.runDir, input.corpus)],
-        outputs: () => (pretrain === undefined ? ["result.json"] : ["result.json", "pretrain.json"]),
-        run: ({ stageDir }) =>
-          Effect.gen(function*() {
-            const verifier = yield* Verifier.Verifier
-            const texts = tokenizerTexts(input.corpus, seed).pipe(
-              Effect.provideService(Verifier.Verifier, verifier),
-              Effect.provideService(FileSystem.FileSystem, fs),
-              Effect.mapError((e) => new ModelSource.ModelSourceFailed({ source: source.use, detail: `tokenizer texts: ${e.message}`, cause: e }))
-            )
-            if (pretrain !== undefined && pretrainer !== undefined) {
-              const ref = yield* BaseModel.run({
-                stageDir, config, pretrain, seed, baseDir, texts, trainerChoice: pretrainer,
-                trainer: yield* wiring.trainer(Wiring.curriculum(config), { trainer: pretrainer }),
-                onProgress: (event) => ctx.hooks.train?.("base", event) ?? Effect.void
+      const pretrainData =
+        pretrain === undefined
+          ? []
+          : yield* Resolve.dataHashes("tasks", BaseModel.tasksOf(pretrain), baseDir).pipe(Effect.mapError(fail("base")))
+      const sourceId = (yield* Resolve.implementation("model", source.use, baseDir).pipe(Effect.mapError(fail("base"))))
+        .id
+      yield* ctx.runStage(
+        Stage.define({
+          name: "base",
+          implementation: pretrain === undefined ? sourceId : "@realm-lm/pipeline/BaseModel",
+          config: Schema.Unknown,
+          inputs: () => [relative(ctx.runDir, input.corpus)],
+          outputs: () => (pretrain === undefined ? ["result.json"] : ["result.json", "pretrain.json"]),
+          run: ({ stageDir }) =>
+            Effect.gen(function* () {
+              const verifier = yield* Verifier.Verifier
+              const texts = tokenizerTexts(input.corpus, seed).pipe(
+                Effect.provideService(Verifier.Verifier, verifier),
+                Effect.provideService(FileSystem.FileSystem, fs),
+                Effect.mapError(
+                  (e) =>
+                    new ModelSource.ModelSourceFailed({
+                      source: source.use,
+                      detail: `tokenizer texts: ${e.message}`,
+                      cause: e
+                    })
+                )
+              )
+              if (pretrain !== undefined && pretrainer !== undefined) {
+                const ref = yield* BaseModel.run({
+                  stageDir,
+                  config,
+                  pretrain,
+                  seed,
+                  baseDir,
+                  texts,
+                  trainerChoice: pretrainer,
+                  trainer: yield* wiring.trainer(Wiring.curriculum(config), { trainer: pretrainer }),
+                  onProgress: (event) => ctx.hooks.train?.("base", event) ?? Effect.void
+                })
+                return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
+              }
+              const models = yield* ModelSource.ModelSource
+              const ref = yield* models.create({ outDir: join(stageDir, "model"), seed, texts })
+              yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
+            }).pipe(Effect.provide(Layer.merge(wiring.verifier, sourceLayer)), Effect.mapError(fail("base")))
+          // The pre-training run's trainer settings (not its RL ones) change the base as much as the pre-training section does.
+        }),
+        {
+          model: config.model ?? { scratch: {} },
+          verifier: wiring.choice("verifier"),
+          judge: wiring.choice("judge"),
+          ...(pretrainer === undefined || pretraining === undefined
+            ? {}
+            : {
+                pretrainer: BaseModel.hashedTrainer(pretrainer, pretraining),
+                pretrainData: pretrainData.map((d) => ({ path: d.path, sha256: d.sha256 }))
               })
-              return yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
-            }
-            const models = yield* ModelSource.ModelSource
-            const ref = yield* models.create({ outDir: join(stageDir, "model"), seed, texts })
-            yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
-          }).pipe(Effect.provide(Layer.merge(wiring.verifier, sourceLayer)), Effect.mapError(fail("base")))
-        // The pre-training run's trainer settings (not its RL ones) change the base as much as the pre-training section does.
-      }), {
-        model: config.model ?? { scratch: {} },
-        verifier: wiring.choice("verifier"),
-        judge: wiring.choice("judge"),
-        ...(pretrainer === undefined || pretraining === undefined ? {} : { pretrainer: BaseModel.hashedTrainer(pretrainer, pretraining), pretrainData: pretrainData.map((d) => ({ path: d.path, sha256: d.sha256 })) })
-      })
+        }
+      )
       const ref = yield* readRef(join(ctx.runDir, "base", "result.json")).pipe(Effect.mapError(fail("base")))
       return { checkpoints: new Map([["base", ref]]) }
     })
@@ -179,7 +224,11 @@ export const report = (provenance: string) =>
     needs: ["results"],
     gives: ["report"],
     run: (ctx) =>
-      ReportJob.write(ctx.runDir, provenance).pipe(Effect.provide(ctx.wiring.verifier), Effect.mapError(fail("report")), Effect.map((file) => ({ report: file })))
+      ReportJob.write(ctx.runDir, provenance).pipe(
+        Effect.provide(ctx.wiring.verifier),
+        Effect.mapError(fail("report")),
+        Effect.map((file) => ({ report: file }))
+      )
   })
 
 /** The default pipeline: problems, corpus, base, train, eval (`realm run` adds `report`). */
@@ -190,14 +239,18 @@ export const builtins: ReadonlyArray<AnyStage> = [problems, corpus, base, train,
  * (with and without routes) and ideal completions for a sample of corpus problems.
  */
 const tokenizerTexts = (corpusFile: string, seed: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
     const records = yield* Stream.runCollect(Stream.take(Jsonl.read(corpusFile, CorpusRecord.CorpusRecord), 600))
     const texts: Array<string> = []
     for (const record of records) {
       for (const routeCount of [0, 3]) {
         const decision: Curriculum.GuidanceDecision = {
-          problemId: record.problem.id, strength: routeCount > 0 ? 1 : 0, routeCount, hintFraction: 0, rescue: false,
+          problemId: record.problem.id,
+          strength: routeCount > 0 ? 1 : 0,
+          routeCount,
+          hintFraction: 0,
+          rescue: false,
           seed: Rng.Rng.make(seed, "tokenizer", record.problem.id, routeCount).seed()
         }
         const example = yield* verifier.example({ problem: record.problem, routes: record.routes, decision })

@@ -19,20 +19,24 @@ export class TemplateDateConflict extends Schema.TaggedError<TemplateDateConflic
   wanted: Schema.String
 }) {
   override get message(): string {
-    return `${this.file} pins the chat-template date of this run to "${this.pinned}" (its prompts were rendered with it), ` +
+    return (
+      `${this.file} pins the chat-template date of this run to "${this.pinned}" (its prompts were rendered with it), ` +
       `but run.templateDate is "${this.wanted}": set run.templateDate to "${this.pinned}" or remove it, or use a new run directory`
+    )
   }
 }
 
 /** The run's template date: the pinned one, else `wanted`, else today (UTC), written to `<runDir>/run.json` when new. */
 export const pin = (runDir: string, wanted: string | undefined) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const at = path.join(runDir, file)
     if (yield* fs.exists(at)) {
-      const pinned = (yield* Schema.decodeUnknownEffect(Schema.fromJsonString(RunFile))(yield* fs.readFileString(at))).templateDate
-      if (wanted !== undefined && wanted !== pinned) return yield* new TemplateDateConflict({ file: at, pinned, wanted })
+      const pinned = (yield* Schema.decodeUnknownEffect(Schema.fromJsonString(RunFile))(yield* fs.readFileString(at)))
+        .templateDate
+      if (wanted !== undefined && wanted !== pinned)
+        return yield* new TemplateDateConflict({ file: at, pinned, wanted })
       return pinned
     }
     const templateDate = wanted ?? Prompt.formatTemplateDate(new Date(yield* Clock.currentTimeMillis))

@@ -35,14 +35,17 @@ export interface TrainJob {
 }
 
 /** Run the phase; returns the final checkpoint. A trainer failure is the trainer's `TrainerError` (its `cause` the original error). */
-export const run = Effect.fn("pipeline.TrainJob.run")(function*(job: TrainJob) {
+export const run = Effect.fn("pipeline.TrainJob.run")(function* (job: TrainJob) {
   const problems = yield* validate(job.config, job.baseDir)
   if (problems.length > 0) return yield* new PipelineInvalid({ problems })
   const outDir = resolve(job.outDir)
   const runDir = dirname(outDir)
   const name = basename(outDir)
   // Training again from the start: the run's manifest goes, so the runner does not skip it.
-  if (!job.resume) yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.remove(join(outDir, "manifest.json"), { force: true }))
+  if (!job.resume)
+    yield* Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) =>
+      fs.remove(join(outDir, "manifest.json"), { force: true })
+    )
   const initFiles = yield* TrainStage.checkpointFiles(resolve(job.init))
   // The configured slots as they are: the curriculum as configured, the verifier's rewards in full.
   const slots: Wiring.MethodSlots = {
@@ -61,7 +64,10 @@ export const run = Effect.fn("pipeline.TrainJob.run")(function*(job: TrainJob) {
   yield* runIn([stage], job.config, job.baseDir, {
     runDir,
     hooks: { train: (_, event) => job.onProgress?.(event) ?? Effect.void },
-    artifacts: { corpus: resolve(job.corpus), checkpoints: new Map([["init", { path: job.init, kind: "base" as const, step: 0, metrics: {} }]]) }
+    artifacts: {
+      corpus: resolve(job.corpus),
+      checkpoints: new Map([["init", { path: job.init, kind: "base" as const, step: 0, metrics: {} }]])
+    }
   }).pipe(Effect.mapError(unwrapCause((u): u is PolicyTrainer.TrainerError => u instanceof PolicyTrainer.TrainerError)))
   return yield* readRef(join(outDir, "result.json"))
 })

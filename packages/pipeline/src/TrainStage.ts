@@ -49,7 +49,12 @@ export interface TrainingOptions {
 
 /** Each planned method of a config as a training run: its slots, the checkpoint it starts from and its phase. */
 export const plannedRuns = (config: PipelineConfig): ReadonlyArray<Training> =>
-  plan(selected(config)).map((method) => ({ name: method.name, from: method.from, phase: method.phase, slots: Wiring.methodSlots(config, method) }))
+  plan(selected(config)).map((method) => ({
+    name: method.name,
+    from: method.from,
+    phase: method.phase,
+    slots: Wiring.methodSlots(config, method)
+  }))
 
 /** A train stage: every run trained on `corpus` from its starting checkpoint, one manifest each. Adds to `checkpoints`. */
 export const training = (options: TrainingOptions = {}): AnyStage =>
@@ -58,41 +63,69 @@ export const training = (options: TrainingOptions = {}): AnyStage =>
     needs: ["corpus", "checkpoints"],
     gives: ["checkpoints"],
     run: (ctx, input) =>
-      Effect.gen(function*() {
-      const checkpoints = new Map(input.checkpoints)
-      for (const run of (options.runs ?? plannedRuns)(ctx.config)) {
-        const init = checkpoints.get(run.from)
-        if (init === undefined) return yield* new StageFailed({ stage: run.name, detail: `no checkpoint of ${run.from} to start from; a stage before must make it` })
-        const own = run.slots
-        const layers = Layer.mergeAll(
-          yield* ctx.wiring.trainer(own.curriculum, { trainer: own.trainer, verifier: own.verifier }),
-          TrainerProgress.layer((event) => ctx.hooks.train?.(run.name, event) ?? Effect.void)
-        )
-        yield* ctx.runStage(Stage.define({
-          name: run.name,
-          implementation: own.trainer.use,
-          config: Schema.Unknown,
-          inputs: () => [relative(ctx.runDir, input.corpus), ...(options.initInputs?.(run.from, init) ?? [`${run.from}/result.json`])],
-          outputs: () => ["result.json"],
-          ...(options.stale === undefined ? {} : { stale: options.stale }),
-          run: ({ stageDir }) =>
-            Effect.gen(function*() {
-              const trainer = yield* PolicyTrainer.PolicyTrainer
-              const ref = yield* trainer[run.phase]({ init: init.path, corpus: input.corpus, outDir: stageDir, resume: options.resume ?? true })
-              yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
-            }).pipe(Effect.provide(layers), Effect.mapError(fail(run.name)))
-        }), { trainer: own.trainer, curriculum: own.curriculum, verifier: own.verifier, judge: ctx.wiring.choice("judge"), from: run.from, phase: run.phase })
-        checkpoints.set(run.name, yield* readRef(join(ctx.runDir, run.name, "result.json")).pipe(Effect.mapError(fail(run.name))))
-      }
-      return { checkpoints }
+      Effect.gen(function* () {
+        const checkpoints = new Map(input.checkpoints)
+        for (const run of (options.runs ?? plannedRuns)(ctx.config)) {
+          const init = checkpoints.get(run.from)
+          if (init === undefined)
+            return yield* new StageFailed({
+              stage: run.name,
+              detail: `no checkpoint of ${run.from} to start from; a stage before must make it`
+            })
+          const own = run.slots
+          const layers = Layer.mergeAll(
+            yield* ctx.wiring.trainer(own.curriculum, { trainer: own.trainer, verifier: own.verifier }),
+            TrainerProgress.layer((event) => ctx.hooks.train?.(run.name, event) ?? Effect.void)
+          )
+          yield* ctx.runStage(
+            Stage.define({
+              name: run.name,
+              implementation: own.trainer.use,
+              config: Schema.Unknown,
+              inputs: () => [
+                relative(ctx.runDir, input.corpus),
+                ...(options.initInputs?.(run.from, init) ?? [`${run.from}/result.json`])
+              ],
+              outputs: () => ["result.json"],
+              ...(options.stale === undefined ? {} : { stale: options.stale }),
+              run: ({ stageDir }) =>
+                Effect.gen(function* () {
+                  const trainer = yield* PolicyTrainer.PolicyTrainer
+                  const ref = yield* trainer[run.phase]({
+                    init: init.path,
+                    corpus: input.corpus,
+                    outDir: stageDir,
+                    resume: options.resume ?? true
+                  })
+                  yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
+                }).pipe(Effect.provide(layers), Effect.mapError(fail(run.name)))
+            }),
+            {
+              trainer: own.trainer,
+              curriculum: own.curriculum,
+              verifier: own.verifier,
+              judge: ctx.wiring.choice("judge"),
+              from: run.from,
+              phase: run.phase
+            }
+          )
+          checkpoints.set(
+            run.name,
+            yield* readRef(join(ctx.runDir, run.name, "result.json")).pipe(Effect.mapError(fail(run.name)))
+          )
+        }
+        return { checkpoints }
       })
   })
 
 /** The model files of a checkpoint directory (config, weights, tokenizer) that exist, for a manifest's inputs. */
 export const checkpointFiles = (dir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     if (!(yield* fs.exists(dir))) return []
     const names = yield* fs.readDirectory(dir)
-    return names.filter((n) => n === "config.json" || n === "tokenizer.json" || n.endsWith(".safetensors")).toSorted().map((n) => join(dir, n))
+    return names
+      .filter((n) => n === "config.json" || n === "tokenizer.json" || n.endsWith(".safetensors"))
+      .toSorted()
+      .map((n) => join(dir, n))
   })

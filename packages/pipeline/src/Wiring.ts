@@ -18,7 +18,8 @@ export const defaults = Registry.defaults
 export type DefaultedSlot = keyof typeof defaults
 
 /** An object's fields, or none for anything else (settings arrive untyped from config files). */
-export const asRecord = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null ? u as Record<string, unknown> : {})
+export const asRecord = (u: unknown): Record<string, unknown> =>
+  typeof u === "object" && u !== null ? (u as Record<string, unknown>) : {}
 
 /**
  * The configured curriculum. Its schedule's length is not filled in here: the trainer tells the curriculum its
@@ -38,7 +39,6 @@ export const fixedCurriculum = (config: PipelineConfig, guidance: "always-routes
 /** A choice with `over` deep-merged into its settings. */
 const merged = (choice: Resolve.Choice, over: Record<string, unknown> | undefined): Resolve.Choice =>
   over === undefined ? choice : { ...choice, with: deepMerge(asRecord(choice.with), over) }
-
 
 /** The trainer, verifier and curriculum a training run uses. */
 export interface MethodSlots {
@@ -65,10 +65,12 @@ export const methodSlots = (config: PipelineConfig, method: Method): MethodSlots
 
 /** Resolve the config's slots against `baseDir` (module paths) and return layer builders. */
 export const make = (config: PipelineConfig, baseDir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     // The platform services only, not the whole context of this call: that would carry its span (and anything else
     // provided here) into every layer, so a trainer's spans would hang off the run instead of the stage building it.
-    const platform = Context.make(FileSystem.FileSystem, yield* FileSystem.FileSystem).pipe(Context.add(Path.Path, yield* Path.Path))
+    const platform = Context.make(FileSystem.FileSystem, yield* FileSystem.FileSystem).pipe(
+      Context.add(Path.Path, yield* Path.Path)
+    )
     // Slot layers may require any other slot (their types say so); each composition here provides the slots a
     // job's implementations need, and the platform. A custom module needing a slot not composed here fails when
     // its layer is built, naming the missing service.
@@ -77,15 +79,26 @@ export const make = (config: PipelineConfig, baseDir: string) =>
     const choice = (slot: DefaultedSlot): Resolve.Choice => config[slot] ?? defaults[slot]
     /** The layer of a slot: `picked`, else the config's choice (for `model`, its model source). */
     const slotLayer = <S extends Slot>(slot: S, picked?: Resolve.Choice) =>
-      Effect.map(Resolve.layer(slot, picked ?? (slot === "model" ? Registry.modelChoice(config.model) : choice(slot as DefaultedSlot)), baseDir), close)
+      Effect.map(
+        Resolve.layer(
+          slot,
+          picked ?? (slot === "model" ? Registry.modelChoice(config.model) : choice(slot as DefaultedSlot)),
+          baseDir
+        ),
+        close
+      )
     const judge = yield* slotLayer("judge")
     const verifier = Layer.provideMerge(yield* slotLayer("verifier"), judge)
     /** A trainer with the verifier (and judge) and the given curriculum; a method may bring its own trainer and verifier settings. */
-    const trainer = (curriculumChoice: Resolve.Choice, own: { readonly trainer?: Resolve.Choice; readonly verifier?: Resolve.Choice } = {}) =>
-      Effect.gen(function*() {
+    const trainer = (
+      curriculumChoice: Resolve.Choice,
+      own: { readonly trainer?: Resolve.Choice; readonly verifier?: Resolve.Choice } = {}
+    ) =>
+      Effect.gen(function* () {
         const trainerLayer = yield* slotLayer("trainer", own.trainer)
         const curriculumLayer = yield* slotLayer("curriculum", curriculumChoice)
-        const verifierLayer = own.verifier === undefined ? verifier : Layer.provideMerge(yield* slotLayer("verifier", own.verifier), judge)
+        const verifierLayer =
+          own.verifier === undefined ? verifier : Layer.provideMerge(yield* slotLayer("verifier", own.verifier), judge)
         return Layer.provideMerge(trainerLayer, Layer.mergeAll(verifierLayer, curriculumLayer))
       })
     return { choice, close, slotLayer, judge, verifier, trainer }

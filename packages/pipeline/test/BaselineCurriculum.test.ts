@@ -14,11 +14,20 @@ import type { PipelineConfig } from "../src/PipelineConfig.ts"
 import * as Wiring from "../src/Wiring.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures")
-const problem: Problem.Problem = { id: "p", domain: "d", question: "q", gold: "1", answerType: "number", difficulty: 1, split: "train", metadata: {} }
+const problem: Problem.Problem = {
+  id: "p",
+  domain: "d",
+  question: "q",
+  gold: "1",
+  answerType: "number",
+  difficulty: 1,
+  split: "train",
+  metadata: {}
+}
 
 /** The curriculum service one method trains with, under `config`. */
 const curriculumOf = (config: PipelineConfig, name: Methods.MethodName) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const wiring = yield* Wiring.make(config, fixtures)
     const method = Methods.plan([name]).at(-1) as Methods.Method
     const layer = yield* wiring.slotLayer("curriculum", Wiring.methodSlots(config, method).curriculum)
@@ -32,8 +41,10 @@ const curriculumOf = (config: PipelineConfig, name: Methods.MethodName) =>
 
 describe("baseline curricula", () => {
   it.effect("a swapped curriculum is used by ReaLM and by both baselines, at their fixed guidance", () =>
-    Effect.gen(function*() {
-      const config: PipelineConfig = { curriculum: { use: "./steady-curriculum.ts", with: { routes: 2, strength: 0.4 } } }
+    Effect.gen(function* () {
+      const config: PipelineConfig = {
+        curriculum: { use: "./steady-curriculum.ts", with: { routes: 2, strength: 0.4 } }
+      }
       const realm = yield* curriculumOf(config, "realm")
       assert.deepStrictEqual(realm.snapshot, { id: "steady", guidance: "configured", horizon: 10 })
       assert.deepStrictEqual([realm.strength, realm.decision?.routeCount], [0.4, 2])
@@ -43,24 +54,29 @@ describe("baseline curricula", () => {
       const grpo = yield* curriculumOf(config, "grpo")
       assert.deepStrictEqual(grpo.snapshot, { id: "steady", guidance: "none", horizon: 10 })
       assert.deepStrictEqual([grpo.strength, grpo.decision?.routeCount], [0, 0])
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a curriculum without fixedGuidance serves ReaLM; the baselines get the registered fixed curriculum", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const config: PipelineConfig = { curriculum: { use: "./plain-curriculum.ts" } }
       assert.deepStrictEqual((yield* curriculumOf(config, "realm")).snapshot, { id: "plain" })
       const cot = yield* curriculumOf(config, "cot-synthesizer")
       assert.deepStrictEqual([cot.snapshot, cot.strength, cot.decision?.routeCount], [{ kind: "fixed" }, 1, 4])
       const grpo = yield* curriculumOf(config, "grpo")
       assert.deepStrictEqual([grpo.snapshot, grpo.strength, grpo.decision?.routeCount], [{ kind: "fixed" }, 0, 0])
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
-  it.effect("the built-in EAAI runs the always-routes baseline at s = 1 with its most routes, and learns its horizon from start", () =>
-    Effect.gen(function*() {
-      const config: PipelineConfig = { curriculum: { use: "eaai", with: { guidance: { maxRoutes: 3 } } } }
-      const cot = yield* curriculumOf(config, "cot-synthesizer")
-      assert.deepStrictEqual([cot.strength, cot.decision?.routeCount], [1, 3])
-      const fixed = yield* curriculumOf({ curriculum: { use: "fixed", with: { routeCount: 2 } } }, "cot-synthesizer")
-      assert.deepStrictEqual([fixed.strength, fixed.decision?.routeCount], [1, 2])
-    }).pipe(Effect.provide(NodeServices.layer)))
+  it.effect(
+    "the built-in EAAI runs the always-routes baseline at s = 1 with its most routes, and learns its horizon from start",
+    () =>
+      Effect.gen(function* () {
+        const config: PipelineConfig = { curriculum: { use: "eaai", with: { guidance: { maxRoutes: 3 } } } }
+        const cot = yield* curriculumOf(config, "cot-synthesizer")
+        assert.deepStrictEqual([cot.strength, cot.decision?.routeCount], [1, 3])
+        const fixed = yield* curriculumOf({ curriculum: { use: "fixed", with: { routeCount: 2 } } }, "cot-synthesizer")
+        assert.deepStrictEqual([fixed.strength, fixed.decision?.routeCount], [1, 2])
+      }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

@@ -39,7 +39,11 @@ const differences: Record<string, ReadonlyArray<ExperimentResults.Difference>> =
 
 const summary: ExperimentResults.Summary = {
   seeds: [0, 1],
-  methods: [{ name: "sft", label: "SFT" }, { name: "grpo", label: "GRPO <b>&" }, { name: "realm", label: "ReaLM" }],
+  methods: [
+    { name: "sft", label: "SFT" },
+    { name: "grpo", label: "GRPO <b>&" },
+    { name: "realm", label: "ReaLM" }
+  ],
   baselines: ["sft"],
   cells: ["test|autonomous", "test|assisted"].flatMap((column) => {
     const [split, mode] = column.split("|") as [string, "assisted" | "autonomous"]
@@ -59,7 +63,9 @@ const summary: ExperimentResults.Summary = {
 
 /** The opening tags `<tag …>` of an HTML string whose attributes include every one of `has`. */
 const tags = (html: string, tag: string, has: Record<string, string>): Array<string> =>
-  [...html.matchAll(new RegExp(`<${tag}\\b[^>]*>`, "g"))].map((m) => m[0]).filter((t) => Object.entries(has).every(([k, v]) => t.includes(` ${k}="${v}"`)))
+  [...html.matchAll(new RegExp(`<${tag}\\b[^>]*>`, "g"))]
+    .map((m) => m[0])
+    .filter((t) => Object.entries(has).every(([k, v]) => t.includes(` ${k}="${v}"`)))
 
 /** The <svg> element of one chart. */
 const chart = (html: string, has: Record<string, string>): string => {
@@ -76,7 +82,16 @@ const html = ExperimentReport.renderHtml({
   generatedAt: "2025-01-01T00:00:00.000Z",
   summary,
   markdown: "| method | test |\n| GRPO <b>& | 1 |",
-  curves: [{ method: "realm", metric: "reward_mean", points: [{ step: 1, value: 0.2, low: 0.1, high: 0.3 }, { step: 2, value: 0.4, low: 0.3, high: 0.5 }] }]
+  curves: [
+    {
+      method: "realm",
+      metric: "reward_mean",
+      points: [
+        { step: 1, value: 0.2, low: 0.1, high: 0.3 },
+        { step: 2, value: 0.4, low: 0.3, high: 0.5 }
+      ]
+    }
+  ]
 })
 
 describe("ExperimentReport.renderHtml", () => {
@@ -102,7 +117,12 @@ describe("ExperimentReport.renderHtml", () => {
   })
 
   it("colours a difference interval that excludes zero apart from one that includes zero, beside a zero line", () => {
-    const svg = chart(html, { "data-chart": "difference", "data-baseline": "sft", "data-split": "test", "data-mode": "autonomous" })
+    const svg = chart(html, {
+      "data-chart": "difference",
+      "data-baseline": "sft",
+      "data-split": "test",
+      "data-mode": "autonomous"
+    })
     assert.lengthOf(tags(svg, "line", { class: "zero", "data-value": "0" }), 1)
     assert.lengthOf(tags(svg, "circle", { class: "dot", "data-method": "sft" }), 0)
     const realm = tags(svg, "circle", { class: "dot", "data-method": "realm" })[0]!
@@ -146,12 +166,30 @@ const makeRun = (): string => {
   const dir = mkdtempSync(join(tmpdir(), "realm-experiment-report-"))
   const log = (seed: number, method: string, rows: ReadonlyArray<Record<string, number>>, torn = "") => {
     mkdirSync(join(dir, `seed-${seed}`, method), { recursive: true })
-    writeFileSync(join(dir, `seed-${seed}`, method, "metrics.jsonl"), `${rows.map((r) => JSON.stringify(r)).join("\n")}\n${torn}`)
+    writeFileSync(
+      join(dir, `seed-${seed}`, method, "metrics.jsonl"),
+      `${rows.map((r) => JSON.stringify(r)).join("\n")}\n${torn}`
+    )
   }
-  writeFileSync(join(dir, "tuning.json"), JSON.stringify({ key: "k", choice: { realm: { lr: 0.0001, scores: { "0.00005": 0.5, "0.0001": 0.6 } } } }))
+  writeFileSync(
+    join(dir, "tuning.json"),
+    JSON.stringify({ key: "k", choice: { realm: { lr: 0.0001, scores: { "0.00005": 0.5, "0.0001": 0.6 } } } })
+  )
   mkdirSync(join(dir, "seed-0", "sft"), { recursive: true })
-  log(0, "grpo", [{ step: 1, reward_mean: 0.1 }, { step: 2, reward_mean: 0.3 }, { step: 3, reward_mean: 0.5 }])
-  log(1, "grpo", [{ step: 1, reward_mean: 0.2 }, { step: 2, reward_mean: 0.5 }], `{"step": 3, "reward_me`)
+  log(0, "grpo", [
+    { step: 1, reward_mean: 0.1 },
+    { step: 2, reward_mean: 0.3 },
+    { step: 3, reward_mean: 0.5 }
+  ])
+  log(
+    1,
+    "grpo",
+    [
+      { step: 1, reward_mean: 0.2 },
+      { step: 2, reward_mean: 0.5 }
+    ],
+    `{"step": 3, "reward_me`
+  )
   log(0, "realm@lr=0.0001", [{ step: 2, reward_mean: 0.6, strength: 0.8 }])
   log(0, "realm@lr=0.00005", [{ step: 2, reward_mean: 9, strength: 9 }])
   log(1, "realm@lr=0.0001", [{ step: 2, reward_mean: 0.2, strength: 0.8 }])
@@ -160,22 +198,29 @@ const makeRun = (): string => {
 
 describe("ExperimentReport.curvesOf / write", () => {
   it.effect("averages aligned steps over seeds with min and max, tolerating torn lines and tuned directories", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = makeRun()
       const curves = yield* ExperimentReport.curvesOf(dir, summary)
       const find = (method: string, metric: string) => curves.find((c) => c.method === method && c.metric === metric)
       const grpo = find("grpo", "reward_mean")!
-      assert.deepStrictEqual(grpo.points.map((p) => p.step), [1, 2])
+      assert.deepStrictEqual(
+        grpo.points.map((p) => p.step),
+        [1, 2]
+      )
       const step2 = grpo.points[1]!
       assert.closeTo(step2.value, 0.4, 1e-12)
       assert.strictEqual(step2.low, 0.3)
       assert.strictEqual(step2.high, 0.5)
       const realm = find("realm", "reward_mean")!
-      assert.deepStrictEqual(realm.points.map((p) => ({ ...p, value: Number(p.value.toFixed(12)) })), [{ step: 2, value: 0.4, low: 0.2, high: 0.6 }])
+      assert.deepStrictEqual(
+        realm.points.map((p) => ({ ...p, value: Number(p.value.toFixed(12)) })),
+        [{ step: 2, value: 0.4, low: 0.2, high: 0.6 }]
+      )
       assert.deepStrictEqual(find("realm", "strength")?.points, [{ step: 2, value: 0.8, low: 0.8, high: 0.8 }])
       assert.isUndefined(find("grpo", "strength"))
       assert.isUndefined(find("sft", "reward_mean"))
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it("picks the tuned directory of several, else the exact name", () => {
     const entries = ["realm@lr=0.00005", "realm@lr=0.0001", "realmish", "sft"]
@@ -186,14 +231,18 @@ describe("ExperimentReport.curvesOf / write", () => {
   })
 
   it.effect("writes experiment.html with the curves and the markdown tables", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = makeRun()
       const file = yield* ExperimentReport.write(dir, summary, "realm-lm test")
       assert.strictEqual(file, join(dir, "experiment.html"))
       const page = readFileSync(file, "utf8")
       assert.lengthOf(tags(page, "g", { class: "curve", "data-method": "realm", "data-metric": "strength" }), 1)
-      assert.lengthOf(tags(page, "g", { class: "curve", "data-method": "grpo", "data-metric": "reward_mean", "data-points": "2" }), 1)
+      assert.lengthOf(
+        tags(page, "g", { class: "curve", "data-method": "grpo", "data-metric": "reward_mean", "data-points": "2" }),
+        1
+      )
       assert.include(page, "Paired difference to SFT")
       assert.include(page, "| GRPO &lt;b&gt;&amp; |")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

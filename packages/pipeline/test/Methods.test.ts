@@ -39,16 +39,28 @@ describe("Methods.plan", () => {
   })
 
   it("check names duplicate names and variants that take a built-in method's name", () => {
-    expect(Methods.check(["sft", "sft"])).toEqual([`methods[1]: "sft" appears twice; give each method or variant its own name`])
-    expect(Methods.check([{ name: "grpo", method: "realm" }])[0]).toContain(`methods[0].name: "grpo" is a built-in method's name`)
-    expect(Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }])).toEqual([])
-    expect(Methods.check(["rft", { name: "rft-2", method: "rft", label: "RFT" }])[0]).toContain(`methods[1].label: "RFT" is also the label of "rft"`)
+    expect(Methods.check(["sft", "sft"])).toEqual([
+      `methods[1]: "sft" appears twice; give each method or variant its own name`
+    ])
+    expect(Methods.check([{ name: "grpo", method: "realm" }])[0]).toContain(
+      `methods[0].name: "grpo" is a built-in method's name`
+    )
+    expect(Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }])).toEqual(
+      []
+    )
+    expect(Methods.check(["rft", { name: "rft-2", method: "rft", label: "RFT" }])[0]).toContain(
+      `methods[1].label: "RFT" is also the label of "rft"`
+    )
   })
 })
 
 describe("Methods.deepMerge", () => {
   it("merges nested objects and replaces arrays and scalars", () => {
-    expect(Methods.deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({ a: { b: 1, c: [3] }, d: 1, e: 2 })
+    expect(Methods.deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({
+      a: { b: 1, c: [3] },
+      d: 1,
+      e: 2
+    })
   })
 })
 
@@ -81,19 +93,32 @@ describe("Wiring.methodSlots", () => {
   })
 
   it("MRPV's own answerOnly zeroes its verdict and decisive weights and its verdict-line format checks, keeping the rest", () => {
-    const settings = Schema.decodeUnknownSync(MrpvConfig.MrpvConfig)({ style: "compact", weights: { answer: 1, verdict: 0.5 } })
-    expect(Registry.mrpv.answerOnly?.(settings)).toEqual({ ...settings, weights: { ...settings.weights, verdict: 0, decisive: 0 }, verdictFormat: false })
+    const settings = Schema.decodeUnknownSync(MrpvConfig.MrpvConfig)({
+      style: "compact",
+      weights: { answer: 1, verdict: 0.5 }
+    })
+    expect(Registry.mrpv.answerOnly?.(settings)).toEqual({
+      ...settings,
+      weights: { ...settings.weights, verdict: 0, decisive: 0 },
+      verdictFormat: false
+    })
   })
 
   it("a variant's trainer settings are merged over the pipeline's; its curriculum settings too, keeping the fixed guidance", () => {
-    const variant = Methods.plan([{ name: "realm-long", method: "realm", trainer: { rl: { steps: 90 } } }]).at(-1) as Methods.Method
+    const variant = Methods.plan([{ name: "realm-long", method: "realm", trainer: { rl: { steps: 90 } } }]).at(
+      -1
+    ) as Methods.Method
     const own = Wiring.methodSlots(config, variant)
     expect(own.trainer).toEqual({ use: "onnx", with: { rl: { steps: 90, lr: { peak: 0.0001 } } } })
     // No schedule length is written into the curriculum's settings: the trainer tells it its 90 steps.
     expect(own.curriculum).toEqual(config.curriculum)
-    const seeded = Methods.plan([{ name: "cot-seeded", method: "cot-synthesizer", curriculum: { seed: 5 } }]).at(-1) as Methods.Method
+    const seeded = Methods.plan([{ name: "cot-seeded", method: "cot-synthesizer", curriculum: { seed: 5 } }]).at(
+      -1
+    ) as Methods.Method
     expect(Wiring.methodSlots(config, seeded).curriculum).toEqual({
-      use: "eaai", with: { schedule: { kind: "exponential", autonomousFraction: 0.25 }, seed: 5 }, fixedGuidance: "always-routes"
+      use: "eaai",
+      with: { schedule: { kind: "exponential", autonomousFraction: 0.25 }, seed: 5 },
+      fixedGuidance: "always-routes"
     })
   })
 
@@ -101,19 +126,39 @@ describe("Wiring.methodSlots", () => {
     const Settings = Schema.Struct({ weight: Schema.Number })
     const seen: Array<unknown> = []
     const stub = (answerOnly?: (c: typeof Settings.Type) => typeof Settings.Type) =>
-      Implementation.erase(Implementation.define({
-        slot: "verifier",
-        id: "test/stub-verifier",
-        config: Settings,
-        layer: (c) => Layer.effect(Verifier.Verifier, Effect.sync(() => (seen.push(c), {} as Verifier.Verifier["Service"]))),
-        ...(answerOnly === undefined ? {} : { answerOnly })
-      }))
-    const build = (impl: ReturnType<typeof stub>) => Effect.runPromise(Effect.scoped(Layer.build(CustomModule.toLayer(impl, { weight: 1 }, undefined, { answerOnly: true }) as Layer.Layer<Verifier.Verifier, CustomModule.CustomStageInvalid>)))
+      Implementation.erase(
+        Implementation.define({
+          slot: "verifier",
+          id: "test/stub-verifier",
+          config: Settings,
+          layer: (c) =>
+            Layer.effect(
+              Verifier.Verifier,
+              Effect.sync(() => (seen.push(c), {} as Verifier.Verifier["Service"]))
+            ),
+          ...(answerOnly === undefined ? {} : { answerOnly })
+        })
+      )
+    const build = (impl: ReturnType<typeof stub>) =>
+      Effect.runPromise(
+        Effect.scoped(
+          Layer.build(
+            CustomModule.toLayer(impl, { weight: 1 }, undefined, { answerOnly: true }) as Layer.Layer<
+              Verifier.Verifier,
+              CustomModule.CustomStageInvalid
+            >
+          )
+        )
+      )
     await build(stub((c) => ({ ...c, weight: 0 })))
     await build(stub())
     expect(seen).toEqual([{ weight: 0 }, { weight: 1 }])
     const custom: PipelineConfig = { ...config, verifier: { use: "./my-verifier.ts", with: { x: 1 } } }
     const cot = Methods.plan(["cot-synthesizer"]).at(-1) as Methods.Method
-    expect(Wiring.methodSlots(custom, cot).verifier).toEqual({ use: "./my-verifier.ts", with: { x: 1 }, answerOnly: true })
+    expect(Wiring.methodSlots(custom, cot).verifier).toEqual({
+      use: "./my-verifier.ts",
+      with: { x: 1 },
+      answerOnly: true
+    })
   })
 })

@@ -11,7 +11,10 @@ import { runStage } from "../src/StageRunner.ts"
 const info = (runDir: string) => ({ runDir, seed: 1, packages: { "@realm-lm/pipeline": "0.1.0" } })
 
 /** A toy stage: doubles each number of `input.txt` into `out.txt`, one line per item, resuming where it stopped. */
-const makeDoubler = (calls: { runs: number; items: number }, pauseAfter?: { at: number; gate: Deferred.Deferred<void> }) =>
+const makeDoubler = (
+  calls: { runs: number; items: number },
+  pauseAfter?: { at: number; gate: Deferred.Deferred<void> }
+) =>
   define({
     name: "double",
     implementation: "test/doubler",
@@ -19,7 +22,7 @@ const makeDoubler = (calls: { runs: number; items: number }, pauseAfter?: { at: 
     inputs: () => ["input.txt"],
     outputs: () => ["out.txt"],
     run: ({ runDir, stageDir, config }) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         calls.runs++
         const fs = yield* FileSystem.FileSystem
         const numbers = (yield* fs.readFileString(join(runDir, "input.txt"))).trim().split("\n").map(Number)
@@ -41,7 +44,7 @@ const setup = () => {
 
 describe("runStage", () => {
   it.effect("runs once, then skips while config, inputs and outputs are unchanged", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const calls = { runs: 0, items: 0 }
       const stage = makeDoubler(calls)
@@ -53,10 +56,11 @@ describe("runStage", () => {
       assert.strictEqual(manifest?.outputs[0]?.path, "out.txt")
       assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "skipped")
       assert.strictEqual(calls.runs, 1)
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("re-runs when the config, an input or an output changes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const calls = { runs: 0, items: 0 }
       const stage = makeDoubler(calls)
@@ -69,10 +73,11 @@ describe("runStage", () => {
       assert.strictEqual(calls.runs, 4)
       // Changed work starts over: the output is entirely the new config's, nothing stale is resumed.
       assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "15\n")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a deleted output makes the stage run again instead of failing", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const calls = { runs: 0, items: 0 }
       const stage = makeDoubler(calls)
@@ -80,18 +85,20 @@ describe("runStage", () => {
       rmSync(join(runDir, "double", "out.txt"))
       assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
       assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "2\n4\n6\n8\n")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a different run seed is different work", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const calls = { runs: 0, items: 0 }
       yield* runStage(info(runDir), makeDoubler(calls), { factor: 2 })
       assert.strictEqual(yield* runStage({ ...info(runDir), seed: 2 }, makeDoubler(calls), { factor: 2 }), "ran")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("an interrupted stage is marked interrupted and the next run resumes instead of redoing work", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const calls = { runs: 0, items: 0 }
       const gate = yield* Deferred.make<void>()
@@ -103,10 +110,11 @@ describe("runStage", () => {
       assert.strictEqual(calls.items, 4) // 2 before the interrupt + the remaining 2, none redone
       assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "2\n4\n6\n8\n")
       assert.strictEqual((yield* RunDir.readManifest(runDir, "double"))?.status, "complete")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a failing stage leaves a failed manifest and its error; a stage that forgets its output fails", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const failing = define({
         ...makeDoubler({ runs: 0, items: 0 }),
@@ -119,10 +127,11 @@ describe("runStage", () => {
       const missing = yield* Effect.flip(runStage(info(runDir), lazy, { factor: 2 }))
       assert.strictEqual(missing._tag, "StageFailed")
       if (missing._tag === "StageFailed") assert.include(missing.detail, "out.txt")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("rejects bad config with the field path, and missing inputs with the path and a hint", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const runDir = setup()
       const stage = makeDoubler({ runs: 0, items: 0 })
       const bad = yield* Effect.flip(runStage(info(runDir), stage, { factor: 0 }))
@@ -133,5 +142,6 @@ describe("runStage", () => {
       assert.strictEqual(missing._tag, "StageInputMissing")
       assert.include(missing.message, "run the stage that produces it first")
       assert.isFalse(existsSync(join(empty, "double")))
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

@@ -26,105 +26,194 @@ import * as TrainStage from "../src/TrainStage.ts"
 import * as Wiring from "../src/Wiring.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "realm-trainjob-"))
-const files = { problems: join(dir, "problems", "train.jsonl"), corpus: join(dir, "corpus", "corpus.jsonl"), checkpoint: join(dir, "tiny") }
+const files = {
+  problems: join(dir, "problems", "train.jsonl"),
+  corpus: join(dir, "corpus", "corpus.jsonl"),
+  checkpoint: join(dir, "tiny")
+}
 const config: PipelineConfig = {
   verifier: { use: "mrpv", with: { style: "compact" } },
   trainer: { use: "onnx", with: { sft: { steps: 2, batchSize: 2, evalEvery: 0 } } }
 }
 
 /** Train problems, their rule-teacher corpus and a random-weight checkpoint. */
-const setup = Effect.gen(function*() {
-  const parcel = ParcelDomain.make(ParcelDomain.decodeConfig({ levels: [1], counts: { train: 4, validation: 0, test: 0, heldout: 0, transfer: 0 } }))
+const setup = Effect.gen(function* () {
+  const parcel = ParcelDomain.make(
+    ParcelDomain.decodeConfig({ levels: [1], counts: { train: 4, validation: 0, test: 0, heldout: 0, transfer: 0 } })
+  )
   mkdirSync(join(dir, "problems"), { recursive: true })
   yield* Jsonl.writeAll(files.problems, Problem.Problem, parcel.problems("train"))
-  yield* CorpusJob.run({ out: dir, problems: { file: files.problems, policy: "strict" }, teacher: { use: "rule" }, settings: { routesPerProblem: 2, negativesPerProblem: 0 }, baseDir: dir })
-  const problems = yield* Stream.runCollect(Jsonl.read(files.problems, Problem.Problem))
-  yield* Scratch.create(files.checkpoint, problems.flatMap((p) => [p.question, p.rulebook ?? "", `Answer: ${p.gold}`]), {
-    vocabSize: 300, hiddenSize: 16, intermediateSize: 32, layers: 1, heads: 2, kvHeads: 1, maxContext: 2048
+  yield* CorpusJob.run({
+    out: dir,
+    problems: { file: files.problems, policy: "strict" },
+    teacher: { use: "rule" },
+    settings: { routesPerProblem: 2, negativesPerProblem: 0 },
+    baseDir: dir
   })
+  const problems = yield* Stream.runCollect(Jsonl.read(files.problems, Problem.Problem))
+  yield* Scratch.create(
+    files.checkpoint,
+    problems.flatMap((p) => [p.question, p.rulebook ?? "", `Answer: ${p.gold}`]),
+    {
+      vocabSize: 300,
+      hiddenSize: 16,
+      intermediateSize: 32,
+      layers: 1,
+      heads: 2,
+      kvHeads: 1,
+      maxContext: 2048
+    }
+  )
 }).pipe(Effect.provide(NodeServices.layer))
 
 const run = (job: Partial<TrainJob.TrainJob> & { readonly outDir: string }) =>
-  TrainJob.run({ phase: "sft", init: files.checkpoint, corpus: files.corpus, resume: true, config, baseDir: dir, ...job }).pipe(Effect.provide(NodeServices.layer))
+  TrainJob.run({
+    phase: "sft",
+    init: files.checkpoint,
+    corpus: files.corpus,
+    resume: true,
+    config,
+    baseDir: dir,
+    ...job
+  }).pipe(Effect.provide(NodeServices.layer))
 
 const metricLines = (out: string) => readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").length
 
 describe("TrainJob", () => {
   beforeAll(() => Effect.runPromise(setup), 120_000)
 
-  it.effect("runs the train stage's step into --out with a manifest; an unchanged re-run is skipped, resume: false trains again", () =>
-    Effect.gen(function*() {
-      const out = join(dir, "runs", "sft")
-      const steps: Array<number> = []
-      const ref = yield* run({ outDir: out, onProgress: (e) => Effect.sync(() => steps.push(e.done)) })
-      assert.strictEqual(ref.step, 2)
-      assert.isAbove(steps.length, 0)
-      const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { stage: string; status: string; inputs: Array<{ path: string }> }
-      assert.deepStrictEqual([manifest.stage, manifest.status], ["sft", "complete"])
-      // The corpus and the starting checkpoint's files, relative to the run directory (the parent of --out).
-      assert.includeMembers(manifest.inputs.map((i) => i.path), ["../corpus/corpus.jsonl", "../tiny/config.json", "../tiny/model.safetensors"])
-      assert.deepStrictEqual(JSON.parse(readFileSync(join(out, "result.json"), "utf8")), JSON.parse(JSON.stringify(ref)))
-      const lines = metricLines(out)
-      const resumed: Array<number> = []
-      const again = yield* run({ outDir: out, onProgress: (e) => Effect.sync(() => resumed.push(e.done)) })
-      assert.deepStrictEqual(again, ref)
-      assert.deepStrictEqual(resumed, [])
-      assert.strictEqual(metricLines(out), lines, "a finished run with the same settings and inputs is not trained again")
-      const retrained: Array<number> = []
-      const fresh = yield* run({ outDir: out, resume: false, onProgress: (e) => Effect.sync(() => retrained.push(e.done)) })
-      assert.strictEqual(fresh.step, 2)
-      assert.isAbove(retrained.length, 0, "resume: false trains again")
-      assert.strictEqual(JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")).status, "complete")
-    }), 120_000)
-
-  it.effect("a traced run shows spans for the job, the runner, its stage and step, and each service entry point, nested", () =>
-    Effect.gen(function*() {
-      const spans: Array<Tracer.NativeSpan> = []
-      const tracer = Tracer.make({
-        span(options) {
-          const span = new Tracer.NativeSpan(options)
-          spans.push(span)
-          return span
+  it.effect(
+    "runs the train stage's step into --out with a manifest; an unchanged re-run is skipped, resume: false trains again",
+    () =>
+      Effect.gen(function* () {
+        const out = join(dir, "runs", "sft")
+        const steps: Array<number> = []
+        const ref = yield* run({ outDir: out, onProgress: (e) => Effect.sync(() => steps.push(e.done)) })
+        assert.strictEqual(ref.step, 2)
+        assert.isAbove(steps.length, 0)
+        const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+          stage: string
+          status: string
+          inputs: Array<{ path: string }>
         }
-      })
-      yield* run({ outDir: join(dir, "runs", "traced") }).pipe(Effect.withTracer(tracer))
-      const byName = new Map(spans.map((s) => [s.name, s]))
-      const expected = ["pipeline.TrainJob.run", "pipeline.runIn", "pipeline/train sft", "stage/traced", "mrpv.Verifier.make", "eaai.Curriculum.make", "trainer.sft"]
-      assert.includeMembers([...byName.keys()], expected)
-      // The trainer's span sits inside its step's, which sits inside the stage's, inside the job's.
-      const ancestors = (span: Tracer.AnySpan | undefined): Array<string> => {
-        const out: Array<string> = []
-        for (let at = span; at !== undefined; at = Option.getOrUndefined(at._tag === "Span" ? at.parent : Option.none())) if (at._tag === "Span") out.push(at.name)
-        return out
-      }
-      assert.includeMembers(ancestors(byName.get("trainer.sft")), ["trainer.sft", "stage/traced", "pipeline/train sft", "pipeline.runIn", "pipeline.TrainJob.run"])
-      assert.strictEqual(byName.get("stage/traced")?.attributes.get("implementation"), "onnx")
-      assert.isTrue(spans.every((s) => s.status._tag === "Ended"))
-    }))
+        assert.deepStrictEqual([manifest.stage, manifest.status], ["sft", "complete"])
+        // The corpus and the starting checkpoint's files, relative to the run directory (the parent of --out).
+        assert.includeMembers(
+          manifest.inputs.map((i) => i.path),
+          ["../corpus/corpus.jsonl", "../tiny/config.json", "../tiny/model.safetensors"]
+        )
+        assert.deepStrictEqual(
+          JSON.parse(readFileSync(join(out, "result.json"), "utf8")),
+          JSON.parse(JSON.stringify(ref))
+        )
+        const lines = metricLines(out)
+        const resumed: Array<number> = []
+        const again = yield* run({ outDir: out, onProgress: (e) => Effect.sync(() => resumed.push(e.done)) })
+        assert.deepStrictEqual(again, ref)
+        assert.deepStrictEqual(resumed, [])
+        assert.strictEqual(
+          metricLines(out),
+          lines,
+          "a finished run with the same settings and inputs is not trained again"
+        )
+        const retrained: Array<number> = []
+        const fresh = yield* run({
+          outDir: out,
+          resume: false,
+          onProgress: (e) => Effect.sync(() => retrained.push(e.done))
+        })
+        assert.strictEqual(fresh.step, 2)
+        assert.isAbove(retrained.length, 0, "resume: false trains again")
+        assert.strictEqual(JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")).status, "complete")
+      }),
+    120_000
+  )
 
-  it.effect("a trainer failure keeps its original typed error: the pipeline's caller gets StageFailed → TrainerError → TrainingDataError, realm train's the TrainerError", () =>
-    Effect.gen(function*() {
-      const bad = join(dir, "bad.jsonl")
-      writeFileSync(bad, "{\"not\": \"a corpus record\"}\n")
-      const init = { path: files.checkpoint, kind: "base" as const, step: 0, metrics: {} }
-      const stage = TrainStage.training({
-        runs: (c) => [{ name: "sft", from: "base", phase: "sft", slots: Wiring.methodSlots(c, Methods.plan(["sft"])[0] as Methods.Method) }],
-        initInputs: () => ["../../tiny/config.json"]
+  it.effect(
+    "a traced run shows spans for the job, the runner, its stage and step, and each service entry point, nested",
+    () =>
+      Effect.gen(function* () {
+        const spans: Array<Tracer.NativeSpan> = []
+        const tracer = Tracer.make({
+          span(options) {
+            const span = new Tracer.NativeSpan(options)
+            spans.push(span)
+            return span
+          }
+        })
+        yield* run({ outDir: join(dir, "runs", "traced") }).pipe(Effect.withTracer(tracer))
+        const byName = new Map(spans.map((s) => [s.name, s]))
+        const expected = [
+          "pipeline.TrainJob.run",
+          "pipeline.runIn",
+          "pipeline/train sft",
+          "stage/traced",
+          "mrpv.Verifier.make",
+          "eaai.Curriculum.make",
+          "trainer.sft"
+        ]
+        assert.includeMembers([...byName.keys()], expected)
+        // The trainer's span sits inside its step's, which sits inside the stage's, inside the job's.
+        const ancestors = (span: Tracer.AnySpan | undefined): Array<string> => {
+          const out: Array<string> = []
+          for (
+            let at = span;
+            at !== undefined;
+            at = Option.getOrUndefined(at._tag === "Span" ? at.parent : Option.none())
+          )
+            if (at._tag === "Span") out.push(at.name)
+          return out
+        }
+        assert.includeMembers(ancestors(byName.get("trainer.sft")), [
+          "trainer.sft",
+          "stage/traced",
+          "pipeline/train sft",
+          "pipeline.runIn",
+          "pipeline.TrainJob.run"
+        ])
+        assert.strictEqual(byName.get("stage/traced")?.attributes.get("implementation"), "onnx")
+        assert.isTrue(spans.every((s) => s.status._tag === "Ended"))
       })
-      const error = yield* Effect.flip(Pipeline.runIn([stage], config, dir, { runDir: join(dir, "runs", "bad"), artifacts: { corpus: bad, checkpoints: new Map([["base", init]]) } }))
-      assert.instanceOf(error, StageFailed)
-      const trainerError = (error as StageFailed).cause
-      assert.instanceOf(trainerError, PolicyTrainer.TrainerError)
-      const original = (trainerError as PolicyTrainer.TrainerError).cause
-      assert.isTrue(Predicate.isTagged(original, "TrainingDataError"))
-      assert.instanceOf(original, TrainerErrors.TrainingDataError)
-      assert.strictEqual((original as TrainerErrors.TrainingDataError).path, bad)
-      // The readable forms stay: the trainer's reason string and the stage's message.
-      assert.strictEqual((trainerError as PolicyTrainer.TrainerError).reason, "TrainingDataError")
-      assert.include(error.message, "TrainerError: sft failed (TrainingDataError)")
-      // realm train reports the trainer's own error, as it did before it ran as a stage, with the same cause.
-      const job = yield* Effect.flip(run({ outDir: join(dir, "runs", "bad-job"), corpus: bad }))
-      assert.instanceOf(job, PolicyTrainer.TrainerError)
-      assert.instanceOf((job as PolicyTrainer.TrainerError).cause, TrainerErrors.TrainingDataError)
-    }).pipe(Effect.provide(NodeServices.layer)))
+  )
+
+  it.effect(
+    "a trainer failure keeps its original typed error: the pipeline's caller gets StageFailed → TrainerError → TrainingDataError, realm train's the TrainerError",
+    () =>
+      Effect.gen(function* () {
+        const bad = join(dir, "bad.jsonl")
+        writeFileSync(bad, '{"not": "a corpus record"}\n')
+        const init = { path: files.checkpoint, kind: "base" as const, step: 0, metrics: {} }
+        const stage = TrainStage.training({
+          runs: (c) => [
+            {
+              name: "sft",
+              from: "base",
+              phase: "sft",
+              slots: Wiring.methodSlots(c, Methods.plan(["sft"])[0] as Methods.Method)
+            }
+          ],
+          initInputs: () => ["../../tiny/config.json"]
+        })
+        const error = yield* Effect.flip(
+          Pipeline.runIn([stage], config, dir, {
+            runDir: join(dir, "runs", "bad"),
+            artifacts: { corpus: bad, checkpoints: new Map([["base", init]]) }
+          })
+        )
+        assert.instanceOf(error, StageFailed)
+        const trainerError = (error as StageFailed).cause
+        assert.instanceOf(trainerError, PolicyTrainer.TrainerError)
+        const original = (trainerError as PolicyTrainer.TrainerError).cause
+        assert.isTrue(Predicate.isTagged(original, "TrainingDataError"))
+        assert.instanceOf(original, TrainerErrors.TrainingDataError)
+        assert.strictEqual((original as TrainerErrors.TrainingDataError).path, bad)
+        // The readable forms stay: the trainer's reason string and the stage's message.
+        assert.strictEqual((trainerError as PolicyTrainer.TrainerError).reason, "TrainingDataError")
+        assert.include(error.message, "TrainerError: sft failed (TrainingDataError)")
+        // realm train reports the trainer's own error, as it did before it ran as a stage, with the same cause.
+        const job = yield* Effect.flip(run({ outDir: join(dir, "runs", "bad-job"), corpus: bad }))
+        assert.instanceOf(job, PolicyTrainer.TrainerError)
+        assert.instanceOf((job as PolicyTrainer.TrainerError).cause, TrainerErrors.TrainingDataError)
+      }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

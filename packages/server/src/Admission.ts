@@ -44,10 +44,13 @@ export const make = (maxPending: number, waiting: () => number): Admission => {
       const owed = repaid()
       const run = Effect.suspend(() => {
         const start = performance.now()
-        return Effect.ensuring(work, Effect.sync(() => {
-          lastEnd = performance.now()
-          debt = (owed > debtLimitMs ? 0 : owed) + (lastEnd - start)
-        }))
+        return Effect.ensuring(
+          work,
+          Effect.sync(() => {
+            lastEnd = performance.now()
+            debt = (owed > debtLimitMs ? 0 : owed) + (lastEnd - start)
+          })
+        )
       })
       return owed > debtLimitMs ? Effect.andThen(pause(owed), run) : run
     })
@@ -56,9 +59,7 @@ export const make = (maxPending: number, waiting: () => number): Admission => {
       const pending = admitted + waiting()
       if (pending >= maxPending) return Effect.fail(ApiError.overloaded(pending))
       admitted += 1
-      return encoder.withPermit(timed(work)).pipe(
-        Effect.ensuring(Effect.sync(() => (admitted -= 1)))
-      )
+      return encoder.withPermit(timed(work)).pipe(Effect.ensuring(Effect.sync(() => (admitted -= 1))))
     })
   return { encode, admitted: () => admitted }
 }

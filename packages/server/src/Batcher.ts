@@ -56,7 +56,7 @@ export const make = <Req, Res, E>(
   run: (requests: ReadonlyArray<Req>) => Effect.Effect<ReadonlyArray<Res>, E>,
   options: BatcherOptions<Req>
 ): Effect.Effect<Batcher<Req, Res, E>, never, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const waiting: Array<Job<Req, Res, E>> = []
     const wake = yield* Queue.unbounded<void>()
     let stats: BatcherStats = { batches: 0, requests: 0, largestBatch: 0 }
@@ -82,14 +82,21 @@ export const make = <Req, Res, E>(
     }
 
     const runBatch = (batch: ReadonlyArray<Job<Req, Res, E>>) =>
-      Effect.gen(function*() {
-        stats = { batches: stats.batches + 1, requests: stats.requests + batch.length, largestBatch: Math.max(stats.largestBatch, batch.length) }
+      Effect.gen(function* () {
+        stats = {
+          batches: stats.batches + 1,
+          requests: stats.requests + batch.length,
+          largestBatch: Math.max(stats.largestBatch, batch.length)
+        }
         const outcome = yield* Effect.exit(run(batch.map((j) => j.request)))
         if (outcome._tag === "Success") {
           for (const [i, job] of batch.entries()) {
             const value = outcome.value[i]
             yield* value === undefined
-              ? Deferred.die(job.done, new Error(`batch run returned ${outcome.value.length} results for ${batch.length} requests`))
+              ? Deferred.die(
+                  job.done,
+                  new Error(`batch run returned ${outcome.value.length} results for ${batch.length} requests`)
+                )
               : Deferred.succeed(job.done, value)
           }
         } else {
@@ -97,7 +104,7 @@ export const make = <Req, Res, E>(
         }
       })
 
-    const loop = Effect.gen(function*() {
+    const loop = Effect.gen(function* () {
       yield* Queue.take(wake)
       if (options.windowMs > 0) yield* Effect.sleep(Duration.millis(options.windowMs))
       yield* Queue.clear(wake)
@@ -106,7 +113,7 @@ export const make = <Req, Res, E>(
     yield* Effect.forkScoped(loop)
 
     const submit = (request: Req): Effect.Effect<Res, E | Overloaded> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (waiting.length >= options.maxPending) return yield* new Overloaded({ pending: waiting.length })
         const done = yield* Deferred.make<Res, E>()
         waiting.push({ request, done })

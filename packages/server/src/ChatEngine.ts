@@ -21,7 +21,10 @@ import type { ServerConfig } from "./ServerConfig.ts"
 import * as TextStream from "./TextStream.ts"
 
 /** The checkpoint cannot be served. */
-export class ModelUnservable extends Schema.TaggedError<ModelUnservable>()("ModelUnservable", { model: Schema.String, detail: Schema.String }) {
+export class ModelUnservable extends Schema.TaggedError<ModelUnservable>()("ModelUnservable", {
+  model: Schema.String,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `cannot serve ${this.model}: ${this.detail}`
   }
@@ -51,7 +54,10 @@ export interface ChatEngine {
    * Generate; `onDelta` streams text; `signal` abandons the request (it is not encoded if still waiting, and stops
    * at the next step if generating).
    */
-  readonly complete: (request: ChatRequest, hooks?: { readonly onDelta?: OnDelta; readonly signal?: AbortSignal }) => Effect.Effect<Completion, ApiError.ApiError>
+  readonly complete: (
+    request: ChatRequest,
+    hooks?: { readonly onDelta?: OnDelta; readonly signal?: AbortSignal }
+  ) => Effect.Effect<Completion, ApiError.ApiError>
   readonly stats: () => EngineStats
   /** Requests admitted and not yet generating: waiting to be encoded, or for a batch. */
   readonly pending: () => number
@@ -67,10 +73,18 @@ const finishOf = (reason: Generator.FinishReason, stream: TextStream.TextStream)
   reason !== "length" || stream.stopped() ? "stop" : "length"
 
 /** An engine over a loaded policy (which must have a tokenizer), named `model`. */
-export const make = (policy: Policy.Policy, model: string, config: ServerConfig): Effect.Effect<ChatEngine, ModelUnservable, Scope.Scope> =>
-  Effect.gen(function*() {
+export const make = (
+  policy: Policy.Policy,
+  model: string,
+  config: ServerConfig
+): Effect.Effect<ChatEngine, ModelUnservable, Scope.Scope> =>
+  Effect.gen(function* () {
     const tokenizer = policy.tokenizer
-    if (tokenizer === undefined) return yield* new ModelUnservable({ model, detail: "the checkpoint has no tokenizer.json; a chat server needs its tokenizer" })
+    if (tokenizer === undefined)
+      return yield* new ModelUnservable({
+        model,
+        detail: "the checkpoint has no tokenizer.json; a chat server needs its tokenizer"
+      })
     const maxContext = policy.config.maxContext
     const batcher = yield* Batcher.make(
       (requests: ReadonlyArray<Policy.Request>) => policy.generate(requests, { maxNewTokens: config.defaultMaxTokens }),
@@ -90,23 +104,42 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
     let abandoned = 0
 
     const complete: ChatEngine["complete"] = (request, hooks = {}) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (request.model !== model) return yield* Effect.fail(ApiError.unknownModel(request.model, model))
         const refused = PromptLimits.check(request.messages, config.maxPromptBytes, refusedTexts)
         if (refused !== undefined) return yield* Effect.fail(refused)
-        const prompt = yield* admission.encode(Effect.suspend(() =>
-          hooks.signal?.aborted === true
-            ? Effect.andThen(Effect.sync(() => (abandoned += 1)), Effect.interrupt) // the client left while it waited
-            : PromptText.encodeMessages(tokenizer, request.messages).pipe(
-              Effect.mapError((e) => ApiError.invalid("messages", `the chat template rejected the messages: ${e.message}`))
-            )
-        ))
+        const prompt = yield* admission.encode(
+          Effect.suspend(() =>
+            hooks.signal?.aborted === true
+              ? Effect.andThen(
+                  Effect.sync(() => (abandoned += 1)),
+                  Effect.interrupt
+                ) // the client left while it waited
+              : PromptText.encodeMessages(tokenizer, request.messages).pipe(
+                  Effect.mapError((e) =>
+                    ApiError.invalid("messages", `the chat template rejected the messages: ${e.message}`)
+                  )
+                )
+          )
+        )
         if (prompt.length >= maxContext) {
-          return yield* Effect.fail(ApiError.invalid("messages", `this model's maximum context length is ${maxContext} tokens, but the messages take ${prompt.length}; shorten them`, "context_length_exceeded"))
+          return yield* Effect.fail(
+            ApiError.invalid(
+              "messages",
+              `this model's maximum context length is ${maxContext} tokens, but the messages take ${prompt.length}; shorten them`,
+              "context_length_exceeded"
+            )
+          )
         }
         const room = maxContext - prompt.length
         if (request.maxTokens !== undefined && request.maxTokens > room) {
-          return yield* Effect.fail(ApiError.invalid("max_tokens", `this model's maximum context length is ${maxContext} tokens; the messages take ${prompt.length}, leaving ${room} for the completion, but max_tokens is ${request.maxTokens}`, "context_length_exceeded"))
+          return yield* Effect.fail(
+            ApiError.invalid(
+              "max_tokens",
+              `this model's maximum context length is ${maxContext} tokens; the messages take ${prompt.length}, leaving ${room} for the completion, but max_tokens is ${request.maxTokens}`,
+              "context_length_exceeded"
+            )
+          )
         }
         const streams = Array.from({ length: request.n }, () => TextStream.make(decode, request.stop))
         // Each sample reports its end through onToken; once all have, the request is answered, batch or no batch.
@@ -118,26 +151,39 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
           const stream = streams[j] as TextStream.TextStream
           if (onDelta === undefined && end === undefined) return // without streaming, only the final text is decoded
           const delta = stream.update(tokens, end !== undefined)
-          if (onDelta !== undefined && (delta !== "" || end !== undefined)) onDelta(j, delta, end === undefined ? undefined : finishOf(end, stream))
+          if (onDelta !== undefined && (delta !== "" || end !== undefined))
+            onDelta(j, delta, end === undefined ? undefined : finishOf(end, stream))
           if (end !== undefined && finished[j] === undefined) {
             finished[j] = { tokens: tokens.length, reason: end }
             remaining -= 1
             if (remaining === 0) Deferred.doneUnsafe(allFinished, Effect.succeed(finished as ReadonlyArray<Finished>))
           }
         }
-        const submitted = batcher.submit({
-          prompt,
-          samples: request.n,
-          rng: request.seed !== undefined ? Rng.Rng.make(request.seed, "chat") : Rng.Rng.make(config.seed, "unseeded", unseeded++),
-          sampling: request.temperature === 0 ? Sampling.greedy : { temperature: request.temperature, topK: request.topK, topP: request.topP },
-          stopStrings: request.stop,
-          maxNewTokens: Math.min(request.maxTokens ?? config.defaultMaxTokens, room),
-          onToken,
-          ...(hooks.signal === undefined ? {} : { signal: hooks.signal })
-        }).pipe(
-          Effect.map((completions): ReadonlyArray<Finished> => completions.map((c) => ({ tokens: c.tokens.length, reason: c.finishReason }))),
-          Effect.mapError((e) => (e._tag === "Overloaded" ? ApiError.overloaded(e.pending) : ApiError.internal(e.message)))
-        )
+        const submitted = batcher
+          .submit({
+            prompt,
+            samples: request.n,
+            rng:
+              request.seed !== undefined
+                ? Rng.Rng.make(request.seed, "chat")
+                : Rng.Rng.make(config.seed, "unseeded", unseeded++),
+            sampling:
+              request.temperature === 0
+                ? Sampling.greedy
+                : { temperature: request.temperature, topK: request.topK, topP: request.topP },
+            stopStrings: request.stop,
+            maxNewTokens: Math.min(request.maxTokens ?? config.defaultMaxTokens, room),
+            onToken,
+            ...(hooks.signal === undefined ? {} : { signal: hooks.signal })
+          })
+          .pipe(
+            Effect.map((completions): ReadonlyArray<Finished> =>
+              completions.map((c) => ({ tokens: c.tokens.length, reason: c.finishReason }))
+            ),
+            Effect.mapError((e) =>
+              e._tag === "Overloaded" ? ApiError.overloaded(e.pending) : ApiError.internal(e.message)
+            )
+          )
         const samples = yield* Effect.raceFirst(Deferred.await(allFinished), submitted)
         const used = samples.reduce((s, c) => s + c.tokens, 0)
         completionTokens += used
@@ -149,5 +195,11 @@ export const make = (policy: Policy.Policy, model: string, config: ServerConfig)
         return { choices, usage: { promptTokens: prompt.length, completionTokens: used } }
       })
 
-    return { model, maxContext, complete, stats: () => ({ ...batcher.stats(), completionTokens, abandoned }), pending: () => admission.admitted() + batcher.pending() }
+    return {
+      model,
+      maxContext,
+      complete,
+      stats: () => ({ ...batcher.stats(), completionTokens, abandoned }),
+      pending: () => admission.admitted() + batcher.pending()
+    }
   })

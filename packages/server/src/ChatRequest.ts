@@ -41,7 +41,30 @@ export const maxJsonDepth = 64
 
 /** Accepted and ignored: they do not change what is generated. */
 const ignored = new Set(["user", "metadata", "store", "parallel_tool_calls", "service_tier"])
-const known = new Set(["model", "messages", "temperature", "top_p", "top_k", "n", "max_tokens", "max_completion_tokens", "stream_options", "stop", "seed", "stream", "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "response_format", "tools", "tool_choice", "functions", "function_call", "logit_bias"])
+const known = new Set([
+  "model",
+  "messages",
+  "temperature",
+  "top_p",
+  "top_k",
+  "n",
+  "max_tokens",
+  "max_completion_tokens",
+  "stream_options",
+  "stop",
+  "seed",
+  "stream",
+  "frequency_penalty",
+  "presence_penalty",
+  "logprobs",
+  "top_logprobs",
+  "response_format",
+  "tools",
+  "tool_choice",
+  "functions",
+  "function_call",
+  "logit_bias"
+])
 
 class Invalid {
   readonly error: ApiError.ApiError
@@ -61,17 +84,25 @@ const show = (v: unknown): string => {
 
 /** Whether arrays and objects in `value` nest more than `limit` deep; iterative, so any depth is safe. */
 const deeperThan = (value: unknown, limit: number): boolean => {
-  const stack: Array<{ readonly node: object; readonly depth: number }> = typeof value === "object" && value !== null ? [{ node: value, depth: 1 }] : []
+  const stack: Array<{ readonly node: object; readonly depth: number }> =
+    typeof value === "object" && value !== null ? [{ node: value, depth: 1 }] : []
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     if (top.depth > limit) return true
-    for (const child of Object.values(top.node)) if (typeof child === "object" && child !== null) stack.push({ node: child as object, depth: top.depth + 1 })
+    for (const child of Object.values(top.node))
+      if (typeof child === "object" && child !== null) stack.push({ node: child as object, depth: top.depth + 1 })
   }
   return false
 }
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-const numberIn = (body: Record<string, unknown>, key: string, fallback: number, ok: (v: number) => boolean, range: string): number => {
+const numberIn = (
+  body: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  ok: (v: number) => boolean,
+  range: string
+): number => {
   const v = body[key]
   if (v === undefined || v === null) return fallback
   if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) invalid(key, `'${key}' must be ${range}, got ${show(v)}`)
@@ -81,17 +112,23 @@ const numberIn = (body: Record<string, unknown>, key: string, fallback: number, 
 const integer = (body: Record<string, unknown>, key: string, min: number, max: number): number | undefined => {
   const v = body[key]
   if (v === undefined || v === null) return undefined
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) invalid(key, `'${key}' must be an integer from ${min} to ${max}, got ${show(v)}`)
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+    invalid(key, `'${key}' must be an integer from ${min} to ${max}, got ${show(v)}`)
   return v as number
 }
 
 const contentText = (content: unknown, at: string): string => {
   if (typeof content === "string") return content
   if (Array.isArray(content)) {
-    return content.map((part, j) => {
-      if (isObject(part) && part.type === "text" && typeof part.text === "string") return part.text
-      return invalid(`${at}.content[${j}]`, `only text content parts ({"type": "text", "text": ...}) are supported, got ${show(isObject(part) ? part.type : part)}`)
-    }).join("")
+    return content
+      .map((part, j) => {
+        if (isObject(part) && part.type === "text" && typeof part.text === "string") return part.text
+        return invalid(
+          `${at}.content[${j}]`,
+          `only text content parts ({"type": "text", "text": ...}) are supported, got ${show(isObject(part) ? part.type : part)}`
+        )
+      })
+      .join("")
   }
   return invalid(`${at}.content`, "message content must be a string or an array of text parts")
 }
@@ -101,7 +138,10 @@ const message = (m: unknown, i: number): Message => {
   if (!isObject(m)) return invalid(at, `${at} must be an object with 'role' and 'content'`)
   const role = m.role === "developer" ? "system" : m.role
   if (role !== "system" && role !== "user" && role !== "assistant") {
-    return invalid(`${at}.role`, `role must be 'system', 'developer', 'user' or 'assistant', got ${show(m.role)} (tool messages are not supported)`)
+    return invalid(
+      `${at}.role`,
+      `role must be 'system', 'developer', 'user' or 'assistant', got ${show(m.role)} (tool messages are not supported)`
+    )
   }
   return { role, content: contentText(m.content, at) }
 }
@@ -116,31 +156,39 @@ const stopList = (v: unknown): ReadonlyArray<string> => {
 }
 
 const refuse = (body: Record<string, unknown>) => {
-  const unsupported = (key: string, why: string) => invalid(key, `'${key}' is not supported by this server: ${why}`, "unsupported_parameter")
-  for (const key of ["frequency_penalty", "presence_penalty"]) if (body[key] !== undefined && body[key] !== null && body[key] !== 0) unsupported(key, "omit it or send 0")
+  const unsupported = (key: string, why: string) =>
+    invalid(key, `'${key}' is not supported by this server: ${why}`, "unsupported_parameter")
+  for (const key of ["frequency_penalty", "presence_penalty"])
+    if (body[key] !== undefined && body[key] !== null && body[key] !== 0) unsupported(key, "omit it or send 0")
   if (body.logprobs === true) unsupported("logprobs", "omit it or send false")
   if (body.top_logprobs !== undefined && body.top_logprobs !== null) unsupported("top_logprobs", "omit it")
-  for (const key of ["tools", "tool_choice", "functions", "function_call"]) if (body[key] !== undefined && body[key] !== null) unsupported(key, "the model writes plain text only")
+  for (const key of ["tools", "tool_choice", "functions", "function_call"])
+    if (body[key] !== undefined && body[key] !== null) unsupported(key, "the model writes plain text only")
   if (isObject(body.logit_bias) && Object.keys(body.logit_bias).length > 0) unsupported("logit_bias", "omit it")
   const format = body.response_format
-  if (format !== undefined && format !== null && !(isObject(format) && format.type === "text")) unsupported("response_format", "only {\"type\": \"text\"}")
+  if (format !== undefined && format !== null && !(isObject(format) && format.type === "text"))
+    unsupported("response_format", 'only {"type": "text"}')
   for (const key of Object.keys(body)) {
-    if (!known.has(key) && !ignored.has(key)) invalid(key, `unrecognized request argument supplied: ${key}`, "unknown_parameter")
+    if (!known.has(key) && !ignored.has(key))
+      invalid(key, `unrecognized request argument supplied: ${key}`, "unknown_parameter")
   }
 }
 
 const read = (body: unknown, limits: Limits): ChatRequest => {
   if (!isObject(body)) return invalid("", "the request body must be a JSON object")
   refuse(body)
-  if (typeof body.model !== "string" || body.model.length === 0) invalid("model", "'model' is required: the id this server lists at GET /v1/models")
-  if (!Array.isArray(body.messages) || body.messages.length === 0) invalid("messages", "'messages' must be a non-empty array of {role, content}")
+  if (typeof body.model !== "string" || body.model.length === 0)
+    invalid("model", "'model' is required: the id this server lists at GET /v1/models")
+  if (!Array.isArray(body.messages) || body.messages.length === 0)
+    invalid("messages", "'messages' must be a non-empty array of {role, content}")
   const messages = (body.messages as Array<unknown>).map(message)
   const maxCompletionTokens = integer(body, "max_completion_tokens", 1, Number.MAX_SAFE_INTEGER)
   const maxTokens = integer(body, "max_tokens", 1, Number.MAX_SAFE_INTEGER) ?? maxCompletionTokens
   const stream = body.stream ?? false
   if (typeof stream !== "boolean") invalid("stream", "'stream' must be a boolean")
   const options = body.stream_options
-  if (options !== undefined && options !== null && !isObject(options)) invalid("stream_options", "'stream_options' must be an object")
+  if (options !== undefined && options !== null && !isObject(options))
+    invalid("stream_options", "'stream_options' must be an object")
   if (isObject(options) && !stream) invalid("stream_options", "'stream_options' is only allowed when 'stream' is true")
   const includeUsage = isObject(options) && options.include_usage === true
   return {

@@ -26,7 +26,11 @@ export interface Envelope {
   readonly model: string
 }
 
-const usageJson = (u: Usage) => ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens })
+const usageJson = (u: Usage) => ({
+  prompt_tokens: u.promptTokens,
+  completion_tokens: u.completionTokens,
+  total_tokens: u.promptTokens + u.completionTokens
+})
 
 /** A non-streaming response body. */
 export const completion = (e: Envelope, choices: ReadonlyArray<Choice>, usage: Usage) => ({
@@ -34,7 +38,12 @@ export const completion = (e: Envelope, choices: ReadonlyArray<Choice>, usage: U
   object: "chat.completion",
   created: e.created,
   model: e.model,
-  choices: choices.map((c, index) => ({ index, message: { role: "assistant", content: c.text }, logprobs: null, finish_reason: c.finishReason })),
+  choices: choices.map((c, index) => ({
+    index,
+    message: { role: "assistant", content: c.text },
+    logprobs: null,
+    finish_reason: c.finishReason
+  })),
   usage: usageJson(usage)
 })
 

@@ -20,7 +20,11 @@ import * as ChatResponse from "./ChatResponse.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
 /** The server could not start listening. */
-export class ListenFailed extends Schema.TaggedError<ListenFailed>()("ListenFailed", { host: Schema.String, port: Schema.Int, detail: Schema.String }) {
+export class ListenFailed extends Schema.TaggedError<ListenFailed>()("ListenFailed", {
+  host: Schema.String,
+  port: Schema.Int,
+  detail: Schema.String
+}) {
   override get message(): string {
     return `cannot listen on ${this.host}:${this.port}: ${this.detail}${/EADDRINUSE/.test(this.detail) ? " (the port is taken: pick another with --port, or 0 for any free port)" : ""}`
   }
@@ -36,7 +40,11 @@ export interface HttpServer {
 const sendJson = (res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}) => {
   if (res.headersSent) return
   const text = JSON.stringify(value)
-  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers })
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
+    ...headers
+  })
   res.end(text)
 }
 
@@ -77,11 +85,14 @@ const readBody = (req: IncomingMessage, limit: number) =>
   })
 
 const parseJson = (text: string) =>
-  Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => ApiError.notJson(e instanceof Error ? e.message : String(e)) })
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: (e) => ApiError.notJson(e instanceof Error ? e.message : String(e))
+  })
 
 /** Answer one chat-completions request. */
 const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, res: ServerResponse) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const json = yield* parseJson(yield* readBody(req, config.maxBodyBytes))
     const parsed = ChatRequest.parse(json, { maxN: config.maxN })
     if (Result.isFailure(parsed)) return yield* Effect.fail(parsed.failure)
@@ -90,7 +101,11 @@ const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, re
     res.on("close", () => {
       if (!res.writableFinished) abandon.abort()
     })
-    const envelope = { id: `chatcmpl-${randomUUID().replaceAll("-", "")}`, created: Math.floor(Date.now() / 1000), model: engine.model }
+    const envelope = {
+      id: `chatcmpl-${randomUUID().replaceAll("-", "")}`,
+      created: Math.floor(Date.now() / 1000),
+      model: engine.model
+    }
     if (!request.stream) {
       const done = yield* engine.complete(request, { signal: abandon.signal })
       return sendJson(res, 200, ChatResponse.completion(envelope, done.choices, done.usage))
@@ -98,7 +113,12 @@ const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, re
     // Headers go out with the first event, so errors found before generation still get a status code.
     const started = new Set<number>()
     const event = (value: unknown) => {
-      if (!res.headersSent) res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" })
+      if (!res.headersSent)
+        res.writeHead(200, {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-cache",
+          connection: "keep-alive"
+        })
       if (!res.destroyed) res.write(`data: ${JSON.stringify(value)}\n\n`)
     }
     const done = yield* engine.complete(request, {
@@ -114,13 +134,15 @@ const chat = (engine: ChatEngine, config: ServerConfig, req: IncomingMessage, re
     })
     if (request.includeUsage) event(ChatResponse.usageChunk(envelope, done.usage))
     res.end("data: [DONE]\n\n")
-  }).pipe(Effect.catch((e: ApiError.ApiError) =>
-    Effect.sync(() => {
-      if (!res.headersSent) return sendError(res, e)
-      // Mid-stream: OpenAI-style error event, then close the stream.
-      if (!res.destroyed) res.end(`data: ${JSON.stringify(ApiError.body(e))}\n\n`)
-    })
-  ))
+  }).pipe(
+    Effect.catch((e: ApiError.ApiError) =>
+      Effect.sync(() => {
+        if (!res.headersSent) return sendError(res, e)
+        // Mid-stream: OpenAI-style error event, then close the stream.
+        if (!res.destroyed) res.end(`data: ${JSON.stringify(ApiError.body(e))}\n\n`)
+      })
+    )
+  )
 
 /** The path of a request URL without trailing slashes, or `undefined` when it does not parse. */
 const pathOf = (url: string): string | undefined => {
@@ -139,8 +161,14 @@ const decoded = (part: string): string | undefined => {
   }
 }
 
-const route = (engine: ChatEngine, config: ServerConfig, authorized: ((header: string | undefined) => boolean) | undefined, req: IncomingMessage, res: ServerResponse) =>
-  Effect.gen(function*() {
+const route = (
+  engine: ChatEngine,
+  config: ServerConfig,
+  authorized: ((header: string | undefined) => boolean) | undefined,
+  req: IncomingMessage,
+  res: ServerResponse
+) =>
+  Effect.gen(function* () {
     const method = req.method ?? "GET"
     const parsed = pathOf(req.url ?? "/")
     if (parsed === undefined) return sendError(res, ApiError.badUrl(req.url ?? ""))
@@ -152,7 +180,9 @@ const route = (engine: ChatEngine, config: ServerConfig, authorized: ((header: s
     }
     if (authorized !== undefined && !authorized(req.headers.authorization)) return sendError(res, ApiError.unauthorized)
     if (path === "/v1/chat/completions") {
-      return method === "POST" ? yield* chat(engine, config, req, res) : sendError(res, ApiError.wrongMethod(method, path, "POST"))
+      return method === "POST"
+        ? yield* chat(engine, config, req, res)
+        : sendError(res, ApiError.wrongMethod(method, path, "POST"))
     }
     if (path === "/v1/models" || path.startsWith("/v1/models/")) {
       if (method !== "GET") return sendError(res, ApiError.wrongMethod(method, path, "GET"))
@@ -160,25 +190,34 @@ const route = (engine: ChatEngine, config: ServerConfig, authorized: ((header: s
       if (path === "/v1/models") return sendJson(res, 200, list)
       const id = decoded(path.slice("/v1/models/".length))
       if (id === undefined) return sendError(res, ApiError.badUrl(req.url ?? ""))
-      return id === engine.model ? sendJson(res, 200, list.data[0]) : sendError(res, ApiError.unknownModel(id, engine.model))
+      return id === engine.model
+        ? sendJson(res, 200, list.data[0])
+        : sendError(res, ApiError.unknownModel(id, engine.model))
     }
     return sendError(res, ApiError.noRoute(method, path))
-  }).pipe(Effect.catchCause((cause) =>
-    Effect.gen(function*() {
-      if (Cause.hasInterruptsOnly(cause)) return
-      yield* Effect.logError("request failed", cause)
-      const e = ApiError.unexpected(Cause.pretty(cause).split("\n")[0] ?? "unexpected error")
-      if (!res.headersSent) sendError(res, e)
-      else if (!res.destroyed) res.end(`data: ${JSON.stringify(ApiError.body(e))}\n\n`)
-    })
-  ))
+  }).pipe(
+    Effect.catchCause((cause) =>
+      Effect.gen(function* () {
+        if (Cause.hasInterruptsOnly(cause)) return
+        yield* Effect.logError("request failed", cause)
+        const e = ApiError.unexpected(Cause.pretty(cause).split("\n")[0] ?? "unexpected error")
+        if (!res.headersSent) sendError(res, e)
+        else if (!res.destroyed) res.end(`data: ${JSON.stringify(ApiError.body(e))}\n\n`)
+      })
+    )
+  )
 
 /** node:http checks both request timeouts this often (its default, 30 s, would let them run 30 s late). */
-const checkEvery = (config: ServerConfig): number => Math.min(1000, Math.max(10, Math.floor(config.headersTimeoutMs / 4)))
+const checkEvery = (config: ServerConfig): number =>
+  Math.min(1000, Math.max(10, Math.floor(config.headersTimeoutMs / 4)))
 
 /** Listen on `config.host:config.port` until the scope closes. */
-export const make = (engine: ChatEngine, config: ServerConfig, apiKey: Redacted.Redacted<string> | undefined): Effect.Effect<HttpServer, ListenFailed, Scope.Scope> =>
-  Effect.gen(function*() {
+export const make = (
+  engine: ChatEngine,
+  config: ServerConfig,
+  apiKey: Redacted.Redacted<string> | undefined
+): Effect.Effect<HttpServer, ListenFailed, Scope.Scope> =>
+  Effect.gen(function* () {
     const runFork = yield* FiberSet.makeRuntime<never, void, never>()
     const authorized = apiKey === undefined ? undefined : ApiKey.make(Redacted.value(apiKey))
     const options = {
@@ -193,7 +232,9 @@ export const make = (engine: ChatEngine, config: ServerConfig, apiKey: Redacted.
           runFork(route(engine, config, authorized, req, res))
         })
         s.maxConnections = config.maxConnections // beyond it, node closes new connections at once
-        s.once("error", (e) => resume(Effect.fail(new ListenFailed({ host: config.host, port: config.port, detail: e.message }))))
+        s.once("error", (e) =>
+          resume(Effect.fail(new ListenFailed({ host: config.host, port: config.port, detail: e.message })))
+        )
         s.listen(config.port, config.host, () => resume(Effect.succeed(s)))
       }),
       (s) =>

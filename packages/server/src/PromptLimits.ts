@@ -8,14 +8,19 @@ import * as ApiError from "./ApiError.ts"
 import type { Message } from "./ChatRequest.ts"
 
 /** UTF-8 bytes of all message contents. */
-export const bytes = (messages: ReadonlyArray<Message>): number => messages.reduce((sum, m) => sum + Buffer.byteLength(m.content, "utf8"), 0)
+export const bytes = (messages: ReadonlyArray<Message>): number =>
+  messages.reduce((sum, m) => sum + Buffer.byteLength(m.content, "utf8"), 0)
 
 /** The text of each of the tokenizer's special tokens (e.g. `<|im_end|>`). */
 export const specialTexts = (tokenizer: Tokenizer.Tokenizer): ReadonlyArray<string> =>
   [...new Set(tokenizer.specialTokenIds.map((id) => tokenizer.decode([id])))].filter((text) => text !== "")
 
 /** The error for messages that break a limit, or `undefined`; `refused` lists special-token texts not allowed in content. */
-export const check = (messages: ReadonlyArray<Message>, maxPromptBytes: number, refused: ReadonlyArray<string>): ApiError.ApiError | undefined => {
+export const check = (
+  messages: ReadonlyArray<Message>,
+  maxPromptBytes: number,
+  refused: ReadonlyArray<string>
+): ApiError.ApiError | undefined => {
   // Every UTF-16 unit takes at least one UTF-8 byte, so more units than the limit is too large without counting bytes.
   const units = messages.reduce((sum, m) => sum + m.content.length, 0)
   if (units > maxPromptBytes) return ApiError.promptTooLarge(`at least ${units}`, maxPromptBytes)

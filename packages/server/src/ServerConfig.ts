@@ -54,9 +54,13 @@ export const ServerConfig = Schema.Struct({
   seed: Schema.Int.pipe(withDefault(0)),
   /** `@realm-lm/lm` Policy settings (device, threads, generation buckets). Default `{}`. */
   policy: Schema.Unknown.pipe(withDefault({}))
-}).check(Schema.makeFilter((c) =>
-  c.headersTimeoutMs > c.requestTimeoutMs ? { path: ["headersTimeoutMs"], issue: "must not exceed requestTimeoutMs (the headers are part of the request)" } : undefined
-))
+}).check(
+  Schema.makeFilter((c) =>
+    c.headersTimeoutMs > c.requestTimeoutMs
+      ? { path: ["headersTimeoutMs"], issue: "must not exceed requestTimeoutMs (the headers are part of the request)" }
+      : undefined
+  )
+)
 /** Decoded server settings. */
 export type ServerConfig = typeof ServerConfig.Type
 /** Server settings as written in a file. */

@@ -10,14 +10,23 @@ describe("ApiKey", () => {
     assert.strictEqual(ApiKey.bearerToken("Bearer sk-1"), "sk-1")
     assert.strictEqual(ApiKey.bearerToken("bearer sk-1"), "sk-1")
     assert.strictEqual(ApiKey.bearerToken("  BeArEr \t sk-1  "), "sk-1")
-    for (const header of [undefined, "", "Bearer", "Bearer   ", "Basic sk-1", "sk-1", "Bearersk-1"]) assert.isUndefined(ApiKey.bearerToken(header), String(header))
+    for (const header of [undefined, "", "Bearer", "Bearer   ", "Basic sk-1", "sk-1", "Bearersk-1"])
+      assert.isUndefined(ApiKey.bearerToken(header), String(header))
   })
 
   it("accepts exactly the key", () => {
     const check = ApiKey.make("sk-local-1")
     assert.isTrue(check("Bearer sk-local-1"))
     assert.isTrue(check("bearer sk-local-1"))
-    for (const header of [undefined, "Bearer sk-local-", "Bearer sk-local-12", "Bearer SK-LOCAL-1", "Bearer ", "Basic sk-local-1", "sk-local-1"]) {
+    for (const header of [
+      undefined,
+      "Bearer sk-local-",
+      "Bearer sk-local-12",
+      "Bearer SK-LOCAL-1",
+      "Bearer ",
+      "Basic sk-local-1",
+      "sk-local-1"
+    ]) {
       assert.isFalse(check(header), String(header))
     }
     // An empty token never matches, whatever the key.

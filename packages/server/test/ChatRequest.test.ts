@@ -18,16 +18,52 @@ const base = { model: "m", messages: [{ role: "user", content: "hi" }] }
 describe("ChatRequest.parse", () => {
   it("fills OpenAI's defaults and reads every supported field", () => {
     assert.deepStrictEqual(ok(base), {
-      model: "m", messages: [{ role: "user", content: "hi" }], temperature: 1, topP: 1, topK: 0, n: 1, maxTokens: undefined,
-      stop: [], seed: undefined, stream: false, includeUsage: false
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+      temperature: 1,
+      topP: 1,
+      topK: 0,
+      n: 1,
+      maxTokens: undefined,
+      stop: [],
+      seed: undefined,
+      stream: false,
+      includeUsage: false
     })
     const full = ok({
-      ...base, messages: [{ role: "developer", content: "be brief" }, { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }],
-      temperature: 0, top_p: 0.5, top_k: 40, n: 4, max_completion_tokens: 9, stop: "\n", seed: -3, stream: true, stream_options: { include_usage: true },
-      user: "u1", frequency_penalty: 0, logprobs: false, response_format: { type: "text" }
+      ...base,
+      messages: [
+        { role: "developer", content: "be brief" },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "a" },
+            { type: "text", text: "b" }
+          ]
+        }
+      ],
+      temperature: 0,
+      top_p: 0.5,
+      top_k: 40,
+      n: 4,
+      max_completion_tokens: 9,
+      stop: "\n",
+      seed: -3,
+      stream: true,
+      stream_options: { include_usage: true },
+      user: "u1",
+      frequency_penalty: 0,
+      logprobs: false,
+      response_format: { type: "text" }
     })
-    assert.deepStrictEqual(full.messages, [{ role: "system", content: "be brief" }, { role: "user", content: "ab" }])
-    assert.deepStrictEqual([full.temperature, full.topP, full.topK, full.n, full.maxTokens, full.seed], [0, 0.5, 40, 4, 9, -3])
+    assert.deepStrictEqual(full.messages, [
+      { role: "system", content: "be brief" },
+      { role: "user", content: "ab" }
+    ])
+    assert.deepStrictEqual(
+      [full.temperature, full.topP, full.topK, full.n, full.maxTokens, full.seed],
+      [0, 0.5, 40, 4, 9, -3]
+    )
     assert.deepStrictEqual(full.stop, ["\n"])
     assert.isTrue(full.stream && full.includeUsage)
     assert.strictEqual(ok({ ...base, max_tokens: 5, max_completion_tokens: 9 }).maxTokens, 5)
@@ -35,12 +71,24 @@ describe("ChatRequest.parse", () => {
 
   it("names the field at fault with status 400", () => {
     const cases: Array<[unknown, string]> = [
-      [null, ""], [{ messages: base.messages }, "model"], [{ model: "m" }, "messages"], [{ ...base, messages: ["hi"] }, "messages[0]"],
-      [{ ...base, messages: [{ role: "tool", content: "x" }] }, "messages[0].role"], [{ ...base, messages: [{ role: "user", content: 3 }] }, "messages[0].content"],
-      [{ ...base, top_p: 0 }, "top_p"], [{ ...base, temperature: "hot" }, "temperature"], [{ ...base, n: 1.5 }, "n"], [{ ...base, top_k: -1 }, "top_k"],
-      [{ ...base, seed: "x" }, "seed"], [{ ...base, stream: "yes" }, "stream"], [{ ...base, stream_options: { include_usage: true } }, "stream_options"],
-      [{ ...base, stop: [""] }, "stop"], [{ ...base, logprobs: true }, "logprobs"], [{ ...base, logit_bias: { 5: 1 } }, "logit_bias"],
-      [{ ...base, response_format: { type: "json_object" } }, "response_format"], [{ ...base, presence_penalty: 1 }, "presence_penalty"]
+      [null, ""],
+      [{ messages: base.messages }, "model"],
+      [{ model: "m" }, "messages"],
+      [{ ...base, messages: ["hi"] }, "messages[0]"],
+      [{ ...base, messages: [{ role: "tool", content: "x" }] }, "messages[0].role"],
+      [{ ...base, messages: [{ role: "user", content: 3 }] }, "messages[0].content"],
+      [{ ...base, top_p: 0 }, "top_p"],
+      [{ ...base, temperature: "hot" }, "temperature"],
+      [{ ...base, n: 1.5 }, "n"],
+      [{ ...base, top_k: -1 }, "top_k"],
+      [{ ...base, seed: "x" }, "seed"],
+      [{ ...base, stream: "yes" }, "stream"],
+      [{ ...base, stream_options: { include_usage: true } }, "stream_options"],
+      [{ ...base, stop: [""] }, "stop"],
+      [{ ...base, logprobs: true }, "logprobs"],
+      [{ ...base, logit_bias: { 5: 1 } }, "logit_bias"],
+      [{ ...base, response_format: { type: "json_object" } }, "response_format"],
+      [{ ...base, presence_penalty: 1 }, "presence_penalty"]
     ]
     for (const [body, param] of cases) {
       const e = bad(body)

@@ -16,9 +16,18 @@ import * as Serve from "../src/Serve.ts"
 import { tempDir } from "./support.ts"
 
 /** An untrained model: only its tokenizer matters here. */
-const scratchModel = Effect.gen(function*() {
+const scratchModel = Effect.gen(function* () {
   const dir = tempDir("realm-serve-limits-")
-  yield* Scratch.create(dir, ["many words here and there", "what is 1 + 1?"], { vocabSize: 320, hiddenSize: 48, intermediateSize: 96, layers: 2, heads: 4, kvHeads: 2, maxContext: 512, seed: 3 })
+  yield* Scratch.create(dir, ["many words here and there", "what is 1 + 1?"], {
+    vocabSize: 320,
+    hiddenSize: 48,
+    intermediateSize: 96,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    maxContext: 512,
+    seed: 3
+  })
   yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
   return dir
 })
@@ -26,7 +35,8 @@ const scratchModel = Effect.gen(function*() {
 const median = (xs: ReadonlyArray<number>): number => xs[Math.floor(xs.length / 2)] as number
 
 /** Median, max and count of latencies, for messages. */
-const summary = (xs: ReadonlyArray<number>): string => `median ${median(xs).toFixed(1)} ms, max ${(xs.at(-1) ?? 0).toFixed(1)} ms over ${xs.length} probes`
+const summary = (xs: ReadonlyArray<number>): string =>
+  `median ${median(xs).toFixed(1)} ms, max ${(xs.at(-1) ?? 0).toFixed(1)} ms over ${xs.length} probes`
 
 interface Load {
   /** The chat responses: status and body text. */
@@ -43,7 +53,8 @@ interface Load {
  */
 const loadOnce = (baseUrl: string, body: string, copies: number): Promise<Load> =>
   new Promise((resolve, reject) => {
-    const worker = new Worker(`
+    const worker = new Worker(
+      `
       const { parentPort, workerData: { baseUrl, body, copies } } = require("node:worker_threads")
       const { request } = require("node:http")
       const post = () => new Promise((resolve, reject) => {
@@ -72,7 +83,9 @@ const loadOnce = (baseUrl: string, body: string, copies: number): Promise<Load> 
         parentPort.postMessage({ responses, health: times.sort((a, b) => a - b) })
       }
       run().catch((e) => parentPort.postMessage({ error: String(e) }))
-    `, { eval: true, workerData: { baseUrl, body, copies } })
+    `,
+      { eval: true, workerData: { baseUrl, body, copies } }
+    )
     worker.once("message", (m: Load | { error: string }) => {
       void worker.terminate()
       if ("error" in m) reject(new Error(m.error))
@@ -94,33 +107,40 @@ const underLoad = async (baseUrl: string, body: string): Promise<Load> => {
   return load
 }
 
-const chatBody = (content: string) => JSON.stringify({ model: "scratch", messages: [{ role: "user", content }], max_tokens: 4 })
+const chatBody = (content: string) =>
+  JSON.stringify({ model: "scratch", messages: [{ role: "user", content }], max_tokens: 4 })
 
 const errorOf = (r: { body: string }) => (JSON.parse(r.body) as { error: { code: string; message: string } }).error
 
 describe("realm serve under large prompts", () => {
-  it.live("eight ~1 MB prompts in flight: /health answers within 200 ms and each prompt gets 413 naming maxPromptBytes", () =>
-    Effect.gen(function*() {
-      const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
-      // ~1 MB each, inside the default maxBodyBytes.
-      const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(90_000))))
-      console.log(`/health under eight ~1 MB prompts: ${summary(load.health)}`)
-      assert.isBelow(median(load.health), 200, summary(load.health))
-      for (const r of load.responses) {
-        assert.strictEqual(r.status, 413)
-        assert.strictEqual(errorOf(r).code, "prompt_too_large")
-        assert.match(errorOf(r).message, /maxPromptBytes/)
-      }
-      assert.strictEqual(served.engine.pending(), 0)
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  it.live(
+    "eight ~1 MB prompts in flight: /health answers within 200 ms and each prompt gets 413 naming maxPromptBytes",
+    () =>
+      Effect.gen(function* () {
+        const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
+        // ~1 MB each, inside the default maxBodyBytes.
+        const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(90_000))))
+        console.log(`/health under eight ~1 MB prompts: ${summary(load.health)}`)
+        assert.isBelow(median(load.health), 200, summary(load.health))
+        for (const r of load.responses) {
+          assert.strictEqual(r.status, 413)
+          assert.strictEqual(errorOf(r).code, "prompt_too_large")
+          assert.match(errorOf(r).message, /maxPromptBytes/)
+        }
+        assert.strictEqual(served.engine.pending(), 0)
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 
-  it.live("eight prompts just under the byte bound are encoded (and refused for the context) while /health keeps answering within 200 ms", () =>
-    Effect.gen(function*() {
-      const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
-      // ~64 KB each, just under the default maxPromptBytes: encoded, then refused for the model's 512-token context.
-      const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(5_900))))
-      console.log(`/health under eight ~64 KB prompts: ${summary(load.health)}`)
-      assert.isBelow(median(load.health), 200, summary(load.health))
-      for (const r of load.responses) assert.strictEqual(errorOf(r).code, "context_length_exceeded")
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+  it.live(
+    "eight prompts just under the byte bound are encoded (and refused for the context) while /health keeps answering within 200 ms",
+    () =>
+      Effect.gen(function* () {
+        const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
+        // ~64 KB each, just under the default maxPromptBytes: encoded, then refused for the model's 512-token context.
+        const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(5_900))))
+        console.log(`/health under eight ~64 KB prompts: ${summary(load.health)}`)
+        assert.isBelow(median(load.health), 200, summary(load.health))
+        for (const r of load.responses) assert.strictEqual(errorOf(r).code, "context_length_exceeded")
+      }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 })

@@ -46,14 +46,17 @@ describe("TextStream", () => {
 
   it("the deltas always add up to the final text, which ends before the first stop, split characters included (property)", () => {
     const stops = ["STOP", "!", "b\n"]
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 10 }), { maxLength: 40 }), (tokens) => {
-      const s = TextStream.make(decode, stops)
-      const sent = tokens.map((_, k) => s.update(tokens.slice(0, k + 1), k === tokens.length - 1)).join("")
-      const full = decode(tokens)
-      const cut = TextStream.stopIndex(full, stops)
-      const expected = cut >= 0 ? full.slice(0, cut) : full
-      return tokens.length === 0 || (sent === expected && s.text() === expected)
-    }), { seed: 5, numRuns: 500 })
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 10 }), { maxLength: 40 }), (tokens) => {
+        const s = TextStream.make(decode, stops)
+        const sent = tokens.map((_, k) => s.update(tokens.slice(0, k + 1), k === tokens.length - 1)).join("")
+        const full = decode(tokens)
+        const cut = TextStream.stopIndex(full, stops)
+        const expected = cut >= 0 ? full.slice(0, cut) : full
+        return tokens.length === 0 || (sent === expected && s.text() === expected)
+      }),
+      { seed: 5, numRuns: 500 }
+    )
   })
 
   it("heldForStops is the longest suffix that starts a stop sequence", () => {

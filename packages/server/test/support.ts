@@ -13,8 +13,15 @@ import { join } from "node:path"
 
 /** Toy problems: `Qi: what is i + i?`. */
 export const toyProblems: Array<Problem.Problem> = Array.from({ length: 8 }, (_, i) => ({
-  id: `toy/${i}`, domain: "toy", question: `Q${i}: what is ${i} + ${i}?`, rulebook: "Add the two numbers.",
-  gold: String(2 * i), answerType: "number", difficulty: 1, split: "train", metadata: {}
+  id: `toy/${i}`,
+  domain: "toy",
+  question: `Q${i}: what is ${i} + ${i}?`,
+  rulebook: "Add the two numbers.",
+  gold: String(2 * i),
+  answerType: "number",
+  difficulty: 1,
+  split: "train",
+  metadata: {}
 }))
 
 /** The reply the model learns for a toy problem. */
@@ -25,20 +32,35 @@ export const tempDir = (prefix = "realm-serve-"): string => mkdtempSync(join(tmp
 
 /** Write a small chat model that answers the toy problems (greedy) into a new directory; returns it. */
 export const taughtModel = (steps = 300) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const dir = tempDir("realm-serve-model-")
     const conversations = toyProblems.map((p) => ({ messages: Prompts.guidedMessages(p), reply: toyReply(p) }))
     const texts = conversations.flatMap((c) => [...c.messages.map((m) => m.content), c.reply])
-    yield* Scratch.create(dir, texts, { vocabSize: 320, hiddenSize: 48, intermediateSize: 96, layers: 2, heads: 4, kvHeads: 2, maxContext: 512, seed: 3 })
-    yield* Effect.scoped(Effect.gen(function*() {
-      const policy = yield* Policy.load(dir)
-      const tok = policy.tokenizer
-      if (tok === undefined) return yield* Effect.die(new Error("Scratch.create wrote no tokenizer"))
-      const examples = yield* Effect.forEach(conversations, (c) =>
-        Effect.map(PromptText.encodeMessages(tok, c.messages), (prompt) => ({ prompt, completion: tok.encode(`${c.reply}<|im_end|>`) })))
-      const batch = Batches.tokenBatch(examples)
-      for (let step = 0; step < steps; step++) yield* policy.sftStep(batch, { lr: step < steps / 2 ? 3e-3 : 1e-3 })
-      yield* policy.save(dir)
-    }))
+    yield* Scratch.create(dir, texts, {
+      vocabSize: 320,
+      hiddenSize: 48,
+      intermediateSize: 96,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      maxContext: 512,
+      seed: 3
+    })
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const policy = yield* Policy.load(dir)
+        const tok = policy.tokenizer
+        if (tok === undefined) return yield* Effect.die(new Error("Scratch.create wrote no tokenizer"))
+        const examples = yield* Effect.forEach(conversations, (c) =>
+          Effect.map(PromptText.encodeMessages(tok, c.messages), (prompt) => ({
+            prompt,
+            completion: tok.encode(`${c.reply}<|im_end|>`)
+          }))
+        )
+        const batch = Batches.tokenBatch(examples)
+        for (let step = 0; step < steps; step++) yield* policy.sftStep(batch, { lr: step < steps / 2 ? 3e-3 : 1e-3 })
+        yield* policy.save(dir)
+      })
+    )
     return dir
   })

@@ -12,11 +12,14 @@ import * as ParcelDomain from "../src/ParcelDomain.ts"
 
 const [domain = "parcel", split = "train", levels = "1,2,3", count = "100", seed = "0"] = process.argv.slice(2)
 const input = { seed: Number(seed), levels: levels.split(",").map(Number), counts: { [split]: Number(count) } }
-const problems = domain === "arith"
-  ? Arithmetic.problems(Arithmetic.decodeConfig(input), split as Problem.Split)
-  : ParcelDomain.problems(ParcelDomain.decodeConfig(input), split as Problem.Split)
+const problems =
+  domain === "arith"
+    ? Arithmetic.problems(Arithmetic.decodeConfig(input), split as Problem.Split)
+    : ParcelDomain.problems(ParcelDomain.decodeConfig(input), split as Problem.Split)
 const encode = Jsonl.encodeLines(Problem.Problem)
-Effect.runPromise(Stream.runForEach(problems, (p) => Effect.sync(() => process.stdout.write(encode([p]))))).catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
-  process.exitCode = 1
-})
+Effect.runPromise(Stream.runForEach(problems, (p) => Effect.sync(() => process.stdout.write(encode([p]))))).catch(
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`)
+    process.exitCode = 1
+  }
+)

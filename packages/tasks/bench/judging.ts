@@ -32,18 +32,22 @@ const judgeModule = (await import(judgePath === undefined ? "../src/Answer.ts" :
 
 const dir = Benchmarks.benchmarksDir()
 if (dir === undefined) {
-  console.error("No shared data folder with benchmarks/: set REALM_DATA_DIR to the shared data folder (default ../shared/data).")
+  console.error(
+    "No shared data folder with benchmarks/: set REALM_DATA_DIR to the shared data folder (default ../shared/data)."
+  )
   process.exit(1)
 }
 
 const load = (name: Benchmarks.Name): Promise<ReadonlyArray<Problem.Problem>> => {
   const split: Problem.Split = name === "folio" ? "validation" : "test"
-  const program = Effect.gen(function*() {
+  const program = Effect.gen(function* () {
     const source = yield* TaskSource.TaskSource
     return yield* Stream.runCollect(source.problems(split))
   })
   const options = limit === undefined ? { dir } : { dir, limit }
-  return Effect.runPromise(program.pipe(Effect.provide(Benchmarks.layer(name, options).pipe(Layer.provide(NodeServices.layer)))))
+  return Effect.runPromise(
+    program.pipe(Effect.provide(Benchmarks.layer(name, options).pipe(Layer.provide(NodeServices.layer))))
+  )
 }
 
 interface Row extends Rates {
@@ -57,7 +61,9 @@ const measure = (dataset: string, problems: ReadonlyArray<Problem.Problem>): Row
   const shown: Array<string> = []
   const result = rates(problems, judgeModule.judge, (kind, problem, output, extracted) => {
     if (shown.length < failuresShown) {
-      shown.push(`[${kind} ${output.style}] ${problem.id} gold ${problem.gold} extracted ${extracted}\n  ${output.text.split("\n").slice(-2).join("\n  ")}`)
+      shown.push(
+        `[${kind} ${output.style}] ${problem.id} gold ${problem.gold} extracted ${extracted}\n  ${output.text.split("\n").slice(-2).join("\n  ")}`
+      )
     }
   })
   if (shown.length > 0) console.log(`--- ${dataset}\n${shown.join("\n")}`)
@@ -71,12 +77,21 @@ for (const name of Benchmarks.names) {
   if (name === "folio" || name === "strategyqa") rows.push(measure(`${name} (options)`, problems.map(asOptions)))
 }
 
-console.table(rows.map((r) => ({
-  dataset: r.dataset,
-  problems: r.problems,
-  recognised: `${pct(r.recognised, r.correctOutputs)} of ${r.correctOutputs}`,
-  rejected: `${pct(r.rejected, r.wrongOutputs)} of ${r.wrongOutputs}`,
-  "most missed styles": Object.entries(r.failingStyles).toSorted((a, b) => b[1] - a[1]).slice(0, 3).map(([s, n]) => `${s} ${n}`).join(", ")
-})))
+console.table(
+  rows.map((r) => ({
+    dataset: r.dataset,
+    problems: r.problems,
+    recognised: `${pct(r.recognised, r.correctOutputs)} of ${r.correctOutputs}`,
+    rejected: `${pct(r.rejected, r.wrongOutputs)} of ${r.wrongOutputs}`,
+    "most missed styles": Object.entries(r.failingStyles)
+      .toSorted((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(", ")
+  }))
+)
 mkdirSync(join(import.meta.dirname, "results"), { recursive: true })
-writeFileSync(join(import.meta.dirname, "results", "judging.json"), `${JSON.stringify({ judge: judgePath ?? "src/Answer.ts", limit, rows }, null, 2)}\n`)
+writeFileSync(
+  join(import.meta.dirname, "results", "judging.json"),
+  `${JSON.stringify({ judge: judgePath ?? "src/Answer.ts", limit, rows }, null, 2)}\n`
+)

@@ -15,21 +15,45 @@ export interface Output {
 }
 
 const ONES = [
-  "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-  "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"
+  "zero",
+  "one",
+  "two",
+  "three",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+  "eleven",
+  "twelve",
+  "thirteen",
+  "fourteen",
+  "fifteen",
+  "sixteen",
+  "seventeen",
+  "eighteen",
+  "nineteen"
 ]
 const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
-const under100 = (n: number): string => (n < 20 ? ONES[n] as string : `${TENS[Math.floor(n / 10)]}${n % 10 === 0 ? "" : `-${ONES[n % 10]}`}`)
+const under100 = (n: number): string =>
+  n < 20 ? (ONES[n] as string) : `${TENS[Math.floor(n / 10)]}${n % 10 === 0 ? "" : `-${ONES[n % 10]}`}`
 const under1000 = (n: number, and: boolean): string =>
-  n < 100 ? under100(n) : `${ONES[Math.floor(n / 100)]} hundred${n % 100 === 0 ? "" : `${and ? " and " : " "}${under100(n % 100)}`}`
+  n < 100
+    ? under100(n)
+    : `${ONES[Math.floor(n / 100)]} hundred${n % 100 === 0 ? "" : `${and ? " and " : " "}${under100(n % 100)}`}`
 
 /** English words for an integer below a billion: `22` → `twenty-two`, `105` → `one hundred (and) five`. */
 export const numberWords = (n: number, and = false): string => {
   if (n < 0) return `minus ${numberWords(-n, and)}`
   if (n < 1000) return under1000(n, and)
   const parts: Array<string> = []
-  for (const [scale, name] of [[1e6, "million"], [1e3, "thousand"]] as const) {
+  for (const [scale, name] of [
+    [1e6, "million"],
+    [1e3, "thousand"]
+  ] as const) {
     const chunk = Math.floor(n / scale) % 1000
     if (chunk > 0) parts.push(`${under1000(chunk, and)} ${name}`)
   }
@@ -54,7 +78,10 @@ const digitNumbers = (text: string): Array<number> =>
 
 /** The `(A) text` / `A)text` / `A. text` option lines of a question. */
 export const optionsOf = (question: string): Array<{ readonly label: string; readonly text: string }> =>
-  [...question.matchAll(/^\s*\(?([A-Z])(?:\)|\.\s)\s*(.+?)\s*$/gm)].map((m) => ({ label: m[1] as string, text: m[2] as string }))
+  [...question.matchAll(/^\s*\(?([A-Z])(?:\)|\.\s)\s*(.+?)\s*$/gm)].map((m) => ({
+    label: m[1] as string,
+    text: m[2] as string
+  }))
 
 interface NumberView {
   readonly plain: string
@@ -76,14 +103,19 @@ const numberView = (rng: Rng.Rng, value: number, decimals: number, currency: boo
 
 const unitOf = (question: string): string => /how many ([a-z]+)/i.exec(question)?.[1]?.toLowerCase() ?? ""
 
-const numberTemplates: ReadonlyArray<readonly [string, (c: {
-  readonly r: string
-  readonly n: NumberView
-  readonly unit: string
-  readonly ctx: string
-  readonly rest: string
-  readonly subject: string
-}) => string]> = [
+const numberTemplates: ReadonlyArray<
+  readonly [
+    string,
+    (c: {
+      readonly r: string
+      readonly n: NumberView
+      readonly unit: string
+      readonly ctx: string
+      readonly rest: string
+      readonly subject: string
+    }) => string
+  ]
+> = [
   ["answer-line", (c) => `${c.r}\nAnswer: ${c.n.plain}`],
   ["answer-is", (c) => `${c.r}\nThe answer is ${c.n.group}.`],
   ["hash", (c) => `${c.r}\n#### ${c.n.plain}`],
@@ -91,8 +123,15 @@ const numberTemplates: ReadonlyArray<readonly [string, (c: {
   ["bold-cue", (c) => `${c.r}\n**Answer:** ${c.n.money}`],
   ["bold-number", (c) => `${c.r}\nSo the answer is **${c.n.group}**.`],
   ["conclusion-no-cue", (c) => `${c.r}\nTherefore, the result is ${c.n.money}${c.unit === "" ? "" : ` ${c.unit}`}.`],
-  ["cue-context-first", (c) => `${c.r}\nAnswer: After ${c.ctx} days ${c.subject} has ${c.n.group}${c.unit === "" ? "" : ` ${c.unit}`} left.`],
-  ["cue-context-after", (c) => `${c.r}\nAnswer: ${c.subject === "she" ? "She" : "He"} ends up with ${c.n.group}${c.unit === "" ? "" : ` ${c.unit}`} after ${c.ctx} days.`],
+  [
+    "cue-context-first",
+    (c) => `${c.r}\nAnswer: After ${c.ctx} days ${c.subject} has ${c.n.group}${c.unit === "" ? "" : ` ${c.unit}`} left.`
+  ],
+  [
+    "cue-context-after",
+    (c) =>
+      `${c.r}\nAnswer: ${c.subject === "she" ? "She" : "He"} ends up with ${c.n.group}${c.unit === "" ? "" : ` ${c.unit}`} after ${c.ctx} days.`
+  ],
   ["units", (c) => `${c.r}\nAnswer: ${c.n.group}${c.unit === "" ? " units" : ` ${c.unit}`}`],
   ["currency", (c) => `${c.r}\nFinal answer: ${c.n.money}`],
   ["words", (c) => `${c.r}\nThe answer is ${c.n.words}.`],
@@ -106,7 +145,9 @@ const numberTemplates: ReadonlyArray<readonly [string, (c: {
   ["cue-then-reason", (c) => `${c.r}\nThe answer is ${c.n.group}, since ${c.ctx} of them were counted already.`]
 ]
 
-const letterTemplates: ReadonlyArray<readonly [string, (c: { readonly r: string; readonly label: string; readonly text: string }) => string]> = [
+const letterTemplates: ReadonlyArray<
+  readonly [string, (c: { readonly r: string; readonly label: string; readonly text: string }) => string]
+> = [
   ["answer-line", (c) => `${c.r}\nAnswer: ${c.label}`],
   ["answer-is-parens", (c) => `${c.r}\nThe answer is (${c.label}).`],
   ["bold-letter", (c) => `${c.r}\n\n**${c.label}**`],
@@ -126,7 +167,10 @@ const letterTemplates: ReadonlyArray<readonly [string, (c: { readonly r: string;
   ["therefore", (c) => `${c.r}\nTherefore, the answer is ${c.label}.`],
   ["final-letter-paren-text", (c) => `${c.r}\nFinal answer: ${c.label}) ${c.text}`],
   ["hash", (c) => `${c.r}\n#### ${c.label}`],
-  ["best-because", (c) => `${c.r}\nThe best answer is ${c.label} because it is the only option consistent with the question.`]
+  [
+    "best-because",
+    (c) => `${c.r}\nThe best answer is ${c.label} because it is the only option consistent with the question.`
+  ]
 ]
 
 const wordTemplates: ReadonlyArray<readonly [string, (c: { readonly r: string; readonly label: string }) => string]> = [
@@ -148,16 +192,17 @@ const wordTemplates: ReadonlyArray<readonly [string, (c: { readonly r: string; r
   ["final-bold", (c) => `${c.r}\nFinal answer: **${c.label}**`]
 ]
 
-const textTemplates: ReadonlyArray<readonly [string, (c: { readonly r: string; readonly answer: string }) => string]> = [
-  ["answer-line", (c) => `${c.r}\nAnswer: ${c.answer}`],
-  ["answer-is", (c) => `${c.r}\nThe answer is ${c.answer.replace(/\.$/, "")}.`],
-  ["bold", (c) => `${c.r}\n\n**${c.answer}**`],
-  ["boxed", (c) => `${c.r}\n$\\boxed{\\text{${c.answer}}}$`],
-  ["final", (c) => `${c.r}\nFinal answer: ${c.answer}`],
-  ["hash", (c) => `${c.r}\n#### ${c.answer}`],
-  ["bare", (c) => `${c.r}\n${c.answer}`],
-  ["bold-cue", (c) => `${c.r}\n**Answer:** ${c.answer}`]
-]
+const textTemplates: ReadonlyArray<readonly [string, (c: { readonly r: string; readonly answer: string }) => string]> =
+  [
+    ["answer-line", (c) => `${c.r}\nAnswer: ${c.answer}`],
+    ["answer-is", (c) => `${c.r}\nThe answer is ${c.answer.replace(/\.$/, "")}.`],
+    ["bold", (c) => `${c.r}\n\n**${c.answer}**`],
+    ["boxed", (c) => `${c.r}\n$\\boxed{\\text{${c.answer}}}$`],
+    ["final", (c) => `${c.r}\nFinal answer: ${c.answer}`],
+    ["hash", (c) => `${c.r}\n#### ${c.answer}`],
+    ["bare", (c) => `${c.r}\n${c.answer}`],
+    ["bold-cue", (c) => `${c.r}\n**Answer:** ${c.answer}`]
+  ]
 
 /** Which kind of output the generator writes for a problem. */
 export type Kind = "number" | "letter" | "word" | "text"
@@ -166,14 +211,24 @@ export type Kind = "number" | "letter" | "word" | "text"
 export const kindOf = (problem: Problem.Problem): Kind => {
   if (problem.answerType === "number") return "number"
   if (problem.answerType === "text") return "text"
-  return (problem.labels ?? []).every((l) => l.length === 1) && optionsOf(problem.question).length > 0 ? "letter" : "word"
+  return (problem.labels ?? []).every((l) => l.length === 1) && optionsOf(problem.question).length > 0
+    ? "letter"
+    : "word"
 }
 
 /** Wrong numbers near the gold the way models miss: off by one or ten, doubled, halved, a number of the question. */
 const wrongNumber = (rng: Rng.Rng, gold: number, decimals: number, question: string): number => {
   const step = decimals > 0 ? 10 ** -decimals : 1
   const context = digitNumbers(question).filter((x) => x !== gold)
-  const candidates = [gold + step, gold - step, gold + 10 * step, gold + 1, gold * 2, Math.round(gold / 2), ...context.slice(0, 3)]
+  const candidates = [
+    gold + step,
+    gold - step,
+    gold + 10 * step,
+    gold + 1,
+    gold * 2,
+    Math.round(gold / 2),
+    ...context.slice(0, 3)
+  ]
     .map((x) => Number(x.toFixed(Math.min(decimals, 10))))
     .filter((x) => x !== gold && Number.isFinite(x))
   return pick(rng, candidates.length > 0 ? candidates : [gold + 1])
@@ -185,7 +240,10 @@ const numberReasoning = (rng: Rng.Rng, problem: Problem.Problem, correct: boolea
   const xs = digitNumbers(problem.question).slice(0, 3)
   const a = xs[0] ?? 3
   const b = xs[1] ?? 4
-  const lines = [`The question gives ${xs.join(", ") || "a few numbers"}.`, `${a} + ${b} = ${Number((a + b).toFixed(6))}.`]
+  const lines = [
+    `The question gives ${xs.join(", ") || "a few numbers"}.`,
+    `${a} + ${b} = ${Number((a + b).toFixed(6))}.`
+  ]
   // Wrong outputs sometimes pass through the gold value before concluding something else.
   if (!correct && rng.bernoulli(0.3)) lines.push(`At first I got ${gold}, but that counts one part twice.`)
   return lines.join("\n")
@@ -203,7 +261,10 @@ const numberOutputs = (rng: Rng.Rng, problem: Problem.Problem, correct: boolean)
     const ctx = context.length > 0 ? pick(rng, context) : 3
     const n = numberView(rng, value, decimals, currency)
     const rest = fixed(value - ctx, Math.max(decimals, 0))
-    return { style, text: render({ r: numberReasoning(rng, problem, correct, gold), n, unit, ctx: String(ctx), rest, subject }) }
+    return {
+      style,
+      text: render({ r: numberReasoning(rng, problem, correct, gold), n, unit, ctx: String(ctx), rest, subject })
+    }
   })
 }
 
@@ -217,9 +278,10 @@ const letterOutputs = (rng: Rng.Rng, problem: Problem.Problem, correct: boolean)
     const a = rest.length > 0 ? pick(rng, rest) : undefined
     const b = rest.length > 0 ? pick(rng, rest) : undefined
     // Reasoning that names the options it rules out, the way models compare choices.
-    const r = a === undefined || b === undefined
-      ? "Let's look at the options."
-      : `Let's check each option.\n(${a.label}) ${a.text.replace(/\.$/, "")} does not fit the question.\nOption ${b.label} is also unlikely.`
+    const r =
+      a === undefined || b === undefined
+        ? "Let's look at the options."
+        : `Let's check each option.\n(${a.label}) ${a.text.replace(/\.$/, "")} does not fit the question.\nOption ${b.label} is also unlikely.`
     return { style, text: render({ r, label, text: (chosen?.text ?? label).replace(/\.$/, "") }) }
   })
 }
@@ -240,13 +302,19 @@ const wordOutputs = (rng: Rng.Rng, problem: Problem.Problem, correct: boolean): 
 const wrongText = (rng: Rng.Rng, gold: string): string => {
   if (/\d/.test(gold)) return gold.replace(/\d/, (d) => String((Number(d) + 1 + rng.int(8)) % 10))
   if (/^(yes|no)$/i.test(gold)) return /^yes$/i.test(gold) ? "No" : "Yes"
-  return pick(rng, ["Nobody", "Blue", "Tuesday", "The red one", "Mr. Brown"].filter((t) => t.toLowerCase() !== gold.toLowerCase()))
+  return pick(
+    rng,
+    ["Nobody", "Blue", "Tuesday", "The red one", "Mr. Brown"].filter((t) => t.toLowerCase() !== gold.toLowerCase())
+  )
 }
 
 const textOutputs = (rng: Rng.Rng, problem: Problem.Problem, correct: boolean): Array<Output> =>
   textTemplates.map(([style, render]) => ({
     style,
-    text: render({ r: "Let's work through the problem step by step.", answer: correct ? problem.gold : wrongText(rng, problem.gold) })
+    text: render({
+      r: "Let's work through the problem step by step.",
+      answer: correct ? problem.gold : wrongText(rng, problem.gold)
+    })
   }))
 
 /**
@@ -295,14 +363,24 @@ export interface Rates {
 export const rates = (
   problems: Iterable<Problem.Problem>,
   judge: (problem: Problem.Problem, text: string) => AnswerJudge.Judgement,
-  onFailure: (kind: "missed" | "accepted", problem: Problem.Problem, output: Output, extracted: string | undefined) => void = () => {}
+  onFailure: (
+    kind: "missed" | "accepted",
+    problem: Problem.Problem,
+    output: Output,
+    extracted: string | undefined
+  ) => void = () => {}
 ): Rates => {
   let correctOutputs = 0
   let recognised = 0
   let wrongOutputs = 0
   let rejected = 0
   const failingStyles: Record<string, number> = {}
-  const fail = (kind: "missed" | "accepted", problem: Problem.Problem, output: Output, extracted: string | undefined) => {
+  const fail = (
+    kind: "missed" | "accepted",
+    problem: Problem.Problem,
+    output: Output,
+    extracted: string | undefined
+  ) => {
     failingStyles[`${kind}:${output.style}`] = (failingStyles[`${kind}:${output.style}`] ?? 0) + 1
     onFailure(kind, problem, output, extracted)
   }

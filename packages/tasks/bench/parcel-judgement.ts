@@ -19,10 +19,14 @@ if (other === undefined) {
 }
 const Old = (await import(resolve(other))) as AnswerJudge.AnswerJudge["Service"]
 
-const take = (generate: (i: number) => Result.Result<Problem.Problem, unknown>) => Array.from({ length: 3000 }, (_, i) => Result.getOrThrow(generate(i)))
+const take = (generate: (i: number) => Result.Result<Problem.Problem, unknown>) =>
+  Array.from({ length: 3000 }, (_, i) => Result.getOrThrow(generate(i)))
 const parcel = ParcelDomain.decodeConfig({ levels: [1, 2, 3, 4, 5] })
 const arith = Arithmetic.decodeConfig({ levels: [1, 2, 3, 4, 5] })
-const problems = [...take((i) => ParcelDomain.generate(parcel, "train", i)), ...take((i) => Arithmetic.generate(arith, "train", i))]
+const problems = [
+  ...take((i) => ParcelDomain.generate(parcel, "train", i)),
+  ...take((i) => Arithmetic.generate(arith, "train", i))
+]
 
 let compared = 0
 let differences = 0
@@ -30,8 +34,15 @@ for (const p of problems) {
   const steps = (p.goldSteps ?? []).map((s, k) => `Step ${k + 1}: ${s}`).join("\n")
   const g = Number(p.gold)
   const texts = [
-    `${steps}\nAnswer: ${p.gold}`, `${steps}\nAnswer: ${g + 1}`, `${steps}\nAnswer: ${g - 1}`, `Answer: ${g * 10}`, steps,
-    `${steps}\nAnswer:`, `${steps}\nAnswer: ${p.gold}\nStep 9: x = 3`, `Answer: ${p.gold}0`, steps.split("\n").slice(0, -1).join("\n"),
+    `${steps}\nAnswer: ${p.gold}`,
+    `${steps}\nAnswer: ${g + 1}`,
+    `${steps}\nAnswer: ${g - 1}`,
+    `Answer: ${g * 10}`,
+    steps,
+    `${steps}\nAnswer:`,
+    `${steps}\nAnswer: ${p.gold}\nStep 9: x = 3`,
+    `Answer: ${p.gold}0`,
+    steps.split("\n").slice(0, -1).join("\n"),
     `Answer: ${(g / 3).toFixed(2)}`
   ]
   for (const text of texts) {
@@ -42,7 +53,11 @@ for (const p of problems) {
       if (differences <= 10) console.log(JSON.stringify(text.slice(-80)), "gold", p.gold, "other", a, "now", b)
     }
   }
-  for (const [x, y] of [[p.gold, String(g)], [String(g + 1), p.gold], [String(g), `${g}.0`]] as const) {
+  for (const [x, y] of [
+    [p.gold, String(g)],
+    [String(g + 1), p.gold],
+    [String(g), `${g}.0`]
+  ] as const) {
     compared++
     if (Old.equivalent(p, x, y) !== New.equivalent(p, x, y)) differences++
   }

@@ -47,12 +47,15 @@ export const numbersEqual = (a: ParsedNumber, b: ParsedNumber, relativeTolerance
   const scale = Math.max(Math.abs(a.value), Math.abs(b.value))
   if (Math.abs(a.value - b.value) <= Math.max(SAME, relativeTolerance) * scale) return true
   const roundsTo = (x: ParsedNumber, y: ParsedNumber) =>
-    x.decimals >= 2 && !Number.isInteger(y.value) && Math.abs(x.value - Number(y.value.toFixed(x.decimals))) <= SAME * scale
+    x.decimals >= 2 &&
+    !Number.isInteger(y.value) &&
+    Math.abs(x.value - Number(y.value.toFixed(x.decimals))) <= SAME * scale
   return roundsTo(a, b) || roundsTo(b, a)
 }
 
 // `Answer: …`, `The final answer is …`, `answer would be: …`, and a `Final Answer` heading over its line.
-const MARKER = /(?:final answer|answer)\s*(?:(?:is|was|would be|should be|will be|must be|has to be)\b\s*[:=]?|[:=])\s*|final answer\s*\n\s*/gi
+const MARKER =
+  /(?:final answer|answer)\s*(?:(?:is|was|would be|should be|will be|must be|has to be)\b\s*[:=]?|[:=])\s*|final answer\s*\n\s*/gi
 
 const firstLine = (s: string): string => {
   const trimmed = s.replace(/^[\s*_:#]+/, "")
@@ -70,8 +73,10 @@ const cuesOf = (text: string, choices: boolean): Array<Cue> => {
   const cues: Array<Cue> = []
   const hash = text.lastIndexOf("####")
   if (hash >= 0) cues.push({ at: hash, segment: firstLine(text.slice(hash + 4)) })
-  for (const m of text.matchAll(/\\boxed\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}/g)) cues.push({ at: m.index ?? 0, segment: m[1] as string })
-  for (const m of text.matchAll(MARKER)) cues.push({ at: m.index ?? 0, segment: firstLine(text.slice((m.index ?? 0) + m[0].length)) })
+  for (const m of text.matchAll(/\\boxed\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}/g))
+    cues.push({ at: m.index ?? 0, segment: m[1] as string })
+  for (const m of text.matchAll(MARKER))
+    cues.push({ at: m.index ?? 0, segment: firstLine(text.slice((m.index ?? 0) + m[0].length)) })
   if (choices) {
     const choice = Labels.choiceSegment(text)
     if (choice !== undefined) cues.push({ at: choice.at, segment: choice.segment })
@@ -110,7 +115,11 @@ export const extractNumber = (text: string): string | undefined => {
  * The label a text chooses from a closed set, returned as written in the set. With `options` (the question's
  * `(A) text` lines), a letter and its option's text name the same answer: `Answer: False` chooses `(B) False`.
  */
-export const extractLabel = (text: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Labels.Option> = []): string | undefined => {
+export const extractLabel = (
+  text: string,
+  labels: ReadonlyArray<string>,
+  options: ReadonlyArray<Labels.Option> = []
+): string | undefined => {
   const cleaned = Numbers.clean(text)
   const segment = cuesOf(cleaned, true).at(-1)?.segment
   if (segment !== undefined) {
@@ -132,7 +141,10 @@ export const extractLabel = (text: string, labels: ReadonlyArray<string>, option
       label: labels.find((l) => l.toLowerCase() === (m[1] ?? m[2] ?? m[3] ?? "").toLowerCase()),
       index: m.index ?? 0
     }))
-    return [...letters, ...Labels.words(cleaned, labels, options)].filter((m) => m.label !== undefined).toSorted((a, b) => a.index - b.index).at(-1)?.label
+    return [...letters, ...Labels.words(cleaned, labels, options)]
+      .filter((m) => m.label !== undefined)
+      .toSorted((a, b) => a.index - b.index)
+      .at(-1)?.label
   }
   // Word labels: an answer-first reply (`Yes. Frost …`, `No, because …`), else the last label the text names.
   const opening = /^[\s*_`"]*([\p{L}]+)[*_`"]*[.,!:;]/u.exec(cleaned)
@@ -155,7 +167,13 @@ export const extract = (problem: Problem.Problem, text: string): string | undefi
     case "label":
       return extractLabel(text, problem.labels ?? [], optionsOf(problem))
     case "text": {
-      const segment = answerSegment(text) ?? text.trim().split("\n").filter((l) => l.trim().length > 0).at(-1)
+      const segment =
+        answerSegment(text) ??
+        text
+          .trim()
+          .split("\n")
+          .filter((l) => l.trim().length > 0)
+          .at(-1)
       const normalized = segment === undefined ? "" : normalizeText(Numbers.clean(segment))
       return normalized.length === 0 ? undefined : normalized
     }
@@ -180,7 +198,8 @@ export const equivalent = (problem: Problem.Problem, a: string, b: string): bool
     case "label": {
       const labels = problem.labels ?? []
       const options = optionsOf(problem)
-      const canonical = (s: string) => (Labels.asLabel(s, labels, options) ?? s.trim().replace(/^\(|\)$/g, "")).toLowerCase()
+      const canonical = (s: string) =>
+        (Labels.asLabel(s, labels, options) ?? s.trim().replace(/^\(|\)$/g, "")).toLowerCase()
       return a.trim() !== "" && canonical(a) === canonical(b)
     }
     case "text":

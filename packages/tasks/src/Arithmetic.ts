@@ -24,7 +24,16 @@ export const rulebook = [
   "A2 and A4 only add, so neighbouring ones may be applied in any order."
 ].join("\n")
 
-const people = [["Ann", "She"], ["Ben", "He"], ["Cal", "He"], ["Dee", "She"], ["Eva", "She"], ["Gus", "He"], ["Ivy", "She"], ["Max", "He"]] as const
+const people = [
+  ["Ann", "She"],
+  ["Ben", "He"],
+  ["Cal", "He"],
+  ["Dee", "She"],
+  ["Eva", "She"],
+  ["Gus", "He"],
+  ["Ivy", "She"],
+  ["Max", "He"]
+] as const
 const items = ["pens", "cards", "eggs", "books", "coins", "shells", "stamps", "beads"] as const
 
 /** Operation kinds by rule id. */
@@ -58,7 +67,8 @@ export const ArithmeticConfig = Schema.Struct({
   /** Root seed. Default 0. */
   seed: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
   /** Difficulty levels 1-5, cycled over problem indices. Default [1, 2, 3]. The held-out split starts at level 3 (lower levels have no held-out combination). */
-  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 }))).check(Schema.isMinLength(1))
+  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))
+    .check(Schema.isMinLength(1))
     .pipe(Schema.withDecodingDefaultKey(Effect.succeed([1, 2, 3]))),
   /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200. There is no transfer split. */
   counts: Schema.Struct({
@@ -68,20 +78,30 @@ export const ArithmeticConfig = Schema.Struct({
     heldout: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200)))
   }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
   /** Percent of the question-hash space in validation and in test. Default 10 each. */
-  validationPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
-  testPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  validationPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(10))
+  ),
+  testPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(10))
+  ),
   /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
-  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(15))),
+  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(15))
+  ),
   /** Draws allowed per problem before generation fails. Default 20000. */
   maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000))),
   /** Evaluation splits (all but train) hold each question once; fails when a split's question space is too small. Default true. */
   distinct: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
-}).check(Schema.makeFilter((c) => {
-  const issues: Array<Schema.FilterIssue> = []
-  if (c.counts.heldout > 0 && c.heldoutPercent === 0) issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
-  if (c.validationPercent + c.testPercent >= 100) issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
-  return issues
-}))
+}).check(
+  Schema.makeFilter((c) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (c.counts.heldout > 0 && c.heldoutPercent === 0)
+      issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
+    if (c.validationPercent + c.testPercent >= 100)
+      issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
+    return issues
+  })
+)
 export type ArithmeticConfig = typeof ArithmeticConfig.Type
 
 /** Decode a config object (missing keys take their defaults). */
@@ -97,29 +117,137 @@ const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: s
   switch (kind) {
     case "A2": {
       const n = rng.intBetween(1, spec.operandMax)
-      return { sentence: `${pronoun} gets ${n} more.`, step: { rule: "A2", label: "gets", op: "add", arg: n, alternatives: [{ kind: "misapply", rule: "A2", label: "gets", op: "sub", arg: n, note: "A2 misapplied: subtracted instead of adding" }] } }
+      return {
+        sentence: `${pronoun} gets ${n} more.`,
+        step: {
+          rule: "A2",
+          label: "gets",
+          op: "add",
+          arg: n,
+          alternatives: [
+            {
+              kind: "misapply",
+              rule: "A2",
+              label: "gets",
+              op: "sub",
+              arg: n,
+              note: "A2 misapplied: subtracted instead of adding"
+            }
+          ]
+        }
+      }
     }
     case "A3": {
       if (v < 1) return undefined
       const n = rng.intBetween(1, Math.min(v, spec.operandMax))
-      return { sentence: `${pronoun} gives away ${n}.`, step: { rule: "A3", label: "gives", op: "sub", arg: n, alternatives: [{ kind: "misapply", rule: "A3", label: "gives", op: "add", arg: n, note: "A3 misapplied: added instead of subtracting" }] } }
+      return {
+        sentence: `${pronoun} gives away ${n}.`,
+        step: {
+          rule: "A3",
+          label: "gives",
+          op: "sub",
+          arg: n,
+          alternatives: [
+            {
+              kind: "misapply",
+              rule: "A3",
+              label: "gives",
+              op: "add",
+              arg: n,
+              note: "A3 misapplied: added instead of subtracting"
+            }
+          ]
+        }
+      }
     }
     case "A4": {
       const k = rng.intBetween(2, Math.max(2, Math.min(9, Math.floor(spec.operandMax / 3))))
       const m = rng.intBetween(2, Math.max(2, Math.min(12, Math.floor(spec.operandMax / 2))))
       const label = `buys ${k}x${m}`
-      return { sentence: `${pronoun} buys ${k} packs of ${m}.`, step: { rule: "A4", label, op: "add", arg: k * m, alternatives: [{ kind: "misapply", rule: "A4", label, op: "add", arg: k + m, note: "A4 misapplied: added pack count and size instead of multiplying" }] } }
+      return {
+        sentence: `${pronoun} buys ${k} packs of ${m}.`,
+        step: {
+          rule: "A4",
+          label,
+          op: "add",
+          arg: k * m,
+          alternatives: [
+            {
+              kind: "misapply",
+              rule: "A4",
+              label,
+              op: "add",
+              arg: k + m,
+              note: "A4 misapplied: added pack count and size instead of multiplying"
+            }
+          ]
+        }
+      }
     }
     case "A5":
       if (v < 2 || v % 2 !== 0) return undefined
-      return { sentence: `${pronoun} loses half.`, step: { rule: "A5", label: "half", op: "div", arg: 2, alternatives: [{ kind: "misapply", rule: "A5", label: "half", op: "sub", arg: 2, note: "A5 misapplied: subtracted 2 instead of halving" }] } }
+      return {
+        sentence: `${pronoun} loses half.`,
+        step: {
+          rule: "A5",
+          label: "half",
+          op: "div",
+          arg: 2,
+          alternatives: [
+            {
+              kind: "misapply",
+              rule: "A5",
+              label: "half",
+              op: "sub",
+              arg: 2,
+              note: "A5 misapplied: subtracted 2 instead of halving"
+            }
+          ]
+        }
+      }
     case "A6":
-      return { sentence: `${pronoun} doubles them.`, step: { rule: "A6", label: "double", op: "mul", arg: 2, alternatives: [{ kind: "misapply", rule: "A6", label: "double", op: "add", arg: 2, note: "A6 misapplied: added 2 instead of doubling" }] } }
+      return {
+        sentence: `${pronoun} doubles them.`,
+        step: {
+          rule: "A6",
+          label: "double",
+          op: "mul",
+          arg: 2,
+          alternatives: [
+            {
+              kind: "misapply",
+              rule: "A6",
+              label: "double",
+              op: "add",
+              arg: 2,
+              note: "A6 misapplied: added 2 instead of doubling"
+            }
+          ]
+        }
+      }
     case "A7": {
       const pct = rng.pick([10, 20, 25, 50])
       if (v < 4) return undefined
       const label = "sells"
-      return { sentence: `${pronoun} sells ${pct}% of them.`, step: { rule: "A7", label, op: "pctOff", arg: pct, alternatives: [{ kind: "misapply", rule: "A7", label, op: "sub", arg: pct, note: `A7 misapplied: subtracted ${pct} instead of ${pct}%` }] } }
+      return {
+        sentence: `${pronoun} sells ${pct}% of them.`,
+        step: {
+          rule: "A7",
+          label,
+          op: "pctOff",
+          arg: pct,
+          alternatives: [
+            {
+              kind: "misapply",
+              rule: "A7",
+              label,
+              op: "sub",
+              arg: pct,
+              note: `A7 misapplied: subtracted ${pct} instead of ${pct}%`
+            }
+          ]
+        }
+      }
     }
   }
 }

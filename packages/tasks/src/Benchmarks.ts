@@ -11,7 +11,17 @@ import * as Loader from "./Loader.ts"
 
 /** Benchmark names accepted by `preset` and `layer`. */
 export const names = [
-  "gsm8k", "multiarith", "addsub", "singleeq", "asdiv", "aqua", "commonsenseqa", "arc-challenge", "strategyqa", "folio", "logiqa"
+  "gsm8k",
+  "multiarith",
+  "addsub",
+  "singleeq",
+  "asdiv",
+  "aqua",
+  "commonsenseqa",
+  "arc-challenge",
+  "strategyqa",
+  "folio",
+  "logiqa"
 ] as const
 export type Name = (typeof names)[number]
 
@@ -25,7 +35,13 @@ const lSolutions = (file: string): Omit<Loader.LoaderConfigInput, "name"> => ({
 const presets: Readonly<Record<Name, Omit<Loader.LoaderConfigInput, "name">>> = {
   gsm8k: {
     files: { train: "gsm8k/train.jsonl", test: "gsm8k/test.jsonl" },
-    mapping: { question: "question", gold: "answer", goldFormat: "after-hash", goldSteps: "answer", answerType: "number" }
+    mapping: {
+      question: "question",
+      gold: "answer",
+      goldFormat: "after-hash",
+      goldSteps: "answer",
+      answerType: "number"
+    }
   },
   multiarith: lSolutions("multiarith/MultiArith.json"),
   addsub: lSolutions("addsub/AddSub.json"),
@@ -33,7 +49,13 @@ const presets: Readonly<Record<Name, Omit<Loader.LoaderConfigInput, "name">>> = 
   asdiv: {
     files: { test: "asdiv/ASDiv.xml" },
     format: "asdiv-xml",
-    mapping: { id: "id", question: "{body} {question}", gold: "answer", answerType: "auto", metadata: ["type", "grade", "formula"] }
+    mapping: {
+      id: "id",
+      question: "{body} {question}",
+      gold: "answer",
+      answerType: "auto",
+      metadata: ["type", "grade", "formula"]
+    }
   },
   aqua: {
     files: { test: "aqua/test.json", validation: "aqua/dev.json" },
@@ -42,17 +64,35 @@ const presets: Readonly<Record<Name, Omit<Loader.LoaderConfigInput, "name">>> = 
   commonsenseqa: {
     // The public dev split (test labels are not public), evaluated as `test` as is customary.
     files: { test: "commonsenseqa/dev_rand_split.jsonl" },
-    mapping: { id: "id", question: "question.stem", choices: { texts: "question.choices" }, gold: "answerKey", answerType: "label" }
+    mapping: {
+      id: "id",
+      question: "question.stem",
+      choices: { texts: "question.choices" },
+      gold: "answerKey",
+      answerType: "label"
+    }
   },
   "arc-challenge": {
     files: { test: "arc-challenge/ARC-Challenge-test.jsonl" },
-    mapping: { id: "id", question: "question", choices: { texts: "choices.text", labels: "choices.label" }, gold: "answerKey", answerType: "label" }
+    mapping: {
+      id: "id",
+      question: "question",
+      choices: { texts: "choices.text", labels: "choices.label" },
+      gold: "answerKey",
+      answerType: "label"
+    }
   },
   strategyqa: {
     files: { test: "strategyqa/task.json" },
     format: "json",
     recordsPath: "examples",
-    mapping: { question: "input", gold: "target_scores", goldFormat: "max-score-key", answerType: "label", labels: ["Yes", "No"] }
+    mapping: {
+      question: "input",
+      gold: "target_scores",
+      goldFormat: "max-score-key",
+      answerType: "label",
+      labels: ["Yes", "No"]
+    }
   },
   folio: {
     files: { train: "folio/folio-train.jsonl", validation: "folio/folio-validation.jsonl" },
@@ -79,7 +119,9 @@ export const preset = (
   overrides: Pick<Loader.LoaderConfigInput, "policy" | "limit"> = {}
 ): Loader.LoaderConfigInput => {
   const base = presets[name]
-  const files = Object.fromEntries(Object.entries(base.files).map(([split, file]) => [split, `${benchmarksDir}/${file}`]))
+  const files = Object.fromEntries(
+    Object.entries(base.files).map(([split, file]) => [split, `${benchmarksDir}/${file}`])
+  )
   return { ...base, ...overrides, name, files }
 }
 
@@ -92,13 +134,28 @@ export const benchmarksDir = (): string | undefined => {
 /** `TaskSource` layer for a benchmark; `dir` defaults to the shared data folder's `benchmarks/`. */
 export const layer = (
   name: Name,
-  options: { readonly dir?: string; readonly policy?: "strict" | "lenient"; readonly limit?: number; readonly onSkip?: Loader.OnSkip } = {}
+  options: {
+    readonly dir?: string
+    readonly policy?: "strict" | "lenient"
+    readonly limit?: number
+    readonly onSkip?: Loader.OnSkip
+  } = {}
 ): Layer.Layer<TaskSource.TaskSource, unknown, FileSystem.FileSystem> =>
-  Layer.unwrap(Effect.suspend(() => {
-    const dir = options.dir ?? benchmarksDir()
-    if (dir === undefined) {
-      return Effect.fail(new TaskSource.TaskSourceError({ source: name, detail: SharedData.missingReason("shared data folder with benchmarks/") }))
-    }
-    const overrides = { ...(options.policy === undefined ? {} : { policy: options.policy }), ...(options.limit === undefined ? {} : { limit: options.limit }) }
-    return Effect.succeed(Loader.layer(preset(name, dir, overrides), options.onSkip))
-  }))
+  Layer.unwrap(
+    Effect.suspend(() => {
+      const dir = options.dir ?? benchmarksDir()
+      if (dir === undefined) {
+        return Effect.fail(
+          new TaskSource.TaskSourceError({
+            source: name,
+            detail: SharedData.missingReason("shared data folder with benchmarks/")
+          })
+        )
+      }
+      const overrides = {
+        ...(options.policy === undefined ? {} : { policy: options.policy }),
+        ...(options.limit === undefined ? {} : { limit: options.limit })
+      }
+      return Effect.succeed(Loader.layer(preset(name, dir, overrides), options.onSkip))
+    })
+  )

@@ -31,7 +31,14 @@ const ALL: ReadonlyArray<Flag | "insured"> = ["long", "fragile", "remote", "insu
  */
 export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
   1: { maxKg: 6, options: [0, 1], pool: ["long", "fragile", "remote"], exceptions: [0, 0], insuredMax: 0, countMax: 1 },
-  2: { maxKg: 12, options: [1, 2], pool: ["long", "fragile", "remote", "express", "member", "coupon"], exceptions: [0, 0], insuredMax: 0, countMax: 1 },
+  2: {
+    maxKg: 12,
+    options: [1, 2],
+    pool: ["long", "fragile", "remote", "express", "member", "coupon"],
+    exceptions: [0, 0],
+    insuredMax: 0,
+    countMax: 1
+  },
   3: { maxKg: 24, options: [2, 3], pool: ALL, exceptions: [1, 1], insuredMax: 150, countMax: 1 },
   4: { maxKg: 30, options: [3, 5], pool: ALL, exceptions: [1, 2], insuredMax: 400, countMax: 3 },
   5: { maxKg: 40, options: [5, 7], pool: ALL, exceptions: [2, 4], insuredMax: 1000, countMax: 9 }
@@ -45,7 +52,8 @@ export const ParcelConfig = Schema.Struct({
   /** Root seed; the same seed gives the same problems in the same order. Default 0. */
   seed: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
   /** Difficulty levels 1-5, cycled over problem indices. Default [1, 2, 3]. The held-out split starts at level 2. */
-  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 }))).check(Schema.isMinLength(1))
+  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))
+    .check(Schema.isMinLength(1))
     .pipe(Schema.withDecodingDefaultKey(Effect.succeed([1, 2, 3]))),
   /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200, transfer 200. */
   counts: Schema.Struct({
@@ -59,24 +67,34 @@ export const ParcelConfig = Schema.Struct({
   validationPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
   testPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
   /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
-  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(Schema.withDecodingDefaultKey(Effect.succeed(15))),
+  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(15))
+  ),
   /** Draws allowed per problem before generation fails. Default 20000. */
   maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000))),
   /** Evaluation splits (all but train) hold each question once; fails when a split's question space is too small. Default true. */
   distinct: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
-}).check(Schema.makeFilter((c) => {
-  const issues: Array<Schema.FilterIssue> = []
-  if (c.counts.heldout > 0 && c.heldoutPercent === 0) issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
-  if (c.validationPercent + c.testPercent >= 100) issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
-  return issues
-}))
+}).check(
+  Schema.makeFilter((c) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (c.counts.heldout > 0 && c.heldoutPercent === 0)
+      issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
+    if (c.validationPercent + c.testPercent >= 100)
+      issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
+    return issues
+  })
+)
 export type ParcelConfig = typeof ParcelConfig.Type
 
 /** Decode a config object (missing keys take their defaults). */
 export const decodeConfig = Schema.decodeUnknownSync(ParcelConfig)
 
 /** Draw a parcel for a level, or `undefined` when it misses the level's exception range. */
-const sampleParcel = (rng: Rng.Rng, spec: LevelSpec, tariff: Tariff): { parcel: Parcel; exceptions: number } | undefined => {
+const sampleParcel = (
+  rng: Rng.Rng,
+  spec: LevelSpec,
+  tariff: Tariff
+): { parcel: Parcel; exceptions: number } | undefined => {
   const n = rng.intBetween(spec.options[0], spec.options[1])
   const chosen = rng.shuffle(spec.pool).slice(0, n)
   const parcel: Parcel = {
@@ -140,4 +158,3 @@ export const layerTest = Layer.succeed(
   TaskSource.TaskSource,
   make(decodeConfig({ levels: [1, 2], counts: { train: 50, validation: 20, test: 20, heldout: 20, transfer: 20 } }))
 )
-

@@ -112,8 +112,12 @@ export const exceptionRules: Readonly<Record<string, string>> = { R6: "R5", R8: 
 /** The written rulebook of a tariff, one rule per line. */
 export const rulebook = (t: Tariff): string => {
   const z = t.zoneFee
-  const expressText = t.express.op === "mul" ? `multiply the fee by ${t.express.arg}` : `add ${t.express.arg}% of the fee, rounded down`
-  const remoteText = t.memberRemote === "waived" ? "members pay no remote fee (R7 does not apply)" : "members pay half the remote fee, rounded down, instead of R7"
+  const expressText =
+    t.express.op === "mul" ? `multiply the fee by ${t.express.arg}` : `add ${t.express.arg}% of the fee, rounded down`
+  const remoteText =
+    t.memberRemote === "waived"
+      ? "members pay no remote fee (R7 does not apply)"
+      : "members pay half the remote fee, rounded down, instead of R7"
   return [
     `Parcel tariff ${t.id}. Apply the rules in order; each rule that applies is one step on the running fee.`,
     `R1 Base fee by zone: A ${z.A}, B ${z.B}, C ${z.C}, D ${z.D}.`,
@@ -160,41 +164,110 @@ export const solve = (p: Parcel, t: Tariff): StepProgram => {
   const member = has("member")
 
   const otherZones = zonesExcept(p.zone).map((z): Alternative => ({
-    kind: "misapply", rule: "R1", label: `base zone ${p.zone}`, op: "set", arg: t.zoneFee[z], note: `R1 misapplied: used the zone ${z} fee`
+    kind: "misapply",
+    rule: "R1",
+    label: `base zone ${p.zone}`,
+    op: "set",
+    arg: t.zoneFee[z],
+    note: `R1 misapplied: used the zone ${z} fee`
   }))
   steps.push({ rule: "R1", label: `base zone ${p.zone}`, op: "set", arg: t.zoneFee[p.zone], alternatives: otherZones })
 
   if (p.kg > t.freeKg) {
     const over = p.kg - t.freeKg
     steps.push({
-      rule: "R2", label: `weight ${p.kg}kg`, op: "add", arg: over * t.perKg, block: SURCHARGES,
-      alternatives: [{ kind: "misapply", rule: "R2", label: `weight ${p.kg}kg`, op: "add", arg: p.kg * t.perKg, note: `R2 misapplied: charged all ${p.kg} kg, not only those above ${t.freeKg}` }]
+      rule: "R2",
+      label: `weight ${p.kg}kg`,
+      op: "add",
+      arg: over * t.perKg,
+      block: SURCHARGES,
+      alternatives: [
+        {
+          kind: "misapply",
+          rule: "R2",
+          label: `weight ${p.kg}kg`,
+          op: "add",
+          arg: p.kg * t.perKg,
+          note: `R2 misapplied: charged all ${p.kg} kg, not only those above ${t.freeKg}`
+        }
+      ]
     })
   } else if (p.kg > 1) {
-    spurious.push({ after: steps.length - 1, rule: "R2", label: `weight ${p.kg}kg`, op: "add", arg: p.kg * t.perKg, note: `R2 misapplied: ${p.kg} kg is not above ${t.freeKg} kg` })
+    spurious.push({
+      after: steps.length - 1,
+      rule: "R2",
+      label: `weight ${p.kg}kg`,
+      op: "add",
+      arg: p.kg * t.perKg,
+      note: `R2 misapplied: ${p.kg} kg is not above ${t.freeKg} kg`
+    })
   }
   if (heavy) {
     steps.push({ rule: "R3", label: "heavy", op: "add", arg: t.heavyFee, block: SURCHARGES })
   } else if (p.kg >= t.heavyOver - 3) {
-    spurious.push({ after: steps.length - 1, rule: "R3", label: "heavy", op: "add", arg: t.heavyFee, note: `R3 misapplied: ${p.kg} kg is not over ${t.heavyOver} kg` })
+    spurious.push({
+      after: steps.length - 1,
+      rule: "R3",
+      label: "heavy",
+      op: "add",
+      arg: t.heavyFee,
+      note: `R3 misapplied: ${p.kg} kg is not over ${t.heavyOver} kg`
+    })
   }
   if (has("long")) steps.push({ rule: "R4", label: "long", op: "add", arg: t.longFee, block: SURCHARGES })
   if (has("fragile")) {
     if (p.insured > 0) {
       steps.push({
-        rule: "R6", label: "fragile waived", op: "keep", arg: 0, exception: true, block: SURCHARGES,
-        alternatives: [{ kind: "skip-exception", rule: "R5", label: "fragile", op: "add", arg: t.fragileFee, note: "R6 skipped: insured fragile parcels pay no fragile fee" }]
+        rule: "R6",
+        label: "fragile waived",
+        op: "keep",
+        arg: 0,
+        exception: true,
+        block: SURCHARGES,
+        alternatives: [
+          {
+            kind: "skip-exception",
+            rule: "R5",
+            label: "fragile",
+            op: "add",
+            arg: t.fragileFee,
+            note: "R6 skipped: insured fragile parcels pay no fragile fee"
+          }
+        ]
       })
     } else {
       steps.push({ rule: "R5", label: "fragile", op: "add", arg: t.fragileFee, block: SURCHARGES })
     }
   }
   if (has("remote")) {
-    const normal: Alternative = { kind: "skip-exception", rule: "R7", label: "remote", op: "add", arg: t.remoteFee, note: "R8 skipped: members have a reduced remote fee" }
+    const normal: Alternative = {
+      kind: "skip-exception",
+      rule: "R7",
+      label: "remote",
+      op: "add",
+      arg: t.remoteFee,
+      note: "R8 skipped: members have a reduced remote fee"
+    }
     if (member && t.memberRemote === "waived") {
-      steps.push({ rule: "R8", label: "remote waived", op: "keep", arg: 0, exception: true, block: SURCHARGES, alternatives: [normal] })
+      steps.push({
+        rule: "R8",
+        label: "remote waived",
+        op: "keep",
+        arg: 0,
+        exception: true,
+        block: SURCHARGES,
+        alternatives: [normal]
+      })
     } else if (member) {
-      steps.push({ rule: "R8", label: "remote half", op: "add", arg: Math.floor(t.remoteFee / 2), exception: true, block: SURCHARGES, alternatives: [normal] })
+      steps.push({
+        rule: "R8",
+        label: "remote half",
+        op: "add",
+        arg: Math.floor(t.remoteFee / 2),
+        exception: true,
+        block: SURCHARGES,
+        alternatives: [normal]
+      })
     } else {
       steps.push({ rule: "R7", label: "remote", op: "add", arg: t.remoteFee, block: SURCHARGES })
     }
@@ -202,17 +275,40 @@ export const solve = (p: Parcel, t: Tariff): StepProgram => {
   if (p.insured > 0) {
     const units = Math.ceil(p.insured / t.insureUnit)
     const floorUnits = Math.floor(p.insured / t.insureUnit)
-    const alternatives: Array<Alternative> = floorUnits !== units
-      ? [{ kind: "misapply", rule: "R9", label: `insured ${p.insured}`, op: "add", arg: floorUnits, note: `R9 misapplied: counted whole ${t.insureUnit}s, not started ones` }]
-      : []
+    const alternatives: Array<Alternative> =
+      floorUnits !== units
+        ? [
+            {
+              kind: "misapply",
+              rule: "R9",
+              label: `insured ${p.insured}`,
+              op: "add",
+              arg: floorUnits,
+              note: `R9 misapplied: counted whole ${t.insureUnit}s, not started ones`
+            }
+          ]
+        : []
     steps.push({ rule: "R9", label: `insured ${p.insured}`, op: "add", arg: units, block: SURCHARGES, alternatives })
   }
   let expressApplied = false
   if (has("express")) {
     if (heavy) {
       steps.push({
-        rule: "R11", label: "express barred", op: "keep", arg: 0, exception: true,
-        alternatives: [{ kind: "skip-exception", rule: "R10", label: "express", op: t.express.op, arg: t.express.arg, note: "R11 skipped: heavy parcels cannot go express" }]
+        rule: "R11",
+        label: "express barred",
+        op: "keep",
+        arg: 0,
+        exception: true,
+        alternatives: [
+          {
+            kind: "skip-exception",
+            rule: "R10",
+            label: "express",
+            op: t.express.op,
+            arg: t.express.arg,
+            note: "R11 skipped: heavy parcels cannot go express"
+          }
+        ]
       })
     } else {
       expressApplied = true
@@ -222,15 +318,40 @@ export const solve = (p: Parcel, t: Tariff): StepProgram => {
   if (member) {
     const wrongPct = t.memberPct * 2
     steps.push({
-      rule: "R12", label: "member", op: "pctOff", arg: t.memberPct,
-      alternatives: [{ kind: "misapply", rule: "R12", label: "member", op: "pctOff", arg: wrongPct, note: `R12 misapplied: took ${wrongPct}% instead of ${t.memberPct}%` }]
+      rule: "R12",
+      label: "member",
+      op: "pctOff",
+      arg: t.memberPct,
+      alternatives: [
+        {
+          kind: "misapply",
+          rule: "R12",
+          label: "member",
+          op: "pctOff",
+          arg: wrongPct,
+          note: `R12 misapplied: took ${wrongPct}% instead of ${t.memberPct}%`
+        }
+      ]
     })
   }
   if (has("coupon")) {
     if (member) {
       steps.push({
-        rule: "R14", label: "coupon void", op: "keep", arg: 0, exception: true,
-        alternatives: [{ kind: "skip-exception", rule: "R13", label: "coupon", op: "sub", arg: t.couponOff, note: "R14 skipped: the coupon cannot be combined with the member discount" }]
+        rule: "R14",
+        label: "coupon void",
+        op: "keep",
+        arg: 0,
+        exception: true,
+        alternatives: [
+          {
+            kind: "skip-exception",
+            rule: "R13",
+            label: "coupon",
+            op: "sub",
+            arg: t.couponOff,
+            note: "R14 skipped: the coupon cannot be combined with the member discount"
+          }
+        ]
       })
     } else {
       steps.push({ rule: "R13", label: "coupon", op: "sub", arg: t.couponOff })
@@ -240,9 +361,19 @@ export const solve = (p: Parcel, t: Tariff): StepProgram => {
   const otherCap = expressApplied ? t.cap : t.expressCap
   const value = runningValue(steps)
   if (value > capValue) {
-    const alternatives: Array<Alternative> = Math.min(value, otherCap) !== capValue
-      ? [{ kind: "misapply", rule: "R15", label: "cap", op: "cap", arg: otherCap, note: `R15 misapplied: used the ${otherCap} cap` }]
-      : []
+    const alternatives: Array<Alternative> =
+      Math.min(value, otherCap) !== capValue
+        ? [
+            {
+              kind: "misapply",
+              rule: "R15",
+              label: "cap",
+              op: "cap",
+              arg: otherCap,
+              note: `R15 misapplied: used the ${otherCap} cap`
+            }
+          ]
+        : []
     steps.push({ rule: "R15", label: "cap", op: "cap", arg: capValue, alternatives })
   }
   if (runningValue(steps) < t.minFee) steps.push({ rule: "R16", label: "min", op: "atLeast", arg: t.minFee })
@@ -250,7 +381,14 @@ export const solve = (p: Parcel, t: Tariff): StepProgram => {
   if (p.count >= t.bulkFrom) {
     steps.push({ rule: "R18", label: "bulk", op: "pctOff", arg: t.bulkPct })
   } else if (p.count === t.bulkFrom - 1) {
-    spurious.push({ after: steps.length - 1, rule: "R18", label: "bulk", op: "pctOff", arg: t.bulkPct, note: `R18 misapplied: ${p.count} parcels is fewer than ${t.bulkFrom}` })
+    spurious.push({
+      after: steps.length - 1,
+      rule: "R18",
+      label: "bulk",
+      op: "pctOff",
+      arg: t.bulkPct,
+      note: `R18 misapplied: ${p.count} parcels is fewer than ${t.bulkFrom}`
+    })
   }
   return spurious.length > 0 ? { version: 1, steps, spurious } : { version: 1, steps }
 }

@@ -4,8 +4,22 @@ import * as fc from "fast-check"
 import * as Answer from "../src/Answer.ts"
 import { numberWords, outputs } from "../bench/outputStyles.ts"
 
-const problem = (answerType: Problem.AnswerType, gold: string, labels?: ReadonlyArray<string>, question = "q", metadata: Problem.Problem["metadata"] = {}): Problem.Problem => ({
-  id: "t/1", domain: "t", question, gold, answerType, difficulty: 0, split: "test", metadata, ...(labels === undefined ? {} : { labels })
+const problem = (
+  answerType: Problem.AnswerType,
+  gold: string,
+  labels?: ReadonlyArray<string>,
+  question = "q",
+  metadata: Problem.Problem["metadata"] = {}
+): Problem.Problem => ({
+  id: "t/1",
+  domain: "t",
+  question,
+  gold,
+  answerType,
+  difficulty: 0,
+  split: "test",
+  metadata,
+  ...(labels === undefined ? {} : { labels })
 })
 
 describe("Answer: numbers", () => {
@@ -39,14 +53,19 @@ describe("Answer: numbers", () => {
   })
 
   it("round-trips every formatted integer and decimal (property)", () => {
-    fc.assert(fc.property(fc.integer({ min: -1e9, max: 1e9 }), fc.integer({ min: 0, max: 999 }), (n, frac) => {
-      const value = n + frac / 1000
-      const text = Answer.formatNumber(value)
-      expect(Answer.equivalent(problem("number", text), `The answer is ${text}.`.replace(/^.*is /, ""), text)).toBe(true)
-      expect(Answer.parseNumber(text)?.value).toBeCloseTo(value, 6)
-      const grouped = n.toLocaleString("en-US")
-      expect(Answer.extract(problem("number", "0"), `#### ${grouped}`)).toBe(String(n))
-    }), { numRuns: 300 })
+    fc.assert(
+      fc.property(fc.integer({ min: -1e9, max: 1e9 }), fc.integer({ min: 0, max: 999 }), (n, frac) => {
+        const value = n + frac / 1000
+        const text = Answer.formatNumber(value)
+        expect(Answer.equivalent(problem("number", text), `The answer is ${text}.`.replace(/^.*is /, ""), text)).toBe(
+          true
+        )
+        expect(Answer.parseNumber(text)?.value).toBeCloseTo(value, 6)
+        const grouped = n.toLocaleString("en-US")
+        expect(Answer.extract(problem("number", "0"), `#### ${grouped}`)).toBe(String(n))
+      }),
+      { numRuns: 300 }
+    )
   })
 })
 
@@ -66,7 +85,10 @@ describe("Answer: labels and text", () => {
     const folio = problem("label", "Uncertain", ["True", "False", "Uncertain"])
     expect(Answer.extract(folio, "Answer: uncertain, since nothing says so")).toBe("Uncertain")
     expect(Answer.extract(folio, "It could be true, but in the end it is false")).toBe("False")
-    expect(Answer.judge(problem("label", "No", ["Yes", "No"]), "**Answer:** No. Frost is rare.")).toEqual({ extracted: "No", correct: true })
+    expect(Answer.judge(problem("label", "No", ["Yes", "No"]), "**Answer:** No. Frost is rare.")).toEqual({
+      extracted: "No",
+      correct: true
+    })
   })
 
   it("normalises free text (case, punctuation, articles)", () => {
@@ -121,16 +143,22 @@ describe("Answer: exact numbers, number words, conclusions", () => {
   })
 
   it("reads every integer written in words by an independent writer (property)", () => {
-    fc.assert(fc.property(fc.integer({ min: -999_999_999, max: 999_999_999 }), fc.boolean(), (n, and) => {
-      expect(Answer.extract(problem("number", "0"), `The answer is ${numberWords(n, and)}.`)).toBe(String(n))
-    }), { numRuns: 500 })
+    fc.assert(
+      fc.property(fc.integer({ min: -999_999_999, max: 999_999_999 }), fc.boolean(), (n, and) => {
+        expect(Answer.extract(problem("number", "0"), `The answer is ${numberWords(n, and)}.`)).toBe(String(n))
+      }),
+      { numRuns: 500 }
+    )
   })
 
   it("rejects any other grouped integer, however close (property)", () => {
-    fc.assert(fc.property(fc.integer({ min: 1000, max: 1e12 }), fc.integer({ min: -3, max: 3 }), (n, k) => {
-      const text = `Answer: ${(n + k).toLocaleString("en-US")}`
-      expect(Answer.judge(problem("number", String(n)), text).correct).toBe(k === 0)
-    }), { numRuns: 500 })
+    fc.assert(
+      fc.property(fc.integer({ min: 1000, max: 1e12 }), fc.integer({ min: -3, max: 3 }), (n, k) => {
+        const text = `Answer: ${(n + k).toLocaleString("en-US")}`
+        expect(Answer.judge(problem("number", String(n)), text).correct).toBe(k === 0)
+      }),
+      { numRuns: 500 }
+    )
   })
 })
 
@@ -153,19 +181,39 @@ describe("Answer: assorted real-world styles", () => {
     expect(Answer.extract(problem("number", "0"), text)).toBe(expected)
   })
 
-  const csqa = problem("label", "A", ["A", "B", "C", "D", "E"], "Where?\n(A) bank\n(B) library\n(C) department store\n(D) mall\n(E) new york")
+  const csqa = problem(
+    "label",
+    "A",
+    ["A", "B", "C", "D", "E"],
+    "Where?\n(A) bank\n(B) library\n(C) department store\n(D) mall\n(E) new york"
+  )
   it.each([
-    ["Answer: (C)", "C"], ["**Answer: C**", "C"], ["The answer is C) department store", "C"], ["Correct answer: C", "C"],
-    ["C is the correct answer.", "C"], ["The answer must be B.", "B"], ["Option B is correct.", "B"], ["So I'd say B.", "B"],
-    ["I think the answer is department store.", "C"], ["A bank is not a place for that. The library is.\nAnswer: B", "B"],
-    ["Answer: [D]", "D"], ["Answer: d) mall", "D"], ["The answer is New York (E).", "E"], ["I am not sure.", undefined]
+    ["Answer: (C)", "C"],
+    ["**Answer: C**", "C"],
+    ["The answer is C) department store", "C"],
+    ["Correct answer: C", "C"],
+    ["C is the correct answer.", "C"],
+    ["The answer must be B.", "B"],
+    ["Option B is correct.", "B"],
+    ["So I'd say B.", "B"],
+    ["I think the answer is department store.", "C"],
+    ["A bank is not a place for that. The library is.\nAnswer: B", "B"],
+    ["Answer: [D]", "D"],
+    ["Answer: d) mall", "D"],
+    ["The answer is New York (E).", "E"],
+    ["I am not sure.", undefined]
   ])("label from %j: %s", (text, expected) => {
     expect(Answer.extract(csqa, text)).toBe(expected)
   })
 })
 
 describe("Answer: letters and option texts", () => {
-  const logic = problem("label", "B", ["A", "B"], "Is the following statement true or false? Max is not sour.\n(A) True\n(B) False")
+  const logic = problem(
+    "label",
+    "B",
+    ["A", "B"],
+    "Is the following statement true or false? Max is not sour.\n(A) True\n(B) False"
+  )
   it.each([
     ["B", "B"],
     ["The correct option is B.", "B"],
@@ -203,33 +251,82 @@ describe("Answer: letters and option texts", () => {
 
 describe("Answer: generated output styles (property)", () => {
   const judgeAll = (p: Problem.Problem, seed: number) => {
-    for (const o of outputs(p, true, seed)) expect(Answer.judge(p, o.text).correct, `recognised [${o.style}] ${o.text}`).toBe(true)
-    for (const o of outputs(p, false, seed)) expect(Answer.judge(p, o.text).correct, `rejected [${o.style}] ${o.text}`).toBe(false)
+    for (const o of outputs(p, true, seed))
+      expect(Answer.judge(p, o.text).correct, `recognised [${o.style}] ${o.text}`).toBe(true)
+    for (const o of outputs(p, false, seed))
+      expect(Answer.judge(p, o.text).correct, `rejected [${o.style}] ${o.text}`).toBe(false)
   }
 
   it("numbers: every style with the gold is recognised, every style with a wrong number rejected", () => {
     const gold = fc.oneof(
       fc.integer({ min: 0, max: 10_000_000 }).map(String),
-      fc.tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 1, max: 99 })).map(([i, f]) => `${i}.${String(f).padStart(2, "0")}`.replace(/0$/, ""))
+      fc
+        .tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 1, max: 99 }))
+        .map(([i, f]) => `${i}.${String(f).padStart(2, "0")}`.replace(/0$/, ""))
     )
-    fc.assert(fc.property(gold, fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 500 }), fc.boolean(), fc.nat(), (g, a, b, money, seed) => {
-      const question = money ? `A pen costs $${a} and a book $${b}. How much does she pay?` : `Tom has ${a} apples and buys ${b} more. How many apples does he have?`
-      judgeAll(problem("number", g, undefined, question), seed)
-    }), { numRuns: 150 })
+    fc.assert(
+      fc.property(
+        gold,
+        fc.integer({ min: 1, max: 500 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.boolean(),
+        fc.nat(),
+        (g, a, b, money, seed) => {
+          const question = money
+            ? `A pen costs $${a} and a book $${b}. How much does she pay?`
+            : `Tom has ${a} apples and buys ${b} more. How many apples does he have?`
+          judgeAll(problem("number", g, undefined, question), seed)
+        }
+      ),
+      { numRuns: 150 }
+    )
   })
 
-  const noun = fc.constantFrom("bank", "library", "mall", "river", "kitchen", "garden", "the office", "New York", "a red car", "12 km", "$4.50", "True", "False", "Uncertain", "photosynthesis", "it melts")
+  const noun = fc.constantFrom(
+    "bank",
+    "library",
+    "mall",
+    "river",
+    "kitchen",
+    "garden",
+    "the office",
+    "New York",
+    "a red car",
+    "12 km",
+    "$4.50",
+    "True",
+    "False",
+    "Uncertain",
+    "photosynthesis",
+    "it melts"
+  )
   it("letters: every style naming the gold's letter or text is recognised, every style naming another option rejected", () => {
-    fc.assert(fc.property(fc.uniqueArray(noun, { minLength: 2, maxLength: 5, selector: (t) => t.toLowerCase() }), fc.nat(), fc.nat(), (texts, at, seed) => {
-      const letters = texts.map((_, i) => String.fromCharCode(65 + i))
-      const question = `Which one?\n${texts.map((t, i) => `(${letters[i]}) ${t}`).join("\n")}`
-      judgeAll(problem("label", letters[at % letters.length] as string, letters, question), seed)
-    }), { numRuns: 150 })
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(noun, { minLength: 2, maxLength: 5, selector: (t) => t.toLowerCase() }),
+        fc.nat(),
+        fc.nat(),
+        (texts, at, seed) => {
+          const letters = texts.map((_, i) => String.fromCharCode(65 + i))
+          const question = `Which one?\n${texts.map((t, i) => `(${letters[i]}) ${t}`).join("\n")}`
+          judgeAll(problem("label", letters[at % letters.length] as string, letters, question), seed)
+        }
+      ),
+      { numRuns: 150 }
+    )
   })
 
   it("word labels: Yes/No and True/False/Uncertain in every style", () => {
-    fc.assert(fc.property(fc.constantFrom(["Yes", "No"], ["True", "False", "Uncertain"]), fc.nat(), fc.nat(), (labels, at, seed) => {
-      judgeAll(problem("label", labels[at % labels.length] as string, labels), seed)
-    }), { numRuns: 100 })
+    fc.assert(
+      fc.property(
+        fc.constantFrom(["Yes", "No"], ["True", "False", "Uncertain"]),
+        fc.nat(),
+        fc.nat(),
+        (labels, at, seed) => {
+          judgeAll(problem("label", labels[at % labels.length] as string, labels), seed)
+        }
+      ),
+      { numRuns: 100 }
+    )
   })
 })

@@ -31,7 +31,9 @@ describe("Arithmetic", () => {
       expect(p.goldSteps?.length).toBe(2)
       expect(Number(p.gold)).toBeLessThanOrEqual(30)
     }
-    const meanSteps = [1, 2, 3, 4, 5].map((l) => level(l).reduce((s, p) => s + (p.goldSteps?.length ?? 0), 0) / level(l).length)
+    const meanSteps = [1, 2, 3, 4, 5].map(
+      (l) => level(l).reduce((s, p) => s + (p.goldSteps?.length ?? 0), 0) / level(l).length
+    )
     for (let i = 1; i < 5; i++) expect(meanSteps[i]).toBeGreaterThan(meanSteps[i - 1]!)
     expect(Math.max(...level(5).map((p) => Number(p.gold)))).toBeGreaterThan(500)
   })
@@ -46,7 +48,9 @@ describe("Arithmetic", () => {
   })
 
   it("marks neighbouring additions as a commuting block", () => {
-    const withBlock = train.find((p) => (p.metadata.program as { steps: Array<{ block?: number }> }).steps.some((s) => s.block !== undefined))
+    const withBlock = train.find((p) =>
+      (p.metadata.program as { steps: Array<{ block?: number }> }).steps.some((s) => s.block !== undefined)
+    )
     expect(withBlock).toBeDefined()
   })
 

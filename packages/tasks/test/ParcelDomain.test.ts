@@ -11,7 +11,8 @@ const config = ParcelDomain.decodeConfig({ levels: [1, 2, 3, 4, 5] })
 const gen = (split: Problem.Split, n: number, c = config): Array<Problem.Problem> =>
   Array.from({ length: n }, (_, i) => Result.getOrThrow(ParcelDomain.generate(c, split, i)))
 
-const combos = (problems: ReadonlyArray<Problem.Problem>) => new Set(problems.map((p) => p.metadata.combination as string))
+const combos = (problems: ReadonlyArray<Problem.Problem>) =>
+  new Set(problems.map((p) => p.metadata.combination as string))
 
 describe("ParcelDomain", () => {
   const train = gen("train", 1500)
@@ -49,7 +50,11 @@ describe("ParcelDomain", () => {
     const stats = [1, 2, 3, 4, 5].map((level) => {
       const ps = train.filter((p) => p.difficulty === level)
       const mean = (f: (p: Problem.Problem) => number) => ps.reduce((s, p) => s + f(p), 0) / ps.length
-      return { steps: mean((p) => p.goldSteps?.length ?? 0), exceptions: mean((p) => p.metadata.exceptions as number), gold: mean((p) => Number(p.gold)) }
+      return {
+        steps: mean((p) => p.goldSteps?.length ?? 0),
+        exceptions: mean((p) => p.metadata.exceptions as number),
+        gold: mean((p) => Number(p.gold))
+      }
     })
     for (let i = 1; i < stats.length; i++) {
       expect(stats[i]!.steps).toBeGreaterThan(stats[i - 1]!.steps)
@@ -81,29 +86,43 @@ describe("ParcelDomain", () => {
     for (const p of [...gen("validation", 300), ...gen("test", 300)]) expect(trainQ.has(p.question)).toBe(false)
   })
 
-  it.effect("evaluation splits hold each question once; train may repeat; a split too small for its count fails naming the fix", () =>
-    Effect.gen(function*() {
-      // Levels 1-2 with 10% of the question hash space give test only a few dozen distinct questions.
-      const small = ParcelDomain.decodeConfig({ levels: [1, 2], counts: { train: 300, validation: 0, test: 60, heldout: 60, transfer: 0 } })
-      const test = yield* Stream.runCollect(ParcelDomain.problems(small, "test"))
-      assert.strictEqual(test.length, 60)
-      assert.strictEqual(new Set(test.map((p) => p.question)).size, 60)
-      assert.strictEqual(new Set(test.map((p) => p.id)).size, 60)
-      const held = yield* Stream.runCollect(ParcelDomain.problems(small, "heldout"))
-      assert.strictEqual(new Set(held.map((p) => p.question)).size, 60)
-      const trained = yield* Stream.runCollect(ParcelDomain.problems(small, "train"))
-      assert.strictEqual(trained.length, 300)
-      assert.isBelow(new Set(trained.map((p) => p.question)).size, 300, "train repeats level-1 questions")
-      const tooMany = ParcelDomain.decodeConfig({ levels: [1], counts: { test: 30 } })
-      const error = yield* Effect.flip(Stream.runCollect(ParcelDomain.problems(tooMany, "test")))
-      assert.match(error.message, /found only 7 distinct test questions at levels \[1\] in 1200 draws, but counts\.test asks 30: lower counts\.test, raise testPercent/)
-      // The same stream value run again gives the same problems (each run has its own memory of questions).
-      const stream = ParcelDomain.problems(small, "test")
-      assert.deepStrictEqual(yield* Stream.runCollect(stream), yield* Stream.runCollect(stream))
-      // Raw draws may repeat when asked to.
-      const repeats = yield* Stream.runCollect(ParcelDomain.problems(ParcelDomain.decodeConfig({ levels: [1], counts: { test: 30 }, distinct: false }), "test"))
-      assert.strictEqual(repeats.length, 30)
-    }))
+  it.effect(
+    "evaluation splits hold each question once; train may repeat; a split too small for its count fails naming the fix",
+    () =>
+      Effect.gen(function* () {
+        // Levels 1-2 with 10% of the question hash space give test only a few dozen distinct questions.
+        const small = ParcelDomain.decodeConfig({
+          levels: [1, 2],
+          counts: { train: 300, validation: 0, test: 60, heldout: 60, transfer: 0 }
+        })
+        const test = yield* Stream.runCollect(ParcelDomain.problems(small, "test"))
+        assert.strictEqual(test.length, 60)
+        assert.strictEqual(new Set(test.map((p) => p.question)).size, 60)
+        assert.strictEqual(new Set(test.map((p) => p.id)).size, 60)
+        const held = yield* Stream.runCollect(ParcelDomain.problems(small, "heldout"))
+        assert.strictEqual(new Set(held.map((p) => p.question)).size, 60)
+        const trained = yield* Stream.runCollect(ParcelDomain.problems(small, "train"))
+        assert.strictEqual(trained.length, 300)
+        assert.isBelow(new Set(trained.map((p) => p.question)).size, 300, "train repeats level-1 questions")
+        const tooMany = ParcelDomain.decodeConfig({ levels: [1], counts: { test: 30 } })
+        const error = yield* Effect.flip(Stream.runCollect(ParcelDomain.problems(tooMany, "test")))
+        assert.match(
+          error.message,
+          /found only 7 distinct test questions at levels \[1\] in 1200 draws, but counts\.test asks 30: lower counts\.test, raise testPercent/
+        )
+        // The same stream value run again gives the same problems (each run has its own memory of questions).
+        const stream = ParcelDomain.problems(small, "test")
+        assert.deepStrictEqual(yield* Stream.runCollect(stream), yield* Stream.runCollect(stream))
+        // Raw draws may repeat when asked to.
+        const repeats = yield* Stream.runCollect(
+          ParcelDomain.problems(
+            ParcelDomain.decodeConfig({ levels: [1], counts: { test: 30 }, distinct: false }),
+            "test"
+          )
+        )
+        assert.strictEqual(repeats.length, 30)
+      })
+  )
 
   it("builds the transfer split under tariff T2, with its own rulebook and question prefix", () => {
     for (const p of gen("transfer", 50)) {
@@ -121,7 +140,7 @@ describe("ParcelDomain", () => {
   })
 
   it.effect("serves a TaskSource from config (tasks.parcel) and streams each split", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const source = yield* TaskSource.TaskSource
       const problems = yield* Stream.runCollect(source.problems("test"))
       assert.strictEqual(problems.length, 7)
@@ -129,5 +148,6 @@ describe("ParcelDomain", () => {
     }).pipe(
       Effect.provide(ParcelDomain.layer),
       Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ tasks: { parcel: { counts: { test: 7 } } } })))
-    ))
+    )
+  )
 })

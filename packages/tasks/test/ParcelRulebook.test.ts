@@ -4,7 +4,11 @@ import { question, rulebook, solve, T1, T2 } from "../src/ParcelRulebook.ts"
 import * as StepProgram from "../src/StepProgram.ts"
 
 const parcel = (zone: Parcel["zone"], kg: number, flags: ReadonlyArray<Flag>, insured = 0, count = 1): Parcel => ({
-  zone, kg, flags: new Set(flags), insured, count
+  zone,
+  kg,
+  flags: new Set(flags),
+  insured,
+  count
 })
 
 const worked = (p: Parcel, t = T1) => StepProgram.solve(solve(p, t))
@@ -20,8 +24,9 @@ describe("ParcelRulebook", () => {
 
   it("writes short canonical questions", () => {
     expect(question(parcel("B", 7, ["fragile", "member"]), T1)).toBe("Parcel: zone B, 7kg, fragile, member. Fee?")
-    expect(question(parcel("D", 22, ["remote", "express", "coupon"], 120, 3), T2))
-      .toBe("Parcel T2: zone D, 22kg, remote, insured 120, express, coupon, 3 parcels. Fee?")
+    expect(question(parcel("D", 22, ["remote", "express", "coupon"], 120, 3), T2)).toBe(
+      "Parcel T2: zone D, 22kg, remote, insured 120, express, coupon, 3 parcels. Fee?"
+    )
   })
 
   it("solves by hand-checked examples: surcharges, percentage rounding, minimum fee", () => {
@@ -34,19 +39,46 @@ describe("ParcelRulebook", () => {
 
   it("applies each exception in place of the rule it overrides", () => {
     // R6: insured fragile pays no fragile fee; R9: 1 per started 50 (120 -> 3).
-    expect(worked(parcel("C", 3, ["fragile"], 120)).steps).toEqual(["base zone C = 15", "fragile waived = 15", "insured 120 +3 = 18"])
+    expect(worked(parcel("C", 3, ["fragile"], 120)).steps).toEqual([
+      "base zone C = 15",
+      "fragile waived = 15",
+      "insured 120 +3 = 18"
+    ])
     // R8: members pay no remote fee (T1) / half of it (T2).
-    expect(worked(parcel("C", 3, ["remote", "member"])).steps).toEqual(["base zone C = 15", "remote waived = 15", "member -10% -1 = 14"])
-    expect(worked(parcel("C", 2, ["remote", "member"]), T2).steps).toEqual(["base zone C = 18", "remote half +4 = 22", "member -20% -4 = 18"])
+    expect(worked(parcel("C", 3, ["remote", "member"])).steps).toEqual([
+      "base zone C = 15",
+      "remote waived = 15",
+      "member -10% -1 = 14"
+    ])
+    expect(worked(parcel("C", 2, ["remote", "member"]), T2).steps).toEqual([
+      "base zone C = 18",
+      "remote half +4 = 22",
+      "member -20% -4 = 18"
+    ])
     // R11: heavy parcels cannot go express, and then the ordinary cap (R15) applies.
-    expect(worked(parcel("D", 30, ["express"])).steps).toEqual(["base zone D = 20", "weight 30kg +54 = 74", "heavy +10 = 84", "express barred = 84", "cap 80 = 80"])
+    expect(worked(parcel("D", 30, ["express"])).steps).toEqual([
+      "base zone D = 20",
+      "weight 30kg +54 = 74",
+      "heavy +10 = 84",
+      "express barred = 84",
+      "cap 80 = 80"
+    ])
     // R14: coupon void with the member discount.
-    expect(worked(parcel("B", 3, ["member", "coupon"])).steps).toEqual(["base zone B = 12", "member -10% -1 = 11", "coupon void = 11"])
+    expect(worked(parcel("B", 3, ["member", "coupon"])).steps).toEqual([
+      "base zone B = 12",
+      "member -10% -1 = 11",
+      "coupon void = 11"
+    ])
   })
 
   it("uses the express cap only when express was applied, then multiplies and gives the bulk discount", () => {
     expect(worked(parcel("D", 20, ["long", "express"], 0, 5)).steps).toEqual([
-      "base zone D = 20", "weight 20kg +34 = 54", "long +6 = 60", "express x2 = 120", "parcels x5 = 600", "bulk -10% -60 = 540"
+      "base zone D = 20",
+      "weight 20kg +34 = 54",
+      "long +6 = 60",
+      "express x2 = 120",
+      "parcels x5 = 600",
+      "bulk -10% -60 = 540"
     ])
     expect(worked(parcel("D", 20, ["long", "remote", "express"])).steps.at(-1)).toBe("express x2 = 134")
     expect(worked(parcel("D", 20, ["long", "remote", "fragile", "express"], 1000)).steps.at(-1)).toBe("cap 150 = 150")
@@ -56,7 +88,10 @@ describe("ParcelRulebook", () => {
     const program = solve(parcel("B", 3, ["fragile", "express", "member", "coupon"], 100), T1)
     const base = program.steps[0]
     expect(base?.alternatives?.map((a) => a.arg)).toEqual([8, 15, 20])
-    const skipped = program.steps.flatMap((s) => s.alternatives ?? []).filter((a) => a.kind === "skip-exception").map((a) => a.rule)
+    const skipped = program.steps
+      .flatMap((s) => s.alternatives ?? [])
+      .filter((a) => a.kind === "skip-exception")
+      .map((a) => a.rule)
     expect(skipped).toEqual(["R5", "R13"])
     expect(solve(parcel("B", 19, []), T1).spurious?.map((s) => s.rule)).toEqual(["R3"])
     expect(solve(parcel("B", 2, []), T1).spurious?.map((s) => s.rule)).toEqual(["R2"])

@@ -16,7 +16,14 @@ describe("StepProgram", () => {
       ]
     }
     expect(StepProgram.solve(program)).toEqual({
-      steps: ["base zone B = 12", "weight 7kg +8 = 20", "fragile waived = 20", "express x2 = 40", "member -10% -4 = 36", "cap 30 = 30"],
+      steps: [
+        "base zone B = 12",
+        "weight 7kg +8 = 20",
+        "fragile waived = 20",
+        "express x2 = 40",
+        "member -10% -4 = 36",
+        "cap 30 = 30"
+      ],
       answer: 30
     })
     expect(Format.evaluate(program.steps)).toEqual([12, 20, 20, 40, 36, 30])

@@ -29,27 +29,41 @@ import { cpus, totalmem } from "node:os"
 import { join } from "node:path"
 import { Lora, ModelConfig, ModelSize, Policy, Weights } from "@realm-lm/lm"
 
-const hf = (name: string, h: number, ffn: number, layers: number, heads: number, kv: number, vocab: number, qwen = false) =>
-  [name, Effect.runSync(ModelConfig.make({
-    architecture: qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM",
-    vocabSize: vocab,
-    hiddenSize: h,
-    intermediateSize: ffn,
-    numLayers: layers,
-    numHeads: heads,
-    numKvHeads: kv,
-    headDim: h / heads,
-    maxContext: 4096,
-    rmsNormEps: 1e-6,
-    ropeTheta: 10000,
-    ropeScaling: null,
-    tieWordEmbeddings: true,
-    qkvBias: qwen,
-    oBias: false,
-    bosTokenId: null,
-    eosTokenIds: [0],
-    padTokenId: null
-  }))] as const
+const hf = (
+  name: string,
+  h: number,
+  ffn: number,
+  layers: number,
+  heads: number,
+  kv: number,
+  vocab: number,
+  qwen = false
+) =>
+  [
+    name,
+    Effect.runSync(
+      ModelConfig.make({
+        architecture: qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM",
+        vocabSize: vocab,
+        hiddenSize: h,
+        intermediateSize: ffn,
+        numLayers: layers,
+        numHeads: heads,
+        numKvHeads: kv,
+        headDim: h / heads,
+        maxContext: 4096,
+        rmsNormEps: 1e-6,
+        ropeTheta: 10000,
+        ropeScaling: null,
+        tieWordEmbeddings: true,
+        qkvBias: qwen,
+        oBias: false,
+        bosTokenId: null,
+        eosTokenIds: [0],
+        padTokenId: null
+      })
+    )
+  ] as const
 
 // Published config.json values (hidden, intermediate, layers, heads, kv heads, vocab).
 const models = [
@@ -96,16 +110,22 @@ interface Case {
 
 /** Run three SFT steps of one case in this process; peak RSS covers weights, AdamW state and the steps. */
 const measureOne = (c: Case) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const named = (models.find(([name]) => name.startsWith(c.model)) as (typeof models)[number])[1]
     const base = c.layers === undefined ? named : { ...named, numLayers: c.layers }
     const weights = Weights.init(base, Rng.Rng.make(1, "bench"), { std: 0.02 })
-    const config = c.lora === undefined ? base : { ...base, lora: { rank: c.lora, alpha: 2 * c.lora, targets: [...Lora.targets], trainNorms: false } }
-    const policy = yield* Policy.make({ config, weights }, {
-      runtime: { intraOpThreads: c.threads, ...c.runtime },
-      ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }),
-      ...(c.recompute === true ? { recompute: true } : {})
-    })
+    const config =
+      c.lora === undefined
+        ? base
+        : { ...base, lora: { rank: c.lora, alpha: 2 * c.lora, targets: [...Lora.targets], trainNorms: false } }
+    const policy = yield* Policy.make(
+      { config, weights },
+      {
+        runtime: { intraOpThreads: c.threads, ...c.runtime },
+        ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }),
+        ...(c.recompute === true ? { recompute: true } : {})
+      }
+    )
     const setupMB = Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20)
     const rng = Rng.Rng.make(2, "batch")
     const n = c.rows * c.length
@@ -127,9 +147,15 @@ const measureOne = (c: Case) =>
     }
     const timed = ms.slice(1).toSorted((a, b) => a - b)
     const trainable = Lora.trainableNames(config)
-    const trainableParams = c.lora === undefined ? ModelSize.memory(base, { batch: 1, seq: 1 }).parameters : Lora.adapted(config).reduce((n, x) => n + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1], 0)
+    const trainableParams =
+      c.lora === undefined
+        ? ModelSize.memory(base, { batch: 1, seq: 1 }).parameters
+        : Lora.adapted(config).reduce((n, x) => n + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1], 0)
     // AdamW state (m and v) as float32 elements, as the executor holds it after the steps.
-    const moments = policy.executor.state.names().filter((n) => n.includes("::")).reduce((sum, n) => sum + (policy.executor.state.get(n)?.dims ?? []).reduce((a, b) => a * b, 1), 0)
+    const moments = policy.executor.state
+      .names()
+      .filter((n) => n.includes("::"))
+      .reduce((sum, n) => sum + (policy.executor.state.get(n)?.dims ?? []).reduce((a, b) => a * b, 1), 0)
     return {
       ...c,
       params: ModelSize.memory(base, { batch: 1, seq: 1 }).parameters,
@@ -166,15 +192,31 @@ if (process.argv.includes("--measure")) {
   const first = named >= 0 ? (process.argv[named + 1] as string) : "SmolLM2-135M"
   const layersArg = argOf("--layers", 0)
   const layers = layersArg > 0 ? { layers: layersArg } : {}
-  const mode = process.argv.includes("--recompute") ? "recompute" : process.argv.includes("--runtime") ? "runtime" : rank > 0 ? "lora" : "head"
+  const mode = process.argv.includes("--recompute")
+    ? "recompute"
+    : process.argv.includes("--runtime")
+      ? "runtime"
+      : rank > 0
+        ? "lora"
+        : "head"
   let cases: Array<Case> = []
   for (const model of [first, ...(process.argv.includes("--qwen") ? ["Qwen2.5-0.5B"] : [])]) {
     const c0 = { model, rows, length, threads, reps, ...layers }
     if (mode === "recompute") {
-      if (rank > 0) for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk: 8192, lora: rank, recompute })
-      else for (const vocabChunk of [undefined, 8192]) for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk, recompute })
+      if (rank > 0)
+        for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk: 8192, lora: rank, recompute })
+      else
+        for (const vocabChunk of [undefined, 8192])
+          for (const recompute of [false, true]) cases.push({ ...c0, vocabChunk, recompute })
     } else if (mode === "runtime") {
-      for (const runtime of [{}, { memPattern: true }, { cpuMemArena: false }, { cpuMemArena: false, memPattern: true }, { gcAfterStateMB: 256 }]) cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), runtime })
+      for (const runtime of [
+        {},
+        { memPattern: true },
+        { cpuMemArena: false },
+        { cpuMemArena: false, memPattern: true },
+        { gcAfterStateMB: 256 }
+      ])
+        cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), runtime })
     } else if (rank > 0) for (const lora of [undefined, rank]) cases.push({ ...c0, vocabChunk: 8192, lora })
     else for (const vocabChunk of [undefined, 8192]) cases.push({ ...c0, vocabChunk })
   }
@@ -186,29 +228,59 @@ if (process.argv.includes("--measure")) {
   const casesAt = process.argv.indexOf("--cases")
   if (casesAt >= 0) cases = JSON.parse(process.argv[casesAt + 1] as string) as Array<Case>
   const results = cases.map((c) => {
-    const r = JSON.parse(execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], { encoding: "utf8", maxBuffer: 1 << 20 }))
-    console.error(`${c.model}${c.layers === undefined ? "" : ` (${c.layers} layers)`} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}${c.recompute === true ? " recompute" : ""} ${JSON.stringify(c.runtime ?? {})}: setup ${r.setupMB} MB, peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`)
+    const r = JSON.parse(
+      execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], {
+        encoding: "utf8",
+        maxBuffer: 1 << 20
+      })
+    )
+    console.error(
+      `${c.model}${c.layers === undefined ? "" : ` (${c.layers} layers)`} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}${c.recompute === true ? " recompute" : ""} ${JSON.stringify(c.runtime ?? {})}: setup ${r.setupMB} MB, peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`
+    )
     return r
   })
   const training = (r: Case) => (r.lora === undefined ? "full" : `LoRA r${r.lora} (all 7 projections)`)
-  const runtimeOf = (r: Case) => Object.entries(r.runtime ?? {}).map(([k, v]) => `${k}: ${v}`).join(", ") || "defaults"
-  console.log(`| model | tokens per micro-batch | LM head | training | recompute | runtime | trainable params | AdamW m + v (MB) | RSS after setup (MB) | peak RSS (MB) | step (s, median) | first step (s) | losses |`)
+  const runtimeOf = (r: Case) =>
+    Object.entries(r.runtime ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ") || "defaults"
+  console.log(
+    `| model | tokens per micro-batch | LM head | training | recompute | runtime | trainable params | AdamW m + v (MB) | RSS after setup (MB) | peak RSS (MB) | step (s, median) | first step (s) | losses |`
+  )
   console.log("| --- | ---: | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
   for (const r of results) {
-    console.log(`| ${r.model}${r.layers === undefined ? "" : ` (${r.layers} layers)`} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${training(r)} | ${r.recompute === true ? "every layer" : "off"} | ${runtimeOf(r)} | ${(r.trainableParams / 1e6).toFixed(2)}M | ${((r.adamFloats * 4) / 2 ** 20).toFixed(1)} | ${r.setupMB} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`)
+    console.log(
+      `| ${r.model}${r.layers === undefined ? "" : ` (${r.layers} layers)`} | ${r.rows} × ${r.length} | ${r.vocabChunk === undefined ? "full logits" : `chunks of ${r.vocabChunk}`} | ${training(r)} | ${r.recompute === true ? "every layer" : "off"} | ${runtimeOf(r)} | ${(r.trainableParams / 1e6).toFixed(2)}M | ${((r.adamFloats * 4) / 2 ** 20).toFixed(1)} | ${r.setupMB} | ${r.peakMB} | ${(r.stepMs / 1000).toFixed(1)} | ${(r.firstStepMs / 1000).toFixed(1)} | ${r.losses.map((l: number) => l.toFixed(4)).join(", ")} |`
+    )
   }
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", memGB: Math.round(totalmem() / 2 ** 30), node: process.version }
+  const machine = {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? "unknown",
+    memGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version
+  }
   const dir = join(import.meta.dirname, "results")
   mkdirSync(dir, { recursive: true })
-  const file = mode === "recompute" ? "memory-recompute.json" : mode === "runtime" ? "memory-runtime.json" : mode === "lora" ? "memory-lora.json" : "memory-measured.json"
+  const file =
+    mode === "recompute"
+      ? "memory-recompute.json"
+      : mode === "runtime"
+        ? "memory-runtime.json"
+        : mode === "lora"
+          ? "memory-lora.json"
+          : "memory-measured.json"
   writeFileSync(join(dir, file), JSON.stringify({ machine, results }, null, 2))
   process.exit(0)
 }
 
-console.log(`| model | params | weights + grads + AdamW (GiB) | activations 8×${seq} (GiB) | KV cache ${genRows}×${seq} (GiB) | RL total, micro-batch 8, with reference (GiB) | largest micro-batch in 24 GB | in 80 GB |`)
+console.log(
+  `| model | params | weights + grads + AdamW (GiB) | activations 8×${seq} (GiB) | KV cache ${genRows}×${seq} (GiB) | RL total, micro-batch 8, with reference (GiB) | largest micro-batch in 24 GB | in 80 GB |`
+)
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for (const [name, config] of models) {
   const t = ModelSize.memory(config, { batch: 8, seq })
   const g = ModelSize.memory(config, { batch: genRows, seq })
-  console.log(`| ${name} | ${(t.parameters / 1e6).toFixed(2)}M | ${gib(t.weights + t.gradients + t.adamState)} | ${gib(t.activations)} | ${gib(g.kvCache)} | ${gib(footprint(config, 8, true))} | ${largest(config, 24e9)} | ${largest(config, 80e9)} |`)
+  console.log(
+    `| ${name} | ${(t.parameters / 1e6).toFixed(2)}M | ${gib(t.weights + t.gradients + t.adamState)} | ${gib(t.activations)} | ${gib(g.kvCache)} | ${gib(footprint(config, 8, true))} | ${largest(config, 24e9)} | ${largest(config, 80e9)} |`
+  )
 }

@@ -43,7 +43,16 @@ const problem = (rng: Rng.Rng, i: number): { problem: Problem.Problem; routes: A
   const question = `Parcel: zone ${zone}, ${kg}kg${options.map((o) => `, ${o}`).join("")}. Fee?`
   const wrong = steps.map((s, k) => (k === 1 ? s.replace(/= \d+$/, `= ${fee + 3}`) : s))
   return {
-    problem: { id: `bench/${i}`, domain: "parcel-bench", question, gold: String(fee), answerType: "number", difficulty: 2, split: "train", metadata: {} },
+    problem: {
+      id: `bench/${i}`,
+      domain: "parcel-bench",
+      question,
+      gold: String(fee),
+      answerType: "number",
+      difficulty: 2,
+      split: "train",
+      metadata: {}
+    },
     routes: [
       { id: `${i}/p`, steps, answer: String(fee), source: "bench", label: "positive" },
       { id: `${i}/n1`, steps: wrong, answer: String(fee + 3), source: "bench", label: "negative", decisiveStep: 1 },
@@ -52,27 +61,45 @@ const problem = (rng: Rng.Rng, i: number): { problem: Problem.Problem; routes: A
   }
 }
 
-const render = (r: Pick<Route.Route, "steps" | "answer">) => `${r.steps.map((s, k) => `Step ${k + 1}: ${s}`).join("\n")}\nAnswer: ${r.answer}`
+const render = (r: Pick<Route.Route, "steps" | "answer">) =>
+  `${r.steps.map((s, k) => `Step ${k + 1}: ${s}`).join("\n")}\nAnswer: ${r.answer}`
 
 /** An MRPV-shaped verifier for the bench: routes rendered in full, reward = answer correct + format. */
 const verifier = Verifier.Verifier.of({
   prompt: ({ problem: p, routes, decision }) => {
     const shown = routes.slice(0, decision.routeCount)
-    const text = shown.length === 0 ? `Q: ${p.question}\nSolve.` : `Q: ${p.question}\n${shown.map((r, k) => `Route ${"ABC"[k]}:\n${render(r)}`).join("\n")}\nVerify each route, then solve.`
-    return Effect.succeed({ problemId: p.id, messages: [{ role: "user", content: text }], guidance: { mode: shown.length > 0 ? "assisted" : "autonomous", strength: decision.strength, routeIds: shown.map((r) => r.id) } })
+    const text =
+      shown.length === 0
+        ? `Q: ${p.question}\nSolve.`
+        : `Q: ${p.question}\n${shown.map((r, k) => `Route ${"ABC"[k]}:\n${render(r)}`).join("\n")}\nVerify each route, then solve.`
+    return Effect.succeed({
+      problemId: p.id,
+      messages: [{ role: "user", content: text }],
+      guidance: {
+        mode: shown.length > 0 ? "assisted" : "autonomous",
+        strength: decision.strength,
+        routeIds: shown.map((r) => r.id)
+      }
+    })
   },
   example: () => Effect.die("unused"),
   score: ({ problem: p, completion }) => {
     const answer = /Answer:\s*(-?\d+)/.exec(completion)?.[1]
     const correct = answer === p.gold
     const format = answer === undefined ? 0 : 0.2
-    return Effect.succeed({ total: (correct ? 1 : 0) + format, components: { answer: correct ? 1 : 0, format }, correct })
+    return Effect.succeed({
+      total: (correct ? 1 : 0) + format,
+      components: { answer: correct ? 1 : 0, format },
+      correct
+    })
   }
 })
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = xs.filter(Number.isFinite).toSorted((a, b) => a - b)
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2
+  return s.length === 0
+    ? Number.NaN
+    : ((s[Math.floor((s.length - 1) / 2)] as number) + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2
 }
 
 const sizes = [
@@ -80,11 +107,15 @@ const sizes = [
   { name: "M", hiddenSize: 192, intermediateSize: 512, layers: 4, heads: 6, kvHeads: 2 }
 ]
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const root = mkdtempSync(join(tmpdir(), "realm-trainer-bench-"))
   const rng = Rng.Rng.make(7, "bench")
   const data = Array.from({ length: 400 }, (_, i) => problem(rng, i))
-  const records: Array<CorpusRecord.CorpusRecord> = data.map((d) => ({ problem: d.problem, routes: d.routes, teacher: "bench" }))
+  const records: Array<CorpusRecord.CorpusRecord> = data.map((d) => ({
+    problem: d.problem,
+    routes: d.routes,
+    teacher: "bench"
+  }))
   const corpus = join(root, "corpus.jsonl")
   writeFileSync(corpus, records.map((r) => JSON.stringify(r)).join("\n") + "\n")
   const texts = data.flatMap((d) => [d.problem.question, ...d.routes.map(render), "Verify each route, then solve."])
@@ -102,8 +133,14 @@ const program = Effect.gen(function*() {
     const dir = join(root, size.name)
     const created = yield* Scratch.create(join(dir, "init"), texts, { ...size, maxContext: 512 })
     const sftSteps = quick ? 20 : 100
-    const sftConfig = TrainerConfig.decodeSync({ ...common, sft: { steps: sftSteps, batchSize: 32, lr: { peak: 3e-3, warmupSteps: 5 }, heldOutFraction: 0 } })
-    const sft = yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, "sft"), resume: false }, sftConfig)
+    const sftConfig = TrainerConfig.decodeSync({
+      ...common,
+      sft: { steps: sftSteps, batchSize: 32, lr: { peak: 3e-3, warmupSteps: 5 }, heldOutFraction: 0 }
+    })
+    const sft = yield* Sft.train(
+      { init: join(dir, "init"), corpus, outDir: join(dir, "sft"), resume: false },
+      sftConfig
+    )
     const sftLog = Metrics.parse(readFileSync(join(dir, "sft", Metrics.metricsFile), "utf8")).slice(3)
     const sftRow = {
       model: `${size.name}: d${size.hiddenSize}, ${size.layers} layers, ffn ${size.intermediateSize}, vocab ${created.config.vocabSize}`,
@@ -112,7 +149,10 @@ const program = Effect.gen(function*() {
       "SFT step s (32 ex)": median(sftLog.map((l) => l["time_update"] as number)).toFixed(2),
       "SFT padding": median(sftLog.map((l) => l["padding_fraction"] as number)).toFixed(2)
     }
-    for (const [mode, curriculum] of [["no routes", FixedCurriculum.never()], ["3 routes", FixedCurriculum.alwaysRoutes(3)]] as const) {
+    for (const [mode, curriculum] of [
+      ["no routes", FixedCurriculum.never()],
+      ["3 routes", FixedCurriculum.alwaysRoutes(3)]
+    ] as const) {
       const rlSteps = quick ? 3 : 6
       const rlConfig = TrainerConfig.decodeSync({ ...common, rl: { steps: rlSteps, batchSize: 64, groupSize: 8 } })
       const out = join(dir, `rl-${mode.replace(" ", "-")}`)
@@ -125,7 +165,7 @@ const program = Effect.gen(function*() {
         ...sftRow,
         "RL prompts": `8×8, ${mode}`,
         "completion tokens": m("completion_tokens").toFixed(0),
-        "trained": m("trained_completions").toFixed(0),
+        trained: m("trained_completions").toFixed(0),
         "rollout s": m("time_rollout").toFixed(2),
         "scoring s": m("time_scoring").toFixed(3),
         "update s": m("time_update").toFixed(2),
@@ -141,10 +181,19 @@ const program = Effect.gen(function*() {
   for (const r of rows) console.log(`| ${keys.map((k) => r[k]).join(" | ")} |`)
   const results = join(import.meta.dirname, "results")
   mkdirSync(results, { recursive: true })
-  writeFileSync(join(results, `train-${Date.now()}.json`), JSON.stringify({ machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads }, node: process.version, rows }, null, 2))
+  writeFileSync(
+    join(results, `train-${Date.now()}.json`),
+    JSON.stringify(
+      { machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads }, node: process.version, rows },
+      null,
+      2
+    )
+  )
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layer.merge(NodeServices.layer, Layer.succeed(Verifier.Verifier, verifier))))).catch((e) => {
+Effect.runPromise(
+  program.pipe(Effect.provide(Layer.merge(NodeServices.layer, Layer.succeed(Verifier.Verifier, verifier))))
+).catch((e) => {
   console.error(e)
   process.exit(1)
 })

@@ -67,7 +67,11 @@ export interface Loaded {
   readonly dir: string
   readonly state: TrainerState
   /** Reads the optimizer slots (only when needed: the weights are loaded by the model loader). */
-  readonly optimizer: Effect.Effect<Map<string, { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }>, CheckpointCorrupted | PlatformError.PlatformError, FileSystem.FileSystem>
+  readonly optimizer: Effect.Effect<
+    Map<string, { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }>,
+    CheckpointCorrupted | PlatformError.PlatformError,
+    FileSystem.FileSystem
+  >
 }
 
 /** Directory name of the periodic checkpoint at `step`. */
@@ -90,30 +94,37 @@ export const write = <E, R>(
   contents: Contents,
   writeModel: (tmp: string) => Effect.Effect<void, E, R>
 ): Effect.Effect<void, E | PlatformError.PlatformError, R | FileSystem.FileSystem | Path.Path> =>
-  Effect.uninterruptible(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const parent = path.dirname(dir)
-    yield* fs.makeDirectory(parent, { recursive: true })
-    const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${process.pid}`)
-    yield* fs.remove(tmp, { recursive: true, force: true })
-    yield* fs.makeDirectory(tmp, { recursive: true })
-    yield* writeModel(tmp)
-    const { optimizer, ...rest } = contents
-    yield* Safetensors.write(path.join(tmp, optimizerFile), optimizer)
-    const files = yield* listFiles(tmp)
-    const hashes = yield* Effect.forEach(files.filter((f) => f !== stateFile), (f) => Hash.hashFile(path.join(tmp, f), f))
-    const state: TrainerState = { version: 1, ...rest, files: hashes }
-    yield* fs.writeFileString(path.join(tmp, stateFile), `${JSON.stringify(encodeState(state), null, 1)}\n`)
-    const old = `${tmp}-old`
-    if (yield* fs.exists(dir)) yield* fs.rename(dir, old)
-    yield* fs.rename(tmp, dir)
-    yield* fs.remove(old, { recursive: true, force: true })
-  }))
+  Effect.uninterruptible(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const parent = path.dirname(dir)
+      yield* fs.makeDirectory(parent, { recursive: true })
+      const tmp = path.join(parent, `.tmp-${path.basename(dir)}-${process.pid}`)
+      yield* fs.remove(tmp, { recursive: true, force: true })
+      yield* fs.makeDirectory(tmp, { recursive: true })
+      yield* writeModel(tmp)
+      const { optimizer, ...rest } = contents
+      yield* Safetensors.write(path.join(tmp, optimizerFile), optimizer)
+      const files = yield* listFiles(tmp)
+      const hashes = yield* Effect.forEach(
+        files.filter((f) => f !== stateFile),
+        (f) => Hash.hashFile(path.join(tmp, f), f)
+      )
+      const state: TrainerState = { version: 1, ...rest, files: hashes }
+      yield* fs.writeFileString(path.join(tmp, stateFile), `${JSON.stringify(encodeState(state), null, 1)}\n`)
+      const old = `${tmp}-old`
+      if (yield* fs.exists(dir)) yield* fs.rename(dir, old)
+      yield* fs.rename(tmp, dir)
+      yield* fs.remove(old, { recursive: true, force: true })
+    })
+  )
 
 /** Relative paths of the files under `dir` (recursively), sorted. */
-const listFiles = (dir: string): Effect.Effect<Array<string>, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+const listFiles = (
+  dir: string
+): Effect.Effect<Array<string>, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const entries = yield* fs.readDirectory(dir, { recursive: true })
@@ -127,11 +138,13 @@ const listFiles = (dir: string): Effect.Effect<Array<string>, PlatformError.Plat
  * optimizer moments, when read, must be finite.
  */
 export const load = (dir: string): Effect.Effect<Loaded, CheckpointCorrupted, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const corrupted = (file: string, detail: string) => new CheckpointCorrupted({ dir, file, detail })
-    const text = yield* fs.readFileString(path.join(dir, stateFile)).pipe(Effect.mapError((e) => corrupted(stateFile, e.message)))
+    const text = yield* fs
+      .readFileString(path.join(dir, stateFile))
+      .pipe(Effect.mapError((e) => corrupted(stateFile, e.message)))
     let json: unknown
     try {
       json = JSON.parse(text)
@@ -141,42 +154,59 @@ export const load = (dir: string): Effect.Effect<Loaded, CheckpointCorrupted, Fi
     const decoded = decodeState(json)
     if (decoded._tag === "Failure") return yield* corrupted(stateFile, decoded.failure.message)
     const state = decoded.success
-    const recorded: Pretrained.RecordedHashes = new Map(state.files.map((f) => [f.path, { sha256: f.sha256, bytes: f.bytes }]))
+    const recorded: Pretrained.RecordedHashes = new Map(
+      state.files.map((f) => [f.path, { sha256: f.sha256, bytes: f.bytes }])
+    )
     for (const f of state.files) {
-      yield* Pretrained.verifyFile(dir, f.path, recorded).pipe(Effect.mapError((e) =>
-        corrupted(
-          f.path,
-          e._tag === "CheckpointHashMismatch"
-            ? `sha256 ${e.actual.slice(0, 12)}… differs from the recorded ${e.expected.slice(0, 12)}… (${e.actualBytes} bytes, recorded ${e.expectedBytes})`
-            : e.message
+      yield* Pretrained.verifyFile(dir, f.path, recorded).pipe(
+        Effect.mapError((e) =>
+          corrupted(
+            f.path,
+            e._tag === "CheckpointHashMismatch"
+              ? `sha256 ${e.actual.slice(0, 12)}… differs from the recorded ${e.expected.slice(0, 12)}… (${e.actualBytes} bytes, recorded ${e.expectedBytes})`
+              : e.message
+          )
         )
-      ))
+      )
     }
     const optimizer = Safetensors.read(path.join(dir, optimizerFile)).pipe(
       Effect.mapError((e) => (e._tag === "PlatformError" ? e : corrupted(optimizerFile, e.message))),
       Effect.flatMap((slots) => {
         for (const [name, t] of slots) {
           const bad = Weights.nonFinite(name, t, optimizerFile)
-          if (bad !== undefined) return Effect.fail(corrupted(optimizerFile, `optimizer slot ${name} holds ${bad.value} at [${bad.at.join(", ")}]`))
+          if (bad !== undefined)
+            return Effect.fail(
+              corrupted(optimizerFile, `optimizer slot ${name} holds ${bad.value} at [${bad.at.join(", ")}]`)
+            )
         }
-        return Effect.succeed(slots as Map<string, { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }>)
+        return Effect.succeed(
+          slots as Map<string, { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }>
+        )
       })
     )
     return { dir, state, optimizer }
   })
 
 /** Periodic checkpoint directories in `outDir`, oldest first, with their steps. */
-export const list = (outDir: string): Effect.Effect<Array<{ readonly dir: string; readonly step: number }>, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+export const list = (
+  outDir: string
+): Effect.Effect<
+  Array<{ readonly dir: string; readonly step: number }>,
+  PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const root = path.join(outDir, checkpointsDir)
     if (!(yield* fs.exists(root))) return []
     const names = yield* fs.readDirectory(root)
-    return names.flatMap((n) => {
-      const m = /^step-(\d+)$/.exec(n)
-      return m === null ? [] : [{ dir: path.join(root, n), step: Number(m[1]) }]
-    }).toSorted((a, b) => a.step - b.step)
+    return names
+      .flatMap((n) => {
+        const m = /^step-(\d+)$/.exec(n)
+        return m === null ? [] : [{ dir: path.join(root, n), step: Number(m[1]) }]
+      })
+      .toSorted((a, b) => a.step - b.step)
   })
 
 /**
@@ -187,8 +217,12 @@ export const list = (outDir: string): Effect.Effect<Array<{ readonly dir: string
 export const latest = (
   outDir: string,
   options: { readonly fallback?: boolean } = {}
-): Effect.Effect<Loaded | undefined, CheckpointCorrupted | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  Loaded | undefined,
+  CheckpointCorrupted | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const all = yield* list(outDir)
     let firstError: CheckpointCorrupted | undefined
     for (const c of all.toReversed()) {
@@ -199,7 +233,12 @@ export const latest = (
           yield* Effect.logWarning(`${firstError.message} Resuming from ${c.dir}.`)
           return loaded.success
         }
-        return yield* new CheckpointCorrupted({ dir: firstError.dir, file: firstError.file, detail: firstError.detail, previous: c.dir })
+        return yield* new CheckpointCorrupted({
+          dir: firstError.dir,
+          file: firstError.file,
+          detail: firstError.detail,
+          previous: c.dir
+        })
       }
       firstError ??= loaded.failure
     }
@@ -208,22 +247,36 @@ export const latest = (
   })
 
 /** Fail unless a checkpoint was written by `phase` with the same config hash. */
-export const checkCompatible = (loaded: Loaded, phase: Phase, configHash: string): Effect.Effect<void, CheckpointMismatch> =>
+export const checkCompatible = (
+  loaded: Loaded,
+  phase: Phase,
+  configHash: string
+): Effect.Effect<void, CheckpointMismatch> =>
   loaded.state.phase !== phase
-    ? Effect.fail(new CheckpointMismatch({ dir: loaded.dir, detail: `it was written by ${loaded.state.phase}, not ${phase}` }))
+    ? Effect.fail(
+        new CheckpointMismatch({ dir: loaded.dir, detail: `it was written by ${loaded.state.phase}, not ${phase}` })
+      )
     : loaded.state.configHash !== configHash
-    ? Effect.fail(new CheckpointMismatch({ dir: loaded.dir, detail: "the trainer config differs from the one the run started with" }))
-    : Effect.void
+      ? Effect.fail(
+          new CheckpointMismatch({
+            dir: loaded.dir,
+            detail: "the trainer config differs from the one the run started with"
+          })
+        )
+      : Effect.void
 
 const BestRecord = Schema.Struct({ dir: Schema.String, step: Schema.Int, metric: Schema.String, value: Schema.Number })
 type BestRecord = typeof BestRecord.Type
 
 /** The recorded best checkpoint, if any. */
 export const best = (outDir: string): Effect.Effect<BestRecord | undefined, never, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const text = yield* Effect.orElseSucceed(fs.readFileString(path.join(outDir, checkpointsDir, bestFile)), () => undefined)
+    const text = yield* Effect.orElseSucceed(
+      fs.readFileString(path.join(outDir, checkpointsDir, bestFile)),
+      () => undefined
+    )
     if (text === undefined) return undefined
     try {
       const r = Schema.decodeUnknownResult(BestRecord)(JSON.parse(text))
@@ -242,7 +295,7 @@ export const rotate = (
   written: { readonly dir: string; readonly step: number; readonly metrics: Readonly<Record<string, number>> },
   policy: { readonly keepLast: number; readonly bestMetric?: string | undefined; readonly maximize: boolean }
 ): Effect.Effect<void, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     let bestDir = (yield* best(outDir))?.dir
@@ -250,17 +303,23 @@ export const rotate = (
     const value = metric === undefined ? undefined : written.metrics[metric]
     if (metric !== undefined && value !== undefined && Number.isFinite(value)) {
       const current = yield* best(outDir)
-      const better = current === undefined || !(yield* fs.exists(current.dir)) ||
+      const better =
+        current === undefined ||
+        !(yield* fs.exists(current.dir)) ||
         (policy.maximize ? value > current.value : value < current.value)
       if (better) {
-        yield* RunDir.writeFileAtomic(path.join(outDir, checkpointsDir, bestFile), `${JSON.stringify({ dir: written.dir, step: written.step, metric, value })}\n`)
+        yield* RunDir.writeFileAtomic(
+          path.join(outDir, checkpointsDir, bestFile),
+          `${JSON.stringify({ dir: written.dir, step: written.step, metric, value })}\n`
+        )
         bestDir = written.dir
       }
     }
     const all = yield* list(outDir)
     const keep = new Set(all.slice(-policy.keepLast).map((c) => c.dir))
     for (const c of all) {
-      if (!keep.has(c.dir) && c.dir !== bestDir && c.step < written.step) yield* fs.remove(c.dir, { recursive: true, force: true })
+      if (!keep.has(c.dir) && c.dir !== bestDir && c.step < written.step)
+        yield* fs.remove(c.dir, { recursive: true, force: true })
     }
   })
 

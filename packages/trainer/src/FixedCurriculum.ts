@@ -43,14 +43,16 @@ export const make = (config: FixedConfig): Curriculum.Curriculum["Service"] => {
   return Curriculum.Curriculum.of({
     strength: () => strength,
     decide: (step, problems: ReadonlyArray<Problem.Problem>) =>
-      Effect.succeed(problems.map((p) => ({
-        problemId: p.id,
-        strength,
-        routeCount: config.routeCount,
-        hintFraction: config.routeCount > 0 ? 0 : config.hintFraction,
-        rescue: false,
-        seed: Rng.Rng.make(config.seed, "fixed-curriculum", step, p.id).seed()
-      }))),
+      Effect.succeed(
+        problems.map((p) => ({
+          problemId: p.id,
+          strength,
+          routeCount: config.routeCount,
+          hintFraction: config.routeCount > 0 ? 0 : config.hintFraction,
+          rescue: false,
+          seed: Rng.Rng.make(config.seed, "fixed-curriculum", step, p.id).seed()
+        }))
+      ),
     observe: () => Effect.succeed([]),
     snapshot: Effect.succeed({ kind: "fixed" }),
     restore: () => Effect.void
@@ -58,4 +60,5 @@ export const make = (config: FixedConfig): Curriculum.Curriculum["Service"] => {
 }
 
 /** The curriculum as a layer. */
-export const layer = (config: FixedConfig): Layer.Layer<Curriculum.Curriculum> => Layer.succeed(Curriculum.Curriculum, make(config))
+export const layer = (config: FixedConfig): Layer.Layer<Curriculum.Curriculum> =>
+  Layer.succeed(Curriculum.Curriculum, make(config))

@@ -21,7 +21,10 @@ export interface MetricsLine {
 
 /** An open metrics sink. */
 export interface MetricsWriter {
-  readonly write: (step: number, metrics: Readonly<Record<string, number>>) => Effect.Effect<void, PlatformError.PlatformError>
+  readonly write: (
+    step: number,
+    metrics: Readonly<Record<string, number>>
+  ) => Effect.Effect<void, PlatformError.PlatformError>
 }
 
 /** One line of metrics.jsonl, or `undefined` for a line that is not one (blank, torn by a killed run, no numeric step). */
@@ -33,8 +36,11 @@ export const parseLine = (line: string): MetricsLine | undefined => {
   } catch {
     return undefined // a torn last line of a run still writing or killed
   }
-  return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { step?: unknown }).step === "number"
-    ? value as MetricsLine
+  return typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { step?: unknown }).step === "number"
+    ? (value as MetricsLine)
     : undefined
 }
 
@@ -42,7 +48,10 @@ export const parseLine = (line: string): MetricsLine | undefined => {
 export const parse = (text: string): Array<MetricsLine> => text.split("\n").flatMap((l) => parseLine(l) ?? [])
 
 /** `{ step, value }` of one metric in file order, from the lines that logged it as a finite number. */
-export const points = (lines: ReadonlyArray<MetricsLine>, metric: string): Array<{ readonly step: number; readonly value: number }> =>
+export const points = (
+  lines: ReadonlyArray<MetricsLine>,
+  metric: string
+): Array<{ readonly step: number; readonly value: number }> =>
   lines.flatMap((line) => {
     const value = line[metric]
     return typeof value === "number" && Number.isFinite(value) ? [{ step: line.step, value }] : []
@@ -57,7 +66,7 @@ export const open = (
   phase: string,
   options: { readonly keepThrough: number | undefined; readonly tensorboard: boolean }
 ): Effect.Effect<MetricsWriter, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(outDir, { recursive: true })
@@ -80,11 +89,12 @@ export const open = (
     const encoder = new TextEncoder()
     return {
       write: (step, metrics) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const line: Record<string, number | string | null> = { phase, step }
           for (const [k, v] of Object.entries(metrics)) line[k] = Number.isFinite(v) ? v : null
           yield* handle.writeAll(encoder.encode(`${JSON.stringify(line)}\n`))
-          if (tb !== undefined) yield* tb.scalars(step, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`${phase}/${k}`, v])))
+          if (tb !== undefined)
+            yield* tb.scalars(step, Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`${phase}/${k}`, v])))
         })
     }
   })

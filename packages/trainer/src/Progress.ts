@@ -19,12 +19,16 @@ export interface ProgressEvent {
 }
 
 /** Receives progress reports. */
-export class Progress extends Context.Service<Progress, {
-  readonly report: (event: ProgressEvent) => Effect.Effect<void>
-}>()("@realm-lm/trainer/Progress") {}
+export class Progress extends Context.Service<
+  Progress,
+  {
+    readonly report: (event: ProgressEvent) => Effect.Effect<void>
+  }
+>()("@realm-lm/trainer/Progress") {}
 
 /** A progress service calling `f` for every report. */
-export const layer = (f: (event: ProgressEvent) => Effect.Effect<void>): Layer.Layer<Progress> => Layer.succeed(Progress, Progress.of({ report: f }))
+export const layer = (f: (event: ProgressEvent) => Effect.Effect<void>): Layer.Layer<Progress> =>
+  Layer.succeed(Progress, Progress.of({ report: f }))
 
 /** Report to the provided `Progress` service, if any. */
 export const report = (event: ProgressEvent): Effect.Effect<void> =>
@@ -32,7 +36,11 @@ export const report = (event: ProgressEvent): Effect.Effect<void> =>
 
 /** `key value` pairs of the named metrics that exist, for progress detail lines. */
 export const detail = (metrics: Readonly<Record<string, number>>, keys: ReadonlyArray<string>): string =>
-  keys.flatMap((k) => {
-    const v = metrics[k]
-    return v === undefined || !Number.isFinite(v) ? [] : [`${k} ${Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)}`]
-  }).join("  ")
+  keys
+    .flatMap((k) => {
+      const v = metrics[k]
+      return v === undefined || !Number.isFinite(v)
+        ? []
+        : [`${k} ${Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)}`]
+    })
+    .join("  ")

@@ -34,133 +34,180 @@ export type RlError =
 
 const RlData = Schema.Struct({ position: Data.PositionSchema })
 
-const failed = (operation: string) => (e: { readonly _tag: string; readonly message: string }) => new EngineFailed({ operation, detail: `${e._tag}: ${e.message}` })
+const failed = (operation: string) => (e: { readonly _tag: string; readonly message: string }) =>
+  new EngineFailed({ operation, detail: `${e._tag}: ${e.message}` })
 
 /**
  * Run RL from `request.init` (usually an SFT checkpoint; the base model for ReaLM-Zero) on the corpus' records,
  * writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`; resumes exactly from the newest
  * checkpoint when `request.resume`. Returns the final checkpoint.
  */
-export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig) => Effect.Effect<CoreCheckpoint.CheckpointRef, RlError, Verifier.Verifier | Curriculum.Curriculum | FileSystem.FileSystem | Path.Path> =
-  Effect.fn("trainer.rl")(function*(request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
-    const verifier = yield* Verifier.Verifier
-    const curriculum = yield* Curriculum.Curriculum
-    const rl = config.rl
-    const corpus = yield* Data.read(request.corpus)
-    const pool: ReadonlyArray<CorpusRecord.CorpusRecord> = corpus.records
-    if (pool.length === 0) {
-      return yield* new TrainingDataError({ path: request.corpus, detail: "RL needs problems, but the file has only SftExample lines", fix: "pass the corpus.jsonl of CorpusRecord lines, not sft.jsonl" })
-    }
-    const run = yield* Run.open("rl", request, config, { kind: "policy", rl })
-    const { engine } = run
-    const reference = rl.klCoef > 0
-      ? yield* Effect.flatMap(
-        Effect.mapError(Pretrained.load(request.init), failed("load reference")),
-        (init) => Effect.mapError(Policy.make({ config: init.config, weights: init.weights }, { runtime: config.runtime }), failed("start reference"))
-      )
-      : undefined
-    if (run.resumed?.state.curriculum !== undefined) yield* curriculum.restore(run.resumed.state.curriculum)
-    // The curriculum learns the run's length from the trainer, so its schedule needs no copy of `rl.steps`.
-    if (curriculum.start !== undefined) yield* curriculum.start({ totalSteps: rl.steps })
-    const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(RlData)(run.resumed.state.data)
-    const cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
-    const counters: Record<string, number> = {
-      skipped_steps: 0,
-      dropped_groups: 0,
-      rescue_groups: 0,
-      prompts_too_long: 0,
-      ...run.resumed?.state.counters
-    }
-    const prompts = rl.batchSize / rl.groupSize
-    const scheduleTotal = rl.steps * rl.innerSteps
-    const evalSet = pool.slice(0, rl.evalProblems)
-
-    const step = (n: number) =>
-      Effect.gen(function*() {
-        const t = n - 1
-        const { items, next } = Data.take(config.seed, "rl-order", pool.length, cursor.position, prompts)
-        const batch = items.map((i) => pool[i] as CorpusRecord.CorpusRecord)
-        const decisions = yield* curriculum.decide(t, batch.map((r) => r.problem))
-        const sampleOptions = { seed: config.seed, step: t, groupSize: rl.groupSize, generation: config.generation }
-        const first = yield* Rollout.sample(engine, verifier, batch.map((r, i) => ({ problem: r.problem, routes: r.routes, decision: decisions[i] as Curriculum.GuidanceDecision })), { ...sampleOptions, round: 0 })
-        const groups = [...first.groups]
-        let { tooLong, generateSeconds, scoreSeconds, generatedTokens } = first
-        let rescues = yield* curriculum.observe(t, first.groups.map(Rollout.outcome))
-        for (let round = 1; rl.zeroVariance === "rescue" && rescues.length > 0 && round <= rl.maxRescueRounds; round++) {
-          const requests = rescues.flatMap((d) => {
-            const r = batch.find((x) => x.problem.id === d.problemId)
-            return r === undefined ? [] : [{ problem: r.problem, routes: r.routes, decision: d }]
-          })
-          const more = yield* Rollout.sample(engine, verifier, requests, { ...sampleOptions, round })
-          groups.push(...more.groups)
-          tooLong += more.tooLong
-          generateSeconds += more.generateSeconds
-          scoreSeconds += more.scoreSeconds
-          generatedTokens += more.generatedTokens
-          rescues = yield* curriculum.observe(t, more.groups.map(Rollout.outcome))
-        }
-        const prepared = RlStep.prepare(groups, rl.advantage, rl.maskTruncated)
-        let rollouts = prepared.rollouts
-        const s0 = performance.now()
-        if (rollouts.length > 0 && rl.oldLogProbs === "rescore") {
-          const old = yield* Effect.mapError(engine.policy.score(rollouts), failed("score"))
-          rollouts = rollouts.map((r, i) => ({ ...r, oldLogProbs: old[i] as Float64Array }))
-        }
-        if (rollouts.length > 0 && reference !== undefined) {
-          const ref = yield* Effect.mapError(reference.score(rollouts), failed("score reference"))
-          rollouts = rollouts.map((r, i) => ({ ...r, refLogProbs: ref[i] as Float64Array }))
-        }
-        scoreSeconds += (performance.now() - s0) / 1000
-        const u0 = performance.now()
-        let update: Record<string, number> = { loss: Number.NaN, grad_norm: Number.NaN }
-        if (rollouts.length > 0) {
-          const micro = Steps.policyMicroBatches(rollouts, config.batching.buckets, config.batching.microBatch, engine.pad, rl.aggregate, microBatchTokensFor(config.batching, engine.config.vocabSize))
-          for (let k = 0; k < rl.innerSteps; k++) {
-            const lr = learningRate(rl.lr, engine.trainer().steps(), scheduleTotal)
-            const guard = Steps.guardFor("rl", config.guards, n, counters["skipped_steps"] as number)
-            const r = yield* Steps.step(engine.trainer(), micro, lr, guard, engine.renewTrainer)
-            if (r.skipped) counters["skipped_steps"] = (counters["skipped_steps"] as number) + 1
-            update = { loss: r.loss, grad_norm: r.gradNorm, lr, ...r.metrics }
-          }
-          // Without a reference the objective's `kl` output is a constant 0: not a measurement, so not logged.
-          if (reference === undefined) delete update["kl"]
-        }
-        const updateSeconds = (performance.now() - u0) / 1000
-        const trainedTokens = rollouts.reduce((s, r) => s + r.prompt.length + r.completion.length - 1, 0) * rl.innerSteps
-        cursor.position = next
-        counters["dropped_groups"] = (counters["dropped_groups"] as number) + prepared.zeroVarianceGroups
-        counters["rescue_groups"] = (counters["rescue_groups"] as number) + groups.filter((g) => g.round > 0).length
-        counters["prompts_too_long"] = (counters["prompts_too_long"] as number) + tooLong
-        const metrics: Record<string, number> = {
-          ...RlStep.rolloutMetrics(groups),
-          ...RlStep.advantageMetrics(prepared.advantages),
-          ...update,
-          strength: curriculum.strength(t),
-          zero_variance_fraction: groups.length === 0 ? Number.NaN : prepared.zeroVarianceGroups / groups.length,
-          dropped_groups: prepared.zeroVarianceGroups,
-          trained_completions: rollouts.length,
-          truncated_masked: prepared.truncatedMasked,
-          prompts_too_long: tooLong,
-          tokens_per_second: generatedTokens / Math.max(generateSeconds, 1e-9),
-          update_tokens_per_second: trainedTokens / Math.max(updateSeconds, 1e-9),
-          time_rollout: generateSeconds,
-          time_scoring: scoreSeconds,
-          time_update: updateSeconds,
-          skipped_steps: counters["skipped_steps"] as number
-        }
-        if (rl.evalEvery > 0 && (n % rl.evalEvery === 0 || n === rl.steps)) {
-          const evaluated = yield* Rollout.sample(engine, verifier, evalSet.map((r) => ({ problem: r.problem, routes: r.routes, decision: Data.autonomous(r.problem.id) })), { ...sampleOptions, round: -1, groupSize: 1, greedy: true })
-          metrics["eval_accuracy"] = evaluated.groups.length === 0 ? Number.NaN : evaluated.groups.filter((g) => g.samples[0]?.reward.correct === true).length / evaluated.groups.length
-        }
-        return metrics
-      })
-
-    return yield* Run.loop(run, {
-      total: rl.steps,
-      label: "rl",
-      detailKeys: ["reward_mean", "truth_accuracy", "strength", "loss"],
-      step,
-      snapshot: (n, metrics) =>
-        Effect.map(curriculum.snapshot, (c) => ({ step: n, data: { position: { ...cursor.position } }, curriculum: c, metrics, counters: { ...counters } }))
+export const train: (
+  request: PolicyTrainer.TrainRequest,
+  config: TrainerConfig
+) => Effect.Effect<
+  CoreCheckpoint.CheckpointRef,
+  RlError,
+  Verifier.Verifier | Curriculum.Curriculum | FileSystem.FileSystem | Path.Path
+> = Effect.fn("trainer.rl")(function* (request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
+  const verifier = yield* Verifier.Verifier
+  const curriculum = yield* Curriculum.Curriculum
+  const rl = config.rl
+  const corpus = yield* Data.read(request.corpus)
+  const pool: ReadonlyArray<CorpusRecord.CorpusRecord> = corpus.records
+  if (pool.length === 0) {
+    return yield* new TrainingDataError({
+      path: request.corpus,
+      detail: "RL needs problems, but the file has only SftExample lines",
+      fix: "pass the corpus.jsonl of CorpusRecord lines, not sft.jsonl"
     })
-  }, Effect.scoped)
+  }
+  const run = yield* Run.open("rl", request, config, { kind: "policy", rl })
+  const { engine } = run
+  const reference =
+    rl.klCoef > 0
+      ? yield* Effect.flatMap(Effect.mapError(Pretrained.load(request.init), failed("load reference")), (init) =>
+          Effect.mapError(
+            Policy.make({ config: init.config, weights: init.weights }, { runtime: config.runtime }),
+            failed("start reference")
+          )
+        )
+      : undefined
+  if (run.resumed?.state.curriculum !== undefined) yield* curriculum.restore(run.resumed.state.curriculum)
+  // The curriculum learns the run's length from the trainer, so its schedule needs no copy of `rl.steps`.
+  if (curriculum.start !== undefined) yield* curriculum.start({ totalSteps: rl.steps })
+  const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(RlData)(run.resumed.state.data)
+  const cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
+  const counters: Record<string, number> = {
+    skipped_steps: 0,
+    dropped_groups: 0,
+    rescue_groups: 0,
+    prompts_too_long: 0,
+    ...run.resumed?.state.counters
+  }
+  const prompts = rl.batchSize / rl.groupSize
+  const scheduleTotal = rl.steps * rl.innerSteps
+  const evalSet = pool.slice(0, rl.evalProblems)
+
+  const step = (n: number) =>
+    Effect.gen(function* () {
+      const t = n - 1
+      const { items, next } = Data.take(config.seed, "rl-order", pool.length, cursor.position, prompts)
+      const batch = items.map((i) => pool[i] as CorpusRecord.CorpusRecord)
+      const decisions = yield* curriculum.decide(
+        t,
+        batch.map((r) => r.problem)
+      )
+      const sampleOptions = { seed: config.seed, step: t, groupSize: rl.groupSize, generation: config.generation }
+      const first = yield* Rollout.sample(
+        engine,
+        verifier,
+        batch.map((r, i) => ({
+          problem: r.problem,
+          routes: r.routes,
+          decision: decisions[i] as Curriculum.GuidanceDecision
+        })),
+        { ...sampleOptions, round: 0 }
+      )
+      const groups = [...first.groups]
+      let { tooLong, generateSeconds, scoreSeconds, generatedTokens } = first
+      let rescues = yield* curriculum.observe(t, first.groups.map(Rollout.outcome))
+      for (let round = 1; rl.zeroVariance === "rescue" && rescues.length > 0 && round <= rl.maxRescueRounds; round++) {
+        const requests = rescues.flatMap((d) => {
+          const r = batch.find((x) => x.problem.id === d.problemId)
+          return r === undefined ? [] : [{ problem: r.problem, routes: r.routes, decision: d }]
+        })
+        const more = yield* Rollout.sample(engine, verifier, requests, { ...sampleOptions, round })
+        groups.push(...more.groups)
+        tooLong += more.tooLong
+        generateSeconds += more.generateSeconds
+        scoreSeconds += more.scoreSeconds
+        generatedTokens += more.generatedTokens
+        rescues = yield* curriculum.observe(t, more.groups.map(Rollout.outcome))
+      }
+      const prepared = RlStep.prepare(groups, rl.advantage, rl.maskTruncated)
+      let rollouts = prepared.rollouts
+      const s0 = performance.now()
+      if (rollouts.length > 0 && rl.oldLogProbs === "rescore") {
+        const old = yield* Effect.mapError(engine.policy.score(rollouts), failed("score"))
+        rollouts = rollouts.map((r, i) => ({ ...r, oldLogProbs: old[i] as Float64Array }))
+      }
+      if (rollouts.length > 0 && reference !== undefined) {
+        const ref = yield* Effect.mapError(reference.score(rollouts), failed("score reference"))
+        rollouts = rollouts.map((r, i) => ({ ...r, refLogProbs: ref[i] as Float64Array }))
+      }
+      scoreSeconds += (performance.now() - s0) / 1000
+      const u0 = performance.now()
+      let update: Record<string, number> = { loss: Number.NaN, grad_norm: Number.NaN }
+      if (rollouts.length > 0) {
+        const micro = Steps.policyMicroBatches(
+          rollouts,
+          config.batching.buckets,
+          config.batching.microBatch,
+          engine.pad,
+          rl.aggregate,
+          microBatchTokensFor(config.batching, engine.config.vocabSize)
+        )
+        for (let k = 0; k < rl.innerSteps; k++) {
+          const lr = learningRate(rl.lr, engine.trainer().steps(), scheduleTotal)
+          const guard = Steps.guardFor("rl", config.guards, n, counters["skipped_steps"] as number)
+          const r = yield* Steps.step(engine.trainer(), micro, lr, guard, engine.renewTrainer)
+          if (r.skipped) counters["skipped_steps"] = (counters["skipped_steps"] as number) + 1
+          update = { loss: r.loss, grad_norm: r.gradNorm, lr, ...r.metrics }
+        }
+        // Without a reference the objective's `kl` output is a constant 0: not a measurement, so not logged.
+        if (reference === undefined) delete update["kl"]
+      }
+      const updateSeconds = (performance.now() - u0) / 1000
+      const trainedTokens = rollouts.reduce((s, r) => s + r.prompt.length + r.completion.length - 1, 0) * rl.innerSteps
+      cursor.position = next
+      counters["dropped_groups"] = (counters["dropped_groups"] as number) + prepared.zeroVarianceGroups
+      counters["rescue_groups"] = (counters["rescue_groups"] as number) + groups.filter((g) => g.round > 0).length
+      counters["prompts_too_long"] = (counters["prompts_too_long"] as number) + tooLong
+      const metrics: Record<string, number> = {
+        ...RlStep.rolloutMetrics(groups),
+        ...RlStep.advantageMetrics(prepared.advantages),
+        ...update,
+        strength: curriculum.strength(t),
+        zero_variance_fraction: groups.length === 0 ? Number.NaN : prepared.zeroVarianceGroups / groups.length,
+        dropped_groups: prepared.zeroVarianceGroups,
+        trained_completions: rollouts.length,
+        truncated_masked: prepared.truncatedMasked,
+        prompts_too_long: tooLong,
+        tokens_per_second: generatedTokens / Math.max(generateSeconds, 1e-9),
+        update_tokens_per_second: trainedTokens / Math.max(updateSeconds, 1e-9),
+        time_rollout: generateSeconds,
+        time_scoring: scoreSeconds,
+        time_update: updateSeconds,
+        skipped_steps: counters["skipped_steps"] as number
+      }
+      if (rl.evalEvery > 0 && (n % rl.evalEvery === 0 || n === rl.steps)) {
+        const evaluated = yield* Rollout.sample(
+          engine,
+          verifier,
+          evalSet.map((r) => ({ problem: r.problem, routes: r.routes, decision: Data.autonomous(r.problem.id) })),
+          { ...sampleOptions, round: -1, groupSize: 1, greedy: true }
+        )
+        metrics["eval_accuracy"] =
+          evaluated.groups.length === 0
+            ? Number.NaN
+            : evaluated.groups.filter((g) => g.samples[0]?.reward.correct === true).length / evaluated.groups.length
+      }
+      return metrics
+    })
+
+  return yield* Run.loop(run, {
+    total: rl.steps,
+    label: "rl",
+    detailKeys: ["reward_mean", "truth_accuracy", "strength", "loss"],
+    step,
+    snapshot: (n, metrics) =>
+      Effect.map(curriculum.snapshot, (c) => ({
+        step: n,
+        data: { position: { ...cursor.position } },
+        curriculum: c,
+        metrics,
+        counters: { ...counters }
+      }))
+  })
+}, Effect.scoped)

@@ -30,13 +30,24 @@ export const ScratchConfig = Schema.Struct({
   seed: Schema.Int.pipe(withDefault(0)),
   /** Initialisation std of matrices. Default 0.02. */
   initStd: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(0.02))
-}).check(Schema.makeFilter((c) => {
-  const issues: Array<Schema.FilterIssue> = []
-  if (c.hiddenSize % c.heads !== 0) issues.push({ path: ["hiddenSize"], issue: `hiddenSize (${c.hiddenSize}) must be divisible by heads (${c.heads})` })
-  else if ((c.hiddenSize / c.heads) % 2 !== 0) issues.push({ path: ["heads"], issue: `head size hiddenSize / heads = ${c.hiddenSize / c.heads} must be even (RoPE)` })
-  if (c.heads % c.kvHeads !== 0) issues.push({ path: ["kvHeads"], issue: `heads (${c.heads}) must be a multiple of kvHeads (${c.kvHeads})` })
-  return issues
-}))
+}).check(
+  Schema.makeFilter((c) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (c.hiddenSize % c.heads !== 0)
+      issues.push({
+        path: ["hiddenSize"],
+        issue: `hiddenSize (${c.hiddenSize}) must be divisible by heads (${c.heads})`
+      })
+    else if ((c.hiddenSize / c.heads) % 2 !== 0)
+      issues.push({
+        path: ["heads"],
+        issue: `head size hiddenSize / heads = ${c.hiddenSize / c.heads} must be even (RoPE)`
+      })
+    if (c.heads % c.kvHeads !== 0)
+      issues.push({ path: ["kvHeads"], issue: `heads (${c.heads}) must be a multiple of kvHeads (${c.kvHeads})` })
+    return issues
+  })
+)
 export type ScratchConfig = typeof ScratchConfig.Type
 
 /** What `create` wrote. */
@@ -54,8 +65,12 @@ export const create = (
   dir: string,
   texts: Iterable<string>,
   settings: typeof ScratchConfig.Encoded = {}
-): Effect.Effect<Created, Schema.SchemaError | ModelConfig.InvalidModelConfig | Weights.WeightsMismatch | PlatformError.PlatformError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  Created,
+  Schema.SchemaError | ModelConfig.InvalidModelConfig | Weights.WeightsMismatch | PlatformError.PlatformError,
+  FileSystem.FileSystem | Path.Path
+> =>
+  Effect.gen(function* () {
     const c = yield* ConfigDecode.decodeUnknownEffect(ScratchConfig)(settings)
     const tok = BuiltinTokenizer.train(texts, { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: c.vocabSize })
     const eos = tok.ids.get("<|im_end|>") as number

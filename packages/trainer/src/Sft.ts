@@ -20,7 +20,13 @@ import type { CheckpointCorrupted, CheckpointMismatch, EngineFailed, NonFiniteVa
 import { TrainingDataError } from "./TrainerErrors.ts"
 
 /** Everything SFT can fail with. */
-export type SftError = TrainingDataError | EngineFailed | NonFiniteValue | CheckpointCorrupted | CheckpointMismatch | Verifier.VerifierError
+export type SftError =
+  | TrainingDataError
+  | EngineFailed
+  | NonFiniteValue
+  | CheckpointCorrupted
+  | CheckpointMismatch
+  | Verifier.VerifierError
 
 const SftData = Schema.Struct({ position: Data.PositionSchema })
 
@@ -29,25 +35,46 @@ export const examples = (
   verifier: Verifier.Verifier["Service"],
   corpus: Data.Corpus,
   config: TrainerConfig
-): Effect.Effect<{
-  readonly train: Array<Data.TextExample>
-  readonly heldOut: Array<Data.TextExample>
-  /** Warm starts of epoch `e` (`warmStart.redraw`): a fresh draw of as many as the training set holds. */
-  readonly warmDraw: (epoch: number) => Effect.Effect<Array<Data.TextExample>, Verifier.VerifierError>
-}, Verifier.VerifierError> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  {
+    readonly train: Array<Data.TextExample>
+    readonly heldOut: Array<Data.TextExample>
+    /** Warm starts of epoch `e` (`warmStart.redraw`): a fresh draw of as many as the training set holds. */
+    readonly warmDraw: (epoch: number) => Effect.Effect<Array<Data.TextExample>, Verifier.VerifierError>
+  },
+  Verifier.VerifierError
+> =>
+  Effect.gen(function* () {
     const c = config.sft
     const held = (id: string) => Data.isHeldOut(config.seed, id, c.heldOutFraction)
-    const options = { prompt: c.prompt, routesPerProblem: c.routesPerProblem, warm: c.warmStart, rng: Rng.Rng.make(config.seed, "sft", "warm-start") }
-    const trainCorpus = { records: corpus.records.filter((r) => !held(r.problem.id)), pairs: corpus.pairs.filter((p) => !held(p.problemId)) }
+    const options = {
+      prompt: c.prompt,
+      routesPerProblem: c.routesPerProblem,
+      warm: c.warmStart,
+      rng: Rng.Rng.make(config.seed, "sft", "warm-start")
+    }
+    const trainCorpus = {
+      records: corpus.records.filter((r) => !held(r.problem.id)),
+      pairs: corpus.pairs.filter((p) => !held(p.problemId))
+    }
     const train = yield* Data.sftExamples(verifier, trainCorpus, options)
-    const heldOut = yield* Data.sftExamples(verifier, {
-      records: corpus.records.filter((r) => held(r.problem.id)),
-      pairs: corpus.pairs.filter((p) => held(p.problemId))
-    }, { ...options, warm: { ...options.warm, ratio: 0 } })
+    const heldOut = yield* Data.sftExamples(
+      verifier,
+      {
+        records: corpus.records.filter((r) => held(r.problem.id)),
+        pairs: corpus.pairs.filter((p) => held(p.problemId))
+      },
+      { ...options, warm: { ...options.warm, ratio: 0 } }
+    )
     const warmCount = train.filter((e) => e.kind === "warm").length
     const warmDraw = (epoch: number) =>
-      Data.warmStartExamples(verifier, trainCorpus.records, warmCount, c.warmStart, Rng.Rng.make(config.seed, "sft", "warm-start", epoch))
+      Data.warmStartExamples(
+        verifier,
+        trainCorpus.records,
+        warmCount,
+        c.warmStart,
+        Rng.Rng.make(config.seed, "sft", "warm-start", epoch)
+      )
     return { train, heldOut: heldOut.slice(0, c.heldOutMax), warmDraw }
   })
 
@@ -55,22 +82,31 @@ export const examples = (
  * Why a corpus gave SFT no training example at all (checked before the model is loaded): the corpus has no positive
  * route (the teacher never reached a gold answer), or every problem with one fell in the held-out fraction.
  */
-export const noExamples = (path: string, corpus: Data.Corpus, config: TrainerConfig): Effect.Effect<never, TrainingDataError> => {
+export const noExamples = (
+  path: string,
+  corpus: Data.Corpus,
+  config: TrainerConfig
+): Effect.Effect<never, TrainingDataError> => {
   const routes = corpus.records.reduce((n, r) => n + r.routes.length, 0)
   const positives = corpus.records.filter((r) => r.routes.some((x) => x.label === "positive")).length
   if (positives === 0 && corpus.pairs.length === 0) {
-    return Effect.fail(new TrainingDataError({
-      path,
-      detail: `the corpus has no positive routes: none of its ${routes} routes over ${corpus.records.length} problems reached the gold answer, so SFT has no completion to learn`,
-      fix: "check that the teacher's answers and the gold answers are judged alike (the judge's answer type, the task's mapping.gold and answerType; " +
-        "a few routes' `answer` against their problem's `gold` in the corpus show it), or use a stronger teacher, then rebuild the corpus"
-    }))
+    return Effect.fail(
+      new TrainingDataError({
+        path,
+        detail: `the corpus has no positive routes: none of its ${routes} routes over ${corpus.records.length} problems reached the gold answer, so SFT has no completion to learn`,
+        fix:
+          "check that the teacher's answers and the gold answers are judged alike (the judge's answer type, the task's mapping.gold and answerType; " +
+          "a few routes' `answer` against their problem's `gold` in the corpus show it), or use a stronger teacher, then rebuild the corpus"
+      })
+    )
   }
-  return Effect.fail(new TrainingDataError({
-    path,
-    detail: `all ${positives + corpus.pairs.length} problems with a positive route fell in the held-out fraction (sft.heldOutFraction ${config.sft.heldOutFraction})`,
-    fix: "lower sft.heldOutFraction or add problems"
-  }))
+  return Effect.fail(
+    new TrainingDataError({
+      path,
+      detail: `all ${positives + corpus.pairs.length} problems with a positive route fell in the held-out fraction (sft.heldOutFraction ${config.sft.heldOutFraction})`,
+      fix: "lower sft.heldOutFraction or add problems"
+    })
+  )
 }
 
 /**
@@ -78,8 +114,11 @@ export const noExamples = (path: string, corpus: Data.Corpus, config: TrainerCon
  * `request.corpus`, writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`. Returns the
  * final checkpoint (`<outDir>/final`, a Hugging Face directory with `onnx/model.onnx`).
  */
-export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig) => Effect.Effect<CoreCheckpoint.CheckpointRef, SftError, Verifier.Verifier | FileSystem.FileSystem | Path.Path> =
-  Effect.fn("trainer.sft")(function*(request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
+export const train: (
+  request: PolicyTrainer.TrainRequest,
+  config: TrainerConfig
+) => Effect.Effect<CoreCheckpoint.CheckpointRef, SftError, Verifier.Verifier | FileSystem.FileSystem | Path.Path> =
+  Effect.fn("trainer.sft")(function* (request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
     const verifier = yield* Verifier.Verifier
     const corpus = yield* Data.read(request.corpus)
     const texts = yield* examples(verifier, corpus, config)
@@ -97,19 +136,26 @@ export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig)
       })
     }
     const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
-    const heldBatches = Supervised.evalBatches(engine, heldSet.examples, buckets, config.batching.microBatch, microBatchTokensFor(config.batching, engine.config.vocabSize))
+    const heldBatches = Supervised.evalBatches(
+      engine,
+      heldSet.examples,
+      buckets,
+      config.batching.microBatch,
+      microBatchTokensFor(config.batching, engine.config.vocabSize)
+    )
     const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
     const redraw = config.sft.warmStart.redraw
       ? WarmRedraw.make(
-        engine,
-        trainSet.examples.filter((e) => e.kind === "plain"),
-        trainSet.examples.filter((e) => e.kind === "warm"),
-        texts.warmDraw,
-        maxTokens
-      )
+          engine,
+          trainSet.examples.filter((e) => e.kind === "plain"),
+          trainSet.examples.filter((e) => e.kind === "warm"),
+          texts.warmDraw,
+          maxTokens
+        )
       : undefined
     const source = redraw?.source ?? Supervised.fixedSource(trainSet.examples)
-    const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
+    const resumedData =
+      run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
     const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
     let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
     const evalEvery = config.sft.evalEvery
@@ -118,28 +164,43 @@ export const train: (request: PolicyTrainer.TrainRequest, config: TrainerConfig)
       label: "sft",
       detailKeys: ["loss", "heldout_loss", "lr"],
       step: (n) =>
-        Effect.gen(function*() {
-          if (redraw !== undefined) yield* redraw.prepare(Supervised.epochsAhead(cursor.position, source.count, config.sft.batchSize))
-          const r = yield* Supervised.step(engine, {
-            phase: "sft",
-            seed: config.seed,
-            stream: "sft-order",
-            examples: source,
-            section: config.sft,
-            batching: config.batching,
-            guards: config.guards,
-            scheduleTotal: total,
-            stepNumber: n,
-            skipped
-          }, cursor)
+        Effect.gen(function* () {
+          if (redraw !== undefined)
+            yield* redraw.prepare(Supervised.epochsAhead(cursor.position, source.count, config.sft.batchSize))
+          const r = yield* Supervised.step(
+            engine,
+            {
+              phase: "sft",
+              seed: config.seed,
+              stream: "sft-order",
+              examples: source,
+              section: config.sft,
+              batching: config.batching,
+              guards: config.guards,
+              scheduleTotal: total,
+              stepNumber: n,
+              skipped
+            },
+            cursor
+          )
           if (r.skipped) skipped += 1
-          const metrics: Record<string, number> = { ...r.metrics, skipped_steps: skipped, too_long: trainSet.tooLong, train_examples: trainSet.examples.length }
+          const metrics: Record<string, number> = {
+            ...r.metrics,
+            skipped_steps: skipped,
+            too_long: trainSet.tooLong,
+            train_examples: trainSet.examples.length
+          }
           if (heldBatches.length > 0 && ((evalEvery > 0 && n % evalEvery === 0) || n === total)) {
             metrics["heldout_loss"] = yield* Steps.evaluate(engine.trainer(), heldBatches)
           }
           return metrics
         }),
       snapshot: (n, metrics) =>
-        Effect.succeed({ step: n, data: { position: { ...cursor.position } }, metrics, counters: { skipped_steps: skipped } })
+        Effect.succeed({
+          step: n,
+          data: { position: { ...cursor.position } },
+          metrics,
+          counters: { skipped_steps: skipped }
+        })
     })
   }, Effect.scoped)

@@ -14,11 +14,19 @@ export const encodeFileVersionEvent = (wallTimeSeconds: number): Uint8Array =>
   Protobuf.encode((w) => w.double(1, wallTimeSeconds).string(3, "brain.Event:2"))
 
 /** `Event{wall_time, step, summary: Summary{value: [Value{tag, simple_value}...]}}`. */
-export const encodeScalarsEvent = (wallTimeSeconds: number, step: number, scalars: Record<string, number>): Uint8Array =>
+export const encodeScalarsEvent = (
+  wallTimeSeconds: number,
+  step: number,
+  scalars: Record<string, number>
+): Uint8Array =>
   Protobuf.encode((w) =>
-    w.double(1, wallTimeSeconds).int(2, step).message(5, (summary) => {
-      for (const [tag, value] of Object.entries(scalars)) summary.message(1, (v) => v.string(1, tag).float(2, value))
-    }))
+    w
+      .double(1, wallTimeSeconds)
+      .int(2, step)
+      .message(5, (summary) => {
+        for (const [tag, value] of Object.entries(scalars)) summary.message(1, (v) => v.string(1, tag).float(2, value))
+      })
+  )
 
 /** Frame one payload as a TFRecord. */
 export const frameRecord = (payload: Uint8Array): Uint8Array => {
@@ -39,12 +47,11 @@ export interface EventWriter {
 }
 
 /** Create a new event file in `logDir` (created if needed); closed with the scope. */
-export const open = (logDir: string, wallTimeSeconds: number = Date.now() / 1000): Effect.Effect<
-  EventWriter,
-  PlatformError.PlatformError,
-  FileSystem.FileSystem | Path.Path | Scope.Scope
-> =>
-  Effect.gen(function*() {
+export const open = (
+  logDir: string,
+  wallTimeSeconds: number = Date.now() / 1000
+): Effect.Effect<EventWriter, PlatformError.PlatformError, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(logDir, { recursive: true })

@@ -15,9 +15,13 @@ import { LrScheduleConfig } from "./LrSchedule.ts"
 const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
 
 const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
-const Increasing = Schema.Array(PositiveInt).check(Schema.makeFilter((a) =>
-  a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number)) ? undefined : "must be a non-empty increasing list of token counts"
-))
+const Increasing = Schema.Array(PositiveInt).check(
+  Schema.makeFilter((a) =>
+    a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number))
+      ? undefined
+      : "must be a non-empty increasing list of token counts"
+  )
+)
 
 /** A learning-rate schedule with defaults (peak 1e-3, no warmup, cosine to 10%). */
 const Lr = Schema.Struct({
@@ -30,9 +34,13 @@ const Lr = Schema.Struct({
 /** AdamW and clipping (the graph package's optimizer, fields as there). */
 export const OptimizerSection = Schema.Struct({
   /** First-moment decay. Default 0.9. */
-  beta1: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).pipe(withDefault(0.9)),
+  beta1: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).pipe(
+    withDefault(0.9)
+  ),
   /** Second-moment decay. Default 0.99 (small models, short runs). */
-  beta2: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).pipe(withDefault(0.99)),
+  beta2: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).pipe(
+    withDefault(0.99)
+  ),
   /** Adam epsilon. Default 1e-8. */
   eps: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1e-8)),
   /** Decoupled weight decay on matrices and embeddings. Default 0.01. */
@@ -101,9 +109,13 @@ export const MemorySection = Schema.Struct({
    */
   vocabChunk: Schema.Union([
     Schema.Literals(["auto", "off"]),
-    Schema.Int.check(Schema.makeFilter((n) =>
-      n >= minVocabChunk ? undefined : `must be "auto", "off" or an integer of at least ${minVocabChunk} vocabulary rows (each chunk adds graph nodes; 4096–16384 is usual)`
-    ))
+    Schema.Int.check(
+      Schema.makeFilter((n) =>
+        n >= minVocabChunk
+          ? undefined
+          : `must be "auto", "off" or an integer of at least ${minVocabChunk} vocabulary rows (each chunk adds graph nodes; 4096–16384 is usual)`
+      )
+    )
   ]).pipe(withDefault("auto")),
   /**
    * Activation recomputation in the training graphs (`@realm-lm/graph` `Recompute`): the backward recomputes these
@@ -114,16 +126,23 @@ export const MemorySection = Schema.Struct({
    */
   recompute: Schema.Union([
     Schema.Boolean,
-    Schema.Array(Schema.Int.check(Schema.makeFilter((n) => (n >= 0 ? undefined : "layer indices are 0-based integers")))).check(
-      Schema.makeFilter((a) => (new Set(a).size === a.length ? undefined : "each layer at most once"))
-    )
+    Schema.Array(
+      Schema.Int.check(Schema.makeFilter((n) => (n >= 0 ? undefined : "layer indices are 0-based integers")))
+    ).check(Schema.makeFilter((a) => (new Set(a).size === a.length ? undefined : "each layer at most once")))
   ]).pipe(withDefault(false))
 })
 export type MemorySection = typeof MemorySection.Type
 
 /** The head's chunk for a vocabulary (`memory.vocabChunk` resolved), or undefined for the full logits. */
 export const vocabChunkFor = (memory: MemorySection, vocabSize: number): number | undefined => {
-  const chunk = memory.vocabChunk === "auto" ? (vocabSize > autoVocabChunkAbove ? autoVocabChunk : undefined) : memory.vocabChunk === "off" ? undefined : memory.vocabChunk
+  const chunk =
+    memory.vocabChunk === "auto"
+      ? vocabSize > autoVocabChunkAbove
+        ? autoVocabChunk
+        : undefined
+      : memory.vocabChunk === "off"
+        ? undefined
+        : memory.vocabChunk
   return chunk !== undefined && chunk < vocabSize ? chunk : undefined
 }
 
@@ -145,7 +164,10 @@ export const logitsBytes = (width: number, tokens: number): number => width * to
  * decoder's own activations (about 19 GB for Qwen2.5-0.5B at 4096 tokens) would then decide what fits. Set
  * `microBatchTokens` to spend the memory chunking frees on larger micro-batches.
  */
-export const microBatchTokensFor = (batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">, vocabSize: number): number => {
+export const microBatchTokensFor = (
+  batching: Pick<BatchingSection, "microBatchTokens" | "logitsMemoryMB">,
+  vocabSize: number
+): number => {
   if (batching.microBatchTokens !== undefined) return batching.microBatchTokens
   const fit = Math.floor((batching.logitsMemoryMB * 1024 * 1024) / logitsBytes(vocabSize, 1))
   return Math.min(maxDefaultMicroBatchTokens, Math.max(64, Math.floor(fit / 64) * 64))
@@ -196,7 +218,13 @@ export const WarmStartSection = Schema.Struct({
    * instead of repeating epoch 0's draw, which a small student can memorize verdict by verdict. Default false.
    */
   redraw: Schema.Boolean.pipe(withDefault(false))
-}).check(Schema.makeFilter((w) => (w.minRoutes <= w.maxRoutes ? undefined : { path: ["minRoutes"], issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})` })))
+}).check(
+  Schema.makeFilter((w) =>
+    w.minRoutes <= w.maxRoutes
+      ? undefined
+      : { path: ["minRoutes"], issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})` }
+  )
+)
 
 /** Supervised fine-tuning (guided-CoT distillation on the rules-free view). */
 export const SftSection = Schema.Struct({
@@ -248,7 +276,9 @@ export const RlSection = Schema.Struct({
   /** μ: optimizer updates per batch of rollouts, all against the sampling-time log-probs. Default 1. */
   innerSteps: PositiveInt.pipe(withDefault(1)),
   /** ε_low of the clipped ratio. Default 0.2. */
-  clipLow: Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })).pipe(withDefault(0.2)),
+  clipLow: Schema.Finite.check(
+    Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true })
+  ).pipe(withDefault(0.2)),
   /** ε_high (DAPO "clip higher"). Default 0.28. */
   clipHigh: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(0.28)),
   /** β of the k3 KL to the frozen initial policy; 0 loads no reference. Default 0. */
@@ -273,14 +303,23 @@ export const RlSection = Schema.Struct({
   evalEvery: NonNegativeInt.pipe(withDefault(0)),
   /** Problems in that evaluation. Default 32. */
   evalProblems: PositiveInt.pipe(withDefault(32))
-}).check(Schema.makeFilter((r) => {
-  const issues: Array<Schema.FilterIssue> = []
-  if (r.batchSize % r.groupSize !== 0) {
-    issues.push({ path: ["batchSize"], issue: `batchSize (${r.batchSize}) must be divisible by groupSize (${r.groupSize}): each step samples batchSize / groupSize prompts` })
-  }
-  if (r.clipHigh < r.clipLow * 0.5) issues.push({ path: ["clipHigh"], issue: `clipHigh (${r.clipHigh}) is far below clipLow (${r.clipLow}); the usual choice is clipHigh ≥ clipLow` })
-  return issues
-}))
+}).check(
+  Schema.makeFilter((r) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (r.batchSize % r.groupSize !== 0) {
+      issues.push({
+        path: ["batchSize"],
+        issue: `batchSize (${r.batchSize}) must be divisible by groupSize (${r.groupSize}): each step samples batchSize / groupSize prompts`
+      })
+    }
+    if (r.clipHigh < r.clipLow * 0.5)
+      issues.push({
+        path: ["clipHigh"],
+        issue: `clipHigh (${r.clipHigh}) is far below clipLow (${r.clipLow}); the usual choice is clipHigh ≥ clipLow`
+      })
+    return issues
+  })
+)
 export type RlSection = typeof RlSection.Type
 
 /** The whole trainer config. */
@@ -304,18 +343,24 @@ export const TrainerConfig = Schema.Struct({
   sft: SftSection.pipe(withDefault({})),
   rft: RftSection.pipe(withDefault({})),
   rl: RlSection.pipe(withDefault({}))
-}).check(Schema.makeFilter((c) => {
-  const longest = c.batching.buckets.at(-1) as number
-  return c.generation.maxPromptTokens + c.generation.maxNewTokens - 1 <= longest
-    ? undefined
-    : { path: ["batching", "buckets"], issue: `the largest bucket (${longest}) must hold generation.maxPromptTokens + maxNewTokens - 1 = ${c.generation.maxPromptTokens + c.generation.maxNewTokens - 1} tokens` }
-}))
+}).check(
+  Schema.makeFilter((c) => {
+    const longest = c.batching.buckets.at(-1) as number
+    return c.generation.maxPromptTokens + c.generation.maxNewTokens - 1 <= longest
+      ? undefined
+      : {
+          path: ["batching", "buckets"],
+          issue: `the largest bucket (${longest}) must hold generation.maxPromptTokens + maxNewTokens - 1 = ${c.generation.maxPromptTokens + c.generation.maxNewTokens - 1} tokens`
+        }
+  })
+)
 export type TrainerConfig = typeof TrainerConfig.Type
 /** The config as written in files (every key optional). */
 export type TrainerConfigInput = typeof TrainerConfig.Encoded
 
 /** Decode a config object; errors carry the field path. */
-export const decode = (input: unknown): Effect.Effect<TrainerConfig, Schema.SchemaError> => ConfigDecode.decodeUnknownEffect(TrainerConfig)(input)
+export const decode = (input: unknown): Effect.Effect<TrainerConfig, Schema.SchemaError> =>
+  ConfigDecode.decodeUnknownEffect(TrainerConfig)(input)
 
 /** Decode synchronously (throws on bad input): for tests and constants. */
 export const decodeSync = (input: unknown): TrainerConfig => Schema.decodeUnknownSync(TrainerConfig)(input)
@@ -335,7 +380,8 @@ export const trainingConfig = (o: OptimizerSection): typeof Training.TrainingCon
 export const bestMaximize = (c: CheckpointSection): boolean => c.bestMaximize ?? !(c.bestMetric ?? "").includes("loss")
 
 /** An object's fields, or none for anything else (settings as written in a config). */
-const fields = (u: unknown): Record<string, unknown> => (typeof u === "object" && u !== null && !Array.isArray(u) ? u as Record<string, unknown> : {})
+const fields = (u: unknown): Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u) ? (u as Record<string, unknown>) : {}
 
 /**
  * How this trainer pre-trains a base model (the pipeline's `model.pretrain`), on settings as written in a config:
@@ -353,7 +399,13 @@ export const pretraining = {
       ? [{ path: "warmStart", detail: "pre-training never shows routes: leave warmStart out (it is always off)" }]
       : []),
     ...(sft.prompt !== undefined && sft.prompt !== "verifier"
-      ? [{ path: "prompt", detail: "pre-training uses the verifier's autonomous prompts (the format evaluation and RL show): leave prompt out" }]
+      ? [
+          {
+            path: "prompt",
+            detail:
+              "pre-training uses the verifier's autonomous prompts (the format evaluation and RL show): leave prompt out"
+          }
+        ]
       : [])
   ],
   hashed: (settings: Record<string, unknown>): Record<string, unknown> => {

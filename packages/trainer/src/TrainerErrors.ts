@@ -20,9 +20,11 @@ export class NonFiniteValue extends Schema.TaggedError<NonFiniteValue>()("NonFin
   skipped: Schema.Int
 }) {
   override get message(): string {
-    return `${this.phase}: non-finite ${this.tensor} (${this.value}) at step ${this.step}` +
+    return (
+      `${this.phase}: non-finite ${this.tensor} (${this.value}) at step ${this.step}` +
       (this.skipped > 0 ? ` after ${this.skipped} skipped steps` : "") +
       `; parameters were left unchanged. Lower the learning rate, keep optimizer.clipNorm > 0, or set guards.nonFinite: skip`
+    )
   }
 }
 
@@ -37,8 +39,12 @@ export class CheckpointCorrupted extends Schema.TaggedError<CheckpointCorrupted>
   previous: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
-    return `checkpoint ${this.dir} is corrupted: ${this.file}: ${this.detail}. ` +
-      (this.previous === undefined ? "No earlier checkpoint verifies; start without resume." : `Delete it to resume from ${this.previous}.`)
+    return (
+      `checkpoint ${this.dir} is corrupted: ${this.file}: ${this.detail}. ` +
+      (this.previous === undefined
+        ? "No earlier checkpoint verifies; start without resume."
+        : `Delete it to resume from ${this.previous}.`)
+    )
   }
 }
 

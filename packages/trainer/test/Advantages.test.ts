@@ -4,26 +4,28 @@ import { groupAdvantages, stats } from "../src/Advantages.ts"
 
 describe("groupAdvantages", () => {
   it("has zero mean in every group and unit (unbiased) std under std scaling (property)", () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 2, max: 8 }),
-      fc.integer({ min: 1, max: 6 }),
-      fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 48, maxLength: 48 }),
-      (g, groups, pool) => {
-        const rewards = pool.slice(0, g * groups)
-        const { advantages, zeroVarianceGroups } = groupAdvantages(rewards, g, "std", 0)
-        for (let k = 0; k < groups; k++) {
-          const a = advantages.subarray(k * g, k * g + g)
-          const mean = a.reduce((s, x) => s + x, 0) / g
-          expect(Math.abs(mean)).toBeLessThan(1e-9)
-          if (!zeroVarianceGroups.includes(k)) {
-            const variance = a.reduce((s, x) => s + x * x, 0) / (g - 1)
-            expect(variance).toBeCloseTo(1, 6)
-          } else {
-            expect([...a].every((x) => x === 0)).toBe(true)
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 8 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 48, maxLength: 48 }),
+        (g, groups, pool) => {
+          const rewards = pool.slice(0, g * groups)
+          const { advantages, zeroVarianceGroups } = groupAdvantages(rewards, g, "std", 0)
+          for (let k = 0; k < groups; k++) {
+            const a = advantages.subarray(k * g, k * g + g)
+            const mean = a.reduce((s, x) => s + x, 0) / g
+            expect(Math.abs(mean)).toBeLessThan(1e-9)
+            if (!zeroVarianceGroups.includes(k)) {
+              const variance = a.reduce((s, x) => s + x * x, 0) / (g - 1)
+              expect(variance).toBeCloseTo(1, 6)
+            } else {
+              expect([...a].every((x) => x === 0)).toBe(true)
+            }
           }
         }
-      }
-    ))
+      )
+    )
   })
 
   it("Dr. GRPO ('none') only centres; zero-variance groups are reported", () => {

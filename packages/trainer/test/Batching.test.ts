@@ -20,12 +20,18 @@ describe("Batching", () => {
 
   it("assigns examples to the smallest bucket that fits and reports ones that fit none", () => {
     expect(bucketFor(9, [32, 8, 16])).toBe(16)
-    const { byBucket, tooLong } = bucketize([
-      { prompt: [1, 2], completion: [3] },
-      { prompt: Array.from({ length: 20 }, () => 1), completion: [2] },
-      { prompt: Array.from({ length: 40 }, () => 1), completion: [2] }
-    ], [8, 32])
-    expect([...byBucket.entries()]).toEqual([[8, [0]], [32, [1]]])
+    const { byBucket, tooLong } = bucketize(
+      [
+        { prompt: [1, 2], completion: [3] },
+        { prompt: Array.from({ length: 20 }, () => 1), completion: [2] },
+        { prompt: Array.from({ length: 40 }, () => 1), completion: [2] }
+      ],
+      [8, 32]
+    )
+    expect([...byBucket.entries()]).toEqual([
+      [8, [0]],
+      [32, [1]]
+    ])
     expect(tooLong).toEqual([2])
   })
 })
@@ -78,7 +84,8 @@ describe("memory.recompute", () => {
 })
 
 describe("memory.vocabChunk: the chunked LM head and the budget it leaves", () => {
-  const chunkOf = (input: unknown, vocab: number) => TrainerConfig.vocabChunkFor(TrainerConfig.decodeSync({ memory: { vocabChunk: input } }).memory, vocab)
+  const chunkOf = (input: unknown, vocab: number) =>
+    TrainerConfig.vocabChunkFor(TrainerConfig.decodeSync({ memory: { vocabChunk: input } }).memory, vocab)
 
   it("auto (the default) chunks by 8192 above 16,384 ids and leaves small vocabularies whole", () => {
     expect(TrainerConfig.decodeSync({}).memory.vocabChunk).toBe("auto")

@@ -34,25 +34,33 @@ const writeModel = (tmp: string) => Effect.sync(() => writeFileSync(join(tmp, "m
 
 describe("Checkpoint", () => {
   it.effect("rotation keeps the last K and the best; loads verify every file", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const out = Toy.tempDir()
       const losses = [5, 1, 4, 3, 2]
       for (const [i, loss] of losses.entries()) {
         const step = (i + 1) * 10
         const dir = join(out, Checkpoint.checkpointsDir, Checkpoint.stepName(step))
         yield* Checkpoint.write(dir, contents(step, { heldout_loss: loss }), writeModel)
-        yield* Checkpoint.rotate(out, { dir, step, metrics: { heldout_loss: loss } }, { keepLast: 2, bestMetric: "heldout_loss", maximize: false })
+        yield* Checkpoint.rotate(
+          out,
+          { dir, step, metrics: { heldout_loss: loss } },
+          { keepLast: 2, bestMetric: "heldout_loss", maximize: false }
+        )
       }
-      assert.deepStrictEqual((yield* Checkpoint.list(out)).map((c) => c.step), [20, 40, 50])
+      assert.deepStrictEqual(
+        (yield* Checkpoint.list(out)).map((c) => c.step),
+        [20, 40, 50]
+      )
       assert.strictEqual((yield* Checkpoint.best(out))?.step, 20)
       const latest = yield* Checkpoint.latest(out)
       assert.strictEqual(latest?.state.step, 50)
       assert.deepStrictEqual([...((yield* (latest as Checkpoint.Loaded).optimizer).get("w::m")?.data ?? [])], [50, -50])
       assert.isFalse(readdirSync(join(out, Checkpoint.checkpointsDir)).some((n) => n.startsWith(".tmp")))
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a truncated state file and a missing file are named", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const out = Toy.tempDir()
       const dir = join(out, "c")
       yield* Checkpoint.write(dir, contents(1, {}), writeModel)
@@ -64,33 +72,63 @@ describe("Checkpoint", () => {
       const torn = yield* Effect.flip(Checkpoint.load(dir))
       assert.strictEqual(torn.file, Checkpoint.stateFile)
       assert.match(torn.detail, /not JSON/)
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
-  it.effect("the model of a checkpoint loads verified against its record; a changed model.safetensors is refused by both loaders", () =>
-    Effect.gen(function*() {
-      const config = yield* ModelConfig.make({
-        architecture: "LlamaForCausalLM", vocabSize: 16, hiddenSize: 8, intermediateSize: 12, numLayers: 1, numHeads: 2, numKvHeads: 1, headDim: 4,
-        maxContext: 32, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, tieWordEmbeddings: true, qkvBias: false, oBias: false,
-        bosTokenId: 0, eosTokenIds: [1], padTokenId: null
-      })
-      const weights = Weights.init(config, Rng.Rng.make("ckpt"))
-      const dir = join(Toy.tempDir(), "c")
-      yield* Checkpoint.write(dir, contents(1, {}), (tmp) => Pretrained.save(tmp, config, weights))
-      // `@realm-lm/lm` reads the record `Checkpoint.write` wrote: eval and serve verify what training wrote.
-      assert.strictEqual((yield* Pretrained.load(dir)).weights.size, weights.size)
-      const flipped = new Map([...weights].map(([name, t]) => [name, Weights.tensor(t.shape, t.data.map((x) => -x))]))
-      yield* Safetensors.write(join(dir, Pretrained.singleFile), flipped)
-      const lmError = yield* Effect.flip(Pretrained.load(dir))
-      assert.strictEqual(lmError._tag, "CheckpointHashMismatch")
-      const trainerError = yield* Effect.flip(Checkpoint.load(dir))
-      assert.strictEqual(trainerError.file, Pretrained.singleFile)
-      assert.match(trainerError.detail, /differs from the recorded/)
-    }).pipe(Effect.provide(NodeServices.layer)))
+  it.effect(
+    "the model of a checkpoint loads verified against its record; a changed model.safetensors is refused by both loaders",
+    () =>
+      Effect.gen(function* () {
+        const config = yield* ModelConfig.make({
+          architecture: "LlamaForCausalLM",
+          vocabSize: 16,
+          hiddenSize: 8,
+          intermediateSize: 12,
+          numLayers: 1,
+          numHeads: 2,
+          numKvHeads: 1,
+          headDim: 4,
+          maxContext: 32,
+          rmsNormEps: 1e-5,
+          ropeTheta: 10000,
+          ropeScaling: null,
+          tieWordEmbeddings: true,
+          qkvBias: false,
+          oBias: false,
+          bosTokenId: 0,
+          eosTokenIds: [1],
+          padTokenId: null
+        })
+        const weights = Weights.init(config, Rng.Rng.make("ckpt"))
+        const dir = join(Toy.tempDir(), "c")
+        yield* Checkpoint.write(dir, contents(1, {}), (tmp) => Pretrained.save(tmp, config, weights))
+        // `@realm-lm/lm` reads the record `Checkpoint.write` wrote: eval and serve verify what training wrote.
+        assert.strictEqual((yield* Pretrained.load(dir)).weights.size, weights.size)
+        const flipped = new Map(
+          [...weights].map(([name, t]) => [
+            name,
+            Weights.tensor(
+              t.shape,
+              t.data.map((x) => -x)
+            )
+          ])
+        )
+        yield* Safetensors.write(join(dir, Pretrained.singleFile), flipped)
+        const lmError = yield* Effect.flip(Pretrained.load(dir))
+        assert.strictEqual(lmError._tag, "CheckpointHashMismatch")
+        const trainerError = yield* Effect.flip(Checkpoint.load(dir))
+        assert.strictEqual(trainerError.file, Pretrained.singleFile)
+        assert.match(trainerError.detail, /differs from the recorded/)
+      }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("non-finite optimizer moments are refused when the optimizer state is read", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = join(Toy.tempDir(), "c")
-      const nan = { ...contents(2, {}), optimizer: new Map([["w::v", { shape: [3], data: Float32Array.of(1, Number.NaN, 2) }]]) }
+      const nan = {
+        ...contents(2, {}),
+        optimizer: new Map([["w::v", { shape: [3], data: Float32Array.of(1, Number.NaN, 2) }]])
+      }
       yield* Checkpoint.write(dir, nan, writeModel)
       const loaded = yield* Checkpoint.load(dir)
       const error = yield* Effect.flip(loaded.optimizer)
@@ -99,31 +137,45 @@ describe("Checkpoint", () => {
         assert.strictEqual(error.file, Checkpoint.optimizerFile)
         assert.match(error.detail, /w::v holds NaN at \[1\]/)
       }
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("metrics after the resumed step are cut; a fresh run starts a new log", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const out = Toy.tempDir()
-      yield* Effect.scoped(Effect.gen(function*() {
-        const w = yield* Metrics.open(out, "rl", { keepThrough: undefined, tensorboard: false })
-        for (let s = 1; s <= 5; s++) yield* w.write(s, { loss: s, nan: Number.NaN })
-      }))
-      writeFileSync(join(out, Metrics.metricsFile), readFileSync(join(out, Metrics.metricsFile), "utf8") + "{\"phase\":\"rl\",\"st")
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const w = yield* Metrics.open(out, "rl", { keepThrough: undefined, tensorboard: false })
+          for (let s = 1; s <= 5; s++) yield* w.write(s, { loss: s, nan: Number.NaN })
+        })
+      )
+      writeFileSync(
+        join(out, Metrics.metricsFile),
+        readFileSync(join(out, Metrics.metricsFile), "utf8") + '{"phase":"rl","st'
+      )
       yield* Effect.scoped(Metrics.open(out, "rl", { keepThrough: 3, tensorboard: true }))
       const lines = Metrics.parse(readFileSync(join(out, Metrics.metricsFile), "utf8"))
-      assert.deepStrictEqual(lines.map((l) => l.step), [1, 2, 3])
+      assert.deepStrictEqual(
+        lines.map((l) => l.step),
+        [1, 2, 3]
+      )
       assert.strictEqual(lines[0]?.["nan"], null)
       assert.isTrue(existsSync(join(out, Metrics.tensorboardDir)))
       yield* Effect.scoped(Metrics.open(out, "rl", { keepThrough: undefined, tensorboard: false }))
       assert.strictEqual(readFileSync(join(out, Metrics.metricsFile), "utf8"), "")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 })
 
 describe("data order and packing", () => {
   it("takes across epochs and resumes from any position to the same stream", () => {
     const whole = Data.take(3, "s", 10, { epoch: 0, index: 0 }, 24)
     assert.strictEqual(whole.items.length, 24)
-    assert.deepStrictEqual(whole.items.slice(0, 10).toSorted((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "each epoch is a permutation")
+    assert.deepStrictEqual(
+      whole.items.slice(0, 10).toSorted((x, y) => x - y),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      "each epoch is a permutation"
+    )
     assert.notDeepEqual(whole.items.slice(0, 10), whole.items.slice(10, 20), "epochs are reshuffled")
     const a = Data.take(3, "s", 10, { epoch: 0, index: 0 }, 13)
     const b = Data.take(3, "s", 10, a.next, 11)
@@ -136,7 +188,10 @@ describe("data order and packing", () => {
     const held = ids.filter((id) => Data.isHeldOut(1, id, 0.1))
     assert.isAbove(held.length, 150)
     assert.isBelow(held.length, 250)
-    assert.deepStrictEqual(ids.filter((id) => Data.isHeldOut(1, id, 0.1)), held)
+    assert.deepStrictEqual(
+      ids.filter((id) => Data.isHeldOut(1, id, 0.1)),
+      held
+    )
     assert.isFalse(ids.some((id) => Data.isHeldOut(1, id, 0)))
   })
 
@@ -144,12 +199,39 @@ describe("data order and packing", () => {
     const ex = (n: number) => ({ prompt: [1], completion: Array.from({ length: n }, () => 2) })
     const examples = [ex(3), ex(10), ex(3), ex(3), ex(40)]
     const { groups, tooLong } = Steps.pack(examples, [4, 16], 2)
-    assert.deepStrictEqual(groups.map((g) => [g.length, g.rows, g.members]), [[4, 2, [0, 2]], [4, 1, [3]], [16, 1, [1]]])
+    assert.deepStrictEqual(
+      groups.map((g) => [g.length, g.rows, g.members]),
+      [
+        [4, 2, [0, 2]],
+        [4, 1, [3]],
+        [16, 1, [1]]
+      ]
+    )
     assert.deepStrictEqual(tooLong, [4])
-    assert.deepStrictEqual(Steps.pack([ex(3), ex(3), ex(3)], [4], 4).groups.map((g) => g.rows), [4])
-    assert.deepStrictEqual(Steps.pack([ex(3), ex(3), ex(3)], [4], 4, false).groups.map((g) => g.rows), [3])
+    assert.deepStrictEqual(
+      Steps.pack([ex(3), ex(3), ex(3)], [4], 4).groups.map((g) => g.rows),
+      [4]
+    )
+    assert.deepStrictEqual(
+      Steps.pack([ex(3), ex(3), ex(3)], [4], 4, false).groups.map((g) => g.rows),
+      [3]
+    )
     // A token budget caps rows in long buckets (to a power of two).
-    assert.deepStrictEqual([64, 256, 512, 768, 5000].map((l) => Steps.rowLimit(l, 16, 4096)), [16, 16, 8, 4, 1])
-    assert.deepStrictEqual(Steps.pack([ex(3), ex(3), ex(3), ex(10), ex(10), ex(10)], [4, 16], 4, true, 32).groups.map((g) => [g.length, g.rows, g.members.length]), [[4, 4, 3], [16, 2, 2], [16, 1, 1]])
+    assert.deepStrictEqual(
+      [64, 256, 512, 768, 5000].map((l) => Steps.rowLimit(l, 16, 4096)),
+      [16, 16, 8, 4, 1]
+    )
+    assert.deepStrictEqual(
+      Steps.pack([ex(3), ex(3), ex(3), ex(10), ex(10), ex(10)], [4, 16], 4, true, 32).groups.map((g) => [
+        g.length,
+        g.rows,
+        g.members.length
+      ]),
+      [
+        [4, 4, 3],
+        [16, 2, 2],
+        [16, 1, 1]
+      ]
+    )
   })
 })

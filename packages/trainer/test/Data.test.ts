@@ -19,12 +19,18 @@ const examplesWith = (warm: { ratio: number; hints: number }, n = 40) => {
       return Toy.verifier.example(request)
     }
   })
-  const examples = Effect.runSync(Data.sftExamples(recording, { records: Toy.records(Toy.problems(n)), pairs: [] }, {
-    prompt: "verifier",
-    routesPerProblem: 1,
-    warm: { ...warm, minRoutes: 1, maxRoutes: 2 },
-    rng: Rng.Rng.make(3, "warm")
-  }))
+  const examples = Effect.runSync(
+    Data.sftExamples(
+      recording,
+      { records: Toy.records(Toy.problems(n)), pairs: [] },
+      {
+        prompt: "verifier",
+        routesPerProblem: 1,
+        warm: { ...warm, minRoutes: 1, maxRoutes: 2 },
+        rng: Rng.Rng.make(3, "warm")
+      }
+    )
+  )
   return { examples, decisions }
 }
 

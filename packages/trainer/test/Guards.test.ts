@@ -19,7 +19,7 @@ import * as Toy from "./fixtures/toy.ts"
  * a NaN weight outright): the normed activations overflow to ±Infinity and the loss of every batch is NaN.
  */
 const poisoned = (dir: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const ps = Toy.problems(8)
     yield* Toy.tinyModel(join(dir, "clean"), ps)
     const { config, weights } = yield* Pretrained.load(join(dir, "clean"))
@@ -42,10 +42,12 @@ const settings = (guards: object) =>
 
 describe("guards", () => {
   it.effect("a non-finite loss fails with NonFiniteValue naming step and tensor", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* poisoned(dir)
-      const error = yield* Effect.flip(Sft.train({ init, corpus, outDir: join(dir, "out"), resume: false }, settings({})))
+      const error = yield* Effect.flip(
+        Sft.train({ init, corpus, outDir: join(dir, "out"), resume: false }, settings({}))
+      )
       assert.strictEqual(error._tag, "NonFiniteValue")
       if (error._tag === "NonFiniteValue") {
         assert.strictEqual(error.step, 1)
@@ -53,27 +55,37 @@ describe("guards", () => {
         assert.strictEqual(error.phase, "sft")
         assert.match(error.message, /non-finite loss .* at step 1/)
       }
-    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer)))
+  )
 
   it.effect("skip mode withholds the updates, counts them and fails after maxSkips", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* poisoned(dir)
-      const error = yield* Effect.flip(Sft.train({ init, corpus, outDir: join(dir, "out"), resume: false }, settings({ nonFinite: "skip", maxSkips: 3 })))
+      const error = yield* Effect.flip(
+        Sft.train(
+          { init, corpus, outDir: join(dir, "out"), resume: false },
+          settings({ nonFinite: "skip", maxSkips: 3 })
+        )
+      )
       assert.strictEqual(error._tag, "NonFiniteValue")
       if (error._tag === "NonFiniteValue") {
         assert.strictEqual(error.step, 4)
         assert.strictEqual(error.skipped, 3)
       }
       const lines = Metrics.parse(readFileSync(join(dir, "out", Metrics.metricsFile), "utf8"))
-      assert.deepStrictEqual(lines.map((l) => l["skipped_steps"]), [1, 2, 3])
+      assert.deepStrictEqual(
+        lines.map((l) => l["skipped_steps"]),
+        [1, 2, 3]
+      )
       assert.isTrue(lines.every((l) => l["loss"] === null))
-    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer)))
+  )
 })
 
 describe("loading", () => {
   it.effect("an initial model with a NaN weight is refused at load, naming the tensor, before any step", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const ps = Toy.problems(8)
       yield* Toy.tinyModel(join(dir, "clean"), ps)
@@ -81,13 +93,16 @@ describe("loading", () => {
       Weights.get(weights, "model.norm.weight").data[3] = Number.NaN
       yield* Pretrained.save(join(dir, "clean"), config, weights)
       const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
-      const error = yield* Effect.flip(Sft.train({ init: join(dir, "clean"), corpus, outDir: join(dir, "out"), resume: false }, settings({})))
+      const error = yield* Effect.flip(
+        Sft.train({ init: join(dir, "clean"), corpus, outDir: join(dir, "out"), resume: false }, settings({}))
+      )
       assert.strictEqual(error._tag, "EngineFailed")
       assert.match(error.message, /model\.norm\.weight holds NaN at \[3\]/)
-    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer)))
+  )
 
   it.effect("an initial model whose tokenizer or weights differ from its trainer_state.json record is refused", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const ps = Toy.problems(8)
       const init = join(dir, "init")
@@ -108,7 +123,8 @@ describe("loading", () => {
       writeFileSync(join(init, Pretrained.singleFile), model)
       const weightsError = yield* train
       assert.match(weightsError.message, /load weights: .*model\.safetensors changed after training wrote it/)
-    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer)))
+  )
 })
 
 describe("TrainerConfig", () => {
@@ -136,9 +152,15 @@ describe("TrainerConfig", () => {
 
   it("other cross-field and range errors name their paths", () => {
     assert.match(issue({ batching: { buckets: [64, 32] } }), /\["batching"\]\["buckets"\]/)
-    assert.match(issue({ generation: { maxPromptTokens: 1000, maxNewTokens: 100 }, batching: { buckets: [256] } }), /largest bucket \(256\)/)
+    assert.match(
+      issue({ generation: { maxPromptTokens: 1000, maxNewTokens: 100 }, batching: { buckets: [256] } }),
+      /largest bucket \(256\)/
+    )
     assert.match(issue({ rl: { groupSize: 1 } }), /\["rl"\]\["groupSize"\]/)
-    assert.match(issue({ sft: { warmStart: { minRoutes: 3, maxRoutes: 1 } } }), /\["sft"\]\["warmStart"\]\["minRoutes"\]/)
+    assert.match(
+      issue({ sft: { warmStart: { minRoutes: 3, maxRoutes: 1 } } }),
+      /\["sft"\]\["warmStart"\]\["minRoutes"\]/
+    )
     assert.match(issue({ runtime: { device: "tpu" } }), /\["runtime"\]\["device"\]/)
   })
 

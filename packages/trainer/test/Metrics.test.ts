@@ -17,18 +17,27 @@ const text = [
 
 describe("Metrics reading", () => {
   it("parse keeps whole metrics lines in file order and skips blank, torn and foreign lines", () => {
-    expect(Metrics.parse(text).map((l) => [l.step, l["reward_mean"]])).toEqual([[1, 0.25], [2, 0.5], [2, 0.75]])
+    expect(Metrics.parse(text).map((l) => [l.step, l["reward_mean"]])).toEqual([
+      [1, 0.25],
+      [2, 0.5],
+      [2, 0.75]
+    ])
     expect(Metrics.parse(text)[0]?.["kl"]).toBeNull()
   })
 
   it("parseLine returns undefined for anything but an object with a numeric step", () => {
-    for (const bad of ["", "  ", "{", "null", "3", `{"step":"1"}`, "[1]"]) expect(Metrics.parseLine(bad)).toBeUndefined()
+    for (const bad of ["", "  ", "{", "null", "3", `{"step":"1"}`, "[1]"])
+      expect(Metrics.parseLine(bad)).toBeUndefined()
     expect(Metrics.parseLine(`{"phase":"sft","step":0,"loss":2}`)).toEqual({ phase: "sft", step: 0, loss: 2 })
   })
 
   it("points lists one metric's finite values with their steps, repeated steps included", () => {
     const lines = Metrics.parse(text)
-    expect(Metrics.points(lines, "reward_mean")).toEqual([{ step: 1, value: 0.25 }, { step: 2, value: 0.5 }, { step: 2, value: 0.75 }])
+    expect(Metrics.points(lines, "reward_mean")).toEqual([
+      { step: 1, value: 0.25 },
+      { step: 2, value: 0.5 },
+      { step: 2, value: 0.75 }
+    ])
     expect(Metrics.points(lines, "kl")).toEqual([{ step: 2, value: 0.01 }])
     expect(Metrics.points(lines, "missing")).toEqual([])
   })

@@ -27,29 +27,45 @@ describe("policy objective wiring", () => {
   for (const aggregate of ["token", "sequence"] as const) {
     for (const microBatch of [2, 4]) {
       it.effect(`loss equals the hand-computed clipped surrogate (${aggregate}, micro-batch ${microBatch})`, () =>
-        Effect.scoped(Effect.gen(function*() {
-          const dir = Toy.tempDir()
-          yield* Toy.tinyModel(join(dir, "m"), Toy.problems(4))
-          const config = TrainerConfig.decodeSync({ runtime: { intraOpThreads: 1 }, rl: { clipLow, clipHigh, aggregate } })
-          const engine = yield* Engine.make({ init: join(dir, "m") }, config.runtime, config.optimizer, { kind: "policy", rl: config.rl })
-          const base = [
-            { prompt: [1, 40, 41, 42], completion: [50, 51, 52, 2], advantage: 1.5 },
-            { prompt: [1, 60], completion: [70, 71, 2], advantage: -0.75 },
-            { prompt: [1, 80, 81, 82, 83, 84], completion: [90, 2], advantage: 0.4 }
-          ]
-          const current = yield* engine.policy.score(base)
-          // Old log-probs offset per token so ratios fall inside, above and below the clip range.
-          const offsets = [0.05, -0.5, 0.4, -0.1]
-          const rollouts = base.map((r, i) => ({ ...r, oldLogProbs: Array.from(current[i] as Float64Array, (l, k) => l - (offsets[k % 4] as number)) }))
-          const micro = Steps.policyMicroBatches(rollouts, [8, 16], microBatch, engine.pad, aggregate)
-          assert.strictEqual(micro.length, microBatch === 2 ? 2 : 1)
-          const loss = yield* Steps.evaluate(engine.trainer(), micro)
-          const perToken = rollouts.map((r, i) => Array.from(current[i] as Float64Array, (l, k) => surrogate(l, r.oldLogProbs[k] as number, r.advantage)))
-          const expected = aggregate === "token"
-            ? perToken.flat().reduce((a, b) => a + b, 0) / perToken.flat().length
-            : perToken.map((xs) => xs.reduce((a, b) => a + b, 0) / xs.length).reduce((a, b) => a + b, 0) / perToken.length
-          assert.closeTo(loss, expected, 1e-5 * Math.max(1, Math.abs(expected)))
-        })).pipe(Effect.provide(NodeServices.layer)))
+        Effect.scoped(
+          Effect.gen(function* () {
+            const dir = Toy.tempDir()
+            yield* Toy.tinyModel(join(dir, "m"), Toy.problems(4))
+            const config = TrainerConfig.decodeSync({
+              runtime: { intraOpThreads: 1 },
+              rl: { clipLow, clipHigh, aggregate }
+            })
+            const engine = yield* Engine.make({ init: join(dir, "m") }, config.runtime, config.optimizer, {
+              kind: "policy",
+              rl: config.rl
+            })
+            const base = [
+              { prompt: [1, 40, 41, 42], completion: [50, 51, 52, 2], advantage: 1.5 },
+              { prompt: [1, 60], completion: [70, 71, 2], advantage: -0.75 },
+              { prompt: [1, 80, 81, 82, 83, 84], completion: [90, 2], advantage: 0.4 }
+            ]
+            const current = yield* engine.policy.score(base)
+            // Old log-probs offset per token so ratios fall inside, above and below the clip range.
+            const offsets = [0.05, -0.5, 0.4, -0.1]
+            const rollouts = base.map((r, i) => ({
+              ...r,
+              oldLogProbs: Array.from(current[i] as Float64Array, (l, k) => l - (offsets[k % 4] as number))
+            }))
+            const micro = Steps.policyMicroBatches(rollouts, [8, 16], microBatch, engine.pad, aggregate)
+            assert.strictEqual(micro.length, microBatch === 2 ? 2 : 1)
+            const loss = yield* Steps.evaluate(engine.trainer(), micro)
+            const perToken = rollouts.map((r, i) =>
+              Array.from(current[i] as Float64Array, (l, k) => surrogate(l, r.oldLogProbs[k] as number, r.advantage))
+            )
+            const expected =
+              aggregate === "token"
+                ? perToken.flat().reduce((a, b) => a + b, 0) / perToken.flat().length
+                : perToken.map((xs) => xs.reduce((a, b) => a + b, 0) / xs.length).reduce((a, b) => a + b, 0) /
+                  perToken.length
+            assert.closeTo(loss, expected, 1e-5 * Math.max(1, Math.abs(expected)))
+          })
+        ).pipe(Effect.provide(NodeServices.layer))
+      )
     }
   }
 })

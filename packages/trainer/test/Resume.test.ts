@@ -46,16 +46,31 @@ const runChild = (args: object, killAfter?: number) =>
     })
   })
 
-const keys = ["loss", "grad_norm", "reward_mean", "reward_std", "truth_accuracy", "advantage_std", "entropy", "clip_fraction", "ratio_mean", "rescue_groups", "dropped_groups", "lr"]
+const keys = [
+  "loss",
+  "grad_norm",
+  "reward_mean",
+  "reward_std",
+  "truth_accuracy",
+  "advantage_std",
+  "entropy",
+  "clip_fraction",
+  "ratio_mean",
+  "rescue_groups",
+  "dropped_groups",
+  "lr"
+]
 const comparable = (text: string) => Metrics.parse(text).map((l) => [l.step, ...keys.map((k) => l[k])])
 
 describe("Resume", () => {
   it.effect("a killed and resumed run logs exactly what an uninterrupted run logs", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 4)
       const steps = 8
-      yield* Rl.train({ init, corpus, outDir: join(dir, "straight"), resume: false }, resumeConfig(steps)).pipe(Effect.provide(jobLayer))
+      yield* Rl.train({ init, corpus, outDir: join(dir, "straight"), resume: false }, resumeConfig(steps)).pipe(
+        Effect.provide(jobLayer)
+      )
       const args = { init, corpus, outDir: join(dir, "killed"), steps }
       const first = yield* runChild({ ...args, resume: false }, 5)
       assert.isTrue(first.killed)
@@ -66,13 +81,17 @@ describe("Resume", () => {
       const resumed = comparable(readFileSync(join(dir, "killed", Metrics.metricsFile), "utf8"))
       assert.strictEqual(resumed.length, steps)
       assert.deepStrictEqual(resumed, straight)
-      assert.isTrue(straight.some((l) => (l[keys.indexOf("rescue_groups") + 1] as number) > 0), "the curriculum rescued groups (its state was restored)")
+      assert.isTrue(
+        straight.some((l) => (l[keys.indexOf("rescue_groups") + 1] as number) > 0),
+        "the curriculum rescued groups (its state was restored)"
+      )
       const kept = (yield* Checkpoint.list(join(dir, "killed"))).map((c) => c.step)
       assert.deepStrictEqual(kept, [6, 8])
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("a corrupted checkpoint fails with a typed error naming the file; the previous one still loads", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 2)
       const outDir = join(dir, "rl")
@@ -89,21 +108,29 @@ describe("Resume", () => {
       const previous = yield* Checkpoint.load(older?.dir as string)
       assert.strictEqual(previous.state.step, 2)
       assert.strictEqual((yield* previous.optimizer).size > 0, true)
-      const resumeError = yield* Effect.flip(Rl.train({ init, corpus, outDir, resume: true }, resumeConfig(4)).pipe(Effect.provide(jobLayer)))
+      const resumeError = yield* Effect.flip(
+        Rl.train({ init, corpus, outDir, resume: true }, resumeConfig(4)).pipe(Effect.provide(jobLayer))
+      )
       assert.strictEqual(resumeError._tag, "CheckpointCorrupted")
-    }).pipe(Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
 
   it.effect("an interrupt stops at a step boundary after writing a checkpoint", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 2)
       const outDir = join(dir, "rl")
       const config = { ...resumeConfig(50), checkpoint: { ...resumeConfig(50).checkpoint, every: 0 } }
-      const fiber = yield* Effect.forkChild(Rl.train({ init, corpus, outDir, resume: false }, config).pipe(Effect.provide(jobLayer)))
+      const fiber = yield* Effect.forkChild(
+        Rl.train({ init, corpus, outDir, resume: false }, config).pipe(Effect.provide(jobLayer))
+      )
       // Wait (without timing) until three steps are logged, then interrupt.
       for (;;) {
         yield* Effect.yieldNow
-        const text = yield* Effect.orElseSucceed(Effect.try(() => readFileSync(join(outDir, Metrics.metricsFile), "utf8")), () => "")
+        const text = yield* Effect.orElseSucceed(
+          Effect.try(() => readFileSync(join(outDir, Metrics.metricsFile), "utf8")),
+          () => ""
+        )
         if (Metrics.parse(text).length >= 3) break
       }
       yield* Fiber.interrupt(fiber)
@@ -112,6 +139,10 @@ describe("Resume", () => {
       assert.isDefined(saved)
       assert.strictEqual(saved?.state.step, logged, "the checkpoint is at the last logged step")
       assert.isBelow(logged, 50)
-      assert.deepStrictEqual(readdirSync(join(outDir, Checkpoint.checkpointsDir)).filter((n) => n.startsWith(".tmp")), [])
-    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer))))
+      assert.deepStrictEqual(
+        readdirSync(join(outDir, Checkpoint.checkpointsDir)).filter((n) => n.startsWith(".tmp")),
+        []
+      )
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, Toy.verifierLayer)))
+  )
 })

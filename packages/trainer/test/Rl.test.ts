@@ -18,15 +18,43 @@ import * as Toy from "./fixtures/toy.ts"
 
 describe("Rl", () => {
   it.effect("GRPO raises the truth accuracy on a toy verifiable task", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 2)
-      const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 40, batchSize: 32, groupSize: 16, lr: { peak: 3e-3, decay: "constant" }, evalEvery: 10, evalProblems: 2 } })
-      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(Effect.provide(FixedCurriculum.layer(FixedCurriculum.never())))
+      const config = TrainerConfig.decodeSync({
+        ...base,
+        rl: {
+          steps: 40,
+          batchSize: 32,
+          groupSize: 16,
+          lr: { peak: 3e-3, decay: "constant" },
+          evalEvery: 10,
+          evalProblems: 2
+        }
+      })
+      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(
+        Effect.provide(FixedCurriculum.layer(FixedCurriculum.never()))
+      )
       const lines = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8"))
       const acc = lines.map((l) => l["truth_accuracy"] as number)
       assert.isUndefined(lines[0]?.["kl"], "no reference, no KL")
-      for (const key of ["reward_mean", "reward_std", "reward/answer", "reward/format", "truth_accuracy", "entropy", "clip_fraction", "advantage_mean", "advantage_std", "zero_variance_fraction", "strength", "tokens_per_second", "time_rollout", "time_scoring", "time_update"]) {
+      for (const key of [
+        "reward_mean",
+        "reward_std",
+        "reward/answer",
+        "reward/format",
+        "truth_accuracy",
+        "entropy",
+        "clip_fraction",
+        "advantage_mean",
+        "advantage_std",
+        "zero_variance_fraction",
+        "strength",
+        "tokens_per_second",
+        "time_rollout",
+        "time_scoring",
+        "time_update"
+      ]) {
         assert.isDefined(lines[0]?.[key], key)
       }
       const evals = lines.flatMap((l) => (typeof l["eval_accuracy"] === "number" ? [l["eval_accuracy"]] : []))
@@ -34,10 +62,11 @@ describe("Rl", () => {
       const mean = (xs: Array<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
       assert.isBelow(mean(acc.slice(0, 5)), 0.4)
       assert.isAbove(mean(acc.slice(-5)), mean(acc.slice(0, 5)) + 0.25)
-    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)))
+  )
 
   it.effect("tells the curriculum its horizon (rl.steps) before the first step", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 2)
       const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 2, batchSize: 32, groupSize: 16 } })
@@ -46,53 +75,83 @@ describe("Rl", () => {
       const fixed = FixedCurriculum.make(FixedCurriculum.never())
       const curriculum = Curriculum.Curriculum.of({
         ...fixed,
-        decide: (step, problems) => Effect.suspend(() => {
-          if (told.length === 0) decidedBeforeStart = true
-          return fixed.decide(step, problems)
-        }),
+        decide: (step, problems) =>
+          Effect.suspend(() => {
+            if (told.length === 0) decidedBeforeStart = true
+            return fixed.decide(step, problems)
+          }),
         start: ({ totalSteps }) => Effect.sync(() => void told.push(totalSteps))
       })
-      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(Effect.provideService(Curriculum.Curriculum, curriculum))
+      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(
+        Effect.provideService(Curriculum.Curriculum, curriculum)
+      )
       assert.deepStrictEqual(told, [2])
       assert.isFalse(decidedBeforeStart)
-    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)))
+  )
 
   it.effect("β > 0 loads the frozen initial policy as reference: KL starts at 0 and grows", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const { init, corpus } = yield* weakPriorModel(dir, 2)
-      const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 3, batchSize: 32, groupSize: 16, klCoef: 0.1, lr: { peak: 1e-2, decay: "constant" } } })
-      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(Effect.provide(FixedCurriculum.layer(FixedCurriculum.never())))
+      const config = TrainerConfig.decodeSync({
+        ...base,
+        rl: { steps: 3, batchSize: 32, groupSize: 16, klCoef: 0.1, lr: { peak: 1e-2, decay: "constant" } }
+      })
+      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(
+        Effect.provide(FixedCurriculum.layer(FixedCurriculum.never()))
+      )
       const kl = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8")).map((l) => l["kl"] as number)
       assert.closeTo(kl[0] as number, 0, 1e-6)
       assert.isAbove(kl[2] as number, 1e-4)
-    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))))
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)))
+  )
 
-  it.effect("a prompt's prefill is part of the reply the verifier scores, and the policy writes only what follows it", () =>
-    Effect.gen(function*() {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
-      const completions: Array<string> = []
-      // Hint prompts start the reply with the gold digit: every reply is right, whatever the policy writes after it.
-      const prefilled = Layer.succeed(Verifier.Verifier, Verifier.Verifier.of({
-        ...Toy.verifier,
-        prompt: (request) =>
-          Effect.map(Toy.verifier.prompt(request), (prompt) =>
-            request.decision.hintFraction > 0
-              ? { ...prompt, guidance: { ...prompt.guidance, mode: "hint" as const, hint: request.problem.gold }, prefill: `${request.problem.gold} ` }
-              : prompt),
-        score: (request) => {
-          completions.push(request.completion)
-          return Toy.verifier.score(request)
-        }
-      }))
-      const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 2, batchSize: 8, groupSize: 4, lr: { peak: 1e-3, decay: "constant" } } })
-      yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(
-        Effect.provide(Layer.mergeAll(prefilled, FixedCurriculum.layer({ routeCount: 0, hintFraction: 1, seed: 0 })))
-      )
-      const lines = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8"))
-      assert.deepStrictEqual(lines.map((l) => l["truth_accuracy"]), [1, 1])
-      assert.strictEqual(completions.length, 16)
-      assert.isTrue(completions.every((c) => /^\d /.test(c)), "every scored reply starts with its prefill")
-    }).pipe(Effect.provide(NodeServices.layer)))
+  it.effect(
+    "a prompt's prefill is part of the reply the verifier scores, and the policy writes only what follows it",
+    () =>
+      Effect.gen(function* () {
+        const dir = Toy.tempDir()
+        const { init, corpus } = yield* weakPriorModel(dir, 2)
+        const completions: Array<string> = []
+        // Hint prompts start the reply with the gold digit: every reply is right, whatever the policy writes after it.
+        const prefilled = Layer.succeed(
+          Verifier.Verifier,
+          Verifier.Verifier.of({
+            ...Toy.verifier,
+            prompt: (request) =>
+              Effect.map(Toy.verifier.prompt(request), (prompt) =>
+                request.decision.hintFraction > 0
+                  ? {
+                      ...prompt,
+                      guidance: { ...prompt.guidance, mode: "hint" as const, hint: request.problem.gold },
+                      prefill: `${request.problem.gold} `
+                    }
+                  : prompt
+              ),
+            score: (request) => {
+              completions.push(request.completion)
+              return Toy.verifier.score(request)
+            }
+          })
+        )
+        const config = TrainerConfig.decodeSync({
+          ...base,
+          rl: { steps: 2, batchSize: 8, groupSize: 4, lr: { peak: 1e-3, decay: "constant" } }
+        })
+        yield* Rl.train({ init, corpus, outDir: join(dir, "rl"), resume: false }, config).pipe(
+          Effect.provide(Layer.mergeAll(prefilled, FixedCurriculum.layer({ routeCount: 0, hintFraction: 1, seed: 0 })))
+        )
+        const lines = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8"))
+        assert.deepStrictEqual(
+          lines.map((l) => l["truth_accuracy"]),
+          [1, 1]
+        )
+        assert.strictEqual(completions.length, 16)
+        assert.isTrue(
+          completions.every((c) => /^\d /.test(c)),
+          "every scored reply starts with its prefill"
+        )
+      }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

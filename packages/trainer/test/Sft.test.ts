@@ -18,7 +18,7 @@ const layers = Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)
 
 describe("Sft", () => {
   it.effect("lowers the held-out loss and changes every trainable parameter", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const ps = Toy.problems(40)
       yield* Toy.tinyModel(join(dir, "init"), ps)
@@ -40,63 +40,88 @@ describe("Sft", () => {
       assert.strictEqual(ref.kind, "sft")
       assert.strictEqual(ref.step, 30)
       assert.strictEqual(ref.path, join(dir, "out", "final"))
-      for (const f of ["config.json", "model.safetensors", "tokenizer.json", "onnx/model.onnx", "trainer_state.json", "optimizer.safetensors"]) {
+      for (const f of [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "onnx/model.onnx",
+        "trainer_state.json",
+        "optimizer.safetensors"
+      ]) {
         assert.isTrue(existsSync(join(ref.path, f)), f)
       }
       const before = (yield* Pretrained.load(join(dir, "init"))).weights
       const after = (yield* Pretrained.load(ref.path)).weights
       for (const [name, t] of before) {
-        assert.isTrue(t.data.some((v, i) => v !== Weights.get(after, name).data[i]), `${name} changed`)
+        assert.isTrue(
+          t.data.some((v, i) => v !== Weights.get(after, name).data[i]),
+          `${name} changed`
+        )
       }
-    }).pipe(Effect.provide(layers)))
+    }).pipe(Effect.provide(layers))
+  )
 
-  it.effect("memory.recompute (every layer, or a list) logs the same losses as keeping activations; a missing layer fails", () =>
-    Effect.gen(function*() {
-      const dir = Toy.tempDir()
-      const ps = Toy.problems(16)
-      yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 2 })
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
-      const losses = (recompute: boolean | ReadonlyArray<number>, out: string) =>
-        Effect.gen(function*() {
-          const config = TrainerConfig.decodeSync({
-            runtime: { intraOpThreads: 1 },
-            batching: { buckets: [32, 64], microBatch: 8 },
-            generation: { maxPromptTokens: 40, maxNewTokens: 16 },
-            memory: { recompute },
-            checkpoint: { every: 0, onnx: "never" },
-            log: { tensorboard: false },
-            sft: { steps: 4, batchSize: 8, lr: { peak: 1e-2 }, heldOutFraction: 0 }
+  it.effect(
+    "memory.recompute (every layer, or a list) logs the same losses as keeping activations; a missing layer fails",
+    () =>
+      Effect.gen(function* () {
+        const dir = Toy.tempDir()
+        const ps = Toy.problems(16)
+        yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 2 })
+        const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+        const losses = (recompute: boolean | ReadonlyArray<number>, out: string) =>
+          Effect.gen(function* () {
+            const config = TrainerConfig.decodeSync({
+              runtime: { intraOpThreads: 1 },
+              batching: { buckets: [32, 64], microBatch: 8 },
+              generation: { maxPromptTokens: 40, maxNewTokens: 16 },
+              memory: { recompute },
+              checkpoint: { every: 0, onnx: "never" },
+              log: { tensorboard: false },
+              sft: { steps: 4, batchSize: 8, lr: { peak: 1e-2 }, heldOutFraction: 0 }
+            })
+            yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
+            return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8")).map(
+              (l) => l["loss"] as number
+            )
           })
-          yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
-          return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8")).map((l) => l["loss"] as number)
-        })
-      const kept = yield* losses(false, "kept")
-      assert.strictEqual(kept.length, 4)
-      for (const [recompute, out] of [[true, "all"], [[1], "layer1"]] as const) {
-        const got = yield* losses(recompute, out)
-        got.forEach((l, i) => assert.approximately(l, kept[i] as number, 1e-5, `${out} step ${i + 1}`))
-      }
-      // The setting reaches the training graph: a layer the 2-layer model lacks fails there, named.
-      const error = yield* Effect.flip(losses([2], "missing"))
-      assert.strictEqual(error._tag, "EngineFailed")
-      assert.match(error.message, /layer 2 does not exist/)
-    }).pipe(Effect.provide(layers)))
+        const kept = yield* losses(false, "kept")
+        assert.strictEqual(kept.length, 4)
+        for (const [recompute, out] of [
+          [true, "all"],
+          [[1], "layer1"]
+        ] as const) {
+          const got = yield* losses(recompute, out)
+          got.forEach((l, i) => assert.approximately(l, kept[i] as number, 1e-5, `${out} step ${i + 1}`))
+        }
+        // The setting reaches the training graph: a layer the 2-layer model lacks fails there, named.
+        const error = yield* Effect.flip(losses([2], "missing"))
+        assert.strictEqual(error._tag, "EngineFailed")
+        assert.match(error.message, /layer 2 does not exist/)
+      }).pipe(Effect.provide(layers))
+  )
 
   it.effect("warmStart.redraw: the first epoch trains on the fixed draw, later epochs on new draws", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const ps = Toy.problems(16)
       yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
       const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
       const losses = (redraw: boolean, out: string) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const config = TrainerConfig.decodeSync({
             runtime: { intraOpThreads: 1 },
             batching: { buckets: [32, 64, 128], microBatch: 16 },
             generation: { maxPromptTokens: 100, maxNewTokens: 16 },
             checkpoint: { every: 0, onnx: "never" },
             log: { tensorboard: false },
-            sft: { epochs: 3, batchSize: 16, lr: { peak: 1e-2 }, heldOutFraction: 0, warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw } }
+            sft: {
+              epochs: 3,
+              batchSize: 16,
+              lr: { peak: 1e-2 },
+              heldOutFraction: 0,
+              warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw }
+            }
           })
           yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
           return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8"))
@@ -104,46 +129,72 @@ describe("Sft", () => {
       const fixed = yield* losses(false, "fixed")
       const redrawn = yield* losses(true, "redrawn")
       assert.strictEqual(fixed[0]?.["train_examples"], 32)
-      assert.deepStrictEqual(redrawn.map((l) => l["step"]), fixed.map((l) => l["step"]))
+      assert.deepStrictEqual(
+        redrawn.map((l) => l["step"]),
+        fixed.map((l) => l["step"])
+      )
       assert.strictEqual(redrawn.length, 6)
       // Steps 1-2 are epoch 0 (32 examples, 16 a step): the same examples, so the same losses; then they part.
-      for (const i of [0, 1]) assert.approximately(redrawn[i]?.["loss"] as number, fixed[i]?.["loss"] as number, 1e-6, `step ${i + 1}`)
-      assert.isTrue([2, 3, 4, 5].some((i) => Math.abs((redrawn[i]?.["loss"] as number) - (fixed[i]?.["loss"] as number)) > 1e-4), "later epochs differ")
-    }).pipe(Effect.provide(layers)))
+      for (const i of [0, 1])
+        assert.approximately(redrawn[i]?.["loss"] as number, fixed[i]?.["loss"] as number, 1e-6, `step ${i + 1}`)
+      assert.isTrue(
+        [2, 3, 4, 5].some((i) => Math.abs((redrawn[i]?.["loss"] as number) - (fixed[i]?.["loss"] as number)) > 1e-4),
+        "later epochs differ"
+      )
+    }).pipe(Effect.provide(layers))
+  )
 
   it.effect("a corpus with no positive route fails saying so, before the model is loaded", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const ps = Toy.problems(6)
-      const negativesOnly = Toy.records(ps).map((r) => ({ ...r, routes: r.routes.filter((x) => x.label === "negative") }))
+      const negativesOnly = Toy.records(ps).map((r) => ({
+        ...r,
+        routes: r.routes.filter((x) => x.label === "negative")
+      }))
       const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), negativesOnly)
       const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 0 } })
       // No model directory exists: the data check must come first.
-      const error = yield* Effect.flip(Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      const error = yield* Effect.flip(
+        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config)
+      )
       assert.strictEqual(error._tag, "TrainingDataError")
-      assert.include(error.message, `${corpus}: the corpus has no positive routes: none of its 6 routes over 6 problems reached the gold answer`)
+      assert.include(
+        error.message,
+        `${corpus}: the corpus has no positive routes: none of its 6 routes over 6 problems reached the gold answer`
+      )
       assert.include(error.message, "rebuild the corpus")
       assert.notInclude(error.message, "largest bucket")
-    }).pipe(Effect.provide(layers)))
+    }).pipe(Effect.provide(layers))
+  )
 
   it.effect("positives that all fall in the held-out fraction are named, with the setting to change", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(3)))
       const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 1 } })
-      const error = yield* Effect.flip(Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      const error = yield* Effect.flip(
+        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config)
+      )
       assert.strictEqual(error._tag, "TrainingDataError")
-      assert.include(error.message, "all 3 problems with a positive route fell in the held-out fraction (sft.heldOutFraction 1)")
-    }).pipe(Effect.provide(layers)))
+      assert.include(
+        error.message,
+        "all 3 problems with a positive route fell in the held-out fraction (sft.heldOutFraction 1)"
+      )
+    }).pipe(Effect.provide(layers))
+  )
 
   it.effect("an --init directory that does not exist is named as missing (not as lacking tokenizer.json)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = Toy.tempDir()
       const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(4)))
       const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 0 } })
-      const error = yield* Effect.flip(Sft.train({ init: join(dir, "no-such-model"), corpus, outDir: join(dir, "out"), resume: false }, config))
+      const error = yield* Effect.flip(
+        Sft.train({ init: join(dir, "no-such-model"), corpus, outDir: join(dir, "out"), resume: false }, config)
+      )
       assert.strictEqual(error._tag, "EngineFailed")
       assert.include(error.message, `${join(dir, "no-such-model")} does not exist: pass a Hugging Face model directory`)
       assert.notInclude(error.message, "has no tokenizer.json")
-    }).pipe(Effect.provide(layers)))
+    }).pipe(Effect.provide(layers))
+  )
 })

@@ -29,7 +29,14 @@ type Field = { field: number; wire: number; value: number | bigint | Uint8Array 
 const fields = (b: Uint8Array): Array<Field> =>
   Protobuf.fields(b).map((f) => {
     const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength)
-    const value = f.wire === Protobuf.WIRE_VARINT ? f.varint : f.wire === Protobuf.WIRE_FIXED64 ? view.getFloat64(0, true) : f.wire === Protobuf.WIRE_FIXED32 ? view.getFloat32(0, true) : f.payload
+    const value =
+      f.wire === Protobuf.WIRE_VARINT
+        ? f.varint
+        : f.wire === Protobuf.WIRE_FIXED64
+          ? view.getFloat64(0, true)
+          : f.wire === Protobuf.WIRE_FIXED32
+            ? view.getFloat32(0, true)
+            : f.payload
     return { field: f.field, wire: f.wire, value }
   })
 
@@ -43,10 +50,21 @@ describe("TensorBoard event files", () => {
       "1800000000000000a37f4b220900002040fc54d9411a0d627261696e2e4576656e743a322b353110"
     )
     assert.strictEqual(
-      hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(1_700_000_123.25, 1234567, { "rl/reward_mean": 0.25, "sft/λ": -1e-30, x: 3.4e38 }))),
+      hex(
+        TensorBoard.frameRecord(
+          TensorBoard.encodeScalarsEvent(1_700_000_123.25, 1234567, {
+            "rl/reward_mean": 0.25,
+            "sft/λ": -1e-30,
+            x: 3.4e38
+          })
+        )
+      ),
       "3f0000000000000051657661090000d05efc54d9411087ad4b2a300a150a0e726c2f7265776172645f6d65616e150000803e0a0d0a067366742fcebb156042a28d0a080a0178159ec97f7fd1dcf379"
     )
-    assert.strictEqual(hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(0, 0, {}))), "0d000000000000003c37b83409000000000000000010002a006d31e5b4")
+    assert.strictEqual(
+      hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(0, 0, {}))),
+      "0d000000000000003c37b83409000000000000000010002a006d31e5b4"
+    )
     assert.strictEqual(
       hex(TensorBoard.frameRecord(TensorBoard.encodeScalarsEvent(1, 2 ** 40, { ["t".repeat(200)]: 1 }))),
       `e60000000000000071234f8709000000000000f03f108080808080202ad3010ad0010ac801${"74".repeat(200)}150000803f0fae66d1`
@@ -58,7 +76,7 @@ describe("TensorBoard event files", () => {
   })
 
   it.effect("writes a version record then scalar events that decode to the same tags, steps and values", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dir = mkdtempSync(join(tmpdir(), "realm-tb-"))
       const writer = yield* TensorBoard.open(dir, 1_700_000_000.5)
       yield* writer.scalars(0, { "rl/reward_mean": 0.25, "rl/kl": 0.001 })
@@ -83,10 +101,14 @@ describe("TensorBoard event files", () => {
       }
       const first = decodeScalars(records[1] as Uint8Array)
       assert.strictEqual(first.step, 0)
-      assert.deepStrictEqual(first.values.map(([t]) => t), ["rl/reward_mean", "rl/kl"])
+      assert.deepStrictEqual(
+        first.values.map(([t]) => t),
+        ["rl/reward_mean", "rl/kl"]
+      )
       assert.closeTo(first.values[1]?.[1] as number, 0.001, 1e-9)
       const second = decodeScalars(records[2] as Uint8Array)
       assert.strictEqual(second.step, 1234567)
       assert.deepStrictEqual(second.values, [["rl/reward_mean", 0.5]]) // NaN skipped
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+  )
 })

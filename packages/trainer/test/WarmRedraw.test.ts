@@ -17,13 +17,18 @@ import * as Toy from "./fixtures/toy.ts"
 
 /** Tokenization by character code: all `tokenize` needs of an engine. */
 const charEngine = {
-  encodePrompt: (prompt: TextExample["prompt"]) => Effect.succeed([...(prompt.messages[0]?.content ?? "")].map((c) => c.charCodeAt(0))),
+  encodePrompt: (prompt: TextExample["prompt"]) =>
+    Effect.succeed([...(prompt.messages[0]?.content ?? "")].map((c) => c.charCodeAt(0))),
   encodeCompletion: (text: string) => [...text].map((c) => c.charCodeAt(0))
 } as unknown as Engine
 
 const text = (completion: string, kind: "plain" | "warm"): TextExample => ({
   problemId: "p",
-  prompt: { problemId: "p", messages: [{ role: "user", content: "q" }], guidance: { mode: "autonomous", strength: 0, routeIds: [] } },
+  prompt: {
+    problemId: "p",
+    messages: [{ role: "user", content: "q" }],
+    guidance: { mode: "autonomous", strength: 0, routeIds: [] }
+  },
   completion,
   kind
 })
@@ -32,12 +37,18 @@ const completionOf = (t: Supervised.Tokenized): string => String.fromCharCode(..
 
 describe("WarmRedraw", () => {
   const setUp = (draw: (epoch: number) => Array<TextExample>) =>
-    Effect.runSync(Effect.gen(function*() {
-      const tokenized = yield* Supervised.tokenize(charEngine, [text("p0", "plain"), text("p1", "plain"), text("w0a", "warm"), text("w0b", "warm")], 8)
-      const plain = tokenized.examples.filter((e) => e.kind === "plain")
-      const warm = tokenized.examples.filter((e) => e.kind === "warm")
-      return WarmRedraw.make(charEngine, plain, warm, (epoch) => Effect.succeed(draw(epoch)), 8)
-    }))
+    Effect.runSync(
+      Effect.gen(function* () {
+        const tokenized = yield* Supervised.tokenize(
+          charEngine,
+          [text("p0", "plain"), text("p1", "plain"), text("w0a", "warm"), text("w0b", "warm")],
+          8
+        )
+        const plain = tokenized.examples.filter((e) => e.kind === "plain")
+        const warm = tokenized.examples.filter((e) => e.kind === "warm")
+        return WarmRedraw.make(charEngine, plain, warm, (epoch) => Effect.succeed(draw(epoch)), 8)
+      })
+    )
 
   it("keeps the plain examples and fills the warm slots from each epoch's draw", () => {
     const r = setUp((e) => [text(`w${e}a`, "warm"), text(`w${e}b`, "warm")])
@@ -64,12 +75,16 @@ describe("WarmRedraw", () => {
   })
 
   it("Sft.examples: epoch 0's draw is the training set's warm starts, later epochs draw other routes, each draw repeats", () => {
-    const config = TrainerConfig.decodeSync({ seed: 5, sft: { heldOutFraction: 0, warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw: true } } })
+    const config = TrainerConfig.decodeSync({
+      seed: 5,
+      sft: { heldOutFraction: 0, warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw: true } }
+    })
     const corpus: Data.Corpus = { path: "toy", records: Toy.records(Toy.problems(30)), pairs: [] }
     const run = () => Effect.runSync(Sft.examples(Toy.verifier, corpus, config))
     const { train, warmDraw } = run()
     const warm = train.filter((e) => e.kind === "warm")
-    const key = (es: ReadonlyArray<TextExample>) => es.map((e) => `${JSON.stringify(e.prompt.messages)}→${e.completion}`)
+    const key = (es: ReadonlyArray<TextExample>) =>
+      es.map((e) => `${JSON.stringify(e.prompt.messages)}→${e.completion}`)
     expect(warm.length).toBe(30)
     expect(key(Effect.runSync(warmDraw(1)))).toHaveLength(30)
     expect(key(Effect.runSync(warmDraw(1)))).not.toEqual(key(warm))

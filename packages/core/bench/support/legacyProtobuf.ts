@@ -162,7 +162,9 @@ export class TensorBoardWriter {
     return this.key(field, 0).varint(value)
   }
   bytesField(field: number, data: Uint8Array): this {
-    this.key(field, 2).varint(data.length).bytes.push(...data)
+    this.key(field, 2)
+      .varint(data.length)
+      .bytes.push(...data)
     return this
   }
   string(field: number, text: string): this {

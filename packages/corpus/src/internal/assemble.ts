@@ -16,9 +16,14 @@ export interface Labelled {
 }
 
 /** Label routes: the route's answer (or, when empty, the answer extracted from its text) compared with gold. */
-export const label = (judge: AnswerJudge.AnswerJudge["Service"], problem: Problem.Problem, routes: ReadonlyArray<Teacher.TeacherRoute>): Array<Labelled> =>
+export const label = (
+  judge: AnswerJudge.AnswerJudge["Service"],
+  problem: Problem.Problem,
+  routes: ReadonlyArray<Teacher.TeacherRoute>
+): Array<Labelled> =>
   routes.map((route) => {
-    const answer = route.answer.trim() !== "" ? route.answer.trim() : (judge.extract(problem, route.raw ?? completion(route)) ?? "")
+    const answer =
+      route.answer.trim() !== "" ? route.answer.trim() : (judge.extract(problem, route.raw ?? completion(route)) ?? "")
     return { route, answer, positive: answer !== "" && judge.equivalent(problem, answer, problem.gold) }
   })
 
@@ -29,13 +34,24 @@ export const balance = (routes: ReadonlyArray<Labelled>) => {
 }
 
 /** Remove near-identical routes (same answer, similar text). */
-export const dedupLabelled = (routes: ReadonlyArray<Labelled>, threshold: number): { readonly kept: Array<Labelled>; readonly dropped: number } => {
-  const { kept, dropped } = dedupe(routes.map((r) => ({ steps: r.route.steps, answer: r.answer, item: r })), threshold)
+export const dedupLabelled = (
+  routes: ReadonlyArray<Labelled>,
+  threshold: number
+): { readonly kept: Array<Labelled>; readonly dropped: number } => {
+  const { kept, dropped } = dedupe(
+    routes.map((r) => ({ steps: r.route.steps, answer: r.answer, item: r })),
+    threshold
+  )
   return { kept: kept.map((k) => k.item), dropped }
 }
 
 /** At most `k` routes, first securing the minimum positives and negatives, in the order written. */
-export const select = (routes: ReadonlyArray<Labelled>, k: number, minPositives: number, minNegatives: number): Array<Labelled> => {
+export const select = (
+  routes: ReadonlyArray<Labelled>,
+  k: number,
+  minPositives: number,
+  minNegatives: number
+): Array<Labelled> => {
   const chosen = new Set<Labelled>([
     ...routes.filter((r) => r.positive).slice(0, minPositives),
     ...routes.filter((r) => !r.positive).slice(0, minNegatives)
@@ -65,8 +81,11 @@ export const toRoutes = (
   return routes.map((r, i): Route.Route => {
     const base = { id: `r${i}`, steps: r.route.steps, answer: r.answer, source }
     if (r.positive) return { ...base, label: "positive" }
-    const fromTeacher = r.route.intendedLabel === "negative" && r.route.decisiveStep !== undefined &&
-      r.route.decisiveStep >= 0 && r.route.decisiveStep < r.route.steps.length
+    const fromTeacher =
+      r.route.intendedLabel === "negative" &&
+      r.route.decisiveStep !== undefined &&
+      r.route.decisiveStep >= 0 &&
+      r.route.decisiveStep < r.route.steps.length
     if (fromTeacher) {
       counts.teacher++
       const note = r.route.decisiveNote === undefined ? {} : { decisiveNote: r.route.decisiveNote }
@@ -78,6 +97,11 @@ export const toRoutes = (
       return { ...base, label: "negative" }
     }
     counts.alignment++
-    return { ...base, label: "negative", decisiveStep: aligned, decisiveNote: "first departure from a correct route (step alignment)" }
+    return {
+      ...base,
+      label: "negative",
+      decisiveStep: aligned,
+      decisiveNote: "first departure from a correct route (step alignment)"
+    }
   })
 }

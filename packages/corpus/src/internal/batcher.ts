@@ -17,21 +17,29 @@ export const make = <A, B, E>(
   run: (batch: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, E>,
   options: { readonly max: number; readonly gatherMs: number }
 ): Effect.Effect<Submit<A, B, E>, never, Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const queue = yield* Queue.unbounded<{ readonly item: A; readonly done: Deferred.Deferred<B, E> }>()
-    yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-      const first = yield* Queue.takeBetween(queue, 1, options.max)
-      const rest = first.length < options.max
-        ? yield* Effect.andThen(Effect.sleep(Duration.millis(options.gatherMs)), Queue.takeBetween(queue, 0, options.max - first.length))
-        : []
-      const batch = [...first, ...rest]
-      yield* run(batch.map((p) => p.item)).pipe(
-        Effect.flatMap((results) => Effect.forEach(batch, (p, i) => Deferred.succeed(p.done, results[i] as B))),
-        Effect.catchCause((cause) => Effect.forEach(batch, (p) => Deferred.failCause(p.done, cause)))
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function* () {
+          const first = yield* Queue.takeBetween(queue, 1, options.max)
+          const rest =
+            first.length < options.max
+              ? yield* Effect.andThen(
+                  Effect.sleep(Duration.millis(options.gatherMs)),
+                  Queue.takeBetween(queue, 0, options.max - first.length)
+                )
+              : []
+          const batch = [...first, ...rest]
+          yield* run(batch.map((p) => p.item)).pipe(
+            Effect.flatMap((results) => Effect.forEach(batch, (p, i) => Deferred.succeed(p.done, results[i] as B))),
+            Effect.catchCause((cause) => Effect.forEach(batch, (p) => Deferred.failCause(p.done, cause)))
+          )
+        })
       )
-    })))
+    )
     return (item: A) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const done = yield* Deferred.make<B, E>()
         yield* Queue.offer(queue, { item, done })
         return yield* Deferred.await(done)

@@ -34,7 +34,8 @@ const intsAttr = (n: Node, name: string): ReadonlyArray<number> => {
 }
 const constInts = (t: Tensor): Array<number> => {
   const data = t.graph.constantValue(t)
-  if (data === undefined) throw new InvalidGraph({ detail: `${t.name} must be a constant to differentiate through its consumer` })
+  if (data === undefined)
+    throw new InvalidGraph({ detail: `${t.name} must be a constant to differentiate through its consumer` })
   return Array.from(data as ArrayLike<number | bigint>, (v) => Number(v))
 }
 
@@ -63,7 +64,11 @@ const matmulGrad: Rule = (c) => {
       c.needs[1] === true ? O.gemm(L.reshape(a, [-1, k]), d2, undefined, { transA: true }) : undefined
     ]
   }
-  return both(c, () => O.matmul(d, L.transposeLast2(b)), () => O.matmul(L.transposeLast2(a), d))
+  return both(
+    c,
+    () => O.matmul(d, L.transposeLast2(b)),
+    () => O.matmul(L.transposeLast2(a), d)
+  )
 }
 
 const gemmGrad: Rule = (c) => {
@@ -75,7 +80,8 @@ const gemmGrad: Rule = (c) => {
   const fb = c.node.attrs["beta"]
   const alpha = fa !== undefined && "f" in fa ? fa.f : 1
   const beta = fb !== undefined && "f" in fb ? fb.f : 1
-  const g = (x: Tensor, y: Tensor, transA: boolean, transB: boolean) => O.gemm(x, y, undefined, { transA, transB, alpha })
+  const g = (x: Tensor, y: Tensor, transA: boolean, transB: boolean) =>
+    O.gemm(x, y, undefined, { transA, transB, alpha })
   const da = !ta ? g(d, b, false, !tb) : tb ? g(b, d, true, true) : g(b, d, false, true)
   const db = !tb ? (ta ? g(a, d, false, false) : g(a, d, true, false)) : ta ? g(d, a, true, true) : g(d, a, true, false)
   const cIn = c.node.inputs[2]
@@ -86,22 +92,27 @@ const gemmGrad: Rule = (c) => {
   ]
 }
 
-const reduceGrad = (kind: "sum" | "mean" | "max"): Rule => (c) => {
-  const x = inp(c, 0)
-  const keep = intAttr(c.node, "keepdims", 1) === 1
-  const axes = kind === "sum" ? constInts(inp(c, 1)).map((a) => (a < 0 ? a + x.rank : a)) : intsAttr(c.node, "axes").map((a) => (a < 0 ? a + x.rank : a))
-  const kdShape = x.shape.map((v, i) => (axes.includes(i) ? 1 : v))
-  const d = keep ? dy(c) : L.reshape(dy(c), kdShape)
-  if (kind === "sum") return [L.expand(d, x.shape)]
-  if (kind === "mean") {
-    const count = axes.reduce((s, a) => s * (x.shape[a] as number), 1)
-    return [L.expand(O.mul(d, 1 / count), x.shape)]
+const reduceGrad =
+  (kind: "sum" | "mean" | "max"): Rule =>
+  (c) => {
+    const x = inp(c, 0)
+    const keep = intAttr(c.node, "keepdims", 1) === 1
+    const axes =
+      kind === "sum"
+        ? constInts(inp(c, 1)).map((a) => (a < 0 ? a + x.rank : a))
+        : intsAttr(c.node, "axes").map((a) => (a < 0 ? a + x.rank : a))
+    const kdShape = x.shape.map((v, i) => (axes.includes(i) ? 1 : v))
+    const d = keep ? dy(c) : L.reshape(dy(c), kdShape)
+    if (kind === "sum") return [L.expand(d, x.shape)]
+    if (kind === "mean") {
+      const count = axes.reduce((s, a) => s * (x.shape[a] as number), 1)
+      return [L.expand(O.mul(d, 1 / count), x.shape)]
+    }
+    const y = keep ? out(c) : L.reshape(out(c), kdShape)
+    const mask = O.cast(O.equal(x, y), x.dtype)
+    const ties = O.reduceSum(mask, axes, true)
+    return [O.mul(mask, O.div(d, ties))]
   }
-  const y = keep ? out(c) : L.reshape(out(c), kdShape)
-  const mask = O.cast(O.equal(x, y), x.dtype)
-  const ties = O.reduceSum(mask, axes, true)
-  return [O.mul(mask, O.div(d, ties))]
-}
 
 const unaryRules: Record<string, (x: Tensor, y: Tensor, d: Tensor) => Tensor> = {
   Neg: (_x, _y, d) => O.neg(d),
@@ -122,33 +133,74 @@ const powGrad: Rule = (c) => {
   const d = dy(c)
   const bv = b.graph.constantValue(b)
   const bMinus1 = bv !== undefined && bv.length === 1 ? b.graph.scalar(Number(bv[0]) - 1, b.dtype) : O.sub(b, 1)
-  return both(c, () => O.mul(O.mul(d, b), O.pow(a, bMinus1)), () => O.mul(O.mul(d, out(c)), O.log(a)))
+  return both(
+    c,
+    () => O.mul(O.mul(d, b), O.pow(a, bMinus1)),
+    () => O.mul(O.mul(d, out(c)), O.log(a))
+  )
 }
 
-const pickGrad = (takeA: (a: Tensor, b: Tensor) => Tensor): Rule => (c) => {
-  const cond = takeA(inp(c, 0), inp(c, 1))
-  return both(c, () => O.where(cond, dy(c), 0), () => O.where(cond, 0, dy(c)))
-}
+const pickGrad =
+  (takeA: (a: Tensor, b: Tensor) => Tensor): Rule =>
+  (c) => {
+    const cond = takeA(inp(c, 0), inp(c, 1))
+    return both(
+      c,
+      () => O.where(cond, dy(c), 0),
+      () => O.where(cond, 0, dy(c))
+    )
+  }
 
 const gatherGrad: Rule = (c) => {
   if (c.needs[0] !== true) return []
   const [data, idx] = [inp(c, 0), inp(c, 1)]
-  if (intAttr(c.node, "axis", 0) !== 0) throw new InvalidGraph({ detail: "Gather: gradients are implemented for axis 0 only", fix: "transpose so the gathered axis is first" })
+  if (intAttr(c.node, "axis", 0) !== 0)
+    throw new InvalidGraph({
+      detail: "Gather: gradients are implemented for axis 0 only",
+      fix: "transpose so the gathered axis is first"
+    })
   const rows = idx.size
   const width = data.size / (data.shape[0] as number)
   const d2 = L.reshape(dy(c), [rows, width])
   const flatIdx = L.reshape(idx, [rows, 1])
-  const grad = c.embedding === "matmul"
-    ? O.gemm(L.oneHot(L.reshape(idx, [rows]), data.shape[0] as number, data.dtype), d2, undefined, { transA: true })
-    : L.scatterElements(L.zeros(data, [data.shape[0] as number, width]), L.expand(flatIdx, [rows, width]), d2, 0, true)
+  const grad =
+    c.embedding === "matmul"
+      ? O.gemm(L.oneHot(L.reshape(idx, [rows]), data.shape[0] as number, data.dtype), d2, undefined, { transA: true })
+      : L.scatterElements(
+          L.zeros(data, [data.shape[0] as number, width]),
+          L.expand(flatIdx, [rows, width]),
+          d2,
+          0,
+          true
+        )
   return [L.reshape(grad, data.shape)]
 }
 
 const rules: Record<string, Rule> = {
-  Add: (c) => both(c, () => dy(c), () => dy(c)),
-  Sub: (c) => both(c, () => dy(c), () => O.neg(dy(c))),
-  Mul: (c) => both(c, () => O.mul(dy(c), inp(c, 1)), () => O.mul(dy(c), inp(c, 0))),
-  Div: (c) => both(c, () => O.div(dy(c), inp(c, 1)), () => O.neg(O.div(O.mul(dy(c), out(c)), inp(c, 1)))),
+  Add: (c) =>
+    both(
+      c,
+      () => dy(c),
+      () => dy(c)
+    ),
+  Sub: (c) =>
+    both(
+      c,
+      () => dy(c),
+      () => O.neg(dy(c))
+    ),
+  Mul: (c) =>
+    both(
+      c,
+      () => O.mul(dy(c), inp(c, 1)),
+      () => O.mul(dy(c), inp(c, 0))
+    ),
+  Div: (c) =>
+    both(
+      c,
+      () => O.div(dy(c), inp(c, 1)),
+      () => O.neg(O.div(O.mul(dy(c), out(c)), inp(c, 1)))
+    ),
   Pow: powGrad,
   Max: pickGrad((a, b) => O.greaterOrEqual(a, b)),
   Min: pickGrad((a, b) => O.lessOrEqual(a, b)),
@@ -173,7 +225,14 @@ const rules: Record<string, Rule> = {
   },
   Where: (c) => {
     const cond = inp(c, 0)
-    return [undefined, ...both({ ...c, needs: c.needs.slice(1), node: { ...c.node, inputs: c.node.inputs.slice(1) } }, () => O.where(cond, dy(c), 0), () => O.where(cond, 0, dy(c)))]
+    return [
+      undefined,
+      ...both(
+        { ...c, needs: c.needs.slice(1), node: { ...c.node, inputs: c.node.inputs.slice(1) } },
+        () => O.where(cond, dy(c), 0),
+        () => O.where(cond, 0, dy(c))
+      )
+    ]
   },
   Cast: (c) => [isFloat(inp(c, 0).dtype) ? O.cast(dy(c), inp(c, 0).dtype) : undefined],
   Reshape: (c) => [L.reshape(dy(c), inp(c, 0).shape)],
@@ -193,13 +252,19 @@ const rules: Record<string, Rule> = {
   },
   Split: (c) => {
     const axis = intAttr(c.node, "axis", 0)
-    return [L.concat(c.node.outputs.map((_, i) => dy(c, i)), axis)]
+    return [
+      L.concat(
+        c.node.outputs.map((_, i) => dy(c, i)),
+        axis
+      )
+    ]
   },
   Slice: (c) => {
     const x = inp(c, 0)
     const [starts, ends, axes] = [constInts(inp(c, 1)), constInts(inp(c, 2)), constInts(inp(c, 3))]
     const steps = c.node.inputs[4]
-    if (steps !== undefined && constInts(steps).some((s) => s !== 1)) throw new InvalidGraph({ detail: "Slice: gradients need step 1" })
+    if (steps !== undefined && constInts(steps).some((s) => s !== 1))
+      throw new InvalidGraph({ detail: "Slice: gradients need step 1" })
     const before = x.shape.map(() => 0)
     const after = x.shape.map(() => 0)
     axes.forEach((a, i) => {
@@ -232,6 +297,10 @@ export const apply = (c: RuleContext): ReadonlyArray<Tensor | undefined> => {
   const un = unaryRules[node.op]
   if (un !== undefined) return [un(inp(c, 0), out(c), dy(c))]
   const rule = rules[node.op]
-  if (rule === undefined) throw new InvalidGraph({ detail: `no gradient rule for op ${node.op}`, fix: "detach its inputs or express it with differentiable ops" })
+  if (rule === undefined)
+    throw new InvalidGraph({
+      detail: `no gradient rule for op ${node.op}`,
+      fix: "detach its inputs or express it with differentiable ops"
+    })
   return rule(c)
 }

@@ -16,7 +16,11 @@ export const broadcast = (op: string, ...shapes: ReadonlyArray<Shape>): Array<nu
       const v = k < 0 ? 1 : (s[k] as number)
       if (v === 1) continue
       if (d !== 1 && d !== v) {
-        throw new ShapeMismatch({ op, detail: `cannot broadcast dimension ${i} (${d} vs ${v})`, shapes: shapes.map(fmt) })
+        throw new ShapeMismatch({
+          op,
+          detail: `cannot broadcast dimension ${i} (${d} vs ${v})`,
+          shapes: shapes.map(fmt)
+        })
       }
       d = v
     }

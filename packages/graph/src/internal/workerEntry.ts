@@ -18,14 +18,21 @@ const data = workerData as Data
 if (port !== null) {
   const mod = (await import(data.module)) as { default?: Job }
   if (typeof mod.default !== "function") {
-    port.postMessage({ type: "failure", tag: "InvalidJob", message: `${data.module} has no default-exported job function` })
+    port.postMessage({
+      type: "failure",
+      tag: "InvalidJob",
+      message: `${data.module} has no default-exported job function`
+    })
   } else {
     const job = mod.default
-    const exit = await Effect.runPromiseExit(Effect.scoped(job(data.input, (p) => port.postMessage({ type: "progress", value: p }))))
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(job(data.input, (p) => port.postMessage({ type: "progress", value: p })))
+    )
     if (Exit.isSuccess(exit)) port.postMessage({ type: "success", value: exit.value })
     else {
       const err = Cause.squash(exit.cause)
-      const tag = typeof err === "object" && err !== null && "_tag" in err ? String((err as { _tag: unknown })._tag) : "Defect"
+      const tag =
+        typeof err === "object" && err !== null && "_tag" in err ? String((err as { _tag: unknown })._tag) : "Defect"
       port.postMessage({ type: "failure", tag, message: err instanceof Error ? err.message : String(err) })
     }
   }

@@ -56,7 +56,9 @@ const bucket: Transformer.Bucket = { batch: 2, seq: 16 }
 
 const ids = (n: number, below: number, seed: number, ignoreEvery = 0): Int32Array => {
   const rng = Rng.Rng.make(seed)
-  return Int32Array.from({ length: n }, (_, i) => (ignoreEvery > 0 && i % ignoreEvery === ignoreEvery - 1 ? -100 : rng.int(below)))
+  return Int32Array.from({ length: n }, (_, i) =>
+    ignoreEvery > 0 && i % ignoreEvery === ignoreEvery - 1 ? -100 : rng.int(below)
+  )
 }
 
 /** The cases: a decoder (both embedding gradients), the vocabulary-chunked head, norms and activations, RL terms. */
@@ -64,7 +66,10 @@ export const cases: ReadonlyArray<Case> = [
   ...(["scatter", "matmul"] as const).map((embedding): Case => ({
     name: `decoder L2 d32 GQA+RoPE+SwiGLU, tied head, CE ignore -100, embedding grad ${embedding}`,
     build: (g) => Transformer.model(size)(g, bucket).loss,
-    feeds: { tokens: ids(bucket.batch * bucket.seq, size.vocab, 1), targets: ids(bucket.batch * bucket.seq, size.vocab, 2, 7) },
+    feeds: {
+      tokens: ids(bucket.batch * bucket.seq, size.vocab, 1),
+      targets: ids(bucket.batch * bucket.seq, size.vocab, 2, 7)
+    },
     embedding
   })),
   {
@@ -80,13 +85,19 @@ export const cases: ReadonlyArray<Case> = [
     name: "LayerNorm, GELU (Erf), Softmax, Tanh, Sigmoid, Clip, Max/Min, Pow, Div",
     build: (g) => {
       const x = g.param("x", [8, 32], { init: Init.normal(1) })
-      const y = Nn.layerNorm(x, g.param("gamma", [32], { init: Init.normal(0.2, 1) }), g.param("beta", [32], { init: Init.normal(0.1) }))
+      const y = Nn.layerNorm(
+        x,
+        g.param("gamma", [32], { init: Init.normal(0.2, 1) }),
+        g.param("beta", [32], { init: Init.normal(0.1) })
+      )
       const a = Nn.gelu(Nn.linear(y, g.param("w", [32, 32], { init: Init.normal(0.2) })))
       const s = O.softmax(O.mul(a, 2))
       const b = O.add(O.tanh(a), O.sigmoid(O.clip(a, -0.5, 0.5)))
       const sines = Float64Array.from({ length: 256 }, (_, i) => Math.sin(i))
       const c = O.div(O.max(a, O.min(b, 0.3)), O.add(O.pow(O.sigmoid(b), 2), 1))
-      return O.reduceSum(O.mul(O.add(s, c), g.constant(g.float === "float64" ? sines : Float32Array.from(sines), [8, 32])))
+      return O.reduceSum(
+        O.mul(O.add(s, c), g.constant(g.float === "float64" ? sines : Float32Array.from(sines), [8, 32]))
+      )
     },
     feeds: {}
   },
@@ -121,7 +132,9 @@ const lossAndGrads = (c: Case, float: G.FloatType) => {
   const loss = c.build(g)
   g.output("loss", loss)
   const wrt = g.inputs.filter((t) => t.dtype === float)
-  grad(loss, wrt, c.embedding === undefined ? {} : { embedding: c.embedding }).forEach((d, i) => g.output(`grad::${(wrt[i] as G.Tensor).name}`, d))
+  grad(loss, wrt, c.embedding === undefined ? {} : { embedding: c.embedding }).forEach((d, i) =>
+    g.output(`grad::${(wrt[i] as G.Tensor).name}`, d)
+  )
   return g
 }
 
@@ -139,48 +152,74 @@ const compare = (name: string, got: ArrayLike<number>, want: ArrayLike<number>):
 
 const summarize = (name: string, device: Device, tensors: Array<TensorResult>, started: number): CaseResult => {
   const margin = (t: TensorResult) => t.maxAbsError / (tolerance.atol + tolerance.rtol * t.scale)
-  const worst = tensors.reduce<TensorResult | undefined>((w, t) => (w === undefined || margin(t) > margin(w) ? t : w), undefined)
-  return { name, device, ok: tensors.length > 0 && tensors.every((t) => t.ok), worst, tensors, ms: performance.now() - started }
+  const worst = tensors.reduce<TensorResult | undefined>(
+    (w, t) => (w === undefined || margin(t) > margin(w) ? t : w),
+    undefined
+  )
+  return {
+    name,
+    device,
+    ok: tensors.length > 0 && tensors.every((t) => t.ok),
+    worst,
+    tensors,
+    ms: performance.now() - started
+  }
 }
 
 const data = (t: DeviceTensor | undefined): ArrayLike<number> => (t?.data ?? new Float32Array()) as ArrayLike<number>
 
 /** Run one case in float32 on `device` and in float64 on the CPU; compare the loss and every gradient. */
 export const runCase = (c: Case, device: Device) =>
-  Effect.scoped(Effect.gen(function*() {
-    const started = performance.now()
-    const refGraph = lossAndGrads(c, "float64")
-    const devGraph = lossAndGrads(c, "float32")
-    const values = valuesFor(refGraph)
-    const ref = yield* Executor.make({ device: "cpu", intraOpThreads: 1, graphOptimization: "basic" })
-    const dev = device === "cpu" ? ref : yield* Executor.make({ device, logLevel: "error" })
-    const want = yield* (yield* ref.compile(refGraph)).run({ ...c.feeds, ...values })
-    const f32: Record<string, Float32Array> = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Float32Array.from(v)]))
-    const got = yield* (yield* dev.compile(devGraph)).run({ ...c.feeds, ...f32 })
-    const tensors = refGraph.outputs.map((o) => compare(o.name, data(got[o.name]), data(want[o.name])))
-    return summarize(c.name, device, tensors, started)
-  }))
+  Effect.scoped(
+    Effect.gen(function* () {
+      const started = performance.now()
+      const refGraph = lossAndGrads(c, "float64")
+      const devGraph = lossAndGrads(c, "float32")
+      const values = valuesFor(refGraph)
+      const ref = yield* Executor.make({ device: "cpu", intraOpThreads: 1, graphOptimization: "basic" })
+      const dev = device === "cpu" ? ref : yield* Executor.make({ device, logLevel: "error" })
+      const want = yield* (yield* ref.compile(refGraph)).run({ ...c.feeds, ...values })
+      const f32: Record<string, Float32Array> = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [k, Float32Array.from(v)])
+      )
+      const got = yield* (yield* dev.compile(devGraph)).run({ ...c.feeds, ...f32 })
+      const tensors = refGraph.outputs.map((o) => compare(o.name, data(got[o.name]), data(want[o.name])))
+      return summarize(c.name, device, tensors, started)
+    })
+  )
 
 /** Three AdamW steps (clip 1, lr 1e-3) of the decoder on `device` and on the CPU, both float32: losses and final params. */
 export const runTrainingSteps = (device: Device) =>
-  Effect.scoped(Effect.gen(function*() {
-    const started = performance.now()
-    const n = bucket.batch * bucket.seq
-    const batches = [0, 1, 2].map((i) => ({ tokens: ids(n, size.vocab, 20 + i), targets: ids(n, size.vocab, 30 + i, 9) }))
-    const train = (d: Device) =>
-      Effect.gen(function*() {
-        const exec = yield* Executor.make({ device: d, intraOpThreads: d === "cpu" ? 1 : 0, logLevel: "error" })
-        const trainer = yield* Trainer.make(exec, Transformer.model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
-        yield* trainer.initialize(Rng.Rng.make(5))
-        const losses: Array<number> = []
-        for (const b of batches) losses.push((yield* trainer.step(b, { lr: 1e-3 })).loss)
-        return { losses, params: yield* exec.read(trainer.trainable) }
-      })
-    const want = yield* train("cpu")
-    const got = yield* train(device)
-    const tensors = [
-      compare("losses", got.losses, want.losses),
-      ...Object.keys(want.params).toSorted().map((k) => compare(k, (got.params[k] ?? []) as ArrayLike<number>, want.params[k] as ArrayLike<number>))
-    ]
-    return summarize("decoder: 3 AdamW steps (clip 1), params and losses vs CPU float32", device, tensors, started)
-  }))
+  Effect.scoped(
+    Effect.gen(function* () {
+      const started = performance.now()
+      const n = bucket.batch * bucket.seq
+      const batches = [0, 1, 2].map((i) => ({
+        tokens: ids(n, size.vocab, 20 + i),
+        targets: ids(n, size.vocab, 30 + i, 9)
+      }))
+      const train = (d: Device) =>
+        Effect.gen(function* () {
+          const exec = yield* Executor.make({ device: d, intraOpThreads: d === "cpu" ? 1 : 0, logLevel: "error" })
+          const trainer = yield* Trainer.make(
+            exec,
+            Transformer.model(size),
+            { optimizer: { kind: "adamw" }, clipNorm: 1 },
+            bucket
+          )
+          yield* trainer.initialize(Rng.Rng.make(5))
+          const losses: Array<number> = []
+          for (const b of batches) losses.push((yield* trainer.step(b, { lr: 1e-3 })).loss)
+          return { losses, params: yield* exec.read(trainer.trainable) }
+        })
+      const want = yield* train("cpu")
+      const got = yield* train(device)
+      const tensors = [
+        compare("losses", got.losses, want.losses),
+        ...Object.keys(want.params)
+          .toSorted()
+          .map((k) => compare(k, (got.params[k] ?? []) as ArrayLike<number>, want.params[k] as ArrayLike<number>))
+      ]
+      return summarize("decoder: 3 AdamW steps (clip 1), params and losses vs CPU float32", device, tensors, started)
+    })
+  )

@@ -21,18 +21,30 @@ const model = (g: Graph, b: { readonly batch: number }) => {
   return { loss: Loss.crossEntropy(Nn.linear(h, g.param("w2", [16, 2], { init: Init.normal(0.2) })), y) }
 }
 
-export default Worker.defineJob((input: { readonly steps: number; readonly fail?: boolean }, progress: (p: { step: number; loss: number; thread: number }) => void) =>
-  Effect.gen(function*() {
-    const exec = yield* Executor.make()
-    const trainer = yield* Trainer.make(exec, model, { optimizer: { kind: input.fail === true ? "bogus" : "adamw" } as never }, { batch: 32 })
-    yield* trainer.initialize(Rng.Rng.make(1))
-    const rng = Rng.Rng.make(2)
-    let loss = 0
-    for (let step = 1; step <= input.steps; step++) {
-      const x = Float32Array.from({ length: 64 }, () => 2 * rng.float() - 1)
-      const y = Int32Array.from({ length: 32 }, (_, i) => ((x[2 * i] as number) * (x[2 * i + 1] as number) > 0 ? 1 : 0))
-      loss = (yield* trainer.step({ x, y }, { lr: 0.03 })).loss
-      progress({ step, loss, thread: threadId })
-    }
-    return { loss, w1: (yield* exec.read(["w1"]))["w1"] }
-  }))
+export default Worker.defineJob(
+  (
+    input: { readonly steps: number; readonly fail?: boolean },
+    progress: (p: { step: number; loss: number; thread: number }) => void
+  ) =>
+    Effect.gen(function* () {
+      const exec = yield* Executor.make()
+      const trainer = yield* Trainer.make(
+        exec,
+        model,
+        { optimizer: { kind: input.fail === true ? "bogus" : "adamw" } as never },
+        { batch: 32 }
+      )
+      yield* trainer.initialize(Rng.Rng.make(1))
+      const rng = Rng.Rng.make(2)
+      let loss = 0
+      for (let step = 1; step <= input.steps; step++) {
+        const x = Float32Array.from({ length: 64 }, () => 2 * rng.float() - 1)
+        const y = Int32Array.from({ length: 32 }, (_, i) =>
+          (x[2 * i] as number) * (x[2 * i + 1] as number) > 0 ? 1 : 0
+        )
+        loss = (yield* trainer.step({ x, y }, { lr: 0.03 })).loss
+        progress({ step, loss, thread: threadId })
+      }
+      return { loss, w1: (yield* exec.read(["w1"]))["w1"] }
+    })
+)

@@ -32,11 +32,21 @@ export interface Bucket {
 }
 
 /** One pre-norm decoder block `[b, t, d] → [b, t, d]`; with `recompute`, a `Recompute.checkpoint` (backward recomputes it). */
-export const block = (g: Graph, x: Tensor, size: TransformerSize, prefix: string, cos: Tensor, sin: Tensor, mask: Tensor, recompute = false): Tensor => {
+export const block = (
+  g: Graph,
+  x: Tensor,
+  size: TransformerSize,
+  prefix: string,
+  cos: Tensor,
+  sin: Tensor,
+  mask: Tensor,
+  recompute = false
+): Tensor => {
   const { dim, heads, kvHeads, hidden } = size
   const hd = dim / heads
   const std = 0.5 / Math.sqrt(dim)
-  const p = (name: string, shape: ReadonlyArray<number>, init: Init.Init = Init.normal(std)) => g.param(`${prefix}.${name}`, shape, { init })
+  const p = (name: string, shape: ReadonlyArray<number>, init: Init.Init = Init.normal(std)) =>
+    g.param(`${prefix}.${name}`, shape, { init })
   const params = [
     p("attn_norm", [dim], Init.ones),
     p("wq", [dim, dim]),
@@ -49,7 +59,18 @@ export const block = (g: Graph, x: Tensor, size: TransformerSize, prefix: string
     p("w_down", [hidden, dim])
   ]
   const body = (xs: ReadonlyArray<Tensor>): ReadonlyArray<Tensor> => {
-    const [x, attnNorm, wq, wk, wv, wo, mlpNorm, wGate, wUp, wDown] = xs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]
+    const [x, attnNorm, wq, wk, wv, wo, mlpNorm, wGate, wUp, wDown] = xs as [
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor
+    ]
     const h = Nn.rmsNorm(x, attnNorm)
     const q = Nn.rope(Nn.splitHeads(Nn.linear(h, wq), heads), cos, sin)
     const k = Nn.rope(Nn.splitHeads(Nn.linear(h, wk), kvHeads), cos, sin)
@@ -77,16 +98,20 @@ export const logits = (g: Graph, tokens: Tensor, size: TransformerSize, options:
 }
 
 /** The training model: next-token cross entropy with an ignore index of −100. */
-export const model = (size: TransformerSize, options: Options = {}) => (g: Graph, b: Bucket) => {
-  const tokens = g.input("tokens", "int32", [b.batch, b.seq])
-  const targets = g.input("targets", "int32", [b.batch, b.seq])
-  return { loss: Loss.crossEntropy(logits(g, tokens, size, options), targets, { ignoreIndex: -100 }) }
-}
+export const model =
+  (size: TransformerSize, options: Options = {}) =>
+  (g: Graph, b: Bucket) => {
+    const tokens = g.input("tokens", "int32", [b.batch, b.seq])
+    const targets = g.input("targets", "int32", [b.batch, b.seq])
+    return { loss: Loss.crossEntropy(logits(g, tokens, size, options), targets, { ignoreIndex: -100 }) }
+  }
 
 /** FLOPs of one training step (forward + backward ≈ 3× forward matmul FLOPs), for benchmarks. */
 export const trainFlops = (size: TransformerSize, b: Bucket): number => {
   const n = b.batch * b.seq
   const hd = size.dim / size.heads
-  const perLayer = 2 * n * (size.dim * size.dim * 2 + size.dim * size.kvHeads * hd * 2 + 3 * size.dim * size.hidden) + 2 * 2 * b.batch * size.heads * b.seq * b.seq * hd
+  const perLayer =
+    2 * n * (size.dim * size.dim * 2 + size.dim * size.kvHeads * hd * 2 + 3 * size.dim * size.hidden) +
+    2 * 2 * b.batch * size.heads * b.seq * b.seq * hd
   return 3 * (size.layers * perLayer + 2 * n * size.dim * size.vocab)
 }

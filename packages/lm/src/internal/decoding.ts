@@ -37,7 +37,10 @@ export interface SequenceState extends Omit<SequenceStart, "onToken" | "signal">
 const utf8 = new TextEncoder()
 
 /** The coin source of a core `Rng` stream. */
-export const rngCoin = (rng: Rng.Rng): (() => number) => () => rng.float()
+export const rngCoin =
+  (rng: Rng.Rng): (() => number) =>
+  () =>
+    rng.float()
 
 /** A fresh sequence. */
 export const startSequence = (start: SequenceStart): SequenceState => ({

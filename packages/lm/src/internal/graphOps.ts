@@ -17,7 +17,11 @@ export const reshape = (x: T, spec: ReadonlyArray<number>): T => {
   const inferred = resolved.map((d) => (d === -1 ? x.size / Math.max(1, known) : d))
   if (!spec.includes(0) && !spec.includes(-1)) return Layout.reshape(x, inferred)
   if (inferred.some((d) => !Number.isInteger(d) || d < 0) || inferred.reduce((a, b) => a * b, 1) !== x.size) {
-    throw new Graph.ShapeMismatch({ op: "Reshape", detail: `spec [${spec.join(",")}] does not fit`, shapes: [Graph.fmt(x.shape)] })
+    throw new Graph.ShapeMismatch({
+      op: "Reshape",
+      detail: `spec [${spec.join(",")}] does not fit`,
+      shapes: [Graph.fmt(x.shape)]
+    })
   }
   return x.graph.addNode("Reshape", [x, x.graph.int64s(spec)], [{ dtype: x.dtype, shape: inferred }])[0] as T
 }
@@ -25,7 +29,11 @@ export const reshape = (x: T, spec: ReadonlyArray<number>): T => {
 /** Reshape to a runtime shape tensor (int64 `[rank]`); `nominal` is the shape the builder checks against. */
 export const reshapeTo = (x: T, shape: T, nominal: ReadonlyArray<number>): T => {
   if (nominal.reduce((a, b) => a * b, 1) !== x.size) {
-    throw new Graph.ShapeMismatch({ op: "Reshape", detail: "element count differs", shapes: [Graph.fmt(x.shape), Graph.fmt(nominal)] })
+    throw new Graph.ShapeMismatch({
+      op: "Reshape",
+      detail: "element count differs",
+      shapes: [Graph.fmt(x.shape), Graph.fmt(nominal)]
+    })
   }
   return x.graph.addNode("Reshape", [x, shape], [{ dtype: x.dtype, shape: nominal }])[0] as T
 }
@@ -44,7 +52,11 @@ export interface Dims {
 }
 
 /** Dims known at build time. */
-export const staticDims = (g: Graph.Graph, batch: number, seq: number): Dims => ({ batch, seq, shape: (trailing) => g.int64s([batch, seq, ...trailing]) })
+export const staticDims = (g: Graph.Graph, batch: number, seq: number): Dims => ({
+  batch,
+  seq,
+  shape: (trailing) => g.int64s([batch, seq, ...trailing])
+})
 
 /** Dims read from the runtime shape of `ids` `[batch, seq]` (for graphs exported with symbolic dimensions). */
 export const dynamicDims = (ids: T): Dims => {

@@ -13,11 +13,14 @@ const f16Values = (): Float32Array => {
     const sign = h & 0x8000 ? -1 : 1
     const exp = (h >> 10) & 0x1f
     const frac = h & 0x3ff
-    table[h] = exp === 0
-      ? sign * frac * 2 ** -24
-      : exp === 0x1f
-      ? (frac === 0 ? sign * Infinity : NaN)
-      : sign * (1 + frac / 1024) * 2 ** (exp - 15)
+    table[h] =
+      exp === 0
+        ? sign * frac * 2 ** -24
+        : exp === 0x1f
+          ? frac === 0
+            ? sign * Infinity
+            : NaN
+          : sign * (1 + frac / 1024) * 2 ** (exp - 15)
   }
   f16Table = table
   return table
@@ -26,7 +29,8 @@ const f16Values = (): Float32Array => {
 /** Decode `count` F16 values from `src` (little-endian bytes) into `dst` at `dstOffset`. */
 export const decodeF16 = (src: Uint8Array, dst: Float32Array, dstOffset: number, count: number): void => {
   const table = f16Values()
-  for (let i = 0; i < count; i++) dst[dstOffset + i] = table[(src[2 * i] as number) | ((src[2 * i + 1] as number) << 8)] as number
+  for (let i = 0; i < count; i++)
+    dst[dstOffset + i] = table[(src[2 * i] as number) | ((src[2 * i + 1] as number) << 8)] as number
 }
 
 /** Decode `count` BF16 values (the top 16 bits of a float32) from `src` into `dst` at `dstOffset`. */

@@ -47,7 +47,14 @@ export class KvCache {
    * Copy slots `[0, length)` of prefill row `src` (keys/values `[Bp, kv, length, d]` per layer) into row `row`, and
    * mark the last `filled` of them valid (the prompt is left-padded to `length`).
    */
-  fillFromPrefill(row: number, src: number, keys: ReadonlyArray<Float32Array>, values: ReadonlyArray<Float32Array>, length: number, filled: number): void {
+  fillFromPrefill(
+    row: number,
+    src: number,
+    keys: ReadonlyArray<Float32Array>,
+    values: ReadonlyArray<Float32Array>,
+    length: number,
+    filled: number
+  ): void {
     const { kvHeads: kv, headDim: d, capacity: c } = this
     for (let l = 0; l < this.layers; l++) {
       const kIn = keys[l] as Float32Array
@@ -94,7 +101,11 @@ export class KvCache {
    * and `capacity` ≥ this capacity slots. Used to grow the capacity and to drop finished rows.
    */
   relayout(rows: ReadonlyArray<number>, batch: number, capacity: number): KvCache {
-    const next = new KvCache({ numLayers: this.layers, numKvHeads: this.kvHeads, headDim: this.headDim }, batch, capacity)
+    const next = new KvCache(
+      { numLayers: this.layers, numKvHeads: this.kvHeads, headDim: this.headDim },
+      batch,
+      capacity
+    )
     const { kvHeads: kv, headDim: d, capacity: c } = this
     rows.forEach((src, row) => {
       if (src < 0) return

@@ -21,7 +21,8 @@ const valueInfo = (v: Protobuf.Writer, name: string, elemType: number, dims: Rea
       tensor.message(2, (shape) => {
         for (const d of dims) shape.message(1, (dim) => (typeof d === "number" ? dim.int(1, d) : dim.string(2, d)))
       })
-    }))
+    })
+  )
 }
 
 /** The element type recorded in a ValueInfoProto (TypeProto.tensor_type.elem_type). */

@@ -7,7 +7,11 @@ import { Graph } from "@realm-lm/graph"
 import { Effect, Scope } from "effect"
 
 /** Errors of building and compiling a graph. */
-export type CompileError = Device.DeviceUnavailable | Session.SessionCreateFailed | Graph.InvalidGraph | Graph.ShapeMismatch
+export type CompileError =
+  | Device.DeviceUnavailable
+  | Session.SessionCreateFailed
+  | Graph.InvalidGraph
+  | Graph.ShapeMismatch
 
 /** A cache of compiled sessions. */
 export type Sessions = (key: string, build: () => Graph.Graph) => Effect.Effect<Session.Session, CompileError>
@@ -17,12 +21,15 @@ export const make = (executor: Executor.ExecutorShape): Effect.Effect<Sessions, 
   Effect.map(Effect.scope, (scope) => {
     const cache = new Map<string, Session.Session>()
     return (key, build) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const hit = cache.get(key)
         if (hit !== undefined) return hit
         const graph = yield* Effect.try({
           try: build,
-          catch: (e) => (e instanceof Graph.InvalidGraph || e instanceof Graph.ShapeMismatch ? e : new Graph.InvalidGraph({ detail: String(e) }))
+          catch: (e) =>
+            e instanceof Graph.InvalidGraph || e instanceof Graph.ShapeMismatch
+              ? e
+              : new Graph.InvalidGraph({ detail: String(e) })
         })
         const session = yield* Scope.provide(scope)(executor.compile(graph))
         cache.set(key, session)

@@ -20,7 +20,8 @@ export const install = (): void => {
       try {
         return nextResolve(specifier, context)
       } catch (error) {
-        if (!shared.test(specifier) || (error as { readonly code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error
+        if (!shared.test(specifier) || (error as { readonly code?: unknown }).code !== "ERR_MODULE_NOT_FOUND")
+          throw error
         return nextResolve(specifier, { ...context, parentURL: import.meta.url })
       }
     }

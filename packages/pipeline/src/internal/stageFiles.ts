@@ -9,8 +9,10 @@ import { StageFailed } from "../Stage.ts"
 
 /** Read a JSON file written by a stage and decode it. */
 const readJson = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
-  Effect.flatMap(Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(path)), (text) =>
-    Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text))
+  Effect.flatMap(
+    Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) => fs.readFileString(path)),
+    (text) => Schema.decodeUnknownEffect(Schema.fromJsonString(schema))(text)
+  )
 
 /** Read a stage's `result.json`: the checkpoint it produced. */
 export const readRef = (path: string) => readJson(path, Checkpoint.CheckpointRef)
@@ -35,5 +37,7 @@ export const routesFile = (runDir: string, split: string): string =>
  * (a `TrainerError`, an `EvaluatorError`, keeping its typed cause), so the command reports what it always did;
  * any other failure stays the `StageFailed`.
  */
-export const unwrapCause = <E>(is: (u: unknown) => u is E) => <F>(error: F): F | E =>
-  error instanceof StageFailed && is(error.cause) ? error.cause : error
+export const unwrapCause =
+  <E>(is: (u: unknown) => u is E) =>
+  <F>(error: F): F | E =>
+    error instanceof StageFailed && is(error.cause) ? error.cause : error

@@ -60,7 +60,11 @@ export const isHeldout = (domain: string, combo: ReadonlyArray<string>, heldoutP
 export const bucketOf = (question: string): number => Number.parseInt(Hash.sha256(question).slice(0, 8), 16) % 100
 
 /** Which non-transfer split a candidate belongs to. */
-export const splitOf = (question: string, combo: ReadonlyArray<string>, spec: Pick<DomainSpec, "domain" | "heldoutPercent" | "validationPercent" | "testPercent">): Problem.Split => {
+export const splitOf = (
+  question: string,
+  combo: ReadonlyArray<string>,
+  spec: Pick<DomainSpec, "domain" | "heldoutPercent" | "validationPercent" | "testPercent">
+): Problem.Split => {
   if (isHeldout(spec.domain, combo, spec.heldoutPercent)) return "heldout"
   const bucket = bucketOf(question)
   if (bucket < spec.testPercent) return "test"
@@ -74,7 +78,11 @@ const noSplit = (spec: DomainSpec, split: Problem.Split) =>
 const toJson = (value: unknown): Schema.Json => JSON.parse(JSON.stringify(value)) as Schema.Json
 
 /** Problem `index` of a split, or why it could not be generated. Pure and deterministic. */
-export const generateOne = (spec: DomainSpec, split: Problem.Split, index: number): Result.Result<Problem.Problem, TaskSource.TaskSourceError> => {
+export const generateOne = (
+  spec: DomainSpec,
+  split: Problem.Split,
+  index: number
+): Result.Result<Problem.Problem, TaskSource.TaskSourceError> => {
   if (spec.counts[split] === undefined) return Result.fail(noSplit(spec, split))
   const level = Math.max(spec.levels[index % spec.levels.length] as number, spec.minLevel?.[split] ?? 0)
   const rng = Rng.Rng.make(spec.seed, spec.domain, split, index)
@@ -97,11 +105,16 @@ export const generateOne = (spec: DomainSpec, split: Problem.Split, index: numbe
       metadata: { ...candidate.metadata, level, combination: combo.join("+"), program: toJson(candidate.program) }
     })
   }
-  return Result.fail(new TaskSource.TaskSourceError({
-    source: spec.domain,
-    detail: `no ${split} problem found at level ${level} after ${spec.maxAttempts} attempts; ` +
-      (split === "heldout" ? "this level may have no held-out rule combination: use higher levels or a larger heldoutPercent" : "raise maxAttempts or change the levels")
-  }))
+  return Result.fail(
+    new TaskSource.TaskSourceError({
+      source: spec.domain,
+      detail:
+        `no ${split} problem found at level ${level} after ${spec.maxAttempts} attempts; ` +
+        (split === "heldout"
+          ? "this level may have no held-out rule combination: use higher levels or a larger heldoutPercent"
+          : "raise maxAttempts or change the levels")
+    })
+  )
 }
 
 /** Draws a distinct split may make per problem asked before it gives up on finding new questions. */
@@ -109,10 +122,19 @@ export const drawsPerDistinct = 40
 
 /** The config key of a split's share of the question space, for error messages. */
 const shareKey = (split: Problem.Split): string =>
-  split === "test" ? "testPercent" : split === "validation" ? "validationPercent" : split === "heldout" ? "heldoutPercent" : "levels"
+  split === "test"
+    ? "testPercent"
+    : split === "validation"
+      ? "validationPercent"
+      : split === "heldout"
+        ? "heldoutPercent"
+        : "levels"
 
 /** The problems of a split as a stream (lazy, one at a time). */
-export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> => {
+export const problems = (
+  spec: DomainSpec,
+  split: Problem.Split
+): Stream.Stream<Problem.Problem, TaskSource.TaskSourceError> => {
   const count = spec.counts[split]
   if (count === undefined) {
     return Stream.fail(noSplit(spec, split))
@@ -133,13 +155,20 @@ export const problems = (spec: DomainSpec, split: Problem.Split): Stream.Stream<
         return true
       }),
       Stream.take(count),
-      Stream.concat(Stream.suspend(() =>
-        seen.size >= count ? Stream.empty : Stream.fail(new TaskSource.TaskSourceError({
-          source: spec.domain,
-          detail: `found only ${seen.size} distinct ${split} questions at levels [${spec.levels.join(", ")}] in ${draws} draws, ` +
-            `but counts.${split} asks ${count}: lower counts.${split}, raise ${shareKey(split)}, add levels, or set distinct: false to allow repeats`
-        }))
-      ))
+      Stream.concat(
+        Stream.suspend(() =>
+          seen.size >= count
+            ? Stream.empty
+            : Stream.fail(
+                new TaskSource.TaskSourceError({
+                  source: spec.domain,
+                  detail:
+                    `found only ${seen.size} distinct ${split} questions at levels [${spec.levels.join(", ")}] in ${draws} draws, ` +
+                    `but counts.${split} asks ${count}: lower counts.${split}, raise ${shareKey(split)}, add levels, or set distinct: false to allow repeats`
+                })
+              )
+        )
+      )
     )
   })
 }
@@ -167,8 +196,12 @@ export const source = <C, I>(options: {
     /** A `TaskSource` over a decoded config. */
     make,
     /** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
-    layerWith: (input: unknown) => Layer.effect(TaskSource.TaskSource, Effect.map(ConfigDecode.decodeUnknownEffect(options.schema)(input), make)),
+    layerWith: (input: unknown) =>
+      Layer.effect(TaskSource.TaskSource, Effect.map(ConfigDecode.decodeUnknownEffect(options.schema)(input), make)),
     /** `TaskSource` layer reading its config from `configPath` (defaults when absent). */
-    layer: Layer.effect(TaskSource.TaskSource, Effect.map(Config.schema(options.schema, options.configPath).pipe(Config.withDefault(options.defaults)), make))
+    layer: Layer.effect(
+      TaskSource.TaskSource,
+      Effect.map(Config.schema(options.schema, options.configPath).pipe(Config.withDefault(options.defaults)), make)
+    )
   }
 }

@@ -35,31 +35,55 @@ const compiled = (source: string, flags: string): RegExp => {
 }
 
 /** Text compared loosely: lowercase, single spaces, no surrounding quotes or closing punctuation. */
-const loose = (text: string): string => text.toLowerCase().replace(/\s+/g, " ").replace(/^[\s"'“”‘’]+|[\s"'“”‘’.,;:!]+$/g, "")
+const loose = (text: string): string =>
+  text
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .replace(/^[\s"'“”‘’]+|[\s"'“”‘’.,;:!]+$/g, "")
 
 /** SQuAD-style text normalisation: lowercase, no punctuation or articles, single spaces. */
 export const normalizeText = (text: string): string =>
-  text.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, " ").replace(/\b(a|an|the)\b/g, " ").replace(/\s+/g, " ").trim()
+  text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s]/gu, " ")
+    .replace(/\b(a|an|the)\b/g, " ")
+    .replace(/\s+/g, " ")
+    .trim()
 
 /**
  * The options written in a question: one per line (`(A) text`, `A) text`, `A)text`, `A. text`), else inline
  * (`(A) True (B) False`). Fewer than two found means the question has no options.
  */
 export const optionsOf = (question: string): Array<Option> => {
-  const lines = [...question.matchAll(/^\s*\(?([A-Z])(?:\)|\.\s)\s*(.+?)\s*$/gm)].map((m) => ({ label: m[1] as string, text: m[2] as string }))
+  const lines = [...question.matchAll(/^\s*\(?([A-Z])(?:\)|\.\s)\s*(.+?)\s*$/gm)].map((m) => ({
+    label: m[1] as string,
+    text: m[2] as string
+  }))
   if (lines.length >= 2) return lines
-  const inline = [...question.matchAll(/\(([A-Z])\)\s*([^()\n]+?)(?=\s*\([A-Z]\)|\s*$)/gm)].map((m) => ({ label: m[1] as string, text: m[2] as string }))
+  const inline = [...question.matchAll(/\(([A-Z])\)\s*([^()\n]+?)(?=\s*\([A-Z]\)|\s*$)/gm)].map((m) => ({
+    label: m[1] as string,
+    text: m[2] as string
+  }))
   return inline.length >= 2 ? inline : []
 }
 
 /** Words after a capital `A`/`I` that make it a letter (`A is correct`, `A because …`), not an article or pronoun. */
-const LETTER_FOLLOWERS = /^\s+(?:is|was|would|should|must|seems|fits|looks|appears|matches|best|because|since|as|and|or|but|which|it|-|–)\b/
+const LETTER_FOLLOWERS =
+  /^\s+(?:is|was|would|should|must|seems|fits|looks|appears|matches|best|because|since|as|and|or|but|which|it|-|–)\b/
 
 /** Where single-letter labels stand alone in a text: `B`, `(B)`, `[B]`, `B)`, `B.`; the article `A` is skipped. */
-const letterMentions = (text: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Option>, lowercase: boolean): Array<Mention> => {
+const letterMentions = (
+  text: string,
+  labels: ReadonlyArray<string>,
+  options: ReadonlyArray<Option>,
+  lowercase: boolean
+): Array<Mention> => {
   const out: Array<Mention> = []
   for (const label of labels.filter((l) => l.length === 1)) {
-    const pattern = compiled(`(?<![\\p{L}\\p{N}'’°-])[(\\[]?${escapeRegExp(label)}(?![\\p{L}\\p{N}'’])`, lowercase ? "giu" : "gu")
+    const pattern = compiled(
+      `(?<![\\p{L}\\p{N}'’°-])[(\\[]?${escapeRegExp(label)}(?![\\p{L}\\p{N}'’])`,
+      lowercase ? "giu" : "gu"
+    )
     for (const m of text.matchAll(pattern)) {
       const index = m.index ?? 0
       const after = text.slice(index + m[0].length)
@@ -90,7 +114,9 @@ const wordMentions = (text: string, labels: ReadonlyArray<string>, options: Read
   const out: Array<Mention> = []
   const words = wordsOf(text)
   const add = (phrase: string, label: string) => {
-    const target = normalizeText(phrase).split(" ").filter((w) => w !== "")
+    const target = normalizeText(phrase)
+      .split(" ")
+      .filter((w) => w !== "")
     if (target.length === 0) return
     for (let i = 0; i + target.length <= words.length; i++) {
       if (!target.every((w, k) => words[i + k]?.word === w)) continue
@@ -119,7 +145,12 @@ const inOrder = (xs: Array<Mention>): Array<Mention> => xs.toSorted((a, b) => a.
  * Letters standing alone, in order, bracketed ones (`(B)`) before bare ones (`B`, `B)`): in `21°C (B)` or
  * `Type B … (D)` the bracket names the choice. The article `A` and pronoun `I` are skipped.
  */
-export const letters = (text: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Option>, lowercase: boolean): Array<Mention> => {
+export const letters = (
+  text: string,
+  labels: ReadonlyArray<string>,
+  options: ReadonlyArray<Option>,
+  lowercase: boolean
+): Array<Mention> => {
   const found = inOrder(letterMentions(text, labels, options, lowercase))
   return [...found.filter((m) => m.bracketed === true), ...found.filter((m) => m.bracketed !== true)]
 }
@@ -129,19 +160,30 @@ export const words = (text: string, labels: ReadonlyArray<string>, options: Read
   inOrder(wordMentions(text, labels, options))
 
 /** A short answer as a label: the label itself, its letter in parentheses, or an option's text; else `undefined`. */
-export const asLabel = (answer: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Option>): string | undefined => {
+export const asLabel = (
+  answer: string,
+  labels: ReadonlyArray<string>,
+  options: ReadonlyArray<Option>
+): string | undefined => {
   const found = labelsOf(answer, labels, options)
   return found.length === 1 ? found[0] : undefined
 }
 
 /** The labels a short answer can stand for: none, one, or several when options share its text (a dataset's duplicates). */
-export const labelsOf = (answer: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Option>): Array<string> => {
+export const labelsOf = (
+  answer: string,
+  labels: ReadonlyArray<string>,
+  options: ReadonlyArray<Option>
+): Array<string> => {
   const bare = answer.trim().replace(/^[\s*_`"'([]+|[\s*_`"'.)\]:!]+$/g, "")
   const direct = labels.find((l) => l.toLowerCase() === bare.toLowerCase())
   if (direct !== undefined) return [direct]
   if (normalizeText(bare) === "") return []
   // The option whose text this is: compared loosely first (`charge of -3` is not `charge of +3`), then normalised.
-  for (const same of [(o: Option) => loose(o.text) === loose(bare), (o: Option) => normalizeText(o.text) === normalizeText(bare)]) {
+  for (const same of [
+    (o: Option) => loose(o.text) === loose(bare),
+    (o: Option) => normalizeText(o.text) === normalizeText(bare)
+  ]) {
     const found = [...new Set(options.filter(same).map((o) => labelOfOption(o, labels)))].filter((l) => l !== undefined)
     if (found.length > 0) return found
   }
@@ -149,9 +191,11 @@ export const labelsOf = (answer: string, labels: ReadonlyArray<string>, options:
 }
 
 // Phrases that introduce a choice: `The correct option is B`, `I choose C`, `I'd go with (A)`.
-const CHOICE_CUE = /\b(?:(?:correct|right|best|final)\s+(?:option|choice|letter)(?:\s+is|\s*:)|(?:option|choice)\s+is|I\s+(?:choose|pick|select)|I(?:'d| would| will)\s+(?:choose|pick|go with|select|say)|(?:go|going)\s+with)\s*/gi
+const CHOICE_CUE =
+  /\b(?:(?:correct|right|best|final)\s+(?:option|choice|letter)(?:\s+is|\s*:)|(?:option|choice)\s+is|I\s+(?:choose|pick|select)|I(?:'d| would| will)\s+(?:choose|pick|go with|select|say)|(?:go|going)\s+with)\s*/gi
 // A closing conclusion on the last line: `…, so B.`, `Therefore (C)`, `thus: A`.
-const CLOSING = /(?:^|[\s,;:])(?:so|thus|therefore|hence)[\s,:]+(?:it(?:'s| is)\s+)?(?:option\s+)?(\(?[A-Za-z]\)?)[.!]?\s*$/i
+const CLOSING =
+  /(?:^|[\s,;:])(?:so|thus|therefore|hence)[\s,:]+(?:it(?:'s| is)\s+)?(?:option\s+)?(\(?[A-Za-z]\)?)[.!]?\s*$/i
 
 /** Where the last label-specific choice cue stands and the text after it, up to the end of its line. */
 export const choiceSegment = (text: string): { readonly at: number; readonly segment: string } | undefined => {
@@ -163,8 +207,15 @@ export const choiceSegment = (text: string): { readonly at: number; readonly seg
 }
 
 /** A label from the last line alone: the line is a label or an option (`**B**`, `C. bank`, `False`), or ends `so B`. */
-export const closingLabel = (text: string, labels: ReadonlyArray<string>, options: ReadonlyArray<Option>): string | undefined => {
-  const line = text.split("\n").map((l) => l.trim()).findLast((l) => l.length > 0)
+export const closingLabel = (
+  text: string,
+  labels: ReadonlyArray<string>,
+  options: ReadonlyArray<Option>
+): string | undefined => {
+  const line = text
+    .split("\n")
+    .map((l) => l.trim())
+    .findLast((l) => l.length > 0)
   if (line === undefined) return undefined
   const whole = asLabel(line, labels, options)
   if (whole !== undefined) return whole

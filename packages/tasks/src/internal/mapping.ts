@@ -11,12 +11,14 @@ import { formatNumber, parseNumber } from "../Answer.ts"
 export interface Mapping {
   readonly id?: string | undefined
   readonly question: string
-  readonly choices?: {
-    readonly texts: string
-    readonly labels?: string | undefined
-    readonly textKey?: string | undefined
-    readonly labelKey?: string | undefined
-  } | undefined
+  readonly choices?:
+    | {
+        readonly texts: string
+        readonly labels?: string | undefined
+        readonly textKey?: string | undefined
+        readonly labelKey?: string | undefined
+      }
+    | undefined
   readonly gold: string
   readonly goldFormat: "plain" | "after-hash" | "max-score-key" | "first"
   readonly goldSteps?: string | undefined
@@ -67,13 +69,20 @@ class MappingError extends Error {}
 const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 /** Choices as (label, text) pairs. */
-const readChoices = (record: unknown, spec: NonNullable<Mapping["choices"]>): Array<{ label: string; text: string }> => {
+const readChoices = (
+  record: unknown,
+  spec: NonNullable<Mapping["choices"]>
+): Array<{ label: string; text: string }> => {
   const items = getPath(record, spec.texts)
   if (!Array.isArray(items)) throw new MappingError(`choices field "${spec.texts}" is not an array`)
   const labels = spec.labels === undefined ? undefined : getPath(record, spec.labels)
   return items.map((item: unknown, i) => {
     const text = typeof item === "string" ? item : asText(getPath(item, spec.textKey ?? "text"))
-    const label = Array.isArray(labels) ? asText(labels[i]) : typeof item === "object" ? asText(getPath(item, spec.labelKey ?? "label")) : undefined
+    const label = Array.isArray(labels)
+      ? asText(labels[i])
+      : typeof item === "object"
+        ? asText(getPath(item, spec.labelKey ?? "label"))
+        : undefined
     if (text === undefined) throw new MappingError(`choice ${i} has no text`)
     return { label: label ?? letters[i] ?? String(i + 1), text: text.trim() }
   })
@@ -85,7 +94,12 @@ const NUMERIC_GOLD = /^\s*-?[$\d.,/]+\s*(?:\([^()]*\))?\s*$/
 export const toProblem = (
   record: unknown,
   mapping: Mapping,
-  context: { readonly source: string; readonly split: Problem.Split; readonly index: number; readonly rulebook?: string | undefined }
+  context: {
+    readonly source: string
+    readonly split: Problem.Split
+    readonly index: number
+    readonly rulebook?: string | undefined
+  }
 ): Result.Result<Problem.Problem, string> => {
   try {
     return Result.succeed(mapRecord(record, mapping, context))
@@ -98,7 +112,12 @@ export const toProblem = (
 const mapRecord = (
   record: unknown,
   mapping: Mapping,
-  context: { readonly source: string; readonly split: Problem.Split; readonly index: number; readonly rulebook?: string | undefined }
+  context: {
+    readonly source: string
+    readonly split: Problem.Split
+    readonly index: number
+    readonly rulebook?: string | undefined
+  }
 ): Problem.Problem => {
   let question = renderTemplate(record, mapping.question)
   let labels = mapping.labels
@@ -125,40 +144,54 @@ const mapRecord = (
     }
     case "max-score-key": {
       if (rawGold !== null && typeof rawGold === "object" && !Array.isArray(rawGold)) {
-        const entries = Object.entries(rawGold as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === "number")
+        const entries = Object.entries(rawGold as Record<string, unknown>).filter(
+          (e): e is [string, number] => typeof e[1] === "number"
+        )
         gold = entries.toSorted((a, b) => b[1] - a[1])[0]?.[0]
       }
       break
     }
   }
   if (gold !== undefined && mapping.goldAliases?.[gold] !== undefined) gold = mapping.goldAliases[gold]
-  if (gold === undefined || gold === "") throw new MappingError(`gold field "${mapping.gold}" is missing or empty (goldFormat ${mapping.goldFormat})`)
-  const answerType: Problem.AnswerType = mapping.answerType === "auto" ? (NUMERIC_GOLD.test(gold) ? "number" : "text") : mapping.answerType
+  if (gold === undefined || gold === "")
+    throw new MappingError(`gold field "${mapping.gold}" is missing or empty (goldFormat ${mapping.goldFormat})`)
+  const answerType: Problem.AnswerType =
+    mapping.answerType === "auto" ? (NUMERIC_GOLD.test(gold) ? "number" : "text") : mapping.answerType
   if (answerType === "number") {
     const parsed = parseNumber(gold)
-    if (parsed === undefined) throw new MappingError(`gold "${gold.slice(0, 40)}" (field "${mapping.gold}") is not a number${notANumberHint(gold, mapping)}`)
+    if (parsed === undefined)
+      throw new MappingError(
+        `gold "${gold.slice(0, 40)}" (field "${mapping.gold}") is not a number${notANumberHint(gold, mapping)}`
+      )
     gold = formatNumber(parsed.value)
   } else if (answerType === "label") {
-    if (labels === undefined || labels.length === 0) throw new MappingError("label answers need `labels` or `choices` in the mapping")
+    if (labels === undefined || labels.length === 0)
+      throw new MappingError("label answers need `labels` or `choices` in the mapping")
     const match = labels.find((l) => l.toLowerCase() === (gold as string).toLowerCase())
     if (match === undefined) {
-      throw new MappingError(`gold "${gold}" is not one of the labels ${labels.join(", ")}; rename other spellings with mapping.goldAliases (e.g. { "${gold}": "${labels[0]}" })`)
+      throw new MappingError(
+        `gold "${gold}" is not one of the labels ${labels.join(", ")}; rename other spellings with mapping.goldAliases (e.g. { "${gold}": "${labels[0]}" })`
+      )
     }
     gold = match
   }
   const problem: {
     -readonly [K in keyof Problem.Problem]: Problem.Problem[K]
   } = {
-    id: mapping.id === undefined ? `${context.source}/${context.split}/${context.index}` : `${context.source}/${renderTemplate(record, mapping.id)}`,
+    id:
+      mapping.id === undefined
+        ? `${context.source}/${context.split}/${context.index}`
+        : `${context.source}/${renderTemplate(record, mapping.id)}`,
     domain: context.source,
     question,
     gold,
     answerType,
     difficulty: 0,
     split: context.split,
-    metadata: mapping.tolerance === undefined || answerType !== "number"
-      ? metadataOf(record, mapping.metadata)
-      : { ...metadataOf(record, mapping.metadata), tolerance: mapping.tolerance }
+    metadata:
+      mapping.tolerance === undefined || answerType !== "number"
+        ? metadataOf(record, mapping.metadata)
+        : { ...metadataOf(record, mapping.metadata), tolerance: mapping.tolerance }
   }
   if (answerType === "label" && labels !== undefined) problem.labels = labels
   if (context.rulebook !== undefined) problem.rulebook = context.rulebook
@@ -171,7 +204,8 @@ const mapRecord = (
 
 /** The fix for a gold that is not a number: which answer type the data needs and the keys that set it. */
 const notANumberHint = (gold: string, mapping: Mapping): string => {
-  const declared = mapping.answerType === "auto" ? "" : ` (answer type "${mapping.answerType}", the default of mapping.answerType)`
+  const declared =
+    mapping.answerType === "auto" ? "" : ` (answer type "${mapping.answerType}", the default of mapping.answerType)`
   if (/^\(?[A-Za-z]\)?$/.test(gold.trim())) {
     return `${declared}: it looks like an option letter, so set mapping.answerType: label with mapping.choices (the field holding the options) or mapping.labels (e.g. [A, B, C, D])`
   }
@@ -185,7 +219,10 @@ const notANumberHint = (gold: string, mapping: Mapping): string => {
 export const stepsOf = (text: string | undefined): Array<string> => {
   if (text === undefined) return []
   const body = text.includes("####") ? text.slice(0, text.lastIndexOf("####")) : text
-  return body.split("\n").map((l) => l.replace(/<<[^<>]*>>/g, "").trim()).filter((l) => l.length > 0)
+  return body
+    .split("\n")
+    .map((l) => l.replace(/<<[^<>]*>>/g, "").trim())
+    .filter((l) => l.length > 0)
 }
 
 const metadataOf = (record: unknown, paths: ReadonlyArray<string> | undefined): Record<string, Schema.Json> => {

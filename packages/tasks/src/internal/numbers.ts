@@ -15,9 +15,34 @@ export interface NumberToken {
 }
 
 const SMALL: Readonly<Record<string, number>> = {
-  zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11,
-  twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19,
-  twenty: 20, thirty: 30, forty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90
+  zero: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  thirteen: 13,
+  fourteen: 14,
+  fifteen: 15,
+  sixteen: 16,
+  seventeen: 17,
+  eighteen: 18,
+  nineteen: 19,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  seventy: 70,
+  eighty: 80,
+  ninety: 90
 }
 const SCALES: Readonly<Record<string, number>> = { thousand: 1e3, million: 1e6, billion: 1e9 }
 
@@ -34,7 +59,8 @@ export const clean = (text: string): string =>
 
 // mixed number | fraction | grouped thousands | plain decimal. A minus sign counts only when it touches the digits
 // and does not follow a word or digit (`16-3` is a subtraction, `-7` a negative number).
-const DIGITS = /(?<![\w.)])(-?)(?:(\d+)\s+(\d+)\s*\/\s*(\d+)(?![\d.])|\(?(\d+(?:\.\d+)?)\)?\s*\/\s*\(?(\d+(?:\.\d+)?)\)?|(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+))/g
+const DIGITS =
+  /(?<![\w.)])(-?)(?:(\d+)\s+(\d+)\s*\/\s*(\d+)(?![\d.])|\(?(\d+(?:\.\d+)?)\)?\s*\/\s*\(?(\d+(?:\.\d+)?)\)?|(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+))/g
 
 const WORD = `(?:${[...Object.keys(SMALL), "hundred", ...Object.keys(SCALES)].join("|")})`
 const WORDS = new RegExp(`\\b(?:(?:minus|negative)\\s+)?${WORD}(?:(?:\\s+|-)(?:and\\s+)?${WORD})*\\b`, "gi")
@@ -62,7 +88,10 @@ export const digitTokens = (text: string): Array<NumberToken> => {
 
 /** The value of a run of number words (`twenty-two`, `one hundred and five`, `three thousand four hundred`). */
 const wordValue = (run: string): number => {
-  const parts = run.toLowerCase().split(/[\s-]+/).filter((w) => w !== "and")
+  const parts = run
+    .toLowerCase()
+    .split(/[\s-]+/)
+    .filter((w) => w !== "and")
   const sign = parts[0] === "minus" || parts[0] === "negative" ? -1 : 1
   let total = 0
   let current = 0
@@ -91,7 +120,8 @@ export const tokens = (text: string, loneOne = true): Array<NumberToken> =>
   [...digitTokens(text), ...wordTokens(text, loneOne)].toSorted((a, b) => a.index - b.index)
 
 // A number after one of these words sets the scene (`after 3 days`, `per 2 hours`) rather than answering.
-const CONTEXT_BEFORE = /\b(?:after|in|for|within|per|every|each|over|from|by|on|at|than|until|before|during|since|day|days|week|hour|step|year)\s+(?:the\s+|about\s+|only\s+|just\s+|another\s+)?[$€£]?$/i
+const CONTEXT_BEFORE =
+  /\b(?:after|in|for|within|per|every|each|over|from|by|on|at|than|until|before|during|since|day|days|week|hour|step|year)\s+(?:the\s+|about\s+|only\s+|just\s+|another\s+)?[$€£]?$/i
 // A sentence starting with a number (after currency, approximation or a parenthesis) states the answer first.
 const LEADING = /^\s*(?:[(["'$€£~≈]|about\s+|approximately\s+|roughly\s+|around\s+|exactly\s+|only\s+)*$/i
 const ABBREVIATION = /\b(?:Mr|Mrs|Ms|Dr|St|vs|etc|e\.g|i\.e|approx|No)\.$/

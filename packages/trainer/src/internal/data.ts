@@ -25,19 +25,29 @@ export interface Corpus {
 
 /** Read a corpus file; malformed lines fail with their line number. */
 export const read = (path: string): Effect.Effect<Corpus, TrainingDataError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const lines = yield* Stream.runCollect(Jsonl.read(path, Line)).pipe(
       Effect.mapError((e) =>
         e._tag === "MalformedLine"
-          ? new TrainingDataError({ path, detail: e.message, fix: "each line must be a CorpusRecord (problem, routes, teacher) or an SftExample (problemId, prompt, completion)" })
+          ? new TrainingDataError({
+              path,
+              detail: e.message,
+              fix: "each line must be a CorpusRecord (problem, routes, teacher) or an SftExample (problemId, prompt, completion)"
+            })
           : new TrainingDataError({ path, detail: e.message, fix: "check that the corpus file exists and is readable" })
       )
     )
     const records: Array<CorpusRecordT.CorpusRecord> = []
     const pairs: Array<CorpusRecordT.SftExample> = []
-    for (const l of lines) if ("problem" in l) records.push(l)
-    else pairs.push(l)
-    if (records.length + pairs.length === 0) return yield* new TrainingDataError({ path, detail: "the corpus is empty", fix: "build the corpus first (realm corpus)" })
+    for (const l of lines)
+      if ("problem" in l) records.push(l)
+      else pairs.push(l)
+    if (records.length + pairs.length === 0)
+      return yield* new TrainingDataError({
+        path,
+        detail: "the corpus is empty",
+        fix: "build the corpus first (realm corpus)"
+      })
     return { path, records, pairs }
   })
 
@@ -55,11 +65,20 @@ export interface TextExample {
 }
 
 /** A decision with no guidance. */
-export const autonomous = (problemId: string, seed = 0): Decision => ({ problemId, strength: 0, routeCount: 0, hintFraction: 0, rescue: false, seed })
+export const autonomous = (problemId: string, seed = 0): Decision => ({
+  problemId,
+  strength: 0,
+  routeCount: 0,
+  hintFraction: 0,
+  rescue: false,
+  seed
+})
 
 /** The completion a route teaches: numbered steps then `Answer:` (the verifier's route-less format). */
 export const routeCompletion = (route: Pick<Route.Route, "steps" | "answer">): string =>
-  route.steps.length === 0 ? `Answer: ${route.answer}` : `${route.steps.map((s, i) => `Step ${i + 1}: ${s}`).join("\n")}\nAnswer: ${route.answer}`
+  route.steps.length === 0
+    ? `Answer: ${route.answer}`
+    : `${route.steps.map((s, i) => `Step ${i + 1}: ${s}`).join("\n")}\nAnswer: ${route.answer}`
 
 /** A prompt holding only `text` as the user's message. */
 export const userPrompt = (problemId: string, text: string): Prompt.Prompt => ({
@@ -75,7 +94,9 @@ export const problemPrompt = (
   problem: Problem.Problem,
   routes: ReadonlyArray<Route.Route>
 ): Effect.Effect<Prompt.Prompt, Verifier.VerifierError> =>
-  style === "question" ? Effect.succeed(userPrompt(problem.id, problem.question)) : verifier.prompt({ problem, routes, decision: autonomous(problem.id) })
+  style === "question"
+    ? Effect.succeed(userPrompt(problem.id, problem.question))
+    : verifier.prompt({ problem, routes, decision: autonomous(problem.id) })
 
 /** How warm-start examples are drawn (the trainer's `sft.warmStart` section). */
 export interface WarmStartDraw {
@@ -94,15 +115,22 @@ export const plainExamples = (
   corpus: Pick<Corpus, "records" | "pairs">,
   options: { readonly prompt: "verifier" | "question"; readonly routesPerProblem: number }
 ): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const out: Array<TextExample> = []
     for (const r of corpus.records) {
       const positives = r.routes.filter((x) => x.label === "positive").slice(0, options.routesPerProblem)
       if (positives.length === 0) continue
       const prompt = yield* problemPrompt(verifier, options.prompt, r.problem, r.routes)
-      for (const p of positives) out.push({ problemId: r.problem.id, prompt, completion: routeCompletion(p), kind: "plain" })
+      for (const p of positives)
+        out.push({ problemId: r.problem.id, prompt, completion: routeCompletion(p), kind: "plain" })
     }
-    for (const p of corpus.pairs) out.push({ problemId: p.problemId, prompt: userPrompt(p.problemId, p.prompt), completion: p.completion, kind: "plain" })
+    for (const p of corpus.pairs)
+      out.push({
+        problemId: p.problemId,
+        prompt: userPrompt(p.problemId, p.prompt),
+        completion: p.completion,
+        kind: "plain"
+      })
     return out
   })
 
@@ -117,7 +145,7 @@ export const warmStartExamples = (
   warm: WarmStartDraw,
   rng: Rng.Rng
 ): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const out: Array<TextExample> = []
     const withRoutes = records.filter((r) => r.routes.length > 0)
     if (withRoutes.length === 0) return out
@@ -132,7 +160,14 @@ export const warmStartExamples = (
       const hint = warm.hints > 0 && rng.float() < warm.hints
       const routeCount = hint ? 0 : rng.intBetween(warm.minRoutes, warm.maxRoutes)
       const hintFraction = hint ? 0.2 + 0.6 * rng.float() : 0
-      const decision: Decision = { problemId: r.problem.id, strength: 1, routeCount, hintFraction, rescue: false, seed: rng.seed() }
+      const decision: Decision = {
+        problemId: r.problem.id,
+        strength: 1,
+        routeCount,
+        hintFraction,
+        rescue: false,
+        seed: rng.seed()
+      }
       const ex = yield* verifier.example({ problem: r.problem, routes: r.routes, decision })
       out.push({ problemId: r.problem.id, prompt: ex.prompt, completion: ex.completion, kind: "warm" })
     }
@@ -156,9 +191,15 @@ export const sftExamples = (
     readonly rng: Rng.Rng
   }
 ): Effect.Effect<Array<TextExample>, Verifier.VerifierError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const plain = yield* plainExamples(verifier, corpus, options)
-    const warm = yield* warmStartExamples(verifier, corpus.records, warmStartCount(options.warm.ratio, plain.length), options.warm, options.rng)
+    const warm = yield* warmStartExamples(
+      verifier,
+      corpus.records,
+      warmStartCount(options.warm.ratio, plain.length),
+      options.warm,
+      options.rng
+    )
     return [...plain, ...warm]
   })
 
@@ -202,7 +243,13 @@ export const takeWithEpochs = (
 }
 
 /** Take `count` item indices from `position` onward (crossing epochs), returning them and the next position. */
-export const take = (seed: number, stream: string, n: number, position: Position, count: number): { readonly items: Array<number>; readonly next: Position } => {
+export const take = (
+  seed: number,
+  stream: string,
+  n: number,
+  position: Position,
+  count: number
+): { readonly items: Array<number>; readonly next: Position } => {
   const { items, next } = takeWithEpochs(seed, stream, n, position, count)
   return { items, next }
 }

@@ -27,7 +27,11 @@ export const prepare = (groups: ReadonlyArray<Group>, scaling: "std" | "none", m
   let zeroVarianceGroups = 0
   let truncatedMasked = 0
   for (const g of groups) {
-    const a = groupAdvantages(g.samples.map((s) => s.reward.total), g.samples.length, scaling)
+    const a = groupAdvantages(
+      g.samples.map((s) => s.reward.total),
+      g.samples.length,
+      scaling
+    )
     if (a.zeroVarianceGroups.length > 0) {
       zeroVarianceGroups += 1
       continue
@@ -38,14 +42,20 @@ export const prepare = (groups: ReadonlyArray<Group>, scaling: "std" | "none", m
         truncatedMasked += 1
         return
       }
-      rollouts.push({ prompt: g.promptIds, completion: s.tokens, advantage: a.advantages[i] as number, oldLogProbs: s.logProbs })
+      rollouts.push({
+        prompt: g.promptIds,
+        completion: s.tokens,
+        advantage: a.advantages[i] as number,
+        oldLogProbs: s.logProbs
+      })
       advantages.push(a.advantages[i] as number)
     })
   }
   return { rollouts, advantages, zeroVarianceGroups, truncatedMasked }
 }
 
-const mean = (xs: ReadonlyArray<number>): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length)
+const mean = (xs: ReadonlyArray<number>): number =>
+  xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length
 
 /** Reward, truth, guidance and sampling statistics of a step's groups (`round 0` = the decided groups). */
 export const rolloutMetrics = (groups: ReadonlyArray<Group>): Record<string, number> => {
@@ -73,7 +83,10 @@ export const rolloutMetrics = (groups: ReadonlyArray<Group>): Record<string, num
   for (const c of components) out[`reward/${c}`] = mean(all.map((s) => s.reward.components[c] ?? 0))
   // Unweighted verifier diagnostics (e.g. verdict accuracy), averaged over the completions that report them.
   const diagnostics = new Set(all.flatMap((s) => Object.keys(s.reward.metrics ?? {})))
-  for (const d of diagnostics) out[`verifier/${d}`] = mean(all.flatMap((s) => (s.reward.metrics?.[d] === undefined ? [] : [s.reward.metrics[d] as number])))
+  for (const d of diagnostics)
+    out[`verifier/${d}`] = mean(
+      all.flatMap((s) => (s.reward.metrics?.[d] === undefined ? [] : [s.reward.metrics[d] as number]))
+    )
   return out
 }
 

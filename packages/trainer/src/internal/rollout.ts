@@ -57,23 +57,52 @@ export const sample = (
   engine: Engine,
   verifier: Verifier.Verifier["Service"],
   requests: ReadonlyArray<GroupRequest>,
-  options: { readonly seed: number; readonly step: number; readonly round: number; readonly groupSize: number; readonly generation: GenerationSection; readonly greedy?: boolean }
+  options: {
+    readonly seed: number
+    readonly step: number
+    readonly round: number
+    readonly groupSize: number
+    readonly generation: GenerationSection
+    readonly greedy?: boolean
+  }
 ): Effect.Effect<Sampled, EngineFailed | Verifier.VerifierError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const prepared: Array<{ request: GroupRequest; prompt: Prompt.Prompt; ids: Array<number> }> = []
     let tooLong = 0
     for (const request of requests) {
-      const prompt = yield* verifier.prompt({ problem: request.problem, routes: request.routes, decision: request.decision })
+      const prompt = yield* verifier.prompt({
+        problem: request.problem,
+        routes: request.routes,
+        decision: request.decision
+      })
       const ids = yield* engine.encodePrompt(prompt)
       if (ids.length > options.generation.maxPromptTokens) tooLong += 1
       else prepared.push({ request, prompt, ids })
     }
     const g = options.generation
     const t0 = performance.now()
-    const out = prepared.length === 0 ? [] : yield* engine.policy.generate(
-      prepared.map((p) => ({ prompt: p.ids, samples: options.groupSize, rng: Rng.Rng.make(options.seed, "rl-sample", options.step, options.round, p.request.problem.id) })),
-      { maxNewTokens: g.maxNewTokens, sampling: options.greedy === true ? Sampling.greedy : { temperature: g.temperature, topK: g.topK, topP: g.topP }, stopTokens: [engine.eos] }
-    ).pipe(Effect.mapError((e) => new EngineFailed({ operation: "generate", detail: `${e._tag}: ${e.message}` })))
+    const out =
+      prepared.length === 0
+        ? []
+        : yield* engine.policy
+            .generate(
+              prepared.map((p) => ({
+                prompt: p.ids,
+                samples: options.groupSize,
+                rng: Rng.Rng.make(options.seed, "rl-sample", options.step, options.round, p.request.problem.id)
+              })),
+              {
+                maxNewTokens: g.maxNewTokens,
+                sampling:
+                  options.greedy === true
+                    ? Sampling.greedy
+                    : { temperature: g.temperature, topK: g.topK, topP: g.topP },
+                stopTokens: [engine.eos]
+              }
+            )
+            .pipe(
+              Effect.mapError((e) => new EngineFailed({ operation: "generate", detail: `${e._tag}: ${e.message}` }))
+            )
     const t1 = performance.now()
     const groups: Array<Group> = []
     let generatedTokens = 0
@@ -82,13 +111,24 @@ export const sample = (
       const samples: Array<Sample> = []
       for (const c of out[i] ?? []) {
         const text = c.text ?? engine.tokenizer.decode(c.tokens, { skipSpecialTokens: true })
-        const reward = yield* verifier.score({ problem: p.request.problem, prompt: p.prompt, routes: shown, completion: Prompt.reply(p.prompt, text) })
+        const reward = yield* verifier.score({
+          problem: p.request.problem,
+          prompt: p.prompt,
+          routes: shown,
+          completion: Prompt.reply(p.prompt, text)
+        })
         generatedTokens += c.tokens.length
         samples.push({ tokens: c.tokens, logProbs: c.logProbs, finishReason: c.finishReason, text, reward })
       }
       groups.push({ request: p.request, prompt: p.prompt, promptIds: p.ids, samples, round: options.round })
     }
-    return { groups, tooLong, generateSeconds: (t1 - t0) / 1000, scoreSeconds: (performance.now() - t1) / 1000, generatedTokens }
+    return {
+      groups,
+      tooLong,
+      generateSeconds: (t1 - t0) / 1000,
+      scoreSeconds: (performance.now() - t1) / 1000,
+      generatedTokens
+    }
   })
 
 /** The curriculum's view of a group. */

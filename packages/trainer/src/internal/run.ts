@@ -44,7 +44,10 @@ export interface Run {
 }
 
 /** Root RNG streams recorded in checkpoints (every draw is derived from these by path, so they never advance). */
-export const rootStreams = (seed: number): Record<string, Rng.Rng> => ({ data: Rng.Rng.make(seed, "data"), sample: Rng.Rng.make(seed, "sample") })
+export const rootStreams = (seed: number): Record<string, Rng.Rng> => ({
+  data: Rng.Rng.make(seed, "data"),
+  sample: Rng.Rng.make(seed, "sample")
+})
 
 /** The part of the config a resumed run must share with the run it continues. */
 const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
@@ -67,7 +70,8 @@ const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
 const finiteOnly = (values: Readonly<Record<string, number>>): Record<string, number> =>
   Object.fromEntries(Object.entries(values).filter(([, v]) => Number.isFinite(v)))
 
-const platform = (operation: string) => (e: PlatformError.PlatformError) => new EngineFailed({ operation, detail: e.message })
+const platform = (operation: string) => (e: PlatformError.PlatformError) =>
+  new EngineFailed({ operation, detail: e.message })
 
 /** Open a run: resume or clean start, engine, metrics. */
 export const open = (
@@ -75,20 +79,30 @@ export const open = (
   request: PolicyTrainer.TrainRequest,
   config: TrainerConfig,
   objective: Engine.Objective
-): Effect.Effect<Run, EngineFailed | CheckpointCorrupted | CheckpointMismatch, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
-  Effect.gen(function*() {
+): Effect.Effect<
+  Run,
+  EngineFailed | CheckpointCorrupted | CheckpointMismatch,
+  FileSystem.FileSystem | Path.Path | Scope.Scope
+> =>
+  Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const corpusHash = (yield* Hash.hashFile(request.corpus).pipe(Effect.mapError(platform("read corpus")))).sha256
     const configHash = Hash.hashJson({ phase, config: compatibleConfig(config, phase), corpus: corpusHash })
     let resumed: Checkpoint.Loaded | undefined
     if (request.resume) {
-      resumed = yield* Checkpoint.latest(request.outDir).pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? platform("list checkpoints")(e) : e)))
+      resumed = yield* Checkpoint.latest(request.outDir).pipe(
+        Effect.mapError((e) => (e._tag === "PlatformError" ? platform("list checkpoints")(e) : e))
+      )
       if (resumed !== undefined) yield* Checkpoint.checkCompatible(resumed, phase, configHash)
     }
     if (resumed === undefined) {
-      yield* fs.remove(path.join(request.outDir, Checkpoint.checkpointsDir), { recursive: true, force: true }).pipe(Effect.mapError(platform("clean outDir")))
-      yield* fs.remove(path.join(request.outDir, finalDir), { recursive: true, force: true }).pipe(Effect.mapError(platform("clean outDir")))
+      yield* fs
+        .remove(path.join(request.outDir, Checkpoint.checkpointsDir), { recursive: true, force: true })
+        .pipe(Effect.mapError(platform("clean outDir")))
+      yield* fs
+        .remove(path.join(request.outDir, finalDir), { recursive: true, force: true })
+        .pipe(Effect.mapError(platform("clean outDir")))
     }
     const engine = yield* Engine.make(
       { init: request.init, ...(resumed === undefined ? {} : { weightsFrom: resumed.dir }) },
@@ -99,39 +113,62 @@ export const open = (
       config.lora === undefined ? undefined : { settings: config.lora, seed: config.seed }
     )
     if (resumed !== undefined) {
-      const slots = yield* resumed.optimizer.pipe(Effect.mapError((e) => (e._tag === "PlatformError" ? platform("read optimizer state")(e) : new EngineFailed({ operation: "read optimizer state", detail: e.message }))))
+      const slots = yield* resumed.optimizer.pipe(
+        Effect.mapError((e) =>
+          e._tag === "PlatformError"
+            ? platform("read optimizer state")(e)
+            : new EngineFailed({ operation: "read optimizer state", detail: e.message })
+        )
+      )
       engine.restoreOptimizer(slots, resumed.state.optimizerStep)
     }
-    const metrics = yield* Metrics.open(request.outDir, phase, { keepThrough: resumed?.state.step, tensorboard: config.log.tensorboard }).pipe(Effect.mapError(platform("open metrics")))
+    const metrics = yield* Metrics.open(request.outDir, phase, {
+      keepThrough: resumed?.state.step,
+      tensorboard: config.log.tensorboard
+    }).pipe(Effect.mapError(platform("open metrics")))
     const streams = rootStreams(config.seed)
     const services = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
     const checkpoint = (snapshot: Snapshot, final: boolean): Effect.Effect<string, EngineFailed> =>
-      Effect.gen(function*() {
-        const dir = final ? path.join(request.outDir, finalDir) : path.join(request.outDir, Checkpoint.checkpointsDir, Checkpoint.stepName(snapshot.step))
+      Effect.gen(function* () {
+        const dir = final
+          ? path.join(request.outDir, finalDir)
+          : path.join(request.outDir, Checkpoint.checkpointsDir, Checkpoint.stepName(snapshot.step))
         const onnx = config.checkpoint.onnx === "every" || (final && config.checkpoint.onnx === "final")
         const optimizer = yield* engine.optimizerSlots
-        yield* Checkpoint.write(dir, {
-          phase,
-          step: snapshot.step,
-          optimizerStep: engine.trainer().steps(),
-          totalSteps: 0,
-          configHash,
-          config: Schema.encodeSync(TrainerConfigSchema)(config) as Schema.Json,
-          data: snapshot.data,
-          rng: Checkpoint.rngStates(streams),
-          ...(snapshot.curriculum === undefined ? {} : { curriculum: snapshot.curriculum }),
-          metrics: finiteOnly(snapshot.metrics),
-          counters: finiteOnly(snapshot.counters),
-          optimizer
-        }, (tmp) => Engine.save(engine, tmp, { tokenizerDir: request.init, onnx, baseModel: request.init })).pipe(
-          Effect.mapError((e) => (e._tag === "EngineFailed" ? e : new EngineFailed({ operation: "save checkpoint", detail: `${e._tag}: ${e.message}` })))
+        yield* Checkpoint.write(
+          dir,
+          {
+            phase,
+            step: snapshot.step,
+            optimizerStep: engine.trainer().steps(),
+            totalSteps: 0,
+            configHash,
+            config: Schema.encodeSync(TrainerConfigSchema)(config) as Schema.Json,
+            data: snapshot.data,
+            rng: Checkpoint.rngStates(streams),
+            ...(snapshot.curriculum === undefined ? {} : { curriculum: snapshot.curriculum }),
+            metrics: finiteOnly(snapshot.metrics),
+            counters: finiteOnly(snapshot.counters),
+            optimizer
+          },
+          (tmp) => Engine.save(engine, tmp, { tokenizerDir: request.init, onnx, baseModel: request.init })
+        ).pipe(
+          Effect.mapError((e) =>
+            e._tag === "EngineFailed"
+              ? e
+              : new EngineFailed({ operation: "save checkpoint", detail: `${e._tag}: ${e.message}` })
+          )
         )
         if (!final) {
-          yield* Checkpoint.rotate(request.outDir, { dir, step: snapshot.step, metrics: snapshot.metrics }, {
-            keepLast: config.checkpoint.keepLast,
-            bestMetric: config.checkpoint.bestMetric,
-            maximize: bestMaximize(config.checkpoint)
-          }).pipe(Effect.mapError(platform("rotate checkpoints")))
+          yield* Checkpoint.rotate(
+            request.outDir,
+            { dir, step: snapshot.step, metrics: snapshot.metrics },
+            {
+              keepLast: config.checkpoint.keepLast,
+              bestMetric: config.checkpoint.bestMetric,
+              maximize: bestMaximize(config.checkpoint)
+            }
+          ).pipe(Effect.mapError(platform("rotate checkpoints")))
         }
         return dir
       }).pipe(Effect.provideContext(services))
@@ -155,32 +192,46 @@ export interface Stepper<E, R> {
  * Run steps from the resumed step to `total`, checkpointing every `checkpoint.every` steps, on interrupt (at a
  * step boundary) and at the end. Returns the final checkpoint's reference.
  */
-export const loop = <E, R>(run: Run, stepper: Stepper<E, R>): Effect.Effect<CoreCheckpoint.CheckpointRef, E | EngineFailed, R> =>
-  Effect.gen(function*() {
+export const loop = <E, R>(
+  run: Run,
+  stepper: Stepper<E, R>
+): Effect.Effect<CoreCheckpoint.CheckpointRef, E | EngineFailed, R> =>
+  Effect.gen(function* () {
     const start = run.resumed?.state.step ?? 0
     let done = start
     let last: Record<string, number> = { ...run.resumed?.state.metrics }
     let saved = start
     const every = run.config.checkpoint.every
-    const one = Effect.gen(function*() {
+    const one = Effect.gen(function* () {
       const metrics = yield* stepper.step(done + 1)
       done += 1
       last = metrics
       yield* Effect.mapError(run.metrics.write(done, metrics), platform("write metrics"))
-      yield* Progress.report({ phase: run.phase, label: stepper.label, done, total: stepper.total, detail: Progress.detail(metrics, stepper.detailKeys), metrics })
+      yield* Progress.report({
+        phase: run.phase,
+        label: stepper.label,
+        done,
+        total: stepper.total,
+        detail: Progress.detail(metrics, stepper.detailKeys),
+        metrics
+      })
       if (every > 0 && done % every === 0) {
         yield* run.checkpoint(yield* stepper.snapshot(done, metrics), false)
         saved = done
       }
     })
-    const body = Effect.gen(function*() {
+    const body = Effect.gen(function* () {
       while (done < stepper.total) yield* Effect.uninterruptible(one)
     })
-    yield* body.pipe(Effect.onInterrupt(() =>
-      done > saved
-        ? Effect.flatMap(stepper.snapshot(done, last), (s) => Effect.asVoid(run.checkpoint(s, false))).pipe(Effect.catch((e) => Effect.logError(`checkpoint on interrupt failed: ${e.message}`)))
-        : Effect.void
-    ))
+    yield* body.pipe(
+      Effect.onInterrupt(() =>
+        done > saved
+          ? Effect.flatMap(stepper.snapshot(done, last), (s) => Effect.asVoid(run.checkpoint(s, false))).pipe(
+              Effect.catch((e) => Effect.logError(`checkpoint on interrupt failed: ${e.message}`))
+            )
+          : Effect.void
+      )
+    )
     const snapshot = yield* stepper.snapshot(done, last)
     if (done > saved) yield* run.checkpoint(snapshot, false)
     const path = yield* run.checkpoint(snapshot, true)

@@ -42,24 +42,28 @@ export const guardFor = (phase: Phase, guards: GuardSection, step: number, skipp
 
 const scalarOf = (t: unknown): number => Number((t as { data: ArrayLike<number> }).data[0])
 
-const firstNonFinite = (feeds: Readonly<Record<string, Float32Array | Int32Array>>): { name: string; value: number } | undefined => {
+const firstNonFinite = (
+  feeds: Readonly<Record<string, Float32Array | Int32Array>>
+): { name: string; value: number } | undefined => {
   for (const [name, data] of Object.entries(feeds)) {
     if (!(data instanceof Float32Array)) continue
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) return { name, value: data[i] as number }
+    for (let i = 0; i < data.length; i++)
+      if (!Number.isFinite(data[i] as number)) return { name, value: data[i] as number }
   }
   return undefined
 }
 
 /** Find the tensor behind a rejected update: the loss, else the first parameter with a non-finite gradient. */
 const diagnose = (trainer: GraphTrainer.Trainer<Objectives.Bucket>, micro: ReadonlyArray<MicroBatch>, loss: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     if (!Number.isFinite(loss)) return { tensor: "loss", value: loss }
     for (const m of micro) {
       const g = yield* Effect.result(trainer.gradients(m.feeds, { bucket: m.bucket }))
       if (g._tag === "Failure") continue
       if (!Number.isFinite(g.success.loss)) return { tensor: "loss", value: g.success.loss }
       for (const [name, data] of Object.entries(g.success.grads)) {
-        for (let i = 0; i < data.length; i++) if (!Number.isFinite(Number(data[i]))) return { tensor: `grad:${name}`, value: Number(data[i]) }
+        for (let i = 0; i < data.length; i++)
+          if (!Number.isFinite(Number(data[i]))) return { tensor: `grad:${name}`, value: Number(data[i]) }
       }
     }
     return { tensor: "grad_norm", value: Number.NaN }
@@ -76,16 +80,19 @@ export const step = (
   guard: Guard,
   renew: Effect.Effect<void, EngineFailed>
 ): Effect.Effect<StepOutcome, NonFiniteValue | EngineFailed> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const reject = (tensor: string, value: number) =>
       guard.mode === "skip"
         ? Effect.succeed<StepOutcome>({ loss: Number.NaN, gradNorm: Number.NaN, metrics: {}, skipped: true })
-        : Effect.fail(new NonFiniteValue({ phase: guard.phase, step: guard.step, tensor, value, skipped: guard.skippedSoFar }))
+        : Effect.fail(
+            new NonFiniteValue({ phase: guard.phase, step: guard.step, tensor, value, skipped: guard.skippedSoFar })
+          )
     for (const m of micro) {
       const bad = firstNonFinite(m.feeds)
       if (bad !== undefined) return yield* reject(bad.name, bad.value)
     }
-    const engineError = (e: { readonly _tag: string; readonly message: string }) => new EngineFailed({ operation: "train", detail: `${e._tag}: ${e.message}` })
+    const engineError = (e: { readonly _tag: string; readonly message: string }) =>
+      new EngineFailed({ operation: "train", detail: `${e._tag}: ${e.message}` })
     let loss = 0
     let total = 0
     const sums: Record<string, number> = {}
@@ -137,12 +144,18 @@ export const step = (
   })
 
 /** Mean SFT loss over examples (token-weighted), forward only. */
-export const evaluate = (trainer: GraphTrainer.Trainer<Objectives.Bucket>, micro: ReadonlyArray<MicroBatch>): Effect.Effect<number, EngineFailed> =>
-  Effect.gen(function*() {
+export const evaluate = (
+  trainer: GraphTrainer.Trainer<Objectives.Bucket>,
+  micro: ReadonlyArray<MicroBatch>
+): Effect.Effect<number, EngineFailed> =>
+  Effect.gen(function* () {
     let loss = 0
     let total = 0
     for (const m of micro) {
-      const r = yield* Effect.mapError(trainer.evaluate(m.feeds, { bucket: m.bucket }), (e) => new EngineFailed({ operation: "evaluate", detail: `${e._tag}: ${e.message}` }))
+      const r = yield* Effect.mapError(
+        trainer.evaluate(m.feeds, { bucket: m.bucket }),
+        (e) => new EngineFailed({ operation: "evaluate", detail: `${e._tag}: ${e.message}` })
+      )
       loss += m.weight * r.loss
       total += m.weight
     }
@@ -181,7 +194,10 @@ export const pack = (
   microBatch: number,
   padRows = true,
   microBatchTokens = Number.POSITIVE_INFINITY
-): { readonly groups: Array<{ readonly length: number; readonly rows: number; readonly members: Array<number> }>; readonly tooLong: Array<number> } => {
+): {
+  readonly groups: Array<{ readonly length: number; readonly rows: number; readonly members: Array<number> }>
+  readonly tooLong: Array<number>
+} => {
   const { byBucket, tooLong } = bucketize(examples, buckets)
   const groups: Array<{ length: number; rows: number; members: Array<number> }> = []
   for (const [length, members] of [...byBucket.entries()].toSorted((a, b) => a[0] - b[0])) {
@@ -197,13 +213,26 @@ export const pack = (
 const filler = (pad: number): Example => ({ prompt: [pad], completion: [] })
 
 /** SFT micro-batches (weight = completion tokens). */
-export const sftMicroBatches = (examples: ReadonlyArray<Example>, buckets: ReadonlyArray<number>, microBatch: number, pad: number, microBatchTokens = Number.POSITIVE_INFINITY): Array<MicroBatch> =>
+export const sftMicroBatches = (
+  examples: ReadonlyArray<Example>,
+  buckets: ReadonlyArray<number>,
+  microBatch: number,
+  pad: number,
+  microBatchTokens = Number.POSITIVE_INFINITY
+): Array<MicroBatch> =>
   pack(examples, buckets, microBatch, true, microBatchTokens).groups.map((g) => {
-    const rows = [...g.members.map((i) => examples[i] as Example), ...Array.from({ length: g.rows - g.members.length }, () => filler(pad))]
+    const rows = [
+      ...g.members.map((i) => examples[i] as Example),
+      ...Array.from({ length: g.rows - g.members.length }, () => filler(pad))
+    ]
     const b = Batches.tokenBatch(rows, g.length, pad)
     return {
       bucket: { batch: g.rows, length: g.length },
-      feeds: { [Objectives.inputNames.inputs]: b.inputs, [Objectives.inputNames.targets]: b.targets, [Objectives.inputNames.lossMask]: b.lossMask },
+      feeds: {
+        [Objectives.inputNames.inputs]: b.inputs,
+        [Objectives.inputNames.targets]: b.targets,
+        [Objectives.inputNames.lossMask]: b.lossMask
+      },
       weight: g.members.reduce((s, i) => s + (examples[i] as Example).completion.length, 0)
     }
   })
@@ -226,8 +255,17 @@ export const policyMicroBatches = (
 ): Array<MicroBatch> => {
   const withRef = rollouts.some((r) => r.refLogProbs !== undefined)
   return pack(rollouts, buckets, microBatch, aggregate === "token", microBatchTokens).groups.map((g) => {
-    const fill: Rollout = { prompt: [pad], completion: [], advantage: 0, oldLogProbs: [], ...(withRef ? { refLogProbs: [] } : {}) }
-    const rows = [...g.members.map((i) => rollouts[i] as Rollout), ...Array.from({ length: g.rows - g.members.length }, () => fill)]
+    const fill: Rollout = {
+      prompt: [pad],
+      completion: [],
+      advantage: 0,
+      oldLogProbs: [],
+      ...(withRef ? { refLogProbs: [] } : {})
+    }
+    const rows = [
+      ...g.members.map((i) => rollouts[i] as Rollout),
+      ...Array.from({ length: g.rows - g.members.length }, () => fill)
+    ]
     const b = Batches.policyBatch(rows, g.length, pad)
     return {
       bucket: { batch: g.rows, length: g.length },
@@ -239,7 +277,10 @@ export const policyMicroBatches = (
         [Objectives.inputNames.oldLogProbs]: b.oldLogProbs,
         ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
       },
-      weight: aggregate === "token" ? g.members.reduce((s, i) => s + (rollouts[i] as Rollout).completion.length, 0) : g.members.length
+      weight:
+        aggregate === "token"
+          ? g.members.reduce((s, i) => s + (rollouts[i] as Rollout).completion.length, 0)
+          : g.members.length
     }
   })
 }

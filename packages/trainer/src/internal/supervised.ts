@@ -25,7 +25,7 @@ export const tokenize = (
   examples: ReadonlyArray<TextExample>,
   maxTokens: number
 ): Effect.Effect<{ readonly examples: Array<Tokenized>; readonly tooLong: number }, EngineFailed> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const cache = new Map<string, Array<number>>()
     const out: Array<Tokenized> = []
     let tooLong = 0
@@ -93,12 +93,27 @@ export const step = (
     readonly skipped: number
   },
   cursor: Cursor
-): Effect.Effect<{ readonly metrics: Record<string, number>; readonly skipped: boolean }, NonFiniteValue | EngineFailed> =>
-  Effect.gen(function*() {
-    const { items, epochs, next } = takeWithEpochs(options.seed, options.stream, options.examples.count, cursor.position, options.section.batchSize)
+): Effect.Effect<
+  { readonly metrics: Record<string, number>; readonly skipped: boolean },
+  NonFiniteValue | EngineFailed
+> =>
+  Effect.gen(function* () {
+    const { items, epochs, next } = takeWithEpochs(
+      options.seed,
+      options.stream,
+      options.examples.count,
+      cursor.position,
+      options.section.batchSize
+    )
     const batch = items.map((i, k) => options.examples.at(epochs[k] as number, i))
     const { buckets, microBatch } = options.batching
-    const micro = Steps.sftMicroBatches(batch, buckets, microBatch, engine.pad, microBatchTokensFor(options.batching, engine.config.vocabSize))
+    const micro = Steps.sftMicroBatches(
+      batch,
+      buckets,
+      microBatch,
+      engine.pad,
+      microBatchTokensFor(options.batching, engine.config.vocabSize)
+    )
     const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
     const t0 = performance.now()
     const guard = Steps.guardFor(options.phase, options.guards, options.stepNumber, options.skipped)
@@ -125,5 +140,10 @@ export const step = (
   })
 
 /** Micro-batches of a fixed evaluation set. */
-export const evalBatches = (engine: Engine, examples: ReadonlyArray<Steps.Example>, buckets: ReadonlyArray<number>, microBatch: number, microBatchTokens: number): Array<MicroBatch> =>
-  Steps.sftMicroBatches(examples, buckets, microBatch, engine.pad, microBatchTokens)
+export const evalBatches = (
+  engine: Engine,
+  examples: ReadonlyArray<Steps.Example>,
+  buckets: ReadonlyArray<number>,
+  microBatch: number,
+  microBatchTokens: number
+): Array<MicroBatch> => Steps.sftMicroBatches(examples, buckets, microBatch, engine.pad, microBatchTokens)

@@ -33,7 +33,7 @@ export const make = (
 ): WarmRedraw => {
   const drawn = new Map<number, ReadonlyArray<Tokenized>>([[0, warm]])
   const prepare = (epochs: ReadonlyArray<number>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       for (const epoch of epochs) {
         if (drawn.has(epoch)) continue
         const fresh = (yield* tokenize(engine, yield* draw(epoch), maxTokens)).examples.slice(0, warm.length)
@@ -47,7 +47,8 @@ export const make = (
     at: (epoch, index) => {
       if (index < plain.length) return plain[index] as Tokenized
       const set = drawn.get(epoch)
-      if (set === undefined) throw new Error(`warm starts of epoch ${epoch} read before they were drawn (call prepare first)`)
+      if (set === undefined)
+        throw new Error(`warm starts of epoch ${epoch} read before they were drawn (call prepare first)`)
       return set[index - plain.length] as Tokenized
     }
   }
