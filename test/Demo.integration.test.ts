@@ -243,7 +243,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
         server.stdout.on("data", (d: Buffer) => {
           stdout += d.toString()
           const m = /serving sft \(.*\) at (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(stdout)
-          if (m !== null) resolve(m[1] as string)
+          if (m !== null) resolve(m[1]!)
         })
         void exited.then((code) => reject(new Error(`realm serve exited with ${code}: ${stderr}`)))
       })

@@ -102,8 +102,8 @@ describe("README walk-through: your own data, model and teacher", () => {
     const examples = exampleFiles()
     expect(Object.keys(examples)).toEqual(["my-tasks.yaml", "teacher.yaml", "train.yaml"])
     // The README's own tasks config, verbatim; its train.yaml is checked below, the test trains with a tiny one.
-    writeFileSync(join(project, "my-tasks.yaml"), examples["my-tasks.yaml"] as string)
-    writeFileSync(join(project, "readme-train.yaml"), examples["train.yaml"] as string)
+    writeFileSync(join(project, "my-tasks.yaml"), examples["my-tasks.yaml"]!)
+    writeFileSync(join(project, "readme-train.yaml"), examples["train.yaml"]!)
     writeFileSync(
       join(project, "teacher.yaml"),
       `baseUrl: http://127.0.0.1:${port}/v1\nmodel: my-teacher\nmaxRetries: 0\n`
@@ -172,7 +172,7 @@ describe("README walk-through: your own data, model and teacher", () => {
         server.stdout.on("data", (d: Buffer) => {
           stdout += d.toString()
           const m = /serving (\S+) \(.*\) at (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(stdout)
-          if (m !== null) resolve([m[1] as string, m[2] as string])
+          if (m !== null) resolve([m[1]!, m[2]!])
         })
         void exited.then((code) => reject(new Error(`realm serve exited with ${code}: ${stderr}`)))
       })

@@ -266,7 +266,7 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
           (k) => ref.metrics[k] !== undefined
         )
         yield* Console.log(
-          `${phase} finished at step ${ref.step}: ${ref.path} (${shown.map((k) => `${k} ${(ref.metrics[k] as number).toFixed(4)}`).join(", ")})`
+          `${phase} finished at step ${ref.step}: ${ref.path} (${shown.map((k) => `${k} ${ref.metrics[k]!.toFixed(4)}`).join(", ")})`
         )
       })
   ).pipe(Command.withDescription(description))

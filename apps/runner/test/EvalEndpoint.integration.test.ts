@@ -95,7 +95,7 @@ beforeAll(async () => {
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString()
       const m = /serving tiny \(.*\) at (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(stdout)
-      if (m !== null) resolve(m[1] as string)
+      if (m !== null) resolve(m[1]!)
     })
     child.on("exit", (code) => reject(new Error(`realm serve exited with ${code}: ${stderr}`)))
   })
@@ -140,7 +140,7 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
     expect(theirs.map((r) => r.mode)).toEqual(["assisted", "autonomous"])
     expect(theirs.map((r) => r.checkpoint)).toEqual([`tiny at ${baseUrl}`, `tiny at ${baseUrl}`])
     for (const [i, r] of theirs.entries()) {
-      const l = mine[i] as EvalResult.EvalResult
+      const l = mine[i]!
       expect(r.outcomes.map((o) => o.texts)).toEqual(l.outcomes.map((o) => o.texts))
       // The completions differ between problems: the model's text depends on its prompt.
       expect(new Set(r.outcomes.map((o) => o.texts?.[0])).size).toBeGreaterThan(2)

@@ -177,7 +177,7 @@ const events = (encode: (step: number) => Uint8Array) => (): Uint8Array => {
   return last
 }
 
-const median = (xs: ReadonlyArray<number>): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const median = (xs: ReadonlyArray<number>): number => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const time = (f: () => Uint8Array): { ms: number; out: Uint8Array } => {
   let out = f()
   f()

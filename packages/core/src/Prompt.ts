@@ -69,4 +69,4 @@ const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 
 /** A day as Llama 3's templates write it (`strftime("%d %b %Y")`, UTC): `05 Dec 2026`. */
 export const formatTemplateDate = (date: Date): string =>
-  `${String(date.getUTCDate()).padStart(2, "0")} ${months[date.getUTCMonth()] as string} ${date.getUTCFullYear()}`
+  `${String(date.getUTCDate()).padStart(2, "0")} ${months[date.getUTCMonth()]!} ${date.getUTCFullYear()}`

@@ -197,7 +197,7 @@ export const fields = (bytes: Uint8Array): Array<Field> => {
     let shift = 0n
     for (;;) {
       if (at >= bytes.length) throw new Error("Protobuf.fields: truncated varint")
-      const b = bytes[at++] as number
+      const b = bytes[at++]!
       v |= BigInt(b & 0x7f) << shift
       if (b < 0x80) return v
       shift += 7n

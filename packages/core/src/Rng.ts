@@ -152,7 +152,7 @@ export class Rng {
   /** One element chosen uniformly. */
   pick<A>(items: ReadonlyArray<A>): A {
     if (items.length === 0) throw new RangeError("Rng.pick: empty array")
-    return items[this.int(items.length)] as A
+    return items[this.int(items.length)]!
   }
 
   /** A shuffled copy (Fisher-Yates). */
@@ -160,8 +160,8 @@ export class Rng {
     const out = items.slice()
     for (let i = out.length - 1; i > 0; i--) {
       const j = this.int(i + 1)
-      const tmp = out[i] as A
-      out[i] = out[j] as A
+      const tmp = out[i]!
+      out[i] = out[j]!
       out[j] = tmp
     }
     return out
@@ -174,7 +174,7 @@ export class Rng {
     if (!(total > 0)) throw new RangeError("Rng.weighted: weights must have a positive sum")
     let r = this.float() * total
     for (let i = 0; i < weights.length; i++) {
-      r -= weights[i] as number
+      r -= weights[i]!
       if (r < 0) return i
     }
     return weights.length - 1

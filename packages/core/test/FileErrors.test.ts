@@ -203,7 +203,7 @@ describe("FileErrors", () => {
       const removed = yield* RunDir.removeLeftovers(dir)
       assert.deepStrictEqual([...removed].toSorted(), names.slice(0, 2).toSorted())
       assert.deepStrictEqual(readdirSync(dir).toSorted(), names.slice(2).toSorted())
-      assert.isFalse(existsSync(join(dir, names[0] as string)))
+      assert.isFalse(existsSync(join(dir, names[0]!)))
       assert.deepStrictEqual(yield* RunDir.removeLeftovers(join(dir, "absent")), [])
     }).pipe(Effect.provide(NodeServices.layer))
   )

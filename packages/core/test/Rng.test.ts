@@ -77,7 +77,7 @@ describe("Rng", () => {
     const rng = Rng.make("uniform")
     const counts = Array.from({ length: 10 }, () => 0)
     const n = 100_000
-    for (let i = 0; i < n; i++) counts[rng.int(10)]++
+    for (let i = 0; i < n; i++) counts[rng.int(10)]!++
     const chi2 = counts.reduce((acc, c) => acc + (c - n / 10) ** 2 / (n / 10), 0)
     expect(chi2).toBeLessThan(27.9) // p = 0.001 at 9 degrees of freedom
     for (let i = 0; i < 10_000; i++) {
@@ -92,7 +92,7 @@ describe("Rng", () => {
     for (let i = 0; i < 40_000; i++) {
       const s = rng.shuffle([0, 1, 2, 3])
       expect(s.toSorted()).toEqual([0, 1, 2, 3])
-      firstPosition[s[0] as number]++
+      firstPosition[s[0]!]!++
     }
     for (const c of firstPosition) expect(Math.abs(c - 10_000)).toBeLessThan(500)
   })

@@ -23,6 +23,6 @@ describe("StepProgram", () => {
       { rule: "R12", label: "member", op: "pctOff", arg: 10 }
     ]
     expect(StepProgram.evaluate(steps)).toEqual([12, 20, 18])
-    expect(StepProgram.renderStep(steps[2] as StepProgram.ProgramStep, 20, 18)).toBe("member -10% -2 = 18")
+    expect(StepProgram.renderStep(steps[2]!, 20, 18)).toBe("member -10% -2 = 18")
   })
 })

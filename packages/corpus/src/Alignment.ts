@@ -29,7 +29,7 @@ export const stepKey = (step: string): string => {
 /** Index of the first step where `route` and `reference` differ (the shorter length when one is a prefix). */
 export const departure = (route: ReadonlyArray<string>, reference: ReadonlyArray<string>): number => {
   const n = Math.min(route.length, reference.length)
-  for (let i = 0; i < n; i++) if (stepKey(route[i] as string) !== stepKey(reference[i] as string)) return i
+  for (let i = 0; i < n; i++) if (stepKey(route[i]!) !== stepKey(reference[i]!)) return i
   return n
 }
 

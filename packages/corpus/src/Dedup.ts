@@ -42,7 +42,7 @@ export const similarity = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): 
   const n = Math.max(a.length, b.length)
   if (n === 0) return 1
   let total = 0
-  for (let i = 0; i < Math.min(a.length, b.length); i++) total += textSimilarity(a[i] as string, b[i] as string)
+  for (let i = 0; i < Math.min(a.length, b.length); i++) total += textSimilarity(a[i]!, b[i]!)
   return total / n
 }
 

@@ -75,11 +75,11 @@ export const validPrefixLength = (program: StepProgram, texts: ReadonlyArray<str
       if (remaining.length === 0) return i
     }
     const match = remaining.find((s) => {
-      const step = program.steps[s] as ProgramStep
+      const step = program.steps[s]!
       return renderStep(step, v, apply(step.op, v, step.arg)) === texts[i]
     })
     if (match === undefined) return i
-    const step = program.steps[match] as ProgramStep
+    const step = program.steps[match]!
     v = apply(step.op, v, step.arg)
     remaining.splice(remaining.indexOf(match), 1)
   }
@@ -111,14 +111,14 @@ const mistakes = (
   ordered: ReadonlyArray<ReadonlyArray<number>>
 ): Array<() => Mistake> => {
   const order = ordered.flat()
-  const moves = order.map((i) => moveOf(program.steps[i] as ProgramStep))
+  const moves = order.map((i) => moveOf(program.steps[i]!))
   const options: Array<() => Mistake> = []
   switch (kind) {
     case "misapplied-rule":
     case "skipped-exception": {
       const wanted = kind === "misapplied-rule" ? "misapply" : "skip-exception"
       order.forEach((i, pos) => {
-        for (const alt of (program.steps[i] as ProgramStep).alternatives ?? []) {
+        for (const alt of program.steps[i]!.alternatives ?? []) {
           if (alt.kind === wanted)
             options.push(() => ({ moves: moves.map((m, p) => (p === pos ? moveOf(alt) : m)), note: alt.note }))
         }
@@ -137,7 +137,7 @@ const mistakes = (
       const values = render(moves).values
       moves.forEach((step, pos) => {
         if (!ARITHMETIC.has(step.op)) return
-        const right = values[pos] as number
+        const right = values[pos]!
         const digits = String(right)
         const swapped = right >= 10 ? Number(digits.slice(0, -2) + digits.slice(-1) + digits.slice(-2, -1)) : right
         const wrongs = new Set([right + 1, right - 1, right + 2, right - 2, right + 10, right - 10, swapped])
@@ -158,11 +158,11 @@ const mistakes = (
           if (to === from) continue
           options.push(() => {
             const grouped = ordered.map((g) => g.slice())
-            const moved = grouped.splice(from, 1)[0] as Array<number>
+            const moved = grouped.splice(from, 1)[0]!
             grouped.splice(to, 0, moved)
-            const first = program.steps[moved[0] as number] as ProgramStep
+            const first = program.steps[moved[0]!]!
             return {
-              moves: grouped.flat().map((i) => moveOf(program.steps[i] as ProgramStep)),
+              moves: grouped.flat().map((i) => moveOf(program.steps[i]!)),
               note: `wrong order: ${first.rule} (${first.label}) applied ${to < from ? "before" : "after"} rules it must ${to < from ? "follow" : "precede"}`
             }
           })
@@ -206,12 +206,12 @@ export const write = (
     // The first correct route keeps the rulebook order (the SFT view's target); later ones prefer an order not
     // written yet, falling back to a repeat when the blocks allow no other.
     const order = r === 0 ? groups.flat() : correctGroups(rng, groups).flat()
-    let rendered = render(order.map((i) => moveOf(program.steps[i] as ProgramStep)))
+    let rendered = render(order.map((i) => moveOf(program.steps[i]!)))
     for (let tries = 0; tries < 20 && written.has(rendered.steps.join("\n")); tries++) {
       rendered = render(
         correctGroups(rng, groups)
           .flat()
-          .map((i) => moveOf(program.steps[i] as ProgramStep))
+          .map((i) => moveOf(program.steps[i]!))
       )
     }
     written.add(rendered.steps.join("\n"))
@@ -220,7 +220,7 @@ export const write = (
   const start = rng.int(mistakeKinds.length)
   for (let r = 0; r < negatives; r++) {
     // Prefer the r-th kind in rotation, then any other: every candidate on a fresh correct order is tried.
-    const preferred = mistakeKinds[(start + r) % mistakeKinds.length] as MistakeKind
+    const preferred = mistakeKinds[(start + r) % mistakeKinds.length]!
     const ordered = correctGroups(rng, groups)
     const candidates = [
       ...rng.shuffle(mistakes(preferred, program, ordered)),

@@ -114,7 +114,7 @@ describe("Corpus.build", () => {
       yield* RunDir.verify(runDir, manifest!)
       assert.strictEqual(seen.at(-1)?.done, fixtureProblems.length)
       assert.strictEqual(seen.at(-1)?.positives, summary.positives)
-      assert.isTrue(seen.every((p, i) => i === 0 || p.done >= (seen[i - 1] as Progress).done))
+      assert.isTrue(seen.every((p, i) => i === 0 || p.done >= seen[i - 1]!.done))
     }).pipe(Effect.provide(NodeServices.layer))
   )
 
@@ -141,7 +141,7 @@ describe("Corpus.build", () => {
         const full = readFileSync(path, "utf8")
         const lines = full.trim().split("\n")
         writeFileSync(path, lines.slice(0, 7).join("\n") + "\n")
-        appendFileSync(path, (lines[7] as string).slice(0, 50)) // a writer killed mid-line
+        appendFileSync(path, lines[7]!.slice(0, 50)) // a writer killed mid-line
         const resumed = yield* run(config(runDir, { concurrency: 1 }), ten)
         assert.strictEqual(resumed.resumed, 7)
         assert.strictEqual(resumed.built, 3)

@@ -39,7 +39,7 @@ const longestCorrectPrefix = (program: StepProgram, texts: ReadonlyArray<string>
     const nextG = left.length > 0 ? g : g + 1
     if (pool === undefined) return
     for (const s of pool) {
-      const step = program.steps[s] as ProgramStep
+      const step = program.steps[s]!
       const after = apply(step.op, v, step.arg)
       if (renderStep(step, v, after) === texts[depth])
         search(
@@ -186,7 +186,7 @@ describe("RuleTeacher", () => {
   })
 
   it("is deterministic in the seed", () => {
-    const problem = fixture[45] as Problem.Problem
+    const problem = fixture[45]!
     const a = RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 7 })
     expect(RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 7 })).toEqual(a)
     expect(RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 8 })).not.toEqual(a)
@@ -224,10 +224,10 @@ describe("RuleTeacher", () => {
   it.effect("fails with TeacherError(unavailable) on problems without a step program", () =>
     Effect.gen(function* () {
       const teacher = RuleTeacher.make()
-      const problem = { ...(fixture[0] as Problem.Problem), metadata: {} }
+      const problem = { ...fixture[0]!, metadata: {} }
       const error = yield* Effect.flip(teacher.routes({ problem, count: 2, negatives: 1, seed: 0 }))
       assert.strictEqual(error.reason, "unavailable")
-      const wrongGold = { ...(fixture[0] as Problem.Problem), gold: "999" }
+      const wrongGold = { ...fixture[0]!, gold: "999" }
       const error2 = yield* Effect.flip(teacher.routes({ problem: wrongGold, count: 2, negatives: 1, seed: 0 }))
       assert.match(error2.detail, /gold answer is 999/)
     })

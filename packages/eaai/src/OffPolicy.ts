@@ -47,7 +47,7 @@ export const truncatedRatios = (target: ArrayLike<number>, behaviour: ArrayLike<
   }
   const out = new Float64Array(target.length)
   for (let i = 0; i < out.length; i++) {
-    const r = Math.exp((target[i] as number) - (behaviour[i] as number))
+    const r = Math.exp(target[i]! - behaviour[i]!)
     out[i] = Number.isFinite(r) ? Math.min(cap, r) : Number.isNaN(r) ? 0 : cap
   }
   return out

@@ -18,7 +18,7 @@ export interface Options {
 /** Arithmetic mean; 0 for an empty input. */
 export const mean = (xs: ArrayLike<number>): number => {
   let s = 0
-  for (let i = 0; i < xs.length; i++) s += xs[i] as number
+  for (let i = 0; i < xs.length; i++) s += xs[i]!
   return xs.length === 0 ? 0 : s / xs.length
 }
 
@@ -28,7 +28,7 @@ export const quantile = (sorted: Float64Array, q: number): number => {
   const pos = (sorted.length - 1) * q
   const lo = Math.floor(pos)
   const hi = Math.ceil(pos)
-  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (pos - lo)
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
 }
 
 /** Central percentile interval at `level` (default 0.95) of bootstrap statistics; sorts `stats` in place. */
@@ -43,8 +43,8 @@ export const twoSidedP = (stats: ArrayLike<number>): number => {
   let below = 0
   let above = 0
   for (let r = 0; r < stats.length; r++) {
-    if ((stats[r] as number) <= 0) below++
-    if ((stats[r] as number) >= 0) above++
+    if (stats[r]! <= 0) below++
+    if (stats[r]! >= 0) above++
   }
   return stats.length === 0 ? 1 : Math.min(1, (2 * Math.min(below, above)) / stats.length)
 }
@@ -59,7 +59,7 @@ export const meanCi = (values: ArrayLike<number>, options: Options = {}): EvalRe
   const means = new Float64Array(resamples)
   for (let r = 0; r < resamples; r++) {
     let s = 0
-    for (let i = 0; i < n; i++) s += values[rng.int(n)] as number
+    for (let i = 0; i < n; i++) s += values[rng.int(n)]!
     means[r] = s / n
   }
   return { value, ...percentile(means, options.level) }
@@ -102,7 +102,7 @@ export const paired = (
   const sums = new Float64Array(resamples)
   for (let r = 0; r < resamples; r++) {
     let s = 0
-    for (let i = 0; i < n; i++) s += diffs[rng.int(n)] as number
+    for (let i = 0; i < n; i++) s += diffs[rng.int(n)]!
     sums[r] = s
   }
   const pValue = twoSidedP(sums)

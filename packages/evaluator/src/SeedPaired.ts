@@ -50,7 +50,7 @@ const t975 = [
 ]
 
 /** Student t 0.975 quantile for `df` degrees of freedom: table for 1..30, the normal 1.96 beyond (slightly narrow up to df ≈ 120). */
-export const t975Quantile = (df: number): number => (df >= 1 && df <= 30 ? (t975[Math.floor(df) - 1] as number) : 1.96)
+export const t975Quantile = (df: number): number => (df >= 1 && df <= 30 ? t975[Math.floor(df) - 1]! : 1.96)
 
 /** Seeds in every method (ascending), problems common to all of them (sorted), and how many of each were dropped. */
 const align = (methods: ReadonlyArray<SeedScores>) => {
@@ -83,7 +83,7 @@ const grid = (
  */
 const twoLevel = (rows: ReadonlyArray<Float64Array>, options: Options, stream: string) => {
   const S = rows.length
-  const P = S === 0 ? 0 : (rows[0] as Float64Array).length
+  const P = S === 0 ? 0 : rows[0]!.length
   const value = mean(rows.map((row) => mean(row)))
   if (S * P < 2) return { estimate: { value, low: value, high: value }, pValue: 1 }
   const resamples = options.resamples ?? defaultResamples
@@ -94,15 +94,15 @@ const twoLevel = (rows: ReadonlyArray<Float64Array>, options: Options, stream: s
   for (let r = 0; r < resamples; r++) {
     seedCount.fill(0)
     problemCount.fill(0)
-    for (let i = 0; i < S; i++) seedCount[rng.int(S)]++
-    for (let j = 0; j < P; j++) problemCount[rng.int(P)]++
+    for (let i = 0; i < S; i++) seedCount[rng.int(S)]!++
+    for (let j = 0; j < P; j++) problemCount[rng.int(P)]!++
     let total = 0
     for (let i = 0; i < S; i++) {
-      const w = seedCount[i] as number
+      const w = seedCount[i]!
       if (w === 0) continue
-      const row = rows[i] as Float64Array
+      const row = rows[i]!
       let t = 0
-      for (let j = 0; j < P; j++) t += (problemCount[j] as number) * (row[j] as number)
+      for (let j = 0; j < P; j++) t += problemCount[j]! * row[j]!
       total += w * t
     }
     stats[r] = total / (S * P)
@@ -140,7 +140,7 @@ export const pairedOverSeeds = (a: SeedScores, b: SeedScores, options: Options =
   const rows = grid(seedIds, problemIds, (s, id) => (b.get(s)?.get(id) as number) - (a.get(s)?.get(id) as number))
   const { estimate: difference, pValue } = twoLevel(rows, options, "seed-paired")
   const perSeed = rows.map((row) => mean(row))
-  const perProblem = problemIds.map((_, j) => mean(rows.map((row) => row[j] as number)))
+  const perProblem = problemIds.map((_, j) => mean(rows.map((row) => row[j]!)))
   return {
     difference,
     overProblems: meanCi(perProblem, options),

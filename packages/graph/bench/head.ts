@@ -63,14 +63,14 @@ const runOne = (c: Case) =>
       ...c,
       baseMB: mb(base),
       peakMB: mb(peak),
-      stepMs: Math.round(ms.toSorted((a, b) => a - b)[1] as number)
+      stepMs: Math.round(ms.toSorted((a, b) => a - b)[1]!)
     } satisfies Result
   }).pipe(Effect.scoped)
 
 const quick = process.argv.includes("--quick")
 const oneArg = process.argv.indexOf("--one")
 if (oneArg >= 0) {
-  const c = JSON.parse(process.argv[oneArg + 1] as string) as Case
+  const c = JSON.parse(process.argv[oneArg + 1]!) as Case
   process.stdout.write(JSON.stringify(await Effect.runPromise(runOne(c))))
 } else {
   const shapes = [
@@ -89,11 +89,10 @@ if (oneArg >= 0) {
   for (const s of shapes) {
     for (const chunk of s.chunks) {
       const c: Case = { name: s.name, tokens: s.tokens, hidden: s.hidden, vocab: s.vocab, chunk }
-      const out = execFileSync(
-        process.execPath,
-        [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)],
-        { encoding: "utf8", maxBuffer: 1 << 20 }
-      )
+      const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, "--one", JSON.stringify(c)], {
+        encoding: "utf8",
+        maxBuffer: 1 << 20
+      })
       const r = JSON.parse(out) as Result
       results.push(r)
       console.error(`${r.name} chunk ${r.chunk ?? "none"}: peak ${r.peakMB} MB, ${r.stepMs} ms`)

@@ -51,14 +51,7 @@ const child = Effect.scoped(
 
 const parent = () => {
   const started = performance.now()
-  const args = [
-    ...process.execArgv,
-    process.argv[1] as string,
-    "--child",
-    "--device",
-    device,
-    ...(tiny ? ["--tiny"] : [])
-  ]
+  const args = [...process.execArgv, process.argv[1]!, "--child", "--device", device, ...(tiny ? ["--tiny"] : [])]
   const run = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1024 ** 3, timeout: 600_000 })
   const log = `${run.stdout ?? ""}\n${run.stderr ?? ""}`
   const report = Placement.parse(log)

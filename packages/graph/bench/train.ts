@@ -93,7 +93,7 @@ const time = <A, E>(run: Effect.Effect<A, E>, reps: number, warmup = 2, first?: 
       yield* run
       ms.push(performance.now() - t0)
     }
-    return ms.toSorted((a, b) => a - b)[Math.floor(ms.length / 2)] as number
+    return ms.toSorted((a, b) => a - b)[Math.floor(ms.length / 2)]!
   })
 
 const benchSize = (entry: (typeof sizes)[number], reps: number) =>

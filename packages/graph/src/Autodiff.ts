@@ -75,7 +75,7 @@ export const backward = (
   }
   for (const [t, d] of seeds) if (requires.has(t)) accumulate(t, typeof d === "function" ? d() : d)
   for (let i = units.length - 1; i >= 0; i--) {
-    const node = units[i] as Node
+    const node = units[i]!
     if (node.stopGradient === true) continue
     const dys = node.outputs.map((o) => grads.get(o))
     if (dys.every((d) => d === undefined)) continue

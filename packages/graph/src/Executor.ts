@@ -139,7 +139,7 @@ export const readViaSession = (executor: Pick<ExecutorShape, "state" | "compile"
       const session = yield* executor.compile(g)
       const res = yield* session.run({})
       const out: Record<string, TensorData> = {}
-      for (const n of names) out[n] = (res[`${n}::read`] as State.DeviceTensor).data as TensorData
+      for (const n of names) out[n] = res[`${n}::read`]!.data as TensorData
       return out
     })
   )

@@ -12,7 +12,6 @@ import type { Tensor, TensorData } from "./Graph.ts"
 import * as Graph from "./Graph.ts"
 import * as O from "./Ops.ts"
 import * as Session from "./Session.ts"
-import type { DeviceTensor } from "./State.ts"
 
 /** Options for `check`. */
 export interface CheckOptions {
@@ -89,7 +88,7 @@ const buildGraph = (
   const wrt = g.inputs.filter((t) => t.dtype === "float64")
   if (withGrads)
     grad(loss, wrt, embedding === undefined ? {} : { embedding }).forEach((d, i) =>
-      g.output(`grad::${(wrt[i] as Tensor).name}`, d)
+      g.output(`grad::${wrt[i]!.name}`, d)
     )
   return { g, wrt }
 }
@@ -131,20 +130,20 @@ export const check = (build: (g: Graph.Graph) => Tensor, options: CheckOptions =
       const pick = Rng.Rng.make(seed, "pick")
       for (const t of lossGraph.wrt) {
         const data = feeds[t.name] as Float64Array
-        const dA = (analytic[`grad::${t.name}`] as DeviceTensor).data as Float64Array
+        const dA = analytic[`grad::${t.name}`]!.data as Float64Array
         const max = options.maxPerTensor ?? 24
         const indices =
           t.size <= max
             ? Array.from({ length: t.size }, (_, i) => i)
             : pick.shuffle(Array.from({ length: t.size }, (_, i) => i)).slice(0, max)
         for (const i of indices) {
-          const x0 = data[i] as number
+          const x0 = data[i]!
           data[i] = x0 + h
           const up = Session.scalar((yield* lossSession.run(feeds))["loss"])
           data[i] = x0 - h
           const down = Session.scalar((yield* lossSession.run(feeds))["loss"])
           data[i] = x0
-          entries.push({ name: t.name, index: i, analytic: dA[i] as number, numeric: (up - down) / (2 * h) })
+          entries.push({ name: t.name, index: i, analytic: dA[i]!, numeric: (up - down) / (2 * h) })
         }
       }
       const err = (e: Entry) => Math.abs(e.analytic - e.numeric)

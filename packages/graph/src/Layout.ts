@@ -8,7 +8,7 @@ import { fmt, InvalidGraph, ShapeMismatch, sizeOf } from "./Graph.ts"
 import { broadcast, normAxes, normAxis, shapesOf } from "./internal/shapes.ts"
 import { cast, equal } from "./Ops.ts"
 
-const one = (ts: Array<Tensor>): Tensor => ts[0] as Tensor
+const one = (ts: Array<Tensor>): Tensor => ts[0]!
 
 /** Reshape to `shape`; one entry may be -1 (inferred). */
 export const reshape = (x: Tensor, shape: ReadonlyArray<number>): Tensor => {
@@ -37,7 +37,7 @@ export const transpose = (x: Tensor, perm?: ReadonlyArray<number>): Tensor => {
   }
   if (p.every((v, i) => v === i)) return x
   return one(
-    x.graph.addNode("Transpose", [x], [{ dtype: x.dtype, shape: p.map((i) => x.shape[i] as number) }], {
+    x.graph.addNode("Transpose", [x], [{ dtype: x.dtype, shape: p.map((i) => x.shape[i]!) }], {
       perm: { ints: p }
     })
   )
@@ -66,14 +66,14 @@ export const concat = (xs: ReadonlyArray<Tensor>, axis: number): Tensor => {
     }
   }
   if (xs.length === 1) return first
-  const shape = first.shape.map((d, i) => (i === a ? xs.reduce((s, x) => s + (x.shape[a] as number), 0) : d))
+  const shape = first.shape.map((d, i) => (i === a ? xs.reduce((s, x) => s + x.shape[a]!, 0) : d))
   return one(first.graph.addNode("Concat", xs, [{ dtype: first.dtype, shape }], { axis: { i: a } }))
 }
 
 /** `x[start:end]` along `axis` (step 1; negative indices count from the end). */
 export const slice = (x: Tensor, axis: number, start: number, end: number): Tensor => {
   const a = normAxis("Slice", axis, x.rank, x.shape)
-  const n = x.shape[a] as number
+  const n = x.shape[a]!
   const s = Math.min(n, Math.max(0, start < 0 ? start + n : start))
   const e = Math.min(n, Math.max(0, end < 0 ? end + n : end))
   if (e <= s)
@@ -110,7 +110,7 @@ export const unsqueeze = (x: Tensor, axes: ReadonlyArray<number>): Tensor => {
   const ax = normAxes("Unsqueeze", axes, rank, x.shape)
   const shape: Array<number> = []
   let k = 0
-  for (let i = 0; i < rank; i++) shape.push(ax.includes(i) ? 1 : (x.shape[k++] as number))
+  for (let i = 0; i < rank; i++) shape.push(ax.includes(i) ? 1 : x.shape[k++]!)
   return one(x.graph.addNode("Unsqueeze", [x, x.graph.int64s(ax)], [{ dtype: x.dtype, shape }]))
 }
 
@@ -162,7 +162,7 @@ export const gather = (data: Tensor, indices: Tensor, axis = 0): Tensor => {
 export const gatherElements = (data: Tensor, indices: Tensor, axis = -1): Tensor => {
   requireIndex("GatherElements", indices)
   const a = normAxis("GatherElements", axis, data.rank, data.shape)
-  if (indices.rank !== data.rank || indices.shape.some((d, i) => i !== a && d > (data.shape[i] as number))) {
+  if (indices.rank !== data.rank || indices.shape.some((d, i) => i !== a && d > data.shape[i]!)) {
     throw new ShapeMismatch({
       op: "GatherElements",
       detail: "indices must have the data's rank and fit inside it",
@@ -204,7 +204,7 @@ export const pad = (x: Tensor, before: ReadonlyArray<number>, after: ReadonlyArr
   if (before.length !== x.rank || after.length !== x.rank)
     throw new ShapeMismatch({ op: "Pad", detail: "one pad per axis", shapes: [fmt(x.shape)] })
   if ([...before, ...after].every((v) => v === 0)) return x
-  const shape = x.shape.map((d, i) => d + (before[i] as number) + (after[i] as number))
+  const shape = x.shape.map((d, i) => d + before[i]! + after[i]!)
   const g = x.graph
   return one(
     g.addNode("Pad", [x, g.int64s([...before, ...after]), g.scalar(0, x.dtype)], [{ dtype: x.dtype, shape }], {

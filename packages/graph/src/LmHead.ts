@@ -68,8 +68,8 @@ const rowsAfter = (w: Tensor, start: number, end: number, dep: Tensor): Tensor =
  */
 const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
   h.graph.composite("ChunkedHeadLogProbs", [h, w], () => {
-    const n = h.shape[0] as number
-    const ranges = chunkRanges(w.shape[0] as number, chunk)
+    const n = h.shape[0]!
+    const ranges = chunkRanges(w.shape[0]!, chunk)
     const t2 = L.reshape(t, [n, 1])
     let lse: Tensor | undefined // running log-sum-exp [N, 1]
     for (const [s, e] of ranges) {
@@ -114,10 +114,10 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
           } else u = O.gemm(g, wc, prev, { beta: 1 })
         }
         const dh = O.mul(dcol, u as Tensor)
-        return [dh, !wantW ? undefined : parts.length === 1 ? (parts[0] as Tensor) : L.concat(parts, 0)]
+        return [dh, !wantW ? undefined : parts.length === 1 ? parts[0]! : L.concat(parts, 0)]
       }
     }
-  })[0] as Tensor
+  })[0]!
 
 /**
  * Log-probability of each target token under the LM head: `hidden [..., D]` (after the final norm), `weight [V, D]`
@@ -126,7 +126,7 @@ const chunkedRows = (h: Tensor, w: Tensor, t: Tensor, chunk: number): Tensor =>
  * Targets outside `[0, V)` (an ignore index) are read as 0; mask them out downstream.
  */
 export const tokenLogProbs = (hidden: Tensor, weight: Tensor, targets: Tensor, options: HeadOptions = {}): Tensor => {
-  const d = hidden.shape[hidden.rank - 1] as number
+  const d = hidden.shape[hidden.rank - 1]!
   if (weight.rank !== 2 || weight.shape[1] !== d) {
     throw new ShapeMismatch({
       op: "LmHead.tokenLogProbs",
@@ -143,7 +143,7 @@ export const tokenLogProbs = (hidden: Tensor, weight: Tensor, targets: Tensor, o
   }
   if (targets.dtype !== "int32" && targets.dtype !== "int64")
     throw new InvalidGraph({ detail: `LmHead.tokenLogProbs: targets must be int32, got ${targets.toString()}` })
-  const v = weight.shape[0] as number
+  const v = weight.shape[0]!
   const h2 = L.reshape(hidden, [-1, d])
   const chunk = options.vocabChunk
   if (chunk === undefined || (Number.isInteger(chunk) && chunk >= v)) {

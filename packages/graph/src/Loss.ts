@@ -10,7 +10,7 @@ import { logSoftmax } from "./Nn.ts"
 import * as O from "./Ops.ts"
 
 const sameShape = (op: string, ...ts: ReadonlyArray<Tensor>): void => {
-  const first = ts[0] as Tensor
+  const first = ts[0]!
   if (ts.some((t) => t.rank !== first.rank || t.shape.some((d, i) => d !== first.shape[i]))) {
     throw new ShapeMismatch({ op, detail: "inputs must share a shape", shapes: ts.map((t) => fmt(t.shape)) })
   }
@@ -36,7 +36,7 @@ export const maskedMean = (x: Tensor, mask?: Tensor): Tensor => {
  * `[0, V)` (e.g. an ignore index of −100) are read as 0; mask them out downstream.
  */
 export const tokenLogProbs = (logits: Tensor, targets: Tensor): Tensor => {
-  const v = logits.shape[logits.rank - 1] as number
+  const v = logits.shape[logits.rank - 1]!
   if (targets.rank !== logits.rank - 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
     throw new ShapeMismatch({
       op: "tokenLogProbs",

@@ -24,8 +24,8 @@ export const embedding = (table: Tensor, ids: Tensor): Tensor => L.gather(table,
  * transB over the flattened rows (no Transpose node; its backward is two Gemms).
  */
 export const tiedLogits = (h: Tensor, table: Tensor): Tensor => {
-  const d = h.shape[h.rank - 1] as number
-  const v = table.shape[0] as number
+  const d = h.shape[h.rank - 1]!
+  const v = table.shape[0]!
   return L.reshape(O.gemm(L.reshape(h, [-1, d]), table, undefined, { transB: true }), [...h.shape.slice(0, -1), v])
 }
 
@@ -67,7 +67,7 @@ export const rmsNorm = (x: Tensor, gamma: Tensor, eps = 1e-6): Tensor =>
         return [dx, needs[1] === false ? undefined : unbroadcast(O.mul(dy, xr), gamma.shape)]
       }
     }
-  })[0] as Tensor
+  })[0]!
 
 /** LayerNorm over the last axis: `(x − μ)/√(σ² + eps)·γ + β`. */
 export const layerNorm = (x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor => {
@@ -88,7 +88,7 @@ export const logSoftmax = (x: Tensor, axis = -1): Tensor =>
       outputs: [y],
       grad: ([dy]) => (dy === undefined ? [undefined] : [O.sub(dy, O.mul(O.exp(y), O.reduceSum(dy, [axis], true)))])
     }
-  })[0] as Tensor
+  })[0]!
 
 /**
  * RoPE tables for positions `[offset, offset + length)`: `{ cos, sin }`, each `[length, headDim]` with the
@@ -123,7 +123,7 @@ export const ropeTables = (
  * `[batch, 1, seq, headDim]` inputs for KV-cache positions).
  */
 export const rope = (x: Tensor, cos: Tensor, sin: Tensor): Tensor => {
-  const d = x.shape[x.rank - 1] as number
+  const d = x.shape[x.rank - 1]!
   const [a, b] = L.split(x, -1, [d / 2, d / 2]) as [Tensor, Tensor]
   const rotated = L.concat([O.neg(b), a], -1)
   return O.add(O.mul(x, cos), O.mul(rotated, sin))
@@ -155,8 +155,8 @@ export const repeatKv = (x: Tensor, rep: number): Tensor => {
  * `mask` bool broadcastable to `[b, h, t, s]` → `[b, h, t, d]`.
  */
 export const attention = (q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tensor => {
-  const [h, d] = [q.shape[1] as number, q.shape[3] as number]
-  const hkv = k.shape[1] as number
+  const [h, d] = [q.shape[1]!, q.shape[3]!]
+  const hkv = k.shape[1]!
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || h % hkv !== 0 || k.shape[3] !== d) {
     throw new ShapeMismatch({
       op: "attention",

@@ -31,12 +31,12 @@ const requireFloat = (op: string, x: Tensor): void => {
 const binary = (op: string, a: Operand, b: Operand, outType?: DType): Tensor => {
   const [ta, tb] = lift(op, a, b)
   const shape = broadcast(op, ta.shape, tb.shape)
-  return ta.graph.addNode(op, [ta, tb], [{ dtype: outType ?? ta.dtype, shape }])[0] as Tensor
+  return ta.graph.addNode(op, [ta, tb], [{ dtype: outType ?? ta.dtype, shape }])[0]!
 }
 
 const unary = (op: string, x: Tensor, float = true): Tensor => {
   if (float) requireFloat(op, x)
-  return x.graph.addNode(op, [x], [{ dtype: x.dtype, shape: x.shape }])[0] as Tensor
+  return x.graph.addNode(op, [x], [{ dtype: x.dtype, shape: x.shape }])[0]!
 }
 
 /** a + b (broadcasting). */
@@ -77,7 +77,7 @@ export const erf = (x: Tensor): Tensor => {
   return x.graph.composite("Erf64", [x], () => ({
     outputs: [cast(unary("Erf", cast(x, "float32")), "float64")],
     grad: ([d]) => [d === undefined ? undefined : mul(d, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI)))]
-  }))[0] as Tensor
+  }))[0]!
 }
 /** max(x, 0). */
 export const relu = (x: Tensor): Tensor => unary("Relu", x)
@@ -88,7 +88,7 @@ export const identity = (x: Tensor): Tensor => unary("Identity", x, false)
 
 /** x with gradients stopped: autodiff treats the result as a constant. */
 export const detach = (x: Tensor): Tensor =>
-  x.graph.addNode("Identity", [x], [{ dtype: x.dtype, shape: x.shape }], {}, { stopGradient: true })[0] as Tensor
+  x.graph.addNode("Identity", [x], [{ dtype: x.dtype, shape: x.shape }], {}, { stopGradient: true })[0]!
 
 /** min(max(x, lo), hi) with number bounds (either may be omitted). */
 export const clip = (x: Tensor, lo: number | undefined, hi: number | undefined): Tensor => {
@@ -103,14 +103,14 @@ export const clip = (x: Tensor, lo: number | undefined, hi: number | undefined):
         shape: x.shape
       }
     ]
-  )[0] as Tensor
+  )[0]!
 }
 
 /** Convert element type. */
 export const cast = (x: Tensor, to: DType): Tensor => {
   if (x.dtype === to) return x
   const code = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 }[to]
-  return x.graph.addNode("Cast", [x], [{ dtype: to, shape: x.shape }], { to: { i: code } })[0] as Tensor
+  return x.graph.addNode("Cast", [x], [{ dtype: to, shape: x.shape }], { to: { i: code } })[0]!
 }
 
 /** a == b → bool (broadcasting). */
@@ -133,7 +133,7 @@ export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => {
   if (cond.dtype !== "bool") throw new InvalidGraph({ detail: `Where: condition must be bool, got ${cond.toString()}` })
   const [ta, tb] = lift("Where", a, b)
   const shape = broadcast("Where", cond.shape, ta.shape, tb.shape)
-  return cond.graph.addNode("Where", [cond, ta, tb], [{ dtype: ta.dtype, shape }])[0] as Tensor
+  return cond.graph.addNode("Where", [cond, ta, tb], [{ dtype: ta.dtype, shape }])[0]!
 }
 
 /** Batched matrix product: `[..., m, k] x [..., k, n] → [..., m, n]` with broadcast batch dims (rank ≥ 2). */
@@ -146,12 +146,12 @@ export const matmul = (a: Tensor, b: Tensor): Tensor => {
       shapes: shapesOf(ta, tb)
     })
   }
-  const k = ta.shape[ta.rank - 1] as number
+  const k = ta.shape[ta.rank - 1]!
   if (tb.shape[tb.rank - 2] !== k)
     throw new ShapeMismatch({ op: "MatMul", detail: "inner dimensions differ", shapes: shapesOf(ta, tb) })
   const batch = broadcast("MatMul", ta.shape.slice(0, -2), tb.shape.slice(0, -2))
-  const shape = [...batch, ta.shape[ta.rank - 2] as number, tb.shape[tb.rank - 1] as number]
-  return ta.graph.addNode("MatMul", [ta, tb], [{ dtype: ta.dtype, shape }])[0] as Tensor
+  const shape = [...batch, ta.shape[ta.rank - 2]!, tb.shape[tb.rank - 1]!]
+  return ta.graph.addNode("MatMul", [ta, tb], [{ dtype: ta.dtype, shape }])[0]!
 }
 
 /** Options of `gemm`. */
@@ -186,7 +186,7 @@ export const gemm = (a: Tensor, b: Tensor, c?: Tensor, options: GemmOptions = {}
     beta: { f: options.beta ?? 1 },
     transA: { i: options.transA === true ? 1 : 0 },
     transB: { i: options.transB === true ? 1 : 0 }
-  })[0] as Tensor
+  })[0]!
 }
 
 const reduce = (
@@ -204,11 +204,11 @@ const reduce = (
   if (op === "ReduceSum")
     return g.addNode(op, [x, g.int64s(ax)], [{ dtype: x.dtype, shape }], {
       keepdims: { i: keepdims ? 1 : 0 }
-    })[0] as Tensor
+    })[0]!
   return g.addNode(op, [x], [{ dtype: x.dtype, shape }], {
     axes: { ints: ax },
     keepdims: { i: keepdims ? 1 : 0 }
-  })[0] as Tensor
+  })[0]!
 }
 
 /** Sum over `axes` (default all). */
@@ -225,7 +225,7 @@ export const reduceMax = (x: Tensor, axes?: ReadonlyArray<number>, keepdims = fa
 export const softmax = (x: Tensor, axis = -1): Tensor => {
   requireFloat("Softmax", x)
   const a = normAxis("Softmax", axis, x.rank, x.shape)
-  return x.graph.addNode("Softmax", [x], [{ dtype: x.dtype, shape: x.shape }], { axis: { i: a } })[0] as Tensor
+  return x.graph.addNode("Softmax", [x], [{ dtype: x.dtype, shape: x.shape }], { axis: { i: a } })[0]!
 }
 
 /** x², as x·x (cheaper and exact in the backward pass). */

@@ -103,11 +103,8 @@ export const update = (
   decay: boolean
 ): Update => {
   if (config.kind === "adamw") {
-    const m = O.add(O.mul(state["m"] as Tensor, config.beta1 ?? 0.9), O.mul(grad, s.c1 as Tensor))
-    const v = O.add(
-      O.mul(state["v"] as Tensor, config.beta2 ?? 0.999),
-      O.mul(gradSquared ?? O.mul(grad, grad), s.c2 as Tensor)
-    )
+    const m = O.add(O.mul(state["m"]!, config.beta1 ?? 0.9), O.mul(grad, s.c1 as Tensor))
+    const v = O.add(O.mul(state["v"]!, config.beta2 ?? 0.999), O.mul(gradSquared ?? O.mul(grad, grad), s.c2 as Tensor))
     const base = decay && (config.weightDecay ?? 0.01) > 0 ? O.mul(p, s.decayFactor as Tensor) : p
     return {
       param: O.sub(base, O.mul(O.div(m, O.add(O.sqrt(v), s.epsHat as Tensor)), s.stepSize as Tensor)),
@@ -119,7 +116,7 @@ export const update = (
   const g = wd > 0 ? O.add(scaled, O.mul(p, wd)) : scaled
   const mu = config.momentum ?? 0
   if (mu === 0) return { param: O.sub(p, O.mul(g, s.lr)), slots: {} }
-  const mom = O.add(O.mul(state["mom"] as Tensor, mu), g)
+  const mom = O.add(O.mul(state["mom"]!, mu), g)
   const dir = config.nesterov === true ? O.add(g, O.mul(mom, mu)) : mom
   return { param: O.sub(p, O.mul(dir, s.lr)), slots: { mom } }
 }

@@ -53,19 +53,18 @@ export const parse = (log: string): Report => {
     }
     if (all !== null) {
       sessions++
-      byProvider.set(all[1] as string, (byProvider.get(all[1] as string) ?? 0) + Number(all[2]))
+      byProvider.set(all[1]!, (byProvider.get(all[1]!) ?? 0) + Number(all[2]))
     } else if (some !== null) {
       if (!pendingSummary) sessions++
       pendingSummary = true
-      current = some[1] as string
+      current = some[1]!
       byProvider.set(current, (byProvider.get(current) ?? 0) + Number(some[2]))
     } else if (current !== undefined) {
       const node = nodeLine.exec(line)
-      if (node !== null && current === cpuProvider)
-        cpuNodes.push({ provider: current, op: node[1] as string, name: node[2] as string })
+      if (node !== null && current === cpuProvider) cpuNodes.push({ provider: current, op: node[1]!, name: node[2]! })
     }
     const m = missingKernel.exec(line)
-    if (m !== null) missing.add(m[1] as string)
+    if (m !== null) missing.add(m[1]!)
   }
   const counts = new Map<string, number>()
   for (const n of cpuNodes) counts.set(n.op, (counts.get(n.op) ?? 0) + 1)

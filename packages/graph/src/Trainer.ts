@@ -227,7 +227,7 @@ export const make = <B>(
         const s = yield* session("grads", options.bucket)
         const out = yield* s.run(feeds)
         const grads: Record<string, TensorData> = {}
-        for (const n of trainable) grads[n] = (out[Training.gradName(n)] as DeviceTensor).data as TensorData
+        for (const n of trainable) grads[n] = out[Training.gradName(n)]!.data as TensorData
         return { loss: scalar(out["loss"]), grads }
       })
 
@@ -236,7 +236,7 @@ export const make = <B>(
         const ps = b === undefined ? specs : yield* buildSafe(() => Training.paramSpecs(model, b, float))
         const missing = ps.filter((p) => !executor.state.has(p.name))
         const values = Init.values(missing, rng)
-        for (const p of missing) executor.state.setData(p.name, values[p.name] as Float32Array, p.shape)
+        for (const p of missing) executor.state.setData(p.name, values[p.name]!, p.shape)
       })
 
     return {

@@ -115,7 +115,7 @@ const optimize = (
     const spec = specs.find((x) => x.name === p.name) as ParamSpec
     const state: Record<string, Tensor> = {}
     for (const slot of Optimizer.slots(config.optimizer)) state[slot] = g.input(slotKey(p.name, slot), g.float, p.shape)
-    const u = Optimizer.update(config.optimizer, s, p, grads[i] as Tensor, norm.squares[i], state, spec.decay)
+    const u = Optimizer.update(config.optimizer, s, p, grads[i]!, norm.squares[i], state, spec.decay)
     g.output(nextName(p.name), u.param)
     updates.push({ output: nextName(p.name), state: p.name })
     for (const [slot, t] of Object.entries(u.slots)) {
@@ -160,13 +160,13 @@ export const build = <B>(
   if (trainable.length === 0)
     throw new G.InvalidGraph({ detail: "no trainable params", fix: "check the freeze patterns" })
   if (kind === "grads") {
-    grad(loss, params, { embedding }).forEach((d, i) => g.output(gradName((params[i] as Tensor).name), d))
+    grad(loss, params, { embedding }).forEach((d, i) => g.output(gradName(params[i]!.name), d))
     return { kind, graph: g, stateUpdates: [], params: g.params, trainable }
   }
   if (kind === "accumulate") {
     const weight = g.input("loss_weight", float, [])
     grad(loss, params, { embedding, seed: weight }).forEach((d, i) => {
-      const p = params[i] as Tensor
+      const p = params[i]!
       const key = slotKey(p.name, "acc")
       g.output(nextName(key), O.add(g.input(key, float, p.shape), d))
       updates.push({ output: nextName(key), state: key })

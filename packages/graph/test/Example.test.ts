@@ -23,7 +23,7 @@ const model = (g: Graph.Graph, b: { readonly batch: number }) => {
 
 const batch = (rng: Rng.Rng, n: number) => {
   const x = Float32Array.from({ length: 2 * n }, () => 2 * rng.float() - 1)
-  const y = Int32Array.from({ length: n }, (_, i) => ((x[2 * i] as number) * (x[2 * i + 1] as number) > 0 ? 1 : 0))
+  const y = Int32Array.from({ length: n }, (_, i) => (x[2 * i]! * x[2 * i + 1]! > 0 ? 1 : 0))
   return { x, y }
 }
 
@@ -38,7 +38,7 @@ export const program = Effect.gen(function* () {
     losses.push((yield* trainer.step(batch(rng, 64), { lr })).loss)
   }
   const weights = yield* executor.read(["w1", "b1", "w2"]) // typed arrays, e.g. for a checkpoint
-  return { first: losses[0] as number, last: losses.at(-1) as number, weights }
+  return { first: losses[0]!, last: losses.at(-1) as number, weights }
 })
 // README-EXAMPLE-END
 

@@ -112,8 +112,7 @@ const runHead = (n: number, d: number, v: number, chunk: number | undefined, fee
     return Object.fromEntries(["lp", "loss", "dh", "dw"].map((k) => [k, out[k]?.data as Float32Array]))
   }).pipe(Effect.scoped)
 
-const maxDiff = (a: Float32Array, b: Float32Array) =>
-  a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0)
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0)
 
 describe("chunked equals full logits (float32)", () => {
   const [n, d, v] = [12, 16, 203]
@@ -131,15 +130,13 @@ describe("chunked equals full logits (float32)", () => {
       for (const chunk of [64, 50, 1, 203]) {
         const got = yield* runHead(n, d, v, chunk, feeds)
         for (const k of ["lp", "loss", "dh", "dw"]) {
-          const ref = full[k] as Float32Array
+          const ref = full[k]!
           const scale = ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
-          expect(maxDiff(got[k] as Float32Array, ref), `${k} with chunk ${chunk}`).toBeLessThan(
-            2e-6 * Math.max(1, scale) * 4
-          )
+          expect(maxDiff(got[k]!, ref), `${k} with chunk ${chunk}`).toBeLessThan(2e-6 * Math.max(1, scale) * 4)
         }
       }
       // The ignored row (index 5) gets no gradient in either path.
-      expect(Array.from((full["dh"] as Float32Array).subarray(5 * d, 6 * d)).every((x) => x === 0)).toBe(true)
+      expect(Array.from(full["dh"]!.subarray(5 * d, 6 * d)).every((x) => x === 0)).toBe(true)
     })
   )
 })
@@ -155,7 +152,7 @@ describe("graph shape", () => {
       Math.max(
         0,
         ...nodes.flatMap((node) => [
-          ...node.outputs.filter((o) => o.rank === 2 && o.shape[0] === 32).map((o) => o.shape[1] as number),
+          ...node.outputs.filter((o) => o.rank === 2 && o.shape[0] === 32).map((o) => o.shape[1]!),
           widest(node.body ?? [])
         ])
       )

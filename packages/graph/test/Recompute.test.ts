@@ -63,7 +63,7 @@ describe("same values as without recomputation (float32)", () => {
       const g = G.make("decoder")
       const { loss } = Transformer.model(size, { recompute })(g, bucket)
       const params = g.inputs.filter((t) => t.kind === "param")
-      Autodiff.grad(loss, params).forEach((d, i) => g.output(`grad::${(params[i] as G.Tensor).name}`, d))
+      Autodiff.grad(loss, params).forEach((d, i) => g.output(`grad::${params[i]!.name}`, d))
       g.output("loss", loss)
       const rng = Rng.Rng.make(3, "values")
       const feeds: Record<string, G.TensorData> = { ...Init.values(g.params, Rng.Rng.make(4, "init")) }
@@ -82,11 +82,11 @@ describe("same values as without recomputation (float32)", () => {
       const recomputed = yield* run(true)
       expect(plain.names.length).toBe(2 + 9 * size.layers)
       for (const k of ["loss", ...plain.names.map((n) => `grad::${n}`)]) {
-        const a = plain.out[k] as Float32Array
-        const b = recomputed.out[k] as Float32Array
+        const a = plain.out[k]!
+        const b = recomputed.out[k]!
         const scale = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
         expect(scale, `${k} is not all zero`).toBeGreaterThan(0)
-        const diff = a.reduce((m, x, i) => Math.max(m, Math.abs(x - (b[i] as number))), 0)
+        const diff = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0)
         expect(diff, k).toBeLessThanOrEqual(1e-5 * scale)
       }
     })
@@ -107,10 +107,10 @@ describe("graph shape", () => {
     // One forward copy: Sigmoid and MatMul again, after the backward started.
     expect(added.filter((n) => n.op === "Sigmoid").length).toBe(1)
     const sigmoid = added.find((n) => n.op === "Sigmoid") as G.Node
-    const input = (sigmoid.inputs[0] as G.Tensor).unit as G.Node
+    const input = sigmoid.inputs[0]!.unit as G.Node
     expect(input.op).toBe("Add")
     // The Add's second operand is 0 · (an element of the output gradient): it cannot run before that gradient exists.
-    const zero = (input.inputs[1] as G.Tensor).unit as G.Node
+    const zero = input.inputs[1]!.unit as G.Node
     expect(zero.op).toBe("Mul")
     const ancestors = new Set<G.Node>()
     const visit = (n: G.Node | undefined): void => {

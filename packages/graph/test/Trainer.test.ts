@@ -42,7 +42,7 @@ const batchOf = (seed: number, batch: number) => {
 const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string) => {
   expect(actual.length, what).toBe(expected.length)
   for (let i = 0; i < expected.length; i++) {
-    const [a, e] = [actual[i] as number, expected[i] as number]
+    const [a, e] = [actual[i]!, expected[i]!]
     if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) expect.fail(`${what}[${i}]: ${a} vs ${e}`)
   }
 }
@@ -60,7 +60,7 @@ describe("optimizers against plain TypeScript references", () => {
       const ref: Record<string, { p: Float64Array; m: Float64Array; v: Float64Array; decay: boolean }> = {}
       const start = yield* exec.read()
       for (const spec of trainer.params) {
-        const n = (start[spec.name] as Float32Array).length
+        const n = start[spec.name]!.length
         ref[spec.name] = { p: f64(start[spec.name]), m: new Float64Array(n), v: new Float64Array(n), decay: spec.decay }
       }
       expect(trainer.params.filter((p) => p.decay).map((p) => p.name)).toEqual(["w1", "w2"])
@@ -75,15 +75,15 @@ describe("optimizers against plain TypeScript references", () => {
         const coef = Math.min(1, clipNorm / (norm + 1e-6))
         if (coef < 1) clipped++
         for (const [name, r] of Object.entries(ref)) {
-          const g = grads[name] as Float32Array
+          const g = grads[name]!
           for (let i = 0; i < r.p.length; i++) {
             const gi = (g[i] as number) * coef
-            if (r.decay) r.p[i] = (r.p[i] as number) * (1 - lr * cfg.weightDecay)
-            r.m[i] = cfg.beta1 * (r.m[i] as number) + (1 - cfg.beta1) * gi
-            r.v[i] = cfg.beta2 * (r.v[i] as number) + (1 - cfg.beta2) * gi * gi
-            const mHat = (r.m[i] as number) / (1 - cfg.beta1 ** t)
-            const vHat = (r.v[i] as number) / (1 - cfg.beta2 ** t)
-            r.p[i] = (r.p[i] as number) - (lr * mHat) / (Math.sqrt(vHat) + cfg.eps)
+            if (r.decay) r.p[i] = r.p[i]! * (1 - lr * cfg.weightDecay)
+            r.m[i] = cfg.beta1 * r.m[i]! + (1 - cfg.beta1) * gi
+            r.v[i] = cfg.beta2 * r.v[i]! + (1 - cfg.beta2) * gi * gi
+            const mHat = r.m[i]! / (1 - cfg.beta1 ** t)
+            const vHat = r.v[i]! / (1 - cfg.beta2 ** t)
+            r.p[i] = r.p[i]! - (lr * mHat) / (Math.sqrt(vHat) + cfg.eps)
           }
         }
         const res = yield* trainer.step(batch, { lr })
@@ -115,18 +115,18 @@ describe("optimizers against plain TypeScript references", () => {
         const ref = Object.fromEntries(
           trainer.params.map((s) => [
             s.name,
-            { p: f64(start[s.name]), buf: new Float64Array((start[s.name] as Float32Array).length), decay: s.decay }
+            { p: f64(start[s.name]), buf: new Float64Array(start[s.name]!.length), decay: s.decay }
           ])
         )
         for (let t = 1; t <= 4; t++) {
           const batch = batchOf(10 + t, 10)
           const { grads } = yield* trainer.gradients(batch)
           for (const [name, r] of Object.entries(ref)) {
-            const g = grads[name] as Float32Array
+            const g = grads[name]!
             for (let i = 0; i < r.p.length; i++) {
               const gi = (g[i] as number) + (r.decay ? 0.01 * (r.p[i] as number) : 0)
-              r.buf[i] = 0.9 * (r.buf[i] as number) + gi
-              r.p[i] = (r.p[i] as number) - 0.1 * (nesterov ? gi + 0.9 * (r.buf[i] as number) : (r.buf[i] as number))
+              r.buf[i] = 0.9 * r.buf[i]! + gi
+              r.p[i] = r.p[i]! - 0.1 * (nesterov ? gi + 0.9 * r.buf[i]! : r.buf[i]!)
             }
           }
           yield* trainer.step(batch, { lr: 0.1 })
@@ -280,7 +280,7 @@ describe("learning", () => {
       const rng = Rng.Rng.make(10)
       const data = () => {
         const tokens = Int32Array.from({ length: 64 }, () => rng.int(6))
-        const targets = Int32Array.from(tokens, (_, i) => (i % 8 === 0 ? -100 : (tokens[i - 1] as number)))
+        const targets = Int32Array.from(tokens, (_, i) => (i % 8 === 0 ? -100 : tokens[i - 1]!))
         return { tokens, targets }
       }
       const first = (yield* trainer.evaluate(data())).loss

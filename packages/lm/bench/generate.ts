@@ -56,7 +56,7 @@ const small25M = ModelConfig.make({
   tieWordEmbeddings: true
 })
 
-const median = (xs: ReadonlyArray<number>) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const median = (xs: ReadonlyArray<number>) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const promptsFor = (batch: number, vocab: number) => {
   const rng = Rng.Rng.make("bench-prompts", batch)
   return Array.from({ length: batch }, () => [
@@ -98,8 +98,8 @@ const compare = async (engines: ReadonlyArray<readonly [string, Runner]>, batch:
     }
   }
   return engines.map(([engine], i) => {
-    const a = median(t1[i] as Array<number>)
-    const b = median(tn[i] as Array<number>)
+    const a = median(t1[i]!)
+    const b = median(tn[i]!)
     return {
       engine,
       batch,

@@ -59,13 +59,13 @@ export const policyBatch = (rollouts: ReadonlyArray<Rollout>, length = lengthOf(
     if (r.oldLogProbs.length !== n)
       throw new RangeError(`policyBatch: rollout ${row} has ${r.oldLogProbs.length} old log-probs for ${n} tokens`)
     for (let k = 0; k < n; k++) {
-      advantages[at + k] = typeof r.advantage === "number" ? r.advantage : (r.advantage[k] as number)
-      oldLogProbs[at + k] = r.oldLogProbs[k] as number
+      advantages[at + k] = typeof r.advantage === "number" ? r.advantage : r.advantage[k]!
+      oldLogProbs[at + k] = r.oldLogProbs[k]!
     }
     if (withRef) {
       if (r.refLogProbs === undefined || r.refLogProbs.length !== n)
         throw new RangeError(`policyBatch: rollout ${row} needs ${n} reference log-probs`)
-      for (let k = 0; k < n; k++) refLogProbs[at + k] = r.refLogProbs[k] as number
+      for (let k = 0; k < n; k++) refLogProbs[at + k] = r.refLogProbs[k]!
     }
   })
   return { ...base, advantages, oldLogProbs, ...(withRef ? { refLogProbs } : {}) }

@@ -89,10 +89,10 @@ export const train = (corpus: Iterable<string>, config: TrainConfig = defaultTra
   const pairCounts = new Map<string, number>()
   const pairWords = new Map<string, Set<number>>()
   const addPairs = (wi: number, sign: number) => {
-    const s = seqs[wi] as Array<string>
+    const s = seqs[wi]!
     for (let i = 0; i + 1 < s.length; i++) {
       const key = `${s[i]} ${s[i + 1]}`
-      pairCounts.set(key, (pairCounts.get(key) ?? 0) + sign * (freq[wi] as number))
+      pairCounts.set(key, (pairCounts.get(key) ?? 0) + sign * freq[wi]!)
       if (sign > 0) {
         let set = pairWords.get(key)
         if (set === undefined) pairWords.set(key, (set = new Set()))
@@ -117,14 +117,14 @@ export const train = (corpus: Iterable<string>, config: TrainConfig = defaultTra
     merges.push([a, b])
     known.add(a + b) // two merge paths can spell the same token: it keeps its first id
     for (const wi of pairWords.get(best) ?? []) {
-      const s = seqs[wi] as Array<string>
+      const s = seqs[wi]!
       addPairs(wi, -1)
       const merged: Array<string> = []
       for (let i = 0; i < s.length; i++) {
         if (i + 1 < s.length && s[i] === a && s[i + 1] === b) {
           merged.push(a + b)
           i++
-        } else merged.push(s[i] as string)
+        } else merged.push(s[i]!)
       }
       seqs[wi] = merged
       addPairs(wi, 1)
@@ -149,7 +149,7 @@ const bpe = (tok: BuiltinTokenizer, word: string): Array<string> => {
       }
     }
     if (at === -1) return s
-    s.splice(at, 2, (s[at] as string) + (s[at + 1] as string))
+    s.splice(at, 2, s[at]! + s[at + 1]!)
   }
 }
 
@@ -191,7 +191,7 @@ export const decode = (
   for (const id of ids) {
     if (id < tok.specialTokens.length) {
       flush()
-      if (!(options.skipSpecialTokens ?? false)) text += tok.specialTokens[id] as string
+      if (!(options.skipSpecialTokens ?? false)) text += tok.specialTokens[id]!
     } else bytes.push(...decodeChars(tok.tokens[id] ?? ""))
   }
   flush()

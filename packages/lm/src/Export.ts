@@ -61,9 +61,9 @@ export const inferenceGraph = (config: ModelConfig.ModelConfig): Graph.Graph => 
   const params = Model.declareParams(g, config)
   // Query i (absolute slot total - seq + i) sees key j when j <= that slot and attention_mask[j] = 1.
   const gatherDim = (x: T, axis: number) =>
-    g.addNode("Gather", [A.shapeOf(x), int64(g, axis)], [{ dtype: "int64", shape: [] }], { axis: { i: 0 } })[0] as T
+    g.addNode("Gather", [A.shapeOf(x), int64(g, axis)], [{ dtype: "int64", shape: [] }], { axis: { i: 0 } })[0]!
   const range = (from: T, to: T, n: number) =>
-    g.addNode("Range", [from, to, int64(g, 1)], [{ dtype: "int64", shape: [n] }])[0] as T
+    g.addNode("Range", [from, to, int64(g, 1)], [{ dtype: "int64", shape: [n] }])[0]!
   const total = gatherDim(attention, 1)
   const keysIdx = Layout.unsqueeze(range(int64(g, 0), total, s), [0]) // [1, s]
   const queryIdx = Layout.unsqueeze(range(Ops.sub(total, gatherDim(ids, 1)), total, t), [1]) // [t, 1]
@@ -81,7 +81,7 @@ export const inferenceGraph = (config: ModelConfig.ModelConfig): Graph.Graph => 
       kind: "sequence",
       dims,
       mask,
-      past: (l) => pasts[l] as A.KeyValue
+      past: (l) => pasts[l]!
     }
   )
   g.output(
@@ -266,7 +266,7 @@ export const transformersJsGreedy = (
         max_new_tokens: maxNewTokens,
         do_sample: false
       } as never)) as { readonly data: BigInt64Array; readonly dims: ReadonlyArray<number> }
-      const cols = out.dims[1] as number
+      const cols = out.dims[1]!
       return prompts.map((_, i) => Array.from(out.data.subarray(i * cols + width, (i + 1) * cols), Number))
     } finally {
       await model.dispose()

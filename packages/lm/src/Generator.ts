@@ -6,7 +6,7 @@
  * how requests were batched.
  */
 import { ConfigDecode, Rng } from "@realm-lm/core"
-import type { Executor, Session, State } from "@realm-lm/graph"
+import type { Executor, Session } from "@realm-lm/graph"
 import type { Scope } from "effect"
 import { Effect, Schema } from "effect"
 import * as Model from "./Model.ts"
@@ -21,9 +21,7 @@ const { PositiveInt } = ConfigDecode
 
 const Buckets = Schema.Array(PositiveInt).check(
   Schema.makeFilter((a) =>
-    a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number))
-      ? undefined
-      : "must be a non-empty increasing list"
+    a.length > 0 && a.every((v, i) => i === 0 || v > a[i - 1]!) ? undefined : "must be a non-empty increasing list"
   )
 )
 
@@ -253,7 +251,7 @@ export const make = (
           const values = layers.map((l) => out[Model.names.value(l)]?.data as Float32Array)
           const logits = out[Model.names.logits]?.data as Float32Array
           seqs.forEach((s, row) => {
-            const u = source[row] as number
+            const u = source[row]!
             if (u < start || u >= start + part.length) return
             cache.fillFromPrefill(row, u - start, keys, values, length, s.prompt.length)
             pick(
@@ -264,19 +262,19 @@ export const make = (
             )
           })
         }
-        for (let slot = length; rows.some((i) => !(seqs[i] as SequenceState).done); slot++) {
-          for (const i of rows) cancelIfAborted(seqs[i] as SequenceState)
-          if (rows.every((i) => (seqs[i] as SequenceState).done)) break
-          const active = rows.filter((i) => !(seqs[i] as SequenceState).done)
+        for (let slot = length; rows.some((i) => !seqs[i]!.done); slot++) {
+          for (const i of rows) cancelIfAborted(seqs[i]!)
+          if (rows.every((i) => seqs[i]!.done)) break
+          const active = rows.filter((i) => !seqs[i]!.done)
           const smaller = batchFor(active.length)
           if (smaller < cache.batch && active.length <= r.compactAt * cache.batch) {
-            const keep = rows.flatMap((seq, row) => ((seqs[seq] as SequenceState).done ? [] : [row]))
+            const keep = rows.flatMap((seq, row) => (seqs[seq]!.done ? [] : [row]))
             cache = cache.relayout(
               [...keep, ...Array.from({ length: smaller - keep.length }, () => -1)],
               smaller,
               cache.capacity
             )
-            rows = keep.map((row) => rows[row] as number)
+            rows = keep.map((row) => rows[row]!)
           }
           if (slot >= cache.capacity) {
             cache = cache.relayout(
@@ -289,8 +287,8 @@ export const make = (
           const ids = new Int32Array(b)
           const positions = new Int32Array(b)
           rows.forEach((seq, row) => {
-            const s = seqs[seq] as SequenceState
-            ids[row] = s.tokens[s.tokens.length - 1] as number
+            const s = seqs[seq]!
+            ids[row] = s.tokens[s.tokens.length - 1]!
             positions[row] = s.prompt.length + s.tokens.length - 1
           })
           const session = yield* decode(b, cache.capacity)
@@ -300,8 +298,8 @@ export const make = (
             [Model.names.cacheMask]: cache.maskTensor
           }
           for (const l of layers) {
-            feeds[Model.names.pastKey(l)] = cache.keyTensors[l] as State.DeviceTensor
-            feeds[Model.names.pastValue(l)] = cache.valueTensors[l] as State.DeviceTensor
+            feeds[Model.names.pastKey(l)] = cache.keyTensors[l]!
+            feeds[Model.names.pastValue(l)] = cache.valueTensors[l]!
           }
           const out = yield* session.run(feeds)
           cache.write(
@@ -311,7 +309,7 @@ export const make = (
           )
           const logits = out[Model.names.logits]?.data as Float32Array
           rows.forEach((seq, row) => {
-            const s = seqs[seq] as SequenceState
+            const s = seqs[seq]!
             if (!s.done)
               pick(s, logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize), options, config.maxContext)
           })

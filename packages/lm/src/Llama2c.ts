@@ -178,14 +178,8 @@ export const read = (
       for (let l = 0; l < layers; l++) {
         const n = Weights.layer(l)
         w.set(n.inputNorm, Weights.tensor([dim], rmsAtt[l]))
-        w.set(
-          n.q,
-          Weights.tensor([dim, dim], permuteRotary(wq[l] as Float32Array, config.numHeads, config.headDim, dim))
-        )
-        w.set(
-          n.k,
-          Weights.tensor([kvDim, dim], permuteRotary(wk[l] as Float32Array, config.numKvHeads, config.headDim, dim))
-        )
+        w.set(n.q, Weights.tensor([dim, dim], permuteRotary(wq[l]!, config.numHeads, config.headDim, dim)))
+        w.set(n.k, Weights.tensor([kvDim, dim], permuteRotary(wk[l]!, config.numKvHeads, config.headDim, dim)))
         w.set(n.v, Weights.tensor([kvDim, dim], wv[l]))
         w.set(n.o, Weights.tensor([dim, dim], wo[l]))
         w.set(n.postNorm, Weights.tensor([dim], rmsFfn[l]))

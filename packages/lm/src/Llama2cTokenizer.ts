@@ -105,7 +105,7 @@ export const encode = (tok: Llama2cTokenizer, text: string, options: EncodeOptio
   // One UTF-8 code point (at most 4 bytes) at a time: the whole code point if it is a piece, else its bytes.
   let start = 0
   for (let i = 0; i < utf8.length; i++) {
-    const continues = i + 1 < utf8.length && ((utf8[i + 1] as number) & 0xc0) === 0x80
+    const continues = i + 1 < utf8.length && (utf8[i + 1]! & 0xc0) === 0x80
     if (continues && i + 1 - start < 4) continue
     const chunk = utf8.subarray(start, i + 1)
     const id = tok.lookup.get(latin1(chunk))
@@ -119,12 +119,9 @@ export const encode = (tok: Llama2cTokenizer, text: string, options: EncodeOptio
     let bestId = -1
     let bestIdx = -1
     for (let i = 0; i + 1 < tokens.length; i++) {
-      const id = tok.lookup.get(
-        latin1(tok.pieces[tokens[i] as number] as Uint8Array) +
-          latin1(tok.pieces[tokens[i + 1] as number] as Uint8Array)
-      )
-      if (id !== undefined && (tok.scores[id] as number) > bestScore) {
-        bestScore = tok.scores[id] as number
+      const id = tok.lookup.get(latin1(tok.pieces[tokens[i]!]!) + latin1(tok.pieces[tokens[i + 1]!]!))
+      if (id !== undefined && tok.scores[id]! > bestScore) {
+        bestScore = tok.scores[id]!
         bestId = id
         bestIdx = i
       }
@@ -140,10 +137,10 @@ const bytePiece = /^<0x([0-9A-Fa-f]{1,2})/
 
 /** run.c's `decode(prev, token)`: the bytes of a piece, minus a leading space after BOS, `<0xXX>` as its byte. */
 export const decodePiece = (tok: Llama2cTokenizer, prev: number, token: number): Uint8Array => {
-  let piece = tok.pieces[token] as Uint8Array
+  let piece = tok.pieces[token]!
   if (prev === bos && piece[0] === 0x20) piece = piece.subarray(1)
   const m = bytePiece.exec(latin1(piece))
-  return m !== null ? Uint8Array.of(parseInt(m[1] as string, 16)) : piece
+  return m !== null ? Uint8Array.of(parseInt(m[1]!, 16)) : piece
 }
 
 /** run.c's `safe_printf` filter: a single byte that is neither printable ASCII nor whitespace prints nothing. */
@@ -151,7 +148,7 @@ export const printable = (piece: Uint8Array): Uint8Array => {
   const end = piece.indexOf(0) // printf stops at NUL
   const s = end === -1 ? piece : piece.subarray(0, end)
   if (s.length === 1) {
-    const b = s[0] as number
+    const b = s[0]!
     if (!((b >= 0x20 && b <= 0x7e) || (b >= 0x09 && b <= 0x0d))) return new Uint8Array(0)
   }
   return s
@@ -165,7 +162,7 @@ export const runCOutput = (tok: Llama2cTokenizer, tokens: ReadonlyArray<number>)
   const parts: Array<Uint8Array> = []
   for (let i = 1; i < tokens.length; i++) {
     if (tokens[i] === bos) break
-    parts.push(printable(decodePiece(tok, tokens[i - 1] as number, tokens[i] as number)))
+    parts.push(printable(decodePiece(tok, tokens[i - 1]!, tokens[i]!)))
   }
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let o = 0
@@ -208,7 +205,7 @@ export const toHuggingFace = (
     const pieces: Array<string> = []
     for (const [id, bytes] of tok.pieces.entries()) {
       if (id < special.length) {
-        pieces.push(special[id] as string)
+        pieces.push(special[id]!)
         continue
       }
       const text = yield* Effect.try({
@@ -221,7 +218,7 @@ export const toHuggingFace = (
     pieces.forEach((p, id) => {
       if (!vocab.has(p)) vocab.set(p, id)
     })
-    const isByte = (id: number) => id >= 3 && id < 259 && /^<0x[0-9A-F]{2}>$/.test(pieces[id] as string)
+    const isByte = (id: number) => id >= 3 && id < 259 && /^<0x[0-9A-F]{2}>$/.test(pieces[id]!)
     const merges: Array<{ readonly pair: readonly [string, string]; readonly score: number }> = []
     pieces.forEach((piece, id) => {
       if (id < special.length || isByte(id)) return
@@ -237,7 +234,7 @@ export const toHuggingFace = (
           (vocab.get(a[0]) as number) - (vocab.get(b[0]) as number) ||
           (vocab.get(a[1]) as number) - (vocab.get(b[1]) as number)
       )
-      for (const pair of local) merges.push({ pair, score: tok.scores[id] as number })
+      for (const pair of local) merges.push({ pair, score: tok.scores[id]! })
     })
     const ranked = merges.toSorted((a, b) => b.score - a.score) // stable: ties keep vocabulary order
     const addedTokens = special.map((content, id) => ({

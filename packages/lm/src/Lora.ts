@@ -116,7 +116,7 @@ export const trainableNames = (config: ModelConfig): Array<string> => [
  * so the adapted model equals the base until B moves.
  */
 export const initOf = (name: string, shape: ReadonlyArray<number>): Init.Init =>
-  name.endsWith(".lora_B.weight") ? Init.zeros : Init.uniform(1 / Math.sqrt(shape[1] as number))
+  name.endsWith(".lora_B.weight") ? Init.zeros : Init.uniform(1 / Math.sqrt(shape[1]!))
 
 /** Fresh adapters for `config` (A random from `rng`, B zeros), drawn as `@realm-lm/graph`'s `Trainer.initialize` draws them. */
 export const init = (config: ModelConfig, rng: Rng.Rng): Weights.Weights => {
@@ -191,10 +191,10 @@ export const merge = (config: ModelConfig, weights: Weights.Weights, adapters: W
     for (let o = 0; o < rows; o++) {
       const row = merged.subarray(o * cols, (o + 1) * cols)
       for (let k = 0; k < r; k++) {
-        const f = s * (b[o * r + k] as number)
+        const f = s * b[o * r + k]!
         if (f === 0) continue
         const ak = a.subarray(k * cols, (k + 1) * cols)
-        for (let i = 0; i < cols; i++) row[i] = (row[i] as number) + f * (ak[i] as number)
+        for (let i = 0; i < cols; i++) row[i] = row[i]! + f * ak[i]!
       }
     }
     out.set(x.weight, Weights.tensor(w.shape, merged))

@@ -63,7 +63,7 @@ export const ropeTables = (g: Graph.Graph, config: ModelConfig, rows: number): R
   const make = (f: (x: number) => number) => {
     const data = g.float === "float64" ? new Float64Array(rows * d) : new Float32Array(rows * d)
     for (let p = 0; p < rows; p++) {
-      for (let i = 0; i < half; i++) data[p * d + i] = data[p * d + i + half] = f(p * (inv[i] as number))
+      for (let i = 0; i < half; i++) data[p * d + i] = data[p * d + i + half] = f(p * inv[i]!)
     }
     return g.constant(data, [rows, d])
   }
@@ -89,7 +89,7 @@ export const inferenceRopeTables = (g: Graph.Graph, config: ModelConfig, rows: n
   const sin = new Float32Array(rows * d)
   for (let p = 0; p < rows; p++) {
     for (let i = 0; i < half; i++) {
-      const angle = p * (inv[i] as number)
+      const angle = p * inv[i]!
       cos[p * d + i] = cos[p * d + i + half] = Math.cos(angle)
       sin[p * d + i] = -(sin[p * d + i + half] = Math.sin(angle))
     }
@@ -137,7 +137,7 @@ export interface Forward {
  */
 const rope = (x: T, cos: T, sin: T, inference: boolean): T => {
   if (!inference) return Nn.rope(x, cos, sin)
-  const d = x.shape[x.rank - 1] as number
+  const d = x.shape[x.rank - 1]!
   const [a, b] = Layout.split(x, -1, [d / 2, d / 2]) as [T, T]
   return Ops.add(Ops.mul(x, cos), Ops.mul(Layout.concat([b, a], -1), sin))
 }
@@ -201,7 +201,7 @@ export const forward = (
     // same function serves as a `Recompute.checkpoint` block (which re-runs it on copies in the backward).
     const layer = (xs: ReadonlyArray<T>): ReadonlyArray<T> => {
       const [x, cos, sin] = xs as [T, T, T]
-      const lp: Params = new Map([...params, ...own.map(([name], i) => [name, xs[3 + i] as T] as const)])
+      const lp: Params = new Map([...params, ...own.map(([name], i) => [name, xs[3 + i]!] as const)])
       const w = Weights.layer(l)
       const bias = (name: string) => lp.get(name)
       const linear = (x: T, name: string, b?: T) => adaptedProj(config, lp, x, name, b)
@@ -230,7 +230,7 @@ export const forward = (
       return [Ops.add(x2, linear(Ops.mul(Nn.silu(linear(m, w.gate)), linear(m, w.up)), w.down))]
     }
     const xs = [x, cosAll, sinAll, ...own.map(([, t]) => t)]
-    x = (recomputed.has(l) ? GraphRecompute.checkpoint(`DecoderLayer${l}`, xs, layer) : layer(xs))[0] as T
+    x = (recomputed.has(l) ? GraphRecompute.checkpoint(`DecoderLayer${l}`, xs, layer) : layer(xs))[0]!
   }
   return { x, kv, inference }
 }
@@ -412,8 +412,8 @@ export const decodeGraph = (config: ModelConfig, bucket: DecodeBucket): Graph.Gr
   const attention: Attention = {
     kind: "decode",
     mask: Layout.reshape(cacheMask, [b, 1, 1, c]),
-    pastKeyT: (l) => keys[l] as T,
-    pastValue: (l) => values[l] as T
+    pastKeyT: (l) => keys[l]!,
+    pastValue: (l) => values[l]!
   }
   const f = forward(config, params, ids, positions, inferenceRopeTables(g, config, c), attention)
   g.output(names.logits, head(config, params, f.x, true))

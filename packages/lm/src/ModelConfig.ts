@@ -369,7 +369,7 @@ export const make = (fields: typeof ModelConfig.Encoded): Effect.Effect<ModelCon
     Effect.mapError((error) => {
       const key = Object.keys(hfFieldOf).find((k) => error.message.includes(`"${k}"`))
       return new InvalidModelConfig({
-        field: key === undefined ? "(config)" : (hfFieldOf[key] as string),
+        field: key === undefined ? "(config)" : hfFieldOf[key]!,
         detail: error.message
       })
     })

@@ -214,7 +214,7 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
     ) =>
       Effect.gen(function* () {
         const batches: ReadonlyArray<B> = Array.isArray(input) ? input : [input as B]
-        const first = batches[0] as B
+        const first = batches[0]!
         const trainer = yield* trainerFor(kind, { batch: first.batch, length: first.length })
         const metricsOf = (m: Readonly<Record<string, unknown>>) =>
           Object.fromEntries(Object.entries(m).map(([k, v]) => [k, scalarOf(v)]))

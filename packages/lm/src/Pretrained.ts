@@ -476,7 +476,7 @@ export const save = (
       path.join(dir, "config.json"),
       `${JSON.stringify(ModelConfig.toHf(config, { torchDtype }), null, 2)}\n`
     )
-    const bytesPer = Safetensors.dtypeSizes[options.dtype ?? "F32"] as number
+    const bytesPer = Safetensors.dtypeSizes[options.dtype ?? "F32"]!
     const max = options.maxShardBytes ?? 5_000_000_000
     const groups: Array<Map<string, Weights.Tensor>> = [new Map()]
     let current = 0
@@ -487,7 +487,7 @@ export const save = (
         groups.push(new Map())
         current = 0
       }
-      ;(groups[groups.length - 1] as Map<string, Weights.Tensor>).set(name, t)
+      groups[groups.length - 1]!.set(name, t)
       current += size
       total += size
     }

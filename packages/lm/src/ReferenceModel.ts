@@ -51,8 +51,8 @@ const matvec = (w: Weights.Tensor, x: Float64Array, bias?: Weights.Tensor): Floa
   for (let o = 0; o < rows; o++) {
     let s = 0
     const base = o * cols
-    for (let i = 0; i < cols; i++) s += (d[base + i] as number) * (x[i] as number)
-    y[o] = s + (bias === undefined ? 0 : (bias.data[o] as number))
+    for (let i = 0; i < cols; i++) s += d[base + i]! * x[i]!
+    y[o] = s + (bias === undefined ? 0 : bias.data[o]!)
   }
   return y
 }
@@ -62,7 +62,7 @@ const rmsNorm = (x: Float64Array, w: Weights.Tensor, eps: number): Float64Array 
   let ss = 0
   for (const v of x) ss += v * v
   const scale = 1 / Math.sqrt(ss / x.length + eps)
-  return x.map((v, i) => v * scale * (w.data[i] as number))
+  return x.map((v, i) => v * scale * w.data[i]!)
 }
 
 /** Causal grouped-query attention of one query position over the cache `[0, pos]`; returns `[heads · headDim]`. */
@@ -84,19 +84,19 @@ const attend = (
     let max = -Infinity
     for (let t = 0; t <= pos; t++) {
       let s = 0
-      for (let i = 0; i < headDim; i++) s += (q[h * headDim + i] as number) * (keys[t * kvDim + kvOffset + i] as number)
+      for (let i = 0; i < headDim; i++) s += q[h * headDim + i]! * keys[t * kvDim + kvOffset + i]!
       scores[t] = s * scale
       max = Math.max(max, s * scale)
     }
     let sum = 0
     for (let t = 0; t <= pos; t++) {
-      scores[t] = Math.exp((scores[t] as number) - max)
-      sum += scores[t] as number
+      scores[t] = Math.exp(scores[t]! - max)
+      sum += scores[t]!
     }
     for (let t = 0; t <= pos; t++) {
-      const p = (scores[t] as number) / sum
+      const p = scores[t]! / sum
       for (let i = 0; i < headDim; i++)
-        out[h * headDim + i] = (out[h * headDim + i] as number) + p * (values[t * kvDim + kvOffset + i] as number)
+        out[h * headDim + i] = out[h * headDim + i]! + p * values[t * kvDim + kvOffset + i]!
     }
   }
   return out
@@ -118,8 +118,8 @@ export const forward = (model: ReferenceModel, token: number, cache: KvCache): F
   const cos = new Float64Array(half)
   const sin = new Float64Array(half)
   for (let i = 0; i < half; i++) {
-    cos[i] = Math.cos(pos * (model.invFreq[i] as number))
-    sin[i] = Math.sin(pos * (model.invFreq[i] as number))
+    cos[i] = Math.cos(pos * model.invFreq[i]!)
+    sin[i] = Math.sin(pos * model.invFreq[i]!)
   }
   const embed = Weights.get(weights, Weights.embedTokens).data
   const x = Float64Array.from(embed.subarray(token * h, (token + 1) * h))
@@ -132,20 +132,20 @@ export const forward = (model: ReferenceModel, token: number, cache: KvCache): F
     const v = matvec(Weights.get(weights, n.v), xn, bias(n.vBias))
     Rope.rotateHalf(q, 0, numHeads, headDim, cos, sin, 0)
     Rope.rotateHalf(k, 0, numKvHeads, headDim, cos, sin, 0)
-    ;(cache.keys[l] as Float64Array).set(k, pos * kvDim)
-    ;(cache.values[l] as Float64Array).set(v, pos * kvDim)
-    const attn = attend(config, q, cache.keys[l] as Float64Array, cache.values[l] as Float64Array, pos)
+    cache.keys[l]!.set(k, pos * kvDim)
+    cache.values[l]!.set(v, pos * kvDim)
+    const attn = attend(config, q, cache.keys[l]!, cache.values[l]!, pos)
     const o = matvec(Weights.get(weights, n.o), attn, config.oBias ? weights.get(n.oBias) : undefined)
-    for (let i = 0; i < h; i++) x[i] = (x[i] as number) + (o[i] as number)
+    for (let i = 0; i < h; i++) x[i] = x[i]! + o[i]!
     const xm = rmsNorm(x, Weights.get(weights, n.postNorm), config.rmsNormEps)
     const gate = matvec(Weights.get(weights, n.gate), xm)
     const up = matvec(Weights.get(weights, n.up), xm)
     for (let i = 0; i < gate.length; i++) {
-      const g = gate[i] as number
-      gate[i] = (g / (1 + Math.exp(-g))) * (up[i] as number) // SwiGLU: silu(gate) · up
+      const g = gate[i]!
+      gate[i] = (g / (1 + Math.exp(-g))) * up[i]! // SwiGLU: silu(gate) · up
     }
     const down = matvec(Weights.get(weights, n.down), gate)
-    for (let i = 0; i < h; i++) x[i] = (x[i] as number) + (down[i] as number)
+    for (let i = 0; i < h; i++) x[i] = x[i]! + down[i]!
   }
   cache.length = pos + 1
   return matvec(Weights.head(config, weights), rmsNorm(x, Weights.get(weights, Weights.finalNorm), config.rmsNormEps))

@@ -43,7 +43,7 @@ export const table = (
   const sin = new Float64Array(positions * half)
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
-      const angle = p * (invFreq[i] as number)
+      const angle = p * invFreq[i]!
       cos[p * half + i] = Math.cos(angle)
       sin[p * half + i] = Math.sin(angle)
     }
@@ -68,10 +68,10 @@ export const rotateHalf = (
   for (let h = 0; h < heads; h++) {
     const base = offset + h * headDim
     for (let i = 0; i < half; i++) {
-      const c = cos[row + i] as number
-      const s = sin[row + i] as number
-      const a = x[base + i] as number
-      const b = x[base + i + half] as number
+      const c = cos[row + i]!
+      const s = sin[row + i]!
+      const a = x[base + i]!
+      const b = x[base + i + half]!
       x[base + i] = a * c - b * s
       x[base + i + half] = b * c + a * s
     }

@@ -140,7 +140,7 @@ export const parseHeader = (
         return yield* malformed(path, `tensor ${name} has invalid data_offsets ${JSON.stringify(offsets)}`)
       }
       const numel = (shape as Array<number>).reduce((a, b) => a * b, 1)
-      const bytes = numel * (dtypeSizes[dtype] as number)
+      const bytes = numel * dtypeSizes[dtype]!
       if (!Number.isSafeInteger(bytes) || bytes !== offsets[1] - offsets[0]) {
         return yield* malformed(
           path,
@@ -227,7 +227,7 @@ const readTensor = (
       return yield* new UnsupportedDtype({ path, tensor: info.name, dtype: info.dtype })
     }
     if (!littleEndian) return yield* malformed(path, "this reader needs a little-endian host")
-    const size = dtypeSizes[info.dtype] as number
+    const size = dtypeSizes[info.dtype]!
     const count = (info.end - info.begin) / size
     const out = new Float32Array(count)
     const start = header.dataStart + info.begin
@@ -310,7 +310,7 @@ export const encodeHeader = (
   options: WriteOptions = {}
 ): { readonly header: Uint8Array; readonly dataBytes: number } => {
   const dtype = options.dtype ?? "F32"
-  const size = dtypeSizes[dtype] as number
+  const size = dtypeSizes[dtype]!
   const entries: Record<string, unknown> = { __metadata__: options.metadata ?? { format: "pt" } }
   let offset = 0
   for (const [name, t] of weights) {
@@ -343,7 +343,7 @@ const writeTensor = (file: FileSystem.File, t: Tensor, dtype: WriteDtype) =>
     for (let i = 0; i < t.data.length; i += perChunk) {
       const n = Math.min(perChunk, t.data.length - i)
       for (let j = 0; j < n; j++) {
-        const bits = encode(t.data[i + j] as number)
+        const bits = encode(t.data[i + j]!)
         scratch[2 * j] = bits & 0xff
         scratch[2 * j + 1] = bits >>> 8
       }

@@ -27,10 +27,10 @@ export const pure: SamplingConfig = { temperature: 1, topK: 0, topP: 1 }
 /** Index of the largest logit; the first one on ties (as llama2.c's `sample_argmax`). */
 export const argmax = (logits: ArrayLike<number>): number => {
   let best = 0
-  let max = logits[0] as number
+  let max = logits[0]!
   for (let i = 1; i < logits.length; i++) {
-    if ((logits[i] as number) > max) {
-      max = logits[i] as number
+    if (logits[i]! > max) {
+      max = logits[i]!
       best = i
     }
   }
@@ -41,21 +41,21 @@ export const argmax = (logits: ArrayLike<number>): number => {
 export const logSoftmax = (logits: ArrayLike<number>, temperature = 1): Float64Array => {
   const out = new Float64Array(logits.length)
   let max = -Infinity
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, (logits[i] as number) / temperature)
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]! / temperature)
   let sum = 0
-  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i] as number) / temperature - max)
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! / temperature - max)
   const logZ = max + Math.log(sum)
-  for (let i = 0; i < logits.length; i++) out[i] = (logits[i] as number) / temperature - logZ
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i]! / temperature - logZ
   return out
 }
 
 /** Log-probability of `token` under softmax(logits): what scoring and policy-gradient ratios use. */
 export const logProb = (logits: ArrayLike<number>, token: number): number => {
   let max = -Infinity
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i] as number)
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!)
   let sum = 0
-  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i] as number) - max)
-  return (logits[token] as number) - max - Math.log(sum)
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max)
+  return logits[token]! - max - Math.log(sum)
 }
 
 /** Candidate tokens in the order the coin walks them, with their (renormalised) probabilities. */
@@ -75,8 +75,8 @@ export const candidates = (logits: ArrayLike<number>, config: SamplingConfig): C
   const logp = logSoftmax(logits, config.temperature)
   const filtered = config.topK > 0 || config.topP < 1
   let ids: Int32Array = Int32Array.from({ length: n }, (_, i) => i)
-  if (filtered) ids = ids.toSorted((a, b) => (logp[b] as number) - (logp[a] as number) || a - b)
-  let probs: Float64Array = Float64Array.from(ids, (i) => Math.exp(logp[i] as number))
+  if (filtered) ids = ids.toSorted((a, b) => logp[b]! - logp[a]! || a - b)
+  let probs: Float64Array = Float64Array.from(ids, (i) => Math.exp(logp[i]!))
   if (config.topK > 0 && config.topK < n) {
     ids = ids.subarray(0, config.topK)
     probs = renormalise(probs.subarray(0, config.topK))
@@ -85,7 +85,7 @@ export const candidates = (logits: ArrayLike<number>, config: SamplingConfig): C
     let cumulative = 0
     let keep = probs.length
     for (let i = 0; i < probs.length; i++) {
-      cumulative += probs[i] as number
+      cumulative += probs[i]!
       if (cumulative > config.topP) {
         keep = i + 1
         break
@@ -108,10 +108,10 @@ export const sample = (logits: ArrayLike<number>, config: SamplingConfig, coin: 
   const { ids, probs } = candidates(logits, config)
   let cdf = 0
   for (let i = 0; i < ids.length; i++) {
-    cdf += probs[i] as number
-    if (coin < cdf) return ids[i] as number
+    cdf += probs[i]!
+    if (coin < cdf) return ids[i]!
   }
-  return ids[ids.length - 1] as number // rounding: coin ≥ the summed probabilities
+  return ids[ids.length - 1]! // rounding: coin ≥ the summed probabilities
 }
 
 /** Sample with a core `Rng` (one `float()` per token; greedy draws nothing). */

@@ -118,7 +118,7 @@ export const make = (
             const ids = new Int32Array(b * length)
             const targets = new Int32Array(b * length)
             part.forEach((req, row) => {
-              const r = requests[req] as ScoreRequest
+              const r = requests[req]!
               const seq = [...r.prompt, ...r.completion]
               ids.set(seq.slice(0, -1), row * length)
               targets.set(seq.slice(1), row * length)
@@ -126,9 +126,9 @@ export const make = (
             const session = yield* sessions(`score:${b}:${length}`, () => scoreGraph(config, { batch: b, length }))
             const out = (yield* session.run({ [Model.names.inputIds]: ids, targets }))["logprobs"]?.data as Float32Array
             part.forEach((req, row) => {
-              const r = requests[req] as ScoreRequest
+              const r = requests[req]!
               const from = row * length + r.prompt.length - 1
-              ;(results[req] as Float64Array).set(out.subarray(from, from + r.completion.length))
+              results[req]!.set(out.subarray(from, from + r.completion.length))
             })
           }
         }

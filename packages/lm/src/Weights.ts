@@ -177,7 +177,7 @@ export const validate = (
  */
 export const firstNonFinite = (data: Float32Array): number => {
   for (let i = 0; i < data.length; i++) {
-    const x = data[i] as number
+    const x = data[i]!
     if (x - x !== 0) return i
   }
   return -1
@@ -188,7 +188,7 @@ const coordinates = (shape: ReadonlyArray<number>, index: number): Array<number>
   const out = Array.from({ length: shape.length }, () => 0)
   let rest = index
   for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] as number
+    const n = shape[d]!
     out[d] = rest % n
     rest = Math.floor(rest / n)
   }

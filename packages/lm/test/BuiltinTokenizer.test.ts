@@ -67,7 +67,7 @@ describe("BuiltinTokenizer", () => {
     const ids = BuiltinTokenizer.encode(tok, "a<|im_end|>b")
     assert.include(ids, 2)
     assert.strictEqual(BuiltinTokenizer.decode(tok, ids, { skipSpecialTokens: true }), "ab")
-    const sample = corpus(1)[0] as string
+    const sample = corpus(1)[0]!
     assert.isBelow(
       BuiltinTokenizer.encode(tok, sample).length,
       0.6 * new TextEncoder().encode(sample).length,

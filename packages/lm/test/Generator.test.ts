@@ -44,14 +44,14 @@ describe("Generator against ReferenceModel", () => {
           const gen = yield* Generator.make(exec, config, smallBuckets)
           const maxNew = [30, 3, 30, 12]
           const out = yield* gen.generate(
-            prompts.map((prompt, i) => ({ prompt, maxNewTokens: maxNew[i] as number })),
+            prompts.map((prompt, i) => ({ prompt, maxNewTokens: maxNew[i]! })),
             { maxNewTokens: 1, stopTokens: [] }
           )
           prompts.forEach((p, i) => {
-            const expected = ReferenceModel.generate(ref, p, { maxNewTokens: maxNew[i] as number })
-            const got = out[i]?.[0] as Generator.Completion
+            const expected = ReferenceModel.generate(ref, p, { maxNewTokens: maxNew[i]! })
+            const got = out[i]![0]!
             assert.deepStrictEqual(got.tokens, expected.tokens, `prompt ${i}`)
-            got.logProbs.forEach((lp, k) => assert.approximately(lp, expected.logProbs[k] as number, 1e-4))
+            got.logProbs.forEach((lp, k) => assert.approximately(lp, expected.logProbs[k]!, 1e-4))
             assert.strictEqual(got.finishReason, "length")
             assert.isTrue(got.samplingLogProbs.every((x) => x === 0))
           })
@@ -66,11 +66,11 @@ describe("Generator against ReferenceModel", () => {
       const sampling = { temperature: 0.8, topK: 20, topP: 0.95 }
       const rng = Rng.Rng.make(7, "gen-test")
       const options = { maxNewTokens: 24, sampling, stopTokens: [] }
-      const alone = yield* gen.generate([{ prompt: prompts[2] as Array<number>, rng, samples: 3 }], options)
+      const alone = yield* gen.generate([{ prompt: prompts[2]!, rng, samples: 3 }], options)
       const crowd = yield* gen.generate(
         [
           { prompt: [1, 2], rng: Rng.Rng.make(1) },
-          { prompt: prompts[2] as Array<number>, rng, samples: 3 }
+          { prompt: prompts[2]!, rng, samples: 3 }
         ],
         options
       )
@@ -80,10 +80,10 @@ describe("Generator against ReferenceModel", () => {
         alone[0]?.map((c) => c.tokens)
       )
       crowd[1]?.forEach((c, j) =>
-        c.logProbs.forEach((lp, k) => assert.approximately(lp, alone[0]?.[j]?.logProbs[k] as number, 1e-5))
+        c.logProbs.forEach((lp, k) => assert.approximately(lp, alone[0]![j]!.logProbs[k]!, 1e-5))
       )
       for (let j = 0; j < 3; j++) {
-        const expected = ReferenceModel.generate(ref, prompts[2] as Array<number>, {
+        const expected = ReferenceModel.generate(ref, prompts[2]!, {
           maxNewTokens: 24,
           sampling,
           rng: rng.split("sample", j)
@@ -110,13 +110,13 @@ describe("Generator against ReferenceModel", () => {
         const logits = ReferenceModel.logits(ref, [1, 4, ...c.tokens])
         c.tokens.forEach((t, k) => {
           const row = logits.subarray((k + 1) * config.vocabSize, (k + 2) * config.vocabSize)
-          assert.approximately(c.logProbs[k] as number, Sampling.logProb(row, t), 1e-4)
+          assert.approximately(c.logProbs[k]!, Sampling.logProb(row, t), 1e-4)
           const cand = Sampling.candidates(row, sampling)
           const at = Array.from(cand.ids).indexOf(t)
           assert.isAtLeast(at, 0, "the sampled token is a candidate")
-          assert.approximately(c.samplingLogProbs[k] as number, Math.log(cand.probs[at] as number), 1e-4)
+          assert.approximately(c.samplingLogProbs[k]!, Math.log(cand.probs[at]!), 1e-4)
         })
-        assert.isTrue(c.samplingLogProbs.some((x, k) => Math.abs(x - (c.logProbs[k] as number)) > 1e-3))
+        assert.isTrue(c.samplingLogProbs.some((x, k) => Math.abs(x - c.logProbs[k]!) > 1e-3))
       }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
   )
 })
@@ -129,7 +129,7 @@ describe("Generator stop criteria and validation", () => {
         const { config, exec, ref } = yield* fixture("tiny-llama")
         const gen = yield* Generator.make(exec, config, smallBuckets)
         const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
-        const stopAt = free.tokens[6] as number
+        const stopAt = free.tokens[6]!
         const [[eos]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [stopAt] })) as [
           [Generator.Completion]
         ]

@@ -85,8 +85,8 @@ describe("Llama2c: stories260K against llama2.c's recorded outputs", () => {
       const ref = reference()
       const logits = ReferenceModel.logits(model, ref.greedy_tokens_from_bos.slice(0, 4))
       for (let p = 0; p < 4; p++) {
-        const row = ref.logits_pos0_to_3[p] as Array<number>
-        row.forEach((x, v) => assert.approximately(logits[p * 512 + v] as number, x, 1e-4, `pos ${p} token ${v}`))
+        const row = ref.logits_pos0_to_3[p]!
+        row.forEach((x, v) => assert.approximately(logits[p * 512 + v]!, x, 1e-4, `pos ${p} token ${v}`))
       }
     })
   )
@@ -127,17 +127,15 @@ describe("Llama2c conversion", () => {
     const x = Float64Array.from({ length: cols }, () => rng.normal())
     const y = Float64Array.from({ length: cols }, () => rng.normal())
     const mv = (w: Float32Array, v: Float64Array) =>
-      Float64Array.from({ length: heads * headDim }, (_, r) =>
-        v.reduce((s, vi, c) => s + (w[r * cols + c] as number) * vi, 0)
-      )
+      Float64Array.from({ length: heads * headDim }, (_, r) => v.reduce((s, vi, c) => s + w[r * cols + c]! * vi, 0))
     const freq = (i: number) => 1 / 10000 ** ((2 * i) / headDim)
     const pairs = (v: Float64Array, pos: number) => {
       // llama2.c: rotate (2i, 2i+1)
       const o = Float64Array.from(v)
       for (let h = 0; h < heads; h++)
         for (let i = 0; i < headDim / 2; i++) {
-          const a = v[h * headDim + 2 * i] as number,
-            b = v[h * headDim + 2 * i + 1] as number,
+          const a = v[h * headDim + 2 * i]!,
+            b = v[h * headDim + 2 * i + 1]!,
             t = pos * freq(i)
           o[h * headDim + 2 * i] = a * Math.cos(t) - b * Math.sin(t)
           o[h * headDim + 2 * i + 1] = a * Math.sin(t) + b * Math.cos(t)
@@ -149,8 +147,8 @@ describe("Llama2c conversion", () => {
       const o = Float64Array.from(v)
       for (let h = 0; h < heads; h++)
         for (let i = 0; i < headDim / 2; i++) {
-          const a = v[h * headDim + i] as number,
-            b = v[h * headDim + i + headDim / 2] as number,
+          const a = v[h * headDim + i]!,
+            b = v[h * headDim + i + headDim / 2]!,
             t = pos * freq(i)
           o[h * headDim + i] = a * Math.cos(t) - b * Math.sin(t)
           o[h * headDim + i + headDim / 2] = a * Math.sin(t) + b * Math.cos(t)
@@ -159,7 +157,7 @@ describe("Llama2c conversion", () => {
     }
     const dot = (a: Float64Array, b: Float64Array, h: number) => {
       let s = 0
-      for (let i = 0; i < headDim; i++) s += (a[h * headDim + i] as number) * (b[h * headDim + i] as number)
+      for (let i = 0; i < headDim; i++) s += a[h * headDim + i]! * b[h * headDim + i]!
       return s
     }
     const pq = Llama2c.permuteRotary(wq, heads, headDim, cols)

@@ -294,7 +294,7 @@ describe("Policy with LoRA", () => {
         const batch = Batches.tokenBatch(examples)
         const losses: Array<number> = []
         for (let i = 0; i < 60; i++) losses.push((yield* policy.sftStep(batch, { lr: 0.05 })).loss)
-        assert.isBelow(losses.at(-1) as number, (losses[0] as number) / 4)
+        assert.isBelow(losses.at(-1) as number, losses[0]! / 4)
         const after = yield* policy.weights
         for (const [name, data] of copy) assert.deepStrictEqual(Weights.get(after, name).data, data, name)
         const moments = policy.executor.state.names().filter((n) => n.includes("::"))

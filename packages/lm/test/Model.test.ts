@@ -30,7 +30,7 @@ const onnxLogits = (
   Effect.scoped(
     Effect.gen(function* () {
       const exec = yield* executorWith(weights)
-      const length = (rows[0] as ReadonlyArray<number>).length
+      const length = rows[0]!.length
       const g = Graph.make("logits")
       g.output("logits", Model.sequenceLogits(config, g.input("input_ids", "int32", [rows.length, length])))
       const session = yield* exec.compile(g)

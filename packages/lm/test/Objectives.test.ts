@@ -175,7 +175,7 @@ describe("Objectives: recomputed decoder layers (Recompute.checkpoint), gradient
   }
   it.effect("SFT loss with LoRA adapters on every projection, every layer recomputed", () =>
     Effect.gen(function* () {
-      const base = gradConfigs[1]?.[1] as ModelConfig.ModelConfig
+      const base = gradConfigs[1]![1]
       const config = {
         ...base,
         lora: {
@@ -194,7 +194,7 @@ describe("Objectives: recomputed decoder layers (Recompute.checkpoint), gradient
     })
   )
   it("a layer index outside the model is an InvalidGraph error naming it", () => {
-    const config = gradConfigs[0]?.[1] as ModelConfig.ModelConfig
+    const config = gradConfigs[0]![1]
     const g = Graph.make("bad", { float: "float64" })
     assert.throws(
       () => Objectives.sftLoss(config, tensors(g), { recompute: [2] }),
@@ -212,10 +212,7 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
     const logits = ReferenceModel.logits(ref, Array.from(inputs.subarray(b * L, (b + 1) * L)))
     for (let t = 0; t < L; t++)
       logp.push(
-        Sampling.logProb(
-          logits.subarray(t * config.vocabSize, (t + 1) * config.vocabSize),
-          targets[b * L + t] as number
-        )
+        Sampling.logProb(logits.subarray(t * config.vocabSize, (t + 1) * config.vocabSize), targets[b * L + t]!)
       )
   }
   const rng = Rng.Rng.make("objective-values")
@@ -240,9 +237,9 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
 
   const expected = (aggregate: "token" | "sequence", lo: number, hi: number, beta: number) => {
     const perToken = logp.map((lp, i) => {
-      const r = Math.exp(lp - (old[i] as number))
-      const a = adv[i] as number
-      const d = (refLp[i] as number) - lp
+      const r = Math.exp(lp - old[i]!)
+      const a = adv[i]!
+      const d = refLp[i]! - lp
       return {
         value: -Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) + beta * (Math.exp(d) - d - 1),
         clipped: Math.min(r * a, Math.min(Math.max(r, 1 - lo), 1 + hi) * a) !== r * a
@@ -250,16 +247,16 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
     })
     const m = Array.from(mask)
     const tokens = m.reduce((s, v) => s + v, 0)
-    const clipFraction = perToken.reduce((s, p, i) => s + (m[i] as number) * (p.clipped ? 1 : 0), 0) / tokens
+    const clipFraction = perToken.reduce((s, p, i) => s + m[i]! * (p.clipped ? 1 : 0), 0) / tokens
     if (aggregate === "token")
-      return { loss: perToken.reduce((s, p, i) => s + (m[i] as number) * p.value, 0) / tokens, clipFraction }
+      return { loss: perToken.reduce((s, p, i) => s + m[i]! * p.value, 0) / tokens, clipFraction }
     let sum = 0
     for (let b = 0; b < B; b++) {
       let s = 0
       let n = 0
       for (let t = 0; t < L; t++) {
-        s += (m[b * L + t] as number) * (perToken[b * L + t] as { value: number }).value
-        n += m[b * L + t] as number
+        s += m[b * L + t]! * (perToken[b * L + t] as { value: number }).value
+        n += m[b * L + t]!
       }
       sum += s / Math.max(n, 1)
     }
@@ -279,8 +276,8 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
         },
         { inputs, targets, mask: maskF }
       )
-      const want = -logp.reduce((s, lp, i) => s + lp * (mask[i] as number), 0) / 6
-      assert.approximately(out["loss"] as number, want, 1e-5)
+      const want = -logp.reduce((s, lp, i) => s + lp * mask[i]!, 0) / 6
+      assert.approximately(out["loss"]!, want, 1e-5)
       // The vocabulary-chunked head (32 ids in chunks of 5: 6 full and one of 2) gives the same loss.
       const chunked = yield* evaluate(
         (g) => {
@@ -293,7 +290,7 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
         },
         { inputs, targets, mask: maskF }
       )
-      assert.approximately(chunked["loss"] as number, want, 1e-5)
+      assert.approximately(chunked["loss"]!, want, 1e-5)
     })
   )
 
@@ -322,8 +319,8 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
           { inputs, targets, mask: maskF, adv, old, ref: refLp }
         )
         const want = expected(aggregate, lo, hi, beta)
-        assert.approximately(out["loss"] as number, want.loss, 1e-5)
-        assert.approximately(out["clip"] as number, want.clipFraction, 1e-6)
+        assert.approximately(out["loss"]!, want.loss, 1e-5)
+        assert.approximately(out["clip"]!, want.clipFraction, 1e-6)
         assert.isTrue(want.clipFraction > 0 && want.clipFraction < 1, "both branches are exercised")
       })
     )

@@ -46,7 +46,7 @@ describe("Policy", () => {
         const batch = Batches.tokenBatch(examples)
         const losses: Array<number> = []
         for (let i = 0; i < 60; i++) losses.push((yield* policy.sftStep(batch, { lr: 0.01 })).loss)
-        assert.isBelow(losses.at(-1) as number, (losses[0] as number) / 20)
+        assert.isBelow(losses.at(-1) as number, losses[0]! / 20)
         const after = yield* policy.generate(requests, { maxNewTokens: 5 })
         examples.forEach((e, i) => {
           assert.deepStrictEqual(after[i]?.[0]?.tokens, e.completion, `example ${i} learned`)
@@ -90,11 +90,10 @@ describe("Policy", () => {
       }))
       const sum = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0)
       const r = yield* policy.policyStep(Batches.policyBatch(rollouts), { lr: 0.01 })
-      assert.approximately(r.metrics["ratio_mean"] as number, 1, 1e-4, "old log-probs equal the current policy's")
+      assert.approximately(r.metrics["ratio_mean"]!, 1, 1e-4, "old log-probs equal the current policy's")
       const scored = yield* policy.score(rollouts)
-      assert.isAbove(sum(scored[0] as Float64Array), sum(group[0]?.logProbs as Array<number>))
-      for (let i = 1; i < 4; i++)
-        assert.isBelow(sum(scored[i] as Float64Array), sum(group[i]?.logProbs as Array<number>))
+      assert.isAbove(sum(scored[0]!), sum(group[0]?.logProbs as Array<number>))
+      for (let i = 1; i < 4; i++) assert.isBelow(sum(scored[i]!), sum(group[i]?.logProbs as Array<number>))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
   )
 
@@ -109,8 +108,8 @@ describe("Policy", () => {
       const rollouts = examples.map((e, i) => ({
         ...e,
         advantage: i - 1,
-        oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.3 * Math.sin(3 * i + k)),
-        refLogProbs: Array.from(current[i] as Float64Array, (x, k) => x - 0.2 * Math.cos(i + k))
+        oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.3 * Math.sin(3 * i + k)),
+        refLogProbs: Array.from(current[i]!, (x, k) => x - 0.2 * Math.cos(i + k))
       }))
       const length = Batches.lengthOf(rollouts)
       yield* whole.policyStep(Batches.policyBatch(rollouts, length), { lr: 0.05 })
@@ -121,11 +120,8 @@ describe("Policy", () => {
       const [a, b] = [yield* whole.weights, yield* split.weights]
       let moved = 0
       for (const [name, t] of a) {
-        t.data.forEach((v, i) => assert.approximately(v, Weights.get(b, name).data[i] as number, 1e-6, name))
-        moved = Math.max(
-          moved,
-          ...Array.from(t.data, (v, i) => Math.abs(v - (Weights.get(weights, name).data[i] as number)))
-        )
+        t.data.forEach((v, i) => assert.approximately(v, Weights.get(b, name).data[i]!, 1e-6, name))
+        moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - Weights.get(weights, name).data[i]!)))
       }
       assert.isAbove(moved, 1e-3)
       const { refLogProbs: _, ...withoutRef } = Batches.policyBatch(rollouts)
@@ -150,14 +146,14 @@ describe("Policy", () => {
       const rollouts = examples.map((e, i) => ({
         ...e,
         advantage: i - 1,
-        oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k))
+        oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.2 * Math.sin(i + k))
       }))
       yield* full.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
       yield* chunked.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
       const [wa, wb] = [yield* full.weights, yield* chunked.weights]
       assert.isTrue(config.tieWordEmbeddings, "the fixture ties the head to the embedding")
       for (const [name, t] of wa)
-        t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
+        t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i]!, 1e-5, name))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
   )
 
@@ -190,7 +186,7 @@ describe("Policy", () => {
           const rollouts = examples.map((e, i) => ({
             ...e,
             advantage: i - 1,
-            oldLogProbs: Array.from(current[i] as Float64Array, (x, k) => x + 0.2 * Math.sin(i + k))
+            oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.2 * Math.sin(i + k))
           }))
           yield* kept.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
           yield* recomputed.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
@@ -199,9 +195,9 @@ describe("Policy", () => {
             : [yield* kept.weights, yield* recomputed.weights]
           let moved = 0
           for (const [name, t] of wa) {
-            t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i] as number, 1e-5, name))
+            t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i]!, 1e-5, name))
             const start = lora ? (adapters?.get(name)?.data as Float32Array) : Weights.get(loaded.weights, name).data
-            moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - (start[i] as number))))
+            moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - start[i]!)))
           }
           assert.isAbove(moved, 1e-4)
         }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))

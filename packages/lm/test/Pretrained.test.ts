@@ -35,7 +35,7 @@ describe("Pretrained", () => {
             // BF16 storage: each value within half a BF16 ulp of the generated float32.
             for (const [name, t] of expected) {
               const got = weights.get(name)?.data ?? new Float32Array()
-              t.data.forEach((x, i) => assert.isTrue(Math.abs((got[i] as number) - x) <= Math.abs(x) * 2 ** -8, name))
+              t.data.forEach((x, i) => assert.isTrue(Math.abs(got[i]! - x) <= Math.abs(x) * 2 ** -8, name))
             }
           }
           assert.notInclude([...weights.keys()], f.config.tieWordEmbeddings ? "lm_head.weight" : "(none)")
@@ -89,7 +89,7 @@ describe("Pretrained", () => {
         const index = JSON.parse(readFileSync(indexPath, "utf8")) as { weight_map: Record<string, string> }
         const shards = [...new Set(Object.values(index.weight_map))]
         const edits: ReadonlyArray<readonly [Record<string, string>, string]> = [
-          [{ ...index.weight_map, "model.norm.weight": shards[0] as string }, "model.norm.weight"],
+          [{ ...index.weight_map, "model.norm.weight": shards[0]! }, "model.norm.weight"],
           [{ ...index.weight_map, "model.norm.weight": "../evil.safetensors" }, "same directory"],
           [
             Object.fromEntries(Object.entries(index.weight_map).filter(([k]) => k !== "model.norm.weight")),

@@ -133,7 +133,7 @@ const fromScratch = (workDir: string) =>
     const scores = yield* policy.score(rollouts)
     // A Hugging Face directory with tokenizer files and onnx/model.onnx (transformers.js runs it).
     yield* policy.save(`${workDir}/model`)
-    const [[greedy]] = yield* policy.generate([{ prompt }], { maxNewTokens: 4 })
+    const greedy = (yield* policy.generate([{ prompt }], { maxNewTokens: 4 }))[0]?.[0]
     return { sftLoss: sft.loss, answer: greedy!.text, rewards, clipFraction: rl.metrics["clip_fraction"], scores }
   })
 // README: end
@@ -150,7 +150,10 @@ const huggingFaceExample = (dataDir: string, workDir: string) =>
     )
     // Load it like any Hugging Face checkpoint (config.json, safetensors, tokenizer.json).
     const policy = yield* Policy.load(`${workDir}/stories`)
-    const [[story]] = yield* policy.generate([{ prompt: "Once upon a time" }], { maxNewTokens: 40, stopTokens: [1] })
+    const story = (yield* policy.generate([{ prompt: "Once upon a time" }], {
+      maxNewTokens: 40,
+      stopTokens: [1]
+    }))[0]?.[0]
     const [sampled] = yield* policy.generate([{ prompt: "Once upon a time", samples: 4 }], {
       maxNewTokens: 40,
       sampling: { temperature: 0.8, topK: 40, topP: 0.95 },
@@ -177,9 +180,7 @@ describe("README examples", () => {
   it("every README code block between markers is verbatim in this file", () => {
     const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8")
     const self = readFileSync(import.meta.filename, "utf8")
-    const blocks = [...self.matchAll(/\/\/ README: begin [\w-]+\n([\s\S]*?)\/\/ README: end/g)].map(
-      (m) => m[1] as string
-    )
+    const blocks = [...self.matchAll(/\/\/ README: begin [\w-]+\n([\s\S]*?)\/\/ README: end/g)].map((m) => m[1]!)
     assert.strictEqual(blocks.length, 2)
     for (const block of blocks) assert.include(readme, block)
   })

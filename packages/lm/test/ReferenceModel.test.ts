@@ -33,8 +33,8 @@ const fullSequence = (
     const b = bias !== undefined && w.has(bias) ? get(bias).data : undefined
     return X.map((x) =>
       Array.from({ length: rows }, (_, o) => {
-        let s = b === undefined ? 0 : (b[o] as number)
-        for (let i = 0; i < cols; i++) s += (W.data[o * cols + i] as number) * (x[i] as number)
+        let s = b === undefined ? 0 : b[o]!
+        for (let i = 0; i < cols; i++) s += W.data[o * cols + i]! * x[i]!
         return s
       })
     )
@@ -42,7 +42,7 @@ const fullSequence = (
   const norm = (X: Array<Array<number>>, name: string) =>
     X.map((x) => {
       const r = Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length + c.rmsNormEps)
-      return x.map((v, i) => (v / r) * (get(name).data[i] as number))
+      return x.map((v, i) => (v / r) * get(name).data[i]!)
     })
   const rope = (X: Array<Array<number>>, heads: number) =>
     X.map((x, t) => {
@@ -50,8 +50,8 @@ const fullSequence = (
       for (let h = 0; h < heads; h++)
         for (let i = 0; i < half; i++) {
           const theta = t / c.ropeTheta ** ((2 * i) / d)
-          const re = x[h * d + i] as number,
-            im = x[h * d + i + half] as number
+          const re = x[h * d + i]!,
+            im = x[h * d + i + half]!
           y[h * d + i] = re * Math.cos(theta) - im * Math.sin(theta)
           y[h * d + i + half] = re * Math.sin(theta) + im * Math.cos(theta)
         }
@@ -69,7 +69,7 @@ const fullSequence = (
         Array.from({ length: c.numHeads * d }, (_, j) => {
           const h = Math.floor(j / d),
             kvh = Math.floor(h / (c.numHeads / c.numKvHeads))
-          return row[kvh * d + (j % d)] as number
+          return row[kvh * d + (j % d)]!
         })
       )
     const Kr = repeat(K),
@@ -78,27 +78,24 @@ const fullSequence = (
       const out = Array.from({ length: c.numHeads * d }, () => 0)
       for (let h = 0; h < c.numHeads; h++) {
         const s = Kr.map((k, u) =>
-          u > t
-            ? -Infinity
-            : q.slice(h * d, h * d + d).reduce((a, v, i) => a + v * (k[h * d + i] as number), 0) / Math.sqrt(d)
+          u > t ? -Infinity : q.slice(h * d, h * d + d).reduce((a, v, i) => a + v * k[h * d + i]!, 0) / Math.sqrt(d)
         )
         const m = Math.max(...s),
           e = s.map((v) => Math.exp(v - m)),
           z = e.reduce((a, b) => a + b, 0)
         Vr.forEach((v, u) => {
-          for (let i = 0; i < d; i++)
-            out[h * d + i] = (out[h * d + i] as number) + ((e[u] as number) / z) * (v[h * d + i] as number)
+          for (let i = 0; i < d; i++) out[h * d + i] = out[h * d + i]! + (e[u]! / z) * v[h * d + i]!
         })
       }
       return out
     })
-    X = X.map((x, t) => x.map((v, i) => v + (linear([O[t] as Array<number>], n.o, n.oBias)[0] as Array<number>)[i]!))
+    X = X.map((x, t) => x.map((v, i) => v + linear([O[t]!], n.o, n.oBias)[0]![i]!))
     const Xm = norm(X, n.postNorm)
     const G = linear(Xm, n.gate),
       U = linear(Xm, n.up)
-    const A = G.map((g, t) => g.map((v, i) => (v / (1 + Math.exp(-v))) * (U[t]![i] as number)))
+    const A = G.map((g, t) => g.map((v, i) => (v / (1 + Math.exp(-v))) * U[t]![i]!))
     const D = linear(A, n.down)
-    X = X.map((x, t) => x.map((v, i) => v + (D[t]![i] as number)))
+    X = X.map((x, t) => x.map((v, i) => v + D[t]![i]!))
   }
   return linear(norm(X, Weights.finalNorm), c.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead)
 }
@@ -124,7 +121,7 @@ describe("ReferenceModel", () => {
       const got = ReferenceModel.logits(model, tokens)
       const expected = fullSequence(config, weights, tokens)
       expected.forEach((row, t) =>
-        row.forEach((x, v) => assert.approximately(got[t * config.vocabSize + v] as number, x, 1e-12, `${t},${v}`))
+        row.forEach((x, v) => assert.approximately(got[t * config.vocabSize + v]!, x, 1e-12, `${t},${v}`))
       )
     })
   }
@@ -138,9 +135,9 @@ describe("ReferenceModel", () => {
         for (const f of tinyFixtures) {
           const { config, weights } = yield* Pretrained.load(join(import.meta.dirname, "fixtures", f.dir))
           const got = ReferenceModel.logits(ReferenceModel.make(config, weights), goldenTokens)
-          const expected = golden[f.dir] as Array<number>
+          const expected = golden[f.dir]!
           assert.strictEqual(got.length, expected.length)
-          expected.forEach((x, i) => assert.approximately(got[i] as number, x, 1e-9, `${f.dir}[${i}]`))
+          expected.forEach((x, i) => assert.approximately(got[i]!, x, 1e-9, `${f.dir}[${i}]`))
           assert.isAbove(Math.max(...expected) - Math.min(...expected), 1, "logits are not flat")
         }
       })
@@ -156,9 +153,9 @@ describe("ReferenceModel", () => {
     free.tokens.forEach((t, i) => {
       const row = all.subarray((i + 1) * config.vocabSize, (i + 2) * config.vocabSize)
       assert.strictEqual(t, Sampling.argmax(row))
-      assert.approximately(free.logProbs[i] as number, Sampling.logProb(row, t), 1e-12)
+      assert.approximately(free.logProbs[i]!, Sampling.logProb(row, t), 1e-12)
     })
-    const stopAt = free.tokens[3] as number
+    const stopAt = free.tokens[3]!
     const stopped = ReferenceModel.generate(model, [1, 4], { maxNewTokens: 12, stopTokens: [stopAt] })
     assert.deepStrictEqual(stopped.tokens, free.tokens.slice(0, free.tokens.indexOf(stopAt) + 1))
   })

@@ -42,23 +42,23 @@ describe("Rope.inverseFrequencies", () => {
     const plain = Array.from(Rope.inverseFrequencies(base))
     const scaled = Array.from(Rope.inverseFrequencies({ ...base, ropeScaling: llama3 }))
     const meta = metaApplyScaling(plain)
-    scaled.forEach((x, i) => expect(x).toBeCloseTo(meta[i] as number, 15))
+    scaled.forEach((x, i) => expect(x).toBeCloseTo(meta[i]!, 15))
     const kept = scaled.filter((x, i) => x === plain[i]).length
-    const divided = scaled.filter((x, i) => Math.abs(x - (plain[i] as number) / 32) < 1e-18).length
+    const divided = scaled.filter((x, i) => Math.abs(x - plain[i]! / 32) < 1e-18).length
     expect(kept).toBeGreaterThan(0)
     expect(divided).toBeGreaterThan(0)
     expect(kept + divided).toBeLessThan(32) // some frequencies fall in the smoothed band
     // Scaled frequencies never increase and stay monotone decreasing in i.
     scaled.forEach((x, i) => {
-      expect(x).toBeLessThanOrEqual(plain[i] as number)
-      if (i > 0) expect(x).toBeLessThan(scaled[i - 1] as number)
+      expect(x).toBeLessThanOrEqual(plain[i]!)
+      if (i > 0) expect(x).toBeLessThan(scaled[i - 1]!)
     })
   })
 
   it("linear scaling divides every frequency by the factor", () => {
     const plain = Rope.inverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: null })
     const lin = Rope.inverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: { type: "linear", factor: 4 } })
-    lin.forEach((x, i) => expect(x).toBeCloseTo((plain[i] as number) / 4, 15))
+    lin.forEach((x, i) => expect(x).toBeCloseTo(plain[i]! / 4, 15))
   })
 })
 
@@ -71,19 +71,16 @@ describe("Rope.rotateHalf", () => {
     Rope.rotateHalf(x, 0, 1, d, cos, sin, p * (d / 2))
     return x
   }
-  const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * (b[i] as number), 0)
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, x, i) => s + x * b[i]!, 0)
   const rng = Rng.Rng.make("rope")
   const q = Float64Array.from({ length: d }, () => rng.normal())
   const k = Float64Array.from({ length: d }, () => rng.normal())
 
   it("rotates component i with i + d/2 (transformers' rotate_half) and preserves the norm", () => {
     const x = rotated(q, 5)
-    const angle = 5 * (inv[1] as number)
-    expect(x[1]).toBeCloseTo((q[1] as number) * Math.cos(angle) - (q[1 + d / 2] as number) * Math.sin(angle), 12)
-    expect(x[1 + d / 2]).toBeCloseTo(
-      (q[1 + d / 2] as number) * Math.cos(angle) + (q[1] as number) * Math.sin(angle),
-      12
-    )
+    const angle = 5 * inv[1]!
+    expect(x[1]).toBeCloseTo(q[1]! * Math.cos(angle) - q[1 + d / 2]! * Math.sin(angle), 12)
+    expect(x[1 + d / 2]).toBeCloseTo(q[1 + d / 2]! * Math.cos(angle) + q[1]! * Math.sin(angle), 12)
     expect(dot(x, x)).toBeCloseTo(dot(q, q), 10)
   })
 

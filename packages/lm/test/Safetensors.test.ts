@@ -246,7 +246,7 @@ describe("Safetensors.write", () => {
           for (const [name, t] of weights) {
             const b = back.get(name)?.data ?? new Float32Array()
             t.data.forEach((x, i) => {
-              const err = Math.abs((b[i] as number) - x)
+              const err = Math.abs(b[i]! - x)
               assert.isTrue(err <= Math.abs(x) * relUlp + 2 ** -24, `${dtype} ${name}[${i}]: ${x} -> ${b[i]}`)
             })
           }
@@ -267,7 +267,7 @@ describe("half-precision conversion", () => {
     decodeF16(src, out, 0, 65536)
     for (let h = 0; h < 65536; h++) {
       if (Number.isNaN(out[h])) assert.isTrue((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0)
-      else assert.strictEqual(toF16Bits(out[h] as number), h)
+      else assert.strictEqual(toF16Bits(out[h]!), h)
     }
   })
 
@@ -280,7 +280,7 @@ describe("half-precision conversion", () => {
     const out = new Float32Array(65536)
     decodeBf16(src, out, 0, 65536)
     for (let h = 0; h < 65536; h++) {
-      if (!Number.isNaN(out[h])) assert.strictEqual(toBf16Bits(out[h] as number), h)
+      if (!Number.isNaN(out[h])) assert.strictEqual(toBf16Bits(out[h]!), h)
     }
   })
 
@@ -299,5 +299,5 @@ describe("half-precision conversion", () => {
 const decodeOneBf16 = (bits: number): number => {
   const out = new Float32Array(1)
   decodeBf16(new Uint8Array([bits & 0xff, bits >> 8]), out, 0, 1)
-  return out[0] as number
+  return out[0]!
 }

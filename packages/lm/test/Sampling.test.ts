@@ -22,7 +22,7 @@ describe("Sampling", () => {
     const lp = Sampling.logSoftmax([1000, 1001, 999])
     expect(Array.from(lp).reduce((s, x) => s + Math.exp(x), 0)).toBeCloseTo(1, 12)
     expect(lp[1]).toBeCloseTo(-Math.log(1 + Math.exp(-1) + Math.exp(-2)), 12)
-    expect(Sampling.logProb([1000, 1001, 999], 2)).toBeCloseTo(lp[2] as number, 12)
+    expect(Sampling.logProb([1000, 1001, 999], 2)).toBeCloseTo(lp[2]!, 12)
   })
 
   it("without filters the candidates are every token in id order with softmax(logits / T)", () => {
@@ -43,7 +43,7 @@ describe("Sampling", () => {
     const sorted = [2, 4, 0, 5, 1, 3]
     const c = Sampling.candidates(logits, { temperature: 1, topK: 0, topP: 0.8 })
     // p[2] + p[4] = 0.77…, + p[0] = 0.91… > 0.8: three tokens.
-    expect((p[2] as number) + (p[4] as number)).toBeLessThan(0.8)
+    expect(p[2]! + p[4]!).toBeLessThan(0.8)
     expect(Array.from(c.ids)).toEqual(sorted.slice(0, 3))
     expect(Array.from(c.probs).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12)
   })
@@ -52,8 +52,8 @@ describe("Sampling", () => {
     const config = { temperature: 1, topK: 0, topP: 1 }
     const p = softmax(logits)
     expect(Sampling.sample(logits, config, 0)).toBe(0)
-    expect(Sampling.sample(logits, config, (p[0] as number) - 1e-9)).toBe(0)
-    expect(Sampling.sample(logits, config, (p[0] as number) + 1e-9)).toBe(1)
+    expect(Sampling.sample(logits, config, p[0]! - 1e-9)).toBe(0)
+    expect(Sampling.sample(logits, config, p[0]! + 1e-9)).toBe(1)
     expect(Sampling.sample(logits, config, 1 - 1e-12)).toBe(5)
   })
 
@@ -69,7 +69,7 @@ describe("Sampling", () => {
     }
     expect([...counts.keys()].every((t) => ids.includes(t))).toBe(true)
     let chi2 = 0
-    ids.forEach((t, i) => (chi2 += ((counts.get(t) ?? 0) - n * (probs[i] as number)) ** 2 / (n * (probs[i] as number))))
+    ids.forEach((t, i) => (chi2 += ((counts.get(t) ?? 0) - n * probs[i]!) ** 2 / (n * probs[i]!)))
     expect(chi2).toBeLessThan(20.5) // p = 0.001 at 4 degrees of freedom
   })
 

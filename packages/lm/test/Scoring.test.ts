@@ -26,22 +26,22 @@ describe("Scoring", () => {
         { maxNewTokens: 40, sampling: Sampling.pure, seed: 11, stopTokens: [2] }
       )
       const requests = completions.flatMap((group, i) =>
-        group.map((c) => ({ prompt: prompts[i] as Array<number>, completion: c.tokens }))
+        group.map((c) => ({ prompt: prompts[i]!, completion: c.tokens }))
       )
       const scores = yield* scorer.score(requests)
       const ref = ReferenceModel.make(config, weights)
       const sampled = completions.flat()
       requests.forEach((r, i) => {
-        const s = scores[i] as Float64Array
+        const s = scores[i]!
         assert.strictEqual(s.length, r.completion.length)
         const logits = ReferenceModel.logits(ref, [...r.prompt, ...r.completion])
         s.forEach((lp, k) => {
-          assert.approximately(lp, sampled[i]?.logProbs[k] as number, 1e-4, `request ${i} token ${k}`)
+          assert.approximately(lp, sampled[i]!.logProbs[k]!, 1e-4, `request ${i} token ${k}`)
           const row = logits.subarray(
             (r.prompt.length - 1 + k) * config.vocabSize,
             (r.prompt.length + k) * config.vocabSize
           )
-          assert.approximately(lp, Sampling.logProb(row, r.completion[k] as number), 1e-4)
+          assert.approximately(lp, Sampling.logProb(row, r.completion[k]!), 1e-4)
         })
       })
       assert.isTrue(

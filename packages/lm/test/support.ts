@@ -47,8 +47,7 @@ export const executorWith = (weights: Weights.Weights) =>
 export const maxRelError = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   if (a.length !== b.length) throw new RangeError(`maxRelError: lengths ${a.length} and ${b.length} differ`)
   let worst = 0
-  for (let i = 0; i < a.length; i++)
-    worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)) / Math.max(1, Math.abs(b[i] as number)))
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)))
   return worst
 }
 

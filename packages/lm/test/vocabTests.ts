@@ -22,6 +22,6 @@ export const readVocabTests = (name: string): ReadonlyArray<VocabTest> => {
     throw new Error(`${name}: ${inputs.length} inputs but ${outputs.length} outputs`)
   return inputs.map((text, i) => ({
     text,
-    ids: (outputs[i] as string).trim() === "" ? [] : (outputs[i] as string).trim().split(/\s+/).map(Number)
+    ids: outputs[i]!.trim() === "" ? [] : outputs[i]!.trim().split(/\s+/).map(Number)
   }))
 }

@@ -81,7 +81,7 @@ const termsOf = (tokens: ReadonlyArray<Token>): Array<string> =>
 /** Length of the common prefix of two tokenised step lists. */
 const commonPrefix = (a: ReadonlyArray<ReadonlyArray<Token>>, b: ReadonlyArray<ReadonlyArray<Token>>): number => {
   let i = 0
-  while (i < a.length && i < b.length && sameTokens(a[i] as ReadonlyArray<Token>, b[i] as ReadonlyArray<Token>)) i++
+  while (i < a.length && i < b.length && sameTokens(a[i]!, b[i]!)) i++
   return i
 }
 
@@ -90,8 +90,7 @@ const alignedSimilarity = (a: ReadonlyArray<ReadonlyArray<Token>>, b: ReadonlyAr
   const n = Math.max(a.length, b.length)
   if (n === 0) return 1
   let total = 0
-  for (let i = 0; i < Math.min(a.length, b.length); i++)
-    total += similarity(a[i] as ReadonlyArray<Token>, b[i] as ReadonlyArray<Token>)
+  for (let i = 0; i < Math.min(a.length, b.length); i++) total += similarity(a[i]!, b[i]!)
   return total / n
 }
 
@@ -147,8 +146,8 @@ export const decisivePattern = (
   const refLen = ref.steps.length
   const none = { expected: [], actual: [] }
   if (d < negLen && d < refLen) {
-    const a = neg[d] as Array<Token>
-    const e = best.steps[d] as Array<Token>
+    const a = neg[d]!
+    const e = best.steps[d]!
     const values = {
       expected: multisetMinus(numbersOf(e), numbersOf(a)),
       actual: multisetMinus(numbersOf(a), numbersOf(e))

@@ -65,7 +65,7 @@ const program = Effect.gen(function* () {
       { maxNewTokens: 224 }
     )
     const replies = prompts.map((p, i) => Prompt.reply(p, out[i]?.[0]?.text ?? ""))
-    const right = records.filter((r, i) => Answer.judge(r.problem, replies[i] as string).correct).length
+    const right = records.filter((r, i) => Answer.judge(r.problem, replies[i]!).correct).length
     console.log(`${condition.name}: ${right}/${records.length} right (greedy)`)
     replies
       .slice(0, show)

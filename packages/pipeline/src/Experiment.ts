@@ -182,10 +182,10 @@ export const choose = (
         })
       }
       scores[String(lr)] = value
-      if (best === undefined || value > (scores[String(best)] as number)) best = lr
+      if (best === undefined || value > scores[String(best)]!) best = lr
     }
     if (best === undefined) continue
-    const top = scores[String(best)] as number
+    const top = scores[String(best)]!
     const tied = Object.values(scores).filter((v) => v === top).length > 1
     out[m.name] = { lr: best, scores, ...(tied ? { tied } : {}) }
   }
@@ -266,7 +266,7 @@ export const run = (
     const prepareSplits = Problem.Split.literals.filter(
       (s) => s !== "train" && (evalSplits.includes(s) || (settings.tune !== undefined && s === tuneSplit))
     )
-    const first = seeds[0] as number
+    const first = seeds[0]!
 
     // 1. Learning rates, chosen on the tuning split with the first seed (in that seed's directory, so its training is reused).
     const tuningFile = join(runDir, "tuning.json")

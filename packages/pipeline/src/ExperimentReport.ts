@@ -257,7 +257,7 @@ const curveChart = (summary: ExperimentResults.Summary, metric: string, curves: 
   const lines = drawn
     .map((c) => {
       const colour = Svg.colour(indexOf(c.method))
-      const last = c.points[c.points.length - 1] as CurvePoint
+      const last = c.points[c.points.length - 1]!
       const data = {
         "data-method": c.method,
         "data-metric": metric,

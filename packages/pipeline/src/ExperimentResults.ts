@@ -246,7 +246,7 @@ export const markdown = (summary: Summary): string => {
     for (const [split, mode] of columns.filter(([, mode]) => mode === "autonomous")) {
       out.push(
         "",
-        `Per level, ${split} ${mode}: accuracy %${summary.baselines.length > 0 ? ` and difference to ${label(summary.baselines[0] as string)}` : ""}:`,
+        `Per level, ${split} ${mode}: accuracy %${summary.baselines.length > 0 ? ` and difference to ${label(summary.baselines[0]!)}` : ""}:`,
         "",
         `| method | ${levels.join(" | ")} |`,
         `| --- | ${levels.map(() => "---").join(" | ")} |`

@@ -30,7 +30,7 @@ const makeDoubler = (
         const done = (yield* fs.exists(out)) ? (yield* fs.readFileString(out)).split("\n").filter(Boolean).length : 0
         for (let i = done; i < numbers.length; i++) {
           if (pauseAfter !== undefined && i === pauseAfter.at) yield* Deferred.await(pauseAfter.gate)
-          yield* fs.writeFileString(out, `${(numbers[i] as number) * config.factor}\n`, { flag: "a" })
+          yield* fs.writeFileString(out, `${numbers[i]! * config.factor}\n`, { flag: "a" })
           calls.items++
         }
       }).pipe(Effect.mapError((e) => new StageFailed({ stage: "double", detail: String(e) })))

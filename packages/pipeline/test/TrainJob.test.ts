@@ -189,7 +189,7 @@ describe("TrainJob", () => {
               name: "sft",
               from: "base",
               phase: "sft",
-              slots: Wiring.methodSlots(c, Methods.plan(["sft"])[0] as Methods.Method)
+              slots: Wiring.methodSlots(c, Methods.plan(["sft"])[0]!)
             }
           ],
           initInputs: () => ["../../tiny/config.json"]

@@ -137,8 +137,8 @@ const program = Effect.gen(function* () {
     const rates = (samples[k] ?? []).map(rate).toSorted((a, b) => a - b)
     return {
       name,
-      tokensPerSecond: rates[Math.floor(rates.length / 2)] as number,
-      min: rates[0] as number,
+      tokensPerSecond: rates[Math.floor(rates.length / 2)]!,
+      min: rates[0]!,
       max: rates.at(-1) as number
     }
   })

@@ -66,7 +66,7 @@ export const make = <Req, Res, E>(
       const batch: Array<Job<Req, Res, E>> = []
       let rows = 0
       while (waiting.length > 0) {
-        const job = waiting[0] as Job<Req, Res, E>
+        const job = waiting[0]!
         if (options.isCancelled(job.request)) {
           waiting.shift()
           Deferred.doneUnsafe(job.done, Effect.interrupt)

@@ -148,7 +148,7 @@ export const make = (
         const allFinished = Deferred.makeUnsafe<ReadonlyArray<Finished>>()
         const onDelta = hooks.onDelta
         const onToken = (j: number, tokens: ReadonlyArray<number>, end: Generator.FinishReason | undefined) => {
-          const stream = streams[j] as TextStream.TextStream
+          const stream = streams[j]!
           if (onDelta === undefined && end === undefined) return // without streaming, only the final text is decoded
           const delta = stream.update(tokens, end !== undefined)
           if (onDelta !== undefined && (delta !== "" || end !== undefined))
@@ -189,7 +189,7 @@ export const make = (
         completionTokens += used
         if (hooks.signal?.aborted === true) abandoned += 1
         const choices = samples.map((c, j) => {
-          const stream = streams[j] as TextStream.TextStream
+          const stream = streams[j]!
           return { text: stream.text(), finishReason: finishOf(c.reason, stream) }
         })
         return { choices, usage: { promptTokens: prompt.length, completionTokens: used } }

@@ -59,7 +59,7 @@ describe("Batcher", () => {
         yield* TestClock.adjust(10)
         for (const [i, f] of fibers.entries()) if (i !== 2) yield* Fiber.join(f)
         assert.deepStrictEqual(calls, [[1, 2], [4], [5], [6]])
-        const skipped = yield* Fiber.await(fibers[2] as Fiber.Fiber<string, unknown>)
+        const skipped = yield* Fiber.await(fibers[2]!)
         assert.isTrue(Exit.hasInterrupts(skipped), "the skipped request's submit is interrupted, not left waiting")
         assert.strictEqual(batcher.pending(), 0)
       }).pipe(Effect.scoped)

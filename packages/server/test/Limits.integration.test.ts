@@ -32,7 +32,7 @@ const scratchModel = Effect.gen(function* () {
   return dir
 })
 
-const median = (xs: ReadonlyArray<number>): number => xs[Math.floor(xs.length / 2)] as number
+const median = (xs: ReadonlyArray<number>): number => xs[Math.floor(xs.length / 2)]!
 
 /** Median, max and count of latencies, for messages. */
 const summary = (xs: ReadonlyArray<number>): string =>

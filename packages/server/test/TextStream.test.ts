@@ -10,7 +10,7 @@ const alphabet = "ab STOP\n!"
 const decode = (ids: ReadonlyArray<number>): string => {
   let out = ""
   for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] as number
+    const id = ids[i]!
     if (id === 9 && ids[i + 1] === 10) {
       out += "é"
       i++

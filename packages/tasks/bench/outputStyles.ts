@@ -39,7 +39,7 @@ const ONES = [
 const TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 const under100 = (n: number): string =>
-  n < 20 ? (ONES[n] as string) : `${TENS[Math.floor(n / 10)]}${n % 10 === 0 ? "" : `-${ONES[n % 10]}`}`
+  n < 20 ? ONES[n]! : `${TENS[Math.floor(n / 10)]}${n % 10 === 0 ? "" : `-${ONES[n % 10]}`}`
 const under1000 = (n: number, and: boolean): string =>
   n < 100
     ? under100(n)
@@ -62,7 +62,7 @@ export const numberWords = (n: number, and = false): string => {
   return parts.join(" ")
 }
 
-const pick = <A>(rng: Rng.Rng, xs: ReadonlyArray<A>): A => xs[rng.int(xs.length)] as A
+const pick = <A>(rng: Rng.Rng, xs: ReadonlyArray<A>): A => xs[rng.int(xs.length)]!
 
 const decimalsOf = (text: string): number => (text.includes(".") ? text.length - text.indexOf(".") - 1 : 0)
 
@@ -79,8 +79,8 @@ const digitNumbers = (text: string): Array<number> =>
 /** The `(A) text` / `A)text` / `A. text` option lines of a question. */
 export const optionsOf = (question: string): Array<{ readonly label: string; readonly text: string }> =>
   [...question.matchAll(/^\s*\(?([A-Z])(?:\)|\.\s)\s*(.+?)\s*$/gm)].map((m) => ({
-    label: m[1] as string,
-    text: m[2] as string
+    label: m[1]!,
+    text: m[2]!
   }))
 
 interface NumberView {

@@ -74,7 +74,7 @@ const cuesOf = (text: string, choices: boolean): Array<Cue> => {
   const hash = text.lastIndexOf("####")
   if (hash >= 0) cues.push({ at: hash, segment: firstLine(text.slice(hash + 4)) })
   for (const m of text.matchAll(/\\boxed\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}/g))
-    cues.push({ at: m.index ?? 0, segment: m[1] as string })
+    cues.push({ at: m.index ?? 0, segment: m[1]! })
   for (const m of text.matchAll(MARKER))
     cues.push({ at: m.index ?? 0, segment: firstLine(text.slice((m.index ?? 0) + m[0].length)) })
   if (choices) {
@@ -148,7 +148,7 @@ export const extractLabel = (
   }
   // Word labels: an answer-first reply (`Yes. Frost …`, `No, because …`), else the last label the text names.
   const opening = /^[\s*_`"]*([\p{L}]+)[*_`"]*[.,!:;]/u.exec(cleaned)
-  const first = opening === null ? undefined : Labels.asLabel(opening[1] as string, labels, options)
+  const first = opening === null ? undefined : Labels.asLabel(opening[1]!, labels, options)
   return first ?? Labels.words(cleaned, labels, options).at(-1)?.label
 }
 

@@ -258,10 +258,10 @@ const markBlocks = (steps: ReadonlyArray<ProgramStep>): Array<ProgramStep> => {
   let block = 0
   for (let i = 0; i < out.length;) {
     let j = i
-    while (j < out.length && (out[j] as ProgramStep).op === "add" && (out[j] as ProgramStep).rule !== "A1") j++
+    while (j < out.length && out[j]!.op === "add" && out[j]!.rule !== "A1") j++
     if (j - i >= 2) {
       block++
-      for (let k = i; k < j; k++) out[k] = { ...(out[k] as ProgramStep), block }
+      for (let k = i; k < j; k++) out[k] = { ...out[k]!, block }
     }
     i = j > i ? j : i + 1
   }

@@ -10,10 +10,8 @@ const { evaluate, renderStep } = Format
 /** The gold step texts and final answer of a program. */
 export const solve = (program: StepProgram): { readonly steps: Array<string>; readonly answer: number } => {
   const values = evaluate(program.steps)
-  const steps = program.steps.map((step, i) =>
-    renderStep(step, i === 0 ? 0 : (values[i - 1] as number), values[i] as number)
-  )
-  return { steps, answer: values.length === 0 ? 0 : (values[values.length - 1] as number) }
+  const steps = program.steps.map((step, i) => renderStep(step, i === 0 ? 0 : values[i - 1]!, values[i]!))
+  return { steps, answer: values.length === 0 ? 0 : values[values.length - 1]! }
 }
 
 /** Sorted distinct rule ids that fire in a program, minus `exclude` (the always-firing base rule). */

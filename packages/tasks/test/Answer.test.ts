@@ -309,7 +309,7 @@ describe("Answer: generated output styles (property)", () => {
         (texts, at, seed) => {
           const letters = texts.map((_, i) => String.fromCharCode(65 + i))
           const question = `Which one?\n${texts.map((t, i) => `(${letters[i]}) ${t}`).join("\n")}`
-          judgeAll(problem("label", letters[at % letters.length] as string, letters, question), seed)
+          judgeAll(problem("label", letters[at % letters.length]!, letters, question), seed)
         }
       ),
       { numRuns: 150 }
@@ -323,7 +323,7 @@ describe("Answer: generated output styles (property)", () => {
         fc.nat(),
         fc.nat(),
         (labels, at, seed) => {
-          judgeAll(problem("label", labels[at % labels.length] as string, labels), seed)
+          judgeAll(problem("label", labels[at % labels.length]!, labels), seed)
         }
       ),
       { numRuns: 100 }

@@ -70,8 +70,8 @@ describe("Loader", () => {
         ]
       )
       assert.strictEqual(skipped.length, 2)
-      assert.match(skipped[0] as string, /my-data\.jsonl:3: .*JSON/i)
-      assert.match(skipped[1] as string, /my-data\.jsonl:5: gold field "solution\.final" is missing/)
+      assert.match(skipped[0]!, /my-data\.jsonl:3: .*JSON/i)
+      assert.match(skipped[1]!, /my-data\.jsonl:5: gold field "solution\.final" is missing/)
       assert.deepStrictEqual(problems[0]?.goldSteps, ["12 * 3 = 36"])
       assert.strictEqual(problems[0]?.rulebook, "Multiply before you add.")
       assert.deepStrictEqual(problems[0]?.metadata, { topic: "mult" })

@@ -133,8 +133,8 @@ const measureOne = (c: Case) =>
     const batch = {
       batch: c.rows,
       length: c.length,
-      inputs: Int32Array.from({ length: n }, (_, i) => ids[i] as number),
-      targets: Int32Array.from({ length: n }, (_, i) => ids[i + 1] as number),
+      inputs: Int32Array.from({ length: n }, (_, i) => ids[i]!),
+      targets: Int32Array.from({ length: n }, (_, i) => ids[i + 1]!),
       lossMask: new Float32Array(n).fill(1)
     }
     const ms: Array<number> = []
@@ -164,8 +164,8 @@ const measureOne = (c: Case) =>
       adamFloats: moments,
       setupMB,
       peakMB: Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20),
-      firstStepMs: Math.round(ms[0] as number),
-      stepMs: Math.round(timed[Math.floor(timed.length / 2)] as number),
+      firstStepMs: Math.round(ms[0]!),
+      stepMs: Math.round(timed[Math.floor(timed.length / 2)]!),
       stepsMs: ms.map(Math.round),
       losses
     }
@@ -177,7 +177,7 @@ const argOf = (name: string, dflt: number) => {
 }
 
 if (process.argv.includes("--one")) {
-  const c = JSON.parse(process.argv[process.argv.indexOf("--one") + 1] as string) as Case
+  const c = JSON.parse(process.argv[process.argv.indexOf("--one") + 1]!) as Case
   process.stdout.write(JSON.stringify(await Effect.runPromise(measureOne(c))))
   process.exit(0)
 }
@@ -189,7 +189,7 @@ if (process.argv.includes("--measure")) {
   const rank = argOf("--lora", 0)
   const reps = argOf("--reps", 2)
   const named = process.argv.indexOf("--model")
-  const first = named >= 0 ? (process.argv[named + 1] as string) : "SmolLM2-135M"
+  const first = named >= 0 ? process.argv[named + 1]! : "SmolLM2-135M"
   const layersArg = argOf("--layers", 0)
   const layers = layersArg > 0 ? { layers: layersArg } : {}
   const mode = process.argv.includes("--recompute")
@@ -222,14 +222,14 @@ if (process.argv.includes("--measure")) {
   }
   const onlyAt = process.argv.indexOf("--only")
   if (onlyAt >= 0) {
-    const keep = new Set((process.argv[onlyAt + 1] as string).split(",").map(Number))
+    const keep = new Set(process.argv[onlyAt + 1]!.split(",").map(Number))
     cases = cases.filter((_, i) => keep.has(i))
   }
   const casesAt = process.argv.indexOf("--cases")
-  if (casesAt >= 0) cases = JSON.parse(process.argv[casesAt + 1] as string) as Array<Case>
+  if (casesAt >= 0) cases = JSON.parse(process.argv[casesAt + 1]!) as Array<Case>
   const results = cases.map((c) => {
     const r = JSON.parse(
-      execFileSync(process.execPath, [...process.execArgv, process.argv[1] as string, "--one", JSON.stringify(c)], {
+      execFileSync(process.execPath, [...process.execArgv, process.argv[1]!, "--one", JSON.stringify(c)], {
         encoding: "utf8",
         maxBuffer: 1 << 20
       })

@@ -97,9 +97,7 @@ const verifier = Verifier.Verifier.of({
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = xs.filter(Number.isFinite).toSorted((a, b) => a - b)
-  return s.length === 0
-    ? Number.NaN
-    : ((s[Math.floor((s.length - 1) / 2)] as number) + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2
+  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2
 }
 
 const sizes = [
@@ -176,7 +174,7 @@ const program = Effect.gen(function* () {
     }
   }
   console.error(`load average at end: ${load()}`)
-  const keys = Object.keys(rows[0] as object)
+  const keys = Object.keys(rows[0]!)
   console.log(`| ${keys.join(" | ")} |\n|${keys.map(() => "---").join("|")}|`)
   for (const r of rows) console.log(`| ${keys.map((k) => r[k]).join(" | ")} |`)
   const results = join(import.meta.dirname, "results")

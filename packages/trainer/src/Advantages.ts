@@ -30,10 +30,10 @@ export const groupAdvantages = (
   for (let g = 0; g * groupSize < rewards.length; g++) {
     const start = g * groupSize
     let mean = 0
-    for (let i = 0; i < groupSize; i++) mean += rewards[start + i] as number
+    for (let i = 0; i < groupSize; i++) mean += rewards[start + i]!
     mean /= groupSize
     let variance = 0
-    for (let i = 0; i < groupSize; i++) variance += ((rewards[start + i] as number) - mean) ** 2
+    for (let i = 0; i < groupSize; i++) variance += (rewards[start + i]! - mean) ** 2
     // Unbiased std as in the GRPO reference implementations (G - 1 in the denominator).
     const std = groupSize > 1 ? Math.sqrt(variance / (groupSize - 1)) : 0
     if (std <= 1e-12) {
@@ -41,7 +41,7 @@ export const groupAdvantages = (
       continue
     }
     const scale = scaling === "std" ? 1 / (std + epsilon) : 1
-    for (let i = 0; i < groupSize; i++) advantages[start + i] = ((rewards[start + i] as number) - mean) * scale
+    for (let i = 0; i < groupSize; i++) advantages[start + i] = (rewards[start + i]! - mean) * scale
   }
   return { advantages, zeroVarianceGroups }
 }
@@ -53,13 +53,13 @@ export const stats = (xs: ArrayLike<number>): { mean: number; std: number; min: 
   let min = Infinity
   let max = -Infinity
   for (let i = 0; i < xs.length; i++) {
-    const x = xs[i] as number
+    const x = xs[i]!
     mean += x
     if (x < min) min = x
     if (x > max) max = x
   }
   mean /= xs.length
   let variance = 0
-  for (let i = 0; i < xs.length; i++) variance += ((xs[i] as number) - mean) ** 2
+  for (let i = 0; i < xs.length; i++) variance += (xs[i]! - mean) ** 2
   return { mean, std: Math.sqrt(variance / xs.length), min, max }
 }

@@ -38,8 +38,8 @@ export const makeBatch = (examples: ReadonlyArray<TokenizedExample>, length: num
     const seq = full.slice(start)
     const completionStart = Math.max(0, ex.prompt.length - start)
     for (let t = 0; t < seq.length - 1; t++) {
-      inputs[row * length + t] = seq[t] as number
-      targets[row * length + t] = seq[t + 1] as number
+      inputs[row * length + t] = seq[t]!
+      targets[row * length + t] = seq[t + 1]!
       if (t + 1 >= completionStart) {
         lossMask[row * length + t] = 1
         lossTokens++

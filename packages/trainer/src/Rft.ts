@@ -170,7 +170,7 @@ export const train: (
           engine,
           verifier,
           judge,
-          order.map((i) => corpus.records[i] as CorpusRecord.CorpusRecord),
+          order.map((i) => corpus.records[i]!),
           config,
           r
         )

@@ -93,7 +93,7 @@ export const train: (
     Effect.gen(function* () {
       const t = n - 1
       const { items, next } = Data.take(config.seed, "rl-order", pool.length, cursor.position, prompts)
-      const batch = items.map((i) => pool[i] as CorpusRecord.CorpusRecord)
+      const batch = items.map((i) => pool[i]!)
       const decisions = yield* curriculum.decide(
         t,
         batch.map((r) => r.problem)
@@ -105,7 +105,7 @@ export const train: (
         batch.map((r, i) => ({
           problem: r.problem,
           routes: r.routes,
-          decision: decisions[i] as Curriculum.GuidanceDecision
+          decision: decisions[i]!
         })),
         { ...sampleOptions, round: 0 }
       )
@@ -130,11 +130,11 @@ export const train: (
       const s0 = performance.now()
       if (rollouts.length > 0 && rl.oldLogProbs === "rescore") {
         const old = yield* Effect.mapError(engine.policy.score(rollouts), failed("score"))
-        rollouts = rollouts.map((r, i) => ({ ...r, oldLogProbs: old[i] as Float64Array }))
+        rollouts = rollouts.map((r, i) => ({ ...r, oldLogProbs: old[i]! }))
       }
       if (rollouts.length > 0 && reference !== undefined) {
         const ref = yield* Effect.mapError(reference.score(rollouts), failed("score reference"))
-        rollouts = rollouts.map((r, i) => ({ ...r, refLogProbs: ref[i] as Float64Array }))
+        rollouts = rollouts.map((r, i) => ({ ...r, refLogProbs: ref[i]! }))
       }
       scoreSeconds += (performance.now() - s0) / 1000
       const u0 = performance.now()
@@ -150,9 +150,9 @@ export const train: (
         )
         for (let k = 0; k < rl.innerSteps; k++) {
           const lr = learningRate(rl.lr, engine.trainer().steps(), scheduleTotal)
-          const guard = Steps.guardFor("rl", config.guards, n, counters["skipped_steps"] as number)
+          const guard = Steps.guardFor("rl", config.guards, n, counters["skipped_steps"]!)
           const r = yield* Steps.step(engine.trainer(), micro, lr, guard, engine.renewTrainer)
-          if (r.skipped) counters["skipped_steps"] = (counters["skipped_steps"] as number) + 1
+          if (r.skipped) counters["skipped_steps"] = counters["skipped_steps"]! + 1
           update = { loss: r.loss, grad_norm: r.gradNorm, lr, ...r.metrics }
         }
         // Without a reference the objective's `kl` output is a constant 0: not a measurement, so not logged.
@@ -161,9 +161,9 @@ export const train: (
       const updateSeconds = (performance.now() - u0) / 1000
       const trainedTokens = rollouts.reduce((s, r) => s + r.prompt.length + r.completion.length - 1, 0) * rl.innerSteps
       cursor.position = next
-      counters["dropped_groups"] = (counters["dropped_groups"] as number) + prepared.zeroVarianceGroups
-      counters["rescue_groups"] = (counters["rescue_groups"] as number) + groups.filter((g) => g.round > 0).length
-      counters["prompts_too_long"] = (counters["prompts_too_long"] as number) + tooLong
+      counters["dropped_groups"] = counters["dropped_groups"]! + prepared.zeroVarianceGroups
+      counters["rescue_groups"] = counters["rescue_groups"]! + groups.filter((g) => g.round > 0).length
+      counters["prompts_too_long"] = counters["prompts_too_long"]! + tooLong
       const metrics: Record<string, number> = {
         ...RlStep.rolloutMetrics(groups),
         ...RlStep.advantageMetrics(prepared.advantages),
@@ -179,7 +179,7 @@ export const train: (
         time_rollout: generateSeconds,
         time_scoring: scoreSeconds,
         time_update: updateSeconds,
-        skipped_steps: counters["skipped_steps"] as number
+        skipped_steps: counters["skipped_steps"]!
       }
       if (rl.evalEvery > 0 && (n % rl.evalEvery === 0 || n === rl.steps)) {
         const evaluated = yield* Rollout.sample(

@@ -17,7 +17,7 @@ const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
 const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
 const Increasing = Schema.Array(PositiveInt).check(
   Schema.makeFilter((a) =>
-    a.length > 0 && a.every((v, i) => i === 0 || v > (a[i - 1] as number))
+    a.length > 0 && a.every((v, i) => i === 0 || v > a[i - 1]!)
       ? undefined
       : "must be a non-empty increasing list of token counts"
   )

@@ -119,7 +119,7 @@ describe("loading", () => {
       writeFileSync(join(init, "tokenizer_config.json"), tokenizerConfig)
       // Same size, one finite weight changed (the low exponent bit of the last float): only the hash can tell.
       const model = readFileSync(join(init, Pretrained.singleFile))
-      model[model.length - 1] = (model[model.length - 1] as number) ^ 1
+      model[model.length - 1] = model[model.length - 1]! ^ 1
       writeFileSync(join(init, Pretrained.singleFile), model)
       const weightsError = yield* train
       assert.match(weightsError.message, /load weights: .*model\.safetensors changed after training wrote it/)

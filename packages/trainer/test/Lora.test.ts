@@ -116,7 +116,7 @@ describe("LoRA", () => {
         const b = yield* adapted.score(requests)
         const plain = yield* (yield* Policy.make(baseModel, { runtime: { intraOpThreads: 1 } })).score(requests)
         const diff = (x: ReadonlyArray<Float64Array>, y: ReadonlyArray<Float64Array>) =>
-          Math.max(...x.flatMap((r, i) => Array.from(r, (v, j) => Math.abs(v - (y[i]?.[j] as number)))))
+          Math.max(...x.flatMap((r, i) => Array.from(r, (v, j) => Math.abs(v - y[i]![j]!))))
         assert.isBelow(diff(a, b), 1e-4)
         assert.isAbove(diff(a, plain), 1e-3, "the adapters changed the model")
         const prompts = requests.map((r) => r.prompt)
@@ -145,7 +145,7 @@ describe("LoRA", () => {
       )
       const lines = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8"))
       assert.strictEqual(lines.length, 3)
-      assert.isTrue(lines.every((l) => Number.isFinite(l["reward_mean"] as number)))
+      assert.isTrue(lines.every((l) => Number.isFinite(l["reward_mean"])))
       const baseModel = yield* Pretrained.load(init)
       const peft = yield* Peft.load(join(ref.path, "adapter"), baseModel.config)
       assert.isTrue(peft.config.lora?.trainNorms)

@@ -16,7 +16,7 @@ describe("learningRate", () => {
       const values = Array.from({ length: 90 }, (_, i) => learningRate({ ...base, decay }, 10 + i, 100))
       expect(values[0]).toBeCloseTo(1e-3, 12)
       expect(values.at(-1)).toBeCloseTo(1e-4, 12)
-      for (let i = 1; i < values.length; i++) expect(values[i] as number).toBeLessThanOrEqual(values[i - 1] as number)
+      for (let i = 1; i < values.length; i++) expect(values[i]!).toBeLessThanOrEqual(values[i - 1]!)
     }
     expect(learningRate({ ...base, decay: "linear" }, 10 + 44.5, 100)).toBeCloseTo(1e-4 + 0.5 * 9e-4, 9)
   })

@@ -49,13 +49,13 @@ describe("policy objective wiring", () => {
             const offsets = [0.05, -0.5, 0.4, -0.1]
             const rollouts = base.map((r, i) => ({
               ...r,
-              oldLogProbs: Array.from(current[i] as Float64Array, (l, k) => l - (offsets[k % 4] as number))
+              oldLogProbs: Array.from(current[i]!, (l, k) => l - offsets[k % 4]!)
             }))
             const micro = Steps.policyMicroBatches(rollouts, [8, 16], microBatch, engine.pad, aggregate)
             assert.strictEqual(micro.length, microBatch === 2 ? 2 : 1)
             const loss = yield* Steps.evaluate(engine.trainer(), micro)
             const perToken = rollouts.map((r, i) =>
-              Array.from(current[i] as Float64Array, (l, k) => surrogate(l, r.oldLogProbs[k] as number, r.advantage))
+              Array.from(current[i]!, (l, k) => surrogate(l, r.oldLogProbs[k]!, r.advantage))
             )
             const expected =
               aggregate === "token"

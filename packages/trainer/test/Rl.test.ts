@@ -102,8 +102,8 @@ describe("Rl", () => {
         Effect.provide(FixedCurriculum.layer(FixedCurriculum.never()))
       )
       const kl = Metrics.parse(readFileSync(join(dir, "rl", Metrics.metricsFile), "utf8")).map((l) => l["kl"] as number)
-      assert.closeTo(kl[0] as number, 0, 1e-6)
-      assert.isAbove(kl[2] as number, 1e-4)
+      assert.closeTo(kl[0]!, 0, 1e-6)
+      assert.isAbove(kl[2]!, 1e-4)
     }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)))
   )
 

@@ -35,7 +35,7 @@ describe("Sft", () => {
       assert.strictEqual(lines.length, 30)
       const held = lines.flatMap((l) => (typeof l["heldout_loss"] === "number" ? [l["heldout_loss"]] : []))
       assert.strictEqual(held.length, 3)
-      assert.isBelow(held.at(-1) as number, (held[0] as number) * 0.8, `held-out loss ${held.join(" → ")}`)
+      assert.isBelow(held.at(-1) as number, held[0]! * 0.8, `held-out loss ${held.join(" → ")}`)
       assert.isBelow(lines.at(-1)?.["loss"] as number, lines[0]?.["loss"] as number)
       assert.strictEqual(ref.kind, "sft")
       assert.strictEqual(ref.step, 30)
@@ -92,7 +92,7 @@ describe("Sft", () => {
           [[1], "layer1"]
         ] as const) {
           const got = yield* losses(recompute, out)
-          got.forEach((l, i) => assert.approximately(l, kept[i] as number, 1e-5, `${out} step ${i + 1}`))
+          got.forEach((l, i) => assert.approximately(l, kept[i]!, 1e-5, `${out} step ${i + 1}`))
         }
         // The setting reaches the training graph: a layer the 2-layer model lacks fails there, named.
         const error = yield* Effect.flip(losses([2], "missing"))

@@ -83,10 +83,10 @@ describe("TensorBoard event files", () => {
       yield* writer.scalars(1234567, { "rl/reward_mean": 0.5, "rl/bad": Number.NaN })
       const files = readdirSync(dir)
       assert.strictEqual(files.length, 1)
-      assert.match(files[0] as string, /^events\.out\.tfevents\.1700000000\./)
-      const records = readRecords(new Uint8Array(readFileSync(join(dir, files[0] as string))))
+      assert.match(files[0]!, /^events\.out\.tfevents\.1700000000\./)
+      const records = readRecords(new Uint8Array(readFileSync(join(dir, files[0]!))))
       assert.strictEqual(records.length, 3)
-      const version = fields(records[0] as Uint8Array)
+      const version = fields(records[0]!)
       assert.strictEqual(version[0]?.value, 1_700_000_000.5)
       assert.strictEqual(new TextDecoder().decode(version[1]?.value as Uint8Array), "brain.Event:2")
       const decodeScalars = (rec: Uint8Array) => {
@@ -99,14 +99,14 @@ describe("TensorBoard event files", () => {
         })
         return { step, values }
       }
-      const first = decodeScalars(records[1] as Uint8Array)
+      const first = decodeScalars(records[1]!)
       assert.strictEqual(first.step, 0)
       assert.deepStrictEqual(
         first.values.map(([t]) => t),
         ["rl/reward_mean", "rl/kl"]
       )
       assert.closeTo(first.values[1]?.[1] as number, 0.001, 1e-9)
-      const second = decodeScalars(records[2] as Uint8Array)
+      const second = decodeScalars(records[2]!)
       assert.strictEqual(second.step, 1234567)
       assert.deepStrictEqual(second.values, [["rl/reward_mean", 0.5]]) // NaN skipped
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))

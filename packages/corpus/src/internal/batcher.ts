@@ -32,7 +32,7 @@ export const make = <A, B, E>(
               : []
           const batch = [...first, ...rest]
           yield* run(batch.map((p) => p.item)).pipe(
-            Effect.flatMap((results) => Effect.forEach(batch, (p, i) => Deferred.succeed(p.done, results[i] as B))),
+            Effect.flatMap((results) => Effect.forEach(batch, (p, i) => Deferred.succeed(p.done, results[i]!))),
             Effect.catchCause((cause) => Effect.forEach(batch, (p) => Deferred.failCause(p.done, cause)))
           )
         })

@@ -21,8 +21,8 @@ export interface RuleContext {
 
 type Rule = (c: RuleContext) => ReadonlyArray<Tensor | undefined>
 
-const inp = (c: RuleContext, i: number): Tensor => c.node.inputs[i] as Tensor
-const out = (c: RuleContext, i = 0): Tensor => c.node.outputs[i] as Tensor
+const inp = (c: RuleContext, i: number): Tensor => c.node.inputs[i]!
+const out = (c: RuleContext, i = 0): Tensor => c.node.outputs[i]!
 const dy = (c: RuleContext, i = 0): Tensor => c.dys[i] ?? L.zeros(out(c, i))
 const intAttr = (n: Node, name: string, dflt: number): number => {
   const a = n.attrs[name]
@@ -54,8 +54,8 @@ const matmulGrad: Rule = (c) => {
   const a = inp(c, 0)
   const b = inp(c, 1)
   const d = dy(c)
-  const k = a.shape[a.rank - 1] as number
-  const n = b.shape[b.rank - 1] as number
+  const k = a.shape[a.rank - 1]!
+  const n = b.shape[b.rank - 1]!
   if (b.rank === 2) {
     // [.., m, k] x [k, n]: flatten the batch into rows and use Gemm with transposed operands.
     const d2 = L.reshape(d, [-1, n])
@@ -105,7 +105,7 @@ const reduceGrad =
     const d = keep ? dy(c) : L.reshape(dy(c), kdShape)
     if (kind === "sum") return [L.expand(d, x.shape)]
     if (kind === "mean") {
-      const count = axes.reduce((s, a) => s * (x.shape[a] as number), 1)
+      const count = axes.reduce((s, a) => s * x.shape[a]!, 1)
       return [L.expand(O.mul(d, 1 / count), x.shape)]
     }
     const y = keep ? out(c) : L.reshape(out(c), kdShape)
@@ -160,19 +160,13 @@ const gatherGrad: Rule = (c) => {
       fix: "transpose so the gathered axis is first"
     })
   const rows = idx.size
-  const width = data.size / (data.shape[0] as number)
+  const width = data.size / data.shape[0]!
   const d2 = L.reshape(dy(c), [rows, width])
   const flatIdx = L.reshape(idx, [rows, 1])
   const grad =
     c.embedding === "matmul"
-      ? O.gemm(L.oneHot(L.reshape(idx, [rows]), data.shape[0] as number, data.dtype), d2, undefined, { transA: true })
-      : L.scatterElements(
-          L.zeros(data, [data.shape[0] as number, width]),
-          L.expand(flatIdx, [rows, width]),
-          d2,
-          0,
-          true
-        )
+      ? O.gemm(L.oneHot(L.reshape(idx, [rows]), data.shape[0]!, data.dtype), d2, undefined, { transA: true })
+      : L.scatterElements(L.zeros(data, [data.shape[0]!, width]), L.expand(flatIdx, [rows, width]), d2, 0, true)
   return [L.reshape(grad, data.shape)]
 }
 
@@ -246,7 +240,7 @@ const rules: Record<string, Rule> = {
   },
   Concat: (c) => {
     const axis = intAttr(c.node, "axis", 0)
-    const sizes = c.node.inputs.map((t) => (t as Tensor).shape[axis] as number)
+    const sizes = c.node.inputs.map((t) => (t as Tensor).shape[axis]!)
     const parts = L.split(dy(c), axis, sizes)
     return parts.map((p, i) => (c.needs[i] === true ? p : undefined))
   },
@@ -268,9 +262,9 @@ const rules: Record<string, Rule> = {
     const before = x.shape.map(() => 0)
     const after = x.shape.map(() => 0)
     axes.forEach((a, i) => {
-      const n = x.shape[a] as number
-      before[a] = starts[i] as number
-      after[a] = n - (ends[i] as number)
+      const n = x.shape[a]!
+      before[a] = starts[i]!
+      after[a] = n - ends[i]!
     })
     return [L.pad(dy(c), before, after)]
   },
@@ -279,7 +273,7 @@ const rules: Record<string, Rule> = {
     const pads = constInts(inp(c, 1))
     let d = dy(c)
     x.shape.forEach((n, a) => {
-      d = L.slice(d, a, pads[a] as number, (pads[a] as number) + n)
+      d = L.slice(d, a, pads[a]!, pads[a]! + n)
     })
     return [d]
   },

@@ -13,7 +13,7 @@ export const broadcast = (op: string, ...shapes: ReadonlyArray<Shape>): Array<nu
     let d = 1
     for (const s of shapes) {
       const k = s.length - rank + i
-      const v = k < 0 ? 1 : (s[k] as number)
+      const v = k < 0 ? 1 : s[k]!
       if (v === 1) continue
       if (d !== 1 && d !== v) {
         throw new ShapeMismatch({

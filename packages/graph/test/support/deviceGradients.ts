@@ -133,7 +133,7 @@ const lossAndGrads = (c: Case, float: G.FloatType) => {
   g.output("loss", loss)
   const wrt = g.inputs.filter((t) => t.dtype === float)
   grad(loss, wrt, c.embedding === undefined ? {} : { embedding: c.embedding }).forEach((d, i) =>
-    g.output(`grad::${(wrt[i] as G.Tensor).name}`, d)
+    g.output(`grad::${wrt[i]!.name}`, d)
   )
   return g
 }
@@ -142,9 +142,9 @@ const compare = (name: string, got: ArrayLike<number>, want: ArrayLike<number>):
   let err = 0
   let scale = 0
   for (let i = 0; i < want.length; i++) {
-    const d = Math.abs((got[i] as number) - (want[i] as number))
+    const d = Math.abs(got[i]! - want[i]!)
     err = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(err, d)
-    scale = Math.max(scale, Math.abs(want[i] as number))
+    scale = Math.max(scale, Math.abs(want[i]!))
   }
   if (got.length !== want.length) err = Number.POSITIVE_INFINITY
   return { name, maxAbsError: err, scale, ok: err <= tolerance.atol + tolerance.rtol * scale }

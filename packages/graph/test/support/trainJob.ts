@@ -39,9 +39,7 @@ export default Worker.defineJob(
       let loss = 0
       for (let step = 1; step <= input.steps; step++) {
         const x = Float32Array.from({ length: 64 }, () => 2 * rng.float() - 1)
-        const y = Int32Array.from({ length: 32 }, (_, i) =>
-          (x[2 * i] as number) * (x[2 * i + 1] as number) > 0 ? 1 : 0
-        )
+        const y = Int32Array.from({ length: 32 }, (_, i) => (x[2 * i]! * x[2 * i + 1]! > 0 ? 1 : 0))
         loss = (yield* trainer.step({ x, y }, { lr: 0.03 })).loss
         progress({ step, loss, thread: threadId })
       }

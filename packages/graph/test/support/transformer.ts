@@ -79,7 +79,7 @@ export const block = (
     const h2 = Nn.rmsNorm(x2, mlpNorm)
     return [O.add(x2, Nn.swiglu(h2, wGate, wUp, wDown))]
   }
-  return (recompute ? Recompute.checkpoint("Block", [x, ...params], body) : body([x, ...params]))[0] as Tensor
+  return (recompute ? Recompute.checkpoint("Block", [x, ...params], body) : body([x, ...params]))[0]!
 }
 
 /** Logits `[b, t, vocab]` of the decoder for int32 `tokens [b, t]`. */

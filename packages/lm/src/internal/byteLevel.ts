@@ -29,7 +29,7 @@ export const charToByte: ReadonlyMap<string, number> = table.toByte
 /** A byte string as its byte-level symbols. */
 export const encodeBytes = (bytes: Uint8Array): string => {
   let s = ""
-  for (const b of bytes) s += byteToChar[b] as string
+  for (const b of bytes) s += byteToChar[b]!
   return s
 }
 

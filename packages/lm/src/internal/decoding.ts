@@ -95,14 +95,14 @@ const choose = (s: SequenceState, logits: Float32Array, options: GenerateOptions
     let k = ids.length - 1
     let cdf = 0
     for (let i = 0; i < ids.length; i++) {
-      cdf += probs[i] as number
+      cdf += probs[i]!
       if (coin < cdf) {
         k = i
         break
       }
     }
-    token = ids[k] as number
-    samplingLogProb = Math.log(probs[k] as number)
+    token = ids[k]!
+    samplingLogProb = Math.log(probs[k]!)
   }
   s.tokens.push(token)
   s.logProbs.push(Sampling.logProb(logits, token))

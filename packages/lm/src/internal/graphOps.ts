@@ -12,7 +12,7 @@ type T = Graph.Tensor
  * sees the shape resolved from the nominal input shape; ONNX Runtime resolves it again from the real one.
  */
 export const reshape = (x: T, spec: ReadonlyArray<number>): T => {
-  const resolved = spec.map((d, i) => (d === 0 ? (x.shape[i] as number) : d))
+  const resolved = spec.map((d, i) => (d === 0 ? x.shape[i]! : d))
   const known = resolved.filter((d) => d !== -1).reduce((a, b) => a * b, 1)
   const inferred = resolved.map((d) => (d === -1 ? x.size / Math.max(1, known) : d))
   if (!spec.includes(0) && !spec.includes(-1)) return Layout.reshape(x, inferred)
@@ -23,7 +23,7 @@ export const reshape = (x: T, spec: ReadonlyArray<number>): T => {
       shapes: [Graph.fmt(x.shape)]
     })
   }
-  return x.graph.addNode("Reshape", [x, x.graph.int64s(spec)], [{ dtype: x.dtype, shape: inferred }])[0] as T
+  return x.graph.addNode("Reshape", [x, x.graph.int64s(spec)], [{ dtype: x.dtype, shape: inferred }])[0]!
 }
 
 /** Reshape to a runtime shape tensor (int64 `[rank]`); `nominal` is the shape the builder checks against. */
@@ -35,11 +35,11 @@ export const reshapeTo = (x: T, shape: T, nominal: ReadonlyArray<number>): T => 
       shapes: [Graph.fmt(x.shape), Graph.fmt(nominal)]
     })
   }
-  return x.graph.addNode("Reshape", [x, shape], [{ dtype: x.dtype, shape: nominal }])[0] as T
+  return x.graph.addNode("Reshape", [x, shape], [{ dtype: x.dtype, shape: nominal }])[0]!
 }
 
 /** The runtime shape of `x` as int64 `[rank]`. */
-export const shapeOf = (x: T): T => x.graph.addNode("Shape", [x], [{ dtype: "int64", shape: [x.rank] }])[0] as T
+export const shapeOf = (x: T): T => x.graph.addNode("Shape", [x], [{ dtype: "int64", shape: [x.rank] }])[0]!
 
 /**
  * The batch and sequence extents of a `[batch, seq]` token input: nominal numbers for the builder and a function
@@ -62,8 +62,8 @@ export const staticDims = (g: Graph.Graph, batch: number, seq: number): Dims => 
 export const dynamicDims = (ids: T): Dims => {
   const bt = shapeOf(ids)
   return {
-    batch: ids.shape[0] as number,
-    seq: ids.shape[1] as number,
+    batch: ids.shape[0]!,
+    seq: ids.shape[1]!,
     shape: (trailing) => Layout.concat([bt, ids.graph.int64s(trailing)], 0)
   }
 }
@@ -89,7 +89,7 @@ export const sequenceAttention = (
   past: KeyValue | undefined
 ): { readonly out: T; readonly present: KeyValue } => {
   const [, heads, d] = q.shape as [number, number, number]
-  const kvHeads = k.shape[1] as number
+  const kvHeads = k.shape[1]!
   const rep = heads / kvHeads
   const { batch: b, seq: t } = dims
   const q5 = Layout.transpose(reshapeTo(q, dims.shape([kvHeads, rep, d]), [b, t, kvHeads, rep, d]), [0, 2, 3, 1, 4]) // [b, kv, rep, t, d]
@@ -112,9 +112,9 @@ export const sequenceAttention = (
  */
 export const decodeAttention = (q: T, k: T, v: T, pastKeyT: T, pastValue: T, mask: T): T => {
   const [b, heads, d] = q.shape as [number, number, number]
-  const kvHeads = k.shape[1] as number
+  const kvHeads = k.shape[1]!
   const rep = heads / kvHeads
-  const capacity = pastValue.shape[2] as number
+  const capacity = pastValue.shape[2]!
   const q4 = Layout.reshape(q, [b, kvHeads, rep, d])
   const past = Ops.add(Ops.matmul(q4, pastKeyT), mask) // [B, kv, rep, C]
   const self = Ops.reduceSum(Ops.mul(q4, Layout.reshape(k, [b, kvHeads, 1, d])), [-1], true) // [B, kv, rep, 1]

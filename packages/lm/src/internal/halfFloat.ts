@@ -29,14 +29,13 @@ const f16Values = (): Float32Array => {
 /** Decode `count` F16 values from `src` (little-endian bytes) into `dst` at `dstOffset`. */
 export const decodeF16 = (src: Uint8Array, dst: Float32Array, dstOffset: number, count: number): void => {
   const table = f16Values()
-  for (let i = 0; i < count; i++)
-    dst[dstOffset + i] = table[(src[2 * i] as number) | ((src[2 * i + 1] as number) << 8)] as number
+  for (let i = 0; i < count; i++) dst[dstOffset + i] = table[src[2 * i]! | (src[2 * i + 1]! << 8)]!
 }
 
 /** Decode `count` BF16 values (the top 16 bits of a float32) from `src` into `dst` at `dstOffset`. */
 export const decodeBf16 = (src: Uint8Array, dst: Float32Array, dstOffset: number, count: number): void => {
   const bits = new Uint32Array(dst.buffer, dst.byteOffset + 4 * dstOffset, count)
-  for (let i = 0; i < count; i++) bits[i] = (((src[2 * i] as number) | ((src[2 * i + 1] as number) << 8)) << 16) >>> 0
+  for (let i = 0; i < count; i++) bits[i] = ((src[2 * i]! | (src[2 * i + 1]! << 8)) << 16) >>> 0
 }
 
 /** Decode `count` F64 values (rounded to float32) from `src` into `dst` at `dstOffset`. */
@@ -51,7 +50,7 @@ const u32 = new Uint32Array(f32.buffer)
 /** The BF16 bit pattern nearest to `x` (ties to even). */
 export const toBf16Bits = (x: number): number => {
   f32[0] = x
-  const bits = u32[0] as number
+  const bits = u32[0]!
   if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return ((bits >>> 16) | 0x40) & 0xffff // quiet NaN
   const rounded = bits + 0x7fff + ((bits >>> 16) & 1)
   return (rounded >>> 16) & 0xffff
@@ -60,7 +59,7 @@ export const toBf16Bits = (x: number): number => {
 /** The F16 bit pattern nearest to `x` (ties to even, overflow to ±Infinity, gradual underflow). */
 export const toF16Bits = (x: number): number => {
   f32[0] = x
-  const bits = u32[0] as number
+  const bits = u32[0]!
   const sign = (bits >>> 16) & 0x8000
   const exp = (bits >>> 23) & 0xff
   const mant = bits & 0x7fffff

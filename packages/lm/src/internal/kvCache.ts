@@ -57,15 +57,15 @@ export class KvCache {
   ): void {
     const { kvHeads: kv, headDim: d, capacity: c } = this
     for (let l = 0; l < this.layers; l++) {
-      const kIn = keys[l] as Float32Array
-      const vIn = values[l] as Float32Array
-      const kOut = this.keys[l] as Float32Array
-      const vOut = this.values[l] as Float32Array
+      const kIn = keys[l]!
+      const vIn = values[l]!
+      const kOut = this.keys[l]!
+      const vOut = this.values[l]!
       for (let h = 0; h < kv; h++) {
         const inBase = (src * kv + h) * length * d
         const kBase = (row * kv + h) * d * c
         for (let t = 0; t < length; t++) {
-          for (let j = 0; j < d; j++) kOut[kBase + j * c + t] = kIn[inBase + t * d + j] as number
+          for (let j = 0; j < d; j++) kOut[kBase + j * c + t] = kIn[inBase + t * d + j]!
         }
         vOut.set(vIn.subarray(inBase, inBase + length * d), (row * kv + h) * c * d)
       }
@@ -82,14 +82,14 @@ export class KvCache {
     for (let l = 0; l < this.layers; l++) {
       const kIn = keys.subarray(l * per, (l + 1) * per)
       const vIn = values.subarray(l * per, (l + 1) * per)
-      const kOut = this.keys[l] as Float32Array
-      const vOut = this.values[l] as Float32Array
+      const kOut = this.keys[l]!
+      const vOut = this.values[l]!
       for (let bh = 0; bh < b * kv; bh++) {
         const kBase = bh * d * c + slot
         const vBase = (bh * c + slot) * d
         for (let j = 0; j < d; j++) {
-          kOut[kBase + j * c] = kIn[bh * d + j] as number
-          vOut[vBase + j] = vIn[bh * d + j] as number
+          kOut[kBase + j * c] = kIn[bh * d + j]!
+          vOut[vBase + j] = vIn[bh * d + j]!
         }
       }
     }
@@ -110,15 +110,15 @@ export class KvCache {
     rows.forEach((src, row) => {
       if (src < 0) return
       for (let l = 0; l < this.layers; l++) {
-        const kIn = this.keys[l] as Float32Array
-        const vIn = this.values[l] as Float32Array
+        const kIn = this.keys[l]!
+        const vIn = this.values[l]!
         for (let h = 0; h < kv; h++) {
           for (let j = 0; j < d; j++) {
             const from = ((src * kv + h) * d + j) * c
-            ;(next.keys[l] as Float32Array).set(kIn.subarray(from, from + c), ((row * kv + h) * d + j) * capacity)
+            next.keys[l]!.set(kIn.subarray(from, from + c), ((row * kv + h) * d + j) * capacity)
           }
           const from = (src * kv + h) * c * d
-          ;(next.values[l] as Float32Array).set(vIn.subarray(from, from + c * d), (row * kv + h) * capacity * d)
+          next.values[l]!.set(vIn.subarray(from, from + c * d), (row * kv + h) * capacity * d)
         }
       }
       next.mask.set(this.mask.subarray(src * c, (src + 1) * c), row * capacity)

@@ -25,7 +25,7 @@ export const layout = { width: 780, left: 250, right: 30, row: 24 } as const
 const { left, right, row, width } = layout
 
 /** The colour of the i-th method, the same in every chart. */
-export const colour = (i: number): string => palette[i % palette.length] as string
+export const colour = (i: number): string => palette[i % palette.length]!
 
 /** A coordinate with at most two decimals: short, stable output. */
 export const n = (x: number): string => String(Math.round(x * 100) / 100)
@@ -65,7 +65,7 @@ export const nice = (lo: number, hi: number, count = 5): { domain: [number, numb
   const first = Math.floor(lo / step + 1e-9)
   const last = Math.ceil(hi / step - 1e-9)
   const values = Array.from({ length: last - first + 1 }, (_, i) => Number(((first + i) * step).toPrecision(12)))
-  return { domain: [values[0] as number, values[values.length - 1] as number], values }
+  return { domain: [values[0]!, values[values.length - 1]!], values }
 }
 
 /** Where an axis lies: the value scale, its ticks and format, the label, and the plot's extent across the axis. */

@@ -84,7 +84,7 @@ export const generateOne = (
   index: number
 ): Result.Result<Problem.Problem, TaskSource.TaskSourceError> => {
   if (spec.counts[split] === undefined) return Result.fail(noSplit(spec, split))
-  const level = Math.max(spec.levels[index % spec.levels.length] as number, spec.minLevel?.[split] ?? 0)
+  const level = Math.max(spec.levels[index % spec.levels.length]!, spec.minLevel?.[split] ?? 0)
   const rng = Rng.Rng.make(spec.seed, spec.domain, split, index)
   for (let attempt = 0; attempt < spec.maxAttempts; attempt++) {
     const candidate = spec.sample(rng, level, split)

@@ -56,13 +56,13 @@ export const normalizeText = (text: string): string =>
  */
 export const optionsOf = (question: string): Array<Option> => {
   const lines = [...question.matchAll(/^\s*\(?([A-Z])(?:\)|\.\s)\s*(.+?)\s*$/gm)].map((m) => ({
-    label: m[1] as string,
-    text: m[2] as string
+    label: m[1]!,
+    text: m[2]!
   }))
   if (lines.length >= 2) return lines
   const inline = [...question.matchAll(/\(([A-Z])\)\s*([^()\n]+?)(?=\s*\([A-Z]\)|\s*$)/gm)].map((m) => ({
-    label: m[1] as string,
-    text: m[2] as string
+    label: m[1]!,
+    text: m[2]!
   }))
   return inline.length >= 2 ? inline : []
 }
@@ -222,15 +222,15 @@ export const closingLabel = (
   // `C. bank`, `(C) bank`, `C) bank`, `C: bank`: a letter opening the line with its option after it.
   const lead = /^[\s*_`]*\(?([A-Za-z])(?:\)|\.(?=\s)|:)\s*(.*)$/.exec(line)
   if (lead !== null) {
-    const label = asLabel(lead[1] as string, labels, options)
+    const label = asLabel(lead[1]!, labels, options)
     if (label !== undefined) return label
   }
   // `C is the correct answer.`, `(B) is right`.
   const named = /^[\s*_`]*\(?([A-Z])\)?\s+is\s+(?:the\s+)?(?:correct|right|best)\b/.exec(line)
   if (named !== null) {
-    const label = asLabel(named[1] as string, labels, options)
+    const label = asLabel(named[1]!, labels, options)
     if (label !== undefined) return label
   }
   const closing = CLOSING.exec(line)
-  return closing === null ? undefined : asLabel(closing[1] as string, labels, options)
+  return closing === null ? undefined : asLabel(closing[1]!, labels, options)
 }

@@ -98,7 +98,7 @@ const wordValue = (run: string): number => {
   for (const w of sign < 0 ? parts.slice(1) : parts) {
     if (w === "hundred") current = (current === 0 ? 1 : current) * 100
     else if (SCALES[w] !== undefined) {
-      total += (current === 0 ? 1 : current) * (SCALES[w] as number)
+      total += (current === 0 ? 1 : current) * SCALES[w]
       current = 0
     } else current += SMALL[w] ?? 0
   }

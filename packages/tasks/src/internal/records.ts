@@ -150,11 +150,11 @@ const asdivRecords = (text: string): Array<Item> => {
     line += newlinesBetween(text, lastOffset, offset)
     lastOffset = offset
     const attrs = Object.fromEntries(
-      [...(m[1] as string).matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1] as string, decodeEntities(a[2] as string)])
+      [...m[1]!.matchAll(/([\w-]+)="([^"]*)"/g)].map((a) => [a[1]!, decodeEntities(a[2]!)])
     )
     const field = (name: string) => {
-      const f = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(m[2] as string)
-      return f === null ? undefined : decodeEntities(f[1] as string)
+      const f = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(m[2]!)
+      return f === null ? undefined : decodeEntities(f[1]!)
     }
     out.push(
       Result.succeed({
@@ -182,7 +182,7 @@ const logiqaRecords = (source: string, path: string, text: string): Array<Item> 
   let i = 0
   let index = 0
   while (i < lines.length) {
-    if ((lines[i] as string).trim() === "") {
+    if (lines[i]!.trim() === "") {
       i++
       continue
     }
@@ -200,12 +200,12 @@ const logiqaRecords = (source: string, path: string, text: string): Array<Item> 
           start + 1
         )
       )
-      while (i < lines.length && (lines[i] as string).trim() !== "") i++
+      while (i < lines.length && lines[i]!.trim() !== "") i++
       continue
     }
     out.push(
       Result.succeed({
-        value: { answer, context: (block[1] as string).trim(), question: (block[2] as string).trim(), options },
+        value: { answer, context: block[1]!.trim(), question: block[2]!.trim(), options },
         index: index++,
         line: start + 1
       })

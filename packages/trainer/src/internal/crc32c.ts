@@ -12,7 +12,7 @@ const TABLE = (() => {
 /** CRC-32C of bytes. */
 export const crc32c = (bytes: Uint8Array): number => {
   let crc = 0xffffffff
-  for (let i = 0; i < bytes.length; i++) crc = (TABLE[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8)
+  for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8)
   return (crc ^ 0xffffffff) >>> 0
 }
 

@@ -235,7 +235,7 @@ export const takeWithEpochs = (
       index = 0
       order = epochOrder(seed, stream, epoch, n)
     }
-    items.push(order[index] as number)
+    items.push(order[index]!)
     epochs.push(epoch)
     index += 1
   }

@@ -45,10 +45,10 @@ export const prepare = (groups: ReadonlyArray<Group>, scaling: "std" | "none", m
       rollouts.push({
         prompt: g.promptIds,
         completion: s.tokens,
-        advantage: a.advantages[i] as number,
+        advantage: a.advantages[i]!,
         oldLogProbs: s.logProbs
       })
-      advantages.push(a.advantages[i] as number)
+      advantages.push(a.advantages[i]!)
     })
   }
   return { rollouts, advantages, zeroVarianceGroups, truncatedMasked }
@@ -84,9 +84,7 @@ export const rolloutMetrics = (groups: ReadonlyArray<Group>): Record<string, num
   // Unweighted verifier diagnostics (e.g. verdict accuracy), averaged over the completions that report them.
   const diagnostics = new Set(all.flatMap((s) => Object.keys(s.reward.metrics ?? {})))
   for (const d of diagnostics)
-    out[`verifier/${d}`] = mean(
-      all.flatMap((s) => (s.reward.metrics?.[d] === undefined ? [] : [s.reward.metrics[d] as number]))
-    )
+    out[`verifier/${d}`] = mean(all.flatMap((s) => (s.reward.metrics?.[d] === undefined ? [] : [s.reward.metrics[d]])))
   return out
 }
 

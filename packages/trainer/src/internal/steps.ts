@@ -47,8 +47,7 @@ const firstNonFinite = (
 ): { name: string; value: number } | undefined => {
   for (const [name, data] of Object.entries(feeds)) {
     if (!(data instanceof Float32Array)) continue
-    for (let i = 0; i < data.length; i++)
-      if (!Number.isFinite(data[i] as number)) return { name, value: data[i] as number }
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return { name, value: data[i]! }
   }
   return undefined
 }
@@ -101,7 +100,7 @@ export const step = (
     }
     let gradNorm: number
     if (micro.length === 1) {
-      const m = micro[0] as MicroBatch
+      const m = micro[0]!
       const r = yield* Effect.result(trainer.step(m.feeds, { lr, bucket: m.bucket }))
       if (r._tag === "Failure") {
         if (r.failure._tag !== "NonFiniteLoss") return yield* engineError(r.failure)
@@ -126,7 +125,7 @@ export const step = (
         total += w
         addMetrics(r.success.metrics, w)
       }
-      const first = micro[0] as MicroBatch
+      const first = micro[0]!
       const applied = yield* Effect.result(trainer.apply({ lr, bucket: first.bucket }))
       if (applied._tag === "Failure") {
         if (applied.failure._tag !== "NonFiniteLoss") return yield* engineError(applied.failure)
@@ -222,7 +221,7 @@ export const sftMicroBatches = (
 ): Array<MicroBatch> =>
   pack(examples, buckets, microBatch, true, microBatchTokens).groups.map((g) => {
     const rows = [
-      ...g.members.map((i) => examples[i] as Example),
+      ...g.members.map((i) => examples[i]!),
       ...Array.from({ length: g.rows - g.members.length }, () => filler(pad))
     ]
     const b = Batches.tokenBatch(rows, g.length, pad)
@@ -233,7 +232,7 @@ export const sftMicroBatches = (
         [Objectives.inputNames.targets]: b.targets,
         [Objectives.inputNames.lossMask]: b.lossMask
       },
-      weight: g.members.reduce((s, i) => s + (examples[i] as Example).completion.length, 0)
+      weight: g.members.reduce((s, i) => s + examples[i]!.completion.length, 0)
     }
   })
 
@@ -263,7 +262,7 @@ export const policyMicroBatches = (
       ...(withRef ? { refLogProbs: [] } : {})
     }
     const rows = [
-      ...g.members.map((i) => rollouts[i] as Rollout),
+      ...g.members.map((i) => rollouts[i]!),
       ...Array.from({ length: g.rows - g.members.length }, () => fill)
     ]
     const b = Batches.policyBatch(rows, g.length, pad)
@@ -278,9 +277,7 @@ export const policyMicroBatches = (
         ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
       },
       weight:
-        aggregate === "token"
-          ? g.members.reduce((s, i) => s + (rollouts[i] as Rollout).completion.length, 0)
-          : g.members.length
+        aggregate === "token" ? g.members.reduce((s, i) => s + rollouts[i]!.completion.length, 0) : g.members.length
     }
   })
 }

@@ -59,7 +59,7 @@ export interface ExampleSource {
 /** The same examples every epoch. */
 export const fixedSource = (examples: ReadonlyArray<Tokenized>): ExampleSource => ({
   count: examples.length,
-  at: (_epoch, index) => examples[index] as Tokenized
+  at: (_epoch, index) => examples[index]!
 })
 
 /** The epochs the next `count` items from `position` fall in (of a stream of `n` items per epoch). */
@@ -105,7 +105,7 @@ export const step = (
       cursor.position,
       options.section.batchSize
     )
-    const batch = items.map((i, k) => options.examples.at(epochs[k] as number, i))
+    const batch = items.map((i, k) => options.examples.at(epochs[k]!, i))
     const { buckets, microBatch } = options.batching
     const micro = Steps.sftMicroBatches(
       batch,

@@ -45,11 +45,11 @@ export const make = (
   const source: ExampleSource = {
     count: plain.length + warm.length,
     at: (epoch, index) => {
-      if (index < plain.length) return plain[index] as Tokenized
+      if (index < plain.length) return plain[index]!
       const set = drawn.get(epoch)
       if (set === undefined)
         throw new Error(`warm starts of epoch ${epoch} read before they were drawn (call prepare first)`)
-      return set[index - plain.length] as Tokenized
+      return set[index - plain.length]!
     }
   }
   return { source, prepare }
