@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const bootstrap = () =>
@@ -13,10 +13,10 @@ describe("bootstrap", () => {
   it("is idempotent: when already bootstrapped it installs nothing, prints nothing and selects Node >= 22.18", () => {
     bootstrap()
     const again = bootstrap()
-    expect(again.status).toBe(0)
-    expect(again.stderr).toBe("")
+    assert.strictEqual(again.status, 0)
+    assert.strictEqual(again.stderr, "")
     const [major, minor] = again.stdout.trim().split(".").map(Number) as [number, number]
-    expect(major > 22 || (major === 22 && minor >= 18)).toBe(true)
+    assert.isTrue(major > 22 || (major === 22 && minor >= 18))
   })
 })
 
@@ -32,8 +32,8 @@ describe("examples", () => {
           timeout: 60_000
         }
       )
-      expect(r.stderr).toBe("")
-      expect(r.status).toBe(0)
+      assert.strictEqual(r.stderr, "")
+      assert.strictEqual(r.status, 0)
     }
   )
 })

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { assert, beforeAll, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const example = join(root, "examples", "custom-verifier")
@@ -34,31 +34,34 @@ describe("a custom verifier in a folder with no node_modules", () => {
   })
 
   it("is outside every node_modules tree", () => {
-    expect(underNodeModules(dir)).toBe(false)
+    assert.isFalse(underNodeModules(dir))
   })
 
   it("passes `realm config check --load-modules` (the module is imported and its settings decoded)", () => {
     const check = realm(dir, "config", "check", "pipeline.yaml", "--load-modules")
-    expect(check.stderr).toBe("")
-    expect(check.stdout).toContain("valid")
-    expect(check.status).toBe(0)
+    assert.strictEqual(check.stderr, "")
+    assert.include(check.stdout, "valid")
+    assert.strictEqual(check.status, 0)
   })
 
   it("runs in `realm run`: RL rewards come from its settings (wrong = -0.5, one `answer` component)", () => {
     const run = realm(dir, "run", "pipeline.yaml")
-    expect(run.stderr).toContain(`verifier.use: ${join(dir, "my-verifier.ts")}`)
-    expect(run.status).toBe(0)
+    assert.include(run.stderr, `verifier.use: ${join(dir, "my-verifier.ts")}`)
+    assert.strictEqual(run.status, 0)
     const rows = readFileSync(join(dir, "runs", "custom-verifier", "realm", "metrics.jsonl"), "utf8")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>)
     const rl = rows.filter((r) => r.phase === "rl")
-    expect(rl.length).toBe(2)
+    assert.strictEqual(rl.length, 2)
     for (const row of rl) {
-      expect(Object.keys(row).filter((k) => k.startsWith("reward/"))).toEqual(["reward/answer"])
+      assert.deepStrictEqual(
+        Object.keys(row).filter((k) => k.startsWith("reward/")),
+        ["reward/answer"]
+      )
       // Each completion earns 1 (right) or -0.5 (wrong), so the mean lies in [-0.5, 1]; mrpv's rewards have other components.
-      expect(row.reward_mean).toBeGreaterThanOrEqual(-0.5)
-      expect(row.reward_mean).toBeLessThanOrEqual(1)
+      assert.isAtLeast(row.reward_mean as number, -0.5)
+      assert.isAtMost(row.reward_mean as number, 1)
     }
   })
 })

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
-import { beforeAll, describe, expect, it } from "vitest"
+import { assert, beforeAll, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const realm = (...args: Array<string>) =>
@@ -35,8 +35,8 @@ describe("realm demo --quick (end to end, every stage)", () => {
   }, 900_000)
 
   it("runs problems, corpora, base model, every method, evaluation, table and report", () => {
-    expect(first.stderr).not.toMatch(/realm: \w+Error|Defect|Error:/)
-    expect(first.status).toBe(0)
+    assert.notMatch(first.stderr, /realm: \w+Error|Defect|Error:/)
+    assert.strictEqual(first.status, 0)
     for (const stage of [
       "problems",
       "corpus",
@@ -51,50 +51,50 @@ describe("realm demo --quick (end to end, every stage)", () => {
       "realm-zero",
       "eval"
     ]) {
-      expect(first.stderr).toContain(`== ${stage}`)
+      assert.include(first.stderr, `== ${stage}`)
     }
     const table = first.stdout.split("\n").filter((l) => l.startsWith("|"))
-    expect(table[0]).toBe("| method | test assisted | test autonomous | heldout assisted | heldout autonomous |")
-    expect(table).toHaveLength(2 + 6)
-    expect(existsSync(join(out, "report.html"))).toBe(true)
+    assert.strictEqual(table[0], "| method | test assisted | test autonomous | heldout assisted | heldout autonomous |")
+    assert.lengthOf(table, 2 + 6)
+    assert.isTrue(existsSync(join(out, "report.html")))
   })
 
   it("writes results for 6 methods x 2 splits x 2 modes; assisted prompts show routes, autonomous ones none", () => {
     const results = JSON.parse(readFileSync(join(out, "eval", "results.json"), "utf8")) as Array<Result>
-    expect(results).toHaveLength(24)
+    assert.lengthOf(results, 24)
     for (const r of results) {
-      expect(r.accuracy.low).toBeLessThanOrEqual(r.accuracy.value)
-      expect(r.accuracy.high).toBeGreaterThanOrEqual(r.accuracy.value)
-      expect(r.outcomes).toHaveLength(24)
+      assert.isAtMost(r.accuracy.low, r.accuracy.value)
+      assert.isAtLeast(r.accuracy.high, r.accuracy.value)
+      assert.lengthOf(r.outcomes, 24)
       const shown = r.outcomes.map((o) => o.prompt?.guidance.routeIds.length ?? -1)
       if (r.mode === "assisted") {
-        expect(shown.every((n) => n >= 1)).toBe(true)
-        expect(r.metrics).toHaveProperty("route-verdict accuracy")
+        assert.isTrue(shown.every((n) => n >= 1))
+        assert.property(r.metrics, "route-verdict accuracy")
       } else {
-        expect(shown.every((n) => n === 0)).toBe(true)
+        assert.isTrue(shown.every((n) => n === 0))
       }
     }
     // Every trained method left a checkpoint that transformers.js can load (onnx/model.onnx + tokenizer).
     for (const method of ["sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero"]) {
       const ref = JSON.parse(readFileSync(join(out, method, "result.json"), "utf8")) as { path: string }
-      expect(existsSync(join(ref.path, "onnx", "model.onnx"))).toBe(true)
-      expect(existsSync(join(ref.path, "tokenizer.json"))).toBe(true)
-      expect(existsSync(join(out, method, "manifest.json"))).toBe(true)
+      assert.isTrue(existsSync(join(ref.path, "onnx", "model.onnx")))
+      assert.isTrue(existsSync(join(ref.path, "tokenizer.json")))
+      assert.isTrue(existsSync(join(out, method, "manifest.json")))
     }
   })
 
   it("a second run skips every finished stage and prints the same table", () => {
     const again = realm("demo", "--quick", "--out", out)
-    expect(again.status).toBe(0)
+    assert.strictEqual(again.status, 0)
     for (const stage of ["problems", "base", "sft", "rft", "grpo", "cot-synthesizer", "realm", "realm-zero", "eval"]) {
-      expect(again.stderr).toContain(`${stage}: up to date, skipped`)
+      assert.include(again.stderr, `${stage}: up to date, skipped`)
     }
     const table = (s: string) =>
       s
         .split("\n")
         .filter((l) => l.startsWith("|"))
         .join("\n")
-    expect(table(again.stdout)).toBe(table(first.stdout))
+    assert.strictEqual(table(again.stdout), table(first.stdout))
   })
 
   it("realm train sft runs one phase from the demo's base model and corpus, and a re-run resumes instead of retraining", () => {
@@ -117,17 +117,17 @@ describe("realm demo --quick (end to end, every stage)", () => {
       config
     ]
     const first = realm(...args)
-    expect(first.stderr).not.toContain("realm: ")
-    expect(first.status).toBe(0)
-    expect(first.stdout).toMatch(/sft finished at step 2: /)
+    assert.notInclude(first.stderr, "realm: ")
+    assert.strictEqual(first.status, 0)
+    assert.match(first.stdout, /sft finished at step 2: /)
     const metrics = () =>
       readFileSync(join(dir, "sft", "metrics.jsonl"), "utf8")
         .trim()
         .split("\n").length
     const lines = metrics()
     const again = realm(...args)
-    expect(again.status).toBe(0)
-    expect(metrics()).toBe(lines)
+    assert.strictEqual(again.status, 0)
+    assert.strictEqual(metrics(), lines)
   })
 
   it("a trained checkpoint serves as a local-model teacher for realm corpus build", () => {
@@ -155,15 +155,15 @@ describe("realm demo --quick (end to end, every stage)", () => {
       "--max-failed-fraction",
       "1"
     )
-    expect(r.stderr).not.toContain("realm: ")
-    expect(r.status).toBe(0)
+    assert.notInclude(r.stderr, "realm: ")
+    assert.strictEqual(r.status, 0)
     const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as {
       records: number
       failed: number
       teacher: string
     }
-    expect(summary.teacher).toBe("local:final")
-    expect(summary.records + summary.failed).toBe(6)
+    assert.strictEqual(summary.teacher, "local:final")
+    assert.strictEqual(summary.records + summary.failed, 6)
   })
 
   it("realm eval re-evaluates the SFT checkpoint outside the pipeline and reproduces the pipeline's results for it", () => {
@@ -195,13 +195,13 @@ describe("realm demo --quick (end to end, every stage)", () => {
       "--samples",
       String(samples)
     )
-    expect(r.stderr).not.toContain("realm: ")
-    expect(r.status).toBe(0)
-    expect(r.stderr).toContain("evaluating sft on 24 test problems (parcel): assisted, autonomous")
-    expect(r.stdout).toContain(`in ${join(ref.path, "eval-test.json")}`)
+    assert.notInclude(r.stderr, "realm: ")
+    assert.strictEqual(r.status, 0)
+    assert.include(r.stderr, "evaluating sft on 24 test problems (parcel): assisted, autonomous")
+    assert.include(r.stdout, `in ${join(ref.path, "eval-test.json")}`)
     const table = r.stdout.split("\n").filter((l) => l.startsWith("|"))
-    expect(table[0]).toBe("| method | test assisted | test autonomous |")
-    expect(table).toHaveLength(3)
+    assert.strictEqual(table[0], "| method | test assisted | test autonomous |")
+    assert.lengthOf(table, 3)
     // Same checkpoint, problems, routes, settings and evaluator seed: the same cells as the pipeline's SFT row.
     const cells = (row: string | undefined) =>
       (row ?? "")
@@ -209,7 +209,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
         .map((c) => c.trim())
         .slice(1, -1)
     const pipelineRow = first.stdout.split("\n").find((l) => l.startsWith("| SFT"))
-    expect(cells(table[2])).toEqual(["sft", ...cells(pipelineRow).slice(1, 3)])
+    assert.deepStrictEqual(cells(table[2]), ["sft", ...cells(pipelineRow).slice(1, 3)])
     // ... and the same results, prompts (the routes each assisted prompt shows) and completions included.
     const written = JSON.parse(readFileSync(join(ref.path, "eval-test.json"), "utf8")) as Array<
       Result & { checkpoint: string }
@@ -217,14 +217,17 @@ describe("realm demo --quick (end to end, every stage)", () => {
     const pipeline = JSON.parse(readFileSync(join(out, "eval", "results.json"), "utf8")) as Array<
       Result & { checkpoint: string }
     >
-    expect(written.map((w) => w.mode)).toEqual(["assisted", "autonomous"])
+    assert.deepStrictEqual(
+      written.map((w) => w.mode),
+      ["assisted", "autonomous"]
+    )
     for (const w of written) {
       const { method, ...rest } = w
-      expect(method).toBe("sft")
+      assert.strictEqual(method, "sft")
       const p = pipeline.find((x) => x.checkpoint === ref.path && x.split === "test" && x.mode === w.mode)
-      expect(p).toBeDefined()
+      assert.isDefined(p)
       const { method: _, ...expected } = p as Result & { checkpoint: string }
-      expect(rest).toEqual(expected)
+      assert.deepStrictEqual(rest, expected)
     }
   })
 
@@ -262,18 +265,19 @@ describe("realm demo --quick (end to end, every stage)", () => {
         choices: Array<{ message: { content: string } }>
         usage: { completion_tokens: number }
       }
-      expect(plain.choices).toHaveLength(1)
-      expect(plain.usage.completion_tokens).toBeGreaterThan(0)
+      assert.lengthOf(plain.choices, 1)
+      assert.isAbove(plain.usage.completion_tokens, 0)
       const streamed = await (await ask({ temperature: 0, stream: true })).text()
       const pieces = streamed
         .split("\n\n")
         .filter((e) => e.startsWith("data: {"))
         .map((e) => JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
-      expect(pieces.flatMap((p) => p.choices.map((c) => c.delta.content ?? "")).join("")).toBe(
+      assert.strictEqual(
+        pieces.flatMap((p) => p.choices.map((c) => c.delta.content ?? "")).join(""),
         plain.choices[0]?.message.content
       )
-      expect(streamed.trimEnd().endsWith("data: [DONE]")).toBe(true)
-      expect((await ask({ model: "other" })).status).toBe(404)
+      assert.isTrue(streamed.trimEnd().endsWith("data: [DONE]"))
+      assert.strictEqual((await ask({ model: "other" })).status, 404)
       // The corpus builder's HTTP teacher, through the CLI, against the served model.
       const dir = mkdtempSync(join(tmpdir(), "realm-served-teacher-"))
       // Short prompts: the quick demo's model has a 768-token context, less than the parcel rulebook takes.
@@ -319,19 +323,19 @@ describe("realm demo --quick (end to end, every stage)", () => {
         child.stderr.on("data", (d: Buffer) => (err += d.toString()))
         child.on("exit", (status) => resolve({ status, stderr: err }))
       })
-      expect(built.stderr).not.toContain("realm: ")
-      expect(built.status).toBe(0)
+      assert.notInclude(built.stderr, "realm: ")
+      assert.strictEqual(built.status, 0)
       const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as {
         records: number
         failed: number
         teacher: string
         teacherMetrics: { requests: number; promptTokens: number }
       }
-      expect(summary.teacher).toBe("openai:sft")
-      expect(summary.records + summary.failed).toBe(4)
+      assert.strictEqual(summary.teacher, "openai:sft")
+      assert.strictEqual(summary.records + summary.failed, 4)
       // Every request was answered (the server reports usage); the quick demo's model may write only blanks, which
       // the teacher records as malformed, never as an HTTP failure.
-      expect(summary.teacherMetrics.promptTokens).toBeGreaterThan(0)
+      assert.isAbove(summary.teacherMetrics.promptTokens, 0)
       const failures = existsSync(join(dir, "run", "corpus", "failures.jsonl"))
         ? readFileSync(join(dir, "run", "corpus", "failures.jsonl"), "utf8")
             .trim()
@@ -339,22 +343,25 @@ describe("realm demo --quick (end to end, every stage)", () => {
             .filter((l) => l !== "")
             .map((l) => JSON.parse(l) as { reason: string })
         : []
-      expect(failures.filter((f) => f.reason !== "malformed")).toEqual([])
+      assert.deepStrictEqual(
+        failures.filter((f) => f.reason !== "malformed"),
+        []
+      )
       const health = (await (await fetch(baseUrl.replace(/\/v1$/, "/health"))).json()) as { requests: number }
-      expect(health.requests).toBeGreaterThanOrEqual(2 + 4 * 2)
+      assert.isAtLeast(health.requests, 2 + 4 * 2)
     } finally {
       server.kill("SIGINT")
     }
-    expect(await exited).not.toBeNull()
-    expect(stderr).not.toContain("realm: ")
+    assert.isNotNull(await exited)
+    assert.notInclude(stderr, "realm: ")
   })
 
   it("realm eval in assisted mode without --routes exits 1 with a one-line error naming the flag", () => {
     const ref = JSON.parse(readFileSync(join(out, "sft", "result.json"), "utf8")) as { path: string }
     const r = realm("eval", ref.path, "--problems", join(out, "problems", "test.jsonl"), "--mode", "assisted")
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain("realm: EvalRoutesMissing: ")
-    expect(r.stderr).toContain("add --routes <corpus.jsonl>")
-    expect(r.stderr).not.toContain("    at ")
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, "realm: EvalRoutesMissing: ")
+    assert.include(r.stderr, "add --routes <corpus.jsonl>")
+    assert.notInclude(r.stderr, "    at ")
   })
 })

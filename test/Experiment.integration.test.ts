@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
-import { beforeAll, describe, expect, it } from "vitest"
+import { assert, beforeAll, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const realm = (...args: Array<string>) =>
@@ -42,31 +42,37 @@ describe("realm experiment (end to end on the tiny preset)", () => {
   }, 900_000)
 
   it("tunes each RL method's learning rate on validation with the first seed, then trains every seed", () => {
-    expect(first.stderr).not.toMatch(/realm: \w+Error|Defect|Error:/)
-    expect(first.status).toBe(0)
+    assert.notMatch(first.stderr, /realm: \w+Error|Defect|Error:/)
+    assert.strictEqual(first.status, 0)
     const saved = JSON.parse(readFileSync(join(out, "tuning.json"), "utf8")) as {
       key: string
       choice: Record<string, { lr: number; scores: Record<string, number> }>
     }
-    expect(saved.key).toMatch(/^[0-9a-f]{64}$/)
+    assert.match(saved.key, /^[0-9a-f]{64}$/)
     const tuning = saved.choice
-    expect(Object.keys(tuning).toSorted()).toEqual(rlMethods.toSorted())
+    assert.deepStrictEqual(Object.keys(tuning).toSorted(), rlMethods.toSorted())
     for (const t of Object.values(tuning)) {
-      expect(Object.keys(t.scores)).toEqual(["0.0001", "0.001"])
-      expect([0.0001, 0.001]).toContain(t.lr)
+      assert.deepStrictEqual(Object.keys(t.scores), ["0.0001", "0.001"])
+      assert.include([0.0001, 0.001], t.lr)
     }
     // The grid was scored on validation only: the tuning results hold no test or heldout split.
     const tuned = JSON.parse(readFileSync(join(out, "tuning-results.json"), "utf8")) as Array<{ split: string }>
-    expect(new Set(tuned.map((r) => r.split))).toEqual(new Set(["validation"]))
+    assert.deepStrictEqual(new Set(tuned.map((r) => r.split)), new Set(["validation"]))
     for (const seed of [0, 1]) {
       const stages = readdirSync(join(out, `seed-${seed}`))
-      for (const m of rlMethods) expect(stages).toContain(`${m}@lr=${tuning[m]?.lr}`)
-      expect(stages).toContain("sft")
-      expect(stages).toContain("rft")
+      for (const m of rlMethods) assert.include(stages, `${m}@lr=${tuning[m]?.lr}`)
+      assert.include(stages, "sft")
+      assert.include(stages, "rft")
     }
     // Seed 1 trains only the chosen learning rates; seed 0 also keeps the grid's other runs.
-    expect(readdirSync(join(out, "seed-1")).filter((d) => d.includes("@lr="))).toHaveLength(rlMethods.length)
-    expect(readdirSync(join(out, "seed-0")).filter((d) => d.includes("@lr="))).toHaveLength(2 * rlMethods.length)
+    assert.lengthOf(
+      readdirSync(join(out, "seed-1")).filter((d) => d.includes("@lr=")),
+      rlMethods.length
+    )
+    assert.lengthOf(
+      readdirSync(join(out, "seed-0")).filter((d) => d.includes("@lr=")),
+      2 * rlMethods.length
+    )
   })
 
   it("summarises every method per split and mode over both seeds, with paired differences to each baseline", () => {
@@ -75,32 +81,35 @@ describe("realm experiment (end to end on the tiny preset)", () => {
         summary: { seeds: Array<number>; cells: Array<Cell> }
       }
     ).summary
-    expect(summary.seeds).toEqual([0, 1])
-    expect(summary.cells).toHaveLength(methods.length * 2 * 2)
+    assert.deepStrictEqual(summary.seeds, [0, 1])
+    assert.lengthOf(summary.cells, methods.length * 2 * 2)
     for (const cell of summary.cells) {
-      expect(methods).toContain(cell.method)
-      expect(cell.accuracy.perSeed).toHaveLength(2)
-      expect(cell.accuracy.low).toBeLessThanOrEqual(cell.accuracy.value + 1e-12)
-      expect(cell.accuracy.high).toBeGreaterThanOrEqual(cell.accuracy.value - 1e-12)
+      assert.include(methods, cell.method)
+      assert.lengthOf(cell.accuracy.perSeed, 2)
+      assert.isAtMost(cell.accuracy.low, cell.accuracy.value + 1e-12)
+      assert.isAtLeast(cell.accuracy.high, cell.accuracy.value - 1e-12)
       const baselines = ["rft", "grpo"].filter((b) => b !== cell.method)
-      expect(cell.differences.map((d) => d.baseline)).toEqual(baselines)
+      assert.deepStrictEqual(
+        cell.differences.map((d) => d.baseline),
+        baselines
+      )
       for (const d of cell.differences) {
-        expect(d.perSeed).toHaveLength(2)
-        expect(d.problems).toBeGreaterThan(0)
+        assert.lengthOf(d.perSeed, 2)
+        assert.isAbove(d.problems, 0)
       }
     }
     const table = first.stdout.split("\n").filter((l) => l.startsWith("| "))
-    expect(table[0]).toBe("| method | test assisted | test autonomous | heldout assisted | heldout autonomous |")
-    expect(first.stdout).toContain("Paired difference to RFT")
-    expect(first.stdout).toContain("Paired difference to GRPO, no guidance")
-    expect(existsSync(join(out, "experiment.md"))).toBe(true)
-    expect(readFileSync(join(out, "experiment.html"), "utf8")).toContain("<svg")
+    assert.strictEqual(table[0], "| method | test assisted | test autonomous | heldout assisted | heldout autonomous |")
+    assert.include(first.stdout, "Paired difference to RFT")
+    assert.include(first.stdout, "Paired difference to GRPO, no guidance")
+    assert.isTrue(existsSync(join(out, "experiment.md")))
+    assert.include(readFileSync(join(out, "experiment.html"), "utf8"), "<svg")
   })
 
   it("the problems are the same under every seed", () => {
     for (const split of ["test", "heldout", "validation"]) {
       const a = readFileSync(join(out, "seed-0", "problems", `${split}.jsonl`), "utf8")
-      expect(readFileSync(join(out, "seed-1", "problems", `${split}.jsonl`), "utf8")).toBe(a)
+      assert.strictEqual(readFileSync(join(out, "seed-1", "problems", `${split}.jsonl`), "utf8"), a)
     }
   })
 
@@ -108,23 +117,23 @@ describe("realm experiment (end to end on the tiny preset)", () => {
     const doc = join(dir, "EXPERIMENTS.md")
     writeFileSync(doc, "# Results\n<!-- realm:run -->\nold\n<!-- /realm:run -->\nafter\n")
     const again = realm("experiment", config, "--update", doc)
-    expect(again.status).toBe(0)
-    expect(again.stderr).not.toContain("learning-rate grid")
+    assert.strictEqual(again.status, 0)
+    assert.notInclude(again.stderr, "learning-rate grid")
     // Every stage of every seed is up to date: as many "skipped" lines as stages started.
     const started = again.stderr.split("\n").filter((l) => l.startsWith("== ")).length
     const skipped = again.stderr.split("\n").filter((l) => l.endsWith(": up to date, skipped")).length
-    expect(started).toBe(2 * 14)
-    expect(skipped).toBe(started)
+    assert.strictEqual(started, 2 * 14)
+    assert.strictEqual(skipped, started)
     const tables = (s: string) =>
       s
         .split("\n")
         .filter((l) => l.startsWith("|"))
         .join("\n")
-    expect(tables(again.stdout)).toBe(tables(first.stdout))
+    assert.strictEqual(tables(again.stdout), tables(first.stdout))
     const written = readFileSync(doc, "utf8")
-    expect(written).not.toContain("old")
-    expect(tables(written)).toBe(tables(first.stdout))
-    expect(written).toMatch(/<sub>Generated by `realm experiment .* --update .*`/)
-    expect(written.endsWith("<!-- /realm:run -->\nafter\n")).toBe(true)
+    assert.notInclude(written, "old")
+    assert.strictEqual(tables(written), tables(first.stdout))
+    assert.match(written, /<sub>Generated by `realm experiment .* --update .*`/)
+    assert.isTrue(written.endsWith("<!-- /realm:run -->\nafter\n"))
   })
 })

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, assert, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const out = mkdtempSync(join(tmpdir(), "gpu-check-"))
@@ -31,9 +31,9 @@ interface Step {
 describe("scripts/gpu-check.sh without a GPU", () => {
   it("says no NVIDIA GPU was found, dry-runs every step on the CPU and writes the report", () => {
     const r = check("--out", out)
-    expect(r.status, r.stdout + r.stderr).toBe(0)
-    expect(r.stdout).toContain("no NVIDIA GPU found")
-    expect(r.stdout).toMatch(/\| grads-cpu \| pass \|/)
+    assert.strictEqual(r.status, 0, r.stdout + r.stderr)
+    assert.include(r.stdout, "no NVIDIA GPU found")
+    assert.match(r.stdout, /\| grads-cpu \| pass \|/)
     const report = JSON.parse(readFileSync(join(out, "gpu-check.json"), "utf8")) as {
       schema: string
       mode: string
@@ -42,37 +42,37 @@ describe("scripts/gpu-check.sh without a GPU", () => {
       steps: Array<Step>
       summary: { passed: number; failed: number; skipped: number }
     }
-    expect(report.schema).toBe("realm-gpu-check/1")
-    expect(report.mode).toBe("dry-run")
-    expect(report.message).toMatch(/^no NVIDIA GPU found/)
-    expect(report.gpu).toBeNull()
+    assert.strictEqual(report.schema, "realm-gpu-check/1")
+    assert.strictEqual(report.mode, "dry-run")
+    assert.match(report.message, /^no NVIDIA GPU found/)
+    assert.isNull(report.gpu)
     const byName = new Map(report.steps.map((s) => [s.name, s]))
-    expect([...byName.keys()]).toEqual(["grads-cpu", "placement-cpu", "bench-cpu", "torch-cpu"])
+    assert.deepStrictEqual([...byName.keys()], ["grads-cpu", "placement-cpu", "bench-cpu", "torch-cpu"])
     const grads = byName.get("grads-cpu")
-    expect(grads?.status).toBe("pass")
-    expect(grads?.result?.["failed"]).toBe(0)
-    expect(grads?.result?.["passed"]).toBeGreaterThanOrEqual(6)
+    assert.strictEqual(grads?.status, "pass")
+    assert.strictEqual(grads?.result?.["failed"], 0)
+    assert.isAtLeast(grads?.result?.["passed"] as number, 6)
     const placement = byName.get("placement-cpu")?.result as
       | { sessions: number; nodesByProvider: Record<string, number> }
       | undefined
-    expect(placement?.sessions).toBeGreaterThanOrEqual(2)
-    expect(placement?.nodesByProvider["CPUExecutionProvider"]).toBeGreaterThan(0)
+    assert.isAtLeast(placement?.sessions ?? NaN, 2)
+    assert.isAbove(placement?.nodesByProvider["CPUExecutionProvider"] ?? NaN, 0)
     const bench = byName.get("bench-cpu")?.result as
       | { device: string; rows: Array<{ stepMs: number; tokensPerSec: number }> }
       | undefined
-    expect(bench?.device).toBe("cpu")
-    expect(bench?.rows[0]?.stepMs).toBeGreaterThan(0)
+    assert.strictEqual(bench?.device, "cpu")
+    assert.isAbove(bench?.rows[0]?.stepMs ?? NaN, 0)
     const torch = byName.get("torch-cpu")
-    expect(["pass", "skipped"]).toContain(torch?.status)
-    if (torch?.status === "skipped") expect(torch.reason).toMatch(/has no torch/)
-    expect(report.summary.failed).toBe(0)
-    expect(readFileSync(join(out, "gpu-check.txt"), "utf8")).toContain("| step | status |")
-    expect(readFileSync(join(out, "gpu-check.log"), "utf8")).toContain("===== grads-cpu (pass")
+    assert.include(["pass", "skipped"], torch?.status)
+    if (torch?.status === "skipped") assert.match(torch.reason ?? "", /has no torch/)
+    assert.strictEqual(report.summary.failed, 0)
+    assert.include(readFileSync(join(out, "gpu-check.txt"), "utf8"), "| step | status |")
+    assert.include(readFileSync(join(out, "gpu-check.log"), "utf8"), "===== grads-cpu (pass")
   })
 
   it("exits 3 with --require-gpu", () => {
     const r = check("--require-gpu", "--out", out)
-    expect(r.status).toBe(3)
-    expect(r.stdout).toContain("no NVIDIA GPU found")
+    assert.strictEqual(r.status, 3)
+    assert.include(r.stdout, "no NVIDIA GPU found")
   })
 })

@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "nod
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const bin = join(root, "apps", "runner", "src", "bin.ts")
@@ -100,7 +100,7 @@ describe("README walk-through: your own data, model and teacher", () => {
         .join("")
     )
     const examples = exampleFiles()
-    expect(Object.keys(examples)).toEqual(["my-tasks.yaml", "teacher.yaml", "train.yaml"])
+    assert.deepStrictEqual(Object.keys(examples), ["my-tasks.yaml", "teacher.yaml", "train.yaml"])
     // The README's own tasks config, verbatim; its train.yaml is checked below, the test trains with a tiny one.
     writeFileSync(join(project, "my-tasks.yaml"), examples["my-tasks.yaml"]!)
     writeFileSync(join(project, "readme-train.yaml"), examples["train.yaml"]!)
@@ -128,38 +128,44 @@ describe("README walk-through: your own data, model and teacher", () => {
 
   it("the README's train.yaml is a valid pipeline config", async () => {
     const checked = await realm(project, ["config", "check", "readme-train.yaml"])
-    expect(checked.stderr).toBe("")
-    expect(checked.status).toBe(0)
+    assert.strictEqual(checked.stderr, "")
+    assert.strictEqual(checked.status, 0)
   })
 
   it("every command of the README block runs as written, from data to a served model", async () => {
     const commands = walkthrough()
-    expect(commands.map((c) => c.slice(0, 2).join(" "))).toEqual([
-      "problems my-tasks.yaml",
-      "corpus build",
-      "train sft",
-      "train rl",
-      "problems my-tasks.yaml",
-      "corpus build",
-      "eval runs/mine/rl/final",
-      "serve runs/mine/rl/final"
-    ])
+    assert.deepStrictEqual(
+      commands.map((c) => c.slice(0, 2).join(" ")),
+      [
+        "problems my-tasks.yaml",
+        "corpus build",
+        "train sft",
+        "train rl",
+        "problems my-tasks.yaml",
+        "corpus build",
+        "eval runs/mine/rl/final",
+        "serve runs/mine/rl/final"
+      ]
+    )
     for (const args of commands.slice(0, -1)) {
       const r = await realm(project, args)
-      expect(r.stderr, `realm ${args.join(" ")}`).not.toContain("realm: ")
-      expect(r.status, `realm ${args.join(" ")}`).toBe(0)
+      assert.notInclude(r.stderr, "realm: ", `realm ${args.join(" ")}`)
+      assert.strictEqual(r.status, 0, `realm ${args.join(" ")}`)
     }
     const corpus = JSON.parse(readFileSync(join(project, "runs", "mine", "corpus", "summary.json"), "utf8")) as {
       records: number
       positives: number
       negatives: number
     }
-    expect(corpus.records).toBe(24)
-    expect(corpus.positives).toBeGreaterThan(0)
+    assert.strictEqual(corpus.records, 24)
+    assert.isAbove(corpus.positives, 0)
     const results = JSON.parse(
       readFileSync(join(project, "runs", "mine", "rl", "final", "eval-test.json"), "utf8")
     ) as Array<{ mode: string; split: string }>
-    expect(results.map((r) => `${r.split} ${r.mode}`)).toEqual(["test assisted", "test autonomous"])
+    assert.deepStrictEqual(
+      results.map((r) => `${r.split} ${r.mode}`),
+      ["test assisted", "test autonomous"]
+    )
 
     const serve = commands.at(-1) as Array<string>
     const server = spawn(process.execPath, [bin, ...serve, "--port", "0"], { cwd: project })
@@ -186,17 +192,17 @@ describe("README walk-through: your own data, model and teacher", () => {
           temperature: 0
         })
       })
-      expect(reply.status).toBe(200)
+      assert.strictEqual(reply.status, 200)
       const answer = (await reply.json()) as {
         choices: Array<{ message: { content: string } }>
         usage: { completion_tokens: number }
       }
-      expect(answer.choices).toHaveLength(1)
-      expect(answer.usage.completion_tokens).toBeGreaterThan(0)
+      assert.lengthOf(answer.choices, 1)
+      assert.isAbove(answer.usage.completion_tokens, 0)
     } finally {
       server.kill("SIGINT")
     }
-    expect(await exited).not.toBeNull()
-    expect(stderr).not.toContain("realm: ")
+    assert.isNotNull(await exited)
+    assert.notInclude(stderr, "realm: ")
   })
 })

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { assert, beforeAll, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..")
 const realm = (cwd: string, ...args: Array<string>) =>
@@ -28,22 +28,22 @@ describe("relative paths resolve against the file that names them", () => {
 
   it("`realm run sub/dir/pipeline.yaml` from another directory reads data/, ./gold-teacher.mjs and writes out/ beside the config", () => {
     const run = realm(cwd, "run", join("sub", "dir", "pipeline.yaml"))
-    expect(run.stderr).not.toContain("realm: ")
-    expect(run.status).toBe(0)
+    assert.notInclude(run.stderr, "realm: ")
+    assert.strictEqual(run.status, 0)
     const runDir = join(project, "out", "path-rule")
-    expect(run.stdout).toContain(join(runDir, "eval", "results.json"))
+    assert.include(run.stdout, join(runDir, "eval", "results.json"))
     const problems = readFileSync(join(runDir, "problems", "train.jsonl"), "utf8")
       .trim()
       .split("\n")
-    expect(problems).toHaveLength(24)
+    assert.lengthOf(problems, 24)
     const corpus = readFileSync(join(runDir, "corpus", "corpus.jsonl"), "utf8")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { teacher: string })
-    expect(corpus.every((r) => r.teacher === "gold")).toBe(true)
-    expect(existsSync(join(runDir, "sft", "result.json"))).toBe(true)
+    assert.isTrue(corpus.every((r) => r.teacher === "gold"))
+    assert.isTrue(existsSync(join(runDir, "sft", "result.json")))
     // Nothing lands in the working directory.
-    expect(readdirSync(cwd)).toEqual(["sub"])
+    assert.deepStrictEqual(readdirSync(cwd), ["sub"])
   })
 
   it("`realm corpus build --tasks-config` and `--teacher-config` files resolve their paths against themselves", () => {
@@ -72,14 +72,17 @@ describe("relative paths resolve against the file that names them", () => {
       "--negatives",
       "0"
     )
-    expect(built.stderr).not.toContain("realm: ")
-    expect(built.status).toBe(0)
-    expect(built.stdout).toContain("corpus complete: 3 problems")
+    assert.notInclude(built.stderr, "realm: ")
+    assert.strictEqual(built.status, 0)
+    assert.include(built.stdout, "corpus complete: 3 problems")
     // `--out` is a flag: it resolves against the working directory.
     const records = readFileSync(join(cwd, "local-run", "corpus", "corpus.jsonl"), "utf8")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as { teacher: string })
-    expect(records.map((r) => r.teacher)).toEqual(["local:model", "local:model", "local:model"])
+    assert.deepStrictEqual(
+      records.map((r) => r.teacher),
+      ["local:model", "local:model", "local:model"]
+    )
   })
 })

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Report, Summary } from "@realm-lm/evaluator"
 import type { ReportData } from "@realm-lm/evaluator"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { hasChromium, launch, noChromiumReason } from "./support/Browser.ts"
 
 const outcomes = (n: number, rightEvery: number) =>
@@ -69,12 +69,15 @@ describe.skipIf(!hasChromium)(`report in headless Chromium${hasChromium ? "" : `
       page.on("request", (r) => !r.url().startsWith("file:") && requests.push(r.url()))
       await page.goto(pathToFileURL(file).href)
       await page.waitForSelector("body[data-rendered=true]", { timeout: 15_000 })
-      expect(errors).toEqual([])
-      expect(requests).toEqual([]) // self-contained: nothing fetched
+      assert.deepStrictEqual(errors, [])
+      assert.deepStrictEqual(requests, []) // self-contained: nothing fetched
       const cell = page.locator('td[data-method="ReaLM"][data-mode="autonomous"]')
-      expect(await cell.textContent()).toMatch(/^100\.0 \[100\.0, 100\.0\]$/)
-      expect(await page.locator('td[data-method="SFT"][data-mode="assisted"]').getAttribute("data-value")).toBe("0.5")
-      expect(await page.locator("#results tbody tr").count()).toBe(2)
+      assert.match((await cell.textContent()) ?? "", /^100\.0 \[100\.0, 100\.0\]$/)
+      assert.strictEqual(
+        await page.locator('td[data-method="SFT"][data-mode="assisted"]').getAttribute("data-value"),
+        "0.5"
+      )
+      assert.strictEqual(await page.locator("#results tbody tr").count(), 2)
       // Both canvases have drawn pixels (a blank canvas has none).
       const inked = await page.evaluate(() =>
         ["curves", "guidance"].map((id) => {
@@ -85,11 +88,11 @@ describe.skipIf(!hasChromium)(`report in headless Chromium${hasChromium ? "" : `
           return n
         })
       )
-      for (const n of inked) expect(n).toBeGreaterThan(2000)
+      for (const n of inked) assert.isAbove(n, 2000)
       // Text from the data is escaped, not interpreted as markup.
-      expect(await page.locator('[data-testid="example-0"] h3').textContent()).toContain("</script><b>")
+      assert.include(await page.locator('[data-testid="example-0"] h3').textContent(), "</script><b>")
       const shot = await page.screenshot({ path: join(dir, "report.png"), fullPage: true })
-      expect(shot.length).toBeGreaterThan(20_000)
+      assert.isAbove(shot.length, 20_000)
     } finally {
       await browser.close()
     }

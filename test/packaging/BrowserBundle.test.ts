@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import vm from "node:vm"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { bundleForBrowser, nodeGlobals, nodeImports, webGlobals } from "./browserBundle.ts"
 import type { BrowserBundle } from "./browserBundle.ts"
 import { run } from "./fixtures/browser-entry.ts"
@@ -42,50 +42,53 @@ describe("browser bundle of core + mrpv + eaai", () => {
   it("bundles from the TypeScript source with no Node built-in or Node-only package among its inputs", async () => {
     const bundle = await bundled()
     const inputs = Object.keys(bundle.metafile.inputs)
-    for (const pkg of packages) expect(inputs).toContain(`packages/${pkg}/src/index.ts`)
-    expect(
+    for (const pkg of packages) assert.include(inputs, `packages/${pkg}/src/index.ts`)
+    assert.deepStrictEqual(
       inputs.filter(
         (input) => input.startsWith("packages/") && !packages.some((pkg) => input.startsWith(`packages/${pkg}/src/`))
-      )
-    ).toEqual([])
-    expect(nodeImports(bundle.metafile)).toEqual([])
+      ),
+      []
+    )
+    assert.deepStrictEqual(nodeImports(bundle.metafile), [])
   })
 
   it("uses no Node global (process, Buffer, require, __dirname) in the bundled packages' source", async () => {
     const bundle = await bundled()
     const ours = Object.keys(bundle.metafile.inputs).filter((input) => input.startsWith("packages/"))
-    expect(ours.length).toBeGreaterThan(20)
-    expect(ours.flatMap((input) => nodeGlobals(input, readFileSync(join(root, input), "utf8")))).toEqual([])
+    assert.isAbove(ours.length, 20)
+    assert.deepStrictEqual(
+      ours.flatMap((input) => nodeGlobals(input, readFileSync(join(root, input), "utf8"))),
+      []
+    )
   })
 
   it("runs without process/require/Buffer and computes what the source computes in Node", async () => {
     const bundle = await bundled()
     const context = vm.createContext({ ...webGlobals })
-    expect(
-      vm.runInContext("[typeof process, typeof require, typeof Buffer, typeof module, typeof global]", context)
-    ).toEqual(Array(5).fill("undefined"))
+    assert.deepStrictEqual(
+      vm.runInContext("[typeof process, typeof require, typeof Buffer, typeof module, typeof global]", context),
+      Array(5).fill("undefined")
+    )
     vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
     const namespaces = JSON.parse(
       vm.runInContext("JSON.stringify(Object.keys(realmBrowser.Core))", context)
     ) as Array<string>
-    expect(namespaces).toEqual(
-      expect.arrayContaining(["Problem", "Route", "Verifier", "Curriculum", "Rng", "ConfigDecode"])
-    )
-    expect(namespaces).not.toContain("Hash")
+    assert.includeMembers(namespaces, ["Problem", "Route", "Verifier", "Curriculum", "Rng", "ConfigDecode"])
+    assert.notInclude(namespaces, "Hash")
 
     const inBrowser = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as ReturnType<
       typeof run
     >
-    expect(inBrowser).toEqual(JSON.parse(JSON.stringify(run())))
+    assert.deepStrictEqual(inBrowser, JSON.parse(JSON.stringify(run())))
     // Not an empty or trivial run: the schedule fades from 1 to exactly 0, and the prompt shows both routes.
-    expect(inBrowser.curve).toHaveLength(8)
-    expect(inBrowser.curve[0]).toBe(1)
-    expect(inBrowser.curve[7]).toBe(0)
-    expect(inBrowser.decision.routeCount).toBe(2)
-    expect([...inBrowser.shown].sort()).toEqual(["r0", "r1"])
-    expect(inBrowser.prompt).toContain("after deductible = 1200 - 200 = 1000")
-    expect(inBrowser.prompt).toContain("Route B:")
-    expect(inBrowser.verdicts).toEqual(["correct", "wrong"])
-    expect(new Set(inBrowser.draws).size).toBe(3)
+    assert.lengthOf(inBrowser.curve, 8)
+    assert.strictEqual(inBrowser.curve[0], 1)
+    assert.strictEqual(inBrowser.curve[7], 0)
+    assert.strictEqual(inBrowser.decision.routeCount, 2)
+    assert.deepStrictEqual([...inBrowser.shown].sort(), ["r0", "r1"])
+    assert.include(inBrowser.prompt, "after deductible = 1200 - 200 = 1000")
+    assert.include(inBrowser.prompt, "Route B:")
+    assert.deepStrictEqual(inBrowser.verdicts, ["correct", "wrong"])
+    assert.strictEqual(new Set(inBrowser.draws).size, 3)
   })
 })

@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import vm from "node:vm"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, assert, describe, it } from "vitest"
 import { bundleForBrowser, nodeImports, webGlobals } from "./browserBundle.ts"
 import type { BrowserRun } from "./fixtures/browser-entry.ts"
 
@@ -198,7 +198,7 @@ describe.skipIf(registryReason !== undefined)(
 
     it("packs every published package with dist (.js, .d.ts, maps), README and LICENSE, and every export target in it", () => {
       const { packed } = ready()
-      expect(packed.map((p) => p.name).toSorted()).toEqual(published.map((p) => p.manifest.name).toSorted())
+      assert.deepStrictEqual(packed.map((p) => p.name).toSorted(), published.map((p) => p.manifest.name).toSorted())
       for (const p of packed) {
         const files = new Set(p.files.map((f) => f.path))
         for (const required of [
@@ -210,25 +210,30 @@ describe.skipIf(registryReason !== undefined)(
           "dist/index.js.map",
           "dist/index.d.ts.map"
         ]) {
-          expect(files, `${p.name} ships ${required}`).toContain(required)
+          assert.include(files, required, `${p.name} ships ${required}`)
         }
-        expect(
+        assert.deepStrictEqual(
           [...files].filter((f) => f.endsWith(".tsbuildinfo") || f.includes("/test/")),
+          [],
           p.name
-        ).toEqual([])
+        )
         // Each `types`/`default` target of an exact export names a shipped file; `./*` patterns match shipped files.
         const manifest = published.find((m) => m.manifest.name === p.name)!.manifest
         for (const [subpath, target] of Object.entries(manifest.exports)) {
           if (target === null || typeof target === "string") continue
           const conditions = target as Record<string, string>
-          expect(Object.keys(conditions), `${p.name} ${subpath}`).toEqual(["@realm-lm/source", "types", "default"])
+          assert.deepStrictEqual(
+            Object.keys(conditions),
+            ["@realm-lm/source", "types", "default"],
+            `${p.name} ${subpath}`
+          )
           for (const condition of ["types", "default"] as const) {
             const path = conditions[condition]!.replace(/^\.\//, "")
             if (subpath.includes("*"))
-              expect([...files].some((f) => f.startsWith(path.split("*")[0]!) && f.endsWith(path.split("*")[1]!))).toBe(
-                true
+              assert.isTrue(
+                [...files].some((f) => f.startsWith(path.split("*")[0]!) && f.endsWith(path.split("*")[1]!))
               )
-            else expect(files, `${p.name} ${subpath} ${condition}`).toContain(path)
+            else assert.include(files, path, `${p.name} ${subpath} ${condition}`)
           }
         }
       }
@@ -246,54 +251,56 @@ describe.skipIf(registryReason !== undefined)(
     it("passes `npm publish --dry-run` for every published package with no warning but the dry run's login notice", () => {
       ready()
       const r = sh("npm", ["publish", "--dry-run", ...published.flatMap((p) => ["-w", relative(root, p.dir)])], root)
-      expect(r.status, output(r)).toBe(0)
-      for (const p of published) expect(r.stdout).toContain(`+ ${p.manifest.name}@${p.manifest.version}`)
+      assert.strictEqual(r.status, 0, output(r))
+      for (const p of published) assert.include(r.stdout, `+ ${p.manifest.name}@${p.manifest.version}`)
       const expected = [
         /requires you to be logged in .*\(dry-run\)/,
         /Unknown project config "onnxruntime-node-install"/
       ]
       const warnings = r.stderr.split("\n").filter((l) => l.startsWith("npm warn") && !expected.some((e) => e.test(l)))
-      expect(warnings).toEqual([])
+      assert.deepStrictEqual(warnings, [])
       // What is not published says so: the e2e tests, the root and the example project.
       for (const dir of [root, join(root, "test"), example]) {
-        expect(
+        assert.isTrue(
           (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { private?: boolean }).private,
           dir
-        ).toBe(true)
+        )
       }
     })
 
     it("installs one copy of effect, shared by every package (a peer dependency)", () => {
       ready()
       const copies = copiesOf("effect", join(project, "node_modules")).map((dir) => relative(project, dir))
-      expect(copies).toEqual(["node_modules/effect"])
+      assert.deepStrictEqual(copies, ["node_modules/effect"])
     })
 
     it.each([oldestNode, newestNode])("imports every package and runs the consumer program on Node %s", (version) => {
       ready()
       const node = nodeBinary(version)
       const r = sh(node, ["consumer.ts"], project, 120_000)
-      expect(r.status, output(r)).toBe(0)
-      expect(r.stderr).toBe("")
+      assert.strictEqual(r.status, 0, output(r))
+      assert.strictEqual(r.stderr, "")
       const out = JSON.parse(r.stdout) as ConsumerRun
-      expect(out.node).toBe(version)
-      expect(Object.keys(out.exports).toSorted()).toEqual(published.map((p) => p.manifest.name).toSorted())
-      for (const [name, namespaces] of Object.entries(out.exports)) expect(namespaces.length, name).toBeGreaterThan(3)
-      expect(out.exports["@realm-lm/core"]).toEqual(
-        expect.arrayContaining(["Problem", "Route", "Verifier", "Curriculum", "Rng"])
+      assert.strictEqual(out.node, version)
+      assert.deepStrictEqual(Object.keys(out.exports).toSorted(), published.map((p) => p.manifest.name).toSorted())
+      for (const [name, namespaces] of Object.entries(out.exports)) assert.isAbove(namespaces.length, 3, name)
+      assert.includeMembers(
+        [...(out.exports["@realm-lm/core"] ?? [])],
+        ["Problem", "Route", "Verifier", "Curriculum", "Rng"]
       )
-      expect(out.exports["@realm-lm/pipeline"]).toEqual(
-        expect.arrayContaining(["Implementation", "Pipeline", "CustomModule"])
+      assert.includeMembers(
+        [...(out.exports["@realm-lm/pipeline"] ?? [])],
+        ["Implementation", "Pipeline", "CustomModule"]
       )
-      expect(out.doubled).toBe(42)
-      expect(out.sha256).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-      expect(out.verified).toMatchObject({ mode: "autonomous", right: 1, wrong: -0.5 })
-      expect(Number(out.verified.answer)).toBe(Number(out.verified.gold) + 1)
-      expect(out.verdicts).toEqual(["correct", "wrong"])
-      expect(out.curve).toHaveLength(8)
-      expect([out.curve[0], out.curve[7]]).toEqual([1, 0])
-      expect(out.draws[0]).toBe(out.draws[1])
-      expect(out.draws[0]).toBeGreaterThan(0)
+      assert.strictEqual(out.doubled, 42)
+      assert.strictEqual(out.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+      assert.deepInclude(out.verified, { mode: "autonomous", right: 1, wrong: -0.5 })
+      assert.strictEqual(Number(out.verified.answer), Number(out.verified.gold) + 1)
+      assert.deepStrictEqual(out.verdicts, ["correct", "wrong"])
+      assert.lengthOf(out.curve, 8)
+      assert.deepStrictEqual([out.curve[0], out.curve[7]], [1, 0])
+      assert.strictEqual(out.draws[0], out.draws[1])
+      assert.isAbove(out.draws[0]!, 0)
     })
 
     it.each([
@@ -306,13 +313,13 @@ describe.skipIf(registryReason !== undefined)(
         const config = JSON.parse(readFileSync(join(project, "tsconfig.json"), "utf8")) as {
           compilerOptions: Record<string, unknown>
         }
-        expect(config.compilerOptions).toMatchObject({
+        assert.deepInclude(config.compilerOptions, {
           strict: true,
           exactOptionalPropertyTypes: true,
           noUncheckedIndexedAccess: true
         })
-        expect(config.compilerOptions).not.toHaveProperty("allowImportingTsExtensions")
-        expect(config.compilerOptions).not.toHaveProperty("skipLibCheck")
+        assert.notProperty(config.compilerOptions, "allowImportingTsExtensions")
+        assert.notProperty(config.compilerOptions, "skipLibCheck")
         writeFileSync(
           join(project, `tsconfig.${name}.json`),
           JSON.stringify({ extends: "./tsconfig.json", compilerOptions: overrides })
@@ -322,15 +329,18 @@ describe.skipIf(registryReason !== undefined)(
           ["-p", `tsconfig.${name}.json`, "--listFilesOnly"],
           project
         )
-        expect(r.status, output(r)).toBe(0)
+        assert.strictEqual(r.status, 0, output(r))
         // The packages' types come from their installed dist/*.d.ts, never from TypeScript source.
         const ours = r.stdout.split("\n").filter((f) => f.includes("node_modules/@realm-lm/"))
-        expect(ours.length).toBeGreaterThan(50)
-        expect(ours.filter((f) => !f.endsWith(".d.ts"))).toEqual([])
+        assert.isAbove(ours.length, 50)
+        assert.deepStrictEqual(
+          ours.filter((f) => !f.endsWith(".d.ts")),
+          []
+        )
         for (const file of ["consumer.ts", "my-verifier.ts", "double-job.ts"])
-          expect(r.stdout).toContain(join(project, file))
+          assert.include(r.stdout, join(project, file))
         const check = sh(join(project, "node_modules", ".bin", "tsc"), ["-p", `tsconfig.${name}.json`], project)
-        expect(check.status, output(check)).toBe(0)
+        assert.strictEqual(check.status, 0, output(check))
       }
     )
 
@@ -348,21 +358,23 @@ describe.skipIf(registryReason !== undefined)(
       })
       const inputs = Object.keys(bundle.metafile.inputs)
       // The user's bundler reads the packages' built JavaScript, never their TypeScript source.
-      for (const pkg of ["core", "mrpv", "eaai"])
-        expect(inputs).toContain(`node_modules/@realm-lm/${pkg}/dist/index.js`)
-      expect(inputs.filter((input) => input.includes("@realm-lm/") && !input.includes("/dist/"))).toEqual([])
-      expect(nodeImports(bundle.metafile)).toEqual([])
+      for (const pkg of ["core", "mrpv", "eaai"]) assert.include(inputs, `node_modules/@realm-lm/${pkg}/dist/index.js`)
+      assert.deepStrictEqual(
+        inputs.filter((input) => input.includes("@realm-lm/") && !input.includes("/dist/")),
+        []
+      )
+      assert.deepStrictEqual(nodeImports(bundle.metafile), [])
       const context = vm.createContext({ ...webGlobals })
-      expect(vm.runInContext("[typeof process, typeof require, typeof Buffer]", context)).toEqual([
+      assert.deepStrictEqual(vm.runInContext("[typeof process, typeof require, typeof Buffer]", context), [
         "undefined",
         "undefined",
         "undefined"
       ])
       vm.runInContext(bundle.code, context, { filename: "browser-bundle.js" })
       const run = JSON.parse(vm.runInContext("JSON.stringify(realmBrowser.run())", context)) as BrowserRun
-      expect([run.curve[0], run.curve[7]]).toEqual([1, 0])
-      expect(run.prompt).toContain("Route B:")
-      expect(run.verdicts).toEqual(["correct", "wrong"])
+      assert.deepStrictEqual([run.curve[0], run.curve[7]], [1, 0])
+      assert.include(run.prompt, "Route B:")
+      assert.deepStrictEqual(run.verdicts, ["correct", "wrong"])
     })
 
     describe("the runner's bin in the user's project", () => {
@@ -371,36 +383,39 @@ describe.skipIf(registryReason !== undefined)(
       it("runs `realm --help`", () => {
         ready()
         const r = realm("--help")
-        expect(r.status, output(r)).toBe(0)
-        expect(r.stdout).toContain("USAGE")
-        expect(r.stdout).toContain("realm <subcommand>")
+        assert.strictEqual(r.status, 0, output(r))
+        assert.include(r.stdout, "USAGE")
+        assert.include(r.stdout, "realm <subcommand>")
       })
 
       it("runs `realm config check` on the example's config, with and without importing its module", () => {
         ready()
         const plain = realm("config", "check", "pipeline.yaml")
-        expect(plain.status, output(plain)).toBe(0)
-        expect(plain.stdout).toContain("valid")
+        assert.strictEqual(plain.status, 0, output(plain))
+        assert.include(plain.stdout, "valid")
         const loaded = realm("config", "check", "pipeline.yaml", "--load-modules")
-        expect(loaded.status, output(loaded)).toBe(0)
-        expect(loaded.stderr).toBe("")
-        expect(loaded.stdout).toContain("valid")
+        assert.strictEqual(loaded.status, 0, output(loaded))
+        assert.strictEqual(loaded.stderr, "")
+        assert.include(loaded.stdout, "valid")
       })
 
       it("runs `realm run` on the example: RL rewards come from the project's own verifier", () => {
         ready()
         const r = realm("run", "pipeline.yaml")
-        expect(r.status, output(r)).toBe(0)
-        expect(r.stderr).toContain(`verifier.use: ${join(project, "my-verifier.ts")}`)
+        assert.strictEqual(r.status, 0, output(r))
+        assert.include(r.stderr, `verifier.use: ${join(project, "my-verifier.ts")}`)
         const rows = readFileSync(join(project, "runs", "custom-verifier", "realm", "metrics.jsonl"), "utf8")
           .trim()
           .split("\n")
           .map((l) => JSON.parse(l) as Record<string, unknown>)
           .filter((row) => row.phase === "rl")
-        expect(rows).toHaveLength(2)
+        assert.lengthOf(rows, 2)
         for (const row of rows)
-          expect(Object.keys(row).filter((k) => k.startsWith("reward/"))).toEqual(["reward/answer"])
-        expect(existsSync(join(project, "runs", "custom-verifier", "report.html"))).toBe(true)
+          assert.deepStrictEqual(
+            Object.keys(row).filter((k) => k.startsWith("reward/")),
+            ["reward/answer"]
+          )
+        assert.isTrue(existsSync(join(project, "runs", "custom-verifier", "report.html")))
       })
     })
   }

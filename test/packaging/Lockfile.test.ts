@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 
 const root = join(import.meta.dirname, "..", "..")
 const lockPath = join(root, "package-lock.json")
@@ -40,9 +40,9 @@ describe("package-lock.json", () => {
       timeout: 120_000,
       env
     })
-    expect(r.stderr).not.toContain("EUSAGE")
-    expect(r.status, r.stderr).toBe(0)
-    expect(readFileSync(lockPath, "utf8")).toBe(before)
+    assert.notInclude(r.stderr, "EUSAGE")
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.strictEqual(readFileSync(lockPath, "utf8"), before)
   })
 
   it("holds every platform's optional binaries (turbo, oxlint, typescript, esbuild, rolldown...), not just this machine's", () => {
@@ -52,13 +52,13 @@ describe("package-lock.json", () => {
         .filter((dependency) => locate(lock.packages, path, dependency) === undefined)
         .map((dependency) => `${path || "(root)"} -> ${dependency}`)
     )
-    expect(missing).toEqual([])
+    assert.deepStrictEqual(missing, [])
     // Not vacuous: binaries for other systems than this one are in it.
     const platforms = new Set(
       Object.values(lock.packages).flatMap((entry) =>
         (entry.os ?? []).flatMap((os) => (entry.cpu ?? ["any"]).map((cpu) => `${os}-${cpu}`))
       )
     )
-    expect([...platforms]).toEqual(expect.arrayContaining(["darwin-arm64", "linux-x64", "linux-arm64", "win32-x64"]))
+    assert.includeMembers([...platforms], ["darwin-arm64", "linux-x64", "linux-arm64", "win32-x64"])
   })
 })

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import packageJson from "../package.json" with { type: "json" }
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
@@ -12,12 +12,12 @@ const realm = (...args: Array<string>) =>
 describe("realm CLI (spawned)", () => {
   it("--version prints the package version and --help lists subcommands", () => {
     const version = realm("--version")
-    expect(version.status).toBe(0)
-    expect(version.stdout).toContain(packageJson.version)
+    assert.strictEqual(version.status, 0)
+    assert.include(version.stdout, packageJson.version)
     const help = realm("--help")
-    expect(help.status).toBe(0)
-    expect(help.stdout).toContain("SUBCOMMANDS")
-    expect(help.stdout).toContain("config")
+    assert.strictEqual(help.status, 0)
+    assert.include(help.stdout, "SUBCOMMANDS")
+    assert.include(help.stdout, "config")
   })
 
   it("config check exits 0 on a valid file and 1 with a one-line field-path error on an invalid one", () => {
@@ -25,34 +25,34 @@ describe("realm CLI (spawned)", () => {
     writeFileSync(join(dir, "ok.yaml"), "run:\n  seed: 7\n")
     writeFileSync(join(dir, "bad.yaml"), "run:\n  threads: -2\n")
     const ok = realm("config", "check", join(dir, "ok.yaml"))
-    expect(ok.status).toBe(0)
-    expect(ok.stdout).toContain("valid")
+    assert.strictEqual(ok.status, 0)
+    assert.include(ok.stdout, "valid")
     const bad = realm("config", "check", join(dir, "bad.yaml"))
-    expect(bad.status).toBe(1)
-    expect(bad.stderr).toContain("realm: ConfigFileError")
-    expect(bad.stderr).toContain('run.threads: unknown key "threads"')
-    expect(bad.stderr).not.toContain("    at ") // no stack trace for expected errors
+    assert.strictEqual(bad.status, 1)
+    assert.include(bad.stderr, "realm: ConfigFileError")
+    assert.include(bad.stderr, 'run.threads: unknown key "threads"')
+    assert.notInclude(bad.stderr, "    at ") // no stack trace for expected errors
   })
 
   it("config check reports experiment and method problems with their paths", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
     writeFileSync(join(dir, "exp.yaml"), "methods: [sft, realm]\nexperiment: { baselines: [rft] }\n")
     const bad = realm("config", "check", join(dir, "exp.yaml"))
-    expect(bad.status).toBe(1)
-    expect(bad.stderr).toContain(`experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
+    assert.strictEqual(bad.status, 1)
+    assert.include(bad.stderr, `experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
     writeFileSync(
       join(dir, "variants.yaml"),
       "methods: [sft, { name: grpo-cos, method: grpo, curriculum: { schedule: { kind: cosine } } }]\n"
     )
     const variants = realm("config", "check", join(dir, "variants.yaml"))
-    expect(variants.status).toBe(1)
-    expect(variants.stderr).toContain("methods: methods[1].curriculum.schedule")
+    assert.strictEqual(variants.status, 1)
+    assert.include(variants.stderr, "methods: methods[1].curriculum.schedule")
   })
 
   it("an unknown subcommand fails with a non-zero status", () => {
     const r = realm("bogus")
-    expect(r.status).not.toBe(0)
-    expect(r.stdout + r.stderr).toContain('Unknown subcommand "bogus"')
+    assert.notStrictEqual(r.status, 0)
+    assert.include(r.stdout + r.stderr, 'Unknown subcommand "bogus"')
   })
 })
 
@@ -71,8 +71,8 @@ describe("realm config check against stage schemas (spawned)", () => {
       ].join("\n")
     )
     const good = realm("config", "check", join(dir, "good.yaml"))
-    expect(good.stderr).toBe("")
-    expect(good.status).toBe(0)
+    assert.strictEqual(good.stderr, "")
+    assert.strictEqual(good.status, 0)
     writeFileSync(
       join(dir, "bad.yaml"),
       [
@@ -83,13 +83,13 @@ describe("realm config check against stage schemas (spawned)", () => {
       ].join("\n")
     )
     const bad = realm("config", "check", join(dir, "bad.yaml"))
-    expect(bad.status).toBe(1)
-    expect(bad.stderr).toContain("tasks.with: ")
-    expect(bad.stderr).toContain("levels[0]: ")
-    expect(bad.stderr).toContain('teacher.use: no built-in teacher named "oracle"')
-    expect(bad.stderr).toContain("curriculum.with: ")
-    expect(bad.stderr).toContain("schedule.kind: ")
-    expect(bad.stderr).toContain("negativesPerProblem")
+    assert.strictEqual(bad.status, 1)
+    assert.include(bad.stderr, "tasks.with: ")
+    assert.include(bad.stderr, "levels[0]: ")
+    assert.include(bad.stderr, 'teacher.use: no built-in teacher named "oracle"')
+    assert.include(bad.stderr, "curriculum.with: ")
+    assert.include(bad.stderr, "schedule.kind: ")
+    assert.include(bad.stderr, "negativesPerProblem")
   })
 })
 
@@ -103,21 +103,21 @@ describe("realm config check never runs the code a config names unless asked (sp
     )
     writeFileSync(join(dir, "pipeline.yaml"), "verifier: { use: ./evil.mjs }\n")
     const checked = realm("config", "check", join(dir, "pipeline.yaml"))
-    expect(checked.stderr).toBe("")
-    expect(checked.status).toBe(0)
-    expect(existsSync(marker)).toBe(false)
-    expect(checked.stdout).toContain(`verifier.use: ${join(dir, "evil.mjs")}`)
-    expect(checked.stdout).toContain("--load-modules")
+    assert.strictEqual(checked.stderr, "")
+    assert.strictEqual(checked.status, 0)
+    assert.isFalse(existsSync(marker))
+    assert.include(checked.stdout, `verifier.use: ${join(dir, "evil.mjs")}`)
+    assert.include(checked.stdout, "--load-modules")
     const loaded = realm("config", "check", "--load-modules", join(dir, "pipeline.yaml"))
-    expect(existsSync(marker)).toBe(true)
-    expect(loaded.status).toBe(1)
-    expect(loaded.stderr).toContain("exports no `implementation`")
+    assert.isTrue(existsSync(marker))
+    assert.strictEqual(loaded.status, 1)
+    assert.include(loaded.stderr, "exports no `implementation`")
     writeFileSync(
       join(dir, "typo.yaml"),
       "trainer: { use: onnx, with: { sft: { lerning_rate: 0.001 } } }\nevalution: { splits: [test] }\n"
     )
     const typo = realm("config", "check", join(dir, "typo.yaml"))
-    expect(typo.status).toBe(1)
-    expect(typo.stderr).toContain('evalution: unknown key "evalution"; did you mean "evaluation"?')
+    assert.strictEqual(typo.status, 1)
+    assert.include(typo.stderr, 'evalution: unknown key "evalution"; did you mean "evaluation"?')
   })
 })

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
 const realm = (...args: Array<string>) =>
@@ -30,19 +30,19 @@ describe("realm corpus build (spawned)", () => {
       "--negatives",
       "1"
     )
-    expect(first.stderr).not.toContain("Error")
-    expect(first.status).toBe(0)
-    expect(first.stdout).toMatch(/corpus complete: 40 problems \(40 built, 0 resumed\)/)
+    assert.notInclude(first.stderr, "Error")
+    assert.strictEqual(first.status, 0)
+    assert.match(first.stdout, /corpus complete: 40 problems \(40 built, 0 resumed\)/)
     const lines = readFileSync(join(out, "corpus", "corpus.jsonl"), "utf8")
       .trim()
       .split("\n")
-    expect(lines).toHaveLength(40)
+    assert.lengthOf(lines, 40)
     const records = lines.map((l) => JSON.parse(l) as { routes: Array<{ label: string }> })
     // At most 3 routes each (near-duplicates are removed), with both labels across the corpus.
-    expect(Math.max(...records.map((r) => r.routes.length))).toBe(3)
+    assert.strictEqual(Math.max(...records.map((r) => r.routes.length)), 3)
     const labels = records.flatMap((r) => r.routes.map((route) => route.label))
-    expect(labels).toContain("positive")
-    expect(labels).toContain("negative")
+    assert.include(labels, "positive")
+    assert.include(labels, "negative")
     const again = realm(
       "corpus",
       "build",
@@ -57,8 +57,8 @@ describe("realm corpus build (spawned)", () => {
       "--negatives",
       "1"
     )
-    expect(again.status).toBe(0)
-    expect(again.stdout).toMatch(/\(0 built, 40 resumed\)/)
+    assert.strictEqual(again.status, 0)
+    assert.match(again.stdout, /\(0 built, 40 resumed\)/)
   })
 
   it("names the available teachers when an unknown one is asked for", () => {
@@ -74,9 +74,9 @@ describe("realm corpus build (spawned)", () => {
       "--teacher",
       "oracle"
     )
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain('no built-in teacher named "oracle"')
-    expect(r.stderr).toContain("rule, http")
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, 'no built-in teacher named "oracle"')
+    assert.include(r.stderr, "rule, http")
   })
 
   it("rejects a teacher config with an unknown key before any request, naming the key it resembles", () => {
@@ -96,8 +96,8 @@ describe("realm corpus build (spawned)", () => {
       "--teacher-config",
       teacher
     )
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain('apiKey: unknown key "apiKey"; did you mean "apiKeyEnv"?')
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, 'apiKey: unknown key "apiKey"; did you mean "apiKeyEnv"?')
   })
 })
 
@@ -166,20 +166,21 @@ describe("realm corpus build fails loudly (spawned)", () => {
       "--out",
       out
     )
-    expect(r.status).toBe(1)
-    expect(r.stdout).toContain("corpus failed: 0 problems")
-    expect(r.stderr).toMatch(
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stdout, "corpus failed: 0 problems")
+    assert.match(
+      r.stderr,
       /CorpusIncomplete: corpus build failed: 5 of 5 problems failed \(unavailable 5\); first: toy\/\d: unavailable: HTTP 401: check the key in REALM_TEST_KEY: Incorrect API key provided/
     )
-    expect(r.stderr).toContain("maxFailedFraction")
-    expect(r.stderr).not.toContain("sk-wrong")
+    assert.include(r.stderr, "maxFailedFraction")
+    assert.notInclude(r.stderr, "sk-wrong")
     const manifest = JSON.parse(readFileSync(join(out, "corpus", "manifest.json"), "utf8")) as { status: string }
-    expect(manifest.status).toBe("failed")
+    assert.strictEqual(manifest.status, "failed")
     const summary = JSON.parse(readFileSync(join(out, "corpus", "summary.json"), "utf8")) as {
       status: string
       failed: number
     }
-    expect(summary).toMatchObject({ status: "failed", failed: 5 })
+    assert.deepInclude(summary, { status: "failed", failed: 5 })
   })
 
   it("a baseUrl with credentials or a query string is refused before any request, saying what to do", async () => {
@@ -196,10 +197,10 @@ describe("realm corpus build fails loudly (spawned)", () => {
       "--out",
       join(dir, "credentials")
     )
-    expect(credentials.status).toBe(1)
-    expect(credentials.stderr).toContain("baseUrl: must not carry credentials")
-    expect(credentials.stderr).toContain("apiKeyEnv")
-    expect(credentials.stderr).not.toContain("pw-3c1d")
+    assert.strictEqual(credentials.status, 1)
+    assert.include(credentials.stderr, "baseUrl: must not carry credentials")
+    assert.include(credentials.stderr, "apiKeyEnv")
+    assert.notInclude(credentials.stderr, "pw-3c1d")
     const query = await realmAsync(
       "corpus",
       "build",
@@ -212,10 +213,10 @@ describe("realm corpus build fails loudly (spawned)", () => {
       "--out",
       join(dir, "query")
     )
-    expect(query.status).toBe(1)
-    expect(query.stderr).toContain("baseUrl: must not have a query string (?...): remove it")
-    expect(requests).toBe(before)
-    expect(existsSync(join(dir, "credentials"))).toBe(false)
+    assert.strictEqual(query.status, 1)
+    assert.include(query.stderr, "baseUrl: must not have a query string (?...): remove it")
+    assert.strictEqual(requests, before)
+    assert.isFalse(existsSync(join(dir, "credentials")))
   })
 
   it("--policy strict: a bad problems line exits 1 naming file and line, and writes nothing", () => {
@@ -226,8 +227,8 @@ describe("realm corpus build fails loudly (spawned)", () => {
     )
     const out = join(dir, "strict")
     const r = realm("corpus", "build", "--tasks", bad, "--out", out, "--policy", "strict")
-    expect(r.status).toBe(1)
-    expect(r.stderr).toMatch(/bad\.jsonl:3: invalid JSON/)
-    expect(existsSync(out)).toBe(false)
+    assert.strictEqual(r.status, 1)
+    assert.match(r.stderr, /bad\.jsonl:3: invalid JSON/)
+    assert.isFalse(existsSync(out))
   })
 })

@@ -18,7 +18,7 @@ import { Jsonl } from "@realm-lm/core/node"
 import { CorpusJob } from "@realm-lm/pipeline"
 import { ParcelDomain } from "@realm-lm/tasks"
 import { Scratch } from "@realm-lm/trainer"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
 const dir = mkdtempSync(join(tmpdir(), "realm-eval-endpoint-"))
@@ -118,8 +118,8 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
       "tiny"
     ]
     const local = await realm("eval", files.checkpoint, ...common, "--out", "local.json")
-    expect(local.stderr).not.toContain("realm: ")
-    expect(local.status).toBe(0)
+    assert.notInclude(local.stderr, "realm: ")
+    assert.strictEqual(local.status, 0)
     const served = await realm(
       "eval",
       "--endpoint",
@@ -132,24 +132,33 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
       "--out",
       "served.json"
     )
-    expect(served.stderr).not.toContain("realm: ")
-    expect(served.status).toBe(0)
+    assert.notInclude(served.stderr, "realm: ")
+    assert.strictEqual(served.status, 0)
 
     const mine = readResults(join(dir, "local.json"))
     const theirs = readResults(join(dir, "served.json"))
-    expect(theirs.map((r) => r.mode)).toEqual(["assisted", "autonomous"])
-    expect(theirs.map((r) => r.checkpoint)).toEqual([`tiny at ${baseUrl}`, `tiny at ${baseUrl}`])
+    assert.deepStrictEqual(
+      theirs.map((r) => r.mode),
+      ["assisted", "autonomous"]
+    )
+    assert.deepStrictEqual(
+      theirs.map((r) => r.checkpoint),
+      [`tiny at ${baseUrl}`, `tiny at ${baseUrl}`]
+    )
     for (const [i, r] of theirs.entries()) {
       const l = mine[i]!
-      expect(r.outcomes.map((o) => o.texts)).toEqual(l.outcomes.map((o) => o.texts))
+      assert.deepStrictEqual(
+        r.outcomes.map((o) => o.texts),
+        l.outcomes.map((o) => o.texts)
+      )
       // The completions differ between problems: the model's text depends on its prompt.
-      expect(new Set(r.outcomes.map((o) => o.texts?.[0])).size).toBeGreaterThan(2)
-      expect(r.accuracy).toEqual(l.accuracy)
-      expect({ ...r, checkpoint: "" }).toEqual({ ...l, checkpoint: "" })
+      assert.isAbove(new Set(r.outcomes.map((o) => o.texts?.[0])).size, 2)
+      assert.deepStrictEqual(r.accuracy, l.accuracy)
+      assert.deepStrictEqual({ ...r, checkpoint: "" }, { ...l, checkpoint: "" })
     }
     // The request journal served its purpose once the results were written.
-    expect(existsSync(join(dir, "served.json.requests.jsonl"))).toBe(false)
-    expect(served.stdout).toContain(`Results (accuracy %, 95% bootstrap CI) in ${join(dir, "served.json")}`)
+    assert.isFalse(existsSync(join(dir, "served.json.requests.jsonl")))
+    assert.include(served.stdout, `Results (accuracy %, 95% bootstrap CI) in ${join(dir, "served.json")}`)
   })
 
   it("an unknown model name fails with the URL and the model the server serves", async () => {
@@ -166,9 +175,9 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
       "--out",
       "nope.json"
     )
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain(`${baseUrl}/models (model nope): the server does not serve 'nope'; it serves 'tiny'`)
-    expect(existsSync(join(dir, "nope.json"))).toBe(false)
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, `${baseUrl}/models (model nope): the server does not serve 'nope'; it serves 'tiny'`)
+    assert.isFalse(existsSync(join(dir, "nope.json")))
   })
 
   it("an unreachable server fails after its retries with the URL and how to start one; flags without --endpoint are refused", async () => {
@@ -194,12 +203,12 @@ describe("realm eval --endpoint against realm serve (spawned)", () => {
       "--config",
       join(dir, "quick.yaml")
     )
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain(`http://127.0.0.1:${port}/v1/models (model tiny): cannot connect`)
-    expect(r.stderr).toContain("(after 2 attempts)")
-    expect(r.stderr).toContain("realm serve <checkpoint>")
+    assert.strictEqual(r.status, 1)
+    assert.include(r.stderr, `http://127.0.0.1:${port}/v1/models (model tiny): cannot connect`)
+    assert.include(r.stderr, "(after 2 attempts)")
+    assert.include(r.stderr, "realm serve <checkpoint>")
     const stray = await realm("eval", files.checkpoint, "--model", "tiny", "--problems", files.problems)
-    expect(stray.status).toBe(1)
-    expect(stray.stderr).toContain("--model: only with --endpoint URL")
+    assert.strictEqual(stray.status, 1)
+    assert.include(stray.stderr, "--model: only with --endpoint URL")
   })
 })

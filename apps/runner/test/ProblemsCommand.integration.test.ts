@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Schema } from "effect"
 import { Problem } from "@realm-lm/core"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
 const realm = (cwd: string, ...args: Array<string>) =>
@@ -57,11 +57,12 @@ describe("realm problems (spawned)", () => {
     ] as const) {
       const out = join("exported", `${file}.jsonl`)
       const r = realm(cwd, "problems", join("project", file), ...extra, "--split", "test", "--out", out)
-      expect(r.stderr).toBe("")
-      expect(r.status).toBe(0)
-      expect(r.stdout).toContain(`3 test problems of sums -> ${join(cwd, out)}`)
+      assert.strictEqual(r.stderr, "")
+      assert.strictEqual(r.status, 0)
+      assert.include(r.stdout, `3 test problems of sums -> ${join(cwd, out)}`)
       const problems = readProblems(join(cwd, out))
-      expect(problems.map((p) => [p.question, p.gold, p.split, p.answerType])).toEqual(
+      assert.deepStrictEqual(
+        problems.map((p) => [p.question, p.gold, p.split, p.answerType]),
         rows.map((row) => [row.q, row.a, "test", "number"])
       )
     }
@@ -79,27 +80,28 @@ describe("realm problems (spawned)", () => {
       "--out",
       "x.jsonl"
     )
-    expect(mismatch.status).toBe(1)
-    expect(mismatch.stderr).toContain('names the task source "files", but --tasks is "parcel"')
+    assert.strictEqual(mismatch.status, 1)
+    assert.include(mismatch.stderr, 'names the task source "files", but --tasks is "parcel"')
     writeFileSync(join(project, "empty.yaml"), "run: { seed: 1 }\n")
     const none = realm(cwd, "problems", join("project", "empty.yaml"), "--split", "test", "--out", "x.jsonl")
-    expect(none.status).toBe(1)
-    expect(none.stderr).toContain("names no task source")
+    assert.strictEqual(none.status, 1)
+    assert.include(none.stderr, "names no task source")
   })
 
   it("its output feeds corpus build --tasks, and a file of one's own records there says to convert it", () => {
     const exported = join(cwd, "exported", "tasks.yaml.jsonl")
     const built = realm(cwd, "corpus", "build", "--tasks", exported, "--out", "from-problems", "--teacher", "rule")
     // The rule teacher writes routes only for built-in domains: every problem fails, but the input was read as Problem records.
-    expect(built.stderr).not.toContain("ProblemsFileInvalid")
-    expect(built.stderr).toContain("3 of 3 problems failed (unavailable 3); first: sums/test/")
+    assert.notInclude(built.stderr, "ProblemsFileInvalid")
+    assert.include(built.stderr, "3 of 3 problems failed (unavailable 3); first: sums/test/")
     const raw = realm(cwd, "corpus", "build", "--tasks", join("project", "data", "test.jsonl"), "--out", "raw")
-    expect(raw.status).toBe(1)
-    expect(raw.stderr).toContain(
+    assert.strictEqual(raw.status, 1)
+    assert.include(
+      raw.stderr,
       `realm: ProblemsFileInvalid: ${join("project", "data", "test.jsonl")}:1: not a core Problem record`
     )
-    expect(raw.stderr).toContain("--tasks files --tasks-config tasks.yaml")
-    expect(raw.stderr).toContain("realm problems tasks.yaml --split train --out problems.jsonl")
+    assert.include(raw.stderr, "--tasks files --tasks-config tasks.yaml")
+    assert.include(raw.stderr, "realm problems tasks.yaml --split train --out problems.jsonl")
   })
 
   it("corpus build --tasks-config takes the same { use, with } tasks config as realm problems", () => {
@@ -117,12 +119,12 @@ describe("realm problems (spawned)", () => {
       "same-config"
     )
     // Read with data/test.jsonl relative to the config: the rule teacher then refuses each of the 3 problems.
-    expect(r.stderr).toContain("3 of 3 problems failed (unavailable 3); first: sums/test/")
+    assert.include(r.stderr, "3 of 3 problems failed (unavailable 3); first: sums/test/")
   })
 
   it("corpus build --help lists the local teacher and says --tasks files need Problem records", () => {
     const help = realm(cwd, "corpus", "build", "--help")
-    expect(help.stdout).toContain("local (a Hugging Face model directory")
-    expect(help.stdout).toContain("JSONL file of core Problem records")
+    assert.include(help.stdout, "local (a Hugging Face model directory")
+    assert.include(help.stdout, "JSONL file of core Problem records")
   })
 })

@@ -1,11 +1,11 @@
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as ProgressBar from "../src/ProgressBar.ts"
 
 describe("ProgressBar", () => {
   it("formats done/total, rate, ETA and detail", () => {
     const line = ProgressBar.formatLine({ label: "corpus", done: 100, total: 400, detail: "pos 60 neg 40" }, 10, 8)
-    expect(line).toBe("corpus    [##......]  100/400  10.0/s  ETA 0:30  pos 60 neg 40")
+    assert.strictEqual(line, "corpus    [##......]  100/400  10.0/s  ETA 0:30  pos 60 neg 40")
   })
 
   it("shows a caller's own rate (this run's problems/s) with two decimals below 1/s, and its ETA", () => {
@@ -15,17 +15,20 @@ describe("ProgressBar", () => {
       40,
       8
     )
-    expect(line).toBe("corpus    [##......]  100/400  0.25/s  ETA 20:00  +10 -30")
+    assert.strictEqual(line, "corpus    [##......]  100/400  0.25/s  ETA 20:00  +10 -30")
   })
 
   it("says done with the elapsed time at the end, and handles unknown rates", () => {
-    expect(ProgressBar.formatLine({ label: "sft", done: 50, total: 50 }, 3725, 4)).toBe(
+    assert.strictEqual(
+      ProgressBar.formatLine({ label: "sft", done: 50, total: 50 }, 3725, 4),
       "sft       [####]  50/50  0.01/s  done in 1:02:05"
     )
-    expect(ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4)).toBe(
+    assert.strictEqual(
+      ProgressBar.formatLine({ label: "rl", done: 0, total: 10 }, 0, 4),
       "rl        [....]  0/10  --/s  ETA --:--"
     )
-    expect(ProgressBar.formatLine({ label: "rl", done: 3, total: 10 }, 0.2, 4)).toBe(
+    assert.strictEqual(
+      ProgressBar.formatLine({ label: "rl", done: 3, total: 10 }, 0.2, 4),
       "rl        [#...]  3/10  --/s  ETA --:--"
     )
   })
@@ -39,7 +42,7 @@ describe("ProgressBar", () => {
         yield* bar.finish
       })
     )
-    expect(lines.length).toBe(2) // the first update, then the final state
-    expect(lines[1]).toContain("500/500")
+    assert.strictEqual(lines.length, 2) // the first update, then the final state
+    assert.include(lines[1], "500/500")
   })
 })

@@ -1,5 +1,5 @@
 import { Effect, Result, Schema } from "effect"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as ConfigDecode from "../src/ConfigDecode.ts"
 
 const Teacher = Schema.Struct({
@@ -18,10 +18,12 @@ const failure = (input: unknown): string => {
 
 describe("ConfigDecode", () => {
   it("rejects an unknown key with its path and the nearest known key", () => {
-    expect(failure({ baseUrl: "http://x", apiKey: "sk-1" })).toBe(
+    assert.strictEqual(
+      failure({ baseUrl: "http://x", apiKey: "sk-1" }),
       `apiKey: unknown key "apiKey"; did you mean "apiKeyEnv"? (known keys: baseUrl, apiKeyEnv, sft)`
     )
-    expect(failure({ baseUrl: "http://x", sft: { lerning_rate: 1e-3 } })).toBe(
+    assert.strictEqual(
+      failure({ baseUrl: "http://x", sft: { lerning_rate: 1e-3 } }),
       `sft.lerning_rate: unknown key "lerning_rate"; did you mean "learningRate"? (known keys: learningRate, epochs)`
     )
   })
@@ -29,10 +31,10 @@ describe("ConfigDecode", () => {
   it("gives no suggestion when no known key is close, and lists every problem", () => {
     const text = failure({ baseUrl: 3, sft: { epochs: 1.5 }, temperature: 0.1 })
     const lines = text.split("\n")
-    expect(lines).toHaveLength(3)
-    expect(lines).toContain(`temperature: unknown key "temperature" (known keys: baseUrl, apiKeyEnv, sft)`)
-    expect(lines.find((l) => l.startsWith("baseUrl: "))).toMatch(/Expected string/)
-    expect(lines.find((l) => l.startsWith("sft.epochs: "))).toMatch(/integer/)
+    assert.lengthOf(lines, 3)
+    assert.include(lines, `temperature: unknown key "temperature" (known keys: baseUrl, apiKeyEnv, sft)`)
+    assert.match(lines.find((l) => l.startsWith("baseUrl: ")) ?? "", /Expected string/)
+    assert.match(lines.find((l) => l.startsWith("sft.epochs: ")) ?? "", /integer/)
   })
 
   it("reports the closest member of a union only", () => {
@@ -41,24 +43,28 @@ describe("ConfigDecode", () => {
       Schema.Struct({ init: Schema.String, revision: Schema.optionalKey(Schema.String) })
     ])
     const r = ConfigDecode.decodeResult(Model)({ init: "dir", revison: "main" })
-    expect(Result.isFailure(r) && r.failure).toBe(
+    assert.strictEqual(
+      Result.isFailure(r) && r.failure,
       `revison: unknown key "revison"; did you mean "revision"? (known keys: init, revision)`
     )
   })
 
   it("accepts valid settings and keys of records", () => {
     const S = Schema.Struct({ extra: Schema.Record(Schema.String, Schema.Number) })
-    expect(ConfigDecode.decodeResult(S)({ extra: { anything: 1 } })).toEqual(Result.succeed({ extra: { anything: 1 } }))
-    expect(Result.isSuccess(ConfigDecode.decodeResult(Teacher)({ baseUrl: "u", sft: { epochs: 2 } }))).toBe(true)
+    assert.deepStrictEqual(
+      ConfigDecode.decodeResult(S)({ extra: { anything: 1 } }),
+      Result.succeed({ extra: { anything: 1 } })
+    )
+    assert.isTrue(Result.isSuccess(ConfigDecode.decodeResult(Teacher)({ baseUrl: "u", sft: { epochs: 2 } })))
   })
 
   it("measures edits with transpositions and suggests only close keys", () => {
-    expect(ConfigDecode.editDistance("abc", "abc")).toBe(0)
-    expect(ConfigDecode.editDistance("abcd", "abdc")).toBe(1)
-    expect(ConfigDecode.editDistance("kitten", "sitting")).toBe(3)
-    expect(ConfigDecode.nearest("epocs", ["epochs", "lr"])).toBe("epochs")
-    expect(ConfigDecode.nearest("warmup", ["epochs", "lr"])).toBeUndefined()
-    expect(ConfigDecode.nearest("x", [])).toBeUndefined()
+    assert.strictEqual(ConfigDecode.editDistance("abc", "abc"), 0)
+    assert.strictEqual(ConfigDecode.editDistance("abcd", "abdc"), 1)
+    assert.strictEqual(ConfigDecode.editDistance("kitten", "sitting"), 3)
+    assert.strictEqual(ConfigDecode.nearest("epocs", ["epochs", "lr"]), "epochs")
+    assert.isUndefined(ConfigDecode.nearest("warmup", ["epochs", "lr"]))
+    assert.isUndefined(ConfigDecode.nearest("x", []))
   })
 })
 
@@ -67,14 +73,15 @@ describe("ConfigDecode.decodeUnknownEffect", () => {
     const error = await Effect.runPromise(
       Effect.flip(ConfigDecode.decodeUnknownEffect(Teacher)({ baseUrl: "u", sft: { epoch: 2 } }))
     )
-    expect(error).toBeInstanceOf(Schema.SchemaError)
-    expect(error.message).toBe(
+    assert.instanceOf(error, Schema.SchemaError)
+    assert.strictEqual(
+      error.message,
       `sft.epoch: unknown key "epoch"; did you mean "epochs"? (known keys: learningRate, epochs)`
     )
     const other = await Effect.runPromise(
       Effect.flip(ConfigDecode.decodeUnknownEffect(Teacher)({ baseUrl: "u", apikeyenv: "K" }))
     )
-    expect(other.message).toContain(`did you mean "apiKeyEnv"?`)
+    assert.include(other.message, `did you mean "apiKeyEnv"?`)
   })
 })
 
@@ -86,7 +93,8 @@ describe("ConfigDecode through decoding defaults", () => {
       )
     })
     const r = ConfigDecode.decodeResult(S)({ sft: { epocs: 2 } })
-    expect(Result.isFailure(r) && r.failure).toBe(
+    assert.strictEqual(
+      Result.isFailure(r) && r.failure,
       `sft.epocs: unknown key "epocs"; did you mean "epochs"? (known keys: epochs)`
     )
   })
@@ -100,12 +108,12 @@ describe("ConfigDecode.withDefault, PositiveInt, NonNegativeInt", () => {
   const decode = ConfigDecode.decodeResult(Settings)
 
   it("fills absent keys with their defaults in both call forms, and keeps written values", () => {
-    expect(Result.getOrThrow(decode({}))).toEqual({ steps: 100, retries: 0 })
-    expect(Result.getOrThrow(decode({ steps: 7, retries: 3 }))).toEqual({ steps: 7, retries: 3 })
+    assert.deepStrictEqual(Result.getOrThrow(decode({})), { steps: 100, retries: 0 })
+    assert.deepStrictEqual(Result.getOrThrow(decode({ steps: 7, retries: 3 })), { steps: 7, retries: 3 })
   })
 
   it("checks written values: PositiveInt refuses 0 and fractions, NonNegativeInt refuses negatives", () => {
-    for (const bad of [{ steps: 0 }, { steps: 1.5 }, { retries: -1 }]) expect(Result.isFailure(decode(bad))).toBe(true)
-    expect(Result.isSuccess(decode({ steps: 1, retries: 0 }))).toBe(true)
+    for (const bad of [{ steps: 0 }, { steps: 1.5 }, { retries: -1 }]) assert.isTrue(Result.isFailure(decode(bad)))
+    assert.isTrue(Result.isSuccess(decode({ steps: 1, retries: 0 })))
   })
 })

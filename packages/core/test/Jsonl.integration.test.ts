@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Schema, Stream } from "effect"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as Jsonl from "../src/Jsonl.ts"
 
 const fixture = (name: string) => join(import.meta.dirname, "fixtures", name)
@@ -17,15 +17,15 @@ describe("Jsonl in separate processes", () => {
       encoding: "utf8",
       timeout: 120_000
     })
-    expect(run.stderr).not.toMatch(/heap out of memory/)
-    expect(run.status).toBe(0)
+    assert.notMatch(run.stderr, /heap out of memory/)
+    assert.strictEqual(run.status, 0)
     const match = /count=(\d+) sum=(\d+) maxHeapMB=([\d.]+)/.exec(run.stdout)
-    expect(match).not.toBeNull()
-    expect(Number(match?.[1])).toBe(1_000_000)
-    expect(Number(match?.[2])).toBe((999_999 * 1_000_000) / 2)
+    assert.isNotNull(match)
+    assert.strictEqual(Number(match?.[1]), 1_000_000)
+    assert.strictEqual(Number(match?.[2]), (999_999 * 1_000_000) / 2)
     // Collecting the same 1M records takes about 311 MB of heap (measured) and dies under this cap. heapUsed also
     // counts the young generation, which the old-space cap does not bound, so allow it beyond 96 MB.
-    expect(Number(match?.[3])).toBeLessThan(160)
+    assert.isBelow(Number(match?.[3]), 160)
   })
 
   it("a writer killed with SIGKILL mid-write leaves a file that reads cleanly and accepts further appends", async () => {
@@ -50,8 +50,8 @@ describe("Jsonl in separate processes", () => {
     const records = await Effect.runPromise(
       Stream.runCollect(Jsonl.read(path, Rec)).pipe(Effect.provide(NodeServices.layer))
     )
-    expect(records.length).toBeGreaterThanOrEqual(21 * 200)
-    expect(new Set(records.map((r) => r.id)).size).toBe(records.length)
+    assert.isAtLeast(records.length, 21 * 200)
+    assert.strictEqual(new Set(records.map((r) => r.id)).size, records.length)
     // Appending after the crash repairs any torn tail and keeps every line valid.
     const after = await Effect.runPromise(
       Effect.scoped(
@@ -62,8 +62,8 @@ describe("Jsonl in separate processes", () => {
         })
       ).pipe(Effect.provide(NodeServices.layer))
     )
-    expect(after.length).toBe(records.length + 1)
-    expect(after.at(-1)?.id).toBe("after-crash")
-    expect(before.length).toBeGreaterThan(0)
+    assert.strictEqual(after.length, records.length + 1)
+    assert.strictEqual(after.at(-1)?.id, "after-crash")
+    assert.isAbove(before.length, 0)
   })
 })

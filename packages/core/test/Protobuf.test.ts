@@ -3,7 +3,7 @@
  * -1 -> ten bytes), keys, little-endian fixed32/fixed64, length prefixes that widen at 128 and 16,384 bytes for nested
  * messages written in place, UTF-8 strings either side of the short-string path, and growth past the initial buffer.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as Protobuf from "../src/Protobuf.ts"
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex")
@@ -11,37 +11,75 @@ const bytesOf = (body: (w: Protobuf.Writer) => void, capacity?: number) => hex(P
 
 describe("Protobuf.Writer", () => {
   it("writes varints as the encoding guide gives them", () => {
-    expect(bytesOf((w) => w.int(1, 150))).toBe("089601")
-    expect(bytesOf((w) => w.varint(0).varint(127).varint(128).varint(300))).toBe("007f8001ac02")
-    expect(
+    assert.strictEqual(
+      bytesOf((w) => w.int(1, 150)),
+      "089601"
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.varint(0).varint(127).varint(128).varint(300)),
+      "007f8001ac02"
+    )
+    assert.strictEqual(
       bytesOf((w) =>
         w
           .varint(2 ** 31 - 1)
           .varint(2 ** 31)
           .varint(2 ** 53 - 1)
-      )
-    ).toBe("ffffffff07_8080808008_ffffffffffffff0f".replaceAll("_", ""))
-    expect(bytesOf((w) => w.varint(-1))).toBe("ffffffffffffffffff01")
-    expect(bytesOf((w) => w.varint(-2n).varint(2n ** 63n))).toBe(
+      ),
+      "ffffffff07_8080808008_ffffffffffffff0f".replaceAll("_", "")
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.varint(-1)),
+      "ffffffffffffffffff01"
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.varint(-2n).varint(2n ** 63n)),
       "feffffffffffffffff01_80808080808080808001".replaceAll("_", "")
     )
-    expect(bytesOf((w) => w.varint(2 ** 60))).toBe("808080808080808010") // beyond safe integers: exact via bigint
+    assert.strictEqual(
+      bytesOf((w) => w.varint(2 ** 60)),
+      "808080808080808010"
+    ) // beyond safe integers: exact via bigint
   })
 
   it("writes keys and fixed-width fields little-endian", () => {
-    expect(bytesOf((w) => w.float(2, 1))).toBe("150000803f")
-    expect(bytesOf((w) => w.double(1, 1))).toBe("09000000000000f03f")
-    expect(bytesOf((w) => w.int(16, 1))).toBe("800101") // field 16 needs a two-byte key
+    assert.strictEqual(
+      bytesOf((w) => w.float(2, 1)),
+      "150000803f"
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.double(1, 1)),
+      "09000000000000f03f"
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.int(16, 1)),
+      "800101"
+    ) // field 16 needs a two-byte key
   })
 
   it("prefixes bytes and strings with their length (short and long UTF-8 strings alike)", () => {
-    expect(bytesOf((w) => w.string(2, "testing"))).toBe("120774657374696e67")
-    expect(bytesOf((w) => w.string(1, "λ∑"))).toBe("0a05cebbe28891")
+    assert.strictEqual(
+      bytesOf((w) => w.string(2, "testing")),
+      "120774657374696e67"
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.string(1, "λ∑")),
+      "0a05cebbe28891"
+    )
     const long = "ü".repeat(43) // past the in-place path: 86 bytes
-    expect(bytesOf((w) => w.string(1, long))).toBe(`0a56${"c3bc".repeat(43)}`)
+    assert.strictEqual(
+      bytesOf((w) => w.string(1, long)),
+      `0a56${"c3bc".repeat(43)}`
+    )
     const longest = "∑".repeat(42) // the in-place path at its bound: 126 bytes
-    expect(bytesOf((w) => w.string(1, longest))).toBe(`0a7e${"e28891".repeat(42)}`)
-    expect(bytesOf((w) => w.bytes(3, Uint8Array.of(1, 2, 3)).raw(Uint8Array.of(9)))).toBe("1a0301020309")
+    assert.strictEqual(
+      bytesOf((w) => w.string(1, longest)),
+      `0a7e${"e28891".repeat(42)}`
+    )
+    assert.strictEqual(
+      bytesOf((w) => w.bytes(3, Uint8Array.of(1, 2, 3)).raw(Uint8Array.of(9))),
+      "1a0301020309"
+    )
   })
 
   it("writes nested messages in place with length prefixes that widen at 128 and 16,384 bytes", () => {
@@ -64,9 +102,12 @@ describe("Protobuf.Writer", () => {
           )
           .int(4, 9)
       )
-      expect(hex(nested)).toBe(hex(viaBytes))
+      assert.strictEqual(hex(nested), hex(viaBytes))
     }
-    expect(bytesOf((w) => w.message(1, (m) => m.int(1, 150)))).toBe("0a03089601")
+    assert.strictEqual(
+      bytesOf((w) => w.message(1, (m) => m.int(1, 150))),
+      "0a03089601"
+    )
   })
 
   it("encodes varints, negative int64 as 10 bytes, floats and nested messages in one stream", () => {
@@ -75,10 +116,13 @@ describe("Protobuf.Writer", () => {
     w.int(2, -1)
     w.float(3, 1.5)
     w.message(4, (m) => m.string(1, "hé"))
-    expect(Array.from(w.finish())).toEqual([
-      0x08, 0xac, 0x02, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1d, 0x00, 0x00, 0xc0, 0x3f,
-      0x22, 0x05, 0x0a, 0x03, 0x68, 0xc3, 0xa9
-    ])
+    assert.deepStrictEqual(
+      Array.from(w.finish()),
+      [
+        0x08, 0xac, 0x02, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x1d, 0x00, 0x00, 0xc0,
+        0x3f, 0x22, 0x05, 0x0a, 0x03, 0x68, 0xc3, 0xa9
+      ]
+    )
   })
 })
 
@@ -94,26 +138,32 @@ describe("Protobuf.fields", () => {
         .message(6, (m) => m.int(1, 7))
     )
     const fs = Protobuf.fields(bytes)
-    expect(fs.map((f) => [f.field, f.wire])).toEqual([
-      [1, 0],
-      [2, 0],
-      [3, 1],
-      [4, 5],
-      [5, 2],
-      [6, 2]
-    ])
-    expect(fs[0]?.varint).toBe(150n)
-    expect(fs[1]?.varint).toBe(2n ** 64n - 1n) // -1 as an unsigned 64-bit varint
-    expect(hex(fs[2]?.payload ?? new Uint8Array())).toBe("000000000000e03f")
-    expect(hex(fs[3]?.payload ?? new Uint8Array())).toBe("0000c03f")
-    expect(new TextDecoder().decode(fs[4]?.payload)).toBe("hé")
-    expect(Protobuf.fields(fs[5]?.payload ?? new Uint8Array()).map((f) => f.varint)).toEqual([7n])
-    expect(hex(Protobuf.encode((w) => fs.forEach((f) => w.raw(f.raw))))).toBe(hex(bytes)) // raw copies rebuild the message
+    assert.deepStrictEqual(
+      fs.map((f) => [f.field, f.wire]),
+      [
+        [1, 0],
+        [2, 0],
+        [3, 1],
+        [4, 5],
+        [5, 2],
+        [6, 2]
+      ]
+    )
+    assert.strictEqual(fs[0]?.varint, 150n)
+    assert.strictEqual(fs[1]?.varint, 2n ** 64n - 1n) // -1 as an unsigned 64-bit varint
+    assert.strictEqual(hex(fs[2]?.payload ?? new Uint8Array()), "000000000000e03f")
+    assert.strictEqual(hex(fs[3]?.payload ?? new Uint8Array()), "0000c03f")
+    assert.strictEqual(new TextDecoder().decode(fs[4]?.payload), "hé")
+    assert.deepStrictEqual(
+      Protobuf.fields(fs[5]?.payload ?? new Uint8Array()).map((f) => f.varint),
+      [7n]
+    )
+    assert.strictEqual(hex(Protobuf.encode((w) => fs.forEach((f) => w.raw(f.raw)))), hex(bytes)) // raw copies rebuild the message
   })
 
   it("refuses truncated input and group wire types", () => {
-    expect(() => Protobuf.fields(Uint8Array.of(0x08, 0x96))).toThrow(/truncated varint/)
-    expect(() => Protobuf.fields(Uint8Array.of(0x12, 0x05, 0x01))).toThrow(/truncated field/)
-    expect(() => Protobuf.fields(Uint8Array.of(0x0b))).toThrow(/wire type 3/)
+    assert.throws(() => Protobuf.fields(Uint8Array.of(0x08, 0x96)), /truncated varint/)
+    assert.throws(() => Protobuf.fields(Uint8Array.of(0x12, 0x05, 0x01)), /truncated field/)
+    assert.throws(() => Protobuf.fields(Uint8Array.of(0x0b)), /wire type 3/)
   })
 })

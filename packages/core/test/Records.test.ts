@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Schema } from "effect"
 import { CorpusRecord } from "../src/CorpusRecord.ts"
 import { Prompt, toPlainText } from "../src/Prompt.ts"
@@ -40,10 +40,10 @@ describe("records", () => {
         }
       ]
     }
-    expect(decode(good).routes[1]?.decisiveStep).toBe(0)
+    assert.strictEqual(decode(good).routes[1]?.decisiveStep, 0)
     const bad = { ...good, routes: [{ ...good.routes[1], decisiveStep: -1 }] }
-    expect(() => decode(bad)).toThrow(/decisiveStep/)
-    expect(() => decode({ ...good, problem: { ...problem, split: "dev" } })).toThrow(/split/)
+    assert.throws(() => decode(bad), /decisiveStep/)
+    assert.throws(() => decode({ ...good, problem: { ...problem, split: "dev" } }), /split/)
   })
 
   it("guidance strength must lie in [0, 1]", () => {
@@ -53,12 +53,12 @@ describe("records", () => {
       messages: [{ role: "user", content: "Q" }],
       guidance: { mode: "autonomous", strength: 0, routeIds: [] }
     }
-    expect(decode(prompt).guidance.mode).toBe("autonomous")
-    expect(() => decode({ ...prompt, guidance: { ...prompt.guidance, strength: 1.5 } })).toThrow(/strength/)
+    assert.strictEqual(decode(prompt).guidance.mode, "autonomous")
+    assert.throws(() => decode({ ...prompt, guidance: { ...prompt.guidance, strength: 1.5 } }), /strength/)
   })
 
   it("renders steps and plain-text prompts in the documented format", () => {
-    expect(renderSteps(["a", "b"])).toBe("Step 1: a\nStep 2: b")
+    assert.strictEqual(renderSteps(["a", "b"]), "Step 1: a\nStep 2: b")
     const text = toPlainText({
       problemId: "p",
       messages: [
@@ -67,6 +67,6 @@ describe("records", () => {
       ],
       guidance: { mode: "autonomous", strength: 0, routeIds: [] }
     })
-    expect(text).toBe("system: S\n\nuser: Q\n\nassistant:")
+    assert.strictEqual(text, "system: S\n\nuser: Q\n\nassistant:")
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { ChatEndpoint } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
 import * as HttpTeacher from "../src/HttpTeacher.ts"
@@ -20,36 +20,38 @@ const problem: Problem.Problem = {
 describe("Prompts", () => {
   it("guides the teacher with the rulebook and hints, and keeps the student prompt rules-free", () => {
     const [system, user] = Prompts.guidedMessages(problem, { hints: "Surcharges before discounts." })
-    expect(system?.role).toBe("system")
-    expect(system?.content).toContain("Rulebook:\nR1 Base fee by zone")
-    expect(system?.content).toContain("Expert hints:\nSurcharges before discounts.")
-    expect(user).toEqual({ role: "user", content: problem.question })
-    expect(Prompts.studentPrompt(problem)).toBe(problem.question)
-    expect(Prompts.completion({ steps: ["base zone B = 12", "fragile +5 = 17"], answer: "17" })).toBe(
+    assert.strictEqual(system?.role, "system")
+    assert.include(system?.content, "Rulebook:\nR1 Base fee by zone")
+    assert.include(system?.content, "Expert hints:\nSurcharges before discounts.")
+    assert.deepStrictEqual(user, { role: "user", content: problem.question })
+    assert.strictEqual(Prompts.studentPrompt(problem), problem.question)
+    assert.strictEqual(
+      Prompts.completion({ steps: ["base zone B = 12", "fragile +5 = 17"], answer: "17" }),
       "Step 1: base zone B = 12\nStep 2: fragile +5 = 17\nAnswer: 17"
     )
   })
 
   it("parses steps from the ways models write them", () => {
-    expect(Prompts.parseSteps("Step 1: a = 1\n**Step 2:** b = 2\nAnswer: 2")).toEqual(["a = 1", "b = 2"])
-    expect(Prompts.parseSteps("1. first = 3\n2) second = 4\nAnswer: 4")).toEqual(["first = 3", "second = 4"])
-    expect(Prompts.parseSteps("We add 3.\nThen 4.\n\nFinal answer: 7")).toEqual(["We add 3.", "Then 4."])
+    assert.deepStrictEqual(Prompts.parseSteps("Step 1: a = 1\n**Step 2:** b = 2\nAnswer: 2"), ["a = 1", "b = 2"])
+    assert.deepStrictEqual(Prompts.parseSteps("1. first = 3\n2) second = 4\nAnswer: 4"), ["first = 3", "second = 4"])
+    assert.deepStrictEqual(Prompts.parseSteps("We add 3.\nThen 4.\n\nFinal answer: 7"), ["We add 3.", "Then 4."])
   })
 })
 
 describe("HttpTeacher response parsing", () => {
   it("reads contents and usage, and calls truncated JSON, empty choices and empty content malformed", () => {
     const read = (body: string) => ChatEndpoint.readReply(body, 1, HttpTeacher.replyRules)
-    expect(
+    assert.deepStrictEqual(
       read(
         JSON.stringify({
           choices: [{ message: { content: "Answer: 1" } }],
           usage: { prompt_tokens: 7, completion_tokens: 3 }
         })
-      )
-    ).toEqual({ choices: [{ text: "Answer: 1", finishReason: null }], promptTokens: 7, completionTokens: 3 })
+      ),
+      { choices: [{ text: "Answer: 1", finishReason: null }], promptTokens: 7, completionTokens: 3 }
+    )
     // Without reported usage the budget counts a completion at 4 characters a token.
-    expect(read(JSON.stringify({ choices: [{ message: { content: "Answer: 12" } }] }))).toEqual({
+    assert.deepStrictEqual(read(JSON.stringify({ choices: [{ message: { content: "Answer: 12" } }] })), {
       choices: [{ text: "Answer: 12", finishReason: null }],
       promptTokens: 0,
       completionTokens: 3
@@ -61,25 +63,26 @@ describe("HttpTeacher response parsing", () => {
       "null"
     ]) {
       // A string is what is malformed about the body (retried with reason malformed).
-      expect(typeof read(body)).toBe("string")
+      assert.strictEqual(typeof read(body), "string")
     }
   })
 
   it("quotes an OpenAI-style error message in a failure's detail, and nothing for other bodies", () => {
-    expect(
+    assert.strictEqual(
       ChatEndpoint.errorOf(JSON.stringify({ error: { message: "context too long", type: "invalid_request_error" } }))
-        .message
-    ).toBe("context too long")
-    expect(ChatEndpoint.errorOf("bad request").message).toBeUndefined()
-    expect(ChatEndpoint.errorOf(JSON.stringify({ error: "nope" })).message).toBeUndefined()
+        .message,
+      "context too long"
+    )
+    assert.isUndefined(ChatEndpoint.errorOf("bad request").message)
+    assert.isUndefined(ChatEndpoint.errorOf(JSON.stringify({ error: "nope" })).message)
   })
 
   it("reads Retry-After in seconds (fractional) or as an HTTP date", () => {
-    expect(ChatEndpoint.parseRetryAfter("2", 0)).toBe(2000)
-    expect(ChatEndpoint.parseRetryAfter("0.05", 0)).toBe(50)
-    expect(ChatEndpoint.parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000)).toBe(6000)
-    expect(ChatEndpoint.parseRetryAfter("soon", 0)).toBeUndefined()
-    expect(ChatEndpoint.parseRetryAfter(undefined, 0)).toBeUndefined()
+    assert.strictEqual(ChatEndpoint.parseRetryAfter("2", 0), 2000)
+    assert.strictEqual(ChatEndpoint.parseRetryAfter("0.05", 0), 50)
+    assert.strictEqual(ChatEndpoint.parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000), 6000)
+    assert.isUndefined(ChatEndpoint.parseRetryAfter("soon", 0))
+    assert.isUndefined(ChatEndpoint.parseRetryAfter(undefined, 0))
   })
 })
 
@@ -104,7 +107,8 @@ describe("Progress", () => {
       },
       10
     )
-    expect(line).toBe(
+    assert.strictEqual(
+      line,
       "[#####-----] 120/240 (50%) 25.0/s ETA 5s | +300 -172 | failed 2 | retries 3 malformed 1 | resumed 20"
     )
   })

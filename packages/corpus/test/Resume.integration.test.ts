@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import type { CorpusRecord } from "@realm-lm/core"
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -36,33 +36,33 @@ describe("resume after kill -9", () => {
       const straight = join(root, "straight")
       const killed = join(root, "killed")
       const full = await runChild(straight, 0)
-      expect(full.code, full.err).toBe(0)
+      assert.strictEqual(full.code, 0, full.err)
 
       const first = await runChild(killed, 15, 20)
-      expect(first.signal).toBe("SIGKILL")
+      assert.strictEqual(first.signal, "SIGKILL")
       const partial = readFileSync(join(killed, "corpus", "corpus.jsonl"), "utf8")
       const complete = partial.split("\n").filter((l) => l.endsWith("}")).length
-      expect(complete).toBeGreaterThanOrEqual(20)
-      expect(complete).toBeLessThan(fixtureProblems.length)
-      expect(existsSync(join(killed, "corpus", "sft.jsonl"))).toBe(false)
+      assert.isAtLeast(complete, 20)
+      assert.isBelow(complete, fixtureProblems.length)
+      assert.isFalse(existsSync(join(killed, "corpus", "sft.jsonl")))
 
       const second = await runChild(killed, 0)
-      expect(second.code, second.err).toBe(0)
+      assert.strictEqual(second.code, 0, second.err)
       const summary = JSON.parse(/^summary (.*)$/m.exec(second.out)?.[1] ?? "{}") as {
         resumed: number
         built: number
         records: number
       }
-      expect(summary.resumed + summary.built).toBe(fixtureProblems.length)
-      expect(summary.resumed).toBeGreaterThanOrEqual(20)
+      assert.strictEqual(summary.resumed + summary.built, fixtureProblems.length)
+      assert.isAtLeast(summary.resumed, 20)
 
       for (const file of ["corpus.jsonl", "sft.jsonl"]) {
-        expect(sortedLines(join(killed, "corpus", file))).toEqual(sortedLines(join(straight, "corpus", file)))
+        assert.deepStrictEqual(sortedLines(join(killed, "corpus", file)), sortedLines(join(straight, "corpus", file)))
       }
       const ids = sortedLines(join(killed, "corpus", "corpus.jsonl")).map(
         (l) => (JSON.parse(l) as CorpusRecord.CorpusRecord).problem.id
       )
-      expect(new Set(ids).size).toBe(fixtureProblems.length)
+      assert.strictEqual(new Set(ids).size, fixtureProblems.length)
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

@@ -5,7 +5,7 @@ import { Effect, Result, Schema } from "effect"
 import * as fc from "fast-check"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { expect } from "vitest"
+
 import { StepProgram as Program } from "@realm-lm/core"
 const { apply, renderStep } = Program
 type ProgramStep = Program.ProgramStep
@@ -60,14 +60,14 @@ const checkRoutes = (program: StepProgram, gold: number, routes: ReadonlyArray<T
   for (const route of routes) {
     const prefix = longestCorrectPrefix(program, route.steps)
     if (route.intendedLabel === "positive") {
-      expect(route.answer).toBe(String(gold))
-      expect(prefix).toBe(route.steps.length)
-      expect(route.steps.length).toBe(program.steps.length)
+      assert.strictEqual(route.answer, String(gold))
+      assert.strictEqual(prefix, route.steps.length)
+      assert.strictEqual(route.steps.length, program.steps.length)
     } else {
-      expect(Number(route.answer)).not.toBe(gold)
-      expect(route.decisiveStep).toBe(prefix)
-      expect(route.decisiveStep).toBeLessThan(route.steps.length)
-      expect(route.decisiveNote?.length).toBeGreaterThan(0)
+      assert.notStrictEqual(Number(route.answer), gold)
+      assert.strictEqual(route.decisiveStep, prefix)
+      assert.isBelow(route.decisiveStep ?? NaN, route.steps.length)
+      assert.isAbove(route.decisiveNote?.length ?? NaN, 0)
     }
   }
 }
@@ -79,8 +79,8 @@ describe("RuleTeacher", () => {
       const program = programOf(problem)
       for (let seed = 0; seed < 30; seed++) {
         const routes = RuleTeacher.write(problem, program, { count: 5, negatives: 3, seed })
-        expect(routes.filter((r) => r.intendedLabel === "negative").length).toBe(3)
-        expect(routes.filter((r) => r.intendedLabel === "positive").length).toBe(2)
+        assert.strictEqual(routes.filter((r) => r.intendedLabel === "negative").length, 3)
+        assert.strictEqual(routes.filter((r) => r.intendedLabel === "positive").length, 2)
         checkRoutes(program, Number(problem.gold), routes)
         for (const r of routes) {
           const kind = r.decisiveNote?.match(
@@ -93,7 +93,7 @@ describe("RuleTeacher", () => {
     }
     // All four kinds of mistake occur, none rare.
     for (const kind of ["misapplied", "skipped", "arithmetic slip", "wrong order"])
-      expect(kinds.get(kind) ?? 0).toBeGreaterThan(300)
+      assert.isAbove(kinds.get(kind) ?? 0, 300)
   })
 
   it("keeps its properties on arbitrary step programs (property test)", () => {
@@ -181,15 +181,15 @@ describe("RuleTeacher", () => {
   it("writes the first correct route in rulebook order (the gold steps)", () => {
     for (const problem of fixture) {
       const [first] = RuleTeacher.write(problem, programOf(problem), { count: 3, negatives: 1, seed: 3 })
-      expect(first?.steps).toEqual(problem.goldSteps)
+      assert.deepStrictEqual(first?.steps, problem.goldSteps)
     }
   })
 
   it("is deterministic in the seed", () => {
     const problem = fixture[45]!
     const a = RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 7 })
-    expect(RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 7 })).toEqual(a)
-    expect(RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 8 })).not.toEqual(a)
+    assert.deepStrictEqual(RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 7 }), a)
+    assert.notDeepEqual(RuleTeacher.write(problem, programOf(problem), { count: 4, negatives: 2, seed: 8 }), a)
   })
 
   it("finds the first wrong step by simulation, letting blocks come in any order", () => {
@@ -202,23 +202,25 @@ describe("RuleTeacher", () => {
         { rule: "R10", label: "express", op: "mul", arg: 2 }
       ]
     }
-    expect(
+    assert.strictEqual(
       RuleTeacher.validPrefixLength(program, [
         "base zone B = 12",
         "fragile +5 = 17",
         "weight 7kg +8 = 25",
         "express x2 = 50"
-      ])
-    ).toBe(4)
-    expect(
+      ]),
+      4
+    )
+    assert.strictEqual(
       RuleTeacher.validPrefixLength(program, [
         "base zone B = 12",
         "fragile +5 = 17",
         "express x2 = 34",
         "weight 7kg +8 = 42"
-      ])
-    ).toBe(2)
-    expect(RuleTeacher.validPrefixLength(program, ["base zone B = 12", "weight 7kg +8 = 21"])).toBe(1)
+      ]),
+      2
+    )
+    assert.strictEqual(RuleTeacher.validPrefixLength(program, ["base zone B = 12", "weight 7kg +8 = 21"]), 1)
   })
 
   it.effect("fails with TeacherError(unavailable) on problems without a step program", () =>

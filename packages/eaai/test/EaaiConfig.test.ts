@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Result, Schema } from "effect"
 import * as EaaiConfig from "../src/EaaiConfig.ts"
 
@@ -13,7 +13,7 @@ const withSchedule = (schedule: Record<string, unknown>, rest: Record<string, un
 
 describe("EaaiConfig", () => {
   it("fills defaults around the required totalSteps", () => {
-    expect(EaaiConfig.decodeSync({ schedule: { totalSteps: 10 } })).toEqual({
+    assert.deepStrictEqual(EaaiConfig.decodeSync({ schedule: { totalSteps: 10 } }), {
       seed: 0,
       schedule: {
         kind: "exponential",
@@ -30,37 +30,37 @@ describe("EaaiConfig", () => {
   })
 
   it("rejects nonsense with the field path", () => {
-    expect(EaaiConfig.decodeSync({}).schedule).toEqual({
+    assert.deepStrictEqual(EaaiConfig.decodeSync({}).schedule, {
       kind: "exponential",
       initial: 1,
       warmupSteps: 0,
       autonomousFraction: 0.25,
       allowNoAutonomousPhase: false
     })
-    expect(message(withSchedule({ autonomousFraction: 0 }))).toMatch(
+    assert.match(
+      message(withSchedule({ autonomousFraction: 0 })),
       /never reaches the autonomous phase[\s\S]*\["schedule"\]\["autonomousFraction"\]/
     )
-    expect(message(withSchedule({ kind: "cosine", halfLife: 5 }))).toMatch(
+    assert.match(
+      message(withSchedule({ kind: "cosine", halfLife: 5 })),
       /only used by kind "exponential"[\s\S]*\["schedule"\]\["halfLife"\]/
     )
-    expect(message(withSchedule({ warmupSteps: 90 }))).toMatch(
-      /starts at step 75[\s\S]*\["schedule"\]\["warmupSteps"\]/
-    )
-    expect(message(withSchedule({ initial: 0 }))).toContain(`["schedule"]["initial"]`)
-    expect(message(withSchedule({ autonomousFraction: 1 }))).toContain(`["schedule"]["autonomousFraction"]`)
-    expect(message(withSchedule({}, { guidance: { minRoutes: 5 } }))).toContain(`["guidance"]["minRoutes"]`)
-    expect(message(withSchedule({}, { rescue: { routeCount: 6 } }))).toContain(`["rescue"]["routeCount"]`)
-    expect(message(withSchedule({ kind: "linear" }))).toContain(`["schedule"]["kind"]`)
+    assert.match(message(withSchedule({ warmupSteps: 90 })), /starts at step 75[\s\S]*\["schedule"\]\["warmupSteps"\]/)
+    assert.include(message(withSchedule({ initial: 0 })), `["schedule"]["initial"]`)
+    assert.include(message(withSchedule({ autonomousFraction: 1 })), `["schedule"]["autonomousFraction"]`)
+    assert.include(message(withSchedule({}, { guidance: { minRoutes: 5 } })), `["guidance"]["minRoutes"]`)
+    assert.include(message(withSchedule({}, { rescue: { routeCount: 6 } })), `["rescue"]["routeCount"]`)
+    assert.include(message(withSchedule({ kind: "linear" })), `["schedule"]["kind"]`)
   })
 
   it.effect("reads config path `curriculum`", () =>
     Effect.gen(function* () {
       const read = (root: unknown) => Effect.result(EaaiConfig.config.parse(ConfigProvider.fromUnknown(root)))
       const ok = yield* read({ curriculum: { seed: 3, schedule: { totalSteps: 40, kind: "stepwise", stages: 2 } } })
-      expect(Result.isSuccess(ok) && ok.success.schedule.stages).toBe(2)
+      assert.strictEqual(Result.isSuccess(ok) && ok.success.schedule.stages, 2)
       const bad = yield* read({ curriculum: { schedule: { totalSteps: 40, timeScale: 3 } } })
-      expect(Result.isFailure(bad) ? String(bad.failure) : "").toContain(`["curriculum"]["schedule"]["timeScale"]`)
-      expect(Result.isSuccess(yield* read({ curriculum: {} }))).toBe(true)
+      assert.include(Result.isFailure(bad) ? String(bad.failure) : "", `["curriculum"]["schedule"]["timeScale"]`)
+      assert.isTrue(Result.isSuccess(yield* read({ curriculum: {} })))
     })
   )
 })

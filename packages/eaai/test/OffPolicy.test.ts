@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { decodeSync } from "../src/EaaiConfig.ts"
 import { autonomousCounterpart, behaviourMixture, isGuided, truncatedRatios } from "../src/OffPolicy.ts"
 
@@ -7,7 +7,7 @@ const decision = { problemId: "p", strength: 0.6, routeCount: 3, hintFraction: 0
 
 describe("OffPolicy", () => {
   it("strips all guidance but keeps the problem and prompt seed", () => {
-    expect(autonomousCounterpart({ ...decision, rescue: true })).toEqual({
+    assert.deepStrictEqual(autonomousCounterpart({ ...decision, rescue: true }), {
       problemId: "p",
       strength: 0,
       routeCount: 0,
@@ -15,22 +15,29 @@ describe("OffPolicy", () => {
       rescue: false,
       seed: 9
     })
-    expect(isGuided({ mode: "hint", strength: 0.2, routeIds: [], hint: "Step 1: x" })).toBe(true)
-    expect(isGuided({ mode: "autonomous", strength: 0, routeIds: [] })).toBe(false)
+    assert.isTrue(isGuided({ mode: "hint", strength: 0.2, routeIds: [], hint: "Step 1: x" }))
+    assert.isFalse(isGuided({ mode: "autonomous", strength: 0, routeIds: [] }))
   })
 
   it("reports the behaviour mixture: drawn for regular decisions, forced for rescues", () => {
-    expect(behaviourMixture(guidance, decision)).toEqual({ assisted: 0.6, hint: 0.4 * 0.5, autonomous: 1 - 0.6 - 0.2 })
-    expect(behaviourMixture(guidance, { ...decision, rescue: true, routeCount: 0, hintFraction: 0.5 })).toEqual({
-      assisted: 0,
-      hint: 1,
-      autonomous: 0
+    assert.deepStrictEqual(behaviourMixture(guidance, decision), {
+      assisted: 0.6,
+      hint: 0.4 * 0.5,
+      autonomous: 1 - 0.6 - 0.2
     })
+    assert.deepStrictEqual(
+      behaviourMixture(guidance, { ...decision, rescue: true, routeCount: 0, hintFraction: 0.5 }),
+      {
+        assisted: 0,
+        hint: 1,
+        autonomous: 0
+      }
+    )
   })
 
   it("computes truncated per-token ratios", () => {
     const r = truncatedRatios([-1, -2, -0.5, -3, Number.NaN], [-1, -1, -2, -1000, -1], 2)
-    expect(Array.from(r)).toEqual([1, Math.exp(-1), 2, 2, 0])
-    expect(() => truncatedRatios([0], [0, 0], 2)).toThrow(/same completion tokens/)
+    assert.deepStrictEqual(Array.from(r), [1, Math.exp(-1), 2, 2, 0])
+    assert.throws(() => truncatedRatios([0], [0, 0], 2), /same completion tokens/)
   })
 })

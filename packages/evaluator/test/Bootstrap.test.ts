@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Rng } from "@realm-lm/core"
 import { meanCi, paired } from "../src/Bootstrap.ts"
 
@@ -14,31 +14,31 @@ describe("Bootstrap", () => {
       if (ci.low <= p && p <= ci.high) covered++
     }
     // Binomial(200, 0.95) has sd ~3.1: accept 88%..99.5%.
-    expect(covered / experiments).toBeGreaterThan(0.88)
-    expect(covered / experiments).toBeLessThan(0.995)
+    assert.isAbove(covered / experiments, 0.88)
+    assert.isBelow(covered / experiments, 0.995)
   })
 
   it("is deterministic for a seed and degenerate for constant data", () => {
     const data = [1, 0, 1, 1, 0, 1, 0, 1]
-    expect(meanCi(data, { seed: 5 })).toEqual(meanCi(data, { seed: 5 }))
-    expect(meanCi([1, 1, 1, 1])).toEqual({ value: 1, low: 1, high: 1 })
-    expect(meanCi([]).value).toBe(0)
+    assert.deepStrictEqual(meanCi(data, { seed: 5 }), meanCi(data, { seed: 5 }))
+    assert.deepStrictEqual(meanCi([1, 1, 1, 1]), { value: 1, low: 1, high: 1 })
+    assert.strictEqual(meanCi([]).value, 0)
   })
 
   it("paired comparison: identical methods give difference 0 and p = 1; a clearly better method a small p", () => {
     const ids = Array.from({ length: 120 }, (_, i) => `p${i}`)
     const a = new Map(ids.map((id, i) => [id, i % 2]))
     const same = paired(a, new Map(a))
-    expect(same.difference.value).toBe(0)
-    expect(same.pValue).toBe(1)
+    assert.strictEqual(same.difference.value, 0)
+    assert.strictEqual(same.pValue, 1)
     const better = new Map(ids.map((id, i) => [id, i % 2 === 1 || i % 3 === 0 ? 1 : 0]))
     const cmp = paired(a, better)
-    expect(cmp.difference.value).toBeGreaterThan(0)
-    expect(cmp.difference.low).toBeGreaterThan(0)
-    expect(cmp.pValue).toBeLessThan(0.01)
-    expect(cmp.onlyB).toBe(20)
-    expect(cmp.onlyA).toBe(0)
-    expect(cmp.n).toBe(120)
+    assert.isAbove(cmp.difference.value, 0)
+    assert.isAbove(cmp.difference.low, 0)
+    assert.isBelow(cmp.pValue, 0.01)
+    assert.strictEqual(cmp.onlyB, 20)
+    assert.strictEqual(cmp.onlyA, 0)
+    assert.strictEqual(cmp.n, 120)
   })
 
   it("pairs by problem id, ignoring problems only one method saw", () => {
@@ -52,7 +52,7 @@ describe("Bootstrap", () => {
         ["z", 1]
       ])
     )
-    expect(cmp.n).toBe(1)
-    expect(cmp.difference.value).toBe(1)
+    assert.strictEqual(cmp.n, 1)
+    assert.strictEqual(cmp.difference.value, 1)
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Rng } from "@realm-lm/core"
 import { consistency, majorityVote, passAtK, selfConsistencyCorrect } from "../src/Metrics.ts"
 
@@ -14,11 +14,11 @@ describe("Metrics", () => {
       for (let c = 0; c <= n; c++) {
         for (let k = 1; k <= n; k++) {
           const exact = n - c < k ? 1 : 1 - choose(n - c, k) / choose(n, k)
-          expect(passAtK(n, c, k)).toBeCloseTo(exact, 12)
+          assert.isBelow(Math.abs(passAtK(n, c, k) - exact), 5e-13)
         }
       }
     }
-    expect(() => passAtK(4, 5, 2)).toThrow(/0 <= c <= n/)
+    assert.throws(() => passAtK(4, 5, 2), /0 <= c <= n/)
   })
 
   it("passAtK matches Monte Carlo sampling of k without replacement", () => {
@@ -27,20 +27,20 @@ describe("Metrics", () => {
     let hits = 0
     const trials = 20_000
     for (let t = 0; t < trials; t++) if (rng.shuffle(pool).slice(0, 3).some(Boolean)) hits++
-    expect(Math.abs(hits / trials - passAtK(7, 2, 3))).toBeLessThan(0.015)
+    assert.isBelow(Math.abs(hits / trials - passAtK(7, 2, 3)), 0.015)
   })
 
   it("majority vote ignores missing answers and breaks ties by first appearance", () => {
-    expect(majorityVote(["3", undefined, "4", "4", "3"])).toBe("3")
-    expect(majorityVote(["5", "4", "4"])).toBe("4")
-    expect(majorityVote([undefined, ""])).toBeUndefined()
-    expect(consistency(["4", "4", "4", "2"])).toBe(0.75)
-    expect(consistency([undefined])).toBe(0)
+    assert.strictEqual(majorityVote(["3", undefined, "4", "4", "3"]), "3")
+    assert.strictEqual(majorityVote(["5", "4", "4"]), "4")
+    assert.isUndefined(majorityVote([undefined, ""]))
+    assert.strictEqual(consistency(["4", "4", "4", "2"]), 0.75)
+    assert.strictEqual(consistency([undefined]), 0)
   })
 
   it("self-consistency is correct exactly when the majority answer is a correct one", () => {
-    expect(selfConsistencyCorrect(["7", "9", "9"], [true, false, false])).toBe(false)
-    expect(selfConsistencyCorrect(["7", "7", "9"], [true, true, false])).toBe(true)
-    expect(selfConsistencyCorrect([undefined, undefined], [false, false])).toBe(false)
+    assert.isFalse(selfConsistencyCorrect(["7", "9", "9"], [true, false, false]))
+    assert.isTrue(selfConsistencyCorrect(["7", "7", "9"], [true, true, false]))
+    assert.isFalse(selfConsistencyCorrect([undefined, undefined], [false, false]))
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import type { EvalResult } from "@realm-lm/core"
 import { perProblem, summarise } from "../src/Summary.ts"
 import { markdown } from "../src/Table.ts"
@@ -23,36 +23,44 @@ describe("summarise", () => {
   const result = summarise(header, outcomes)
 
   it("computes first-sample accuracy, sc@k, pass@k and consistency", () => {
-    expect(result.samples).toBe(3)
-    expect(result.accuracy.value).toBe(0.5)
-    expect(result.metrics["sc@3"]?.value).toBe(0.75)
-    expect(result.metrics["pass@3"]?.value).toBe(0.75)
-    expect(result.metrics.consistency?.value).toBeCloseTo((2 / 3 + 2 / 3 + 1 / 3 + 1) / 4, 12)
-    expect(result.accuracy.low).toBeLessThanOrEqual(0.5)
-    expect(result.accuracy.high).toBeGreaterThanOrEqual(0.5)
+    assert.strictEqual(result.samples, 3)
+    assert.strictEqual(result.accuracy.value, 0.5)
+    assert.strictEqual(result.metrics["sc@3"]?.value, 0.75)
+    assert.strictEqual(result.metrics["pass@3"]?.value, 0.75)
+    assert.isBelow(Math.abs((result.metrics.consistency?.value ?? NaN) - (2 / 3 + 2 / 3 + 1 / 3 + 1) / 4), 5e-13)
+    assert.isAtMost(result.accuracy.low, 0.5)
+    assert.isAtLeast(result.accuracy.high, 0.5)
   })
 
   it("breaks accuracy down by difficulty and by split", () => {
-    expect(Object.keys(result.breakdown)).toEqual(["difficulty=1", "difficulty=2", "split=heldout", "split=test"])
-    expect(result.breakdown["difficulty=1"]?.value).toBe(0.5)
-    expect(result.breakdown["split=heldout"]?.value).toBe(0.5)
+    assert.deepStrictEqual(Object.keys(result.breakdown), [
+      "difficulty=1",
+      "difficulty=2",
+      "split=heldout",
+      "split=test"
+    ])
+    assert.strictEqual(result.breakdown["difficulty=1"]?.value, 0.5)
+    assert.strictEqual(result.breakdown["split=heldout"]?.value, 0.5)
   })
 
   it("exposes per-problem scores for paired comparisons", () => {
-    expect([...perProblem(outcomes, "sc").entries()]).toEqual([
-      ["a", 1],
-      ["b", 1],
-      ["c", 0],
-      ["d", 1]
-    ])
+    assert.deepStrictEqual(
+      [...perProblem(outcomes, "sc").entries()],
+      [
+        ["a", 1],
+        ["b", 1],
+        ["c", 0],
+        ["d", 1]
+      ]
+    )
   })
 
   it("renders the method × (split, mode) markdown table with CIs", () => {
     const other = summarise({ ...header, method: "SFT", mode: "assisted" }, outcomes)
     const table = markdown([result, other])
     const lines = table.split("\n")
-    expect(lines[0]).toBe("| method | test assisted | test autonomous |")
-    expect(lines[2]).toMatch(/^\| ReaLM \| – \| 50\.0 \[\d+\.\d, \d+\.\d\] \|$/)
-    expect(lines[3]).toMatch(/^\| SFT \| 50\.0 \[/)
+    assert.strictEqual(lines[0], "| method | test assisted | test autonomous |")
+    assert.match(lines[2]!, /^\| ReaLM \| – \| 50\.0 \[\d+\.\d, \d+\.\d\] \|$/)
+    assert.match(lines[3]!, /^\| SFT \| 50\.0 \[/)
   })
 })

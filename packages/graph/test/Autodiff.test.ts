@@ -3,9 +3,10 @@
  * non-zero inputs, including broadcasting. Tolerances: see test/support/check.ts (looser ones are stated
  * where an op evaluates in float32).
  */
+import { assert } from "vitest"
 import { describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { expect } from "vitest"
+
 import { grad } from "../src/Autodiff.ts"
 import * as G from "../src/Graph.ts"
 import * as L from "../src/Layout.ts"
@@ -173,9 +174,9 @@ describe("autodiff mechanics", () => {
     const x = g.param("x", [3])
     const [dx] = grad(O.reduceSum(O.mul(x, O.detach(x))), [x])
     // d/dx Σ x·stop(x) = stop(x): the Identity of x, not 2x.
-    expect(dx?.shape).toEqual([3])
+    assert.deepStrictEqual(dx?.shape, [3])
     const nodes = g.nodes.slice(-4).map((n) => n.op)
-    expect(nodes).not.toContain("Add")
+    assert.notInclude(nodes, "Add")
   })
 
   it("an unused parameter gets a zero gradient of its shape", () => {
@@ -183,18 +184,18 @@ describe("autodiff mechanics", () => {
     const x = g.param("x", [2])
     const unused = g.param("u", [4, 2])
     const [, du] = grad(O.reduceSum(O.exp(x)), [x, unused])
-    expect(du?.shape).toEqual([4, 2])
-    expect(du?.unit?.op).toBe("Expand")
+    assert.deepStrictEqual(du?.shape, [4, 2])
+    assert.strictEqual(du?.unit?.op, "Expand")
   })
 
   it("rejects non-float loss, foreign tensors and ops without a rule", () => {
     const g = G.make("t")
     const h = G.make("u")
     const x = g.param("x", [2, 3])
-    expect(() => grad(g.input("i", "int32", []), [x])).toThrow(/loss must be float/)
-    expect(() => grad(O.reduceSum(x), [h.param("y", [1])])).toThrow(/another graph/)
+    assert.throws(() => grad(g.input("i", "int32", []), [x]), /loss must be float/)
+    assert.throws(() => grad(O.reduceSum(x), [h.param("y", [1])]), /another graph/)
     const ids = g.input("ids", "int32", [2])
-    expect(() => grad(O.reduceSum(L.gather(x, ids, 1)), [x])).toThrow(/axis 0 only/)
+    assert.throws(() => grad(O.reduceSum(L.gather(x, ids, 1)), [x]), /axis 0 only/)
   })
 
   it.effect("a non-scalar seed weights the output (used for micro-batch weighting)", () =>
@@ -202,9 +203,9 @@ describe("autodiff mechanics", () => {
       const g = G.make("t")
       const x = g.param("x", [3])
       const w = g.input("w", "float32", [])
-      expect(() => grad(O.reduceSum(x), [x], { seed: g.input("bad", "float32", [3]) })).toThrow(/seed/)
+      assert.throws(() => grad(O.reduceSum(x), [x], { seed: g.input("bad", "float32", [3]) }), /seed/)
       const [dx] = grad(O.reduceSum(O.exp(x)), [x], { seed: w })
-      expect(dx?.shape).toEqual([3])
+      assert.deepStrictEqual(dx?.shape, [3])
     })
   )
 })

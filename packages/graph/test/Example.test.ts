@@ -2,10 +2,11 @@
  * The README's "train a tiny model" example, run by the suite; a second test keeps the README's code block
  * identical to the region between the markers below.
  */
+import { assert } from "vitest"
 import { describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { expect } from "vitest"
+
 // README-EXAMPLE-START
 import { Rng } from "@realm-lm/core"
 import { Executor, Init, Loss, Nn, Ops, Trainer } from "@realm-lm/graph"
@@ -46,9 +47,9 @@ describe("README example", () => {
   it.effect("trains the tiny model: loss falls below a third of its start", () =>
     Effect.gen(function* () {
       const { first, last, weights } = yield* program
-      expect(first).toBeGreaterThan(0.6)
-      expect(last).toBeLessThan(first / 3)
-      expect(weights["w1"]?.length).toBe(64)
+      assert.isAbove(first, 0.6)
+      assert.isBelow(last, first / 3)
+      assert.strictEqual(weights["w1"]?.length, 64)
     }).pipe(Effect.scoped)
   )
 
@@ -60,7 +61,8 @@ describe("README example", () => {
     )
     const readme = readFileSync(join(import.meta.dirname, "..", "README.md"), "utf8")
     const block = readme.slice(readme.indexOf("```ts\n", readme.indexOf("## Example")) + 6)
-    expect(block.slice(0, block.indexOf("```"))).toBe(
+    assert.strictEqual(
+      block.slice(0, block.indexOf("```")),
       region + "\n// Effect.runPromise(Effect.scoped(program)).then(console.log)\n"
     )
   })

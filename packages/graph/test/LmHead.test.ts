@@ -3,10 +3,11 @@
  * chunk sizes that do and do not divide the vocabulary) and equality of log-probs, loss and every gradient with the
  * full-logits path in float32.
  */
+import { assert } from "vitest"
 import { describe, it } from "@effect/vitest"
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
-import { expect } from "vitest"
+
 import * as Autodiff from "../src/Autodiff.ts"
 import * as Executor from "../src/Executor.ts"
 import * as G from "../src/Graph.ts"
@@ -19,20 +20,20 @@ import { expectGradient, ints } from "./support/check.ts"
 
 describe("chunk ranges", () => {
   it("covers the vocabulary once, the last chunk shorter when the chunk does not divide it", () => {
-    expect(LmHead.chunkRanges(7, 3)).toEqual([
+    assert.deepStrictEqual(LmHead.chunkRanges(7, 3), [
       [0, 3],
       [3, 6],
       [6, 7]
     ])
-    expect(LmHead.chunkRanges(8, 4)).toEqual([
+    assert.deepStrictEqual(LmHead.chunkRanges(8, 4), [
       [0, 4],
       [4, 8]
     ])
-    expect(LmHead.chunkRanges(5, 9)).toEqual([[0, 5]])
+    assert.deepStrictEqual(LmHead.chunkRanges(5, 9), [[0, 5]])
   })
   it("rejects a chunk that is not a positive integer, with a fix", () => {
-    expect(() => LmHead.chunkRanges(7, 0)).toThrow(/positive integer.*Fix/)
-    expect(() => LmHead.chunkRanges(7, 2.5)).toThrow(/positive integer/)
+    assert.throws(() => LmHead.chunkRanges(7, 0), /positive integer.*Fix/)
+    assert.throws(() => LmHead.chunkRanges(7, 2.5), /positive integer/)
   })
 })
 
@@ -84,11 +85,12 @@ describe("gradients against finite differences (float64)", () => {
         Autodiff.grad(O.reduceSum(out), [g.inputNamed("h") as G.Tensor])
         // dW_c would be a Gemm with transA=1 per chunk and dW their Concat: neither is built.
         const added = g.nodes.slice(before)
-        expect(
+        assert.strictEqual(
           added.filter((n) => n.op === "Gemm" && (n.attrs["transA"] as { readonly i: number } | undefined)?.i === 1)
-            .length
-        ).toBe(0)
-        expect(added.some((n) => n.op === "Concat")).toBe(false)
+            .length,
+          0
+        )
+        assert.isFalse(added.some((n) => n.op === "Concat"))
       })
   )
 })
@@ -126,17 +128,17 @@ describe("chunked equals full logits (float32)", () => {
   it.effect("log-probs, loss and both gradients agree for chunks of 64 (203 = 3·64 + 11) and 50, 1 and 203", () =>
     Effect.gen(function* () {
       const full = yield* runHead(n, d, v, undefined, feeds)
-      expect(full["lp"]?.every((x) => Number.isFinite(x) && x < 0)).toBe(true)
+      assert.isTrue(full["lp"]?.every((x) => Number.isFinite(x) && x < 0))
       for (const chunk of [64, 50, 1, 203]) {
         const got = yield* runHead(n, d, v, chunk, feeds)
         for (const k of ["lp", "loss", "dh", "dw"]) {
           const ref = full[k]!
           const scale = ref.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
-          expect(maxDiff(got[k]!, ref), `${k} with chunk ${chunk}`).toBeLessThan(2e-6 * Math.max(1, scale) * 4)
+          assert.isBelow(maxDiff(got[k]!, ref), 2e-6 * Math.max(1, scale) * 4, `${k} with chunk ${chunk}`)
         }
       }
       // The ignored row (index 5) gets no gradient in either path.
-      expect(Array.from(full["dh"]!.subarray(5 * d, 6 * d)).every((x) => x === 0)).toBe(true)
+      assert.isTrue(Array.from(full["dh"]!.subarray(5 * d, 6 * d)).every((x) => x === 0))
     })
   )
 })
@@ -156,10 +158,10 @@ describe("graph shape", () => {
           widest(node.body ?? [])
         ])
       )
-    expect(widest(g.nodes)).toBe(256)
+    assert.strictEqual(widest(g.nodes), 256)
     const g2 = G.make("shape2")
     const full = LmHead.tokenLogProbs(g2.param("h", [32, 8]), g2.param("w", [1000, 8]), g2.input("t", "int32", [32]))
-    expect(L.reshape(full, [32]).shape).toEqual([32])
-    expect(widest(g2.nodes)).toBe(1000)
+    assert.deepStrictEqual(L.reshape(full, [32]).shape, [32])
+    assert.strictEqual(widest(g2.nodes), 1000)
   })
 })

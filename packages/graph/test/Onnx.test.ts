@@ -2,11 +2,12 @@
  * Serialization: the ModelProto header (IR 8, opset 17), initializers for
  * float32/float64/int32/int64/bool, baked params, external data, and ORT loading what we write.
  */
+import { assert } from "vitest"
 import { describe, it } from "@effect/vitest"
 import { Protobuf } from "@realm-lm/core"
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node"
 import { Effect } from "effect"
-import { expect } from "vitest"
+
 import * as G from "../src/Graph.ts"
 import * as L from "../src/Layout.ts"
 import * as Onnx from "../src/Onnx.ts"
@@ -25,11 +26,11 @@ describe("ModelProto", () => {
     const g = G.make("hdr")
     g.output("y", O.exp(g.input("x", "float32", [2])))
     const fields = readFields(Onnx.encode(g).model)
-    expect(fields.get(1)).toEqual([8n])
+    assert.deepStrictEqual(fields.get(1), [8n])
     const opsets = (fields.get(8) ?? []).map((b) => readFields(b as Uint8Array))
     const onnxDomain = opsets.find((o) => ((o.get(1) ?? [])[0] as Uint8Array).length === 0)
-    expect(onnxDomain?.get(2)).toEqual([BigInt(Onnx.OPSET)])
-    expect(Onnx.OPSET).toBe(17)
+    assert.deepStrictEqual(onnxDomain?.get(2), [BigInt(Onnx.OPSET)])
+    assert.strictEqual(Onnx.OPSET, 17)
   })
 
   it.effect("ORT runs constants of every supported dtype", () =>
@@ -43,7 +44,7 @@ describe("ModelProto", () => {
       g.output("y", O.where(b, O.add(O.add(x, f64), i32), i64))
       const s = yield* Effect.promise(() => InferenceSession.create(Onnx.encode(g).model))
       const out = yield* Effect.promise(() => s.run({ x: new OrtTensor("float32", Float32Array.of(1, 1, 1), [3]) }))
-      expect(Array.from(out["y"]?.data as Float32Array)).toEqual([0.5, 4, 10.5])
+      assert.deepStrictEqual(Array.from(out["y"]?.data as Float32Array), [0.5, 4, 10.5])
     })
   )
 
@@ -62,25 +63,25 @@ describe("ModelProto", () => {
         externalDataThreshold: 1024,
         externalDataPath: "weights.bin"
       })
-      expect(enc.inputs).toEqual(["x"])
-      expect(enc.externalData?.path).toBe("weights.bin")
-      expect(enc.externalData?.data.byteLength).toBe(4096 * 4)
-      expect(enc.model.byteLength).toBeLessThan(2000)
+      assert.deepStrictEqual(enc.inputs, ["x"])
+      assert.strictEqual(enc.externalData?.path, "weights.bin")
+      assert.strictEqual(enc.externalData?.data.byteLength, 4096 * 4)
+      assert.isBelow(enc.model.byteLength, 2000)
       const s = yield* Effect.promise(() =>
         InferenceSession.create(enc.model, {
           externalData: [{ path: "weights.bin", data: enc.externalData?.data as Uint8Array }]
         })
       )
       const out = yield* Effect.promise(() => s.run({ x: new OrtTensor("float32", Float32Array.of(1, 1, 1, 1), [4]) }))
-      expect(Array.from(out["y"]?.data as Float32Array)).toEqual([11, 13, 15, 17])
+      assert.deepStrictEqual(Array.from(out["y"]?.data as Float32Array), [11, 13, 15, 17])
     })
   )
 
   it("refuses graphs without outputs and baked values of the wrong size", () => {
     const g = G.make("bad")
     const w = g.param("w", [2])
-    expect(() => Onnx.encode(g)).toThrow(/has no outputs/)
+    assert.throws(() => Onnx.encode(g), /has no outputs/)
     g.output("y", O.exp(w))
-    expect(() => Onnx.encode(g, { bake: { w: Float32Array.of(1) } })).toThrow(/baked value/)
+    assert.throws(() => Onnx.encode(g, { bake: { w: Float32Array.of(1) } }), /baked value/)
   })
 })

@@ -5,7 +5,7 @@
  * (SHA-256 recorded from that writer). A change in field order, varint or float encoding shows up here.
  */
 import { createHash } from "node:crypto"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as G from "../src/Graph.ts"
 import * as L from "../src/Layout.ts"
 import * as Onnx from "../src/Onnx.ts"
@@ -53,10 +53,10 @@ const representative = (): G.Graph => {
 describe("Onnx.encode bytes", () => {
   it("a representative graph encodes to the recorded bytes", () => {
     const enc = Onnx.encode(representative())
-    expect([enc.model.length, sha256(enc.model)]).toEqual([
-      3769,
-      "0f5e70097e20bd71687a5f05da1b0dbbb4904726be27596a29ead26539b329d4"
-    ])
+    assert.deepStrictEqual(
+      [enc.model.length, sha256(enc.model)],
+      [3769, "0f5e70097e20bd71687a5f05da1b0dbbb4904726be27596a29ead26539b329d4"]
+    )
   })
 
   it("with baked params and external data, model and blob encode to the recorded bytes", () => {
@@ -66,13 +66,13 @@ describe("Onnx.encode bytes", () => {
       externalDataThreshold: 256,
       externalDataPath: "weights.bin"
     })
-    expect([enc.model.length, sha256(enc.model)]).toEqual([
-      1468,
-      "1813b2c8aae5e90678d1b2546d595256c3830f0342fe9c1e2990f63c1315cfe3"
-    ])
-    expect([enc.externalData?.data.length, sha256(enc.externalData?.data ?? new Uint8Array())]).toEqual([
-      2656,
-      "5d7498b228ff28f0e2b17f8fcabf6499eb34db6ab6be119df1fc9b3ee4e177fe"
-    ])
+    assert.deepStrictEqual(
+      [enc.model.length, sha256(enc.model)],
+      [1468, "1813b2c8aae5e90678d1b2546d595256c3830f0342fe9c1e2990f63c1315cfe3"]
+    )
+    assert.deepStrictEqual(
+      [enc.externalData?.data.length, sha256(enc.externalData?.data ?? new Uint8Array())],
+      [2656, "5d7498b228ff28f0e2b17f8fcabf6499eb34db6ab6be119df1fc9b3ee4e177fe"]
+    )
   })
 })

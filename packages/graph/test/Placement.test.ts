@@ -3,7 +3,7 @@
  * summary (checked against a real CPU session's log) and the multi-provider listing (in the format of ORT's
  * VerifyEachNodeIsAssignedToAnEp, whose strings the 1.30 binary holds) with WebGPU's missing-kernel notes.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { spawnSync } from "node:child_process"
 import * as Placement from "../src/Placement.ts"
 
@@ -28,14 +28,17 @@ const webgpuLog = [
 describe("Placement.parse", () => {
   it("lists CPU nodes of mixed sessions by op type, counts sessions and nodes per provider", () => {
     const r = Placement.parse(webgpuLog)
-    expect(r.sessions).toBe(2)
-    expect(r.nodesByProvider).toEqual({ WebGpuExecutionProvider: 10, CPUExecutionProvider: 3 })
-    expect(r.cpuNodes.map((n) => n.name)).toEqual(["m1", "m2", "shape_of_x"])
-    expect(r.cpuOps).toEqual([
+    assert.strictEqual(r.sessions, 2)
+    assert.deepStrictEqual(r.nodesByProvider, { WebGpuExecutionProvider: 10, CPUExecutionProvider: 3 })
+    assert.deepStrictEqual(
+      r.cpuNodes.map((n) => n.name),
+      ["m1", "m2", "shape_of_x"]
+    )
+    assert.deepStrictEqual(r.cpuOps, [
       { op: "Mod", count: 2 },
       { op: "Shape", count: 1 }
     ])
-    expect(r.missingWebgpuKernels).toEqual(["Mod"])
+    assert.deepStrictEqual(r.missingWebgpuKernels, ["Mod"])
   })
 
   it("reads a real CPU session's verbose log from a child process", () => {
@@ -54,20 +57,23 @@ describe("Placement.parse", () => {
       encoding: "utf8",
       cwd: import.meta.dirname
     })
-    expect(run.status, run.stderr.slice(-2000)).toBe(0)
+    assert.strictEqual(run.status, 0, run.stderr.slice(-2000))
     const r = Placement.parse(`${run.stdout}\n${run.stderr}`)
-    expect(r.sessions).toBeGreaterThanOrEqual(1)
-    expect(Object.keys(r.nodesByProvider)).toEqual(["CPUExecutionProvider"])
-    expect(r.cpuNodes).toEqual([])
+    assert.isAtLeast(r.sessions, 1)
+    assert.deepStrictEqual(Object.keys(r.nodesByProvider), ["CPUExecutionProvider"])
+    assert.deepStrictEqual(r.cpuNodes, [])
   })
 
   it("finds nothing in a log without verbose placement lines", () => {
-    expect(Placement.parse("2026-12-06 02:38:41.1 [W:onnxruntime:, x.cc:1 F] something else\n  Mod (m1)\n")).toEqual({
-      sessions: 0,
-      nodesByProvider: {},
-      cpuNodes: [],
-      cpuOps: [],
-      missingWebgpuKernels: []
-    })
+    assert.deepStrictEqual(
+      Placement.parse("2026-12-06 02:38:41.1 [W:onnxruntime:, x.cc:1 F] something else\n  Mod (m1)\n"),
+      {
+        sessions: 0,
+        nodesByProvider: {},
+        cpuNodes: [],
+        cpuOps: [],
+        missingWebgpuKernels: []
+      }
+    )
   })
 })

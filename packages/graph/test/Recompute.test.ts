@@ -3,10 +3,11 @@
  * float32 equality of loss and every gradient with the same model without recomputation, and the graph shape that
  * keeps ONNX Runtime from merging the recomputation back into the forward.
  */
+import { assert } from "vitest"
 import { describe, it } from "@effect/vitest"
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
-import { expect } from "vitest"
+
 import * as Autodiff from "../src/Autodiff.ts"
 import * as Executor from "../src/Executor.ts"
 import * as G from "../src/Graph.ts"
@@ -80,14 +81,14 @@ describe("same values as without recomputation (float32)", () => {
     Effect.gen(function* () {
       const plain = yield* run(false)
       const recomputed = yield* run(true)
-      expect(plain.names.length).toBe(2 + 9 * size.layers)
+      assert.strictEqual(plain.names.length, 2 + 9 * size.layers)
       for (const k of ["loss", ...plain.names.map((n) => `grad::${n}`)]) {
         const a = plain.out[k]!
         const b = recomputed.out[k]!
         const scale = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
-        expect(scale, `${k} is not all zero`).toBeGreaterThan(0)
+        assert.isAbove(scale, 0, `${k} is not all zero`)
         const diff = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0)
-        expect(diff, k).toBeLessThanOrEqual(1e-5 * scale)
+        assert.isAtMost(diff, 1e-5 * scale, k)
       }
     })
   )
@@ -105,13 +106,13 @@ describe("graph shape", () => {
     Autodiff.grad(O.reduceSum(y), [x, w])
     const added = g.nodes.slice(before)
     // One forward copy: Sigmoid and MatMul again, after the backward started.
-    expect(added.filter((n) => n.op === "Sigmoid").length).toBe(1)
+    assert.strictEqual(added.filter((n) => n.op === "Sigmoid").length, 1)
     const sigmoid = added.find((n) => n.op === "Sigmoid") as G.Node
     const input = sigmoid.inputs[0]!.unit as G.Node
-    expect(input.op).toBe("Add")
+    assert.strictEqual(input.op, "Add")
     // The Add's second operand is 0 · (an element of the output gradient): it cannot run before that gradient exists.
     const zero = input.inputs[1]!.unit as G.Node
-    expect(zero.op).toBe("Mul")
+    assert.strictEqual(zero.op, "Mul")
     const ancestors = new Set<G.Node>()
     const visit = (n: G.Node | undefined): void => {
       if (n === undefined || ancestors.has(n)) return
@@ -119,20 +120,21 @@ describe("graph shape", () => {
       for (const t of n.inputs) visit(t?.unit)
     }
     visit(zero)
-    expect(
+    assert.isTrue(
       [...ancestors].some((n) => n.op === "Expand"),
       "the seed of d(sum)/dy"
-    ).toBe(true)
+    )
   })
   it("a param or activation used inside but not passed as an input is an error naming it", () => {
     const g = G.make("captured")
     const x = g.param("x", [2, 2])
     const w = g.param("w", [2, 2])
-    expect(() => Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, w)])).toThrow(
+    assert.throws(
+      () => Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, w)]),
       /reads w: float32\[2,2\] from outside.*Fix: pass every param/
     )
     const c = g.constant(Float32Array.from([1, 2, 3, 4]), [2, 2])
-    expect(Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, c)])[0]?.shape).toEqual([2, 2])
+    assert.deepStrictEqual(Recompute.checkpoint("Block", [x], ([x]) => [O.matmul(x as G.Tensor, c)])[0]?.shape, [2, 2])
   })
   it("no gradient wanted: the rule builds nothing", () => {
     const g = G.make("frozen")
@@ -141,6 +143,6 @@ describe("graph shape", () => {
     const [y] = Recompute.checkpoint("Block", [c], ([c]) => [O.tanh(c as G.Tensor)]) as [G.Tensor]
     const before = g.nodes.length
     Autodiff.grad(O.reduceSum(O.mul(y, x)), [x])
-    expect(g.nodes.slice(before).some((n) => n.op === "Tanh")).toBe(false)
+    assert.isFalse(g.nodes.slice(before).some((n) => n.op === "Tanh"))
   })
 })

@@ -2,10 +2,11 @@
  * The state store and sessions: GPU tensors are disposed exactly once when superseded, CPU data is
  * wrapped without copying, and feeds are checked with messages that name the input.
  */
+import { assert } from "vitest"
 import { describe, it } from "@effect/vitest"
 import { Tensor as OrtTensor } from "onnxruntime-node"
 import { Effect } from "effect"
-import { expect } from "vitest"
+
 import * as Executor from "../src/Executor.ts"
 import * as G from "../src/Graph.ts"
 import * as O from "../src/Ops.ts"
@@ -28,25 +29,25 @@ describe("Store", () => {
     const g2 = fakeGpu(counts, "g2")
     store.set("w", g1) // CPU data replaced: nothing to dispose
     store.set("w", g1) // same tensor again: no-op
-    expect(counts.get("g1")).toBeUndefined()
+    assert.isUndefined(counts.get("g1"))
     store.set("w", g2)
-    expect(counts.get("g1")).toBe(1)
+    assert.strictEqual(counts.get("g1"), 1)
     store.set("m", fakeGpu(counts, "g3"))
     store.set("alias", g2)
     store.delete("alias") // still held under "w"
-    expect(counts.get("g2")).toBeUndefined()
+    assert.isUndefined(counts.get("g2"))
     store.clear()
-    expect(Object.fromEntries(counts)).toEqual({ g1: 1, g2: 1, g3: 1 })
-    expect(store.names()).toEqual([])
+    assert.deepStrictEqual(Object.fromEntries(counts), { g1: 1, g2: 1, g3: 1 })
+    assert.deepStrictEqual(store.names(), [])
   })
 
   it("wraps CPU arrays without copying", () => {
     const store = State.make()
     const data = Float32Array.of(1, 2, 3, 4)
     store.setData("w", data, [2, 2])
-    expect(store.cpuData("w")).toBe(data)
-    expect(store.get("w")?.dims).toEqual([2, 2])
-    expect(() => store.setData("v", data, [3])).toThrow(/do not fill/)
+    assert.strictEqual(store.cpuData("w"), data)
+    assert.deepStrictEqual(store.get("w")?.dims, [2, 2])
+    assert.throws(() => store.setData("v", data, [3]), /do not fill/)
   })
 })
 
@@ -54,9 +55,9 @@ describe("Executor service", () => {
   it.effect("is available as a scoped layer", () =>
     Effect.gen(function* () {
       const exec = yield* Executor.Executor
-      expect(exec.device).toBe("cpu")
+      assert.strictEqual(exec.device, "cpu")
       exec.write({ w: Float32Array.of(1) }, { w: [1] })
-      expect(Array.from((yield* exec.read(["w"]))["w"] as Float32Array)).toEqual([1])
+      assert.deepStrictEqual(Array.from((yield* exec.read(["w"]))["w"] as Float32Array), [1])
     }).pipe(Effect.provide(Executor.layer({ intraOpThreads: 1 })))
   )
 })
@@ -69,18 +70,18 @@ describe("Session feeds", () => {
       g.output("y", O.mul(g.input("x", "float32", [2, 2]), g.param("w", [2])))
       const s = yield* exec.compile(g)
       const missing = yield* Effect.flip(s.run({ x: new Float32Array(4) }))
-      expect(missing.message).toMatch(/input "w": no feed and no state entry/)
+      assert.match(missing.message, /input "w": no feed and no state entry/)
       exec.write({ w: Float32Array.of(2, 3) }, { w: [2] })
       const wrongSize = yield* Effect.flip(s.run({ x: new Float32Array(3) }))
-      expect(wrongSize.message).toMatch(/input "x": 3 elements, expected 4/)
+      assert.match(wrongSize.message, /input "x": 3 elements, expected 4/)
       const wrongType = yield* Effect.flip(s.run({ x: new Float64Array(4) }))
-      expect(wrongType.message).toMatch(/typed array of float64, expected float32/)
+      assert.match(wrongType.message, /typed array of float64, expected float32/)
       const ok = yield* s.run({ x: Float32Array.of(1, 1, 2, 2) })
-      expect(Array.from(ok["y"]?.data as Float32Array)).toEqual([2, 3, 4, 6])
+      assert.deepStrictEqual(Array.from(ok["y"]?.data as Float32Array), [2, 3, 4, 6])
       const override = yield* s.run({ x: Float32Array.of(1, 1, 1, 1), w: Float32Array.of(5, 5) })
-      expect(Array.from(override["y"]?.data as Float32Array)).toEqual([5, 5, 5, 5])
+      assert.deepStrictEqual(Array.from(override["y"]?.data as Float32Array), [5, 5, 5, 5])
       const unknown = yield* Effect.flip(exec.read(["nope"]))
-      expect(unknown._tag).toBe("FeedMismatch")
+      assert.strictEqual(unknown._tag, "FeedMismatch")
     }).pipe(Effect.scoped)
   )
 })

@@ -6,7 +6,7 @@
 import { Rng } from "@realm-lm/core"
 import { describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { expect } from "vitest"
+import { assert } from "vitest"
 import * as Executor from "../src/Executor.ts"
 import type { Graph } from "../src/Graph.ts"
 import * as G from "../src/Graph.ts"
@@ -40,10 +40,10 @@ const batchOf = (seed: number, batch: number) => {
 }
 
 const close = (actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number, what: string) => {
-  expect(actual.length, what).toBe(expected.length)
+  assert.strictEqual(actual.length, expected.length, what)
   for (let i = 0; i < expected.length; i++) {
     const [a, e] = [actual[i]!, expected[i]!]
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) expect.fail(`${what}[${i}]: ${a} vs ${e}`)
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) assert.fail(`${what}[${i}]: ${a} vs ${e}`)
   }
 }
 
@@ -63,7 +63,10 @@ describe("optimizers against plain TypeScript references", () => {
         const n = start[spec.name]!.length
         ref[spec.name] = { p: f64(start[spec.name]), m: new Float64Array(n), v: new Float64Array(n), decay: spec.decay }
       }
-      expect(trainer.params.filter((p) => p.decay).map((p) => p.name)).toEqual(["w1", "w2"])
+      assert.deepStrictEqual(
+        trainer.params.filter((p) => p.decay).map((p) => p.name),
+        ["w1", "w2"]
+      )
       let clipped = 0
       for (let t = 1; t <= 5; t++) {
         const lr = 0.05 / t // a schedule in TypeScript
@@ -87,8 +90,8 @@ describe("optimizers against plain TypeScript references", () => {
           }
         }
         const res = yield* trainer.step(batch, { lr })
-        expect(res.step).toBe(t)
-        expect(res.gradNorm).toBeCloseTo(norm, 5)
+        assert.strictEqual(res.step, t)
+        assert.isBelow(Math.abs(res.gradNorm - norm), 5e-6)
         const now = yield* exec.read()
         for (const [name, r] of Object.entries(ref)) {
           close(now[name] as Float32Array, r.p, 2e-6, 1e-5, `step ${t} ${name}`)
@@ -96,7 +99,7 @@ describe("optimizers against plain TypeScript references", () => {
           close(now[`${name}::v`] as Float32Array, r.v, 1e-9, 1e-4, `step ${t} ${name}::v`)
         }
       }
-      expect(clipped, "clipping was exercised").toBeGreaterThan(0)
+      assert.isAbove(clipped, 0, "clipping was exercised")
     }).pipe(Effect.scoped)
   )
 
@@ -164,13 +167,13 @@ describe("gradient accumulation", () => {
       }
       const sa = yield* ta.step(big, { lr: 0.01 })
       const sb = yield* tb.apply({ lr: 0.01 })
-      expect(sb.gradNorm).toBeCloseTo(sa.gradNorm, 5)
-      expect(b.state.has("w1::acc"), "accumulators are released after apply").toBe(false)
+      assert.isBelow(Math.abs(sb.gradNorm - sa.gradNorm), 5e-6)
+      assert.isFalse(b.state.has("w1::acc"), "accumulators are released after apply")
       const [pa, pb] = [yield* a.read(["w1", "b1", "w2", "b2"]), yield* b.read(["w1", "b1", "w2", "b2"])]
       for (const name of ["w1", "b1", "w2", "b2"])
         close(pb[name] as Float32Array, f64(pa[name]), 1e-6, 1e-5, `param ${name}`)
       const none = yield* Effect.flip(tb.apply({ lr: 0.01 }))
-      expect(none._tag).toBe("NothingAccumulated")
+      assert.strictEqual(none._tag, "NothingAccumulated")
     }).pipe(Effect.scoped)
   )
 })
@@ -185,23 +188,23 @@ describe("state handling", () => {
         { optimizer: { kind: "adamw" }, freeze: ["w1", "b*"] },
         { batch: 10 }
       )
-      expect(trainer.trainable).toEqual(["w2"])
+      assert.deepStrictEqual(trainer.trainable, ["w2"])
       yield* trainer.initialize(Rng.Rng.make(6))
       const before = yield* exec.read(["w1", "b1", "w2"])
       yield* trainer.step(batchOf(1, 10), { lr: 0.1 })
       const after = yield* exec.read(["w1", "b1", "w2"])
-      expect(after["w1"]).toBe(before["w1"]) // same array object: frozen params are never rewritten
-      expect(Array.from(after["w2"] as Float32Array)).not.toEqual(Array.from(before["w2"] as Float32Array))
+      assert.strictEqual(after["w1"], before["w1"]) // same array object: frozen params are never rewritten
+      assert.notDeepEqual(Array.from(after["w2"] as Float32Array), Array.from(before["w2"] as Float32Array))
       const bad = batchOf(2, 10)
       bad.x[0] = Number.NaN
       const err = yield* Effect.flip(trainer.step(bad, { lr: 0.1 }))
-      expect(err._tag).toBe("NonFiniteLoss")
-      expect(trainer.steps()).toBe(1)
-      expect((yield* exec.read(["w2"]))["w2"]).toBe(after["w2"])
+      assert.strictEqual(err._tag, "NonFiniteLoss")
+      assert.strictEqual(trainer.steps(), 1)
+      assert.strictEqual((yield* exec.read(["w2"]))["w2"], after["w2"])
       const unmatched = yield* Effect.flip(
         Trainer.make(exec, mlp, { optimizer: { kind: "adamw" }, freeze: ["nope.*"] }, { batch: 10 })
       )
-      expect(unmatched.message).toMatch(/freeze pattern "nope.\*" matches no param/)
+      assert.match(unmatched.message, /freeze pattern "nope.\*" matches no param/)
     }).pipe(Effect.scoped)
   )
 
@@ -218,17 +221,20 @@ describe("state handling", () => {
       const session = yield* exec.compile(ig)
       const probe = Float32Array.of(1, 0, 0)
       const h0 = Array.from((yield* session.run({ x: probe }))["h"]?.data as Float32Array)
-      expect(exec.state.cpuData("w1")).toBe(w1) // reading does not copy or replace
+      assert.strictEqual(exec.state.cpuData("w1"), w1) // reading does not copy or replace
       yield* trainer.step(batchOf(9, 10), { lr: 0.5 })
       const h1 = Array.from((yield* session.run({ x: probe }))["h"]?.data as Float32Array)
-      expect(h1).not.toEqual(h0) // the inference session sees the trained params
+      assert.notDeepEqual(h1, h0) // the inference session sees the trained params
       // A second bucket compiles a second session over the same state.
       const e4 = yield* trainer.evaluate(batchOf(10, 4), { bucket: { batch: 4 } })
       const e10 = yield* trainer.evaluate(batchOf(10, 10))
-      expect(Number.isFinite(e4.loss) && Number.isFinite(e10.loss)).toBe(true)
-      expect(e10.metrics["mean_logit"]?.dims).toEqual([])
+      assert.isTrue(Number.isFinite(e4.loss) && Number.isFinite(e10.loss))
+      assert.deepStrictEqual(e10.metrics["mean_logit"]?.dims, [])
       const viaSession = yield* Executor.readViaSession(exec, ["w1"])
-      expect(Array.from(viaSession["w1"] as Float32Array)).toEqual(Array.from(exec.state.cpuData("w1") as Float32Array))
+      assert.deepStrictEqual(
+        Array.from(viaSession["w1"] as Float32Array),
+        Array.from(exec.state.cpuData("w1") as Float32Array)
+      )
     }).pipe(Effect.scoped)
   )
 })
@@ -248,17 +254,17 @@ describe("learning", () => {
       }
       const exec = yield* Executor.make()
       const trainer = yield* Trainer.make(exec, model, { optimizer: { kind: "adamw", weightDecay: 0 } }, { batch: 20 })
-      expect(trainer.trainable).toEqual(["lora.a", "lora.b"])
+      assert.deepStrictEqual(trainer.trainable, ["lora.a", "lora.b"])
       yield* trainer.initialize(Rng.Rng.make(11))
       const before = yield* exec.read(["base.w", "lora.b"])
-      expect(Array.from(before["lora.b"] as Float32Array).every((v) => v === 0)).toBe(true)
+      assert.isTrue(Array.from(before["lora.b"] as Float32Array).every((v) => v === 0))
       const data = batchOf(12, 20)
       const first = (yield* trainer.evaluate(data)).loss
       for (let s = 0; s < 60; s++) yield* trainer.step(data, { lr: 0.05 })
       const after = yield* exec.read(["base.w", "lora.b"])
-      expect(after["base.w"]).toBe(before["base.w"])
-      expect(Array.from(after["lora.b"] as Float32Array).some((v) => v !== 0)).toBe(true)
-      expect((yield* trainer.evaluate(data)).loss).toBeLessThan(first)
+      assert.strictEqual(after["base.w"], before["base.w"])
+      assert.isTrue(Array.from(after["lora.b"] as Float32Array).some((v) => v !== 0))
+      assert.isBelow((yield* trainer.evaluate(data)).loss, first)
     }).pipe(Effect.scoped)
   )
 
@@ -286,12 +292,12 @@ describe("learning", () => {
       const first = (yield* trainer.evaluate(data())).loss
       let last = first
       for (let s = 0; s < 150; s++) last = (yield* trainer.step(data(), { lr: 1e-2 })).loss
-      expect(first).toBeGreaterThan(1.5) // ≈ ln 6 at initialization
-      expect(last).toBeLessThan(0.3 * first)
+      assert.isAbove(first, 1.5) // ≈ ln 6 at initialization
+      assert.isBelow(last, 0.3 * first)
       const end = yield* exec.read(trainer.params.map((p) => p.name))
       for (const p of trainer.params) {
         const changed = Array.from(end[p.name] as Float32Array).some((v, i) => v !== start[p.name]?.[i])
-        expect(changed, p.name).toBe(trainer.trainable.includes(p.name))
+        assert.strictEqual(changed, trainer.trainable.includes(p.name), p.name)
       }
     }).pipe(Effect.scoped)
   )

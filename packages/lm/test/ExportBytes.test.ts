@@ -4,7 +4,7 @@
  * used before the shared protobuf writer (SHA-256 recorded from that writer).
  */
 import { createHash } from "node:crypto"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Rng } from "@realm-lm/core"
 import * as Export from "../src/Export.ts"
 import * as Weights from "../src/Weights.ts"
@@ -18,20 +18,20 @@ describe("Export.onnxModel bytes", () => {
 
   it("the patched model with weights inline encodes to the recorded bytes", () => {
     const { model, externalData } = Export.onnxModel(config, weights)
-    expect(externalData).toBeUndefined()
-    expect(Buffer.from(model).includes("past_sequence_length")).toBe(true) // the symbolic-shape patch ran
-    expect([model.length, sha256(model)]).toEqual([
-      80986,
-      "3f375fce759f9424aeae1705c09c5fe969c9129f9ec9135c3d61c7a62f8493d3"
-    ])
+    assert.isUndefined(externalData)
+    assert.isTrue(Buffer.from(model).includes("past_sequence_length")) // the symbolic-shape patch ran
+    assert.deepStrictEqual(
+      [model.length, sha256(model)],
+      [80986, "3f375fce759f9424aeae1705c09c5fe969c9129f9ec9135c3d61c7a62f8493d3"]
+    )
   })
 
   it("the patched model with external data encodes to the recorded bytes", () => {
     const { model, externalData } = Export.onnxModel(config, weights, { externalDataBytes: 1 })
-    expect([model.length, sha256(model)]).toEqual([
-      21704,
-      "cd826cf7541d58cbebecd10234221717dba985b378e1a02da9fb172d67ad6b6e"
-    ])
-    expect(externalData?.length).toBeGreaterThan(0)
+    assert.deepStrictEqual(
+      [model.length, sha256(model)],
+      [21704, "cd826cf7541d58cbebecd10234221717dba985b378e1a02da9fb172d67ad6b6e"]
+    )
+    assert.isAbove(externalData?.length ?? NaN, 0)
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Rng } from "@realm-lm/core"
 import * as Rope from "../src/Rope.ts"
 
@@ -35,30 +35,32 @@ const metaApplyScaling = (freqs: ReadonlyArray<number>): Array<number> => {
 describe("Rope.inverseFrequencies", () => {
   it("is theta^(-2i/d) without scaling", () => {
     const f = Rope.inverseFrequencies({ headDim: 8, ropeTheta: 10000, ropeScaling: null })
-    expect(Array.from(f)).toEqual([1, 10000 ** -0.25, 10000 ** -0.5, 10000 ** -0.75].map((x) => expect.closeTo(x, 15)))
+    const want = [1, 10000 ** -0.25, 10000 ** -0.5, 10000 ** -0.75]
+    assert.lengthOf(f, want.length)
+    f.forEach((x, i) => assert.isBelow(Math.abs(x - want[i]!), 5e-16))
   })
 
   it("llama3 scaling equals Meta's apply_scaling and has all three regimes for Llama 3.2 (d=64, theta=5e5)", () => {
     const plain = Array.from(Rope.inverseFrequencies(base))
     const scaled = Array.from(Rope.inverseFrequencies({ ...base, ropeScaling: llama3 }))
     const meta = metaApplyScaling(plain)
-    scaled.forEach((x, i) => expect(x).toBeCloseTo(meta[i]!, 15))
+    scaled.forEach((x, i) => assert.isBelow(Math.abs(x - meta[i]!), 5e-16))
     const kept = scaled.filter((x, i) => x === plain[i]).length
     const divided = scaled.filter((x, i) => Math.abs(x - plain[i]! / 32) < 1e-18).length
-    expect(kept).toBeGreaterThan(0)
-    expect(divided).toBeGreaterThan(0)
-    expect(kept + divided).toBeLessThan(32) // some frequencies fall in the smoothed band
+    assert.isAbove(kept, 0)
+    assert.isAbove(divided, 0)
+    assert.isBelow(kept + divided, 32) // some frequencies fall in the smoothed band
     // Scaled frequencies never increase and stay monotone decreasing in i.
     scaled.forEach((x, i) => {
-      expect(x).toBeLessThanOrEqual(plain[i]!)
-      if (i > 0) expect(x).toBeLessThan(scaled[i - 1]!)
+      assert.isAtMost(x, plain[i]!)
+      if (i > 0) assert.isBelow(x, scaled[i - 1]!)
     })
   })
 
   it("linear scaling divides every frequency by the factor", () => {
     const plain = Rope.inverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: null })
     const lin = Rope.inverseFrequencies({ headDim: 16, ropeTheta: 10000, ropeScaling: { type: "linear", factor: 4 } })
-    lin.forEach((x, i) => expect(x).toBeCloseTo(plain[i]! / 4, 15))
+    lin.forEach((x, i) => assert.isBelow(Math.abs(x - plain[i]! / 4), 5e-16))
   })
 })
 
@@ -79,15 +81,15 @@ describe("Rope.rotateHalf", () => {
   it("rotates component i with i + d/2 (transformers' rotate_half) and preserves the norm", () => {
     const x = rotated(q, 5)
     const angle = 5 * inv[1]!
-    expect(x[1]).toBeCloseTo(q[1]! * Math.cos(angle) - q[1 + d / 2]! * Math.sin(angle), 12)
-    expect(x[1 + d / 2]).toBeCloseTo(q[1 + d / 2]! * Math.cos(angle) + q[1]! * Math.sin(angle), 12)
-    expect(dot(x, x)).toBeCloseTo(dot(q, q), 10)
+    assert.isBelow(Math.abs(x[1]! - (q[1]! * Math.cos(angle) - q[1 + d / 2]! * Math.sin(angle))), 5e-13)
+    assert.isBelow(Math.abs(x[1 + d / 2]! - (q[1 + d / 2]! * Math.cos(angle) + q[1]! * Math.sin(angle))), 5e-13)
+    assert.isBelow(Math.abs(dot(x, x) - dot(q, q)), 5e-11)
   })
 
   it("makes q·k depend only on the relative position", () => {
     const a = dot(rotated(q, 10), rotated(k, 3))
     const b = dot(rotated(q, 40), rotated(k, 33))
-    expect(a).toBeCloseTo(b, 10)
-    expect(Math.abs(a - dot(rotated(q, 10), rotated(k, 4)))).toBeGreaterThan(1e-6)
+    assert.isBelow(Math.abs(a - b), 5e-11)
+    assert.isAbove(Math.abs(a - dot(rotated(q, 10), rotated(k, 4))), 1e-6)
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Result, Schema } from "effect"
 import * as fc from "fast-check"
 import { Rng } from "@realm-lm/core"
@@ -14,28 +14,28 @@ const softmax = (xs: ReadonlyArray<number>, t = 1) => {
 
 describe("Sampling", () => {
   it("argmax returns the first of tied maxima (llama2.c convention)", () => {
-    expect(Sampling.argmax(logits)).toBe(2)
-    expect(Sampling.sample(logits, Sampling.greedy, 0.999)).toBe(2)
+    assert.strictEqual(Sampling.argmax(logits), 2)
+    assert.strictEqual(Sampling.sample(logits, Sampling.greedy, 0.999), 2)
   })
 
   it("logSoftmax normalises, is stable for huge logits, and logProb agrees with it", () => {
     const lp = Sampling.logSoftmax([1000, 1001, 999])
-    expect(Array.from(lp).reduce((s, x) => s + Math.exp(x), 0)).toBeCloseTo(1, 12)
-    expect(lp[1]).toBeCloseTo(-Math.log(1 + Math.exp(-1) + Math.exp(-2)), 12)
-    expect(Sampling.logProb([1000, 1001, 999], 2)).toBeCloseTo(lp[2]!, 12)
+    assert.isBelow(Math.abs(Array.from(lp).reduce((s, x) => s + Math.exp(x), 0) - 1), 5e-13)
+    assert.isBelow(Math.abs(lp[1]! - -Math.log(1 + Math.exp(-1) + Math.exp(-2))), 5e-13)
+    assert.isBelow(Math.abs(Sampling.logProb([1000, 1001, 999], 2) - lp[2]!), 5e-13)
   })
 
   it("without filters the candidates are every token in id order with softmax(logits / T)", () => {
     const c = Sampling.candidates(logits, { temperature: 0.7, topK: 0, topP: 1 })
-    expect(Array.from(c.ids)).toEqual([0, 1, 2, 3, 4, 5])
-    softmax(logits, 0.7).forEach((p, i) => expect(c.probs[i]).toBeCloseTo(p, 12))
+    assert.deepStrictEqual(Array.from(c.ids), [0, 1, 2, 3, 4, 5])
+    softmax(logits, 0.7).forEach((p, i) => assert.isBelow(Math.abs(c.probs[i]! - p), 5e-13))
   })
 
   it("top-k keeps the k most probable (ties by lower id) and renormalises", () => {
     const c = Sampling.candidates(logits, { temperature: 1, topK: 3, topP: 1 })
-    expect(Array.from(c.ids)).toEqual([2, 4, 0])
+    assert.deepStrictEqual(Array.from(c.ids), [2, 4, 0])
     const p = softmax([3, 3, 2])
-    p.forEach((x, i) => expect(c.probs[i]).toBeCloseTo(x, 12))
+    p.forEach((x, i) => assert.isBelow(Math.abs(c.probs[i]! - x), 5e-13))
   })
 
   it("top-p keeps the smallest most-probable prefix whose mass exceeds p", () => {
@@ -43,18 +43,18 @@ describe("Sampling", () => {
     const sorted = [2, 4, 0, 5, 1, 3]
     const c = Sampling.candidates(logits, { temperature: 1, topK: 0, topP: 0.8 })
     // p[2] + p[4] = 0.77…, + p[0] = 0.91… > 0.8: three tokens.
-    expect(p[2]! + p[4]!).toBeLessThan(0.8)
-    expect(Array.from(c.ids)).toEqual(sorted.slice(0, 3))
-    expect(Array.from(c.probs).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12)
+    assert.isBelow(p[2]! + p[4]!, 0.8)
+    assert.deepStrictEqual(Array.from(c.ids), sorted.slice(0, 3))
+    assert.isBelow(Math.abs(Array.from(c.probs).reduce((a, b) => a + b, 0) - 1), 5e-13)
   })
 
   it("sample walks the cumulative distribution with the coin", () => {
     const config = { temperature: 1, topK: 0, topP: 1 }
     const p = softmax(logits)
-    expect(Sampling.sample(logits, config, 0)).toBe(0)
-    expect(Sampling.sample(logits, config, p[0]! - 1e-9)).toBe(0)
-    expect(Sampling.sample(logits, config, p[0]! + 1e-9)).toBe(1)
-    expect(Sampling.sample(logits, config, 1 - 1e-12)).toBe(5)
+    assert.strictEqual(Sampling.sample(logits, config, 0), 0)
+    assert.strictEqual(Sampling.sample(logits, config, p[0]! - 1e-9), 0)
+    assert.strictEqual(Sampling.sample(logits, config, p[0]! + 1e-9), 1)
+    assert.strictEqual(Sampling.sample(logits, config, 1 - 1e-12), 5)
   })
 
   it("draw with a core Rng matches the filtered distribution (chi-square, 60k draws)", () => {
@@ -67,10 +67,10 @@ describe("Sampling", () => {
       const t = Sampling.draw(logits, config, rng)
       counts.set(t, (counts.get(t) ?? 0) + 1)
     }
-    expect([...counts.keys()].every((t) => ids.includes(t))).toBe(true)
+    assert.isTrue([...counts.keys()].every((t) => ids.includes(t)))
     let chi2 = 0
     ids.forEach((t, i) => (chi2 += ((counts.get(t) ?? 0) - n * probs[i]!) ** 2 / (n * probs[i]!)))
-    expect(chi2).toBeLessThan(20.5) // p = 0.001 at 4 degrees of freedom
+    assert.isBelow(chi2, 20.5) // p = 0.001 at 4 degrees of freedom
   })
 
   it("every sample is a candidate and candidates always sum to 1 (property)", () => {
@@ -98,14 +98,14 @@ describe("Sampling", () => {
 
   it("SamplingConfig rejects negative temperature, topP outside (0, 1] and fractional topK", () => {
     const decode = Schema.decodeUnknownResult(Sampling.SamplingConfig)
-    expect(Result.isSuccess(decode({ temperature: 0.8, topK: 40, topP: 0.95 }))).toBe(true)
+    assert.isTrue(Result.isSuccess(decode({ temperature: 0.8, topK: 40, topP: 0.95 })))
     for (const bad of [
       { temperature: -1, topK: 0, topP: 1 },
       { temperature: 1, topK: 0, topP: 0 },
       { temperature: 1, topK: 0, topP: 1.5 },
       { temperature: 1, topK: 2.5, topP: 1 }
     ]) {
-      expect(Result.isFailure(decode(bad))).toBe(true)
+      assert.isTrue(Result.isFailure(decode(bad)))
     }
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Result, Schema } from "effect"
 import * as MrpvConfig from "../src/MrpvConfig.ts"
 
@@ -9,7 +9,7 @@ const decodeMessage = (input: unknown): string => {
 
 describe("MrpvConfig", () => {
   it("fills every default from an empty object", () => {
-    expect(MrpvConfig.defaults).toEqual({
+    assert.deepStrictEqual(MrpvConfig.defaults, {
       style: "compact",
       order: "verify-first",
       echoAnswers: false,
@@ -26,32 +26,35 @@ describe("MrpvConfig", () => {
   })
 
   it("rejects nonsense with the field path", () => {
-    expect(decodeMessage({ maxRoutes: 27 })).toContain(`["maxRoutes"]`)
-    expect(decodeMessage({ mix: { allPositive: 0.7, allNegative: 0.5 } })).toMatch(
+    assert.include(decodeMessage({ maxRoutes: 27 }), `["maxRoutes"]`)
+    assert.match(
+      decodeMessage({ mix: { allPositive: 0.7, allNegative: 0.5 } }),
       /allPositive \+ allNegative[\s\S]*\["mix"\]\["allPositive"\]/
     )
-    expect(decodeMessage({ weights: { verdict: -1 } })).toContain(`["weights"]["verdict"]`)
-    expect(decodeMessage({ weights: { answer: 0, verdict: 0, decisive: 0, format: 0 } })).toContain(
+    assert.include(decodeMessage({ weights: { verdict: -1 } }), `["weights"]["verdict"]`)
+    assert.include(
+      decodeMessage({ weights: { answer: 0, verdict: 0, decisive: 0, format: 0 } }),
       "at least one reward weight"
     )
-    expect(decodeMessage({ style: "fancy" })).toContain(`["style"]`)
-    expect(decodeMessage({ length: { spanChars: 0 } })).toContain(`["length"]["spanChars"]`)
-    expect(decodeMessage({ compareAnswers: true, echoAnswers: true })).toMatch(
+    assert.include(decodeMessage({ style: "fancy" }), `["style"]`)
+    assert.include(decodeMessage({ length: { spanChars: 0 } }), `["length"]["spanChars"]`)
+    assert.match(
+      decodeMessage({ compareAnswers: true, echoAnswers: true }),
       /compareAnswers needs order: solve-first[\s\S]*\["compareAnswers"\]/
     )
-    expect(decodeMessage({ compareAnswers: true, order: "solve-first" })).toContain("echoAnswers: false")
-    expect(decodeMessage({ compareAnswers: true, order: "solve-first", echoAnswers: true })).toBe("decoded")
+    assert.include(decodeMessage({ compareAnswers: true, order: "solve-first" }), "echoAnswers: false")
+    assert.strictEqual(decodeMessage({ compareAnswers: true, order: "solve-first", echoAnswers: true }), "decoded")
   })
 
   it.effect("reads config path `verifier`, defaulting when absent and failing on bad values", () =>
     Effect.gen(function* () {
       const read = (root: unknown) => MrpvConfig.config.parse(ConfigProvider.fromUnknown(root))
-      expect(yield* read({})).toEqual(MrpvConfig.defaults)
+      assert.deepStrictEqual(yield* read({}), MrpvConfig.defaults)
       const custom = yield* read({ verifier: { style: "verbose", weights: { answer: 2 } } })
-      expect(custom.style).toBe("verbose")
-      expect(custom.weights).toEqual({ ...MrpvConfig.defaults.weights, answer: 2 })
+      assert.strictEqual(custom.style, "verbose")
+      assert.deepStrictEqual(custom.weights, { ...MrpvConfig.defaults.weights, answer: 2 })
       const bad = yield* Effect.result(read({ verifier: { maxRoutes: 0 } }))
-      expect(Result.isFailure(bad) ? String(bad.failure) : "").toContain(`["verifier"]["maxRoutes"]`)
+      assert.include(Result.isFailure(bad) ? String(bad.failure) : "", `["verifier"]["maxRoutes"]`)
     })
   )
 })

@@ -2,7 +2,7 @@ import { Prompt, Rng } from "@realm-lm/core"
 import type { Curriculum, Route } from "@realm-lm/core"
 import { Result } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { defaults } from "../src/MrpvConfig.ts"
 import type { MrpvConfig } from "../src/MrpvConfig.ts"
 import { buildPrompt, hintStepCount, renderMessages, selectRoutes } from "../src/PromptBuilder.ts"
@@ -25,7 +25,8 @@ describe("buildPrompt", () => {
   it("renders the compact assisted prompt exactly (README example)", () => {
     const shown = [claimRoutes[1]!, claimRoutes[3]!]
     const [message] = renderMessages("compact", claim, shown)
-    expect(message?.content).toBe(
+    assert.strictEqual(
+      message?.content,
       [
         "Q: A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
         "Route A:",
@@ -42,21 +43,24 @@ describe("buildPrompt", () => {
   })
 
   it("is deterministic in the decision seed and varies across seeds", () => {
-    expect(build(defaults, claimRoutes, decision(7, 3))).toEqual(build(defaults, claimRoutes, decision(7, 3)))
+    assert.deepStrictEqual(build(defaults, claimRoutes, decision(7, 3)), build(defaults, claimRoutes, decision(7, 3)))
     const orders = new Set(
       Array.from({ length: 40 }, (_, s) =>
         build(defaults, claimRoutes, decision(s, 3)).prompt.guidance.routeIds.join(",")
       )
     )
-    expect(orders.size).toBeGreaterThan(10)
+    assert.isAbove(orders.size, 10)
   })
 
   it("records exactly the routes shown, in display order, and caps the count at maxRoutes and availability", () => {
     const b = build({ ...defaults, maxRoutes: 2 }, claimRoutes, decision(3, 5))
-    expect(b.prompt.guidance).toMatchObject({ mode: "assisted", strength: 0.7 })
-    expect(b.prompt.guidance.routeIds).toEqual(b.shown.map((r) => r.id))
-    expect(b.shown).toHaveLength(2)
-    expect(build(defaults, claimRoutes.slice(0, 2), decision(3, 4)).shown).toHaveLength(2)
+    assert.deepInclude(b.prompt.guidance, { mode: "assisted", strength: 0.7 })
+    assert.deepStrictEqual(
+      b.prompt.guidance.routeIds,
+      b.shown.map((r) => r.id)
+    )
+    assert.lengthOf(b.shown, 2)
+    assert.lengthOf(build(defaults, claimRoutes.slice(0, 2), decision(3, 4)).shown, 2)
   })
 
   it("places positives uniformly over positions across seeds (chi-square, 4000 seeds)", () => {
@@ -68,7 +72,7 @@ describe("buildPrompt", () => {
       counts[b.shown.findIndex((r) => r.label === "positive")]! += 1
     }
     const chi2 = counts.reduce((acc, c) => acc + (c - n / 4) ** 2 / (n / 4), 0)
-    expect(chi2).toBeLessThan(16.27) // p = 0.001 at 3 degrees of freedom
+    assert.isBelow(chi2, 16.27) // p = 0.001 at 3 degrees of freedom
   })
 
   it("draws all-negative, all-positive and mixed prompts at the configured rates", () => {
@@ -88,8 +92,8 @@ describe("buildPrompt", () => {
     // Mixed prompts also land on 0 or 3 positives with probability 1/8 each.
     const expPos = 0.3 + 0.5 / 8,
       expNeg = 0.2 + 0.5 / 8
-    expect(Math.abs(allPos / n - expPos)).toBeLessThan(4 * Math.sqrt((expPos * (1 - expPos)) / n))
-    expect(Math.abs(allNeg / n - expNeg)).toBeLessThan(4 * Math.sqrt((expNeg * (1 - expNeg)) / n))
+    assert.isBelow(Math.abs(allPos / n - expPos), 4 * Math.sqrt((expPos * (1 - expPos)) / n))
+    assert.isBelow(Math.abs(allNeg / n - expNeg), 4 * Math.sqrt((expNeg * (1 - expNeg)) / n))
   })
 
   it("never leaks labels, ids, sources or notes into the text; the text depends only on steps and answers", () => {
@@ -103,13 +107,13 @@ describe("buildPrompt", () => {
           const config = { ...defaults, style, maxRoutes: 6 }
           const b = build(config, routes, decision(seed, k))
           const t = text(b.prompt)
-          expect(t).not.toMatch(/positive|negative|RID\d|SRCZZ|NOTEKK/i)
+          assert.notMatch(t, /positive|negative|RID\d|SRCZZ|NOTEKK/i)
           // Flipping every label cannot change how the same routes render.
           const flipped = b.shown.map((r) => ({
             ...r,
             label: r.label === "positive" ? ("negative" as const) : ("positive" as const)
           }))
-          expect(renderMessages(style, claim, flipped)).toEqual(b.prompt.messages)
+          assert.deepStrictEqual(renderMessages(style, claim, flipped), b.prompt.messages)
           // The instructions are the same whatever the composition: only the route blocks differ.
           const skeleton = t.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "")
           const other = text(
@@ -122,9 +126,10 @@ describe("buildPrompt", () => {
               )
             ).prompt
           )
-          expect(
-            other.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "").replace(/\d+ candidate solutions/, "")
-          ).toBe(skeleton.replace(/\d+ candidate solutions/, ""))
+          assert.strictEqual(
+            other.replace(/Route [A-Z]:\n(?:Step \d+: .*\n)*Answer: .*\n/g, "").replace(/\d+ candidate solutions/, ""),
+            skeleton.replace(/\d+ candidate solutions/, "")
+          )
         }
       ),
       params(300)
@@ -133,64 +138,74 @@ describe("buildPrompt", () => {
 
   it("gives a hint prefix of a positive route when no routes are requested", () => {
     const b = build(defaults, claimRoutes, decision(5, 0, 0.5))
-    expect(b.prompt.guidance.mode).toBe("hint")
-    expect(b.prompt.guidance.hint).toMatch(/^Step 1: [^\n]+$/)
-    expect(b.prompt.messages[0]?.content).toContain(`Hint:\n${b.prompt.guidance.hint}\nSolve.`)
-    expect(build(defaults, claimRoutes, decision(5, 0, 0.2)).prompt.guidance).toEqual({
+    assert.strictEqual(b.prompt.guidance.mode, "hint")
+    assert.match(b.prompt.guidance.hint!, /^Step 1: [^\n]+$/)
+    assert.include(b.prompt.messages[0]?.content, `Hint:\n${b.prompt.guidance.hint}\nSolve.`)
+    assert.deepStrictEqual(build(defaults, claimRoutes, decision(5, 0, 0.2)).prompt.guidance, {
       mode: "autonomous",
       strength: 0.7,
       routeIds: []
     })
-    expect(hintStepCount(1, 4)).toBe(4)
-    expect(hintStepCount(0.75, 4)).toBe(3)
-    expect(hintStepCount(0.7, 3)).toBe(2)
+    assert.strictEqual(hintStepCount(1, 4), 4)
+    assert.strictEqual(hintStepCount(0.75, 4), 3)
+    assert.strictEqual(hintStepCount(0.7, 3), 2)
   })
 
   it("puts the hint at the start of the reply with hintPlacement prefill, leaving the autonomous messages", () => {
     const prefilled = { ...defaults, hintPlacement: "prefill" as const }
     const b = build(prefilled, claimRoutes, decision(5, 0, 0.5))
     const autonomous = build(prefilled, claimRoutes, decision(5, 0, 0))
-    expect(b.prompt.messages).toEqual(autonomous.prompt.messages)
-    expect(b.prompt.prefill).toMatch(/^Step 1: [^\n]+\n$/)
-    expect(b.prompt.guidance).toEqual({ mode: "hint", strength: 0.7, routeIds: [], hint: b.prompt.prefill?.trimEnd() })
-    expect(b.solution?.length).toBe(2)
-    expect(b.prompt.prefill).toBe(`Step 1: ${b.solution?.[0]}\n`)
-    expect(text(b.prompt).endsWith(`assistant:${b.prompt.prefill}`)).toBe(true)
+    assert.deepStrictEqual(b.prompt.messages, autonomous.prompt.messages)
+    assert.match(b.prompt.prefill!, /^Step 1: [^\n]+\n$/)
+    assert.deepStrictEqual<unknown>(b.prompt.guidance, {
+      mode: "hint",
+      strength: 0.7,
+      routeIds: [],
+      hint: b.prompt.prefill?.trimEnd()
+    })
+    assert.strictEqual(b.solution?.length, 2)
+    assert.strictEqual(b.prompt.prefill, `Step 1: ${b.solution?.[0]}\n`)
+    assert.isTrue(text(b.prompt).endsWith(`assistant:${b.prompt.prefill}`))
     // The same decision with the hint in the prompt: same hint text, no prefill.
     const inPrompt = build(defaults, claimRoutes, decision(5, 0, 0.5))
-    expect(inPrompt.prompt.prefill).toBeUndefined()
-    expect(inPrompt.prompt.guidance.hint).toBe(b.prompt.guidance.hint)
+    assert.isUndefined(inPrompt.prompt.prefill)
+    assert.strictEqual(inPrompt.prompt.guidance.hint, b.prompt.guidance.hint)
   })
 
   it("falls back to gold steps for hints and to the bare question when nothing is available", () => {
     const negatives = claimRoutes.filter((r) => r.label === "negative")
-    expect(build(defaults, negatives, decision(1, 0, 1)).prompt.guidance.hint).toBe(
+    assert.strictEqual(
+      build(defaults, negatives, decision(1, 0, 1)).prompt.guidance.hint,
       "Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800"
     )
     const bare = Result.getOrThrow(buildPrompt(defaults, triage, [], { ...decision(1, 3, 0.5), problemId: triage.id }))
-    expect(bare.prompt.guidance.mode).toBe("autonomous")
-    expect(bare.prompt.messages).toEqual([{ role: "user", content: `Q: ${triage.question}\nSolve.` }])
+    assert.strictEqual(bare.prompt.guidance.mode, "autonomous")
+    assert.deepStrictEqual(bare.prompt.messages, [{ role: "user", content: `Q: ${triage.question}\nSolve.` }])
   })
 
   it("fails with VerifierError on missing guidance under missingRoutes=fail, and on duplicate ids", () => {
     const strict = { ...defaults, missingRoutes: "fail" as const }
     const noRoutes = buildPrompt(strict, claim, [], decision(1, 2))
-    expect(Result.isFailure(noRoutes) && noRoutes.failure._tag === "VerifierError" && noRoutes.failure.detail).toMatch(
+    assert.match(
+      Result.isFailure(noRoutes) && noRoutes.failure._tag === "VerifierError" ? noRoutes.failure.detail : "",
       /none/
     )
     const noHint = buildPrompt(strict, triage, [], { ...decision(1, 0, 0.5), problemId: triage.id })
-    expect(Result.isFailure(noHint)).toBe(true)
+    assert.isTrue(Result.isFailure(noHint))
     const dup = buildPrompt(defaults, claim, [claimRoutes[0]!, claimRoutes[0]!], decision(1, 2))
-    expect(Result.isFailure(dup) && dup.failure.detail).toMatch(/duplicate route id "pos-1"/)
+    assert.match(Result.isFailure(dup) ? dup.failure.detail : "", /duplicate route id "pos-1"/)
   })
 
   it("renders the verbose style as system + user messages with format instructions and label options", () => {
     const b = Result.getOrThrow(
       buildPrompt({ ...defaults, style: "verbose" }, triage, [], { ...decision(1, 0), problemId: triage.id })
     )
-    expect(b.prompt.messages.map((m) => m.role)).toEqual(["system", "user"])
-    expect(b.prompt.messages[1]?.content).toContain("The answer is one of: approve, deny, review.")
-    expect(b.prompt.messages[1]?.content).not.toContain("Route A")
+    assert.deepStrictEqual(
+      b.prompt.messages.map((m) => m.role),
+      ["system", "user"]
+    )
+    assert.include(b.prompt.messages[1]?.content, "The answer is one of: approve, deny, review.")
+    assert.notInclude(b.prompt.messages[1]?.content, "Route A")
   })
 })
 
@@ -198,8 +213,8 @@ describe("selectRoutes", () => {
   it("fills the requested count from the other label when one runs short", () => {
     const allNegative = { positiveRatio: 0, allPositive: 0, allNegative: 1 }
     const picked = selectRoutes([claimRoutes[0]!, claimRoutes[1]!, claimRoutes[2]!], 3, allNegative, Rng.Rng.make(1))
-    expect(picked.map((r) => r.id).toSorted()).toEqual(["neg-value", "pos-1", "pos-2"])
-    expect(selectRoutes(claimRoutes, 0, allNegative, Rng.Rng.make(1))).toEqual([])
+    assert.deepStrictEqual(picked.map((r) => r.id).toSorted(), ["neg-value", "pos-1", "pos-2"])
+    assert.deepStrictEqual(selectRoutes(claimRoutes, 0, allNegative, Rng.Rng.make(1)), [])
   })
 })
 
@@ -209,7 +224,8 @@ describe("renderMessages, echoed answers", () => {
       order: "solve-first",
       echoAnswers: true
     })
-    expect(message?.content).toBe(
+    assert.strictEqual(
+      message?.content,
       `Q: ${claim.question}\nRoute A: answer 800\nStep 1: a = 1\nStep 2: b = 2\nSolve, then verify each route.`
     )
   })
@@ -218,10 +234,11 @@ describe("renderMessages, echoed answers", () => {
     const route = [{ steps: ["a = 1"], answer: "800" }]
     const text = (format: Parameters<typeof renderMessages>[4]) =>
       renderMessages("verbose", claim, route, [], format)[1]?.content ?? ""
-    expect(text({ order: "solve-first", echoAnswers: true, compareAnswers: true })).toContain(
+    assert.include(
+      text({ order: "solve-first", echoAnswers: true, compareAnswers: true }),
       "Route A: answer <its answer> vs <your answer>, correct"
     )
-    expect(text({ order: "solve-first", echoAnswers: true })).toContain("Route A: answer <its answer>, correct")
-    expect(text({ order: "solve-first", echoAnswers: false })).toContain("Route A: correct")
+    assert.include(text({ order: "solve-first", echoAnswers: true }), "Route A: answer <its answer>, correct")
+    assert.include(text({ order: "solve-first", echoAnswers: false }), "Route A: correct")
   })
 })

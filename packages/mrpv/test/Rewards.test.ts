@@ -1,5 +1,5 @@
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { defaults } from "../src/MrpvConfig.ts"
 import { parseCompletion } from "../src/CompletionParser.ts"
 import { lengthPenalty, rewardBounds, scoreCompletion } from "../src/Rewards.ts"
@@ -15,74 +15,79 @@ const score = (completion: string, routes = shown, config = defaults) =>
 describe("scoreCompletion", () => {
   it("gives the ideal target the maximum reward, with every component at its weight", () => {
     const s = score(renderTarget(claim, shown))
-    expect(s.reward).toEqual({
+    assert.deepStrictEqual(s.reward, {
       total: 2.2,
       components: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 },
       correct: true,
       answer: "800",
       metrics: { format: 1, verdictAccuracy: 1, decisiveAccuracy: 1 }
     })
-    expect(s.reward.total).toBe(rewardBounds(defaults).max)
-    expect(s.routes.map((r) => [r.verdict, r.expectedStep, r.statedStep, r.stepRight])).toEqual([
-      ["correct", undefined, undefined, undefined],
-      ["wrong", 1, 1, true],
-      ["wrong", 0, 0, true]
-    ])
+    assert.strictEqual(s.reward.total, rewardBounds(defaults).max)
+    assert.deepStrictEqual(
+      s.routes.map((r) => [r.verdict, r.expectedStep, r.statedStep, r.stepRight]),
+      [
+        ["correct", undefined, undefined, undefined],
+        ["wrong", 1, 1, true],
+        ["wrong", 0, 0, true]
+      ]
+    )
   })
 
   it("scores verdicts, decisive steps and the answer separately", () => {
     const s = score(
       "Route A: correct\nRoute B: correct\nRoute C: wrong at step 2\nReflection: r\nStep 1: x\nAnswer: 900"
     )
-    expect(s.reward.correct).toBe(false)
-    expect(s.reward.components.answer).toBe(0)
-    expect(s.reward.components.verdict).toBeCloseTo((0.5 * 2) / 3, 12)
-    expect(s.reward.components.decisive).toBe(0) // B not called wrong, C's step off by one
-    expect(
+    assert.isFalse(s.reward.correct)
+    assert.strictEqual(s.reward.components.answer, 0)
+    assert.isBelow(Math.abs((s.reward.components.verdict ?? NaN) - (0.5 * 2) / 3), 5e-13)
+    assert.strictEqual(s.reward.components.decisive, 0) // B not called wrong, C's step off by one
+    assert.strictEqual(
       score(
         "Route A: correct\nRoute B: wrong at step 2\nRoute C: wrong at step 2\nReflection: r\nStep 1: x\nAnswer: 800",
         shown,
         { ...defaults, decisiveTolerance: 1 }
-      ).reward.components.decisive
-    ).toBe(0.5)
+      ).reward.components.decisive,
+      0.5
+    )
   })
 
   it("keeps the truth check apart: perfect verification with a wrong answer is visible as correct=false", () => {
     const hacked = renderTarget(claim, shown).replace("Answer: 800", "Answer: 801")
     const s = score(hacked)
-    expect(s.reward.correct).toBe(false)
-    expect(s.reward.total).toBeCloseTo(1.2, 12)
+    assert.isFalse(s.reward.correct)
+    assert.isBelow(Math.abs(s.reward.total - 1.2), 5e-13)
   })
 
   it("scores prompts without routes on answer and format only (autonomous mode)", () => {
     const s = score("Step 1: 1200 - 200 = 1000\nStep 2: 1000 * 80% = 800\nAnswer: 800", [])
-    expect(s.reward).toEqual({
+    assert.deepStrictEqual(s.reward, {
       total: 1.2,
       components: { answer: 1, format: 0.2 },
       correct: true,
       answer: "800",
       metrics: { format: 1 }
     })
-    expect(score("Route A: correct\nAnswer: 1,200", []).reward.components.format).toBeCloseTo((0.2 * 3) / 5, 12)
+    assert.isBelow(
+      Math.abs((score("Route A: correct\nAnswer: 1,200", []).reward.components.format ?? NaN) - (0.2 * 3) / 5),
+      5e-13
+    )
   })
 
   it("uses the judge on the policy's own reasoning, not on verdict lines", () => {
-    expect(
+    assert.isFalse(
       score("Route A: correct\nRoute B: wrong at step 800\nRoute C: wrong\nReflection: Answer: 800").reward.correct
-    ).toBe(false)
+    )
   })
 
   it("applies the length penalty linearly between targetChars and targetChars + spanChars", () => {
     const length = { weight: 0.5, targetChars: 10, spanChars: 20 }
-    expect([
-      lengthPenalty(length, 5),
-      lengthPenalty(length, 20),
-      lengthPenalty(length, 30),
-      lengthPenalty(length, 999)
-    ]).toEqual([0, -0.25, -0.5, -0.5])
-    expect(lengthPenalty({ ...length, weight: 0 }, 999)).toBe(0)
+    assert.deepStrictEqual(
+      [lengthPenalty(length, 5), lengthPenalty(length, 20), lengthPenalty(length, 30), lengthPenalty(length, 999)],
+      [0, -0.25, -0.5, -0.5]
+    )
+    assert.strictEqual(lengthPenalty({ ...length, weight: 0 }, 999), 0)
     const s = score("Step 1: x\nAnswer: 800", [], { ...defaults, length })
-    expect(s.reward.components.length).toBeCloseTo((-0.5 * (21 - 10)) / 20, 12)
+    assert.isBelow(Math.abs((s.reward.components.length ?? NaN) - (-0.5 * (21 - 10)) / 20), 5e-13)
   })
 
   it("keeps the total within bounds and equal to the sum of its components (property)", () => {
@@ -98,18 +103,19 @@ describe("scoreCompletion", () => {
           const config = { ...defaults, weights, length: { weight: lengthWeight, targetChars: 20, spanChars: 50 } }
           const s = score(completion, withRoutes ? routes : [], config)
           const { min, max } = rewardBounds(config)
-          expect(s.reward.total).toBeGreaterThanOrEqual(min - 1e-12)
-          expect(s.reward.total).toBeLessThanOrEqual(max + 1e-12)
+          assert.isAtLeast(s.reward.total, min - 1e-12)
+          assert.isAtMost(s.reward.total, max + 1e-12)
           let sum = 0
           for (const [name, value] of Object.entries(s.reward.components)) {
-            expect(Number.isFinite(value)).toBe(true)
-            if (name === "length") expect(value >= -lengthWeight && value <= 0).toBe(true)
-            else expect(value >= 0 && value <= weights[name as keyof typeof weights] + 1e-12).toBe(true)
+            assert.isTrue(Number.isFinite(value))
+            if (name === "length") assert.isTrue(value >= -lengthWeight && value <= 0)
+            else assert.isTrue(value >= 0 && value <= weights[name as keyof typeof weights] + 1e-12)
             sum += value
           }
-          expect(s.reward.total).toBe(sum)
-          if (!withRoutes) expect(Object.keys(s.reward.components)).not.toContain("verdict")
-          expect(s.reward.correct).toBe(
+          assert.strictEqual(s.reward.total, sum)
+          if (!withRoutes) assert.notInclude(Object.keys(s.reward.components), "verdict")
+          assert.strictEqual(
+            s.reward.correct,
             s.reward.components.answer !== 0 || (weights.answer === 0 && s.judgement.correct)
           )
         }
@@ -130,8 +136,11 @@ describe("scoreCompletion, solve-first order", () => {
       completion: renderTarget(claim, routes, { order: "solve-first" }),
       judge: testJudge
     })
-    expect(scored.reward.total).toBeCloseTo(rewardBounds(solveFirst).max, 12)
-    expect(scored.routes.map((r) => r.verdictRight)).toEqual([true, true, true])
+    assert.isBelow(Math.abs(scored.reward.total - rewardBounds(solveFirst).max), 5e-13)
+    assert.deepStrictEqual(
+      scored.routes.map((r) => r.verdictRight),
+      [true, true, true]
+    )
   })
 
   it("judges the answer from the steps and answer only, not from the verdict lines after it", () => {
@@ -144,8 +153,8 @@ describe("scoreCompletion, solve-first order", () => {
       completion,
       judge: testJudge
     })
-    expect(scored.reward.correct).toBe(false)
-    expect(scored.judgement.extracted).toBe("700")
+    assert.isFalse(scored.reward.correct)
+    assert.strictEqual(scored.judgement.extracted, "700")
   })
 })
 
@@ -167,9 +176,9 @@ describe("scoreCompletion, answer-only format", () => {
       completion,
       judge: testJudge
     })
-    expect(withVerdicts.reward.metrics?.["format"]).toBeLessThan(1)
-    expect(answerOnly.reward.metrics?.["format"]).toBe(1)
-    expect(answerOnly.reward.total).toBeCloseTo(defaults.weights.answer + defaults.weights.format, 12)
+    assert.isBelow(withVerdicts.reward.metrics?.["format"] ?? NaN, 1)
+    assert.strictEqual(answerOnly.reward.metrics?.["format"], 1)
+    assert.isBelow(Math.abs(answerOnly.reward.total - (defaults.weights.answer + defaults.weights.format)), 5e-13)
   })
 
   it("an echoed answer that reads like a verdict does not decide the verdict", () => {
@@ -177,9 +186,12 @@ describe("scoreCompletion, answer-only format", () => {
       "Step 1: x\nAnswer: true\nRoute A: answer false, correct\nRoute B: answer true, wrong at step 1",
       "solve-first"
     )
-    expect(parsed.verdicts.map((v) => [v.verdict, v.step])).toEqual([
-      ["correct", undefined],
-      ["wrong", 1]
-    ])
+    assert.deepStrictEqual(
+      parsed.verdicts.map((v) => [v.verdict, v.step]),
+      [
+        ["correct", undefined],
+        ["wrong", 1]
+      ]
+    )
   })
 })

@@ -1,6 +1,6 @@
 import { Result } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { formatScore, parseCompletion } from "../src/CompletionParser.ts"
 import { defaults } from "../src/MrpvConfig.ts"
 import { renderTarget, sftPair } from "../src/Target.ts"
@@ -9,7 +9,8 @@ import { claim, claimRoutes, triage, triageRoutes } from "./fixtures/problems.ts
 
 describe("renderTarget", () => {
   it("writes verdicts, the decisive pattern, gold steps and gold answer (README example)", () => {
-    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!])).toBe(
+    assert.strictEqual(
+      renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!]),
       [
         "Route A: correct",
         "Route B: wrong at step 2",
@@ -23,15 +24,18 @@ describe("renderTarget", () => {
   })
 
   it("prefers the corpus note, handles all-positive sets and prompts without routes", () => {
-    expect(renderTarget(claim, [claimRoutes[3]!])).toContain(
+    assert.include(
+      renderTarget(claim, [claimRoutes[3]!]),
       "Reflection: Route A step 1: applies a copay instead of the deductible"
     )
-    expect(renderTarget(claim, [claimRoutes[0]!, claimRoutes[1]!])).toContain("Reflection: every route checks out.")
-    expect(renderTarget(claim, [])).toBe(
+    assert.include(renderTarget(claim, [claimRoutes[0]!, claimRoutes[1]!]), "Reflection: every route checks out.")
+    assert.strictEqual(
+      renderTarget(claim, []),
       "Step 1: claim after deductible = 1200 - 200 = 1000\nStep 2: payout = 1000 * 80% = 800\nAnswer: 800"
     )
     // No gold steps: the first positive route shown supplies the solution.
-    expect(renderTarget(triage, triageRoutes)).toBe(
+    assert.strictEqual(
+      renderTarget(triage, triageRoutes),
       [
         "Route A: correct",
         "Route B: wrong at step 1",
@@ -48,18 +52,20 @@ describe("renderTarget", () => {
       fc.property(routesArb(), (routes) => {
         const target = renderTarget(claim, routes)
         const parsed = parseCompletion(target)
-        expect(formatScore(parsed, routes.length)).toBe(1)
-        expect(parsed.verdicts.map((v) => v.verdict)).toEqual(
+        assert.strictEqual(formatScore(parsed, routes.length), 1)
+        assert.deepStrictEqual(
+          parsed.verdicts.map((v) => v.verdict),
           routes.map((r) => (r.label === "positive" ? "correct" : "wrong"))
         )
-        expect(parsed.answer).toBe(claim.gold)
+        assert.strictEqual(parsed.answer, claim.gold)
       }),
       params(300)
     )
   })
 
   it("solve-first writes the steps and answer, then the verdicts and reflection", () => {
-    expect(renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!], { order: "solve-first" })).toBe(
+    assert.strictEqual(
+      renderTarget(claim, [claimRoutes[1]!, claimRoutes[2]!], { order: "solve-first" }),
       [
         "Step 1: claim after deductible = 1200 - 200 = 1000",
         "Step 2: payout = 1000 * 80% = 800",
@@ -70,19 +76,20 @@ describe("renderTarget", () => {
       ].join("\n")
     )
     // Without routes both orders are the same completion.
-    expect(renderTarget(claim, [], { order: "solve-first" })).toBe(renderTarget(claim, []))
+    assert.strictEqual(renderTarget(claim, [], { order: "solve-first" }), renderTarget(claim, []))
   })
 
   it("solve-first targets parse back, in their own order, with a perfect format score and the right verdicts", () => {
     fc.assert(
       fc.property(routesArb(), (routes) => {
         const parsed = parseCompletion(renderTarget(claim, routes, { order: "solve-first" }), "solve-first")
-        expect(formatScore(parsed, routes.length)).toBe(1)
-        expect(parsed.verdicts.map((v) => v.verdict)).toEqual(
+        assert.strictEqual(formatScore(parsed, routes.length), 1)
+        assert.deepStrictEqual(
+          parsed.verdicts.map((v) => v.verdict),
           routes.map((r) => (r.label === "positive" ? "correct" : "wrong"))
         )
-        expect(parsed.answer).toBe(claim.gold)
-        expect(parsed.trailing).toEqual([])
+        assert.strictEqual(parsed.answer, claim.gold)
+        assert.deepStrictEqual(parsed.trailing, [])
       }),
       params(300)
     )
@@ -91,33 +98,40 @@ describe("renderTarget", () => {
   it("echoed answers: verdict lines repeat each route's answer and still parse to the right verdicts and steps", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true })
-    expect(target.split("\n").slice(3, 5)).toEqual([
+    assert.deepStrictEqual(target.split("\n").slice(3, 5), [
       `Route A: answer ${claimRoutes[1]!.answer}, correct`,
       `Route B: answer ${claimRoutes[2]!.answer}, wrong at step 2`
     ])
     const parsed = parseCompletion(target, "solve-first")
-    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([
-      [0, "correct", undefined],
-      [1, "wrong", 2]
-    ])
-    expect(formatScore(parsed, 2)).toBe(1)
+    assert.deepStrictEqual(
+      parsed.verdicts.map((v) => [v.index, v.verdict, v.step]),
+      [
+        [0, "correct", undefined],
+        [1, "wrong", 2]
+      ]
+    )
+    assert.strictEqual(formatScore(parsed, 2), 1)
   })
 
   it("compared answers: verdict lines put each route's answer next to the gold one and parse to the right verdicts", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
     const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true, compareAnswers: true })
-    expect(target.split("\n").slice(3, 5)).toEqual([
+    assert.deepStrictEqual(target.split("\n").slice(3, 5), [
       `Route A: answer ${claimRoutes[1]!.answer} vs ${claim.gold}, correct`,
       `Route B: answer ${claimRoutes[2]!.answer} vs ${claim.gold}, wrong at step 2`
     ])
     const parsed = parseCompletion(target, "solve-first")
-    expect(parsed.verdicts.map((v) => [v.index, v.verdict, v.step])).toEqual([
-      [0, "correct", undefined],
-      [1, "wrong", 2]
-    ])
-    expect(formatScore(parsed, 2)).toBe(1)
+    assert.deepStrictEqual(
+      parsed.verdicts.map((v) => [v.index, v.verdict, v.step]),
+      [
+        [0, "correct", undefined],
+        [1, "wrong", 2]
+      ]
+    )
+    assert.strictEqual(formatScore(parsed, 2), 1)
     // Without echoAnswers there is nothing to compare: the plain verdict line.
-    expect(renderTarget(claim, routes, { order: "solve-first", compareAnswers: true })).toBe(
+    assert.strictEqual(
+      renderTarget(claim, routes, { order: "solve-first", compareAnswers: true }),
       renderTarget(claim, routes, { order: "solve-first" })
     )
   })
@@ -127,16 +141,19 @@ describe("renderTarget", () => {
       "Step 1: x\nAnswer: true\nRoute A: answer false vs true, wrong\nRoute B: answer true vs true, correct",
       "solve-first"
     )
-    expect(parsed.verdicts.map((v) => v.verdict)).toEqual(["wrong", "correct"])
+    assert.deepStrictEqual(
+      parsed.verdicts.map((v) => v.verdict),
+      ["wrong", "correct"]
+    )
   })
 
   it("each order's target is out of order for the other parser", () => {
     const routes = [claimRoutes[1]!, claimRoutes[2]!]
-    expect(parseCompletion(renderTarget(claim, routes), "solve-first").ordered).toBe(false)
+    assert.isFalse(parseCompletion(renderTarget(claim, routes), "solve-first").ordered)
     // Read by the verify-first parser, a solve-first target's verdicts come after the answer: trailing, not verdicts.
     const crossed = parseCompletion(renderTarget(claim, routes, { order: "solve-first" }))
-    expect(crossed.verdicts).toEqual([])
-    expect(crossed.trailing).toHaveLength(3)
+    assert.deepStrictEqual(crossed.verdicts, [])
+    assert.lengthOf(crossed.trailing, 3)
   })
 })
 
@@ -145,11 +162,11 @@ describe("sftPair", () => {
     const decision = { problemId: claim.id, strength: 1, routeCount: 3, hintFraction: 0, rescue: false, seed: 4 }
     const pair = Result.getOrThrow(sftPair(defaults, claim, claimRoutes, decision))
     const shown = pair.prompt.guidance.routeIds.map((id) => claimRoutes.find((r) => r.id === id)!)
-    expect(shown).toHaveLength(3)
-    expect(pair.completion).toBe(renderTarget(claim, shown))
+    assert.lengthOf(shown, 3)
+    assert.strictEqual(pair.completion, renderTarget(claim, shown))
     const bare = Result.getOrThrow(sftPair(defaults, claim, claimRoutes, { ...decision, routeCount: 0 }))
-    expect(bare.prompt.guidance.mode).toBe("autonomous")
-    expect(bare.completion).toBe(renderTarget(claim, []))
+    assert.strictEqual(bare.prompt.guidance.mode, "autonomous")
+    assert.strictEqual(bare.completion, renderTarget(claim, []))
   })
 
   it("continues a prefill hint's route: prefill + completion is that route's whole target", () => {
@@ -166,9 +183,9 @@ describe("sftPair", () => {
         })
       )
       const route = claimRoutes.find((r) => r.label === "positive" && pair.prompt.prefill === `Step 1: ${r.steps[0]}\n`)
-      expect(route, `seed ${seed}: the prefill starts a positive route`).toBeDefined()
-      expect(pair.completion).toBe(`Step 2: ${route!.steps[1]}\nAnswer: ${claim.gold}`)
-      expect(pair.prompt.prefill + pair.completion).toBe(renderTarget(claim, [], { solution: route!.steps }))
+      assert.isDefined(route, `seed ${seed}: the prefill starts a positive route`)
+      assert.strictEqual(pair.completion, `Step 2: ${route!.steps[1]}\nAnswer: ${claim.gold}`)
+      assert.strictEqual(pair.prompt.prefill + pair.completion, renderTarget(claim, [], { solution: route!.steps }))
     }
   })
 })

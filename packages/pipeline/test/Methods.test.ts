@@ -2,7 +2,7 @@
  * `Methods` and the per-method slots of `Wiring`: planning order, variants and their checks, deep merging, and
  * what each built-in method trains with (configured or fixed guidance, answer-only rewards, its own trainer settings).
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { Effect, Layer, Schema } from "effect"
 import { Verifier } from "@realm-lm/core"
 import { MrpvConfig } from "@realm-lm/mrpv"
@@ -21,8 +21,14 @@ const config: PipelineConfig = {
 
 describe("Methods.plan", () => {
   it("puts SFT first, adds it when a selected method starts from it, and keeps the built-in order", () => {
-    expect(Methods.plan(["realm", "rft"]).map((m) => m.name)).toEqual(["sft", "rft", "realm"])
-    expect(Methods.plan(["realm-zero"]).map((m) => m.name)).toEqual(["realm-zero"])
+    assert.deepStrictEqual(
+      Methods.plan(["realm", "rft"]).map((m) => m.name),
+      ["sft", "rft", "realm"]
+    )
+    assert.deepStrictEqual(
+      Methods.plan(["realm-zero"]).map((m) => m.name),
+      ["realm-zero"]
+    )
   })
 
   it("keeps variants of one method in their given order, named and labelled as given", () => {
@@ -31,24 +37,30 @@ describe("Methods.plan", () => {
       "grpo",
       { name: "realm@lr=1", method: "realm", label: "ReaLM slow" }
     ])
-    expect(planned.map((m) => m.name)).toEqual(["sft", "grpo", "realm@lr=2", "realm@lr=1"])
-    expect(planned[2]?.kind).toBe("realm")
-    expect(planned[2]?.label).toBe("ReaLM (SFT → MRPV + EAAI) [realm@lr=2]")
-    expect(planned[3]?.label).toBe("ReaLM slow")
-    expect(planned[2]?.overrides.trainer).toEqual({ rl: { lr: { peak: 2 } } })
+    assert.deepStrictEqual(
+      planned.map((m) => m.name),
+      ["sft", "grpo", "realm@lr=2", "realm@lr=1"]
+    )
+    assert.strictEqual(planned[2]?.kind, "realm")
+    assert.strictEqual(planned[2]?.label, "ReaLM (SFT → MRPV + EAAI) [realm@lr=2]")
+    assert.strictEqual(planned[3]?.label, "ReaLM slow")
+    assert.deepStrictEqual(planned[2]?.overrides.trainer, { rl: { lr: { peak: 2 } } })
   })
 
   it("check names duplicate names and variants that take a built-in method's name", () => {
-    expect(Methods.check(["sft", "sft"])).toEqual([
+    assert.deepStrictEqual(Methods.check(["sft", "sft"]), [
       `methods[1]: "sft" appears twice; give each method or variant its own name`
     ])
-    expect(Methods.check([{ name: "grpo", method: "realm" }])[0]).toContain(
+    assert.include(
+      Methods.check([{ name: "grpo", method: "realm" }])[0],
       `methods[0].name: "grpo" is a built-in method's name`
     )
-    expect(Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }])).toEqual(
+    assert.deepStrictEqual(
+      Methods.check(["sft", { name: "realm", method: "realm" }, { name: "realm-fast", method: "realm" }]),
       []
     )
-    expect(Methods.check(["rft", { name: "rft-2", method: "rft", label: "RFT" }])[0]).toContain(
+    assert.include(
+      Methods.check(["rft", { name: "rft-2", method: "rft", label: "RFT" }])[0],
       `methods[1].label: "RFT" is also the label of "rft"`
     )
   })
@@ -56,7 +68,7 @@ describe("Methods.plan", () => {
 
 describe("Methods.deepMerge", () => {
   it("merges nested objects and replaces arrays and scalars", () => {
-    expect(Methods.deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 })).toEqual({
+    assert.deepStrictEqual(Methods.deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, e: 2 }), {
       a: { b: 1, c: [3] },
       d: 1,
       e: 2
@@ -68,28 +80,28 @@ describe("Wiring.methodSlots", () => {
   const slots = (name: Methods.MethodName) => Wiring.methodSlots(config, Methods.plan([name]).at(-1) as Methods.Method)
 
   it("GRPO without guidance asks the configured curriculum for no guidance", () => {
-    expect(slots("grpo").curriculum).toEqual({ ...config.curriculum, fixedGuidance: "none" })
+    assert.deepStrictEqual<unknown>(slots("grpo").curriculum, { ...config.curriculum, fixedGuidance: "none" })
   })
 
   it("ReaLM fades along the configured curriculum as configured (its length comes from the trainer at run time)", () => {
-    expect(slots("realm").curriculum).toEqual(config.curriculum)
-    expect(slots("realm").verifier).toEqual(config.verifier)
+    assert.deepStrictEqual(slots("realm").curriculum, config.curriculum)
+    assert.deepStrictEqual(slots("realm").verifier, config.verifier)
   })
 
   it("MRPV without fading shows routes at full strength with MRPV rewards; CoT-Synthesizer the same with answer rewards", () => {
     const mrpv = slots("mrpv-no-fading")
-    expect(mrpv.curriculum).toEqual({ ...config.curriculum, fixedGuidance: "always-routes" })
-    expect(mrpv.verifier).toEqual(config.verifier)
+    assert.deepStrictEqual<unknown>(mrpv.curriculum, { ...config.curriculum, fixedGuidance: "always-routes" })
+    assert.deepStrictEqual(mrpv.verifier, config.verifier)
     const cot = slots("cot-synthesizer")
-    expect(cot.curriculum).toEqual(mrpv.curriculum)
+    assert.deepStrictEqual(cot.curriculum, mrpv.curriculum)
     // Answer-only rewards are asked of the verifier; its implementation says what that means in its settings.
-    expect(cot.verifier).toEqual({ ...config.verifier, answerOnly: true })
+    assert.deepStrictEqual<unknown>(cot.verifier, { ...config.verifier, answerOnly: true })
   })
 
   it("EAAI without verdict rewards fades like ReaLM but zeroes the verdict and decisive weights", () => {
     const ablation = slots("eaai-no-verdict")
-    expect(ablation.curriculum).toEqual(slots("realm").curriculum)
-    expect(ablation.verifier).toEqual({ ...config.verifier, answerOnly: true })
+    assert.deepStrictEqual(ablation.curriculum, slots("realm").curriculum)
+    assert.deepStrictEqual<unknown>(ablation.verifier, { ...config.verifier, answerOnly: true })
   })
 
   it("MRPV's own answerOnly zeroes its verdict and decisive weights and its verdict-line format checks, keeping the rest", () => {
@@ -97,7 +109,7 @@ describe("Wiring.methodSlots", () => {
       style: "compact",
       weights: { answer: 1, verdict: 0.5 }
     })
-    expect(Registry.mrpv.answerOnly?.(settings)).toEqual({
+    assert.deepStrictEqual(Registry.mrpv.answerOnly?.(settings), {
       ...settings,
       weights: { ...settings.weights, verdict: 0, decisive: 0 },
       verdictFormat: false
@@ -109,13 +121,13 @@ describe("Wiring.methodSlots", () => {
       -1
     ) as Methods.Method
     const own = Wiring.methodSlots(config, variant)
-    expect(own.trainer).toEqual({ use: "onnx", with: { rl: { steps: 90, lr: { peak: 0.0001 } } } })
+    assert.deepStrictEqual(own.trainer, { use: "onnx", with: { rl: { steps: 90, lr: { peak: 0.0001 } } } })
     // No schedule length is written into the curriculum's settings: the trainer tells it its 90 steps.
-    expect(own.curriculum).toEqual(config.curriculum)
+    assert.deepStrictEqual(own.curriculum, config.curriculum)
     const seeded = Methods.plan([{ name: "cot-seeded", method: "cot-synthesizer", curriculum: { seed: 5 } }]).at(
       -1
     ) as Methods.Method
-    expect(Wiring.methodSlots(config, seeded).curriculum).toEqual({
+    assert.deepStrictEqual(Wiring.methodSlots(config, seeded).curriculum, {
       use: "eaai",
       with: { schedule: { kind: "exponential", autonomousFraction: 0.25 }, seed: 5 },
       fixedGuidance: "always-routes"
@@ -152,10 +164,10 @@ describe("Wiring.methodSlots", () => {
       )
     await build(stub((c) => ({ ...c, weight: 0 })))
     await build(stub())
-    expect(seen).toEqual([{ weight: 0 }, { weight: 1 }])
+    assert.deepStrictEqual(seen, [{ weight: 0 }, { weight: 1 }])
     const custom: PipelineConfig = { ...config, verifier: { use: "./my-verifier.ts", with: { x: 1 } } }
     const cot = Methods.plan(["cot-synthesizer"]).at(-1) as Methods.Method
-    expect(Wiring.methodSlots(custom, cot).verifier).toEqual({
+    assert.deepStrictEqual(Wiring.methodSlots(custom, cot).verifier, {
       use: "./my-verifier.ts",
       with: { x: 1 },
       answerOnly: true

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import type { Problem } from "@realm-lm/core"
 import * as fc from "fast-check"
 import * as Answer from "../src/Answer.ts"
@@ -38,18 +38,18 @@ describe("Answer: numbers", () => {
     ["We get 100.0 as the result", "100"],
     ["I am not sure.", undefined]
   ])("extracts %j as %s", (text, expected) => {
-    expect(Answer.extract(problem("number", "0"), text)).toBe(expected)
+    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
   })
 
   it("compares numbers across formats, with rounding tolerance only for written decimals", () => {
     const p = problem("number", "1200")
-    expect(Answer.equivalent(p, "1,200", "1200.0")).toBe(true)
-    expect(Answer.equivalent(p, "$1,200", "1200")).toBe(true)
-    expect(Answer.equivalent(p, "0.33", "1/3")).toBe(true)
-    expect(Answer.equivalent(p, "12.5", "12.54")).toBe(false)
-    expect(Answer.equivalent(p, "1201", "1200")).toBe(false)
-    expect(Answer.judge(p, "#### 1,200")).toEqual({ extracted: "1200", correct: true })
-    expect(Answer.judge(p, "no idea")).toEqual({ extracted: undefined, correct: false })
+    assert.isTrue(Answer.equivalent(p, "1,200", "1200.0"))
+    assert.isTrue(Answer.equivalent(p, "$1,200", "1200"))
+    assert.isTrue(Answer.equivalent(p, "0.33", "1/3"))
+    assert.isFalse(Answer.equivalent(p, "12.5", "12.54"))
+    assert.isFalse(Answer.equivalent(p, "1201", "1200"))
+    assert.deepStrictEqual(Answer.judge(p, "#### 1,200"), { extracted: "1200", correct: true })
+    assert.deepStrictEqual(Answer.judge(p, "no idea"), { extracted: undefined, correct: false })
   })
 
   it("round-trips every formatted integer and decimal (property)", () => {
@@ -57,12 +57,10 @@ describe("Answer: numbers", () => {
       fc.property(fc.integer({ min: -1e9, max: 1e9 }), fc.integer({ min: 0, max: 999 }), (n, frac) => {
         const value = n + frac / 1000
         const text = Answer.formatNumber(value)
-        expect(Answer.equivalent(problem("number", text), `The answer is ${text}.`.replace(/^.*is /, ""), text)).toBe(
-          true
-        )
-        expect(Answer.parseNumber(text)?.value).toBeCloseTo(value, 6)
+        assert.isTrue(Answer.equivalent(problem("number", text), `The answer is ${text}.`.replace(/^.*is /, ""), text))
+        assert.isBelow(Math.abs((Answer.parseNumber(text)?.value ?? NaN) - value), 5e-7)
         const grouped = n.toLocaleString("en-US")
-        expect(Answer.extract(problem("number", "0"), `#### ${grouped}`)).toBe(String(n))
+        assert.strictEqual(Answer.extract(problem("number", "0"), `#### ${grouped}`), String(n))
       }),
       { numRuns: 300 }
     )
@@ -78,14 +76,14 @@ describe("Answer: labels and text", () => {
     ["A) is wrong, B) is wrong.\nD) fits best.", "D"],
     ["A thing that is here", undefined]
   ])("extracts letter labels from %j as %s", (text, expected) => {
-    expect(Answer.extract(letters, text)).toBe(expected)
+    assert.strictEqual(Answer.extract(letters, text), expected)
   })
 
   it("extracts word labels and returns them as written in the label set", () => {
     const folio = problem("label", "Uncertain", ["True", "False", "Uncertain"])
-    expect(Answer.extract(folio, "Answer: uncertain, since nothing says so")).toBe("Uncertain")
-    expect(Answer.extract(folio, "It could be true, but in the end it is false")).toBe("False")
-    expect(Answer.judge(problem("label", "No", ["Yes", "No"]), "**Answer:** No. Frost is rare.")).toEqual({
+    assert.strictEqual(Answer.extract(folio, "Answer: uncertain, since nothing says so"), "Uncertain")
+    assert.strictEqual(Answer.extract(folio, "It could be true, but in the end it is false"), "False")
+    assert.deepStrictEqual(Answer.judge(problem("label", "No", ["Yes", "No"]), "**Answer:** No. Frost is rare."), {
       extracted: "No",
       correct: true
     })
@@ -93,22 +91,22 @@ describe("Answer: labels and text", () => {
 
   it("normalises free text (case, punctuation, articles)", () => {
     const p = problem("text", "the purple one")
-    expect(Answer.judge(p, "Reasoning...\nAnswer: Purple one!").correct).toBe(true)
-    expect(Answer.equivalent(p, "Mrs. Hilt", "mrs hilt")).toBe(true)
-    expect(Answer.equivalent(p, "", "")).toBe(false)
+    assert.isTrue(Answer.judge(p, "Reasoning...\nAnswer: Purple one!").correct)
+    assert.isTrue(Answer.equivalent(p, "Mrs. Hilt", "mrs hilt"))
+    assert.isFalse(Answer.equivalent(p, "", ""))
   })
 })
 
 describe("Answer: exact numbers, number words, conclusions", () => {
   it("compares integers and decimals exactly as written; tolerance only where the problem asks for it", () => {
     const p = problem("number", "3000000")
-    expect(Answer.judge(p, "The answer is 3,000,001.").correct).toBe(false)
-    expect(Answer.judge(p, "The answer is 3,000,000.").correct).toBe(true)
-    expect(Answer.equivalent(p, "1000000.5", "1000000")).toBe(false)
-    expect(Answer.equivalent(p, "12.50", "12.5")).toBe(true)
+    assert.isFalse(Answer.judge(p, "The answer is 3,000,001.").correct)
+    assert.isTrue(Answer.judge(p, "The answer is 3,000,000.").correct)
+    assert.isFalse(Answer.equivalent(p, "1000000.5", "1000000"))
+    assert.isTrue(Answer.equivalent(p, "12.50", "12.5"))
     const loose = problem("number", "3000000", undefined, "q", { tolerance: 1e-6 })
-    expect(Answer.judge(loose, "The answer is 3,000,001.").correct).toBe(true)
-    expect(Answer.judge(loose, "The answer is 3,000,004.").correct).toBe(false)
+    assert.isTrue(Answer.judge(loose, "The answer is 3,000,001.").correct)
+    assert.isFalse(Answer.judge(loose, "The answer is 3,000,004.").correct)
   })
 
   it.each([
@@ -118,7 +116,7 @@ describe("Answer: exact numbers, number words, conclusions", () => {
     ["So she has twenty-two marbles now.", "22"],
     ["Answer: minus seven", "-7"]
   ])("reads number words in %j as %s", (text, expected) => {
-    expect(Answer.extract(problem("number", "0"), text)).toBe(expected)
+    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
   })
 
   it.each([
@@ -130,22 +128,22 @@ describe("Answer: exact numbers, number words, conclusions", () => {
     ["Final Answer: The final answer is 18. I hope it is correct.", "18"],
     ["Answer: 16 - 3 - 4 = 9 eggs after breakfast", "9"]
   ])("takes the conclusion of %j: %s", (text, expected) => {
-    expect(Answer.extract(problem("number", "0"), text)).toBe(expected)
+    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
   })
 
   it("keeps the parcel format's judgement: the number after `Answer:`, none for an empty cue", () => {
     const steps = "Step 1: base zone B = 12\nStep 2: weight 7kg +8 = 20"
     const p = problem("number", "20")
-    expect(Answer.judge(p, `${steps}\nAnswer: 20`)).toEqual({ extracted: "20", correct: true })
-    expect(Answer.judge(p, `${steps}\nAnswer: 21`)).toEqual({ extracted: "21", correct: false })
-    expect(Answer.judge(p, `${steps}\nAnswer:`)).toEqual({ extracted: undefined, correct: false })
-    expect(Answer.judge(p, steps)).toEqual({ extracted: "20", correct: true })
+    assert.deepStrictEqual(Answer.judge(p, `${steps}\nAnswer: 20`), { extracted: "20", correct: true })
+    assert.deepStrictEqual(Answer.judge(p, `${steps}\nAnswer: 21`), { extracted: "21", correct: false })
+    assert.deepStrictEqual(Answer.judge(p, `${steps}\nAnswer:`), { extracted: undefined, correct: false })
+    assert.deepStrictEqual(Answer.judge(p, steps), { extracted: "20", correct: true })
   })
 
   it("reads every integer written in words by an independent writer (property)", () => {
     fc.assert(
       fc.property(fc.integer({ min: -999_999_999, max: 999_999_999 }), fc.boolean(), (n, and) => {
-        expect(Answer.extract(problem("number", "0"), `The answer is ${numberWords(n, and)}.`)).toBe(String(n))
+        assert.strictEqual(Answer.extract(problem("number", "0"), `The answer is ${numberWords(n, and)}.`), String(n))
       }),
       { numRuns: 500 }
     )
@@ -155,7 +153,7 @@ describe("Answer: exact numbers, number words, conclusions", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1000, max: 1e12 }), fc.integer({ min: -3, max: 3 }), (n, k) => {
         const text = `Answer: ${(n + k).toLocaleString("en-US")}`
-        expect(Answer.judge(problem("number", String(n)), text).correct).toBe(k === 0)
+        assert.strictEqual(Answer.judge(problem("number", String(n)), text).correct, k === 0)
       }),
       { numRuns: 500 }
     )
@@ -178,7 +176,7 @@ describe("Answer: assorted real-world styles", () => {
     ["The final answer is $\\boxed{\\dfrac{7}{2}}$", "3.5"],
     ["42 is the answer.", "42"]
   ])("number from %j: %s", (text, expected) => {
-    expect(Answer.extract(problem("number", "0"), text)).toBe(expected)
+    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
   })
 
   const csqa = problem(
@@ -203,7 +201,7 @@ describe("Answer: assorted real-world styles", () => {
     ["The answer is New York (E).", "E"],
     ["I am not sure.", undefined]
   ])("label from %j: %s", (text, expected) => {
-    expect(Answer.extract(csqa, text)).toBe(expected)
+    assert.strictEqual(Answer.extract(csqa, text), expected)
   })
 })
 
@@ -224,37 +222,37 @@ describe("Answer: letters and option texts", () => {
     ["Answer: True", "A"],
     ["C is the correct answer.", undefined]
   ])("reads %j against options (A) True / (B) False as %s", (text, expected) => {
-    expect(Answer.extract(logic, text)).toBe(expected)
+    assert.strictEqual(Answer.extract(logic, text), expected)
   })
 
   it("treats a letter and its option's text as the same answer", () => {
-    expect(Answer.equivalent(logic, "False", "B")).toBe(true)
-    expect(Answer.equivalent(logic, "(b)", "B")).toBe(true)
-    expect(Answer.equivalent(logic, "True", "B")).toBe(false)
-    expect(Answer.judge(logic, "Answer: False")).toEqual({ extracted: "B", correct: true })
+    assert.isTrue(Answer.equivalent(logic, "False", "B"))
+    assert.isTrue(Answer.equivalent(logic, "(b)", "B"))
+    assert.isFalse(Answer.equivalent(logic, "True", "B"))
+    assert.deepStrictEqual(Answer.judge(logic, "Answer: False"), { extracted: "B", correct: true })
   })
 
   const csqa = problem("label", "C", ["A", "B", "C", "D"], "Where?\n(A) bank\n(B) library\n(C) bank\n(D) 21°C room")
   it("names no option when two options share the answer's text, and reads `21°C (D)` as D", () => {
-    expect(Answer.extract(csqa, "Answer: bank")).toBe(undefined)
-    expect(Answer.extract(csqa, "Answer: library")).toBe("B")
-    expect(Answer.extract(csqa, "The answer is the 21°C room (D).")).toBe("D")
-    expect(Answer.extract(csqa, "A person would go to a library.")).toBe("B")
+    assert.isUndefined(Answer.extract(csqa, "Answer: bank"))
+    assert.strictEqual(Answer.extract(csqa, "Answer: library"), "B")
+    assert.strictEqual(Answer.extract(csqa, "The answer is the 21°C room (D)."), "D")
+    assert.strictEqual(Answer.extract(csqa, "A person would go to a library."), "B")
   })
 
   it("reads answer-first word labels (`Yes. … no …`)", () => {
     const yesNo = problem("label", "Yes", ["Yes", "No"])
-    expect(Answer.extract(yesNo, "Yes. Frost can occur in May, and there is no rule against it.")).toBe("Yes")
-    expect(Answer.extract(yesNo, "I would say no.")).toBe("No")
+    assert.strictEqual(Answer.extract(yesNo, "Yes. Frost can occur in May, and there is no rule against it."), "Yes")
+    assert.strictEqual(Answer.extract(yesNo, "I would say no."), "No")
   })
 })
 
 describe("Answer: generated output styles (property)", () => {
   const judgeAll = (p: Problem.Problem, seed: number) => {
     for (const o of outputs(p, true, seed))
-      expect(Answer.judge(p, o.text).correct, `recognised [${o.style}] ${o.text}`).toBe(true)
+      assert.isTrue(Answer.judge(p, o.text).correct, `recognised [${o.style}] ${o.text}`)
     for (const o of outputs(p, false, seed))
-      expect(Answer.judge(p, o.text).correct, `rejected [${o.style}] ${o.text}`).toBe(false)
+      assert.isFalse(Answer.judge(p, o.text).correct, `rejected [${o.style}] ${o.text}`)
   }
 
   it("numbers: every style with the gold is recognised, every style with a wrong number rejected", () => {

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { StepProgram as Format, TaskSource } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
 import { ConfigProvider, Effect, Result, Schema, Stream } from "effect"
-import { expect } from "vitest"
+
 import * as Generated from "../src/internal/generated.ts"
 import * as ParcelDomain from "../src/ParcelDomain.ts"
 import * as StepProgram from "../src/StepProgram.ts"
@@ -19,30 +19,33 @@ describe("ParcelDomain", () => {
   const heldout = gen("heldout", 400)
 
   it("is deterministic in the seed and changes with it", () => {
-    expect(gen("train", 20)).toEqual(train.slice(0, 20))
+    assert.deepStrictEqual(gen("train", 20), train.slice(0, 20))
     const other = gen("train", 20, ParcelDomain.decodeConfig({ levels: [1, 2, 3, 4, 5], seed: 1 }))
-    expect(other.map((p) => p.question)).not.toEqual(train.slice(0, 20).map((p) => p.question))
+    assert.notDeepEqual(
+      other.map((p) => p.question),
+      train.slice(0, 20).map((p) => p.question)
+    )
   })
 
   it("gold answers and steps are the solver's: re-evaluating the stored program reproduces them", () => {
     for (const p of [...train.slice(0, 300), ...heldout.slice(0, 100)]) {
       const program = Schema.decodeUnknownSync(Format.StepProgram)(p.metadata.program)
       const solved = StepProgram.solve(program)
-      expect(String(solved.answer)).toBe(p.gold)
-      expect(solved.steps).toEqual(p.goldSteps)
-      expect(Number.isInteger(Number(p.gold))).toBe(true)
+      assert.strictEqual(String(solved.answer), p.gold)
+      assert.deepStrictEqual(solved.steps, p.goldSteps)
+      assert.isTrue(Number.isInteger(Number(p.gold)))
     }
   })
 
   it("keeps level 1 compact and learnable: short questions and steps, small integers, no exceptions", () => {
     const level1 = train.filter((p) => p.difficulty === 1)
-    expect(level1.length).toBeGreaterThan(200)
+    assert.isAbove(level1.length, 200)
     for (const p of level1) {
-      expect(p.question.length).toBeLessThanOrEqual(60)
-      expect(p.goldSteps?.length).toBeLessThanOrEqual(3)
-      expect(Number(p.gold)).toBeLessThan(40)
-      expect(p.metadata.exceptions).toBe(0)
-      for (const step of p.goldSteps ?? []) expect(step.length).toBeLessThanOrEqual(24)
+      assert.isAtMost(p.question.length, 60)
+      assert.isAtMost(p.goldSteps?.length ?? NaN, 3)
+      assert.isBelow(Number(p.gold), 40)
+      assert.strictEqual(p.metadata.exceptions, 0)
+      for (const step of p.goldSteps ?? []) assert.isAtMost(step.length, 24)
     }
   })
 
@@ -57,33 +60,33 @@ describe("ParcelDomain", () => {
       }
     })
     for (let i = 1; i < stats.length; i++) {
-      expect(stats[i]!.steps).toBeGreaterThan(stats[i - 1]!.steps)
-      expect(stats[i]!.gold).toBeGreaterThan(stats[i - 1]!.gold)
-      expect(stats[i]!.exceptions).toBeGreaterThanOrEqual(stats[i - 1]!.exceptions)
+      assert.isAbove(stats[i]!.steps, stats[i - 1]!.steps)
+      assert.isAbove(stats[i]!.gold, stats[i - 1]!.gold)
+      assert.isAtLeast(stats[i]!.exceptions, stats[i - 1]!.exceptions)
     }
-    expect(stats[4]!.exceptions).toBeGreaterThanOrEqual(2)
-    expect(stats[4]!.steps).toBeGreaterThan(8)
+    assert.isAtLeast(stats[4]!.exceptions, 2)
+    assert.isAbove(stats[4]!.steps, 8)
   })
 
   it("holds out rule combinations: no held-out combination in train/validation/test, every held-out rule seen in train", () => {
     const seen = new Set([...combos(train), ...combos(gen("validation", 300)), ...combos(gen("test", 300))])
     const held = combos(heldout)
-    expect(held.size).toBeGreaterThan(40)
+    assert.isAbove(held.size, 40)
     for (const combo of held) {
-      expect(seen.has(combo)).toBe(false)
-      expect(combo.split("+").length).toBeGreaterThanOrEqual(2)
+      assert.isFalse(seen.has(combo))
+      assert.isAtLeast(combo.split("+").length, 2)
     }
     // The definition is a fixed hash of the combination, the same for every seed.
-    for (const combo of [...held].slice(0, 10)) expect(Generated.isHeldout("parcel", combo.split("+"), 15)).toBe(true)
-    for (const combo of [...seen].slice(0, 50)) expect(Generated.isHeldout("parcel", combo.split("+"), 15)).toBe(false)
+    for (const combo of [...held].slice(0, 10)) assert.isTrue(Generated.isHeldout("parcel", combo.split("+"), 15))
+    for (const combo of [...seen].slice(0, 50)) assert.isFalse(Generated.isHeldout("parcel", combo.split("+"), 15))
     const trainRules = new Set(train.flatMap((p) => (p.metadata.combination as string).split("+")))
-    for (const combo of held) for (const rule of combo.split("+")) expect(trainRules.has(rule)).toBe(true)
-    expect(heldout.every((p) => p.difficulty >= 2)).toBe(true)
+    for (const combo of held) for (const rule of combo.split("+")) assert.isTrue(trainRules.has(rule))
+    assert.isTrue(heldout.every((p) => p.difficulty >= 2))
   })
 
   it("never puts the same question in two of train/validation/test", () => {
     const trainQ = new Set(train.map((p) => p.question))
-    for (const p of [...gen("validation", 300), ...gen("test", 300)]) expect(trainQ.has(p.question)).toBe(false)
+    for (const p of [...gen("validation", 300), ...gen("test", 300)]) assert.isFalse(trainQ.has(p.question))
   })
 
   it.effect(
@@ -126,17 +129,17 @@ describe("ParcelDomain", () => {
 
   it("builds the transfer split under tariff T2, with its own rulebook and question prefix", () => {
     for (const p of gen("transfer", 50)) {
-      expect(p.question.startsWith("Parcel T2:")).toBe(true)
-      expect(p.metadata.tariff).toBe("T2")
-      expect(p.rulebook).toContain("Parcel tariff T2")
+      assert.isTrue(p.question.startsWith("Parcel T2:"))
+      assert.strictEqual(p.metadata.tariff, "T2")
+      assert.include(p.rulebook, "Parcel tariff T2")
     }
-    expect(train[0]?.rulebook).toContain("Parcel tariff T1")
+    assert.include(train[0]?.rulebook, "Parcel tariff T1")
   })
 
   it("rejects bad configs with the field path", () => {
-    expect(() => ParcelDomain.decodeConfig({ levels: [6] })).toThrow(/levels/)
-    expect(() => ParcelDomain.decodeConfig({ heldoutPercent: 0 })).toThrow(/heldoutPercent/)
-    expect(() => ParcelDomain.decodeConfig({ validationPercent: 50, testPercent: 50 })).toThrow(/testPercent/)
+    assert.throws(() => ParcelDomain.decodeConfig({ levels: [6] }), /levels/)
+    assert.throws(() => ParcelDomain.decodeConfig({ heldoutPercent: 0 }), /heldoutPercent/)
+    assert.throws(() => ParcelDomain.decodeConfig({ validationPercent: 50, testPercent: 50 }), /testPercent/)
   })
 
   it.effect("serves a TaskSource from config (tasks.parcel) and streams each split", () =>

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { StepProgram as Format } from "@realm-lm/core"
 import * as StepProgram from "../src/StepProgram.ts"
 
@@ -15,7 +15,7 @@ describe("StepProgram", () => {
         { rule: "R15", label: "cap", op: "cap", arg: 30 }
       ]
     }
-    expect(StepProgram.solve(program)).toEqual({
+    assert.deepStrictEqual(StepProgram.solve(program), {
       steps: [
         "base zone B = 12",
         "weight 7kg +8 = 20",
@@ -26,7 +26,7 @@ describe("StepProgram", () => {
       ],
       answer: 30
     })
-    expect(Format.evaluate(program.steps)).toEqual([12, 20, 20, 40, 36, 30])
+    assert.deepStrictEqual(Format.evaluate(program.steps), [12, 20, 20, 40, 36, 30])
   })
 
   it("lists a program's rule combination without the base rule, in numeric rule order", () => {
@@ -34,6 +34,6 @@ describe("StepProgram", () => {
       version: 1,
       steps: ["R1", "R12", "R2", "R10", "R2"].map((rule) => ({ rule, label: rule, op: "keep" as const, arg: 0 }))
     }
-    expect(StepProgram.combination(program, ["R1"])).toEqual(["R2", "R10", "R12"])
+    assert.deepStrictEqual(StepProgram.combination(program, ["R1"]), ["R2", "R10", "R12"])
   })
 })

@@ -6,7 +6,7 @@ import { Rng } from "@realm-lm/core"
 import type { Curriculum } from "@realm-lm/core"
 import { Verifier } from "@realm-lm/core"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as Data from "../src/internal/data.ts"
 import * as Toy from "./fixtures/toy.ts"
 
@@ -37,17 +37,20 @@ const examplesWith = (warm: { ratio: number; hints: number }, n = 40) => {
 describe("Data.sftExamples warm starts", () => {
   it("a ratio of 1 gives every problem exactly one warm start", () => {
     const { examples, decisions } = examplesWith({ ratio: 1, hints: 0 })
-    expect(examples.filter((e) => e.kind === "warm")).toHaveLength(40)
-    expect(new Set(decisions.map((d) => d.problemId)).size).toBe(40)
-    expect(decisions.every((d) => d.routeCount >= 1 && d.routeCount <= 2 && d.hintFraction === 0)).toBe(true)
+    assert.lengthOf(
+      examples.filter((e) => e.kind === "warm"),
+      40
+    )
+    assert.strictEqual(new Set(decisions.map((d) => d.problemId)).size, 40)
+    assert.isTrue(decisions.every((d) => d.routeCount >= 1 && d.routeCount <= 2 && d.hintFraction === 0))
   })
 
   it("the hint share turns that share of warm starts into hint prompts with a prefix fraction in [0.2, 0.8]", () => {
     const { decisions } = examplesWith({ ratio: 2, hints: 0.5 }, 200)
     const hints = decisions.filter((d) => d.hintFraction > 0)
-    expect(hints.length / decisions.length).toBeGreaterThan(0.42)
-    expect(hints.length / decisions.length).toBeLessThan(0.58)
-    expect(hints.every((d) => d.routeCount === 0 && d.hintFraction >= 0.2 && d.hintFraction <= 0.8)).toBe(true)
-    expect(decisions.filter((d) => d.hintFraction === 0).every((d) => d.routeCount >= 1)).toBe(true)
+    assert.isAbove(hints.length / decisions.length, 0.42)
+    assert.isBelow(hints.length / decisions.length, 0.58)
+    assert.isTrue(hints.every((d) => d.routeCount === 0 && d.hintFraction >= 0.2 && d.hintFraction <= 0.8))
+    assert.isTrue(decisions.filter((d) => d.hintFraction === 0).every((d) => d.routeCount >= 1))
   })
 })

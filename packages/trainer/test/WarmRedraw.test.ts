@@ -5,7 +5,7 @@
  */
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import type * as Data from "../src/internal/data.ts"
@@ -52,26 +52,35 @@ describe("WarmRedraw", () => {
 
   it("keeps the plain examples and fills the warm slots from each epoch's draw", () => {
     const r = setUp((e) => [text(`w${e}a`, "warm"), text(`w${e}b`, "warm")])
-    expect(r.source.count).toBe(4)
+    assert.strictEqual(r.source.count, 4)
     Effect.runSync(r.prepare([1, 2]))
-    expect([0, 1, 2, 3].map((i) => completionOf(r.source.at(0, i)))).toEqual(["p0", "p1", "w0a", "w0b"])
-    expect([0, 1, 2, 3].map((i) => completionOf(r.source.at(2, i)))).toEqual(["p0", "p1", "w2a", "w2b"])
+    assert.deepStrictEqual(
+      [0, 1, 2, 3].map((i) => completionOf(r.source.at(0, i))),
+      ["p0", "p1", "w0a", "w0b"]
+    )
+    assert.deepStrictEqual(
+      [0, 1, 2, 3].map((i) => completionOf(r.source.at(2, i))),
+      ["p0", "p1", "w2a", "w2b"]
+    )
     Effect.runSync(r.prepare([3]))
-    expect(() => r.source.at(1, 2)).toThrow(/epoch 1 read before/)
-    expect(completionOf(r.source.at(0, 3))).toBe("w0b")
+    assert.throws(() => r.source.at(1, 2), /epoch 1 read before/)
+    assert.strictEqual(completionOf(r.source.at(0, 3)), "w0b")
   })
 
   it("a redrawn example longer than the largest bucket keeps epoch 0's example in its slot", () => {
     const r = setUp((e) => [text(`w${e}-much-too-long`, "warm"), text(`w${e}b`, "warm")])
     Effect.runSync(r.prepare([1]))
-    expect([2, 3].map((i) => completionOf(r.source.at(1, i)))).toEqual(["w1b", "w0b"])
+    assert.deepStrictEqual(
+      [2, 3].map((i) => completionOf(r.source.at(1, i))),
+      ["w1b", "w0b"]
+    )
   })
 
   it("epochsAhead names every epoch the next batch reads", () => {
-    expect(Supervised.epochsAhead({ epoch: 0, index: 0 }, 10, 10)).toEqual([0])
-    expect(Supervised.epochsAhead({ epoch: 0, index: 5 }, 10, 6)).toEqual([0, 1])
-    expect(Supervised.epochsAhead({ epoch: 3, index: 1 }, 4, 9)).toEqual([3, 4, 5])
-    expect(Supervised.epochsAhead({ epoch: 2, index: 4 }, 10, 1)).toEqual([2])
+    assert.deepStrictEqual(Supervised.epochsAhead({ epoch: 0, index: 0 }, 10, 10), [0])
+    assert.deepStrictEqual(Supervised.epochsAhead({ epoch: 0, index: 5 }, 10, 6), [0, 1])
+    assert.deepStrictEqual(Supervised.epochsAhead({ epoch: 3, index: 1 }, 4, 9), [3, 4, 5])
+    assert.deepStrictEqual(Supervised.epochsAhead({ epoch: 2, index: 4 }, 10, 1), [2])
   })
 
   it("Sft.examples: epoch 0's draw is the training set's warm starts, later epochs draw other routes, each draw repeats", () => {
@@ -85,11 +94,11 @@ describe("WarmRedraw", () => {
     const warm = train.filter((e) => e.kind === "warm")
     const key = (es: ReadonlyArray<TextExample>) =>
       es.map((e) => `${JSON.stringify(e.prompt.messages)}→${e.completion}`)
-    expect(warm.length).toBe(30)
-    expect(key(Effect.runSync(warmDraw(1)))).toHaveLength(30)
-    expect(key(Effect.runSync(warmDraw(1)))).not.toEqual(key(warm))
-    expect(key(Effect.runSync(warmDraw(1)))).toEqual(key(Effect.runSync(run().warmDraw(1))))
-    expect(key(Effect.runSync(warmDraw(2)))).not.toEqual(key(Effect.runSync(warmDraw(1))))
-    expect(Rng.Rng.make(5, "sft", "warm-start", 1).seed()).not.toBe(Rng.Rng.make(5, "sft", "warm-start").seed())
+    assert.strictEqual(warm.length, 30)
+    assert.lengthOf(key(Effect.runSync(warmDraw(1))), 30)
+    assert.notDeepEqual(key(Effect.runSync(warmDraw(1))), key(warm))
+    assert.deepStrictEqual(key(Effect.runSync(warmDraw(1))), key(Effect.runSync(run().warmDraw(1))))
+    assert.notDeepEqual(key(Effect.runSync(warmDraw(2))), key(Effect.runSync(warmDraw(1))))
+    assert.notStrictEqual(Rng.Rng.make(5, "sft", "warm-start", 1).seed(), Rng.Rng.make(5, "sft", "warm-start").seed())
   })
 })
