@@ -128,6 +128,19 @@ describe("realm demo --quick (end to end, every stage)", () => {
     const again = realm(...args)
     assert.strictEqual(again.status, 0)
     assert.strictEqual(metrics(), lines)
+    // The next phase may start from the previous one's output directory (its result.json names the final checkpoint).
+    const next = realm(
+      ...args.map((a) =>
+        a === join(out, "base", "model") ? join(dir, "sft") : a === join(dir, "sft") ? join(dir, "next") : a
+      )
+    )
+    assert.strictEqual(next.status, 0, next.stderr)
+    assert.match(next.stdout, /sft finished at step 2: /)
+    const bad = realm(
+      ...args.map((a) => (a === join(out, "base", "model") ? dir : a === join(dir, "sft") ? join(dir, "bad") : a))
+    )
+    assert.notStrictEqual(bad.status, 0)
+    assert.include(bad.stderr, "no config.json and no result.json here")
   })
 
   it("a trained checkpoint serves as a local-model teacher for realm corpus build", () => {

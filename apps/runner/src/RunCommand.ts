@@ -21,6 +21,7 @@ import {
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
 import * as MarkedBlock from "./MarkedBlock.ts"
+import * as ModelDir from "./ModelDir.ts"
 import * as ProgressBar from "./ProgressBar.ts"
 
 const askGit = (): string | undefined => {
@@ -230,7 +231,11 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
   Command.make(
     phase,
     {
-      init: Flag.Directory("init").pipe(Flag.withDescription("Hugging Face model directory to start from")),
+      init: Flag.Directory("init").pipe(
+        Flag.withDescription(
+          "model to start from: a Hugging Face model directory, or an earlier phase's output directory (its final checkpoint, e.g. runs/x/sft)"
+        )
+      ),
       corpus: Flag.File("corpus").pipe(
         Flag.withDescription("corpus JSONL from `realm corpus build` (<out>/corpus/corpus.jsonl)")
       ),
@@ -253,7 +258,7 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
         const bar = yield* ProgressBar.make()
         const ref = yield* TrainJob.run({
           phase,
-          init: flags.init,
+          init: yield* ModelDir.resolve(flags.init),
           corpus: flags.corpus,
           outDir: flags.out,
           resume: !flags.fresh,
