@@ -25,8 +25,7 @@ const tinyModel = (dir: string) =>
       problems.flatMap((p) => [p.question, p.rulebook ?? "", `Step 1: x\nAnswer: ${p.gold}`]),
       { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: 300 }
     )
-    const config = yield* ModelConfig.make({
-      architecture: "LlamaForCausalLM",
+    const config = yield* ModelConfig.llama({
       vocabSize: tok.tokens.length,
       hiddenSize: 16,
       intermediateSize: 32,
@@ -35,12 +34,6 @@ const tinyModel = (dir: string) =>
       numKvHeads: 1,
       headDim: 8,
       maxContext: 1024,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      ropeScaling: null,
-      tieWordEmbeddings: true,
-      qkvBias: false,
-      oBias: false,
       bosTokenId: 0,
       eosTokenIds: [tok.ids.get("<|im_end|>") as number],
       padTokenId: 0

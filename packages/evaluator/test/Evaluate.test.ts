@@ -44,8 +44,7 @@ const request = (checkpoint: string): Evaluator.EvalRequest => ({
 /** A tiny checkpoint directory, `edit`ed before saving. */
 const checkpoint = (edit: (w: Weights.Weights) => void) =>
   Effect.gen(function* () {
-    const config = yield* ModelConfig.make({
-      architecture: "LlamaForCausalLM",
+    const config = yield* ModelConfig.llama({
       vocabSize: 16,
       hiddenSize: 8,
       intermediateSize: 12,
@@ -54,12 +53,6 @@ const checkpoint = (edit: (w: Weights.Weights) => void) =>
       numKvHeads: 1,
       headDim: 4,
       maxContext: 32,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      ropeScaling: null,
-      tieWordEmbeddings: true,
-      qkvBias: false,
-      oBias: false,
       bosTokenId: 0,
       eosTokenIds: [1],
       padTokenId: null

@@ -58,8 +58,7 @@ export const permuteRotary = (w: Float32Array, heads: number, headDim: number, c
 export const configOf = (
   header: Llama2cHeader
 ): Effect.Effect<ModelConfig.ModelConfig, ModelConfig.InvalidModelConfig> =>
-  ModelConfig.make({
-    architecture: "LlamaForCausalLM",
+  ModelConfig.llama({
     vocabSize: Math.abs(header.vocabSize),
     hiddenSize: header.dim,
     intermediateSize: header.hiddenDim,
@@ -68,12 +67,7 @@ export const configOf = (
     numKvHeads: header.nKvHeads,
     headDim: header.dim / header.nHeads,
     maxContext: header.seqLen,
-    rmsNormEps: 1e-5,
-    ropeTheta: 10000,
-    ropeScaling: null,
     tieWordEmbeddings: header.vocabSize > 0,
-    qkvBias: false,
-    oBias: false,
     bosTokenId: 1,
     eosTokenIds: [2],
     padTokenId: null

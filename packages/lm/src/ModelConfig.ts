@@ -375,6 +375,25 @@ export const make = (fields: typeof ModelConfig.Encoded): Effect.Effect<ModelCon
     })
   )
 
+/** Llama's standard settings for a model built from scratch: RMSNorm ε 1e-5, RoPE θ 10000 unscaled, tied embeddings, no attention biases. */
+export const llamaDefaults = {
+  architecture: "LlamaForCausalLM",
+  rmsNormEps: 1e-5,
+  ropeTheta: 10000,
+  ropeScaling: null,
+  tieWordEmbeddings: true,
+  qkvBias: false,
+  oBias: false
+} as const
+
+/** The fields `llama` needs: sizes and token ids; any of `llamaDefaults` may be given to override it. */
+export type LlamaFields = Omit<typeof ModelConfig.Encoded, keyof typeof llamaDefaults> &
+  Partial<Pick<typeof ModelConfig.Encoded, keyof typeof llamaDefaults>>
+
+/** A from-scratch Llama config: `llamaDefaults` under the given fields, validated like `make`. */
+export const llama = (fields: LlamaFields): Effect.Effect<ModelConfig, InvalidModelConfig> =>
+  make({ ...llamaDefaults, ...fields })
+
 /** Write the config back as a Hugging Face `config.json` object (what transformers and transformers.js read). */
 export const toHf = (
   config: ModelConfig,

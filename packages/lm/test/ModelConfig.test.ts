@@ -156,6 +156,19 @@ describe("ModelConfig.fromHf", () => {
     )
   })
 
+  it("llama fills Llama's from-scratch defaults under the given sizes; a default given is kept; errors as make", () => {
+    // SmolLM2-135M's sizes and token ids, with every default left out (its rope_theta is 100000, the default 10000).
+    const smol = parse(fixture("SmolLM2-135M"))
+    const sizes = Object.fromEntries(
+      Object.entries(smol).filter(([key]) => !Object.hasOwn(ModelConfig.llamaDefaults, key))
+    ) as ModelConfig.LlamaFields
+    const made = Effect.runSync(ModelConfig.llama(sizes))
+    assert.deepStrictEqual(made, { ...smol, ...ModelConfig.llamaDefaults })
+    assert.strictEqual(made.ropeTheta, 10000)
+    assert.strictEqual(Effect.runSync(ModelConfig.llama({ ...sizes, ropeTheta: smol.ropeTheta })).ropeTheta, 100000)
+    assert.strictEqual(Effect.runSync(Effect.flip(ModelConfig.llama({ ...sizes, headDim: 3 }))).field, "head_dim")
+  })
+
   it("accepts transformers v5 rope_parameters and Llama attention_bias (biases on q, k, v and o)", () => {
     const { rope_theta: _t, rope_scaling: _s, ...base } = fixture("Llama-3.2-1B")
     const c = parse({

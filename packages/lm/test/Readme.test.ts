@@ -80,8 +80,7 @@ const fromScratch = (workDir: string) =>
     const sums = ["3+4=7", "2+5=7", "1+1=2", "4+4=8", "6+3=9", "5+0=5"]
     const tok = BuiltinTokenizer.train(sums, { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: 300 })
     yield* BuiltinTokenizer.save(`${workDir}/tokenizer`, tok)
-    const config = yield* ModelConfig.make({
-      architecture: "LlamaForCausalLM",
+    const config = yield* ModelConfig.llama({
       vocabSize: tok.tokens.length,
       hiddenSize: 64,
       intermediateSize: 128,
@@ -90,12 +89,6 @@ const fromScratch = (workDir: string) =>
       numKvHeads: 2,
       headDim: 16,
       maxContext: 64,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      ropeScaling: null,
-      tieWordEmbeddings: true,
-      qkvBias: false,
-      oBias: false,
       bosTokenId: 0,
       eosTokenIds: [2],
       padTokenId: 0

@@ -13,8 +13,7 @@ export const tempDir = (prefix = "realm-lm-"): string => mkdtempSync(join(tmpdir
 /** A 2-layer Llama-style config small enough for exhaustive checks; override any field. */
 export const tinyConfig = (overrides: Partial<ModelConfig.ModelConfig> = {}): ModelConfig.ModelConfig =>
   Effect.runSync(
-    ModelConfig.make({
-      architecture: "LlamaForCausalLM",
+    ModelConfig.llama({
       vocabSize: 32,
       hiddenSize: 16,
       intermediateSize: 24,
@@ -23,12 +22,7 @@ export const tinyConfig = (overrides: Partial<ModelConfig.ModelConfig> = {}): Mo
       numKvHeads: 2,
       headDim: 4,
       maxContext: 64,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      ropeScaling: null,
       tieWordEmbeddings: false,
-      qkvBias: false,
-      oBias: false,
       bosTokenId: 1,
       eosTokenIds: [2],
       padTokenId: null,

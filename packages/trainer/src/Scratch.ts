@@ -74,8 +74,7 @@ export const create = (
     const c = yield* ConfigDecode.decodeUnknownEffect(ScratchConfig)(settings)
     const tok = BuiltinTokenizer.train(texts, { ...BuiltinTokenizer.defaultTrainConfig, vocabSize: c.vocabSize })
     const eos = tok.ids.get("<|im_end|>") as number
-    const config = yield* ModelConfig.make({
-      architecture: "LlamaForCausalLM",
+    const config = yield* ModelConfig.llama({
       vocabSize: tok.tokens.length,
       hiddenSize: c.hiddenSize,
       intermediateSize: c.intermediateSize,
@@ -84,12 +83,6 @@ export const create = (
       numKvHeads: c.kvHeads,
       headDim: c.hiddenSize / c.heads,
       maxContext: c.maxContext,
-      rmsNormEps: 1e-5,
-      ropeTheta: 10000,
-      ropeScaling: null,
-      tieWordEmbeddings: true,
-      qkvBias: false,
-      oBias: false,
       bosTokenId: 0,
       eosTokenIds: [eos],
       padTokenId: 0

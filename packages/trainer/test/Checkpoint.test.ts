@@ -79,8 +79,7 @@ describe("Checkpoint", () => {
     "the model of a checkpoint loads verified against its record; a changed model.safetensors is refused by both loaders",
     () =>
       Effect.gen(function* () {
-        const config = yield* ModelConfig.make({
-          architecture: "LlamaForCausalLM",
+        const config = yield* ModelConfig.llama({
           vocabSize: 16,
           hiddenSize: 8,
           intermediateSize: 12,
@@ -89,12 +88,6 @@ describe("Checkpoint", () => {
           numKvHeads: 1,
           headDim: 4,
           maxContext: 32,
-          rmsNormEps: 1e-5,
-          ropeTheta: 10000,
-          ropeScaling: null,
-          tieWordEmbeddings: true,
-          qkvBias: false,
-          oBias: false,
           bosTokenId: 0,
           eosTokenIds: [1],
           padTokenId: null
