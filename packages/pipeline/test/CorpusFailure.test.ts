@@ -6,30 +6,16 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { existsSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll } from "vitest"
 import { RunDir } from "@realm-lm/core/node"
 import * as CorpusJob from "../src/CorpusJob.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import * as PipelineConfig from "../src/PipelineConfig.ts"
+import { fixtures, jsonl, tempRoot, toyProblems as toyProblemsOf } from "./support.ts"
 
-const root = mkdtempSync(join(tmpdir(), "realm-corpus-failure-"))
-afterAll(() => rmSync(root, { recursive: true, force: true }))
-const fixtures = join(import.meta.dirname, "fixtures")
-
-const toyProblems = Array.from({ length: 4 }, (_, i) => ({
-  id: `toy/${i}`,
-  domain: "toy",
-  question: `What is ${i} + ${i}?`,
-  rulebook: "Add.",
-  gold: String(2 * i),
-  answerType: "number",
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-}))
+const root = tempRoot("realm-corpus-failure-")
+const toyProblems = toyProblemsOf(4)
 
 const tasks = {
   use: "parcel",
@@ -72,7 +58,7 @@ describe("a failed corpus build", () => {
     Effect.gen(function* () {
       const out = join(root, "job")
       const problems = join(root, "job-problems.jsonl")
-      writeFileSync(problems, toyProblems.map((p) => `${JSON.stringify(p)}\n`).join(""))
+      writeFileSync(problems, jsonl(toyProblems))
       const summary = yield* CorpusJob.run({
         out,
         problems: { file: problems, policy: "strict" },

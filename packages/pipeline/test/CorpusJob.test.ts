@@ -5,28 +5,14 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll } from "vitest"
 import { RunDir } from "@realm-lm/core/node"
 import * as CorpusJob from "../src/CorpusJob.ts"
+import { fixtures, jsonl, tempRoot, toyProblems as toyProblemsOf } from "./support.ts"
 
-const root = mkdtempSync(join(tmpdir(), "realm-corpus-job-"))
-afterAll(() => rmSync(root, { recursive: true, force: true }))
-const fixtures = join(import.meta.dirname, "fixtures")
-
-const toyProblems = Array.from({ length: 3 }, (_, i) => ({
-  id: `toy/${i}`,
-  domain: "toy",
-  question: `What is ${i} + ${i}?`,
-  rulebook: "Add.",
-  gold: String(2 * i),
-  answerType: "number",
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-}))
+const root = tempRoot("realm-corpus-job-")
+const toyProblems = toyProblemsOf(3)
 
 describe("CorpusJob with a teacher that describes itself", () => {
   it.effect(
@@ -35,7 +21,7 @@ describe("CorpusJob with a teacher that describes itself", () => {
       Effect.gen(function* () {
         const out = join(root, "described")
         const problems = join(root, "problems.jsonl")
-        writeFileSync(problems, toyProblems.map((p) => `${JSON.stringify(p)}\n`).join(""))
+        writeFileSync(problems, jsonl(toyProblems))
         const job = (model: string): CorpusJob.CorpusJob => ({
           out,
           problems: { file: problems, policy: "strict" },

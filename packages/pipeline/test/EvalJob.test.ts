@@ -6,17 +6,16 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { beforeAll } from "vitest"
-import { Effect, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { EvalResult, Problem } from "@realm-lm/core"
 import { Jsonl } from "@realm-lm/core/node"
 import { ParcelDomain } from "@realm-lm/tasks"
-import { Scratch } from "@realm-lm/trainer"
-import * as CorpusJob from "../src/CorpusJob.ts"
 import * as EvalJob from "../src/EvalJob.ts"
 import type { PipelineConfig } from "../src/PipelineConfig.ts"
+import { corpusAndCheckpoint } from "./support.ts"
 
 const count = 5
 const dir = mkdtempSync(join(tmpdir(), "realm-evaljob-"))
@@ -41,27 +40,16 @@ const setup = Effect.gen(function* () {
     })
   )
   mkdirSync(join(dir, "problems"), { recursive: true })
-  yield* Jsonl.writeAll(files.problems, Problem.Problem, parcel.problems("test"))
   yield* Jsonl.writeAll(files.others, Problem.Problem, parcel.problems("heldout"))
-  const summary = yield* CorpusJob.run({
-    out: dir,
-    problems: { file: files.problems, policy: "strict" },
-    teacher: { use: "rule" },
-    settings: { routesPerProblem: 3, negativesPerProblem: 1 },
-    baseDir: dir
+  const summary = yield* corpusAndCheckpoint({
+    dir,
+    problemsFile: files.problems,
+    problems: parcel.problems("test"),
+    routesPerProblem: 3,
+    negativesPerProblem: 1,
+    checkpoint: files.checkpoint
   })
   assert.strictEqual(summary.records, count)
-  const problems = yield* Stream.runCollect(Jsonl.read(files.problems, Problem.Problem))
-  const texts = problems.flatMap((p) => [p.question, p.rulebook ?? "", `Answer: ${p.gold}`])
-  yield* Scratch.create(files.checkpoint, texts, {
-    vocabSize: 300,
-    hiddenSize: 16,
-    intermediateSize: 32,
-    layers: 1,
-    heads: 2,
-    kvHeads: 1,
-    maxContext: 2048
-  })
 }).pipe(Effect.provide(NodeServices.layer))
 
 /** A job on the shared files; results go to a fresh temporary file unless `defaultOut`. */

@@ -8,15 +8,13 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { beforeAll } from "vitest"
-import { Effect, Option, Predicate, Stream, Tracer } from "effect"
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { Effect, Option, Predicate, Tracer } from "effect"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PolicyTrainer, Problem } from "@realm-lm/core"
-import { Jsonl } from "@realm-lm/core/node"
+import { PolicyTrainer } from "@realm-lm/core"
 import { ParcelDomain } from "@realm-lm/tasks"
-import { Scratch, TrainerErrors } from "@realm-lm/trainer"
-import * as CorpusJob from "../src/CorpusJob.ts"
+import { TrainerErrors } from "@realm-lm/trainer"
 import type { PipelineConfig } from "../src/PipelineConfig.ts"
 import * as Methods from "../src/Methods.ts"
 import * as Pipeline from "../src/Pipeline.ts"
@@ -24,6 +22,7 @@ import { StageFailed } from "../src/Stage.ts"
 import * as TrainJob from "../src/TrainJob.ts"
 import * as TrainStage from "../src/TrainStage.ts"
 import * as Wiring from "../src/Wiring.ts"
+import { corpusAndCheckpoint } from "./support.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "realm-trainjob-"))
 const files = {
@@ -41,29 +40,14 @@ const setup = Effect.gen(function* () {
   const parcel = ParcelDomain.make(
     ParcelDomain.decodeConfig({ levels: [1], counts: { train: 4, validation: 0, test: 0, heldout: 0, transfer: 0 } })
   )
-  mkdirSync(join(dir, "problems"), { recursive: true })
-  yield* Jsonl.writeAll(files.problems, Problem.Problem, parcel.problems("train"))
-  yield* CorpusJob.run({
-    out: dir,
-    problems: { file: files.problems, policy: "strict" },
-    teacher: { use: "rule" },
-    settings: { routesPerProblem: 2, negativesPerProblem: 0 },
-    baseDir: dir
+  yield* corpusAndCheckpoint({
+    dir,
+    problemsFile: files.problems,
+    problems: parcel.problems("train"),
+    routesPerProblem: 2,
+    negativesPerProblem: 0,
+    checkpoint: files.checkpoint
   })
-  const problems = yield* Stream.runCollect(Jsonl.read(files.problems, Problem.Problem))
-  yield* Scratch.create(
-    files.checkpoint,
-    problems.flatMap((p) => [p.question, p.rulebook ?? "", `Answer: ${p.gold}`]),
-    {
-      vocabSize: 300,
-      hiddenSize: 16,
-      intermediateSize: 32,
-      layers: 1,
-      heads: 2,
-      kvHeads: 1,
-      maxContext: 2048
-    }
-  )
 }).pipe(Effect.provide(NodeServices.layer))
 
 const run = (job: Partial<TrainJob.TrainJob> & { readonly outDir: string }) =>
