@@ -4,20 +4,14 @@
  * runner's own copies, and `realm run` trains with its rewards. (The same example installed from packed tarballs is
  * tested in `packaging/Install.integration.test.ts`.)
  */
-import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { assert, beforeAll, describe, it } from "vitest"
+import { realmIn, root } from "./support/Realm.ts"
 
-const root = join(import.meta.dirname, "..")
 const example = join(root, "examples", "custom-verifier")
-const realm = (cwd: string, ...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
-    encoding: "utf8",
-    timeout: 300_000,
-    cwd
-  })
+const realm = (cwd: string, ...args: Array<string>) => realmIn(cwd, 300_000)(...args)
 
 /** True when some ancestor of `dir` has a node_modules folder (then the test would not show the fallback). */
 const underNodeModules = (dir: string): boolean => {

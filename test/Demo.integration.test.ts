@@ -1,23 +1,13 @@
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
 import { assert, beforeAll, describe, it } from "vitest"
+import { bin, type Estimate, realmIn, root } from "./support/Realm.ts"
 
-const root = join(import.meta.dirname, "..")
-const realm = (...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
-    encoding: "utf8",
-    timeout: 900_000,
-    cwd: root
-  })
+const realm = realmIn(root, 900_000)
 
-interface Estimate {
-  value: number
-  low: number
-  high: number
-}
 interface Result {
   method: string
   split: string
@@ -245,11 +235,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
   })
 
   it("realm serve answers OpenAI-style requests for a run's method directory, feeds realm corpus build's HTTP teacher, and stops on Ctrl-C", async () => {
-    const server = spawn(
-      process.execPath,
-      [join(root, "apps", "runner", "src", "bin.ts"), "serve", join(out, "sft"), "--port", "0"],
-      { cwd: root }
-    )
+    const server = spawn(process.execPath, [bin, "serve", join(out, "sft"), "--port", "0"], { cwd: root })
     let stdout = ""
     let stderr = ""
     server.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
@@ -314,7 +300,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
         const child = spawn(
           process.execPath,
           [
-            join(root, "apps", "runner", "src", "bin.ts"),
+            bin,
             "corpus",
             "build",
             "--tasks",

@@ -1,23 +1,12 @@
-import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
 import { assert, beforeAll, describe, it } from "vitest"
+import { type Estimate, realmIn, root } from "./support/Realm.ts"
 
-const root = join(import.meta.dirname, "..")
-const realm = (...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
-    encoding: "utf8",
-    timeout: 900_000,
-    cwd: root
-  })
+const realm = realmIn(root, 900_000)
 
-interface Estimate {
-  value: number
-  low: number
-  high: number
-}
 interface Cell {
   method: string
   split: string

@@ -4,19 +4,13 @@
  * a relative run directory runs from another working directory; `realm corpus build` reads `--tasks-config` and
  * `--teacher-config` files whose paths (the data files, the local teacher's model) are relative to those files.
  */
-import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, beforeAll, describe, it } from "vitest"
+import { realmIn } from "./support/Realm.ts"
 
-const root = join(import.meta.dirname, "..")
-const realm = (cwd: string, ...args: Array<string>) =>
-  spawnSync(process.execPath, [join(root, "apps", "runner", "src", "bin.ts"), ...args], {
-    encoding: "utf8",
-    timeout: 300_000,
-    cwd
-  })
+const realm = (cwd: string, ...args: Array<string>) => realmIn(cwd, 300_000)(...args)
 
 describe("relative paths resolve against the file that names them", () => {
   const cwd = mkdtempSync(join(tmpdir(), "realm-path-rule-"))
