@@ -281,10 +281,10 @@ const rowPositions = (g: Graph.Graph, batch: number, length: number): T =>
   )
 
 /**
- * Teacher-forced logits `[batch, length, vocab]` of right-padded sequences `ids [batch, length]` (positions 0..length-1,
- * causal mask): the forward of scoring and training. Declares the parameters unless `params` is given.
+ * The decoder stack over right-padded sequences `ids [batch, length]` (positions 0..length-1, causal mask): hidden
+ * states `x [batch · length, hidden]` before the final norm, shared by `sequenceLogits` and `sequenceTokenLogProbs`.
  */
-export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = declareParams(ids.graph, config)): T => {
+const sequenceForward = (config: ModelConfig, ids: T, params: Params, options: ForwardOptions = {}) => {
   const g = ids.graph
   const [batch, length] = ids.shape as [number, number]
   const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
@@ -294,9 +294,19 @@ export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = dec
     Layout.reshape(ids, [batch * length]),
     rowPositions(g, batch, length),
     ropeTables(g, config, length),
-    attention
+    attention,
+    options
   )
-  return Layout.reshape(head(config, params, f.x), [batch, length, config.vocabSize])
+  return { x: f.x, batch, length }
+}
+
+/**
+ * Teacher-forced logits `[batch, length, vocab]` of right-padded sequences `ids [batch, length]` (positions 0..length-1,
+ * causal mask): the forward of scoring and training. Declares the parameters unless `params` is given.
+ */
+export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = declareParams(ids.graph, config)): T => {
+  const { x, batch, length } = sequenceForward(config, ids, params)
+  return Layout.reshape(head(config, params, x), [batch, length, config.vocabSize])
 }
 
 /**
@@ -313,19 +323,8 @@ export const sequenceTokenLogProbs = (
   head: TrainingOptions = {},
   params: Params = declareParams(ids.graph, config)
 ): T => {
-  const g = ids.graph
-  const [batch, length] = ids.shape as [number, number]
-  const attention: Attention = { kind: "sequence", dims: A.staticDims(g, batch, length), mask: causalMask(g, length) }
-  const f = forward(
-    config,
-    params,
-    Layout.reshape(ids, [batch * length]),
-    rowPositions(g, batch, length),
-    ropeTables(g, config, length),
-    attention,
-    { recompute: head.recompute }
-  )
-  const hidden = rmsNorm(f.x, param(params, Weights.finalNorm), config.rmsNormEps, false) // [batch · length, hidden]
+  const { x, batch, length } = sequenceForward(config, ids, params, { recompute: head.recompute })
+  const hidden = rmsNorm(x, param(params, Weights.finalNorm), config.rmsNormEps, false) // [batch · length, hidden]
   const weight = param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead) // [vocab, hidden]
   return LmHead.tokenLogProbs(Layout.reshape(hidden, [batch, length, config.hiddenSize]), weight, targets, head)
 }

@@ -43,161 +43,96 @@ const gradConfigs: ReadonlyArray<readonly [string, ModelConfig.ModelConfig]> = [
   ]
 ]
 
+/** The SFT loss's tensors in `g`: `inputs`/`targets` fed, the completion mask a constant. */
+const sftTensors = (g: Graph.Graph) => ({
+  inputs: g.input("inputs", "int32", [B, L]),
+  targets: g.input("targets", "int32", [B, L]),
+  mask: g.constant(mask, [B, L], "bool")
+})
+
+/** The policy loss's tensors: the SFT ones, advantages and old log-probs, and reference log-probs with `withRef`. */
+const policyTensors = (g: Graph.Graph, withRef = false) => ({
+  ...sftTensors(g),
+  advantages: g.input("adv", "float64", [B, L]),
+  oldLogProbs: g.input("old", "float64", [B, L]),
+  ...(withRef ? { refLogProbs: g.input("ref", "float64", [B, L]) } : {})
+})
+
+/** Old and reference log-probs near -3, advantages standard normal, weights small. */
+const sample = (name: string, rng: Rng.Rng) =>
+  name === "old" || name === "ref" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
+
+/** Checks the gradients of `loss` against finite differences on the shared feeds: all agree, over `atLeast` checked. */
+const assertGradients = (loss: (g: Graph.Graph) => Graph.Tensor, atLeast = 200) =>
+  Effect.gen(function* () {
+    const report = yield* GradCheck.check(loss, { feeds: { inputs, targets }, sample })
+    assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
+    assert.isAbove(report.checked, atLeast)
+  })
+
 describe("Objectives: gradients against finite differences (float64)", () => {
-  const sample = (name: string, rng: Rng.Rng) =>
-    name === "old" || name === "ref" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
   for (const [name, config] of gradConfigs) {
-    it.effect(`SFT loss, ${name}`, () =>
-      Effect.gen(function* () {
-        const report = yield* GradCheck.check(
-          (g) =>
-            Objectives.sftLoss(config, {
-              inputs: g.input("inputs", "int32", [B, L]),
-              targets: g.input("targets", "int32", [B, L]),
-              mask: g.constant(mask, [B, L], "bool")
-            }),
-          { feeds: { inputs, targets }, sample }
-        )
-        assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
-        assert.isAbove(report.checked, 200)
-      })
-    )
+    it.effect(`SFT loss, ${name}`, () => assertGradients((g) => Objectives.sftLoss(config, sftTensors(g))))
     for (const aggregate of ["token", "sequence"] as const) {
       it.effect(`policy loss (clip 0.2/0.28, β 0.1, ${aggregate} aggregation), ${name}`, () =>
-        Effect.gen(function* () {
-          const report = yield* GradCheck.check(
-            (g) =>
-              Objectives.policyLoss(
-                config,
-                {
-                  inputs: g.input("inputs", "int32", [B, L]),
-                  targets: g.input("targets", "int32", [B, L]),
-                  mask: g.constant(mask, [B, L], "bool"),
-                  advantages: g.input("adv", "float64", [B, L]),
-                  oldLogProbs: g.input("old", "float64", [B, L]),
-                  refLogProbs: g.input("ref", "float64", [B, L])
-                },
-                { clipLow: 0.2, clipHigh: 0.28, klCoef: 0.1, aggregate }
-              ).loss,
-            { feeds: { inputs, targets }, sample }
-          )
-          assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
-          assert.isAbove(report.checked, 200)
-        })
+        assertGradients(
+          (g) =>
+            Objectives.policyLoss(config, policyTensors(g, true), {
+              clipLow: 0.2,
+              clipHigh: 0.28,
+              klCoef: 0.1,
+              aggregate
+            }).loss
+        )
       )
     }
   }
 })
 
 describe("Objectives: vocabulary-chunked head (chunks of 7 of 20 ids), gradients against finite differences", () => {
-  const sample = (name: string, rng: Rng.Rng) =>
-    name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
   for (const [name, config] of gradConfigs) {
     it.effect(`SFT and policy loss, ${name}`, () =>
       Effect.gen(function* () {
-        const tensors = (g: Graph.Graph) => ({
-          inputs: g.input("inputs", "int32", [B, L]),
-          targets: g.input("targets", "int32", [B, L]),
-          mask: g.constant(mask, [B, L], "bool")
-        })
-        const sft = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7 }), {
-          feeds: { inputs, targets },
-          sample
-        })
-        assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
-        assert.isAbove(sft.checked, 200)
-        const policy = yield* GradCheck.check(
+        yield* assertGradients((g) => Objectives.sftLoss(config, sftTensors(g), { vocabChunk: 7 }))
+        yield* assertGradients(
           (g) =>
-            Objectives.policyLoss(
-              config,
-              {
-                ...tensors(g),
-                advantages: g.input("adv", "float64", [B, L]),
-                oldLogProbs: g.input("old", "float64", [B, L])
-              },
-              { clipLow: 0.2, clipHigh: 0.28 },
-              { vocabChunk: 7 }
-            ).loss,
-          {
-            feeds: { inputs, targets },
-            sample
-          }
+            Objectives.policyLoss(config, policyTensors(g), { clipLow: 0.2, clipHigh: 0.28 }, { vocabChunk: 7 }).loss
         )
-        assert.isTrue(policy.ok, JSON.stringify(policy.failures.slice(0, 3)))
-        assert.isAbove(policy.checked, 200)
       })
     )
   }
 })
 
 describe("Objectives: recomputed decoder layers (Recompute.checkpoint), gradients against finite differences", () => {
-  const sample = (name: string, rng: Rng.Rng) =>
-    name === "old" ? -3 + 0.6 * rng.normal() : name === "adv" ? rng.normal() : 0.5 * rng.normal()
-  const tensors = (g: Graph.Graph) => ({
-    inputs: g.input("inputs", "int32", [B, L]),
-    targets: g.input("targets", "int32", [B, L]),
-    mask: g.constant(mask, [B, L], "bool")
-  })
   for (const [name, config] of gradConfigs) {
     it.effect(`SFT loss, every layer recomputed, chunked head, ${name}`, () =>
-      Effect.gen(function* () {
-        const sft = yield* GradCheck.check(
-          (g) => Objectives.sftLoss(config, tensors(g), { vocabChunk: 7, recompute: true }),
-          { feeds: { inputs, targets }, sample }
-        )
-        assert.isTrue(sft.ok, JSON.stringify(sft.failures.slice(0, 3)))
-        assert.isAbove(sft.checked, 200)
-      })
+      assertGradients((g) => Objectives.sftLoss(config, sftTensors(g), { vocabChunk: 7, recompute: true }))
     )
     it.effect(`policy loss, layer 1 recomputed, ${name}`, () =>
-      Effect.gen(function* () {
-        const policy = yield* GradCheck.check(
-          (g) =>
-            Objectives.policyLoss(
-              config,
-              {
-                ...tensors(g),
-                advantages: g.input("adv", "float64", [B, L]),
-                oldLogProbs: g.input("old", "float64", [B, L])
-              },
-              { clipLow: 0.2, clipHigh: 0.28 },
-              { recompute: [1] }
-            ).loss,
-          {
-            feeds: { inputs, targets },
-            sample
-          }
-        )
-        assert.isTrue(policy.ok, JSON.stringify(policy.failures.slice(0, 3)))
-        assert.isAbove(policy.checked, 200)
-      })
+      assertGradients(
+        (g) =>
+          Objectives.policyLoss(config, policyTensors(g), { clipLow: 0.2, clipHigh: 0.28 }, { recompute: [1] }).loss
+      )
     )
   }
-  it.effect("SFT loss with LoRA adapters on every projection, every layer recomputed", () =>
-    Effect.gen(function* () {
-      const base = gradConfigs[1]![1]
-      const config = {
-        ...base,
-        lora: {
-          rank: 2,
-          alpha: 3,
-          targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-          trainNorms: true
-        }
+  it.effect("SFT loss with LoRA adapters on every projection, every layer recomputed", () => {
+    const base = gradConfigs[1]![1]
+    const config = {
+      ...base,
+      lora: {
+        rank: 2,
+        alpha: 3,
+        targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        trainNorms: true
       }
-      const report = yield* GradCheck.check((g) => Objectives.sftLoss(config, tensors(g), { recompute: true }), {
-        feeds: { inputs, targets },
-        sample
-      })
-      assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
-      assert.isAbove(report.checked, 400)
-    })
-  )
+    }
+    return assertGradients((g) => Objectives.sftLoss(config, sftTensors(g), { recompute: true }), 400)
+  })
   it("a layer index outside the model is an InvalidGraph error naming it", () => {
     const config = gradConfigs[0]![1]
     const g = Graph.make("bad", { float: "float64" })
     assert.throws(
-      () => Objectives.sftLoss(config, tensors(g), { recompute: [2] }),
+      () => Objectives.sftLoss(config, sftTensors(g), { recompute: [2] }),
       /layer 2 does not exist \(the model has layers 0\.\.1\)/
     )
   })
