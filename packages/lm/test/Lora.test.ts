@@ -22,7 +22,7 @@ import * as Peft from "../src/Peft.ts"
 import * as Policy from "../src/Policy.ts"
 import * as Safetensors from "../src/Safetensors.ts"
 import * as Weights from "../src/Weights.ts"
-import { executorWith, maxRelError, tempDir, tinyConfig } from "./support.ts"
+import { executorWith, maxRelError, tempDir, tinyConfig, tinyQwen2Config } from "./support.ts"
 
 const decode = Schema.decodeUnknownResult(Lora.LoraConfig)
 const errorOf = (input: unknown): string => {
@@ -141,17 +141,7 @@ describe("Lora gradients against finite differences (float64)", () => {
     [
       "Qwen2, tied, q/k/v biases, q/v only, chunked head",
       {
-        ...tinyConfig({
-          architecture: "Qwen2ForCausalLM",
-          qkvBias: true,
-          tieWordEmbeddings: true,
-          vocabSize: 20,
-          hiddenSize: 8,
-          intermediateSize: 12,
-          numHeads: 2,
-          numKvHeads: 1,
-          headDim: 4
-        }),
+        ...tinyQwen2Config(),
         lora: { rank: 3, alpha: 4, targets: ["q_proj", "v_proj"], trainNorms: false }
       },
       7

@@ -12,7 +12,7 @@ import * as Objectives from "../src/Objectives.ts"
 import * as ReferenceModel from "../src/ReferenceModel.ts"
 import * as Sampling from "../src/Sampling.ts"
 import * as Weights from "../src/Weights.ts"
-import { executorWith, tinyConfig } from "./support.ts"
+import { executorWith, tinyConfig, tinyQwen2Config } from "./support.ts"
 
 const B = 2
 const L = 5
@@ -28,16 +28,7 @@ const gradConfigs: ReadonlyArray<readonly [string, ModelConfig.ModelConfig]> = [
   ],
   [
     "Qwen2, tied, q/k/v biases, llama3 RoPE",
-    tinyConfig({
-      architecture: "Qwen2ForCausalLM",
-      qkvBias: true,
-      tieWordEmbeddings: true,
-      vocabSize: 20,
-      hiddenSize: 8,
-      intermediateSize: 12,
-      numHeads: 2,
-      numKvHeads: 1,
-      headDim: 4,
+    tinyQwen2Config({
       ropeScaling: { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8 }
     })
   ]
@@ -156,6 +147,13 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
   const adv = Float32Array.from(logp, () => rng.normal())
   const maskF = Float32Array.from(mask)
 
+  /** Inputs, targets and a float32 mask, all fed. */
+  const fedTensors = (g: Graph.Graph) => ({
+    inputs: g.input("inputs", "int32", [B, L]),
+    targets: g.input("targets", "int32", [B, L]),
+    mask: g.input("mask", "float32", [B, L])
+  })
+
   const evaluate = (
     model: (g: Graph.Graph) => Record<string, Graph.Tensor>,
     feeds: Record<string, Float32Array | Int32Array>
@@ -200,31 +198,19 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
 
   it.effect("SFT loss = mean −log π(target) over completion tokens", () =>
     Effect.gen(function* () {
-      const out = yield* evaluate(
-        (g) => {
-          const t = {
-            inputs: g.input("inputs", "int32", [B, L]),
-            targets: g.input("targets", "int32", [B, L]),
-            mask: g.input("mask", "float32", [B, L])
-          }
-          return { loss: Objectives.sftLoss(config, t) }
-        },
-        { inputs, targets, mask: maskF }
-      )
+      const out = yield* evaluate((g) => ({ loss: Objectives.sftLoss(config, fedTensors(g)) }), {
+        inputs,
+        targets,
+        mask: maskF
+      })
       const want = -logp.reduce((s, lp, i) => s + lp * mask[i]!, 0) / 6
       assert.approximately(out["loss"]!, want, 1e-5)
       // The vocabulary-chunked head (32 ids in chunks of 5: 6 full and one of 2) gives the same loss.
-      const chunked = yield* evaluate(
-        (g) => {
-          const t = {
-            inputs: g.input("inputs", "int32", [B, L]),
-            targets: g.input("targets", "int32", [B, L]),
-            mask: g.input("mask", "float32", [B, L])
-          }
-          return { loss: Objectives.sftLoss(config, t, { vocabChunk: 5 }) }
-        },
-        { inputs, targets, mask: maskF }
-      )
+      const chunked = yield* evaluate((g) => ({ loss: Objectives.sftLoss(config, fedTensors(g), { vocabChunk: 5 }) }), {
+        inputs,
+        targets,
+        mask: maskF
+      })
       assert.approximately(chunked["loss"]!, want, 1e-5)
     })
   )
@@ -240,9 +226,7 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
             const r = Objectives.policyLoss(
               config,
               {
-                inputs: g.input("inputs", "int32", [B, L]),
-                targets: g.input("targets", "int32", [B, L]),
-                mask: g.input("mask", "float32", [B, L]),
+                ...fedTensors(g),
                 advantages: g.input("adv", "float32", [B, L]),
                 oldLogProbs: g.input("old", "float32", [B, L]),
                 refLogProbs: g.input("ref", "float32", [B, L])

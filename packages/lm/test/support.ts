@@ -30,6 +30,21 @@ export const tinyConfig = (overrides: Partial<ModelConfig.ModelConfig> = {}): Mo
     })
   )
 
+/** A Qwen2 config for float64 gradient checks (tied, q/k/v biases, vocabulary 20, width 8, one K/V head); override any field. */
+export const tinyQwen2Config = (overrides: Partial<ModelConfig.ModelConfig> = {}): ModelConfig.ModelConfig =>
+  tinyConfig({
+    architecture: "Qwen2ForCausalLM",
+    qkvBias: true,
+    tieWordEmbeddings: true,
+    vocabSize: 20,
+    hiddenSize: 8,
+    intermediateSize: 12,
+    numHeads: 2,
+    numKvHeads: 1,
+    headDim: 4,
+    ...overrides
+  })
+
 /** A CPU executor whose state holds `weights` by Hugging Face name (wrapped, not copied). */
 export const executorWith = (weights: Weights.Weights) =>
   Effect.map(Executor.make({ device: "cpu" }), (exec) => {
