@@ -14,22 +14,12 @@ describe("realm corpus build (spawned)", () => {
   const settings = join(dir, "parcel.yaml")
   writeFileSync(settings, "counts:\n  train: 40\n  validation: 2\n  test: 2\n  heldout: 2\n  transfer: 2\n")
   const out = join(dir, "run")
+  /** `realm corpus build` of the parcel domain (40 train problems) into `runDir`, with more flags after. */
+  const buildParcel = (runDir: string, ...flags: Array<string>) =>
+    realm("corpus", "build", "--tasks", "parcel", "--tasks-config", settings, "--out", runDir, ...flags)
 
   it("builds a labelled corpus from the built-in domain, then resumes without rebuilding", () => {
-    const first = realm(
-      "corpus",
-      "build",
-      "--tasks",
-      "parcel",
-      "--tasks-config",
-      settings,
-      "--out",
-      out,
-      "--routes",
-      "3",
-      "--negatives",
-      "1"
-    )
+    const first = buildParcel(out, "--routes", "3", "--negatives", "1")
     assert.notInclude(first.stderr, "Error")
     assert.strictEqual(first.status, 0)
     assert.match(first.stdout, /corpus complete: 40 problems \(40 built, 0 resumed\)/)
@@ -43,37 +33,13 @@ describe("realm corpus build (spawned)", () => {
     const labels = records.flatMap((r) => r.routes.map((route) => route.label))
     assert.include(labels, "positive")
     assert.include(labels, "negative")
-    const again = realm(
-      "corpus",
-      "build",
-      "--tasks",
-      "parcel",
-      "--tasks-config",
-      settings,
-      "--out",
-      out,
-      "--routes",
-      "3",
-      "--negatives",
-      "1"
-    )
+    const again = buildParcel(out, "--routes", "3", "--negatives", "1")
     assert.strictEqual(again.status, 0)
     assert.match(again.stdout, /\(0 built, 40 resumed\)/)
   })
 
   it("names the available teachers when an unknown one is asked for", () => {
-    const r = realm(
-      "corpus",
-      "build",
-      "--tasks",
-      "parcel",
-      "--tasks-config",
-      settings,
-      "--out",
-      join(dir, "other"),
-      "--teacher",
-      "oracle"
-    )
+    const r = buildParcel(join(dir, "other"), "--teacher", "oracle")
     assert.strictEqual(r.status, 1)
     assert.include(r.stderr, 'no built-in teacher named "oracle"')
     assert.include(r.stderr, "rule, http")
@@ -82,20 +48,7 @@ describe("realm corpus build (spawned)", () => {
   it("rejects a teacher config with an unknown key before any request, naming the key it resembles", () => {
     const teacher = join(dir, "teacher.yaml")
     writeFileSync(teacher, "baseUrl: http://127.0.0.1:9/v1\nmodel: m\napiKey: sk-secret\n")
-    const r = realm(
-      "corpus",
-      "build",
-      "--tasks",
-      "parcel",
-      "--tasks-config",
-      settings,
-      "--out",
-      join(dir, "http"),
-      "--teacher",
-      "http",
-      "--teacher-config",
-      teacher
-    )
+    const r = buildParcel(join(dir, "http"), "--teacher", "http", "--teacher-config", teacher)
     assert.strictEqual(r.status, 1)
     assert.include(r.stderr, 'apiKey: unknown key "apiKey"; did you mean "apiKeyEnv"?')
   })
@@ -146,15 +99,11 @@ describe("realm corpus build fails loudly (spawned)", () => {
       child.on("close", (status) => resolve({ status, stdout, stderr }))
     })
   let configs = 0
-  const teacherConfig = (settings: Record<string, unknown>) => {
+  /** `realm corpus build` of the toy problems into `out` with the HTTP teacher and these teacher settings. */
+  const buildHttp = (settings: Record<string, unknown>, out: string) => {
     const path = join(dir, `teacher-${configs++}.json`)
     writeFileSync(path, JSON.stringify(settings))
-    return path
-  }
-
-  it("every request refused (wrong key): exits 1 with the cause, and the manifest and summary say failed", async () => {
-    const out = join(dir, "unauthorized")
-    const r = await realmAsync(
+    return realmAsync(
       "corpus",
       "build",
       "--tasks",
@@ -162,10 +111,15 @@ describe("realm corpus build fails loudly (spawned)", () => {
       "--teacher",
       "http",
       "--teacher-config",
-      teacherConfig({ baseUrl, model: "m", apiKeyEnv: "REALM_TEST_KEY", maxRetries: 0 }),
+      path,
       "--out",
       out
     )
+  }
+
+  it("every request refused (wrong key): exits 1 with the cause, and the manifest and summary say failed", async () => {
+    const out = join(dir, "unauthorized")
+    const r = await buildHttp({ baseUrl, model: "m", apiKeyEnv: "REALM_TEST_KEY", maxRetries: 0 }, out)
     assert.strictEqual(r.status, 1)
     assert.include(r.stdout, "corpus failed: 0 problems")
     assert.match(
@@ -185,34 +139,15 @@ describe("realm corpus build fails loudly (spawned)", () => {
 
   it("a baseUrl with credentials or a query string is refused before any request, saying what to do", async () => {
     const before = requests
-    const credentials = await realmAsync(
-      "corpus",
-      "build",
-      "--tasks",
-      problems,
-      "--teacher",
-      "http",
-      "--teacher-config",
-      teacherConfig({ baseUrl: baseUrl.replace("http://", "http://user:pw-3c1d@"), model: "m" }),
-      "--out",
+    const credentials = await buildHttp(
+      { baseUrl: baseUrl.replace("http://", "http://user:pw-3c1d@"), model: "m" },
       join(dir, "credentials")
     )
     assert.strictEqual(credentials.status, 1)
     assert.include(credentials.stderr, "baseUrl: must not carry credentials")
     assert.include(credentials.stderr, "apiKeyEnv")
     assert.notInclude(credentials.stderr, "pw-3c1d")
-    const query = await realmAsync(
-      "corpus",
-      "build",
-      "--tasks",
-      problems,
-      "--teacher",
-      "http",
-      "--teacher-config",
-      teacherConfig({ baseUrl: `${baseUrl}?api-version=2024`, model: "m" }),
-      "--out",
-      join(dir, "query")
-    )
+    const query = await buildHttp({ baseUrl: `${baseUrl}?api-version=2024`, model: "m" }, join(dir, "query"))
     assert.strictEqual(query.status, 1)
     assert.include(query.stderr, "baseUrl: must not have a query string (?...): remove it")
     assert.strictEqual(requests, before)
