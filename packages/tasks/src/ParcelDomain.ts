@@ -44,46 +44,19 @@ export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
   5: { maxKg: 40, options: [5, 7], pool: ALL, exceptions: [2, 4], insuredMax: 1000, countMax: 9 }
 }
 
-const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
-const Percent = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 }))
-
 /** Configuration of the parcel domain (config path `tasks.parcel`). */
 export const ParcelConfig = Schema.Struct({
-  /** Root seed; the same seed gives the same problems in the same order. Default 0. */
-  seed: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
-  /** Difficulty levels 1-5, cycled over problem indices. Default [1, 2, 3]. The held-out split starts at level 2. */
-  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))
-    .check(Schema.isMinLength(1))
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed([1, 2, 3]))),
+  ...Generated.seedFields,
   /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200, transfer 200. */
   counts: Schema.Struct({
-    train: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(2000))),
-    validation: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
-    test: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
-    heldout: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200))),
-    transfer: Count.pipe(Schema.withDecodingDefaultKey(Effect.succeed(200)))
+    train: Generated.count(2000),
+    validation: Generated.count(200),
+    test: Generated.count(200),
+    heldout: Generated.count(200),
+    transfer: Generated.count(200)
   }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
-  /** Share of non-held-out questions in validation and in test, percent of the question-hash space. Default 10 each. */
-  validationPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
-  testPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
-  /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
-  heldoutPercent: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 })).pipe(
-    Schema.withDecodingDefaultKey(Effect.succeed(15))
-  ),
-  /** Draws allowed per problem before generation fails. Default 20000. */
-  maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000))),
-  /** Evaluation splits (all but train) hold each question once; fails when a split's question space is too small. Default true. */
-  distinct: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
-}).check(
-  Schema.makeFilter((c) => {
-    const issues: Array<Schema.FilterIssue> = []
-    if (c.counts.heldout > 0 && c.heldoutPercent === 0)
-      issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
-    if (c.validationPercent + c.testPercent >= 100)
-      issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
-    return issues
-  })
-)
+  ...Generated.splitFields
+}).check(Generated.splitChecks)
 export type ParcelConfig = typeof ParcelConfig.Type
 
 /** Decode a config object (missing keys take their defaults). */

@@ -19,11 +19,59 @@
 import { ConfigDecode, Rng, TaskSource } from "@realm-lm/core"
 import { Hash } from "@realm-lm/core/node"
 import type { Problem } from "@realm-lm/core"
-import { Config, Effect, Layer, Result, Stream } from "effect"
-import type { Schema } from "effect"
+import { Config, Effect, Layer, Result, Schema, Stream } from "effect"
 import { combination, solve } from "../StepProgram.ts"
 import type { StepProgram as Program } from "@realm-lm/core"
 type StepProgram = Program.StepProgram
+
+/** A problem count of a split (≥ 0), `fallback` when the key is missing. */
+export const count = (fallback: number) =>
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback)))
+
+/** The seed and levels fields every generated domain's config starts with (spread into its `Schema.Struct`). */
+export const seedFields = {
+  /** Root seed; the same seed gives the same problems in the same order. Default 0. */
+  seed: Schema.Int.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
+  /**
+   * Difficulty levels 1-5, cycled over problem indices. Default [1, 2, 3]. The held-out split starts at the first level
+   * with combinations of two or more rules (parcel: 2, arithmetic: 3).
+   */
+  levels: Schema.Array(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })))
+    .check(Schema.isMinLength(1))
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed([1, 2, 3])))
+}
+
+const Percent = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 50 }))
+
+/** The split and generation fields every generated domain's config has (spread into its `Schema.Struct`). */
+export const splitFields = {
+  /** Share of non-held-out questions in validation and in test, percent of the question-hash space. Default 10 each. */
+  validationPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  testPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10))),
+  /** Percent of rule combinations (two or more rules) held out of training, chosen by a fixed hash. Default 15. */
+  heldoutPercent: Percent.pipe(Schema.withDecodingDefaultKey(Effect.succeed(15))),
+  /** Draws allowed per problem before generation fails. Default 20000. */
+  maxAttempts: Schema.Int.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(20000))),
+  /** Evaluation splits (all but train) hold each question once; fails when a split's question space is too small. Default true. */
+  distinct: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
+}
+
+/** The cross-field rules of `splitFields`: a heldout count needs a heldout share, and train needs some share left. */
+export const splitChecks = Schema.makeFilter(
+  (c: {
+    readonly counts: { readonly heldout: number }
+    readonly validationPercent: number
+    readonly testPercent: number
+    readonly heldoutPercent: number
+  }) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (c.counts.heldout > 0 && c.heldoutPercent === 0)
+      issues.push({ path: ["heldoutPercent"], issue: "a heldout split needs heldoutPercent > 0 (or counts.heldout 0)" })
+    if (c.validationPercent + c.testPercent >= 100)
+      issues.push({ path: ["testPercent"], issue: "validationPercent + testPercent must leave room for train (< 100)" })
+    return issues
+  }
+)
 
 /** A freshly sampled instance, before split filtering. */
 export interface Candidate {
