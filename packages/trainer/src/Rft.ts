@@ -13,17 +13,11 @@ import type { Engine } from "./internal/engine.ts"
 import * as Run from "./internal/run.ts"
 import * as Supervised from "./internal/supervised.ts"
 import type { TrainerConfig } from "./TrainerConfig.ts"
-import type { CheckpointCorrupted, CheckpointMismatch, NonFiniteValue } from "./TrainerErrors.ts"
+import type { RunError } from "./TrainerErrors.ts"
 import { EngineFailed, TrainingDataError } from "./TrainerErrors.ts"
 
 /** Everything RFT can fail with. */
-export type RftError =
-  | TrainingDataError
-  | EngineFailed
-  | NonFiniteValue
-  | CheckpointCorrupted
-  | CheckpointMismatch
-  | Verifier.VerifierError
+export type RftError = RunError
 
 const RftData = Schema.Struct({ round: Schema.Int, position: Data.PositionSchema })
 const KeptLine = Schema.Struct({ problemId: Schema.String, prompt: Schema.Json, completion: Schema.String })

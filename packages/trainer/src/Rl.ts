@@ -18,19 +18,11 @@ import * as Steps from "./internal/steps.ts"
 import { learningRate } from "./LrSchedule.ts"
 import type { TrainerConfig } from "./TrainerConfig.ts"
 import { microBatchTokensFor } from "./TrainerConfig.ts"
-import type { CheckpointCorrupted, CheckpointMismatch, NonFiniteValue } from "./TrainerErrors.ts"
+import type { RunError } from "./TrainerErrors.ts"
 import { EngineFailed, TrainingDataError } from "./TrainerErrors.ts"
 
 /** Everything RL can fail with. */
-export type RlError =
-  | TrainingDataError
-  | EngineFailed
-  | NonFiniteValue
-  | CheckpointCorrupted
-  | CheckpointMismatch
-  | Verifier.VerifierError
-  | Curriculum.CurriculumStateError
-  | Curriculum.CurriculumHorizonInvalid
+export type RlError = RunError | Curriculum.CurriculumStateError | Curriculum.CurriculumHorizonInvalid
 
 const RlData = Schema.Struct({ position: Data.PositionSchema })
 

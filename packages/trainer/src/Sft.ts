@@ -16,17 +16,11 @@ import * as Supervised from "./internal/supervised.ts"
 import * as WarmRedraw from "./internal/warmRedraw.ts"
 import type { TrainerConfig } from "./TrainerConfig.ts"
 import { microBatchTokensFor } from "./TrainerConfig.ts"
-import type { CheckpointCorrupted, CheckpointMismatch, EngineFailed, NonFiniteValue } from "./TrainerErrors.ts"
+import type { RunError } from "./TrainerErrors.ts"
 import { TrainingDataError } from "./TrainerErrors.ts"
 
 /** Everything SFT can fail with. */
-export type SftError =
-  | TrainingDataError
-  | EngineFailed
-  | NonFiniteValue
-  | CheckpointCorrupted
-  | CheckpointMismatch
-  | Verifier.VerifierError
+export type SftError = RunError
 
 const SftData = Schema.Struct({ position: Data.PositionSchema })
 

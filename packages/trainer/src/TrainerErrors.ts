@@ -2,6 +2,7 @@
  * Typed failures of training runs, named after what happened, with the data needed to act on them and a fix hint.
  * The `PolicyTrainer` layer folds them into core's `TrainerError` (reason = the tag, detail = the message).
  */
+import type { Verifier } from "@realm-lm/core"
 import { Schema } from "effect"
 
 /** Which training entry point. */
@@ -79,3 +80,12 @@ export class EngineFailed extends Schema.TaggedError<EngineFailed>()("EngineFail
     return `${this.operation}: ${this.detail}`
   }
 }
+
+/** What every training run can fail with: its data, the engine, a non-finite value, the checkpoint it resumes, the verifier. */
+export type RunError =
+  | TrainingDataError
+  | EngineFailed
+  | NonFiniteValue
+  | CheckpointCorrupted
+  | CheckpointMismatch
+  | Verifier.VerifierError
