@@ -7,6 +7,7 @@
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"
 import { byteToChar, decodeChars, encodeBytes } from "./internal/byteLevel.ts"
+import { addedTokens } from "./internal/tokenizerJson.ts"
 
 /** Pre-tokenizer: contractions, words, single digits, punctuation runs, whitespace (GPT-2's, digits split). */
 export const splitPattern = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
@@ -203,15 +204,7 @@ export const tokenizerJson = (tok: BuiltinTokenizer): Record<string, unknown> =>
   version: "1.0",
   truncation: null,
   padding: null,
-  added_tokens: tok.specialTokens.map((content, id) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true
-  })),
+  added_tokens: addedTokens(tok.specialTokens),
   normalizer: null,
   pre_tokenizer: {
     type: "Sequence",

@@ -6,6 +6,7 @@
  */
 import { Effect, FileSystem, Path, Schema } from "effect"
 import type { PlatformError } from "effect"
+import { addedTokens } from "./internal/tokenizerJson.ts"
 
 /** The file is not a llama2.c tokenizer.bin. */
 export class Llama2cTokenizerError extends Schema.TaggedError<Llama2cTokenizerError>()("Llama2cTokenizerError", {
@@ -237,20 +238,11 @@ export const toHuggingFace = (
       for (const pair of local) merges.push({ pair, score: tok.scores[id]! })
     })
     const ranked = merges.toSorted((a, b) => b.score - a.score) // stable: ties keep vocabulary order
-    const addedTokens = special.map((content, id) => ({
-      id,
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true
-    }))
     const tokenizerJson = {
       version: "1.0",
       truncation: null,
       padding: null,
-      added_tokens: addedTokens,
+      added_tokens: addedTokens(special),
       normalizer: {
         type: "Sequence",
         normalizers: [
@@ -304,7 +296,7 @@ export const toHuggingFace = (
       legacy: true,
       model_max_length: modelMaxLength,
       added_tokens_decoder: Object.fromEntries(
-        addedTokens.map((t) => [
+        addedTokens(special).map((t) => [
           String(t.id),
           { content: t.content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }
         ])

@@ -22,7 +22,7 @@ import * as Peft from "../src/Peft.ts"
 import * as Policy from "../src/Policy.ts"
 import * as Safetensors from "../src/Safetensors.ts"
 import * as Weights from "../src/Weights.ts"
-import { executorWith, maxRelError, tempDir, tinyConfig, tinyQwen2Config } from "./support.ts"
+import { executorWith, learnableConfig, maxRelError, tempDir, tinyConfig, tinyQwen2Config } from "./support.ts"
 
 const decode = Schema.decodeUnknownResult(Lora.LoraConfig)
 const errorOf = (input: unknown): string => {
@@ -265,14 +265,7 @@ describe("Policy with LoRA", () => {
     "SFT steps: loss falls, base weights bit-identical, adapters move; the merged export runs in transformers.js with the adapted tokens",
     () =>
       Effect.gen(function* () {
-        const base = tinyConfig({
-          vocabSize: 24,
-          hiddenSize: 32,
-          intermediateSize: 64,
-          numHeads: 4,
-          numKvHeads: 2,
-          headDim: 8
-        })
+        const base = learnableConfig()
         const config = { ...base, lora: { rank: 4, alpha: 8, targets: all, trainNorms: false } }
         // A frozen head of std 0.02 bounds the logits to ±0.7 whatever the adapters do: use a base with real scale.
         const weights = Weights.init(base, Rng.Rng.make("policy-lora"), { std: 0.2 })

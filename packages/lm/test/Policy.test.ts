@@ -18,7 +18,7 @@ import * as ReferenceModel from "../src/ReferenceModel.ts"
 import * as Sampling from "../src/Sampling.ts"
 import * as Tokenizer from "../src/Tokenizer.ts"
 import * as Weights from "../src/Weights.ts"
-import { fixtureDir, tempDir, tinyConfig } from "./support.ts"
+import { fixtureDir, learnableConfig, tempDir, tinyConfig } from "./support.ts"
 
 const examples = [
   { prompt: [1, 10], completion: [11, 12, 13, 14, 2] },
@@ -31,14 +31,7 @@ describe("Policy", () => {
     "SFT: loss falls, every parameter changes, and the next generate runs the new weights from the shared state",
     () =>
       Effect.gen(function* () {
-        const config = tinyConfig({
-          vocabSize: 24,
-          hiddenSize: 32,
-          intermediateSize: 64,
-          numHeads: 4,
-          numKvHeads: 2,
-          headDim: 8
-        })
+        const config = learnableConfig()
         const policy = yield* Policy.make({ config, weights: Weights.init(config, Rng.Rng.make("policy-sft")) })
         const requests = examples.map((e) => ({ prompt: e.prompt }))
         const before = yield* policy.generate(requests, { maxNewTokens: 5 })

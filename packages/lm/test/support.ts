@@ -45,6 +45,10 @@ export const tinyQwen2Config = (overrides: Partial<ModelConfig.ModelConfig> = {}
     ...overrides
   })
 
+/** A config wide enough (vocabulary 24, width 32, 4 heads over 2 K/V heads) for a few SFT steps to visibly lower the loss. */
+export const learnableConfig = (): ModelConfig.ModelConfig =>
+  tinyConfig({ vocabSize: 24, hiddenSize: 32, intermediateSize: 64, numHeads: 4, numKvHeads: 2, headDim: 8 })
+
 /** A CPU executor whose state holds `weights` by Hugging Face name (wrapped, not copied). */
 export const executorWith = (weights: Weights.Weights) =>
   Effect.map(Executor.make({ device: "cpu" }), (exec) => {
