@@ -13,21 +13,12 @@ import { Effect } from "effect"
 import { rmSync } from "node:fs"
 import { Worker } from "node:worker_threads"
 import * as Serve from "../src/Serve.ts"
-import { tempDir } from "./support.ts"
+import { modelShape, tempDir } from "./support.ts"
 
 /** An untrained model: only its tokenizer matters here. */
 const scratchModel = Effect.gen(function* () {
   const dir = tempDir("realm-serve-limits-")
-  yield* Scratch.create(dir, ["many words here and there", "what is 1 + 1?"], {
-    vocabSize: 320,
-    hiddenSize: 48,
-    intermediateSize: 96,
-    layers: 2,
-    heads: 4,
-    kvHeads: 2,
-    maxContext: 512,
-    seed: 3
-  })
+  yield* Scratch.create(dir, ["many words here and there", "what is 1 + 1?"], modelShape)
   yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
   return dir
 })

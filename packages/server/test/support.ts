@@ -30,22 +30,25 @@ export const toyReply = (p: Problem.Problem): string => `Step 1: ${p.gold} = ${p
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "realm-serve-"): string => mkdtempSync(join(tmpdir(), prefix))
 
+/** The settings (`Scratch.create`) of the test models: 2 layers of width 48, a 320-token vocabulary, 512 tokens of context. */
+export const modelShape = {
+  vocabSize: 320,
+  hiddenSize: 48,
+  intermediateSize: 96,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  maxContext: 512,
+  seed: 3
+}
+
 /** Write a small chat model that answers the toy problems (greedy) into a new directory; returns it. */
 export const taughtModel = (steps = 300) =>
   Effect.gen(function* () {
     const dir = tempDir("realm-serve-model-")
     const conversations = toyProblems.map((p) => ({ messages: Prompts.guidedMessages(p), reply: toyReply(p) }))
     const texts = conversations.flatMap((c) => [...c.messages.map((m) => m.content), c.reply])
-    yield* Scratch.create(dir, texts, {
-      vocabSize: 320,
-      hiddenSize: 48,
-      intermediateSize: 96,
-      layers: 2,
-      heads: 4,
-      kvHeads: 2,
-      maxContext: 512,
-      seed: 3
-    })
+    yield* Scratch.create(dir, texts, modelShape)
     yield* Effect.scoped(
       Effect.gen(function* () {
         const policy = yield* Policy.load(dir)

@@ -90,16 +90,19 @@ const readChoices = (
 
 const NUMERIC_GOLD = /^\s*-?[$\d.,/]+\s*(?:\([^()]*\))?\s*$/
 
+/** Where a record comes from: its source name, split and position (for default ids), and the rulebook to attach. */
+export interface MappingContext {
+  readonly source: string
+  readonly split: Problem.Split
+  readonly index: number
+  readonly rulebook?: string | undefined
+}
+
 /** Apply a mapping to one record, or say why it does not fit. `index` numbers records from 0 for default ids. */
 export const toProblem = (
   record: unknown,
   mapping: Mapping,
-  context: {
-    readonly source: string
-    readonly split: Problem.Split
-    readonly index: number
-    readonly rulebook?: string | undefined
-  }
+  context: MappingContext
 ): Result.Result<Problem.Problem, string> => {
   try {
     return Result.succeed(mapRecord(record, mapping, context))
@@ -109,16 +112,7 @@ export const toProblem = (
   }
 }
 
-const mapRecord = (
-  record: unknown,
-  mapping: Mapping,
-  context: {
-    readonly source: string
-    readonly split: Problem.Split
-    readonly index: number
-    readonly rulebook?: string | undefined
-  }
-): Problem.Problem => {
+const mapRecord = (record: unknown, mapping: Mapping, context: MappingContext): Problem.Problem => {
   let question = renderTemplate(record, mapping.question)
   let labels = mapping.labels
   if (mapping.choices !== undefined) {
