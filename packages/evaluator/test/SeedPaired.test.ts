@@ -11,6 +11,10 @@ const scores = (
   f: (s: number, i: number) => number
 ): SeedScores => new Map(seeds.map((s) => [s, new Map(problems.map((id, i) => [id, f(s, i)]))]))
 
+/** seed → problem → score written as plain objects: `{ 1: { x: 1, y: 0 } }`. */
+const literal = (bySeed: Record<number, Record<string, number>>): SeedScores =>
+  new Map(Object.entries(bySeed).map(([seed, byProblem]) => [Number(seed), new Map(Object.entries(byProblem))]))
+
 describe("SeedPaired", () => {
   it("identical methods: difference exactly 0 with interval [0, 0] at every level, p = 1", () => {
     const a = scores([1, 2, 3], ids(20), (s, i) => ((s * 7 + i * 3) % 5 === 0 ? 1 : 0))
@@ -112,23 +116,7 @@ describe("SeedPaired", () => {
   })
 
   it("accuracy over seeds: mean of per-seed means over problems common to every seed", () => {
-    const m: SeedScores = new Map([
-      [
-        1,
-        new Map([
-          ["x", 1],
-          ["y", 0],
-          ["z", 1]
-        ])
-      ],
-      [
-        2,
-        new Map([
-          ["x", 1],
-          ["y", 1]
-        ])
-      ]
-    ])
+    const m: SeedScores = literal({ 1: { x: 1, y: 0, z: 1 }, 2: { x: 1, y: 1 } })
     const acc = accuracyOverSeeds(m, { seed: 0 })
     assert.deepStrictEqual(acc.perSeed, [0.5, 1])
     assert.strictEqual(acc.value, 0.75)
@@ -139,43 +127,8 @@ describe("SeedPaired", () => {
   })
 
   it("drops and counts problems missing from one seed or one method, and seeds only one method has", () => {
-    const a: SeedScores = new Map([
-      [
-        1,
-        new Map([
-          ["x", 0],
-          ["y", 0],
-          ["z", 0]
-        ])
-      ],
-      [
-        2,
-        new Map([
-          ["x", 0],
-          ["y", 0],
-          ["w", 0]
-        ])
-      ],
-      [3, new Map([["x", 0]])]
-    ])
-    const b: SeedScores = new Map([
-      [
-        1,
-        new Map([
-          ["x", 1],
-          ["y", 0],
-          ["z", 1]
-        ])
-      ],
-      [
-        2,
-        new Map([
-          ["x", 1],
-          ["y", 1],
-          ["z", 1]
-        ])
-      ]
-    ])
+    const a: SeedScores = literal({ 1: { x: 0, y: 0, z: 0 }, 2: { x: 0, y: 0, w: 0 }, 3: { x: 0 } })
+    const b: SeedScores = literal({ 1: { x: 1, y: 0, z: 1 }, 2: { x: 1, y: 1, z: 1 } })
     const cmp = pairedOverSeeds(a, b)
     assert.deepInclude(cmp, { seeds: 2, seedIds: [1, 2], problems: 2, dropped: 2, droppedSeeds: 1 }) // z, w dropped; seed 3
     assert.deepStrictEqual(cmp.perSeed, [0.5, 1])

@@ -95,13 +95,8 @@ describe("renderTarget", () => {
     )
   })
 
-  it("echoed answers: verdict lines repeat each route's answer and still parse to the right verdicts and steps", () => {
-    const routes = [claimRoutes[1]!, claimRoutes[2]!]
-    const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true })
-    assert.deepStrictEqual(target.split("\n").slice(3, 5), [
-      `Route A: answer ${claimRoutes[1]!.answer}, correct`,
-      `Route B: answer ${claimRoutes[2]!.answer}, wrong at step 2`
-    ])
+  /** A solve-first target over `claimRoutes[1..2]` parses to A correct, B wrong at step 2, with a full format score. */
+  const assertSecondAndThirdVerdicts = (target: string) => {
     const parsed = parseCompletion(target, "solve-first")
     assert.deepStrictEqual(
       parsed.verdicts.map((v) => [v.index, v.verdict, v.step]),
@@ -111,6 +106,16 @@ describe("renderTarget", () => {
       ]
     )
     assert.strictEqual(formatScore(parsed, 2), 1)
+  }
+
+  it("echoed answers: verdict lines repeat each route's answer and still parse to the right verdicts and steps", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!]
+    const target = renderTarget(claim, routes, { order: "solve-first", echoAnswers: true })
+    assert.deepStrictEqual(target.split("\n").slice(3, 5), [
+      `Route A: answer ${claimRoutes[1]!.answer}, correct`,
+      `Route B: answer ${claimRoutes[2]!.answer}, wrong at step 2`
+    ])
+    assertSecondAndThirdVerdicts(target)
   })
 
   it("compared answers: verdict lines put each route's answer next to the gold one and parse to the right verdicts", () => {
@@ -120,15 +125,7 @@ describe("renderTarget", () => {
       `Route A: answer ${claimRoutes[1]!.answer} vs ${claim.gold}, correct`,
       `Route B: answer ${claimRoutes[2]!.answer} vs ${claim.gold}, wrong at step 2`
     ])
-    const parsed = parseCompletion(target, "solve-first")
-    assert.deepStrictEqual(
-      parsed.verdicts.map((v) => [v.index, v.verdict, v.step]),
-      [
-        [0, "correct", undefined],
-        [1, "wrong", 2]
-      ]
-    )
-    assert.strictEqual(formatScore(parsed, 2), 1)
+    assertSecondAndThirdVerdicts(target)
     // Without echoAnswers there is nothing to compare: the plain verdict line.
     assert.strictEqual(
       renderTarget(claim, routes, { order: "solve-first", compareAnswers: true }),
