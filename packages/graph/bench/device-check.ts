@@ -8,21 +8,14 @@
  */
 import { Cause, Effect } from "effect"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import type { Device } from "../src/Device.ts"
+import { dirname } from "node:path"
 import * as Executor from "../src/Executor.ts"
 import * as DeviceGradients from "../test/support/deviceGradients.ts"
+import type { Device } from "../src/Device.ts"
+import { deviceArg, outArg } from "./args.ts"
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name)
-  return i < 0 ? undefined : process.argv[i + 1]
-}
-const device = (arg("--device") ?? "webgpu") as Device
-if (!["cpu", "webgpu", "cuda"].includes(device))
-  throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
-const out =
-  arg("--out") ??
-  join(import.meta.dirname, "results", `device-check-${device}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+const device = deviceArg("webgpu")
+const out = outArg(`device-check-${device}`)
 
 type Row =
   | DeviceGradients.CaseResult

@@ -10,18 +10,12 @@ import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import type { Device } from "../src/Device.ts"
+import { dirname } from "node:path"
 import { Executor, Placement, Trainer } from "../src/index.ts"
 import * as Transformer from "../test/support/transformer.ts"
+import { deviceArg, outArg } from "./args.ts"
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name)
-  return i < 0 ? undefined : process.argv[i + 1]
-}
-const device = (arg("--device") ?? "webgpu") as Device
-if (!["cpu", "webgpu", "cuda"].includes(device))
-  throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
+const device = deviceArg("webgpu")
 const tiny = process.argv.includes("--tiny")
 const size: Transformer.TransformerSize = tiny
   ? { vocab: 64, dim: 16, heads: 2, kvHeads: 1, hidden: 32, layers: 1 }
@@ -91,9 +85,7 @@ const parent = () => {
     if (report.missingWebgpuKernels.length > 0)
       console.log(`webgpu kernels missing for: ${report.missingWebgpuKernels.join(", ")}`)
   }
-  const out =
-    arg("--out") ??
-    join(import.meta.dirname, "results", `placement-${device}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+  const out = outArg(`placement-${device}`)
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, JSON.stringify(result, null, 2))
   console.log(`wrote ${out}`)

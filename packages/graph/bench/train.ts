@@ -19,21 +19,15 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { dirname, join } from "node:path"
-import type { Device } from "../src/Device.ts"
 import { Executor, Graph, Ops, Trainer } from "../src/index.ts"
 import * as Transformer from "../test/support/transformer.ts"
+import { arg, deviceArg, outArg } from "./args.ts"
 
 const quick = process.argv.includes("--quick")
 const spinning = process.argv.includes("--spin")
 const withTorch = process.argv.includes("--torch")
 const tiny = process.argv.includes("--tiny")
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name)
-  return i < 0 ? undefined : process.argv[i + 1]
-}
-const device = (arg("--device") ?? "cpu") as Device
-if (!["cpu", "webgpu", "cuda"].includes(device))
-  throw new RangeError(`--device must be cpu, webgpu or cuda, got ${device}`)
+const device = deviceArg("cpu")
 const torchDevice = device === "cpu" ? "cpu" : "cuda"
 const python = arg("--python") ?? process.env.REALM_PYTHON ?? "/usr/bin/python3"
 const sizes: Array<{ name: string; size: Transformer.TransformerSize; bucket: Transformer.Bucket }> = [
@@ -226,8 +220,7 @@ const main = Effect.gen(function* () {
       `PyTorch ${r.name}: setup ${r.setupMs.toFixed(0)} ms, first step ${r.firstStepMs.toFixed(0)} ms, peak RSS ${r.peakRssMB.toFixed(0)} MB`
     )
   }
-  const file =
-    arg("--out") ?? join(import.meta.dirname, "results", `train-${new Date().toISOString().replace(/[:.]/g, "-")}.json`)
+  const file = outArg("train")
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, JSON.stringify({ machine, device, spinning, rows, torch }, null, 2))
   console.log(`wrote ${file}`)
