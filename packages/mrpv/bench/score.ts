@@ -48,18 +48,18 @@ const time = (name: string, n: number, f: (i: number) => void) => {
   return { name, n, totalMs: Number(ms.toFixed(1)), perSecond: Math.round((n / ms) * 1000) }
 }
 
-const built = Array.from({ length: 64 }, (_, s) =>
-  Result.getOrThrow(
-    PromptBuilder.buildPrompt(config, problem, routes, {
-      problemId: problem.id,
-      strength: 1,
-      routeCount: 4,
-      hintFraction: 0,
-      rescue: false,
-      seed: s
-    })
-  )
-)
+/** A fully assisted prompt (4 of the 8 routes, no hints) drawn with `seed`. */
+const buildPrompt = (seed: number) =>
+  PromptBuilder.buildPrompt(config, problem, routes, {
+    problemId: problem.id,
+    strength: 1,
+    routeCount: 4,
+    hintFraction: 0,
+    rescue: false,
+    seed
+  })
+
+const built = Array.from({ length: 64 }, (_, s) => Result.getOrThrow(buildPrompt(s)))
 const targets = built.map((b) => Target.renderTarget(problem, b.shown))
 const rng = Rng.Rng.make(1)
 const noisy = targets.map((t) =>
@@ -71,16 +71,7 @@ const noisy = targets.map((t) =>
 const adversarial = "Route A: wrong at step 1\n**Step 1**: x\nReflection: y\n".repeat(20_000)
 
 const rows = [
-  time("buildPrompt (8 routes available, k=4)", 20_000, (i) =>
-    PromptBuilder.buildPrompt(config, problem, routes, {
-      problemId: problem.id,
-      strength: 1,
-      routeCount: 4,
-      hintFraction: 0,
-      rescue: false,
-      seed: i
-    })
-  ),
+  time("buildPrompt (8 routes available, k=4)", 20_000, buildPrompt),
   time("renderTarget (4 routes)", 20_000, (i) => Target.renderTarget(problem, built[i % 64]!.shown)),
   time("parse+score ideal completion", 20_000, (i) =>
     Rewards.scoreCompletion({ config, problem, shown: built[i % 64]!.shown, completion: targets[i % 64]!, judge })
