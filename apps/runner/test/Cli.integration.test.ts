@@ -9,6 +9,18 @@ const bin = join(import.meta.dirname, "..", "src", "bin.ts")
 const realm = (...args: Array<string>) =>
   spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 60_000 })
 
+/** Writes `yaml` to `dir/name` and runs `realm config check` on it. */
+const checkConfig = (dir: string, name: string, yaml: string) => {
+  writeFileSync(join(dir, name), yaml)
+  return realm("config", "check", join(dir, name))
+}
+
+/** The command exited 1 and its stderr says `message`. */
+const assertRefused = (r: { readonly status: number | null; readonly stderr: string }, message: string) => {
+  assert.strictEqual(r.status, 1)
+  assert.include(r.stderr, message)
+}
+
 describe("realm CLI (spawned)", () => {
   it("--version prints the package version and --help lists subcommands", () => {
     const version = realm("--version")
@@ -22,31 +34,25 @@ describe("realm CLI (spawned)", () => {
 
   it("config check exits 0 on a valid file and 1 with a one-line field-path error on an invalid one", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
-    writeFileSync(join(dir, "ok.yaml"), "run:\n  seed: 7\n")
-    writeFileSync(join(dir, "bad.yaml"), "run:\n  threads: -2\n")
-    const ok = realm("config", "check", join(dir, "ok.yaml"))
+    const ok = checkConfig(dir, "ok.yaml", "run:\n  seed: 7\n")
     assert.strictEqual(ok.status, 0)
     assert.include(ok.stdout, "valid")
-    const bad = realm("config", "check", join(dir, "bad.yaml"))
-    assert.strictEqual(bad.status, 1)
-    assert.include(bad.stderr, "realm: ConfigFileError")
+    const bad = checkConfig(dir, "bad.yaml", "run:\n  threads: -2\n")
+    assertRefused(bad, "realm: ConfigFileError")
     assert.include(bad.stderr, 'run.threads: unknown key "threads"')
     assert.notInclude(bad.stderr, "    at ") // no stack trace for expected errors
   })
 
   it("config check reports experiment and method problems with their paths", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
-    writeFileSync(join(dir, "exp.yaml"), "methods: [sft, realm]\nexperiment: { baselines: [rft] }\n")
-    const bad = realm("config", "check", join(dir, "exp.yaml"))
-    assert.strictEqual(bad.status, 1)
-    assert.include(bad.stderr, `experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
-    writeFileSync(
-      join(dir, "variants.yaml"),
+    const bad = checkConfig(dir, "exp.yaml", "methods: [sft, realm]\nexperiment: { baselines: [rft] }\n")
+    assertRefused(bad, `experiment.baselines[0]: "rft" is not one of the methods (sft, realm)`)
+    const variants = checkConfig(
+      dir,
+      "variants.yaml",
       "methods: [sft, { name: grpo-cos, method: grpo, curriculum: { schedule: { kind: cosine } } }]\n"
     )
-    const variants = realm("config", "check", join(dir, "variants.yaml"))
-    assert.strictEqual(variants.status, 1)
-    assert.include(variants.stderr, "methods: methods[1].curriculum.schedule")
+    assertRefused(variants, "methods: methods[1].curriculum.schedule")
   })
 
   it("an unknown subcommand fails with a non-zero status", () => {
@@ -59,8 +65,9 @@ describe("realm CLI (spawned)", () => {
 describe("realm config check against stage schemas (spawned)", () => {
   it("checks each slot's settings against the implementation it uses, with paths", () => {
     const dir = mkdtempSync(join(tmpdir(), "realm-cli-"))
-    writeFileSync(
-      join(dir, "good.yaml"),
+    const good = checkConfig(
+      dir,
+      "good.yaml",
       [
         "run: { seed: 1 }",
         "tasks: { use: parcel, with: { levels: [1, 2] } }",
@@ -70,11 +77,11 @@ describe("realm config check against stage schemas (spawned)", () => {
         "corpus: { routesPerProblem: 4 }"
       ].join("\n")
     )
-    const good = realm("config", "check", join(dir, "good.yaml"))
     assert.strictEqual(good.stderr, "")
     assert.strictEqual(good.status, 0)
-    writeFileSync(
-      join(dir, "bad.yaml"),
+    const bad = checkConfig(
+      dir,
+      "bad.yaml",
       [
         "tasks: { use: parcel, with: { levels: [7] } }",
         "teacher: { use: oracle }",
@@ -82,9 +89,7 @@ describe("realm config check against stage schemas (spawned)", () => {
         "corpus: { routesPerProblem: 2, negativesPerProblem: 5 }"
       ].join("\n")
     )
-    const bad = realm("config", "check", join(dir, "bad.yaml"))
-    assert.strictEqual(bad.status, 1)
-    assert.include(bad.stderr, "tasks.with: ")
+    assertRefused(bad, "tasks.with: ")
     assert.include(bad.stderr, "levels[0]: ")
     assert.include(bad.stderr, 'teacher.use: no built-in teacher named "oracle"')
     assert.include(bad.stderr, "curriculum.with: ")
@@ -101,8 +106,7 @@ describe("realm config check never runs the code a config names unless asked (sp
       join(dir, "evil.mjs"),
       `import { writeFileSync } from "node:fs"\nwriteFileSync(${JSON.stringify(marker)}, "ran")\n`
     )
-    writeFileSync(join(dir, "pipeline.yaml"), "verifier: { use: ./evil.mjs }\n")
-    const checked = realm("config", "check", join(dir, "pipeline.yaml"))
+    const checked = checkConfig(dir, "pipeline.yaml", "verifier: { use: ./evil.mjs }\n")
     assert.strictEqual(checked.stderr, "")
     assert.strictEqual(checked.status, 0)
     assert.isFalse(existsSync(marker))
@@ -110,14 +114,12 @@ describe("realm config check never runs the code a config names unless asked (sp
     assert.include(checked.stdout, "--load-modules")
     const loaded = realm("config", "check", "--load-modules", join(dir, "pipeline.yaml"))
     assert.isTrue(existsSync(marker))
-    assert.strictEqual(loaded.status, 1)
-    assert.include(loaded.stderr, "exports no `implementation`")
-    writeFileSync(
-      join(dir, "typo.yaml"),
+    assertRefused(loaded, "exports no `implementation`")
+    const typo = checkConfig(
+      dir,
+      "typo.yaml",
       "trainer: { use: onnx, with: { sft: { lerning_rate: 0.001 } } }\nevalution: { splits: [test] }\n"
     )
-    const typo = realm("config", "check", join(dir, "typo.yaml"))
-    assert.strictEqual(typo.status, 1)
-    assert.include(typo.stderr, 'evalution: unknown key "evalution"; did you mean "evaluation"?')
+    assertRefused(typo, 'evalution: unknown key "evalution"; did you mean "evaluation"?')
   })
 })
