@@ -78,6 +78,13 @@ afterAll(
 const roots: Array<string> = []
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
+/** A fresh run directory, removed after the tests. */
+const freshRunDir = (): string => {
+  const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
+  roots.push(runDir)
+  return runDir
+}
+
 const problem: Problem.Problem = {
   id: "toy/1",
   domain: "toy",
@@ -126,21 +133,27 @@ const connectionClosed = Effect.promise(async () => {
   return isClosed()
 })
 
+/** Builds the corpus against the server answering in `serverMode`; the run directory, summary and time it took. */
+const buildAgainst = (serverMode: typeof mode) =>
+  Effect.gen(function* () {
+    mode = serverMode
+    requests = 0
+    const runDir = freshRunDir()
+    const started = Date.now()
+    const summary = yield* build(runDir)
+    return { runDir, summary, elapsedMs: Date.now() - started }
+  })
+
 describe("HttpTeacher maxResponseBytes", () => {
   it.live(
     "a streamed answer over the cap: the read stops at the cap, the request fails as too-large without retries",
     () =>
       Effect.gen(function* () {
-        mode = "stream"
-        requests = 0
-        const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
-        roots.push(runDir)
-        const started = Date.now()
-        const summary = yield* build(runDir)
+        const { runDir, summary, elapsedMs } = yield* buildAgainst("stream")
         assert.isTrue(yield* connectionClosed, "the client dropped the connection")
         // The server got rid of a few MiB (cap + socket buffers), never the 512 MiB it meant to send.
         assert.isBelow(sent, 64 * MiB, `server sent ${sent} bytes`)
-        assert.isBelow(Date.now() - started, 15_000)
+        assert.isBelow(elapsedMs, 15_000)
         assert.strictEqual(requests, 1) // not retried
         assert.strictEqual(summary.status, "failed")
         assert.deepStrictEqual(summary.failedByReason, { "too-large": 1 })
@@ -163,14 +176,9 @@ describe("HttpTeacher maxResponseBytes", () => {
 
   it.live("a declared Content-Length over the cap is refused before reading the body", () =>
     Effect.gen(function* () {
-      mode = "declared"
-      requests = 0
-      const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
-      roots.push(runDir)
-      const started = Date.now()
-      const summary = yield* build(runDir)
+      const { runDir, summary, elapsedMs } = yield* buildAgainst("declared")
       // Well inside timeoutMs (20 s): nothing waited for the 300 MB that never come.
-      assert.isBelow(Date.now() - started, 10_000)
+      assert.isBelow(elapsedMs, 10_000)
       assert.isTrue(yield* connectionClosed, "the client dropped the connection")
       assert.strictEqual(requests, 1)
       assert.strictEqual(summary.status, "failed")
@@ -187,8 +195,7 @@ describe("HttpTeacher maxResponseBytes", () => {
       const address = gone.address()
       const port = typeof address === "object" && address !== null ? address.port : 0
       yield* Effect.promise(() => new Promise<void>((resolve) => gone.close(() => resolve())))
-      const runDir = mkdtempSync(join(tmpdir(), "realm-cap-"))
-      roots.push(runDir)
+      const runDir = freshRunDir()
       const summary = yield* build(runDir, `http://127.0.0.1:${port}/v1`)
       assert.strictEqual(summary.status, "failed")
       const failures = lines<{ reason: string; detail: string }>(join(runDir, "corpus", "failures.jsonl"))
