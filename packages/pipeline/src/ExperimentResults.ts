@@ -107,7 +107,10 @@ const difference = (baseline: string, a: Scores, b: Scores): Difference => {
   }
 }
 
-/** A metric of the results (e.g. route-verdict accuracy) over seeds: mean of per-seed values, t-interval over seeds. */
+/**
+ * A metric of the results (route-verdict accuracy, a fraction) over seeds: mean of per-seed values, t-interval over
+ * seeds clipped to [0, 1] (with three seeds that disagree the t-interval runs far past both ends).
+ */
 const metricOverSeeds = (
   seeds: ReadonlyArray<SeedResults>,
   label: string,
@@ -123,8 +126,14 @@ const metricOverSeeds = (
   const mean = values.reduce((x, y) => x + y, 0) / values.length
   const sd = values.length < 2 ? 0 : Math.sqrt(values.reduce((x, y) => x + (y - mean) ** 2, 0) / (values.length - 1))
   const half = values.length < 2 ? 0 : (SeedPaired.t975Quantile(values.length - 1) * sd) / Math.sqrt(values.length)
-  return { value: mean, low: mean - half, high: mean + half, perSeed: values }
+  return { value: mean, low: Math.max(0, mean - half), high: Math.min(1, mean + half), perSeed: values }
 }
+
+/** A verdict-accuracy cell: the estimate, then the per-seed values (`62.7 [12.2, 100.0] (50.0 / 52.0 / 86.2)`). */
+const verdictCell = (o: OverSeeds | undefined): string =>
+  o === undefined
+    ? "–"
+    : `${Table.formatEstimate({ value: o.value, low: Math.max(0, o.low), high: Math.min(1, o.high) })}${o.perSeed.length > 1 ? ` (${o.perSeed.map((v) => (100 * v).toFixed(1)).join(" / ")})` : ""}`
 
 /** Summarise the seeds' results for `methods` against `baselines` (method names). */
 export const summarise = (
@@ -231,14 +240,14 @@ export const markdown = (summary: Summary): string => {
     const assisted = columns.filter(([, mode]) => mode === "assisted")
     out.push(
       "",
-      "Route-verdict accuracy % (assisted prompts), mean over seeds with a t-interval over seeds:",
+      "Route-verdict accuracy % (assisted prompts), mean over seeds with a t-interval over seeds (clipped to [0, 100]), and each seed's value:",
       "",
       `| method | ${assisted.map(([s]) => s).join(" | ")} |`,
       `| --- | ${assisted.map(() => "---").join(" | ")} |`
     )
     for (const m of verdictRows)
       out.push(
-        `| ${m.label} | ${assisted.map(([s]) => Table.formatEstimate(cell(m.name, s, "assisted")?.routeVerdictAccuracy)).join(" | ")} |`
+        `| ${m.label} | ${assisted.map(([s]) => verdictCell(cell(m.name, s, "assisted")?.routeVerdictAccuracy)).join(" | ")} |`
       )
   }
   const levels = [...new Set(summary.cells.flatMap((c) => Object.keys(c.levels)))].toSorted()

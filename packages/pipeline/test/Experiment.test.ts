@@ -142,6 +142,33 @@ describe("Experiment planning", () => {
   })
 })
 
+describe("ExperimentResults route-verdict accuracy over seeds", () => {
+  // Three seeds that disagree (50%, 52%, 86%): the t-interval would run past 100%; the table clips it and lists the seeds.
+  const verdicts = [0.5, 0.52, 0.862]
+  const seeds: Array<ExperimentResults.SeedResults> = verdicts.map((v, seed) => ({
+    seed,
+    results: [
+      {
+        ...result("A", "test", "assisted", [true, false]),
+        metrics: { "route-verdict accuracy": { value: v, low: v, high: v } }
+      }
+    ]
+  }))
+  const summary = ExperimentResults.summarise(seeds, [{ name: "a", label: "A" }], ["a"])
+
+  it("is the mean of the seeds with a t-interval clipped to [0, 1]", () => {
+    const o = summary.cells[0]?.routeVerdictAccuracy
+    assert.isBelow(Math.abs((o?.value ?? NaN) - 0.6273333333333333), 1e-12)
+    assert.isBelow(Math.abs((o?.low ?? NaN) - 0.12183714793878031), 1e-9)
+    assert.strictEqual(o?.high, 1)
+    assert.deepStrictEqual(o?.perSeed, verdicts)
+  })
+
+  it("markdown prints it with each seed's value", () => {
+    assert.include(ExperimentResults.markdown(summary), "| A | 62.7 [12.2, 100.0] (50.0 / 52.0 / 86.2) |")
+  })
+})
+
 describe("ExperimentResults.summarise", () => {
   // Two seeds, four problems (levels 1, 1, 2, 2). B beats A by one problem per seed on test autonomous.
   const seeds: Array<ExperimentResults.SeedResults> = [
