@@ -5,8 +5,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Rng } from "@realm-lm/core"
-import { ModelConfig, Pretrained, Safetensors, Weights } from "@realm-lm/lm"
+import { Pretrained, Safetensors, Weights } from "@realm-lm/lm"
 import { Effect } from "effect"
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -79,20 +78,10 @@ describe("Checkpoint", () => {
     "the model of a checkpoint loads verified against its record; a changed model.safetensors is refused by both loaders",
     () =>
       Effect.gen(function* () {
-        const config = yield* ModelConfig.llama({
-          vocabSize: 16,
-          hiddenSize: 8,
-          intermediateSize: 12,
-          numLayers: 1,
-          numHeads: 2,
-          numKvHeads: 1,
-          headDim: 4,
-          maxContext: 32,
-          bosTokenId: 0,
-          eosTokenIds: [1],
-          padTokenId: null
-        })
-        const weights = Weights.init(config, Rng.Rng.make("ckpt"))
+        // The model of a toy run: the package's tiny from-scratch model, read back as config and weights.
+        const scratch = join(Toy.tempDir(), "scratch")
+        yield* Toy.tinyModel(scratch, Toy.problems(4))
+        const { config, weights } = yield* Pretrained.load(scratch)
         const dir = join(Toy.tempDir(), "c")
         yield* Checkpoint.write(dir, contents(1, {}), (tmp) => Pretrained.save(tmp, config, weights))
         // `@realm-lm/lm` reads the record `Checkpoint.write` wrote: eval and serve verify what training wrote.
