@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
 import { assert, beforeAll, describe, it } from "vitest"
-import { bin, type Estimate, realmIn, root } from "./support/Realm.ts"
+import { assertSucceeded, bin, corpusSummary, type Estimate, realmIn, root } from "./support/Realm.ts"
 
 const realm = realmIn(root, 900_000)
 
@@ -107,8 +107,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
       config
     ]
     const first = realm(...args)
-    assert.notInclude(first.stderr, "realm: ")
-    assert.strictEqual(first.status, 0)
+    assertSucceeded(first)
     assert.match(first.stdout, /sft finished at step 2: /)
     const metrics = () =>
       readFileSync(join(dir, "sft", "metrics.jsonl"), "utf8")
@@ -158,13 +157,8 @@ describe("realm demo --quick (end to end, every stage)", () => {
       "--max-failed-fraction",
       "1"
     )
-    assert.notInclude(r.stderr, "realm: ")
-    assert.strictEqual(r.status, 0)
-    const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as {
-      records: number
-      failed: number
-      teacher: string
-    }
+    assertSucceeded(r)
+    const summary = corpusSummary(join(dir, "run"))
     assert.strictEqual(summary.teacher, "local:final")
     assert.strictEqual(summary.records + summary.failed, 6)
   })
@@ -198,8 +192,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
       "--samples",
       String(samples)
     )
-    assert.notInclude(r.stderr, "realm: ")
-    assert.strictEqual(r.status, 0)
+    assertSucceeded(r)
     assert.include(r.stderr, "evaluating sft on 24 test problems (parcel): assisted, autonomous")
     assert.include(r.stdout, `in ${join(ref.path, "eval-test.json")}`)
     const table = r.stdout.split("\n").filter((l) => l.startsWith("|"))
@@ -322,14 +315,8 @@ describe("realm demo --quick (end to end, every stage)", () => {
         child.stderr.on("data", (d: Buffer) => (err += d.toString()))
         child.on("exit", (status) => resolve({ status, stderr: err }))
       })
-      assert.notInclude(built.stderr, "realm: ")
-      assert.strictEqual(built.status, 0)
-      const summary = JSON.parse(readFileSync(join(dir, "run", "corpus", "summary.json"), "utf8")) as {
-        records: number
-        failed: number
-        teacher: string
-        teacherMetrics: { requests: number; promptTokens: number }
-      }
+      assertSucceeded(built)
+      const summary = corpusSummary(join(dir, "run"))
       assert.strictEqual(summary.teacher, "openai:sft")
       assert.strictEqual(summary.records + summary.failed, 4)
       // Every request was answered (the server reports usage); the quick demo's model may write only blanks, which

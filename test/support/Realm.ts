@@ -1,7 +1,9 @@
 /** The `realm` CLI run from source in a spawned Node process, and the shapes of the files it writes that tests read. */
 import { spawnSync } from "node:child_process"
 import type { SpawnSyncReturns } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { assert } from "vitest"
 
 /** The repository root. */
 export const root = join(import.meta.dirname, "..", "..")
@@ -21,3 +23,21 @@ export interface Estimate {
   low: number
   high: number
 }
+
+/** The command succeeded: exit status 0 and no `realm: ` error line on stderr. */
+export const assertSucceeded = (r: { readonly status: number | null; readonly stderr: string }): void => {
+  assert.notInclude(r.stderr, "realm: ")
+  assert.strictEqual(r.status, 0)
+}
+
+/** What `corpus/summary.json` of a corpus build says (the fields the tests read). */
+export interface CorpusSummary {
+  records: number
+  failed: number
+  teacher: string
+  teacherMetrics: { requests: number; promptTokens: number }
+}
+
+/** The `corpus/summary.json` under `runDir`. */
+export const corpusSummary = (runDir: string): CorpusSummary =>
+  JSON.parse(readFileSync(join(runDir, "corpus", "summary.json"), "utf8")) as CorpusSummary
