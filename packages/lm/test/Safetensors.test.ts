@@ -33,15 +33,8 @@ const le = (kind: "f32" | "f64" | "u16", values: ReadonlyArray<number>): Uint8Ar
   return new Uint8Array(view.buffer)
 }
 
-const concat = (...parts: ReadonlyArray<Uint8Array>) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+/** The parts end to end, as a plain Uint8Array (not a Buffer, so deep equality with file bytes holds). */
+const concat = (...parts: ReadonlyArray<Uint8Array>) => new Uint8Array(Buffer.concat(parts))
 
 // F16: 1.5 = 0x3e00, -2 = 0xc000, 65504 = 0x7bff, 2^-24 = 0x0001; BF16: 1 = 0x3f80, -0.5 = 0xbf00, 3.140625 = 0x4049.
 const mixedFile = () =>
