@@ -4,7 +4,7 @@
  * task's `AnswerJudge` marks correct (never truncated ones), and fine-tunes on them with the SFT machinery. A
  * round's kept examples are saved (`<outDir>/rft/round-<r>.jsonl`) so a resumed run trains on the same data.
  */
-import type { Checkpoint as CoreCheckpoint, CorpusRecord, PolicyTrainer } from "@realm-lm/core"
+import type { CorpusRecord, PolicyTrainer } from "@realm-lm/core"
 import { AnswerJudge, Prompt, Rng, Verifier } from "@realm-lm/core"
 import { RunDir } from "@realm-lm/core/node"
 import { Effect, FileSystem, Path, Schema } from "effect"
@@ -100,130 +100,129 @@ const collect = (
  * Run RFT from `request.init` on the corpus' problems (`rft.problems` per round, seeded order), writing checkpoints
  * and metrics to `request.outDir`; resumes exactly when `request.resume`. Returns the final checkpoint.
  */
-export const train: (
-  request: PolicyTrainer.TrainRequest,
-  config: TrainerConfig
-) => Effect.Effect<
-  CoreCheckpoint.CheckpointRef,
-  RftError,
-  Verifier.Verifier | AnswerJudge.AnswerJudge | FileSystem.FileSystem | Path.Path
-> = Effect.fn("trainer.rft")(function* (request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
-  const verifier = yield* Verifier.Verifier
-  const judge = yield* AnswerJudge.AnswerJudge
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const rft = config.rft
-  const corpus = yield* Data.read(request.corpus)
-  if (corpus.records.length === 0) {
-    return yield* new TrainingDataError({
-      path: request.corpus,
-      detail: "RFT samples problems and judges answers, but the file has only SftExample lines",
-      fix: "pass the corpus.jsonl of CorpusRecord lines"
-    })
-  }
-  const run = yield* Run.open("rft", request, config, { kind: "sft" })
-  const { engine } = run
-  const perRound = Supervised.totalSteps(
-    rft.train,
-    Math.min(rft.problems ?? corpus.records.length, corpus.records.length) * rft.keepPerProblem
-  )
-  const total = rft.rounds * perRound
-  const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(RftData)(run.resumed.state.data)
-  const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
-  let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
-  const roundFile = (r: number) => path.join(request.outDir, "rft", `round-${r}.jsonl`)
-  const platform = (e: { readonly message: string }) =>
-    new EngineFailed({ operation: "rft round data", detail: e.message })
-  let current: { round: number; examples: Array<Supervised.Tokenized> } | undefined
-
-  const roundData = (r: number) =>
-    Effect.gen(function* () {
-      const file = roundFile(r)
-      let texts: Array<Data.TextExample>
-      let stats: Record<string, number> = {}
-      if (yield* Effect.orElseSucceed(fs.exists(file), () => false)) {
-        const text = yield* Effect.mapError(fs.readFileString(file), platform)
-        texts = text
-          .split("\n")
-          .filter((l) => l.length > 0)
-          .map((l) => {
-            const k = Schema.decodeUnknownSync(KeptLine)(JSON.parse(l))
-            return {
-              problemId: k.problemId,
-              prompt: k.prompt as unknown as Data.TextExample["prompt"],
-              completion: k.completion,
-              kind: "plain" as const
-            }
-          })
-      } else {
-        const order = Data.epochOrder(config.seed, "rft-problems", r, corpus.records.length).slice(
-          0,
-          rft.problems ?? corpus.records.length
-        )
-        const collected = yield* collect(
-          engine,
-          verifier,
-          judge,
-          order.map((i) => corpus.records[i]!),
-          config,
-          r
-        )
-        texts = collected.kept
-        stats = collected.stats
-        yield* Effect.mapError(
-          RunDir.writeFileAtomic(
-            file,
-            texts
-              .map((t) => `${JSON.stringify({ problemId: t.problemId, prompt: t.prompt, completion: t.completion })}\n`)
-              .join("")
-          ),
-          platform
-        )
-      }
-      const tokenized = yield* Supervised.tokenize(engine, texts, config.batching.buckets.at(-1) as number)
-      current = { round: r, examples: tokenized.examples }
-      return stats
-    })
-
-  return yield* Run.loop(run, {
-    total,
-    label: "rft",
-    detailKeys: ["loss", "rft_sample_accuracy", "rft_kept", "lr"],
-    step: (n) =>
-      Effect.gen(function* () {
-        const r = Math.floor((n - 1) / perRound)
-        let metrics: Record<string, number> = { round: r }
-        if (current?.round !== r) {
-          if ((n - 1) % perRound === 0) cursor.position = { epoch: 0, index: 0 }
-          metrics = { ...metrics, ...(yield* roundData(r)) }
-        }
-        const examples = current?.examples ?? []
-        if (examples.length === 0) return { ...metrics, loss: Number.NaN, examples: 0, skipped_steps: skipped }
-        const s = yield* Supervised.step(
-          engine,
-          {
-            phase: "rft",
-            seed: config.seed,
-            stream: `rft-order-${r}`,
-            examples: Supervised.fixedSource(examples),
-            section: rft.train,
-            batching: config.batching,
-            guards: config.guards,
-            scheduleTotal: total,
-            stepNumber: n,
-            skipped
-          },
-          cursor
-        )
-        if (s.skipped) skipped += 1
-        return { ...metrics, ...s.metrics, round_examples: examples.length, skipped_steps: skipped }
-      }),
-    snapshot: (n, metrics) =>
-      Effect.succeed({
-        step: n,
-        data: { round: Math.floor(n / perRound), position: { ...cursor.position } },
-        metrics,
-        counters: { skipped_steps: skipped }
+export const train: Run.Train<RftError, Verifier.Verifier | AnswerJudge.AnswerJudge> = Effect.fn("trainer.rft")(
+  function* (request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
+    const verifier = yield* Verifier.Verifier
+    const judge = yield* AnswerJudge.AnswerJudge
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const rft = config.rft
+    const corpus = yield* Data.read(request.corpus)
+    if (corpus.records.length === 0) {
+      return yield* new TrainingDataError({
+        path: request.corpus,
+        detail: "RFT samples problems and judges answers, but the file has only SftExample lines",
+        fix: "pass the corpus.jsonl of CorpusRecord lines"
       })
-  })
-}, Effect.scoped)
+    }
+    const run = yield* Run.open("rft", request, config, { kind: "sft" })
+    const { engine } = run
+    const perRound = Supervised.totalSteps(
+      rft.train,
+      Math.min(rft.problems ?? corpus.records.length, corpus.records.length) * rft.keepPerProblem
+    )
+    const total = rft.rounds * perRound
+    const resumedData =
+      run.resumed === undefined ? undefined : Schema.decodeUnknownSync(RftData)(run.resumed.state.data)
+    const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
+    let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
+    const roundFile = (r: number) => path.join(request.outDir, "rft", `round-${r}.jsonl`)
+    const platform = (e: { readonly message: string }) =>
+      new EngineFailed({ operation: "rft round data", detail: e.message })
+    let current: { round: number; examples: Array<Supervised.Tokenized> } | undefined
+
+    const roundData = (r: number) =>
+      Effect.gen(function* () {
+        const file = roundFile(r)
+        let texts: Array<Data.TextExample>
+        let stats: Record<string, number> = {}
+        if (yield* Effect.orElseSucceed(fs.exists(file), () => false)) {
+          const text = yield* Effect.mapError(fs.readFileString(file), platform)
+          texts = text
+            .split("\n")
+            .filter((l) => l.length > 0)
+            .map((l) => {
+              const k = Schema.decodeUnknownSync(KeptLine)(JSON.parse(l))
+              return {
+                problemId: k.problemId,
+                prompt: k.prompt as unknown as Data.TextExample["prompt"],
+                completion: k.completion,
+                kind: "plain" as const
+              }
+            })
+        } else {
+          const order = Data.epochOrder(config.seed, "rft-problems", r, corpus.records.length).slice(
+            0,
+            rft.problems ?? corpus.records.length
+          )
+          const collected = yield* collect(
+            engine,
+            verifier,
+            judge,
+            order.map((i) => corpus.records[i]!),
+            config,
+            r
+          )
+          texts = collected.kept
+          stats = collected.stats
+          yield* Effect.mapError(
+            RunDir.writeFileAtomic(
+              file,
+              texts
+                .map(
+                  (t) => `${JSON.stringify({ problemId: t.problemId, prompt: t.prompt, completion: t.completion })}\n`
+                )
+                .join("")
+            ),
+            platform
+          )
+        }
+        const tokenized = yield* Supervised.tokenize(engine, texts, config.batching.buckets.at(-1) as number)
+        current = { round: r, examples: tokenized.examples }
+        return stats
+      })
+
+    return yield* Run.loop(run, {
+      total,
+      label: "rft",
+      detailKeys: ["loss", "rft_sample_accuracy", "rft_kept", "lr"],
+      step: (n) =>
+        Effect.gen(function* () {
+          const r = Math.floor((n - 1) / perRound)
+          let metrics: Record<string, number> = { round: r }
+          if (current?.round !== r) {
+            if ((n - 1) % perRound === 0) cursor.position = { epoch: 0, index: 0 }
+            metrics = { ...metrics, ...(yield* roundData(r)) }
+          }
+          const examples = current?.examples ?? []
+          if (examples.length === 0) return { ...metrics, loss: Number.NaN, examples: 0, skipped_steps: skipped }
+          const s = yield* Supervised.step(
+            engine,
+            {
+              phase: "rft",
+              seed: config.seed,
+              stream: `rft-order-${r}`,
+              examples: Supervised.fixedSource(examples),
+              section: rft.train,
+              batching: config.batching,
+              guards: config.guards,
+              scheduleTotal: total,
+              stepNumber: n,
+              skipped
+            },
+            cursor
+          )
+          if (s.skipped) skipped += 1
+          return { ...metrics, ...s.metrics, round_examples: examples.length, skipped_steps: skipped }
+        }),
+      snapshot: (n, metrics) =>
+        Effect.succeed({
+          step: n,
+          data: { round: Math.floor(n / perRound), position: { ...cursor.position } },
+          metrics,
+          counters: { skipped_steps: skipped }
+        })
+    })
+  },
+  Effect.scoped
+)

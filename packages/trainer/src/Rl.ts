@@ -5,11 +5,10 @@
  * computes group-normalised advantages and takes μ clipped-surrogate updates (separate ε low/high, optional k3 KL
  * to the frozen initial policy, token or sequence aggregation) on exactly the prompts the completions came from.
  */
-import type { Checkpoint as CoreCheckpoint, CorpusRecord, PolicyTrainer } from "@realm-lm/core"
+import type { CorpusRecord, PolicyTrainer } from "@realm-lm/core"
 import { Curriculum, Verifier } from "@realm-lm/core"
 import { Policy, Pretrained } from "@realm-lm/lm"
 import { Effect, Schema } from "effect"
-import type { FileSystem, Path } from "effect"
 import * as Data from "./internal/data.ts"
 import * as Rollout from "./internal/rollout.ts"
 import * as RlStep from "./internal/rlStep.ts"
@@ -34,14 +33,10 @@ const failed = (operation: string) => (e: { readonly _tag: string; readonly mess
  * writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`; resumes exactly from the newest
  * checkpoint when `request.resume`. Returns the final checkpoint.
  */
-export const train: (
+export const train: Run.Train<RlError, Verifier.Verifier | Curriculum.Curriculum> = Effect.fn("trainer.rl")(function* (
   request: PolicyTrainer.TrainRequest,
   config: TrainerConfig
-) => Effect.Effect<
-  CoreCheckpoint.CheckpointRef,
-  RlError,
-  Verifier.Verifier | Curriculum.Curriculum | FileSystem.FileSystem | Path.Path
-> = Effect.fn("trainer.rl")(function* (request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
+) {
   const verifier = yield* Verifier.Verifier
   const curriculum = yield* Curriculum.Curriculum
   const rl = config.rl

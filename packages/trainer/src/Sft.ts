@@ -5,10 +5,9 @@
  * buckets, warmup + cosine/linear LR, clipping, accumulation over micro-batches, periodic held-out loss,
  * checkpoints and exact resume.
  */
-import type { Checkpoint as CoreCheckpoint, PolicyTrainer } from "@realm-lm/core"
+import type { PolicyTrainer } from "@realm-lm/core"
 import { Rng, Verifier } from "@realm-lm/core"
 import { Effect, Schema } from "effect"
-import type { FileSystem, Path } from "effect"
 import * as Data from "./internal/data.ts"
 import * as Run from "./internal/run.ts"
 import * as Steps from "./internal/steps.ts"
@@ -108,93 +107,91 @@ export const noExamples = (
  * `request.corpus`, writing checkpoints, `metrics.jsonl` and TensorBoard logs to `request.outDir`. Returns the
  * final checkpoint (`<outDir>/final`, a Hugging Face directory with `onnx/model.onnx`).
  */
-export const train: (
+export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.sft")(function* (
   request: PolicyTrainer.TrainRequest,
   config: TrainerConfig
-) => Effect.Effect<CoreCheckpoint.CheckpointRef, SftError, Verifier.Verifier | FileSystem.FileSystem | Path.Path> =
-  Effect.fn("trainer.sft")(function* (request: PolicyTrainer.TrainRequest, config: TrainerConfig) {
-    const verifier = yield* Verifier.Verifier
-    const corpus = yield* Data.read(request.corpus)
-    const texts = yield* examples(verifier, corpus, config)
-    if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
-    const run = yield* Run.open("sft", request, config, { kind: "sft" })
-    const { engine } = run
-    const buckets = config.batching.buckets
-    const maxTokens = buckets.at(-1) as number
-    const trainSet = yield* Supervised.tokenize(engine, texts.train, maxTokens)
-    if (trainSet.examples.length === 0) {
-      return yield* new TrainingDataError({
-        path: request.corpus,
-        detail: `no training example fits the largest bucket (${maxTokens} tokens); ${trainSet.tooLong} are longer`,
-        fix: "raise batching.buckets or shorten the data"
-      })
-    }
-    const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
-    const heldBatches = Supervised.evalBatches(
-      engine,
-      heldSet.examples,
-      buckets,
-      config.batching.microBatch,
-      microBatchTokensFor(config.batching, engine.config.vocabSize)
-    )
-    const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
-    const redraw = config.sft.warmStart.redraw
-      ? WarmRedraw.make(
-          engine,
-          trainSet.examples.filter((e) => e.kind === "plain"),
-          trainSet.examples.filter((e) => e.kind === "warm"),
-          texts.warmDraw,
-          maxTokens
-        )
-      : undefined
-    const source = redraw?.source ?? Supervised.fixedSource(trainSet.examples)
-    const resumedData =
-      run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
-    const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
-    let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
-    const evalEvery = config.sft.evalEvery
-    return yield* Run.loop(run, {
-      total,
-      label: "sft",
-      detailKeys: ["loss", "heldout_loss", "lr"],
-      step: (n) =>
-        Effect.gen(function* () {
-          if (redraw !== undefined)
-            yield* redraw.prepare(Supervised.epochsAhead(cursor.position, source.count, config.sft.batchSize))
-          const r = yield* Supervised.step(
-            engine,
-            {
-              phase: "sft",
-              seed: config.seed,
-              stream: "sft-order",
-              examples: source,
-              section: config.sft,
-              batching: config.batching,
-              guards: config.guards,
-              scheduleTotal: total,
-              stepNumber: n,
-              skipped
-            },
-            cursor
-          )
-          if (r.skipped) skipped += 1
-          const metrics: Record<string, number> = {
-            ...r.metrics,
-            skipped_steps: skipped,
-            too_long: trainSet.tooLong,
-            train_examples: trainSet.examples.length
-          }
-          if (heldBatches.length > 0 && ((evalEvery > 0 && n % evalEvery === 0) || n === total)) {
-            metrics["heldout_loss"] = yield* Steps.evaluate(engine.trainer(), heldBatches)
-          }
-          return metrics
-        }),
-      snapshot: (n, metrics) =>
-        Effect.succeed({
-          step: n,
-          data: { position: { ...cursor.position } },
-          metrics,
-          counters: { skipped_steps: skipped }
-        })
+) {
+  const verifier = yield* Verifier.Verifier
+  const corpus = yield* Data.read(request.corpus)
+  const texts = yield* examples(verifier, corpus, config)
+  if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
+  const run = yield* Run.open("sft", request, config, { kind: "sft" })
+  const { engine } = run
+  const buckets = config.batching.buckets
+  const maxTokens = buckets.at(-1) as number
+  const trainSet = yield* Supervised.tokenize(engine, texts.train, maxTokens)
+  if (trainSet.examples.length === 0) {
+    return yield* new TrainingDataError({
+      path: request.corpus,
+      detail: `no training example fits the largest bucket (${maxTokens} tokens); ${trainSet.tooLong} are longer`,
+      fix: "raise batching.buckets or shorten the data"
     })
-  }, Effect.scoped)
+  }
+  const heldSet = yield* Supervised.tokenize(engine, texts.heldOut, maxTokens)
+  const heldBatches = Supervised.evalBatches(
+    engine,
+    heldSet.examples,
+    buckets,
+    config.batching.microBatch,
+    microBatchTokensFor(config.batching, engine.config.vocabSize)
+  )
+  const total = Supervised.totalSteps(config.sft, trainSet.examples.length)
+  const redraw = config.sft.warmStart.redraw
+    ? WarmRedraw.make(
+        engine,
+        trainSet.examples.filter((e) => e.kind === "plain"),
+        trainSet.examples.filter((e) => e.kind === "warm"),
+        texts.warmDraw,
+        maxTokens
+      )
+    : undefined
+  const source = redraw?.source ?? Supervised.fixedSource(trainSet.examples)
+  const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
+  const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
+  let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
+  const evalEvery = config.sft.evalEvery
+  return yield* Run.loop(run, {
+    total,
+    label: "sft",
+    detailKeys: ["loss", "heldout_loss", "lr"],
+    step: (n) =>
+      Effect.gen(function* () {
+        if (redraw !== undefined)
+          yield* redraw.prepare(Supervised.epochsAhead(cursor.position, source.count, config.sft.batchSize))
+        const r = yield* Supervised.step(
+          engine,
+          {
+            phase: "sft",
+            seed: config.seed,
+            stream: "sft-order",
+            examples: source,
+            section: config.sft,
+            batching: config.batching,
+            guards: config.guards,
+            scheduleTotal: total,
+            stepNumber: n,
+            skipped
+          },
+          cursor
+        )
+        if (r.skipped) skipped += 1
+        const metrics: Record<string, number> = {
+          ...r.metrics,
+          skipped_steps: skipped,
+          too_long: trainSet.tooLong,
+          train_examples: trainSet.examples.length
+        }
+        if (heldBatches.length > 0 && ((evalEvery > 0 && n % evalEvery === 0) || n === total)) {
+          metrics["heldout_loss"] = yield* Steps.evaluate(engine.trainer(), heldBatches)
+        }
+        return metrics
+      }),
+    snapshot: (n, metrics) =>
+      Effect.succeed({
+        step: n,
+        data: { position: { ...cursor.position } },
+        metrics,
+        counters: { skipped_steps: skipped }
+      })
+  })
+}, Effect.scoped)

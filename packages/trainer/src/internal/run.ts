@@ -18,6 +18,12 @@ import type { CheckpointCorrupted, CheckpointMismatch, Phase } from "../TrainerE
 import { EngineFailed } from "../TrainerErrors.ts"
 import * as Engine from "./engine.ts"
 
+/** A phase's entry point: trains from `request` under `config` and returns the final checkpoint; `R` is what it needs besides files. */
+export type Train<E, R> = (
+  request: PolicyTrainer.TrainRequest,
+  config: TrainerConfig
+) => Effect.Effect<CoreCheckpoint.CheckpointRef, E, R | FileSystem.FileSystem | Path.Path>
+
 /** Name of the final checkpoint directory inside `outDir`. */
 export const finalDir = "final"
 
