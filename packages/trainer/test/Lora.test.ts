@@ -53,18 +53,13 @@ describe("LoRA", () => {
 
   it.effect("a rank above a targeted projection's smallest dimension fails before any step, naming both", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const ps = Toy.problems(4)
-      yield* Toy.tinyModel(join(dir, "init"), ps) // hidden 32, 2 KV heads of 8: k/v_proj are [16, 32]
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const { dir, init, corpus } = yield* Toy.modelAndCorpus(4) // hidden 32, 2 KV heads of 8: k/v_proj are [16, 32]
       const config = TrainerConfig.decodeSync({
         ...base,
         lora: { rank: 20, alpha: 20, targets: ["q_proj", "v_proj"] },
         sft: { steps: 1, heldOutFraction: 0 }
       })
-      const e = yield* Effect.flip(
-        Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, "out"), resume: false }, config)
-      )
+      const e = yield* Effect.flip(Sft.train({ init: init, corpus, outDir: join(dir, "out"), resume: false }, config))
       assert.strictEqual(e._tag, "EngineFailed")
       assert.match(e.message, /rank 20 exceeds the smallest dimension \(16\)/)
     }).pipe(Effect.provide(layers))

@@ -65,16 +65,13 @@ describe("PolicyTrainer", () => {
 
   it.effect("SFT mixes warm-start examples from Verifier.example at the configured ratio", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const ps = Toy.problems(30)
-      yield* Toy.tinyModel(join(dir, "init"), ps)
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const { dir, init, corpus } = yield* Toy.modelAndCorpus(30)
       const config = TrainerConfig.decodeSync({
         ...base,
         sft: { steps: 10, batchSize: 30, heldOutFraction: 0, warmStart: { ratio: 0.5, minRoutes: 1, maxRoutes: 2 } }
       })
       const trainer = yield* Effect.provide(Effect.service(Core.PolicyTrainer), stage(config))
-      yield* trainer.sft({ init: join(dir, "init"), corpus, outDir: join(dir, "sft"), resume: false })
+      yield* trainer.sft({ init: init, corpus, outDir: join(dir, "sft"), resume: false })
       const log = lines(join(dir, "sft"))
       assert.strictEqual(log[0]?.["train_examples"], 45)
       const warm = log.reduce((s, l) => s + (l["warm_fraction"] as number), 0) / log.length

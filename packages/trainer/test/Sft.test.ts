@@ -19,10 +19,7 @@ const layers = Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)
 describe("Sft", () => {
   it.effect("lowers the held-out loss and changes every trainable parameter", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const ps = Toy.problems(40)
-      yield* Toy.tinyModel(join(dir, "init"), ps)
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const { dir, init, corpus } = yield* Toy.modelAndCorpus(40)
       const config = TrainerConfig.decodeSync({
         runtime: { intraOpThreads: 1 },
         batching: { buckets: [32, 64], microBatch: 8 },
@@ -30,7 +27,7 @@ describe("Sft", () => {
         checkpoint: { every: 10 },
         sft: { steps: 30, batchSize: 16, lr: { peak: 1e-2, warmupSteps: 3 }, heldOutFraction: 0.25, evalEvery: 10 }
       })
-      const ref = yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, "out"), resume: false }, config)
+      const ref = yield* Sft.train({ init: init, corpus, outDir: join(dir, "out"), resume: false }, config)
       const lines = Metrics.parse(readFileSync(join(dir, "out", Metrics.metricsFile), "utf8"))
       assert.strictEqual(lines.length, 30)
       const held = lines.flatMap((l) => (typeof l["heldout_loss"] === "number" ? [l["heldout_loss"]] : []))
@@ -50,7 +47,7 @@ describe("Sft", () => {
       ]) {
         assert.isTrue(existsSync(join(ref.path, f)), f)
       }
-      const before = (yield* Pretrained.load(join(dir, "init"))).weights
+      const before = (yield* Pretrained.load(init)).weights
       const after = (yield* Pretrained.load(ref.path)).weights
       for (const [name, t] of before) {
         assert.isTrue(
