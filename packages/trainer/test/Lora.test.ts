@@ -69,8 +69,7 @@ describe("LoRA", () => {
     "SFT: loss falls, base bit-identical, moments only for adapters; the PEFT dir and the merged export load and agree with base + adapter",
     () =>
       Effect.gen(function* () {
-        const dir = Toy.tempDir()
-        const { init, corpus } = yield* weakPriorModel(dir, 4)
+        const { dir, init, corpus } = yield* weakPriorModel(4)
         const ref = yield* Sft.train({ init, corpus, outDir: join(dir, "lora"), resume: false }, sftConfig(16, 0))
         const lines = Metrics.parse(readFileSync(join(dir, "lora", Metrics.metricsFile), "utf8"))
         assert.isBelow(
@@ -128,8 +127,7 @@ describe("LoRA", () => {
 
   it.effect("RL: a few GRPO steps train the adapters only and save the PEFT adapter", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const { dir, init, corpus } = yield* weakPriorModel(2)
       const config = TrainerConfig.decodeSync({
         ...base,
         lora: { ...lora, trainNorms: true },
@@ -162,8 +160,7 @@ describe("LoRA", () => {
     "resume (with trained norms): adapters, norm gains and their AdamW moments come back from the checkpoint, the base from init; the run continues exactly",
     () =>
       Effect.gen(function* () {
-        const dir = Toy.tempDir()
-        const { init, corpus } = yield* weakPriorModel(dir, 4)
+        const { dir, init, corpus } = yield* weakPriorModel(4)
         const out = join(dir, "lora")
         yield* Sft.train({ init, corpus, outDir: out, resume: false }, sftConfig(6, 3, true))
         const whole = Metrics.parse(readFileSync(join(out, Metrics.metricsFile), "utf8")).map((l) => l["loss"])

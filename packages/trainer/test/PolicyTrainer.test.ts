@@ -28,8 +28,7 @@ const lines = (outDir: string) => Metrics.parse(readFileSync(join(outDir, Metric
 describe("PolicyTrainer", () => {
   it.effect("RFT trains on its own correct answers and gets more of them right", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2).pipe(Effect.provide(NodeServices.layer))
+      const { dir, init, corpus } = yield* weakPriorModel(2).pipe(Effect.provide(NodeServices.layer))
       const config = TrainerConfig.decodeSync({
         ...base,
         rft: {
@@ -105,8 +104,7 @@ describe("PolicyTrainer", () => {
 
   it.effect("the always-routes curriculum puts routes in every RL prompt", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2).pipe(Effect.provide(NodeServices.layer))
+      const { dir, init, corpus } = yield* weakPriorModel(2).pipe(Effect.provide(NodeServices.layer))
       const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 2, batchSize: 16, groupSize: 8 } })
       const trainer = yield* Effect.provide(
         Effect.service(Core.PolicyTrainer),

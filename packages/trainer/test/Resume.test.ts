@@ -65,8 +65,7 @@ const comparable = (text: string) => Metrics.parse(text).map((l) => [l.step, ...
 describe("Resume", () => {
   it.effect("a killed and resumed run logs exactly what an uninterrupted run logs", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 4)
+      const { dir, init, corpus } = yield* weakPriorModel(4)
       const steps = 8
       yield* Rl.train({ init, corpus, outDir: join(dir, "straight"), resume: false }, resumeConfig(steps)).pipe(
         Effect.provide(jobLayer)
@@ -92,8 +91,7 @@ describe("Resume", () => {
 
   it.effect("a corrupted checkpoint fails with a typed error naming the file; the previous one still loads", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const { dir, init, corpus } = yield* weakPriorModel(2)
       const outDir = join(dir, "rl")
       yield* Rl.train({ init, corpus, outDir, resume: false }, resumeConfig(4)).pipe(Effect.provide(jobLayer))
       const [older, newest] = yield* Checkpoint.list(outDir)
@@ -117,8 +115,7 @@ describe("Resume", () => {
 
   it.effect("an interrupt stops at a step boundary after writing a checkpoint", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const { dir, init, corpus } = yield* weakPriorModel(2)
       const outDir = join(dir, "rl")
       const config = { ...resumeConfig(50), checkpoint: { ...resumeConfig(50).checkpoint, every: 0 } }
       const fiber = yield* Effect.forkChild(

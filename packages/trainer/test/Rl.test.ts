@@ -19,8 +19,7 @@ import * as Toy from "./fixtures/toy.ts"
 describe("Rl", () => {
   it.effect("GRPO raises the truth accuracy on a toy verifiable task", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const { dir, init, corpus } = yield* weakPriorModel(2)
       const config = TrainerConfig.decodeSync({
         ...base,
         rl: {
@@ -67,8 +66,7 @@ describe("Rl", () => {
 
   it.effect("tells the curriculum its horizon (rl.steps) before the first step", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const { dir, init, corpus } = yield* weakPriorModel(2)
       const config = TrainerConfig.decodeSync({ ...base, rl: { steps: 2, batchSize: 32, groupSize: 16 } })
       const told: Array<number> = []
       let decidedBeforeStart = false
@@ -92,8 +90,7 @@ describe("Rl", () => {
 
   it.effect("β > 0 loads the frozen initial policy as reference: KL starts at 0 and grows", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const { init, corpus } = yield* weakPriorModel(dir, 2)
+      const { dir, init, corpus } = yield* weakPriorModel(2)
       const config = TrainerConfig.decodeSync({
         ...base,
         rl: { steps: 3, batchSize: 32, groupSize: 16, klCoef: 0.1, lr: { peak: 1e-2, decay: "constant" } }
@@ -111,8 +108,7 @@ describe("Rl", () => {
     "a prompt's prefill is part of the reply the verifier scores, and the policy writes only what follows it",
     () =>
       Effect.gen(function* () {
-        const dir = Toy.tempDir()
-        const { init, corpus } = yield* weakPriorModel(dir, 2)
+        const { dir, init, corpus } = yield* weakPriorModel(2)
         const completions: Array<string> = []
         // Hint prompts start the reply with the gold digit: every reply is right, whatever the policy writes after it.
         const prefilled = Layer.succeed(
