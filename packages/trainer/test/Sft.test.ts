@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import type { CorpusRecord } from "@realm-lm/core"
 import { Pretrained, Weights } from "@realm-lm/lm"
 import * as Metrics from "../src/Metrics.ts"
 import * as Sft from "../src/Sft.ts"
@@ -141,20 +142,25 @@ describe("Sft", () => {
     }).pipe(Effect.provide(layers))
   )
 
-  it.effect("a corpus with no positive route fails saying so, before the model is loaded", () =>
+  /** A 2-step SFT run on `records` from a model directory that does not exist; the error it fails with. */
+  const failedSft = (records: ReadonlyArray<CorpusRecord.CorpusRecord>, heldOutFraction: number) =>
     Effect.gen(function* () {
       const dir = Toy.tempDir()
-      const ps = Toy.problems(6)
-      const negativesOnly = Toy.records(ps).map((r) => ({
+      const init = join(dir, "missing")
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), records)
+      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction } })
+      const error = yield* Effect.flip(Sft.train({ init, corpus, outDir: join(dir, "out"), resume: false }, config))
+      return { init, corpus, error }
+    })
+
+  it.effect("a corpus with no positive route fails saying so, before the model is loaded", () =>
+    Effect.gen(function* () {
+      const negativesOnly = Toy.records(Toy.problems(6)).map((r) => ({
         ...r,
         routes: r.routes.filter((x) => x.label === "negative")
       }))
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), negativesOnly)
-      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 0 } })
       // No model directory exists: the data check must come first.
-      const error = yield* Effect.flip(
-        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config)
-      )
+      const { corpus, error } = yield* failedSft(negativesOnly, 0)
       assert.strictEqual(error._tag, "TrainingDataError")
       assert.include(
         error.message,
@@ -167,12 +173,7 @@ describe("Sft", () => {
 
   it.effect("positives that all fall in the held-out fraction are named, with the setting to change", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(3)))
-      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 1 } })
-      const error = yield* Effect.flip(
-        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config)
-      )
+      const { error } = yield* failedSft(Toy.records(Toy.problems(3)), 1)
       assert.strictEqual(error._tag, "TrainingDataError")
       assert.include(
         error.message,
@@ -183,14 +184,9 @@ describe("Sft", () => {
 
   it.effect("an --init directory that does not exist is named as missing (not as lacking tokenizer.json)", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(4)))
-      const config = TrainerConfig.decodeSync({ sft: { steps: 2, heldOutFraction: 0 } })
-      const error = yield* Effect.flip(
-        Sft.train({ init: join(dir, "no-such-model"), corpus, outDir: join(dir, "out"), resume: false }, config)
-      )
+      const { init, error } = yield* failedSft(Toy.records(Toy.problems(4)), 0)
       assert.strictEqual(error._tag, "EngineFailed")
-      assert.include(error.message, `${join(dir, "no-such-model")} does not exist: pass a Hugging Face model directory`)
+      assert.include(error.message, `${init} does not exist: pass a Hugging Face model directory`)
       assert.notInclude(error.message, "has no tokenizer.json")
     }).pipe(Effect.provide(layers))
   )
