@@ -6,20 +6,13 @@
 import { NodeServices } from "@effect/platform-node"
 import { AnswerJudge, Teacher } from "@realm-lm/core"
 import { Effect, Layer } from "effect"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
-import { cpus } from "node:os"
-import { join } from "node:path"
+import { rmSync } from "node:fs"
 import * as Corpus from "../src/Corpus.ts"
 import * as Input from "../src/Input.ts"
 import * as RuleTeacher from "../src/RuleTeacher.ts"
+import { numericJudge, report } from "./support.ts"
 
 const [problemsPath = "", runDir = "", concurrency = "4"] = process.argv.slice(2)
-const numeric = (text: string) => [...text.matchAll(/-?\d+/g)].at(-1)?.[0]
-const judge = AnswerJudge.AnswerJudge.of({
-  extract: (_p, text) => numeric(text),
-  equivalent: (_p, a, b) => a.trim() !== "" && Number(a) === Number(b),
-  judge: (p, text) => ({ extracted: numeric(text), correct: Number(numeric(text)) === Number(p.gold) })
-})
 
 rmSync(runDir, { recursive: true, force: true })
 const program = Effect.gen(function* () {
@@ -34,19 +27,14 @@ const program = Effect.gen(function* () {
     positives: summary.positives,
     negatives: summary.negatives,
     seconds: Number(seconds.toFixed(2)),
-    problemsPerSecond: Number((summary.records / seconds).toFixed(1)),
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
-    node: process.version
+    problemsPerSecond: Number((summary.records / seconds).toFixed(1))
   }
-  console.table([row])
-  mkdirSync(join(import.meta.dirname, "results"), { recursive: true })
-  writeFileSync(join(import.meta.dirname, "results", "build.json"), `${JSON.stringify(row, null, 2)}\n`)
+  report("build", row)
 }).pipe(
   Effect.provide(
     Layer.mergeAll(
       NodeServices.layer,
-      Layer.succeed(AnswerJudge.AnswerJudge, judge),
+      Layer.succeed(AnswerJudge.AnswerJudge, numericJudge),
       Layer.succeed(Teacher.Teacher, RuleTeacher.make())
     )
   )

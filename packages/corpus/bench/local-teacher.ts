@@ -8,21 +8,16 @@
 import { NodeServices } from "@effect/platform-node"
 import { AnswerJudge } from "@realm-lm/core"
 import { Effect, Layer, Schema } from "effect"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { cpus, tmpdir } from "node:os"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Corpus from "../src/Corpus.ts"
 import * as Input from "../src/Input.ts"
 import * as LocalTeacher from "../src/LocalTeacher.ts"
+import { numericJudge, report } from "./support.ts"
 
 const [model = "", problemsPath = "", concurrency = "16", routes = "4", maxNewTokens = "64", batchProblems = "16"] =
   process.argv.slice(2)
-const numeric = (text: string) => [...text.matchAll(/-?\d+/g)].at(-1)?.[0]
-const judge = AnswerJudge.AnswerJudge.of({
-  extract: (_p, text) => numeric(text),
-  equivalent: (_p, a, b) => a.trim() !== "" && Number(a) === Number(b),
-  judge: (p, text) => ({ extracted: numeric(text), correct: Number(numeric(text)) === Number(p.gold) })
-})
 
 const runDir = mkdtempSync(join(tmpdir(), "realm-local-teacher-bench-"))
 const program = Effect.gen(function* () {
@@ -55,15 +50,10 @@ const program = Effect.gen(function* () {
     concurrency: Number(concurrency),
     batchProblems: Number(batchProblems),
     seconds: Number(seconds.toFixed(2)),
-    problemsPerSecond: Number((summary.records / seconds).toFixed(2)),
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: cpus().length,
-    node: process.version
+    problemsPerSecond: Number((summary.records / seconds).toFixed(2))
   }
-  console.table([row])
-  mkdirSync(join(import.meta.dirname, "results"), { recursive: true })
-  writeFileSync(join(import.meta.dirname, "results", "local-teacher.json"), `${JSON.stringify(row, null, 2)}\n`)
-}).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(AnswerJudge.AnswerJudge, judge))))
+  report("local-teacher", row)
+}).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(AnswerJudge.AnswerJudge, numericJudge))))
 
 Effect.runPromise(program).then(
   () => rmSync(runDir, { recursive: true, force: true }),
