@@ -107,7 +107,7 @@ export const train: Run.Train<RftError, Verifier.Verifier | AnswerJudge.AnswerJu
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const rft = config.rft
-    const corpus = yield* Data.read(request.corpus)
+    const corpus = yield* Data.withDifficulties(yield* Data.read(request.corpus), rft.difficulties, "rft.difficulties")
     if (corpus.records.length === 0) {
       return yield* new TrainingDataError({
         path: request.corpus,

@@ -40,7 +40,7 @@ export const train: Run.Train<RlError, Verifier.Verifier | Curriculum.Curriculum
   const verifier = yield* Verifier.Verifier
   const curriculum = yield* Curriculum.Curriculum
   const rl = config.rl
-  const corpus = yield* Data.read(request.corpus)
+  const corpus = yield* Data.withDifficulties(yield* Data.read(request.corpus), rl.difficulties, "rl.difficulties")
   const pool: ReadonlyArray<CorpusRecord.CorpusRecord> = corpus.records
   if (pool.length === 0) {
     return yield* new TrainingDataError({

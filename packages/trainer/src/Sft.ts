@@ -112,7 +112,11 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
   config: TrainerConfig
 ) {
   const verifier = yield* Verifier.Verifier
-  const corpus = yield* Data.read(request.corpus)
+  const corpus = yield* Data.withDifficulties(
+    yield* Data.read(request.corpus),
+    config.sft.difficulties,
+    "sft.difficulties"
+  )
   const texts = yield* examples(verifier, corpus, config)
   if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
   const run = yield* Run.open("sft", request, config, { kind: "sft" })

@@ -15,6 +15,12 @@ import { LrScheduleConfig } from "./LrSchedule.ts"
 const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
 
 const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
+
+/**
+ * Train only on corpus problems of these difficulties (`Problem.difficulty`, the task's level), e.g. SFT on levels
+ * 3-4 and RL on 3-5. Absent = every problem. SftExample lines carry no difficulty and are always kept.
+ */
+const Difficulties = Schema.optionalKey(Schema.Array(Schema.Finite).check(Schema.isMinLength(1)))
 const Increasing = Schema.Array(PositiveInt).check(
   Schema.makeFilter((a) =>
     a.length > 0 && a.every((v, i) => i === 0 || v > a[i - 1]!)
@@ -239,6 +245,8 @@ export const SftSection = Schema.Struct({
   prompt: Schema.Literals(["verifier", "question"]).pipe(withDefault("verifier")),
   /** PositiveInt routes per corpus record used as targets. Default 1. */
   routesPerProblem: PositiveInt.pipe(withDefault(1)),
+  /** Train on problems of these difficulties only (ignored inside `rft.train`: `rft.difficulties` decides). Default all. */
+  difficulties: Difficulties,
   /** Fraction of problems held out for the held-out loss (by problem id). Default 0.05. */
   heldOutFraction: Fraction.pipe(withDefault(0.05)),
   /** Most held-out examples evaluated. Default 128. */
@@ -257,6 +265,8 @@ export const RftSection = Schema.Struct({
   samples: PositiveInt.pipe(withDefault(8)),
   /** Problems sampled per round (absent = all training problems). */
   problems: Schema.optionalKey(PositiveInt),
+  /** Sample problems of these difficulties only. Default all. */
+  difficulties: Difficulties,
   /** Distinct correct completions kept per problem. Default 2. */
   keepPerProblem: PositiveInt.pipe(withDefault(2)),
   /** Fine-tuning on the kept completions (same keys as `sft`; `prompt` decides the sampling prompt too). */
@@ -270,6 +280,8 @@ export const RlSection = Schema.Struct({
   steps: PositiveInt.pipe(withDefault(100)),
   /** Completions per step (B prompts × G samples). Default 64. */
   batchSize: PositiveInt.pipe(withDefault(64)),
+  /** Draw prompts from problems of these difficulties only (e.g. a level SFT never saw). Default all. */
+  difficulties: Difficulties,
   /** Samples per prompt, G (≥ 2: advantages compare samples of one prompt). Default 8. */
   groupSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(2)).pipe(withDefault(8)),
   lr: Lr.pipe(withDefault({ peak: 5e-4, decay: "constant" })),

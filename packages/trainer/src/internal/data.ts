@@ -51,6 +51,29 @@ export const read = (path: string): Effect.Effect<Corpus, TrainingDataError, Fil
     return { path, records, pairs }
   })
 
+/**
+ * The corpus restricted to records whose problem difficulty is in `difficulties` (a phase's `difficulties` key,
+ * named by `key` in the error); absent keeps everything. SftExample lines carry no difficulty and are kept. Fails
+ * when no record is left, naming the difficulties the corpus does hold.
+ */
+export const withDifficulties = (
+  corpus: Corpus,
+  difficulties: ReadonlyArray<number> | undefined,
+  key: string
+): Effect.Effect<Corpus, TrainingDataError> => {
+  if (difficulties === undefined) return Effect.succeed(corpus)
+  const records = corpus.records.filter((r) => difficulties.includes(r.problem.difficulty))
+  if (records.length > 0 || corpus.records.length === 0) return Effect.succeed({ ...corpus, records })
+  const held = [...new Set(corpus.records.map((r) => r.problem.difficulty))].sort((a, b) => a - b)
+  return Effect.fail(
+    new TrainingDataError({
+      path: corpus.path,
+      detail: `${key} is [${difficulties.join(", ")}], but none of the corpus' ${corpus.records.length} problems has one of those difficulties (it holds ${held.join(", ")})`,
+      fix: `set ${key} to difficulties the corpus holds, or rebuild the corpus from a task source with those levels`
+    })
+  )
+}
+
 /** Whether a problem id falls in the held-out fraction (stable hash of seed and id). */
 export const isHeldOut = (seed: number, problemId: string, fraction: number): boolean =>
   fraction > 0 && parseInt(Hash.sha256(`heldout:${seed}:${problemId}`).slice(0, 8), 16) / 0x100000000 < fraction
