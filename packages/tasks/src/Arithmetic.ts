@@ -261,16 +261,9 @@ const sampleStory = (rng: Rng.Rng, spec: LevelSpec): { question: string; program
 
 /** The generic-generator spec of a configured arithmetic suite. */
 export const spec = (config: ArithmeticConfig): Generated.DomainSpec => ({
+  ...Generated.configFields(config),
   domain: "arith",
-  seed: config.seed,
-  levels: config.levels,
-  counts: config.counts,
-  validationPercent: config.validationPercent,
-  testPercent: config.testPercent,
-  heldoutPercent: config.heldoutPercent,
   baseRules: ["A1"],
-  maxAttempts: config.maxAttempts,
-  distinct: config.distinct,
   minLevel: { heldout: 3 },
   sample: (rng, level) => {
     const story = sampleStory(rng, levels[level as 1 | 2 | 3 | 4 | 5])
@@ -278,21 +271,16 @@ export const spec = (config: ArithmeticConfig): Generated.DomainSpec => ({
   }
 })
 
-const domain = Generated.source({
+/**
+ * The task-source surface of the suite: `generate` draws `index` of a split synchronously (problem `index` for
+ * train; distinct evaluation splits skip repeats, see `problems`), `problems` streams a split, `make` is a
+ * `TaskSource` over a decoded config, `layerWith` one over an explicit config object (missing keys take defaults;
+ * bad values fail with their path), and `layer` reads its config from the config path `tasks.arithmetic` (defaults
+ * when absent).
+ */
+export const { generate, problems, make, layerWith, layer } = Generated.source({
   name: "arith",
   schema: ArithmeticConfig,
   spec,
-  configPath: ["tasks", "arithmetic"],
-  defaults: decodeConfig({})
+  configPath: ["tasks", "arithmetic"]
 })
-
-/** Draw `index` of a split, synchronously (problem `index` for train; distinct evaluation splits skip repeats, see `problems`). */
-export const generate = domain.generate
-/** The problems of a split as a stream. */
-export const problems = domain.problems
-/** A `TaskSource` over a decoded config. */
-export const make = domain.make
-/** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
-export const layerWith = domain.layerWith
-/** `TaskSource` layer reading its config from the config path `tasks.arithmetic` (defaults when absent). */
-export const layer = domain.layer

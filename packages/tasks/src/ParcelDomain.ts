@@ -83,16 +83,9 @@ const sampleParcel = (
 
 /** The generic-generator spec of a configured parcel domain. */
 export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
+  ...Generated.configFields(config),
   domain: "parcel",
-  seed: config.seed,
-  levels: config.levels,
-  counts: config.counts,
-  validationPercent: config.validationPercent,
-  testPercent: config.testPercent,
-  heldoutPercent: config.heldoutPercent,
   baseRules: [baseRule],
-  maxAttempts: config.maxAttempts,
-  distinct: config.distinct,
   minLevel: { heldout: 2 },
   sample: (rng, level, split) => {
     const tariff = split === "transfer" ? T2 : T1
@@ -107,24 +100,19 @@ export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
   }
 })
 
-const domain = Generated.source({
+/**
+ * The task-source surface of the domain: `generate` draws `index` of a split synchronously (problem `index` for
+ * train; distinct evaluation splits skip repeats, see `problems`), `problems` streams a split, `make` is a
+ * `TaskSource` over a decoded config, `layerWith` one over an explicit config object (missing keys take defaults;
+ * bad values fail with their path), and `layer` reads its config from the config path `tasks.parcel` (defaults
+ * when absent).
+ */
+export const { generate, problems, make, layerWith, layer } = Generated.source({
   name: "parcel",
   schema: ParcelConfig,
   spec,
-  configPath: ["tasks", "parcel"],
-  defaults: decodeConfig({})
+  configPath: ["tasks", "parcel"]
 })
-
-/** Draw `index` of a split, synchronously (problem `index` for train; distinct evaluation splits skip repeats, see `problems`). */
-export const generate = domain.generate
-/** The problems of a split as a stream. */
-export const problems = domain.problems
-/** A `TaskSource` over a decoded config. */
-export const make = domain.make
-/** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
-export const layerWith = domain.layerWith
-/** `TaskSource` layer reading its config from the config path `tasks.parcel` (defaults when absent). */
-export const layer = domain.layer
 
 /** A small deterministic domain for tests: levels 1-2, 50 train and 20 of every other split. */
 export const layerTest = Layer.succeed(

@@ -100,6 +100,24 @@ export interface DomainSpec {
   readonly sample: (rng: Rng.Rng, level: number, split: Problem.Split) => Candidate | undefined
 }
 
+/** The `DomainSpec` fields a generated domain's config carries as they are (`seedFields`, `counts`, `splitFields`). */
+export type ConfigFields = Pick<
+  DomainSpec,
+  "seed" | "levels" | "counts" | "validationPercent" | "testPercent" | "heldoutPercent" | "maxAttempts" | "distinct"
+>
+
+/** The `ConfigFields` of a decoded config, for a domain's spec to add its name, base rules and sampler to. */
+export const configFields = (config: ConfigFields): ConfigFields => ({
+  seed: config.seed,
+  levels: config.levels,
+  counts: config.counts,
+  validationPercent: config.validationPercent,
+  testPercent: config.testPercent,
+  heldoutPercent: config.heldoutPercent,
+  maxAttempts: config.maxAttempts,
+  distinct: config.distinct
+})
+
 /** Whether a rule combination (sorted rule ids) is held out of train/validation/test. */
 export const isHeldout = (domain: string, combo: ReadonlyArray<string>, heldoutPercent: number): boolean =>
   combo.length >= 2 && bucketOf(`heldout:${domain}:${combo.join("+")}`) < heldoutPercent
@@ -228,8 +246,8 @@ export const source = <C, I>(options: {
   readonly spec: (config: C) => DomainSpec
   /** Config path read by `layer`, e.g. `["tasks", "parcel"]`. */
   readonly configPath: ReadonlyArray<string>
-  readonly defaults: C
 }) => {
+  const defaults = Schema.decodeUnknownSync(options.schema)({})
   const problemsOf = (config: C, split: Problem.Split) => problems(options.spec(config), split)
   const make = (config: C): TaskSource.TaskSource["Service"] =>
     TaskSource.TaskSource.of({ name: options.name, problems: (split) => problemsOf(config, split) })
@@ -246,10 +264,10 @@ export const source = <C, I>(options: {
     /** `TaskSource` layer over an explicit config object (missing keys take defaults; bad values fail with their path). */
     layerWith: (input: unknown) =>
       Layer.effect(TaskSource.TaskSource, Effect.map(ConfigDecode.decodeUnknownEffect(options.schema)(input), make)),
-    /** `TaskSource` layer reading its config from `configPath` (defaults when absent). */
+    /** `TaskSource` layer reading its config from `configPath` (the schema's defaults when absent). */
     layer: Layer.effect(
       TaskSource.TaskSource,
-      Effect.map(Config.schema(options.schema, options.configPath).pipe(Config.withDefault(options.defaults)), make)
+      Effect.map(Config.schema(options.schema, options.configPath).pipe(Config.withDefault(defaults)), make)
     )
   }
 }
