@@ -3,7 +3,7 @@
  * the problem (YAML syntax errors carry their line and column).
  */
 import { ConfigDecode } from "@realm-lm/core"
-import { Effect, FileSystem, Schema } from "effect"
+import { Effect, FileSystem, Option, Schema } from "effect"
 import { parse as parseYaml, YAMLParseError } from "yaml"
 
 /** A config file is missing, unparsable or does not match its schema. */
@@ -45,3 +45,10 @@ export const load = <A, I>(path: string, schema: Schema.Codec<A, I>) =>
       Effect.mapError((e) => new ConfigFileError({ path, detail: `invalid config:\n${e.message}` }))
     )
   })
+
+/** `load` for a file flag that may be left out: `undefined` when it was. */
+export const loadGiven = <A, I>(
+  path: Option.Option<string>,
+  schema: Schema.Codec<A, I>
+): Effect.Effect<A | undefined, ConfigFileError, FileSystem.FileSystem> =>
+  Option.match(path, { onNone: () => Effect.succeed(undefined), onSome: (file) => load(file, schema) })

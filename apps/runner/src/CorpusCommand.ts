@@ -7,21 +7,18 @@ import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { CorpusJob } from "@realm-lm/pipeline"
 import * as ConfigFile from "./ConfigFile.ts"
+import * as Flags from "./internal/flags.ts"
 import * as ProblemsCommand from "./ProblemsCommand.ts"
 import * as ProgressBar from "./ProgressBar.ts"
 
-const settingsFile = (path: Option.Option<string>) =>
-  Option.match(path, {
-    onNone: () => Effect.succeed(undefined as unknown),
-    onSome: (file) => ConfigFile.load(file, Schema.Unknown)
-  })
-
 /** Where relative paths inside a settings file resolve: the file's own directory. */
 const settingsDir = (path: Option.Option<string>): { readonly settingsDir?: string } =>
-  Option.match(path, { onNone: () => ({}), onSome: (file) => ({ settingsDir: dirname(resolve(file)) }) })
+  Flags.given(
+    "settingsDir",
+    Option.map(path, (file) => dirname(resolve(file)))
+  )
 
-const optionalInt = (name: string, description: string) =>
-  Flag.Int(name).pipe(Flag.withDescription(description), Flag.optional)
+const optionalInt = (name: string, description: string) => Flags.optional(Flag.Int(name), description)
 
 /** The `corpus build` command. */
 export const build = Command.make(
@@ -32,11 +29,9 @@ export const build = Command.make(
         "problems: a JSONL file of core Problem records (as `realm problems` writes them), or a task source (parcel, arithmetic, benchmark, files: your own JSONL/JSON with a field mapping in --tasks-config) or ./your-tasks.ts"
       )
     ),
-    tasksConfig: Flag.File("tasks-config").pipe(
-      Flag.withDescription(
-        "settings (JSON/YAML) of the task source, e.g. for files: name, files: { train: my.jsonl }, mapping: { question, gold }; its relative paths resolve against its own directory"
-      ),
-      Flag.optional
+    tasksConfig: Flags.optional(
+      Flag.File("tasks-config"),
+      "settings (JSON/YAML) of the task source, e.g. for files: name, files: { train: my.jsonl }, mapping: { question, gold }; its relative paths resolve against its own directory"
     ),
     split: Flag.Literals("split", ["train", "validation", "test", "heldout", "transfer"]).pipe(
       Flag.withDefault("train" as const)
@@ -47,11 +42,9 @@ export const build = Command.make(
       ),
       Flag.withDefault("rule")
     ),
-    teacherConfig: Flag.File("teacher-config").pipe(
-      Flag.withDescription(
-        "settings (JSON/YAML) of the teacher: http: baseUrl, model, apiKeyEnv; local: model (a directory, relative to this file), temperature, maxNewTokens"
-      ),
-      Flag.optional
+    teacherConfig: Flags.optional(
+      Flag.File("teacher-config"),
+      "settings (JSON/YAML) of the teacher: http: baseUrl, model, apiKeyEnv; local: model (a directory, relative to this file), temperature, maxNewTokens"
     ),
     out: Flag.Directory("out").pipe(Flag.withDescription("run directory; the corpus goes to <out>/corpus/")),
     routes: optionalInt("routes", "routes kept per problem (default 4)"),
@@ -61,11 +54,9 @@ export const build = Command.make(
       "concurrency",
       "problems in flight (default: what the teacher asks for, e.g. the local teacher's batchProblems, else 4)"
     ),
-    maxFailedFraction: Flag.Finite("max-failed-fraction").pipe(
-      Flag.withDescription(
-        "share of problems that may fail (after retries) in a build that still completes and exits 0 (default 0)"
-      ),
-      Flag.optional
+    maxFailedFraction: Flags.optional(
+      Flag.Finite("max-failed-fraction"),
+      "share of problems that may fail (after retries) in a build that still completes and exits 0 (default 0)"
     ),
     policy: Flag.Literals("policy", ["strict", "lenient"]).pipe(
       Flag.withDescription("bad input lines: fail (strict) or skip and count (lenient)"),
@@ -80,18 +71,14 @@ export const build = Command.make(
         !isFile && Option.isSome(flags.tasksConfig)
           ? yield* ProblemsCommand.tasksChoice(flags.tasksConfig.value, flags.tasks)
           : { use: flags.tasks }
-      const teacherSettings = yield* settingsFile(flags.teacherConfig)
-      const settings: Record<string, unknown> = {}
-      const numeric = [
+      const teacherSettings = yield* ConfigFile.loadGiven(flags.teacherConfig, Schema.Unknown)
+      const settings = Flags.givenSettings([
         ["routesPerProblem", flags.routes],
         ["negativesPerProblem", flags.negatives],
         ["seed", flags.seed],
         ["concurrency", flags.concurrency],
         ["maxFailedFraction", flags.maxFailedFraction]
-      ] as const
-      for (const [key, value] of numeric) {
-        if (Option.isSome(value)) settings[key] = value.value
-      }
+      ])
       const bar = yield* ProgressBar.make()
       const summary = yield* CorpusJob.run({
         out: flags.out,

@@ -10,6 +10,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { Table } from "@realm-lm/evaluator"
 import { EvalJob, PipelineConfig } from "@realm-lm/pipeline"
 import * as ConfigFile from "./ConfigFile.ts"
+import * as Flags from "./internal/flags.ts"
 import * as ModelDir from "./ModelDir.ts"
 import * as ProgressBar from "./ProgressBar.ts"
 
@@ -57,8 +58,8 @@ const targetOf = (flags: {
       endpoint: {
         baseUrl: flags.endpoint.value,
         model: flags.model.value,
-        ...Option.match(flags.concurrency, { onNone: () => ({}), onSome: (concurrency) => ({ concurrency }) }),
-        ...Option.match(flags.apiKeyEnv, { onNone: () => ({}), onSome: (apiKeyEnv) => ({ apiKeyEnv }) })
+        ...Flags.given("concurrency", flags.concurrency),
+        ...Flags.given("apiKeyEnv", flags.apiKeyEnv)
       }
     }
   })
@@ -73,73 +74,60 @@ export const evalCommand = Command.make(
       ),
       Argument.optional
     ),
-    endpoint: Flag.String("endpoint").pipe(
-      Flag.withDescription(
-        "evaluate a served model instead: OpenAI-compatible API root up to /v1, e.g. http://127.0.0.1:8000/v1 (realm serve, vLLM, SGLang); needs --model"
-      ),
-      Flag.optional
+    endpoint: Flags.optional(
+      Flag.String("endpoint"),
+      "evaluate a served model instead: OpenAI-compatible API root up to /v1, e.g. http://127.0.0.1:8000/v1 (realm serve, vLLM, SGLang); needs --model"
     ),
-    model: Flag.String("model").pipe(
-      Flag.withDescription("with --endpoint: the model id the server serves (its GET /v1/models lists it)"),
-      Flag.optional
+    model: Flags.optional(
+      Flag.String("model"),
+      "with --endpoint: the model id the server serves (its GET /v1/models lists it)"
     ),
-    concurrency: Flag.Int("concurrency").pipe(
-      Flag.withDescription("with --endpoint: requests in flight at once (default 8)"),
-      Flag.optional
-    ),
-    apiKeyEnv: Flag.String("api-key-env").pipe(
-      Flag.withDescription("with --endpoint: environment variable with the API key, sent as a Bearer token"),
-      Flag.optional
+    concurrency: Flags.optional(Flag.Int("concurrency"), "with --endpoint: requests in flight at once (default 8)"),
+    apiKeyEnv: Flags.optional(
+      Flag.String("api-key-env"),
+      "with --endpoint: environment variable with the API key, sent as a Bearer token"
     ),
     problems: Flag.File("problems").pipe(
       Flag.withDescription("JSONL of Problem records, e.g. runs/demo/problems/test.jsonl")
     ),
-    routes: Flag.File("routes").pipe(
-      Flag.withDescription(
-        "corpus JSONL with the same problems' teacher routes (needed for assisted mode), e.g. runs/demo/routes-test/corpus/corpus.jsonl"
-      ),
-      Flag.optional
+    routes: Flags.optional(
+      Flag.File("routes"),
+      "corpus JSONL with the same problems' teacher routes (needed for assisted mode), e.g. runs/demo/routes-test/corpus/corpus.jsonl"
     ),
-    mode: Flag.Literals("mode", ["assisted", "autonomous", "both"]).pipe(
-      Flag.withDescription("default: both when --routes is given, else autonomous"),
-      Flag.optional
+    mode: Flags.optional(
+      Flag.Literals("mode", ["assisted", "autonomous", "both"]),
+      "default: both when --routes is given, else autonomous"
     ),
-    config: Flag.File("config").pipe(
-      Flag.withDescription("pipeline config whose evaluator/verifier/judge slots to use (default: built-ins)"),
-      Flag.optional
+    config: Flags.optional(
+      Flag.File("config"),
+      "pipeline config whose evaluator/verifier/judge slots to use (default: built-ins)"
     ),
-    samples: Flag.Int("samples").pipe(
-      Flag.withDescription("completions per problem, k (overrides evaluator.with.samples)"),
-      Flag.optional
+    samples: Flags.optional(Flag.Int("samples"), "completions per problem, k (overrides evaluator.with.samples)"),
+    method: Flags.optional(
+      Flag.String("method"),
+      "method label in the table (default: the checkpoint directory's name; sft for runs/x/sft/final)"
     ),
-    method: Flag.String("method").pipe(
-      Flag.withDescription(
-        "method label in the table (default: the checkpoint directory's name; sft for runs/x/sft/final)"
-      ),
-      Flag.optional
-    ),
-    out: Flag.File("out").pipe(
-      Flag.withDescription(
-        "results JSON (default <checkpoint>/eval-<split>.json; with --endpoint eval-<model>-<split>.json)"
-      ),
-      Flag.optional
+    out: Flags.optional(
+      Flag.File("out"),
+      "results JSON (default <checkpoint>/eval-<split>.json; with --endpoint eval-<model>-<split>.json)"
     )
   },
   (flags) =>
     Effect.gen(function* () {
-      const config = Option.isSome(flags.config)
-        ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig)
-        : {}
+      const config = (yield* ConfigFile.loadGiven(flags.config, PipelineConfig.PipelineConfig)) ?? {}
       const target = yield* targetOf(flags)
       const bar = yield* ProgressBar.make()
       const outcome = yield* EvalJob.run({
         ...target,
         problems: flags.problems,
-        ...Option.match(flags.routes, { onNone: () => ({}), onSome: (routes) => ({ routes }) }),
-        ...Option.match(flags.mode, { onNone: () => ({}), onSome: (mode) => ({ modes: modesOf[mode] }) }),
-        ...Option.match(flags.samples, { onNone: () => ({}), onSome: (samples) => ({ samples }) }),
-        ...Option.match(flags.method, { onNone: () => ({}), onSome: (method) => ({ method }) }),
-        ...Option.match(flags.out, { onNone: () => ({}), onSome: (out) => ({ out }) }),
+        ...Flags.given("routes", flags.routes),
+        ...Flags.given(
+          "modes",
+          Option.map(flags.mode, (mode) => modesOf[mode])
+        ),
+        ...Flags.given("samples", flags.samples),
+        ...Flags.given("method", flags.method),
+        ...Flags.given("out", flags.out),
         config,
         baseDir: Option.isSome(flags.config) ? dirname(resolve(flags.config.value)) : process.cwd(),
         onStart: (plan) =>

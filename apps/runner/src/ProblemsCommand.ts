@@ -9,6 +9,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { ConfigDecode, Problem } from "@realm-lm/core"
 import { PipelineConfig, ProblemsJob } from "@realm-lm/pipeline"
 import * as ConfigFile from "./ConfigFile.ts"
+import * as Flags from "./internal/flags.ts"
 
 /**
  * The task source a settings file names: a `{ use, with }` choice, the `tasks` slot of a pipeline config, or, when
@@ -50,11 +51,9 @@ export const problemsCommand = Command.make(
         "a tasks config ({ use: files, with: { name, files, mapping } }, or use: benchmark | parcel | arithmetic | ./your-tasks.ts) or a pipeline config with a tasks: section; its relative paths resolve against its own directory"
       )
     ),
-    tasks: Flag.String("tasks").pipe(
-      Flag.withDescription(
-        "the file holds only the settings of this task source (files, benchmark, parcel, arithmetic, ./your-tasks.ts), as corpus build --tasks-config takes them"
-      ),
-      Flag.optional
+    tasks: Flags.optional(
+      Flag.String("tasks"),
+      "the file holds only the settings of this task source (files, benchmark, parcel, arithmetic, ./your-tasks.ts), as corpus build --tasks-config takes them"
     ),
     split: Flag.Literals("split", Problem.Split.literals).pipe(Flag.withDescription("the split to write")),
     out: Flag.File("out").pipe(Flag.withDescription("JSONL file of Problem records to write (replaced)"))

@@ -20,6 +20,7 @@ import {
 } from "@realm-lm/pipeline"
 import packageJson from "../package.json" with { type: "json" }
 import * as ConfigFile from "./ConfigFile.ts"
+import * as Flags from "./internal/flags.ts"
 import * as MarkedBlock from "./MarkedBlock.ts"
 import * as ModelDir from "./ModelDir.ts"
 import * as ProgressBar from "./ProgressBar.ts"
@@ -146,10 +147,7 @@ export const demo = Command.make(
       Flag.withDescription("a few-minute run that exercises every stage (what CI runs)"),
       Flag.withDefault(false)
     ),
-    out: Flag.Directory("out").pipe(
-      Flag.withDescription("run directory (default runs/demo or runs/demo-quick)"),
-      Flag.optional
-    )
+    out: Flags.optional(Flag.Directory("out"), "run directory (default runs/demo or runs/demo-quick)")
   },
   ({ quick, out }) =>
     Effect.gen(function* () {
@@ -163,11 +161,9 @@ export const demo = Command.make(
 )
 
 /** `--update FILE`: regenerate a marked block of a documentation file. */
-export const updateFlag = Flag.File("update").pipe(
-  Flag.withDescription(
-    "also write the results table into FILE between <!-- realm:NAME --> and <!-- /realm:NAME --> (NAME: the run directory's name)"
-  ),
-  Flag.optional
+export const updateFlag = Flags.optional(
+  Flag.File("update"),
+  "also write the results table into FILE between <!-- realm:NAME --> and <!-- /realm:NAME --> (NAME: the run directory's name)"
 )
 
 /** `realm report <run>`. */
@@ -242,9 +238,9 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
       out: Flag.Directory("out").pipe(
         Flag.withDescription("output directory: checkpoints, metrics.jsonl, tensorboard/")
       ),
-      config: Flag.File("config").pipe(
-        Flag.withDescription("pipeline config whose trainer/verifier/curriculum/judge slots to use"),
-        Flag.optional
+      config: Flags.optional(
+        Flag.File("config"),
+        "pipeline config whose trainer/verifier/curriculum/judge slots to use"
       ),
       fresh: Flag.Boolean("fresh").pipe(
         Flag.withDescription("start over instead of resuming from the latest checkpoint in --out"),
@@ -253,8 +249,7 @@ const phaseCommand = (phase: "sft" | "rft" | "rl", description: string) =>
     },
     (flags) =>
       Effect.gen(function* () {
-        const config =
-          flags.config._tag === "Some" ? yield* ConfigFile.load(flags.config.value, PipelineConfig.PipelineConfig) : {}
+        const config = (yield* ConfigFile.loadGiven(flags.config, PipelineConfig.PipelineConfig)) ?? {}
         const bar = yield* ProgressBar.make()
         const ref = yield* TrainJob.run({
           phase,

@@ -2,11 +2,12 @@
  * `realm serve <checkpoint>`: an OpenAI-compatible `/v1/chat/completions` for a trained model, on loopback unless
  * told otherwise, until Ctrl-C.
  */
-import { Console, Effect, Option } from "effect"
+import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { EvalJob } from "@realm-lm/pipeline"
 import { Serve, ServerConfig } from "@realm-lm/server"
 import * as ConfigFile from "./ConfigFile.ts"
+import * as Flags from "./internal/flags.ts"
 import * as ModelDir from "./ModelDir.ts"
 
 /** `realm serve`. */
@@ -18,34 +19,33 @@ export const serve = Command.make(
         "Hugging Face model directory (e.g. runs/demo/realm/final) or a run's method directory (runs/demo/realm)"
       )
     ),
-    config: Flag.File("config").pipe(
-      Flag.withDescription("server settings (JSON/YAML): host, port, modelName, apiKeyEnv, limits, batching, policy"),
-      Flag.optional
+    config: Flags.optional(
+      Flag.File("config"),
+      "server settings (JSON/YAML): host, port, modelName, apiKeyEnv, limits, batching, policy"
     ),
-    host: Flag.String("host").pipe(Flag.withDescription("interface to listen on (default 127.0.0.1)"), Flag.optional),
-    port: Flag.Int("port").pipe(Flag.withDescription("TCP port (default 8000; 0 = any free port)"), Flag.optional),
-    model: Flag.String("model-name").pipe(
-      Flag.withDescription("model id clients send (default the checkpoint directory's name; sft for runs/x/sft/final)"),
-      Flag.optional
+    host: Flags.optional(Flag.String("host"), "interface to listen on (default 127.0.0.1)"),
+    port: Flags.optional(Flag.Int("port"), "TCP port (default 8000; 0 = any free port)"),
+    model: Flags.optional(
+      Flag.String("model-name"),
+      "model id clients send (default the checkpoint directory's name; sft for runs/x/sft/final)"
     ),
-    apiKeyEnv: Flag.String("api-key-env").pipe(
-      Flag.withDescription("environment variable with the key clients must send as a Bearer token"),
-      Flag.optional
+    apiKeyEnv: Flags.optional(
+      Flag.String("api-key-env"),
+      "environment variable with the key clients must send as a Bearer token"
     )
   },
   (flags) =>
     Effect.gen(function* () {
-      const fromFile = Option.isSome(flags.config)
-        ? yield* ConfigFile.load(flags.config.value, ServerConfig.ServerConfig)
-        : undefined
-      const settings: Record<string, unknown> = { ...fromFile }
-      const overrides: ReadonlyArray<readonly [string, Option.Option<string | number>]> = [
-        ["host", flags.host],
-        ["port", flags.port],
-        ["modelName", flags.model],
-        ["apiKeyEnv", flags.apiKeyEnv]
-      ]
-      for (const [key, value] of overrides) if (Option.isSome(value)) settings[key] = value.value
+      const fromFile = yield* ConfigFile.loadGiven(flags.config, ServerConfig.ServerConfig)
+      const settings: Record<string, unknown> = {
+        ...fromFile,
+        ...Flags.givenSettings([
+          ["host", flags.host],
+          ["port", flags.port],
+          ["modelName", flags.model],
+          ["apiKeyEnv", flags.apiKeyEnv]
+        ])
+      }
       const dir = yield* ModelDir.resolve(flags.checkpoint)
       if (settings.modelName === undefined) settings.modelName = EvalJob.methodLabel(dir)
       const served = yield* Serve.serve(dir, settings)
