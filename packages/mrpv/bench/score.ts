@@ -6,22 +6,12 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { join } from "node:path"
-import { AnswerJudge, Rng } from "@realm-lm/core"
-import type { Problem, Route } from "@realm-lm/core"
+import { Rng } from "@realm-lm/core"
+import type { Route } from "@realm-lm/core"
 import { CompletionParser, MrpvConfig, PromptBuilder, Rewards, Target } from "@realm-lm/mrpv"
 import { Result } from "effect"
+import { judge, problem } from "../examples/quickstart.ts"
 
-const problem: Problem.Problem = {
-  id: "bench/0",
-  domain: "bench",
-  question: "A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
-  gold: "800",
-  answerType: "number",
-  goldSteps: ["claim after deductible = 1200 - 200 = 1000", "payout = 1000 * 80% = 800"],
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-}
 const routes: Array<Route.Route> = Array.from({ length: 8 }, (_, i) => ({
   id: `r${i}`,
   label: i % 2 === 0 ? "positive" : "negative",
@@ -29,15 +19,6 @@ const routes: Array<Route.Route> = Array.from({ length: 8 }, (_, i) => ({
   answer: i % 2 === 0 ? "800" : `${900 + i}`,
   steps: ["claim after deductible = 1200 - 200 = 1000", `payout = 1000 * 80% = ${i % 2 === 0 ? 800 : 900 + i}`]
 }))
-const num = (t: string) => /-?\d[\d,]*(?:\.\d+)?/.exec(t)?.[0].replace(/,/g, "")
-const judge = AnswerJudge.AnswerJudge.of({
-  extract: (_p, t) => num(t.split(/answer\s*:/i).at(-1) ?? ""),
-  equivalent: (_p, a, b) => Number(num(a)) === Number(num(b)),
-  judge: (p, t) => {
-    const extracted = num(t.split(/answer\s*:/i).at(-1) ?? "")
-    return { extracted, correct: extracted !== undefined && Number(extracted) === Number(p.gold) }
-  }
-})
 const config = MrpvConfig.defaults
 
 const time = (name: string, n: number, f: (i: number) => void) => {

@@ -7,7 +7,8 @@ import type { Problem, Route } from "@realm-lm/core"
 import { Target, Verifier } from "@realm-lm/mrpv"
 import { Effect, Layer } from "effect"
 
-const problem: Problem.Problem = {
+/** The problem: a claim payout with gold steps (the bench times MRPV on it too). */
+export const problem: Problem.Problem = {
   id: "claims/train/0",
   domain: "insurance-claims",
   question: "A claim of 1,200 has a deductible of 200 and 80% coverage. What is paid?",
@@ -43,9 +44,9 @@ const routes: Array<Route.Route> = [
   }
 ]
 
-// In a pipeline the task source provides the AnswerJudge (@realm-lm/tasks); here, a number-only judge.
 const number = (text: string) => /-?\d[\d,]*(?:\.\d+)?/.exec(text)?.[0].replace(/,/g, "")
-const judge = AnswerJudge.AnswerJudge.of({
+/** In a pipeline the task source provides the AnswerJudge (@realm-lm/tasks); here, a number-only judge. */
+export const judge = AnswerJudge.AnswerJudge.of({
   extract: (_p, text) => number(text.split(/answer\s*:/i).at(-1) ?? ""),
   equivalent: (_p, a, b) => Number(number(a)) === Number(number(b)),
   judge: (p, text) => {
