@@ -6,12 +6,11 @@
  * Prints a table and writes JSON (`--out FILE`, default bench/results/placement-<device>-<time>.json).
  * Run: `node --conditions=@realm-lm/source bench/placement.ts --device webgpu [--tiny]`.
  */
-import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path"
-import { Executor, Placement, Trainer } from "../src/index.ts"
+import { Executor, Placement } from "../src/index.ts"
 import * as Transformer from "../test/support/transformer.ts"
 import { deviceArg, outArg } from "./args.ts"
 
@@ -26,13 +25,7 @@ const bucket: Transformer.Bucket = tiny ? { batch: 1, seq: 8 } : { batch: 8, seq
 const child = Effect.scoped(
   Effect.gen(function* () {
     const exec = yield* Executor.make({ device, logLevel: "verbose" })
-    const trainer = yield* Trainer.make(
-      exec,
-      Transformer.model(size),
-      { optimizer: { kind: "adamw" }, clipNorm: 1 },
-      bucket
-    )
-    yield* trainer.initialize(Rng.Rng.make(1))
+    const trainer = yield* Transformer.adamwTrainer(exec, size, bucket, 1)
     const n = bucket.batch * bucket.seq
     const batch = {
       tokens: Int32Array.from({ length: n }, (_, i) => (i * 7) % size.vocab),

@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { dirname, join } from "node:path"
-import { Executor, Graph, Ops, Trainer } from "../src/index.ts"
+import { Executor, Graph, Ops } from "../src/index.ts"
 import * as Transformer from "../test/support/transformer.ts"
 import { arg, deviceArg, outArg } from "./args.ts"
 
@@ -96,13 +96,7 @@ const benchSize = (entry: (typeof sizes)[number], reps: number) =>
       const { size, bucket } = entry
       const exec = yield* Executor.make({ device, spinning, ...(threads > 0 ? { intraOpThreads: threads } : {}) })
       const setupStart = performance.now()
-      const trainer = yield* Trainer.make(
-        exec,
-        Transformer.model(size),
-        { optimizer: { kind: "adamw" }, clipNorm: 1 },
-        bucket
-      )
-      yield* trainer.initialize(Rng.Rng.make(1))
+      const trainer = yield* Transformer.adamwTrainer(exec, size, bucket, 1)
       const setupMs = performance.now() - setupStart
       const rng = Rng.Rng.make(2)
       const n = bucket.batch * bucket.seq

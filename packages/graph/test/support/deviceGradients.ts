@@ -18,7 +18,6 @@ import * as Loss from "../../src/Loss.ts"
 import * as Nn from "../../src/Nn.ts"
 import * as O from "../../src/Ops.ts"
 import type { DeviceTensor } from "../../src/State.ts"
-import * as Trainer from "../../src/Trainer.ts"
 import * as Transformer from "./transformer.ts"
 
 /** One graph to differentiate: `build` returns a scalar loss; int inputs come from `feeds`. */
@@ -201,13 +200,7 @@ export const runTrainingSteps = (device: Device) =>
       const train = (d: Device) =>
         Effect.gen(function* () {
           const exec = yield* Executor.make({ device: d, intraOpThreads: d === "cpu" ? 1 : 0, logLevel: "error" })
-          const trainer = yield* Trainer.make(
-            exec,
-            Transformer.model(size),
-            { optimizer: { kind: "adamw" }, clipNorm: 1 },
-            bucket
-          )
-          yield* trainer.initialize(Rng.Rng.make(5))
+          const trainer = yield* Transformer.adamwTrainer(exec, size, bucket, 5)
           const losses: Array<number> = []
           for (const b of batches) losses.push((yield* trainer.step(b, { lr: 1e-3 })).loss)
           return { losses, params: yield* exec.read(trainer.trainable) }

@@ -3,12 +3,16 @@
  * RoPE + causal grouped-query attention and a SwiGLU MLP, a final norm, tied-embedding logits and a
  * masked cross-entropy loss. Float type follows the graph (float64 for gradient checks).
  */
+import { Rng } from "@realm-lm/core"
+import { Effect } from "effect"
+import type { ExecutorShape } from "../../src/Executor.ts"
 import type { Graph, Tensor } from "../../src/Graph.ts"
 import * as Init from "../../src/Init.ts"
 import * as Loss from "../../src/Loss.ts"
 import * as Nn from "../../src/Nn.ts"
 import * as O from "../../src/Ops.ts"
 import * as Recompute from "../../src/Recompute.ts"
+import * as Trainer from "../../src/Trainer.ts"
 
 /** Sizes of the decoder. */
 export interface TransformerSize {
@@ -105,6 +109,14 @@ export const model =
     const targets = g.input("targets", "int32", [b.batch, b.seq])
     return { loss: Loss.crossEntropy(logits(g, tokens, size, options), targets, { ignoreIndex: -100 }) }
   }
+
+/** The decoder of `size` under AdamW with clip norm 1 on `exec`, its parameters initialized from `seed`. */
+export const adamwTrainer = (exec: ExecutorShape, size: TransformerSize, bucket: Bucket, seed: number) =>
+  Effect.gen(function* () {
+    const trainer = yield* Trainer.make(exec, model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
+    yield* trainer.initialize(Rng.Rng.make(seed))
+    return trainer
+  })
 
 /** FLOPs of one training step (forward + backward ≈ 3× forward matmul FLOPs), for benchmarks. */
 export const trainFlops = (size: TransformerSize, b: Bucket): number => {
