@@ -23,6 +23,7 @@ import * as ModelConfig from "../src/ModelConfig.ts"
 import * as ModelSize from "../src/ModelSize.ts"
 import * as Weights from "../src/Weights.ts"
 import { offline } from "../src/internal/transformers.ts"
+import { stories260KHeader } from "../test/support.ts"
 
 const quick = process.argv.includes("--quick")
 const promptLength = 64
@@ -159,18 +160,10 @@ const program = Effect.gen(function* () {
   const stories =
     storiesFile !== undefined
       ? yield* Llama2c.read(storiesFile)
-      : yield* Effect.map(
-          Llama2c.configOf({
-            dim: 64,
-            hiddenDim: 172,
-            nLayers: 5,
-            nHeads: 8,
-            nKvHeads: 4,
-            vocabSize: 512,
-            seqLen: 512
-          }),
-          (config) => ({ config, weights: Weights.init(config, Rng.Rng.make("bench")) })
-        )
+      : yield* Effect.map(Llama2c.configOf(stories260KHeader), (config) => ({
+          config,
+          weights: Weights.init(config, Rng.Rng.make("bench"))
+        }))
   const big = yield* small25M
   const rows = [
     ...(only === "25M"

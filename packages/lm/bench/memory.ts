@@ -8,14 +8,13 @@ import { join } from "node:path"
 import * as Llama2c from "../src/Llama2c.ts"
 import * as ModelConfig from "../src/ModelConfig.ts"
 import * as ModelSize from "../src/ModelSize.ts"
+import { stories260KHeader } from "../test/support.ts"
 
 const dir = join(import.meta.dirname, "..", "test", "fixtures", "configs")
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(bytes < 2 ** 28 ? 3 : 2)
 const train = { batch: 8, seq: 512 }
 const gen = { batch: 32, seq: 1024 }
-const stories = Effect.runSync(
-  Llama2c.configOf({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 })
-)
+const stories = Effect.runSync(Llama2c.configOf(stories260KHeader))
 const configs = [
   ["stories260K", stories] as const,
   ...readdirSync(dir)

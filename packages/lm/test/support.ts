@@ -4,8 +4,20 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Executor } from "@realm-lm/graph"
+import type * as Llama2c from "../src/Llama2c.ts"
 import * as ModelConfig from "../src/ModelConfig.ts"
 import type * as Weights from "../src/Weights.ts"
+
+/** The header of llama2.c's stories260K checkpoint as SOURCES.md documents it (260,032 parameters, GQA 8/4). */
+export const stories260KHeader: Llama2c.Llama2cHeader = {
+  dim: 64,
+  hiddenDim: 172,
+  nLayers: 5,
+  nHeads: 8,
+  nKvHeads: 4,
+  vocabSize: 512,
+  seqLen: 512
+}
 
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "realm-lm-"): string => mkdtempSync(join(tmpdir(), prefix))
