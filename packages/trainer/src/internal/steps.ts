@@ -4,6 +4,7 @@
  * (the loss, or the first parameter whose gradient is not finite) so the error names step and tensor.
  */
 import { Batches, Objectives } from "@realm-lm/lm"
+import type { Policy } from "@realm-lm/lm"
 import type { Trainer as GraphTrainer } from "@realm-lm/graph"
 import { Effect } from "effect"
 import { bucketize } from "../Batching.ts"
@@ -211,6 +212,25 @@ export const pack = (
 
 const filler = (pad: number): Example => ({ prompt: [pad], completion: [] })
 
+type Group = ReturnType<typeof pack>["groups"][number]
+
+/** A group's rows: its members in order, then `fill` up to the group's (padded) row count. */
+const rowsOf = <A>(items: ReadonlyArray<A>, g: Group, fill: A): Array<A> => [
+  ...g.members.map((i) => items[i]!),
+  ...Array.from({ length: g.rows - g.members.length }, () => fill)
+]
+
+/** Completion tokens of a group's members: the weight of token aggregation. */
+const completionTokens = (items: ReadonlyArray<Example>, g: Group): number =>
+  g.members.reduce((s, i) => s + items[i]!.completion.length, 0)
+
+/** The feeds every objective takes: inputs, targets and the loss mask. */
+const tokenFeeds = (b: Policy.TokenBatch): MicroBatch["feeds"] => ({
+  [Objectives.inputNames.inputs]: b.inputs,
+  [Objectives.inputNames.targets]: b.targets,
+  [Objectives.inputNames.lossMask]: b.lossMask
+})
+
 /** SFT micro-batches (weight = completion tokens). */
 export const sftMicroBatches = (
   examples: ReadonlyArray<Example>,
@@ -219,22 +239,11 @@ export const sftMicroBatches = (
   pad: number,
   microBatchTokens = Number.POSITIVE_INFINITY
 ): Array<MicroBatch> =>
-  pack(examples, buckets, microBatch, true, microBatchTokens).groups.map((g) => {
-    const rows = [
-      ...g.members.map((i) => examples[i]!),
-      ...Array.from({ length: g.rows - g.members.length }, () => filler(pad))
-    ]
-    const b = Batches.tokenBatch(rows, g.length, pad)
-    return {
-      bucket: { batch: g.rows, length: g.length },
-      feeds: {
-        [Objectives.inputNames.inputs]: b.inputs,
-        [Objectives.inputNames.targets]: b.targets,
-        [Objectives.inputNames.lossMask]: b.lossMask
-      },
-      weight: g.members.reduce((s, i) => s + examples[i]!.completion.length, 0)
-    }
-  })
+  pack(examples, buckets, microBatch, true, microBatchTokens).groups.map((g) => ({
+    bucket: { batch: g.rows, length: g.length },
+    feeds: tokenFeeds(Batches.tokenBatch(rowsOf(examples, g, filler(pad)), g.length, pad)),
+    weight: completionTokens(examples, g)
+  }))
 
 /** A rollout ready for the policy objective. */
 export type Rollout = Batches.Rollout
@@ -261,23 +270,16 @@ export const policyMicroBatches = (
       oldLogProbs: [],
       ...(withRef ? { refLogProbs: [] } : {})
     }
-    const rows = [
-      ...g.members.map((i) => rollouts[i]!),
-      ...Array.from({ length: g.rows - g.members.length }, () => fill)
-    ]
-    const b = Batches.policyBatch(rows, g.length, pad)
+    const b = Batches.policyBatch(rowsOf(rollouts, g, fill), g.length, pad)
     return {
       bucket: { batch: g.rows, length: g.length },
       feeds: {
-        [Objectives.inputNames.inputs]: b.inputs,
-        [Objectives.inputNames.targets]: b.targets,
-        [Objectives.inputNames.lossMask]: b.lossMask,
+        ...tokenFeeds(b),
         [Objectives.inputNames.advantages]: b.advantages,
         [Objectives.inputNames.oldLogProbs]: b.oldLogProbs,
         ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
       },
-      weight:
-        aggregate === "token" ? g.members.reduce((s, i) => s + rollouts[i]!.completion.length, 0) : g.members.length
+      weight: aggregate === "token" ? completionTokens(rollouts, g) : g.members.length
     }
   })
 }
