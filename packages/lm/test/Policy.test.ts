@@ -26,6 +26,26 @@ const examples = [
   { prompt: [1, 5], completion: [7, 9, 11, 13, 2] }
 ]
 
+/**
+ * One SFT step and one policy step (lr 0.05) of `a` and of `b` on `examples`; their SFT losses agree within
+ * `lossTolerance` and their gradient norms within 1e-5 (relative above 1). The caller compares the weights after.
+ */
+const sameSteps = (a: Policy.Policy, b: Policy.Policy, lossTolerance: number) =>
+  Effect.gen(function* () {
+    const batch = Batches.tokenBatch(examples)
+    const [sa, sb] = [yield* a.sftStep(batch, { lr: 0.05 }), yield* b.sftStep(batch, { lr: 0.05 })]
+    assert.approximately(sb.loss, sa.loss, lossTolerance)
+    assert.approximately(sb.gradNorm, sa.gradNorm, 1e-5 * Math.max(1, sa.gradNorm))
+    const current = yield* a.score(examples)
+    const rollouts = examples.map((e, i) => ({
+      ...e,
+      advantage: i - 1,
+      oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.2 * Math.sin(i + k))
+    }))
+    yield* a.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+    yield* b.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+  })
+
 describe("Policy", () => {
   it.effect(
     "SFT: loss falls, every parameter changes, and the next generate runs the new weights from the shared state",
@@ -131,18 +151,7 @@ describe("Policy", () => {
       const chunk = Math.ceil(config.vocabSize / 3) - 1 // three or four chunks, the last one shorter
       const full = yield* Policy.make({ config, weights }, settings)
       const chunked = yield* Policy.make({ config, weights }, { ...settings, head: { vocabChunk: chunk } })
-      const batch = Batches.tokenBatch(examples)
-      const [a, b] = [yield* full.sftStep(batch, { lr: 0.05 }), yield* chunked.sftStep(batch, { lr: 0.05 })]
-      assert.approximately(b.loss, a.loss, 1e-5)
-      assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
-      const current = yield* full.score(examples)
-      const rollouts = examples.map((e, i) => ({
-        ...e,
-        advantage: i - 1,
-        oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.2 * Math.sin(i + k))
-      }))
-      yield* full.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
-      yield* chunked.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+      yield* sameSteps(full, chunked, 1e-5)
       const [wa, wb] = [yield* full.weights, yield* chunked.weights]
       assert.isTrue(config.tieWordEmbeddings, "the fixture ties the head to the embedding")
       for (const [name, t] of wa)
@@ -171,18 +180,7 @@ describe("Policy", () => {
           const init = { config, weights: loaded.weights, ...(adapters === undefined ? {} : { adapters }) }
           const kept = yield* Policy.make(init, settings)
           const recomputed = yield* Policy.make(init, { ...settings, recompute: true })
-          const batch = Batches.tokenBatch(examples)
-          const [a, b] = [yield* kept.sftStep(batch, { lr: 0.05 }), yield* recomputed.sftStep(batch, { lr: 0.05 })]
-          assert.approximately(b.loss, a.loss, 1e-6)
-          assert.approximately(b.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
-          const current = yield* kept.score(examples)
-          const rollouts = examples.map((e, i) => ({
-            ...e,
-            advantage: i - 1,
-            oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.2 * Math.sin(i + k))
-          }))
-          yield* kept.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
-          yield* recomputed.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
+          yield* sameSteps(kept, recomputed, 1e-6)
           const [wa, wb] = lora
             ? [yield* kept.adapters, yield* recomputed.adapters]
             : [yield* kept.weights, yield* recomputed.weights]
