@@ -10,6 +10,16 @@ const Rec = Schema.Struct({ id: Schema.String, n: Schema.Int })
 const tmp = () => join(mkdtempSync(join(tmpdir(), "realm-jsonl-")), "data.jsonl")
 const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Stream.runCollect(s)
 
+/** The file holding `text` and the `MalformedLine` a strict read of it fails with. */
+const strictReadFailure = (text: string) =>
+  Effect.gen(function* () {
+    const path = tmp()
+    writeFileSync(path, text)
+    const error = yield* Effect.flip(collect(Jsonl.read(path, Rec)))
+    if (error._tag !== "MalformedLine") return assert.fail(`expected MalformedLine, got ${error._tag}`)
+    return { path, error }
+  }).pipe(Effect.provide(NodeServices.layer))
+
 describe("Jsonl", () => {
   it.effect("round-trips records through writeAll and read", () =>
     Effect.gen(function* () {
@@ -23,28 +33,22 @@ describe("Jsonl", () => {
 
   it.effect("strict read fails on a garbled line with file path, 1-based line number and reason", () =>
     Effect.gen(function* () {
-      const path = tmp()
-      writeFileSync(path, '{"id":"a","n":1}\n\n{"id":"b","n":2}\n{"id":"c", n:3}\n{"id":"d","n":4}\n')
-      const error = yield* Effect.flip(collect(Jsonl.read(path, Rec)))
-      assert.strictEqual(error._tag, "MalformedLine")
-      if (error._tag !== "MalformedLine") return
+      const { path, error } = yield* strictReadFailure(
+        '{"id":"a","n":1}\n\n{"id":"b","n":2}\n{"id":"c", n:3}\n{"id":"d","n":4}\n'
+      )
       assert.strictEqual(error.line, 4) // the blank line 2 still counts
       assert.strictEqual(error.reason, "json")
       assert.include(error.message, `${path}:4`)
-    }).pipe(Effect.provide(NodeServices.layer))
+    })
   )
 
   it.effect("strict read fails on a schema mismatch, naming the field", () =>
     Effect.gen(function* () {
-      const path = tmp()
-      writeFileSync(path, '{"id":"a","n":1}\n{"id":"b","n":"two"}\n')
-      const error = yield* Effect.flip(collect(Jsonl.read(path, Rec)))
-      assert.strictEqual(error._tag, "MalformedLine")
-      if (error._tag !== "MalformedLine") return
+      const { error } = yield* strictReadFailure('{"id":"a","n":1}\n{"id":"b","n":"two"}\n')
       assert.strictEqual(error.line, 2)
       assert.strictEqual(error.reason, "schema")
       assert.include(error.detail, "n")
-    }).pipe(Effect.provide(NodeServices.layer))
+    })
   )
 
   it.effect("lenient read returns good records and reports every bad line, CRLF tolerated", () =>
