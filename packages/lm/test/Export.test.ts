@@ -18,7 +18,7 @@ import * as Llama2cTokenizer from "../src/Llama2cTokenizer.ts"
 import * as Pretrained from "../src/Pretrained.ts"
 import * as Tokenizer from "../src/Tokenizer.ts"
 import * as Weights from "../src/Weights.ts"
-import { executorWith, fixtureDir, tempDir, tinyConfig } from "./support.ts"
+import { executorWith, fixtureDir, generateOne, tempDir, tinyConfig } from "./support.ts"
 
 const stories = SharedData.sharedDataFile("stories260K", "stories260K.bin")
 
@@ -77,9 +77,7 @@ describe("Export for transformers.js", () => {
         const text = "Tom has 3 apples."
         const prompt = BuiltinTokenizer.encode(tok, text)
         const gen = yield* Generator.make(yield* executorWith(weights), config)
-        const [[c]] = (yield* gen.generate([{ prompt }], { maxNewTokens: 16, stopTokens: [] })) as [
-          [Generator.Completion]
-        ]
+        const c = yield* generateOne(gen, { prompt }, { maxNewTokens: 16, stopTokens: [] })
         const piped = yield* Export.transformersJsPipeline(dir, text, 16)
         assert.strictEqual(piped, BuiltinTokenizer.decode(tok, c.tokens, { skipSpecialTokens: true }))
         assert.isAbove(piped.length, 0)
@@ -98,9 +96,7 @@ describe("Export for transformers.js", () => {
         yield* Export.save(dir, config, weights, { tokenizerDir: tokDir })
         const prompt = Llama2cTokenizer.encode(tok, "Once upon a time")
         const gen = yield* Generator.make(yield* executorWith(weights), config)
-        const [[c]] = (yield* gen.generate([{ prompt }], { maxNewTokens: 200, stopTokens: [] })) as [
-          [Generator.Completion]
-        ]
+        const c = yield* generateOne(gen, { prompt }, { maxNewTokens: 200, stopTokens: [] })
         const [theirs] = (yield* Export.transformersJsGreedy(dir, [prompt], 200)) as [Array<number>]
         assert.deepStrictEqual(theirs, c.tokens.slice(0, theirs.length))
         assert.isAtLeast(theirs.length, 100)

@@ -17,7 +17,7 @@ import * as Pretrained from "../src/Pretrained.ts"
 import * as ReferenceModel from "../src/ReferenceModel.ts"
 import * as Sampling from "../src/Sampling.ts"
 import { tinyFixtures } from "./fixtures/make-tiny.ts"
-import { executorWith, fixtureDir } from "./support.ts"
+import { executorWith, fixtureDir, generateOne } from "./support.ts"
 
 const stories = SharedData.sharedDataFile("stories260K", "stories260K.bin")
 const storiesDir = stories === undefined ? "" : join(stories, "..")
@@ -27,11 +27,15 @@ const prompts = [[1, 5, 9], [1], [1, 7, 3, 30, 12, 12, 5, 0, 19, 4, 31], [3, 4]]
 /** Small buckets so a 30-token generation grows the cache twice and compacts finished rows. */
 const smallBuckets = { promptBuckets: [4, 8, 16], capacityBuckets: [8, 16, 32], batchBuckets: [1, 2, 4] }
 
-const fixture = (dir: string) =>
+/** A stand-in decoder for stop strings: each id as a letter. */
+const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
+
+/** A fixture model on a CPU executor, with its generator (engine `settings`) and its reference model. */
+const fixture = (dir: string, settings?: Generator.GeneratorConfig) =>
   Effect.gen(function* () {
     const { config, weights } = yield* Pretrained.load(fixtureDir(dir))
-    const exec = yield* executorWith(weights)
-    return { config, weights, exec, ref: ReferenceModel.make(config, weights) }
+    const gen = yield* Generator.make(yield* executorWith(weights), config, settings)
+    return { config, gen, ref: ReferenceModel.make(config, weights) }
   })
 
 describe("Generator against ReferenceModel", () => {
@@ -40,8 +44,7 @@ describe("Generator against ReferenceModel", () => {
       `${f.dir}: greedy equals the reference token for token, log-probs within 1e-4, across growth and compaction`,
       () =>
         Effect.gen(function* () {
-          const { config, exec, ref } = yield* fixture(f.dir)
-          const gen = yield* Generator.make(exec, config, smallBuckets)
+          const { gen, ref } = yield* fixture(f.dir, smallBuckets)
           const maxNew = [30, 3, 30, 12]
           const out = yield* gen.generate(
             prompts.map((prompt, i) => ({ prompt, maxNewTokens: maxNew[i]! })),
@@ -61,8 +64,7 @@ describe("Generator against ReferenceModel", () => {
 
   it.effect("seeded sampling equals the reference driven by the same Rng stream, whatever the batch around it", () =>
     Effect.gen(function* () {
-      const { config, exec, ref } = yield* fixture("tiny-llama")
-      const gen = yield* Generator.make(exec, config, smallBuckets)
+      const { gen, ref } = yield* fixture("tiny-llama", smallBuckets)
       const sampling = { temperature: 0.8, topK: 20, topP: 0.95 }
       const rng = Rng.Rng.make(7, "gen-test")
       const options = { maxNewTokens: 24, sampling, stopTokens: [] }
@@ -98,15 +100,9 @@ describe("Generator against ReferenceModel", () => {
     "logProbs are under the raw distribution (temperature 1); samplingLogProbs under the tempered, filtered one",
     () =>
       Effect.gen(function* () {
-        const { config, exec, ref } = yield* fixture("tiny-qwen2")
-        const gen = yield* Generator.make(exec, config)
+        const { config, gen, ref } = yield* fixture("tiny-qwen2")
         const sampling = { temperature: 0.7, topK: 5, topP: 0.9 }
-        const [[c]] = (yield* gen.generate([{ prompt: [1, 4] }], {
-          maxNewTokens: 10,
-          sampling,
-          seed: 3,
-          stopTokens: []
-        })) as [[Generator.Completion]]
+        const c = yield* generateOne(gen, { prompt: [1, 4] }, { maxNewTokens: 10, sampling, seed: 3, stopTokens: [] })
         const logits = ReferenceModel.logits(ref, [1, 4, ...c.tokens])
         c.tokens.forEach((t, k) => {
           const row = logits.subarray((k + 1) * config.vocabSize, (k + 2) * config.vocabSize)
@@ -126,33 +122,26 @@ describe("Generator stop criteria and validation", () => {
     "stops at stop tokens (eos), stop strings (stop), max tokens and the context (length), like the reference",
     () =>
       Effect.gen(function* () {
-        const { config, exec, ref } = yield* fixture("tiny-llama")
-        const gen = yield* Generator.make(exec, config, smallBuckets)
+        const { gen, ref } = yield* fixture("tiny-llama", smallBuckets)
         const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
         const stopAt = free.tokens[6]!
-        const [[eos]] = (yield* gen.generate([{ prompt: [1, 5] }], { maxNewTokens: 20, stopTokens: [stopAt] })) as [
-          [Generator.Completion]
-        ]
+        const eos = yield* generateOne(gen, { prompt: [1, 5] }, { maxNewTokens: 20, stopTokens: [stopAt] })
         assert.deepStrictEqual(eos.tokens, free.tokens.slice(0, free.tokens.indexOf(stopAt) + 1))
         assert.strictEqual(eos.finishReason, "eos")
-        // Decode each id as a letter; stop once "<letters of tokens 3..4>" appears.
-        const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
+        // Stop once "<letters of tokens 3..4>" appears.
         const target = decode(free.tokens.slice(3, 5))
-        const [[stop]] = (yield* gen.generate([{ prompt: [1, 5] }], {
-          maxNewTokens: 20,
-          stopTokens: [],
-          stopStrings: [target],
-          decode
-        })) as [[Generator.Completion]]
+        const stop = yield* generateOne(
+          gen,
+          { prompt: [1, 5] },
+          { maxNewTokens: 20, stopTokens: [], stopStrings: [target], decode }
+        )
         assert.strictEqual(stop.finishReason, "stop")
         assert.isTrue(decode(stop.tokens).endsWith(target) || decode(stop.tokens).includes(target))
         assert.deepStrictEqual(stop.tokens, free.tokens.slice(0, stop.tokens.length))
         assert.isAtMost(stop.tokens.length, 5)
         // Context: the fixture holds 128 positions; a 120-token prompt can add 9 tokens (the last is never fed back).
         const long = Array.from({ length: 120 }, (_, i) => (i * 7) % 48)
-        const [[ctx]] = (yield* gen.generate([{ prompt: long }], { maxNewTokens: 50, stopTokens: [] })) as [
-          [Generator.Completion]
-        ]
+        const ctx = yield* generateOne(gen, { prompt: long }, { maxNewTokens: 50, stopTokens: [] })
         assert.deepStrictEqual(ctx.tokens, ReferenceModel.generate(ref, long, { maxNewTokens: 50 }).tokens)
         assert.strictEqual(ctx.tokens.length, 9)
         assert.strictEqual(ctx.finishReason, "length")
@@ -163,11 +152,9 @@ describe("Generator stop criteria and validation", () => {
     "per-request sampling and stop strings share one batch; onToken streams every token; an aborted request stops early",
     () =>
       Effect.gen(function* () {
-        const { config, exec, ref } = yield* fixture("tiny-llama")
-        const gen = yield* Generator.make(exec, config, smallBuckets)
+        const { gen, ref } = yield* fixture("tiny-llama", smallBuckets)
         const sampling = { temperature: 0.9, topK: 0, topP: 0.9 }
         const rng = Rng.Rng.make(11, "per-request")
-        const decode = (ids: ReadonlyArray<number>) => ids.map((t) => String.fromCharCode(65 + (t % 26))).join("")
         const free = ReferenceModel.generate(ref, [1, 5], { maxNewTokens: 20 })
         const target = decode(free.tokens.slice(2, 4))
         const seen: Array<[number, number, string | undefined]> = []
@@ -197,12 +184,11 @@ describe("Generator stop criteria and validation", () => {
           { maxNewTokens: 20, stopTokens: [], decode }
         )
         // Greedy with its own stop string, as alone.
-        const [[alone]] = (yield* gen.generate([{ prompt: [1, 5] }], {
-          maxNewTokens: 20,
-          stopTokens: [],
-          stopStrings: [target],
-          decode
-        })) as [[Generator.Completion]]
+        const alone = yield* generateOne(
+          gen,
+          { prompt: [1, 5] },
+          { maxNewTokens: 20, stopTokens: [], stopStrings: [target], decode }
+        )
         assert.deepStrictEqual(out[0]?.[0]?.tokens, alone.tokens)
         assert.strictEqual(out[0]?.[0]?.finishReason, "stop")
         // Sampled with its own settings, as the reference with the same streams.
@@ -248,8 +234,7 @@ describe("Generator stop criteria and validation", () => {
 
   it.effect("rejects bad requests with InvalidGenerateRequest before any work", () =>
     Effect.gen(function* () {
-      const { config, exec } = yield* fixture("tiny-llama")
-      const gen = yield* Generator.make(exec, config)
+      const { gen } = yield* fixture("tiny-llama")
       const fail = (requests: ReadonlyArray<Generator.Request>, options: Generator.GenerateOptions) =>
         Effect.flip(gen.generate(requests, options))
       assert.match((yield* fail([{ prompt: [] }], { maxNewTokens: 2 })).message, /prompt is empty/)
@@ -283,9 +268,7 @@ describe("Generator on stories260K (llama2.c)", () => {
     () =>
       Effect.gen(function* () {
         const { gen, tok } = yield* load()
-        const [[c]] = (yield* gen.generate([{ prompt: [Tok.bos] }], { maxNewTokens: 256, stopTokens: [Tok.bos] })) as [
-          [Generator.Completion]
-        ]
+        const c = yield* generateOne(gen, { prompt: [Tok.bos] }, { maxNewTokens: 256, stopTokens: [Tok.bos] })
         const tokens = [Tok.bos, ...c.tokens]
         assert.deepStrictEqual(
           Buffer.from(Tok.runCOutput(tok, tokens.slice(0, 201))),
@@ -312,11 +295,11 @@ describe("Generator on stories260K (llama2.c)", () => {
           state ^= state >> 27n
           return (Number(((state * 0x2545f4914f6cdd1dn) & mask) >> 32n) >>> 8) / 16777216
         }
-        const [[c]] = (yield* gen.generate([{ prompt: [Tok.bos], coin }], {
-          maxNewTokens: 256,
-          stopTokens: [Tok.bos],
-          sampling: { temperature: 1, topK: 0, topP: 0.9 }
-        })) as [[Generator.Completion]]
+        const c = yield* generateOne(
+          gen,
+          { prompt: [Tok.bos], coin },
+          { maxNewTokens: 256, stopTokens: [Tok.bos], sampling: { temperature: 1, topK: 0, topP: 0.9 } }
+        )
         const out = Buffer.concat([Tok.runCOutput(tok, [Tok.bos, ...c.tokens]), Buffer.from("\n")])
         assert.deepStrictEqual(
           out,

@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Executor } from "@realm-lm/graph"
+import type * as Generator from "../src/Generator.ts"
 import type * as Llama2c from "../src/Llama2c.ts"
 import * as ModelConfig from "../src/ModelConfig.ts"
 import type * as Weights from "../src/Weights.ts"
@@ -75,6 +76,14 @@ export const maxRelError = (a: ArrayLike<number>, b: ArrayLike<number>): number 
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)))
   return worst
 }
+
+/** The one completion of a single request with one sample. */
+export const generateOne = (
+  gen: Generator.Generator,
+  request: Generator.Request,
+  options: Generator.GenerateOptions
+): Effect.Effect<Generator.Completion, Generator.GenerateError> =>
+  Effect.map(gen.generate([request], options), (out) => out[0]![0]!)
 
 /** The committed fixture directories. */
 export const fixtureDir = (name: string): string => join(import.meta.dirname, "fixtures", name)
