@@ -249,15 +249,21 @@ describe("Safetensors.write", () => {
   )
 })
 
+/** Every 16-bit pattern, in order, through a half-precision decoder: `out[h]` is the value of bits `h`. */
+const decodeEveryPattern = (decode: typeof decodeF16): Float32Array => {
+  const src = new Uint8Array(2 * 65536)
+  for (let h = 0; h < 65536; h++) {
+    src[2 * h] = h & 0xff
+    src[2 * h + 1] = h >> 8
+  }
+  const out = new Float32Array(65536)
+  decode(src, out, 0, 65536)
+  return out
+}
+
 describe("half-precision conversion", () => {
   it("F16: every non-NaN bit pattern decodes and re-encodes to itself", () => {
-    const src = new Uint8Array(2 * 65536)
-    for (let h = 0; h < 65536; h++) {
-      src[2 * h] = h & 0xff
-      src[2 * h + 1] = h >> 8
-    }
-    const out = new Float32Array(65536)
-    decodeF16(src, out, 0, 65536)
+    const out = decodeEveryPattern(decodeF16)
     for (let h = 0; h < 65536; h++) {
       if (Number.isNaN(out[h])) assert.isTrue((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0)
       else assert.strictEqual(toF16Bits(out[h]!), h)
@@ -265,13 +271,7 @@ describe("half-precision conversion", () => {
   })
 
   it("BF16: every non-NaN bit pattern decodes and re-encodes to itself", () => {
-    const src = new Uint8Array(2 * 65536)
-    for (let h = 0; h < 65536; h++) {
-      src[2 * h] = h & 0xff
-      src[2 * h + 1] = h >> 8
-    }
-    const out = new Float32Array(65536)
-    decodeBf16(src, out, 0, 65536)
+    const out = decodeEveryPattern(decodeBf16)
     for (let h = 0; h < 65536; h++) {
       if (!Number.isNaN(out[h])) assert.strictEqual(toBf16Bits(out[h]!), h)
     }
