@@ -42,34 +42,38 @@ const setup = () => {
   return runDir
 }
 
+/** A fresh run directory and the doubler counting into `calls`; `run(factor)` runs it there. */
+const doublerRun = () => {
+  const runDir = setup()
+  const calls = { runs: 0, items: 0 }
+  const stage = makeDoubler(calls)
+  return { runDir, calls, run: (factor: number) => runStage(info(runDir), stage, { factor }) }
+}
+
 describe("runStage", () => {
   it.effect("runs once, then skips while config, inputs and outputs are unchanged", () =>
     Effect.gen(function* () {
-      const runDir = setup()
-      const calls = { runs: 0, items: 0 }
-      const stage = makeDoubler(calls)
-      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
+      const { runDir, calls, run } = doublerRun()
+      assert.strictEqual(yield* run(2), "ran")
       assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "2\n4\n6\n8\n")
       const manifest = yield* RunDir.readManifest(runDir, "double")
       assert.strictEqual(manifest?.status, "complete")
       assert.strictEqual(manifest?.inputs[0]?.path, "input.txt")
       assert.strictEqual(manifest?.outputs[0]?.path, "out.txt")
-      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "skipped")
+      assert.strictEqual(yield* run(2), "skipped")
       assert.strictEqual(calls.runs, 1)
     }).pipe(Effect.provide(NodeServices.layer))
   )
 
   it.effect("re-runs when the config, an input or an output changes", () =>
     Effect.gen(function* () {
-      const runDir = setup()
-      const calls = { runs: 0, items: 0 }
-      const stage = makeDoubler(calls)
-      yield* runStage(info(runDir), stage, { factor: 2 })
+      const { runDir, calls, run } = doublerRun()
+      yield* run(2)
       writeFileSync(join(runDir, "double", "out.txt"), "") // stage output wiped by a user
-      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
+      assert.strictEqual(yield* run(2), "ran")
       writeFileSync(join(runDir, "input.txt"), "5\n")
-      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
-      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 3 }), "ran")
+      assert.strictEqual(yield* run(2), "ran")
+      assert.strictEqual(yield* run(3), "ran")
       assert.strictEqual(calls.runs, 4)
       // Changed work starts over: the output is entirely the new config's, nothing stale is resumed.
       assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "15\n")
@@ -78,12 +82,10 @@ describe("runStage", () => {
 
   it.effect("a deleted output makes the stage run again instead of failing", () =>
     Effect.gen(function* () {
-      const runDir = setup()
-      const calls = { runs: 0, items: 0 }
-      const stage = makeDoubler(calls)
-      yield* runStage(info(runDir), stage, { factor: 2 })
+      const { runDir, run } = doublerRun()
+      yield* run(2)
       rmSync(join(runDir, "double", "out.txt"))
-      assert.strictEqual(yield* runStage(info(runDir), stage, { factor: 2 }), "ran")
+      assert.strictEqual(yield* run(2), "ran")
       assert.strictEqual(readFileSync(join(runDir, "double", "out.txt"), "utf8"), "2\n4\n6\n8\n")
     }).pipe(Effect.provide(NodeServices.layer))
   )
