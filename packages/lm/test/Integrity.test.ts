@@ -35,6 +35,18 @@ const record = (dir: string) =>
     return new Map(files.map((f) => [f.path, f.sha256]))
   })
 
+type LoadError = Effect.Error<ReturnType<typeof Pretrained.load>>
+
+/** The `tag` error loading `dir` fails with in `Pretrained.load`, after checking `Policy.load` fails with it too. */
+const loadFailure = <Tag extends LoadError["_tag"]>(dir: string, tag: Tag) =>
+  Effect.gen(function* () {
+    const viaPolicy = yield* Effect.flip(Effect.scoped(Policy.load(dir)))
+    assert.strictEqual(viaPolicy._tag, tag)
+    const error = yield* Effect.flip(Pretrained.load(dir))
+    if (error._tag !== tag) return assert.fail(`expected ${tag}, got ${error._tag}`)
+    return error as Extract<LoadError, { readonly _tag: Tag }>
+  })
+
 const sha = (file: string) => Effect.map(Hash.hashFile(file), (h) => h.sha256)
 
 /** A saved tiny model in a fresh directory. */
@@ -56,17 +68,13 @@ describe("non-finite weights", () => {
       Effect.gen(function* () {
         // up_proj is [24, 16]: flat index 5·16 + 3 = 83 is row 5, column 3.
         const { dir } = yield* saved("nan", {}, (w) => void (Weights.get(w, upProj).data[83] = Number.NaN))
-        const error = yield* Effect.flip(Pretrained.load(dir))
-        assert.strictEqual(error._tag, "NonFiniteWeights")
-        if (error._tag !== "NonFiniteWeights") return
+        const error = yield* loadFailure(dir, "NonFiniteWeights")
         assert.strictEqual(error.tensor, upProj)
         assert.strictEqual(error.index, 83)
         assert.deepStrictEqual(error.at, [5, 3])
         assert.strictEqual(error.value, "NaN")
         assert.include(error.message, "Resume training from the previous checkpoint")
         assert.include(error.message, "re-export")
-        const viaPolicy = yield* Effect.flip(Effect.scoped(Policy.load(dir)))
-        assert.strictEqual(viaPolicy._tag, "NonFiniteWeights")
       })
     )
   )
@@ -126,15 +134,11 @@ describe("recorded hashes (trainer_state.json)", () => {
             )
           )
           yield* Safetensors.write(join(dir, Pretrained.singleFile), yield* Weights.validate(config, changed))
-          const error = yield* Effect.flip(Pretrained.load(dir))
-          assert.strictEqual(error._tag, "CheckpointHashMismatch")
-          if (error._tag !== "CheckpointHashMismatch") return
+          const error = yield* loadFailure(dir, "CheckpointHashMismatch")
           assert.strictEqual(error.file, Pretrained.singleFile)
           assert.strictEqual(error.expected, recorded.get(Pretrained.singleFile))
           assert.strictEqual(error.actual, yield* sha(join(dir, Pretrained.singleFile)))
           assert.include(error.message, "re-export the checkpoint, or resume training from the previous checkpoint")
-          const viaPolicy = yield* Effect.flip(Effect.scoped(Policy.load(dir)))
-          assert.strictEqual(viaPolicy._tag, "CheckpointHashMismatch")
         })
       )
   )
