@@ -49,19 +49,25 @@ export const twoSidedP = (stats: ArrayLike<number>): number => {
   return stats.length === 0 ? 1 : Math.min(1, (2 * Math.min(below, above)) / stats.length)
 }
 
+/** Sums of `resamples` bootstrap resamples of `values` (each `values.length` draws with replacement from `rng`). */
+const resampledSums = (values: ArrayLike<number>, resamples: number, rng: Rng.Rng): Float64Array => {
+  const n = values.length
+  const sums = new Float64Array(resamples)
+  for (let r = 0; r < resamples; r++) {
+    let s = 0
+    for (let i = 0; i < n; i++) s += values[rng.int(n)]!
+    sums[r] = s
+  }
+  return sums
+}
+
 /** Mean of `values` with a percentile bootstrap interval at `level` (default 95%). */
 export const meanCi = (values: ArrayLike<number>, options: Options = {}): EvalResult.Estimate => {
   const n = values.length
   const value = mean(values)
   if (n < 2) return { value, low: value, high: value }
-  const resamples = options.resamples ?? defaultResamples
   const rng = Rng.Rng.make(options.seed ?? 0, "bootstrap", n)
-  const means = new Float64Array(resamples)
-  for (let r = 0; r < resamples; r++) {
-    let s = 0
-    for (let i = 0; i < n; i++) s += values[rng.int(n)]!
-    means[r] = s / n
-  }
+  const means = resampledSums(values, options.resamples ?? defaultResamples, rng).map((s) => s / n)
   return { value, ...percentile(means, options.level) }
 }
 
@@ -97,14 +103,7 @@ export const paired = (
   const difference = meanCi(diffs, options)
   const n = ids.length
   if (n < 2) return { difference, pValue: 1, onlyA, onlyB, n }
-  const resamples = options.resamples ?? defaultResamples
   const rng = Rng.Rng.make(options.seed ?? 0, "paired", n)
-  const sums = new Float64Array(resamples)
-  for (let r = 0; r < resamples; r++) {
-    let s = 0
-    for (let i = 0; i < n; i++) s += diffs[rng.int(n)]!
-    sums[r] = s
-  }
-  const pValue = twoSidedP(sums)
+  const pValue = twoSidedP(resampledSums(diffs, options.resamples ?? defaultResamples, rng))
   return { difference, pValue, onlyA, onlyB, n }
 }
