@@ -104,35 +104,36 @@ export class PipelineOrderInvalid extends Schema.TaggedError<PipelineOrderInvali
   }
 }
 
+/** `stages` with `stage` placed right `side` the stage named `name`, or why it cannot be. */
+const insertBeside = (
+  stages: ReadonlyArray<AnyStage>,
+  name: string,
+  stage: AnyStage,
+  side: "after" | "before"
+): Array<AnyStage> | PipelineOrderInvalid => {
+  const at = stages.findIndex((s) => s.name === name)
+  if (at < 0)
+    return new PipelineOrderInvalid({
+      stage: stage.name,
+      detail: `no stage "${name}" to insert it ${side}; stages: ${stages.map((s) => s.name).join(", ")}`
+    })
+  const cut = side === "after" ? at + 1 : at
+  return [...stages.slice(0, cut), stage, ...stages.slice(cut)]
+}
+
 /** `stages` with `stage` placed right after the stage named `after`. */
 export const insertAfter = (
   stages: ReadonlyArray<AnyStage>,
   after: string,
   stage: AnyStage
-): Array<AnyStage> | PipelineOrderInvalid => {
-  const at = stages.findIndex((s) => s.name === after)
-  if (at < 0)
-    return new PipelineOrderInvalid({
-      stage: stage.name,
-      detail: `no stage "${after}" to insert it after; stages: ${stages.map((s) => s.name).join(", ")}`
-    })
-  return [...stages.slice(0, at + 1), stage, ...stages.slice(at + 1)]
-}
+): Array<AnyStage> | PipelineOrderInvalid => insertBeside(stages, after, stage, "after")
 
 /** `stages` with `stage` placed right before the stage named `before`. */
 export const insertBefore = (
   stages: ReadonlyArray<AnyStage>,
   before: string,
   stage: AnyStage
-): Array<AnyStage> | PipelineOrderInvalid => {
-  const at = stages.findIndex((s) => s.name === before)
-  if (at < 0)
-    return new PipelineOrderInvalid({
-      stage: stage.name,
-      detail: `no stage "${before}" to insert it before; stages: ${stages.map((s) => s.name).join(", ")}`
-    })
-  return [...stages.slice(0, at), stage, ...stages.slice(at)]
-}
+): Array<AnyStage> | PipelineOrderInvalid => insertBeside(stages, before, stage, "before")
 
 /**
  * The first problem with a stage list's order, if any: names repeat, or a stage needs what nothing before it gives
