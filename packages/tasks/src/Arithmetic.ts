@@ -82,6 +82,21 @@ interface Drawn {
   readonly step: ProgramStep
 }
 
+/** A step of `rule` doing `op arg`, whose one wrong route misapplies it as `wrongOp wrongArg` (`note` says how). */
+const misapplicable = (
+  rule: Kind,
+  label: string,
+  [op, arg]: readonly [Program.Op, number],
+  [wrongOp, wrongArg]: readonly [Program.Op, number],
+  note: string
+): ProgramStep => ({
+  rule,
+  label,
+  op,
+  arg,
+  alternatives: [{ kind: "misapply", rule, label, op: wrongOp, arg: wrongArg, note }]
+})
+
 /** One operation applicable to count `v`, or `undefined` when the kind does not fit (odd count to halve…). */
 const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: string): Drawn | undefined => {
   switch (kind) {
@@ -89,22 +104,7 @@ const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: s
       const n = rng.intBetween(1, spec.operandMax)
       return {
         sentence: `${pronoun} gets ${n} more.`,
-        step: {
-          rule: "A2",
-          label: "gets",
-          op: "add",
-          arg: n,
-          alternatives: [
-            {
-              kind: "misapply",
-              rule: "A2",
-              label: "gets",
-              op: "sub",
-              arg: n,
-              note: "A2 misapplied: subtracted instead of adding"
-            }
-          ]
-        }
+        step: misapplicable("A2", "gets", ["add", n], ["sub", n], "A2 misapplied: subtracted instead of adding")
       }
     }
     case "A3": {
@@ -112,22 +112,7 @@ const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: s
       const n = rng.intBetween(1, Math.min(v, spec.operandMax))
       return {
         sentence: `${pronoun} gives away ${n}.`,
-        step: {
-          rule: "A3",
-          label: "gives",
-          op: "sub",
-          arg: n,
-          alternatives: [
-            {
-              kind: "misapply",
-              rule: "A3",
-              label: "gives",
-              op: "add",
-              arg: n,
-              note: "A3 misapplied: added instead of subtracting"
-            }
-          ]
-        }
+        step: misapplicable("A3", "gives", ["sub", n], ["add", n], "A3 misapplied: added instead of subtracting")
       }
     }
     case "A4": {
@@ -136,64 +121,25 @@ const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: s
       const label = `buys ${k}x${m}`
       return {
         sentence: `${pronoun} buys ${k} packs of ${m}.`,
-        step: {
-          rule: "A4",
+        step: misapplicable(
+          "A4",
           label,
-          op: "add",
-          arg: k * m,
-          alternatives: [
-            {
-              kind: "misapply",
-              rule: "A4",
-              label,
-              op: "add",
-              arg: k + m,
-              note: "A4 misapplied: added pack count and size instead of multiplying"
-            }
-          ]
-        }
+          ["add", k * m],
+          ["add", k + m],
+          "A4 misapplied: added pack count and size instead of multiplying"
+        )
       }
     }
     case "A5":
       if (v < 2 || v % 2 !== 0) return undefined
       return {
         sentence: `${pronoun} loses half.`,
-        step: {
-          rule: "A5",
-          label: "half",
-          op: "div",
-          arg: 2,
-          alternatives: [
-            {
-              kind: "misapply",
-              rule: "A5",
-              label: "half",
-              op: "sub",
-              arg: 2,
-              note: "A5 misapplied: subtracted 2 instead of halving"
-            }
-          ]
-        }
+        step: misapplicable("A5", "half", ["div", 2], ["sub", 2], "A5 misapplied: subtracted 2 instead of halving")
       }
     case "A6":
       return {
         sentence: `${pronoun} doubles them.`,
-        step: {
-          rule: "A6",
-          label: "double",
-          op: "mul",
-          arg: 2,
-          alternatives: [
-            {
-              kind: "misapply",
-              rule: "A6",
-              label: "double",
-              op: "add",
-              arg: 2,
-              note: "A6 misapplied: added 2 instead of doubling"
-            }
-          ]
-        }
+        step: misapplicable("A6", "double", ["mul", 2], ["add", 2], "A6 misapplied: added 2 instead of doubling")
       }
     case "A7": {
       const pct = rng.pick([10, 20, 25, 50])
@@ -201,22 +147,13 @@ const drawOp = (rng: Rng.Rng, kind: Kind, v: number, spec: LevelSpec, pronoun: s
       const label = "sells"
       return {
         sentence: `${pronoun} sells ${pct}% of them.`,
-        step: {
-          rule: "A7",
+        step: misapplicable(
+          "A7",
           label,
-          op: "pctOff",
-          arg: pct,
-          alternatives: [
-            {
-              kind: "misapply",
-              rule: "A7",
-              label,
-              op: "sub",
-              arg: pct,
-              note: `A7 misapplied: subtracted ${pct} instead of ${pct}%`
-            }
-          ]
-        }
+          ["pctOff", pct],
+          ["sub", pct],
+          `A7 misapplied: subtracted ${pct} instead of ${pct}%`
+        )
       }
     }
   }
