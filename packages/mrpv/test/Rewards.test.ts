@@ -6,7 +6,7 @@ import { lengthPenalty, rewardBounds, scoreCompletion } from "../src/Rewards.ts"
 import { renderTarget } from "../src/Target.ts"
 import { adversarialArb, params, routesArb } from "./fixtures/arbitraries.ts"
 import { testJudge } from "./fixtures/judge.ts"
-import { claim, claimRoutes } from "./fixtures/problems.ts"
+import { claim, claimRoutes, idealClaimReward } from "./fixtures/problems.ts"
 
 const shown = [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!] // positive, value error at step 2, rule error at step 1
 const score = (completion: string, routes = shown, config = defaults) =>
@@ -15,13 +15,7 @@ const score = (completion: string, routes = shown, config = defaults) =>
 describe("scoreCompletion", () => {
   it("gives the ideal target the maximum reward, with every component at its weight", () => {
     const s = score(renderTarget(claim, shown))
-    assert.deepStrictEqual(s.reward, {
-      total: 2.2,
-      components: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 },
-      correct: true,
-      answer: "800",
-      metrics: { format: 1, verdictAccuracy: 1, decisiveAccuracy: 1 }
-    })
+    assert.deepStrictEqual(s.reward, idealClaimReward)
     assert.strictEqual(s.reward.total, rewardBounds(defaults).max)
     assert.deepStrictEqual(
       s.routes.map((r) => [r.verdict, r.expectedStep, r.statedStep, r.stepRight]),
