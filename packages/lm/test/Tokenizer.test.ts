@@ -16,6 +16,14 @@ const named = (name: string) => (skip ? `${name} (${SharedData.missingReason("to
 const load = (name: string) => run(Tokenizer.load(join(tokDir as string, name)))
 const template = (file: string) => readFileSync(join(tokDir as string, "chat-templates", file), "utf8")
 
+/** The tokenizer in `dir`, checked to carry the llama.cpp `.jinja` file `file` as its chat template, and that template. */
+const loadWithTemplate = (dir: string, file: string) =>
+  Effect.map(load(dir), (tok) => {
+    const jinja = template(file)
+    assert.strictEqual(tok.chatTemplate, jinja)
+    return { tok, jinja }
+  })
+
 const conversation: ReadonlyArray<Tokenizer.ChatMessage> = [
   { role: "system", content: "You are a careful tutor." },
   { role: "user", content: "What is 2+3?" },
@@ -82,9 +90,7 @@ describe("Tokenizer (transformers.js, offline)", () => {
     named("Qwen2.5 chat template: equals the llama.cpp .jinja file and renders the sample conversation"),
     () =>
       Effect.gen(function* () {
-        const qwen = yield* load("qwen2.5")
-        const jinja = template("Qwen-Qwen2.5-7B-Instruct.jinja")
-        assert.strictEqual(qwen.chatTemplate, jinja)
+        const { tok: qwen, jinja } = yield* loadWithTemplate("qwen2.5", "Qwen-Qwen2.5-7B-Instruct.jinja")
         assert.strictEqual(yield* qwen.applyChatTemplate(conversation), qwenExpected)
         assert.strictEqual(yield* qwen.applyChatTemplate(conversation, { template: jinja }), qwenExpected)
         const noSystem = yield* qwen.applyChatTemplate([{ role: "user", content: "Hi" }], {
@@ -101,9 +107,7 @@ describe("Tokenizer (transformers.js, offline)", () => {
     named("Llama 3.2 / 3.1 chat templates: equal the .jinja files and render the sample conversation"),
     () =>
       Effect.gen(function* () {
-        const llama = yield* load("llama3.2")
-        const jinja32 = template("meta-llama-Llama-3.2-3B-Instruct.jinja")
-        assert.strictEqual(llama.chatTemplate, jinja32)
+        const { tok: llama } = yield* loadWithTemplate("llama3.2", "meta-llama-Llama-3.2-3B-Instruct.jinja")
         const variables = { date_string: "26 Jul 2024" }
         assert.strictEqual(yield* llama.applyChatTemplate(conversation, { variables }), llamaExpected)
         // Llama 3.1's template pins the date itself and renders a plain conversation the same way.
