@@ -245,7 +245,7 @@ export const SftSection = Schema.Struct({
   prompt: Schema.Literals(["verifier", "question"]).pipe(withDefault("verifier")),
   /** PositiveInt routes per corpus record used as targets. Default 1. */
   routesPerProblem: PositiveInt.pipe(withDefault(1)),
-  /** Train on problems of these difficulties only (ignored inside `rft.train`: `rft.difficulties` decides). Default all. */
+  /** Train on problems of these difficulties only (not inside `rft.train`: `rft.difficulties` decides there). Default all. */
   difficulties: Difficulties,
   /** Fraction of problems held out for the held-out loss (by problem id). Default 0.05. */
   heldOutFraction: Fraction.pipe(withDefault(0.05)),
@@ -271,7 +271,16 @@ export const RftSection = Schema.Struct({
   keepPerProblem: PositiveInt.pipe(withDefault(2)),
   /** Fine-tuning on the kept completions (same keys as `sft`; `prompt` decides the sampling prompt too). */
   train: SftSection.pipe(withDefault({ heldOutFraction: 0, evalEvery: 0 }))
-})
+}).check(
+  Schema.makeFilter((r) =>
+    r.train.difficulties === undefined
+      ? undefined
+      : {
+          path: ["train", "difficulties"],
+          issue: "rft.train fine-tunes on RFT's own kept completions, so it takes no difficulties: set rft.difficulties"
+        }
+  )
+)
 export type RftSection = typeof RftSection.Type
 
 /** GRPO-family reinforcement learning. */

@@ -104,4 +104,11 @@ describe("phases train on their difficulties only", () => {
   it("an empty list is a config error", () => {
     assert.throws(() => TrainerConfig.decodeSync({ rl: { difficulties: [] } }), /difficulties/)
   })
+
+  it("rft.train.difficulties, which would do nothing, is a config error pointing at rft.difficulties", () => {
+    assert.throws(
+      () => TrainerConfig.decodeSync({ rft: { train: { difficulties: [5] } } }),
+      /set rft\.difficulties[\s\S]*\["rft"\]\["train"\]\["difficulties"\]/
+    )
+  })
 })
