@@ -33,10 +33,22 @@ export interface ScoreRequest {
   readonly completion: string
 }
 
+/** A half-open range `[start, end)` of character offsets in a text. */
+export interface TextSpan {
+  readonly start: number
+  readonly end: number
+}
+
 /** A prompt with the ideal completion for it (verdicts, decisive steps, gold steps, answer): warm-start data. */
 export interface Example {
   readonly prompt: Prompt
   readonly completion: string
+  /**
+   * Ranges of `completion` that carry the example's decisions (MRPV: each route's verdict), in order and not
+   * overlapping. A trainer may weight their tokens more in the loss (the ONNX trainer's `sft.warmStart.emphasis`).
+   * Optional: a verifier without it marks nothing.
+   */
+  readonly emphasis?: ReadonlyArray<TextSpan>
 }
 
 /**

@@ -9,6 +9,11 @@ import type { PolicyBatch, TokenBatch } from "./Policy.ts"
 export interface Example {
   readonly prompt: ReadonlyArray<number>
   readonly completion: ReadonlyArray<number>
+  /**
+   * Loss weight of each completion token (same length as `completion`); absent = 1 for every token. The SFT loss is
+   * the weighted mean, so weights > 1 emphasise tokens (e.g. a verifier's verdicts) without changing the others.
+   */
+  readonly weights?: ReadonlyArray<number>
 }
 
 /** A sampled completion with its reward signal. */
@@ -27,7 +32,8 @@ export const lengthOf = (examples: ReadonlyArray<Example>): number =>
 
 /**
  * A causal-LM batch: row r holds prompt ++ completion shifted by one (`targets[t] = sequence[t + 1]`), padded with
- * `pad` to `length` (default `lengthOf`); the mask is 1 exactly on targets that are completion tokens.
+ * `pad` to `length` (default `lengthOf`); the mask is 1 exactly on targets that are completion tokens (or their
+ * `weights`), 0 elsewhere.
  */
 export const tokenBatch = (examples: ReadonlyArray<Example>, length = lengthOf(examples), pad = 0): TokenBatch => {
   const batch = examples.length
@@ -41,7 +47,14 @@ export const tokenBatch = (examples: ReadonlyArray<Example>, length = lengthOf(e
       throw new RangeError(`tokenBatch: example ${r} needs ${seq.length - 1} positions, the batch has ${length}`)
     inputs.set(seq.slice(0, -1), r * length)
     targets.set(seq.slice(1), r * length)
-    lossMask.fill(1, r * length + e.prompt.length - 1, r * length + seq.length - 1)
+    if (e.weights === undefined) lossMask.fill(1, r * length + e.prompt.length - 1, r * length + seq.length - 1)
+    else {
+      if (e.weights.length !== e.completion.length)
+        throw new RangeError(
+          `tokenBatch: example ${r} has ${e.weights.length} weights for ${e.completion.length} completion tokens`
+        )
+      lossMask.set(e.weights, r * length + e.prompt.length - 1)
+    }
   })
   return { batch, length, inputs, targets, lossMask }
 }

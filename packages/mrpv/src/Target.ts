@@ -3,7 +3,7 @@
  * first wrong step of each negative route), a one-line reflection naming the decisive pattern, the gold steps
  * and the gold answer. The trainer uses it as the SFT warm-start target in exactly the format the parser reads.
  */
-import type { Curriculum, Problem, Prompt, Route } from "@realm-lm/core"
+import type { Curriculum, Problem, Route } from "@realm-lm/core"
 import { Verifier } from "@realm-lm/core"
 import { Result } from "effect"
 import { decisivePattern, decisiveStepOf, goldReference } from "./DecisivePattern.ts"
@@ -47,14 +47,21 @@ export const referencesFor = (
   return [...shown.filter((r) => r.label === "positive"), ...(gold === undefined ? [] : [gold]), ...extra]
 }
 
-/** The verdict line the target writes for the route shown at `index`. */
-export const verdictLine = (
+/** A verdict line in parts: `head` (route name and echoed answers), the `verdict` word, then the rest (`at step 3`). */
+export interface VerdictLineParts {
+  readonly head: string
+  readonly verdict: "correct" | "wrong"
+  readonly rest: string
+}
+
+/** The parts of the verdict line the target writes for the route shown at `index`. */
+export const verdictLineParts = (
   route: Route.Route,
   index: number,
   references: ReadonlyArray<Reference>,
   sameAnswer?: (a: string, b: string) => boolean,
   echo: VerdictEcho = "none"
-): string => {
+): VerdictLineParts => {
   const answer = oneLine(route.answer, Number.MAX_SAFE_INTEGER)
   const repeated =
     echo === "none"
@@ -63,9 +70,21 @@ export const verdictLine = (
         ? `answer ${answer}, `
         : `answer ${answer} vs ${oneLine(echo.compareWith, Number.MAX_SAFE_INTEGER)}, `
   const head = `Route ${routeLetter(index)}: ${repeated}`
-  if (route.label === "positive") return `${head}correct`
+  if (route.label === "positive") return { head, verdict: "correct", rest: "" }
   const step = decisiveStepOf(route, references, sameAnswer)
-  return step === undefined ? `${head}wrong` : `${head}wrong at step ${step + 1}`
+  return { head, verdict: "wrong", rest: step === undefined ? "" : ` at step ${step + 1}` }
+}
+
+/** The verdict line the target writes for the route shown at `index`. */
+export const verdictLine = (
+  route: Route.Route,
+  index: number,
+  references: ReadonlyArray<Reference>,
+  sameAnswer?: (a: string, b: string) => boolean,
+  echo: VerdictEcho = "none"
+): string => {
+  const parts = verdictLineParts(route, index, references, sameAnswer, echo)
+  return parts.head + parts.verdict + parts.rest
 }
 
 /** The reflection text (without the `Reflection: ` marker) for the routes shown. */
@@ -90,6 +109,44 @@ export const reflectionText = (
   return oneLine(`${name} goes wrong at step ${step + 1}.`, REFLECTION_MAX)
 }
 
+/** An ideal completion with the ranges of its verdict words (`correct` / `wrong`), one per route shown, in order. */
+export interface RenderedTarget {
+  readonly text: string
+  readonly verdicts: ReadonlyArray<Verifier.TextSpan>
+}
+
+/**
+ * The ideal completion for `problem` given the routes shown in order (empty for hint and autonomous prompts,
+ * where the target is just steps and answer), with where each verdict word sits in it. Lines are joined with `\n`;
+ * there is no trailing newline.
+ */
+export const renderTargetWithVerdicts = (
+  problem: Problem.Problem,
+  shown: ReadonlyArray<Route.Route>,
+  options: TargetOptions = {}
+): RenderedTarget => {
+  const references = referencesFor(problem, shown, options.references)
+  const echo: VerdictEcho =
+    options.echoAnswers !== true ? "none" : options.compareAnswers === true ? { compareWith: problem.gold } : "route"
+  const parts = shown.map((r, i) => verdictLineParts(r, i, references, options.sameAnswer, echo))
+  const verification: Array<string> = parts.map((p) => p.head + p.verdict + p.rest)
+  if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
+  const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
+  const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
+  const steps = solutionLines(solution)
+  const answer = `Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`
+  const before = options.order === "solve-first" ? [...steps, answer] : []
+  const lines = [...before, ...verification, ...(options.order === "solve-first" ? [] : [...steps, answer])]
+  // Offsets: every line before the verdict lines, each followed by its "\n".
+  let offset = before.reduce((n, line) => n + line.length + 1, 0)
+  const verdicts = parts.map((p, i) => {
+    const start = offset + p.head.length
+    offset += verification[i]!.length + 1
+    return { start, end: start + p.verdict.length }
+  })
+  return { text: lines.join("\n"), verdicts }
+}
+
 /**
  * The ideal completion for `problem` given the routes shown in order (empty for hint and autonomous prompts,
  * where the target is just steps and answer). Lines are joined with `\n`; there is no trailing newline.
@@ -98,25 +155,12 @@ export const renderTarget = (
   problem: Problem.Problem,
   shown: ReadonlyArray<Route.Route>,
   options: TargetOptions = {}
-): string => {
-  const references = referencesFor(problem, shown, options.references)
-  const echo: VerdictEcho =
-    options.echoAnswers !== true ? "none" : options.compareAnswers === true ? { compareWith: problem.gold } : "route"
-  const verification: Array<string> = shown.map((r, i) => verdictLine(r, i, references, options.sameAnswer, echo))
-  if (shown.length > 0) verification.push(`Reflection: ${reflectionText(shown, references, options.sameAnswer)}`)
-  const gold = problem.goldSteps !== undefined && problem.goldSteps.length > 0 ? problem.goldSteps : undefined
-  const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
-  const steps = solutionLines(solution)
-  const answer = `Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`
-  const lines =
-    options.order === "solve-first" ? [...steps, answer, ...verification] : [...verification, ...steps, answer]
-  return lines.join("\n")
-}
+): string => renderTargetWithVerdicts(problem, shown, options).text
 
 /**
  * An SFT warm-start pair in the MRPV format: the prompt built for `decision` and the ideal completion for the
- * routes it shows (steps and answer only when it shows none). For a prefill hint the completion is what follows
- * the prefill: the rest of the route the hint starts, then the answer.
+ * routes it shows (steps and answer only when it shows none), with its verdict words marked as `emphasis`. For a
+ * prefill hint the completion is what follows the prefill: the rest of the route the hint starts, then the answer.
  */
 export const sftPair = (
   config: MrpvConfig,
@@ -124,9 +168,9 @@ export const sftPair = (
   routes: ReadonlyArray<Route.Route>,
   decision: Curriculum.GuidanceDecision,
   options: TargetOptions = {}
-): Result.Result<{ readonly prompt: Prompt.Prompt; readonly completion: string }, Verifier.VerifierError> =>
+): Result.Result<Verifier.Example, Verifier.VerifierError> =>
   Result.flatMap(buildPrompt(config, problem, routes, decision), (built) => {
-    const target = renderTarget(problem, built.shown, {
+    const target = renderTargetWithVerdicts(problem, built.shown, {
       order: config.order,
       echoAnswers: config.echoAnswers,
       compareAnswers: config.compareAnswers,
@@ -134,12 +178,19 @@ export const sftPair = (
       ...(built.solution === undefined ? {} : { solution: built.solution })
     })
     const prefill = built.prompt.prefill ?? ""
-    return target.startsWith(prefill)
-      ? Result.succeed({ prompt: built.prompt, completion: target.slice(prefill.length) })
-      : Result.fail(
-          new Verifier.VerifierError({
-            problemId: problem.id,
-            detail: `the target does not start with the prompt's prefill ${JSON.stringify(prefill)}`
-          })
-        )
+    if (!target.text.startsWith(prefill))
+      return Result.fail(
+        new Verifier.VerifierError({
+          problemId: problem.id,
+          detail: `the target does not start with the prompt's prefill ${JSON.stringify(prefill)}`
+        })
+      )
+    const emphasis = target.verdicts
+      .filter((v) => v.start >= prefill.length)
+      .map((v) => ({ start: v.start - prefill.length, end: v.end - prefill.length }))
+    return Result.succeed({
+      prompt: built.prompt,
+      completion: target.text.slice(prefill.length),
+      ...(emphasis.length === 0 ? {} : { emphasis })
+    })
   })

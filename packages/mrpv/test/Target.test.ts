@@ -3,7 +3,7 @@ import fc from "fast-check"
 import { assert, describe, it } from "vitest"
 import { formatScore, parseCompletion } from "../src/CompletionParser.ts"
 import { defaults } from "../src/MrpvConfig.ts"
-import { renderTarget, sftPair } from "../src/Target.ts"
+import { renderTarget, renderTargetWithVerdicts, sftPair } from "../src/Target.ts"
 import { params, routesArb } from "./fixtures/arbitraries.ts"
 import { claim, claimRoutes, triage, triageRoutes } from "./fixtures/problems.ts"
 
@@ -155,15 +155,42 @@ describe("renderTarget", () => {
 })
 
 describe("sftPair", () => {
+  it("marks each verdict word, in route order, for both orders and every echo", () => {
+    const routes = [claimRoutes[1]!, claimRoutes[2]!, claimRoutes[3]!]
+    const settings = [
+      {},
+      { order: "solve-first" as const },
+      { order: "solve-first" as const, echoAnswers: true },
+      { order: "solve-first" as const, echoAnswers: true, compareAnswers: true }
+    ]
+    for (const options of settings) {
+      const rendered = renderTargetWithVerdicts(claim, routes, options)
+      assert.strictEqual(rendered.text, renderTarget(claim, routes, options))
+      assert.deepStrictEqual(
+        rendered.verdicts.map((v) => rendered.text.slice(v.start, v.end)),
+        routes.map((r) => (r.label === "positive" ? "correct" : "wrong")),
+        JSON.stringify(options)
+      )
+      // Each span is the verdict of its own route's line.
+      rendered.verdicts.forEach((v, i) => {
+        const lineStart = rendered.text.lastIndexOf("\n", v.start) + 1
+        assert.isTrue(rendered.text.startsWith(`Route ${"ABC"[i]}: `, lineStart))
+      })
+    }
+    assert.deepStrictEqual(renderTargetWithVerdicts(claim, []).verdicts, [])
+  })
+
   it("pairs the built prompt with the target for exactly the routes it shows", () => {
     const decision = { problemId: claim.id, strength: 1, routeCount: 3, hintFraction: 0, rescue: false, seed: 4 }
     const pair = Result.getOrThrow(sftPair(defaults, claim, claimRoutes, decision))
     const shown = pair.prompt.guidance.routeIds.map((id) => claimRoutes.find((r) => r.id === id)!)
     assert.lengthOf(shown, 3)
     assert.strictEqual(pair.completion, renderTarget(claim, shown))
+    assert.deepStrictEqual(pair.emphasis, renderTargetWithVerdicts(claim, shown).verdicts)
     const bare = Result.getOrThrow(sftPair(defaults, claim, claimRoutes, { ...decision, routeCount: 0 }))
     assert.strictEqual(bare.prompt.guidance.mode, "autonomous")
     assert.strictEqual(bare.completion, renderTarget(claim, []))
+    assert.isUndefined(bare.emphasis, "nothing to verify, nothing marked")
   })
 
   it("continues a prefill hint's route: prefill + completion is that route's whole target", () => {

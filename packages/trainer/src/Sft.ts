@@ -119,11 +119,20 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
   )
   const texts = yield* examples(verifier, corpus, config)
   if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
+  const warm = texts.train.filter((e) => e.kind === "warm")
+  if (config.sft.warmStart.emphasis !== 1 && warm.length > 0 && !warm.some((e) => (e.emphasis?.length ?? 0) > 0)) {
+    return yield* new TrainingDataError({
+      path: request.corpus,
+      detail: `sft.warmStart.emphasis is ${config.sft.warmStart.emphasis}, but the verifier marks no decision in any of the ${warm.length} warm-start completions (its examples carry no emphasis ranges), so there is nothing to weigh`,
+      fix: "leave sft.warmStart.emphasis out, or use a verifier whose examples mark their decisions (MRPV marks each route's verdict)"
+    })
+  }
   const run = yield* Run.open("sft", request, config, { kind: "sft" })
   const { engine } = run
   const buckets = config.batching.buckets
   const maxTokens = buckets.at(-1) as number
-  const trainSet = yield* Supervised.tokenize(engine, texts.train, maxTokens)
+  const emphasis = config.sft.warmStart.emphasis
+  const trainSet = yield* Supervised.tokenize(engine, texts.train, maxTokens, emphasis)
   if (trainSet.examples.length === 0) {
     return yield* new TrainingDataError({
       path: request.corpus,
@@ -146,7 +155,8 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
         trainSet.examples.filter((e) => e.kind === "plain"),
         trainSet.examples.filter((e) => e.kind === "warm"),
         texts.warmDraw,
-        maxTokens
+        maxTokens,
+        emphasis
       )
     : undefined
   const source = redraw?.source ?? Supervised.fixedSource(trainSet.examples)
@@ -183,7 +193,8 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
           ...r.metrics,
           skipped_steps: skipped,
           too_long: trainSet.tooLong,
-          train_examples: trainSet.examples.length
+          train_examples: trainSet.examples.length,
+          ...(emphasis === 1 ? {} : { emphasis_unaligned: trainSet.unaligned })
         }
         if (heldBatches.length > 0 && ((evalEvery > 0 && n % evalEvery === 0) || n === total)) {
           metrics["heldout_loss"] = yield* Steps.evaluate(engine.trainer(), heldBatches)

@@ -223,13 +223,28 @@ export const WarmStartSection = Schema.Struct({
    * Draw the warm starts afresh every epoch (other routes, order and count per problem, seeded by the epoch)
    * instead of repeating epoch 0's draw, which a small student can memorize verdict by verdict. Default false.
    */
-  redraw: Schema.Boolean.pipe(withDefault(false))
+  redraw: Schema.Boolean.pipe(withDefault(false)),
+  /**
+   * Loss weight of the tokens the verifier marks as decisions in warm-start completions (MRPV: each route's verdict
+   * word, `Verifier.Example.emphasis`); the others weigh 1 and the loss is the weighted mean. A verdict is about
+   * three tokens of a warm start's hundred, so at 1 the route comparison gets little of the gradient. Default 1.
+   */
+  emphasis: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1))
 }).check(
-  Schema.makeFilter((w) =>
-    w.minRoutes <= w.maxRoutes
-      ? undefined
-      : { path: ["minRoutes"], issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})` }
-  )
+  Schema.makeFilter((w) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (w.minRoutes > w.maxRoutes)
+      issues.push({
+        path: ["minRoutes"],
+        issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})`
+      })
+    if (w.emphasis !== 1 && w.ratio === 0)
+      issues.push({
+        path: ["emphasis"],
+        issue: `emphasis (${w.emphasis}) weighs warm-start tokens, but ratio is 0 (no warm starts): set ratio > 0 or leave emphasis out`
+      })
+    return issues
+  })
 )
 
 /** Supervised fine-tuning (guided-CoT distillation on the rules-free view). */

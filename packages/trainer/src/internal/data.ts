@@ -85,6 +85,8 @@ export interface TextExample {
   readonly completion: string
   /** `plain` (a route to imitate) or `warm` (a verifier example with routes and verdicts). */
   readonly kind: "plain" | "warm"
+  /** Ranges of `completion` the verifier marks as its decisions (`Verifier.Example.emphasis`). */
+  readonly emphasis?: ReadonlyArray<Verifier.TextSpan>
 }
 
 /** A decision with no guidance. */
@@ -192,7 +194,13 @@ export const warmStartExamples = (
         seed: rng.seed()
       }
       const ex = yield* verifier.example({ problem: r.problem, routes: r.routes, decision })
-      out.push({ problemId: r.problem.id, prompt: ex.prompt, completion: ex.completion, kind: "warm" })
+      out.push({
+        problemId: r.problem.id,
+        prompt: ex.prompt,
+        completion: ex.completion,
+        kind: "warm",
+        ...(ex.emphasis === undefined ? {} : { emphasis: ex.emphasis })
+      })
     }
     return out
   })

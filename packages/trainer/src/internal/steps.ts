@@ -162,11 +162,8 @@ export const evaluate = (
     return total > 0 ? loss / total : Number.NaN
   })
 
-/** A tokenized example. */
-export interface Example {
-  readonly prompt: ReadonlyArray<number>
-  readonly completion: ReadonlyArray<number>
-}
+/** A tokenized example (optional per-token loss `weights`, see lm's `Batches.Example`). */
+export type Example = Batches.Example
 
 /** Rows of a micro-batch: the power of two ≥ n, at most `max` (bounds the number of compiled shapes). */
 export const rowsFor = (n: number, max: number): number => {
@@ -220,9 +217,12 @@ const rowsOf = <A>(items: ReadonlyArray<A>, g: Group, fill: A): Array<A> => [
   ...Array.from({ length: g.rows - g.members.length }, () => fill)
 ]
 
-/** Completion tokens of a group's members: the weight of token aggregation. */
+/** Completion tokens of a group's members, each counted at its loss weight: the weight of token aggregation. */
 const completionTokens = (items: ReadonlyArray<Example>, g: Group): number =>
-  g.members.reduce((s, i) => s + items[i]!.completion.length, 0)
+  g.members.reduce((s, i) => {
+    const e = items[i]!
+    return s + (e.weights === undefined ? e.completion.length : e.weights.reduce((a, w) => a + w, 0))
+  }, 0)
 
 /** The feeds every objective takes: inputs, targets and the loss mask. */
 const tokenFeeds = (b: Policy.TokenBatch): MicroBatch["feeds"] => ({

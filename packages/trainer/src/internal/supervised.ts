@@ -11,6 +11,7 @@ import type { EngineFailed, NonFiniteValue, Phase } from "../TrainerErrors.ts"
 import type { BatchingSection, GuardSection, SftSection } from "../TrainerConfig.ts"
 import { microBatchTokensFor } from "../TrainerConfig.ts"
 import { learningRate } from "../LrSchedule.ts"
+import * as Emphasis from "./emphasis.ts"
 import * as Steps from "./steps.ts"
 
 /** A tokenized example with its origin. */
@@ -19,16 +20,31 @@ export interface Tokenized extends Steps.Example {
   readonly kind: "plain" | "warm"
 }
 
-/** Tokenize examples; prompts shared by several examples are encoded once. Returns kept examples and the count dropped as too long. */
+/** Examples tokenized: those kept, the count dropped as too long, and how many marked ones could not be weighted. */
+export interface TokenizedSet {
+  readonly examples: Array<Tokenized>
+  readonly tooLong: number
+  /** Examples with `emphasis` ranges whose tokens do not fall on the ranges' edges (trained unweighted). */
+  readonly unaligned: number
+}
+
+/**
+ * Tokenize examples; prompts shared by several examples are encoded once. With `emphasis` ≠ 1, the tokens of the
+ * ranges an example marks weigh `emphasis` in the loss (`Emphasis.tokenWeights`; EOS weighs 1).
+ */
 export const tokenize = (
   engine: Engine,
   examples: ReadonlyArray<TextExample>,
-  maxTokens: number
-): Effect.Effect<{ readonly examples: Array<Tokenized>; readonly tooLong: number }, EngineFailed> =>
+  maxTokens: number,
+  emphasis = 1
+): Effect.Effect<TokenizedSet, EngineFailed> =>
   Effect.gen(function* () {
     const cache = new Map<string, Array<number>>()
     const out: Array<Tokenized> = []
     let tooLong = 0
+    let unaligned = 0
+    // `encodeCompletion` appends EOS: the text's own tokens are all but the last.
+    const encodeText = (text: string) => engine.encodeCompletion(text).slice(0, -1)
     for (const e of examples) {
       const key = JSON.stringify([e.prompt.messages, e.prompt.prefill ?? ""])
       let prompt = cache.get(key)
@@ -37,10 +53,22 @@ export const tokenize = (
         cache.set(key, prompt)
       }
       const completion = engine.encodeCompletion(e.completion)
-      if (prompt.length + completion.length - 1 > maxTokens) tooLong += 1
-      else out.push({ prompt, completion, problemId: e.problemId, kind: e.kind })
+      if (prompt.length + completion.length - 1 > maxTokens) {
+        tooLong += 1
+        continue
+      }
+      const marked = emphasis !== 1 && e.emphasis !== undefined && e.emphasis.length > 0
+      const weights = marked ? Emphasis.tokenWeights(encodeText, e.completion, e.emphasis!, emphasis) : undefined
+      if (marked && weights === undefined) unaligned += 1
+      out.push({
+        prompt,
+        completion,
+        problemId: e.problemId,
+        kind: e.kind,
+        ...(weights === undefined ? {} : { weights: [...weights, 1] })
+      })
     }
-    return { examples: out, tooLong }
+    return { examples: out, tooLong, unaligned }
   })
 
 /** Steps of `epochs` passes over `n` examples in batches of `batchSize`, unless `steps` is given. */

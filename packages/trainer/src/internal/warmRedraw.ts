@@ -22,21 +22,22 @@ export interface WarmRedraw {
 /**
  * `plain` then `warm` (epoch 0's tokenized warm starts) as a source of `plain.length + warm.length` items per epoch;
  * epoch `e > 0` fills the warm slots from `draw(e)`, tokenized; a slot whose redrawn example is longer than
- * `maxTokens` keeps epoch 0's example.
+ * `maxTokens` keeps epoch 0's example. Marked tokens weigh `emphasis` (`sft.warmStart.emphasis`), as in epoch 0.
  */
 export const make = (
   engine: Engine,
   plain: ReadonlyArray<Tokenized>,
   warm: ReadonlyArray<Tokenized>,
   draw: (epoch: number) => Effect.Effect<Array<TextExample>, Verifier.VerifierError>,
-  maxTokens: number
+  maxTokens: number,
+  emphasis = 1
 ): WarmRedraw => {
   const drawn = new Map<number, ReadonlyArray<Tokenized>>([[0, warm]])
   const prepare = (epochs: ReadonlyArray<number>) =>
     Effect.gen(function* () {
       for (const epoch of epochs) {
         if (drawn.has(epoch)) continue
-        const fresh = (yield* tokenize(engine, yield* draw(epoch), maxTokens)).examples.slice(0, warm.length)
+        const fresh = (yield* tokenize(engine, yield* draw(epoch), maxTokens, emphasis)).examples.slice(0, warm.length)
         drawn.set(epoch, [...fresh, ...warm.slice(fresh.length)])
       }
       const oldest = Math.min(...epochs)

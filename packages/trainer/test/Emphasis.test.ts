@@ -1,0 +1,142 @@
+/**
+ * `sft.warmStart.emphasis`: the tokens of the ranges a verifier marks weigh more in the SFT loss. Ranges are matched
+ * to tokens by encoding piece by piece (widened over the whitespace before them); a tokenizer whose tokens straddle
+ * a range's edge leaves the example unweighted. End to end, the marked toy verifier's verdict tokens change the loss,
+ * and a verifier that marks nothing, or a config with no warm starts, is refused with the key to change.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { Verifier } from "@realm-lm/core"
+import * as Metrics from "../src/Metrics.ts"
+import * as Sft from "../src/Sft.ts"
+import * as TrainerConfig from "../src/TrainerConfig.ts"
+import * as Emphasis from "../src/internal/emphasis.ts"
+import * as Toy from "./fixtures/toy.ts"
+
+/** One token per character. */
+const chars = (text: string) => [...text].map((c) => c.charCodeAt(0))
+/** One token per word with the spaces before it (`" correct"`), as byte-level BPE pre-tokenizers split. */
+const words = (text: string) =>
+  (text.match(/\s*\S+|\s+$/g) ?? []).map((w) => w.length * 1000 + w.charCodeAt(w.length - 1))
+
+describe("Emphasis.tokenWeights", () => {
+  const text = "Answer: 7\nRoute A: answer 7 vs 7, correct\nRoute B: answer 5 vs 7, wrong at step 2"
+  const spans = ["correct", "wrong"].map((w) => ({ start: text.indexOf(w), end: text.indexOf(w) + w.length }))
+
+  it("weighs exactly the characters of each range with a character tokenizer", () => {
+    const weights = Emphasis.tokenWeights(chars, text, spans, 10)!
+    assert.lengthOf(weights, text.length)
+    const heavy = [...text].filter((_, i) => weights[i] === 10).join("")
+    // The whitespace before each range is widened into it.
+    assert.strictEqual(heavy, " correct wrong")
+    assert.isTrue(weights.every((w) => w === 1 || w === 10))
+  })
+
+  it("weighs the word tokens that carry a leading space", () => {
+    const weights = Emphasis.tokenWeights(words, text, spans, 4)!
+    const tokens = text.match(/\s*\S+/g)!
+    assert.lengthOf(weights, tokens.length)
+    assert.deepStrictEqual(
+      tokens.filter((_, i) => weights[i] === 4),
+      [" correct", " wrong"]
+    )
+  })
+
+  it("returns undefined when a token straddles a range's edge", () => {
+    // "correct," is one token here, so the range "correct" ends inside it.
+    const glued = "Route A: answer 7 vs 7, correct, then more"
+    const span = { start: glued.indexOf("correct"), end: glued.indexOf("correct") + 7 }
+    assert.isUndefined(Emphasis.tokenWeights(words, glued, [span], 4))
+  })
+
+  it("sorts ranges, clips them to the text and drops empty ones", () => {
+    const weights = Emphasis.tokenWeights(
+      chars,
+      "ab cd",
+      [
+        { start: 3, end: 99 },
+        { start: 0, end: 0 }
+      ],
+      2
+    )!
+    assert.deepStrictEqual(weights, [1, 1, 2, 2, 2])
+  })
+})
+
+/** The toy verifier with its verdict words (`ok` / `no`) marked. */
+const markingVerifier = Layer.succeed(
+  Verifier.Verifier,
+  Verifier.Verifier.of({
+    ...Toy.verifier,
+    example: (request) =>
+      Effect.map(Toy.verifier.example(request), (ex) => ({
+        ...ex,
+        emphasis: [...ex.completion.matchAll(/\b(ok|no)\b/g)].map((m) => ({ start: m.index, end: m.index + 2 }))
+      }))
+  })
+)
+
+const sftConfig = (emphasis: number) =>
+  TrainerConfig.decodeSync({
+    runtime: { intraOpThreads: 1 },
+    batching: { buckets: [32, 64, 128], microBatch: 16 },
+    generation: { maxPromptTokens: 100, maxNewTokens: 16 },
+    checkpoint: { every: 0, onnx: "never" },
+    log: { tensorboard: false },
+    sft: {
+      steps: 2,
+      batchSize: 16,
+      lr: { peak: 1e-2 },
+      heldOutFraction: 0,
+      warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, emphasis }
+    }
+  })
+
+describe("SFT with sft.warmStart.emphasis", () => {
+  it.effect(
+    "weighs the marked tokens: every warm start aligns, and the first loss differs from the unweighted one",
+    () =>
+      Effect.gen(function* () {
+        const dir = Toy.tempDir()
+        const ps = Toy.problems(16)
+        yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
+        const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+        const run = (emphasis: number, out: string) =>
+          Effect.gen(function* () {
+            yield* Sft.train(
+              { init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false },
+              sftConfig(emphasis)
+            )
+            return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8"))
+          }).pipe(Effect.provide(markingVerifier))
+        const plain = yield* run(1, "plain")
+        const weighted = yield* run(8, "weighted")
+        assert.strictEqual(weighted[0]?.["emphasis_unaligned"], 0)
+        assert.isUndefined(plain[0]?.["emphasis_unaligned"], "no emphasis, no count")
+        assert.isAbove(Math.abs((weighted[0]?.["loss"] as number) - (plain[0]?.["loss"] as number)), 1e-4)
+      }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.judgeLayer, Toy.rescuingCurriculum)))
+  )
+
+  it.effect("a verifier that marks nothing is refused before the model loads, naming the key", () =>
+    Effect.gen(function* () {
+      const dir = Toy.tempDir()
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(8)))
+      const error = yield* Effect.flip(
+        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, sftConfig(8))
+      )
+      assert.strictEqual(error._tag, "TrainingDataError")
+      assert.include(error.message, "sft.warmStart.emphasis is 8, but the verifier marks no decision")
+    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer, Toy.judgeLayer)))
+  )
+
+  it("emphasis without warm starts is a config error", () => {
+    assert.throws(
+      () => TrainerConfig.decodeSync({ sft: { warmStart: { emphasis: 8 } } }),
+      /emphasis \(8\) weighs warm-start tokens, but ratio is 0/
+    )
+    assert.throws(() => TrainerConfig.decodeSync({ sft: { warmStart: { ratio: 0.25, emphasis: 0 } } }))
+  })
+})
