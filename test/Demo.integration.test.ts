@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpawnSyncReturns } from "node:child_process"
+import { Problems } from "@realm-lm/test-support"
 import { assert, beforeAll, describe, it } from "vitest"
 import { assertSucceeded, bin, corpusSummary, type Estimate, realmIn, root } from "./support/Realm.ts"
 
@@ -273,18 +274,7 @@ describe("realm demo --quick (end to end, every stage)", () => {
       // The corpus builder's HTTP teacher, through the CLI, against the served model.
       const dir = mkdtempSync(join(tmpdir(), "realm-served-teacher-"))
       // Short prompts: the quick demo's model has a 768-token context, less than the parcel rulebook takes.
-      const problems = Array.from({ length: 4 }, (_, i) => ({
-        id: `add/${i}`,
-        domain: "add",
-        question: `What is ${i} + ${i}?`,
-        rulebook: "Add.",
-        gold: String(2 * i),
-        answerType: "number",
-        difficulty: 1,
-        split: "train",
-        metadata: {}
-      }))
-      writeFileSync(join(dir, "problems.jsonl"), problems.map((p) => JSON.stringify(p)).join("\n") + "\n")
+      writeFileSync(join(dir, "problems.jsonl"), Problems.jsonl(Problems.toyProblems(4)))
       writeFileSync(
         join(dir, "teacher.json"),
         JSON.stringify({ baseUrl, model: "sft", system: "Solve.", maxTokens: 32, maxRetries: 0, concurrency: 4 })

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Problems } from "@realm-lm/test-support"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 
 const bin = join(import.meta.dirname, "..", "src", "bin.ts")
@@ -57,18 +58,8 @@ describe("realm corpus build (spawned)", () => {
 describe("realm corpus build fails loudly (spawned)", () => {
   const dir = mkdtempSync(join(tmpdir(), "realm-corpus-fail-"))
   const problems = join(dir, "problems.jsonl")
-  const toy = Array.from({ length: 5 }, (_, i) => ({
-    id: `toy/${i}`,
-    domain: "toy",
-    question: `Q${i}: what is ${i} + ${i}?`,
-    rulebook: "Add.",
-    gold: String(2 * i),
-    answerType: "number",
-    difficulty: 1,
-    split: "train",
-    metadata: {}
-  }))
-  writeFileSync(problems, toy.map((p) => `${JSON.stringify(p)}\n`).join(""))
+  const toy = Problems.toyProblems(5)
+  writeFileSync(problems, Problems.jsonl(toy))
   let requests = 0
   /** An OpenAI-compatible endpoint that refuses every key. */
   const server = createServer((req, res) => {

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NodeServices } from "@effect/platform-node"
+import { Problems } from "@realm-lm/test-support"
 import { Teacher } from "@realm-lm/core"
 import type { CorpusRecord, Problem } from "@realm-lm/core"
 import { Cause, ConfigProvider, Effect, Layer, Logger, Stream } from "effect"
@@ -93,17 +94,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 const roots: Array<string> = []
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
-const problems: Array<Problem.Problem> = Array.from({ length: 12 }, (_, i) => ({
-  id: `toy/${i}`,
-  domain: "toy",
-  question: `Q${i}: what is ${i} + ${i}?`,
-  rulebook: "Add the two numbers.",
-  gold: String(2 * i),
-  answerType: "number",
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-}))
+const problems: Array<Problem.Problem> = Problems.toyProblems(12)
 
 const teacherConfig = (extra: Record<string, unknown> = {}) =>
   Effect.runSync(

@@ -9,13 +9,14 @@ import { Effect } from "effect"
 import { existsSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { RunDir } from "@realm-lm/core/node"
+import { Problems } from "@realm-lm/test-support"
 import * as CorpusJob from "../src/CorpusJob.ts"
 import * as Pipeline from "../src/Pipeline.ts"
 import * as PipelineConfig from "../src/PipelineConfig.ts"
-import { fixtures, jsonl, tempRoot, toyProblems as toyProblemsOf } from "./support.ts"
+import { fixtures, tempRoot } from "./support.ts"
 
 const root = tempRoot("realm-corpus-failure-")
-const toyProblems = toyProblemsOf(4)
+const toyProblems = Problems.toyProblems(4)
 
 const tasks = {
   use: "parcel",
@@ -58,7 +59,7 @@ describe("a failed corpus build", () => {
     Effect.gen(function* () {
       const out = join(root, "job")
       const problems = join(root, "job-problems.jsonl")
-      writeFileSync(problems, jsonl(toyProblems))
+      writeFileSync(problems, Problems.jsonl(toyProblems))
       const summary = yield* CorpusJob.run({
         out,
         problems: { file: problems, policy: "strict" },

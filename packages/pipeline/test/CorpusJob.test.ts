@@ -8,11 +8,12 @@ import { Effect } from "effect"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { RunDir } from "@realm-lm/core/node"
+import { Problems } from "@realm-lm/test-support"
 import * as CorpusJob from "../src/CorpusJob.ts"
-import { fixtures, jsonl, tempRoot, toyProblems as toyProblemsOf } from "./support.ts"
+import { fixtures, tempRoot } from "./support.ts"
 
 const root = tempRoot("realm-corpus-job-")
-const toyProblems = toyProblemsOf(3)
+const toyProblems = Problems.toyProblems(3)
 
 describe("CorpusJob with a teacher that describes itself", () => {
   it.effect(
@@ -21,7 +22,7 @@ describe("CorpusJob with a teacher that describes itself", () => {
       Effect.gen(function* () {
         const out = join(root, "described")
         const problems = join(root, "problems.jsonl")
-        writeFileSync(problems, jsonl(toyProblems))
+        writeFileSync(problems, Problems.jsonl(toyProblems))
         const job = (model: string): CorpusJob.CorpusJob => ({
           out,
           problems: { file: problems, policy: "strict" },

@@ -1,5 +1,5 @@
 /**
- * Shared test setup: a temporary root removed after a file's tests, the fixtures folder, toy problems, and the usual
+ * Shared test setup: a temporary root removed after a file's tests, the fixtures folder, and the usual
  * start of a stage test (problems on disk, their rule-teacher corpus and a tiny random-weight checkpoint).
  */
 import { Effect, Stream } from "effect"
@@ -22,23 +22,6 @@ export const tempRoot = (prefix: string): string => {
   afterAll(() => rmSync(root, { recursive: true, force: true }))
   return root
 }
-
-/** `n` toy problems `toy/<i>` ("What is i + i?", gold 2i) as plain JSON objects, the way a problems file holds them. */
-export const toyProblems = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    id: `toy/${i}`,
-    domain: "toy",
-    question: `What is ${i} + ${i}?`,
-    rulebook: "Add.",
-    gold: String(2 * i),
-    answerType: "number",
-    difficulty: 1,
-    split: "train",
-    metadata: {}
-  }))
-
-/** Records as JSONL text, one line each. */
-export const jsonl = (records: ReadonlyArray<unknown>): string => records.map((r) => `${JSON.stringify(r)}\n`).join("")
 
 /**
  * Writes `problems` to `problemsFile`, builds their corpus in `dir` with the rule teacher, and creates at `checkpoint`

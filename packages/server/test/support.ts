@@ -5,6 +5,7 @@
 import type { Problem } from "@realm-lm/core"
 import { Prompts } from "@realm-lm/corpus"
 import { Batches, Policy, PromptText } from "@realm-lm/lm"
+import { Problems } from "@realm-lm/test-support"
 import { Scratch } from "@realm-lm/trainer"
 import { Effect } from "effect"
 import { mkdtempSync } from "node:fs"
@@ -12,17 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 /** Toy problems: `Qi: what is i + i?`. */
-export const toyProblems: Array<Problem.Problem> = Array.from({ length: 8 }, (_, i) => ({
-  id: `toy/${i}`,
-  domain: "toy",
-  question: `Q${i}: what is ${i} + ${i}?`,
-  rulebook: "Add the two numbers.",
-  gold: String(2 * i),
-  answerType: "number",
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-}))
+export const toyProblems: Array<Problem.Problem> = Problems.toyProblems(8)
 
 /** The reply the model learns for a toy problem. */
 export const toyReply = (p: Problem.Problem): string => `Step 1: ${p.gold} = ${p.gold}\nAnswer: ${p.gold}`
