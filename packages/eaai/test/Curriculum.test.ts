@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Curriculum as CoreCurriculum } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
+import { Problems } from "@realm-lm/test-support"
 import { Effect, Result } from "effect"
 import fc from "fast-check"
 import * as AdaptiveState from "../src/AdaptiveState.ts"
@@ -11,16 +12,7 @@ import * as Schedule from "../src/Schedule.ts"
 import { zeroFrom } from "../src/Schedule.ts"
 import { configArb, outcome, outcomesArb, params } from "./fixtures/arbitraries.ts"
 
-const problem = (id: string): Problem.Problem => ({
-  id,
-  domain: "d",
-  question: "q",
-  gold: "1",
-  answerType: "number",
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-})
+const problem = (id: string): Problem.Problem => Problems.minimal(id)
 const config = decodeSync({ schedule: { totalSteps: 100, kind: "cosine" } })
 const fail = (id: string, mode: "assisted" | "hint" | "autonomous") => outcome(id, mode, [false, false, false])
 

@@ -7,6 +7,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Curriculum } from "@realm-lm/core"
 import type { Problem } from "@realm-lm/core"
+import { Problems } from "@realm-lm/test-support"
 import { Context, Effect, Layer } from "effect"
 import { join } from "node:path"
 import * as Methods from "../src/Methods.ts"
@@ -14,16 +15,7 @@ import type { PipelineConfig } from "../src/PipelineConfig.ts"
 import * as Wiring from "../src/Wiring.ts"
 
 const fixtures = join(import.meta.dirname, "fixtures")
-const problem: Problem.Problem = {
-  id: "p",
-  domain: "d",
-  question: "q",
-  gold: "1",
-  answerType: "number",
-  difficulty: 1,
-  split: "train",
-  metadata: {}
-}
+const problem: Problem.Problem = Problems.minimal("p")
 
 /** The curriculum service one method trains with, under `config`. */
 const curriculumOf = (config: PipelineConfig, name: Methods.MethodName) =>
