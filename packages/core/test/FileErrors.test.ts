@@ -8,7 +8,8 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { it as plainIt } from "vitest"
-import { Effect, FileSystem, Layer, Path, PlatformError, Schema, Stream } from "effect"
+import { FileSystems } from "@realm-lm/test-support"
+import { Effect, FileSystem, Layer, Path, Schema, Stream } from "effect"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,6 +17,8 @@ import { afterAll } from "vitest"
 import * as FileErrors from "../src/FileErrors.ts"
 import * as Jsonl from "../src/Jsonl.ts"
 import * as RunDir from "../src/RunDir.ts"
+
+const { diskFull, systemError } = FileSystems
 
 const root = mkdtempSync(join(tmpdir(), "realm-file-errors-"))
 afterAll(() => {
@@ -28,49 +31,6 @@ const fresh = () => {
   mkdirSync(dir)
   return dir
 }
-
-/** A platform error as `@effect/platform-node` makes it from a Node errno exception. */
-const systemError = (
-  code: string,
-  tag: PlatformError.SystemErrorTag,
-  method: string,
-  pathOrDescriptor: string | number,
-  syscall = "write"
-) =>
-  PlatformError.systemError({
-    _tag: tag,
-    module: "FileSystem",
-    method,
-    pathOrDescriptor,
-    syscall,
-    cause: Object.assign(new Error(`${code}: simulated, ${syscall}`), { code, syscall })
-  })
-
-/** Node's file system, except that writes to files whose path matches `full` fail as on a full disk (after part of the data). */
-const diskFull = (full: RegExp) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.map(FileSystem.FileSystem, (fs) =>
-      FileSystem.FileSystem.of({
-        ...fs,
-        open: (path, options) =>
-          Effect.map(fs.open(path, options), (file) =>
-            full.test(path)
-              ? (Object.create(file, {
-                  writeAll: { value: () => Effect.fail(systemError("ENOSPC", "Unknown", "writeAll", 17)) }
-                }) as FileSystem.File)
-              : file
-          ),
-        writeFileString: (path, data, options) =>
-          full.test(path)
-            ? Effect.andThen(
-                fs.writeFileString(path, data.slice(0, 8), options),
-                Effect.fail(systemError("ENOSPC", "Unknown", "writeFile", path))
-              )
-            : fs.writeFileString(path, data, options)
-      })
-    )
-  ).pipe(Layer.provideMerge(NodeServices.layer))
 
 const Row = Schema.Struct({ i: Schema.Int })
 

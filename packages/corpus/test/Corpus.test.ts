@@ -3,7 +3,8 @@ import { NodeServices } from "@effect/platform-node"
 import { Teacher } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import type { CorpusRecord, Problem } from "@realm-lm/core"
-import { Effect, Exit, FileSystem, Layer, Path, PlatformError, Stream } from "effect"
+import { FileSystems } from "@realm-lm/test-support"
+import { Effect, Exit, Layer, Path, Stream } from "effect"
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -285,32 +286,6 @@ const flakyTeacher = Teacher.Teacher.of({
       : RuleTeacher.make().routes(request)
 })
 
-const enospc = PlatformError.systemError({
-  _tag: "Unknown",
-  module: "FileSystem",
-  method: "writeAll",
-  pathOrDescriptor: 17,
-  syscall: "write",
-  cause: Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" })
-})
-
-/** Node's file system, except that appends to files whose path matches `full` fail as on a full disk. */
-const diskFull = (full: RegExp) =>
-  Layer.effect(
-    FileSystem.FileSystem,
-    Effect.map(FileSystem.FileSystem, (fs) =>
-      FileSystem.FileSystem.of({
-        ...fs,
-        open: (path, options) =>
-          Effect.map(fs.open(path, options), (file) =>
-            full.test(path)
-              ? (Object.create(file, { writeAll: { value: () => Effect.fail(enospc) } }) as FileSystem.File)
-              : file
-          )
-      })
-    )
-  ).pipe(Layer.provide(NodeServices.layer))
-
 const dead = 2_147_483_646 // no process has this id
 
 describe("Corpus.build: problems in flight", () => {
@@ -454,7 +429,7 @@ describe("Corpus.build: failures are not success", () => {
         Corpus.build(config(runDir), { problems: Stream.fromIterable(fixtureProblems.slice(0, 3)) }).pipe(
           Effect.provide(
             Layer.mergeAll(
-              diskFull(/corpus\.jsonl$/),
+              FileSystems.diskFull(/corpus\.jsonl$/),
               Path.layer,
               judgeLayer,
               Layer.succeed(Teacher.Teacher, RuleTeacher.make())
