@@ -103,22 +103,33 @@ const chatBody = (content: string) =>
 
 const errorOf = (r: { body: string }) => (JSON.parse(r.body) as { error: { code: string; message: string } }).error
 
+/**
+ * Serves the scratch model, sends eight chats of "many words " repeated `repeats` times (`size` names them in the log),
+ * and checks that /health's median latency stays under 200 ms while they are in flight. Returns the chat responses
+ * and the server's engine.
+ */
+const healthUnder = (size: string, repeats: number) =>
+  Effect.gen(function* () {
+    const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
+    const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(repeats))))
+    console.log(`/health under eight ${size} prompts: ${summary(load.health)}`)
+    assert.isBelow(median(load.health), 200, summary(load.health))
+    return { responses: load.responses, engine: served.engine }
+  })
+
 describe("realm serve under large prompts", () => {
   it.live(
     "eight ~1 MB prompts in flight: /health answers within 200 ms and each prompt gets 413 naming maxPromptBytes",
     () =>
       Effect.gen(function* () {
-        const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
         // ~1 MB each, inside the default maxBodyBytes.
-        const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(90_000))))
-        console.log(`/health under eight ~1 MB prompts: ${summary(load.health)}`)
-        assert.isBelow(median(load.health), 200, summary(load.health))
-        for (const r of load.responses) {
+        const { responses, engine } = yield* healthUnder("~1 MB", 90_000)
+        for (const r of responses) {
           assert.strictEqual(r.status, 413)
           assert.strictEqual(errorOf(r).code, "prompt_too_large")
           assert.match(errorOf(r).message, /maxPromptBytes/)
         }
-        assert.strictEqual(served.engine.pending(), 0)
+        assert.strictEqual(engine.pending(), 0)
       }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
   )
 
@@ -126,12 +137,9 @@ describe("realm serve under large prompts", () => {
     "eight prompts just under the byte bound are encoded (and refused for the context) while /health keeps answering within 200 ms",
     () =>
       Effect.gen(function* () {
-        const served = yield* Serve.serve(yield* scratchModel, { port: 0, modelName: "scratch" })
         // ~64 KB each, just under the default maxPromptBytes: encoded, then refused for the model's 512-token context.
-        const load = yield* Effect.promise(() => underLoad(served.baseUrl, chatBody("many words ".repeat(5_900))))
-        console.log(`/health under eight ~64 KB prompts: ${summary(load.health)}`)
-        assert.isBelow(median(load.health), 200, summary(load.health))
-        for (const r of load.responses) assert.strictEqual(errorOf(r).code, "context_length_exceeded")
+        const { responses } = yield* healthUnder("~64 KB", 5_900)
+        for (const r of responses) assert.strictEqual(errorOf(r).code, "context_length_exceeded")
       }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
   )
 })
