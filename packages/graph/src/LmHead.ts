@@ -8,6 +8,7 @@ import { fmt, InvalidGraph, ShapeMismatch } from "./Graph.ts"
 import * as L from "./Layout.ts"
 import * as Loss from "./Loss.ts"
 import * as O from "./Ops.ts"
+import { checkTargets } from "./internal/shapes.ts"
 
 /** Options of `tokenLogProbs`. */
 export interface HeadOptions {
@@ -134,15 +135,7 @@ export const tokenLogProbs = (hidden: Tensor, weight: Tensor, targets: Tensor, o
       shapes: [fmt(hidden.shape), fmt(weight.shape)]
     })
   }
-  if (targets.rank !== hidden.rank - 1 || targets.shape.some((v, i) => v !== hidden.shape[i])) {
-    throw new ShapeMismatch({
-      op: "LmHead.tokenLogProbs",
-      detail: "targets must be hidden's shape without the last axis",
-      shapes: [fmt(hidden.shape), fmt(targets.shape)]
-    })
-  }
-  if (targets.dtype !== "int32" && targets.dtype !== "int64")
-    throw new InvalidGraph({ detail: `LmHead.tokenLogProbs: targets must be int32, got ${targets.toString()}` })
+  checkTargets("LmHead.tokenLogProbs", hidden, targets, "targets must be hidden's shape without the last axis")
   const v = weight.shape[0]!
   const h2 = L.reshape(hidden, [-1, d])
   const chunk = options.vocabChunk

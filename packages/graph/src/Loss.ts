@@ -8,6 +8,7 @@ import { fmt, InvalidGraph, ShapeMismatch } from "./Graph.ts"
 import * as L from "./Layout.ts"
 import { logSoftmax } from "./Nn.ts"
 import * as O from "./Ops.ts"
+import { checkTargets } from "./internal/shapes.ts"
 
 const sameShape = (op: string, ...ts: ReadonlyArray<Tensor>): void => {
   const first = ts[0]!
@@ -37,15 +38,7 @@ export const maskedMean = (x: Tensor, mask?: Tensor): Tensor => {
  */
 export const tokenLogProbs = (logits: Tensor, targets: Tensor): Tensor => {
   const v = logits.shape[logits.rank - 1]!
-  if (targets.rank !== logits.rank - 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
-    throw new ShapeMismatch({
-      op: "tokenLogProbs",
-      detail: "targets must be logits' shape without the vocab axis",
-      shapes: [fmt(logits.shape), fmt(targets.shape)]
-    })
-  }
-  if (targets.dtype !== "int32" && targets.dtype !== "int64")
-    throw new InvalidGraph({ detail: `tokenLogProbs: targets must be int32, got ${targets.toString()}` })
+  checkTargets("tokenLogProbs", logits, targets, "targets must be logits' shape without the vocab axis")
   const safe = O.where(O.and(O.greaterOrEqual(targets, 0), O.less(targets, v)), targets, 0)
   return L.squeeze(L.gatherElements(logSoftmax(logits, -1), L.unsqueeze(safe, [-1]), -1), [-1])
 }

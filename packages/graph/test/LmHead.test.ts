@@ -37,6 +37,21 @@ describe("chunk ranges", () => {
   })
 })
 
+describe("targets", () => {
+  it("both heads refuse targets of another shape or a float dtype, naming their op", () => {
+    const g = G.make("t")
+    const hidden = g.input("h", "float32", [2, 3, 4])
+    const weight = g.input("w", "float32", [7, 4])
+    const logits = g.input("l", "float32", [2, 3, 7])
+    const short = g.input("short", "int32", [2, 2])
+    const float = g.input("float", "float32", [2, 3])
+    assert.throws(() => LmHead.tokenLogProbs(hidden, weight, short), /hidden's shape without the last axis/)
+    assert.throws(() => Loss.tokenLogProbs(logits, short), /logits' shape without the vocab axis/)
+    assert.throws(() => LmHead.tokenLogProbs(hidden, weight, float), /LmHead\.tokenLogProbs: targets must be int32/)
+    assert.throws(() => Loss.tokenLogProbs(logits, float), /^tokenLogProbs: targets must be int32/)
+  })
+})
+
 describe("gradients against finite differences (float64)", () => {
   const targets = ints(0, 6, 3, 2, 5, 1)
   for (const chunk of [1, 3, 4]) {

@@ -3,7 +3,7 @@
  * axes that undo a broadcast (for gradients).
  */
 import type { Shape, Tensor } from "../Graph.ts"
-import { fmt, ShapeMismatch } from "../Graph.ts"
+import { fmt, InvalidGraph, ShapeMismatch } from "../Graph.ts"
 
 /** Numpy-style broadcast of several shapes, or a ShapeMismatch naming the op. */
 export const broadcast = (op: string, ...shapes: ReadonlyArray<Shape>): Array<number> => {
@@ -59,3 +59,15 @@ export const reducedShape = (shape: Shape, axes: ReadonlyArray<number>, keepdims
 
 /** The tensors' shapes formatted for a message. */
 export const shapesOf = (...ts: ReadonlyArray<Tensor>): Array<string> => ts.map((t) => fmt(t.shape))
+
+/**
+ * Throws unless `targets` holds a token id per position of `of` (`of [..., X]`, `targets [...]`, int32 or int64):
+ * a ShapeMismatch with `detail` for the shape, an InvalidGraph for the dtype, both naming the op.
+ */
+export const checkTargets = (op: string, of: Tensor, targets: Tensor, detail: string): void => {
+  if (targets.rank !== of.rank - 1 || targets.shape.some((d, i) => d !== of.shape[i])) {
+    throw new ShapeMismatch({ op, detail, shapes: [fmt(of.shape), fmt(targets.shape)] })
+  }
+  if (targets.dtype !== "int32" && targets.dtype !== "int64")
+    throw new InvalidGraph({ detail: `${op}: targets must be int32, got ${targets.toString()}` })
+}
