@@ -4,7 +4,7 @@
  * now?`), one sentence per operation, integer answers, a held-out split of operation combinations.
  */
 import type { Rng } from "@realm-lm/core"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import * as Generated from "./internal/generated.ts"
 import { StepProgram as Program } from "@realm-lm/core"
 const { apply } = Program
@@ -63,13 +63,8 @@ export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
 /** Configuration of the arithmetic suite (config path `tasks.arithmetic`). */
 export const ArithmeticConfig = Schema.Struct({
   ...Generated.seedFields,
-  /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200. There is no transfer split. */
-  counts: Schema.Struct({
-    train: Generated.count(2000),
-    validation: Generated.count(200),
-    test: Generated.count(200),
-    heldout: Generated.count(200)
-  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  /** Problems per split, with their defaults. There is no transfer split. */
+  counts: Generated.countsField({ train: 2000, validation: 200, test: 200, heldout: 200 }),
   ...Generated.splitFields
 }).check(Generated.splitChecks)
 export type ArithmeticConfig = typeof ArithmeticConfig.Type

@@ -5,7 +5,7 @@
  */
 import { TaskSource } from "@realm-lm/core"
 import type { Rng } from "@realm-lm/core"
-import { Effect, Layer, Schema } from "effect"
+import { Layer, Schema } from "effect"
 import * as Generated from "./internal/generated.ts"
 import type { Flag, Parcel, Tariff } from "./ParcelRulebook.ts"
 import { baseRule, question, rulebook, solve, T1, T2, zones } from "./ParcelRulebook.ts"
@@ -47,14 +47,8 @@ export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
 /** Configuration of the parcel domain (config path `tasks.parcel`). */
 export const ParcelConfig = Schema.Struct({
   ...Generated.seedFields,
-  /** Problems per split. Defaults: train 2000, validation 200, test 200, heldout 200, transfer 200. */
-  counts: Schema.Struct({
-    train: Generated.count(2000),
-    validation: Generated.count(200),
-    test: Generated.count(200),
-    heldout: Generated.count(200),
-    transfer: Generated.count(200)
-  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  /** Problems per split, with their defaults. */
+  counts: Generated.countsField({ train: 2000, validation: 200, test: 200, heldout: 200, transfer: 200 }),
   ...Generated.splitFields
 }).check(Generated.splitChecks)
 export type ParcelConfig = typeof ParcelConfig.Type

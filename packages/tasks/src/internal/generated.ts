@@ -28,6 +28,20 @@ type StepProgram = Program.StepProgram
 export const count = (fallback: number) =>
   Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback)))
 
+/**
+ * A generated domain's `counts` field: one `count` per split it generates, with that split's default; the key itself
+ * may be missing (every split takes its default).
+ */
+export const countsField = <const Defaults extends Partial<Record<Problem.Split, number>>>(defaults: Defaults) => {
+  const counts = Schema.Struct(
+    Object.fromEntries(Object.entries(defaults).map(([split, fallback]) => [split, count(fallback)])) as {
+      readonly [S in keyof Defaults]: ReturnType<typeof count>
+    }
+  )
+  // Every field has its own default, so the empty object decodes.
+  return counts.pipe(Schema.withDecodingDefaultKey(Effect.succeed({} as typeof counts.Encoded)))
+}
+
 /** The seed and levels fields every generated domain's config starts with (spread into its `Schema.Struct`). */
 export const seedFields = {
   /** Root seed; the same seed gives the same problems in the same order. Default 0. */
