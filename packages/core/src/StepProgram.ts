@@ -9,13 +9,20 @@ import { Schema } from "effect"
 export const Op = Schema.Literals(["set", "add", "sub", "mul", "div", "pctOff", "pctUp", "cap", "atLeast", "keep"])
 export type Op = typeof Op.Type
 
+/** The fields of a rule applied as one operation, shared by steps, their wrong versions and spurious steps. */
+const applicationFields = {
+  /** Rule identifier from the rulebook, e.g. `"R5"`. */
+  rule: Schema.String,
+  /** Short text before the operation, e.g. `"weight 7kg"`. */
+  label: Schema.String,
+  op: Op,
+  arg: Schema.Int
+}
+
 /** A plausible wrong version of a step: a misread rule, or an exception ignored so the overridden rule applies. */
 export const Alternative = Schema.Struct({
   kind: Schema.Literals(["misapply", "skip-exception"]),
-  rule: Schema.String,
-  label: Schema.String,
-  op: Op,
-  arg: Schema.Int,
+  ...applicationFields,
   /** What the mistake is, for decisive-step notes ("used zone C fee"). */
   note: Schema.String
 })
@@ -23,12 +30,7 @@ export type Alternative = typeof Alternative.Type
 
 /** One rule application. Steps sharing a `block` commute (additive surcharges) and may be written in any order. */
 export const ProgramStep = Schema.Struct({
-  /** Rule identifier from the rulebook, e.g. `"R5"`. */
-  rule: Schema.String,
-  /** Short text before the operation, e.g. `"weight 7kg"`. */
-  label: Schema.String,
-  op: Op,
-  arg: Schema.Int,
+  ...applicationFields,
   /** True when the step is an exception overriding another rule. */
   exception: Schema.optionalKey(Schema.Boolean),
   block: Schema.optionalKey(Schema.Int),
@@ -39,10 +41,7 @@ export type ProgramStep = typeof ProgramStep.Type
 /** A rule whose condition does not hold but that a careless solver might apply right after step `after` (0-based). */
 export const Spurious = Schema.Struct({
   after: Schema.Int,
-  rule: Schema.String,
-  label: Schema.String,
-  op: Op,
-  arg: Schema.Int,
+  ...applicationFields,
   note: Schema.String
 })
 export type Spurious = typeof Spurious.Type
