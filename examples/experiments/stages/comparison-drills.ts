@@ -1,0 +1,87 @@
+/**
+ * A pipeline stage for experiments on MRPV's verdicts: it appends `count` comparison drills to the corpus as
+ * `SftExample` lines, which SFT trains on like any plain example. A drill's completion is `lines` verdict lines in the
+ * compared-answers format (`Route A: answer 76 vs 74, wrong`), whose verdict is exactly whether the two numbers are
+ * equal: half the pairs equal, a quarter a near miss (1-12 apart), a quarter unrelated, numbers in `min..max`.
+ * D12 (docs/EXPERIMENTS.md) found the student's verdicts at chance because SFT shows the comparison too few times
+ * (about 13 verdicts a step); D10 showed the same student learns it from about 100k such lines.
+ */
+import { join, relative } from "node:path"
+import { appendFileSync, copyFileSync } from "node:fs"
+import { Rng } from "@realm-lm/core"
+import { PipelineStage, Stage, Stages } from "@realm-lm/pipeline"
+import { Effect, Schema } from "effect"
+
+/** The stage's settings (`with:` in the config). */
+export const Settings = Schema.Struct({
+  /** Drills appended. */
+  count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+  /** Verdict lines per drill. Default 3. */
+  lines: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 }))),
+  /** Smallest and largest number compared. Default 10 and 300. */
+  min: Schema.optionalKey(Schema.Int),
+  max: Schema.optionalKey(Schema.Int),
+  /** Seed of the drills. Default 0. */
+  seed: Schema.optionalKey(Schema.Int)
+})
+
+/** The user message of every drill. */
+export const PROMPT = "Compare each route's answer with yours."
+
+/** One verdict line for route `index`: equal numbers half the time, else a near miss or an unrelated number. */
+export const drillLine = (rng: Rng.Rng, index: number, min: number, max: number): string => {
+  const own = rng.intBetween(min, max)
+  const kind = rng.float()
+  let route = own
+  if (kind >= 0.5 && kind < 0.75) route = own + (rng.float() < 0.5 ? -1 : 1) * rng.intBetween(1, 12)
+  else if (kind >= 0.75) while (route === own) route = rng.intBetween(min, max)
+  return `Route ${String.fromCharCode(65 + index)}: answer ${route} vs ${own}, ${route === own ? "correct" : "wrong"}`
+}
+
+/** The drills as `SftExample` JSONL lines. */
+export const drills = (settings: typeof Settings.Type): Array<string> => {
+  const rng = Rng.Rng.make(settings.seed ?? 0, "comparison-drills")
+  return Array.from({ length: settings.count }, (_, i) =>
+    JSON.stringify({
+      problemId: `drill/${i}`,
+      prompt: PROMPT,
+      completion: Array.from({ length: settings.lines ?? 3 }, (_line, k) =>
+        drillLine(rng, k, settings.min ?? 10, settings.max ?? 300)
+      ).join("\n")
+    })
+  )
+}
+
+/** The stage for given settings (what the pipeline calls with the config's `with:`). */
+export const stage = (raw: unknown) => {
+  const settings = Schema.decodeUnknownSync(Settings)(raw)
+  const name = "comparison-drills"
+  return PipelineStage.define({
+    name,
+    needs: ["corpus"],
+    gives: ["corpus"],
+    run: (ctx, input) =>
+      Effect.gen(function* () {
+        const out = join(ctx.runDir, name, "corpus.jsonl")
+        yield* ctx.runStage(
+          Stage.define({
+            name,
+            implementation: "experiments/comparison-drills",
+            config: Settings,
+            inputs: () => [relative(ctx.runDir, input.corpus)],
+            outputs: () => ["corpus.jsonl"],
+            run: () =>
+              Effect.try({
+                try: () => {
+                  copyFileSync(input.corpus, out)
+                  appendFileSync(out, `${drills(settings).join("\n")}\n`)
+                },
+                catch: (e) => e
+              }).pipe(Effect.mapError(Stages.fail(name)))
+          }),
+          settings
+        )
+        return { corpus: out }
+      })
+  })
+}
