@@ -76,14 +76,8 @@ export const verdictLineParts = (
 }
 
 /** The verdict line the target writes for the route shown at `index`. */
-export const verdictLine = (
-  route: Route.Route,
-  index: number,
-  references: ReadonlyArray<Reference>,
-  sameAnswer?: (a: string, b: string) => boolean,
-  echo: VerdictEcho = "none"
-): string => {
-  const parts = verdictLineParts(route, index, references, sameAnswer, echo)
+export const verdictLine = (...args: Parameters<typeof verdictLineParts>): string => {
+  const parts = verdictLineParts(...args)
   return parts.head + parts.verdict + parts.rest
 }
 

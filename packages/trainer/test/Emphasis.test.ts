@@ -7,10 +7,8 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { Verifier } from "@realm-lm/core"
-import * as Metrics from "../src/Metrics.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Emphasis from "../src/internal/emphasis.ts"
@@ -80,12 +78,7 @@ const markingVerifier = Layer.succeed(
 )
 
 const sftConfig = (emphasis: number) =>
-  TrainerConfig.decodeSync({
-    runtime: { intraOpThreads: 1 },
-    batching: { buckets: [32, 64, 128], microBatch: 16 },
-    generation: { maxPromptTokens: 100, maxNewTokens: 16 },
-    checkpoint: { every: 0, onnx: "never" },
-    log: { tensorboard: false },
+  Toy.quickConfig({
     sft: {
       steps: 2,
       batchSize: 16,
@@ -105,13 +98,7 @@ describe("SFT with sft.warmStart.emphasis", () => {
         yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
         const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
         const run = (emphasis: number, out: string) =>
-          Effect.gen(function* () {
-            yield* Sft.train(
-              { init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false },
-              sftConfig(emphasis)
-            )
-            return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8"))
-          }).pipe(Effect.provide(markingVerifier))
+          Toy.sftMetrics(dir, corpus, out, sftConfig(emphasis)).pipe(Effect.provide(markingVerifier))
         const plain = yield* run(1, "plain")
         const weighted = yield* run(8, "weighted")
         assert.strictEqual(weighted[0]?.["emphasis_unaligned"], 0)

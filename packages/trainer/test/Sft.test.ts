@@ -106,13 +106,11 @@ describe("Sft", () => {
       yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
       const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
       const losses = (redraw: boolean, out: string) =>
-        Effect.gen(function* () {
-          const config = TrainerConfig.decodeSync({
-            runtime: { intraOpThreads: 1 },
-            batching: { buckets: [32, 64, 128], microBatch: 16 },
-            generation: { maxPromptTokens: 100, maxNewTokens: 16 },
-            checkpoint: { every: 0, onnx: "never" },
-            log: { tensorboard: false },
+        Toy.sftMetrics(
+          dir,
+          corpus,
+          out,
+          Toy.quickConfig({
             sft: {
               epochs: 3,
               batchSize: 16,
@@ -121,9 +119,7 @@ describe("Sft", () => {
               warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw }
             }
           })
-          yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
-          return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8"))
-        })
+        )
       const fixed = yield* losses(false, "fixed")
       const redrawn = yield* losses(true, "redrawn")
       assert.strictEqual(fixed[0]?.["train_examples"], 32)
