@@ -4,11 +4,10 @@
  * with the same settings and corpus skips it), and hands that file on as the `corpus` every later stage (the base
  * model's tokenizer, training) reads.
  */
-import { join, relative } from "node:path"
 import { CorpusRecord } from "@realm-lm/core"
 import { Jsonl } from "@realm-lm/core/node"
-import { PipelineStage, Stage, Stages } from "@realm-lm/pipeline"
-import { Effect, Schema, Stream } from "effect"
+import { PipelineStage } from "@realm-lm/pipeline"
+import { Schema, Stream } from "effect"
 
 /** The stage's settings (`with:` in the config). */
 export const Settings = Schema.Struct({
@@ -21,33 +20,18 @@ export const Settings = Schema.Struct({
 /** The stage for given settings (what the pipeline calls with the config's `with:`). */
 export const stage = (raw: unknown) => {
   const settings = Schema.decodeUnknownSync(Settings)(raw)
-  const name = settings.name ?? "drop-hard"
-  return PipelineStage.define({
-    name,
-    needs: ["corpus"],
-    gives: ["corpus"],
-    run: (ctx, input) =>
-      Effect.gen(function* () {
-        const out = join(ctx.runDir, name, "corpus.jsonl")
-        yield* ctx.runStage(
-          Stage.define({
-            name,
-            implementation: "example/drop-hard-problems",
-            config: Settings,
-            inputs: () => [relative(ctx.runDir, input.corpus)],
-            outputs: () => ["corpus.jsonl"],
-            run: () =>
-              Jsonl.writeAll(
-                out,
-                CorpusRecord.CorpusRecord,
-                Jsonl.read(input.corpus, CorpusRecord.CorpusRecord).pipe(
-                  Stream.filter((record) => record.problem.difficulty <= settings.maxDifficulty)
-                )
-              ).pipe(Effect.mapError(Stages.fail(name)))
-          }),
-          settings
+  return PipelineStage.corpusTransform({
+    name: settings.name ?? "drop-hard",
+    implementation: "example/drop-hard-problems",
+    config: Settings,
+    settings,
+    write: (input, out) =>
+      Jsonl.writeAll(
+        out,
+        CorpusRecord.CorpusRecord,
+        Jsonl.read(input, CorpusRecord.CorpusRecord).pipe(
+          Stream.filter((record) => record.problem.difficulty <= settings.maxDifficulty)
         )
-        return { corpus: out }
-      })
+      )
   })
 }

@@ -6,10 +6,9 @@
  * D12 (docs/EXPERIMENTS.md) found the student's verdicts at chance because SFT shows the comparison too few times
  * (about 13 verdicts a step); D10 showed the same student learns it from about 100k such lines.
  */
-import { join, relative } from "node:path"
 import { appendFileSync, copyFileSync } from "node:fs"
 import { Rng } from "@realm-lm/core"
-import { PipelineStage, Stage, Stages } from "@realm-lm/pipeline"
+import { PipelineStage } from "@realm-lm/pipeline"
 import { Effect, Schema } from "effect"
 
 /** The stage's settings (`with:` in the config). */
@@ -55,33 +54,15 @@ export const drills = (settings: typeof Settings.Type): Array<string> => {
 /** The stage for given settings (what the pipeline calls with the config's `with:`). */
 export const stage = (raw: unknown) => {
   const settings = Schema.decodeUnknownSync(Settings)(raw)
-  const name = "comparison-drills"
-  return PipelineStage.define({
-    name,
-    needs: ["corpus"],
-    gives: ["corpus"],
-    run: (ctx, input) =>
-      Effect.gen(function* () {
-        const out = join(ctx.runDir, name, "corpus.jsonl")
-        yield* ctx.runStage(
-          Stage.define({
-            name,
-            implementation: "experiments/comparison-drills",
-            config: Settings,
-            inputs: () => [relative(ctx.runDir, input.corpus)],
-            outputs: () => ["corpus.jsonl"],
-            run: () =>
-              Effect.try({
-                try: () => {
-                  copyFileSync(input.corpus, out)
-                  appendFileSync(out, `${drills(settings).join("\n")}\n`)
-                },
-                catch: (e) => e
-              }).pipe(Effect.mapError(Stages.fail(name)))
-          }),
-          settings
-        )
-        return { corpus: out }
+  return PipelineStage.corpusTransform({
+    name: "comparison-drills",
+    implementation: "experiments/comparison-drills",
+    config: Settings,
+    settings,
+    write: (input, out) =>
+      Effect.try(() => {
+        copyFileSync(input, out)
+        appendFileSync(out, `${drills(settings).join("\n")}\n`)
       })
   })
 }

@@ -6,12 +6,14 @@
  * (`insertAfter`) or by config (`stages: [{ use: ./my-stage.ts, after: corpus }]`, loaded by `StageModule.ts`).
  */
 import type { Checkpoint, EvalResult } from "@realm-lm/core"
-import { Schema } from "effect"
-import type { Effect, FileSystem, Path, PlatformError } from "effect"
+import { join, relative } from "node:path"
+import { Effect, Schema } from "effect"
+import type { FileSystem, Path, PlatformError } from "effect"
 import type { CustomStageInvalid } from "./CustomModule.ts"
 import type { Hooks } from "./Hooks.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import type { StageDefinition, StageFailed } from "./Stage.ts"
+import { fail } from "./internal/stageFiles.ts"
 import type { RunInfo, StageConfigInvalid, StageInputMissing, StageOutcome } from "./StageRunner.ts"
 import type * as Wiring from "./Wiring.ts"
 
@@ -93,6 +95,42 @@ export type AnyStage = PipelineStage<ArtifactName, ArtifactName>
 /** Describe a stage with its types inferred; the result goes in a stage list as it is. */
 export const define = <In extends ArtifactName, Out extends ArtifactName>(stage: PipelineStage<In, Out>): AnyStage =>
   stage as unknown as AnyStage
+
+/**
+ * A stage that rewrites the training corpus, the usual stage of one's own (a filter, a data augmentation):
+ * `write(input, out)` reads the corpus at `input` and writes the new one to `out` (`<runDir>/<name>/corpus.jsonl`)
+ * under a manifest, so a re-run with the same `settings` (checked by `config`) and the same input corpus skips it;
+ * every later stage reads `out` as the corpus. A failure of `write` fails the stage, its cause kept.
+ */
+export const corpusTransform = <C>(options: {
+  readonly name: string
+  /** Implementation id recorded in the manifest, e.g. `"my-org/drop-hard-problems"`. */
+  readonly implementation: string
+  readonly config: Schema.Codec<C, unknown>
+  readonly settings: C
+  readonly write: (input: string, out: string) => Effect.Effect<void, unknown, StageRequirements>
+}): AnyStage =>
+  define({
+    name: options.name,
+    needs: ["corpus"],
+    gives: ["corpus"],
+    run: (ctx, input) =>
+      Effect.gen(function* () {
+        const out = join(ctx.runDir, options.name, "corpus.jsonl")
+        yield* ctx.runStage(
+          {
+            name: options.name,
+            implementation: options.implementation,
+            config: options.config,
+            inputs: () => [relative(ctx.runDir, input.corpus)],
+            outputs: () => ["corpus.jsonl"],
+            run: () => options.write(input.corpus, out).pipe(Effect.mapError(fail(options.name)))
+          },
+          options.settings
+        )
+        return { corpus: out }
+      })
+  })
 
 /** A stage list cannot run: a name repeats, an insertion point is missing, or a stage needs what no earlier stage gives. */
 export class PipelineOrderInvalid extends Schema.TaggedError<PipelineOrderInvalid>()("PipelineOrderInvalid", {
