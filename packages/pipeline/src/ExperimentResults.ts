@@ -215,6 +215,8 @@ export const markdown = (summary: Summary): string => {
     )
   ]
   for (const baseline of summary.baselines) {
+    // A run of the baseline alone (a diagnostic of one method) has no differences to print.
+    if (!summary.methods.some((x) => x.name !== baseline)) continue
     out.push(
       "",
       `Paired difference to ${label(baseline)}, percentage points (method − baseline, same problems and seeds; 95% ${summary.seeds.length > 1 ? "two-level bootstrap CI" : "bootstrap CI over problems"}):`,

@@ -164,8 +164,10 @@ describe("ExperimentResults route-verdict accuracy over seeds", () => {
     assert.deepStrictEqual(o?.perSeed, verdicts)
   })
 
-  it("markdown prints it with each seed's value", () => {
-    assert.include(ExperimentResults.markdown(summary), "| A | 62.7 [12.2, 100.0] (50.0 / 52.0 / 86.2) |")
+  it("markdown prints it with each seed's value, and no difference table for the baseline alone", () => {
+    const md = ExperimentResults.markdown(summary)
+    assert.include(md, "| A | 62.7 [12.2, 100.0] (50.0 / 52.0 / 86.2) |")
+    assert.notInclude(md, "Paired difference to")
   })
 })
 
