@@ -4,10 +4,13 @@
  * compared-answers format (`Route A: answer 76 vs 74, wrong`), whose verdict is exactly whether the two numbers are
  * equal: half the pairs equal, a quarter a near miss (1-12 apart), a quarter unrelated, numbers in `min..max`.
  * D12 (docs/EXPERIMENTS.md) found the student's verdicts at chance because SFT shows the comparison too few times
- * (about 13 verdicts a step); D10 showed the same student learns it from about 100k such lines.
+ * (about 13 verdicts a step); D10 showed the same student learns it from about 100k such lines. The lines are
+ * `@realm-lm/mrpv`'s `Drills.drillLine`; the trainer's `sft.warmStart.drills` now mixes MRPV's own drills in without a
+ * stage (this stage stays as D13's and experiment 6's exact recipe, and as an example of a corpus augmentation).
  */
 import { appendFileSync, copyFileSync } from "node:fs"
 import { Rng } from "@realm-lm/core"
+import { Drills } from "@realm-lm/mrpv"
 import { PipelineStage } from "@realm-lm/pipeline"
 import { Effect, Schema } from "effect"
 
@@ -24,18 +27,6 @@ export const Settings = Schema.Struct({
   seed: Schema.optionalKey(Schema.Int)
 })
 
-/** The user message of every drill. */
-export const PROMPT = "Compare each route's answer with yours."
-
-/** One verdict line for route `index`: equal numbers half the time, else a near miss or an unrelated number. */
-export const drillLine = (rng: Rng.Rng, index: number, min: number, max: number): string => {
-  const own = rng.intBetween(min, max)
-  const kind = rng.float()
-  let route = own
-  if (kind >= 0.5 && kind < 0.75) route = own + (rng.float() < 0.5 ? -1 : 1) * rng.intBetween(1, 12)
-  else if (kind >= 0.75) while (route === own) route = rng.intBetween(min, max)
-  return `Route ${String.fromCharCode(65 + index)}: answer ${route} vs ${own}, ${route === own ? "correct" : "wrong"}`
-}
 
 /** The drills as `SftExample` JSONL lines. */
 export const drills = (settings: typeof Settings.Type): Array<string> => {
@@ -43,9 +34,9 @@ export const drills = (settings: typeof Settings.Type): Array<string> => {
   return Array.from({ length: settings.count }, (_, i) =>
     JSON.stringify({
       problemId: `drill/${i}`,
-      prompt: PROMPT,
+      prompt: Drills.drillPrompt,
       completion: Array.from({ length: settings.lines ?? 3 }, (_line, k) =>
-        drillLine(rng, k, settings.min ?? 10, settings.max ?? 300)
+        Drills.drillLine(rng, k, settings.min ?? 10, settings.max ?? 300).text
       ).join("\n")
     })
   )

@@ -51,6 +51,14 @@ export interface Example {
   readonly emphasis?: ReadonlyArray<TextSpan>
 }
 
+/** A request for practice examples of the verifier's own decisions (`Verifier.drills`). */
+export interface DrillRequest {
+  /** Examples wanted. */
+  readonly count: number
+  /** Seed of the draw: the same seed gives the same examples. */
+  readonly seed: number
+}
+
 /**
  * What a completion says of one route it was shown: `correct` or `wrong` as the verifier reads its verdict line,
  * `unclear` for a verdict line that says neither, `missing` when there is none for the route.
@@ -74,6 +82,13 @@ export class Verifier extends Context.Service<
     /** The prompt for a request and the ideal completion in the verifier's output format (for SFT warm starts). */
     readonly example: (request: PromptRequest) => Effect.Effect<Example, VerifierError>
     readonly score: (request: ScoreRequest) => Effect.Effect<Reward, VerifierError>
+    /**
+     * Practice examples of the decisions the verifier's completions make, with no problem behind them (MRPV: verdict
+     * lines whose verdict is exactly whether a route's answer equals the completion's own), for SFT to mix in
+     * (the ONNX trainer's `sft.warmStart.drills`): a small student learns a verdict from many more of them than warm
+     * starts can show (docs/EXPERIMENTS.md, D13). Optional: a verifier (or a format of it) without drills leaves it out.
+     */
+    readonly drills?: (request: DrillRequest) => ReadonlyArray<Example>
     /**
      * The completion's verdicts on the routes its prompt showed, one per id of `routeIds` (the prompt's
      * `guidance.routeIds`, in display order), read in this verifier's output format: what reports show beside the

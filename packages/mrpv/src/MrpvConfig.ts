@@ -82,6 +82,21 @@ export const LengthConfig = Schema.Struct({
 })
 export type LengthConfig = typeof LengthConfig.Type
 
+/** How `Verifier.drills` draws comparison drills (compared-answers format only; `Drills.ts`). */
+export const DrillsConfig = Schema.Struct({
+  /** Verdict lines per drill (1-26). Default 3. */
+  lines: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(3)),
+  /** Smallest number compared: the domain's smallest answers. Default 10. */
+  min: Schema.Int.pipe(withDefault(10)),
+  /** Largest number compared: the domain's largest answers. Default 300. */
+  max: Schema.Int.pipe(withDefault(300))
+}).check(
+  Schema.makeFilter((d) =>
+    d.min < d.max ? undefined : { path: ["max"], issue: `max (${d.max}) must be above min (${d.min})` }
+  )
+)
+export type DrillsConfig = typeof DrillsConfig.Type
+
 /** The MRPV verifier config. */
 export const MrpvConfig = Schema.Struct({
   /** Prompt style. Default `compact`. */
@@ -116,7 +131,9 @@ export const MrpvConfig = Schema.Struct({
   verdictFormat: Schema.Boolean.pipe(withDefault(true)),
   /** How far (in steps) a named first wrong step may be from the known one and still count. Default 0 (exact). */
   decisiveTolerance: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(withDefault(0)),
-  length: LengthConfig.pipe(withDefault({}))
+  length: LengthConfig.pipe(withDefault({})),
+  /** Comparison drills for SFT (`Verifier.drills`, with `compareAnswers` only). */
+  drills: DrillsConfig.pipe(withDefault({}))
 }).check(
   Schema.makeFilter((c) =>
     !c.compareAnswers || (c.order === "solve-first" && c.echoAnswers)

@@ -11,6 +11,7 @@ import * as MrpvConfig from "./MrpvConfig.ts"
 import { buildPrompt } from "./PromptBuilder.ts"
 import { scoreCompletion } from "./Rewards.ts"
 import { sftPair } from "./Target.ts"
+import { comparisonDrills, hasDrills } from "./Drills.ts"
 
 /** The routes behind a prompt's `guidance.routeIds`, in display order; fails when one is missing. */
 export const shownRoutes = (
@@ -65,6 +66,7 @@ export const make: (
           Effect.map((built) => built.prompt)
         ),
       example: (request) => Effect.fromResult(sftPair(config, request.problem, request.routes, request.decision)),
+      ...(hasDrills(config) ? { drills: (request) => comparisonDrills(request, config.drills) } : {}),
       score: (request) =>
         request.prompt.problemId !== request.problem.id
           ? Effect.fail(

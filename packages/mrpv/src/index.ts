@@ -5,6 +5,7 @@
  */
 export * as CompletionParser from "./CompletionParser.ts"
 export * as DecisivePattern from "./DecisivePattern.ts"
+export * as Drills from "./Drills.ts"
 export * as MrpvConfig from "./MrpvConfig.ts"
 export * as PromptBuilder from "./PromptBuilder.ts"
 export * as Rewards from "./Rewards.ts"

@@ -21,7 +21,8 @@ describe("MrpvConfig", () => {
       weights: { answer: 1, verdict: 0.5, decisive: 0.5, format: 0.2 },
       verdictFormat: true,
       decisiveTolerance: 0,
-      length: { weight: 0, targetChars: 1000, spanChars: 1000 }
+      length: { weight: 0, targetChars: 1000, spanChars: 1000 },
+      drills: { lines: 3, min: 10, max: 300 }
     })
   })
 
@@ -38,6 +39,8 @@ describe("MrpvConfig", () => {
     )
     assert.include(decodeMessage({ style: "fancy" }), `["style"]`)
     assert.include(decodeMessage({ length: { spanChars: 0 } }), `["length"]["spanChars"]`)
+    assert.include(decodeMessage({ drills: { min: 50, max: 50 } }), `max (50) must be above min (50)`)
+    assert.include(decodeMessage({ drills: { lines: 27 } }), `["drills"]["lines"]`)
     assert.match(
       decodeMessage({ compareAnswers: true, echoAnswers: true }),
       /compareAnswers needs order: solve-first[\s\S]*\["compareAnswers"\]/

@@ -50,7 +50,10 @@ export const examples = (
       records: corpus.records.filter((r) => !held(r.problem.id)),
       pairs: corpus.pairs.filter((p) => !held(p.problemId))
     }
-    const train = yield* Data.sftExamples(verifier, trainCorpus, options)
+    const train = [
+      ...(yield* Data.sftExamples(verifier, trainCorpus, options)),
+      ...(c.warmStart.drills > 0 ? (Data.drillExamples(verifier, c.warmStart.drills, config.seed) ?? []) : [])
+    ]
     const heldOut = yield* Data.sftExamples(
       verifier,
       {
@@ -119,6 +122,13 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
   )
   const texts = yield* examples(verifier, corpus, config)
   if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
+  if (config.sft.warmStart.drills > 0 && verifier.drills === undefined) {
+    return yield* new TrainingDataError({
+      path: request.corpus,
+      detail: `sft.warmStart.drills is ${config.sft.warmStart.drills}, but the verifier offers no drills in its current format`,
+      fix: "leave sft.warmStart.drills out, or use a verifier with drills (MRPV: verifier.with { order: solve-first, echoAnswers: true, compareAnswers: true })"
+    })
+  }
   const warm = texts.train.filter((e) => e.kind === "warm")
   if (config.sft.warmStart.emphasis !== 1 && warm.length > 0 && !warm.some((e) => (e.emphasis?.length ?? 0) > 0)) {
     return yield* new TrainingDataError({
@@ -152,7 +162,7 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
   const redraw = config.sft.warmStart.redraw
     ? WarmRedraw.make(
         engine,
-        trainSet.examples.filter((e) => e.kind === "plain"),
+        trainSet.examples.filter((e) => e.kind !== "warm"),
         trainSet.examples.filter((e) => e.kind === "warm"),
         texts.warmDraw,
         maxTokens,

@@ -229,7 +229,14 @@ export const WarmStartSection = Schema.Struct({
    * word, `Verifier.Example.emphasis`); the others weigh 1 and the loss is the weighted mean. A verdict is about
    * three tokens of a warm start's hundred, so at 1 the route comparison gets little of the gradient. Default 1.
    */
-  emphasis: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1))
+  emphasis: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1)),
+  /**
+   * Practice examples of the verifier's decisions mixed into SFT (`Verifier.drills`; MRPV with `compareAnswers`:
+   * verdict lines whose verdict is whether two numbers are equal), drawn once with the trainer's seed and kept every
+   * epoch. A small student learns the comparison from many of them where warm starts alone leave its verdicts at
+   * chance (docs/EXPERIMENTS.md, D13: 1,500). Not counted in `ratio`'s plain examples. Default 0.
+   */
+  drills: NonNegativeInt.pipe(withDefault(0))
 }).check(
   Schema.makeFilter((w) => {
     const issues: Array<Schema.FilterIssue> = []

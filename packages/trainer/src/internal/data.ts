@@ -83,11 +83,28 @@ export interface TextExample {
   readonly problemId: string
   readonly prompt: Prompt.Prompt
   readonly completion: string
-  /** `plain` (a route to imitate) or `warm` (a verifier example with routes and verdicts). */
-  readonly kind: "plain" | "warm"
+  /** `plain` (a route to imitate), `warm` (a verifier example with routes and verdicts) or `drill` (`Verifier.drills`). */
+  readonly kind: ExampleKind
   /** Ranges of `completion` the verifier marks as its decisions (`Verifier.Example.emphasis`). */
   readonly emphasis?: ReadonlyArray<Verifier.TextSpan>
 }
+
+/** Where an SFT example comes from. */
+export type ExampleKind = "plain" | "warm" | "drill"
+
+/** `count` drills from the verifier (`Verifier.drills`) seeded by `seed`; undefined when the verifier has none. */
+export const drillExamples = (
+  verifier: Verifier.Verifier["Service"],
+  count: number,
+  seed: number
+): Array<TextExample> | undefined =>
+  verifier.drills?.({ count, seed }).map((d) => ({
+    problemId: d.prompt.problemId,
+    prompt: d.prompt,
+    completion: d.completion,
+    kind: "drill" as const,
+    ...(d.emphasis === undefined ? {} : { emphasis: d.emphasis })
+  }))
 
 /** A decision with no guidance. */
 export const autonomous = (problemId: string, seed = 0): Decision => ({

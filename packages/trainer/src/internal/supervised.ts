@@ -4,7 +4,7 @@
  * schedule, the non-finite guard and an optional held-out loss.
  */
 import { Effect } from "effect"
-import type { Position, TextExample } from "./data.ts"
+import type { ExampleKind, Position, TextExample } from "./data.ts"
 import { takeWithEpochs } from "./data.ts"
 import type { Engine, MicroBatch } from "./engine.ts"
 import type { EngineFailed, NonFiniteValue, Phase } from "../TrainerErrors.ts"
@@ -17,7 +17,7 @@ import * as Steps from "./steps.ts"
 /** A tokenized example with its origin. */
 export interface Tokenized extends Steps.Example {
   readonly problemId: string
-  readonly kind: "plain" | "warm"
+  readonly kind: ExampleKind
 }
 
 /** Examples tokenized: those kept, the count dropped as too long, and how many marked ones could not be weighted. */
@@ -158,6 +158,7 @@ export const step = (
         lr,
         examples: batch.length,
         warm_fraction: batch.filter((e) => e.kind === "warm").length / Math.max(1, batch.length),
+        drill_fraction: batch.filter((e) => e.kind === "drill").length / Math.max(1, batch.length),
         completion_tokens: batch.reduce((s, e) => s + e.completion.length, 0),
         tokens_per_second: tokens / seconds,
         padding_fraction: 1 - tokens / Math.max(1, padded),
