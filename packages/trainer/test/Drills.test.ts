@@ -8,7 +8,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { Verifier } from "@realm-lm/core"
-import * as Sft from "../src/Sft.ts"
 import * as Data from "../src/internal/data.ts"
 import * as Toy from "./fixtures/toy.ts"
 
@@ -64,13 +63,9 @@ describe("SFT with sft.warmStart.drills", () => {
 
   it.effect("a verifier without drills is refused before the model loads, naming the key", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(8)))
-      const error = yield* Effect.flip(
-        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config(4))
-      )
+      const error = yield* Toy.sftRefusal(config(4))
       assert.strictEqual(error._tag, "TrainingDataError")
       assert.include(error.message, "sft.warmStart.drills is 4, but the verifier offers no drills")
-    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer, Toy.judgeLayer)))
+    }).pipe(Effect.provide(NodeServices.layer))
   )
 })

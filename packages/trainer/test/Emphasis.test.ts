@@ -9,7 +9,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { Verifier } from "@realm-lm/core"
-import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Emphasis from "../src/internal/emphasis.ts"
 import * as Toy from "./fixtures/toy.ts"
@@ -109,14 +108,10 @@ describe("SFT with sft.warmStart.emphasis", () => {
 
   it.effect("a verifier that marks nothing is refused before the model loads, naming the key", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(Toy.problems(8)))
-      const error = yield* Effect.flip(
-        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, sftConfig(8))
-      )
+      const error = yield* Toy.sftRefusal(sftConfig(8))
       assert.strictEqual(error._tag, "TrainingDataError")
       assert.include(error.message, "sft.warmStart.emphasis is 8, but the verifier marks no decision")
-    }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer, Toy.judgeLayer)))
+    }).pipe(Effect.provide(NodeServices.layer))
   )
 
   it("emphasis without warm starts is a config error", () => {
