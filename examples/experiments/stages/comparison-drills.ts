@@ -8,7 +8,7 @@
  * `@realm-lm/mrpv`'s `Drills.drillLine`; the trainer's `sft.warmStart.drills` now mixes MRPV's own drills in without a
  * stage (this stage stays as D13's and experiment 6's exact recipe, and as an example of a corpus augmentation).
  */
-import { appendFileSync, copyFileSync } from "node:fs"
+import { appendFileSync, copyFileSync, readFileSync } from "node:fs"
 import { Rng } from "@realm-lm/core"
 import { Drills } from "@realm-lm/mrpv"
 import { PipelineStage } from "@realm-lm/pipeline"
@@ -51,9 +51,14 @@ export const stage = (raw: unknown) => {
     config: Settings,
     settings,
     write: (input, out) =>
-      Effect.try(() => {
-        copyFileSync(input, out)
-        appendFileSync(out, `${drills(settings).join("\n")}\n`)
+      Effect.try({
+        try: () => {
+          copyFileSync(input, out)
+          const endsWithNewline = readFileSync(out, "utf8").endsWith("\n")
+          appendFileSync(out, `${endsWithNewline ? "" : "\n"}${drills(settings).join("\n")}\n`)
+        },
+        // The file system's own error (its message names the path and the errno).
+        catch: (error) => error
       })
   })
 }

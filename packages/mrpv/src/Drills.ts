@@ -2,9 +2,10 @@
  * Comparison drills: practice examples of MRPV's verdict in the compared-answers format (`echoAnswers` and
  * `compareAnswers`), where a verdict line writes a route's answer next to the completion's own
  * (`Route A: answer 76 vs 74, wrong`) and its verdict is exactly whether the two are equal. A drill is a user
- * message and `lines` such lines: half the pairs equal, a quarter a near miss (1–12 apart), a quarter unrelated,
- * numbers in `min..max`; each verdict word is marked as `emphasis`. A 0.44M-parameter student whose verdicts stayed at
- * chance with warm starts alone judged 87.5% of routes right with 1,500 of them in SFT (docs/EXPERIMENTS.md, D13).
+ * message and `lines` such lines: half the pairs equal, a quarter a near miss (1–12 apart, so possibly up to 12
+ * outside `min..max`), a quarter unrelated, the completion's own number in `min..max`; each verdict word is marked as
+ * `emphasis`. A 0.44M-parameter student whose verdicts stayed at chance with warm starts alone judged 87.5% of routes
+ * right on one seed with 1,500 such drills appended to its SFT corpus (docs/EXPERIMENTS.md, D13).
  */
 import type { Verifier } from "@realm-lm/core"
 import { Rng } from "@realm-lm/core"

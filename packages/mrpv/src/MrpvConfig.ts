@@ -86,9 +86,9 @@ export type LengthConfig = typeof LengthConfig.Type
 export const DrillsConfig = Schema.Struct({
   /** Verdict lines per drill (1-26). Default 3. */
   lines: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 26 })).pipe(withDefault(3)),
-  /** Smallest number compared: the domain's smallest answers. Default 10. */
+  /** Smallest own number of a drill line: the domain's smallest answers (a near miss may be up to 12 below). Default 10. */
   min: Schema.Int.pipe(withDefault(10)),
-  /** Largest number compared: the domain's largest answers. Default 300. */
+  /** Largest own number of a drill line: the domain's largest answers (a near miss may be up to 12 above). Default 300. */
   max: Schema.Int.pipe(withDefault(300))
 }).check(
   Schema.makeFilter((d) =>

@@ -133,7 +133,9 @@ const metricOverSeeds = (
 const verdictCell = (o: OverSeeds | undefined): string =>
   o === undefined
     ? "–"
-    : `${Table.formatEstimate({ value: o.value, low: Math.max(0, o.low), high: Math.min(1, o.high) })}${o.perSeed.length > 1 ? ` (${o.perSeed.map((v) => (100 * v).toFixed(1)).join(" / ")})` : ""}`
+    : o.perSeed.length < 2
+      ? `${(100 * o.value).toFixed(1)} (one seed)`
+      : `${Table.formatEstimate({ value: o.value, low: Math.max(0, o.low), high: Math.min(1, o.high) })} (${o.perSeed.map((v) => (100 * v).toFixed(1)).join(" / ")})`
 
 /** Summarise the seeds' results for `methods` against `baselines` (method names). */
 export const summarise = (
@@ -257,7 +259,7 @@ export const markdown = (summary: Summary): string => {
     for (const [split, mode] of columns.filter(([, mode]) => mode === "autonomous")) {
       out.push(
         "",
-        `Per level, ${split} ${mode}: accuracy %${summary.baselines.length > 0 ? ` and difference to ${label(summary.baselines[0]!)}` : ""}:`,
+        `Per level, ${split} ${mode}: accuracy %${summary.baselines.length > 0 && summary.methods.some((m) => m.name !== summary.baselines[0]) ? ` and difference to ${label(summary.baselines[0]!)}` : ""}:`,
         "",
         `| method | ${levels.join(" | ")} |`,
         `| --- | ${levels.map(() => "---").join(" | ")} |`

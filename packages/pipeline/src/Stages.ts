@@ -241,7 +241,14 @@ export const builtins: ReadonlyArray<AnyStage> = [problems, corpus, base, train,
 const tokenizerTexts = (corpusFile: string, seed: number) =>
   Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
-    const records = yield* Stream.runCollect(Stream.take(Jsonl.read(corpusFile, CorpusRecord.CorpusRecord), 600))
+    // A stage before this one may have appended SftExample lines (drills, pairs): they carry no problem to prompt for.
+    const lines = Jsonl.read(corpusFile, Schema.Union([CorpusRecord.CorpusRecord, CorpusRecord.SftExample]))
+    const records = yield* Stream.runCollect(
+      Stream.take(
+        Stream.filter(lines, (l): l is CorpusRecord.CorpusRecord => "problem" in l),
+        600
+      )
+    )
     const texts: Array<string> = []
     for (const record of records) {
       for (const routeCount of [0, 3]) {

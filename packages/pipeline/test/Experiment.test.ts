@@ -168,6 +168,8 @@ describe("ExperimentResults route-verdict accuracy over seeds", () => {
     const md = ExperimentResults.markdown(summary)
     assert.include(md, "| A | 62.7 [12.2, 100.0] (50.0 / 52.0 / 86.2) |")
     assert.notInclude(md, "Paired difference to")
+    const one = ExperimentResults.summarise(seeds.slice(0, 1), [{ name: "a", label: "A" }], ["a"])
+    assert.include(ExperimentResults.markdown(one), "| A | 50.0 (one seed) |")
   })
 })
 

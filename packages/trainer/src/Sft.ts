@@ -121,7 +121,8 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
     "sft.difficulties"
   )
   const texts = yield* examples(verifier, corpus, config)
-  if (texts.train.length === 0) return yield* noExamples(request.corpus, corpus, config)
+  // Drills are practice beside the corpus, not a corpus: a corpus that gives SFT nothing fails as without them.
+  if (!texts.train.some((e) => e.kind !== "drill")) return yield* noExamples(request.corpus, corpus, config)
   if (config.sft.warmStart.drills > 0 && verifier.drills === undefined) {
     return yield* new TrainingDataError({
       path: request.corpus,
@@ -204,7 +205,7 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
           skipped_steps: skipped,
           too_long: trainSet.tooLong,
           train_examples: trainSet.examples.length,
-          ...(emphasis === 1 ? {} : { emphasis_unaligned: trainSet.unaligned })
+          ...(emphasis === 1 ? {} : { emphasis_unaligned: trainSet.unaligned + (redraw?.unaligned() ?? 0) })
         }
         if (heldBatches.length > 0 && ((evalEvery > 0 && n % evalEvery === 0) || n === total)) {
           metrics["heldout_loss"] = yield* Steps.evaluate(engine.trainer(), heldBatches)

@@ -225,8 +225,8 @@ export const WarmStartSection = Schema.Struct({
    */
   redraw: Schema.Boolean.pipe(withDefault(false)),
   /**
-   * Loss weight of the tokens the verifier marks as decisions in warm-start completions (MRPV: each route's verdict
-   * word, `Verifier.Example.emphasis`); the others weigh 1 and the loss is the weighted mean. A verdict is about
+   * Loss weight of the tokens the verifier marks as decisions in warm-start and drill completions (MRPV: each
+   * verdict word, `Verifier.Example.emphasis`); the others weigh 1 and the loss is the weighted mean. A verdict is about
    * three tokens of a warm start's hundred, so at 1 the route comparison gets little of the gradient. Default 1.
    */
   emphasis: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(withDefault(1)),
@@ -234,7 +234,8 @@ export const WarmStartSection = Schema.Struct({
    * Practice examples of the verifier's decisions mixed into SFT (`Verifier.drills`; MRPV with `compareAnswers`:
    * verdict lines whose verdict is whether two numbers are equal), drawn once with the trainer's seed and kept every
    * epoch. A small student learns the comparison from many of them where warm starts alone leave its verdicts at
-   * chance (docs/EXPERIMENTS.md, D13: 1,500). Not counted in `ratio`'s plain examples. Default 0.
+   * chance (docs/EXPERIMENTS.md, D13: 1,500 drills, there appended to the corpus by a pipeline stage, where they
+   * also counted in `ratio`'s plain examples). Not counted in `ratio`'s plain examples here. Default 0.
    */
   drills: NonNegativeInt.pipe(withDefault(0))
 }).check(
@@ -245,10 +246,10 @@ export const WarmStartSection = Schema.Struct({
         path: ["minRoutes"],
         issue: `minRoutes (${w.minRoutes}) must not exceed maxRoutes (${w.maxRoutes})`
       })
-    if (w.emphasis !== 1 && w.ratio === 0)
+    if (w.emphasis !== 1 && w.ratio === 0 && w.drills === 0)
       issues.push({
         path: ["emphasis"],
-        issue: `emphasis (${w.emphasis}) weighs warm-start tokens, but ratio is 0 (no warm starts): set ratio > 0 or leave emphasis out`
+        issue: `emphasis (${w.emphasis}) weighs tokens of warm starts and drills, but ratio and drills are 0 (neither): set ratio > 0 or drills > 0, or leave emphasis out`
       })
     return issues
   })
@@ -294,14 +295,22 @@ export const RftSection = Schema.Struct({
   /** Fine-tuning on the kept completions (same keys as `sft`; `prompt` decides the sampling prompt too). */
   train: SftSection.pipe(withDefault({ heldOutFraction: 0, evalEvery: 0 }))
 }).check(
-  Schema.makeFilter((r) =>
-    r.train.difficulties === undefined
-      ? undefined
-      : {
-          path: ["train", "difficulties"],
-          issue: "rft.train fine-tunes on RFT's own kept completions, so it takes no difficulties: set rft.difficulties"
-        }
-  )
+  Schema.makeFilter((r) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (r.train.difficulties !== undefined)
+      issues.push({
+        path: ["train", "difficulties"],
+        issue: "rft.train fine-tunes on RFT's own kept completions, so it takes no difficulties: set rft.difficulties"
+      })
+    const w = r.train.warmStart
+    if (w.ratio > 0 || w.hints > 0 || w.redraw || w.drills > 0 || w.emphasis !== 1)
+      issues.push({
+        path: ["train", "warmStart"],
+        issue:
+          "rft.train fine-tunes on RFT's own kept completions only (no warm starts, drills or emphasis): leave rft.train.warmStart out"
+      })
+    return issues
+  })
 )
 export type RftSection = typeof RftSection.Type
 
@@ -438,8 +447,14 @@ export const pretraining = {
     sft: { ...sft, prompt: "verifier", warmStart: { ratio: 0 } }
   }),
   check: (sft: Record<string, unknown>): ReadonlyArray<{ readonly path: string; readonly detail: string }> => [
-    ...(fields(sft.warmStart).ratio !== undefined && fields(sft.warmStart).ratio !== 0
-      ? [{ path: "warmStart", detail: "pre-training never shows routes: leave warmStart out (it is always off)" }]
+    ...(Object.entries(fields(sft.warmStart)).some(([k, v]) => !(k === "ratio" && v === 0))
+      ? [
+          {
+            path: "warmStart",
+            detail:
+              "pre-training never shows routes, drills or weighted verdicts: leave warmStart out (it is always off)"
+          }
+        ]
       : []),
     ...(sft.prompt !== undefined && sft.prompt !== "verifier"
       ? [

@@ -8,6 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { Verifier } from "@realm-lm/core"
+import * as Sft from "../src/Sft.ts"
+import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Data from "../src/internal/data.ts"
 import * as Toy from "./fixtures/toy.ts"
 
@@ -61,6 +63,24 @@ describe("SFT with sft.warmStart.drills", () => {
     }).pipe(Effect.provide(Layer.mergeAll(NodeServices.layer, Toy.judgeLayer, Toy.rescuingCurriculum)))
   )
 
+  it.effect("drills do not stand in for a corpus: one without positive routes still fails saying so", () =>
+    Effect.gen(function* () {
+      const dir = Toy.tempDir()
+      const negativesOnly = Toy.records(Toy.problems(6)).map((r) => ({
+        ...r,
+        routes: r.routes.filter((x) => x.label === "negative")
+      }))
+      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), negativesOnly)
+      const error = yield* Effect.flip(
+        Sft.train({ init: join(dir, "missing"), corpus, outDir: join(dir, "out"), resume: false }, config(4))
+      )
+      assert.strictEqual(error._tag, "TrainingDataError")
+      assert.include(error.message, "the corpus has no positive routes")
+    }).pipe(
+      Effect.provide(Layer.mergeAll(NodeServices.layer, Layer.succeed(Verifier.Verifier, drilling), Toy.judgeLayer))
+    )
+  )
+
   it.effect("a verifier without drills is refused before the model loads, naming the key", () =>
     Effect.gen(function* () {
       const error = yield* Toy.sftRefusal(config(4))
@@ -68,4 +88,16 @@ describe("SFT with sft.warmStart.drills", () => {
       assert.include(error.message, "sft.warmStart.drills is 4, but the verifier offers no drills")
     }).pipe(Effect.provide(NodeServices.layer))
   )
+
+  it("is a config error where nothing reads it: inside rft.train, and in pre-training", () => {
+    assert.throws(
+      () => TrainerConfig.decodeSync({ rft: { train: { warmStart: { drills: 5 } } } }),
+      /leave rft\.train\.warmStart out/
+    )
+    assert.deepStrictEqual(
+      TrainerConfig.pretraining.check({ warmStart: { drills: 5 } }).map((i) => i.path),
+      ["warmStart"]
+    )
+    assert.deepStrictEqual(TrainerConfig.pretraining.check({ warmStart: { ratio: 0 } }), [])
+  })
 })

@@ -11,6 +11,8 @@ import { join } from "node:path"
 import { Verifier } from "@realm-lm/core"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Emphasis from "../src/internal/emphasis.ts"
+import type { Engine } from "../src/internal/engine.ts"
+import * as Supervised from "../src/internal/supervised.ts"
 import * as Toy from "./fixtures/toy.ts"
 
 /** One token per character. */
@@ -61,6 +63,38 @@ describe("Emphasis.tokenWeights", () => {
     )!
     assert.deepStrictEqual(weights, [1, 1, 2, 2, 2])
   })
+})
+
+describe("Supervised.tokenize with emphasis", () => {
+  /** Characters as tokens, then EOS (0). */
+  const engine = {
+    encodePrompt: () => Effect.succeed([1]),
+    encodeCompletion: (text: string) => [...[...text].map((c) => c.charCodeAt(0)), 0]
+  } as unknown as Engine
+  const completion = "A ok B no 7"
+  const example = {
+    problemId: "p",
+    prompt: { problemId: "p", messages: [], guidance: { mode: "assisted" as const, strength: 1, routeIds: [] } },
+    completion,
+    kind: "warm" as const,
+    emphasis: [
+      { start: 2, end: 4 },
+      { start: 7, end: 9 }
+    ]
+  }
+
+  it.effect("weighs exactly the marked tokens (with the space before each) and leaves EOS at 1", () =>
+    Effect.gen(function* () {
+      const set = yield* Supervised.tokenize(engine, [example], 100, 6)
+      const weights = set.examples[0]?.weights ?? []
+      assert.lengthOf(weights, completion.length + 1)
+      assert.strictEqual([...completion].filter((_, i) => weights[i] === 6).join(""), " ok no")
+      assert.strictEqual(weights.at(-1), 1, "EOS")
+      assert.strictEqual(set.unaligned, 0)
+      // Weight 1 leaves examples unweighted.
+      assert.isUndefined((yield* Supervised.tokenize(engine, [example], 100, 1)).examples[0]?.weights)
+    })
+  )
 })
 
 /** The toy verifier with its verdict words (`ok` / `no`) marked. */
@@ -117,8 +151,12 @@ describe("SFT with sft.warmStart.emphasis", () => {
   it("emphasis without warm starts is a config error", () => {
     assert.throws(
       () => TrainerConfig.decodeSync({ sft: { warmStart: { emphasis: 8 } } }),
-      /emphasis \(8\) weighs warm-start tokens, but ratio is 0/
+      /emphasis \(8\) weighs tokens of warm starts and drills, but ratio and drills are 0/
     )
-    assert.throws(() => TrainerConfig.decodeSync({ sft: { warmStart: { ratio: 0.25, emphasis: 0 } } }))
+    assert.doesNotThrow(() => TrainerConfig.decodeSync({ sft: { warmStart: { drills: 10, emphasis: 8 } } }))
+    assert.throws(
+      () => TrainerConfig.decodeSync({ sft: { warmStart: { ratio: 0.25, emphasis: 0 } } }),
+      /\["sft"\]\["warmStart"\]\["emphasis"\]/
+    )
   })
 })

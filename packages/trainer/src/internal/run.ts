@@ -55,8 +55,20 @@ export const rootStreams = (seed: number): Record<string, Rng.Rng> => ({
   sample: Rng.Rng.make(seed, "sample")
 })
 
-/** The part of the config a resumed run must share with the run it continues. */
-const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
+/** A supervised section without the warm-start keys at their defaults that later versions added (they change nothing). */
+const withoutNewDefaults = (section: unknown): unknown => {
+  if (typeof section !== "object" || section === null) return section
+  const s = section as { readonly warmStart?: Record<string, unknown> }
+  if (s.warmStart === undefined) return section
+  const { emphasis, drills, ...warmStart } = s.warmStart
+  return {
+    ...s,
+    warmStart: { ...warmStart, ...(emphasis === 1 ? {} : { emphasis }), ...(drills === 0 ? {} : { drills }) }
+  }
+}
+
+/** The part of the config a resumed run must share with the run it continues (its hash is the compatibility key). */
+export const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
   const encoded = Schema.encodeSync(TrainerConfigSchema)(config)
   // Written as before the default token budget followed the vocabulary (it was 4096), so earlier checkpoints resume;
   // the logits memory budget only changes how a step is cut into micro-batches, not what it computes.
@@ -66,7 +78,13 @@ const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
     optimizer: encoded.optimizer,
     batching: { ...batching, microBatchTokens: batching.microBatchTokens ?? 4096 },
     generation: phase === "sft" ? undefined : encoded.generation,
-    [phase]: encoded[phase],
+    // Checkpoints written before `warmStart.emphasis` and `warmStart.drills` existed resume with them at their defaults.
+    [phase]:
+      phase === "sft"
+        ? withoutNewDefaults(encoded.sft)
+        : phase === "rft"
+          ? { ...encoded.rft, train: withoutNewDefaults(encoded.rft?.train) }
+          : encoded[phase],
     // Only present with LoRA, so the checkpoints of full fine-tuning runs keep their hash.
     ...(encoded.lora === undefined ? {} : { lora: encoded.lora })
   }

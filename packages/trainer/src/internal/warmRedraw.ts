@@ -17,6 +17,8 @@ import { tokenize } from "./supervised.ts"
 export interface WarmRedraw {
   readonly source: ExampleSource
   readonly prepare: (epochs: ReadonlyArray<number>) => Effect.Effect<void, EngineFailed | Verifier.VerifierError>
+  /** Redrawn warm starts so far whose marked ranges did not fall on token edges (`Supervised.TokenizedSet.unaligned`). */
+  readonly unaligned: () => number
 }
 
 /**
@@ -33,11 +35,14 @@ export const make = (
   emphasis = 1
 ): WarmRedraw => {
   const drawn = new Map<number, ReadonlyArray<Tokenized>>([[0, warm]])
+  let unaligned = 0
   const prepare = (epochs: ReadonlyArray<number>) =>
     Effect.gen(function* () {
       for (const epoch of epochs) {
         if (drawn.has(epoch)) continue
-        const fresh = (yield* tokenize(engine, yield* draw(epoch), maxTokens, emphasis)).examples.slice(0, warm.length)
+        const set = yield* tokenize(engine, yield* draw(epoch), maxTokens, emphasis)
+        unaligned += set.unaligned
+        const fresh = set.examples.slice(0, warm.length)
         drawn.set(epoch, [...fresh, ...warm.slice(fresh.length)])
       }
       const oldest = Math.min(...epochs)
@@ -53,5 +58,5 @@ export const make = (
       return set[index - plain.length]!
     }
   }
-  return { source, prepare }
+  return { source, prepare, unaligned: () => unaligned }
 }
