@@ -7,7 +7,7 @@ import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { CorpusRecord } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
-import { Effect, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -101,6 +101,29 @@ describe("user stages", () => {
         assert.instanceOf(missing, PipelineStage.PipelineOrderInvalid)
       }).pipe(Effect.provide(NodeServices.layer)),
     120_000
+  )
+
+  it.effect("a corpusTransform whose write fails fails its stage, naming it and keeping the cause", () =>
+    Effect.gen(function* () {
+      const failing = PipelineStage.corpusTransform({
+        name: "broken-filter",
+        implementation: "test/broken-filter",
+        config: Schema.Struct({ level: Schema.Int }),
+        settings: { level: 1 },
+        write: (input) => Effect.fail(new Error(`cannot read ${input}: EACCES`))
+      })
+      const stages = PipelineStage.insertAfter([Stages.problems, Stages.corpus], "corpus", failing)
+      if (!Array.isArray(stages)) return assert.fail(stages.message)
+      const runDir = mkdtempSync(join(tmpdir(), "realm-user-stage-fail-"))
+      const { stages: _own, ...rest } = config(runDir)
+      const error = yield* Effect.flip(Pipeline.run(rest, example, {}, { stages }))
+      assert.strictEqual(error._tag, "StageFailed")
+      assert.include(
+        error.message,
+        `stage "broken-filter" failed: cannot read ${join(runDir, "corpus", "corpus.jsonl")}: EACCES`
+      )
+      assert.instanceOf((error as { cause?: unknown }).cause, Error)
+    }).pipe(Effect.provide(NodeServices.layer))
   )
 
   it.effect("config check names a stage module that is missing or exports no stage, with its path", () =>
