@@ -2,13 +2,14 @@
  * A pipeline stage for experiments on MRPV's verdicts: it appends `count` comparison drills to the corpus as
  * `SftExample` lines, which SFT trains on like any plain example. A drill's completion is `lines` verdict lines in the
  * compared-answers format (`Route A: answer 76 vs 74, wrong`), whose verdict is exactly whether the two numbers are
- * equal: half the pairs equal, a quarter a near miss (1-12 apart), a quarter unrelated, numbers in `min..max`.
+ * equal: half the pairs equal, a quarter a near miss (1-12 apart, so up to 12 outside `min..max`), a quarter unrelated,
+ * the own number in `min..max`.
  * D12 (docs/EXPERIMENTS.md) found the student's verdicts at chance because SFT shows the comparison too few times
  * (about 13 verdicts a step); D10 showed the same student learns it from about 100k such lines. The lines are
  * `@realm-lm/mrpv`'s `Drills.drillLine`; the trainer's `sft.warmStart.drills` now mixes MRPV's own drills in without a
  * stage (this stage stays as D13's and experiment 6's exact recipe, and as an example of a corpus augmentation).
  */
-import { appendFileSync, copyFileSync, readFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { Rng } from "@realm-lm/core"
 import { Drills } from "@realm-lm/mrpv"
 import { PipelineStage } from "@realm-lm/pipeline"
@@ -26,7 +27,6 @@ export const Settings = Schema.Struct({
   /** Seed of the drills. Default 0. */
   seed: Schema.optionalKey(Schema.Int)
 })
-
 
 /** The drills as `SftExample` JSONL lines. */
 export const drills = (settings: typeof Settings.Type): Array<string> => {
@@ -53,9 +53,9 @@ export const stage = (raw: unknown) => {
     write: (input, out) =>
       Effect.try({
         try: () => {
-          copyFileSync(input, out)
-          const endsWithNewline = readFileSync(out, "utf8").endsWith("\n")
-          appendFileSync(out, `${endsWithNewline ? "" : "\n"}${drills(settings).join("\n")}\n`)
+          const corpus = readFileSync(input, "utf8")
+          const separator = corpus === "" || corpus.endsWith("\n") ? "" : "\n"
+          writeFileSync(out, `${corpus}${separator}${drills(settings).join("\n")}\n`)
         },
         // The file system's own error (its message names the path and the errno).
         catch: (error) => error

@@ -129,8 +129,8 @@ export const renderTargetWithVerdicts = (
   const solution = options.solution ?? gold ?? shown.find((r) => r.label === "positive")?.steps ?? []
   const steps = solutionLines(solution)
   const answer = `Answer: ${oneLine(problem.gold, Number.MAX_SAFE_INTEGER)}`
-  const before = options.order === "solve-first" ? [...steps, answer] : []
-  const lines = [...before, ...verification, ...(options.order === "solve-first" ? [] : [...steps, answer])]
+  const [before, after] = options.order === "solve-first" ? [[...steps, answer], []] : [[], [...steps, answer]]
+  const lines = [...before, ...verification, ...after]
   // Offsets: every line before the verdict lines, each followed by its "\n".
   let offset = before.reduce((n, line) => n + line.length + 1, 0)
   const verdicts = parts.map((p, i) => {

@@ -26,7 +26,7 @@ describe("Emphasis.tokenWeights", () => {
   const spans = ["correct", "wrong"].map((w) => ({ start: text.indexOf(w), end: text.indexOf(w) + w.length }))
 
   it("weighs exactly the characters of each range with a character tokenizer", () => {
-    const weights = Emphasis.tokenWeights(chars, text, spans, 10)!
+    const weights = Emphasis.tokenWeights(chars, text, chars(text), spans, 10)!
     assert.lengthOf(weights, text.length)
     const heavy = [...text].filter((_, i) => weights[i] === 10).join("")
     // The whitespace before each range is widened into it.
@@ -35,7 +35,7 @@ describe("Emphasis.tokenWeights", () => {
   })
 
   it("weighs the word tokens that carry a leading space", () => {
-    const weights = Emphasis.tokenWeights(words, text, spans, 4)!
+    const weights = Emphasis.tokenWeights(words, text, words(text), spans, 4)!
     const tokens = text.match(/\s*\S+/g)!
     assert.lengthOf(weights, tokens.length)
     assert.deepStrictEqual(
@@ -48,13 +48,14 @@ describe("Emphasis.tokenWeights", () => {
     // "correct," is one token here, so the range "correct" ends inside it.
     const glued = "Route A: answer 7 vs 7, correct, then more"
     const span = { start: glued.indexOf("correct"), end: glued.indexOf("correct") + 7 }
-    assert.isUndefined(Emphasis.tokenWeights(words, glued, [span], 4))
+    assert.isUndefined(Emphasis.tokenWeights(words, glued, words(glued), [span], 4))
   })
 
   it("sorts ranges, clips them to the text and drops empty ones", () => {
     const weights = Emphasis.tokenWeights(
       chars,
       "ab cd",
+      chars("ab cd"),
       [
         { start: 3, end: 99 },
         { start: 0, end: 0 }

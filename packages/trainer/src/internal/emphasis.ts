@@ -21,16 +21,16 @@ const widened = (text: string, spans: ReadonlyArray<Verifier.TextSpan>): Array<V
 }
 
 /**
- * Per-token weights of `encode(text)` (without EOS) with the tokens of `spans` at `weight`, or `undefined` when
- * the tokens cannot be matched to the ranges (see the module note).
+ * Per-token weights of `whole` = `encode(text)` (without EOS, as the caller already has it) with the tokens of
+ * `spans` at `weight`, or `undefined` when the tokens cannot be matched to the ranges (see the module note).
  */
 export const tokenWeights = (
   encode: (text: string) => ReadonlyArray<number>,
   text: string,
+  whole: ReadonlyArray<number>,
   spans: ReadonlyArray<Verifier.TextSpan>,
   weight: number
 ): Array<number> | undefined => {
-  const whole = encode(text)
   const weights: Array<number> = []
   const tokens: Array<number> = []
   const piece = (start: number, end: number, w: number) => {

@@ -58,7 +58,10 @@ export const tokenize = (
         continue
       }
       const marked = emphasis !== 1 && e.emphasis !== undefined && e.emphasis.length > 0
-      const weights = marked ? Emphasis.tokenWeights(encodeText, e.completion, e.emphasis!, emphasis) : undefined
+      // The completion's own tokens are all but its EOS.
+      const weights = marked
+        ? Emphasis.tokenWeights(encodeText, e.completion, completion.slice(0, -1), e.emphasis!, emphasis)
+        : undefined
       if (marked && weights === undefined) unaligned += 1
       out.push({
         prompt,
