@@ -71,28 +71,31 @@ export const nameOf = (config: HttpTeacherConfig): string => `openai:${config.mo
 /** A URL without what may carry credentials (user info, query, fragment), for manifests and logs (core's `ChatEndpoint.redactUrl`). */
 export const redactUrl = ChatEndpoint.redactUrl
 
-/** Settings and prompts for the manifest: everything but credentials (only the variable's name; the URL redacted). */
-export const describe = (config: HttpTeacherConfig): Schema.Json => ({
-  kind: "openai-compatible",
-  name: nameOf(config),
-  baseUrl: redactUrl(config.baseUrl),
+/** The model, sampling and prompt settings: part of both the manifest's description and the resume check's settings. */
+const generation = (config: HttpTeacherConfig) => ({
   model: config.model,
   temperature: config.temperature,
   maxTokens: config.maxTokens,
   samplesPerRequest: config.samplesPerRequest,
-  apiKeyEnv: config.apiKeyEnv ?? null,
   system: config.system ?? null,
   hints: config.hints ?? null
 })
 
+/**
+ * Settings and prompts for the manifest: everything but credentials (only the variable's name; the URL redacted).
+ * Manifests are canonical JSON (keys sorted), so the order of the keys here does not show.
+ */
+export const describe = (config: HttpTeacherConfig): Schema.Json => ({
+  kind: "openai-compatible",
+  name: nameOf(config),
+  baseUrl: redactUrl(config.baseUrl),
+  apiKeyEnv: config.apiKeyEnv ?? null,
+  ...generation(config)
+})
+
 /** The settings that change what the teacher writes (the corpus resume check compares them). */
 export const settings = (config: HttpTeacherConfig): Schema.Json => ({
-  model: config.model,
-  temperature: config.temperature,
-  maxTokens: config.maxTokens,
-  samplesPerRequest: config.samplesPerRequest,
-  system: config.system ?? null,
-  hints: config.hints ?? null,
+  ...generation(config),
   sendSeed: config.sendSeed
 })
 
