@@ -27,16 +27,7 @@ const drilling = Verifier.Verifier.of({
     }))
 })
 
-const config = (drills: number) =>
-  Toy.quickConfig({
-    sft: {
-      epochs: 2,
-      batchSize: 16,
-      lr: { peak: 1e-2 },
-      heldOutFraction: 0,
-      warmStart: { ratio: 0.5, minRoutes: 1, maxRoutes: 2, redraw: true, drills }
-    }
-  })
+const config = (drills: number) => Toy.warmStartConfig({ epochs: 2 }, { ratio: 0.5, redraw: true, drills })
 
 describe("SFT with sft.warmStart.drills", () => {
   it.effect("draws the drills once with the trainer's seed and trains on them beside plain and warm examples", () =>
@@ -44,10 +35,7 @@ describe("SFT with sft.warmStart.drills", () => {
       assert.deepStrictEqual(Data.drillExamples(drilling, 3, 7), Data.drillExamples(drilling, 3, 7))
       assert.strictEqual(Data.drillExamples(drilling, 3, 7)?.[0]?.kind, "drill")
       assert.isUndefined(Data.drillExamples(Toy.verifier, 3, 7))
-      const dir = Toy.tempDir()
-      const ps = Toy.problems(16)
-      yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const { dir, corpus } = yield* Toy.modelAndCorpus(16)
       const run = (drills: number, out: string) =>
         Toy.sftMetrics(dir, corpus, out, config(drills)).pipe(
           Effect.provide(Layer.succeed(Verifier.Verifier, drilling))
@@ -82,11 +70,7 @@ describe("SFT with sft.warmStart.drills", () => {
   )
 
   it.effect("a verifier without drills is refused before the model loads, naming the key", () =>
-    Effect.gen(function* () {
-      const error = yield* Toy.sftRefusal(config(4))
-      assert.strictEqual(error._tag, "TrainingDataError")
-      assert.include(error.message, "sft.warmStart.drills is 4, but the verifier offers no drills")
-    }).pipe(Effect.provide(NodeServices.layer))
+    Toy.assertSftRefused(config(4), "sft.warmStart.drills is 4, but the verifier offers no drills")
   )
 
   it("is a config error where nothing reads it: inside rft.train, and in pre-training", () => {

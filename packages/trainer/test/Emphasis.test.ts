@@ -7,7 +7,6 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { join } from "node:path"
 import { Verifier } from "@realm-lm/core"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Emphasis from "../src/internal/emphasis.ts"
@@ -111,26 +110,14 @@ const markingVerifier = Layer.succeed(
   })
 )
 
-const sftConfig = (emphasis: number) =>
-  Toy.quickConfig({
-    sft: {
-      steps: 2,
-      batchSize: 16,
-      lr: { peak: 1e-2 },
-      heldOutFraction: 0,
-      warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, emphasis }
-    }
-  })
+const sftConfig = (emphasis: number) => Toy.warmStartConfig({ steps: 2 }, { ratio: 1, emphasis })
 
 describe("SFT with sft.warmStart.emphasis", () => {
   it.effect(
     "weighs the marked tokens: every warm start aligns, and the first loss differs from the unweighted one",
     () =>
       Effect.gen(function* () {
-        const dir = Toy.tempDir()
-        const ps = Toy.problems(16)
-        yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
-        const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+        const { dir, corpus } = yield* Toy.modelAndCorpus(16)
         const run = (emphasis: number, out: string) =>
           Toy.sftMetrics(dir, corpus, out, sftConfig(emphasis)).pipe(Effect.provide(markingVerifier))
         const plain = yield* run(1, "plain")
@@ -142,11 +129,7 @@ describe("SFT with sft.warmStart.emphasis", () => {
   )
 
   it.effect("a verifier that marks nothing is refused before the model loads, naming the key", () =>
-    Effect.gen(function* () {
-      const error = yield* Toy.sftRefusal(sftConfig(8))
-      assert.strictEqual(error._tag, "TrainingDataError")
-      assert.include(error.message, "sft.warmStart.emphasis is 8, but the verifier marks no decision")
-    }).pipe(Effect.provide(NodeServices.layer))
+    Toy.assertSftRefused(sftConfig(8), "sft.warmStart.emphasis is 8, but the verifier marks no decision")
   )
 
   it("emphasis without warm starts is a config error", () => {

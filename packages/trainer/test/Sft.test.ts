@@ -63,13 +63,13 @@ describe("Sft", () => {
     "memory.recompute (every layer, or a list) logs the same losses as keeping activations; a missing layer fails",
     () =>
       Effect.gen(function* () {
-        const dir = Toy.tempDir()
-        const ps = Toy.problems(16)
-        yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 2 })
-        const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+        const { dir, corpus } = yield* Toy.modelAndCorpus(16, { layers: 2 })
         const losses = (recompute: boolean | ReadonlyArray<number>, out: string) =>
-          Effect.gen(function* () {
-            const config = TrainerConfig.decodeSync({
+          Toy.sftMetrics(
+            dir,
+            corpus,
+            out,
+            TrainerConfig.decodeSync({
               runtime: { intraOpThreads: 1 },
               batching: { buckets: [32, 64], microBatch: 8 },
               generation: { maxPromptTokens: 40, maxNewTokens: 16 },
@@ -78,11 +78,7 @@ describe("Sft", () => {
               log: { tensorboard: false },
               sft: { steps: 4, batchSize: 8, lr: { peak: 1e-2 }, heldOutFraction: 0 }
             })
-            yield* Sft.train({ init: join(dir, "init"), corpus, outDir: join(dir, out), resume: false }, config)
-            return Metrics.parse(readFileSync(join(dir, out, Metrics.metricsFile), "utf8")).map(
-              (l) => l["loss"] as number
-            )
-          })
+          ).pipe(Effect.map((lines) => lines.map((l) => l["loss"] as number)))
         const kept = yield* losses(false, "kept")
         assert.strictEqual(kept.length, 4)
         for (const [recompute, out] of [
@@ -101,25 +97,9 @@ describe("Sft", () => {
 
   it.effect("warmStart.redraw: the first epoch trains on the fixed draw, later epochs on new draws", () =>
     Effect.gen(function* () {
-      const dir = Toy.tempDir()
-      const ps = Toy.problems(16)
-      yield* Toy.tinyModel(join(dir, "init"), ps, { layers: 1 })
-      const corpus = Toy.writeCorpus(join(dir, "corpus.jsonl"), Toy.records(ps))
+      const { dir, corpus } = yield* Toy.modelAndCorpus(16)
       const losses = (redraw: boolean, out: string) =>
-        Toy.sftMetrics(
-          dir,
-          corpus,
-          out,
-          Toy.quickConfig({
-            sft: {
-              epochs: 3,
-              batchSize: 16,
-              lr: { peak: 1e-2 },
-              heldOutFraction: 0,
-              warmStart: { ratio: 1, minRoutes: 1, maxRoutes: 2, redraw }
-            }
-          })
-        )
+        Toy.sftMetrics(dir, corpus, out, Toy.warmStartConfig({ epochs: 3 }, { ratio: 1, redraw }))
       const fixed = yield* losses(false, "fixed")
       const redrawn = yield* losses(true, "redrawn")
       assert.strictEqual(fixed[0]?.["train_examples"], 32)
