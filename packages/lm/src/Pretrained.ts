@@ -170,15 +170,14 @@ export const recordedHashes = (
   FileSystem.FileSystem | Path.Path
 > =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, stateFile)
-    if (!(yield* fs.exists(file))) return undefined
-    const text = yield* fs.readFileString(file)
-    const json = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (e) => new InvalidTrainerState({ path: file, detail: `not JSON (${String(e)})` })
-    })
+    const json = yield* readJson(
+      file,
+      Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)),
+      (e) => new InvalidTrainerState({ path: file, detail: `not JSON (${String(e)})` })
+    )
+    if (json === undefined) return undefined
     const decoded = decodeStateFiles(json)
     if (decoded._tag === "Failure")
       return yield* new InvalidTrainerState({
@@ -263,6 +262,18 @@ const readVerified = (dir: string, file: string, recorded: RecordedHashes | unde
     return new TextDecoder().decode(bytes)
   })
 
+/**
+ * The small JSON file at `file`, its text read by `read` (as it is, or checked against a record), or `undefined` when
+ * there is no such file; `notJson` makes the error for text that does not parse.
+ */
+const readJson = <E, R, E2>(file: string, read: Effect.Effect<string, E, R>, notJson: (e: unknown) => E2) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    if (!(yield* fs.exists(file))) return undefined
+    const text = yield* read
+    return yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: notJson })
+  })
+
 const shardName = /^[\w.-]+\.safetensors$/
 
 /** Read `config.json` of a directory into a `ModelConfig` (checked against `trainer_state.json`'s record, if any). */
@@ -288,21 +299,20 @@ const readConfigWith = (
   FileSystem.FileSystem | Path.Path
 > =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, "config.json")
-    if (!(yield* fs.exists(file))) {
+    const json = yield* readJson(
+      file,
+      readVerified(dir, "config.json", recorded),
+      (e) => new ModelConfig.InvalidModelConfig({ field: "(file)", detail: `${file} is not JSON: ${String(e)}` })
+    )
+    if (json === undefined) {
       return yield* new CheckpointFileMissing({
         dir,
         file: "config.json",
         hint: "a Hugging Face model directory needs its config.json beside the weights"
       })
     }
-    const text = yield* readVerified(dir, "config.json", recorded)
-    const json = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (e) => new ModelConfig.InvalidModelConfig({ field: "(file)", detail: `${file} is not JSON: ${String(e)}` })
-    })
     return yield* ModelConfig.fromHf(json, options)
   })
 
@@ -319,16 +329,11 @@ export const readIndex = (
   FileSystem.FileSystem | Path.Path
 > =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const file = path.join(dir, indexFile)
-    if (!(yield* fs.exists(file))) return undefined
-    const text = yield* readVerified(dir, indexFile, recorded)
     const bad = (detail: string) => new InvalidShardIndex({ path: file, detail })
-    const json = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (e) => bad(`not JSON (${String(e)})`)
-    })
+    const json = yield* readJson(file, readVerified(dir, indexFile, recorded), (e) => bad(`not JSON (${String(e)})`))
+    if (json === undefined) return undefined
     const map = (json as { weight_map?: unknown } | null)?.weight_map
     if (typeof map !== "object" || map === null || Array.isArray(map))
       return yield* bad("weight_map must be an object of tensor name → shard file")
