@@ -22,8 +22,14 @@ const problem = (
   ...(labels === undefined ? {} : { labels })
 })
 
+/** A table-driven test: `Answer.extract(p, text)` is `expected` for each `[text, expected]` row. */
+const extracts = (title: string, p: Problem.Problem, rows: ReadonlyArray<readonly [string, string | undefined]>) =>
+  it.each(rows)(title, (text, expected) => {
+    assert.strictEqual(Answer.extract(p, text), expected)
+  })
+
 describe("Answer: numbers", () => {
-  it.each([
+  extracts("extracts %j as %s", problem("number", "0"), [
     ["Janet makes 9 * 2 = $18 every day.\n#### 18", "18"],
     ["so the total is 1,200 dollars.\n#### 1,200", "1200"],
     ["**Answer:** $12.50.", "12.5"],
@@ -36,10 +42,22 @@ describe("Answer: numbers", () => {
     ["the answer is twelve", "12"],
     ["Answer: 45%", "45"],
     ["We get 100.0 as the result", "100"],
+    // Assorted real-world styles.
+    ["The total cost is $1,234.56.", "1234.56"],
+    ["Janet sells 9 eggs at $2 each, making $18 per day.\n\nThe answer is: **$18**", "18"],
+    ["Answer: $18/day", "18"],
+    ["18", "18"],
+    ["The answer is 18.\n\nNote: 3 eggs are eaten.", "18"],
+    ["**Final answer:** 1,200 dollars", "1200"],
+    ["Answer: 18 \nExplanation: 16 - 3 - 4 = 9, 9 * 2 = 18", "18"],
+    ["answer: -5", "-5"],
+    ["Total: 45", "45"],
+    ["The answer is 7 (seven).", "7"],
+    ["Answer:\n\n42", "42"],
+    ["The final answer is $\\boxed{\\dfrac{7}{2}}$", "3.5"],
+    ["42 is the answer.", "42"],
     ["I am not sure.", undefined]
-  ])("extracts %j as %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
-  })
+  ])
 
   it("compares numbers across formats, with rounding tolerance only for written decimals", () => {
     const p = problem("number", "1200")
@@ -69,15 +87,13 @@ describe("Answer: numbers", () => {
 
 describe("Answer: labels and text", () => {
   const letters = problem("label", "B", ["A", "B", "C", "D", "E"])
-  it.each([
+  extracts("extracts letter labels from %j as %s", letters, [
     ["Answer: (B) library", "B"],
     ["So the answer is b.", "B"],
     ["A revolving door ... I pick option C because", "C"],
     ["A) is wrong, B) is wrong.\nD) fits best.", "D"],
     ["A thing that is here", undefined]
-  ])("extracts letter labels from %j as %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(letters, text), expected)
-  })
+  ])
 
   it("extracts word labels and returns them as written in the label set", () => {
     const folio = problem("label", "Uncertain", ["True", "False", "Uncertain"])
@@ -109,17 +125,15 @@ describe("Answer: exact numbers, number words, conclusions", () => {
     assert.isFalse(Answer.judge(loose, "The answer is 3,000,004.").correct)
   })
 
-  it.each([
+  extracts("reads number words in %j as %s", problem("number", "0"), [
     ["The answer is twenty-two.", "22"],
     ["Answer: one hundred and five", "105"],
     ["Answer: three thousand four hundred twenty-one apples", "3421"],
     ["So she has twenty-two marbles now.", "22"],
     ["Answer: minus seven", "-7"]
-  ])("reads number words in %j as %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
-  })
+  ])
 
-  it.each([
+  extracts("takes the conclusion of %j: %s", problem("number", "0"), [
     ["Answer: After 3 days he has 51 left.", "51"],
     ["Answer: He has 51 apples left after 3 days.", "51"],
     ["Answer: 51 apples, since 3 were eaten.", "51"],
@@ -127,9 +141,7 @@ describe("Answer: exact numbers, number words, conclusions", () => {
     ["Step 1: 3 + 48 = 51\nSo he has 51 left after 3 days.", "51"],
     ["Final Answer: The final answer is 18. I hope it is correct.", "18"],
     ["Answer: 16 - 3 - 4 = 9 eggs after breakfast", "9"]
-  ])("takes the conclusion of %j: %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
-  })
+  ])
 
   it("keeps the parcel format's judgement: the number after `Answer:`, none for an empty cue", () => {
     const steps = "Step 1: base zone B = 12\nStep 2: weight 7kg +8 = 20"
@@ -160,32 +172,14 @@ describe("Answer: exact numbers, number words, conclusions", () => {
   })
 })
 
-describe("Answer: assorted real-world styles", () => {
-  it.each([
-    ["The total cost is $1,234.56.", "1234.56"],
-    ["Janet sells 9 eggs at $2 each, making $18 per day.\n\nThe answer is: **$18**", "18"],
-    ["Answer: $18/day", "18"],
-    ["18", "18"],
-    ["The answer is 18.\n\nNote: 3 eggs are eaten.", "18"],
-    ["**Final answer:** 1,200 dollars", "1200"],
-    ["Answer: 18 \nExplanation: 16 - 3 - 4 = 9, 9 * 2 = 18", "18"],
-    ["answer: -5", "-5"],
-    ["Total: 45", "45"],
-    ["The answer is 7 (seven).", "7"],
-    ["Answer:\n\n42", "42"],
-    ["The final answer is $\\boxed{\\dfrac{7}{2}}$", "3.5"],
-    ["42 is the answer.", "42"]
-  ])("number from %j: %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(problem("number", "0"), text), expected)
-  })
-
+describe("Answer: assorted real-world labels", () => {
   const csqa = problem(
     "label",
     "A",
     ["A", "B", "C", "D", "E"],
     "Where?\n(A) bank\n(B) library\n(C) department store\n(D) mall\n(E) new york"
   )
-  it.each([
+  extracts("label from %j: %s", csqa, [
     ["Answer: (C)", "C"],
     ["**Answer: C**", "C"],
     ["The answer is C) department store", "C"],
@@ -200,9 +194,7 @@ describe("Answer: assorted real-world styles", () => {
     ["Answer: d) mall", "D"],
     ["The answer is New York (E).", "E"],
     ["I am not sure.", undefined]
-  ])("label from %j: %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(csqa, text), expected)
-  })
+  ])
 })
 
 describe("Answer: letters and option texts", () => {
@@ -212,7 +204,7 @@ describe("Answer: letters and option texts", () => {
     ["A", "B"],
     "Is the following statement true or false? Max is not sour.\n(A) True\n(B) False"
   )
-  it.each([
+  extracts("reads %j against options (A) True / (B) False as %s", logic, [
     ["B", "B"],
     ["The correct option is B.", "B"],
     ["Answer: False", "B"],
@@ -221,9 +213,7 @@ describe("Answer: letters and option texts", () => {
     ["Answer: A) True", "A"],
     ["Answer: True", "A"],
     ["C is the correct answer.", undefined]
-  ])("reads %j against options (A) True / (B) False as %s", (text, expected) => {
-    assert.strictEqual(Answer.extract(logic, text), expected)
-  })
+  ])
 
   it("treats a letter and its option's text as the same answer", () => {
     assert.isTrue(Answer.equivalent(logic, "False", "B"))
