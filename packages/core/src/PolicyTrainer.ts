@@ -6,13 +6,17 @@ import { Context, Schema } from "effect"
 import type { Effect } from "effect"
 import type { CheckpointRef } from "./Checkpoint.ts"
 
+/** A training phase: supervised fine-tuning, rejection-sampling fine-tuning, or RL. */
+export const Phase = Schema.Literals(["sft", "rft", "rl"])
+export type Phase = typeof Phase.Type
+
 /**
  * A training run failed: non-finite values, bad config, unreadable data or checkpoint. `reason` names what happened
  * (the original error's tag); `cause` keeps the original typed error itself, so a caller can match on it
  * (`Predicate.isTagged(error.cause, "NonFiniteLoss")`) across the stage boundary.
  */
 export class TrainerError extends Schema.TaggedError<TrainerError>()("TrainerError", {
-  phase: Schema.Literals(["sft", "rft", "rl"]),
+  phase: Phase,
   reason: Schema.String,
   detail: Schema.String,
   step: Schema.optionalKey(Schema.Int),

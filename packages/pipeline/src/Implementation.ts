@@ -95,6 +95,21 @@ export interface Implementation<S extends Slot, C> {
    * hashes. A trainer without it cannot pre-train a base (`model.pretrain` is refused).
    */
   readonly pretrain?: Pretraining
+  /**
+   * Trainers only: what one training phase reads, for that run's stage config hash, so that changing one phase's
+   * settings (e.g. RL steps) does not re-run the phases it does not reach (SFT). Settings as written in a config.
+   * Leave it out and every run hashes all of its trainer's settings and the curriculum (always correct, never
+   * reused across such changes). Claiming less than a phase reads would reuse stale work: keep it conservative.
+   */
+  readonly phaseInputs?: (settings: Record<string, unknown>, phase: PolicyTrainer.Phase) => PhaseInputs
+}
+
+/** What a trainer's phase reads (`Implementation.phaseInputs`). */
+export interface PhaseInputs {
+  /** The part of its settings the phase reads. */
+  readonly settings: Record<string, unknown>
+  /** Whether the phase asks the curriculum anything (when false, curriculum settings do not enter its hash). */
+  readonly curriculum: boolean
 }
 
 /** How a trainer runs the base model's pre-training (`Implementation.pretrain`). Settings are as written in a config. */

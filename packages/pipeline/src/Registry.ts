@@ -193,7 +193,8 @@ export const onnx = define({
   config: TrainerConfig.TrainerConfig,
   layer: Trainer.layerConfig,
   seedSetting: "seed",
-  pretrain: TrainerConfig.pretraining
+  pretrain: TrainerConfig.pretraining,
+  phaseInputs: TrainerConfig.phaseInputs
 })
 
 /** Assisted and autonomous evaluation with sc@k, pass@k and bootstrap intervals. */

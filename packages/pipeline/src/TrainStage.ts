@@ -14,6 +14,7 @@ import { plan, selected } from "./Methods.ts"
 import type { PipelineConfig } from "./PipelineConfig.ts"
 import type { AnyStage } from "./PipelineStage.ts"
 import { define } from "./PipelineStage.ts"
+import * as Resolve from "./Resolve.ts"
 import * as Stage from "./Stage.ts"
 import { StageFailed } from "./Stage.ts"
 import { fail, readRef } from "./internal/stageFiles.ts"
@@ -29,6 +30,19 @@ export interface Training {
   /** Its trainer, verifier and curriculum choices (`Wiring.methodSlots`). */
   readonly slots: Wiring.MethodSlots
 }
+
+/**
+ * The trainer and curriculum settings a run's phase reads, for its stage hash (`Implementation.phaseInputs`): with the
+ * built-in trainer, changing RL settings or the curriculum re-runs neither SFT nor RFT. A trainer that does not say
+ * what its phases read hashes all of its settings and the curriculum.
+ */
+export const phaseSlots = (run: Training, baseDir: string) =>
+  Effect.map(Resolve.implementation("trainer", run.slots.trainer.use, baseDir), (implementation) => {
+    const read = implementation.phaseInputs?.(Wiring.asRecord(run.slots.trainer.with), run.phase)
+    if (read === undefined) return { trainer: run.slots.trainer, curriculum: run.slots.curriculum }
+    const trainer = { use: run.slots.trainer.use, with: read.settings }
+    return read.curriculum ? { trainer, curriculum: run.slots.curriculum } : { trainer }
+  })
 
 /** How a train stage is made. */
 export interface TrainingOptions {
@@ -101,8 +115,7 @@ export const training = (options: TrainingOptions = {}): AnyStage =>
                 }).pipe(Effect.provide(layers), Effect.mapError(fail(run.name)))
             }),
             {
-              trainer: own.trainer,
-              curriculum: own.curriculum,
+              ...(yield* phaseSlots(run, ctx.baseDir).pipe(Effect.mapError(fail(run.name)))),
               verifier: own.verifier,
               judge: ctx.wiring.choice("judge"),
               from: run.from,

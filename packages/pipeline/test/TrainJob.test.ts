@@ -114,6 +114,41 @@ describe("TrainJob", () => {
   )
 
   it.effect(
+    "an SFT run is skipped when only RL settings or the curriculum change (the phase's stage hash), not when SFT's do",
+    () =>
+      Effect.gen(function* () {
+        const out = join(dir, "runs", "sft-phase-hash")
+        // A skipped stage leaves its manifest as it was; a run (even one that resumes a finished checkpoint) rewrites it.
+        const manifest = () => readFileSync(join(out, "manifest.json"), "utf8")
+        const trained = (settings: PipelineConfig) =>
+          Effect.gen(function* () {
+            const before = manifest()
+            yield* Effect.promise(() => new Promise((done) => setTimeout(done, 5)))
+            yield* run({ outDir: out, config: settings })
+            return manifest() !== before
+          })
+        yield* run({ outDir: out, config })
+        const rlChanged: PipelineConfig = {
+          ...config,
+          trainer: { use: "onnx", with: { sft: { steps: 2, batchSize: 2, evalEvery: 0 }, rl: { steps: 7 } } },
+          curriculum: { use: "eaai", with: { rescue: { hintFraction: 0.9 } } }
+        }
+        assert.isFalse(yield* trained(rlChanged), "RL settings and the curriculum are not what SFT reads")
+        const sftChanged: PipelineConfig = {
+          ...config,
+          trainer: { use: "onnx", with: { sft: { steps: 2, batchSize: 2, evalEvery: 0, lr: { peak: 0.0005 } } } }
+        }
+        // Not skipped: `realm train` resumes the run's directory, and the trainer refuses another config's checkpoints.
+        const refused = yield* Effect.flip(trained(sftChanged))
+        assert.isTrue(
+          Predicate.isTagged(refused, "TrainerError") && Predicate.isTagged(refused.cause, "CheckpointMismatch"),
+          `a change to SFT's own settings is not skipped: ${String(refused)}`
+        )
+      }),
+    120_000
+  )
+
+  it.effect(
     "a traced run shows spans for the job, the runner, its stage and step, and each service entry point, nested",
     () =>
       Effect.gen(function* () {

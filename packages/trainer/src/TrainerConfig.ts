@@ -471,3 +471,22 @@ export const pretraining = {
     return rest
   }
 }
+
+/** The section each phase reads; the others are left out of its stage hash. */
+const phaseSections = ["sft", "rft", "rl"] as const
+
+/**
+ * What one phase of this trainer reads, on settings as written in a config (the pipeline's
+ * `Implementation.phaseInputs`): everything but the other phases' sections (SFT never reads `rft` or `rl`, RFT and RL
+ * start from a checkpoint whose own settings are already in their inputs), and the curriculum only for RL (SFT and RFT
+ * never ask it). So tuning RL re-runs neither SFT nor RFT.
+ */
+export const phaseInputs = (
+  settings: Record<string, unknown>,
+  phase: (typeof phaseSections)[number]
+): { readonly settings: Record<string, unknown>; readonly curriculum: boolean } => ({
+  settings: Object.fromEntries(
+    Object.entries(settings).filter(([key]) => key === phase || !(phaseSections as ReadonlyArray<string>).includes(key))
+  ),
+  curriculum: phase === "rl"
+})
