@@ -2,6 +2,7 @@
  * GRPO-family RL: each step takes B = batchSize / groupSize problems, asks the `Curriculum` for their guidance,
  * builds prompts with the `Verifier`, samples G completions per prompt with the current weights, scores them, feeds
  * outcomes back (zero-variance groups are re-sampled with the curriculum's rescue decision, or dropped and counted),
+ * optionally adds a route trace to groups that all failed while the curriculum guides (`rl.routeTraces`),
  * computes group-normalised advantages and takes μ clipped-surrogate updates (separate ε low/high, optional k3 KL
  * to the frozen initial policy, token or sequence aggregation) on exactly the prompts the completions came from.
  */
@@ -12,6 +13,7 @@ import { Effect, Schema } from "effect"
 import * as Data from "./internal/data.ts"
 import * as Rollout from "./internal/rollout.ts"
 import * as RlStep from "./internal/rlStep.ts"
+import * as RouteTraces from "./internal/routeTraces.ts"
 import * as Run from "./internal/run.ts"
 import * as Steps from "./internal/steps.ts"
 import { learningRate } from "./LrSchedule.ts"
@@ -112,12 +114,27 @@ export const train: Run.Train<RlError, Verifier.Verifier | Curriculum.Curriculum
         generatedTokens += more.generatedTokens
         rescues = yield* curriculum.observe(t, more.groups.map(Rollout.outcome))
       }
-      const prepared = RlStep.prepare(groups, rl.advantage, rl.maskTruncated)
+      // Route traces are guidance: only while the curriculum guides (never for a no-guidance baseline).
+      const traced =
+        rl.routeTraces && curriculum.strength(t) > 0
+          ? yield* RouteTraces.add(engine, verifier, groups, config.generation.maxNewTokens)
+          : undefined
+      const prepared = RlStep.prepare(traced?.groups ?? groups, rl.advantage, rl.maskTruncated)
       let rollouts = prepared.rollouts
       const s0 = performance.now()
       if (rollouts.length > 0 && rl.oldLogProbs === "rescore") {
         const old = yield* Effect.mapError(engine.policy.score(rollouts), failed("score"))
         rollouts = rollouts.map((r, i) => ({ ...r, oldLogProbs: old[i]! }))
+      } else if (prepared.offPolicy.length > 0) {
+        // A trace was not sampled: its old log-probs are the current weights' (ratio 1 at the first update).
+        const old = yield* Effect.mapError(
+          engine.policy.score(prepared.offPolicy.map((i) => rollouts[i]!)),
+          failed("score route traces")
+        )
+        rollouts = [...rollouts]
+        prepared.offPolicy.forEach((i, k) => {
+          rollouts[i] = { ...rollouts[i]!, oldLogProbs: old[k]! }
+        })
       }
       if (rollouts.length > 0 && reference !== undefined) {
         const ref = yield* Effect.mapError(reference.score(rollouts), failed("score reference"))
@@ -166,7 +183,8 @@ export const train: Run.Train<RlError, Verifier.Verifier | Curriculum.Curriculum
         time_rollout: generateSeconds,
         time_scoring: scoreSeconds,
         time_update: updateSeconds,
-        skipped_steps: counters["skipped_steps"]!
+        skipped_steps: counters["skipped_steps"]!,
+        ...(rl.routeTraces ? RlStep.traceMetrics(traced) : {})
       }
       if (rl.evalEvery > 0 && (n % rl.evalEvery === 0 || n === rl.steps)) {
         const evaluated = yield* Rollout.sample(

@@ -150,4 +150,59 @@ describe("Rl", () => {
         )
       }).pipe(Effect.provide(NodeServices.layer))
   )
+
+  it.effect(
+    "route traces: a group whose completions all failed gets the verifier's target for its prompt while the curriculum guides, none without guidance",
+    () =>
+      Effect.gen(function* () {
+        const { dir, init, corpus } = yield* weakPriorModel(4)
+        // Right only for the exact target (a lone gold digit), so most sampled groups fail and get a trace.
+        const strict = Layer.succeed(
+          Verifier.Verifier,
+          Verifier.Verifier.of({
+            ...Toy.verifier,
+            score: (request) =>
+              Effect.map(Toy.verifier.score(request), (reward) => ({
+                ...reward,
+                correct: reward.correct && request.completion.trim() === request.problem.gold
+              }))
+          })
+        )
+        const config = TrainerConfig.decodeSync({
+          ...base,
+          rl: { steps: 3, batchSize: 16, groupSize: 4, routeTraces: true, lr: { peak: 1e-3, decay: "constant" } }
+        })
+        const run = (name: string, strength: number) => {
+          const fixed = FixedCurriculum.make(FixedCurriculum.never())
+          return Effect.map(
+            Rl.train({ init, corpus, outDir: join(dir, name), resume: false }, config).pipe(
+              Effect.provide(
+                Layer.mergeAll(strict, Layer.succeed(Curriculum.Curriculum, { ...fixed, strength: () => strength }))
+              )
+            ),
+            () => Metrics.parse(readFileSync(join(dir, name, Metrics.metricsFile), "utf8"))
+          )
+        }
+        const guided = yield* run("guided", 1)
+        const traces = guided.map((l) => l["route_traces"] as number)
+        assert.isAbove(
+          traces.reduce((a, b) => a + b, 0),
+          0,
+          "failed groups got traces"
+        )
+        for (const l of guided) {
+          assert.strictEqual(l["route_traces_skipped"], 0)
+          if ((l["route_traces"] as number) > 0) assert.closeTo(l["route_trace_reward"] as number, 1.1, 1e-9)
+          assert.isTrue(Number.isFinite(l["loss"] as number), "traces' old log-probs are scored before the update")
+          // Every trace turns a failed group into one with a right completion, so none of them is dropped.
+          assert.isAtLeast(l["trained_completions"] as number, 5 * (l["route_traces"] as number))
+        }
+        const unguided = yield* run("unguided", 0)
+        assert.deepStrictEqual(
+          unguided.map((l) => l["route_traces"]),
+          [0, 0, 0],
+          "no trace when the curriculum does not guide"
+        )
+      }).pipe(Effect.provide(NodeServices.layer))
+  )
 })

@@ -5,6 +5,7 @@
  */
 import type { Rollout } from "./steps.ts"
 import type { Group } from "./rollout.ts"
+import type { Traced } from "./routeTraces.ts"
 import { groupAdvantages, stats } from "../Advantages.ts"
 
 /** Groups turned into training rollouts. */
@@ -15,6 +16,8 @@ export interface Prepared {
   readonly zeroVarianceGroups: number
   /** Completions excluded from the loss because they hit `maxNewTokens`. */
   readonly truncatedMasked: number
+  /** Indices into `rollouts` of the route traces (`Sample.offPolicy`), whose old log-probs are still to be scored. */
+  readonly offPolicy: Array<number>
 }
 
 /**
@@ -24,6 +27,7 @@ export interface Prepared {
 export const prepare = (groups: ReadonlyArray<Group>, scaling: "std" | "none", maskTruncated: boolean): Prepared => {
   const rollouts: Array<Rollout> = []
   const advantages: Array<number> = []
+  const offPolicy: Array<number> = []
   let zeroVarianceGroups = 0
   let truncatedMasked = 0
   for (const g of groups) {
@@ -42,6 +46,7 @@ export const prepare = (groups: ReadonlyArray<Group>, scaling: "std" | "none", m
         truncatedMasked += 1
         return
       }
+      if (s.offPolicy === true) offPolicy.push(rollouts.length)
       rollouts.push({
         prompt: g.promptIds,
         completion: s.tokens,
@@ -51,7 +56,7 @@ export const prepare = (groups: ReadonlyArray<Group>, scaling: "std" | "none", m
       advantages.push(a.advantages[i]!)
     })
   }
-  return { rollouts, advantages, zeroVarianceGroups, truncatedMasked }
+  return { rollouts, advantages, zeroVarianceGroups, truncatedMasked, offPolicy }
 }
 
 const mean = (xs: ReadonlyArray<number>): number =>
@@ -92,4 +97,21 @@ export const rolloutMetrics = (groups: ReadonlyArray<Group>): Record<string, num
 export const advantageMetrics = (advantages: ReadonlyArray<number>): Record<string, number> => {
   const s = stats(advantages)
   return { advantage_mean: s.mean, advantage_std: s.std, advantage_min: s.min, advantage_max: s.max }
+}
+
+/**
+ * Route-trace statistics of a step (`rl.routeTraces`): traces added, failed groups that got none (by reason), and the
+ * traces' mean reward; zero traces on steps where the curriculum no longer guides (`traced` undefined).
+ */
+export const traceMetrics = (traced: Traced | undefined): Record<string, number> => {
+  const traces = (traced?.groups ?? []).flatMap((g) => g.samples.filter((s) => s.offPolicy === true))
+  const skipped = traced?.skipped
+  return {
+    route_traces: traced?.added ?? 0,
+    route_traces_skipped: skipped === undefined ? 0 : Object.values(skipped).reduce((a, b) => a + b, 0),
+    ...(skipped === undefined
+      ? {}
+      : Object.fromEntries(Object.entries(skipped).map(([reason, n]) => [`route_traces_skipped/${reason}`, n]))),
+    route_trace_reward: mean(traces.map((s) => s.reward.total))
+  }
 }

@@ -27,6 +27,8 @@ export interface Sample {
   /** The completion's text (what the policy wrote, after the prompt's prefill if it has one). */
   readonly text: string
   readonly reward: Reward.Reward
+  /** Not sampled: a route trace the trainer added (`rl.routeTraces`); its `logProbs` are empty until scored. */
+  readonly offPolicy?: boolean
 }
 
 /** A group of G samples of one prompt. */
@@ -107,7 +109,7 @@ export const sample = (
     const groups: Array<Group> = []
     let generatedTokens = 0
     for (const [i, p] of prepared.entries()) {
-      const shown = p.prompt.guidance.routeIds.flatMap((id) => p.request.routes.filter((r) => r.id === id))
+      const shown = shownRoutes(p.request, p.prompt)
       const samples: Array<Sample> = []
       for (const c of out[i] ?? []) {
         const text = c.text ?? engine.tokenizer.decode(c.tokens, { skipSpecialTokens: true })
@@ -130,6 +132,10 @@ export const sample = (
       generatedTokens
     }
   })
+
+/** The routes a prompt shows, in its order (what the verifier scores a completion of it against). */
+export const shownRoutes = (request: GroupRequest, prompt: Prompt.Prompt): ReadonlyArray<Route.Route> =>
+  prompt.guidance.routeIds.flatMap((id) => request.routes.filter((r) => r.id === id))
 
 /** The curriculum's view of a group. */
 export const outcome = (group: Group): Curriculum.GroupOutcome => ({

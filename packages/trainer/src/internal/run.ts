@@ -67,6 +67,13 @@ const withoutNewDefaults = (section: unknown): unknown => {
   }
 }
 
+/** An RL section without `routeTraces` at its default (later than the checkpoints written before it; it changes nothing). */
+const withoutRouteTraces = (section: unknown): unknown => {
+  if (typeof section !== "object" || section === null) return section
+  const { routeTraces, ...rest } = section as { readonly routeTraces?: boolean }
+  return routeTraces === true ? section : rest
+}
+
 /** The part of the config a resumed run must share with the run it continues (its hash is the compatibility key). */
 export const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown => {
   const encoded = Schema.encodeSync(TrainerConfigSchema)(config)
@@ -84,7 +91,9 @@ export const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown =
         ? withoutNewDefaults(encoded.sft)
         : phase === "rft"
           ? { ...encoded.rft, train: withoutNewDefaults(encoded.rft?.train) }
-          : encoded[phase],
+          : phase === "rl"
+            ? withoutRouteTraces(encoded.rl)
+            : encoded[phase],
     // Only present with LoRA, so the checkpoints of full fine-tuning runs keep their hash.
     ...(encoded.lora === undefined ? {} : { lora: encoded.lora })
   }
