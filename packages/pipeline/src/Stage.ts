@@ -59,6 +59,12 @@ export interface StageDefinition<C, R> {
    * trainer, which continues its checkpoints or refuses those of another config, as it always has).
    */
   readonly stale?: "remove" | "resume"
+  /**
+   * Settings that earlier versions of the pipeline recorded for this same work (as passed to `runStage`): a manifest
+   * hashed from one of them counts as this config's and is re-keyed to it, so a change in what is hashed (not in what
+   * runs) neither re-runs nor removes finished work.
+   */
+  readonly formerConfigs?: ReadonlyArray<unknown>
 }
 
 /** Build a stage definition with its types inferred. */

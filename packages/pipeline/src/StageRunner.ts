@@ -75,6 +75,16 @@ const sameWork = (
   return before.size === inputs.length && inputs.every((i) => before.get(i.path) === i.sha256)
 }
 
+/** The config hashes of a stage's former configs (`StageDefinition.formerConfigs`) that still decode. */
+const formerHashes = <C, R>(stage: StageDefinition<C, R>, rawConfig: unknown, info: RunInfo): ReadonlyArray<string> =>
+  (stage.formerConfigs ?? []).flatMap((raw) => {
+    if (raw === rawConfig) return []
+    const decoded = Schema.decodeUnknownOption(stage.config)(raw)
+    if (decoded._tag === "None") return []
+    const config = Schema.encodeSync(stage.config)(decoded.value) as Schema.Json
+    return [Hash.hashJson({ config, seed: info.seed, implementation: stage.implementation })]
+  })
+
 /** Run (or skip) one stage, in a span `stage/<name>`. */
 export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawConfig: unknown) =>
   Effect.gen(function* () {
@@ -92,11 +102,19 @@ export const runStage = <C, R>(info: RunInfo, stage: StageDefinition<C, R>, rawC
       if (!(yield* fs.exists(full))) return yield* new StageInputMissing({ stage: stage.name, path: full })
       inputs.push(yield* Hash.hashFile(full, input))
     }
-    const previous = yield* RunDir.readManifest(info.runDir, stage.name).pipe(
+    const recorded = yield* RunDir.readManifest(info.runDir, stage.name).pipe(
       Effect.catchTag("ManifestError", () => Effect.succeed(undefined))
     )
-    if (stage.cache !== false && (yield* upToDate(info.runDir, previous, configHash, inputs)))
+    // A manifest an earlier version hashed from a former config of the same work is this config's, re-keyed.
+    const former =
+      recorded !== undefined &&
+      recorded.configHash !== configHash &&
+      formerHashes(stage, rawConfig, info).includes(recorded.configHash)
+    const previous = former ? { ...recorded, config: encodedConfig, configHash } : recorded
+    if (stage.cache !== false && (yield* upToDate(info.runDir, previous, configHash, inputs))) {
+      if (former && previous !== undefined) yield* RunDir.writeManifest(info.runDir, previous)
       return "skipped" as StageOutcome
+    }
 
     const stageDir = path.join(info.runDir, stage.name)
     // Partial output is resumed only for the same work; after a config or input change it is stale, so start over

@@ -40,7 +40,7 @@ export const phaseSlots = (run: Training, baseDir: string) =>
   Effect.map(Resolve.implementation("trainer", run.slots.trainer.use, baseDir), (implementation) => {
     const read = implementation.phaseInputs?.(Wiring.asRecord(run.slots.trainer.with), run.phase)
     if (read === undefined) return { trainer: run.slots.trainer, curriculum: run.slots.curriculum }
-    const trainer = { use: run.slots.trainer.use, with: read.settings }
+    const trainer = { ...run.slots.trainer, with: read.settings }
     return read.curriculum ? { trainer, curriculum: run.slots.curriculum } : { trainer }
   })
 
@@ -91,6 +91,14 @@ export const training = (options: TrainingOptions = {}): AnyStage =>
             yield* ctx.wiring.trainer(own.curriculum, { trainer: own.trainer, verifier: own.verifier }),
             TrainerProgress.layer((event) => ctx.hooks.train?.(run.name, event) ?? Effect.void)
           )
+          // What the run's manifest records and hashes, besides the trainer and curriculum its phase reads.
+          const stageSettings = {
+            verifier: own.verifier,
+            judge: ctx.wiring.choice("judge"),
+            from: run.from,
+            phase: run.phase
+          }
+          const read = yield* phaseSlots(run, ctx.baseDir).pipe(Effect.mapError(fail(run.name)))
           yield* ctx.runStage(
             Stage.define({
               name: run.name,
@@ -102,6 +110,8 @@ export const training = (options: TrainingOptions = {}): AnyStage =>
               ],
               outputs: () => ["result.json"],
               ...(options.stale === undefined ? {} : { stale: options.stale }),
+              // Before phase inputs (fd8e708) a run hashed all of its trainer's settings and the curriculum.
+              formerConfigs: [{ ...stageSettings, trainer: own.trainer, curriculum: own.curriculum }],
               run: ({ stageDir }) =>
                 Effect.gen(function* () {
                   const trainer = yield* PolicyTrainer.PolicyTrainer
@@ -114,13 +124,7 @@ export const training = (options: TrainingOptions = {}): AnyStage =>
                   yield* RunDir.writeJsonAtomic(join(stageDir, "result.json"), ref)
                 }).pipe(Effect.provide(layers), Effect.mapError(fail(run.name)))
             }),
-            {
-              ...(yield* phaseSlots(run, ctx.baseDir).pipe(Effect.mapError(fail(run.name)))),
-              verifier: own.verifier,
-              judge: ctx.wiring.choice("judge"),
-              from: run.from,
-              phase: run.phase
-            }
+            { ...read, ...stageSettings }
           )
           checkpoints.set(
             run.name,

@@ -65,6 +65,33 @@ describe("runStage", () => {
     }).pipe(Effect.provide(NodeServices.layer))
   )
 
+  it.effect("a manifest hashed from a former config of the same work is skipped and re-keyed, not run again", () =>
+    Effect.gen(function* () {
+      const runDir = setup()
+      const calls = { runs: 0, items: 0 }
+      const stage = makeDoubler(calls)
+      // An earlier version recorded { factor: 2 } with a setting it no longer hashes; same work, new hash.
+      const loose = define({
+        ...stage,
+        config: Schema.Struct({ factor: Schema.Int, legacy: Schema.optionalKey(Schema.String) })
+      })
+      assert.strictEqual(yield* runStage(info(runDir), loose, { factor: 2, legacy: "x" }), "ran")
+      const before = yield* RunDir.readManifest(runDir, "double")
+      const rekeyed = define({ ...loose, formerConfigs: [{ factor: 2, legacy: "x" }] })
+      assert.strictEqual(yield* runStage(info(runDir), rekeyed, { factor: 2 }), "skipped")
+      assert.strictEqual(calls.runs, 1)
+      const after = yield* RunDir.readManifest(runDir, "double")
+      assert.notStrictEqual(after?.configHash, before?.configHash, "the manifest now carries the new config's hash")
+      assert.deepStrictEqual(after?.config, { factor: 2 })
+      assert.deepStrictEqual(after?.outputs, before?.outputs)
+      assert.strictEqual(yield* runStage(info(runDir), loose, { factor: 2 }), "skipped", "and is up to date without it")
+      // A former config of other work does not count: { factor: 3 } was never recorded here.
+      const other = define({ ...loose, formerConfigs: [{ factor: 3 }] })
+      assert.strictEqual(yield* runStage(info(runDir), other, { factor: 2, legacy: "y" }), "ran")
+      assert.strictEqual(calls.runs, 2)
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+
   it.effect("re-runs when the config, an input or an output changes", () =>
     Effect.gen(function* () {
       const { runDir, calls, run } = doublerRun()

@@ -352,12 +352,12 @@ export const RlSection = Schema.Struct({
   /** Old-policy log-probs: `sampler` (recorded while sampling, on the same prompt) or `rescore` (a teacher-forced pass before the update). Default `sampler`. */
   oldLogProbs: Schema.Literals(["sampler", "rescore"]).pipe(withDefault("sampler")),
   /**
-   * Off-policy route traces (the LUFFY idea, in its simplest form): while the curriculum's strength is above 0, a group
-   * whose every completion failed, rescue rounds included, gets one more completion: the verifier's SFT target for the
-   * group's exact prompt (a positive route written as the policy writes, `Verifier.example`), scored like the others
-   * and trained with its log-probs under the current weights as the old ones (ratio 1 at the first update). It carries
-   * what on-policy sampling cannot reach (steps the policy never writes) into the update, and fades out with the
-   * guidance; a no-guidance curriculum never adds one. Default false.
+   * Off-policy route traces (the LUFFY idea, in its simplest form): while the curriculum's strength is above 0, every
+   * group (decided or rescue) whose completions all failed gets one more completion: the verifier's SFT target for
+   * that group's exact prompt (`Verifier.example`; MRPV: the gold steps, else a positive route shown), scored like the
+   * others and trained with its log-probs under the current weights as the old ones (ratio 1 at the first update). It
+   * carries what on-policy sampling cannot reach (steps the policy never writes) into the update, and fades out with
+   * the guidance; a no-guidance curriculum never adds one. Default false.
    */
   routeTraces: Schema.Boolean.pipe(withDefault(false)),
   /** Metrics on a fixed set of training problems every this many steps with no guidance, greedy (0 = off). Default 0. */

@@ -162,10 +162,11 @@ describe("Rl", () => {
           Verifier.Verifier.of({
             ...Toy.verifier,
             score: (request) =>
-              Effect.map(Toy.verifier.score(request), (reward) => ({
-                ...reward,
-                correct: reward.correct && request.completion.trim() === request.problem.gold
-              }))
+              Effect.map(Toy.verifier.score(request), (reward) =>
+                request.completion.trim() === request.problem.gold
+                  ? reward
+                  : { total: 0, components: { answer: 0, format: 0 }, correct: false }
+              )
           })
         )
         const config = TrainerConfig.decodeSync({

@@ -5,6 +5,7 @@
  */
 import type { Rollout } from "./steps.ts"
 import type { Group } from "./rollout.ts"
+import * as RouteTraces from "./routeTraces.ts"
 import type { Traced } from "./routeTraces.ts"
 import { groupAdvantages, stats } from "../Advantages.ts"
 
@@ -105,13 +106,11 @@ export const advantageMetrics = (advantages: ReadonlyArray<number>): Record<stri
  */
 export const traceMetrics = (traced: Traced | undefined): Record<string, number> => {
   const traces = (traced?.groups ?? []).flatMap((g) => g.samples.filter((s) => s.offPolicy === true))
-  const skipped = traced?.skipped
+  const skipped = traced?.skipped ?? RouteTraces.noneSkipped()
   return {
     route_traces: traced?.added ?? 0,
-    route_traces_skipped: skipped === undefined ? 0 : Object.values(skipped).reduce((a, b) => a + b, 0),
-    ...(skipped === undefined
-      ? {}
-      : Object.fromEntries(Object.entries(skipped).map(([reason, n]) => [`route_traces_skipped/${reason}`, n]))),
+    route_traces_skipped: Object.values(skipped).reduce((a, b) => a + b, 0),
+    ...Object.fromEntries(Object.entries(skipped).map(([reason, n]) => [`route_traces_skipped/${reason}`, n])),
     route_trace_reward: mean(traces.map((s) => s.reward.total))
   }
 }

@@ -1,11 +1,12 @@
 /**
- * Off-policy route traces (`rl.routeTraces`): a group whose every completion failed gets one more completion, the
- * verifier's SFT target for the group's exact prompt (`Verifier.example`: a positive route written as the policy
- * writes), scored by the verifier like a sampled one. Sampling at low entropy never writes a step the policy has
- * not learnt (a parcel count it never multiplied by, a rule it never applied); the trace carries such steps into the
- * group, where its advantage is high against the failed samples. A trace is added only when it is exactly a reply
- * to the group's prompt (the same token ids), fits `maxNewTokens` and is judged right; otherwise it is counted as
- * skipped with its reason.
+ * Off-policy route traces (`rl.routeTraces`): every group of a step (a decided group or a rescue group, each on its own
+ * prompt) whose completions all failed gets one more completion, the verifier's SFT target for that group's exact
+ * prompt (`Verifier.example`; MRPV writes the problem's gold steps when it has them, else a positive route the prompt
+ * shows, else only the answer line), scored by the verifier like a sampled one. One problem can so get up to 1 +
+ * `maxRescueRounds` traces in a step. Sampling at low entropy never writes a step the policy has not learnt (a parcel
+ * count it never multiplied by, a rule it never applied); the trace carries such steps into the group, where its
+ * advantage is high against the failed samples. A trace is added only when it is exactly a reply to the group's prompt
+ * (the same token ids), fits `maxNewTokens` and is judged right; otherwise it is counted as skipped with its reason.
  */
 import { Prompt } from "@realm-lm/core"
 import type { Verifier } from "@realm-lm/core"
@@ -25,6 +26,14 @@ export interface Traced {
   readonly skipped: Readonly<Record<SkipReason, number>>
 }
 
+/** No failed group skipped, for each reason. */
+export const noneSkipped = (): Record<SkipReason, number> => ({
+  "no-example": 0,
+  "other-prompt": 0,
+  "too-long": 0,
+  "judged-wrong": 0
+})
+
 /** Whether every completion of a group failed (no right answer to learn from on-policy). */
 export const allFailed = (group: Group): boolean =>
   group.samples.length > 0 && group.samples.every((s) => !s.reward.correct)
@@ -41,7 +50,7 @@ const traceFor = (
 ): Effect.Effect<Result.Result<Sample, SkipReason>, EngineFailed | Verifier.VerifierError> =>
   Effect.gen(function* () {
     const request = group.request
-    // A problem without a positive route has no target: the verifier says so with a VerifierError.
+    // A verifier that cannot write a target for this prompt says so with a VerifierError.
     const example = yield* Effect.result(verifier.example(request))
     if (Result.isFailure(example)) return Result.fail("no-example" as const)
     if (!sameIds(yield* engine.encodePrompt(example.success.prompt), group.promptIds))
@@ -73,7 +82,7 @@ export const add = (
   maxNewTokens: number
 ): Effect.Effect<Traced, EngineFailed | Verifier.VerifierError> =>
   Effect.gen(function* () {
-    const skipped: Record<SkipReason, number> = { "no-example": 0, "other-prompt": 0, "too-long": 0, "judged-wrong": 0 }
+    const skipped = noneSkipped()
     let added = 0
     const out: Array<Group> = []
     for (const group of groups) {
