@@ -44,12 +44,37 @@ export const levels: Readonly<Record<1 | 2 | 3 | 4 | 5, LevelSpec>> = {
   5: { maxKg: 40, options: [5, 7], pool: ALL, exceptions: [2, 4], insuredMax: 1000, countMax: 9 }
 }
 
+/** Tighter bounds for one level's draws (`levelLimits`): each replaces the level's own (`levels`), if given. */
+export const LevelLimits = Schema.Struct({
+  /** Heaviest parcel in kg. */
+  maxKg: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** Most parcels in one question (1 = never several; 5 or more bring the bulk discount, R18). */
+  countMax: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** Largest insured value. */
+  insuredMax: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(10)))
+})
+export type LevelLimits = typeof LevelLimits.Type
+
 /** Configuration of the parcel domain (config path `tasks.parcel`). */
 export const ParcelConfig = Schema.Struct({
   ...Generated.seedFields,
   /** Problems per split, with their defaults. */
   counts: Generated.countsField({ train: 2000, validation: 200, test: 200, heldout: 200, transfer: 200 }),
-  ...Generated.splitFields
+  ...Generated.splitFields,
+  /**
+   * Per level (`"1"`-`"5"`), bounds that replace the level's own: e.g. `{ "5": { countMax: 3, insuredMax: 400 } }`
+   * keeps level 5's quantities within what levels 3-4 show, so it is harder by composition only (more options and
+   * exceptions), not by steps no lower level has. Default none.
+   */
+  levelLimits: Schema.optionalKey(
+    Schema.Struct({
+      "1": Schema.optionalKey(LevelLimits),
+      "2": Schema.optionalKey(LevelLimits),
+      "3": Schema.optionalKey(LevelLimits),
+      "4": Schema.optionalKey(LevelLimits),
+      "5": Schema.optionalKey(LevelLimits)
+    })
+  )
 }).check(Generated.splitChecks)
 export type ParcelConfig = typeof ParcelConfig.Type
 
@@ -75,6 +100,12 @@ const sampleParcel = (
   return exceptions >= spec.exceptions[0] && exceptions <= spec.exceptions[1] ? { parcel, exceptions } : undefined
 }
 
+/** A level's spec with the config's `levelLimits` for it applied. */
+export const levelSpec = (config: ParcelConfig, level: 1 | 2 | 3 | 4 | 5): LevelSpec => ({
+  ...levels[level],
+  ...config.levelLimits?.[`${level}`]
+})
+
 /** The generic-generator spec of a configured parcel domain. */
 export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
   ...Generated.configFields(config),
@@ -83,7 +114,7 @@ export const spec = (config: ParcelConfig): Generated.DomainSpec => ({
   minLevel: { heldout: 2 },
   sample: (rng, level, split) => {
     const tariff = split === "transfer" ? T2 : T1
-    const drawn = sampleParcel(rng, levels[level as 1 | 2 | 3 | 4 | 5], tariff)
+    const drawn = sampleParcel(rng, levelSpec(config, level as 1 | 2 | 3 | 4 | 5), tariff)
     if (drawn === undefined) return undefined
     return {
       question: question(drawn.parcel, tariff),

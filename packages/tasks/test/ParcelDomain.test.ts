@@ -136,6 +136,34 @@ describe("ParcelDomain", () => {
     assert.include(train[0]?.rulebook, "Parcel tariff T1")
   })
 
+  it("levelLimits bound one level's quantities and leave the other levels' problems as they were", () => {
+    const limited = ParcelDomain.decodeConfig({
+      levels: [1, 2, 3, 4, 5],
+      levelLimits: { "5": { countMax: 3, insuredMax: 400 } }
+    })
+    const parcels = (p: Problem.Problem) => Number(/(\d+) parcels/.exec(p.question)?.[1] ?? "1")
+    const insured = (p: Problem.Problem) => Number(/insured (\d+)/.exec(p.question)?.[1] ?? "0")
+    const level5 = (ps: ReadonlyArray<Problem.Problem>) => ps.filter((p) => p.difficulty === 5)
+    const bounded = gen("train", 600, limited)
+    assert.isAbove(level5(bounded).length, 100)
+    for (const p of level5(bounded)) {
+      assert.isAtMost(parcels(p), 3, p.question)
+      assert.isAtMost(insured(p), 400, p.question)
+      assert.notInclude(p.goldSteps!.join("\n"), "bulk", p.question)
+    }
+    const plain = train.slice(0, 600)
+    assert.isTrue(
+      level5(plain).some((p) => parcels(p) > 3),
+      "without limits level 5 has more parcels"
+    )
+    assert.deepStrictEqual(
+      bounded.filter((p) => p.difficulty !== 5).map((p) => p.question),
+      plain.filter((p) => p.difficulty !== 5).map((p) => p.question),
+      "the other levels draw the same problems"
+    )
+    assert.throws(() => ParcelDomain.decodeConfig({ levelLimits: { "5": { countMax: 0 } } }), /countMax/)
+  })
+
   it("rejects bad configs with the field path", () => {
     assert.throws(() => ParcelDomain.decodeConfig({ levels: [6] }), /levels/)
     assert.throws(() => ParcelDomain.decodeConfig({ heldoutPercent: 0 }), /heldoutPercent/)
