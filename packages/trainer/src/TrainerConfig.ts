@@ -11,6 +11,7 @@ import { ConfigDecode } from "@realm-lm/core"
 import { Config, Schema } from "effect"
 import type { Effect } from "effect"
 import { LrScheduleConfig } from "./LrSchedule.ts"
+import { Phase } from "./TrainerErrors.ts"
 
 const { NonNegativeInt, PositiveInt, withDefault } = ConfigDecode
 
@@ -481,9 +482,6 @@ export const pretraining = {
   }
 }
 
-/** The section each phase reads; the others are left out of its stage hash. */
-const phaseSections = ["sft", "rft", "rl"] as const
-
 /**
  * What one phase of this trainer reads, on settings as written in a config (the pipeline's
  * `Implementation.phaseInputs`): everything but the other phases' sections (SFT never reads `rft` or `rl`, RFT and RL
@@ -492,10 +490,13 @@ const phaseSections = ["sft", "rft", "rl"] as const
  */
 export const phaseInputs = (
   settings: Record<string, unknown>,
-  phase: (typeof phaseSections)[number]
+  phase: Phase
 ): { readonly settings: Record<string, unknown>; readonly curriculum: boolean } => ({
+  // Each phase has its own section, named after it; the others are left out.
   settings: Object.fromEntries(
-    Object.entries(settings).filter(([key]) => key === phase || !(phaseSections as ReadonlyArray<string>).includes(key))
+    Object.entries(settings).filter(
+      ([key]) => key === phase || !(Phase.literals as ReadonlyArray<string>).includes(key)
+    )
   ),
   curriculum: phase === "rl"
 })

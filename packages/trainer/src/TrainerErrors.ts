@@ -2,12 +2,13 @@
  * Typed failures of training runs, named after what happened, with the data needed to act on them and a fix hint.
  * The `PolicyTrainer` layer folds them into core's `TrainerError` (reason = the tag, detail = the message).
  */
+import { PolicyTrainer } from "@realm-lm/core"
 import type { Verifier } from "@realm-lm/core"
 import { Schema } from "effect"
 
-/** Which training entry point. */
-export const Phase = Schema.Literals(["sft", "rft", "rl"])
-export type Phase = typeof Phase.Type
+/** Which training entry point (core's `PolicyTrainer.Phase`). */
+export const Phase = PolicyTrainer.Phase
+export type Phase = PolicyTrainer.Phase
 
 /** A loss, gradient or input was NaN or infinite at a step (and `guards.nonFinite` is `fail`, or too many were skipped). */
 export class NonFiniteValue extends Schema.TaggedError<NonFiniteValue>()("NonFiniteValue", {

@@ -55,23 +55,21 @@ export const rootStreams = (seed: number): Record<string, Rng.Rng> => ({
   sample: Rng.Rng.make(seed, "sample")
 })
 
-/** A supervised section without the warm-start keys at their defaults that later versions added (they change nothing). */
+/** `section` without the keys whose value is the one in `defaults` (keys later versions added; they change nothing). */
+const withoutDefaults = (section: unknown, defaults: Readonly<Record<string, unknown>>): unknown =>
+  typeof section !== "object" || section === null
+    ? section
+    : Object.fromEntries(
+        Object.entries(section).filter(([key, value]) => !(key in defaults && defaults[key] === value))
+      )
+
+/** A supervised section without the warm-start keys at their defaults that later versions added. */
 const withoutNewDefaults = (section: unknown): unknown => {
   if (typeof section !== "object" || section === null) return section
-  const s = section as { readonly warmStart?: Record<string, unknown> }
-  if (s.warmStart === undefined) return section
-  const { emphasis, drills, ...warmStart } = s.warmStart
-  return {
-    ...s,
-    warmStart: { ...warmStart, ...(emphasis === 1 ? {} : { emphasis }), ...(drills === 0 ? {} : { drills }) }
-  }
-}
-
-/** An RL section without `routeTraces` at its default (later than the checkpoints written before it; it changes nothing). */
-const withoutRouteTraces = (section: unknown): unknown => {
-  if (typeof section !== "object" || section === null) return section
-  const { routeTraces, ...rest } = section as { readonly routeTraces?: boolean }
-  return routeTraces === true ? section : rest
+  const s = section as { readonly warmStart?: unknown }
+  return s.warmStart === undefined
+    ? section
+    : { ...s, warmStart: withoutDefaults(s.warmStart, { emphasis: 1, drills: 0 }) }
 }
 
 /** The part of the config a resumed run must share with the run it continues (its hash is the compatibility key). */
@@ -85,15 +83,14 @@ export const compatibleConfig = (config: TrainerConfig, phase: Phase): unknown =
     optimizer: encoded.optimizer,
     batching: { ...batching, microBatchTokens: batching.microBatchTokens ?? 4096 },
     generation: phase === "sft" ? undefined : encoded.generation,
-    // Checkpoints written before `warmStart.emphasis` and `warmStart.drills` existed resume with them at their defaults.
+    // Checkpoints written before `warmStart.emphasis`, `warmStart.drills` and `rl.routeTraces` existed resume with them
+    // at their defaults.
     [phase]:
       phase === "sft"
         ? withoutNewDefaults(encoded.sft)
         : phase === "rft"
           ? { ...encoded.rft, train: withoutNewDefaults(encoded.rft?.train) }
-          : phase === "rl"
-            ? withoutRouteTraces(encoded.rl)
-            : encoded[phase],
+          : withoutDefaults(encoded.rl, { routeTraces: false }),
     // Only present with LoRA, so the checkpoints of full fine-tuning runs keep their hash.
     ...(encoded.lora === undefined ? {} : { lora: encoded.lora })
   }
