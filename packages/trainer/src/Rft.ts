@@ -124,8 +124,7 @@ export const train: Run.Train<RftError, Verifier.Verifier | AnswerJudge.AnswerJu
     const total = rft.rounds * perRound
     const resumedData =
       run.resumed === undefined ? undefined : Schema.decodeUnknownSync(RftData)(run.resumed.state.data)
-    const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
-    let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
+    const cursor = Supervised.cursorAt(resumedData?.position, run.resumed?.state.counters)
     const roundFile = (r: number) => path.join(request.outDir, "rft", `round-${r}.jsonl`)
     const platform = (e: { readonly message: string }) =>
       new EngineFailed({ operation: "rft round data", detail: e.message })
@@ -195,32 +194,28 @@ export const train: Run.Train<RftError, Verifier.Verifier | AnswerJudge.AnswerJu
             metrics = { ...metrics, ...(yield* roundData(r)) }
           }
           const examples = current?.examples ?? []
-          if (examples.length === 0) return { ...metrics, loss: Number.NaN, examples: 0, skipped_steps: skipped }
-          const s = yield* Supervised.step(
+          if (examples.length === 0) return { ...metrics, loss: Number.NaN, examples: 0, skipped_steps: cursor.skipped }
+          const stepMetrics = yield* Supervised.step(
             engine,
+            config,
             {
               phase: "rft",
-              seed: config.seed,
               stream: `rft-order-${r}`,
               examples: Supervised.fixedSource(examples),
               section: rft.train,
-              batching: config.batching,
-              guards: config.guards,
               scheduleTotal: total,
-              stepNumber: n,
-              skipped
+              stepNumber: n
             },
             cursor
           )
-          if (s.skipped) skipped += 1
-          return { ...metrics, ...s.metrics, round_examples: examples.length, skipped_steps: skipped }
+          return { ...metrics, ...stepMetrics, round_examples: examples.length, skipped_steps: cursor.skipped }
         }),
       snapshot: (n, metrics) =>
         Effect.succeed({
           step: n,
           data: { round: Math.floor(n / perRound), position: { ...cursor.position } },
           metrics,
-          counters: { skipped_steps: skipped }
+          counters: { skipped_steps: cursor.skipped }
         })
     })
   },

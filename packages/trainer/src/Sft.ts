@@ -172,8 +172,7 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
     : undefined
   const source = redraw?.source ?? Supervised.fixedSource(trainSet.examples)
   const resumedData = run.resumed === undefined ? undefined : Schema.decodeUnknownSync(SftData)(run.resumed.state.data)
-  const cursor: Supervised.Cursor = { position: resumedData?.position ?? { epoch: 0, index: 0 } }
-  let skipped = run.resumed?.state.counters["skipped_steps"] ?? 0
+  const cursor = Supervised.cursorAt(resumedData?.position, run.resumed?.state.counters)
   const evalEvery = config.sft.evalEvery
   return yield* Run.loop(run, {
     total,
@@ -183,26 +182,22 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
       Effect.gen(function* () {
         if (redraw !== undefined)
           yield* redraw.prepare(Supervised.epochsAhead(cursor.position, source.count, config.sft.batchSize))
-        const r = yield* Supervised.step(
+        const stepMetrics = yield* Supervised.step(
           engine,
+          config,
           {
             phase: "sft",
-            seed: config.seed,
             stream: "sft-order",
             examples: source,
             section: config.sft,
-            batching: config.batching,
-            guards: config.guards,
             scheduleTotal: total,
-            stepNumber: n,
-            skipped
+            stepNumber: n
           },
           cursor
         )
-        if (r.skipped) skipped += 1
         const metrics: Record<string, number> = {
-          ...r.metrics,
-          skipped_steps: skipped,
+          ...stepMetrics,
+          skipped_steps: cursor.skipped,
           too_long: trainSet.tooLong,
           train_examples: trainSet.examples.length,
           ...(emphasis === 1 ? {} : { emphasis_unaligned: trainSet.unaligned + (redraw?.unaligned() ?? 0) })
@@ -217,7 +212,7 @@ export const train: Run.Train<SftError, Verifier.Verifier> = Effect.fn("trainer.
         step: n,
         data: { position: { ...cursor.position } },
         metrics,
-        counters: { skipped_steps: skipped }
+        counters: { skipped_steps: cursor.skipped }
       })
   })
 }, Effect.scoped)

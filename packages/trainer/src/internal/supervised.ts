@@ -100,74 +100,74 @@ export const epochsAhead = (position: Position, n: number, count: number): Array
   return Array.from({ length: last - position.epoch + 1 }, (_, i) => position.epoch + i)
 }
 
-/** Mutable state of a supervised stream. */
+/** Mutable state of a supervised stream: where its seeded order stands and how many steps the guard skipped. */
 export interface Cursor {
   position: Position
+  skipped: number
 }
 
+/** A stream's cursor at the start, or where a resumed run left it (`position` from its data, `skipped_steps` counted). */
+export const cursorAt = (
+  position: Position | undefined,
+  counters: Readonly<Record<string, number>> | undefined
+): Cursor => ({ position: position ?? { epoch: 0, index: 0 }, skipped: counters?.["skipped_steps"] ?? 0 })
+
 /**
- * One supervised optimizer step: the next `batchSize` examples from `cursor` (stream `stream` of the seeded order),
- * LR at the trainer's optimizer step of `scheduleTotal`. Returns the step's metrics.
+ * One supervised optimizer step: the next `batchSize` examples from `cursor` (stream `stream` of the seeded order
+ * of `config.seed`), LR at the trainer's optimizer step of `scheduleTotal`. Advances `cursor` (and counts a step the
+ * non-finite guard skipped) and returns the step's metrics.
  */
 export const step = (
   engine: Engine,
+  config: { readonly seed: number; readonly batching: BatchingSection; readonly guards: GuardSection },
   options: {
     readonly phase: Phase
-    readonly seed: number
     readonly stream: string
     readonly examples: ExampleSource
     readonly section: SftSection
-    readonly batching: BatchingSection
-    readonly guards: GuardSection
     readonly scheduleTotal: number
     readonly stepNumber: number
-    readonly skipped: number
   },
   cursor: Cursor
-): Effect.Effect<
-  { readonly metrics: Record<string, number>; readonly skipped: boolean },
-  NonFiniteValue | EngineFailed
-> =>
+): Effect.Effect<Record<string, number>, NonFiniteValue | EngineFailed> =>
   Effect.gen(function* () {
     const { items, epochs, next } = takeWithEpochs(
-      options.seed,
+      config.seed,
       options.stream,
       options.examples.count,
       cursor.position,
       options.section.batchSize
     )
     const batch = items.map((i, k) => options.examples.at(epochs[k]!, i))
-    const { buckets, microBatch } = options.batching
+    const { buckets, microBatch } = config.batching
     const micro = Steps.sftMicroBatches(
       batch,
       buckets,
       microBatch,
       engine.pad,
-      microBatchTokensFor(options.batching, engine.config.vocabSize)
+      microBatchTokensFor(config.batching, engine.config.vocabSize)
     )
     const lr = learningRate(options.section.lr, engine.trainer().steps(), options.scheduleTotal)
     const t0 = performance.now()
-    const guard = Steps.guardFor(options.phase, options.guards, options.stepNumber, options.skipped)
+    const guard = Steps.guardFor(options.phase, config.guards, options.stepNumber, cursor.skipped)
     const outcome = yield* Steps.step(engine.trainer(), micro, lr, guard, engine.renewTrainer)
     const seconds = (performance.now() - t0) / 1000
     cursor.position = next
+    if (outcome.skipped) cursor.skipped += 1
     const tokens = batch.reduce((s, e) => s + e.prompt.length + e.completion.length - 1, 0)
     const padded = micro.reduce((s, m) => s + m.bucket.batch * m.bucket.length, 0)
     return {
-      skipped: outcome.skipped,
-      metrics: {
-        loss: outcome.loss,
-        grad_norm: outcome.gradNorm,
-        lr,
-        examples: batch.length,
-        warm_fraction: batch.filter((e) => e.kind === "warm").length / Math.max(1, batch.length),
-        drill_fraction: batch.filter((e) => e.kind === "drill").length / Math.max(1, batch.length),
-        completion_tokens: batch.reduce((s, e) => s + e.completion.length, 0),
-        tokens_per_second: tokens / seconds,
-        padding_fraction: 1 - tokens / Math.max(1, padded),
-        time_update: seconds,
-        epoch: next.epoch + next.index / Math.max(1, options.examples.count)
-      }
+      loss: outcome.loss,
+      grad_norm: outcome.gradNorm,
+      lr,
+      examples: batch.length,
+      warm_fraction: batch.filter((e) => e.kind === "warm").length / Math.max(1, batch.length),
+      drill_fraction: batch.filter((e) => e.kind === "drill").length / Math.max(1, batch.length),
+      completion_tokens: batch.reduce((s, e) => s + e.completion.length, 0),
+      tokens_per_second: tokens / seconds,
+      padding_fraction: 1 - tokens / Math.max(1, padded),
+      time_update: seconds,
+      epoch: next.epoch + next.index / Math.max(1, options.examples.count)
     }
   })
 
