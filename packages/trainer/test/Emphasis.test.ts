@@ -7,7 +7,6 @@
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { Verifier } from "@realm-lm/core"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Emphasis from "../src/internal/emphasis.ts"
 import type { Engine } from "../src/internal/engine.ts"
@@ -98,17 +97,13 @@ describe("Supervised.tokenize with emphasis", () => {
 })
 
 /** The toy verifier with its verdict words (`ok` / `no`) marked. */
-const markingVerifier = Layer.succeed(
-  Verifier.Verifier,
-  Verifier.Verifier.of({
-    ...Toy.verifier,
-    example: (request) =>
-      Effect.map(Toy.verifier.example(request), (ex) => ({
-        ...ex,
-        emphasis: [...ex.completion.matchAll(/\b(ok|no)\b/g)].map((m) => ({ start: m.index, end: m.index + 2 }))
-      }))
-  })
-)
+const markingVerifier = Toy.verifierLayerWith({
+  example: (request) =>
+    Effect.map(Toy.verifier.example(request), (ex) => ({
+      ...ex,
+      emphasis: [...ex.completion.matchAll(/\b(ok|no)\b/g)].map((m) => ({ start: m.index, end: m.index + 2 }))
+    }))
+})
 
 const sftConfig = (emphasis: number) => Toy.warmStartConfig({ steps: 2 }, { ratio: 1, emphasis })
 

@@ -5,7 +5,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Curriculum, Verifier } from "@realm-lm/core"
+import { Curriculum } from "@realm-lm/core"
 import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -111,26 +111,22 @@ describe("Rl", () => {
         const { dir, init, corpus } = yield* weakPriorModel(2)
         const completions: Array<string> = []
         // Hint prompts start the reply with the gold digit: every reply is right, whatever the policy writes after it.
-        const prefilled = Layer.succeed(
-          Verifier.Verifier,
-          Verifier.Verifier.of({
-            ...Toy.verifier,
-            prompt: (request) =>
-              Effect.map(Toy.verifier.prompt(request), (prompt) =>
-                request.decision.hintFraction > 0
-                  ? {
-                      ...prompt,
-                      guidance: { ...prompt.guidance, mode: "hint" as const, hint: request.problem.gold },
-                      prefill: `${request.problem.gold} `
-                    }
-                  : prompt
-              ),
-            score: (request) => {
-              completions.push(request.completion)
-              return Toy.verifier.score(request)
-            }
-          })
-        )
+        const prefilled = Toy.verifierLayerWith({
+          prompt: (request) =>
+            Effect.map(Toy.verifier.prompt(request), (prompt) =>
+              request.decision.hintFraction > 0
+                ? {
+                    ...prompt,
+                    guidance: { ...prompt.guidance, mode: "hint" as const, hint: request.problem.gold },
+                    prefill: `${request.problem.gold} `
+                  }
+                : prompt
+            ),
+          score: (request) => {
+            completions.push(request.completion)
+            return Toy.verifier.score(request)
+          }
+        })
         const config = TrainerConfig.decodeSync({
           ...base,
           rl: { steps: 2, batchSize: 8, groupSize: 4, lr: { peak: 1e-3, decay: "constant" } }
@@ -157,18 +153,14 @@ describe("Rl", () => {
       Effect.gen(function* () {
         const { dir, init, corpus } = yield* weakPriorModel(4)
         // Right only for the exact target (a lone gold digit), so most sampled groups fail and get a trace.
-        const strict = Layer.succeed(
-          Verifier.Verifier,
-          Verifier.Verifier.of({
-            ...Toy.verifier,
-            score: (request) =>
-              Effect.map(Toy.verifier.score(request), (reward) =>
-                request.completion.trim() === request.problem.gold
-                  ? reward
-                  : { total: 0, components: { answer: 0, format: 0 }, correct: false }
-              )
-          })
-        )
+        const strict = Toy.verifierLayerWith({
+          score: (request) =>
+            Effect.map(Toy.verifier.score(request), (reward) =>
+              request.completion.trim() === request.problem.gold
+                ? reward
+                : { total: 0, components: { answer: 0, format: 0 }, correct: false }
+            )
+        })
         const config = TrainerConfig.decodeSync({
           ...base,
           rl: { steps: 3, batchSize: 16, groupSize: 4, routeTraces: true, lr: { peak: 1e-3, decay: "constant" } }
