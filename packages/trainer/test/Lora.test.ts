@@ -6,7 +6,7 @@
  * Bad settings fail at decoding, naming the valid targets.
  */
 import { NodeServices } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { existsSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
@@ -21,7 +21,6 @@ import * as TrainerConfig from "../src/TrainerConfig.ts"
 import { base, weakPriorModel } from "./fixtures/prior.ts"
 import * as Toy from "./fixtures/toy.ts"
 
-const layers = Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)
 const lora = {
   rank: 4,
   alpha: 8,
@@ -35,7 +34,7 @@ const sftConfig = (steps: number, every: number, trainNorms = false) =>
     sft: { steps, batchSize: 16, lr: { peak: 2e-2, decay: "constant" }, heldOutFraction: 0 }
   })
 
-describe("LoRA", () => {
+layer(Layer.mergeAll(NodeServices.layer, Toy.verifierLayer))("LoRA", (it) => {
   it("bad settings fail at decoding with the path and the valid targets", () => {
     assert.throws(
       () => TrainerConfig.decodeSync({ lora: { rank: 4, alpha: 8, targets: ["q_proj", "qproj"] } }),
@@ -62,7 +61,7 @@ describe("LoRA", () => {
       const e = yield* Effect.flip(Sft.train({ init: init, corpus, outDir: join(dir, "out"), resume: false }, config))
       assert.strictEqual(e._tag, "EngineFailed")
       assert.match(e.message, /rank 20 exceeds the smallest dimension \(16\)/)
-    }).pipe(Effect.provide(layers))
+    })
   )
 
   it.effect(
@@ -122,7 +121,7 @@ describe("LoRA", () => {
           yield* Export.transformersJsGreedy(ref.path, prompts, 5),
           ours.map((g) => g[0]?.tokens)
         )
-      }).pipe(Effect.scoped, Effect.provide(layers))
+      }).pipe(Effect.scoped)
   )
 
   it.effect("RL: a few GRPO steps train the adapters only and save the PEFT adapter", () =>
@@ -153,7 +152,7 @@ describe("LoRA", () => {
         "norm gains train with trainNorms"
       )
       assert.isTrue(existsSync(join(ref.path, "model.safetensors")))
-    }).pipe(Effect.provide(layers))
+    })
   )
 
   it.effect(
@@ -192,6 +191,6 @@ describe("LoRA", () => {
         })
         const mismatch = yield* Effect.flip(Sft.train({ init, corpus, outDir: out, resume: true }, full))
         assert.strictEqual(mismatch._tag, "CheckpointMismatch")
-      }).pipe(Effect.provide(layers))
+      })
   )
 })
