@@ -3,7 +3,7 @@
  * and example MRPV completions with the model's verdicts on each route.
  */
 import { Schema } from "effect"
-import { EvalResult } from "@realm-lm/core"
+import { EvalResult, Route } from "@realm-lm/core"
 
 /** One point of a curve. */
 export const Point = Schema.Struct({ step: Schema.Finite, value: Schema.Finite })
@@ -18,7 +18,7 @@ export type Curve = typeof Curve.Type
 /** The policy's verdict on one shown route, next to the route's true label. */
 export const RouteVerdict = Schema.Struct({
   route: Schema.String,
-  label: Schema.Literals(["positive", "negative"]),
+  label: Route.RouteLabel,
   predicted: Schema.Literals(["correct", "wrong", "missing"]),
   /** 1-based step the model named as the first wrong one, if any. */
   namedStep: Schema.optionalKey(Schema.Int),
