@@ -4,7 +4,7 @@
  * equal one batch, the optimizer resets between objectives, and save → load round-trips a complete directory.
  */
 import { NodeServices } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
@@ -46,7 +46,7 @@ const sameSteps = (a: Policy.Policy, b: Policy.Policy, lossTolerance: number) =>
     yield* b.policyStep(Batches.policyBatch(rollouts), { lr: 0.05 })
   })
 
-describe("Policy", () => {
+layer(NodeServices.layer)("Policy", (it) => {
   it.effect(
     "SFT: loss falls, every parameter changes, and the next generate runs the new weights from the shared state",
     () =>
@@ -107,7 +107,7 @@ describe("Policy", () => {
       const scored = yield* policy.score(rollouts)
       assert.isAbove(sum(scored[0]!), sum(group[0]?.logProbs as Array<number>))
       for (let i = 1; i < 4; i++) assert.isBelow(sum(scored[i]!), sum(group[i]?.logProbs as Array<number>))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+    }).pipe(Effect.scoped)
   )
 
   it.effect("micro-batches make the same step as one batch (SGD, token-weighted); KL needs reference log-probs", () =>
@@ -141,7 +141,7 @@ describe("Policy", () => {
       const error = yield* Effect.flip(whole.policyStep(withoutRef, { lr: 0.1 }))
       assert.strictEqual(error._tag, "FeedMismatch")
       assert.match(error.message, /ref_logprobs/)
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+    }).pipe(Effect.scoped)
   )
 
   it.effect("a vocabulary-chunked head makes the same SFT and policy steps as the full logits (tied embeddings)", () =>
@@ -156,7 +156,7 @@ describe("Policy", () => {
       assert.isTrue(config.tieWordEmbeddings, "the fixture ties the head to the embedding")
       for (const [name, t] of wa)
         t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i]!, 1e-5, name))
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+    }).pipe(Effect.scoped)
   )
 
   for (const lora of [false, true]) {
@@ -191,7 +191,7 @@ describe("Policy", () => {
             moved = Math.max(moved, ...Array.from(t.data, (v, i) => Math.abs(v - start[i]!)))
           }
           assert.isAbove(moved, 1e-4)
-        }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+        }).pipe(Effect.scoped)
     )
   }
 
@@ -243,6 +243,6 @@ describe("Policy", () => {
       const [[again]] = (yield* loaded.generate(request, { maxNewTokens: 8, stopTokens: [] })) as [[Policy.Completion]]
       assert.deepStrictEqual(again.tokens, first.tokens)
       assert.strictEqual(again.text, first.text)
-    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
+    }).pipe(Effect.scoped)
   )
 })

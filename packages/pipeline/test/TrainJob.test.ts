@@ -6,7 +6,7 @@
  * core `TrainerError` → the trainer's `TrainingDataError`).
  */
 import { NodeServices } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { beforeAll } from "vitest"
 import { Effect, Option, Predicate, Tracer } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
@@ -59,11 +59,11 @@ const run = (job: Partial<TrainJob.TrainJob> & { readonly outDir: string }) =>
     config,
     baseDir: dir,
     ...job
-  }).pipe(Effect.provide(NodeServices.layer))
+  })
 
 const metricLines = (out: string) => readFileSync(join(out, "metrics.jsonl"), "utf8").trim().split("\n").length
 
-describe("TrainJob", () => {
+layer(NodeServices.layer)("TrainJob", (it) => {
   beforeAll(() => Effect.runPromise(setup), 120_000)
 
   it.effect(
@@ -233,6 +233,6 @@ describe("TrainJob", () => {
         const job = yield* Effect.flip(run({ outDir: join(dir, "runs", "bad-job"), corpus: bad }))
         assert.instanceOf(job, PolicyTrainer.TrainerError)
         assert.instanceOf((job as PolicyTrainer.TrainerError).cause, TrainerErrors.TrainingDataError)
-      }).pipe(Effect.provide(NodeServices.layer))
+      })
   )
 })

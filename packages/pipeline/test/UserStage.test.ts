@@ -4,7 +4,7 @@
  * order where a stage needs what nothing before it gives is refused before any work.
  */
 import { NodeServices } from "@effect/platform-node"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { CorpusRecord } from "@realm-lm/core"
 import { Jsonl, RunDir } from "@realm-lm/core/node"
 import { Effect, Schema, Stream } from "effect"
@@ -25,7 +25,7 @@ const config = (runDir: string): PipelineConfig.PipelineConfig => ({
 const records = (file: string) =>
   Effect.map(Stream.runCollect(Jsonl.read(file, CorpusRecord.CorpusRecord)), (rs) => Array.from(rs))
 
-describe("user stages", () => {
+layer(NodeServices.layer)("user stages", (it) => {
   it.effect(
     "a config's stage between corpus and train filters the corpus that the base model and training read",
     () =>
@@ -64,7 +64,7 @@ describe("user stages", () => {
           []
         )
         assert.include(seen, "drop-hard:skipped")
-      }).pipe(Effect.provide(NodeServices.layer)),
+      }),
     300_000
   )
 
@@ -99,7 +99,7 @@ describe("user stages", () => {
         assert.include(error.message, `pipeline stage "probe": needs corpus, routes, which no earlier stage gives`)
         const missing = PipelineStage.insertAfter(Stages.builtins, "nowhere", probe)
         assert.instanceOf(missing, PipelineStage.PipelineOrderInvalid)
-      }).pipe(Effect.provide(NodeServices.layer)),
+      }),
     120_000
   )
 
@@ -123,7 +123,7 @@ describe("user stages", () => {
         `stage "broken-filter" failed: cannot read ${join(runDir, "corpus", "corpus.jsonl")}: EACCES`
       )
       assert.instanceOf((error as { cause?: unknown }).cause, Error)
-    }).pipe(Effect.provide(NodeServices.layer))
+    })
   )
 
   it.effect("config check names a stage module that is missing or exports no stage, with its path", () =>
@@ -141,6 +141,6 @@ describe("user stages", () => {
         ["stages[0].use"]
       )
       assert.include(noStage[0]?.detail, "exports no `stage`")
-    }).pipe(Effect.provide(NodeServices.layer))
+    })
   )
 })
