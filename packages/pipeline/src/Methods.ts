@@ -6,19 +6,6 @@
  */
 import { Schema } from "effect"
 
-/** Built-in method names accepted in `methods:`. */
-export const MethodName = Schema.Literals([
-  "sft",
-  "rft",
-  "grpo",
-  "cot-synthesizer",
-  "realm",
-  "realm-zero",
-  "eaai-no-verdict",
-  "mrpv-no-fading"
-])
-export type MethodName = typeof MethodName.Type
-
 /** How one built-in method is produced. */
 export interface MethodKind {
   readonly name: MethodName
@@ -37,62 +24,63 @@ export interface MethodKind {
   readonly rewards: "mrpv" | "answer"
 }
 
-/** Every built-in method, in training order (SFT first: the others may start from it). */
-export const kinds: ReadonlyArray<MethodKind> = [
-  {
-    name: "sft",
+/** Every built-in method by name, in training order (SFT first: the others may start from it). */
+const builtins = {
+  sft: {
     label: "SFT (guided CoT distillation)",
     from: "base",
     phase: "sft",
     guidance: "none",
     rewards: "mrpv"
   },
-  { name: "rft", label: "RFT", from: "sft", phase: "rft", guidance: "none", rewards: "mrpv" },
-  { name: "grpo", label: "GRPO, no guidance", from: "sft", phase: "rl", guidance: "none", rewards: "mrpv" },
-  {
-    name: "cot-synthesizer",
+  rft: { label: "RFT", from: "sft", phase: "rft", guidance: "none", rewards: "mrpv" },
+  grpo: { label: "GRPO, no guidance", from: "sft", phase: "rl", guidance: "none", rewards: "mrpv" },
+  "cot-synthesizer": {
     label: "CoT-Synthesizer-style",
     from: "sft",
     phase: "rl",
     guidance: "always-routes",
     rewards: "answer"
   },
-  {
-    name: "realm",
+  realm: {
     label: "ReaLM (SFT → MRPV + EAAI)",
     from: "sft",
     phase: "rl",
     guidance: "configured",
     rewards: "mrpv"
   },
-  {
-    name: "realm-zero",
+  "realm-zero": {
     label: "ReaLM-Zero (RL from base)",
     from: "base",
     phase: "rl",
     guidance: "configured",
     rewards: "mrpv"
   },
-  {
-    name: "eaai-no-verdict",
+  "eaai-no-verdict": {
     label: "EAAI, no verdict rewards",
     from: "sft",
     phase: "rl",
     guidance: "configured",
     rewards: "answer"
   },
-  {
-    name: "mrpv-no-fading",
+  "mrpv-no-fading": {
     label: "MRPV, no fading",
     from: "sft",
     phase: "rl",
     guidance: "always-routes",
     rewards: "mrpv"
   }
-]
+} satisfies Record<string, Omit<MethodKind, "name">>
+
+/** Built-in method names accepted in `methods:`. */
+export const MethodName = Schema.Literals(Object.keys(builtins) as Array<keyof typeof builtins>)
+export type MethodName = typeof MethodName.Type
 
 /** The built-in method of a name. */
-export const kind = (name: MethodName): MethodKind => kinds.find((k) => k.name === name) as MethodKind
+export const kind = (name: MethodName): MethodKind => ({ name, ...builtins[name] })
+
+/** Every built-in method, in training order. */
+export const kinds: ReadonlyArray<MethodKind> = MethodName.literals.map(kind)
 
 /** A variant: a built-in method under its own name with settings merged over the pipeline's slots. */
 export const MethodVariant = Schema.Struct({
