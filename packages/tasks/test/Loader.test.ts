@@ -17,20 +17,20 @@ const mine = (policy: "strict" | "lenient") => ({
   mapping: { id: "uid", question: "prompt", gold: "solution.final", goldSteps: "solution.work", metadata: ["topic"] }
 })
 
-const collect = (layer: Layer.Layer<TaskSource.TaskSource, unknown, never>, split: "test" | "train" = "test") =>
+/** The problems of `split` (default test) that the loader reads for `config`, from the real file system. */
+const load = (config: unknown, options: { readonly onSkip?: Loader.OnSkip; readonly split?: "test" | "train" } = {}) =>
   Effect.gen(function* () {
     const source = yield* TaskSource.TaskSource
-    return yield* Stream.runCollect(source.problems(split))
-  }).pipe(Effect.provide(layer))
+    return yield* Stream.runCollect(source.problems(options.split ?? "test"))
+  }).pipe(Effect.provide(Loader.layer(config, options.onSkip).pipe(Layer.provide(NodeServices.layer))))
 
 describe("Loader", () => {
   it.effect("loads GSM8K lines with the standard gold (after ####, commas removed) and calculator-free steps", () =>
     Effect.gen(function* () {
-      const config = {
+      const problems = yield* load({
         ...Benchmarks.preset("gsm8k", fixtures),
         files: { test: join(fixtures, "gsm8k-test-head4.jsonl") }
-      }
-      const problems = yield* collect(Loader.layer(config).pipe(Layer.provide(NodeServices.layer)))
+      })
       assert.deepStrictEqual(
         problems.map((p) => p.gold),
         ["18", "3", "70000", "540"]
@@ -46,7 +46,7 @@ describe("Loader", () => {
 
   it.effect("strict policy fails on the first bad line with file and line number", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(collect(Loader.layer(mine("strict")).pipe(Layer.provide(NodeServices.layer))))
+      const error = yield* Effect.flip(load(mine("strict")))
       assert.instanceOf(error, TaskSource.TaskSourceError)
       const e = error as TaskSource.TaskSourceError
       assert.strictEqual(e.line, 3)
@@ -59,7 +59,7 @@ describe("Loader", () => {
     Effect.gen(function* () {
       const skipped: Array<string> = []
       const onSkip = (e: TaskSource.TaskSourceError) => Effect.sync(() => void skipped.push(Loader.describe(e)))
-      const problems = yield* collect(Loader.layer(mine("lenient"), onSkip).pipe(Layer.provide(NodeServices.layer)))
+      const problems = yield* load(mine("lenient"), { onSkip })
       assert.deepStrictEqual(
         problems.map((p) => [p.id, p.gold]),
         [
@@ -80,24 +80,20 @@ describe("Loader", () => {
 
   it.effect("rejects a bad config before reading, naming the field", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        collect(Loader.layer({ ...mine("strict"), files: { dev: "x.jsonl" } }).pipe(Layer.provide(NodeServices.layer)))
-      )
+      const error = yield* Effect.flip(load({ ...mine("strict"), files: { dev: "x.jsonl" } }))
       assert.match(String(error), /unknown split "dev"/)
       const noLabels = {
         ...mine("strict"),
         mapping: { question: "prompt", gold: "solution.final", answerType: "label" }
       }
-      const error2 = yield* Effect.flip(collect(Loader.layer(noLabels).pipe(Layer.provide(NodeServices.layer))))
+      const error2 = yield* Effect.flip(load(noLabels))
       assert.match(String(error2), /mapping/)
     })
   )
 
   it.effect("a split without a file fails with the configured splits", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(
-        collect(Loader.layer(mine("strict")).pipe(Layer.provide(NodeServices.layer)), "train")
-      )
+      const error = yield* Effect.flip(load(mine("strict"), { split: "train" }))
       assert.match((error as TaskSource.TaskSourceError).detail, /no file for split "train"; configured splits: test/)
     })
   )
@@ -105,9 +101,7 @@ describe("Loader", () => {
 
 describe("Loader errors name the file, line and field, and the fix", () => {
   const failure = (config: unknown) =>
-    Effect.flip(collect(Loader.layer(config).pipe(Layer.provide(NodeServices.layer)))).pipe(
-      Effect.map((e) => e as TaskSource.TaskSourceError)
-    )
+    Effect.flip(load(config)).pipe(Effect.map((e) => e as TaskSource.TaskSourceError))
   const array = {
     name: "logic",
     files: { test: join(fixtures, "my-data-array.json") },
@@ -158,12 +152,11 @@ describe("Loader errors name the file, line and field, and the fix", () => {
     "with format json and answerType label the options become the labels, and `Answer: False` is judged B",
     () =>
       Effect.gen(function* () {
-        const config = {
+        const problems = yield* load({
           ...array,
           format: "json",
           mapping: { ...array.mapping, id: "id", answerType: "label", choices: { texts: "options" } }
-        }
-        const problems = yield* collect(Loader.layer(config).pipe(Layer.provide(NodeServices.layer)))
+        })
         assert.deepStrictEqual(
           problems.map((p) => [p.id, p.gold, p.labels]),
           [
@@ -188,11 +181,10 @@ describe("Loader: mapping.tolerance", () => {
   it.effect("sets metadata.tolerance on number problems, which the judge then applies (exact without it)", () =>
     Effect.gen(function* () {
       const onSkip = () => Effect.void
-      const exact = yield* collect(Loader.layer(mine("lenient"), onSkip).pipe(Layer.provide(NodeServices.layer)))
-      const loose = yield* collect(
-        Loader.layer({ ...mine("lenient"), mapping: { ...mine("lenient").mapping, tolerance: 0.01 } }, onSkip).pipe(
-          Layer.provide(NodeServices.layer)
-        )
+      const exact = yield* load(mine("lenient"), { onSkip })
+      const loose = yield* load(
+        { ...mine("lenient"), mapping: { ...mine("lenient").mapping, tolerance: 0.01 } },
+        { onSkip }
       )
       const [e, l] = [exact.find((p) => p.gold === "1000"), loose.find((p) => p.gold === "1000")]
       assert.isTrue(e !== undefined && l !== undefined)
