@@ -131,38 +131,44 @@ describe("Corpus.build", () => {
     })
   )
 
-  it.effect(
-    "cuts a torn final line and rebuilds that problem; refuses to resume with other content settings or problems",
-    () =>
-      Effect.gen(function* () {
-        const runDir = freshDir()
-        const ten = fixtureProblems.slice(0, 10)
-        yield* run(config(runDir, { concurrency: 1 }), ten)
-        const path = join(runDir, "corpus", "corpus.jsonl")
-        const full = readFileSync(path, "utf8")
-        const lines = full.trim().split("\n")
-        writeFileSync(path, lines.slice(0, 7).join("\n") + "\n")
-        appendFileSync(path, lines[7]!.slice(0, 50)) // a writer killed mid-line
-        const resumed = yield* run(config(runDir, { concurrency: 1 }), ten)
-        assert.strictEqual(resumed.resumed, 7)
-        assert.strictEqual(resumed.built, 3)
-        assert.strictEqual(readFileSync(path, "utf8"), full)
-        const error = yield* Effect.flip(run(config(runDir, { routesPerProblem: 5 }), ten))
-        assert.strictEqual(error._tag, "ResumeMismatch")
-        // Other input problems (a changed problems file) are refused too, instead of being appended.
-        const freshInputs = freshDir()
-        const withInputs = (sha: string) =>
-          Corpus.build(config(freshInputs, { concurrency: 1 }), {
-            problems: Stream.fromIterable(ten),
-            total: ten.length,
-            inputs: [{ path: "problems.jsonl", sha256: sha.repeat(64), bytes: 1 }]
-          }).pipe(Effect.provide(env(RuleTeacher.make())))
-        yield* withInputs("a")
-        assert.strictEqual((yield* withInputs("a")).resumed, 10)
-        const changed = yield* Effect.flip(withInputs("b"))
-        assert.strictEqual(changed._tag, "ResumeMismatch")
-        assert.match(changed.message, /other problems or settings/)
-      })
+  it.effect("cuts a torn final line and rebuilds that problem", () =>
+    Effect.gen(function* () {
+      const runDir = freshDir()
+      const ten = fixtureProblems.slice(0, 10)
+      yield* run(config(runDir, { concurrency: 1 }), ten)
+      const path = join(runDir, "corpus", "corpus.jsonl")
+      const full = readFileSync(path, "utf8")
+      const lines = full.trim().split("\n")
+      writeFileSync(path, lines.slice(0, 7).join("\n") + "\n")
+      appendFileSync(path, lines[7]!.slice(0, 50)) // a writer killed mid-line
+      const resumed = yield* run(config(runDir, { concurrency: 1 }), ten)
+      assert.strictEqual(resumed.resumed, 7)
+      assert.strictEqual(resumed.built, 3)
+      assert.strictEqual(readFileSync(path, "utf8"), full)
+    })
+  )
+
+  it.effect("refuses to resume with other content settings or other input problems", () =>
+    Effect.gen(function* () {
+      const runDir = freshDir()
+      const ten = fixtureProblems.slice(0, 10)
+      yield* run(config(runDir, { concurrency: 1 }), ten)
+      const error = yield* Effect.flip(run(config(runDir, { routesPerProblem: 5 }), ten))
+      assert.strictEqual(error._tag, "ResumeMismatch")
+      // Other input problems (a changed problems file) are refused too, instead of being appended.
+      const freshInputs = freshDir()
+      const withInputs = (sha: string) =>
+        Corpus.build(config(freshInputs, { concurrency: 1 }), {
+          problems: Stream.fromIterable(ten),
+          total: ten.length,
+          inputs: [{ path: "problems.jsonl", sha256: sha.repeat(64), bytes: 1 }]
+        }).pipe(Effect.provide(env(RuleTeacher.make())))
+      yield* withInputs("a")
+      assert.strictEqual((yield* withInputs("a")).resumed, 10)
+      const changed = yield* Effect.flip(withInputs("b"))
+      assert.strictEqual(changed._tag, "ResumeMismatch")
+      assert.match(changed.message, /other problems or settings/)
+    })
   )
 
   it.effect("counts duplicate input ids once and deduplicates identical routes", () =>
