@@ -39,9 +39,9 @@ export const RuntimeConfig = Schema.Struct({
   cpuMemArena: Schema.optionalKey(Schema.Boolean),
   /**
    * ONNX Runtime's memory pattern planning (`enableMemPattern`): intermediates placed in blocks planned from earlier
-   * runs. Default: off for graphs that update state (training steps: at SmolLM2-135M's shape it raised the step's peak
-   * RSS from 6.2 to 8.1 GB at the same step time, docs/BENCHMARKS.md), on for the others (generation, scoring; not
-   * measured there). Set it to force either for every session.
+   * runs. Default: off for training graphs, those that update state or return gradients (at SmolLM2-135M's shape it
+   * raised a training step's peak RSS from 6.2 to 8.1 GB at the same step time, docs/BENCHMARKS.md), on for the others
+   * (generation, scoring; not measured there). Set it to force either for every session.
    */
   memPattern: Schema.optionalKey(Schema.Boolean),
   /**

@@ -86,6 +86,11 @@ export interface SessionOptions {
   readonly stateUpdates?: ReadonlyArray<StateUpdate>
   /** Further outputs kept on the GPU under WebGPU (e.g. KV caches); the caller disposes them. */
   readonly gpuOutputs?: ReadonlyArray<string>
+  /**
+   * A training graph that returns gradients instead of updating state (a `grads` graph): planned as the graphs that
+   * update state are (`RuntimeConfig.memPattern` off unless set), since its intermediates are a training step's.
+   */
+  readonly training?: boolean
 }
 
 /** A compiled graph bound to a state store. */
@@ -149,7 +154,11 @@ export const make = (
     const device = config.device ?? "cpu"
     const session = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => InferenceSession.create(encoded.model, sessionOptions(config, gpuOutputs, updates.length > 0)),
+        try: () =>
+          InferenceSession.create(
+            encoded.model,
+            sessionOptions(config, gpuOutputs, updates.length > 0 || options.training === true)
+          ),
         catch: (cause) => classifyFailure(device, cause) ?? new SessionCreateFailed({ graph: graph.name, cause })
       }),
       (s) => Effect.promise(() => s.release())

@@ -1,7 +1,8 @@
 /**
  * The training executor: compiles a model's training graphs lazily, one session per (kind, shape bucket),
  * reuses them every step, and keeps parameters and optimizer state in the executor's store between
- * steps. Supports a fused step, micro-batch accumulation + apply, evaluation and plain gradients.
+ * steps. Supports a fused step, micro-batch accumulation + apply, evaluation and plain gradients. With
+ * `optimizerOn: "host"` the graphs only compute gradients and `HostOptimizer` updates the state between runs.
  */
 import type { Rng } from "@realm-lm/core"
 import { Effect, Schema, Scope } from "effect"
@@ -9,7 +10,9 @@ import type { DeviceUnavailable } from "./Device.ts"
 import type { ExecutorShape } from "./Executor.ts"
 import type { ParamSpec, TensorData } from "./Graph.ts"
 import * as G from "./Graph.ts"
+import * as HostOptimizer from "./HostOptimizer.ts"
 import * as Init from "./Init.ts"
+import * as Gc from "./internal/gc.ts"
 import * as Optimizer from "./Optimizer.ts"
 import type { Feed, FeedMismatch, RunFailed, Session, SessionCreateFailed, UpdateRejected } from "./Session.ts"
 import { scalar } from "./Session.ts"
@@ -99,6 +102,9 @@ export interface Trainer<B> {
   readonly setSteps: (n: number) => void
 }
 
+/** `gcAfterStateMB` of the host optimizer placement when the runtime config leaves it unset. */
+export const hostGcAfterStateMB = 256
+
 /**
  * Make a trainer on `executor` for `model`; `bucket` is the default shape bucket. Sessions are released
  * with the scope; state stays in the executor.
@@ -121,6 +127,13 @@ export const make = <B>(
       })
     const specs = yield* buildSafe(() => Training.paramSpecs(model, bucket, float))
     const trainable = yield* buildSafe(() => Training.trainableNames(specs, cfg.freeze))
+    const host = cfg.optimizerOn === "host"
+    if (host && executor.config.device === "webgpu") {
+      return yield* new G.InvalidGraph({
+        detail: `optimizerOn: "host" updates parameters held in CPU memory, but this executor's device is webgpu, which keeps them in GPU buffers`,
+        fix: `leave optimizerOn at "graph" (the default) on WebGPU`
+      })
+    }
     const sessions = new Map<string, Session>()
     const zeros = new Map<string, Float32Array>()
     let steps = 0
@@ -134,7 +147,9 @@ export const make = <B>(
         const cached = sessions.get(key)
         if (cached !== undefined) return cached
         const built = yield* buildSafe(() => Training.build(kind, model, b === undefined ? bucket : b, cfg, float))
-        const s = yield* Scope.provide(scope)(executor.compile(built.graph, { stateUpdates: built.stateUpdates }))
+        const s = yield* Scope.provide(scope)(
+          executor.compile(built.graph, { stateUpdates: built.stateUpdates, training: kind !== "eval" })
+        )
         sessions.set(key, s)
         return s
       })
@@ -178,8 +193,49 @@ export const make = <B>(
       )
     })
 
+    // The host placement: gradients from the `grads` graph, accumulated in this trainer's own arrays (never in the
+    // executor's state), and each parameter replaced by `HostOptimizer.update` in turn, so no step holds a second copy
+    // of every parameter and moment. Replaced buffers are counted towards a forced collection (`gcAfterStateMB`, here
+    // 256 MiB when unset), since a step replaces all of them.
+    const hostAcc = new Map<string, Float32Array>()
+    const gcAfterMB = executor.config.gcAfterStateMB ?? hostGcAfterStateMB
+    const hostGrads = (feeds: Readonly<Record<string, Feed>>, b: B | undefined) =>
+      Effect.gen(function* () {
+        const s = yield* session("grads", b)
+        const out = yield* s.run(feeds)
+        const loss = scalar(out["loss"])
+        if (!Number.isFinite(loss)) return yield* new NonFiniteLoss({ step: steps + 1, loss, gradNorm: 0 })
+        const grads = new Map(trainable.map((n) => [n, out[Training.gradName(n)]!.data as Float32Array]))
+        return { result: forwardResult(out), grads }
+      })
+    const hostUpdate = (grads: ReadonlyMap<string, Float32Array>, preScale: number, lr: number, loss: number) =>
+      Effect.gen(function* () {
+        const norm = HostOptimizer.globalNorm([...grads.values()], cfg.clipNorm, preScale)
+        if (!Number.isFinite(norm.norm)) return yield* new NonFiniteLoss({ step: steps + 1, loss, gradNorm: norm.norm })
+        ensureSlots()
+        const s = HostOptimizer.scalars(cfg.optimizer, lr, steps + 1, norm.scale)
+        for (const name of trainable) {
+          const spec = specs.find((p) => p.name === name) as ParamSpec
+          const keys = Optimizer.slots(cfg.optimizer).map((slot) => [slot, Training.slotKey(name, slot)] as const)
+          const p = executor.state.cpuData(name) as Float32Array
+          const state = Object.fromEntries(
+            keys.map(([slot, key]) => [slot, executor.state.cpuData(key) as Float32Array])
+          )
+          const u = HostOptimizer.update(cfg.optimizer, s, p, grads.get(name)!, state, spec.decay)
+          executor.state.setData(name, u.param, spec.shape)
+          for (const [slot, key] of keys) executor.state.setData(key, u.slots[slot]!, spec.shape)
+          Gc.replaced(p.byteLength * (1 + keys.length), gcAfterMB)
+        }
+        steps += 1
+        return { gradNorm: norm.norm, step: steps }
+      })
+
     const step: Trainer<B>["step"] = (feeds, options) =>
       Effect.gen(function* () {
+        if (host) {
+          const { result, grads } = yield* hostGrads(feeds, options.bucket)
+          return { ...result, ...(yield* hostUpdate(grads, 1, options.lr, result.loss)) }
+        }
         const s = yield* session("step", options.bucket)
         ensureSlots()
         const out = yield* guarded(s.runGuarded({ ...feeds, ...stepFeeds(options.lr) }, { guard: finiteGuard }))
@@ -189,8 +245,25 @@ export const make = <B>(
 
     const accumulate: Trainer<B>["accumulate"] = (feeds, options = {}) =>
       Effect.gen(function* () {
-        const s = yield* session("accumulate", options.bucket)
         const weight = options.weight ?? 1
+        if (host) {
+          const { result, grads } = yield* hostGrads(feeds, options.bucket)
+          for (const [name, g] of grads) {
+            const acc = hostAcc.get(name)
+            if (acc === undefined) {
+              // The gradient is this trainer's own copy of the run's output: it becomes the accumulator.
+              if (weight !== 1) for (let i = 0; i < g.length; i++) g[i] = g[i]! * weight
+              hostAcc.set(name, g)
+            } else {
+              for (let i = 0; i < g.length; i++) acc[i] = acc[i]! + weight * g[i]!
+              Gc.replaced(g.byteLength, gcAfterMB)
+            }
+          }
+          accCount += 1
+          accWeight += weight
+          return result
+        }
+        const s = yield* session("accumulate", options.bucket)
         const acc: Record<string, Feed> = {}
         if (accCount === 0) for (const n of trainable) acc[Training.slotKey(n, "acc")] = zerosFor(n)
         const out = yield* guarded(
@@ -204,6 +277,13 @@ export const make = <B>(
     const apply: Trainer<B>["apply"] = (options) =>
       Effect.gen(function* () {
         if (accCount === 0) return yield* new NothingAccumulated()
+        if (host) {
+          const applied = yield* hostUpdate(hostAcc, 1 / accWeight, options.lr, 0)
+          hostAcc.clear()
+          accCount = 0
+          accWeight = 0
+          return applied
+        }
         const s = yield* session("apply", options.bucket)
         ensureSlots()
         const out = yield* guarded(

@@ -29,7 +29,15 @@ export const TrainingConfig = Schema.Struct({
   /** Frozen params: exact names, or prefixes ending in `*` (`layers.0.*`). Each pattern must match a param. */
   freeze: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isMinLength(1)))),
   /** Embedding gradient: `scatter` (ScatterElements add, default) or `matmul` (one-hot Gemm, deterministic). */
-  embeddingGrad: Schema.optionalKey(Schema.Literals(["scatter", "matmul"]))
+  embeddingGrad: Schema.optionalKey(Schema.Literals(["scatter", "matmul"])),
+  /**
+   * Where the optimizer runs. `graph` (default): inside the training graphs, which take the parameters and moments as
+   * inputs and return their new values, so a step holds them twice more (ONNX Runtime's outputs and their JavaScript
+   * copies). `host`: in TypeScript on the CPU (`HostOptimizer`) between runs of a gradients-only graph, one parameter at
+   * a time, so a step holds them once plus one parameter's update: the placement that lets the larger models fit in
+   * memory for full fine-tuning on a CPU. Same formulas (float32 rounding apart). CPU state only (not WebGPU).
+   */
+  optimizerOn: Schema.optionalKey(Schema.Literals(["graph", "host"]))
 })
 /** Decoded training config. */
 export type TrainingConfig = typeof TrainingConfig.Type

@@ -16,10 +16,12 @@
  * to memory-recompute.json. With `--measure --runtime`, the cases are ONNX Runtime / V8 memory settings of
  * `@realm-lm/graph`'s RuntimeConfig at the trainer's default head: the defaults (arena on, memory pattern off for
  * training graphs, no forced collection), `memPattern: true` (ORT's own default), `cpuMemArena: false`, both of those,
- * and `gcAfterStateMB: 256` (collect superseded state), written to memory-runtime.json. `--layers N` replaces the model's layer count (a smaller model of the same width),
+ * and `gcAfterStateMB: 256` (collect superseded state), written to memory-runtime.json. With `--measure --optimizer`,
+ * the cases are the optimizer inside the training graph and on the host (`memory.optimizer: graph | host`), at the
+ * trainer's default head, written to memory-optimizer.json. `--layers N` replaces the model's layer count (a smaller model of the same width),
  * `--only 0,2` runs only those cases (0-based, in the order above), `--cases JSON` runs an explicit list of cases.
  *
- *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--lora RANK] [--recompute | --runtime] [--rows R --length L --threads T --reps N --layers N --only I,J]]
+ *   node --conditions=@realm-lm/source packages/trainer/bench/memory.ts [--measure [--qwen] [--lora RANK] [--recompute | --runtime | --optimizer] [--rows R --length L --threads T --reps N --layers N --only I,J]]
  */
 import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
@@ -106,6 +108,8 @@ interface Case {
   readonly runtime?: { readonly cpuMemArena?: boolean; readonly memPattern?: boolean; readonly gcAfterStateMB?: number }
   /** Replace the model's layer count (same width). */
   readonly layers?: number
+  /** Where the optimizer runs (`TrainingConfig.optimizerOn`); default the graph. */
+  readonly optimizerOn?: "graph" | "host"
 }
 
 /** Run three SFT steps of one case in this process; peak RSS covers weights, AdamW state and the steps. */
@@ -123,7 +127,8 @@ const measureOne = (c: Case) =>
       {
         runtime: { intraOpThreads: c.threads, ...c.runtime },
         ...(c.vocabChunk === undefined ? {} : { head: { vocabChunk: c.vocabChunk } }),
-        ...(c.recompute === true ? { recompute: true } : {})
+        ...(c.recompute === true ? { recompute: true } : {}),
+        training: { optimizer: { kind: "adamw" }, clipNorm: 1, optimizerOn: c.optimizerOn ?? "graph" }
       }
     )
     const setupMB = Math.round((process.resourceUsage().maxRSS * 1024) / 2 ** 20)
@@ -196,9 +201,11 @@ if (process.argv.includes("--measure")) {
     ? "recompute"
     : process.argv.includes("--runtime")
       ? "runtime"
-      : rank > 0
-        ? "lora"
-        : "head"
+      : process.argv.includes("--optimizer")
+        ? "optimizer"
+        : rank > 0
+          ? "lora"
+          : "head"
   let cases: Array<Case> = []
   for (const model of [first, ...(process.argv.includes("--qwen") ? ["Qwen2.5-0.5B"] : [])]) {
     const c0 = { model, rows, length, threads, reps, ...layers }
@@ -217,6 +224,9 @@ if (process.argv.includes("--measure")) {
         { gcAfterStateMB: 256 }
       ])
         cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), runtime })
+    } else if (mode === "optimizer") {
+      for (const optimizerOn of ["graph", "host"] as const)
+        cases.push({ ...c0, vocabChunk: 8192, ...(rank > 0 ? { lora: rank } : {}), optimizerOn })
     } else if (rank > 0) for (const lora of [undefined, rank]) cases.push({ ...c0, vocabChunk: 8192, lora })
     else for (const vocabChunk of [undefined, 8192]) cases.push({ ...c0, vocabChunk })
   }
@@ -235,11 +245,12 @@ if (process.argv.includes("--measure")) {
       })
     )
     console.error(
-      `${c.model}${c.layers === undefined ? "" : ` (${c.layers} layers)`} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}${c.recompute === true ? " recompute" : ""} ${JSON.stringify(c.runtime ?? {})}: setup ${r.setupMB} MB, peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`
+      `${c.model}${c.layers === undefined ? "" : ` (${c.layers} layers)`} chunk ${c.vocabChunk ?? "none"} ${c.lora === undefined ? "full" : `LoRA r${c.lora}`}${c.recompute === true ? " recompute" : ""}${c.optimizerOn === "host" ? " host optimizer" : ""} ${JSON.stringify(c.runtime ?? {})}: setup ${r.setupMB} MB, peak ${r.peakMB} MB, steps ${r.stepsMs.join(", ")} ms, loss ${r.losses.map((l: number) => l.toFixed(4)).join(" ")}`
     )
     return r
   })
-  const training = (r: Case) => (r.lora === undefined ? "full" : `LoRA r${r.lora} (all 7 projections)`)
+  const training = (r: Case) =>
+    `${r.lora === undefined ? "full" : `LoRA r${r.lora} (all 7 projections)`}${r.optimizerOn === "host" ? ", optimizer on the host" : ""}`
   const runtimeOf = (r: Case) =>
     Object.entries(r.runtime ?? {})
       .map(([k, v]) => `${k}: ${v}`)
@@ -261,14 +272,13 @@ if (process.argv.includes("--measure")) {
   }
   const dir = join(import.meta.dirname, "results")
   mkdirSync(dir, { recursive: true })
-  const file =
-    mode === "recompute"
-      ? "memory-recompute.json"
-      : mode === "runtime"
-        ? "memory-runtime.json"
-        : mode === "lora"
-          ? "memory-lora.json"
-          : "memory-measured.json"
+  const file = {
+    recompute: "memory-recompute.json",
+    runtime: "memory-runtime.json",
+    optimizer: "memory-optimizer.json",
+    lora: "memory-lora.json",
+    head: "memory-measured.json"
+  }[mode]
   writeFileSync(join(dir, file), JSON.stringify({ machine, results }, null, 2))
   process.exit(0)
 }

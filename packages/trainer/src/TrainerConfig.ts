@@ -136,7 +136,15 @@ export const MemorySection = Schema.Struct({
     Schema.Array(
       Schema.Int.check(Schema.makeFilter((n) => (n >= 0 ? undefined : "layer indices are 0-based integers")))
     ).check(Schema.makeFilter((a) => (new Set(a).size === a.length ? undefined : "each layer at most once")))
-  ]).pipe(withDefault(false))
+  ]).pipe(withDefault(false)),
+  /**
+   * Where the optimizer runs (`@realm-lm/graph` `TrainingConfig.optimizerOn`). `graph` (default): inside the training
+   * graph, which returns every new parameter and AdamW moment, so a step briefly holds them three times (its inputs,
+   * ONNX Runtime's outputs and their JavaScript copies). `host`: in TypeScript on the CPU between runs of a
+   * gradients-only graph, one parameter at a time, so they are held once: full fine-tuning of larger models fits in
+   * less memory (docs/BENCHMARKS.md). Same update to float32 rounding. Not with `runtime.device: webgpu`.
+   */
+  optimizer: Schema.Literals(["graph", "host"]).pipe(withDefault("graph"))
 })
 export type MemorySection = typeof MemorySection.Type
 
@@ -431,11 +439,15 @@ export const decodeSync = (input: unknown): TrainerConfig => Schema.decodeUnknow
 export const config: Config.Config<TrainerConfig> = Config.schema(TrainerConfig, "trainer")
 
 /** The graph package's training config for the optimizer section. */
-export const trainingConfig = (o: OptimizerSection): typeof Training.TrainingConfig.Encoded => ({
+export const trainingConfig = (
+  o: OptimizerSection,
+  optimizerOn: MemorySection["optimizer"] = "graph"
+): typeof Training.TrainingConfig.Encoded => ({
   optimizer: { kind: "adamw", beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay },
   ...(o.clipNorm > 0 ? { clipNorm: o.clipNorm } : {}),
   ...(o.freeze.length > 0 ? { freeze: o.freeze } : {}),
-  embeddingGrad: o.embeddingGrad
+  embeddingGrad: o.embeddingGrad,
+  optimizerOn
 })
 
 /** Whether a larger value of the best metric is better. */

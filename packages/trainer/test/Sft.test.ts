@@ -9,13 +9,30 @@ import { Effect, Layer } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { CorpusRecord } from "@realm-lm/core"
-import { Pretrained, Weights } from "@realm-lm/lm"
+import { Pretrained, Safetensors, Weights } from "@realm-lm/lm"
 import * as Metrics from "../src/Metrics.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import * as Toy from "./fixtures/toy.ts"
 
 const layers = Layer.mergeAll(NodeServices.layer, Toy.verifierLayer)
+
+/** A 4-step SFT on the toy corpus (steps of 8, no checkpoints but the final one) with `settings` over it. */
+const fourSteps = (settings: Record<string, unknown>) =>
+  TrainerConfig.decodeSync({
+    runtime: { intraOpThreads: 1 },
+    generation: { maxPromptTokens: 40, maxNewTokens: 16 },
+    checkpoint: { every: 0, onnx: "never" },
+    log: { tensorboard: false },
+    sft: { steps: 4, batchSize: 8, lr: { peak: 1e-2 }, heldOutFraction: 0 },
+    ...settings
+  })
+
+/** A fresh 2-layer toy model and corpus, and `sft(out, settings)`: `fourSteps(settings)` into `out`, its metrics lines. */
+const twoLayerRuns = Effect.map(Toy.modelAndCorpus(16, { layers: 2 }), ({ dir, corpus }) => ({
+  dir,
+  sft: (out: string, settings: Record<string, unknown>) => Toy.sftMetrics(dir, corpus, out, fourSteps(settings))
+}))
 
 describe("Sft", () => {
   it.effect("lowers the held-out loss and changes every trainable parameter", () =>
@@ -63,22 +80,11 @@ describe("Sft", () => {
     "memory.recompute (every layer, or a list) logs the same losses as keeping activations; a missing layer fails",
     () =>
       Effect.gen(function* () {
-        const { dir, corpus } = yield* Toy.modelAndCorpus(16, { layers: 2 })
+        const { sft } = yield* twoLayerRuns
         const losses = (recompute: boolean | ReadonlyArray<number>, out: string) =>
-          Toy.sftMetrics(
-            dir,
-            corpus,
-            out,
-            TrainerConfig.decodeSync({
-              runtime: { intraOpThreads: 1 },
-              batching: { buckets: [32, 64], microBatch: 8 },
-              generation: { maxPromptTokens: 40, maxNewTokens: 16 },
-              memory: { recompute },
-              checkpoint: { every: 0, onnx: "never" },
-              log: { tensorboard: false },
-              sft: { steps: 4, batchSize: 8, lr: { peak: 1e-2 }, heldOutFraction: 0 }
-            })
-          ).pipe(Effect.map((lines) => lines.map((l) => l["loss"] as number)))
+          sft(out, { batching: { buckets: [32, 64], microBatch: 8 }, memory: { recompute } }).pipe(
+            Effect.map((lines) => lines.map((l) => l["loss"] as number))
+          )
         const kept = yield* losses(false, "kept")
         assert.strictEqual(kept.length, 4)
         for (const [recompute, out] of [
@@ -92,6 +98,42 @@ describe("Sft", () => {
         const error = yield* Effect.flip(losses([2], "missing"))
         assert.strictEqual(error._tag, "EngineFailed")
         assert.match(error.message, /layer 2 does not exist/)
+      }).pipe(Effect.provide(layers))
+  )
+
+  it.effect(
+    "memory.optimizer: host logs the losses and saves the weights and AdamW moments of the in-graph optimizer",
+    () =>
+      Effect.gen(function* () {
+        const { dir, sft } = yield* twoLayerRuns
+        const run = (optimizer: "graph" | "host") =>
+          sft(optimizer, {
+            batching: { buckets: [32, 64], microBatch: 4 },
+            memory: { optimizer },
+            optimizer: { clipNorm: 0.5 }
+          }).pipe(Effect.map((lines) => lines.map((l) => [l["loss"] as number, l["grad_norm"] as number])))
+        assert.strictEqual(TrainerConfig.decodeSync({}).memory.optimizer, "graph")
+        const [graph, host] = [yield* run("graph"), yield* run("host")]
+        assert.strictEqual(host.length, 4)
+        host.forEach(([loss, norm], i) => {
+          assert.approximately(loss!, graph[i]![0]!, 1e-5, `loss, step ${i + 1}`)
+          assert.approximately(norm!, graph[i]![1]!, 1e-4, `grad norm, step ${i + 1}`)
+        })
+        // Micro-batches of 4 in steps of 8: the host placement's accumulation path, with clipping.
+        const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+          assert.strictEqual(a.length, b.length)
+          let d = 0
+          for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!))
+          return d
+        }
+        const weights = (out: string) => Effect.map(Pretrained.load(join(dir, out, "final")), (l) => l.weights)
+        const [wg, wh] = [yield* weights("graph"), yield* weights("host")]
+        for (const [name, t] of wg) assert.isBelow(maxDiff(Weights.get(wh, name).data, t.data), 1e-5, name)
+        const moments = (out: string) => Safetensors.read(join(dir, out, "final", "optimizer.safetensors"))
+        const [mg, mh] = [yield* moments("graph"), yield* moments("host")]
+        assert.deepStrictEqual([...mh.keys()].toSorted(), [...mg.keys()].toSorted())
+        assert.isAbove(mg.size, 0)
+        for (const [name, t] of mg) assert.isBelow(maxDiff(mh.get(name)!.data, t.data), 1e-6, name)
       }).pipe(Effect.provide(layers))
   )
 

@@ -97,7 +97,7 @@ export const make = (
   runtime: Device.RuntimeConfig,
   optimizer: OptimizerSection,
   objective: Objective,
-  memory: MemorySection = { vocabChunk: "auto", recompute: false },
+  memory: MemorySection = { vocabChunk: "auto", recompute: false, optimizer: "graph" },
   lora?: LoraSource
 ): Effect.Effect<Engine, EngineFailed, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function* () {
@@ -157,7 +157,7 @@ export const make = (
             head
           )
     const scope = yield* Effect.scope
-    const training = trainingConfig(optimizer)
+    const training = trainingConfig(optimizer, memory.optimizer)
     const makeTrainer = Scope.provide(scope)(
       Trainer.make(policy.executor, model, training, { batch: 1, length: 16 })
     ).pipe(Effect.mapError(failed("build trainer")))
