@@ -2,10 +2,11 @@
  * The optimizers of `Optimizer.ts` as plain functions over CPU typed arrays, for training where the graphs only
  * compute gradients (`TrainingConfig.optimizerOn: "host"`). The formulas are the in-graph ones term for term (AdamW with
  * the bias corrections folded into a step size and epsilon, SGD with momentum, global-norm clipping as one scale), so
- * both placements agree to float32 rounding. Each update returns fresh arrays and never writes its inputs: state
- * stored in an executor is replaced, not mutated, as the graph's updates are.
+ * both placements agree to float32 rounding. An update returns the new parameter as a fresh array (an executor's
+ * parameters are replaced, not mutated, so a snapshot of the weights stays valid) and writes the new slot states
+ * (AdamW's moments, SGD's momentum) into the given slot arrays, which only the optimizer owns.
  */
-import type { OptimizerConfig, Update } from "./Optimizer.ts"
+import type { OptimizerConfig } from "./Optimizer.ts"
 
 /** The global gradient norm and the factor every gradient is multiplied by before the update. */
 export interface GlobalNorm {
@@ -15,7 +16,10 @@ export interface GlobalNorm {
   readonly scale: number
 }
 
-/** `globalNorm` of `Optimizer.ts` over CPU gradients: sums in float64, one pass per gradient. */
+/**
+ * `globalNorm` of `Optimizer.ts` over CPU gradients: sums in float64, one pass per gradient. A sum of squares beyond
+ * float32's range gives an infinite norm, as the graph's float32 sum does, so both placements reject the same steps.
+ */
 export const globalNorm = (
   grads: ReadonlyArray<Float32Array>,
   maxNorm: number | undefined,
@@ -23,7 +27,7 @@ export const globalNorm = (
 ): GlobalNorm => {
   let sq = 0
   for (const g of grads) for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!
-  const norm = Math.sqrt(sq) * Math.abs(preScale)
+  const norm = Number.isFinite(Math.fround(sq)) ? Math.sqrt(sq) * Math.abs(preScale) : Number.POSITIVE_INFINITY
   return { norm, scale: maxNorm === undefined ? preScale : preScale * Math.min(maxNorm / (norm + 1e-6), 1) }
 }
 
@@ -60,50 +64,47 @@ export const scalars = (config: OptimizerConfig, lr: number, step: number, gradS
 }
 
 /**
- * The update of parameter `p` from its raw gradient `grad` (multiplied by `s.gradScale` inside) and its slot states
- * (`m`, `v` for AdamW, `mom` for SGD with momentum; `Optimizer.slots`); `decay` as the param's spec says. The new value
- * and slots are fresh arrays.
+ * The update of parameter `p` from its raw gradient `grad` (multiplied by `s.gradScale` inside): returns the new value
+ * as a fresh array and writes the new slot states into `slots` (`m`, `v` for AdamW, `mom` for SGD with momentum;
+ * `Optimizer.slots`), in place. `decay` as the param's spec says.
  */
 export const update = (
   config: OptimizerConfig,
   s: Scalars,
   p: Float32Array,
   grad: Float32Array,
-  state: Readonly<Record<string, Float32Array>>,
+  slots: Readonly<Record<string, Float32Array>>,
   decay: boolean
-): Update<Float32Array> => {
+): Float32Array => {
   const n = p.length
   const param = new Float32Array(n)
   if (config.kind === "adamw") {
     const [b1, b2] = [config.beta1 ?? 0.9, config.beta2 ?? 0.999]
     const decayFactor = decay && (config.weightDecay ?? 0.01) > 0 ? s.decayFactor : 1
-    const [m0, v0] = [state["m"]!, state["v"]!]
-    const m = new Float32Array(n)
-    const v = new Float32Array(n)
+    const [m, v] = [slots["m"]!, slots["v"]!]
     for (let i = 0; i < n; i++) {
       const g = grad[i]!
-      const mi = Math.fround(m0[i]! * b1 + g * s.c1)
-      const vi = Math.fround(v0[i]! * b2 + g * g * s.c2)
+      const mi = Math.fround(m[i]! * b1 + g * s.c1)
+      const vi = Math.fround(v[i]! * b2 + g * g * s.c2)
       m[i] = mi
       v[i] = vi
       param[i] = p[i]! * decayFactor - (mi / (Math.sqrt(vi) + s.epsHat)) * s.stepSize
     }
-    return { param, slots: { m, v } }
+    return param
   }
   const wd = decay ? (config.weightDecay ?? 0) : 0
   const mu = config.momentum ?? 0
   const nesterov = config.nesterov === true
-  const mom0 = state["mom"]
-  const mom = mu === 0 ? undefined : new Float32Array(n)
+  const mom = mu === 0 ? undefined : slots["mom"]!
   for (let i = 0; i < n; i++) {
     const g = grad[i]! * s.gradScale + p[i]! * wd
     if (mom === undefined) {
       param[i] = p[i]! - g * s.lr
       continue
     }
-    const b = Math.fround(mom0![i]! * mu + g)
+    const b = Math.fround(mom[i]! * mu + g)
     mom[i] = b
     param[i] = p[i]! - (nesterov ? g + b * mu : b) * s.lr
   }
-  return { param, slots: mom === undefined ? {} : { mom } }
+  return param
 }

@@ -83,10 +83,10 @@ export const scalars = (config: OptimizerConfig, lr: Tensor, step: Tensor, gradS
   }
 }
 
-/** One parameter's update: new value and new slot states (graph tensors here, typed arrays in `HostOptimizer`). */
-export interface Update<T = Tensor> {
-  readonly param: T
-  readonly slots: Readonly<Record<string, T>>
+/** One parameter's update: new value and new slot states. */
+export interface Update {
+  readonly param: Tensor
+  readonly slots: Readonly<Record<string, Tensor>>
 }
 
 /**

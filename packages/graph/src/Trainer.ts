@@ -96,6 +96,13 @@ export interface Trainer<B> {
   readonly params: ReadonlyArray<ParamSpec>
   /** Names of the trainable params. */
   readonly trainable: ReadonlyArray<string>
+  /**
+   * Drop what `accumulate` gathered since the last `apply` (after a rejected micro-batch, or when switching objectives).
+   * A rejected `apply` drops it by itself.
+   */
+  readonly discard: () => void
+  /** Where the optimizer runs (`TrainingConfig.optimizerOn`). */
+  readonly optimizerOn: "graph" | "host"
   /** Optimizer steps applied so far. */
   readonly steps: () => number
   /** Set the step counter (when resuming from a checkpoint). */
@@ -194,9 +201,9 @@ export const make = <B>(
     })
 
     // The host placement: gradients from the `grads` graph, accumulated in this trainer's own arrays (never in the
-    // executor's state), and each parameter replaced by `HostOptimizer.update` in turn, so no step holds a second copy
-    // of every parameter and moment. Replaced buffers are counted towards a forced collection (`gcAfterStateMB`, here
-    // 256 MiB when unset), since a step replaces all of them.
+    // executor's state), and each parameter replaced by `HostOptimizer.update` in turn (its slots updated in place), so
+    // no step holds a second copy of every parameter and moment; each gradient is dropped once used. Replaced and
+    // dropped buffers count towards a forced collection (`gcAfterStateMB`, here 256 MiB when unset).
     const hostAcc = new Map<string, Float32Array>()
     const gcAfterMB = executor.config.gcAfterStateMB ?? hostGcAfterStateMB
     const hostGrads = (feeds: Readonly<Record<string, Feed>>, b: B | undefined) =>
@@ -204,31 +211,61 @@ export const make = <B>(
         const s = yield* session("grads", b)
         const out = yield* s.run(feeds)
         const loss = scalar(out["loss"])
-        if (!Number.isFinite(loss)) return yield* new NonFiniteLoss({ step: steps + 1, loss, gradNorm: 0 })
+        if (!Number.isFinite(loss)) return yield* new NonFiniteLoss({ step: steps + 1, loss, gradNorm: Number.NaN })
         const grads = new Map(trainable.map((n) => [n, out[Training.gradName(n)]!.data as Float32Array]))
         return { result: forwardResult(out), grads }
       })
-    const hostUpdate = (grads: ReadonlyMap<string, Float32Array>, preScale: number, lr: number, loss: number) =>
+    // One parameter's update; returns the bytes it let go (a helper, so they are garbage when counted).
+    const replaceParam = (name: string, grad: Float32Array, s: HostOptimizer.Scalars): number => {
+      const spec = specs.find((p) => p.name === name) as ParamSpec
+      const p = executor.state.cpuData(name) as Float32Array
+      const slots = Object.fromEntries(
+        Optimizer.slots(cfg.optimizer).map((slot) => [
+          slot,
+          executor.state.cpuData(Training.slotKey(name, slot)) as Float32Array
+        ])
+      )
+      executor.state.setData(name, HostOptimizer.update(cfg.optimizer, s, p, grad, slots, spec.decay), spec.shape)
+      return p.byteLength + grad.byteLength
+    }
+    const hostUpdate = (grads: Map<string, Float32Array>, preScale: number, lr: number, loss: number) =>
       Effect.gen(function* () {
+        ensureSlots()
+        for (const name of trainable) {
+          const size = G.sizeOf((specs.find((p) => p.name === name) as ParamSpec).shape)
+          const arrays = [
+            ["gradient", grads.get(name)],
+            ...Optimizer.slots(cfg.optimizer).map((slot) => [
+              slot,
+              executor.state.cpuData(Training.slotKey(name, slot))
+            ])
+          ] as const
+          for (const [what, a] of arrays) {
+            if (a?.length !== size)
+              return yield* new G.ShapeMismatch({
+                op: "host optimizer",
+                detail: `${name}'s ${what} has ${a?.length ?? "no"} elements, the parameter ${size}`,
+                shapes: [String(size), String(a?.length)]
+              })
+          }
+        }
         const norm = HostOptimizer.globalNorm([...grads.values()], cfg.clipNorm, preScale)
         if (!Number.isFinite(norm.norm)) return yield* new NonFiniteLoss({ step: steps + 1, loss, gradNorm: norm.norm })
-        ensureSlots()
         const s = HostOptimizer.scalars(cfg.optimizer, lr, steps + 1, norm.scale)
         for (const name of trainable) {
-          const spec = specs.find((p) => p.name === name) as ParamSpec
-          const keys = Optimizer.slots(cfg.optimizer).map((slot) => [slot, Training.slotKey(name, slot)] as const)
-          const p = executor.state.cpuData(name) as Float32Array
-          const state = Object.fromEntries(
-            keys.map(([slot, key]) => [slot, executor.state.cpuData(key) as Float32Array])
-          )
-          const u = HostOptimizer.update(cfg.optimizer, s, p, grads.get(name)!, state, spec.decay)
-          executor.state.setData(name, u.param, spec.shape)
-          for (const [slot, key] of keys) executor.state.setData(key, u.slots[slot]!, spec.shape)
-          Gc.replaced(p.byteLength * (1 + keys.length), gcAfterMB)
+          const released = replaceParam(name, grads.get(name)!, s)
+          grads.delete(name)
+          Gc.replaced(released, gcAfterMB)
         }
         steps += 1
         return { gradNorm: norm.norm, step: steps }
       })
+    const discard = () => {
+      hostAcc.clear()
+      for (const n of trainable) executor.state.delete(Training.slotKey(n, "acc"))
+      accCount = 0
+      accWeight = 0
+    }
 
     const step: Trainer<B>["step"] = (feeds, options) =>
       Effect.gen(function* () {
@@ -277,24 +314,16 @@ export const make = <B>(
     const apply: Trainer<B>["apply"] = (options) =>
       Effect.gen(function* () {
         if (accCount === 0) return yield* new NothingAccumulated()
-        if (host) {
-          const applied = yield* hostUpdate(hostAcc, 1 / accWeight, options.lr, 0)
-          hostAcc.clear()
-          accCount = 0
-          accWeight = 0
-          return applied
-        }
+        if (host) return yield* hostUpdate(hostAcc, 1 / accWeight, options.lr, 0)
         const s = yield* session("apply", options.bucket)
         ensureSlots()
         const out = yield* guarded(
           s.runGuarded({ ...stepFeeds(options.lr), grad_scale: Float32Array.of(1 / accWeight) }, { guard: finiteGuard })
         )
-        accCount = 0
-        accWeight = 0
-        for (const n of trainable) executor.state.delete(Training.slotKey(n, "acc"))
         steps += 1
         return { gradNorm: scalar(out["grad_norm"]), step: steps }
-      })
+        // Applied or rejected, the accumulated gradients are spent: a rejected step must not poison the next one.
+      }).pipe(Effect.ensuring(Effect.sync(discard)))
 
     const evaluate: Trainer<B>["evaluate"] = (feeds, options = {}) =>
       Effect.gen(function* () {
@@ -326,6 +355,8 @@ export const make = <B>(
       evaluate,
       gradients,
       initialize,
+      discard,
+      optimizerOn: host ? "host" : "graph",
       params: specs,
       trainable,
       steps: () => steps,

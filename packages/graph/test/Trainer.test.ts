@@ -181,7 +181,9 @@ describe("gradient accumulation", () => {
             yield* tb.accumulate({ x: big.x.slice(k * 15, k * 15 + 15), y }, { weight: valid })
           }
           const totalValid = big.y.filter((v) => v !== -100).length
-          // The host placement keeps its accumulators out of the executor's state (checked through the step below).
+          // The graph placement keeps its accumulators in the executor's state, the host placement its own arrays.
+          assert.strictEqual(b.state.has("w1::acc"), optimizerOn === "graph")
+          assert.strictEqual(tb.optimizerOn, optimizerOn)
           if (optimizerOn === "graph")
             for (const name of ["w1", "b1", "w2", "b2"]) {
               const acc = Array.from(b.state.cpuData(`${name}::acc`) as Float32Array, (v) => v / totalValid)
@@ -198,6 +200,72 @@ describe("gradient accumulation", () => {
           assert.strictEqual(none._tag, "NothingAccumulated")
         }).pipe(Effect.scoped)
     )
+})
+
+describe("optimizer placement", () => {
+  for (const optimizerOn of placements)
+    it.effect(
+      `a rejected apply drops the accumulated gradients, so the next step trains (optimizer on the ${optimizerOn})`,
+      () =>
+        Effect.gen(function* () {
+          const { exec, trainer } = yield* mlpTrainer({ optimizer: { kind: "adamw" }, optimizerOn })
+          yield* trainer.initialize(Rng.Rng.make(12))
+          yield* trainer.step(batchOf(4, 10), { lr: 0.01 })
+          yield* trainer.accumulate(batchOf(1, 10))
+          yield* trainer.accumulate(batchOf(2, 10), { weight: Number.NaN })
+          const before = yield* exec.read(["w1", "w1::m"])
+          const rejected = yield* Effect.flip(trainer.apply({ lr: 0.01 }))
+          assert.strictEqual(rejected._tag, "NonFiniteLoss")
+          assert.strictEqual(trainer.steps(), 1)
+          const after = yield* exec.read(["w1", "w1::m"])
+          assert.strictEqual(after["w1"], before["w1"], "the parameter is the same array")
+          assert.deepStrictEqual(f64(after["w1::m"]), f64(before["w1::m"]), "the moment is unchanged")
+          yield* trainer.accumulate(batchOf(3, 10))
+          const applied = yield* trainer.apply({ lr: 0.01 })
+          assert.strictEqual(applied.step, 2)
+          assert.isTrue(Number.isFinite(applied.gradNorm))
+          assert.isTrue(f64((yield* exec.read(["w1"]))["w1"]).every(Number.isFinite))
+        }).pipe(Effect.scoped)
+    )
+
+  it.effect("the host placement runs gradients graphs, planned as training graphs, and no optimizer graph", () =>
+    Effect.gen(function* () {
+      for (const [optimizerOn, expected] of [
+        ["host", ["grads"]],
+        ["graph", ["step", "accumulate", "apply"]]
+      ] as const) {
+        const exec = yield* Executor.make()
+        const compiled: Array<string> = []
+        const spy: typeof exec = {
+          ...exec,
+          compile: (graph, options) => {
+            compiled.push(`${graph.name}${options?.training === true ? "" : " (not planned as training)"}`)
+            return exec.compile(graph, options)
+          }
+        }
+        const trainer = yield* Trainer.make(spy, mlp, { optimizer: { kind: "adamw" }, optimizerOn }, { batch: 10 })
+        assert.strictEqual(trainer.optimizerOn, optimizerOn)
+        yield* trainer.initialize(Rng.Rng.make(13))
+        yield* trainer.step(batchOf(1, 10), { lr: 0.01 })
+        yield* trainer.accumulate(batchOf(2, 10))
+        yield* trainer.apply({ lr: 0.01 })
+        assert.deepStrictEqual(compiled, [...expected], optimizerOn)
+        assert.strictEqual(trainer.steps(), 2)
+      }
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a gradient beyond float32's range is rejected on the host as in the graph", () =>
+    Effect.gen(function* () {
+      for (const optimizerOn of placements) {
+        const { trainer } = yield* mlpTrainer({ optimizer: { kind: "adamw" }, optimizerOn })
+        yield* trainer.initialize(Rng.Rng.make(14))
+        yield* trainer.accumulate(batchOf(1, 10), { weight: 1e30 })
+        const rejected = yield* Effect.flip(trainer.apply({ lr: 0.01 }))
+        assert.strictEqual(rejected._tag, "NonFiniteLoss", optimizerOn)
+      }
+    }).pipe(Effect.scoped)
+  )
 })
 
 describe("state handling", () => {

@@ -185,8 +185,11 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
     let current: "sft" | "policy" | undefined
 
     const resetOptimizer = () => {
+      for (const t of trainers.values()) {
+        t.discard()
+        t.setSteps(0)
+      }
       for (const name of executor.state.names()) if (name.includes("::")) executor.state.delete(name)
-      for (const t of trainers.values()) t.setSteps(0)
     }
     const trainerFor = (kind: "sft" | "policy", bucket: Objectives.Bucket) =>
       Effect.gen(function* () {
@@ -227,7 +230,12 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         let metrics: Record<string, number> = {}
         for (const b of batches) {
           const w = Math.max(weightOf(b), 1e-12)
-          const r = yield* trainer.accumulate(feedsOf(b), { weight: w, bucket: { batch: b.batch, length: b.length } })
+          const r = yield* (
+            trainer
+              .accumulate(feedsOf(b), { weight: w, bucket: { batch: b.batch, length: b.length } })
+              // A failed micro-batch leaves part of the step accumulated: drop it, so the next step starts clean.
+              .pipe(Effect.tapError(() => Effect.sync(() => trainer.discard())))
+          )
           loss += w * r.loss
           total += w
           metrics = metricsOf(r.metrics)

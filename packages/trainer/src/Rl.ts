@@ -155,7 +155,7 @@ export const train: Run.Train<RlError, Verifier.Verifier | Curriculum.Curriculum
         for (let k = 0; k < rl.innerSteps; k++) {
           const lr = learningRate(rl.lr, engine.trainer().steps(), scheduleTotal)
           const guard = Steps.guardFor("rl", config.guards, n, counters["skipped_steps"]!)
-          const r = yield* Steps.step(engine.trainer(), micro, lr, guard, engine.renewTrainer)
+          const r = yield* Steps.step(engine.trainer(), micro, lr, guard)
           if (r.skipped) counters["skipped_steps"] = counters["skipped_steps"]! + 1
           update = { loss: r.loss, grad_norm: r.gradNorm, lr, ...r.metrics }
         }

@@ -68,4 +68,24 @@ describe("policy objective wiring", () => {
       )
     }
   }
+
+  it.effect("memory.optimizer reaches the engine's graph trainer (the in-graph optimizer by default)", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const dir = Toy.tempDir()
+        yield* Toy.tinyModel(join(dir, "m"), Toy.problems(4))
+        for (const memory of [{}, { optimizer: "host" }, { optimizer: "graph" }]) {
+          const config = TrainerConfig.decodeSync({ runtime: { intraOpThreads: 1 }, memory })
+          const engine = yield* Engine.make(
+            { init: join(dir, "m") },
+            config.runtime,
+            config.optimizer,
+            { kind: "sft" },
+            config.memory
+          )
+          assert.strictEqual(engine.trainer().optimizerOn, config.memory.optimizer, JSON.stringify(memory))
+        }
+      })
+    ).pipe(Effect.provide(NodeServices.layer))
+  )
 })

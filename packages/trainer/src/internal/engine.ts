@@ -40,10 +40,8 @@ export interface Engine {
   readonly pad: number
   /** Vocabulary rows per chunk of the training graphs' LM head (`memory.vocabChunk` resolved), or undefined for full logits. */
   readonly vocabChunk: number | undefined
-  /** The graph trainer of the run's objective (replaced by `renewTrainer`). */
+  /** The graph trainer of the run's objective. */
   readonly trainer: () => GraphTrainer.Trainer<Objectives.Bucket>
-  /** A fresh graph trainer with the same step count (drops half-accumulated gradients after a rejected step). */
-  readonly renewTrainer: Effect.Effect<void, EngineFailed>
   /** Token ids of a prompt (`PromptText.encode`: the chat template when the tokenizer has one, else plain text), as the evaluator encodes it. */
   readonly encodePrompt: (prompt: Prompt.Prompt) => Effect.Effect<Array<number>, EngineFailed>
   /** Token ids of a completion text followed by `eos`. */
@@ -158,10 +156,9 @@ export const make = (
           )
     const scope = yield* Effect.scope
     const training = trainingConfig(optimizer, memory.optimizer)
-    const makeTrainer = Scope.provide(scope)(
+    const trainer = yield* Scope.provide(scope)(
       Trainer.make(policy.executor, model, training, { batch: 1, length: 16 })
     ).pipe(Effect.mapError(failed("build trainer")))
-    let trainer = yield* makeTrainer
     // The optimizer's state keys (graph's `Training.slotKey` of each trainable param and slot), in state order.
     const slotNames = () => {
       const keys = new Set(
@@ -179,10 +176,6 @@ export const make = (
       pad,
       vocabChunk,
       trainer: () => trainer,
-      renewTrainer: Effect.map(makeTrainer, (fresh) => {
-        fresh.setSteps(trainer.steps())
-        trainer = fresh
-      }),
       encodePrompt: (prompt) => Effect.mapError(PromptText.encode(tokenizer, prompt), failed("chat template")),
       encodeCompletion: (text) => [...tokenizer.encode(text), eos],
       optimizerSlots: Effect.gen(function* () {

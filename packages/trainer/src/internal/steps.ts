@@ -70,15 +70,14 @@ const diagnose = (trainer: GraphTrainer.Trainer<Objectives.Bucket>, micro: Reado
   })
 
 /**
- * Take one optimizer step. `renew` replaces the engine's graph trainer after a rejected accumulation (its
- * accumulators hold part of the failed step and graph's trainer has no way to drop them).
+ * Take one optimizer step. After a rejected accumulation the trainer's accumulated gradients (part of the failed step)
+ * are dropped, so the next step starts clean (a rejected apply drops them itself).
  */
 export const step = (
   trainer: GraphTrainer.Trainer<Objectives.Bucket>,
   micro: ReadonlyArray<MicroBatch>,
   lr: number,
-  guard: Guard,
-  renew: Effect.Effect<void, EngineFailed>
+  guard: Guard
 ): Effect.Effect<StepOutcome, NonFiniteValue | EngineFailed> =>
   Effect.gen(function* () {
     const reject = (tensor: string, value: number) =>
@@ -118,7 +117,7 @@ export const step = (
         const r = yield* Effect.result(trainer.accumulate(m.feeds, { weight: w, bucket: m.bucket }))
         if (r._tag === "Failure") {
           if (r.failure._tag !== "NonFiniteLoss") return yield* engineError(r.failure)
-          yield* renew
+          trainer.discard()
           const d = yield* diagnose(trainer, micro, r.failure.loss)
           return yield* reject(d.tensor, d.value)
         }
