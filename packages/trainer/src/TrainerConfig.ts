@@ -422,7 +422,16 @@ export const TrainerConfig = Schema.Struct({
           path: ["batching", "buckets"],
           issue: `the largest bucket (${longest}) must hold generation.maxPromptTokens + maxNewTokens - 1 = ${c.generation.maxPromptTokens + c.generation.maxNewTokens - 1} tokens`
         }
-  })
+  }),
+  Schema.makeFilter((c) =>
+    c.memory.optimizer === "host" && c.runtime.device === "webgpu"
+      ? {
+          path: ["memory", "optimizer"],
+          issue:
+            'host runs AdamW on parameters in CPU memory, but runtime.device webgpu keeps them in GPU buffers: leave memory.optimizer at "graph" on WebGPU'
+        }
+      : undefined
+  )
 )
 export type TrainerConfig = typeof TrainerConfig.Type
 /** The config as written in files (every key optional). */

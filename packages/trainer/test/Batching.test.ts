@@ -76,6 +76,17 @@ describe("the default micro-batch token budget follows the vocabulary", () => {
   })
 })
 
+describe("memory.optimizer", () => {
+  it("is graph by default, host when set, and host with runtime.device webgpu is refused at the field path", () => {
+    assert.strictEqual(TrainerConfig.decodeSync({}).memory.optimizer, "graph")
+    assert.strictEqual(TrainerConfig.decodeSync({ memory: { optimizer: "host" } }).memory.optimizer, "host")
+    assert.throws(() => TrainerConfig.decodeSync({ memory: { optimizer: "adam" } }), /optimizer/)
+    const both = () => TrainerConfig.decodeSync({ runtime: { device: "webgpu" }, memory: { optimizer: "host" } })
+    assert.throws(both, /leave memory.optimizer at "graph" on WebGPU/)
+    assert.throws(both, /at \["memory"\]\["optimizer"\]/)
+  })
+})
+
 describe("memory.recompute", () => {
   it("defaults to false; true or a list of 0-based layer indices decode as given", () => {
     assert.isFalse(TrainerConfig.decodeSync({}).memory.recompute)
