@@ -48,8 +48,8 @@ export const RuntimeConfig = Schema.Struct({
    * Force a V8 garbage collection once this many MiB of CPU state (parameters, optimizer moments) have been replaced
    * since the last one. Every training step returns the new state as fresh ArrayBuffers and the old ones become
    * garbage that V8 frees late, so without this several steps' worth of state can sit in memory at once. 0 = never
-   * (V8 decides; the default, except for a trainer with `optimizerOn: "host"`, which collects every 256 MiB). Measured: a 3% lower peak at SmolLM2-135M's width with 4 layers, none at the full
-   * 30 layers (docs/BENCHMARKS.md).
+   * (V8 decides; the default, except for a trainer with `optimizerOn: "host"`, which collects every 256 MiB).
+   * Measured: a 3% lower peak at SmolLM2-135M's width with 4 layers, none at the full 30 layers (docs/BENCHMARKS.md).
    */
   gcAfterStateMB: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
   /** CUDA device ordinal. Default 0. */

@@ -134,6 +134,8 @@ export const make = <B>(
       })
     const specs = yield* buildSafe(() => Training.paramSpecs(model, bucket, float))
     const trainable = yield* buildSafe(() => Training.trainableNames(specs, cfg.freeze))
+    const specByName = new Map(specs.map((p) => [p.name, p]))
+    const specOf = (name: string): ParamSpec => specByName.get(name) as ParamSpec
     const host = cfg.optimizerOn === "host"
     if (host && executor.config.device === "webgpu") {
       return yield* new G.InvalidGraph({
@@ -162,7 +164,7 @@ export const make = <B>(
       })
 
     const zerosFor = (name: string): Float32Array => {
-      const spec = specs.find((p) => p.name === name) as ParamSpec
+      const spec = specOf(name)
       let z = zeros.get(name)
       if (z === undefined) {
         z = new Float32Array(G.sizeOf(spec.shape))
@@ -173,7 +175,7 @@ export const make = <B>(
     // Optimizer slots start at zero; each gets its own array, because slots are replaced, never mutated.
     const ensureSlots = () => {
       for (const name of trainable) {
-        const spec = specs.find((p) => p.name === name) as ParamSpec
+        const spec = specOf(name)
         for (const slot of Optimizer.slots(cfg.optimizer)) {
           const key = Training.slotKey(name, slot)
           if (!executor.state.has(key)) executor.state.setData(key, new Float32Array(G.sizeOf(spec.shape)), spec.shape)
@@ -215,16 +217,16 @@ export const make = <B>(
         const grads = new Map(trainable.map((n) => [n, out[Training.gradName(n)]!.data as Float32Array]))
         return { result: forwardResult(out), grads }
       })
+    // A parameter's optimizer slots as stored (`m`, `v` or `mom`; absent before `ensureSlots`).
+    const slotsOf = (name: string) =>
+      Object.fromEntries(
+        Optimizer.slots(cfg.optimizer).map((slot) => [slot, executor.state.cpuData(Training.slotKey(name, slot))])
+      )
     // One parameter's update; returns the bytes it let go (a helper, so they are garbage when counted).
     const replaceParam = (name: string, grad: Float32Array, s: HostOptimizer.Scalars): number => {
-      const spec = specs.find((p) => p.name === name) as ParamSpec
+      const spec = specOf(name)
       const p = executor.state.cpuData(name) as Float32Array
-      const slots = Object.fromEntries(
-        Optimizer.slots(cfg.optimizer).map((slot) => [
-          slot,
-          executor.state.cpuData(Training.slotKey(name, slot)) as Float32Array
-        ])
-      )
+      const slots = slotsOf(name) as Record<string, Float32Array>
       executor.state.setData(name, HostOptimizer.update(cfg.optimizer, s, p, grad, slots, spec.decay), spec.shape)
       return p.byteLength + grad.byteLength
     }
@@ -232,14 +234,8 @@ export const make = <B>(
       Effect.gen(function* () {
         ensureSlots()
         for (const name of trainable) {
-          const size = G.sizeOf((specs.find((p) => p.name === name) as ParamSpec).shape)
-          const arrays = [
-            ["gradient", grads.get(name)],
-            ...Optimizer.slots(cfg.optimizer).map((slot) => [
-              slot,
-              executor.state.cpuData(Training.slotKey(name, slot))
-            ])
-          ] as const
+          const size = G.sizeOf(specOf(name).shape)
+          const arrays = [["gradient", grads.get(name)], ...Object.entries(slotsOf(name))] as const
           for (const [what, a] of arrays) {
             if (a?.length !== size)
               return yield* new G.ShapeMismatch({
