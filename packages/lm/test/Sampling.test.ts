@@ -96,6 +96,66 @@ describe("Sampling", () => {
     )
   })
 
+  it("candidates equal sorting the whole vocabulary, bit for bit, with ties and at real-vocabulary sizes (property)", () => {
+    // The definition: every id sorted by log-probability (ties by lower id), then top-k, then the top-p walk.
+    const reference = (xs: ArrayLike<number>, config: Sampling.SamplingConfig) => {
+      const logp = Sampling.logSoftmax(xs, config.temperature)
+      const sorted = Array.from({ length: xs.length }, (_, i) => i).toSorted((a, b) => logp[b]! - logp[a]! || a - b)
+      const unfiltered = config.topK === 0 && config.topP === 1
+      let ids = unfiltered ? Array.from({ length: xs.length }, (_, i) => i) : sorted
+      let probs = ids.map((i) => Math.exp(logp[i]!))
+      const norm = (p: Array<number>) => {
+        const sum = p.reduce((a, b) => a + b, 0)
+        return p.map((x) => x / sum)
+      }
+      if (config.topK > 0 && config.topK < xs.length) {
+        ids = ids.slice(0, config.topK)
+        probs = norm(probs.slice(0, config.topK))
+      }
+      if (config.topP < 1) {
+        let cumulative = 0
+        let keep = probs.length
+        for (let i = 0; i < probs.length; i++) {
+          cumulative += probs[i]!
+          if (cumulative > config.topP) {
+            keep = i + 1
+            break
+          }
+        }
+        ids = ids.slice(0, keep)
+        probs = norm(probs.slice(0, keep))
+      }
+      return { ids, probs }
+    }
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          // Few distinct values: many ties, also across the thresholds the fast path cuts at.
+          fc.array(fc.integer({ min: -6, max: 6 }), { minLength: 1, maxLength: 300 }),
+          fc.array(fc.double({ min: -30, max: 30, noNaN: true }), { minLength: 1, maxLength: 300 }),
+          // A vocabulary of real size: near-flat (a random model) or peaked (a trained one).
+          fc
+            .record({ seed: fc.nat(), n: fc.integer({ min: 20000, max: 60000 }), scale: fc.constantFrom(0.1, 3, 12) })
+            .map(({ seed, n, scale }) => {
+              const rng = Rng.Rng.make(seed, "logits")
+              return Array.from({ length: n }, () => rng.normal() * scale)
+            })
+        ),
+        fc.double({ min: 0.05, max: 4, noNaN: true }),
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 100, max: 70000 })),
+        fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 1, maxExcluded: true, noNaN: true })),
+        (xs, temperature, topK, topP) => {
+          const config = { temperature, topK, topP }
+          const got = Sampling.candidates(xs, config)
+          const want = reference(xs, config)
+          assert.deepStrictEqual(Array.from(got.ids), want.ids)
+          assert.deepStrictEqual(Array.from(got.probs), want.probs)
+        }
+      ),
+      { seed: 12, numRuns: 300 }
+    )
+  })
+
   it("SamplingConfig rejects negative temperature, topP outside (0, 1] and fractional topK", () => {
     const decode = Schema.decodeUnknownResult(Sampling.SamplingConfig)
     assert.isTrue(Result.isSuccess(decode({ temperature: 0.8, topK: 40, topP: 0.95 })))

@@ -155,12 +155,15 @@ const measureOne = (c: Case) =>
     const trainableParams =
       c.lora === undefined
         ? ModelSize.memory(base, { batch: 1, seq: 1 }).parameters
-        : Lora.adapted(config).reduce((n, x) => n + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1], 0)
+        : Lora.adapted(config).reduce(
+            (total, x) => total + x.a.shape[0] * x.a.shape[1] + x.b.shape[0] * x.b.shape[1],
+            0
+          )
     // AdamW state (m and v) as float32 elements, as the executor holds it after the steps.
     const moments = policy.executor.state
       .names()
-      .filter((n) => n.includes("::"))
-      .reduce((sum, n) => sum + (policy.executor.state.get(n)?.dims ?? []).reduce((a, b) => a * b, 1), 0)
+      .filter((name) => name.includes("::"))
+      .reduce((sum, name) => sum + (policy.executor.state.get(name)?.dims ?? []).reduce((a, b) => a * b, 1), 0)
     return {
       ...c,
       params: ModelSize.memory(base, { batch: 1, seq: 1 }).parameters,

@@ -7,8 +7,7 @@
  *   node packages/trainer/bench/train.ts [--quick] [--threads N]
  */
 import { NodeServices } from "@effect/platform-node"
-import { Rng, Verifier } from "@realm-lm/core"
-import type { CorpusRecord, Problem, Route } from "@realm-lm/core"
+import { Verifier } from "@realm-lm/core"
 import { Effect, Layer } from "effect"
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
@@ -19,86 +18,11 @@ import * as Rl from "../src/Rl.ts"
 import * as Scratch from "../src/Scratch.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
+import { median, verifier, writeCorpus } from "./support/parcelBench.ts"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
 const threads = Number(args[args.indexOf("--threads") + 1] ?? 0) || 2
-
-/** A parcel-like problem with consistent arithmetic (not the real tariff). */
-const problem = (rng: Rng.Rng, i: number): { problem: Problem.Problem; routes: Array<Route.Route> } => {
-  const zone = rng.pick(["A", "B", "C", "D"])
-  const kg = rng.intBetween(1, 12)
-  const options = rng.shuffle(["fragile", "express", "member", "remote", "insured"]).slice(0, rng.intBetween(0, 3))
-  const steps: Array<string> = []
-  let fee = { A: 8, B: 12, C: 15, D: 20 }[zone] as number
-  steps.push(`base zone ${zone} = ${fee}`)
-  const w = kg > 5 ? 8 : kg > 2 ? 4 : 0
-  fee += w
-  steps.push(`weight ${kg}kg +${w} = ${fee}`)
-  for (const o of options) {
-    const add = o === "member" ? -Math.floor(fee / 10) : o === "express" ? 10 : o === "remote" ? 6 : 5
-    fee += add
-    steps.push(`${o} ${add >= 0 ? "+" : ""}${add} = ${fee}`)
-  }
-  const question = `Parcel: zone ${zone}, ${kg}kg${options.map((o) => `, ${o}`).join("")}. Fee?`
-  const wrong = steps.map((s, k) => (k === 1 ? s.replace(/= \d+$/, `= ${fee + 3}`) : s))
-  return {
-    problem: {
-      id: `bench/${i}`,
-      domain: "parcel-bench",
-      question,
-      gold: String(fee),
-      answerType: "number",
-      difficulty: 2,
-      split: "train",
-      metadata: {}
-    },
-    routes: [
-      { id: `${i}/p`, steps, answer: String(fee), source: "bench", label: "positive" },
-      { id: `${i}/n1`, steps: wrong, answer: String(fee + 3), source: "bench", label: "negative", decisiveStep: 1 },
-      { id: `${i}/n2`, steps: steps.slice(0, -1), answer: String(fee - 2), source: "bench", label: "negative" }
-    ]
-  }
-}
-
-const render = (r: Pick<Route.Route, "steps" | "answer">) =>
-  `${r.steps.map((s, k) => `Step ${k + 1}: ${s}`).join("\n")}\nAnswer: ${r.answer}`
-
-/** An MRPV-shaped verifier for the bench: routes rendered in full, reward = answer correct + format. */
-const verifier = Verifier.Verifier.of({
-  prompt: ({ problem: p, routes, decision }) => {
-    const shown = routes.slice(0, decision.routeCount)
-    const text =
-      shown.length === 0
-        ? `Q: ${p.question}\nSolve.`
-        : `Q: ${p.question}\n${shown.map((r, k) => `Route ${"ABC"[k]}:\n${render(r)}`).join("\n")}\nVerify each route, then solve.`
-    return Effect.succeed({
-      problemId: p.id,
-      messages: [{ role: "user", content: text }],
-      guidance: {
-        mode: shown.length > 0 ? "assisted" : "autonomous",
-        strength: decision.strength,
-        routeIds: shown.map((r) => r.id)
-      }
-    })
-  },
-  example: () => Effect.die("unused"),
-  score: ({ problem: p, completion }) => {
-    const answer = /Answer:\s*(-?\d+)/.exec(completion)?.[1]
-    const correct = answer === p.gold
-    const format = answer === undefined ? 0 : 0.2
-    return Effect.succeed({
-      total: (correct ? 1 : 0) + format,
-      components: { answer: correct ? 1 : 0, format },
-      correct
-    })
-  }
-})
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = xs.filter(Number.isFinite).toSorted((a, b) => a - b)
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2
-}
 
 const sizes = [
   { name: "S", hiddenSize: 96, intermediateSize: 256, layers: 4, heads: 4, kvHeads: 2 },
@@ -107,16 +31,7 @@ const sizes = [
 
 const program = Effect.gen(function* () {
   const root = mkdtempSync(join(tmpdir(), "realm-trainer-bench-"))
-  const rng = Rng.Rng.make(7, "bench")
-  const data = Array.from({ length: 400 }, (_, i) => problem(rng, i))
-  const records: Array<CorpusRecord.CorpusRecord> = data.map((d) => ({
-    problem: d.problem,
-    routes: d.routes,
-    teacher: "bench"
-  }))
-  const corpus = join(root, "corpus.jsonl")
-  writeFileSync(corpus, records.map((r) => JSON.stringify(r)).join("\n") + "\n")
-  const texts = data.flatMap((d) => [d.problem.question, ...d.routes.map(render), "Verify each route, then solve."])
+  const { corpus, texts } = writeCorpus(root, 400, 7)
   const common = {
     runtime: { intraOpThreads: threads },
     batching: { buckets: [64, 96, 128, 192, 256, 384, 512], microBatch: 16 },
@@ -190,7 +105,7 @@ const program = Effect.gen(function* () {
 })
 
 Effect.runPromise(
-  program.pipe(Effect.provide(Layer.merge(NodeServices.layer, Layer.succeed(Verifier.Verifier, verifier))))
+  program.pipe(Effect.provide(Layer.merge(NodeServices.layer, Layer.succeed(Verifier.Verifier, verifier(false)))))
 ).catch((e) => {
   console.error(e)
   process.exit(1)

@@ -110,10 +110,24 @@ export const model =
     return { loss: Loss.crossEntropy(logits(g, tokens, size, options), targets, { ignoreIndex: -100 }) }
   }
 
-/** The decoder of `size` under AdamW with clip norm 1 on `exec`, its parameters initialized from `seed`. */
-export const adamwTrainer = (exec: ExecutorShape, size: TransformerSize, bucket: Bucket, seed: number) =>
+/**
+ * The decoder of `size` under AdamW with clip norm 1 on `exec`, its parameters initialized from `seed`; the optimizer
+ * in the graph unless `optimizerOn` says "host".
+ */
+export const adamwTrainer = (
+  exec: ExecutorShape,
+  size: TransformerSize,
+  bucket: Bucket,
+  seed: number,
+  optimizerOn: "graph" | "host" = "graph"
+) =>
   Effect.gen(function* () {
-    const trainer = yield* Trainer.make(exec, model(size), { optimizer: { kind: "adamw" }, clipNorm: 1 }, bucket)
+    const trainer = yield* Trainer.make(
+      exec,
+      model(size),
+      { optimizer: { kind: "adamw" }, clipNorm: 1, optimizerOn },
+      bucket
+    )
     yield* trainer.initialize(Rng.Rng.make(seed))
     return trainer
   })

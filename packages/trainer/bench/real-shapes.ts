@@ -1,0 +1,202 @@
+/**
+ * SFT and RL through the trainer at a real model's shape with its real tokenizer (issue 14): random weights of
+ * SmolLM2-135M's or Qwen2.5-0.5B's published shape (`packages/lm/bench/init-model.ts`, vocabulary = the tokenizer's),
+ * synthetic parcel-fee problems (`support/parcelBench.ts`), then `Sft.train` for a few steps and `Rl.train` from its
+ * checkpoint twice: prompts without routes and prompts with 3 MRPV-style routes. Per row: SFT tokens/s and step time,
+ * RL step time split into rollout (batched KV-cache generation), scoring (verifier rewards) and update (the clipped
+ * surrogate over prompt + completion), and the process's peak RSS after each phase (`peak_rss_mb` in metrics.jsonl).
+ * Medians over the steps after the first. One case per process, so a case's peak is its own; a shell loop runs the
+ * cases. The verifier adds a reward spread (`verifier(true)`): a random model earns no answer reward, and RL would
+ * otherwise skip every update.
+ *
+ *   node --conditions=@realm-lm/source packages/trainer/bench/real-shapes.ts --model SmolLM2-135M
+ *     [--tokenizer DIR] [--lora RANK] [--optimizer graph|host] [--threads T] [--sft-steps N] [--sft-batch N]
+ *     [--rl-steps N] [--prompts P] [--group G] [--new-tokens T] [--micro-batch M] [--keep DIR]
+ *
+ * `--tokenizer` defaults to GPT-2's for SmolLM2 (its own is not in the shared data; 50,257 ids instead of 49,152) and
+ * Qwen2.5's for Qwen, under `REALM_DATA_DIR` (default ../shared/data). Writes JSON to bench/results/.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Verifier } from "@realm-lm/core"
+import { SharedData } from "@realm-lm/core/node"
+import { Effect, Layer } from "effect"
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, tmpdir } from "node:os"
+import { basename, join } from "node:path"
+import * as FixedCurriculum from "../src/FixedCurriculum.ts"
+import * as Metrics from "../src/Metrics.ts"
+import * as Rl from "../src/Rl.ts"
+import * as Sft from "../src/Sft.ts"
+import * as TrainerConfig from "../src/TrainerConfig.ts"
+import { median, verifier, writeCorpus } from "./support/parcelBench.ts"
+
+const args = process.argv.slice(2)
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`)
+  return i < 0 ? undefined : args[i + 1]
+}
+const count = (name: string, fallback: number): number => {
+  const v = Number(option(name) ?? fallback)
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`--${name} must be a whole number, got ${option(name)}`)
+  return v
+}
+const model = option("model") ?? "SmolLM2-135M"
+const defaultTokenizers: Record<string, string> = { "SmolLM2-135M": "gpt2", "Qwen2.5-0.5B": "qwen2.5" }
+const dataTokenizer =
+  defaultTokenizers[model] === undefined ? undefined : SharedData.sharedDataFile("tokenizers", defaultTokenizers[model])
+const tokenizer = option("tokenizer") ?? dataTokenizer
+if (tokenizer === undefined || !existsSync(join(tokenizer, "tokenizer.json"))) {
+  console.error(
+    tokenizer === undefined
+      ? `no tokenizer for ${model}: pass --tokenizer DIR (${SharedData.missingReason("the shared tokenizers")})`
+      : `${tokenizer}/tokenizer.json not found: pass --tokenizer DIR with a Hugging Face tokenizer.json`
+  )
+  process.exit(2)
+}
+const lora = option("lora") === undefined ? undefined : count("lora", 8)
+const optimizer = option("optimizer") ?? "graph"
+if (optimizer !== "graph" && optimizer !== "host")
+  throw new RangeError(`--optimizer must be graph or host, got ${optimizer}`)
+const threads = count("threads", 2)
+const sftSteps = count("sft-steps", 4)
+const sftBatch = count("sft-batch", 8)
+const rlSteps = count("rl-steps", 3)
+const prompts = count("prompts", 2)
+const group = count("group", 4)
+const newTokens = count("new-tokens", 32)
+const microBatch = count("micro-batch", 4)
+const keep = option("keep")
+
+const root = keep ?? mkdtempSync(join(tmpdir(), "realm-real-shapes-"))
+mkdirSync(root, { recursive: true })
+const init = join(root, "init")
+const repo = SharedData.repoRoot(import.meta.dirname)
+if (!existsSync(join(init, "config.json")))
+  execFileSync(
+    process.execPath,
+    [
+      "--conditions=@realm-lm/source",
+      join(repo, "packages", "lm", "bench", "init-model.ts"),
+      "--config",
+      model,
+      "--tokenizer",
+      tokenizer,
+      "--out",
+      init
+    ],
+    { stdio: "inherit" }
+  )
+
+const common = {
+  runtime: { intraOpThreads: threads },
+  batching: { buckets: [64, 128, 256, 512], microBatch },
+  generation: { maxPromptTokens: 448, maxNewTokens: newTokens },
+  checkpoint: { every: 0, onnx: "never" as const },
+  log: { tensorboard: false },
+  memory: { optimizer },
+  ...(lora === undefined
+    ? {}
+    : {
+        lora: {
+          rank: lora,
+          alpha: 2 * lora,
+          targets: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        }
+      })
+}
+
+const program = Effect.gen(function* () {
+  const { corpus } = writeCorpus(root, 200, 7)
+  const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
+  const loadAtStart = load()
+  const linesOf = (dir: string) => Metrics.parse(readFileSync(join(dir, Metrics.metricsFile), "utf8"))
+  const value = (line: Metrics.MetricsLine | undefined, key: string): number => Number(line?.[key] ?? Number.NaN)
+  const sftDir = join(root, "sft")
+  const sft = yield* Sft.train(
+    { init, corpus, outDir: sftDir, resume: false },
+    TrainerConfig.decodeSync({
+      ...common,
+      sft: { steps: sftSteps, batchSize: sftBatch, lr: { peak: 1e-4 }, heldOutFraction: 0 }
+    })
+  )
+  const sftLines = linesOf(sftDir)
+  const sftAfterFirst = sftLines.slice(1)
+  const sftRow = {
+    "SFT tokens/s": Math.round(median(sftAfterFirst.map((l) => l["tokens_per_second"] as number))),
+    "SFT step s": median(sftAfterFirst.map((l) => l["time_update"] as number)).toFixed(2),
+    "SFT first step s": value(sftLines[0], "time_update").toFixed(2),
+    "SFT peak RSS MB": Math.round(value(sftLines.at(-1), "peak_rss_mb"))
+  }
+  const rows: Array<Record<string, string | number>> = []
+  for (const [mode, curriculum] of [
+    ["no routes", FixedCurriculum.never()],
+    ["3 routes", FixedCurriculum.alwaysRoutes(3)]
+  ] as const) {
+    const out = join(root, `rl-${mode.replace(" ", "-")}`)
+    yield* Rl.train(
+      { init: sft.path, corpus, outDir: out, resume: false },
+      TrainerConfig.decodeSync({ ...common, rl: { steps: rlSteps, batchSize: prompts * group, groupSize: group } })
+    ).pipe(Effect.provide(FixedCurriculum.layer(curriculum)))
+    const lines = linesOf(out)
+    const m = (k: string) => median(lines.slice(1).map((l) => l[k] as number))
+    rows.push({
+      model,
+      training: lora === undefined ? `full, optimizer on the ${optimizer}` : `LoRA r${lora}`,
+      ...sftRow,
+      "RL prompts": `${prompts}×${group}, ${mode}`,
+      "completion tokens": m("completion_tokens").toFixed(0),
+      trained: m("trained_completions").toFixed(0),
+      "rollout s": m("time_rollout").toFixed(2),
+      "scoring s": m("time_scoring").toFixed(3),
+      "update s": m("time_update").toFixed(2),
+      "RL step s": (m("time_rollout") + m("time_scoring") + m("time_update")).toFixed(2),
+      "RL first step s": (
+        value(lines[0], "time_rollout") +
+        value(lines[0], "time_scoring") +
+        value(lines[0], "time_update")
+      ).toFixed(2),
+      "gen tokens/s": Math.round(m("tokens_per_second")),
+      "update tokens/s": Math.round(m("update_tokens_per_second")),
+      "RL peak RSS MB": Math.round(value(lines.at(-1), "peak_rss_mb"))
+    })
+  }
+  const keys = Object.keys(rows[0]!)
+  console.log(`load average: ${loadAtStart} at start, ${load()} at end`)
+  console.log(`| ${keys.join(" | ")} |\n|${keys.map(() => "---").join("|")}|`)
+  for (const r of rows) console.log(`| ${keys.map((k) => r[k]).join(" | ")} |`)
+  const results = join(import.meta.dirname, "results")
+  mkdirSync(results, { recursive: true })
+  const file = join(
+    results,
+    `real-shapes-${basename(model, ".json")}-${lora === undefined ? optimizer : `lora${lora}`}-${Date.now()}.json`
+  )
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads },
+        node: process.version,
+        args,
+        tokenizer,
+        loadAtStart,
+        loadAtEnd: load(),
+        rows
+      },
+      null,
+      2
+    )
+  )
+  console.log(`wrote ${file}`)
+})
+
+Effect.runPromise(
+  program.pipe(Effect.provide(Layer.merge(NodeServices.layer, Layer.succeed(Verifier.Verifier, verifier(true)))))
+)
+  .then(() => {
+    if (keep === undefined) rmSync(root, { recursive: true, force: true })
+  })
+  .catch((e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  })
