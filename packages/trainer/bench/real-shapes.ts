@@ -11,8 +11,9 @@
  *
  *   node --conditions=@realm-lm/source packages/trainer/bench/real-shapes.ts --model SmolLM2-135M
  *     [--tokenizer DIR] [--lora RANK] [--optimizer graph|host] [--threads T] [--sft-steps N] [--sft-batch N]
- *     [--rl-steps N] [--prompts P] [--group G] [--new-tokens T] [--micro-batch M] [--keep DIR]
+ *     [--rl-steps N] [--prompts P] [--group G] [--new-tokens T] [--micro-batch M] [--runtime JSON] [--keep DIR]
  *
+ * `--runtime` adds trainer `runtime` keys (e.g. `'{"cpuMemArena":false}'`) to `intraOpThreads`.
  * `--tokenizer` defaults to GPT-2's for SmolLM2 (its own is not in the shared data; 50,257 ids instead of 49,152) and
  * Qwen2.5's for Qwen, under `REALM_DATA_DIR` (default ../shared/data). Writes JSON to bench/results/.
  */
@@ -67,6 +68,7 @@ const group = count("group", 4)
 const newTokens = count("new-tokens", 32)
 const microBatch = count("micro-batch", 4)
 const keep = option("keep")
+const runtime = JSON.parse(option("runtime") ?? "{}") as Record<string, unknown>
 
 const root = keep ?? mkdtempSync(join(tmpdir(), "realm-real-shapes-"))
 mkdirSync(root, { recursive: true })
@@ -89,7 +91,7 @@ if (!existsSync(join(init, "config.json")))
   )
 
 const common = {
-  runtime: { intraOpThreads: threads },
+  runtime: { intraOpThreads: threads, ...runtime },
   batching: { buckets: [64, 128, 256, 512], microBatch },
   generation: { maxPromptTokens: 448, maxNewTokens: newTokens },
   checkpoint: { every: 0, onnx: "never" as const },
@@ -178,6 +180,7 @@ const program = Effect.gen(function* () {
         machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads },
         node: process.version,
         args,
+        runtime,
         tokenizer,
         loadAtStart,
         loadAtEnd: load(),
