@@ -152,12 +152,69 @@ const renormalise = (p: Float64Array): Float64Array => {
 /** Sample a token with a uniform coin in [0, 1): the first candidate whose cumulative probability exceeds it. */
 export const sample = (logits: ArrayLike<number>, config: SamplingConfig, coin: number): number => {
   const { ids, probs } = candidates(logits, config)
-  let cdf = 0
-  for (let i = 0; i < ids.length; i++) {
-    cdf += probs[i]!
-    if (coin < cdf) return ids[i]!
+  return ids[walk(probs, coin)]! // the last one when rounding leaves coin ≥ the summed probabilities
+}
+
+/** One sampled token with the two log-probabilities a rollout records. */
+export interface Choice {
+  readonly token: number
+  /** log softmax(logits)[token] at temperature 1, what scoring and policy-gradient ratios use (`logProb`). */
+  readonly logProb: number
+  /** log of the probability the token was drawn with: its candidate's (renormalised) probability; 0 when greedy. */
+  readonly samplingLogProb: number
+}
+
+/**
+ * `sample` plus the token's `logProb` and its sampling log-probability, bit for bit what `candidates`, the coin walk
+ * and `logProb` give, in fewer passes over the vocabulary: without filters the walk computes each probability as it
+ * goes and stops at the drawn token (no candidate arrays), and at temperature 1 `logProb` reuses the softmax's max
+ * and sum, which are the same numbers.
+ */
+export const choose = (logits: ArrayLike<number>, config: SamplingConfig, coin: number): Choice => {
+  if (config.temperature === 0) {
+    const token = argmax(logits)
+    return { token, logProb: logProb(logits, token), samplingLogProb: 0 }
   }
-  return ids[ids.length - 1]! // rounding: coin ≥ the summed probabilities
+  if (config.topK > 0 || config.topP < 1) {
+    const { ids, probs } = candidates(logits, config)
+    const k = walk(probs, coin)
+    return { token: ids[k]!, logProb: logProb(logits, ids[k]!), samplingLogProb: Math.log(probs[k]!) }
+  }
+  // As logSoftmax computes them: the max and the sum of exp(x / T − max), then p_i = exp(x_i / T − logZ).
+  const n = logits.length
+  const t = config.temperature
+  let max = -Infinity
+  for (let i = 0; i < n; i++) max = Math.max(max, logits[i]! / t)
+  let sum = 0
+  for (let i = 0; i < n; i++) sum += Math.exp(logits[i]! / t - max)
+  const logZ = max + Math.log(sum)
+  // Without a break (rounding: coin ≥ the summed probabilities) the last token, p its probability.
+  let cdf = 0
+  let token = n - 1
+  let p = 0
+  for (let i = 0; i < n; i++) {
+    p = Math.exp(logits[i]! / t - logZ)
+    cdf += p
+    if (coin < cdf) {
+      token = i
+      break
+    }
+  }
+  return {
+    token,
+    logProb: t === 1 ? logits[token]! - max - Math.log(sum) : logProb(logits, token),
+    samplingLogProb: Math.log(p)
+  }
+}
+
+/** Index of the first cumulative probability above `coin`, else the last (rounding). */
+const walk = (probs: Float64Array, coin: number): number => {
+  let cdf = 0
+  for (let i = 0; i < probs.length; i++) {
+    cdf += probs[i]!
+    if (coin < cdf) return i
+  }
+  return probs.length - 1
 }
 
 /** Sample with a core `Rng` (one `float()` per token; greedy draws nothing). */

@@ -156,6 +156,44 @@ describe("Sampling", () => {
     )
   })
 
+  it("choose gives, bit for bit, the token, logProb and sampling log-prob of candidates + the coin walk (property)", () => {
+    const composed = (xs: ReadonlyArray<number>, config: Sampling.SamplingConfig, coin: number) => {
+      if (config.temperature === 0) {
+        const token = Sampling.argmax(xs)
+        return { token, logProb: Sampling.logProb(xs, token), samplingLogProb: 0 }
+      }
+      const { ids, probs } = Sampling.candidates(xs, config)
+      let k = ids.length - 1
+      let cdf = 0
+      for (let i = 0; i < ids.length; i++) {
+        cdf += probs[i]!
+        if (coin < cdf) {
+          k = i
+          break
+        }
+      }
+      return { token: ids[k]!, logProb: Sampling.logProb(xs, ids[k]!), samplingLogProb: Math.log(probs[k]!) }
+    }
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(fc.integer({ min: -6, max: 6 }), { minLength: 1, maxLength: 200 }),
+          fc.array(fc.double({ min: -40, max: 40, noNaN: true }), { minLength: 1, maxLength: 200 })
+        ),
+        fc.oneof(fc.constant(1), fc.constant(0), fc.double({ min: 0.05, max: 4, noNaN: true })),
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 50 })),
+        fc.oneof(fc.constant(1), fc.double({ min: 0.01, max: 1, maxExcluded: true, noNaN: true })),
+        // Coins at the top end reach the rounding case (coin ≥ the summed probabilities).
+        fc.oneof(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.constant(1 - Number.EPSILON / 2)),
+        (xs, temperature, topK, topP, coin) => {
+          const config = { temperature, topK, topP }
+          assert.deepStrictEqual(Sampling.choose(xs, config, coin), composed(xs, config, coin))
+        }
+      ),
+      { seed: 13, numRuns: 2000 }
+    )
+  })
+
   it("SamplingConfig rejects negative temperature, topP outside (0, 1] and fractional topK", () => {
     const decode = Schema.decodeUnknownResult(Sampling.SamplingConfig)
     assert.isTrue(Result.isSuccess(decode({ temperature: 0.8, topK: 40, topP: 0.95 })))

@@ -86,26 +86,13 @@ const notify = (s: SequenceState): void => {
 
 const choose = (s: SequenceState, logits: Float32Array, options: GenerateOptions, maxContext: number): void => {
   const sampling = s.sampling
-  let token: number
-  let samplingLogProb = 0
-  if (sampling.temperature === 0) token = Sampling.argmax(logits)
-  else {
-    const { ids, probs } = Sampling.candidates(logits, sampling)
-    const coin = s.coin()
-    let k = ids.length - 1
-    let cdf = 0
-    for (let i = 0; i < ids.length; i++) {
-      cdf += probs[i]!
-      if (coin < cdf) {
-        k = i
-        break
-      }
-    }
-    token = ids[k]!
-    samplingLogProb = Math.log(probs[k]!)
-  }
+  const { token, logProb, samplingLogProb } = Sampling.choose(
+    logits,
+    sampling,
+    sampling.temperature === 0 ? 0 : s.coin()
+  )
   s.tokens.push(token)
-  s.logProbs.push(Sampling.logProb(logits, token))
+  s.logProbs.push(logProb)
   s.samplingLogProbs.push(samplingLogProb)
   if (s.stopTokens.has(token)) return finish(s, "eos")
   if (s.stopStrings.length > 0 && options.decode !== undefined) {
