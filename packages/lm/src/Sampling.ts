@@ -70,10 +70,10 @@ export interface Candidates {
  * `sample_topp`). For temperature 0 it is the argmax with probability 1.
  *
  * Called once per generated token per sequence, over the whole vocabulary (151,936 ids for Qwen2.5), so it avoids
- * per-element callbacks and sorts only the tokens a filter can keep: the most probable ones down to the first
- * power-of-two fraction of the top probability whose set holds at least `topK` tokens or more than `topP` of the
- * mass. Ties at that threshold are all in or all out, so the kept prefix, its order and every sum are exactly those
- * of sorting the whole vocabulary.
+ * per-element callbacks and sorts only the tokens a filter can keep: top-k selects its `k` with a heap; top-p takes
+ * the most probable tokens down to the first power-of-two fraction of the top probability whose set holds more than
+ * `topP` of the mass (ties at that threshold all in or all out). The kept prefix, its order and every sum are exactly
+ * those of sorting the whole vocabulary.
  */
 export const candidates = (logits: ArrayLike<number>, config: SamplingConfig): Candidates => {
   const n = logits.length
@@ -109,29 +109,31 @@ export const candidates = (logits: ArrayLike<number>, config: SamplingConfig): C
   return { ids, probs }
 }
 
+/** Whether token `a` comes before token `b`: higher log-probability first, ties by lower id. */
+const before = (logp: Float64Array, a: number, b: number): boolean =>
+  logp[a]! > logp[b]! || (logp[a] === logp[b] && a < b)
+
 /**
  * The ids of the most probable tokens, sorted by log-probability descending (ties by lower id): a prefix of the whole
- * vocabulary sorted that way, long enough that top-k (`k` > 0) or else (`k` = 0) the top-p walk over `probs` in that
- * order ends inside it. Tried for `t = max · 2^-j`, j = 0, 1, ...: the tokens with `p_i >= t`; every token once that
- * set is all of them.
+ * vocabulary sorted that way, long enough that top-k (`k` > 0: exactly the first `k`) or else (`k` = 0) the top-p
+ * walk over `probs` in that order ends inside it.
  */
 const mostProbable = (probs: Float64Array, logp: Float64Array, k: number, p: number): Int32Array => {
+  const order = (ids: Int32Array) => ids.toSorted((a, b) => logp[b]! - logp[a]! || a - b)
+  if (k > 0) return order(topK(logp, k))
   const n = probs.length
-  const order = (ids: Int32Array) => ids.sort((a, b) => logp[b]! - logp[a]! || a - b)
   let max = 0
   for (let i = 0; i < n; i++) if (probs[i]! > max) max = probs[i]!
-  // With neither filter active (top-k at or above the vocabulary, top-p 1) the candidates are every token, sorted.
-  const filtering = k > 0 || p < 1
-  for (let t = filtering ? max : 0; t > 0; t /= 2) {
+  // Tried for t = max · 2^-j, j = 0, 1, ...: the tokens with p_i >= t (ties at t all in or all out, so a prefix).
+  // With top-p 1 (and no top-k) the candidates are every token, sorted.
+  for (let t = p < 1 ? max : 0; t > 0; t /= 2) {
     let count = 0
     for (let i = 0; i < n; i++) if (probs[i]! >= t) count++
     if (count === n) break
-    if (count < k) continue
-    const ids = new Int32Array(count)
+    const above = new Int32Array(count)
     let j = 0
-    for (let i = 0; i < n; i++) if (probs[i]! >= t) ids[j++] = i
-    order(ids)
-    if (k > 0) return ids
+    for (let i = 0; i < n; i++) if (probs[i]! >= t) above[j++] = i
+    const ids = order(above)
     let cumulative = 0
     for (let i = 0; i < count; i++) {
       cumulative += probs[ids[i]!]!
@@ -141,6 +143,40 @@ const mostProbable = (probs: Float64Array, logp: Float64Array, k: number, p: num
   const ids = new Int32Array(n)
   for (let i = 0; i < n; i++) ids[i] = i
   return order(ids)
+}
+
+/** The `k` first tokens in `before` order (unsorted), by a heap whose root is the last of those kept so far. */
+const topK = (logp: Float64Array, k: number): Int32Array => {
+  const heap = new Int32Array(k)
+  let size = 0
+  const down = (from: number) => {
+    let i = from
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let last = i
+      if (l < size && before(logp, heap[last]!, heap[l]!)) last = l
+      if (r < size && before(logp, heap[last]!, heap[r]!)) last = r
+      if (last === i) return
+      ;[heap[i], heap[last]] = [heap[last]!, heap[i]!]
+      i = last
+    }
+  }
+  for (let id = 0; id < logp.length; id++) {
+    if (size < k) {
+      heap[size] = id
+      let i = size++
+      while (i > 0 && before(logp, heap[(i - 1) >> 1]!, heap[i]!)) {
+        const parent = (i - 1) >> 1
+        ;[heap[i], heap[parent]] = [heap[parent]!, heap[i]!]
+        i = parent
+      }
+    } else if (before(logp, id, heap[0]!)) {
+      heap[0] = id
+      down(0)
+    }
+  }
+  return heap.subarray(0, size)
 }
 
 const renormalise = (p: Float64Array): Float64Array => {
