@@ -10,40 +10,9 @@
  */
 import { Rng } from "@realm-lm/core"
 import * as Sampling from "../src/Sampling.ts"
+import { candidatesByDefinition } from "../test/samplingDefinition.ts"
 
 const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] ?? 0) || 40
-
-/** The definition, as the implementation before 2026-12-07 computed it. */
-const plain = (logits: ArrayLike<number>, config: Sampling.SamplingConfig): Sampling.Candidates => {
-  const n = logits.length
-  const logp = Sampling.logSoftmax(logits, config.temperature)
-  let ids: Int32Array = Int32Array.from({ length: n }, (_, i) => i)
-  if (config.topK > 0 || config.topP < 1) ids = ids.toSorted((a, b) => logp[b]! - logp[a]! || a - b)
-  let probs: Float64Array = Float64Array.from(ids, (i) => Math.exp(logp[i]!))
-  const norm = (p: Float64Array) => {
-    let sum = 0
-    for (const x of p) sum += x
-    return p.map((x) => x / sum)
-  }
-  if (config.topK > 0 && config.topK < n) {
-    ids = ids.subarray(0, config.topK)
-    probs = norm(probs.subarray(0, config.topK))
-  }
-  if (config.topP < 1) {
-    let cumulative = 0
-    let keep = probs.length
-    for (let i = 0; i < probs.length; i++) {
-      cumulative += probs[i]!
-      if (cumulative > config.topP) {
-        keep = i + 1
-        break
-      }
-    }
-    ids = ids.subarray(0, keep)
-    probs = norm(probs.subarray(0, keep))
-  }
-  return { ids, probs }
-}
 
 const walk = (c: Sampling.Candidates, coin: number): number => {
   let cdf = 0
@@ -83,7 +52,7 @@ for (const vocab of [49152, 151936]) {
     ]) {
       const coin = rng.float()
       const before = () => {
-        const token = walk(plain(logits, config), coin)
+        const token = walk(candidatesByDefinition(logits, config), coin)
         return { token, logProb: Sampling.logProb(logits, token) }
       }
       const fast = time(() => Sampling.choose(logits, config, coin))

@@ -30,7 +30,8 @@ import * as Metrics from "../src/Metrics.ts"
 import * as Rl from "../src/Rl.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
-import { median, verifier, writeCorpus } from "./support/parcelBench.ts"
+import { verifier, writeCorpus } from "./support/parcelBench.ts"
+import { medianOf, rlColumns } from "./support/rlColumns.ts"
 
 const args = process.argv.slice(2)
 const option = (name: string): string | undefined => {
@@ -125,8 +126,8 @@ const program = Effect.gen(function* () {
   const sftLines = linesOf(sftDir)
   const sftAfterFirst = sftLines.slice(1)
   const sftRow = {
-    "SFT tokens/s": Math.round(median(sftAfterFirst.map((l) => l["tokens_per_second"] as number))),
-    "SFT step s": median(sftAfterFirst.map((l) => l["time_update"] as number)).toFixed(2),
+    "SFT tokens/s": Math.round(medianOf(sftAfterFirst, "tokens_per_second")),
+    "SFT step s": medianOf(sftAfterFirst, "time_update").toFixed(2),
     "SFT first step s": value(sftLines[0], "time_update").toFixed(2),
     "SFT peak RSS MB": Math.round(value(sftLines.at(-1), "peak_rss_mb"))
   }
@@ -141,25 +142,17 @@ const program = Effect.gen(function* () {
       TrainerConfig.decodeSync({ ...common, rl: { steps: rlSteps, batchSize: prompts * group, groupSize: group } })
     ).pipe(Effect.provide(FixedCurriculum.layer(curriculum)))
     const lines = linesOf(out)
-    const m = (k: string) => median(lines.slice(1).map((l) => l[k] as number))
     rows.push({
       model,
       training: lora === undefined ? `full, optimizer on the ${optimizer}` : `LoRA r${lora}`,
       ...sftRow,
       "RL prompts": `${prompts}×${group}, ${mode}`,
-      "completion tokens": m("completion_tokens").toFixed(0),
-      trained: m("trained_completions").toFixed(0),
-      "rollout s": m("time_rollout").toFixed(2),
-      "scoring s": m("time_scoring").toFixed(3),
-      "update s": m("time_update").toFixed(2),
-      "RL step s": (m("time_rollout") + m("time_scoring") + m("time_update")).toFixed(2),
+      ...rlColumns(lines.slice(1)),
       "RL first step s": (
         value(lines[0], "time_rollout") +
         value(lines[0], "time_scoring") +
         value(lines[0], "time_update")
       ).toFixed(2),
-      "gen tokens/s": Math.round(m("tokens_per_second")),
-      "update tokens/s": Math.round(m("update_tokens_per_second")),
       "RL peak RSS MB": Math.round(value(lines.at(-1), "peak_rss_mb"))
     })
   }

@@ -18,7 +18,8 @@ import * as Rl from "../src/Rl.ts"
 import * as Scratch from "../src/Scratch.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
-import { median, verifier, writeCorpus } from "./support/parcelBench.ts"
+import { verifier, writeCorpus } from "./support/parcelBench.ts"
+import { medianOf, rlColumns } from "./support/rlColumns.ts"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
@@ -58,9 +59,9 @@ const program = Effect.gen(function* () {
     const sftRow = {
       model: `${size.name}: d${size.hiddenSize}, ${size.layers} layers, ffn ${size.intermediateSize}, vocab ${created.config.vocabSize}`,
       params: `${(created.parameters / 1e6).toFixed(2)}M`,
-      "SFT tokens/s": Math.round(median(sftLog.map((l) => l["tokens_per_second"] as number))),
-      "SFT step s (32 ex)": median(sftLog.map((l) => l["time_update"] as number)).toFixed(2),
-      "SFT padding": median(sftLog.map((l) => l["padding_fraction"] as number)).toFixed(2)
+      "SFT tokens/s": Math.round(medianOf(sftLog, "tokens_per_second")),
+      "SFT step s (32 ex)": medianOf(sftLog, "time_update").toFixed(2),
+      "SFT padding": medianOf(sftLog, "padding_fraction").toFixed(2)
     }
     for (const [mode, curriculum] of [
       ["no routes", FixedCurriculum.never()],
@@ -73,19 +74,7 @@ const program = Effect.gen(function* () {
         Effect.provide(FixedCurriculum.layer(curriculum))
       )
       const log = Metrics.parse(readFileSync(join(out, Metrics.metricsFile), "utf8")).slice(1)
-      const m = (k: string) => median(log.map((l) => l[k] as number))
-      rows.push({
-        ...sftRow,
-        "RL prompts": `8×8, ${mode}`,
-        "completion tokens": m("completion_tokens").toFixed(0),
-        trained: m("trained_completions").toFixed(0),
-        "rollout s": m("time_rollout").toFixed(2),
-        "scoring s": m("time_scoring").toFixed(3),
-        "update s": m("time_update").toFixed(2),
-        "RL step s": (m("time_rollout") + m("time_scoring") + m("time_update")).toFixed(2),
-        "gen tokens/s": Math.round(m("tokens_per_second")),
-        "update tokens/s": Math.round(m("update_tokens_per_second"))
-      })
+      rows.push({ ...sftRow, "RL prompts": `8×8, ${mode}`, ...rlColumns(log) })
     }
   }
   console.error(`load average at end: ${load()}`)

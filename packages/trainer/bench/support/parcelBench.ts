@@ -1,7 +1,7 @@
 /**
  * What the trainer benches share: synthetic parcel-fee problems shaped like the built-in domain (short questions,
  * 3-6 step routes, one positive and two negative routes each), their corpus file and tokenizer texts, a verifier for
- * them, and a median.
+ * them.
  */
 import { Rng, Verifier } from "@realm-lm/core"
 import type { CorpusRecord, Problem, Route } from "@realm-lm/core"
@@ -88,11 +88,6 @@ export const verifier = (spread: boolean) =>
       })
     }
   })
-
-export const median = (xs: ReadonlyArray<number>): number => {
-  const s = xs.filter(Number.isFinite).toSorted((a, b) => a - b)
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2
-}
 
 /** `count` problems from `seed` written as a corpus at `<dir>/corpus.jsonl`, and the texts a tokenizer would train on. */
 export const writeCorpus = (
