@@ -1,7 +1,7 @@
 /**
  * What the trainer benches share: synthetic parcel-fee problems shaped like the built-in domain (short questions,
- * 3-6 step routes, one positive and two negative routes each), their corpus file and tokenizer texts, a verifier for
- * them.
+ * 3-6 step routes, one positive and two negative routes each), their corpus file and tokenizer texts, and a verifier
+ * for them.
  */
 import { Rng, Verifier } from "@realm-lm/core"
 import type { CorpusRecord, Problem, Route } from "@realm-lm/core"
