@@ -76,6 +76,8 @@ const tinySizes: typeof sizes = [
     bucket: { batch: 2, seq: 16 }
   }
 ]
+if (process.argv.includes("--smollm2") && process.argv.includes("--qwen"))
+  throw new RangeError("--smollm2 and --qwen each bench one shape: pass one of them")
 const entries = process.argv.includes("--smollm2")
   ? smol
   : process.argv.includes("--qwen")
@@ -158,6 +160,7 @@ const benchSize = (entry: (typeof sizes)[number], reps: number) =>
         size,
         bucket,
         params: paramCount,
+        // Executor state: parameters and (in-graph optimizer) AdamW moments; with the host optimizer the moments live there.
         stateFloats: exec.state.names().reduce((s, name) => s + (exec.state.get(name)?.size ?? 0), 0),
         setupMs,
         firstStepMs,

@@ -12,7 +12,9 @@ import { Rng } from "@realm-lm/core"
 import * as Sampling from "../src/Sampling.ts"
 import { candidatesByDefinition } from "../test/samplingDefinition.ts"
 
-const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] ?? 0) || 40
+const repsAt = process.argv.indexOf("--reps")
+const reps = repsAt < 0 ? 40 : Number(process.argv[repsAt + 1])
+if (!Number.isInteger(reps) || reps < 1) throw new RangeError(`--reps must be a whole number ≥ 1`)
 
 const walk = (c: Sampling.Candidates, coin: number): number => {
   let cdf = 0

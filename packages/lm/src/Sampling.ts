@@ -123,13 +123,18 @@ const mostProbable = (probs: Float64Array, logp: Float64Array, k: number, p: num
   if (k > 0) return order(topK(logp, k))
   const n = probs.length
   let max = 0
-  for (let i = 0; i < n; i++) if (probs[i]! > max) max = probs[i]!
+  let positive = 0
+  for (let i = 0; i < n; i++) {
+    if (probs[i]! > max) max = probs[i]!
+    if (probs[i]! > 0) positive++
+  }
   // Tried for t = max · 2^-j, j = 0, 1, ...: the tokens with p_i >= t (ties at t all in or all out, so a prefix).
-  // With top-p 1 (and no top-k) the candidates are every token, sorted.
+  // Top-p 1 here means top-k at or above the vocabulary: every token, sorted. Once every token with a nonzero
+  // probability is in (the rest underflowed to 0), a walk that has not ended would not end before the last token.
   for (let t = p < 1 ? max : 0; t > 0; t /= 2) {
     let count = 0
     for (let i = 0; i < n; i++) if (probs[i]! >= t) count++
-    if (count === n) break
+    if (count >= positive) break
     const above = new Int32Array(count)
     let j = 0
     for (let i = 0; i < n; i++) if (probs[i]! >= t) above[j++] = i

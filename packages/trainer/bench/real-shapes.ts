@@ -4,7 +4,7 @@
  * synthetic parcel-fee problems (`support/parcelBench.ts`), then `Sft.train` for a few steps and `Rl.train` from its
  * checkpoint twice: prompts without routes and prompts with 3 MRPV-style routes. Per row: SFT tokens/s and step time,
  * RL step time split into rollout (batched KV-cache generation), scoring (verifier rewards) and update (the clipped
- * surrogate over prompt + completion), and the process's peak RSS after each phase (`peak_rss_mb` in metrics.jsonl).
+ * surrogate over prompt + completion), and the process's peak RSS after each phase (`peak_rss_mib` in metrics.jsonl).
  * Medians over the steps after the first. One case per process, so a case's peak is its own; a shell loop runs the
  * cases. The verifier adds a reward spread (`verifier(true)`): a random model earns no answer reward, and RL would
  * otherwise skip every update.
@@ -34,9 +34,13 @@ import { verifier, writeCorpus } from "./support/parcelBench.ts"
 import { medianOf, rlColumns } from "./support/rlColumns.ts"
 
 const args = process.argv.slice(2)
+/** The value after `--name`, undefined when the flag is absent; a flag without a value is an error. */
 const option = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`)
-  return i < 0 ? undefined : args[i + 1]
+  if (i < 0) return undefined
+  const value = args[i + 1]
+  if (value === undefined || value.startsWith("--")) throw new RangeError(`--${name} needs a value`)
+  return value
 }
 const count = (name: string, fallback: number): number => {
   const v = Number(option(name) ?? fallback)
@@ -56,7 +60,7 @@ if (tokenizer === undefined || !existsSync(join(tokenizer, "tokenizer.json"))) {
   )
   process.exit(2)
 }
-const lora = option("lora") === undefined ? undefined : count("lora", 8)
+const lora = option("lora") === undefined ? undefined : count("lora", 0)
 const optimizer = option("optimizer") ?? "graph"
 if (optimizer !== "graph" && optimizer !== "host")
   throw new RangeError(`--optimizer must be graph or host, got ${optimizer}`)
@@ -129,7 +133,7 @@ const program = Effect.gen(function* () {
     "SFT tokens/s": Math.round(medianOf(sftAfterFirst, "tokens_per_second")),
     "SFT step s": medianOf(sftAfterFirst, "time_update").toFixed(2),
     "SFT first step s": value(sftLines[0], "time_update").toFixed(2),
-    "SFT peak RSS MB": Math.round(value(sftLines.at(-1), "peak_rss_mb"))
+    "SFT peak RSS MiB": Math.round(value(sftLines.at(-1), "peak_rss_mib"))
   }
   const rows: Array<Record<string, string | number>> = []
   for (const [mode, curriculum] of [
@@ -153,7 +157,7 @@ const program = Effect.gen(function* () {
         value(lines[0], "time_scoring") +
         value(lines[0], "time_update")
       ).toFixed(2),
-      "RL peak RSS MB": Math.round(value(lines.at(-1), "peak_rss_mb"))
+      "RL peak RSS MiB": Math.round(value(lines.at(-1), "peak_rss_mib"))
     })
   }
   const keys = Object.keys(rows[0]!)

@@ -53,13 +53,13 @@ describe("Rl", () => {
         "time_rollout",
         "time_scoring",
         "time_update",
-        "peak_rss_mb"
+        "peak_rss_mib"
       ]) {
         assert.isDefined(lines[0]?.[key], key)
       }
-      const rss = lines.map((l) => l["peak_rss_mb"] as number)
-      assert.isAbove(rss[0]!, 10, "peak RSS in MB, not bytes or KB")
-      assert.isBelow(rss[0]!, 64 * 1024, "peak RSS in MB, not bytes or KB")
+      const rss = lines.map((l) => l["peak_rss_mib"] as number)
+      assert.isAbove(rss[0]!, 10, "peak RSS in MiB, not bytes or KiB")
+      assert.isBelow(rss[0]!, 64 * 1024, "peak RSS in MiB, not bytes or KiB")
       for (let i = 1; i < rss.length; i++) assert.isAtLeast(rss[i]!, rss[i - 1]!, "a peak never falls")
       const evals = lines.flatMap((l) => (typeof l["eval_accuracy"] === "number" ? [l["eval_accuracy"]] : []))
       assert.strictEqual(evals.length, 4)

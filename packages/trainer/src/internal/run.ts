@@ -233,8 +233,8 @@ export const loop = <E, R>(
     let saved = start
     const every = run.config.checkpoint.every
     const one = Effect.gen(function* () {
-      // The process's peak resident memory so far (MB): what a run at a real size needs from the machine.
-      const metrics = { ...(yield* stepper.step(done + 1)), peak_rss_mb: process.resourceUsage().maxRSS / 1024 }
+      // The process's peak resident memory so far (MiB): what a run at a real size needs from the machine.
+      const metrics = { ...(yield* stepper.step(done + 1)), peak_rss_mib: process.resourceUsage().maxRSS / 1024 }
       done += 1
       last = metrics
       yield* Effect.mapError(run.metrics.write(done, metrics), platform("write metrics"))
