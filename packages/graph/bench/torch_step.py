@@ -63,24 +63,41 @@ class Decoder(torch.nn.Module):
             self.blocks.append(b)
         self.final_norm = torch.nn.Parameter(torch.ones(dim))
 
-    def forward(self, tokens, targets, cos, sin, mask):
-        b, t = tokens.shape
-        x = self.embed[tokens]
+    def layers(self, x, cos, sin, mask, past=None):
+        """The decoder blocks over hidden states x [b, t, dim]. cos/sin broadcast to [b, heads, t, head_dim] (RoPE at
+        each token's position), mask (True = may attend) to [b, heads, t, s]; past: per block the (k, v) of earlier
+        positions [b, kv_heads, s - t, head_dim], prepended (a KV cache). Returns x and every block's full (k, v)."""
+        b, t, _ = x.shape
         rep = self.heads // self.kv_heads
-        for p in self.blocks:
+        present = []
+        for i, p in enumerate(self.blocks):
             h = rms_norm(x, p["attn_norm"])
             q = rope((h @ p["wq"]).view(b, t, self.heads, self.hd).transpose(1, 2), cos, sin)
             k = rope((h @ p["wk"]).view(b, t, self.kv_heads, self.hd).transpose(1, 2), cos, sin)
             v = (h @ p["wv"]).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
-            k = k[:, :, None].expand(b, self.kv_heads, rep, t, self.hd).reshape(b, self.heads, t, self.hd)
-            v = v[:, :, None].expand(b, self.kv_heads, rep, t, self.hd).reshape(b, self.heads, t, self.hd)
+            if past is not None:
+                k = torch.cat([past[i][0], k], dim=2)
+                v = torch.cat([past[i][1], v], dim=2)
+            present.append((k, v))
+            s = k.shape[2]
+            k = k[:, :, None].expand(b, self.kv_heads, rep, s, self.hd).reshape(b, self.heads, s, self.hd)
+            v = v[:, :, None].expand(b, self.kv_heads, rep, s, self.hd).reshape(b, self.heads, s, self.hd)
             scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
             scores = scores.masked_fill(~mask, -1e9)
             att = torch.softmax(scores, dim=-1) @ v
             x = x + att.transpose(1, 2).reshape(b, t, -1) @ p["wo"]
             h2 = rms_norm(x, p["mlp_norm"])
             x = x + (F.silu(h2 @ p["w_gate"]) * (h2 @ p["w_up"])) @ p["w_down"]
-        logits = rms_norm(x, self.final_norm) @ self.embed.t()
+        return x, present
+
+    def logits(self, x):
+        """Tied LM head over the final norm."""
+        return rms_norm(x, self.final_norm) @ self.embed.t()
+
+    def forward(self, tokens, targets, cos, sin, mask):
+        b, t = tokens.shape
+        x, _ = self.layers(self.embed[tokens], cos, sin, mask)
+        logits = self.logits(x)
         return F.cross_entropy(logits.reshape(b * t, -1), targets.reshape(-1), ignore_index=-100)
 
 

@@ -19,10 +19,8 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Verifier } from "@realm-lm/core"
-import { SharedData } from "@realm-lm/core/node"
 import { Effect, Layer } from "effect"
-import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import * as FixedCurriculum from "../src/FixedCurriculum.ts"
@@ -30,36 +28,14 @@ import * as Metrics from "../src/Metrics.ts"
 import * as Rl from "../src/Rl.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
+import { flags } from "./support/cli.ts"
 import { verifier, writeCorpus } from "./support/parcelBench.ts"
+import { initModel, tokenizerFor } from "./support/realShape.ts"
 import { medianOf, rlColumns } from "./support/rlColumns.ts"
 
-const args = process.argv.slice(2)
-/** The value after `--name`, undefined when the flag is absent; a flag without a value is an error. */
-const option = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  if (i < 0) return undefined
-  const value = args[i + 1]
-  if (value === undefined || value.startsWith("--")) throw new RangeError(`--${name} needs a value`)
-  return value
-}
-const count = (name: string, fallback: number): number => {
-  const v = Number(option(name) ?? fallback)
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`--${name} must be a whole number, got ${option(name)}`)
-  return v
-}
+const { args, option, count } = flags()
 const model = option("model") ?? "SmolLM2-135M"
-const defaultTokenizers: Record<string, string> = { "SmolLM2-135M": "gpt2", "Qwen2.5-0.5B": "qwen2.5" }
-const dataTokenizer =
-  defaultTokenizers[model] === undefined ? undefined : SharedData.sharedDataFile("tokenizers", defaultTokenizers[model])
-const tokenizer = option("tokenizer") ?? dataTokenizer
-if (tokenizer === undefined || !existsSync(join(tokenizer, "tokenizer.json"))) {
-  console.error(
-    tokenizer === undefined
-      ? `no tokenizer for ${model}: pass --tokenizer DIR (${SharedData.missingReason("the shared tokenizers")})`
-      : `${tokenizer}/tokenizer.json not found: pass --tokenizer DIR with a Hugging Face tokenizer.json`
-  )
-  process.exit(2)
-}
+const tokenizer = tokenizerFor(model, option("tokenizer"))
 const lora = option("lora") === undefined ? undefined : count("lora", 0)
 const optimizer = option("optimizer") ?? "graph"
 if (optimizer !== "graph" && optimizer !== "host")
@@ -77,23 +53,7 @@ const runtime = JSON.parse(option("runtime") ?? "{}") as Record<string, unknown>
 
 const root = keep ?? mkdtempSync(join(tmpdir(), "realm-real-shapes-"))
 mkdirSync(root, { recursive: true })
-const init = join(root, "init")
-const repo = SharedData.repoRoot(import.meta.dirname)
-if (!existsSync(join(init, "config.json")))
-  execFileSync(
-    process.execPath,
-    [
-      "--conditions=@realm-lm/source",
-      join(repo, "packages", "lm", "bench", "init-model.ts"),
-      "--config",
-      model,
-      "--tokenizer",
-      tokenizer,
-      "--out",
-      init
-    ],
-    { stdio: "inherit" }
-  )
+const init = initModel(model, tokenizer, join(root, "init"))
 
 const common = {
   runtime: { intraOpThreads: threads, ...runtime },

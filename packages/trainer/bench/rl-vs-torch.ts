@@ -1,0 +1,299 @@
+/**
+ * One RL step of the trainer against Debian's PyTorch at the same shapes (issue 14): random weights of SmolLM2-135M's
+ * or Qwen2.5-0.5B's shape with its real tokenizer, P parcel-fee prompts (with `--routes R` MRPV routes shown, as
+ * the verifier renders them) encoded as the trainer encodes them, then per step:
+ *
+ * - rollout: the trainer engine's batched KV-cache generation of G completions per prompt, `--new-tokens` each
+ *   (temperature 1, no stop token, so both sides generate exactly the same number of tokens);
+ * - update: one optimizer step of the clipped surrogate (the trainer's RL defaults: token aggregation, ε 0.2, old
+ *   log-probs from the sampler, no KL) over prompt + completion, in the micro-batches `Rl.train` would form
+ *   (`batching.buckets`, `batching.microBatch`, the vocabulary's `microBatchTokens`), with the trainer's defaults for
+ *   the head (`memory.vocabChunk: auto`) and the optimizer's placement (`--optimizer graph|host`).
+ *
+ * Advantages alternate +1 / −1 within each group (what binary rewards half right give after group normalisation).
+ * The same prompts every step, so the shapes are fixed and the steps after the first are steady state. Scoring (the
+ * verifier, ≤ 7 ms at these shapes in real-shapes.ts) has no PyTorch counterpart and is left out. Then
+ * `torch_rl_step.py` runs the same steps in a child process (same prompt ids, group, tokens, micro-batch members and
+ * shapes, threads) on the same decoder in PyTorch. Each side runs in its own process (the ORT side in a child of
+ * this script, `--ort-result FILE`), so each peak RSS is its own. Medians over the steps after the first; both first
+ * steps and setups are reported.
+ *
+ *   node --conditions=@realm-lm/source packages/trainer/bench/rl-vs-torch.ts --model SmolLM2-135M
+ *     [--tokenizer DIR] [--routes R] [--prompts P] [--group G] [--new-tokens T] [--steps N] [--micro-batch M]
+ *     [--optimizer graph|host] [--threads T] [--torch-blas-threads B] [--no-torch] [--keep DIR]
+ *
+ * PyTorch: `/usr/bin/python3` with Debian's python3-torch and libopenblas0-pthread (`apt-get install python3-torch
+ * libopenblas0-pthread`); without it the PyTorch columns say why they are empty. PyTorch runs `--threads` intra-op
+ * threads and `--torch-blas-threads` OpenBLAS threads (default 1): Debian's torch calls OpenBLAS, whose own pool
+ * otherwise competes with torch's for the same cores; on 2 cores, 2 + 2 threads made PyTorch's rollout 3× slower
+ * than 2 + 1 (14.8 s against 4.7 s at SmolLM2-135M with 3 routes) and its update no faster. Writes JSON to
+ * bench/results/.
+ */
+import { NodeServices } from "@effect/platform-node"
+import { Rng } from "@realm-lm/core"
+import { Effect } from "effect"
+import { execFileSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, tmpdir } from "node:os"
+import { basename, join } from "node:path"
+import * as Engine from "../src/internal/engine.ts"
+import * as Steps from "../src/internal/steps.ts"
+import * as TrainerConfig from "../src/TrainerConfig.ts"
+import { flags } from "./support/cli.ts"
+import { problem, verifier } from "./support/parcelBench.ts"
+import { initModel, tokenizerFor } from "./support/realShape.ts"
+import { median } from "./support/rlColumns.ts"
+
+const { args, option, count, has } = flags()
+const model = option("model") ?? "SmolLM2-135M"
+const tokenizer = tokenizerFor(model, option("tokenizer"))
+const optimizer = option("optimizer") ?? "graph"
+if (optimizer !== "graph" && optimizer !== "host")
+  throw new RangeError(`--optimizer must be graph or host, got ${optimizer}`)
+const routes = count("routes", 0)
+const prompts = count("prompts", 2)
+const group = count("group", 4)
+const newTokens = count("new-tokens", 32)
+const steps = count("steps", 4)
+const microBatch = count("micro-batch", 4)
+const threads = count("threads", 2)
+/** OpenBLAS threads of the PyTorch side (its own pool; see torch_rl_step.py). */
+const torchBlasThreads = count("torch-blas-threads", 1)
+const keep = option("keep")
+if (steps < 2) throw new RangeError("--steps must be at least 2 (the first is warm-up)")
+if (prompts < 1 || group < 1 || newTokens < 1) throw new RangeError("--prompts, --group and --new-tokens must be ≥ 1")
+
+const root = keep ?? mkdtempSync(join(tmpdir(), "realm-rl-vs-torch-"))
+mkdirSync(root, { recursive: true })
+const init = initModel(model, tokenizer, join(root, "init"))
+const config = TrainerConfig.decodeSync({
+  runtime: { intraOpThreads: threads },
+  batching: { buckets: [64, 128, 256, 512], microBatch },
+  generation: { maxPromptTokens: 448, maxNewTokens: newTokens },
+  memory: { optimizer },
+  rl: { batchSize: prompts * group, groupSize: group }
+})
+const peakMiB = () => process.resourceUsage().maxRSS / 1024
+
+interface OrtStep {
+  readonly rolloutMs: number
+  readonly updateMs: number
+  readonly loss: number
+}
+
+const ort = Effect.gen(function* () {
+  const t0 = performance.now()
+  const engine = yield* Engine.make(
+    { init },
+    config.runtime,
+    config.optimizer,
+    { kind: "policy", rl: config.rl },
+    config.memory
+  )
+  const setupMs = performance.now() - t0
+  const rng = Rng.Rng.make(7, "bench")
+  const scorer = verifier(false)
+  const promptIds: Array<Array<number>> = []
+  for (let i = 0; i < prompts; i++) {
+    const p = problem(rng, i)
+    const decision = {
+      problemId: p.problem.id,
+      strength: routes > 0 ? 1 : 0,
+      routeCount: routes,
+      hintFraction: 0,
+      rescue: false,
+      seed: 0
+    }
+    const prompt = yield* scorer.prompt({ problem: p.problem, routes: p.routes, decision })
+    promptIds.push(yield* engine.encodePrompt(prompt))
+  }
+  const advantages = Array.from({ length: prompts * group }, (_, i) => (i % 2 === 0 ? 1 : -1))
+  const budget = TrainerConfig.microBatchTokensFor(config.batching, engine.config.vocabSize)
+  const timed: Array<OrtStep> = []
+  let peakAfterRolloutMiB = 0
+  let packed: ReturnType<typeof Steps.pack>["groups"] = []
+  for (let n = 0; n < steps; n++) {
+    const r0 = performance.now()
+    const out = yield* engine.policy.generate(
+      promptIds.map((ids, i) => ({ prompt: ids, samples: group, rng: Rng.Rng.make(config.seed, "rl-vs-torch", n, i) })),
+      { maxNewTokens: newTokens, sampling: { temperature: 1, topK: 0, topP: 1 }, stopTokens: [] }
+    )
+    const r1 = performance.now()
+    if (n === 0) peakAfterRolloutMiB = peakMiB()
+    const rollouts = out.flatMap((completions, i) =>
+      completions.map((c, k) => ({
+        prompt: promptIds[i]!,
+        completion: c.tokens,
+        advantage: advantages[i * group + k]!,
+        oldLogProbs: c.logProbs
+      }))
+    )
+    packed = Steps.pack(rollouts, config.batching.buckets, microBatch, true, budget).groups
+    const micro = Steps.policyMicroBatches(rollouts, config.batching.buckets, microBatch, engine.pad, "token", budget)
+    const u0 = performance.now()
+    const r = yield* Steps.step(engine.trainer(), micro, 1e-6, Steps.guardFor("rl", config.guards, n + 1, 0))
+    timed.push({ rolloutMs: r1 - r0, updateMs: performance.now() - u0, loss: r.loss })
+  }
+  return {
+    setupMs,
+    steps: timed,
+    peakAfterRolloutMiB,
+    peakMiB: peakMiB(),
+    promptIds,
+    advantages,
+    micro: packed.map((g) => ({ members: g.members, rows: g.rows, length: g.length })),
+    vocabChunk: engine.vocabChunk ?? null,
+    microBatchTokens: budget,
+    size: {
+      vocab: engine.config.vocabSize,
+      dim: engine.config.hiddenSize,
+      heads: engine.config.numHeads,
+      kvHeads: engine.config.numKvHeads,
+      hidden: engine.config.intermediateSize,
+      layers: engine.config.numLayers,
+      ropeTheta: engine.config.ropeTheta
+    },
+    pad: engine.pad
+  }
+})
+
+interface TorchRun {
+  readonly torch: string
+  readonly setupMs: number
+  readonly steps: ReadonlyArray<OrtStep>
+  readonly peakAfterRolloutMiB: number
+  readonly peakMiB: number
+}
+
+/** What `torch_rl_step.py` takes: the ORT run's prompts, micro-batches and advantages. */
+const torchInput = (o: Effect.Success<typeof ort>) => ({
+  size: o.size,
+  threads,
+  blasThreads: torchBlasThreads,
+  steps,
+  group,
+  newTokens,
+  prompts: o.promptIds,
+  micro: o.micro,
+  advantages: o.advantages,
+  pad: o.pad
+})
+
+const runTorch = (o: Effect.Success<typeof ort>): TorchRun | string => {
+  if (has("no-torch")) return "--no-torch"
+  const python = "/usr/bin/python3"
+  try {
+    execFileSync(python, ["-c", "import torch"], { stdio: "ignore" })
+  } catch {
+    return `${python} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`
+  }
+  const out = execFileSync(python, [join(import.meta.dirname, "torch_rl_step.py"), JSON.stringify(torchInput(o))], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  return JSON.parse(out) as TorchRun
+}
+
+type OrtRun = Effect.Success<typeof ort>
+
+/**
+ * The ORT side in a child process of this script (`--ort-result FILE`), so that its memory is gone before PyTorch
+ * starts (ONNX Runtime's arenas and the freed state stay in a process's heap) and each side's peak is its own.
+ */
+const ortInChild = (): OrtRun => {
+  const file = join(root, "ort-result.json")
+  execFileSync(
+    process.execPath,
+    ["--conditions=@realm-lm/source", import.meta.filename, ...args, "--keep", root, "--ort-result", file],
+    { stdio: "inherit" }
+  )
+  return JSON.parse(readFileSync(file, "utf8")) as OrtRun
+}
+
+const main = Effect.sync(() => {
+  const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
+  const loadAtStart = load()
+  const o = ortInChild()
+  console.log(`ORT done (load ${load()}); PyTorch next`)
+  const t = runTorch(o)
+  const after = (s: ReadonlyArray<OrtStep>, key: "rolloutMs" | "updateMs") => median(s.slice(1).map((x) => x[key]))
+  const seconds = (ms: number) => (ms / 1000).toFixed(2)
+  const side = (s: ReadonlyArray<OrtStep>) => ({
+    rollout: after(s, "rolloutMs"),
+    update: after(s, "updateMs"),
+    step: median(s.slice(1).map((x) => x.rolloutMs + x.updateMs)),
+    first: s[0]!.rolloutMs + s[0]!.updateMs
+  })
+  const a = side(o.steps)
+  const b = typeof t === "string" ? undefined : side(t.steps)
+  const shapes = o.micro.map((m) => `${m.members.length}/${m.rows}×${m.length}`).join(", ")
+  const promptTokens = o.promptIds.map((p) => p.length).join(", ")
+  console.log(
+    `${model}, ${optimizer === "host" ? "AdamW on the host" : "AdamW in the graph"}, ${prompts}×${group} completions of ${newTokens} tokens, ` +
+      `${routes} routes (prompt tokens ${promptTokens}), micro-batches (rows/padded rows × length) ${shapes}, ` +
+      `vocabChunk ${o.vocabChunk ?? "off"}, ${threads} threads; medians of ${steps - 1} steps after the first`
+  )
+  const rows: Array<[string, string, string, string]> = [
+    ["rollout s", seconds(a.rollout), b ? seconds(b.rollout) : "", b ? (b.rollout / a.rollout).toFixed(2) : ""],
+    ["update s", seconds(a.update), b ? seconds(b.update) : "", b ? (b.update / a.update).toFixed(2) : ""],
+    ["step s (rollout + update)", seconds(a.step), b ? seconds(b.step) : "", b ? (b.step / a.step).toFixed(2) : ""],
+    [
+      "setup + first step s",
+      seconds(o.setupMs + a.first),
+      b && typeof t !== "string" ? seconds(t.setupMs + b.first) : "",
+      ""
+    ],
+    [
+      "peak RSS after first rollout MiB",
+      Math.round(o.peakAfterRolloutMiB).toString(),
+      typeof t === "string" ? "" : Math.round(t.peakAfterRolloutMiB).toString(),
+      ""
+    ],
+    [
+      "peak RSS MiB",
+      Math.round(o.peakMiB).toString(),
+      typeof t === "string" ? "" : Math.round(t.peakMiB).toString(),
+      ""
+    ]
+  ]
+  const torchHead =
+    typeof t === "string" ? `(not run: ${t})` : `${t.torch} (${threads} threads, OpenBLAS ${torchBlasThreads})`
+  console.log(`| | ORT | PyTorch ${torchHead} | PyTorch ÷ ORT time |\n|---|---|---|---|`)
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`)
+  const results = join(import.meta.dirname, "results")
+  mkdirSync(results, { recursive: true })
+  const file = join(results, `rl-vs-torch-${basename(model, ".json")}-${optimizer}-r${routes}-${Date.now()}.json`)
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads },
+        node: process.version,
+        args,
+        loadAtStart,
+        loadAtEnd: load(),
+        promptTokens: o.promptIds.map((p) => p.length),
+        ort: o,
+        torch: t,
+        torchInput: torchInput(o)
+      },
+      null,
+      2
+    )
+  )
+  console.log(`wrote ${file}`)
+})
+
+const ortResult = option("ort-result")
+const program =
+  ortResult === undefined ? main : Effect.map(Effect.scoped(ort), (o) => writeFileSync(ortResult, JSON.stringify(o)))
+
+Effect.runPromise(program.pipe(Effect.provide(NodeServices.layer)))
+  .then(() => {
+    if (keep === undefined) rmSync(root, { recursive: true, force: true })
+  })
+  .catch((e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  })

@@ -1,0 +1,22 @@
+/** Command-line flags of the trainer benches: `--name value` pairs, validated. */
+
+/** The flags of `args` (default: this process's). */
+export const flags = (args: ReadonlyArray<string> = process.argv.slice(2)) => {
+  /** The value after `--name`, undefined when the flag is absent; a flag without a value is an error. */
+  const option = (name: string): string | undefined => {
+    const i = args.indexOf(`--${name}`)
+    if (i < 0) return undefined
+    const value = args[i + 1]
+    if (value === undefined || value.startsWith("--")) throw new RangeError(`--${name} needs a value`)
+    return value
+  }
+  /** A whole-number flag, `fallback` when absent. */
+  const count = (name: string, fallback: number): number => {
+    const v = Number(option(name) ?? fallback)
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`--${name} must be a whole number, got ${option(name)}`)
+    return v
+  }
+  /** Whether a value-less switch `--name` is present. */
+  const has = (name: string): boolean => args.includes(`--${name}`)
+  return { args, option, count, has }
+}
