@@ -83,3 +83,68 @@ export const policyBatch = (rollouts: ReadonlyArray<Rollout>, length = lengthOf(
   })
   return { ...base, advantages, oldLogProbs, ...(withRef ? { refLogProbs } : {}) }
 }
+
+/** Positions `[first, last]` of row `r` with a nonzero loss mask, or undefined when the row has none. */
+const lossSpan = (b: TokenBatch, r: number): readonly [number, number] | undefined => {
+  let first = -1
+  let last = -1
+  for (let t = 0; t < b.length; t++) {
+    if (b.lossMask[r * b.length + t] !== 0) {
+      if (first < 0) first = t
+      last = t
+    }
+  }
+  return first < 0 ? undefined : [first, last]
+}
+
+/** The fewest positions per row that hold every row's loss: the longest span from a row's first to its last masked target (at least 1). */
+export const lossWindow = (b: TokenBatch): number => {
+  let w = 1
+  for (let r = 0; r < b.batch; r++) {
+    const span = lossSpan(b, r)
+    if (span !== undefined) w = Math.max(w, span[1] - span[0] + 1)
+  }
+  return w
+}
+
+/** The per-token arrays of a batch, `[batch, length]` (or `[batch, window]` once scored). */
+const perTokenKeys = ["targets", "lossMask", "advantages", "oldLogProbs", "refLogProbs"] as const
+
+/**
+ * `b` with its loss taken at `window` positions per row only: `scoredPositions` (int32 `[batch, window]`, flat
+ * indices into the `batch · length` inputs) and every per-token array (targets, mask, advantages, log-probs) cut to
+ * those positions, `[batch, window]`. Row r's window starts at its first masked target (earlier when that would run
+ * past the row), so the loss and its gradient are unchanged while the LM head, the vocabulary-wide part of a step,
+ * runs on `window` positions instead of `length` (`Model.sequenceTokenLogProbs` with `scored`): in an RL update of
+ * 32-token completions after 300-token prompts, a tenth of them. Throws a RangeError when `window` is not in
+ * `[1, length]` or a row's loss does not fit (see `lossWindow`), or when `b` is already scored.
+ */
+export const scoredWindow = <B extends TokenBatch>(b: B, window: number): B => {
+  if (b.scoredPositions !== undefined) throw new RangeError("scoredWindow: the batch is already scored")
+  if (!Number.isInteger(window) || window < 1 || window > b.length)
+    throw new RangeError(`scoredWindow: window ${window} must be a whole number in [1, ${b.length}] (the batch length)`)
+  const scoredPositions = new Int32Array(b.batch * window)
+  const starts: Array<number> = []
+  for (let r = 0; r < b.batch; r++) {
+    const span = lossSpan(b, r)
+    if (span !== undefined && span[1] - span[0] + 1 > window)
+      throw new RangeError(
+        `scoredWindow: row ${r} has loss on positions ${span[0]}..${span[1]}, more than the window of ${window} (use lossWindow)`
+      )
+    const start = Math.min(span?.[0] ?? 0, b.length - window)
+    starts.push(start)
+    for (let k = 0; k < window; k++) scoredPositions[r * window + k] = r * b.length + start + k
+  }
+  const cut = <A extends Int32Array | Float32Array>(a: A): A => {
+    const out = new (a.constructor as new (n: number) => A)(b.batch * window)
+    for (let r = 0; r < b.batch; r++)
+      out.set(a.subarray(r * b.length + starts[r]!, r * b.length + starts[r]! + window), r * window)
+    return out
+  }
+  const scored: Record<string, unknown> = { ...(b as unknown as Record<string, unknown>), window, scoredPositions }
+  for (const key of perTokenKeys) {
+    const a = scored[key]
+    if (a instanceof Int32Array || a instanceof Float32Array) scored[key] = cut(a)
+  }
+  return scored as unknown as B
+}

@@ -315,18 +315,27 @@ export const sequenceLogits = (config: ModelConfig, ids: T, params: Params = dec
  * `[batch, length, vocab]` logits are never held (forward or backward). Without it, the same as `sequenceLogits`
  * followed by `Loss.tokenLogProbs`. Targets outside the vocabulary read as id 0; mask them out. `head.recompute`
  * recomputes those decoder layers in the backward (`ForwardOptions`).
+ *
+ * With `scored` (int32 `[batch, window]`: flat indices into the `batch · length` positions), only those positions go
+ * through the final norm and the LM head, and `targets` and the result are `[batch, window]`: the log-probs of the
+ * targets at those positions. The decoder still runs over every position (attention needs the prompt); the head,
+ * a vocabulary-wide product per position, runs only where a loss is taken (`Batches.scoredWindow`).
  */
 export const sequenceTokenLogProbs = (
   config: ModelConfig,
   ids: T,
   targets: T,
   head: TrainingOptions = {},
-  params: Params = declareParams(ids.graph, config)
+  params: Params = declareParams(ids.graph, config),
+  scored?: T
 ): T => {
   const { x, batch, length } = sequenceForward(config, ids, params, { recompute: head.recompute })
-  const hidden = rmsNorm(x, param(params, Weights.finalNorm), config.rmsNormEps, false) // [batch · length, hidden]
+  // [rows, hidden] of the positions the head runs on: all of them, or the scored ones.
+  const rows = scored === undefined ? x : Layout.reshape(Layout.gather(x, scored, 0), [-1, config.hiddenSize])
+  const [r, w] = scored === undefined ? [batch, length] : (scored.shape as [number, number])
+  const hidden = rmsNorm(rows, param(params, Weights.finalNorm), config.rmsNormEps, false)
   const weight = param(params, config.tieWordEmbeddings ? Weights.embedTokens : Weights.lmHead) // [vocab, hidden]
-  return LmHead.tokenLogProbs(Layout.reshape(hidden, [batch, length, config.hiddenSize]), weight, targets, head)
+  return LmHead.tokenLogProbs(Layout.reshape(hidden, [r, w, config.hiddenSize]), weight, targets, head)
 }
 
 /** A prefill bucket: prompts left-padded to `length`, `batch` rows. */

@@ -12,10 +12,15 @@ import type { ModelConfig } from "./ModelConfig.ts"
 
 type T = Graph.Tensor
 
-/** A training shape bucket. */
+/**
+ * A training shape bucket: `batch` rows of `length` input tokens. With `window`, the loss is taken at `window`
+ * positions per row (`scored_positions`), and the per-token inputs (targets, mask, advantages, log-probs) are
+ * `[batch, window]` (see `Batches.scoredWindow`).
+ */
 export interface Bucket {
   readonly batch: number
   readonly length: number
+  readonly window?: number
 }
 
 /** Graph input names (what `Policy.sftStep` / `policyStep` feed). */
@@ -25,14 +30,20 @@ export const inputNames = {
   lossMask: "loss_mask",
   advantages: "advantages",
   oldLogProbs: "old_logprobs",
-  refLogProbs: "ref_logprobs"
+  refLogProbs: "ref_logprobs",
+  scoredPositions: "scored_positions"
 } as const
 
-/** Tensors of a causal-LM batch: `inputs`, `targets` int32 `[B, L]`, `mask` `[B, L]` (1 on tokens that count). */
+/**
+ * Tensors of a causal-LM batch: `inputs`, `targets` int32 `[B, L]`, `mask` `[B, L]` (1 on tokens that count). With
+ * `scored` (int32 `[B, W]`, flat indices into the `B · L` positions) the LM head runs only at those positions and
+ * `targets`, `mask` (and a policy batch's per-token tensors) are `[B, W]`.
+ */
 export interface TokenTensors {
   readonly inputs: T
   readonly targets: T
   readonly mask: T
+  readonly scored?: T
 }
 
 /**
@@ -45,16 +56,42 @@ export type HeadOptions = Model.TrainingOptions
 
 /** SFT loss `[]`: mean of −log π(target) over masked positions (completion tokens only). */
 export const sftLoss = (config: ModelConfig, t: TokenTensors, head: HeadOptions = {}): T =>
-  Ops.neg(Loss.maskedMean(Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head), t.mask))
+  Ops.neg(Loss.maskedMean(tokenLogProbs(config, t, head), t.mask))
 
-/** The SFT model for `Trainer.make`: inputs `inputs`, `targets` (int32) and `loss_mask` (float32), all `[B, L]`. */
+/** log π(target) at the loss's positions: `[B, L]`, or `[B, W]` with `scored`. */
+const tokenLogProbs = (config: ModelConfig, t: TokenTensors, head: HeadOptions): T =>
+  Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head, undefined, t.scored)
+
+/**
+ * The token tensors of a bucket as graph inputs: `inputs` `[batch, length]`; `targets` and `loss_mask` `[batch,
+ * length]`, or `[batch, window]` with `scored_positions` when the bucket has a window. `perToken` shape for the
+ * objective's other per-token inputs.
+ */
+const tokenInputs = (
+  g: Graph.Graph,
+  b: Bucket
+): { readonly tensors: TokenTensors; readonly perToken: Array<number> } => {
+  const perToken = [b.batch, b.window ?? b.length]
+  return {
+    tensors: {
+      inputs: g.input(inputNames.inputs, "int32", [b.batch, b.length]),
+      targets: g.input(inputNames.targets, "int32", perToken),
+      mask: g.input(inputNames.lossMask, g.float, perToken),
+      ...(b.window === undefined ? {} : { scored: g.input(inputNames.scoredPositions, "int32", perToken) })
+    },
+    perToken
+  }
+}
+
+/**
+ * The SFT model for `Trainer.make`: inputs `inputs`, `targets` (int32) and `loss_mask` (float32), all `[B, L]`; with
+ * a bucket window, `targets` and `loss_mask` are `[B, W]` and `scored_positions` (int32 `[B, W]`) says where.
+ */
 export const sftModel =
   (config: ModelConfig, head: HeadOptions = {}): Training.Model<Bucket> =>
   (g, b) => {
-    const inputs = g.input(inputNames.inputs, "int32", [b.batch, b.length])
-    const targets = g.input(inputNames.targets, "int32", [b.batch, b.length])
-    const mask = g.input(inputNames.lossMask, g.float, [b.batch, b.length])
-    return { loss: sftLoss(config, { inputs, targets, mask }, head), metrics: { tokens: Ops.reduceSum(mask) } }
+    const { tensors } = tokenInputs(g, b)
+    return { loss: sftLoss(config, tensors, head), metrics: { tokens: Ops.reduceSum(tensors.mask) } }
   }
 
 /** Hyper-parameters of the policy-gradient objective. */
@@ -104,7 +141,7 @@ export const policyLoss = (
       fix: "score the completions with the reference model and feed them"
     })
   }
-  const logp = Model.sequenceTokenLogProbs(config, t.inputs, t.targets, head)
+  const logp = tokenLogProbs(config, t, head)
   const out = Loss.policyLoss(
     {
       logp,
@@ -125,16 +162,15 @@ export const policyLoss = (
 
 /**
  * The policy model for `Trainer.make`: inputs `inputs`, `targets` (int32), `loss_mask`, `advantages`, `old_logprobs`
- * and, when klCoef > 0, `ref_logprobs` (float32), all `[B, L]`. Metrics: `clip_fraction`, `kl`, `ratio_mean`.
+ * and, when klCoef > 0, `ref_logprobs` (float32), all `[B, L]`; with a bucket window, all but `inputs` are `[B, W]`
+ * and `scored_positions` (int32 `[B, W]`) says where. Metrics: `clip_fraction`, `kl`, `ratio_mean`.
  */
 export const policyModel =
   (config: ModelConfig, objective: PolicyObjective = {}, head: HeadOptions = {}): Training.Model<Bucket> =>
   (g, b) => {
-    const shape = [b.batch, b.length]
+    const { tensors, perToken: shape } = tokenInputs(g, b)
     const t: PolicyTensors = {
-      inputs: g.input(inputNames.inputs, "int32", shape),
-      targets: g.input(inputNames.targets, "int32", shape),
-      mask: g.input(inputNames.lossMask, g.float, shape),
+      ...tensors,
       advantages: g.input(inputNames.advantages, g.float, shape),
       oldLogProbs: g.input(inputNames.oldLogProbs, g.float, shape),
       ...((objective.klCoef ?? 0) > 0 ? { refLogProbs: g.input(inputNames.refLogProbs, g.float, shape) } : {})

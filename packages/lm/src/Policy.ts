@@ -59,6 +59,13 @@ export interface TokenBatch {
   readonly targets: Int32Array
   /** 1 where the target counts (completion tokens), else 0. */
   readonly lossMask: Float32Array
+  /**
+   * Set by `Batches.scoredWindow`: the loss is taken at `window` positions per row only, `scoredPositions` (int32
+   * `[batch, window]`, flat indices into the `batch · length` inputs), and `targets`, `lossMask` (and a policy batch's
+   * per-token arrays) are `[batch, window]`. The LM head then runs on those positions only.
+   */
+  readonly window?: number
+  readonly scoredPositions?: Int32Array
 }
 
 /** A policy-gradient batch: a token batch plus per-target-token advantages and log-probs, all `[batch, length]`. */
@@ -208,6 +215,13 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         return made
       })
 
+    /** A batch's training shape: rows, length and, when scored, the window. */
+    const bucketOf = (b: TokenBatch): Objectives.Bucket => ({
+      batch: b.batch,
+      length: b.length,
+      ...(b.window === undefined ? {} : { window: b.window })
+    })
+
     const runStep = <B extends TokenBatch>(
       kind: "sft" | "policy",
       input: B | ReadonlyArray<B>,
@@ -218,11 +232,11 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
       Effect.gen(function* () {
         const batches: ReadonlyArray<B> = Array.isArray(input) ? input : [input as B]
         const first = batches[0]!
-        const trainer = yield* trainerFor(kind, { batch: first.batch, length: first.length })
+        const trainer = yield* trainerFor(kind, bucketOf(first))
         const metricsOf = (m: Readonly<Record<string, unknown>>) =>
           Object.fromEntries(Object.entries(m).map(([k, v]) => [k, scalarOf(v)]))
         if (batches.length === 1) {
-          const r = yield* trainer.step(feedsOf(first), { lr, bucket: { batch: first.batch, length: first.length } })
+          const r = yield* trainer.step(feedsOf(first), { lr, bucket: bucketOf(first) })
           return { loss: r.loss, gradNorm: r.gradNorm, step: r.step, metrics: metricsOf(r.metrics) }
         }
         let loss = 0
@@ -232,7 +246,7 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
           const w = Math.max(weightOf(b), 1e-12)
           const r = yield* (
             trainer
-              .accumulate(feedsOf(b), { weight: w, bucket: { batch: b.batch, length: b.length } })
+              .accumulate(feedsOf(b), { weight: w, bucket: bucketOf(b) })
               // A failed micro-batch leaves part of the step accumulated: drop it, so the next step starts clean.
               .pipe(Effect.tapError(() => Effect.sync(() => trainer.discard())))
           )
@@ -240,14 +254,15 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
           total += w
           metrics = metricsOf(r.metrics)
         }
-        const applied = yield* trainer.apply({ lr, bucket: { batch: first.batch, length: first.length } })
+        const applied = yield* trainer.apply({ lr, bucket: bucketOf(first) })
         return { loss: loss / total, gradNorm: applied.gradNorm, step: applied.step, metrics }
       })
 
     const tokenFeeds = (b: TokenBatch) => ({
       [Objectives.inputNames.inputs]: b.inputs,
       [Objectives.inputNames.targets]: b.targets,
-      [Objectives.inputNames.lossMask]: b.lossMask
+      [Objectives.inputNames.lossMask]: b.lossMask,
+      ...(b.scoredPositions === undefined ? {} : { [Objectives.inputNames.scoredPositions]: b.scoredPositions })
     })
     const tokensOf = (b: TokenBatch) => b.lossMask.reduce((s, v) => s + v, 0)
 

@@ -1,14 +1,17 @@
 /**
  * Training objectives: gradients of the whole decoder + loss against central finite differences in float64, and
  * loss values against a plain-TypeScript computation from ReferenceModel log-probs (completion-only SFT; the
- * clipped policy objective with separate clip bounds, k3 KL, token and sequence aggregation, clip fraction).
+ * clipped policy objective with separate clip bounds, k3 KL, token and sequence aggregation, clip fraction), also
+ * with the LM head on a scored window of positions only.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Rng } from "@realm-lm/core"
 import { Graph, GradCheck, Session } from "@realm-lm/graph"
 import type * as ModelConfig from "../src/ModelConfig.ts"
+import * as Batches from "../src/Batches.ts"
 import * as Objectives from "../src/Objectives.ts"
+import type { PolicyBatch } from "../src/Policy.ts"
 import * as ReferenceModel from "../src/ReferenceModel.ts"
 import * as Sampling from "../src/Sampling.ts"
 import * as Weights from "../src/Weights.ts"
@@ -91,6 +94,43 @@ describe("Objectives: vocabulary-chunked head (chunks of 7 of 20 ids), gradients
         )
       })
     )
+  }
+})
+
+/** A scored window of 4 positions per row: row 0's loss at positions 1..4, row 1's at 0..1 (flat indices into B · L). */
+const W = 4
+const scoredPositions = Int32Array.of(1, 2, 3, 4, 5, 6, 7, 8)
+const scoredTargets = Int32Array.from(scoredPositions, (i) => targets[i]!)
+const scoredMask = Uint8Array.from(scoredPositions, (i) => mask[i]!)
+
+/** The policy loss's tensors with the head at the scored positions only: per-token tensors `[B, W]`. */
+const scoredPolicyTensors = (g: Graph.Graph) => ({
+  inputs: g.input("inputs", "int32", [B, L]),
+  targets: g.input("scored_targets", "int32", [B, W]),
+  mask: g.constant(scoredMask, [B, W], "bool"),
+  scored: g.input("scored", "int32", [B, W]),
+  advantages: g.input("adv", "float64", [B, W]),
+  oldLogProbs: g.input("old", "float64", [B, W])
+})
+
+describe("Objectives: LM head on scored positions only, gradients against finite differences", () => {
+  for (const [name, config] of gradConfigs) {
+    for (const vocabChunk of [undefined, 7]) {
+      it.effect(
+        `policy loss, window of ${W} of ${L}, ${vocabChunk === undefined ? "full" : "chunked"} head, ${name}`,
+        () =>
+          Effect.gen(function* () {
+            const report = yield* GradCheck.check(
+              (g) =>
+                Objectives.policyLoss(config, scoredPolicyTensors(g), { clipLow: 0.2, clipHigh: 0.28 }, { vocabChunk })
+                  .loss,
+              { feeds: { inputs, scored_targets: scoredTargets, scored: scoredPositions }, sample }
+            )
+            assert.isTrue(report.ok, JSON.stringify(report.failures.slice(0, 3)))
+            assert.isAbove(report.checked, 200)
+          })
+      )
+    }
   }
 })
 
@@ -241,6 +281,54 @@ describe("Objectives: values against a plain-TypeScript computation", () => {
         assert.approximately(out["loss"]!, want.loss, 1e-5)
         assert.approximately(out["clip"]!, want.clipFraction, 1e-6)
         assert.isTrue(want.clipFraction > 0 && want.clipFraction < 1, "both branches are exercised")
+      })
+    )
+
+    it.effect(`the same policy loss and clip fraction with the head on a scored window (${aggregate})`, () =>
+      Effect.gen(function* () {
+        const full: PolicyBatch = {
+          batch: B,
+          length: L,
+          inputs,
+          targets,
+          lossMask: maskF,
+          advantages: adv,
+          oldLogProbs: old,
+          refLogProbs: refLp
+        }
+        const b = Batches.scoredWindow(full, Batches.lossWindow(full))
+        const w = b.window!
+        assert.isBelow(w, L)
+        const out = yield* evaluate(
+          (g) => {
+            const r = Objectives.policyLoss(
+              config,
+              {
+                inputs: g.input("inputs", "int32", [B, L]),
+                targets: g.input("targets", "int32", [B, w]),
+                mask: g.input("mask", "float32", [B, w]),
+                scored: g.input("scored", "int32", [B, w]),
+                advantages: g.input("adv", "float32", [B, w]),
+                oldLogProbs: g.input("old", "float32", [B, w]),
+                refLogProbs: g.input("ref", "float32", [B, w])
+              },
+              { clipLow: lo, clipHigh: hi, klCoef: beta, aggregate }
+            )
+            return { loss: r.loss, clip: r.clipFraction }
+          },
+          {
+            inputs,
+            targets: b.targets,
+            mask: b.lossMask,
+            scored: b.scoredPositions!,
+            adv: b.advantages,
+            old: b.oldLogProbs,
+            ref: b.refLogProbs!
+          }
+        )
+        const want = expected(aggregate, lo, hi, beta)
+        assert.approximately(out["loss"]!, want.loss, 1e-5)
+        assert.approximately(out["clip"]!, want.clipFraction, 1e-6)
       })
     )
   }

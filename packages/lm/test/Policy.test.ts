@@ -144,6 +144,44 @@ layer(NodeServices.layer)("Policy", (it) => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("a scored window (the head at the completions only) makes the same policy step as every position", () =>
+    Effect.gen(function* () {
+      const { config, weights } = yield* Pretrained.load(fixtureDir("tiny-qwen2"))
+      const settings = { training: { optimizer: { kind: "sgd" as const } }, objective: { klCoef: 0.05 } }
+      const everywhere = yield* Policy.make({ config, weights }, settings)
+      const windowed = yield* Policy.make({ config, weights }, { ...settings, head: { vocabChunk: 17 } })
+      const chunked = yield* Policy.make({ config, weights }, { ...settings, head: { vocabChunk: 17 } })
+      // Prompts of different lengths, so each row's window starts elsewhere; one row shorter than the window.
+      const rows = [
+        { prompt: [1, 10, 3, 4, 5, 6], completion: [11, 12, 13, 2] },
+        { prompt: [1, 20], completion: [19, 18, 17, 16, 2] },
+        { prompt: [1, 5, 7, 9, 11, 13, 15, 17], completion: [2] }
+      ]
+      const current = yield* everywhere.score(rows)
+      const rollouts = rows.map((e, i) => ({
+        ...e,
+        advantage: i - 1,
+        oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.3 * Math.sin(3 * i + k)),
+        refLogProbs: Array.from(current[i]!, (x, k) => x - 0.2 * Math.cos(i + k))
+      }))
+      const full = Batches.policyBatch(rollouts, 12)
+      const scored = Batches.scoredWindow(full, Batches.lossWindow(full))
+      assert.strictEqual(scored.window, 5)
+      const a = yield* everywhere.policyStep(full, { lr: 0.05 })
+      const b = yield* windowed.policyStep(scored, { lr: 0.05 })
+      const c = yield* chunked.policyStep(full, { lr: 0.05 })
+      for (const r of [b, c]) {
+        assert.approximately(r.loss, a.loss, 1e-6)
+        assert.approximately(r.gradNorm, a.gradNorm, 1e-5 * Math.max(1, a.gradNorm))
+        for (const k of ["clip_fraction", "kl", "ratio_mean"])
+          assert.approximately(r.metrics[k]!, a.metrics[k]!, 1e-6, k)
+      }
+      const [wa, wb] = [yield* everywhere.weights, yield* windowed.weights]
+      for (const [name, t] of wa)
+        t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i]!, 1e-6, name))
+    }).pipe(Effect.scoped)
+  )
+
   it.effect("a vocabulary-chunked head makes the same SFT and policy steps as the full logits (tied embeddings)", () =>
     Effect.gen(function* () {
       const { config, weights } = yield* Pretrained.load(fixtureDir("tiny-qwen2"))

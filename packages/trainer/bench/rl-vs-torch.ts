@@ -8,7 +8,8 @@
  * - update: one optimizer step of the clipped surrogate (the trainer's RL defaults: token aggregation, ε 0.2, old
  *   log-probs from the sampler, no KL) over prompt + completion, in the micro-batches `Rl.train` would form
  *   (`batching.buckets`, `batching.microBatch`, the vocabulary's `microBatchTokens`), with the trainer's defaults for
- *   the head (`memory.vocabChunk: auto`) and the optimizer's placement (`--optimizer graph|host`).
+ *   the head (`memory.vocabChunk: auto`, and `memory.headWindow`: `--head-window auto|off`, default auto: the LM
+ *   head only at the completions) and the optimizer's placement (`--optimizer graph|host`).
  *
  * Advantages alternate +1 / −1 within each group (what binary rewards half right give after group normalisation).
  * The same prompts every step, so the shapes are fixed and the steps after the first are steady state. Scoring (the
@@ -20,7 +21,7 @@
  *
  *   node --conditions=@realm-lm/source packages/trainer/bench/rl-vs-torch.ts --model SmolLM2-135M
  *     [--tokenizer DIR] [--routes R] [--prompts P] [--group G] [--new-tokens T] [--steps N] [--micro-batch M]
- *     [--optimizer graph|host] [--threads T] [--torch-blas-threads B] [--no-torch] [--keep DIR]
+ *     [--optimizer graph|host] [--head-window auto|off] [--threads T] [--torch-blas-threads B] [--no-torch] [--keep DIR]
  *
  * PyTorch: `/usr/bin/python3` with Debian's python3-torch and libopenblas0-pthread (`apt-get install python3-torch
  * libopenblas0-pthread`); without it the PyTorch columns say why they are empty. PyTorch runs `--threads` intra-op
@@ -50,6 +51,9 @@ const tokenizer = tokenizerFor(model, option("tokenizer"))
 const optimizer = option("optimizer") ?? "graph"
 if (optimizer !== "graph" && optimizer !== "host")
   throw new RangeError(`--optimizer must be graph or host, got ${optimizer}`)
+const headWindow = option("head-window") ?? "auto"
+if (headWindow !== "auto" && headWindow !== "off")
+  throw new RangeError(`--head-window must be auto or off, got ${headWindow}`)
 const routes = count("routes", 0)
 const prompts = count("prompts", 2)
 const group = count("group", 4)
@@ -70,7 +74,7 @@ const config = TrainerConfig.decodeSync({
   runtime: { intraOpThreads: threads },
   batching: { buckets: [64, 128, 256, 512], microBatch },
   generation: { maxPromptTokens: 448, maxNewTokens: newTokens },
-  memory: { optimizer },
+  memory: { optimizer, headWindow },
   rl: { batchSize: prompts * group, groupSize: group }
 })
 const peakMiB = () => process.resourceUsage().maxRSS / 1024
@@ -112,6 +116,7 @@ const ort = Effect.gen(function* () {
   const timed: Array<OrtStep> = []
   let peakAfterRolloutMiB = 0
   let packed: ReturnType<typeof Steps.pack>["groups"] = []
+  let windows: Array<number | undefined> = []
   for (let n = 0; n < steps; n++) {
     const r0 = performance.now()
     const out = yield* engine.policy.generate(
@@ -129,7 +134,16 @@ const ort = Effect.gen(function* () {
       }))
     )
     packed = Steps.pack(rollouts, config.batching.buckets, microBatch, true, budget).groups
-    const micro = Steps.policyMicroBatches(rollouts, config.batching.buckets, microBatch, engine.pad, "token", budget)
+    const micro = Steps.policyMicroBatches(
+      rollouts,
+      config.batching.buckets,
+      microBatch,
+      engine.pad,
+      "token",
+      budget,
+      TrainerConfig.headWindowFor(config.memory, newTokens)
+    )
+    windows = micro.map((m) => m.bucket.window)
     const u0 = performance.now()
     const r = yield* Steps.step(engine.trainer(), micro, 1e-6, Steps.guardFor("rl", config.guards, n + 1, 0))
     timed.push({ rolloutMs: r1 - r0, updateMs: performance.now() - u0, loss: r.loss })
@@ -141,7 +155,7 @@ const ort = Effect.gen(function* () {
     peakMiB: peakMiB(),
     promptIds,
     advantages,
-    micro: packed.map((g) => ({ members: g.members, rows: g.rows, length: g.length })),
+    micro: packed.map((g, i) => ({ members: g.members, rows: g.rows, length: g.length, window: windows[i] ?? null })),
     vocabChunk: engine.vocabChunk ?? null,
     microBatchTokens: budget,
     size: {
@@ -227,12 +241,14 @@ const main = Effect.sync(() => {
   })
   const a = side(o.steps)
   const b = typeof t === "string" ? undefined : side(t.steps)
-  const shapes = o.micro.map((m) => `${m.members.length}/${m.rows}×${m.length}`).join(", ")
+  const shapes = o.micro
+    .map((m) => `${m.members.length}/${m.rows}×${m.length}${m.window === null ? "" : ` (head on ${m.window})`}`)
+    .join(", ")
   const promptTokens = o.promptIds.map((p) => p.length).join(", ")
   console.log(
     `${model}, ${optimizer === "host" ? "AdamW on the host" : "AdamW in the graph"}, ${prompts}×${group} completions of ${newTokens} tokens, ` +
       `${routes} routes (prompt tokens ${promptTokens}), micro-batches (rows/padded rows × length) ${shapes}, ` +
-      `vocabChunk ${o.vocabChunk ?? "off"}, ${threads} threads; medians of ${steps - 1} steps after the first`
+      `vocabChunk ${o.vocabChunk ?? "off"}, headWindow ${headWindow}, ${threads} threads; medians of ${steps - 1} steps after the first`
   )
   const rows: Array<[string, string, string, string]> = [
     ["rollout s", seconds(a.rollout), b ? seconds(b.rollout) : "", b ? (b.rollout / a.rollout).toFixed(2) : ""],
@@ -263,7 +279,10 @@ const main = Effect.sync(() => {
   for (const r of rows) console.log(`| ${r.join(" | ")} |`)
   const results = join(import.meta.dirname, "results")
   mkdirSync(results, { recursive: true })
-  const file = join(results, `rl-vs-torch-${basename(model, ".json")}-${optimizer}-r${routes}-${Date.now()}.json`)
+  const file = join(
+    results,
+    `rl-vs-torch-${basename(model, ".json")}-${optimizer}-r${routes}-head-${headWindow}-${Date.now()}.json`
+  )
   writeFileSync(
     file,
     JSON.stringify(

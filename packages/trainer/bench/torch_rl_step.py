@@ -4,7 +4,8 @@ group, then batched KV-cache decoding of `newTokens` tokens per completion, samp
 torch.multinomial (no stop token, as in the ORT run). Update: one AdamW step (global-norm clipping at 1.0) of the
 token-aggregated clipped surrogate (ε 0.2 both sides, old log-probs = the sampler's, per-completion advantages) over
 prompt + completion rows, in exactly the ORT run's micro-batches (members, padded rows and bucket length), the
-vocabulary-wide log-softmax over every position as the ORT graph computes it. Decoder: packages/graph/bench/torch_step.py
+vocabulary-wide log-softmax over every position, or, when the ORT run had a head window, at the completion positions
+only (as TRL's logits_to_keep). Decoder: packages/graph/bench/torch_step.py
 (the same Llama-style model, float32, no q/k/v bias).
 
 Usage: /usr/bin/python3 bench/torch_rl_step.py '{"size": {...}, "threads": 2, "steps": 4, "group": 4,
@@ -101,6 +102,12 @@ def update(model, opt, prompts, group, tokens, old_logps, advantages, micro, pad
         c, s = cos[:length], sin[:length]
         causal = torch.tril(torch.ones(length, length, dtype=torch.bool))
         x, _ = model.layers(model.embed[inputs], c, s, causal)
+        if m.get("window") is not None:
+            # The head at the completion positions only (as TRL's logits_to_keep), like the ORT run's window.
+            starts = [len(rows[i]) - 1 - completion for i in m["members"]] + [0] * (n - len(m["members"]))
+            at = torch.tensor([[st + k for k in range(completion)] for st in starts])
+            x = x.gather(1, at[..., None].expand(n, completion, x.shape[-1]))
+            targets, mask, old = (t.gather(1, at) for t in (targets, mask, old))
         logp = torch.log_softmax(model.logits(x), dim=-1).gather(2, targets[..., None])[..., 0]
         ratio = torch.exp(logp - old)
         surrogate = torch.minimum(ratio * adv, ratio.clamp(0.8, 1.2) * adv)

@@ -18,7 +18,7 @@ import * as Run from "./internal/run.ts"
 import * as Steps from "./internal/steps.ts"
 import { learningRate } from "./LrSchedule.ts"
 import type { TrainerConfig } from "./TrainerConfig.ts"
-import { microBatchTokensFor } from "./TrainerConfig.ts"
+import { headWindowFor, microBatchTokensFor } from "./TrainerConfig.ts"
 import type { RunError } from "./TrainerErrors.ts"
 import { EngineFailed, TrainingDataError } from "./TrainerErrors.ts"
 
@@ -150,7 +150,8 @@ export const train: Run.Train<RlError, Verifier.Verifier | Curriculum.Curriculum
           config.batching.microBatch,
           engine.pad,
           rl.aggregate,
-          microBatchTokensFor(config.batching, engine.config.vocabSize)
+          microBatchTokensFor(config.batching, engine.config.vocabSize),
+          headWindowFor(config.memory, config.generation.maxNewTokens)
         )
         for (let k = 0; k < rl.innerSteps; k++) {
           const lr = learningRate(rl.lr, engine.trainer().steps(), scheduleTotal)

@@ -138,6 +138,15 @@ export const MemorySection = Schema.Struct({
     ).check(Schema.makeFilter((a) => (new Set(a).size === a.length ? undefined : "each layer at most once")))
   ]).pipe(withDefault(false)),
   /**
+   * Where the RL update's LM head runs (`@realm-lm/lm` `Batches.scoredWindow`). `auto` (default): only at each row's
+   * completion tokens, in a window of `generation.maxNewTokens` positions rounded up to a power of two (wider when a
+   * micro-batch's completions need it), whenever that is shorter than the micro-batch's length; the decoder still
+   * runs over the whole prompt. The head is a vocabulary-wide product per position, so with long prompts (e.g. MRPV
+   * routes) most of its work went to positions without loss. `off`: at every position. Same loss and gradients to
+   * float32 rounding; the window is part of a micro-batch's compiled shape.
+   */
+  headWindow: Schema.Literals(["auto", "off"]).pipe(withDefault("auto")),
+  /**
    * Where the optimizer runs (`@realm-lm/graph` `TrainingConfig.optimizerOn`). `graph` (default): inside the training
    * graph, which returns every new parameter and AdamW moment, so a step briefly holds them three times (its inputs,
    * ONNX Runtime's outputs and their JavaScript copies). `host`: in TypeScript on the CPU between runs of a
@@ -147,6 +156,14 @@ export const MemorySection = Schema.Struct({
   optimizer: Schema.Literals(["graph", "host"]).pipe(withDefault("graph"))
 })
 export type MemorySection = typeof MemorySection.Type
+
+/** The RL update's head window (`memory.headWindow` resolved): positions per row, or undefined for every position. */
+export const headWindowFor = (memory: MemorySection, maxNewTokens: number): number | undefined => {
+  if (memory.headWindow === "off") return undefined
+  let w = 1
+  while (w < maxNewTokens) w *= 2
+  return w
+}
 
 /** The head's chunk for a vocabulary (`memory.vocabChunk` resolved), or undefined for the full logits. */
 export const vocabChunkFor = (memory: MemorySection, vocabSize: number): number | undefined => {

@@ -22,7 +22,7 @@ export type Objective = { readonly kind: "sft" } | { readonly kind: "policy"; re
 
 /** Feeds of one micro-batch, with the weight it carries in the step's gradient. */
 export interface MicroBatch {
-  readonly bucket: { readonly batch: number; readonly length: number }
+  readonly bucket: Objectives.Bucket
   readonly feeds: Readonly<Record<string, Float32Array | Int32Array>>
   /** Gradient weight: completion tokens (token aggregation) or real rows (sequence aggregation). */
   readonly weight: number
@@ -95,7 +95,7 @@ export const make = (
   runtime: Device.RuntimeConfig,
   optimizer: OptimizerSection,
   objective: Objective,
-  memory: MemorySection = { vocabChunk: "auto", recompute: false, optimizer: "graph" },
+  memory: MemorySection = { vocabChunk: "auto", recompute: false, headWindow: "auto", optimizer: "graph" },
   lora?: LoraSource
 ): Effect.Effect<Engine, EngineFailed, FileSystem.FileSystem | Path.Path | Scope.Scope> =>
   Effect.gen(function* () {

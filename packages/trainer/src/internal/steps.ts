@@ -227,7 +227,8 @@ const completionTokens = (items: ReadonlyArray<Example>, g: Group): number =>
 const tokenFeeds = (b: Policy.TokenBatch): MicroBatch["feeds"] => ({
   [Objectives.inputNames.inputs]: b.inputs,
   [Objectives.inputNames.targets]: b.targets,
-  [Objectives.inputNames.lossMask]: b.lossMask
+  [Objectives.inputNames.lossMask]: b.lossMask,
+  ...(b.scoredPositions === undefined ? {} : { [Objectives.inputNames.scoredPositions]: b.scoredPositions })
 })
 
 /** SFT micro-batches (weight = completion tokens). */
@@ -250,7 +251,8 @@ export type Rollout = Batches.Rollout
 /**
  * Policy-gradient micro-batches, weighted so that accumulation reproduces the whole batch's objective: by completion
  * tokens under token aggregation (padding rows have no tokens), by rows under sequence aggregation, where the graph
- * averages over a micro-batch's rows, so rows are not padded there (exact row counts, more compiled shapes).
+ * averages over a micro-batch's rows, so rows are not padded there (exact row counts, more compiled shapes). With
+ * `headWindow` (`memory.headWindow`), the LM head runs only on that many positions per row, at the completion.
  */
 export const policyMicroBatches = (
   rollouts: ReadonlyArray<Rollout>,
@@ -258,7 +260,8 @@ export const policyMicroBatches = (
   microBatch: number,
   pad: number,
   aggregate: "token" | "sequence",
-  microBatchTokens = Number.POSITIVE_INFINITY
+  microBatchTokens = Number.POSITIVE_INFINITY,
+  headWindow?: number
 ): Array<MicroBatch> => {
   const withRef = rollouts.some((r) => r.refLogProbs !== undefined)
   return pack(rollouts, buckets, microBatch, aggregate === "token", microBatchTokens).groups.map((g) => {
@@ -269,9 +272,9 @@ export const policyMicroBatches = (
       oldLogProbs: [],
       ...(withRef ? { refLogProbs: [] } : {})
     }
-    const b = Batches.policyBatch(rowsOf(rollouts, g, fill), g.length, pad)
+    const b = scored(Batches.policyBatch(rowsOf(rollouts, g, fill), g.length, pad), headWindow)
     return {
-      bucket: { batch: g.rows, length: g.length },
+      bucket: { batch: g.rows, length: g.length, ...(b.window === undefined ? {} : { window: b.window }) },
       feeds: {
         ...tokenFeeds(b),
         [Objectives.inputNames.advantages]: b.advantages,
@@ -281,4 +284,16 @@ export const policyMicroBatches = (
       weight: aggregate === "token" ? completionTokens(rollouts, g) : g.members.length
     }
   })
+}
+
+/**
+ * `b` scored in a window of `headWindow` positions per row (`Batches.scoredWindow`), widened to the next power of
+ * two when a row's loss needs more; unchanged without a window or when the window would not be shorter than the row.
+ */
+const scored = <B extends Policy.TokenBatch>(b: B, headWindow: number | undefined): B => {
+  if (headWindow === undefined) return b
+  let w = headWindow
+  const need = Batches.lossWindow(b)
+  while (w < need) w *= 2
+  return w < b.length ? Batches.scoredWindow(b, w) : b
 }
