@@ -33,13 +33,11 @@ import { verifier, writeCorpus } from "./support/parcelBench.ts"
 import { initModel, tokenizerFor } from "./support/realShape.ts"
 import { medianOf, rlColumns } from "./support/rlColumns.ts"
 
-const { args, option, count } = flags()
+const { args, option, count, choice } = flags()
 const model = option("model") ?? "SmolLM2-135M"
 const tokenizer = tokenizerFor(model, option("tokenizer"))
 const lora = option("lora") === undefined ? undefined : count("lora", 0)
-const optimizer = option("optimizer") ?? "graph"
-if (optimizer !== "graph" && optimizer !== "host")
-  throw new RangeError(`--optimizer must be graph or host, got ${optimizer}`)
+const optimizer = choice("optimizer", ["graph", "host"])
 const threads = count("threads", 2)
 const sftSteps = count("sft-steps", 4)
 const sftBatch = count("sft-batch", 8)

@@ -11,6 +11,9 @@
  *   the head (`memory.vocabChunk: auto`, and `memory.headWindow`: `--head-window auto|off`, default auto: the LM
  *   head only at the completions) and the optimizer's placement (`--optimizer graph|host`).
  *
+ * The update's GFLOP/s (`support/updateCeiling.ts`: decoder matmuls and attention forward and backward over every
+ * padded position, the head over the scored ones) is set against a same-run MatMul ceiling on the same executor.
+ *
  * Advantages alternate +1 / −1 within each group (what binary rewards half right give after group normalisation).
  * The same prompts every step, so the shapes are fixed and the steps after the first are steady state. Scoring (the
  * verifier, ≤ 7 ms at these shapes in real-shapes.ts) has no PyTorch counterpart and is left out. Then
@@ -44,16 +47,13 @@ import { flags } from "./support/cli.ts"
 import { problem, verifier } from "./support/parcelBench.ts"
 import { initModel, tokenizerFor } from "./support/realShape.ts"
 import { median } from "./support/rlColumns.ts"
+import { matmulCeiling, updateFlops } from "./support/updateCeiling.ts"
 
-const { args, option, count, has } = flags()
+const { args, option, count, has, choice } = flags()
 const model = option("model") ?? "SmolLM2-135M"
 const tokenizer = tokenizerFor(model, option("tokenizer"))
-const optimizer = option("optimizer") ?? "graph"
-if (optimizer !== "graph" && optimizer !== "host")
-  throw new RangeError(`--optimizer must be graph or host, got ${optimizer}`)
-const headWindow = option("head-window") ?? "auto"
-if (headWindow !== "auto" && headWindow !== "off")
-  throw new RangeError(`--head-window must be auto or off, got ${headWindow}`)
+const optimizer = choice("optimizer", ["graph", "host"])
+const headWindow = choice("head-window", ["auto", "off"])
 const routes = count("routes", 0)
 const prompts = count("prompts", 2)
 const group = count("group", 4)
@@ -148,14 +148,25 @@ const ort = Effect.gen(function* () {
     const r = yield* Steps.step(engine.trainer(), micro, 1e-6, Steps.guardFor("rl", config.guards, n + 1, 0))
     timed.push({ rolloutMs: r1 - r0, updateMs: performance.now() - u0, loss: r.loss })
   }
+  const micro = packed.map((g, i) => ({
+    members: g.members,
+    rows: g.rows,
+    length: g.length,
+    window: windows[i] ?? null
+  }))
+  const flops = updateFlops(engine.config, micro, engine.vocabChunk !== undefined)
+  const largest = micro.reduce((a, m) => Math.max(a, m.rows * m.length), 1)
+  const ceilingGflops = yield* matmulCeiling(engine.policy.executor, largest, engine.config.hiddenSize)
   return {
     setupMs,
     steps: timed,
+    updateGflop: flops / 1e9,
+    ceilingGflops,
     peakAfterRolloutMiB,
     peakMiB: peakMiB(),
     promptIds,
     advantages,
-    micro: packed.map((g, i) => ({ members: g.members, rows: g.rows, length: g.length, window: windows[i] ?? null })),
+    micro,
     vocabChunk: engine.vocabChunk ?? null,
     microBatchTokens: budget,
     size: {
@@ -239,6 +250,7 @@ const main = Effect.sync(() => {
     step: median(s.slice(1).map((x) => x.rolloutMs + x.updateMs)),
     first: s[0]!.rolloutMs + s[0]!.updateMs
   })
+  const generated = prompts * group * newTokens
   const a = side(o.steps)
   const b = typeof t === "string" ? undefined : side(t.steps)
   const shapes = o.micro
@@ -254,6 +266,18 @@ const main = Effect.sync(() => {
     ["rollout s", seconds(a.rollout), b ? seconds(b.rollout) : "", b ? (b.rollout / a.rollout).toFixed(2) : ""],
     ["update s", seconds(a.update), b ? seconds(b.update) : "", b ? (b.update / a.update).toFixed(2) : ""],
     ["step s (rollout + update)", seconds(a.step), b ? seconds(b.step) : "", b ? (b.step / a.step).toFixed(2) : ""],
+    [
+      "generated tokens/s",
+      (generated / (a.rollout / 1000)).toFixed(0),
+      b ? (generated / (b.rollout / 1000)).toFixed(0) : "",
+      ""
+    ],
+    [
+      `update GFLOP/s (${o.updateGflop.toFixed(0)} GFLOP) / MatMul ceiling`,
+      `${(o.updateGflop / (a.update / 1000)).toFixed(1)} / ${o.ceilingGflops.toFixed(1)} (${((100 * o.updateGflop) / (a.update / 1000) / o.ceilingGflops).toFixed(0)}%)`,
+      "",
+      ""
+    ],
     [
       "setup + first step s",
       seconds(o.setupMs + a.first),

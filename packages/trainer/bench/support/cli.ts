@@ -18,5 +18,12 @@ export const flags = (args: ReadonlyArray<string> = process.argv.slice(2)) => {
   }
   /** Whether a value-less switch `--name` is present. */
   const has = (name: string): boolean => args.includes(`--${name}`)
-  return { args, option, count, has }
+  /** One of `choices` (the first when the flag is absent). */
+  const choice = <const C extends string>(name: string, choices: readonly [C, ...Array<C>]): C => {
+    const v = option(name) ?? choices[0]
+    if (!(choices as ReadonlyArray<string>).includes(v))
+      throw new RangeError(`--${name} must be ${choices.join(" or ")}, got ${v}`)
+    return v as C
+  }
+  return { args, option, count, has, choice }
 }
