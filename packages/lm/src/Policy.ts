@@ -4,7 +4,7 @@
  * `generate` runs, with no copy). Made inside a scope; sessions and state are released when it closes.
  */
 import type { Trainer as GraphTrainer } from "@realm-lm/graph"
-import { Device, Executor, Trainer, Training } from "@realm-lm/graph"
+import { Device, Executor, Session, Trainer, Training } from "@realm-lm/graph"
 import { ConfigDecode, Rng } from "@realm-lm/core"
 import type { PlatformError } from "effect"
 import { Effect, FileSystem, Path, Schema, Scope } from "effect"
@@ -68,7 +68,10 @@ export interface TokenBatch {
   readonly scoredPositions?: Int32Array
 }
 
-/** A policy-gradient batch: a token batch plus per-target-token advantages and log-probs, all `[batch, length]`. */
+/**
+ * A policy-gradient batch: a token batch plus per-target-token advantages and log-probs, all `[batch, length]`, or
+ * `[batch, window]` once scored (`Batches.scoredWindow`).
+ */
 export interface PolicyBatch extends TokenBatch {
   readonly advantages: Float32Array
   /** log π_old(target) (e.g. the generator's `logProbs`, or `score` before the update). */
@@ -215,6 +218,17 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
         return made
       })
 
+    /** Why a batch's scored window is inconsistent (window and positions set together, of `batch × window`), if it is. */
+    const scoredMismatch = (b: TokenBatch): string | undefined => {
+      if ((b.window === undefined) !== (b.scoredPositions === undefined))
+        return `the batch sets ${b.window === undefined ? "scoredPositions without window" : "window without scoredPositions"}`
+      if (b.window === undefined) return undefined
+      const n = b.batch * b.window
+      if (b.scoredPositions!.length !== n || b.targets.length !== n || b.lossMask.length !== n)
+        return `a window of ${b.window} needs scoredPositions, targets and lossMask of ${n} (batch × window) entries, got ${b.scoredPositions!.length}, ${b.targets.length} and ${b.lossMask.length}`
+      return undefined
+    }
+
     /** A batch's training shape: rows, length and, when scored, the window. */
     const bucketOf = (b: TokenBatch): Objectives.Bucket => ({
       batch: b.batch,
@@ -231,6 +245,16 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
     ) =>
       Effect.gen(function* () {
         const batches: ReadonlyArray<B> = Array.isArray(input) ? input : [input as B]
+        for (const b of batches) {
+          const bad = scoredMismatch(b)
+          if (bad !== undefined)
+            return yield* new Session.FeedMismatch({
+              graph: kind,
+              input: Objectives.inputNames.scoredPositions,
+              detail: bad,
+              fix: "make scored batches with Batches.scoredWindow, which sets window, scoredPositions and the per-token arrays together"
+            })
+        }
         const first = batches[0]!
         const trainer = yield* trainerFor(kind, bucketOf(first))
         const metricsOf = (m: Readonly<Record<string, unknown>>) =>

@@ -179,6 +179,16 @@ layer(NodeServices.layer)("Policy", (it) => {
       const [wa, wb] = [yield* everywhere.weights, yield* windowed.weights]
       for (const [name, t] of wa)
         t.data.forEach((v, i) => assert.approximately(v, Weights.get(wb, name).data[i]!, 1e-6, name))
+      // A hand-made batch with a window but no positions (or arrays of the wrong size) is refused before any run.
+      const { scoredPositions: _, ...noPositions } = scored
+      const missing = yield* Effect.flip(windowed.policyStep(noPositions, { lr: 0.05 }))
+      assert.strictEqual(missing._tag, "FeedMismatch")
+      assert.match(missing.message, /window without scoredPositions.*Batches\.scoredWindow/)
+      const short = yield* Effect.flip(windowed.policyStep({ ...scored, targets: full.targets }, { lr: 0.05 }))
+      assert.match(
+        short.message,
+        /needs scoredPositions, targets and lossMask of 15 \(batch × window\) entries, got 15, 36 and 15/
+      )
     }).pipe(Effect.scoped)
   )
 

@@ -5,8 +5,8 @@
  *
  * - rollout: the trainer engine's batched KV-cache generation of G completions per prompt, `--new-tokens` each
  *   (temperature 1, no stop token, so both sides generate exactly the same number of tokens);
- * - update: one optimizer step of the clipped surrogate (the trainer's RL defaults: token aggregation, ε 0.2, old
- *   log-probs from the sampler, no KL) over prompt + completion, in the micro-batches `Rl.train` would form
+ * - update: one optimizer step of the clipped surrogate (the trainer's RL defaults: token aggregation, ε 0.2 low /
+ *   0.28 high, old log-probs from the sampler, no KL) over prompt + completion, in the micro-batches `Rl.train` would form
  *   (`batching.buckets`, `batching.microBatch`, the vocabulary's `microBatchTokens`), with the trainer's defaults for
  *   the head (`memory.vocabChunk: auto`, and `memory.headWindow`: `--head-window auto|off`, default auto: the LM
  *   head only at the completions) and the optimizer's placement (`--optimizer graph|host`).
@@ -201,7 +201,8 @@ const torchInput = (o: Effect.Success<typeof ort>) => ({
   prompts: o.promptIds,
   micro: o.micro,
   advantages: o.advantages,
-  pad: o.pad
+  pad: o.pad,
+  clip: [config.rl.clipLow, config.rl.clipHigh]
 })
 
 const runTorch = (o: Effect.Success<typeof ort>): TorchRun | string => {

@@ -2,7 +2,7 @@
 ORT trainer ran. Rollout: the distinct prompts left-padded and prefilled once each, their KV cache repeated for the
 group, then batched KV-cache decoding of `newTokens` tokens per completion, sampled at temperature 1 with
 torch.multinomial (no stop token, as in the ORT run). Update: one AdamW step (global-norm clipping at 1.0) of the
-token-aggregated clipped surrogate (ε 0.2 both sides, old log-probs = the sampler's, per-completion advantages) over
+token-aggregated clipped surrogate ("clip": ε low / high, default the trainer's 0.2 / 0.28; old log-probs = the sampler's, per-completion advantages) over
 prompt + completion rows, in exactly the ORT run's micro-batches (members, padded rows and bucket length), the
 vocabulary-wide log-softmax over every position, or, when the ORT run had a head window, at the completion positions
 only (as TRL's logits_to_keep). Decoder: packages/graph/bench/torch_step.py
@@ -77,7 +77,7 @@ def rollout(model, prompts, group, new_tokens, cos, sin, generator):
     return torch.cat(tokens, dim=1), torch.cat(logps, dim=1)
 
 
-def update(model, opt, prompts, group, tokens, old_logps, advantages, micro, pad, cos, sin):
+def update(model, opt, prompts, group, tokens, old_logps, advantages, micro, pad, cos, sin, clip):
     """One optimizer step of the token-aggregated clipped surrogate over the ORT run's micro-batches."""
     rows = [list(prompts[i // group]) + tokens[i].tolist() for i in range(tokens.shape[0])]
     completion = tokens.shape[1]
@@ -102,15 +102,17 @@ def update(model, opt, prompts, group, tokens, old_logps, advantages, micro, pad
         c, s = cos[:length], sin[:length]
         causal = torch.tril(torch.ones(length, length, dtype=torch.bool))
         x, _ = model.layers(model.embed[inputs], c, s, causal)
-        if m.get("window") is not None:
-            # The head at the completion positions only (as TRL's logits_to_keep), like the ORT run's window.
+        window = m.get("window")
+        if window is not None:
+            # The head at the ORT run's window only (as TRL's logits_to_keep): `window` positions from each row's
+            # first completion target, moved back inside the row when it would run past it (Batches.scoredWindow).
             starts = [len(rows[i]) - 1 - completion for i in m["members"]] + [0] * (n - len(m["members"]))
-            at = torch.tensor([[st + k for k in range(completion)] for st in starts])
-            x = x.gather(1, at[..., None].expand(n, completion, x.shape[-1]))
+            at = torch.tensor([[min(st, length - window) + k for k in range(window)] for st in starts])
+            x = x.gather(1, at[..., None].expand(n, window, x.shape[-1]))
             targets, mask, old = (t.gather(1, at) for t in (targets, mask, old))
         logp = torch.log_softmax(model.logits(x), dim=-1).gather(2, targets[..., None])[..., 0]
         ratio = torch.exp(logp - old)
-        surrogate = torch.minimum(ratio * adv, ratio.clamp(0.8, 1.2) * adv)
+        surrogate = torch.minimum(ratio * adv, ratio.clamp(1 - clip[0], 1 + clip[1]) * adv)
         loss = -(surrogate * mask).sum() / total
         loss.backward()
         loss_sum += loss.item()
@@ -140,7 +142,7 @@ def main():
         t1 = time.perf_counter()
         if not steps:
             peak_after_rollout = peak_mib()
-        loss = update(model, opt, args["prompts"], args["group"], tokens, logps, args["advantages"], args["micro"], args["pad"], cos, sin)
+        loss = update(model, opt, args["prompts"], args["group"], tokens, logps, args["advantages"], args["micro"], args["pad"], cos, sin, args.get("clip", [0.2, 0.28]))
         t2 = time.perf_counter()
         steps.append({"rolloutMs": (t1 - t0) * 1000, "updateMs": (t2 - t1) * 1000, "loss": loss})
     print(

@@ -144,3 +144,27 @@ describe("memory.vocabChunk: the chunked LM head and the budget it leaves", () =
     assert.strictEqual(TrainerConfig.microBatchTokensFor(config.batching, 151_936), 576)
   })
 })
+
+describe("memory.headWindow: the RL update's LM head at the completions", () => {
+  it("auto (the default) is maxNewTokens rounded up to a power of two; off is every position", () => {
+    const auto = TrainerConfig.decodeSync({}).memory
+    assert.strictEqual(auto.headWindow, "auto")
+    assert.strictEqual(TrainerConfig.headWindowFor(auto, 32), 32)
+    assert.strictEqual(TrainerConfig.headWindowFor(auto, 33), 64)
+    assert.strictEqual(TrainerConfig.headWindowFor(auto, 160), 256)
+    assert.strictEqual(TrainerConfig.headWindowFor(auto, 1), 1)
+    const off = TrainerConfig.decodeSync({ memory: { headWindow: "off" } }).memory
+    assert.isUndefined(TrainerConfig.headWindowFor(off, 32))
+  })
+
+  it("rejects anything else at its field", () => {
+    for (const bad of ["on", 32, true]) {
+      assert.throws(
+        () => TrainerConfig.decodeSync({ memory: { headWindow: bad } }),
+        /headWindow/,
+        undefined,
+        String(bad)
+      )
+    }
+  })
+})

@@ -287,11 +287,13 @@ export const policyMicroBatches = (
 }
 
 /**
- * `b` scored in a window of `headWindow` positions per row (`Batches.scoredWindow`), widened to the next power of
- * two when a row's loss needs more; unchanged without a window or when the window would not be shorter than the row.
+ * `b` scored in a window of `headWindow` positions per row (`Batches.scoredWindow`), doubled until every row's loss
+ * fits; unchanged without a window or when the window would not be shorter than the row.
  */
 const scored = <B extends Policy.TokenBatch>(b: B, headWindow: number | undefined): B => {
   if (headWindow === undefined) return b
+  if (!Number.isInteger(headWindow) || headWindow < 1)
+    throw new RangeError(`policyMicroBatches: headWindow must be a whole number ≥ 1, got ${headWindow}`)
   let w = headWindow
   const need = Batches.lossWindow(b)
   while (w < need) w *= 2
