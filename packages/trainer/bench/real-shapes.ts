@@ -20,8 +20,8 @@
 import { NodeServices } from "@effect/platform-node"
 import { Verifier } from "@realm-lm/core"
 import { Effect, Layer } from "effect"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { cpus, tmpdir } from "node:os"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import * as FixedCurriculum from "../src/FixedCurriculum.ts"
 import * as Metrics from "../src/Metrics.ts"
@@ -29,23 +29,20 @@ import * as Rl from "../src/Rl.ts"
 import * as Sft from "../src/Sft.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import { flags } from "./support/cli.ts"
+import { loadAverage, writeResult } from "./support/results.ts"
 import { verifier, writeCorpus } from "./support/parcelBench.ts"
 import { initModel, tokenizerFor } from "./support/realShape.ts"
 import { medianOf, rlColumns } from "./support/rlColumns.ts"
 
-const { args, option, count, choice } = flags()
+const { args, option, count, choice, rlBatch } = flags()
 const model = option("model") ?? "SmolLM2-135M"
 const tokenizer = tokenizerFor(model, option("tokenizer"))
 const lora = option("lora") === undefined ? undefined : count("lora", 0)
 const optimizer = choice("optimizer", ["graph", "host"])
-const threads = count("threads", 2)
+const { prompts, group, newTokens, microBatch, threads } = rlBatch()
 const sftSteps = count("sft-steps", 4)
 const sftBatch = count("sft-batch", 8)
 const rlSteps = count("rl-steps", 3)
-const prompts = count("prompts", 2)
-const group = count("group", 4)
-const newTokens = count("new-tokens", 32)
-const microBatch = count("micro-batch", 4)
 const keep = option("keep")
 const runtime = JSON.parse(option("runtime") ?? "{}") as Record<string, unknown>
 
@@ -73,8 +70,7 @@ const common = {
 
 const program = Effect.gen(function* () {
   const { corpus } = writeCorpus(root, 200, 7)
-  const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
-  const loadAtStart = load()
+  const loadAtStart = loadAverage()
   const linesOf = (dir: string) => Metrics.parse(readFileSync(join(dir, Metrics.metricsFile), "utf8"))
   const value = (line: Metrics.MetricsLine | undefined, key: string): number => Number(line?.[key] ?? Number.NaN)
   const sftDir = join(root, "sft")
@@ -119,33 +115,17 @@ const program = Effect.gen(function* () {
     })
   }
   const keys = Object.keys(rows[0]!)
-  console.log(`load average: ${loadAtStart} at start, ${load()} at end`)
+  console.log(`load average: ${loadAtStart} at start, ${loadAverage()} at end`)
   console.log(`| ${keys.join(" | ")} |\n|${keys.map(() => "---").join("|")}|`)
   for (const r of rows) console.log(`| ${keys.map((k) => r[k]).join(" | ")} |`)
-  const results = join(import.meta.dirname, "results")
-  mkdirSync(results, { recursive: true })
-  const file = join(
-    results,
-    `real-shapes-${basename(model, ".json")}-${lora === undefined ? optimizer : `lora${lora}`}-${Date.now()}.json`
-  )
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads },
-        node: process.version,
-        args,
-        runtime,
-        tokenizer,
-        loadAtStart,
-        loadAtEnd: load(),
-        rows
-      },
-      null,
-      2
-    )
-  )
-  console.log(`wrote ${file}`)
+  writeResult(`real-shapes-${basename(model, ".json")}-${lora === undefined ? optimizer : `lora${lora}`}`, threads, {
+    args,
+    runtime,
+    tokenizer,
+    loadAtStart,
+    loadAtEnd: loadAverage(),
+    rows
+  })
 })
 
 Effect.runPromise(

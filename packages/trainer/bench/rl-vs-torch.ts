@@ -38,34 +38,30 @@ import { Rng } from "@realm-lm/core"
 import { Effect } from "effect"
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { cpus, tmpdir } from "node:os"
+import { tmpdir } from "node:os"
 import { basename, join } from "node:path"
 import * as Engine from "../src/internal/engine.ts"
 import * as Steps from "../src/internal/steps.ts"
 import * as TrainerConfig from "../src/TrainerConfig.ts"
 import { flags } from "./support/cli.ts"
+import { loadAverage, writeResult } from "./support/results.ts"
 import { problem, verifier } from "./support/parcelBench.ts"
 import { initModel, tokenizerFor } from "./support/realShape.ts"
 import { median } from "./support/rlColumns.ts"
 import { matmulCeiling, updateFlops } from "./support/updateCeiling.ts"
 
-const { args, option, count, has, choice } = flags()
+const { args, option, count, has, choice, rlBatch } = flags()
 const model = option("model") ?? "SmolLM2-135M"
 const tokenizer = tokenizerFor(model, option("tokenizer"))
 const optimizer = choice("optimizer", ["graph", "host"])
 const headWindow = choice("head-window", ["auto", "off"])
 const routes = count("routes", 0)
-const prompts = count("prompts", 2)
-const group = count("group", 4)
-const newTokens = count("new-tokens", 32)
+const { prompts, group, newTokens, microBatch, threads } = rlBatch()
 const steps = count("steps", 4)
-const microBatch = count("micro-batch", 4)
-const threads = count("threads", 2)
 /** OpenBLAS threads of the PyTorch side (its own pool; see torch_rl_step.py). */
 const torchBlasThreads = count("torch-blas-threads", 1)
 const keep = option("keep")
 if (steps < 2) throw new RangeError("--steps must be at least 2 (the first is warm-up)")
-if (prompts < 1 || group < 1 || newTokens < 1) throw new RangeError("--prompts, --group and --new-tokens must be ≥ 1")
 
 const root = keep ?? mkdtempSync(join(tmpdir(), "realm-rl-vs-torch-"))
 mkdirSync(root, { recursive: true })
@@ -238,10 +234,9 @@ const ortInChild = (): OrtRun => {
 }
 
 const main = Effect.sync(() => {
-  const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
-  const loadAtStart = load()
+  const loadAtStart = loadAverage()
   const o = ortInChild()
-  console.log(`ORT done (load ${load()}); PyTorch next`)
+  console.log(`ORT done (load ${loadAverage()}); PyTorch next`)
   const t = runTorch(o)
   const after = (s: ReadonlyArray<OrtStep>, key: "rolloutMs" | "updateMs") => median(s.slice(1).map((x) => x[key]))
   const seconds = (ms: number) => (ms / 1000).toFixed(2)
@@ -302,31 +297,15 @@ const main = Effect.sync(() => {
     typeof t === "string" ? `(not run: ${t})` : `${t.torch} (${threads} threads, OpenBLAS ${torchBlasThreads})`
   console.log(`| | ORT | PyTorch ${torchHead} | PyTorch ÷ ORT time |\n|---|---|---|---|`)
   for (const r of rows) console.log(`| ${r.join(" | ")} |`)
-  const results = join(import.meta.dirname, "results")
-  mkdirSync(results, { recursive: true })
-  const file = join(
-    results,
-    `rl-vs-torch-${basename(model, ".json")}-${optimizer}-r${routes}-head-${headWindow}-${Date.now()}.json`
-  )
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        machine: { cpus: cpus().map((c) => c.model)[0], count: cpus().length, threads },
-        node: process.version,
-        args,
-        loadAtStart,
-        loadAtEnd: load(),
-        promptTokens: o.promptIds.map((p) => p.length),
-        ort: o,
-        torch: t,
-        torchInput: torchInput(o)
-      },
-      null,
-      2
-    )
-  )
-  console.log(`wrote ${file}`)
+  writeResult(`rl-vs-torch-${basename(model, ".json")}-${optimizer}-r${routes}-head-${headWindow}`, threads, {
+    args,
+    loadAtStart,
+    loadAtEnd: loadAverage(),
+    promptTokens: o.promptIds.map((p) => p.length),
+    ort: o,
+    torch: t,
+    torchInput: torchInput(o)
+  })
 })
 
 const ortResult = option("ort-result")

@@ -25,5 +25,18 @@ export const flags = (args: ReadonlyArray<string> = process.argv.slice(2)) => {
       throw new RangeError(`--${name} must be ${choices.join(" or ")}, got ${v}`)
     return v as C
   }
-  return { args, option, count, has, choice }
+  /** The RL batch both RL benches take: `--prompts` (2) × `--group` (4) completions of `--new-tokens` (32), `--micro-batch` (4) rows, `--threads` (2). */
+  const rlBatch = () => {
+    const b = {
+      prompts: count("prompts", 2),
+      group: count("group", 4),
+      newTokens: count("new-tokens", 32),
+      microBatch: count("micro-batch", 4),
+      threads: count("threads", 2)
+    }
+    if (b.prompts < 1 || b.group < 1 || b.newTokens < 1 || b.microBatch < 1 || b.threads < 1)
+      throw new RangeError("--prompts, --group, --new-tokens, --micro-batch and --threads must be ≥ 1")
+    return b
+  }
+  return { args, option, count, has, choice, rlBatch }
 }
