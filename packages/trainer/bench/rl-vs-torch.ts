@@ -24,7 +24,7 @@
  *
  *   node --conditions=@realm-lm/source packages/trainer/bench/rl-vs-torch.ts --model SmolLM2-135M
  *     [--tokenizer DIR] [--routes R] [--prompts P] [--group G] [--new-tokens T] [--steps N] [--micro-batch M]
- *     [--optimizer graph|host] [--head-window auto|off] [--threads T] [--torch-blas-threads B] [--no-torch] [--keep DIR]
+ *     [--optimizer graph|host] [--head-window auto|off] [--runtime JSON] [--threads T] [--torch-blas-threads B] [--no-torch] [--keep DIR]
  *
  * PyTorch: `/usr/bin/python3` with Debian's python3-torch and libopenblas0-pthread (`apt-get install python3-torch
  * libopenblas0-pthread`); without it the PyTorch columns say why they are empty. PyTorch runs `--threads` intra-op
@@ -61,13 +61,15 @@ const steps = count("steps", 4)
 /** OpenBLAS threads of the PyTorch side (its own pool; see torch_rl_step.py). */
 const torchBlasThreads = count("torch-blas-threads", 1)
 const keep = option("keep")
+/** Extra trainer `runtime` keys, e.g. `'{"gcAfterStateMB":256}'`. */
+const runtime = JSON.parse(option("runtime") ?? "{}") as Record<string, unknown>
 if (steps < 2) throw new RangeError("--steps must be at least 2 (the first is warm-up)")
 
 const root = keep ?? mkdtempSync(join(tmpdir(), "realm-rl-vs-torch-"))
 mkdirSync(root, { recursive: true })
 const init = initModel(model, tokenizer, join(root, "init"))
 const config = TrainerConfig.decodeSync({
-  runtime: { intraOpThreads: threads },
+  runtime: { intraOpThreads: threads, ...runtime },
   batching: { buckets: [64, 128, 256, 512], microBatch },
   generation: { maxPromptTokens: 448, maxNewTokens: newTokens },
   memory: { optimizer, headWindow },
