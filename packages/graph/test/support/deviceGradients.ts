@@ -13,6 +13,7 @@ import type { Device } from "../../src/Device.ts"
 import * as Executor from "../../src/Executor.ts"
 import * as G from "../../src/Graph.ts"
 import * as Init from "../../src/Init.ts"
+import * as L from "../../src/Layout.ts"
 import * as LmHead from "../../src/LmHead.ts"
 import * as Loss from "../../src/Loss.ts"
 import * as Nn from "../../src/Nn.ts"
@@ -60,7 +61,10 @@ const ids = (n: number, below: number, seed: number, ignoreEvery = 0): Int32Arra
   )
 }
 
-/** The cases: a decoder (both embedding gradients), the vocabulary-chunked head, norms and activations, RL terms. */
+/**
+ * The cases: a decoder (both embedding gradients), the vocabulary-chunked head, the head on gathered rows, norms and
+ * activations, RL terms.
+ */
 export const cases: ReadonlyArray<Case> = [
   ...(["scatter", "matmul"] as const).map((embedding): Case => ({
     name: `decoder L2 d32 GQA+RoPE+SwiGLU, tied head, CE ignore -100, embedding grad ${embedding}`,
@@ -79,6 +83,16 @@ export const cases: ReadonlyArray<Case> = [
       return O.reduceMean(LmHead.tokenLogProbs(h, w, g.input("t", "int32", [24]), { vocabChunk: 24 }))
     },
     feeds: { t: ids(24, 96, 3) }
+  },
+  {
+    name: "rows gathered before a chunked LM head (the RL update's head window)",
+    build: (g) => {
+      const h = g.param("h", [32, 16], { init: Init.normal(1) }) // batch 2 × length 16 hidden rows
+      const w = g.param("w", [96, 16], { init: Init.normal(0.3) })
+      const rows = L.gather(h, g.input("scored", "int32", [2, 4]), 0) // [2, 4, 16]
+      return O.reduceMean(LmHead.tokenLogProbs(rows, w, g.input("t", "int32", [2, 4]), { vocabChunk: 24 }))
+    },
+    feeds: { scored: Int32Array.of(3, 4, 5, 6, 17, 18, 19, 20), t: ids(8, 96, 5) }
   },
   {
     name: "LayerNorm, GELU (Erf), Softmax, Tanh, Sigmoid, Clip, Max/Min, Pow, Div",
