@@ -9,6 +9,7 @@ import { Graph, Loss, Ops } from "@realm-lm/graph"
 import { Schema } from "effect"
 import * as Model from "./Model.ts"
 import type { ModelConfig } from "./ModelConfig.ts"
+import type { PolicyBatch, TokenBatch } from "./Policy.ts"
 
 type T = Graph.Tensor
 
@@ -33,6 +34,29 @@ export const inputNames = {
   refLogProbs: "ref_logprobs",
   scoredPositions: "scored_positions"
 } as const
+
+/** A batch's training shape: rows, length and, when scored (`Batches.scoredWindow`), the window. */
+export const bucketOf = (b: TokenBatch): Bucket => ({
+  batch: b.batch,
+  length: b.length,
+  ...(b.window === undefined ? {} : { window: b.window })
+})
+
+/** Graph feeds of a token batch: inputs, targets, the loss mask and, when scored, the scored positions. */
+export const tokenFeeds = (b: TokenBatch): Record<string, Int32Array | Float32Array> => ({
+  [inputNames.inputs]: b.inputs,
+  [inputNames.targets]: b.targets,
+  [inputNames.lossMask]: b.lossMask,
+  ...(b.scoredPositions === undefined ? {} : { [inputNames.scoredPositions]: b.scoredPositions })
+})
+
+/** Graph feeds of a policy batch: its token feeds, advantages, old log-probs and reference log-probs when given. */
+export const policyFeeds = (b: PolicyBatch): Record<string, Int32Array | Float32Array> => ({
+  ...tokenFeeds(b),
+  [inputNames.advantages]: b.advantages,
+  [inputNames.oldLogProbs]: b.oldLogProbs,
+  ...(b.refLogProbs === undefined ? {} : { [inputNames.refLogProbs]: b.refLogProbs })
+})
 
 /**
  * Tensors of a causal-LM batch: `inputs`, `targets` int32 `[B, L]`, `mask` `[B, L]` (1 on tokens that count). With

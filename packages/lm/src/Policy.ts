@@ -229,13 +229,6 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
       return undefined
     }
 
-    /** A batch's training shape: rows, length and, when scored, the window. */
-    const bucketOf = (b: TokenBatch): Objectives.Bucket => ({
-      batch: b.batch,
-      length: b.length,
-      ...(b.window === undefined ? {} : { window: b.window })
-    })
-
     const runStep = <B extends TokenBatch>(
       kind: "sft" | "policy",
       input: B | ReadonlyArray<B>,
@@ -256,11 +249,11 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
             })
         }
         const first = batches[0]!
-        const trainer = yield* trainerFor(kind, bucketOf(first))
+        const trainer = yield* trainerFor(kind, Objectives.bucketOf(first))
         const metricsOf = (m: Readonly<Record<string, unknown>>) =>
           Object.fromEntries(Object.entries(m).map(([k, v]) => [k, scalarOf(v)]))
         if (batches.length === 1) {
-          const r = yield* trainer.step(feedsOf(first), { lr, bucket: bucketOf(first) })
+          const r = yield* trainer.step(feedsOf(first), { lr, bucket: Objectives.bucketOf(first) })
           return { loss: r.loss, gradNorm: r.gradNorm, step: r.step, metrics: metricsOf(r.metrics) }
         }
         let loss = 0
@@ -270,7 +263,7 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
           const w = Math.max(weightOf(b), 1e-12)
           const r = yield* (
             trainer
-              .accumulate(feedsOf(b), { weight: w, bucket: bucketOf(b) })
+              .accumulate(feedsOf(b), { weight: w, bucket: Objectives.bucketOf(b) })
               // A failed micro-batch leaves part of the step accumulated: drop it, so the next step starts clean.
               .pipe(Effect.tapError(() => Effect.sync(() => trainer.discard())))
           )
@@ -278,16 +271,10 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
           total += w
           metrics = metricsOf(r.metrics)
         }
-        const applied = yield* trainer.apply({ lr, bucket: bucketOf(first) })
+        const applied = yield* trainer.apply({ lr, bucket: Objectives.bucketOf(first) })
         return { loss: loss / total, gradNorm: applied.gradNorm, step: applied.step, metrics }
       })
 
-    const tokenFeeds = (b: TokenBatch) => ({
-      [Objectives.inputNames.inputs]: b.inputs,
-      [Objectives.inputNames.targets]: b.targets,
-      [Objectives.inputNames.lossMask]: b.lossMask,
-      ...(b.scoredPositions === undefined ? {} : { [Objectives.inputNames.scoredPositions]: b.scoredPositions })
-    })
     const tokensOf = (b: TokenBatch) => b.lossMask.reduce((s, v) => s + v, 0)
 
     const policy: Policy = {
@@ -319,19 +306,10 @@ export const make = (init: Init, settings: PolicyConfig = {}) =>
           )
         }),
       score: scorer.score,
-      sftStep: (batch, options) => runStep("sft", batch, options.lr, tokenFeeds, tokensOf),
+      sftStep: (batch, options) => runStep("sft", batch, options.lr, Objectives.tokenFeeds, tokensOf),
       policyStep: (batch, options) =>
-        runStep(
-          "policy",
-          batch,
-          options.lr,
-          (b: PolicyBatch) => ({
-            ...tokenFeeds(b),
-            [Objectives.inputNames.advantages]: b.advantages,
-            [Objectives.inputNames.oldLogProbs]: b.oldLogProbs,
-            ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
-          }),
-          (b) => ((objective.aggregate ?? "token") === "token" ? tokensOf(b) : b.batch)
+        runStep("policy", batch, options.lr, Objectives.policyFeeds, (b) =>
+          (objective.aggregate ?? "token") === "token" ? tokensOf(b) : b.batch
         ),
       weights: Effect.map(
         executor.read(names),

@@ -180,6 +180,8 @@ const ort = Effect.gen(function* () {
   }
 })
 
+type OrtRun = Effect.Success<typeof ort>
+
 interface TorchRun {
   readonly torch: string
   readonly setupMs: number
@@ -189,7 +191,7 @@ interface TorchRun {
 }
 
 /** What `torch_rl_step.py` takes: the ORT run's prompts, micro-batches and advantages. */
-const torchInput = (o: Effect.Success<typeof ort>) => ({
+const torchInput = (o: OrtRun) => ({
   size: o.size,
   threads,
   blasThreads: torchBlasThreads,
@@ -203,7 +205,7 @@ const torchInput = (o: Effect.Success<typeof ort>) => ({
   clip: [config.rl.clipLow, config.rl.clipHigh]
 })
 
-const runTorch = (o: Effect.Success<typeof ort>): TorchRun | string => {
+const runTorch = (o: OrtRun): TorchRun | string => {
   if (has("no-torch")) return "--no-torch"
   const python = "/usr/bin/python3"
   try {
@@ -218,8 +220,6 @@ const runTorch = (o: Effect.Success<typeof ort>): TorchRun | string => {
   })
   return JSON.parse(out) as TorchRun
 }
-
-type OrtRun = Effect.Success<typeof ort>
 
 /**
  * The ORT side in a child process of this script (`--ort-result FILE`), so that its memory is gone before PyTorch
@@ -279,7 +279,7 @@ const main = Effect.sync(() => {
     [
       "setup + first step s",
       seconds(o.setupMs + a.first),
-      b && typeof t !== "string" ? seconds(t.setupMs + b.first) : "",
+      typeof t === "string" || b === undefined ? "" : seconds(t.setupMs + b.first),
       ""
     ],
     [

@@ -223,14 +223,6 @@ const completionTokens = (items: ReadonlyArray<Example>, g: Group): number =>
     return s + (e.weights === undefined ? e.completion.length : e.weights.reduce((a, w) => a + w, 0))
   }, 0)
 
-/** The feeds every objective takes: inputs, targets and the loss mask. */
-const tokenFeeds = (b: Policy.TokenBatch): MicroBatch["feeds"] => ({
-  [Objectives.inputNames.inputs]: b.inputs,
-  [Objectives.inputNames.targets]: b.targets,
-  [Objectives.inputNames.lossMask]: b.lossMask,
-  ...(b.scoredPositions === undefined ? {} : { [Objectives.inputNames.scoredPositions]: b.scoredPositions })
-})
-
 /** SFT micro-batches (weight = completion tokens). */
 export const sftMicroBatches = (
   examples: ReadonlyArray<Example>,
@@ -239,11 +231,10 @@ export const sftMicroBatches = (
   pad: number,
   microBatchTokens = Number.POSITIVE_INFINITY
 ): Array<MicroBatch> =>
-  pack(examples, buckets, microBatch, true, microBatchTokens).groups.map((g) => ({
-    bucket: { batch: g.rows, length: g.length },
-    feeds: tokenFeeds(Batches.tokenBatch(rowsOf(examples, g, filler(pad)), g.length, pad)),
-    weight: completionTokens(examples, g)
-  }))
+  pack(examples, buckets, microBatch, true, microBatchTokens).groups.map((g) => {
+    const b = Batches.tokenBatch(rowsOf(examples, g, filler(pad)), g.length, pad)
+    return { bucket: Objectives.bucketOf(b), feeds: Objectives.tokenFeeds(b), weight: completionTokens(examples, g) }
+  })
 
 /** A rollout ready for the policy objective. */
 export type Rollout = Batches.Rollout
@@ -274,13 +265,8 @@ export const policyMicroBatches = (
     }
     const b = scored(Batches.policyBatch(rowsOf(rollouts, g, fill), g.length, pad), headWindow)
     return {
-      bucket: { batch: g.rows, length: g.length, ...(b.window === undefined ? {} : { window: b.window }) },
-      feeds: {
-        ...tokenFeeds(b),
-        [Objectives.inputNames.advantages]: b.advantages,
-        [Objectives.inputNames.oldLogProbs]: b.oldLogProbs,
-        ...(b.refLogProbs === undefined ? {} : { [Objectives.inputNames.refLogProbs]: b.refLogProbs })
-      },
+      bucket: Objectives.bucketOf(b),
+      feeds: Objectives.policyFeeds(b),
       weight: aggregate === "token" ? completionTokens(rollouts, g) : g.members.length
     }
   })
