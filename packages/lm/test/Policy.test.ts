@@ -27,6 +27,21 @@ const examples = [
 ]
 
 /**
+ * Rollouts of `rows` whose old and reference log-probs sit near the policy's `current` ones (advantages −1, 0, 1, …),
+ * so ratios straddle the clip bounds and the KL term is not zero.
+ */
+const rolloutsNear = (
+  rows: ReadonlyArray<{ readonly prompt: ReadonlyArray<number>; readonly completion: ReadonlyArray<number> }>,
+  current: ReadonlyArray<ArrayLike<number>>
+) =>
+  rows.map((e, i) => ({
+    ...e,
+    advantage: i - 1,
+    oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.3 * Math.sin(3 * i + k)),
+    refLogProbs: Array.from(current[i]!, (x, k) => x - 0.2 * Math.cos(i + k))
+  }))
+
+/**
  * One SFT step and one policy step (lr 0.05) of `a` and of `b` on `examples`; their SFT losses agree within
  * `lossTolerance` and their gradient norms within 1e-5 (relative above 1). The caller compares the weights after.
  */
@@ -118,12 +133,7 @@ layer(NodeServices.layer)("Policy", (it) => {
       const split = yield* Policy.make({ config, weights }, settings)
       // Old and reference log-probs near the current policy's, so ratios straddle the clip bounds.
       const current = yield* whole.score(examples)
-      const rollouts = examples.map((e, i) => ({
-        ...e,
-        advantage: i - 1,
-        oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.3 * Math.sin(3 * i + k)),
-        refLogProbs: Array.from(current[i]!, (x, k) => x - 0.2 * Math.cos(i + k))
-      }))
+      const rollouts = rolloutsNear(examples, current)
       const length = Batches.lengthOf(rollouts)
       yield* whole.policyStep(Batches.policyBatch(rollouts, length), { lr: 0.05 })
       yield* split.policyStep(
@@ -158,12 +168,7 @@ layer(NodeServices.layer)("Policy", (it) => {
         { prompt: [1, 5, 7, 9, 11, 13, 15, 17], completion: [2] }
       ]
       const current = yield* everywhere.score(rows)
-      const rollouts = rows.map((e, i) => ({
-        ...e,
-        advantage: i - 1,
-        oldLogProbs: Array.from(current[i]!, (x, k) => x + 0.3 * Math.sin(3 * i + k)),
-        refLogProbs: Array.from(current[i]!, (x, k) => x - 0.2 * Math.cos(i + k))
-      }))
+      const rollouts = rolloutsNear(rows, current)
       const full = Batches.policyBatch(rollouts, 12)
       const scored = Batches.scoredWindow(full, Batches.lossWindow(full))
       assert.strictEqual(scored.window, 5)
